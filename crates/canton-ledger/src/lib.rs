@@ -10,6 +10,7 @@
 //! need into typed records.
 
 pub mod events;
+pub mod recording;
 pub mod serde_util;
 pub mod updates;
 

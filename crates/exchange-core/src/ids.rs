@@ -44,6 +44,13 @@ macro_rules! string_id {
             }
         }
 
+        // Lets maps keyed by the id be queried with a plain `&str` (same Ord and Hash).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

@@ -6,9 +6,14 @@
 //! callers at the edge); everything is deterministic and tested against real recordings.
 
 pub mod amount;
+pub mod book;
 pub mod ids;
+pub mod parser;
 pub mod time;
+pub mod token_standard;
 
 pub use amount::{Amount, AmountError};
+pub use book::{HoldingBook, KnownContracts};
 pub use ids::{ContractId, IdError, InstrumentId, Offset, PartyId, SynchronizerId, UpdateId};
+pub use parser::{ContractLookup, ParseError, ParsedTransaction, parse_transaction};
 pub use time::{Timestamp, TimestampError};
