@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::serde_util::{DamlValue, null_as_default};
+use crate::serde_util::{DamlValue, int, null_as_default};
 
 /// One event: `{"CreatedEvent": {…}}`, `{"ExercisedEvent": {…}}` or `{"ArchivedEvent": {…}}`
 /// (no `value` wrapper).
@@ -49,7 +49,9 @@ impl Event {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedEvent {
+    #[serde(deserialize_with = "int")]
     pub offset: i64,
+    #[serde(deserialize_with = "int")]
     pub node_id: i32,
     pub contract_id: String,
     pub template_id: String,
@@ -99,7 +101,7 @@ pub struct InterfaceView {
 /// A `google.rpc.Status`; code 0 means the view was computed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ViewStatus {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::serde_util::int_or_default")]
     pub code: i32,
     #[serde(default, deserialize_with = "null_as_default")]
     pub message: String,
@@ -111,7 +113,9 @@ pub struct ViewStatus {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExercisedEvent {
+    #[serde(deserialize_with = "int")]
     pub offset: i64,
+    #[serde(deserialize_with = "int")]
     pub node_id: i32,
     pub contract_id: String,
     pub template_id: String,
@@ -126,6 +130,7 @@ pub struct ExercisedEvent {
     pub consuming: bool,
     #[serde(default, deserialize_with = "null_as_default")]
     pub witness_parties: Vec<String>,
+    #[serde(deserialize_with = "int")]
     pub last_descendant_node_id: i32,
     #[serde(default)]
     pub exercise_result: Option<DamlValue>,
@@ -141,7 +146,9 @@ pub struct ExercisedEvent {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchivedEvent {
+    #[serde(deserialize_with = "int")]
     pub offset: i64,
+    #[serde(deserialize_with = "int")]
     pub node_id: i32,
     pub contract_id: String,
     pub template_id: String,

@@ -3,7 +3,53 @@
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
-use crate::serde_util::{Wrapped, null_as_default, present};
+use crate::filters::{TransactionFilter, UpdateFormat};
+use crate::reassignments::JsReassignment;
+use crate::serde_util::{Wrapped, int, int_or_default, null_as_default, opt_int, present};
+use crate::topology::JsTopologyTransaction;
+
+/// Body of `POST /v2/updates` and the first websocket frame (`ledger-api.md` §2.2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetUpdatesRequest {
+    /// 0 = ledger begin.
+    #[serde(default, deserialize_with = "int_or_default")]
+    pub begin_exclusive: i64,
+    /// Absent = tail forever (interleaving checkpoints).
+    #[serde(default, deserialize_with = "opt_int")]
+    pub end_inclusive: Option<i64>,
+    /// Legacy; mutually exclusive with `updateFormat`, so it is left out when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<TransactionFilter>,
+    /// Legacy companion of `filter`; `false` is "unset".
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub verbose: bool,
+    #[serde(default)]
+    pub update_format: Option<UpdateFormat>,
+}
+
+/// Body of `POST /v2/updates/update-by-offset`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetUpdateByOffsetRequest {
+    #[serde(deserialize_with = "int")]
+    pub offset: i64,
+    #[serde(default)]
+    pub update_format: Option<UpdateFormat>,
+}
+
+/// Body of `POST /v2/updates/update-by-id`; works on any node that saw the transaction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetUpdateByIdRequest {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub update_id: String,
+    #[serde(default)]
+    pub update_format: Option<UpdateFormat>,
+}
+
+/// Answer of update-by-offset / update-by-id: `{"update": Update}`, the stream element's shape.
+pub type JsGetUpdateResponse = JsGetUpdatesResponse;
 
 /// One element of the update stream: `{"update": Update}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,22 +64,22 @@ pub struct JsGetUpdatesResponse {
 pub enum Update {
     Transaction(Wrapped<JsTransaction>),
     OffsetCheckpoint(Wrapped<OffsetCheckpoint>),
-    /// Kept as raw JSON: only seen with several synchronizers; the exchange does not act on it.
-    Reassignment(Wrapped<serde_json::Value>),
-    /// Kept as raw JSON: party-to-participant changes, which ingestion does not act on.
-    TopologyTransaction(Wrapped<serde_json::Value>),
+    /// Only seen with several synchronizers; ingestion does not act on it.
+    Reassignment(Wrapped<JsReassignment>),
+    /// Party-to-participant changes, which ingestion does not act on.
+    TopologyTransaction(Wrapped<JsTopologyTransaction>),
 }
 
 impl Update {
     /// The offset of this element, which a reader resumes after.
+    // Kept an `Option` for callers written when reassignments were untyped.
     pub fn offset(&self) -> Option<i64> {
-        match self {
-            Update::Transaction(t) => Some(t.value.offset),
-            Update::OffsetCheckpoint(c) => Some(c.value.offset),
-            Update::Reassignment(r) | Update::TopologyTransaction(r) => {
-                r.value.get("offset").and_then(serde_json::Value::as_i64)
-            }
-        }
+        Some(match self {
+            Update::Transaction(t) => t.value.offset,
+            Update::OffsetCheckpoint(c) => c.value.offset,
+            Update::Reassignment(r) => r.value.offset,
+            Update::TopologyTransaction(t) => t.value.offset,
+        })
     }
 }
 
@@ -51,6 +97,7 @@ pub struct JsTransaction {
     pub effective_at: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub events: Vec<Event>,
+    #[serde(deserialize_with = "int")]
     pub offset: i64,
     pub synchronizer_id: String,
     #[serde(default)]
@@ -64,7 +111,11 @@ pub struct JsTransaction {
     )]
     pub external_transaction_hash: Option<Option<String>>,
     /// 3.4.12+; only on the submitting node.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub paid_traffic_cost: Option<i64>,
 }
 
@@ -82,6 +133,7 @@ pub struct TraceContext {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OffsetCheckpoint {
+    #[serde(deserialize_with = "int")]
     pub offset: i64,
     #[serde(default, deserialize_with = "null_as_default")]
     pub synchronizer_times: Vec<SynchronizerTime>,
@@ -91,5 +143,6 @@ pub struct OffsetCheckpoint {
 #[serde(rename_all = "camelCase")]
 pub struct SynchronizerTime {
     pub synchronizer_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub record_time: String,
 }
