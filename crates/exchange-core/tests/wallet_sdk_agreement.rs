@@ -27,7 +27,10 @@ fn amount(v: &Value) -> Amount {
 fn sdk_net(tx: &Value) -> BTreeMap<(String, String), Amount> {
     let mut net = BTreeMap::new();
     for ev in tx["events"].as_array().unwrap() {
-        for key in ["lockedHoldingsChangeSummaries", "unlockedHoldingsChangeSummaries"] {
+        for key in [
+            "lockedHoldingsChangeSummaries",
+            "unlockedHoldingsChangeSummaries",
+        ] {
             for s in ev[key].as_array().into_iter().flatten() {
                 let k = (
                     s["instrumentId"]["admin"].as_str().unwrap().to_owned(),
@@ -60,16 +63,24 @@ fn sdk_movements(tx: &Value) -> Vec<Movement> {
         match label["type"].as_str().unwrap() {
             "TransferIn" => {
                 let sender = label["sender"].as_str().map(str::to_owned);
-                let net: Amount = ["lockedHoldingsChangeSummaries", "unlockedHoldingsChangeSummaries"]
-                    .iter()
-                    .flat_map(|k| ev[*k].as_array().into_iter().flatten())
-                    .map(|s| s.get("amountChange").map_or(Amount::ZERO, amount))
-                    .sum();
+                let net: Amount = [
+                    "lockedHoldingsChangeSummaries",
+                    "unlockedHoldingsChangeSummaries",
+                ]
+                .iter()
+                .flat_map(|k| ev[*k].as_array().into_iter().flatten())
+                .map(|s| s.get("amountChange").map_or(Amount::ZERO, amount))
+                .sum();
                 out.push(("in", sender, net, reason));
             }
             "TransferOut" => {
                 for r in label["receiverAmounts"].as_array().unwrap() {
-                    out.push(("out", r["receiver"].as_str().map(str::to_owned), amount(&r["amount"]), reason.clone()));
+                    out.push((
+                        "out",
+                        r["receiver"].as_str().map(str::to_owned),
+                        amount(&r["amount"]),
+                        reason.clone(),
+                    ));
                 }
             }
             "MergeSplit" => {
@@ -95,29 +106,59 @@ fn our_movements(tx: &ParsedTransaction) -> Vec<Movement> {
                 (Direction::Out, _) => ("out", t.receiver.clone()),
                 (Direction::SelfTransfer, _) => ("self", None),
             };
-            (direction, counterparty.map(|p| p.to_string()), t.amount.unwrap(), t.reason.clone())
+            (
+                direction,
+                counterparty.map(|p| p.to_string()),
+                t.amount.unwrap(),
+                t.reason.clone(),
+            )
         })
         .collect()
 }
 
 /// Transactions where the SDK's output has a quirk of §7.9, with what we report instead.
-fn exception(update_id: &str) -> Option<(&'static str, Vec<(&'static str, TransferStatus, &'static str)>)> {
+fn exception(
+    update_id: &str,
+) -> Option<(
+    &'static str,
+    Vec<(&'static str, TransferStatus, &'static str)>,
+)> {
     use TransferStatus::*;
     let pending_offer = vec![("out", Pending, "1000")];
     Some(match update_id {
         // §7.9.3: a CC 1-step deposit is complete, the SDK labels it Pending; movements agree.
-        "update-4" => ("7.9.3 1-step deposit labelled Pending", vec![("in", Completed, "200")]),
-        "update-8" | "update-9" | "update-10" | "update-11" | "update-12" => {
-            ("7.9.9 sender's pending offer reported as MergeSplit", pending_offer)
-        }
-        "update-14" => ("7.9.4 rejection reported as a Failed MergeSplit", vec![("out", Rejected, "1000")]),
-        "update-15" => ("7.9.4 withdrawal reported as a Failed MergeSplit", vec![("out", Withdrawn, "1000")]),
-        "update-17" | "update-18" | "update-19" | "update-20" => {
-            ("7.9.9 incoming offers invisible to SDK 1.8", vec![("in", Pending, "200")])
-        }
-        "update-22" => ("7.9.9 receiver-side rejection invisible", vec![("in", Rejected, "200")]),
-        "update-23" => ("7.9.9 receiver-side withdrawal invisible", vec![("in", Withdrawn, "200")]),
-        "update-25" => ("7.9.9 rejection without own holding change dropped", vec![("out", Rejected, "1000")]),
+        "update-4" => (
+            "7.9.3 1-step deposit labelled Pending",
+            vec![("in", Completed, "200")],
+        ),
+        "update-8" | "update-9" | "update-10" | "update-11" | "update-12" => (
+            "7.9.9 sender's pending offer reported as MergeSplit",
+            pending_offer,
+        ),
+        "update-14" => (
+            "7.9.4 rejection reported as a Failed MergeSplit",
+            vec![("out", Rejected, "1000")],
+        ),
+        "update-15" => (
+            "7.9.4 withdrawal reported as a Failed MergeSplit",
+            vec![("out", Withdrawn, "1000")],
+        ),
+        "update-17" | "update-18" | "update-19" | "update-20" => (
+            "7.9.9 incoming offers invisible to SDK 1.8",
+            vec![("in", Pending, "200")],
+        ),
+        "update-22" => (
+            "7.9.9 receiver-side rejection invisible",
+            vec![("in", Rejected, "200")],
+        ),
+        "update-23" => (
+            "7.9.9 receiver-side withdrawal invisible",
+            vec![("in", Withdrawn, "200")],
+        ),
+        "update-25" => (
+            "7.9.9 rejection without own holding change dropped",
+            vec![("out", Rejected, "1000")],
+        ),
         _ => return None,
     })
 }
@@ -127,7 +168,8 @@ fn agrees_with_the_wallet_sdk_except_for_its_quirks() {
     let Some(shared) = shared_dir() else { return };
     let dir = shared.join("fixtures/splice-cli");
     let txs = transactions(&dir.join("txs.json"));
-    let expected: Vec<Value> = serde_json::from_str(&read(&dir.join("expected-wallet-sdk-1.7-txs.json"))).unwrap();
+    let expected: Vec<Value> =
+        serde_json::from_str(&read(&dir.join("expected-wallet-sdk-1.7-txs.json"))).unwrap();
     let responses: Vec<canton_ledger::contract_events::JsGetEventsByContractIdResponse> =
         serde_json::from_str(&read(&dir.join("eventsByContractIdResponses.json"))).unwrap();
     let mut known = KnownContracts::default();
@@ -144,10 +186,18 @@ fn agrees_with_the_wallet_sdk_except_for_its_quirks() {
     for (ours, sdk) in parsed.iter().zip(&expected) {
         let update = ours.update_id.as_str();
         assert_eq!(update, sdk["updateId"].as_str().unwrap());
-        assert_eq!(our_net(ours), sdk_net(sdk), "{update}: holding change per instrument");
+        assert_eq!(
+            our_net(ours),
+            sdk_net(sdk),
+            "{update}: holding change per instrument"
+        );
 
         match exception(update) {
-            None => assert_eq!(our_movements(ours), sdk_movements(sdk), "{update}: movements"),
+            None => assert_eq!(
+                our_movements(ours),
+                sdk_movements(sdk),
+                "{update}: movements"
+            ),
             Some((quirk, what_we_say)) => {
                 exceptions += 1;
                 let got: Vec<_> = ours
@@ -174,7 +224,10 @@ fn agrees_with_the_wallet_sdk_except_for_its_quirks() {
 
     // The bare DummyHolding creates are holdings without a transfer: unexplained, not dropped.
     for update in ["update-26", "update-27"] {
-        let tx = parsed.iter().find(|p| p.update_id.as_str() == update).unwrap();
+        let tx = parsed
+            .iter()
+            .find(|p| p.update_id.as_str() == update)
+            .unwrap();
         assert!(tx.transfers.is_empty());
         assert_eq!(tx.unexplained.len(), 1, "{update}");
     }
