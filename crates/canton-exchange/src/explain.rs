@@ -1,0 +1,199 @@
+//! `canton-exchange explain`: reads recorded `/v2/updates` elements and prints, per transaction,
+//! what it did to one party's holdings and which transfers it contains.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use canton_ledger::Update;
+use canton_ledger::contract_events::JsGetEventsByContractIdResponse;
+use canton_ledger::recording::read_updates;
+use exchange_core::book::Chain;
+use exchange_core::parser::{Direction, HoldingChangeKind, Transfer};
+use exchange_core::{HoldingBook, KnownContracts, ParsedTransaction, PartyId, parse_transaction};
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The party whose view the file holds (the treasury).
+    #[arg(long)]
+    party: String,
+    /// A JSON array or JSON lines of `{"update": …}` elements or bare transactions.
+    file: PathBuf,
+    /// Recorded `/v2/events/events-by-contract-id` answers (a JSON array or JSON lines), to
+    /// resolve holdings created before the file starts.
+    #[arg(long)]
+    events_by_contract_id: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
+    let party = PartyId::new(&args.party).with_context(|| format!("--party {:?}", args.party))?;
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let updates = read_updates(&text).with_context(|| format!("{} is not a recording of /v2/updates elements", args.file.display()))?;
+    let known = match &args.events_by_contract_id {
+        Some(path) => load_known(path)?,
+        None => KnownContracts::default(),
+    };
+
+    let mut book = HoldingBook::default();
+    for update in &updates {
+        match update {
+            Update::Transaction(t) => {
+                let parsed = parse_transaction(&t.value, &party, &Chain(&book, &known))?;
+                book.apply(&parsed);
+                match args.format {
+                    Format::Json => {
+                        serde_json::to_writer(&mut *out, &JsonTransaction::from(&parsed))?;
+                        writeln!(out)?;
+                    }
+                    Format::Table => write_table(out, &parsed)?,
+                }
+            }
+            Update::OffsetCheckpoint(c) => {
+                if let Format::Table = args.format {
+                    writeln!(out, "checkpoint  offset {}\n", c.value.offset)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn load_known(path: &PathBuf) -> Result<KnownContracts> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let responses: Vec<JsGetEventsByContractIdResponse> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(&text)?
+    } else {
+        serde_json::Deserializer::from_str(&text).into_iter().collect::<Result<_, _>>()?
+    };
+    let mut known = KnownContracts::default();
+    for r in responses.iter().filter_map(|r| r.created.as_ref()) {
+        known
+            .add(&r.created_event)
+            .with_context(|| format!("{}: contract {}", path.display(), r.created_event.contract_id))?;
+    }
+    Ok(known)
+}
+
+/// The JSON form: one object per transaction.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonTransaction<'a> {
+    update_id: &'a str,
+    offset: i64,
+    record_time: String,
+    synchronizer_id: &'a str,
+    holding_changes: Vec<exchange_core::parser::HoldingChange>,
+    transfers: &'a [Transfer],
+    unexplained: Vec<JsonUnexplained<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonUnexplained<'a> {
+    node_id: i32,
+    change: HoldingChangeKind,
+    contract_id: &'a str,
+    instrument: &'a exchange_core::InstrumentId,
+    amount: exchange_core::Amount,
+    context: &'a str,
+}
+
+impl<'a> From<&'a ParsedTransaction> for JsonTransaction<'a> {
+    fn from(p: &'a ParsedTransaction) -> Self {
+        JsonTransaction {
+            update_id: p.update_id.as_str(),
+            offset: p.offset.get(),
+            record_time: p.record_time.to_string(),
+            synchronizer_id: p.synchronizer_id.as_str(),
+            holding_changes: p.holding_changes(),
+            transfers: &p.transfers,
+            unexplained: p
+                .unexplained
+                .iter()
+                .map(|u| JsonUnexplained {
+                    node_id: u.node_id,
+                    change: u.change,
+                    contract_id: u.holding.contract_id.as_str(),
+                    instrument: &u.holding.instrument,
+                    amount: u.holding.amount,
+                    context: &u.context,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    match s.split_once("::") {
+        Some((hint, ns)) if ns.len() > 12 => format!("{hint}::{}…", &ns[..8]),
+        _ => s.to_owned(),
+    }
+}
+
+fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
+    writeln!(out, "update {}  offset {}  {}", p.update_id, p.offset, p.record_time)?;
+    for c in p.holding_changes() {
+        writeln!(
+            out,
+            "  holdings   {:<24} created {:>22}  archived {:>22}  net {:>23}",
+            format!("{} ({})", c.instrument.id, short(c.instrument.admin.as_str())),
+            c.created.to_plain_string(),
+            c.archived.to_plain_string(),
+            c.net.to_plain_string()
+        )?;
+    }
+    for t in &p.transfers {
+        let (arrow, other) = match t.direction {
+            Direction::In => ("IN  <-", t.sender.as_ref()),
+            Direction::Out => ("OUT ->", t.receiver.as_ref()),
+            Direction::SelfTransfer => ("SELF  ", None),
+        };
+        let instrument = t.instrument.as_ref().map_or("?".to_owned(), |i| i.id.clone());
+        let amount = t.amount.map_or("?".to_owned(), |a| a.to_plain_string());
+        write!(
+            out,
+            "  {arrow} {:<9} {:>22} {:<8} {:<26}",
+            serde_json::to_value(t.status)?.as_str().unwrap_or_default(),
+            amount,
+            instrument,
+            other.map_or(String::new(), |p| short(p.as_str()))
+        )?;
+        if let Some(r) = &t.reason {
+            write!(out, " memo {r:?}")?;
+        }
+        if let Some(cid) = &t.transfer_instruction_cid {
+            write!(out, " instruction {}", short_cid(cid.as_str()))?;
+        }
+        writeln!(out, "  [{}]", t.choice)?;
+    }
+    for u in &p.unexplained {
+        writeln!(
+            out,
+            "  UNEXPLAINED {:?} holding {} {} {} ({})",
+            u.change,
+            short_cid(u.holding.contract_id.as_str()),
+            u.holding.amount.to_plain_string(),
+            u.holding.instrument.id,
+            u.context
+        )?;
+    }
+    if p.transfers.is_empty() && p.unexplained.is_empty() && p.holdings_created.is_empty() && p.holdings_archived.is_empty() {
+        writeln!(out, "  nothing for this party")?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+fn short_cid(cid: &str) -> &str {
+    &cid[..cid.len().min(12)]
+}
