@@ -515,3 +515,34 @@ fn version_tolerates_unknown_fields() {
         10000
     );
 }
+
+#[test]
+fn reassignment_update() {
+    let created = r#"{"offset": 20, "nodeId": 0, "contractId": "00ab", "templateId": "p:M:T",
+        "contractKey": null, "createArgument": {"owner": "p"}, "createdEventBlob": "", "interfaceViews": [],
+        "witnessParties": ["p"], "signatories": ["p"], "observers": [], "createdAt": "2025-10-14T11:29:59Z",
+        "packageName": "pkg", "representativePackageId": "p", "acsDelta": true}"#;
+    let text = format!(
+        r#"{{"update": {{"Reassignment": {{"value": {{"updateId": "1220ef", "commandId": "", "workflowId": "",
+        "offset": 20, "events": [
+          {{"JsAssignmentEvent": {{"source": "s1", "target": "s2", "reassignmentId": "r", "submitter": "p",
+            "reassignmentCounter": 1, "createdEvent": {created}}}}},
+          {{"JsUnassignedEvent": {{"value": {{"reassignmentId": "r2", "contractId": "00cd", "templateId": "p:M:T",
+            "source": "s2", "target": "s1", "submitter": "p", "reassignmentCounter": 2,
+            "assignmentExclusivity": null, "witnessParties": ["p"], "packageName": "pkg", "offset": 20, "nodeId": 1}}}}}}],
+        "traceContext": null, "recordTime": "2025-10-14T11:29:59Z", "synchronizerId": "s2"}}}}}}}}"#
+    );
+    let parsed: JsGetUpdatesResponse = serde_json::from_str(&text).unwrap();
+    let Update::Reassignment(Wrapped {
+        value: reassignment,
+    }) = &parsed.update
+    else {
+        panic!("not a reassignment");
+    };
+    assert_eq!(reassignment.events.len(), 2);
+    assert_eq!(parsed.update.offset(), Some(20));
+    assert_eq!(
+        to_json(&parsed),
+        serde_json::from_str::<Value>(&text).unwrap()
+    );
+}
