@@ -36,8 +36,14 @@ enum Format {
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let party = PartyId::new(&args.party).with_context(|| format!("--party {:?}", args.party))?;
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let updates = read_updates(&text).with_context(|| format!("{} is not a recording of /v2/updates elements", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let updates = read_updates(&text).with_context(|| {
+        format!(
+            "{} is not a recording of /v2/updates elements",
+            args.file.display()
+        )
+    })?;
     let known = match &args.events_by_contract_id {
         Some(path) => load_known(path)?,
         None => KnownContracts::default(),
@@ -69,17 +75,24 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
 }
 
 fn load_known(path: &PathBuf) -> Result<KnownContracts> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let responses: Vec<JsGetEventsByContractIdResponse> = if text.trim_start().starts_with('[') {
         serde_json::from_str(&text)?
     } else {
-        serde_json::Deserializer::from_str(&text).into_iter().collect::<Result<_, _>>()?
+        serde_json::Deserializer::from_str(&text)
+            .into_iter()
+            .collect::<Result<_, _>>()?
     };
     let mut known = KnownContracts::default();
     for r in responses.iter().filter_map(|r| r.created.as_ref()) {
-        known
-            .add(&r.created_event)
-            .with_context(|| format!("{}: contract {}", path.display(), r.created_event.contract_id))?;
+        known.add(&r.created_event).with_context(|| {
+            format!(
+                "{}: contract {}",
+                path.display(),
+                r.created_event.contract_id
+            )
+        })?;
     }
     Ok(known)
 }
@@ -141,12 +154,20 @@ fn short(s: &str) -> String {
 }
 
 fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
-    writeln!(out, "update {}  offset {}  {}", p.update_id, p.offset, p.record_time)?;
+    writeln!(
+        out,
+        "update {}  offset {}  {}",
+        p.update_id, p.offset, p.record_time
+    )?;
     for c in p.holding_changes() {
         writeln!(
             out,
             "  holdings   {:<24} created {:>22}  archived {:>22}  net {:>23}",
-            format!("{} ({})", c.instrument.id, short(c.instrument.admin.as_str())),
+            format!(
+                "{} ({})",
+                c.instrument.id,
+                short(c.instrument.admin.as_str())
+            ),
             c.created.to_plain_string(),
             c.archived.to_plain_string(),
             c.net.to_plain_string()
@@ -158,7 +179,10 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
             Direction::Out => ("OUT ->", t.receiver.as_ref()),
             Direction::SelfTransfer => ("SELF  ", None),
         };
-        let instrument = t.instrument.as_ref().map_or("?".to_owned(), |i| i.id.clone());
+        let instrument = t
+            .instrument
+            .as_ref()
+            .map_or("?".to_owned(), |i| i.id.clone());
         let amount = t.amount.map_or("?".to_owned(), |a| a.to_plain_string());
         write!(
             out,
@@ -187,7 +211,11 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
             u.context
         )?;
     }
-    if p.transfers.is_empty() && p.unexplained.is_empty() && p.holdings_created.is_empty() && p.holdings_archived.is_empty() {
+    if p.transfers.is_empty()
+        && p.unexplained.is_empty()
+        && p.holdings_created.is_empty()
+        && p.holdings_archived.is_empty()
+    {
         writeln!(out, "  nothing for this party")?;
     }
     writeln!(out)?;

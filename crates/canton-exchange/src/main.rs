@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "canton-exchange", version, about = "The exchange side of a Canton Network integration")]
+#[command(
+    name = "canton-exchange",
+    version,
+    about = "The exchange side of a Canton Network integration"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

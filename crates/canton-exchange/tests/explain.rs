@@ -1,0 +1,127 @@
+//! `canton-exchange explain` end to end, on the real LocalNet recording.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const TREASURY: &str =
+    "treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8";
+
+fn fixtures() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "missing {}",
+        dir.display()
+    );
+    eprintln!("SKIPPED: missing {}", dir.display());
+    None
+}
+
+fn explain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
+        .arg("explain")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn json_has_one_object_per_transaction() {
+    let Some(dir) = fixtures() else { return };
+    let file = dir.join("localnet-treasury/one-step-deposit-and-withdraw.json");
+    let out = explain(&[
+        "--party",
+        TREASURY,
+        "--format",
+        "json",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+
+    let deposit = &lines[0];
+    assert_eq!(
+        deposit["updateId"],
+        "12203a75ad5ef327168b20b18f1539e57c9f437e3f434b187c4f186ab491497d348a"
+    );
+    assert_eq!(deposit["offset"], 1134);
+    assert_eq!(deposit["recordTime"], "2025-09-26T09:42:55.614733Z");
+    assert_eq!(
+        deposit["synchronizerId"],
+        "global-domain::12209431d07c316412c8f76bb30f1c75bd0b6b05ff5b69fd7975b139a8e03ee18c36"
+    );
+    assert_eq!(
+        deposit["holdingChanges"],
+        serde_json::json!([{
+            "instrument": {"admin": "DSO::12209431d07c316412c8f76bb30f1c75bd0b6b05ff5b69fd7975b139a8e03ee18c36", "id": "Amulet"},
+            "created": "100.0000000000", "archived": "0.0000000000", "net": "100.0000000000"
+        }])
+    );
+    let t = &deposit["transfers"][0];
+    assert_eq!(t["direction"], "in");
+    assert_eq!(
+        t["sender"],
+        "alice::122080fa98b3301de1c1421405c1dae5ef2435a6bd2a80a0e42860abfab66394ed07"
+    );
+    assert_eq!(t["receiver"], TREASURY);
+    assert_eq!(t["amount"], "100.0000000000");
+    assert_eq!(t["reason"], "fd53f70c-5c3e-4324-b678-bc6ca90f7325");
+    assert_eq!(t["status"], "completed");
+    assert_eq!(t["transferInstructionCid"], serde_json::Value::Null);
+    assert_eq!(deposit["unexplained"], serde_json::json!([]));
+
+    let withdrawal = &lines[1];
+    assert_eq!(withdrawal["transfers"][0]["direction"], "out");
+    assert_eq!(withdrawal["transfers"][0]["amount"], "20.0000000000");
+    assert_eq!(withdrawal["holdingChanges"][0]["net"], "-20.0000000000");
+}
+
+#[test]
+fn table_is_readable() {
+    let Some(dir) = fixtures() else { return };
+    let file = dir.join("localnet-treasury/one-step-deposit-and-withdraw.json");
+    let out = explain(&["--party", TREASURY, file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("IN  <- completed"), "{text}");
+    assert!(
+        text.contains("memo \"fd53f70c-5c3e-4324-b678-bc6ca90f7325\""),
+        "{text}"
+    );
+    assert!(text.contains("OUT -> completed"), "{text}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let out = explain(&["--party", TREASURY, "/nonexistent/recording.json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading /nonexistent/recording.json"));
+
+    let out = explain(&["--party", "not-a-party", "/dev/null"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--party"));
+
+    let dir = std::env::temp_dir().join(format!("explain-bad-{}", std::process::id()));
+    std::fs::write(
+        &dir,
+        r#"[{"update": {"Transaction": {"value": {"updateId": 7}}}}]"#,
+    )
+    .unwrap();
+    let out = explain(&["--party", TREASURY, dir.to_str().unwrap()]);
+    std::fs::remove_file(&dir).ok();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("element 0"), "{err}");
+}
