@@ -105,7 +105,7 @@ struct JsonTransaction<'a> {
     offset: i64,
     record_time: String,
     synchronizer_id: &'a str,
-    holding_changes: Vec<exchange_core::parser::HoldingChange>,
+    holding_changes: &'a [exchange_core::parser::HoldingChange],
     transfers: &'a [Transfer],
     unexplained: Vec<JsonUnexplained<'a>>,
 }
@@ -128,7 +128,7 @@ impl<'a> From<&'a ParsedTransaction> for JsonTransaction<'a> {
             offset: p.offset.get(),
             record_time: p.record_time.to_string(),
             synchronizer_id: p.synchronizer_id.as_str(),
-            holding_changes: p.holding_changes(),
+            holding_changes: &p.holding_changes,
             transfers: &p.transfers,
             unexplained: p
                 .unexplained
@@ -159,7 +159,7 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
         "update {}  offset {}  {}",
         p.update_id, p.offset, p.record_time
     )?;
-    for c in p.holding_changes() {
+    for c in &p.holding_changes {
         writeln!(
             out,
             "  holdings   {:<24} created {:>22}  archived {:>22}  net {:>23}",

@@ -61,6 +61,8 @@ pub struct ParsedTransaction {
     pub holdings_created: Vec<Holding>,
     /// Holdings of the party archived here, in node order.
     pub holdings_archived: Vec<Holding>,
+    /// The party's holding changes summed per instrument.
+    pub holding_changes: Vec<HoldingChange>,
     /// Transfer instructions with the party as sender or receiver created here.
     pub instructions_created: Vec<TransferInstruction>,
     /// Transfer instructions of the party consumed here (accepted, rejected, withdrawn, …).
@@ -71,27 +73,30 @@ pub struct ParsedTransaction {
     pub unresolved_archives: Vec<ContractId>,
 }
 
-impl ParsedTransaction {
-    /// Per instrument: sum of created, sum of archived, and the net change of the party.
-    pub fn holding_changes(&self) -> Vec<HoldingChange> {
-        let mut by: BTreeMap<&InstrumentId, (Amount, Amount)> = BTreeMap::new();
-        for h in &self.holdings_created {
-            let e = by.entry(&h.instrument).or_default();
-            e.0 = e.0.checked_add(h.amount).unwrap_or(Amount::MAX);
-        }
-        for h in &self.holdings_archived {
-            let e = by.entry(&h.instrument).or_default();
-            e.1 = e.1.checked_add(h.amount).unwrap_or(Amount::MAX);
-        }
-        by.into_iter()
-            .map(|(instrument, (created, archived))| HoldingChange {
+/// Per instrument: sum of created, sum of archived, and the net change of the party.
+fn holding_changes(
+    created: &[Holding],
+    archived: &[Holding],
+) -> Result<Vec<HoldingChange>, String> {
+    let mut by: BTreeMap<&InstrumentId, (Amount, Amount)> = BTreeMap::new();
+    for h in created {
+        let e = by.entry(&h.instrument).or_default();
+        e.0 = e.0.checked_add(h.amount).map_err(|e| e.to_string())?;
+    }
+    for h in archived {
+        let e = by.entry(&h.instrument).or_default();
+        e.1 = e.1.checked_add(h.amount).map_err(|e| e.to_string())?;
+    }
+    by.into_iter()
+        .map(|(instrument, (created, archived))| {
+            Ok(HoldingChange {
                 instrument: instrument.clone(),
                 created,
                 archived,
-                net: created.checked_sub(archived).unwrap_or(Amount::MIN),
+                net: created.checked_sub(archived).map_err(|e| e.to_string())?,
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -223,6 +228,7 @@ pub fn parse_transaction(
             .map_err(|e| fail(None, e))?,
         holdings_created: Vec::new(),
         holdings_archived: Vec::new(),
+        holding_changes: Vec::new(),
         instructions_created: Vec::new(),
         instructions_consumed: Vec::new(),
         transfers: Vec::new(),
@@ -239,6 +245,8 @@ pub fn parse_transaction(
         out: &mut out,
     };
     walk.run().map_err(|(n, e)| fail(Some(n), e))?;
+    out.holding_changes = holding_changes(&out.holdings_created, &out.holdings_archived)
+        .map_err(|e| fail(None, e))?;
     Ok(out)
 }
 

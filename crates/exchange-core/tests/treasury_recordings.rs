@@ -257,7 +257,7 @@ fn localnet_one_step_deposit_and_withdrawal() {
         t.reason.as_deref(),
         Some("4331c77f-ee16-4303-830c-78e3f10f1692")
     );
-    let changes = withdrawal.holding_changes();
+    let changes = &withdrawal.holding_changes;
     assert_eq!(changes.len(), 1);
     assert_eq!(
         (

@@ -48,10 +48,15 @@ fn sdk_net(tx: &Value) -> BTreeMap<(String, String), Amount> {
 }
 
 fn our_net(tx: &ParsedTransaction) -> BTreeMap<(String, String), Amount> {
-    tx.holding_changes()
-        .into_iter()
+    tx.holding_changes
+        .iter()
         .filter(|c| !c.net.is_zero())
-        .map(|c| ((c.instrument.admin.to_string(), c.instrument.id), c.net))
+        .map(|c| {
+            (
+                (c.instrument.admin.to_string(), c.instrument.id.clone()),
+                c.net,
+            )
+        })
         .collect()
 }
 
