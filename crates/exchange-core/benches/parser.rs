@@ -49,6 +49,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| parse_all(deposit, &treasury, &book))
     });
 
+    // The two halves, to see where the time goes.
+    let Update::Transaction(deposit_tx) = read_element(&deposit[0]).unwrap() else {
+        unreachable!()
+    };
+    group.bench_function("localnet deposit, JSON to typed only", |b| {
+        b.iter(|| read_element(&deposit[0]).unwrap())
+    });
+    group.bench_function("localnet deposit, typed to parsed only", |b| {
+        b.iter(|| parse_transaction(&deposit_tx.value, &treasury, &book).unwrap())
+    });
+
     let splice = elements("localnet-treasury/splice-test-cases.json");
     let normalized = PartyId::new("treasury::normalized").unwrap();
     group.throughput(Throughput::Bytes(

@@ -98,7 +98,7 @@ macro_rules! string_id {
 fn non_empty(kind: &'static str, s: &str) -> Result<(), IdError> {
     if s.is_empty() {
         Err(IdError::Empty { kind })
-    } else if s.chars().any(char::is_control) {
+    } else if has_control(s) {
         Err(IdError::Invalid {
             kind,
             value: s.to_owned(),
@@ -106,6 +106,18 @@ fn non_empty(kind: &'static str, s: &str) -> Result<(), IdError> {
         })
     } else {
         Ok(())
+    }
+}
+
+/// Control characters never belong in an id; checked bytewise on the (usual) ASCII path, as ids
+/// are validated for every event ingested.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        // No early exit: lets the compiler vectorise the scan.
+        s.bytes()
+            .fold(false, |found, b| found | (b < 0x20) | (b == 0x7f))
+    } else {
+        s.chars().any(char::is_control)
     }
 }
 

@@ -40,17 +40,37 @@ pub struct TextMap(pub BTreeMap<String, String>);
 
 impl<'de> Deserialize<'de> for TextMap {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TextMap, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Object(BTreeMap<String, String>),
-            Pairs(Vec<(String, String)>),
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TextMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TextMap: an object of strings or a list of [key, value] pairs")
+            }
+            fn visit_unit<E>(self) -> Result<TextMap, E> {
+                Ok(TextMap::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TextMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    out.insert(k, v);
+                }
+                Ok(TextMap(out))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<TextMap, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = seq.next_element::<(String, String)>()? {
+                    out.insert(k, v);
+                }
+                Ok(TextMap(out))
+            }
         }
-        Ok(TextMap(match Option::<Form>::deserialize(d)? {
-            Some(Form::Object(map)) => map,
-            Some(Form::Pairs(pairs)) => pairs.into_iter().collect(),
-            None => BTreeMap::new(),
-        }))
+        d.deserialize_any(Visitor)
     }
 }
 
