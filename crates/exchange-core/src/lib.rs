@@ -6,8 +6,10 @@
 //! callers at the edge); everything is deterministic and tested against real recordings.
 
 pub mod amount;
+pub mod changeset;
 pub mod ids;
 pub mod time;
+pub mod withdrawal;
 
 pub use amount::{Amount, AmountError};
 pub use ids::{ContractId, IdError, InstrumentId, Offset, PartyId, SynchronizerId, UpdateId};
