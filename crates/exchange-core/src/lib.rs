@@ -7,10 +7,12 @@
 
 pub mod amount;
 pub mod book;
+pub mod changeset;
 pub mod ids;
 pub mod parser;
 pub mod time;
 pub mod token_standard;
+pub mod withdrawal;
 
 pub use amount::{Amount, AmountError};
 pub use book::{HoldingBook, KnownContracts};

@@ -1,0 +1,16 @@
+//! The ledger model: pure, deterministic, no IO. The HTTP layer reads it through projections and
+//! changes it only by committing whole transactions.
+
+pub mod clock;
+pub mod filter;
+pub mod ids;
+pub mod ledger;
+pub mod projection;
+pub mod template;
+pub mod tree;
+
+pub use ledger::{
+    CommittedTx, ContractRecord, Ledger, LedgerConfig, LedgerError, SubmissionMeta, TxContext,
+};
+pub use template::Identifier;
+pub use tree::{Create, Exercise, Fetch, Node};

@@ -1,0 +1,1005 @@
+//! A Canton Coin-like token: Splice `Amulet` holdings administered by a DSO party, minted by the
+//! DevNet faucet and moved by 1-step transfers through the receiver's `TransferPreapproval`.
+//!
+//! The transaction trees are the real ones node for node (`token-standard.md` §6.3; checked
+//! against the LocalNet recording): fetch nodes sit where the real engine fetches, so every
+//! reader sees the same node ids and gaps a real participant would show. Fees are zero, as on
+//! networks after CIP-0078; there is one open mining round that never advances.
+
+use std::collections::BTreeSet;
+
+use exchange_core::{Amount, Timestamp};
+
+use crate::daml::{Value, show_decimal};
+use crate::model::tree::parties;
+use crate::model::{
+    Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta, TxContext,
+};
+use crate::token::packages::{self, meta};
+
+/// Splice's `transferConfig.maxNumInputs`.
+pub const MAX_INPUTS: usize = 100;
+const DAY_MICROS: i64 = 86_400_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The Daml code refused the transfer (`DAML_INTERPRETATION_ERROR` on a real node).
+    #[error("Interpretation error: Error: {0}")]
+    Interpretation(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct AmuletConfig {
+    pub round: i64,
+    pub rate_per_round: Amount,
+    pub amulet_price: Amount,
+}
+
+impl Default for AmuletConfig {
+    fn default() -> Self {
+        AmuletConfig {
+            round: 19,
+            rate_per_round: "0.0038051800".parse().expect("valid"),
+            amulet_price: "0.0050000000".parse().expect("valid"),
+        }
+    }
+}
+
+/// The token as deployed on the ledger: its admin, the validator that provides preapprovals,
+/// and the reference contracts every transfer's context names.
+#[derive(Debug, Clone)]
+pub struct AmuletToken {
+    pub dso: String,
+    /// Provider of preapprovals (a validator operator party, as on LocalNet).
+    pub provider: String,
+    pub amulet_rules: String,
+    pub open_round: String,
+    pub external_party_rules: String,
+    pub config: AmuletConfig,
+}
+
+/// A holding as the token sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub contract_id: String,
+    pub owner: String,
+    pub amount: Amount,
+    pub created_in_round: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub sender: String,
+    pub receiver: String,
+    pub amount: Amount,
+    /// Written to `transfer.meta` under `…/reason` (the exchange's memo).
+    pub memo: Option<String>,
+    /// Holdings to spend; `None` selects the sender's largest holdings.
+    pub inputs: Option<Vec<String>>,
+    pub command_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferOutcome {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub receiver_holding_cids: Vec<String>,
+    pub sender_change_cids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub contract_id: String,
+}
+
+impl AmuletToken {
+    /// Creates the DSO's reference contracts (`AmuletRules`, an `OpenMiningRound`,
+    /// `ExternalPartyAmuletRules`) in one transaction visible only to the DSO.
+    pub fn bootstrap(
+        ledger: &mut Ledger,
+        dso: &str,
+        provider: &str,
+        config: AmuletConfig,
+    ) -> Result<AmuletToken, TokenError> {
+        let mut cids = (String::new(), String::new(), String::new());
+        ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: "sandbox-amulet-bootstrap".into(),
+                act_as: parties([dso]),
+                record_time: None,
+            },
+            |ctx| {
+                let rules = dso_contract(
+                    ctx,
+                    dso,
+                    packages::amulet_rules_template(),
+                    vec![("dso", Value::party(dso)), ("isDevNet", Value::Bool(true))],
+                    vec![],
+                );
+                let round = dso_contract(
+                    ctx,
+                    dso,
+                    packages::open_mining_round_template(),
+                    vec![
+                        ("dso", Value::party(dso)),
+                        ("round", round_value(config.round)),
+                        ("amuletPrice", Value::Numeric(config.amulet_price)),
+                        ("opensAt", Value::Time(ctx.let_time)),
+                        ("targetClosesAt", Value::Time(ctx.let_time)),
+                    ],
+                    vec![],
+                );
+                let factory_view = Value::record(vec![
+                    ("admin", Value::party(dso)),
+                    ("meta", Value::metadata([])),
+                ]);
+                let external = dso_contract(
+                    ctx,
+                    dso,
+                    packages::external_party_amulet_rules_template(),
+                    vec![("dso", Value::party(dso))],
+                    vec![(packages::transfer_factory_interface(), factory_view)],
+                );
+                cids = (
+                    rules.contract_id.clone(),
+                    round.contract_id.clone(),
+                    external.contract_id.clone(),
+                );
+                Ok(vec![
+                    Node::Create(rules),
+                    Node::Create(round),
+                    Node::Create(external),
+                ])
+            },
+        )?;
+        Ok(AmuletToken {
+            dso: dso.to_owned(),
+            provider: provider.to_owned(),
+            amulet_rules: cids.0,
+            open_round: cids.1,
+            external_party_rules: cids.2,
+            config,
+        })
+    }
+
+    pub fn instrument_id(&self) -> Value {
+        Value::record(vec![
+            ("admin", Value::party(&self.dso)),
+            ("id", Value::text("Amulet")),
+        ])
+    }
+
+    /// The receiver's active `TransferPreapproval`, if any.
+    pub fn preapproval_of(&self, ledger: &Ledger, receiver: &str) -> Option<String> {
+        let template = packages::transfer_preapproval_template();
+        ledger
+            .active_contracts()
+            .find(|c| {
+                c.create.template == template
+                    && field(&c.create.argument, "receiver") == Some(&Value::party(receiver))
+            })
+            .map(|c| c.create.contract_id.clone())
+    }
+
+    /// Active Amulets of `owner`, largest first.
+    pub fn holdings(&self, ledger: &Ledger, owner: &str) -> Vec<Holding> {
+        let mut out: Vec<Holding> = ledger
+            .active_contracts()
+            .filter_map(|c| self.as_holding(&c.create))
+            .filter(|h| h.owner == owner)
+            .collect();
+        out.sort_by(|a, b| {
+            b.amount
+                .cmp(&a.amount)
+                .then(a.contract_id.cmp(&b.contract_id))
+        });
+        out
+    }
+
+    fn as_holding(&self, create: &Create) -> Option<Holding> {
+        if create.template != packages::amulet_template() {
+            return None;
+        }
+        let arg = &create.argument;
+        let Some(Value::Party(owner)) = field(arg, "owner") else {
+            return None;
+        };
+        let amount = field(arg, "amount")?;
+        let Some(Value::Numeric(initial)) = field(amount, "initialAmount") else {
+            return None;
+        };
+        let Some(Value::Int64(round)) = field(amount, "createdAt").and_then(|r| field(r, "number"))
+        else {
+            return None;
+        };
+        Some(Holding {
+            contract_id: create.contract_id.clone(),
+            owner: owner.clone(),
+            amount: *initial,
+            created_in_round: *round,
+        })
+    }
+
+    /// A new `Amulet` for `owner` in the current round, with its Holding view.
+    fn new_amulet(&self, ctx: &mut TxContext<'_>, owner: &str, amount: Amount) -> Create {
+        let round = self.config.round;
+        let rate = self.config.rate_per_round;
+        let view = Value::record(vec![
+            ("owner", Value::party(owner)),
+            ("instrumentId", self.instrument_id()),
+            ("amount", Value::Numeric(amount)),
+            ("lock", Value::none()),
+            (
+                "meta",
+                Value::metadata([
+                    (meta::CREATED_IN_ROUND, round.to_string()),
+                    (meta::RATE_PER_ROUND, show_decimal(rate)),
+                ]),
+            ),
+        ]);
+        Create {
+            contract_id: ctx.new_contract_id(),
+            template: packages::amulet_template(),
+            argument: Value::record(vec![
+                ("dso", Value::party(&self.dso)),
+                ("owner", Value::party(owner)),
+                (
+                    "amount",
+                    Value::record(vec![
+                        ("initialAmount", Value::Numeric(amount)),
+                        ("createdAt", round_value(round)),
+                        (
+                            "ratePerRound",
+                            Value::record(vec![("rate", Value::Numeric(rate))]),
+                        ),
+                    ]),
+                ),
+            ]),
+            signatories: parties([self.dso.as_str(), owner]),
+            observers: BTreeSet::new(),
+            interfaces: vec![(packages::holding_interface(), view)],
+        }
+    }
+
+    /// The DevNet faucet: `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → new Amulet
+    /// (tx-kind `mint`, reason `tapped faucet`).
+    pub fn mint(
+        &self,
+        ledger: &mut Ledger,
+        owner: &str,
+        amount: Amount,
+    ) -> Result<Committed, TokenError> {
+        if !amount.is_positive() {
+            return Err(TokenError::Interpretation(format!(
+                "AmuletRules_DevNet_Tap: amount must be positive, got {amount}"
+            )));
+        }
+        let mut created = String::new();
+        let command_id = format!("sandbox-mint-{}", ledger.ledger_end() + 1);
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id,
+                act_as: parties([owner]),
+                record_time: None,
+            },
+            |ctx| {
+                let amulet = self.new_amulet(ctx, owner, amount);
+                created = amulet.contract_id.clone();
+                let argument = Value::record(vec![
+                    ("receiver", Value::party(owner)),
+                    ("amount", Value::Numeric(amount)),
+                    ("openRound", Value::cid(&self.open_round)),
+                ]);
+                let amulet_sum = Value::record(vec![
+                    ("amulet", Value::cid(&amulet.contract_id)),
+                    ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+                    ("round", round_value(self.config.round)),
+                ]);
+                let mint = Exercise {
+                    contract_id: self.amulet_rules.clone(),
+                    interface: None,
+                    choice: "AmuletRules_Mint".into(),
+                    argument: argument.clone(),
+                    acting_parties: parties([self.dso.as_str(), owner]),
+                    consuming: false,
+                    result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
+                    children: vec![
+                        Node::Fetch(Fetch {
+                            contract_id: self.open_round.clone(),
+                            acting_parties: parties([self.dso.as_str()]),
+                        }),
+                        Node::Create(amulet),
+                    ],
+                };
+                let tap = Exercise {
+                    contract_id: self.amulet_rules.clone(),
+                    interface: None,
+                    choice: "AmuletRules_DevNet_Tap".into(),
+                    argument,
+                    acting_parties: parties([owner]),
+                    consuming: false,
+                    result: Value::record(vec![
+                        ("amuletSum", amulet_sum),
+                        (
+                            "meta",
+                            Value::some(Value::metadata([
+                                (meta::REASON, "tapped faucet".to_owned()),
+                                (meta::TX_KIND, "mint".to_owned()),
+                            ])),
+                        ),
+                    ]),
+                    children: vec![Node::Exercise(mint)],
+                };
+                Ok(vec![Node::Exercise(tap)])
+            },
+        )?;
+        Ok(Committed {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            contract_id: created,
+        })
+    }
+
+    /// A `TransferPreapproval` for `receiver`, provided by the validator (created directly; the
+    /// real proposal/accept flow and its fee burn are not modelled).
+    pub fn create_preapproval(
+        &self,
+        ledger: &mut Ledger,
+        receiver: &str,
+    ) -> Result<Committed, TokenError> {
+        let mut created = String::new();
+        let command_id = format!("sandbox-preapproval-{}", ledger.ledger_end() + 1);
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id,
+                act_as: parties([receiver, self.provider.as_str()]),
+                record_time: None,
+            },
+            |ctx| {
+                let now = ctx.let_time;
+                let expires = now.checked_add_micros(90 * DAY_MICROS).unwrap_or(now);
+                let create = Create {
+                    contract_id: ctx.new_contract_id(),
+                    template: packages::transfer_preapproval_template(),
+                    argument: Value::record(vec![
+                        ("dso", Value::party(&self.dso)),
+                        ("receiver", Value::party(receiver)),
+                        ("provider", Value::party(&self.provider)),
+                        ("validFrom", Value::Time(now)),
+                        ("lastRenewedAt", Value::Time(now)),
+                        ("expiresAt", Value::Time(expires)),
+                    ]),
+                    signatories: parties([receiver, self.provider.as_str(), self.dso.as_str()]),
+                    observers: BTreeSet::new(),
+                    interfaces: vec![],
+                };
+                created = create.contract_id.clone();
+                Ok(vec![Node::Create(create)])
+            },
+        )?;
+        Ok(Committed {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            contract_id: created,
+        })
+    }
+
+    /// A 1-step transfer through the receiver's preapproval, exactly the real tree:
+    /// `TransferFactory_Transfer` → `TransferPreapproval_Send` → `AmuletRules_Transfer` →
+    /// `Archive` of each input → receiver's Amulet → sender's change (if any).
+    pub fn transfer(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+    ) -> Result<TransferOutcome, TokenError> {
+        let preapproval = self
+            .preapproval_of(ledger, &request.receiver)
+            .ok_or_else(|| {
+                TokenError::Interpretation(format!(
+                    "no TransferPreapproval for receiver {}: offer-style transfers are not modelled yet",
+                    request.receiver
+                ))
+            })?;
+        let inputs = match &request.inputs {
+            Some(given) => given.clone(),
+            None => self.select_inputs(ledger, &request.sender, request.amount),
+        };
+        let mut outcome = (Vec::new(), Vec::new());
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: request.command_id.clone(),
+                act_as: parties([request.sender.as_str()]),
+                record_time: None,
+            },
+            |ctx| {
+                let plan = self.plan_transfer(ctx, request, &inputs)?;
+                outcome = (
+                    vec![plan.receiver_amulet.contract_id.clone()],
+                    plan.change.iter().map(|c| c.contract_id.clone()).collect(),
+                );
+                Ok(vec![Node::Exercise(self.transfer_tree(
+                    ctx,
+                    request,
+                    &preapproval,
+                    plan,
+                ))])
+            },
+        )?;
+        Ok(TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids: outcome.0,
+            sender_change_cids: outcome.1,
+        })
+    }
+
+    fn select_inputs(&self, ledger: &Ledger, sender: &str, amount: Amount) -> Vec<String> {
+        let mut sum = Amount::ZERO;
+        let mut picked = Vec::new();
+        for h in self.holdings(ledger, sender) {
+            if sum >= amount || picked.len() == MAX_INPUTS {
+                break;
+            }
+            sum = sum.checked_add(h.amount).unwrap_or(Amount::MAX);
+            picked.push(h.contract_id);
+        }
+        picked
+    }
+
+    /// Checks the transfer as `amulet_transferFactory_transferImpl` and `AmuletRules_Transfer`
+    /// would, and creates the outputs.
+    fn plan_transfer(
+        &self,
+        ctx: &mut TxContext<'_>,
+        request: &TransferRequest,
+        inputs: &[String],
+    ) -> Result<TransferPlan, TokenError> {
+        if !request.amount.is_positive() {
+            return Err(TokenError::Interpretation(format!(
+                "Amount must be positive: {}",
+                request.amount
+            )));
+        }
+        if request.sender == request.receiver {
+            return Err(TokenError::InvalidArgument(
+                "self transfers are not modelled yet".into(),
+            ));
+        }
+        if inputs.is_empty() {
+            return Err(TokenError::Interpretation(
+                "InvalidTransfer: ITR_Other: no inputs".into(),
+            ));
+        }
+        if inputs.len() > MAX_INPUTS {
+            return Err(TokenError::Interpretation(
+                "InvalidTransfer: ITR_Other: More than the maximum number of inputs".into(),
+            ));
+        }
+        let mut holdings = Vec::new();
+        for cid in inputs {
+            let contract = ctx
+                .active(cid)
+                .ok_or_else(|| LedgerError::ContractNotFound(cid.clone()))?;
+            let holding = self.as_holding(&contract.create).ok_or_else(|| {
+                TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
+            })?;
+            if holding.owner != request.sender {
+                return Err(TokenError::Interpretation(format!(
+                    "InvalidTransfer: input {cid} is not owned by the sender"
+                )));
+            }
+            holdings.push(holding);
+        }
+        let total = Amount::checked_sum(holdings.iter().map(|h| h.amount))
+            .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+        let change = total
+            .checked_sub(request.amount)
+            .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+        if change.is_negative() {
+            return Err(TokenError::Interpretation(format!(
+                "InvalidTransfer: ITR_InsufficientFunds: missingAmount = {}",
+                -change
+            )));
+        }
+        let receiver_amulet = self.new_amulet(ctx, &request.receiver, request.amount);
+        let change = change
+            .is_positive()
+            .then(|| self.new_amulet(ctx, &request.sender, change));
+        Ok(TransferPlan {
+            inputs: holdings,
+            total,
+            receiver_amulet,
+            change,
+        })
+    }
+
+    fn transfer_tree(
+        &self,
+        ctx: &TxContext<'_>,
+        request: &TransferRequest,
+        preapproval: &str,
+        plan: TransferPlan,
+    ) -> Exercise {
+        let sender = request.sender.as_str();
+        let receiver = request.receiver.as_str();
+        let dso = self.dso.as_str();
+        let input_values = || {
+            Value::List(
+                plan.inputs
+                    .iter()
+                    .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
+                    .collect(),
+            )
+        };
+        let transfer_context = Value::record(vec![
+            ("openMiningRound", Value::cid(&self.open_round)),
+            ("issuingMiningRounds", Value::GenMap(vec![])),
+            ("validatorRights", Value::GenMap(vec![])),
+            ("featuredAppRight", Value::none()),
+        ]);
+        let transfer_result = |with_meta: bool| {
+            Value::record(vec![
+                ("round", round_value(self.config.round)),
+                ("summary", self.summary(&plan, request)),
+                (
+                    "createdAmulets",
+                    Value::List(vec![Value::variant(
+                        "TransferResultAmulet",
+                        Value::cid(&plan.receiver_amulet.contract_id),
+                    )]),
+                ),
+                (
+                    "senderChangeAmulet",
+                    Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
+                ),
+                (
+                    "meta",
+                    // TransferPreapproval_Send strips the inner meta (it re-emits it with the
+                    // reason added), which leaves a trailing None that is not printed.
+                    if with_meta {
+                        Value::some(Value::metadata([
+                            (meta::SENDER, sender.to_owned()),
+                            (meta::TX_KIND, "transfer".to_owned()),
+                        ]))
+                    } else {
+                        Value::none()
+                    },
+                ),
+            ])
+        };
+
+        // Inner-most first: archives of the inputs, then the outputs.
+        let mut transfer_children = vec![Node::Fetch(Fetch {
+            contract_id: self.open_round.clone(),
+            acting_parties: parties([sender]),
+        })];
+        for h in &plan.inputs {
+            transfer_children.push(Node::Fetch(Fetch {
+                contract_id: h.contract_id.clone(),
+                acting_parties: parties([sender]),
+            }));
+            transfer_children.push(Node::Exercise(Exercise::archive(
+                &h.contract_id,
+                &parties([dso, sender]),
+            )));
+        }
+        transfer_children.push(Node::Create(plan.receiver_amulet.clone()));
+        if let Some(change) = &plan.change {
+            transfer_children.push(Node::Create(change.clone()));
+        }
+        let amulet_rules_transfer = Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_Transfer".into(),
+            argument: Value::record(vec![
+                (
+                    "transfer",
+                    Value::record(vec![
+                        ("sender", Value::party(sender)),
+                        ("provider", Value::party(&self.provider)),
+                        ("inputs", input_values()),
+                        (
+                            "outputs",
+                            Value::List(vec![Value::record(vec![
+                                ("receiver", Value::party(receiver)),
+                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+                                ("amount", Value::Numeric(request.amount)),
+                                ("lock", Value::none()),
+                            ])]),
+                        ),
+                        ("beneficiaries", Value::none()),
+                    ]),
+                ),
+                ("context", transfer_context.clone()),
+                ("expectedDso", Value::some(Value::party(dso))),
+            ]),
+            acting_parties: parties([sender, self.provider.as_str(), receiver]),
+            consuming: false,
+            result: transfer_result(true),
+            children: transfer_children,
+        };
+
+        let description = request.memo.clone();
+        let mut send_meta = vec![
+            (meta::SENDER, sender.to_owned()),
+            (meta::TX_KIND, "transfer".to_owned()),
+        ];
+        if let Some(reason) = &description {
+            send_meta.push((meta::REASON, reason.clone()));
+        }
+        let send = Exercise {
+            contract_id: preapproval.to_owned(),
+            interface: None,
+            choice: "TransferPreapproval_Send".into(),
+            argument: Value::record(vec![
+                (
+                    "context",
+                    Value::record(vec![
+                        ("amuletRules", Value::cid(&self.amulet_rules)),
+                        ("context", transfer_context),
+                    ]),
+                ),
+                ("inputs", input_values()),
+                ("amount", Value::Numeric(request.amount)),
+                ("sender", Value::party(sender)),
+                ("description", Value::opt(description.map(Value::Text))),
+            ]),
+            acting_parties: parties([sender]),
+            consuming: false,
+            result: Value::record(vec![
+                ("result", transfer_result(false)),
+                ("meta", Value::metadata(send_meta)),
+            ]),
+            children: vec![Node::Exercise(amulet_rules_transfer)],
+        };
+
+        let requested_at = ctx
+            .let_time
+            .checked_add_micros(-114_871)
+            .unwrap_or(ctx.let_time);
+        let execute_before = requested_at
+            .checked_add_micros(DAY_MICROS)
+            .unwrap_or(requested_at);
+        let transfer_meta: Vec<(&str, String)> = request
+            .memo
+            .iter()
+            .map(|m| (meta::REASON, m.clone()))
+            .collect();
+        let context_cid = |cid: &str| Value::variant("AV_ContractId", Value::cid(cid));
+        let mut root_children = vec![
+            Node::Fetch(Fetch {
+                contract_id: self.amulet_rules.clone(),
+                acting_parties: parties([sender]),
+            }),
+            Node::Fetch(Fetch {
+                contract_id: self.open_round.clone(),
+                acting_parties: parties([sender]),
+            }),
+        ];
+        for h in &plan.inputs {
+            root_children.push(Node::Fetch(Fetch {
+                contract_id: h.contract_id.clone(),
+                acting_parties: parties([sender]),
+            }));
+        }
+        root_children.push(Node::Exercise(send));
+        Exercise {
+            contract_id: self.external_party_rules.clone(),
+            interface: Some(packages::transfer_factory_interface()),
+            choice: "TransferFactory_Transfer".into(),
+            argument: Value::record(vec![
+                ("expectedAdmin", Value::party(dso)),
+                (
+                    "transfer",
+                    Value::record(vec![
+                        ("sender", Value::party(sender)),
+                        ("receiver", Value::party(receiver)),
+                        ("amount", Value::Numeric(request.amount)),
+                        ("instrumentId", self.instrument_id()),
+                        ("requestedAt", Value::Time(requested_at)),
+                        ("executeBefore", Value::Time(execute_before)),
+                        (
+                            "inputHoldingCids",
+                            Value::List(
+                                plan.inputs
+                                    .iter()
+                                    .map(|h| Value::cid(&h.contract_id))
+                                    .collect(),
+                            ),
+                        ),
+                        ("meta", Value::metadata(transfer_meta)),
+                    ]),
+                ),
+                (
+                    "extraArgs",
+                    Value::record(vec![
+                        (
+                            "context",
+                            Value::record(vec![(
+                                "values",
+                                Value::TextMap(
+                                    [
+                                        ("amulet-rules", context_cid(&self.amulet_rules)),
+                                        ("open-round", context_cid(&self.open_round)),
+                                        ("transfer-preapproval", context_cid(preapproval)),
+                                    ]
+                                    .into_iter()
+                                    .map(|(k, v)| (k.to_owned(), v))
+                                    .collect(),
+                                ),
+                            )]),
+                        ),
+                        ("meta", Value::metadata([])),
+                    ]),
+                ),
+            ]),
+            acting_parties: parties([sender]),
+            consuming: false,
+            result: Value::record(vec![
+                (
+                    "output",
+                    Value::variant(
+                        "TransferInstructionResult_Completed",
+                        Value::record(vec![(
+                            "receiverHoldingCids",
+                            Value::List(vec![Value::cid(&plan.receiver_amulet.contract_id)]),
+                        )]),
+                    ),
+                ),
+                (
+                    "senderChangeCids",
+                    Value::List(
+                        plan.change
+                            .iter()
+                            .map(|c| Value::cid(&c.contract_id))
+                            .collect(),
+                    ),
+                ),
+                // Amulet copies only the `burned` key, and fees are zero.
+                ("meta", Value::metadata([])),
+            ]),
+            children: root_children,
+        }
+    }
+
+    /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
+    fn summary(&self, plan: &TransferPlan, request: &TransferRequest) -> Value {
+        let rate = self.config.rate_per_round;
+        let round = self.config.round;
+        let as_of_zero = |amount: Amount, created: i64| {
+            amount
+                .checked_add(times(rate, created))
+                .unwrap_or(Amount::MAX)
+        };
+        let zero = || Value::Numeric(Amount::ZERO);
+        let mut changes: std::collections::BTreeMap<&str, (Amount, i64)> = Default::default();
+        for h in &plan.inputs {
+            let e = changes.entry(h.owner.as_str()).or_default();
+            e.0 =
+                e.0.checked_sub(as_of_zero(h.amount, h.created_in_round))
+                    .unwrap_or(Amount::MIN);
+            e.1 -= 1;
+        }
+        let mut outputs = vec![(request.receiver.as_str(), request.amount)];
+        if plan.change.is_some() {
+            outputs.push((request.sender.as_str(), plan.total_minus(request.amount)));
+        }
+        for (owner, amount) in outputs {
+            let e = changes.entry(owner).or_default();
+            e.0 =
+                e.0.checked_add(as_of_zero(amount, round))
+                    .unwrap_or(Amount::MAX);
+            e.1 += 1;
+        }
+        let balance_changes = changes
+            .into_iter()
+            .map(|(party, (amount, count))| {
+                (
+                    Value::party(party),
+                    Value::record(vec![
+                        ("changeToInitialAmountAsOfRoundZero", Value::Numeric(amount)),
+                        (
+                            "changeToHoldingFeesRate",
+                            Value::Numeric(times(rate, count)),
+                        ),
+                    ]),
+                )
+            })
+            .collect();
+        Value::record(vec![
+            ("inputAppRewardAmount", zero()),
+            ("inputValidatorRewardAmount", zero()),
+            ("inputSvRewardAmount", zero()),
+            ("inputAmuletAmount", Value::Numeric(plan.total)),
+            ("balanceChanges", Value::GenMap(balance_changes)),
+            ("holdingFees", zero()),
+            ("outputFees", Value::List(vec![zero()])),
+            ("senderChangeFee", zero()),
+            (
+                "senderChangeAmount",
+                Value::Numeric(plan.total_minus(request.amount)),
+            ),
+            ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+            ("inputValidatorFaucetAmount", zero()),
+            ("inputUnclaimedActivityRecordAmount", zero()),
+        ])
+    }
+}
+
+struct TransferPlan {
+    inputs: Vec<Holding>,
+    total: Amount,
+    receiver_amulet: Create,
+    change: Option<Create>,
+}
+
+impl TransferPlan {
+    fn total_minus(&self, amount: Amount) -> Amount {
+        self.total.checked_sub(amount).unwrap_or(Amount::ZERO)
+    }
+}
+
+/// `rate × n` exactly (a Decimal times a small integer stays within Numeric 10).
+fn times(rate: Amount, n: i64) -> Amount {
+    Amount::from_units(rate.units() * i128::from(n)).unwrap_or(Amount::MAX)
+}
+
+fn round_value(n: i64) -> Value {
+    Value::record(vec![("number", Value::Int64(n))])
+}
+
+/// A contract the DSO alone signs.
+fn dso_contract(
+    ctx: &mut TxContext<'_>,
+    dso: &str,
+    template: Identifier,
+    fields: Vec<(&'static str, Value)>,
+    interfaces: Vec<(Identifier, Value)>,
+) -> Create {
+    Create {
+        contract_id: ctx.new_contract_id(),
+        template,
+        argument: Value::record(fields),
+        signatories: parties([dso]),
+        observers: BTreeSet::new(),
+        interfaces,
+    }
+}
+
+/// A record field by name.
+fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    match value {
+        Value::Record(fields) => fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LedgerConfig;
+    use crate::model::ledger::TxNodeKind;
+
+    fn amount(s: &str) -> Amount {
+        s.parse().unwrap()
+    }
+
+    fn setup() -> (Ledger, AmuletToken, String, String) {
+        let mut l = Ledger::new(LedgerConfig::default());
+        let dso = l.allocate_party("DSO").unwrap();
+        let provider = l.allocate_party("validator").unwrap();
+        let treasury = l.allocate_party("treasury").unwrap();
+        let alice = l.allocate_party("alice").unwrap();
+        let token =
+            AmuletToken::bootstrap(&mut l, &dso, &provider, AmuletConfig::default()).unwrap();
+        token.create_preapproval(&mut l, &treasury).unwrap();
+        (l, token, treasury, alice)
+    }
+
+    fn layout(l: &Ledger, offset: i64) -> Vec<(i32, i32, String)> {
+        l.update_at(offset)
+            .unwrap()
+            .nodes
+            .iter()
+            .map(|n| {
+                let what = match &n.kind {
+                    TxNodeKind::Create(c) => format!("create {}", c.template.entity),
+                    TxNodeKind::Exercise { choice, .. } => choice.clone(),
+                    TxNodeKind::Fetch { .. } => "fetch".into(),
+                };
+                (n.node_id, n.last_descendant, what)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_step_transfer_has_the_real_node_layout_and_consumes_its_inputs() {
+        let (mut l, token, treasury, alice) = setup();
+        let a = token.mint(&mut l, &alice, amount("60")).unwrap();
+        let b = token.mint(&mut l, &alice, amount("70")).unwrap();
+        let request = TransferRequest {
+            sender: alice.clone(),
+            receiver: treasury.clone(),
+            amount: amount("100"),
+            memo: Some("memo-1".into()),
+            inputs: Some(vec![a.contract_id.clone(), b.contract_id.clone()]),
+            command_id: "c1".into(),
+        };
+        let out = token.transfer(&mut l, &request).unwrap();
+        let shown = layout(&l, out.offset);
+        // The recording's deposit (2 inputs): Send at 5, Transfer at 6, archives at 9 and 11,
+        // receiver Amulet at 12, change at 13, all under root 0.
+        let expected: Vec<(i32, i32, String)> = [
+            (0, 13, "TransferFactory_Transfer"),
+            (1, 1, "fetch"),
+            (2, 2, "fetch"),
+            (3, 3, "fetch"),
+            (4, 4, "fetch"),
+            (5, 13, "TransferPreapproval_Send"),
+            (6, 13, "AmuletRules_Transfer"),
+            (7, 7, "fetch"),
+            (8, 8, "fetch"),
+            (9, 9, "Archive"),
+            (10, 10, "fetch"),
+            (11, 11, "Archive"),
+            (12, 12, "create Amulet"),
+            (13, 13, "create Amulet"),
+        ]
+        .into_iter()
+        .map(|(a, b, c)| (a, b, c.to_owned()))
+        .collect();
+        assert_eq!(shown, expected);
+        assert_eq!(token.holdings(&l, &alice)[0].amount, amount("30"));
+        assert_eq!(token.holdings(&l, &treasury)[0].amount, amount("100"));
+        let again = token.transfer(
+            &mut l,
+            &TransferRequest {
+                command_id: "c2".into(),
+                ..request
+            },
+        );
+        assert!(matches!(
+            again,
+            Err(TokenError::Ledger(LedgerError::ContractNotFound(_)))
+        ));
+    }
+
+    #[test]
+    fn limits_inputs_and_funds() {
+        let (mut l, token, treasury, alice) = setup();
+        let a = token.mint(&mut l, &alice, amount("1")).unwrap();
+        let request = |inputs: Vec<String>, amt: &str| TransferRequest {
+            sender: alice.clone(),
+            receiver: treasury.clone(),
+            amount: amount(amt),
+            memo: None,
+            inputs: Some(inputs),
+            command_id: "c".into(),
+        };
+        let too_many = vec![a.contract_id.clone(); MAX_INPUTS + 1];
+        assert!(matches!(
+            token.transfer(&mut l, &request(too_many, "1")),
+            Err(TokenError::Interpretation(m)) if m.contains("maximum number of inputs")
+        ));
+        assert!(matches!(
+            token.transfer(&mut l, &request(vec![a.contract_id.clone()], "2")),
+            Err(TokenError::Interpretation(m)) if m.contains("InsufficientFunds")
+        ));
+        // Exact amount: no change output.
+        let out = token
+            .transfer(&mut l, &request(vec![a.contract_id], "1"))
+            .unwrap();
+        assert!(out.sender_change_cids.is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+//! Tokens the sandbox hosts, as Daml-like templates whose choices build real transaction trees.
+
+pub mod amulet;
+pub mod packages;
+
+pub use amulet::{
+    AmuletConfig, AmuletToken, Holding, TokenError, TransferOutcome, TransferRequest,
+};

@@ -1,0 +1,83 @@
+//! Package ids and identifiers of the templates and interfaces the sandbox knows.
+//!
+//! The token-standard interface package ids are the released v1.0.0 ones (`token-standard.md`
+//! §1); the `splice-amulet` id is the one in the LocalNet recording. Readers must match on
+//! `Module:Entity` only (template package ids change with every Splice release), so the exact
+//! id matters less than its shape, but real ids keep recordings comparable.
+
+use crate::model::Identifier;
+
+pub const SPLICE_AMULET_PACKAGE_ID: &str =
+    "3ca1343ab26b453d38c8adb70dca5f1ead8440c42b59b68f070786955cbf9ec1";
+pub const SPLICE_AMULET_PACKAGE_NAME: &str = "splice-amulet";
+pub const HOLDING_V1_PACKAGE_ID: &str =
+    "718a0f77e505a8de22f188bd4c87fe74101274e9d4cb1bfac7d09aec7158d35b";
+pub const TRANSFER_INSTRUCTION_V1_PACKAGE_ID: &str =
+    "55ba4deb0ad4662c4168b39859738a0e91388d252286480c7331b3f71a517281";
+
+fn amulet(module: &str, entity: &str) -> Identifier {
+    Identifier::new(
+        SPLICE_AMULET_PACKAGE_ID,
+        SPLICE_AMULET_PACKAGE_NAME,
+        module,
+        entity,
+    )
+}
+
+pub fn amulet_template() -> Identifier {
+    amulet("Splice.Amulet", "Amulet")
+}
+
+pub fn amulet_rules_template() -> Identifier {
+    amulet("Splice.AmuletRules", "AmuletRules")
+}
+
+pub fn transfer_preapproval_template() -> Identifier {
+    amulet("Splice.AmuletRules", "TransferPreapproval")
+}
+
+pub fn open_mining_round_template() -> Identifier {
+    amulet("Splice.Round", "OpenMiningRound")
+}
+
+pub fn external_party_amulet_rules_template() -> Identifier {
+    amulet(
+        "Splice.ExternalPartyAmuletRules",
+        "ExternalPartyAmuletRules",
+    )
+}
+
+pub fn holding_interface() -> Identifier {
+    Identifier::new(
+        HOLDING_V1_PACKAGE_ID,
+        "splice-api-token-holding-v1",
+        "Splice.Api.Token.HoldingV1",
+        "Holding",
+    )
+}
+
+fn transfer_instruction_v1(entity: &str) -> Identifier {
+    Identifier::new(
+        TRANSFER_INSTRUCTION_V1_PACKAGE_ID,
+        "splice-api-token-transfer-instruction-v1",
+        "Splice.Api.Token.TransferInstructionV1",
+        entity,
+    )
+}
+
+pub fn transfer_factory_interface() -> Identifier {
+    transfer_instruction_v1("TransferFactory")
+}
+
+pub fn transfer_instruction_interface() -> Identifier {
+    transfer_instruction_v1("TransferInstruction")
+}
+
+/// Metadata keys (`token-standard.md` §4).
+pub mod meta {
+    pub const REASON: &str = "splice.lfdecentralizedtrust.org/reason";
+    pub const SENDER: &str = "splice.lfdecentralizedtrust.org/sender";
+    pub const TX_KIND: &str = "splice.lfdecentralizedtrust.org/tx-kind";
+    pub const CREATED_IN_ROUND: &str = "amulet.splice.lfdecentralizedtrust.org/created-in-round";
+    pub const RATE_PER_ROUND: &str = "amulet.splice.lfdecentralizedtrust.org/rate-per-round";
+}

@@ -1,0 +1,476 @@
+//! What a batch of ingestion changes in the Canton Integration DB, as plain data.
+//!
+//! Ingestion folds ledger transactions into a [`ChangeSet`]; the store writes it together with
+//! the new [`Checkpoint`] in one DB transaction (`store.commit(&changeset, &checkpoint)`).
+//!
+//! # Contract
+//! - Effects apply in order. `a.merge(b)` means "`a`, then `b`": merging is associative and
+//!   `ChangeSet::default()` is its identity, so a batch can be cut anywhere.
+//! - Applying a transaction that is already reflected in the DB must give an empty change set
+//!   (exactly-once). The store backs this up where it can: an update id is ingested at most
+//!   once, a deposit is credited at most once, a journal cause is booked at most once; breaking
+//!   any of these fails the whole commit.
+//! - Record times per synchronizer only move forward (the maximum wins).
+//! - A holding never changes after creation except for being archived once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalTransition};
+use crate::{
+    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
+};
+
+/// The ledger update that caused a change, and its record time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub update_id: UpdateId,
+    pub record_time: Timestamp,
+}
+
+/// A transaction ingestion has processed: its identity on this node and on the synchronizer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestedUpdate {
+    pub update_id: UpdateId,
+    /// Participant-local: changes when the node is restored from a backup.
+    pub offset: Offset,
+    pub record_time: Timestamp,
+    pub synchronizer_id: SynchronizerId,
+}
+
+impl IngestedUpdate {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            update_id: self.update_id.clone(),
+            record_time: self.record_time,
+        }
+    }
+}
+
+/// Where ingestion resumes, and the identity that ties it to one ledger history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Everything up to and including this offset is ingested. Moves forward with transactions
+    /// and with offset checkpoints of the stream.
+    pub offset: Offset,
+    /// The last ingested transaction (at or before `offset`; `None` before the first one). At
+    /// start, ingestion checks that the node still has it at its offset. Its record time and
+    /// synchronizer are `tRecovery` and `synchronizerId` of the node-restore runbook.
+    pub last_update: Option<IngestedUpdate>,
+}
+
+/// Non-empty string ids chosen by the exchange or by the sender of a transfer.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+        pub struct $name(String);
+
+        impl $name {
+            /// `None` for the empty string.
+            pub fn new(id: impl Into<String>) -> Option<$name> {
+                let id = id.into();
+                (!id.is_empty()).then_some($name(id))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::new(s).ok_or_else(|| format!("empty {}", stringify!($name)))
+            }
+        }
+    };
+}
+
+text_id!(
+    /// A deposit account: the `reason` memo customers put on deposits.
+    AccountId
+);
+text_id!(
+    /// Identifies one deposit, chosen by ingestion so that the same ledger transfer always gets
+    /// the same id (e.g. the transfer instruction's contract id, or update id and node id).
+    DepositId
+);
+
+/// A treasury `Holding` (UTXO), as created on the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holding {
+    pub contract_id: ContractId,
+    pub instrument: InstrumentId,
+    pub amount: Amount,
+    /// Locked holdings (e.g. backing our own transfer offers) cannot fund withdrawals.
+    pub locked: bool,
+    pub created: Origin,
+}
+
+/// Where a deposit stands.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum DepositState {
+    /// A transfer offer (multi-step) to a known account, waiting for our acceptance.
+    Offered,
+    /// Received and credited to the account in the journal.
+    Credited,
+    /// For an account we do not know (or no memo at all): recorded for support, never credited
+    /// automatically, offers never accepted.
+    UnknownAccount,
+    /// An offer that ended without funds: rejected, withdrawn by the sender, or expired.
+    Cancelled,
+}
+
+impl DepositState {
+    pub const ALL: [DepositState; 4] = [
+        DepositState::Offered,
+        DepositState::Credited,
+        DepositState::UnknownAccount,
+        DepositState::Cancelled,
+    ];
+
+    /// `offered → credited | cancelled`, `unknown_account → cancelled` (an offer withdrawn).
+    pub fn can_transition(self, to: DepositState) -> bool {
+        use DepositState::*;
+        matches!(
+            (self, to),
+            (Offered, Credited | Cancelled) | (UnknownAccount, Cancelled)
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositState::Offered => "offered",
+            DepositState::Credited => "credited",
+            DepositState::UnknownAccount => "unknown_account",
+            DepositState::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for DepositState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        DepositState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown deposit state {s:?}"))
+    }
+}
+
+/// A deposit seen on the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deposit {
+    pub id: DepositId,
+    /// The memo; `None` when the transfer had none.
+    pub account: Option<AccountId>,
+    pub instrument: InstrumentId,
+    pub amount: Amount,
+    pub sender: PartyId,
+    pub state: DepositState,
+    /// The offer, for multi-step deposits.
+    pub transfer_instruction: Option<ContractId>,
+    pub origin: Origin,
+}
+
+/// Why a customer balance changed. Each cause is booked at most once.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JournalCause {
+    Deposit(DepositId),
+    WithdrawalReserve(WithdrawalId),
+    WithdrawalRefund(WithdrawalId),
+    WithdrawalFee(WithdrawalId),
+    /// A manual or recovery correction; the string must be unique per correction.
+    Adjustment(String),
+}
+
+impl JournalCause {
+    /// The stable name of the kind of cause, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JournalCause::Deposit(_) => "deposit",
+            JournalCause::WithdrawalReserve(_) => "withdrawal_reserve",
+            JournalCause::WithdrawalRefund(_) => "withdrawal_refund",
+            JournalCause::WithdrawalFee(_) => "withdrawal_fee",
+            JournalCause::Adjustment(_) => "adjustment",
+        }
+    }
+
+    /// The id of what caused it.
+    pub fn reference(&self) -> &str {
+        match self {
+            JournalCause::Deposit(id) => id.as_str(),
+            JournalCause::WithdrawalReserve(id)
+            | JournalCause::WithdrawalRefund(id)
+            | JournalCause::WithdrawalFee(id) => id.as_str(),
+            JournalCause::Adjustment(note) => note,
+        }
+    }
+
+    /// The inverse of [`kind`](Self::kind) and [`reference`](Self::reference).
+    pub fn from_parts(kind: &str, reference: &str) -> Option<JournalCause> {
+        let withdrawal = || WithdrawalId::new(reference);
+        Some(match kind {
+            "deposit" => JournalCause::Deposit(DepositId::new(reference)?),
+            "withdrawal_reserve" => JournalCause::WithdrawalReserve(withdrawal()?),
+            "withdrawal_refund" => JournalCause::WithdrawalRefund(withdrawal()?),
+            "withdrawal_fee" => JournalCause::WithdrawalFee(withdrawal()?),
+            "adjustment" => JournalCause::Adjustment(reference.to_owned()),
+            _ => return None,
+        })
+    }
+}
+
+/// One credit (positive amount) or debit (negative) of a customer account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub account: AccountId,
+    pub instrument: InstrumentId,
+    pub amount: Amount,
+    pub cause: JournalCause,
+    /// The ledger update behind it, if any.
+    pub origin: Option<Origin>,
+}
+
+/// Whether the treasury receives or sends.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "incoming" => Ok(Direction::Incoming),
+            "outgoing" => Ok(Direction::Outgoing),
+            _ => Err(format!("unknown direction {s:?}")),
+        }
+    }
+}
+
+/// The state of a token-standard `TransferInstruction` (a transfer offer).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum InstructionState {
+    Pending,
+    Accepted,
+    Rejected,
+    Withdrawn,
+}
+
+impl InstructionState {
+    pub const ALL: [InstructionState; 4] = [
+        InstructionState::Pending,
+        InstructionState::Accepted,
+        InstructionState::Rejected,
+        InstructionState::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstructionState::Pending => "pending",
+            InstructionState::Accepted => "accepted",
+            InstructionState::Rejected => "rejected",
+            InstructionState::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl FromStr for InstructionState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        InstructionState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown transfer instruction state {s:?}"))
+    }
+}
+
+/// A transfer offer to or from the treasury, in the state `origin` left it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferInstruction {
+    pub contract_id: ContractId,
+    pub direction: Direction,
+    pub sender: PartyId,
+    pub receiver: PartyId,
+    pub instrument: InstrumentId,
+    pub amount: Amount,
+    /// The `reason` memo: a deposit account or a withdrawal id.
+    pub reason: Option<String>,
+    pub state: InstructionState,
+    pub origin: Origin,
+}
+
+/// One change to the DB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// A treasury holding appeared.
+    HoldingCreated(Holding),
+    /// A treasury holding was consumed.
+    HoldingArchived {
+        contract_id: ContractId,
+        archived: Origin,
+    },
+    /// A deposit seen on the ledger; if `Credited`, the credit is booked in the journal too.
+    DepositRecorded(Deposit),
+    /// A recorded deposit moved on (see [`DepositState::can_transition`]); entering `Credited`
+    /// books the credit.
+    DepositUpdated {
+        id: DepositId,
+        state: DepositState,
+        origin: Origin,
+    },
+    /// A journal entry not implied by another effect (fees, recovery adjustments).
+    Journal(JournalEntry),
+    /// A withdrawal moved on, as learned from the ledger.
+    Withdrawal(WithdrawalTransition),
+    /// A withdrawal transfer whose id is unknown, re-created from on-chain data.
+    WithdrawalRecovered(RecoveredWithdrawal),
+    /// A transfer instruction was created or changed state (upsert by contract id).
+    TransferInstruction(TransferInstruction),
+}
+
+/// A batch of effects, plus the transactions they came from and the record times seen.
+#[must_use = "a change set does nothing until it is committed"]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Transactions this batch ingested; each update id may be ingested only once.
+    pub ingested: Vec<IngestedUpdate>,
+    /// The latest record time seen per synchronizer (from transactions or offset checkpoints).
+    pub record_times: BTreeMap<SynchronizerId, Timestamp>,
+    /// In application order.
+    pub effects: Vec<Effect>,
+}
+
+impl ChangeSet {
+    /// Nothing to write (the checkpoint may still move).
+    pub fn is_empty(&self) -> bool {
+        self.ingested.is_empty() && self.record_times.is_empty() && self.effects.is_empty()
+    }
+
+    /// Appends `later`: the result applies `self`, then `later`.
+    pub fn merge(&mut self, later: ChangeSet) {
+        for update in later.ingested {
+            self.ingest(update);
+        }
+        for (synchronizer, time) in later.record_times {
+            self.observe_record_time(synchronizer, time);
+        }
+        self.effects.extend(later.effects);
+    }
+
+    pub fn push(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    /// Marks a transaction as ingested and advances its synchronizer's record time.
+    pub fn ingest(&mut self, update: IngestedUpdate) {
+        self.observe_record_time(update.synchronizer_id.clone(), update.record_time);
+        self.ingested.push(update);
+    }
+
+    /// Keeps the later of the known and the given record time of `synchronizer`.
+    pub fn observe_record_time(&mut self, synchronizer: SynchronizerId, time: Timestamp) {
+        let entry = self.record_times.entry(synchronizer).or_insert(time);
+        *entry = (*entry).max(time);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(id: &str, offset: i64, micros: i64, sync: &str) -> IngestedUpdate {
+        IngestedUpdate {
+            update_id: UpdateId::new(id).unwrap(),
+            offset: Offset::new(offset).unwrap(),
+            record_time: Timestamp::from_micros(micros).unwrap(),
+            synchronizer_id: SynchronizerId::new(sync).unwrap(),
+        }
+    }
+
+    fn archived(cid: &str, u: &IngestedUpdate) -> Effect {
+        Effect::HoldingArchived {
+            contract_id: ContractId::new(cid).unwrap(),
+            archived: u.origin(),
+        }
+    }
+
+    fn batch(u: IngestedUpdate, cid: &str) -> ChangeSet {
+        let mut c = ChangeSet::default();
+        c.push(archived(cid, &u));
+        c.ingest(u);
+        c
+    }
+
+    #[test]
+    fn default_is_empty_and_the_identity_of_merge() {
+        let a = batch(update("u1", 1, 10, "s"), "c1");
+        assert!(ChangeSet::default().is_empty());
+        assert!(!a.is_empty());
+        let mut left = ChangeSet::default();
+        left.merge(a.clone());
+        assert_eq!(left, a);
+        let mut right = a.clone();
+        right.merge(ChangeSet::default());
+        assert_eq!(right, a);
+    }
+
+    #[test]
+    fn merge_keeps_order_and_is_associative() {
+        let a = batch(update("u1", 1, 30, "s"), "c1");
+        let b = batch(update("u2", 2, 20, "s"), "c2");
+        let c = batch(update("u3", 3, 40, "t"), "c3");
+
+        let mut ab_c = a.clone();
+        ab_c.merge(b.clone());
+        ab_c.merge(c.clone());
+        let mut bc = b.clone();
+        bc.merge(c.clone());
+        let mut a_bc = a.clone();
+        a_bc.merge(bc);
+        assert_eq!(ab_c, a_bc);
+
+        let ids: Vec<_> = ab_c.ingested.iter().map(|u| u.update_id.as_str()).collect();
+        assert_eq!(ids, ["u1", "u2", "u3"]);
+        assert_eq!(ab_c.effects.len(), 3);
+        // Record times only move forward: u2's earlier time does not win.
+        let s = SynchronizerId::new("s").unwrap();
+        assert_eq!(ab_c.record_times[&s].micros(), 30);
+    }
+
+    #[test]
+    fn journal_causes_round_trip() {
+        let w = WithdrawalId::new("w1").unwrap();
+        for cause in [
+            JournalCause::Deposit(DepositId::new("d1").unwrap()),
+            JournalCause::WithdrawalReserve(w.clone()),
+            JournalCause::WithdrawalRefund(w.clone()),
+            JournalCause::WithdrawalFee(w),
+            JournalCause::Adjustment("fix-1".into()),
+        ] {
+            assert_eq!(
+                JournalCause::from_parts(cause.kind(), cause.reference()),
+                Some(cause)
+            );
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Withdrawals as a state machine, pure.
+//!
+//! ```text
+//!  requested ──▶ submitted ──▶ pending_acceptance ──▶ completed
+//!      │  ╲          │  ╲               ╲
+//!      │   ╲─────────┼───╲───────────────╲──────────▶ failed  (refund)
+//!      │             │    ╲
+//!      └─────────────┴─────╲────────────────────────▶ expired (refund)
+//!  recovered ──▶ completed | failed        (re-created by ingestion after a DB restore)
+//! ```
+//!
+//! The outcome is learned from ingestion, which may see the transfer before the automation has
+//! recorded `submitted`, so `requested` may move straight to `pending_acceptance` or `completed`.
+//! `expired` means the ingested record time passed `trecTgt` without the transfer: the funds
+//! never left. Once an offer exists on the ledger, `trecTgt` no longer matters; a rejected or
+//! withdrawn offer ends as `failed`. Entering `failed` or `expired` refunds the customer through
+//! the journal and releases the reserved holdings.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::changeset::Origin;
+use crate::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+
+/// The exchange's id of a withdrawal, sent on the ledger as the transfer's `reason` memo.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct WithdrawalId(String);
+
+impl WithdrawalId {
+    /// Any non-empty string; it is the exchange's choice.
+    pub fn new(id: impl Into<String>) -> Option<WithdrawalId> {
+        let id = id.into();
+        (!id.is_empty()).then_some(WithdrawalId(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WithdrawalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for WithdrawalId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        WithdrawalId::new(s).ok_or_else(|| "empty withdrawal id".to_owned())
+    }
+}
+
+/// Where a withdrawal is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum WithdrawalState {
+    /// Funds debited and holdings reserved until `trecTgt`; waiting for the automation.
+    Requested,
+    /// The transfer command was executed; the outcome is not yet ingested.
+    Submitted,
+    /// A transfer offer (multi-step) is on the ledger, waiting for the receiver.
+    PendingAcceptance,
+    /// The funds reached the receiver.
+    Completed,
+    /// Definitely not executed, or the offer was rejected or withdrawn; refunded.
+    Failed,
+    /// The ingested record time passed `trecTgt` without the transfer; refunded.
+    Expired,
+    /// Re-created from on-chain data because the request was lost in a DB restore.
+    Recovered,
+}
+
+impl WithdrawalState {
+    pub const ALL: [WithdrawalState; 7] = [
+        WithdrawalState::Requested,
+        WithdrawalState::Submitted,
+        WithdrawalState::PendingAcceptance,
+        WithdrawalState::Completed,
+        WithdrawalState::Failed,
+        WithdrawalState::Expired,
+        WithdrawalState::Recovered,
+    ];
+
+    /// Whether `self → to` is a step of the state machine (staying put is not a step).
+    pub fn can_transition(self, to: WithdrawalState) -> bool {
+        can_transition(self, to)
+    }
+
+    /// No transition leaves a terminal state.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            WithdrawalState::Completed | WithdrawalState::Failed | WithdrawalState::Expired
+        )
+    }
+
+    /// Entering this state gives the reserved funds back to the customer.
+    pub fn refunds(self) -> bool {
+        matches!(self, WithdrawalState::Failed | WithdrawalState::Expired)
+    }
+
+    /// The stable name used in the DB and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WithdrawalState::Requested => "requested",
+            WithdrawalState::Submitted => "submitted",
+            WithdrawalState::PendingAcceptance => "pending_acceptance",
+            WithdrawalState::Completed => "completed",
+            WithdrawalState::Failed => "failed",
+            WithdrawalState::Expired => "expired",
+            WithdrawalState::Recovered => "recovered",
+        }
+    }
+}
+
+impl fmt::Display for WithdrawalState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WithdrawalState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        WithdrawalState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown withdrawal state {s:?}"))
+    }
+}
+
+/// The transition table of the module docs.
+pub fn can_transition(from: WithdrawalState, to: WithdrawalState) -> bool {
+    use WithdrawalState::*;
+    matches!(
+        (from, to),
+        (
+            Requested,
+            Submitted | PendingAcceptance | Completed | Failed | Expired
+        ) | (Submitted, PendingAcceptance | Completed | Failed | Expired)
+            | (PendingAcceptance, Completed | Failed)
+            | (Recovered, Completed | Failed)
+    )
+}
+
+/// A customer's request, written with its journal debit and holding reservations in one DB
+/// transaction (Step 2 of the withdrawal workflows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithdrawalRequest {
+    pub id: WithdrawalId,
+    pub account: crate::changeset::AccountId,
+    pub instrument: InstrumentId,
+    /// Positive.
+    pub amount: Amount,
+    pub receiver: PartyId,
+    /// The transfer must commit before this record time (`maxRecordTime = trecTgt − 1µs`).
+    pub trec_tgt: Timestamp,
+    /// Holdings reserved to fund the transfer until `trec_tgt` has passed.
+    pub holdings: Vec<ContractId>,
+}
+
+/// A withdrawal moved on. From ingestion (`origin` set) or from the automation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithdrawalTransition {
+    pub id: WithdrawalId,
+    pub to: WithdrawalState,
+    /// Why, for people (e.g. "no transfer preapproval for the receiver").
+    pub reason: Option<String>,
+    /// The ledger update that showed the outcome.
+    pub origin: Option<Origin>,
+    /// The transfer offer, for multi-step withdrawals.
+    pub transfer_instruction: Option<ContractId>,
+}
+
+/// A withdrawal transfer whose id is unknown to the DB (lost in a restore), as seen on-chain.
+/// The account is unknown, so no journal entry is made; operators reconcile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveredWithdrawal {
+    pub id: WithdrawalId,
+    pub instrument: InstrumentId,
+    pub amount: Amount,
+    pub receiver: PartyId,
+    pub origin: Origin,
+    pub transfer_instruction: Option<ContractId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WithdrawalState::*;
+    use super::*;
+
+    #[test]
+    fn terminal_states_have_no_way_out() {
+        for from in WithdrawalState::ALL.into_iter().filter(|s| s.is_terminal()) {
+            for to in WithdrawalState::ALL {
+                assert!(!can_transition(from, to), "{from} -> {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_leads_back_to_the_start() {
+        for from in WithdrawalState::ALL {
+            assert!(!can_transition(from, Requested));
+            assert!(!can_transition(from, Recovered));
+            assert!(!can_transition(from, from));
+        }
+    }
+
+    #[test]
+    fn ingestion_may_overtake_the_automation() {
+        assert!(can_transition(Requested, Completed));
+        assert!(can_transition(Requested, PendingAcceptance));
+        assert!(!can_transition(PendingAcceptance, Expired));
+        assert!(can_transition(Recovered, Completed));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in WithdrawalState::ALL {
+            assert_eq!(s.as_str().parse::<WithdrawalState>(), Ok(s));
+        }
+    }
+}

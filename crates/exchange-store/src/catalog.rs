@@ -1,0 +1,184 @@
+//! What operators configure: onboarded tokens, uploaded `.dar`s, switches.
+
+use exchange_core::{InstrumentId, Timestamp};
+
+use crate::db::{Row, Tx};
+use crate::error::Result;
+use crate::{Store, now};
+
+/// An onboarded token and where its registry (Registry API) is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub instrument: InstrumentId,
+    pub registry_url: String,
+    pub onboarded_at: Timestamp,
+}
+
+/// An uploaded `.dar`, kept whole so it can be uploaded again after a node restore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dar {
+    pub main_package_id: String,
+    pub file_name: String,
+    pub content: Vec<u8>,
+    pub uploaded_at: Timestamp,
+}
+
+/// Operator switches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Switch {
+    /// Whether customers may request withdrawals (off while recovering from a DB restore).
+    Withdrawals,
+}
+
+impl Switch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Switch::Withdrawals => "withdrawals",
+        }
+    }
+}
+
+/// A switch's position and why it is there. Switches are on until turned off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwitchState {
+    pub enabled: bool,
+    pub reason: String,
+    /// `None` if never changed.
+    pub changed_at: Option<Timestamp>,
+}
+
+pub(crate) async fn switch_in(tx: &mut Tx, switch: Switch) -> Result<SwitchState> {
+    let row = tx
+        .query("SELECT enabled, reason, changed_at_us FROM switches WHERE name = $1")
+        .bind(switch.as_str())
+        .fetch_optional()
+        .await?;
+    Ok(match row {
+        None => SwitchState {
+            enabled: true,
+            reason: String::new(),
+            changed_at: None,
+        },
+        Some(row) => SwitchState {
+            enabled: row.get("enabled")?,
+            reason: row.get("reason")?,
+            changed_at: Some(row.time("changed_at_us")?),
+        },
+    })
+}
+
+fn token_from_row(row: &Row) -> Result<Token> {
+    Ok(Token {
+        instrument: row.instrument()?,
+        registry_url: row.get("registry_url")?,
+        onboarded_at: row.time("onboarded_at_us")?,
+    })
+}
+
+fn dar_from_row(row: &Row) -> Result<Dar> {
+    Ok(Dar {
+        main_package_id: row.get("main_package_id")?,
+        file_name: row.get("file_name")?,
+        content: row.get("content")?,
+        uploaded_at: row.time("uploaded_at_us")?,
+    })
+}
+
+impl Store {
+    /// Onboards a token, or changes its registry URL.
+    pub async fn upsert_token(&self, instrument: &InstrumentId, registry_url: &str) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        tx.query(
+            "INSERT INTO tokens (instrument_admin, instrument_id, registry_url, onboarded_at_us)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (instrument_admin, instrument_id)
+             DO UPDATE SET registry_url = excluded.registry_url",
+        )
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .bind(registry_url)
+        .bind(now().micros())
+        .execute()
+        .await?;
+        tx.commit().await
+    }
+
+    pub async fn token(&self, instrument: &InstrumentId) -> Result<Option<Token>> {
+        let mut tx = self.pool.read().await?;
+        let row = tx
+            .query(
+                "SELECT instrument_admin, instrument_id, registry_url, onboarded_at_us FROM tokens
+                 WHERE instrument_admin = $1 AND instrument_id = $2",
+            )
+            .bind(instrument.admin.as_str())
+            .bind(instrument.id.as_str())
+            .fetch_optional()
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<Token>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .query(
+                "SELECT instrument_admin, instrument_id, registry_url, onboarded_at_us FROM tokens
+                 ORDER BY instrument_admin, instrument_id",
+            )
+            .fetch_all()
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Remembers an uploaded `.dar`; uploading the same package again keeps the first record.
+    pub async fn record_dar(&self, dar: &Dar) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        tx.query(
+            "INSERT INTO dars (main_package_id, file_name, content, uploaded_at_us)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (main_package_id) DO NOTHING",
+        )
+        .bind(dar.main_package_id.as_str())
+        .bind(dar.file_name.as_str())
+        .bind(dar.content.as_slice())
+        .bind(dar.uploaded_at.micros())
+        .execute()
+        .await?;
+        tx.commit().await
+    }
+
+    /// `.dar`s uploaded at or after `since` (the node backup's time), oldest first: what to
+    /// upload again after restoring the node.
+    pub async fn dars_uploaded_since(&self, since: Timestamp) -> Result<Vec<Dar>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .query(
+                "SELECT main_package_id, file_name, content, uploaded_at_us FROM dars
+                 WHERE uploaded_at_us >= $1 ORDER BY uploaded_at_us, main_package_id",
+            )
+            .bind(since.micros())
+            .fetch_all()
+            .await?;
+        rows.iter().map(dar_from_row).collect()
+    }
+
+    pub async fn switch(&self, switch: Switch) -> Result<SwitchState> {
+        let mut tx = self.pool.read().await?;
+        switch_in(&mut tx, switch).await
+    }
+
+    /// Turns a switch on or off, saying why (shown to operators and in refusals).
+    pub async fn set_switch(&self, switch: Switch, enabled: bool, reason: &str) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        tx.query(
+            "INSERT INTO switches (name, enabled, reason, changed_at_us) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled,
+                 reason = excluded.reason, changed_at_us = excluded.changed_at_us",
+        )
+        .bind(switch.as_str())
+        .bind(enabled)
+        .bind(reason)
+        .bind(now().micros())
+        .execute()
+        .await?;
+        tx.commit().await
+    }
+}

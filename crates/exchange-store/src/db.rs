@@ -1,0 +1,356 @@
+//! The one place that knows there are two databases.
+//!
+//! Every query of the store is written once, in SQL both SQLite and PostgreSQL accept (`$1`
+//! placeholders, `ON CONFLICT`, `RETURNING`), and runs through [`Tx`]. Values are bound and read
+//! through types both backends encode; [`Num`] carries an [`Amount`] as NUMERIC on PostgreSQL and
+//! as canonical decimal text on SQLite. Where the SQL must differ (row locks), callers ask
+//! [`Tx::backend`].
+
+use std::str::FromStr;
+
+use exchange_core::{
+    Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp, UpdateId,
+};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
+use sqlx::sqlite::{
+    SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteJournalMode,
+    SqlitePoolOptions, SqliteRow, SqliteTypeInfo, SqliteValueRef,
+};
+use sqlx::types::BigDecimal;
+use sqlx::{Decode, Encode, PgPool, Postgres, Row as _, Sqlite, SqlitePool, Type};
+
+use crate::error::{Result, StoreError};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    /// Connects and brings the schema up to date (migrations are recorded, so this is
+    /// idempotent and safe for several processes: sqlx takes a lock while migrating).
+    pub(crate) async fn open(url: &str) -> Result<Pool> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(std::time::Duration::from_secs(10));
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let (options, max) = if in_memory {
+                // Each connection would otherwise be its own empty database.
+                (options, 1)
+            } else {
+                (options.journal_mode(SqliteJournalMode::Wal), 4)
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?;
+            SQLITE_MIGRATIONS.run(&pool).await?;
+            Ok(Pool::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            Ok(Pool::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing halfway with `SQLITE_BUSY`;
+    /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
+    pub(crate) async fn write(&self) -> Result<Tx> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that only reads: one consistent snapshot.
+    pub(crate) async fn read(&self) -> Result<Tx> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A statement to bind and run in this transaction.
+    pub(crate) fn query<'t, 'q>(&'t mut self, sql: &'q str) -> Query<'t, 'q> {
+        let inner = match self {
+            Tx::Sqlite(_) => Inner::Sqlite(sqlx::query(sql)),
+            Tx::Postgres(_) => Inner::Postgres(sqlx::query(sql)),
+        };
+        Query { tx: self, inner }
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+enum Inner<'q> {
+    Sqlite(sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>),
+    Postgres(sqlx::query::Query<'q, Postgres, PgArguments>),
+}
+
+pub(crate) struct Query<'t, 'q> {
+    tx: &'t mut Tx,
+    inner: Inner<'q>,
+}
+
+/// A value both backends can bind.
+pub(crate) trait Bind<'q>:
+    'q + Send + Encode<'q, Sqlite> + Type<Sqlite> + Encode<'q, Postgres> + Type<Postgres>
+{
+}
+impl<'q, T> Bind<'q> for T where
+    T: 'q + Send + Encode<'q, Sqlite> + Type<Sqlite> + Encode<'q, Postgres> + Type<Postgres>
+{
+}
+
+impl<'q> Query<'_, 'q> {
+    pub(crate) fn bind<T: Bind<'q>>(mut self, value: T) -> Self {
+        self.inner = match self.inner {
+            Inner::Sqlite(q) => Inner::Sqlite(q.bind(value)),
+            Inner::Postgres(q) => Inner::Postgres(q.bind(value)),
+        };
+        self
+    }
+
+    /// Runs the statement; the number of rows it changed.
+    pub(crate) async fn execute(self) -> Result<u64> {
+        Ok(match (self.inner, self.tx) {
+            (Inner::Sqlite(q), Tx::Sqlite(tx)) => q.execute(&mut **tx).await?.rows_affected(),
+            (Inner::Postgres(q), Tx::Postgres(tx)) => q.execute(&mut **tx).await?.rows_affected(),
+            _ => unreachable!("a query is built for its own transaction"),
+        })
+    }
+
+    pub(crate) async fn fetch_all(self) -> Result<Vec<Row>> {
+        Ok(match (self.inner, self.tx) {
+            (Inner::Sqlite(q), Tx::Sqlite(tx)) => q
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            (Inner::Postgres(q), Tx::Postgres(tx)) => q
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+            _ => unreachable!("a query is built for its own transaction"),
+        })
+    }
+
+    pub(crate) async fn fetch_optional(self) -> Result<Option<Row>> {
+        Ok(match (self.inner, self.tx) {
+            (Inner::Sqlite(q), Tx::Sqlite(tx)) => {
+                q.fetch_optional(&mut **tx).await?.map(Row::Sqlite)
+            }
+            (Inner::Postgres(q), Tx::Postgres(tx)) => {
+                q.fetch_optional(&mut **tx).await?.map(Row::Postgres)
+            }
+            _ => unreachable!("a query is built for its own transaction"),
+        })
+    }
+}
+
+/// A result row, read by column name into domain types.
+pub(crate) enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    pub(crate) fn get<T>(&self, column: &str) -> Result<T>
+    where
+        T: for<'r> Decode<'r, Sqlite>
+            + Type<Sqlite>
+            + for<'r> Decode<'r, Postgres>
+            + Type<Postgres>,
+    {
+        Ok(match self {
+            Row::Sqlite(row) => row.try_get(column)?,
+            Row::Postgres(row) => row.try_get(column)?,
+        })
+    }
+
+    pub(crate) fn amount(&self, column: &str) -> Result<Amount> {
+        Ok(self.get::<Num>(column)?.0)
+    }
+
+    pub(crate) fn time(&self, column: &str) -> Result<Timestamp> {
+        let micros: i64 = self.get(column)?;
+        Timestamp::from_micros(micros).ok_or_else(|| corrupt(column, micros))
+    }
+
+    pub(crate) fn opt_time(&self, column: &str) -> Result<Option<Timestamp>> {
+        match self.get::<Option<i64>>(column)? {
+            None => Ok(None),
+            Some(micros) => Timestamp::from_micros(micros)
+                .map(Some)
+                .ok_or_else(|| corrupt(column, micros)),
+        }
+    }
+
+    /// Any id or enum with a fallible `FromStr`.
+    pub(crate) fn parse<T: FromStr>(&self, column: &str) -> Result<T> {
+        let text: String = self.get(column)?;
+        text.parse().map_err(|_| corrupt(column, &text))
+    }
+
+    pub(crate) fn opt_parse<T: FromStr>(&self, column: &str) -> Result<Option<T>> {
+        match self.get::<Option<String>>(column)? {
+            None => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| corrupt(column, &text)),
+        }
+    }
+
+    pub(crate) fn party(&self, column: &str) -> Result<PartyId> {
+        self.parse(column)
+    }
+
+    pub(crate) fn contract(&self, column: &str) -> Result<ContractId> {
+        self.parse(column)
+    }
+
+    pub(crate) fn update(&self, column: &str) -> Result<UpdateId> {
+        self.parse(column)
+    }
+
+    pub(crate) fn synchronizer(&self, column: &str) -> Result<SynchronizerId> {
+        self.parse(column)
+    }
+
+    /// From the `instrument_admin` and `instrument_id` columns.
+    pub(crate) fn instrument(&self) -> Result<InstrumentId> {
+        Ok(InstrumentId {
+            admin: self.party("instrument_admin")?,
+            id: self.get("instrument_id")?,
+        })
+    }
+}
+
+fn corrupt(column: &str, value: impl std::fmt::Debug) -> StoreError {
+    StoreError::Corrupt(format!("column {column} holds {value:?}"))
+}
+
+/// An [`Amount`] as the column type of each backend: NUMERIC(38, 10) on PostgreSQL, canonical
+/// decimal text on SQLite. Never through a float.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Num(pub(crate) Amount);
+
+impl Num {
+    fn to_big_decimal(self) -> BigDecimal {
+        BigDecimal::from_str(&self.0.to_string()).expect("an Amount prints as a decimal")
+    }
+}
+
+impl Type<Sqlite> for Num {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for Num {
+    fn encode_by_ref(
+        &self,
+        buf: &mut Vec<SqliteArgumentValue<'q>>,
+    ) -> Result<sqlx::encode::IsNull, BoxDynError> {
+        <String as Encode<'q, Sqlite>>::encode(self.0.to_string(), buf)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for Num {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Num, BoxDynError> {
+        let text = <&str as Decode<Sqlite>>::decode(value)?;
+        Ok(Num(text.parse()?))
+    }
+}
+
+impl Type<Postgres> for Num {
+    fn type_info() -> PgTypeInfo {
+        <BigDecimal as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <BigDecimal as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, Postgres> for Num {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, BoxDynError> {
+        <BigDecimal as Encode<Postgres>>::encode(self.to_big_decimal(), buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for Num {
+    fn decode(value: PgValueRef<'r>) -> Result<Num, BoxDynError> {
+        let decimal = <BigDecimal as Decode<Postgres>>::decode(value)?;
+        // Rescaling to 10 places is exact for NUMERIC(38, 10) values and their sums; the plain
+        // digits of the scaled integer are the count of 10⁻¹⁰ units.
+        let (units, _) = decimal.with_scale(10).into_bigint_and_exponent();
+        let units: i128 = units.to_string().parse()?;
+        Ok(Num(
+            Amount::from_units(units).ok_or("amount outside Numeric 10")?
+        ))
+    }
+}
+
+/// Turns a count of changed rows that must be one into a typed error.
+pub(crate) fn expect_one(changed: u64, error: impl FnOnce() -> StoreError) -> Result<()> {
+    if changed == 1 { Ok(()) } else { Err(error()) }
+}

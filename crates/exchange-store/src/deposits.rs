@@ -1,0 +1,152 @@
+//! Deposits: credited ones, pending offers and those to unknown accounts.
+
+use exchange_core::changeset::{
+    Deposit, DepositId, DepositState, JournalCause, JournalEntry, Origin,
+};
+
+use crate::db::{Num, Row, Tx, expect_one};
+use crate::error::{Result, StoreError};
+use crate::{Store, accounts};
+
+/// A deposit and the ledger update that last changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepositRecord {
+    /// `origin` is the update that first recorded it; `state` is the current one.
+    pub deposit: Deposit,
+    pub updated: Origin,
+}
+
+const COLUMNS: &str = "deposit_id, state, account_id, instrument_admin, instrument_id, amount,
+    sender, transfer_instruction_id, created_update_id, created_record_time_us,
+    updated_update_id, updated_record_time_us";
+
+fn from_row(row: &Row) -> Result<DepositRecord> {
+    Ok(DepositRecord {
+        deposit: Deposit {
+            id: row.parse("deposit_id")?,
+            account: row.opt_parse("account_id")?,
+            instrument: row.instrument()?,
+            amount: row.amount("amount")?,
+            sender: row.party("sender")?,
+            state: row.parse("state")?,
+            transfer_instruction: row.opt_parse("transfer_instruction_id")?,
+            origin: Origin {
+                update_id: row.update("created_update_id")?,
+                record_time: row.time("created_record_time_us")?,
+            },
+        },
+        updated: Origin {
+            update_id: row.update("updated_update_id")?,
+            record_time: row.time("updated_record_time_us")?,
+        },
+    })
+}
+
+pub(crate) async fn insert(tx: &mut Tx, deposit: &Deposit) -> Result<()> {
+    tx.query(
+        "INSERT INTO deposits (deposit_id, state, account_id, instrument_admin, instrument_id,
+                               amount, sender, transfer_instruction_id, created_update_id,
+                               created_record_time_us, updated_update_id, updated_record_time_us)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $10)",
+    )
+    .bind(deposit.id.as_str())
+    .bind(deposit.state.as_str())
+    .bind(deposit.account.as_ref().map(|a| a.to_string()))
+    .bind(deposit.instrument.admin.as_str())
+    .bind(deposit.instrument.id.as_str())
+    .bind(Num(deposit.amount))
+    .bind(deposit.sender.as_str())
+    .bind(deposit.transfer_instruction.as_ref().map(|c| c.to_string()))
+    .bind(deposit.origin.update_id.as_str())
+    .bind(deposit.origin.record_time.micros())
+    .execute()
+    .await
+    .map_err(|error| match error {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("deposit {} is already recorded", deposit.id))
+        }
+        other => other,
+    })?;
+    if deposit.state == DepositState::Credited {
+        credit(tx, deposit, &deposit.origin).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn update(
+    tx: &mut Tx,
+    id: &DepositId,
+    state: DepositState,
+    origin: &Origin,
+) -> Result<()> {
+    let sql = format!("SELECT {COLUMNS} FROM deposits WHERE deposit_id = $1");
+    let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
+    let current = row
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("deposit {id}")))?
+        .deposit;
+    if !current.state.can_transition(state) {
+        return Err(StoreError::InvalidTransition {
+            what: format!("deposit {id}"),
+            from: current.state.as_str(),
+            to: state.as_str(),
+        });
+    }
+    let changed = tx
+        .query(
+            "UPDATE deposits SET state = $2, updated_update_id = $3, updated_record_time_us = $4
+             WHERE deposit_id = $1 AND state = $5",
+        )
+        .bind(id.as_str())
+        .bind(state.as_str())
+        .bind(origin.update_id.as_str())
+        .bind(origin.record_time.micros())
+        .bind(current.state.as_str())
+        .execute()
+        .await?;
+    expect_one(changed, || {
+        StoreError::Conflict(format!("deposit {id} changed concurrently"))
+    })?;
+    if state == DepositState::Credited {
+        credit(tx, &current, origin).await?;
+    }
+    Ok(())
+}
+
+/// Books the credit; the journal's unique cause makes a second credit of a deposit fail.
+async fn credit(tx: &mut Tx, deposit: &Deposit, origin: &Origin) -> Result<()> {
+    let account = deposit.account.clone().ok_or_else(|| {
+        StoreError::Invalid(format!("deposit {} has no account to credit", deposit.id))
+    })?;
+    let entry = JournalEntry {
+        account,
+        instrument: deposit.instrument.clone(),
+        amount: deposit.amount,
+        cause: JournalCause::Deposit(deposit.id.clone()),
+        origin: Some(origin.clone()),
+    };
+    accounts::book(tx, &entry).await
+}
+
+impl Store {
+    pub async fn deposit(&self, id: &DepositId) -> Result<Option<DepositRecord>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!("SELECT {COLUMNS} FROM deposits WHERE deposit_id = $1");
+        let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Deposits in `state`, oldest first: `Offered` is the multi-step deposit automation's
+    /// queue, `UnknownAccount` the support team's.
+    pub async fn deposits_in_state(&self, state: DepositState) -> Result<Vec<DepositRecord>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM deposits WHERE state = $1
+             ORDER BY created_record_time_us, deposit_id"
+        );
+        let rows = tx.query(&sql).bind(state.as_str()).fetch_all().await?;
+        rows.iter().map(from_row).collect()
+    }
+}

@@ -1,0 +1,71 @@
+//! What can go wrong, classified by what the caller should do.
+
+use exchange_core::changeset::AccountId;
+use exchange_core::withdrawal::WithdrawalId;
+use exchange_core::{Amount, InstrumentId, Offset};
+
+/// An error of the Integration DB. Nothing was written when a write returns one.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A commit whose checkpoint is not after the stored one: a second writer, or a replay the
+    /// caller did not rewind for. Never retry blindly.
+    #[error("checkpoint regression: the stored offset is {stored}, the commit's is {attempted}")]
+    CheckpointRegression { stored: Offset, attempted: Offset },
+    /// The write contradicts what is stored: a duplicate (update id, deposit credit, journal
+    /// cause, withdrawal id) or a row someone else holds (a reserved or archived holding).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request itself is malformed (e.g. a non-positive withdrawal amount).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// A state change the state machine does not allow.
+    #[error("{what} cannot go from {from} to {to}")]
+    InvalidTransition {
+        what: String,
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error("account {account} has {available} of {instrument}, needs {needed}")]
+    InsufficientFunds {
+        account: AccountId,
+        instrument: InstrumentId,
+        needed: Amount,
+        available: Amount,
+    },
+    /// The operator switched withdrawals off.
+    #[error("withdrawals are disabled: {reason}")]
+    WithdrawalsDisabled { reason: String },
+    #[error("withdrawal {0} is unknown")]
+    UnknownWithdrawal(WithdrawalId),
+    #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl(String),
+    /// A stored value does not parse back into its domain type: the DB was edited by hand or
+    /// by a newer version.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database itself failed (connection, I/O, …); usually worth a retry.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Constraint violations become [`StoreError::Conflict`]; the rest stays a database error.
+    fn from(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::Database(db)
+                if db.is_unique_violation()
+                    || db.is_foreign_key_violation()
+                    || db.is_check_violation() =>
+            {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,177 @@
+//! Treasury holdings (UTXOs): mirrored by ingestion, reserved by withdrawal requests.
+
+use exchange_core::changeset::{Holding, Origin};
+use exchange_core::withdrawal::WithdrawalId;
+use exchange_core::{ContractId, InstrumentId};
+
+use crate::Store;
+use crate::db::{Num, Row, Tx, expect_one};
+use crate::error::{Result, StoreError};
+
+/// A holding with what happened to it since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldingRecord {
+    pub holding: Holding,
+    pub archived: Option<Origin>,
+    /// The withdrawal this holding funds, if any. Kept on archived holdings as history.
+    pub reserved_by: Option<WithdrawalId>,
+}
+
+impl HoldingRecord {
+    pub fn is_active(&self) -> bool {
+        self.archived.is_none()
+    }
+}
+
+const COLUMNS: &str = "contract_id, instrument_admin, instrument_id, amount, locked,
+    created_update_id, created_record_time_us, archived_update_id, archived_record_time_us,
+    reserved_by";
+
+fn from_row(row: &Row) -> Result<HoldingRecord> {
+    let archived = match row.opt_parse("archived_update_id")? {
+        None => None,
+        Some(update_id) => Some(Origin {
+            update_id,
+            record_time: row.time("archived_record_time_us")?,
+        }),
+    };
+    Ok(HoldingRecord {
+        holding: Holding {
+            contract_id: row.contract("contract_id")?,
+            instrument: row.instrument()?,
+            amount: row.amount("amount")?,
+            locked: row.get("locked")?,
+            created: Origin {
+                update_id: row.update("created_update_id")?,
+                record_time: row.time("created_record_time_us")?,
+            },
+        },
+        archived,
+        reserved_by: row.opt_parse("reserved_by")?,
+    })
+}
+
+pub(crate) async fn insert(tx: &mut Tx, holding: &Holding) -> Result<()> {
+    tx.query(
+        "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount, locked,
+                               created_update_id, created_record_time_us)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(holding.contract_id.as_str())
+    .bind(holding.instrument.admin.as_str())
+    .bind(holding.instrument.id.as_str())
+    .bind(Num(holding.amount))
+    .bind(holding.locked)
+    .bind(holding.created.update_id.as_str())
+    .bind(holding.created.record_time.micros())
+    .execute()
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn archive(
+    tx: &mut Tx,
+    contract_id: &ContractId,
+    archived: &Origin,
+) -> Result<()> {
+    let changed = tx
+        .query(
+            "UPDATE holdings SET archived_update_id = $2, archived_record_time_us = $3
+             WHERE contract_id = $1 AND archived_update_id IS NULL",
+        )
+        .bind(contract_id.as_str())
+        .bind(archived.update_id.as_str())
+        .bind(archived.record_time.micros())
+        .execute()
+        .await?;
+    expect_one(changed, || {
+        StoreError::Conflict(format!(
+            "holding {contract_id} is not an active treasury holding"
+        ))
+    })
+}
+
+/// Reserves an active, unlocked, unreserved holding of `instrument` for a withdrawal.
+pub(crate) async fn reserve(
+    tx: &mut Tx,
+    contract_id: &ContractId,
+    instrument: &InstrumentId,
+    withdrawal: &WithdrawalId,
+) -> Result<()> {
+    let changed = tx
+        .query(
+            "UPDATE holdings SET reserved_by = $2
+             WHERE contract_id = $1 AND instrument_admin = $3 AND instrument_id = $4
+               AND archived_update_id IS NULL AND reserved_by IS NULL AND NOT locked",
+        )
+        .bind(contract_id.as_str())
+        .bind(withdrawal.as_str())
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .execute()
+        .await?;
+    expect_one(changed, || {
+        StoreError::Conflict(format!(
+            "holding {contract_id} is not available for {instrument}: unknown, archived, locked or reserved"
+        ))
+    })
+}
+
+/// Frees the active holdings a withdrawal had reserved.
+pub(crate) async fn release(tx: &mut Tx, withdrawal: &WithdrawalId) -> Result<()> {
+    tx.query(
+        "UPDATE holdings SET reserved_by = NULL
+         WHERE reserved_by = $1 AND archived_update_id IS NULL",
+    )
+    .bind(withdrawal.as_str())
+    .execute()
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn holding(&self, contract_id: &ContractId) -> Result<Option<HoldingRecord>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!("SELECT {COLUMNS} FROM holdings WHERE contract_id = $1");
+        let row = tx
+            .query(&sql)
+            .bind(contract_id.as_str())
+            .fetch_optional()
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The active treasury holdings of `instrument`, reserved or not.
+    pub async fn active_holdings(&self, instrument: &InstrumentId) -> Result<Vec<HoldingRecord>> {
+        self.holdings_where(instrument, "").await
+    }
+
+    /// Active holdings that may fund a new withdrawal: unlocked and not reserved.
+    pub async fn available_holdings(
+        &self,
+        instrument: &InstrumentId,
+    ) -> Result<Vec<HoldingRecord>> {
+        self.holdings_where(instrument, "AND reserved_by IS NULL AND NOT locked")
+            .await
+    }
+
+    async fn holdings_where(
+        &self,
+        instrument: &InstrumentId,
+        condition: &str,
+    ) -> Result<Vec<HoldingRecord>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM holdings
+             WHERE instrument_admin = $1 AND instrument_id = $2 AND archived_update_id IS NULL
+             {condition} ORDER BY created_record_time_us, contract_id"
+        );
+        let rows = tx
+            .query(&sql)
+            .bind(instrument.admin.as_str())
+            .bind(instrument.id.as_str())
+            .fetch_all()
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

@@ -1,0 +1,95 @@
+//! Token-standard transfer instructions (transfer offers) in both directions.
+
+use exchange_core::ContractId;
+use exchange_core::changeset::{Direction, InstructionState, Origin, TransferInstruction};
+
+use crate::Store;
+use crate::db::{Num, Row, Tx};
+use crate::error::Result;
+
+const COLUMNS: &str = "contract_id, direction, state, sender, receiver, instrument_admin,
+    instrument_id, amount, reason, created_update_id, created_record_time_us, updated_update_id,
+    updated_record_time_us";
+
+/// The instruction as last updated; `origin` is the update that last changed it.
+fn from_row(row: &Row) -> Result<TransferInstruction> {
+    Ok(TransferInstruction {
+        contract_id: row.contract("contract_id")?,
+        direction: row.parse("direction")?,
+        sender: row.party("sender")?,
+        receiver: row.party("receiver")?,
+        instrument: row.instrument()?,
+        amount: row.amount("amount")?,
+        reason: row.get("reason")?,
+        state: row.parse("state")?,
+        origin: Origin {
+            update_id: row.update("updated_update_id")?,
+            record_time: row.time("updated_record_time_us")?,
+        },
+    })
+}
+
+/// Inserts a new instruction or moves a known one to its new state; the terms of an
+/// instruction never change, so only the state and the updating origin are overwritten.
+pub(crate) async fn upsert(tx: &mut Tx, i: &TransferInstruction) -> Result<()> {
+    tx.query(
+        "INSERT INTO transfer_instructions (contract_id, direction, state, sender, receiver,
+             instrument_admin, instrument_id, amount, reason, created_update_id,
+             created_record_time_us, updated_update_id, updated_record_time_us)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11)
+         ON CONFLICT (contract_id) DO UPDATE SET
+             state = excluded.state,
+             updated_update_id = excluded.updated_update_id,
+             updated_record_time_us = excluded.updated_record_time_us",
+    )
+    .bind(i.contract_id.as_str())
+    .bind(i.direction.as_str())
+    .bind(i.state.as_str())
+    .bind(i.sender.as_str())
+    .bind(i.receiver.as_str())
+    .bind(i.instrument.admin.as_str())
+    .bind(i.instrument.id.as_str())
+    .bind(Num(i.amount))
+    .bind(i.reason.clone())
+    .bind(i.origin.update_id.as_str())
+    .bind(i.origin.record_time.micros())
+    .execute()
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn transfer_instruction(
+        &self,
+        contract_id: &ContractId,
+    ) -> Result<Option<TransferInstruction>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!("SELECT {COLUMNS} FROM transfer_instructions WHERE contract_id = $1");
+        let row = tx
+            .query(&sql)
+            .bind(contract_id.as_str())
+            .fetch_optional()
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Instructions of one direction in one state, oldest first.
+    pub async fn transfer_instructions(
+        &self,
+        direction: Direction,
+        state: InstructionState,
+    ) -> Result<Vec<TransferInstruction>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transfer_instructions WHERE direction = $1 AND state = $2
+             ORDER BY created_record_time_us, contract_id"
+        );
+        let rows = tx
+            .query(&sql)
+            .bind(direction.as_str())
+            .bind(state.as_str())
+            .fetch_all()
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

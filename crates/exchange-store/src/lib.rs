@@ -1,0 +1,100 @@
+//! The Canton Integration DB: everything the exchange's Canton integration remembers, on SQLite
+//! (embedded default, one file) or PostgreSQL (production), chosen by the URL given to
+//! [`Store::open`]. The only SQL of the project lives in this crate.
+//!
+//! # Writers
+//! - **Ingestion** writes through [`Store::commit`] only: a [`ChangeSet`] and the new
+//!   [`Checkpoint`] in one DB transaction. The checkpoint only moves forward; a commit that
+//!   would move it back, or that repeats an ingested update, a deposit credit or a journal cause,
+//!   fails with a typed error and writes nothing.
+//! - **Exchange systems and automation** write with narrow methods, each one DB transaction:
+//!   [`Store::request_withdrawal`] (debit, reservation and request together),
+//!   [`Store::transition_withdrawal`], accounts, tokens, `.dar`s and operator switches.
+//! - **Operators** may [`Store::rewind_checkpoint`] (node restore runbook), nothing else bypasses
+//!   the forward-only rule.
+//!
+//! # Invariants
+//! - Money is exact: NUMERIC(38, 10) on PostgreSQL, canonical decimal text on SQLite (summed in
+//!   Rust), never a float.
+//! - A customer balance is the sum of the account's journal; every entry names its cause and
+//!   each cause is booked at most once.
+//! - A holding is reserved by at most one withdrawal; failed or expired withdrawals are refunded
+//!   through the journal and release their holdings in the same transaction.
+//!
+//! # Not yet
+//! Withdrawal claiming for several automation replicas (`FOR UPDATE SKIP LOCKED` on PostgreSQL)
+//! is a later step; today one automation instance owns the queue.
+
+mod accounts;
+mod catalog;
+mod db;
+mod deposits;
+mod error;
+mod holdings;
+mod ingest;
+mod instructions;
+mod withdrawals;
+
+pub use accounts::{Account, JournalRecord};
+pub use catalog::{Dar, Switch, SwitchState, Token};
+pub use db::Backend;
+pub use deposits::DepositRecord;
+pub use error::{Result, StoreError};
+pub use holdings::HoldingRecord;
+pub use withdrawals::Withdrawal;
+
+use exchange_core::Timestamp;
+use exchange_core::changeset::{ChangeSet, Checkpoint};
+
+/// A handle on the Integration DB; cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: db::Pool,
+}
+
+impl Store {
+    /// Opens `sqlite://path/to/file.db`, `sqlite::memory:` or `postgres://…`, creating the
+    /// SQLite file if needed, and migrates the schema to the current version (idempotent).
+    pub async fn open(url: &str) -> Result<Store> {
+        Ok(Store {
+            pool: db::Pool::open(url).await?,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// Waits for connections in use and closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes a batch of ingestion effects and advances the checkpoint, atomically.
+    ///
+    /// Fails with [`StoreError::CheckpointRegression`] unless `checkpoint.offset` is after the
+    /// stored one; with [`StoreError::Conflict`] on a repeated update id, deposit credit,
+    /// journal cause, holding or withdrawal id; with [`StoreError::InvalidTransition`] on a
+    /// state change the state machines forbid. On error nothing is written.
+    ///
+    /// `checkpoint.last_update: None` keeps the stored identity (a batch made only of offset
+    /// checkpoints).
+    pub async fn commit(&self, changes: &ChangeSet, checkpoint: &Checkpoint) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        ingest::advance_checkpoint(&mut tx, checkpoint).await?;
+        ingest::apply(&mut tx, changes).await?;
+        tx.commit().await
+    }
+
+    /// Sets the checkpoint even if that moves it back: for the node-restore runbook (resume at
+    /// `offRecovery`) and DB-restore replays. Operators only; ingestion must be stopped.
+    pub async fn rewind_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        ingest::set_checkpoint(&mut tx, checkpoint).await?;
+        tx.commit().await
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::now()
+}

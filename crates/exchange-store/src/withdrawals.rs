@@ -1,0 +1,279 @@
+//! Withdrawals: requests from the exchange, transitions from automation and ingestion.
+//! Each transition is one DB transaction; refunds go through the journal.
+
+use exchange_core::changeset::{AccountId, JournalCause, JournalEntry, Origin};
+use exchange_core::withdrawal::{
+    RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
+};
+use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+
+use crate::catalog::{self, Switch};
+use crate::db::{Backend, Num, Row, Tx, expect_one};
+use crate::error::{Result, StoreError};
+use crate::{Store, accounts, holdings, now};
+
+/// A withdrawal as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub id: WithdrawalId,
+    pub state: WithdrawalState,
+    /// `None` for a recovered withdrawal: the account was lost with the request.
+    pub account: Option<AccountId>,
+    pub instrument: InstrumentId,
+    pub amount: Amount,
+    pub receiver: PartyId,
+    /// `None` for a recovered withdrawal.
+    pub trec_tgt: Option<Timestamp>,
+    /// Why it failed, or other notes for people.
+    pub reason: Option<String>,
+    pub transfer_instruction: Option<ContractId>,
+    /// The ledger update behind the latest transition, if any.
+    pub last_origin: Option<Origin>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+const COLUMNS: &str = "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
+    receiver, trec_tgt_us, reason, transfer_instruction_id, last_update_id, last_record_time_us,
+    created_at_us, updated_at_us";
+
+fn from_row(row: &Row) -> Result<Withdrawal> {
+    let last_origin = match row.opt_parse("last_update_id")? {
+        None => None,
+        Some(update_id) => Some(Origin {
+            update_id,
+            record_time: row.time("last_record_time_us")?,
+        }),
+    };
+    Ok(Withdrawal {
+        id: row.parse("withdrawal_id")?,
+        state: row.parse("state")?,
+        account: row.opt_parse("account_id")?,
+        instrument: row.instrument()?,
+        amount: row.amount("amount")?,
+        receiver: row.party("receiver")?,
+        trec_tgt: row.opt_time("trec_tgt_us")?,
+        reason: row.get("reason")?,
+        transfer_instruction: row.opt_parse("transfer_instruction_id")?,
+        last_origin,
+        created_at: row.time("created_at_us")?,
+        updated_at: row.time("updated_at_us")?,
+    })
+}
+
+async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
+    let sql = format!("SELECT {COLUMNS} FROM withdrawals WHERE withdrawal_id = $1");
+    let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
+    row.as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))
+}
+
+/// Applies a transition. Repeating the current state is a no-op, so redoing a step (e.g.
+/// marking a withdrawal failed after a DB restore) is safe.
+pub(crate) async fn transition(tx: &mut Tx, t: &WithdrawalTransition) -> Result<()> {
+    let current = load(tx, &t.id).await?;
+    if current.state == t.to {
+        return Ok(());
+    }
+    if !current.state.can_transition(t.to) {
+        return Err(StoreError::InvalidTransition {
+            what: format!("withdrawal {}", t.id),
+            from: current.state.as_str(),
+            to: t.to.as_str(),
+        });
+    }
+    // `state = $from` makes a concurrent transition lose cleanly instead of both applying.
+    let changed = tx
+        .query(
+            "UPDATE withdrawals SET state = $2,
+                 reason = COALESCE($3, reason),
+                 transfer_instruction_id = COALESCE($4, transfer_instruction_id),
+                 last_update_id = COALESCE($5, last_update_id),
+                 last_record_time_us = COALESCE($6, last_record_time_us),
+                 updated_at_us = $7
+             WHERE withdrawal_id = $1 AND state = $8",
+        )
+        .bind(t.id.as_str())
+        .bind(t.to.as_str())
+        .bind(t.reason.clone())
+        .bind(t.transfer_instruction.as_ref().map(|c| c.to_string()))
+        .bind(t.origin.as_ref().map(|o| o.update_id.to_string()))
+        .bind(t.origin.as_ref().map(|o| o.record_time.micros()))
+        .bind(now().micros())
+        .bind(current.state.as_str())
+        .execute()
+        .await?;
+    expect_one(changed, || {
+        StoreError::Conflict(format!("withdrawal {} changed concurrently", t.id))
+    })?;
+    if t.to.refunds() {
+        // A recovered withdrawal has no account to refund; operators reconcile it.
+        if let Some(account) = current.account {
+            let refund = JournalEntry {
+                account,
+                instrument: current.instrument,
+                amount: current.amount,
+                cause: JournalCause::WithdrawalRefund(t.id.clone()),
+                origin: t.origin.clone(),
+            };
+            accounts::book(tx, &refund).await?;
+        }
+    }
+    if t.to.is_terminal() {
+        holdings::release(tx, &t.id).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_recovered(tx: &mut Tx, r: &RecoveredWithdrawal) -> Result<()> {
+    let at = now().micros();
+    tx.query(
+        "INSERT INTO withdrawals (withdrawal_id, state, instrument_admin, instrument_id, amount,
+                                  receiver, transfer_instruction_id, last_update_id,
+                                  last_record_time_us, created_at_us, updated_at_us)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(r.id.as_str())
+    .bind(WithdrawalState::Recovered.as_str())
+    .bind(r.instrument.admin.as_str())
+    .bind(r.instrument.id.as_str())
+    .bind(Num(r.amount))
+    .bind(r.receiver.as_str())
+    .bind(r.transfer_instruction.as_ref().map(|c| c.to_string()))
+    .bind(r.origin.update_id.as_str())
+    .bind(r.origin.record_time.micros())
+    .bind(at)
+    .execute()
+    .await
+    .map_err(|e| duplicate(e, &r.id))?;
+    Ok(())
+}
+
+fn duplicate(error: StoreError, id: &WithdrawalId) -> StoreError {
+    match error {
+        StoreError::Conflict(_) => StoreError::Conflict(format!("withdrawal {id} already exists")),
+        other => other,
+    }
+}
+
+impl Store {
+    /// Records a customer's withdrawal request (Step 2 of the workflows) in one transaction:
+    /// checks that withdrawals are enabled and the balance suffices, debits the account
+    /// (cause `WithdrawalReserve`), stores the request as `requested` and reserves its holdings.
+    pub async fn request_withdrawal(&self, request: &WithdrawalRequest) -> Result<()> {
+        if !request.amount.is_positive() {
+            return Err(StoreError::Invalid(format!(
+                "withdrawal {} has a non-positive amount {}",
+                request.id, request.amount
+            )));
+        }
+        let mut tx = self.pool.write().await?;
+        let switch = catalog::switch_in(&mut tx, Switch::Withdrawals).await?;
+        if !switch.enabled {
+            return Err(StoreError::WithdrawalsDisabled {
+                reason: switch.reason,
+            });
+        }
+        // Serialize requests of one account so two cannot spend the same balance: PostgreSQL
+        // locks the account row; SQLite's write transaction already holds the database lock.
+        let lock = match tx.backend() {
+            Backend::Postgres => "SELECT account_id FROM accounts WHERE account_id = $1 FOR UPDATE",
+            Backend::Sqlite => "SELECT account_id FROM accounts WHERE account_id = $1",
+        };
+        if tx
+            .query(lock)
+            .bind(request.account.as_str())
+            .fetch_optional()
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(format!("account {}", request.account)));
+        }
+        let available =
+            accounts::balance_in(&mut tx, &request.account, &request.instrument).await?;
+        if available < request.amount {
+            return Err(StoreError::InsufficientFunds {
+                account: request.account.clone(),
+                instrument: request.instrument.clone(),
+                needed: request.amount,
+                available,
+            });
+        }
+        let at = now().micros();
+        tx.query(
+            "INSERT INTO withdrawals (withdrawal_id, state, account_id, instrument_admin,
+                                      instrument_id, amount, receiver, trec_tgt_us,
+                                      created_at_us, updated_at_us)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(request.id.as_str())
+        .bind(WithdrawalState::Requested.as_str())
+        .bind(request.account.as_str())
+        .bind(request.instrument.admin.as_str())
+        .bind(request.instrument.id.as_str())
+        .bind(Num(request.amount))
+        .bind(request.receiver.as_str())
+        .bind(request.trec_tgt.micros())
+        .bind(at)
+        .execute()
+        .await
+        .map_err(|e| duplicate(e, &request.id))?;
+        let debit = JournalEntry {
+            account: request.account.clone(),
+            instrument: request.instrument.clone(),
+            amount: -request.amount,
+            cause: JournalCause::WithdrawalReserve(request.id.clone()),
+            origin: None,
+        };
+        accounts::book(&mut tx, &debit).await?;
+        for holding in &request.holdings {
+            holdings::reserve(&mut tx, holding, &request.instrument, &request.id).await?;
+        }
+        tx.commit().await
+    }
+
+    /// A transition decided outside ingestion (e.g. `submitted`, or `failed` for lack of a
+    /// transfer preapproval); one transaction, refunding if the new state says so.
+    pub async fn transition_withdrawal(&self, transition: &WithdrawalTransition) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        self::transition(&mut tx, transition).await?;
+        tx.commit().await
+    }
+
+    pub async fn withdrawal(&self, id: &WithdrawalId) -> Result<Option<Withdrawal>> {
+        let mut tx = self.pool.read().await?;
+        match load(&mut tx, id).await {
+            Ok(w) => Ok(Some(w)),
+            Err(StoreError::UnknownWithdrawal(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Withdrawals in `state`, oldest first (the automation's queue for `Requested`).
+    pub async fn withdrawals_in_state(&self, state: WithdrawalState) -> Result<Vec<Withdrawal>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM withdrawals WHERE state = $1 ORDER BY created_at_us, withdrawal_id"
+        );
+        let rows = tx.query(&sql).bind(state.as_str()).fetch_all().await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The latest `trecTgt` of withdrawals whose outcome is not known yet (`requested`,
+    /// `submitted`): `tSafe` of the DB-restore runbook must pass it.
+    pub async fn latest_in_flight_trec_tgt(&self) -> Result<Option<Timestamp>> {
+        let mut tx = self.pool.read().await?;
+        let row = tx
+            .query("SELECT MAX(trec_tgt_us) AS latest FROM withdrawals WHERE state IN ($1, $2)")
+            .bind(WithdrawalState::Requested.as_str())
+            .bind(WithdrawalState::Submitted.as_str())
+            .fetch_optional()
+            .await?;
+        match row {
+            Some(row) => row.opt_time("latest"),
+            None => Ok(None),
+        }
+    }
+}

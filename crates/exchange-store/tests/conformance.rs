@@ -1,0 +1,970 @@
+//! The store's contract, run on SQLite and on PostgreSQL alike.
+
+mod harness;
+
+use exchange_core::changeset::{
+    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect, Holding,
+    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
+};
+use exchange_core::withdrawal::{
+    RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
+};
+use exchange_core::{
+    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
+};
+use exchange_store::{Dar, Store, StoreError, Switch};
+use harness::TestDb;
+
+conformance!(
+    migrations_at_open_are_idempotent,
+    checkpoint_only_moves_forward,
+    a_failing_commit_writes_nothing,
+    a_deposit_is_credited_exactly_once,
+    balances_are_exact,
+    holdings_lifecycle_and_reservation,
+    withdrawal_lifecycle_with_refunds,
+    recovered_withdrawals,
+    deposits_to_unknown_accounts_and_offers,
+    transfer_instructions_in_both_directions,
+    operator_switch_stops_withdrawal_requests,
+    tokens_and_dars,
+    record_times_and_ingested_updates,
+    concurrent_requests_cannot_spend_twice,
+);
+
+// ---- fixtures ------------------------------------------------------------------------------
+
+fn amount(s: &str) -> Amount {
+    s.parse().unwrap()
+}
+
+fn party(hint: &str) -> PartyId {
+    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
+}
+
+fn amulet() -> InstrumentId {
+    InstrumentId {
+        admin: party("DSO"),
+        id: "Amulet".into(),
+    }
+}
+
+fn cid(s: &str) -> ContractId {
+    ContractId::new(s).unwrap()
+}
+
+fn account(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+fn wid(s: &str) -> WithdrawalId {
+    WithdrawalId::new(s).unwrap()
+}
+
+fn sync() -> SynchronizerId {
+    SynchronizerId::new("global::1220").unwrap()
+}
+
+/// The `n`th transaction: offset `n`, record time `n` ms.
+fn update(n: i64) -> IngestedUpdate {
+    IngestedUpdate {
+        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
+        offset: Offset::new(n).unwrap(),
+        record_time: Timestamp::from_micros(n * 1000).unwrap(),
+        synchronizer_id: sync(),
+    }
+}
+
+fn checkpoint(n: i64) -> Checkpoint {
+    Checkpoint {
+        offset: Offset::new(n).unwrap(),
+        last_update: Some(update(n)),
+    }
+}
+
+/// A change set ingesting transaction `n` with `effects`.
+fn tx(n: i64, effects: Vec<Effect>) -> ChangeSet {
+    let mut changes = ChangeSet::default();
+    changes.ingest(update(n));
+    changes.effects = effects;
+    changes
+}
+
+fn origin(n: i64) -> Origin {
+    update(n).origin()
+}
+
+fn holding(c: &str, value: &str, n: i64) -> Effect {
+    Effect::HoldingCreated(Holding {
+        contract_id: cid(c),
+        instrument: amulet(),
+        amount: amount(value),
+        locked: false,
+        created: origin(n),
+    })
+}
+
+fn deposit(id: &str, to: Option<&str>, value: &str, state: DepositState, n: i64) -> Deposit {
+    Deposit {
+        id: DepositId::new(id).unwrap(),
+        account: to.map(account),
+        instrument: amulet(),
+        amount: amount(value),
+        sender: party("alice"),
+        state,
+        transfer_instruction: None,
+        origin: origin(n),
+    }
+}
+
+/// A store with account `acc` holding `funds` Amulet, credited by a deposit in transaction 1,
+/// plus treasury holdings h1 (60) and h2 (40) from the same transaction.
+async fn funded(db: &TestDb, funds: &str) -> Store {
+    let store = db.open().await;
+    store
+        .create_account(&account("acc"), "customer-1")
+        .await
+        .unwrap();
+    let changes = tx(
+        1,
+        vec![
+            holding("h1", "60", 1),
+            holding("h2", "40", 1),
+            Effect::DepositRecorded(deposit("d0", Some("acc"), funds, DepositState::Credited, 1)),
+        ],
+    );
+    store.commit(&changes, &checkpoint(1)).await.unwrap();
+    store
+}
+
+fn request(id: &str, value: &str, holdings: &[&str]) -> WithdrawalRequest {
+    WithdrawalRequest {
+        id: wid(id),
+        account: account("acc"),
+        instrument: amulet(),
+        amount: amount(value),
+        receiver: party("bob"),
+        trec_tgt: Timestamp::from_micros(1_000_000).unwrap(),
+        holdings: holdings.iter().map(|h| cid(h)).collect(),
+    }
+}
+
+fn to(id: &str, state: WithdrawalState, n: Option<i64>) -> WithdrawalTransition {
+    WithdrawalTransition {
+        id: wid(id),
+        to: state,
+        reason: None,
+        origin: n.map(origin),
+        transfer_instruction: None,
+    }
+}
+
+async fn balance(store: &Store) -> Amount {
+    store.balance(&account("acc"), &amulet()).await.unwrap()
+}
+
+// ---- the contract --------------------------------------------------------------------------
+
+async fn migrations_at_open_are_idempotent(db: &TestDb) {
+    let store = funded(db, "100").await;
+    store.close().await;
+    let again = db.open().await;
+    let third = db.open().await;
+    assert_eq!(balance(&again).await, amount("100"));
+    assert_eq!(third.checkpoint().await.unwrap(), Some(checkpoint(1)));
+}
+
+async fn checkpoint_only_moves_forward(db: &TestDb) {
+    let store = db.open().await;
+    assert_eq!(store.checkpoint().await.unwrap(), None);
+    store
+        .commit(&ChangeSet::default(), &checkpoint(5))
+        .await
+        .unwrap();
+
+    for stale in [3, 5] {
+        let err = store
+            .commit(&tx(stale + 100, vec![]), &checkpoint(stale))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::CheckpointRegression { stored, attempted }
+                if stored.get() == 5 && attempted.get() == stale),
+            "{err:?}"
+        );
+    }
+    assert!(!store.is_ingested(&update(103).update_id).await.unwrap());
+
+    // An offset checkpoint without a transaction keeps the identity of the last one.
+    let offset_only = Checkpoint {
+        offset: Offset::new(9).unwrap(),
+        last_update: None,
+    };
+    store
+        .commit(&ChangeSet::default(), &offset_only)
+        .await
+        .unwrap();
+    let stored = store.checkpoint().await.unwrap().unwrap();
+    assert_eq!(stored.offset.get(), 9);
+    assert_eq!(stored.last_update, Some(update(5)));
+
+    // Operators may rewind (node restored: offsets changed).
+    store.rewind_checkpoint(&checkpoint(2)).await.unwrap();
+    assert_eq!(store.checkpoint().await.unwrap(), Some(checkpoint(2)));
+}
+
+async fn a_failing_commit_writes_nothing(db: &TestDb) {
+    let store = funded(db, "100").await;
+    // Valid effects followed by a duplicate holding: all or nothing.
+    let changes = tx(
+        2,
+        vec![
+            holding("h3", "5", 2),
+            Effect::DepositRecorded(deposit("d1", Some("acc"), "7", DepositState::Credited, 2)),
+            holding("h1", "60", 2),
+        ],
+    );
+    let err = store.commit(&changes, &checkpoint(2)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // A regressing checkpoint with valid effects: nothing either.
+    let good = tx(2, vec![holding("h3", "5", 2)]);
+    let err = store.commit(&good, &checkpoint(1)).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::CheckpointRegression { .. }),
+        "{err:?}"
+    );
+
+    assert_eq!(store.holding(&cid("h3")).await.unwrap(), None);
+    assert_eq!(balance(&store).await, amount("100"));
+    assert_eq!(
+        store.deposit(&DepositId::new("d1").unwrap()).await.unwrap(),
+        None
+    );
+    assert!(!store.is_ingested(&update(2).update_id).await.unwrap());
+    assert_eq!(store.checkpoint().await.unwrap(), Some(checkpoint(1)));
+
+    // The same batch with a checkpoint ahead goes through.
+    store.commit(&good, &checkpoint(2)).await.unwrap();
+    assert!(store.holding(&cid("h3")).await.unwrap().is_some());
+}
+
+async fn a_deposit_is_credited_exactly_once(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let d = deposit("d1", Some("acc"), "12.5", DepositState::Credited, 2);
+    store
+        .commit(
+            &tx(2, vec![Effect::DepositRecorded(d.clone())]),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    // The same deposit in a later batch (a bug upstream, or a replay without rewind).
+    let err = store
+        .commit(
+            &tx(3, vec![Effect::DepositRecorded(d.clone())]),
+            &checkpoint(3),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // The same credit under another deposit row: the journal cause is unique too.
+    let credit = JournalEntry {
+        account: account("acc"),
+        instrument: amulet(),
+        amount: amount("12.5"),
+        cause: JournalCause::Deposit(d.id.clone()),
+        origin: Some(origin(3)),
+    };
+    let err = store
+        .commit(&tx(3, vec![Effect::Journal(credit)]), &checkpoint(3))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // The same update id again.
+    let err = store
+        .commit(&tx(2, vec![]), &checkpoint(4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    assert_eq!(balance(&store).await, amount("112.5"));
+    let journal = store.journal(&account("acc")).await.unwrap();
+    assert_eq!(journal.len(), 2);
+    assert_eq!(journal[1].entry.cause, JournalCause::Deposit(d.id));
+    assert_eq!(journal[1].entry.origin, Some(origin(2)));
+}
+
+async fn balances_are_exact(db: &TestDb) {
+    let store = db.open().await;
+    store.create_account(&account("acc"), "c").await.unwrap();
+    let entry = |value: &str, note: &str| {
+        Effect::Journal(JournalEntry {
+            account: account("acc"),
+            instrument: amulet(),
+            amount: amount(value),
+            cause: JournalCause::Adjustment(note.into()),
+            origin: None,
+        })
+    };
+    let max = "9999999999999999999999999999.9999999999";
+    store
+        .commit(
+            &tx(
+                1,
+                vec![
+                    entry("0.1", "a"),
+                    entry("0.2", "b"),
+                    entry("0.0000000001", "c"),
+                ],
+            ),
+            &checkpoint(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("0.3000000001"));
+
+    let other = InstrumentId {
+        admin: party("acme"),
+        id: "AcmeToken".into(),
+    };
+    let big = |value: &str, note: &str| {
+        Effect::Journal(JournalEntry {
+            account: account("acc"),
+            instrument: other.clone(),
+            amount: amount(value),
+            cause: JournalCause::Adjustment(note.into()),
+            origin: None,
+        })
+    };
+    store
+        .commit(
+            &tx(
+                2,
+                vec![
+                    big(max, "max"),
+                    big("-0.0000000001", "unit"),
+                    big("-9999999999999999999999999999", "most"),
+                ],
+            ),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    let balances = store.balances(&account("acc")).await.unwrap();
+    assert_eq!(balances[&other], amount("0.9999999998"));
+    assert_eq!(balances[&amulet()], amount("0.3000000001"));
+
+    // A single holding at the top of the range round-trips.
+    store
+        .commit(&tx(3, vec![holding("huge", max, 3)]), &checkpoint(3))
+        .await
+        .unwrap();
+    let huge = store.holding(&cid("huge")).await.unwrap().unwrap();
+    assert_eq!(huge.holding.amount, Amount::MAX);
+    assert_eq!(huge.holding.amount.to_string(), max);
+}
+
+async fn holdings_lifecycle_and_reservation(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let locked = Effect::HoldingCreated(Holding {
+        contract_id: cid("h3"),
+        instrument: amulet(),
+        amount: amount("1"),
+        locked: true,
+        created: origin(2),
+    });
+    store
+        .commit(&tx(2, vec![locked]), &checkpoint(2))
+        .await
+        .unwrap();
+    let ids = |records: Vec<exchange_store::HoldingRecord>| {
+        records
+            .into_iter()
+            .map(|r| r.holding.contract_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.active_holdings(&amulet()).await.unwrap()),
+        ["h1", "h2", "h3"]
+    );
+    assert_eq!(
+        ids(store.available_holdings(&amulet()).await.unwrap()),
+        ["h1", "h2"]
+    );
+
+    store
+        .request_withdrawal(&request("w1", "50", &["h1"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.available_holdings(&amulet()).await.unwrap()),
+        ["h2"]
+    );
+    let h1 = store.holding(&cid("h1")).await.unwrap().unwrap();
+    assert_eq!(h1.reserved_by, Some(wid("w1")));
+
+    // A reserved, a locked or an unknown holding cannot fund another withdrawal; nothing of
+    // that request is written.
+    for taken in ["h1", "h3", "nope"] {
+        let err = store
+            .request_withdrawal(&request("w2", "10", &["h2", taken]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{taken}: {err:?}");
+    }
+    assert_eq!(store.withdrawal(&wid("w2")).await.unwrap(), None);
+    assert_eq!(balance(&store).await, amount("50"));
+    assert_eq!(
+        ids(store.available_holdings(&amulet()).await.unwrap()),
+        ["h2"]
+    );
+
+    // The transfer consumes h1 and returns change.
+    let archive = Effect::HoldingArchived {
+        contract_id: cid("h1"),
+        archived: origin(3),
+    };
+    store
+        .commit(
+            &tx(3, vec![archive.clone(), holding("h4", "10", 3)]),
+            &checkpoint(3),
+        )
+        .await
+        .unwrap();
+    let h1 = store.holding(&cid("h1")).await.unwrap().unwrap();
+    assert!(!h1.is_active());
+    assert_eq!(h1.archived, Some(origin(3)));
+    assert_eq!(h1.reserved_by, Some(wid("w1")), "kept as history");
+    assert_eq!(
+        ids(store.active_holdings(&amulet()).await.unwrap()),
+        ["h2", "h3", "h4"]
+    );
+    // Archiving twice is a conflict.
+    let err = store
+        .commit(&tx(4, vec![archive]), &checkpoint(4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
+    use WithdrawalState::*;
+    let store = funded(db, "100").await;
+
+    // Requested → submitted (automation) → completed (ingestion).
+    store
+        .request_withdrawal(&request("w1", "50", &["h1"]))
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("50"));
+    let w1 = store.withdrawal(&wid("w1")).await.unwrap().unwrap();
+    assert_eq!(
+        (w1.state, w1.account.clone()),
+        (Requested, Some(account("acc")))
+    );
+    assert_eq!(
+        store.latest_in_flight_trec_tgt().await.unwrap(),
+        w1.trec_tgt
+    );
+    store
+        .transition_withdrawal(&to("w1", Submitted, None))
+        .await
+        .unwrap();
+    let done = tx(
+        2,
+        vec![
+            Effect::HoldingArchived {
+                contract_id: cid("h1"),
+                archived: origin(2),
+            },
+            Effect::Withdrawal(to("w1", Completed, Some(2))),
+        ],
+    );
+    store.commit(&done, &checkpoint(2)).await.unwrap();
+    let w1 = store.withdrawal(&wid("w1")).await.unwrap().unwrap();
+    assert_eq!((w1.state, w1.last_origin), (Completed, Some(origin(2))));
+    assert_eq!(balance(&store).await, amount("50"));
+    let err = store
+        .transition_withdrawal(&to("w1", Submitted, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidTransition { .. }),
+        "{err:?}"
+    );
+
+    // Failed (no preapproval): refunded once, holdings released, safe to redo.
+    store
+        .request_withdrawal(&request("w2", "30", &["h2"]))
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("20"));
+    let failed = WithdrawalTransition {
+        reason: Some("no transfer preapproval for bob".into()),
+        ..to("w2", Failed, None)
+    };
+    store.transition_withdrawal(&failed).await.unwrap();
+    store.transition_withdrawal(&failed).await.unwrap();
+    assert_eq!(balance(&store).await, amount("50"));
+    let w2 = store.withdrawal(&wid("w2")).await.unwrap().unwrap();
+    assert_eq!(
+        w2.reason.as_deref(),
+        Some("no transfer preapproval for bob")
+    );
+    assert_eq!(
+        store
+            .holding(&cid("h2"))
+            .await
+            .unwrap()
+            .unwrap()
+            .reserved_by,
+        None
+    );
+    let causes: Vec<_> = store
+        .journal(&account("acc"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.entry.cause.kind(), r.entry.amount))
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("deposit", amount("100")),
+            ("withdrawal_reserve", amount("-50")),
+            ("withdrawal_reserve", amount("-30")),
+            ("withdrawal_refund", amount("30")),
+        ]
+    );
+
+    // Expired (record time passed trecTgt), learned by ingestion: refunded.
+    store
+        .request_withdrawal(&request("w3", "20", &["h2"]))
+        .await
+        .unwrap();
+    store
+        .commit(
+            &tx(3, vec![Effect::Withdrawal(to("w3", Expired, Some(3)))]),
+            &checkpoint(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("50"));
+    assert_eq!(
+        store.withdrawals_in_state(Expired).await.unwrap()[0].id,
+        wid("w3")
+    );
+
+    // Multi-step: pending acceptance, then rejected by the receiver → failed, refunded.
+    store
+        .request_withdrawal(&request("w4", "10", &["h2"]))
+        .await
+        .unwrap();
+    let offer = WithdrawalTransition {
+        transfer_instruction: Some(cid("ti1")),
+        ..to("w4", PendingAcceptance, Some(4))
+    };
+    store
+        .commit(&tx(4, vec![Effect::Withdrawal(offer)]), &checkpoint(4))
+        .await
+        .unwrap();
+    assert_eq!(store.latest_in_flight_trec_tgt().await.unwrap(), None);
+    store
+        .commit(
+            &tx(5, vec![Effect::Withdrawal(to("w4", Failed, Some(5)))]),
+            &checkpoint(5),
+        )
+        .await
+        .unwrap();
+    let w4 = store.withdrawal(&wid("w4")).await.unwrap().unwrap();
+    assert_eq!(
+        (w4.state, w4.transfer_instruction),
+        (Failed, Some(cid("ti1")))
+    );
+    assert_eq!(balance(&store).await, amount("50"));
+
+    // Not more than the balance, not twice the same id, not for nothing.
+    let err = store
+        .request_withdrawal(&request("w5", "50.0000000001", &[]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::InsufficientFunds { available, .. } if *available == amount("50")),
+        "{err:?}"
+    );
+    let err = store
+        .request_withdrawal(&request("w1", "1", &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = store
+        .request_withdrawal(&request("w6", "0", &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let err = store
+        .transition_withdrawal(&to("nope", Failed, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownWithdrawal(_)), "{err:?}");
+    assert_eq!(balance(&store).await, amount("50"));
+}
+
+async fn recovered_withdrawals(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let recovered = RecoveredWithdrawal {
+        id: wid("lost-1"),
+        instrument: amulet(),
+        amount: amount("25"),
+        receiver: party("bob"),
+        origin: origin(2),
+        transfer_instruction: Some(cid("ti9")),
+    };
+    store
+        .commit(
+            &tx(2, vec![Effect::WithdrawalRecovered(recovered.clone())]),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    let w = store.withdrawal(&wid("lost-1")).await.unwrap().unwrap();
+    assert_eq!(w.state, WithdrawalState::Recovered);
+    assert_eq!(
+        (w.account, w.trec_tgt, w.amount),
+        (None, None, amount("25"))
+    );
+    // Its offer is rejected later: failed, but there is no account to refund.
+    store
+        .commit(
+            &tx(
+                3,
+                vec![Effect::Withdrawal(to(
+                    "lost-1",
+                    WithdrawalState::Failed,
+                    Some(3),
+                ))],
+            ),
+            &checkpoint(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("100"));
+    // Recovering it twice is a conflict.
+    let err = store
+        .commit(
+            &tx(4, vec![Effect::WithdrawalRecovered(recovered)]),
+            &checkpoint(4),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let unknown = deposit("d1", Some("nobody"), "3", DepositState::UnknownAccount, 2);
+    let no_memo = deposit("d2", None, "4", DepositState::UnknownAccount, 2);
+    let offer = Deposit {
+        transfer_instruction: Some(cid("ti1")),
+        ..deposit("d3", Some("acc"), "5", DepositState::Offered, 2)
+    };
+    store
+        .commit(
+            &tx(
+                2,
+                vec![
+                    Effect::DepositRecorded(unknown),
+                    Effect::DepositRecorded(no_memo),
+                    Effect::DepositRecorded(offer),
+                ],
+            ),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    let unknown_ids: Vec<_> = store
+        .deposits_in_state(DepositState::UnknownAccount)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.deposit.id.to_string())
+        .collect();
+    assert_eq!(unknown_ids, ["d1", "d2"]);
+    assert_eq!(balance(&store).await, amount("100"));
+    assert_eq!(
+        store
+            .deposits_in_state(DepositState::Offered)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Crediting an account that does not exist fails and writes nothing.
+    let bad = deposit("d4", Some("nobody"), "1", DepositState::Credited, 3);
+    let err = store
+        .commit(&tx(3, vec![Effect::DepositRecorded(bad)]), &checkpoint(3))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.deposit(&DepositId::new("d4").unwrap()).await.unwrap(),
+        None
+    );
+
+    // The offer is accepted: credited once, with the accepting update.
+    let d3 = DepositId::new("d3").unwrap();
+    let accept = Effect::DepositUpdated {
+        id: d3.clone(),
+        state: DepositState::Credited,
+        origin: origin(3),
+    };
+    store
+        .commit(&tx(3, vec![accept.clone()]), &checkpoint(3))
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("105"));
+    let record = store.deposit(&d3).await.unwrap().unwrap();
+    assert_eq!(
+        (record.deposit.state, record.updated),
+        (DepositState::Credited, origin(3))
+    );
+    assert_eq!(record.deposit.origin, origin(2));
+    let err = store
+        .commit(&tx(4, vec![accept]), &checkpoint(4))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InvalidTransition { .. }),
+        "{err:?}"
+    );
+    // The sender withdraws the offer to the unknown account.
+    let withdrawn = Effect::DepositUpdated {
+        id: DepositId::new("d1").unwrap(),
+        state: DepositState::Cancelled,
+        origin: origin(4),
+    };
+    store
+        .commit(&tx(4, vec![withdrawn]), &checkpoint(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .deposits_in_state(DepositState::Cancelled)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(balance(&store).await, amount("105"));
+}
+
+async fn transfer_instructions_in_both_directions(db: &TestDb) {
+    let store = db.open().await;
+    let incoming = TransferInstruction {
+        contract_id: cid("ti1"),
+        direction: Direction::Incoming,
+        sender: party("alice"),
+        receiver: party("treasury"),
+        instrument: amulet(),
+        amount: amount("5"),
+        reason: Some("acc".into()),
+        state: InstructionState::Pending,
+        origin: origin(1),
+    };
+    let outgoing = TransferInstruction {
+        contract_id: cid("ti2"),
+        direction: Direction::Outgoing,
+        sender: party("treasury"),
+        receiver: party("bob"),
+        reason: Some("w1".into()),
+        ..incoming.clone()
+    };
+    store
+        .commit(
+            &tx(
+                1,
+                vec![
+                    Effect::TransferInstruction(incoming.clone()),
+                    Effect::TransferInstruction(outgoing.clone()),
+                ],
+            ),
+            &checkpoint(1),
+        )
+        .await
+        .unwrap();
+    let pending_in = store
+        .transfer_instructions(Direction::Incoming, InstructionState::Pending)
+        .await
+        .unwrap();
+    assert_eq!(pending_in, std::slice::from_ref(&incoming));
+    let accepted = TransferInstruction {
+        state: InstructionState::Accepted,
+        origin: origin(2),
+        ..incoming
+    };
+    store
+        .commit(
+            &tx(2, vec![Effect::TransferInstruction(accepted.clone())]),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.transfer_instruction(&cid("ti1")).await.unwrap(),
+        Some(accepted)
+    );
+    assert!(
+        store
+            .transfer_instructions(Direction::Incoming, InstructionState::Pending)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .transfer_instructions(Direction::Outgoing, InstructionState::Pending)
+            .await
+            .unwrap(),
+        [outgoing]
+    );
+}
+
+async fn operator_switch_stops_withdrawal_requests(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let on = store.switch(Switch::Withdrawals).await.unwrap();
+    assert!(on.enabled && on.changed_at.is_none());
+    store
+        .set_switch(Switch::Withdrawals, false, "DB restored; waiting for tSafe")
+        .await
+        .unwrap();
+    let err = store
+        .request_withdrawal(&request("w1", "1", &[]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::WithdrawalsDisabled { reason } if reason == "DB restored; waiting for tSafe"),
+        "{err:?}"
+    );
+    assert_eq!(balance(&store).await, amount("100"));
+    store
+        .set_switch(Switch::Withdrawals, true, "caught up")
+        .await
+        .unwrap();
+    let state = store.switch(Switch::Withdrawals).await.unwrap();
+    assert!(state.enabled && state.reason == "caught up" && state.changed_at.is_some());
+    store
+        .request_withdrawal(&request("w1", "1", &[]))
+        .await
+        .unwrap();
+}
+
+async fn tokens_and_dars(db: &TestDb) {
+    let store = db.open().await;
+    store
+        .upsert_token(&amulet(), "https://scan.example/registry")
+        .await
+        .unwrap();
+    store
+        .upsert_token(&amulet(), "https://scan2.example/registry")
+        .await
+        .unwrap();
+    let tokens = store.tokens().await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].registry_url, "https://scan2.example/registry");
+    assert_eq!(
+        store.token(&amulet()).await.unwrap(),
+        Some(tokens[0].clone())
+    );
+
+    let dar = |id: &str, at: i64| Dar {
+        main_package_id: id.into(),
+        file_name: format!("{id}.dar"),
+        content: vec![0x50, 0x4b, 0, 0xff],
+        uploaded_at: Timestamp::from_micros(at).unwrap(),
+    };
+    store.record_dar(&dar("pkg-a", 10)).await.unwrap();
+    store.record_dar(&dar("pkg-b", 20)).await.unwrap();
+    store.record_dar(&dar("pkg-a", 30)).await.unwrap();
+    let since = store
+        .dars_uploaded_since(Timestamp::from_micros(15).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(since, [dar("pkg-b", 20)]);
+    assert_eq!(
+        store
+            .dars_uploaded_since(Timestamp::UNIX_EPOCH)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn record_times_and_ingested_updates(db: &TestDb) {
+    let store = db.open().await;
+    let other = SynchronizerId::new("private::1220").unwrap();
+    let mut changes = tx(3, vec![]);
+    changes.observe_record_time(other.clone(), Timestamp::from_micros(77).unwrap());
+    store.commit(&changes, &checkpoint(3)).await.unwrap();
+    // An offset checkpoint carrying an older time for a synchronizer does not move it back.
+    let mut older = ChangeSet::default();
+    older.observe_record_time(sync(), Timestamp::from_micros(1).unwrap());
+    older.observe_record_time(other.clone(), Timestamp::from_micros(99).unwrap());
+    store
+        .commit(
+            &older,
+            &Checkpoint {
+                offset: Offset::new(4).unwrap(),
+                last_update: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.record_time(&sync()).await.unwrap(),
+        Some(update(3).record_time)
+    );
+    let all = store.record_times().await.unwrap();
+    assert_eq!(all[&other].micros(), 99);
+    assert!(store.is_ingested(&update(3).update_id).await.unwrap());
+    assert!(!store.is_ingested(&update(4).update_id).await.unwrap());
+}
+
+async fn concurrent_requests_cannot_spend_twice(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .request_withdrawal(&request(&format!("w{i}"), "60", &[]))
+                .await
+        }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => granted += 1,
+            Err(StoreError::InsufficientFunds { .. }) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(granted, 1);
+    assert_eq!(balance(&store).await, amount("40"));
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    store
+        .commit(&tx(1, vec![holding("h1", "1", 1)]), &checkpoint(1))
+        .await
+        .unwrap();
+    assert_eq!(store.active_holdings(&amulet()).await.unwrap().len(), 1);
+    assert!(matches!(
+        Store::open("mysql://x").await.unwrap_err(),
+        StoreError::UnsupportedUrl(_)
+    ));
+}

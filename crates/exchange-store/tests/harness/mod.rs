@@ -1,0 +1,130 @@
+//! A fresh database per test, on either backend, so tests run in parallel.
+//!
+//! SQLite: a file in a temporary directory. PostgreSQL: a uniquely named database on
+//! 127.0.0.1:5432 (user `postgres` or `root`, trust auth), dropped afterwards even if the test
+//! panics. Without a reachable PostgreSQL the PG variants are skipped with a message, except
+//! under `CI=true`, where that is a failure.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use exchange_store::Store;
+use sqlx::Connection;
+
+const ADMIN_URLS: [&str; 4] = [
+    "postgres://postgres@127.0.0.1:5432/postgres",
+    "postgres://root@127.0.0.1:5432/postgres",
+    "postgres://root@127.0.0.1:5432/root",
+    "postgres://postgres@127.0.0.1:5432/test",
+];
+
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            _pg: None,
+        }
+    }
+
+    /// `None` (after saying so) if PostgreSQL is unreachable outside CI.
+    pub async fn postgres(test: &str) -> Option<TestDb> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        for admin_url in ADMIN_URLS {
+            let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await else {
+                continue;
+            };
+            let name = format!(
+                "store_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed),
+                test
+            );
+            let name: String = name.chars().take(63).collect();
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+                .expect("create test database");
+            let _ = admin.close().await;
+            let base = admin_url.rsplit_once('/').expect("url has a path").0;
+            return Some(TestDb {
+                url: format!("{base}/{name}"),
+                _dir: None,
+                _pg: Some(PgDatabase { admin_url, name }),
+            });
+        }
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("PostgreSQL at 127.0.0.1:5432 is unreachable, and CI=true requires it");
+        }
+        eprintln!(
+            "PostgreSQL at 127.0.0.1:5432 is unreachable: skipping the PostgreSQL variant of {test}"
+        );
+        None
+    }
+
+    pub async fn open(&self) -> Store {
+        Store::open(&self.url).await.expect("open store")
+    }
+}
+
+struct PgDatabase {
+    admin_url: &'static str,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    /// Drop has no async, and the test's runtime may be gone or panicking: use a thread with
+    /// its own small runtime.
+    fn drop(&mut self) {
+        let admin_url = self.admin_url;
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+                sqlx::query(&sql).execute(&mut admin).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// Runs each named `async fn(&TestDb)` of the calling file on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = $crate::harness::TestDb::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(db) = $crate::harness::TestDb::postgres(stringify!($name)).await {
+                        super::$name(&db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
