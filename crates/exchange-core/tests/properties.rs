@@ -130,10 +130,8 @@ fn mutate(value: &mut Value, path: &[usize], replacement: Value) {
 
 fn parse_all(text: &str) {
     let party = PartyId::new("treasury::normalized").unwrap();
-    if let Ok(update) = read_element(text) {
-        if let Update::Transaction(t) = update {
-            let _ = parse_transaction(&t.value, &party, &HoldingBook::default());
-        }
+    if let Ok(Update::Transaction(t)) = read_element(text) {
+        let _ = parse_transaction(&t.value, &party, &HoldingBook::default());
     }
 }
 

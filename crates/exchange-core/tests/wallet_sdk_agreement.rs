@@ -121,13 +121,11 @@ fn our_movements(tx: &ParsedTransaction) -> Vec<Movement> {
         .collect()
 }
 
+/// What we report for a transaction: (direction, status, amount) per transfer.
+type OurReport = Vec<(&'static str, TransferStatus, &'static str)>;
+
 /// Transactions where the SDK's output has a quirk of §7.9, with what we report instead.
-fn exception(
-    update_id: &str,
-) -> Option<(
-    &'static str,
-    Vec<(&'static str, TransferStatus, &'static str)>,
-)> {
+fn exception(update_id: &str) -> Option<(&'static str, OurReport)> {
     use TransferStatus::*;
     let pending_offer = vec![("out", Pending, "1000")];
     Some(match update_id {
