@@ -2,9 +2,28 @@
 //! only over the real wire protocol (JSON Ledger API v2 in the 3.4 shape).
 //!
 //! Layers, from pure to IO: [`daml`] (value encoding), [`model`] (ledger, projections), [`token`]
-//! (Canton Coin-like templates and their transaction trees), [`http`] (the Ledger API and the
-//! sandbox-only control API), [`server`] (start/stop), [`scenario`] (seed data).
+//! (Canton Coin-like templates and their transaction trees), [`world`] (the node's state),
+//! [`scenario`] (seed data), [`http`] (the Ledger API and the sandbox-only control API under
+//! `/sandbox/control`), [`server`] (start/stop), [`info`] (the info file).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), canton_sandbox::StartError> {
+//! use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+//! let sandbox = Sandbox::start(SandboxConfig { scenario: Scenario::Basic, ..Default::default() }).await?;
+//! println!("{}", sandbox.ledger_api_url());
+//! sandbox.info().write_to(std::path::Path::new("sandbox-info.json")).expect("writable");
+//! # Ok(()) }
+//! ```
 
 pub mod daml;
+pub mod http;
+pub mod info;
 pub mod model;
+pub mod scenario;
+pub mod server;
 pub mod token;
+pub mod world;
+
+pub use info::SandboxInfo;
+pub use scenario::Scenario;
+pub use server::{Sandbox, SandboxConfig, StartError};

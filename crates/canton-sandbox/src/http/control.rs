@@ -1,0 +1,219 @@
+//! `/sandbox/control/*`: sandbox-only endpoints for tests and demos. A real participant has
+//! nothing like them; everything they do shows up on the Ledger API as ordinary transactions.
+//! Errors use the same `JsCantonError` form as the Ledger API.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use exchange_core::{Amount, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, decode};
+use crate::token::TransferRequest;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/parties", post(allocate_party))
+        .route("/mint", post(mint))
+        .route("/preapprovals", post(create_preapproval))
+        .route("/transfer", post(transfer))
+        .route("/holdings", post(holdings))
+        .route("/advance-time", post(advance_time))
+        .route("/time", get(time))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocatePartyRequest {
+    pub hint: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PartyResponse {
+    pub party: String,
+}
+
+async fn allocate_party(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<PartyResponse>, ApiError> {
+    let request: AllocatePartyRequest = decode(&body)?;
+    let party = s.change(|w| w.ledger.allocate_party(&request.hint))?;
+    Ok(Json(PartyResponse { party }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MintRequest {
+    pub owner: String,
+    pub amount: Amount,
+}
+
+/// The outcome of a submission that created one contract.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub contract_id: String,
+}
+
+async fn mint(State(s): State<AppState>, body: Bytes) -> Result<Json<CreatedResponse>, ApiError> {
+    let request: MintRequest = decode(&body)?;
+    let c = s.change(|w| w.amulet.mint(&mut w.ledger, &request.owner, request.amount))?;
+    Ok(Json(CreatedResponse {
+        update_id: c.update_id,
+        offset: c.offset,
+        record_time: c.record_time,
+        contract_id: c.contract_id,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreapprovalRequest {
+    pub receiver: String,
+}
+
+async fn create_preapproval(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<CreatedResponse>, ApiError> {
+    let request: PreapprovalRequest = decode(&body)?;
+    let c = s.change(|w| {
+        w.amulet
+            .create_preapproval(&mut w.ledger, &request.receiver)
+    })?;
+    Ok(Json(CreatedResponse {
+        update_id: c.update_id,
+        offset: c.offset,
+        record_time: c.record_time,
+        contract_id: c.contract_id,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferBody {
+    pub sender: String,
+    pub receiver: String,
+    pub amount: Amount,
+    #[serde(default)]
+    pub memo: Option<String>,
+    /// Holdings to spend; absent → the sender's largest holdings.
+    #[serde(default)]
+    pub input_holding_cids: Option<Vec<String>>,
+    #[serde(default)]
+    pub command_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub receiver_holding_cids: Vec<String>,
+    pub sender_change_cids: Vec<String>,
+}
+
+/// A 1-step transfer as the sender's wallet would submit it (`TransferFactory_Transfer`).
+async fn transfer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<TransferResponse>, ApiError> {
+    let body: TransferBody = decode(&body)?;
+    let out = s.change(|w| {
+        let request = TransferRequest {
+            command_id: body
+                .command_id
+                .clone()
+                .unwrap_or_else(|| format!("sandbox-transfer-{}", w.ledger.ledger_end() + 1)),
+            sender: body.sender,
+            receiver: body.receiver,
+            amount: body.amount,
+            memo: body.memo,
+            inputs: body.input_holding_cids,
+        };
+        w.amulet.transfer(&mut w.ledger, &request)
+    })?;
+    Ok(Json(TransferResponse {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+        receiver_holding_cids: out.receiver_holding_cids,
+        sender_change_cids: out.sender_change_cids,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldingsRequest {
+    pub owner: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldingEntry {
+    pub contract_id: String,
+    pub amount: Amount,
+}
+
+async fn holdings(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<HoldingEntry>>, ApiError> {
+    let request: HoldingsRequest = decode(&body)?;
+    let world = s.read();
+    Ok(Json(
+        world
+            .amulet
+            .holdings(&world.ledger, &request.owner)
+            .into_iter()
+            .map(|h| HoldingEntry {
+                contract_id: h.contract_id,
+                amount: h.amount,
+            })
+            .collect(),
+    ))
+}
+
+/// Either `micros` to move forward by, or `to` (a later instant).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvanceTimeRequest {
+    #[serde(default)]
+    pub micros: Option<i64>,
+    #[serde(default)]
+    pub to: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeResponse {
+    pub record_time: Timestamp,
+}
+
+async fn advance_time(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<TimeResponse>, ApiError> {
+    let request: AdvanceTimeRequest = decode(&body)?;
+    let record_time = s.change(|w| match (request.micros, request.to) {
+        (Some(micros), None) if micros > 0 => w.ledger.advance_time(micros).map_err(ApiError::from),
+        (None, Some(to)) => w.ledger.set_time(to).map_err(ApiError::from),
+        _ => Err(ApiError::invalid_argument(
+            "give either a positive `micros` or a later `to`",
+        )),
+    })?;
+    Ok(Json(TimeResponse { record_time }))
+}
+
+async fn time(State(s): State<AppState>) -> Json<TimeResponse> {
+    Json(TimeResponse {
+        record_time: s.read().ledger.record_time(),
+    })
+}

@@ -1,0 +1,185 @@
+//! Error answers as the JSON API gives them (`ledger-api.md` §1.8): a `JsCantonError` body with
+//! the status of its category, except undecodable bodies, which get `400 text/plain`.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use canton_ledger::errors::MAXIMUM_LIST_ELEMENTS_REACHED;
+use canton_ledger::{ErrorCategory, JsCantonError};
+
+use crate::model::LedgerError;
+use crate::token::TokenError;
+
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// Boxed: errors are rare and the happy path should not carry 200 bytes around.
+    Canton(Box<JsCantonError>),
+    /// A request body that does not decode: tapir answers in plain text.
+    BadBody(String),
+}
+
+impl ApiError {
+    pub fn canton(
+        code: &str,
+        category: ErrorCategory,
+        cause: impl Into<String>,
+        resources: Vec<(&str, String)>,
+    ) -> ApiError {
+        let context = BTreeMap::from([
+            ("participant".to_owned(), "sandbox".to_owned()),
+            ("category".to_owned(), category.code().to_string()),
+            ("definite_answer".to_owned(), "false".to_owned()),
+        ]);
+        ApiError::Canton(Box::new(JsCantonError {
+            code: code.to_owned(),
+            cause: cause.into(),
+            correlation_id: None,
+            trace_id: None,
+            context,
+            resources: resources
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            error_category: category.code(),
+            grpc_code_value: Some(category.grpc_code()),
+            retry_info: category.is_retryable().then(|| "1 second".to_owned()),
+            definite_answer: Some(false),
+        }))
+    }
+
+    pub fn invalid_argument(cause: impl Into<String>) -> ApiError {
+        ApiError::canton(
+            "INVALID_ARGUMENT",
+            ErrorCategory::InvalidIndependentOfSystemState,
+            format!(
+                "The submitted request has invalid arguments: {}",
+                cause.into()
+            ),
+            vec![],
+        )
+    }
+
+    pub fn offset_after_ledger_end(kind: &str, offset: i64, ledger_end: i64) -> ApiError {
+        ApiError::canton(
+            "OFFSET_AFTER_LEDGER_END",
+            ErrorCategory::InvalidGivenCurrentSystemStateSeekAfterEnd,
+            format!("{kind} offset ({offset}) is after ledger end ({ledger_end})"),
+            vec![],
+        )
+    }
+
+    pub fn update_not_found(what: String) -> ApiError {
+        ApiError::canton(
+            "UPDATE_NOT_FOUND",
+            ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+            "Update not found, or not visible.",
+            vec![("UPDATE_ID", what)],
+        )
+    }
+
+    pub fn contract_events_not_found(contract_id: &str) -> ApiError {
+        ApiError::canton(
+            "CONTRACT_EVENTS_NOT_FOUND",
+            ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+            "Contract events not found, or not visible.",
+            vec![("CONTRACT_ID", contract_id.to_owned())],
+        )
+    }
+
+    pub fn too_many_elements(max: usize) -> ApiError {
+        ApiError::canton(
+            MAXIMUM_LIST_ELEMENTS_REACHED,
+            ErrorCategory::ContentionOnSharedResources,
+            format!(
+                "The number of elements exceeds the maximum of {max}; use the websocket endpoint or the limit parameter"
+            ),
+            vec![],
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Canton(e) => {
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The body of a websocket error frame.
+    pub fn to_frame(&self) -> String {
+        match self {
+            ApiError::Canton(e) => serde_json::to_string(&**e).unwrap_or_default(),
+            ApiError::BadBody(text) => serde_json::to_string(&JsCantonError {
+                code: "INVALID_ARGUMENT".into(),
+                cause: text.clone(),
+                error_category: ErrorCategory::InvalidIndependentOfSystemState.code(),
+                grpc_code_value: Some(3),
+                ..Default::default()
+            })
+            .unwrap_or_default(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            ApiError::Canton(e) => (status, axum::Json(*e)).into_response(),
+            ApiError::BadBody(text) => (status, text).into_response(),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> ApiError {
+        let cause = e.to_string();
+        match e {
+            LedgerError::ContractNotFound(cid) => ApiError::canton(
+                "CONTRACT_NOT_FOUND",
+                ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+                cause,
+                vec![("CONTRACT_ID", cid)],
+            ),
+            LedgerError::UnknownParty(p) => ApiError::canton(
+                "PARTY_NOT_KNOWN_ON_LEDGER",
+                ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+                cause,
+                vec![("PARTY", p)],
+            ),
+            LedgerError::PartyExists(p) => ApiError::canton(
+                "PARTY_ALREADY_EXISTS",
+                ErrorCategory::InvalidGivenCurrentSystemStateResourceExists,
+                cause,
+                vec![("PARTY", p)],
+            ),
+            LedgerError::DuplicateContractId(_) | LedgerError::Clock(_) => {
+                ApiError::invalid_argument(cause)
+            }
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> ApiError {
+        match e {
+            TokenError::Ledger(e) => e.into(),
+            TokenError::Interpretation(_) => ApiError::canton(
+                "DAML_INTERPRETATION_ERROR",
+                ErrorCategory::InvalidGivenCurrentSystemStateOther,
+                e.to_string(),
+                vec![],
+            ),
+            TokenError::InvalidArgument(m) => ApiError::invalid_argument(m),
+        }
+    }
+}
+
+/// Decodes a JSON body the way the JSON API does: relaxed (serde defaults), and a decode failure
+/// is `400 text/plain`.
+pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadBody(format!("Invalid value for: body ({e})")))
+}

@@ -1,0 +1,87 @@
+//! The node's HTTP face: the JSON Ledger API v2 subset (3.4 shape) and, apart under
+//! `/sandbox/control`, a control API that only a sandbox has (minting, transfers, time).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+use crate::world::World;
+
+pub mod control;
+pub mod error;
+pub mod events;
+pub mod state;
+pub mod updates;
+pub mod ws;
+
+/// The `http-list-max-elements-limit` default.
+pub const MAX_LIST_ELEMENTS: usize = 200;
+/// The `http-list-wait-time` default: idle wait of open-ended list calls.
+pub const DEFAULT_IDLE_MS: u64 = 500;
+
+/// Shared by all handlers. The world is behind a plain mutex, never held across an await; a
+/// watch channel announces every change (new update or clock move) to waiting streams.
+#[derive(Clone)]
+pub struct AppState {
+    world: Arc<Mutex<World>>,
+    changes: Arc<watch::Sender<u64>>,
+}
+
+impl AppState {
+    pub fn new(world: World) -> AppState {
+        AppState {
+            world: Arc::new(Mutex::new(world)),
+            changes: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    pub fn read(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock cannot leave the world half-changed (commits are
+        // atomic), so a poisoned lock is still usable.
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a change and wakes every stream.
+    pub fn change<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        let result = f(&mut self.read());
+        self.changes.send_modify(|n| *n += 1);
+        result
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v2/state/ledger-end", get(state::ledger_end))
+        .route(
+            "/v2/state/latest-pruned-offsets",
+            get(state::latest_pruned_offsets),
+        )
+        .route(
+            "/v2/state/connected-synchronizers",
+            get(state::connected_synchronizers),
+        )
+        .route("/v2/version", get(state::version))
+        .route("/v2/parties", get(state::parties))
+        .route("/v2/parties/participant-id", get(state::participant_id))
+        .route(
+            "/v2/updates",
+            post(updates::post_updates).get(ws::updates_websocket),
+        )
+        .route(
+            "/v2/updates/update-by-offset",
+            post(updates::update_by_offset),
+        )
+        .route("/v2/updates/update-by-id", post(updates::update_by_id))
+        .route(
+            "/v2/events/events-by-contract-id",
+            post(events::events_by_contract_id),
+        )
+        .nest("/sandbox/control", control::router())
+        .with_state(state)
+}

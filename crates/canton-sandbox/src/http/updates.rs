@@ -1,0 +1,274 @@
+//! Reading updates: the list endpoint `POST /v2/updates`, the point lookups, and the cursor they
+//! share with the websocket (`ledger-api.md` §2.1–2.8).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use canton_ledger::filters::{EventFormat, TransactionFormat, TransactionShape, UpdateFormat};
+use canton_ledger::updates::{GetUpdateByIdRequest, GetUpdateByOffsetRequest};
+use canton_ledger::{
+    GetUpdatesRequest, JsGetUpdatesResponse, OffsetCheckpoint, SynchronizerTime, Update, Wrapped,
+};
+use exchange_core::Timestamp;
+use serde::Deserialize;
+
+use crate::http::error::{ApiError, decode};
+use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
+use crate::model::projection::project_transaction;
+use crate::world::World;
+
+/// A validated `GetUpdatesRequest`.
+#[derive(Debug, Clone)]
+pub struct UpdatesQuery {
+    pub begin_exclusive: i64,
+    pub end_inclusive: Option<i64>,
+    /// `None`: transactions are not streamed (only checkpoints).
+    pub transactions: Option<TransactionFormat>,
+}
+
+impl UpdatesQuery {
+    pub fn validate(request: GetUpdatesRequest, ledger_end: i64) -> Result<UpdatesQuery, ApiError> {
+        if request.begin_exclusive < 0 {
+            return Err(ApiError::invalid_argument(
+                "begin_exclusive must be a non-negative integer",
+            ));
+        }
+        if request.begin_exclusive > ledger_end {
+            return Err(ApiError::offset_after_ledger_end(
+                "Begin",
+                request.begin_exclusive,
+                ledger_end,
+            ));
+        }
+        if let Some(end) = request.end_inclusive {
+            if end > ledger_end {
+                return Err(ApiError::offset_after_ledger_end("End", end, ledger_end));
+            }
+            if end < request.begin_exclusive {
+                return Err(ApiError::invalid_argument(format!(
+                    "begin_exclusive ({}) is after end_inclusive ({end})",
+                    request.begin_exclusive
+                )));
+            }
+        }
+        let transactions = transaction_format(
+            request.update_format,
+            request.filter.map(|f| EventFormat {
+                filters_by_party: f.filters_by_party,
+                filters_for_any_party: f.filters_for_any_party,
+                verbose: request.verbose,
+            }),
+        )?;
+        Ok(UpdatesQuery {
+            begin_exclusive: request.begin_exclusive,
+            end_inclusive: request.end_inclusive,
+            transactions,
+        })
+    }
+}
+
+/// `updateFormat`, or the legacy `filter` read as LEDGER_EFFECTS (the 3.4 line's mapping).
+fn transaction_format(
+    update_format: Option<UpdateFormat>,
+    legacy: Option<EventFormat>,
+) -> Result<Option<TransactionFormat>, ApiError> {
+    match (update_format, legacy) {
+        (Some(_), Some(_)) => Err(ApiError::invalid_argument(
+            "Both filter/verbose and update_format is specified",
+        )),
+        (None, None) => Err(ApiError::invalid_argument(
+            "Either filter/verbose or update_format is required",
+        )),
+        (Some(f), None) => Ok(f.include_transactions),
+        (None, Some(event_format)) => Ok(Some(TransactionFormat {
+            event_format: Some(event_format),
+            transaction_shape: TransactionShape::LedgerEffects,
+        })),
+    }
+}
+
+/// Where a stream stands. Invisible transactions still move it forward.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    pub position: i64,
+    /// (offset, record time) of the last checkpoint sent, to send a new one only on progress.
+    last_checkpoint: Option<(i64, Timestamp)>,
+}
+
+impl Cursor {
+    pub fn new(begin_exclusive: i64) -> Cursor {
+        Cursor {
+            position: begin_exclusive,
+            last_checkpoint: None,
+        }
+    }
+
+    /// Up to `max` visible updates after the cursor, advancing it past what was read.
+    pub fn read(
+        &mut self,
+        world: &World,
+        query: &UpdatesQuery,
+        max: usize,
+    ) -> Vec<JsGetUpdatesResponse> {
+        let end = query
+            .end_inclusive
+            .unwrap_or(i64::MAX)
+            .min(world.ledger.ledger_end());
+        let hosted = world.hosted_parties();
+        let mut out = Vec::new();
+        for tx in world.ledger.updates_between(self.position, end) {
+            if out.len() >= max {
+                break;
+            }
+            self.position = tx.offset;
+            let Some(format) = &query.transactions else {
+                continue;
+            };
+            if let Some(t) =
+                project_transaction(tx, format, world.ledger.synchronizer_id(), &hosted)
+            {
+                out.push(JsGetUpdatesResponse {
+                    update: Update::Transaction(Wrapped { value: t }),
+                });
+            }
+        }
+        out
+    }
+
+    pub fn is_complete(&self, query: &UpdatesQuery) -> bool {
+        query.end_inclusive.is_some_and(|end| self.position >= end)
+    }
+
+    /// A checkpoint at the ledger end once the cursor is there, if the offset or the
+    /// synchronizer time moved since the last one (open-ended streams only).
+    pub fn checkpoint(&mut self, world: &World) -> Option<JsGetUpdatesResponse> {
+        let end = world.ledger.ledger_end();
+        let time = world.ledger.record_time();
+        if self.position < end || self.position == 0 {
+            return None;
+        }
+        if self.last_checkpoint == Some((end, time)) {
+            return None;
+        }
+        self.last_checkpoint = Some((end, time));
+        Some(JsGetUpdatesResponse {
+            update: Update::OffsetCheckpoint(Wrapped {
+                value: OffsetCheckpoint {
+                    offset: end,
+                    synchronizer_times: vec![SynchronizerTime {
+                        synchronizer_id: world.ledger.synchronizer_id().to_owned(),
+                        record_time: time.to_string(),
+                    }],
+                },
+            }),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    pub limit: Option<usize>,
+    pub stream_idle_timeout_ms: Option<u64>,
+}
+
+/// `POST /v2/updates`: collects at most `min(limit, 201)` elements; more than 200 → 413.
+/// Open-ended (or with `stream_idle_timeout_ms`) it waits for new updates until idle.
+pub async fn post_updates(
+    State(s): State<AppState>,
+    Query(params): Query<ListParams>,
+    body: Bytes,
+) -> Result<Json<Vec<JsGetUpdatesResponse>>, ApiError> {
+    let request: GetUpdatesRequest = decode(&body)?;
+    let query = UpdatesQuery::validate(request, s.read().ledger.ledger_end())?;
+    let cap = params
+        .limit
+        .unwrap_or(MAX_LIST_ELEMENTS + 1)
+        .min(MAX_LIST_ELEMENTS + 1);
+    let idle = (query.end_inclusive.is_none() || params.stream_idle_timeout_ms.is_some())
+        .then(|| Duration::from_millis(params.stream_idle_timeout_ms.unwrap_or(DEFAULT_IDLE_MS)));
+    let mut cursor = Cursor::new(query.begin_exclusive);
+    let mut out = Vec::new();
+    loop {
+        // Subscribe before reading so a change between the read and the wait is not missed.
+        let mut changes = s.subscribe();
+        {
+            let world = s.read();
+            out.extend(cursor.read(&world, &query, cap - out.len()));
+            if out.len() < cap && query.end_inclusive.is_none() {
+                out.extend(cursor.checkpoint(&world));
+            }
+        }
+        if out.len() >= cap || cursor.is_complete(&query) {
+            break;
+        }
+        let Some(idle) = idle else { break };
+        if tokio::time::timeout(idle, changes.changed()).await.is_err() {
+            break;
+        }
+    }
+    if out.len() > MAX_LIST_ELEMENTS {
+        return Err(ApiError::too_many_elements(MAX_LIST_ELEMENTS));
+    }
+    Ok(Json(out))
+}
+
+fn required_transactions(format: Option<UpdateFormat>) -> Result<TransactionFormat, ApiError> {
+    format
+        .ok_or_else(|| ApiError::invalid_argument("update_format is required"))?
+        .include_transactions
+        .ok_or_else(|| ApiError::invalid_argument("update_format.include_transactions is required"))
+}
+
+pub async fn update_by_offset(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<JsGetUpdatesResponse>, ApiError> {
+    let request: GetUpdateByOffsetRequest = decode(&body)?;
+    let format = required_transactions(request.update_format)?;
+    let world = s.read();
+    world
+        .ledger
+        .update_at(request.offset)
+        .and_then(|tx| {
+            project_transaction(
+                tx,
+                &format,
+                world.ledger.synchronizer_id(),
+                &world.hosted_parties(),
+            )
+        })
+        .map(|t| {
+            Json(JsGetUpdatesResponse {
+                update: Update::Transaction(Wrapped { value: t }),
+            })
+        })
+        .ok_or_else(|| ApiError::update_not_found(request.offset.to_string()))
+}
+
+pub async fn update_by_id(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<JsGetUpdatesResponse>, ApiError> {
+    let request: GetUpdateByIdRequest = decode(&body)?;
+    let format = required_transactions(request.update_format)?;
+    let world = s.read();
+    world
+        .ledger
+        .update_by_id(&request.update_id)
+        .and_then(|tx| {
+            project_transaction(
+                tx,
+                &format,
+                world.ledger.synchronizer_id(),
+                &world.hosted_parties(),
+            )
+        })
+        .map(|t| {
+            Json(JsGetUpdatesResponse {
+                update: Update::Transaction(Wrapped { value: t }),
+            })
+        })
+        .ok_or_else(|| ApiError::update_not_found(request.update_id.clone()))
+}

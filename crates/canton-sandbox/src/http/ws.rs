@@ -1,0 +1,91 @@
+//! Websocket `GET /v2/updates` (`ledger-api.md` §2.7): the client sends one `GetUpdatesRequest`
+//! text frame; the server answers with one untagged text frame per element (an update or a
+//! `JsCantonError`). With `endInclusive` the stream completes and the socket closes; without it
+//! the socket tails, sending an `OffsetCheckpoint` whenever it has caught up and the ledger end
+//! or the synchronizer time moved.
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use canton_ledger::GetUpdatesRequest;
+
+use crate::http::AppState;
+use crate::http::error::{ApiError, decode};
+use crate::http::updates::{Cursor, UpdatesQuery};
+
+/// Elements read per lock acquisition, so a long catch-up does not starve writers.
+const BATCH: usize = 100;
+
+/// The server echoes the `daml.ws.auth` subprotocol clients send along with their token.
+pub async fn updates_websocket(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.protocols(["daml.ws.auth"])
+        .on_upgrade(move |socket| stream_updates(s, socket))
+}
+
+async fn stream_updates(state: AppState, mut socket: WebSocket) {
+    let query = match first_request(&state, &mut socket).await {
+        Ok(Some(q)) => q,
+        Ok(None) => return,
+        Err(e) => {
+            let _ = socket.send(Message::Text(e.to_frame().into())).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let mut cursor = Cursor::new(query.begin_exclusive);
+    loop {
+        let mut changes = state.subscribe();
+        let (batch, caught_up) = {
+            let world = state.read();
+            let mut batch = cursor.read(&world, &query, BATCH);
+            let caught_up = batch.len() < BATCH;
+            if caught_up && query.end_inclusive.is_none() {
+                batch.extend(cursor.checkpoint(&world));
+            }
+            (batch, caught_up)
+        };
+        for element in batch {
+            let text = serde_json::to_string(&element).unwrap_or_default();
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        if cursor.is_complete(&query) {
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+        if !caught_up {
+            continue;
+        }
+        // Wait for the ledger to move, or for the client to leave.
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+async fn first_request(
+    state: &AppState,
+    socket: &mut WebSocket,
+) -> Result<Option<UpdatesQuery>, ApiError> {
+    loop {
+        match socket.recv().await {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
+            Some(Ok(Message::Text(text))) => {
+                let request: GetUpdatesRequest = decode(text.as_bytes())?;
+                let end = state.read().ledger.ledger_end();
+                return UpdatesQuery::validate(request, end).map(Some);
+            }
+            Some(Ok(Message::Binary(bytes))) => {
+                let request: GetUpdatesRequest = decode(&bytes)?;
+                let end = state.read().ledger.ledger_end();
+                return UpdatesQuery::validate(request, end).map(Some);
+            }
+            Some(Ok(_)) => continue, // pings
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The sandbox's info file: what a client needs to talk to it (URL, synchronizer, parties,
+//! tokens), written as JSON for demos and scripts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxInfo {
+    pub ledger_api_url: String,
+    pub synchronizer_id: String,
+    pub parties: InfoParties,
+    pub tokens: Vec<InfoToken>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoParties {
+    pub treasury: Option<String>,
+    pub customers: BTreeMap<String, String>,
+    pub dso: String,
+    pub validator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoToken {
+    pub admin: String,
+    pub instrument_id: String,
+}
+
+impl SandboxInfo {
+    /// Writes the file atomically (temp file + rename), so a reader never sees half of it.
+    pub fn write_to(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text + "\n")?;
+        std::fs::rename(tmp, path)
+    }
+}

@@ -1,0 +1,142 @@
+//! Starting and stopping the node: the only place with sockets and tasks.
+
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::http::{AppState, router};
+use crate::info::{InfoParties, InfoToken, SandboxInfo};
+use crate::model::LedgerConfig;
+use crate::scenario::{Scenario, ScenarioParties, plant};
+use crate::token::AmuletConfig;
+use crate::world::World;
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub ledger: LedgerConfig,
+    pub amulet: AmuletConfig,
+    pub scenario: Scenario,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ledger: LedgerConfig::default(),
+            amulet: AmuletConfig::default(),
+            scenario: Scenario::Empty,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("seeding the ledger failed: {0}")]
+    Seed(#[from] crate::token::TokenError),
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: AppState,
+    parties: ScenarioParties,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Seeds the ledger, binds, and serves in a background task of the current runtime.
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, StartError> {
+        let mut world = World::new(config.ledger, config.amulet)?;
+        let parties = plant(&mut world, config.scenario)?;
+        let state = AppState::new(world);
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        let (tx, rx) = oneshot::channel();
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Sandbox {
+            addr,
+            state,
+            parties,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, the base of `/v2/...`.
+    pub fn ledger_api_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn parties(&self) -> &ScenarioParties {
+        &self.parties
+    }
+
+    /// Direct access to the node's state (in-process tests, demos); changes wake the streams.
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut crate::world::World) -> R) -> R {
+        self.state.change(f)
+    }
+
+    pub fn info(&self) -> SandboxInfo {
+        let world = self.state.read();
+        SandboxInfo {
+            ledger_api_url: self.ledger_api_url(),
+            synchronizer_id: world.ledger.synchronizer_id().to_owned(),
+            parties: InfoParties {
+                treasury: self.parties.treasury.clone(),
+                customers: self.parties.customers.clone(),
+                dso: world.amulet.dso.clone(),
+                validator: world.amulet.provider.clone(),
+            },
+            tokens: vec![InfoToken {
+                admin: world.amulet.dso.clone(),
+                instrument_id: "Amulet".into(),
+            }],
+        }
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Everything the node holds: the ledger and the tokens deployed on it. Still pure; the server
+//! wraps it in a lock.
+
+use crate::model::{Ledger, LedgerConfig};
+use crate::token::{AmuletConfig, AmuletToken, TokenError};
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub ledger: Ledger,
+    pub amulet: AmuletToken,
+}
+
+impl World {
+    /// A ledger with the DSO and a validator operator party, and Canton Coin deployed.
+    pub fn new(ledger: LedgerConfig, amulet: AmuletConfig) -> Result<World, TokenError> {
+        let mut ledger = Ledger::new(ledger);
+        let dso = ledger.allocate_party("DSO")?;
+        let validator = ledger.allocate_party("sandbox-validator")?;
+        let amulet = AmuletToken::bootstrap(&mut ledger, &dso, &validator, amulet)?;
+        Ok(World { ledger, amulet })
+    }
+
+    /// Parties hosted on this participant (all of them: the sandbox is one node).
+    pub fn hosted_parties(&self) -> Vec<String> {
+        self.ledger.parties().map(|p| p.party.clone()).collect()
+    }
+}

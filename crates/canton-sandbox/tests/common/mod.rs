@@ -1,0 +1,299 @@
+//! Shared by the integration tests: the fixtures in `../shared`, a tiny HTTP client for the
+//! sandbox, the guide's treasury filter, and a JSON *shape* comparison.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+
+use canton_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+
+/// `../shared` beside the workspace root.
+pub fn shared_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+/// The parsed JSON of `../shared/<relative>`, or `None` (after printing SKIPPED) when the shared
+/// folder is not there. Under `CI=true` a missing fixture is a failure, never a silent pass.
+pub fn read_shared_json(relative: &str) -> Option<Value> {
+    let path = shared_dir().join(relative);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("fixture is JSON")),
+        Err(e) => {
+            let message = format!("fixture {} is not readable: {e}", path.display());
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message} (CI=true: fixtures are required)");
+            }
+            eprintln!("SKIPPED: {message}");
+            None
+        }
+    }
+}
+
+pub async fn start_empty() -> Sandbox {
+    Sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox starts")
+}
+
+/// A client bound to one sandbox.
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+/// A response: status, and the body as JSON (or as text if it is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn ok(self) -> Value {
+        assert_eq!(self.status, 200, "unexpected answer: {}", self.text);
+        self.json()
+    }
+}
+
+impl Client {
+    pub fn new(sandbox: &Sandbox) -> Client {
+        Client {
+            base: sandbox.ledger_api_url(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn answer(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = response.text().await.expect("body");
+        Answer {
+            status,
+            content_type,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        Self::answer(r).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: String) -> Answer {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        Self::answer(r).await
+    }
+
+    pub async fn party(&self, hint: &str) -> String {
+        let v = self
+            .post("/sandbox/control/parties", &json!({"hint": hint}))
+            .await
+            .ok();
+        v["party"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn preapproval(&self, receiver: &str) -> Value {
+        self.post(
+            "/sandbox/control/preapprovals",
+            &json!({"receiver": receiver}),
+        )
+        .await
+        .ok()
+    }
+
+    pub async fn mint(&self, owner: &str, amount: &str) -> String {
+        let v = self
+            .post(
+                "/sandbox/control/mint",
+                &json!({"owner": owner, "amount": amount}),
+            )
+            .await
+            .ok();
+        v["contractId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn transfer(&self, body: Value) -> Answer {
+        self.post("/sandbox/control/transfer", &body).await
+    }
+
+    pub async fn ledger_end(&self) -> i64 {
+        self.get("/v2/state/ledger-end").await.ok()["offset"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+/// The integration guide's treasury filter: wildcard plus the token-standard interfaces with
+/// views, by package name as clients write them.
+pub fn guide_filter(party: &str) -> Value {
+    let iface = |id: &str| {
+        json!({"identifierFilter": {"InterfaceFilter": {"value": {
+            "interfaceId": id, "includeInterfaceView": true, "includeCreatedEventBlob": false}}}})
+    };
+    json!({"filtersByParty": {party: {"cumulative": [
+        {"identifierFilter": {"WildcardFilter": {"value": {"includeCreatedEventBlob": false}}}},
+        iface("#splice-api-token-holding-v1:Splice.Api.Token.HoldingV1:Holding"),
+        iface("#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory"),
+        iface("#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction"),
+    ]}}, "verbose": false})
+}
+
+pub fn updates_request(party: &str, shape: &str, begin: i64, end: Option<i64>) -> Value {
+    let mut r = json!({
+        "beginExclusive": begin,
+        "updateFormat": {"includeTransactions": {
+            "eventFormat": guide_filter(party),
+            "transactionShape": shape,
+        }},
+    });
+    if let Some(end) = end {
+        r["endInclusive"] = json!(end);
+    }
+    r
+}
+
+/// Fields that 3.4 added and a 3.3 recording cannot have.
+const ADDED_IN_3_4: &[&str] = &[
+    "acsDelta",
+    "representativePackageId",
+    "externalTransactionHash",
+    "paidTrafficCost",
+];
+
+/// Compares the *shape* of two JSON documents: the same keys at the same places, the same kind
+/// of value (string, number, bool, array, object) under each, arrays of the same length,
+/// recursively. Treats an absent key and `null` alike (3.3 recordings omit what 3.4 writes as
+/// `null`) and ignores fields added in 3.4. Returns every difference as a JSON path.
+pub fn shape_differences(recorded: &Value, ours: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    shape(recorded, ours, "$", &mut out);
+    out
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn shape(recorded: &Value, ours: &Value, path: &str, out: &mut Vec<String>) {
+    match (recorded, ours) {
+        (Value::Object(r), Value::Object(o)) => {
+            let keys = |m: &serde_json::Map<String, Value>| -> std::collections::BTreeSet<String> {
+                m.iter()
+                    .filter(|(k, v)| !v.is_null() && !ADDED_IN_3_4.contains(&k.as_str()))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            };
+            let (rk, ok) = (keys(r), keys(o));
+            for k in rk.symmetric_difference(&ok) {
+                let side = if rk.contains(k) {
+                    "only recorded"
+                } else {
+                    "only ours"
+                };
+                out.push(format!("{path}.{k}: {side}"));
+            }
+            for k in rk.intersection(&ok) {
+                shape(&r[k], &o[k], &format!("{path}.{k}"), out);
+            }
+        }
+        (Value::Array(r), Value::Array(o)) => {
+            if r.len() != o.len() {
+                out.push(format!("{path}: {} vs {} elements", r.len(), o.len()));
+            }
+            for (i, (a, b)) in r.iter().zip(o).enumerate() {
+                shape(a, b, &format!("{path}[{i}]"), out);
+            }
+        }
+        (r, o) if kind(r) != kind(o) => out.push(format!("{path}: {} vs {}", kind(r), kind(o))),
+        _ => {}
+    }
+}
+
+/// `Module:Entity` of a `package:Module:Entity` id.
+pub fn qualified_name(id: &str) -> String {
+    id.split_once(':').map_or(id, |(_, rest)| rest).to_owned()
+}
+
+/// What must be *equal*, not just alike, between a recorded and a sandbox transaction: per event
+/// its kind, node id, last descendant, choice, consuming flag, template / interface names (not
+/// package ids), implemented interfaces, interface view ids and metadata keys.
+pub fn semantic_outline(tx: &Value) -> Vec<String> {
+    let names = |v: &Value| -> String {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| qualified_name(x.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    };
+    tx["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            let (k, v) = e.as_object().unwrap().iter().next().unwrap();
+            let views = v["interfaceViews"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|iv| qualified_name(iv["interfaceId"].as_str().unwrap()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+            let meta_keys = |m: &Value| -> String {
+                m["meta"]["values"]
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(","))
+                    .unwrap_or_default()
+            };
+            format!(
+                "{k} node={} last={} choice={} consuming={} template={} interface={} implemented=[{}] views=[{}] resultMeta=[{}]",
+                v["nodeId"],
+                v["lastDescendantNodeId"],
+                v["choice"].as_str().unwrap_or("-"),
+                v["consuming"],
+                qualified_name(v["templateId"].as_str().unwrap()),
+                v["interfaceId"].as_str().map(qualified_name).unwrap_or("-".into()),
+                names(&v["implementedInterfaces"]),
+                views,
+                meta_keys(&v["exerciseResult"]),
+            )
+        })
+        .collect()
+}
