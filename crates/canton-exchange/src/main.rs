@@ -1,6 +1,12 @@
 //! `canton-exchange`: the exchange side of a Canton Network integration, one binary.
 
+mod db;
 mod explain;
+mod holdings;
+mod ingest;
+mod ledger;
+mod recover;
+mod status;
 
 use std::process::ExitCode;
 
@@ -22,12 +28,27 @@ enum Command {
     /// Explain what recorded ledger transactions mean for a party (deposits, withdrawals,
     /// holdings); for support staff and audits.
     Explain(explain::Args),
+    /// Tx History Ingestion: stream the treasury's transactions into the Integration DB
+    /// (credits deposits, mirrors holdings, advances withdrawals). Writes.
+    Ingest(ingest::Args),
+    /// The active treasury holdings (UTXOs). Reads only.
+    Holdings(holdings::Args),
+    /// Ingestion checkpoint, lag, withdrawals per state, deposits to unknown accounts and the
+    /// suspense balance. Reads only.
+    Status(status::Args),
+    /// Disaster-recovery runbooks. Write.
+    #[command(subcommand)]
+    Recover(recover::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args, &mut std::io::stdout().lock()),
+        Command::Ingest(args) => ingest::run(&args),
+        Command::Holdings(args) => holdings::run(&args, &mut std::io::stdout().lock()),
+        Command::Status(args) => status::run(&args, &mut std::io::stdout().lock()),
+        Command::Recover(command) => recover::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -73,6 +73,8 @@ macro_rules! proto_enum {
     };
 }
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod commands;
 pub mod completions;
 pub mod contract_events;

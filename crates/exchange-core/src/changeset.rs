@@ -85,6 +85,12 @@ macro_rules! text_id {
             }
         }
 
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
@@ -274,14 +280,20 @@ pub enum InstructionState {
     Accepted,
     Rejected,
     Withdrawn,
+    /// The registry failed it (e.g. a check of the token admin).
+    Failed,
+    /// It passed its `executeBefore` unanswered.
+    Expired,
 }
 
 impl InstructionState {
-    pub const ALL: [InstructionState; 4] = [
+    pub const ALL: [InstructionState; 6] = [
         InstructionState::Pending,
         InstructionState::Accepted,
         InstructionState::Rejected,
         InstructionState::Withdrawn,
+        InstructionState::Failed,
+        InstructionState::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -290,6 +302,8 @@ impl InstructionState {
             InstructionState::Accepted => "accepted",
             InstructionState::Rejected => "rejected",
             InstructionState::Withdrawn => "withdrawn",
+            InstructionState::Failed => "failed",
+            InstructionState::Expired => "expired",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod amount;
 pub mod book;
 pub mod changeset;
 pub mod ids;
+pub mod ingest;
 pub mod parser;
 pub mod time;
 pub mod token_standard;

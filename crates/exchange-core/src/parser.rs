@@ -164,6 +164,10 @@ pub struct Transfer {
     pub reason: Option<String>,
     pub status: TransferStatus,
     pub transfer_instruction_cid: Option<ContractId>,
+    /// The transfer's metadata where the transfer's terms are visible (transfer-factory
+    /// choices and known instructions); empty otherwise.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
 }
 
 /// A change to the party's holdings that no token-standard event explains.
@@ -569,6 +573,7 @@ impl Walk<'_, '_> {
             reason: self.reason(spec.reason.as_deref(), result),
             status,
             transfer_instruction_cid: instruction_cid,
+            meta: spec.meta.clone(),
         };
         if direction == Direction::In && status == TransferStatus::Completed {
             // Credit what actually arrived.
@@ -657,6 +662,7 @@ impl Walk<'_, '_> {
             reason: self.reason(spec.and_then(|s| s.reason.as_deref()), result),
             status,
             transfer_instruction_cid: ContractId::new(&x.contract_id).ok(),
+            meta: spec.map(|s| s.meta.clone()).unwrap_or_default(),
         };
         if direction == Direction::In && status == TransferStatus::Accepted {
             self.push_received(index, base)?;
@@ -707,6 +713,7 @@ impl Walk<'_, '_> {
             reason,
             status: TransferStatus::Completed,
             transfer_instruction_cid: None,
+            meta: BTreeMap::new(),
         };
         let party = Some(self.party.clone());
         let mut found = Vec::new();
@@ -846,6 +853,7 @@ impl Walk<'_, '_> {
                 reason: spec.reason.clone().filter(|r| !r.is_empty()),
                 status: TransferStatus::Pending,
                 transfer_instruction_cid: Some(i.contract_id.clone()),
+                meta: spec.meta.clone(),
             });
         }
         Ok(())

@@ -122,6 +122,9 @@ pub struct TransferSpec {
     pub execute_before: Timestamp,
     pub input_holding_cids: Vec<ContractId>,
     pub reason: Option<String>,
+    /// The transfer's metadata (the reason included), for exchange-specific keys.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
 }
 
 /// A transfer instruction (a pending multi-step transfer) from its `TransferInstruction` view.
@@ -294,6 +297,7 @@ impl TransferJson {
                 .map(|c| contract(c))
                 .collect::<Result<_, _>>()?,
             reason,
+            meta: self.meta.map(|m| m.values.0).unwrap_or_default(),
         })
     }
 }

@@ -44,6 +44,12 @@ impl fmt::Display for WithdrawalId {
     }
 }
 
+impl AsRef<str> for WithdrawalId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl FromStr for WithdrawalId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

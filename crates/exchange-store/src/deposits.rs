@@ -16,11 +16,12 @@ pub struct DepositRecord {
     pub updated: Origin,
 }
 
-const COLUMNS: &str = "deposit_id, state, account_id, instrument_admin, instrument_id, amount,
+pub(crate) const COLUMNS: &str =
+    "deposit_id, state, account_id, instrument_admin, instrument_id, amount,
     sender, transfer_instruction_id, created_update_id, created_record_time_us,
     updated_update_id, updated_record_time_us";
 
-fn from_row(row: &Row) -> Result<DepositRecord> {
+pub(crate) fn from_row(row: &Row) -> Result<DepositRecord> {
     Ok(DepositRecord {
         deposit: Deposit {
             id: row.parse("deposit_id")?,

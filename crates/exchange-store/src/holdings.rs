@@ -23,11 +23,11 @@ impl HoldingRecord {
     }
 }
 
-const COLUMNS: &str = "contract_id, instrument_admin, instrument_id, amount, locked,
+pub(crate) const COLUMNS: &str = "contract_id, instrument_admin, instrument_id, amount, locked,
     created_update_id, created_record_time_us, archived_update_id, archived_record_time_us,
     reserved_by";
 
-fn from_row(row: &Row) -> Result<HoldingRecord> {
+pub(crate) fn from_row(row: &Row) -> Result<HoldingRecord> {
     let archived = match row.opt_parse("archived_update_id")? {
         None => None,
         Some(update_id) => Some(Origin {

@@ -7,12 +7,13 @@ use crate::Store;
 use crate::db::{Num, Row, Tx};
 use crate::error::Result;
 
-const COLUMNS: &str = "contract_id, direction, state, sender, receiver, instrument_admin,
+pub(crate) const COLUMNS: &str =
+    "contract_id, direction, state, sender, receiver, instrument_admin,
     instrument_id, amount, reason, created_update_id, created_record_time_us, updated_update_id,
     updated_record_time_us";
 
 /// The instruction as last updated; `origin` is the update that last changed it.
-fn from_row(row: &Row) -> Result<TransferInstruction> {
+pub(crate) fn from_row(row: &Row) -> Result<TransferInstruction> {
     Ok(TransferInstruction {
         contract_id: row.contract("contract_id")?,
         direction: row.parse("direction")?,

@@ -33,6 +33,8 @@ mod error;
 mod holdings;
 mod ingest;
 mod instructions;
+mod known;
+mod treasury;
 mod withdrawals;
 
 pub use accounts::{Account, JournalRecord};

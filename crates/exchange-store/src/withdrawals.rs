@@ -33,11 +33,12 @@ pub struct Withdrawal {
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str = "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
+pub(crate) const COLUMNS: &str =
+    "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
     receiver, trec_tgt_us, reason, transfer_instruction_id, last_update_id, last_record_time_us,
     created_at_us, updated_at_us";
 
-fn from_row(row: &Row) -> Result<Withdrawal> {
+pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     let last_origin = match row.opt_parse("last_update_id")? {
         None => None,
         Some(update_id) => Some(Origin {

@@ -1,0 +1,152 @@
+//! `canton-exchange ingest`: Tx History Ingestion for the treasury party, until stopped
+//! (SIGINT / SIGTERM, between batches), or with `--once` until the ledger end seen at start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use exchange_core::PartyId;
+use exchange_core::changeset::AccountId;
+use exchange_core::ingest::{FoldConfig, SkipRule};
+use exchange_services::{Event, IngestConfig, Ingestor, Observer};
+use tokio::sync::watch;
+
+use crate::db::{DbArgs, runtime};
+use crate::ledger::LedgerArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The treasury party.
+    #[arg(long, env = "CANTON_EXCHANGE_PARTY")]
+    party: String,
+    #[command(flatten)]
+    ledger: LedgerArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Stop at the ledger end seen at start.
+    #[arg(long)]
+    once: bool,
+    /// Stop at the first malformed or unexpected transaction instead of logging it.
+    #[arg(long)]
+    strict: bool,
+    /// Skip transactions by known update id instead of by record time: for nodes whose
+    /// history was edited locally (ACS imports, party replication, repairs), where record
+    /// times are not unique.
+    #[arg(long)]
+    non_unique_record_times: bool,
+    /// A metadata key on withdrawal transfers that names the customer account, so that a
+    /// withdrawal lost in a DB restore debits that account when it is recovered.
+    #[arg(long)]
+    account_meta_key: Option<String>,
+    /// The operator account recovered withdrawals are debited to otherwise.
+    #[arg(long, default_value = exchange_core::ingest::SUSPENSE_ACCOUNT)]
+    suspense_account: String,
+    /// Transactions per committed batch.
+    #[arg(long, default_value_t = 1000)]
+    batch_size: usize,
+    /// Retries of a failing ledger read or DB commit before giving up.
+    #[arg(long, default_value_t = 6)]
+    max_retries: u32,
+    /// The first retry's delay in milliseconds (doubling each time).
+    #[arg(long, default_value_t = 2000)]
+    retry_delay_ms: u64,
+    /// Seconds between progress lines.
+    #[arg(long, default_value_t = 5)]
+    progress_secs: u64,
+}
+
+/// Prints what ingestion reports, one readable line each, on stderr.
+struct Log;
+
+impl Observer for Log {
+    fn event(&self, event: &Event) {
+        match event {
+            Event::Started { from, to: Some(to) } => {
+                eprintln!("ingesting after offset {from} up to the ledger end {to}")
+            }
+            Event::Started { from, to: None } => {
+                eprintln!("ingesting after offset {from}, tailing the ledger")
+            }
+            Event::Committed { .. } => {}
+            Event::Progress {
+                offset,
+                ledger_end,
+                transactions,
+                per_second,
+            } => {
+                let lag = ledger_end.map_or(String::new(), |e| {
+                    format!(", ledger end {e}, lag {}", (e - offset).max(0))
+                });
+                eprintln!(
+                    "progress: offset {offset}{lag}, {transactions} transactions, {per_second:.0} tx/s"
+                );
+            }
+            Event::Anomaly(a) => eprintln!("warning: {a}"),
+            Event::Unparseable { update_id, error } => {
+                eprintln!("error: update {update_id} cannot be parsed: {error}")
+            }
+            Event::Retrying {
+                what,
+                attempt,
+                delay,
+            } => eprintln!("retry {attempt} in {delay:?}: {what}"),
+        }
+    }
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let party = PartyId::new(&args.party).with_context(|| format!("--party {:?}", args.party))?;
+    let mut fold = FoldConfig::new(party);
+    if args.non_unique_record_times {
+        fold.skip_rule = SkipRule::KnownUpdateId;
+    }
+    fold.account_meta_key = args.account_meta_key.clone();
+    fold.suspense_account =
+        AccountId::new(args.suspense_account.clone()).context("--suspense-account is empty")?;
+    let mut config = IngestConfig::new(fold);
+    config.once = args.once;
+    config.strict = args.strict;
+    config.batch_transactions = args.batch_size.max(1);
+    config.retry.max_retries = args.max_retries;
+    config.retry.initial_delay = Duration::from_millis(args.retry_delay_ms);
+    config.progress_every = Duration::from_secs(args.progress_secs.max(1));
+    let source = args.ledger.source()?;
+
+    runtime()?.block_on(async {
+        let store = args.db.open().await?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            eprintln!("stopping after the current batch");
+            let _ = stop_tx.send(true);
+        });
+        let ingestor = Ingestor::new(store.clone(), source, config, Arc::new(Log));
+        let summary = ingestor.run(stop_rx).await;
+        store.close().await;
+        let summary = summary?;
+        println!(
+            "ingested {} transactions ({} already ingested, skipped) in {} batches; checkpoint offset {}; {} anomalies",
+            summary.ingested, summary.skipped, summary.batches, summary.offset, summary.anomalies
+        );
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

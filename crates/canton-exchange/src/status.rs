@@ -1,0 +1,180 @@
+//! `canton-exchange status`: where ingestion stands and what needs an operator.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+use exchange_core::changeset::{AccountId, DepositState};
+use exchange_core::ingest::SUSPENSE_ACCOUNT;
+use serde::Serialize;
+
+use crate::db::{DbArgs, Format, runtime};
+use crate::ledger::LedgerArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The node (or recording), to report the lag behind its ledger end.
+    #[arg(long, env = "CANTON_LEDGER_URL")]
+    ledger: Option<String>,
+    #[arg(long, env = "CANTON_LEDGER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[arg(long, default_value = SUSPENSE_ACCOUNT)]
+    suspense_account: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    treasury_party: Option<String>,
+    checkpoint: Option<JsonCheckpoint>,
+    /// Record times of the synchronizers, as ingested.
+    record_times: BTreeMap<String, String>,
+    /// `ledgerEnd - checkpoint.offset` when `--ledger` is given.
+    lag: Option<i64>,
+    ledger_end: Option<i64>,
+    withdrawals: BTreeMap<String, i64>,
+    deposits: BTreeMap<String, i64>,
+    unknown_account_deposits: i64,
+    /// The suspense account's balance per instrument (negative: recovered withdrawals whose
+    /// customer is not known yet).
+    suspense_balance: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonCheckpoint {
+    offset: i64,
+    update_id: Option<String>,
+    record_time: Option<String>,
+    synchronizer_id: Option<String>,
+}
+
+pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
+    let status = runtime()?.block_on(async {
+        let store = args.db.open().await?;
+        let checkpoint = store.checkpoint().await?;
+        let party = store.treasury_party().await?;
+        let record_times = store.record_times().await?;
+        let withdrawals: BTreeMap<_, _> = store.withdrawal_counts().await?.into_iter().collect();
+        let deposits: BTreeMap<_, _> = store.deposit_counts().await?.into_iter().collect();
+        let suspense = match AccountId::new(args.suspense_account.clone()) {
+            Some(a) => store.balances(&a).await?,
+            None => BTreeMap::new(),
+        };
+        store.close().await;
+        let ledger_end = match &args.ledger {
+            Some(url) => {
+                let ledger = LedgerArgs {
+                    ledger: url.clone(),
+                    token: args.token.clone(),
+                    http_pages: false,
+                };
+                Some(ledger.source()?.ledger_end().await?)
+            }
+            None => None,
+        };
+        let offset = checkpoint.as_ref().map_or(0, |c| c.offset.get());
+        anyhow::Ok(Status {
+            treasury_party: party.map(|p| p.to_string()),
+            checkpoint: checkpoint.map(|c| {
+                let last = c.last_update;
+                JsonCheckpoint {
+                    offset: c.offset.get(),
+                    update_id: last.as_ref().map(|u| u.update_id.to_string()),
+                    record_time: last.as_ref().map(|u| u.record_time.to_string()),
+                    synchronizer_id: last.as_ref().map(|u| u.synchronizer_id.to_string()),
+                }
+            }),
+            record_times: record_times
+                .into_iter()
+                .map(|(s, t)| (s.to_string(), t.to_string()))
+                .collect(),
+            lag: ledger_end.map(|e| (e - offset).max(0)),
+            ledger_end,
+            unknown_account_deposits: deposits
+                .get(DepositState::UnknownAccount.as_str())
+                .copied()
+                .unwrap_or(0),
+            withdrawals,
+            deposits,
+            suspense_balance: suspense
+                .into_iter()
+                .map(|(i, a)| (format!("{}/{}", i.admin, i.id), a.to_string()))
+                .collect(),
+        })
+    })?;
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &status)?;
+            writeln!(out)?;
+        }
+        Format::Table => write_table(out, &status)?,
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
+    let none = || "-".to_owned();
+    writeln!(
+        out,
+        "treasury party     {}",
+        s.treasury_party.clone().unwrap_or_else(none)
+    )?;
+    match &s.checkpoint {
+        Some(c) => {
+            writeln!(out, "checkpoint offset  {}", c.offset)?;
+            writeln!(
+                out,
+                "  last update      {}",
+                c.update_id.clone().unwrap_or_else(none)
+            )?;
+            writeln!(
+                out,
+                "  record time      {}",
+                c.record_time.clone().unwrap_or_else(none)
+            )?;
+            writeln!(
+                out,
+                "  synchronizer     {}",
+                c.synchronizer_id.clone().unwrap_or_else(none)
+            )?;
+        }
+        None => writeln!(out, "checkpoint         none (nothing ingested yet)")?,
+    }
+    if let (Some(end), Some(lag)) = (s.ledger_end, s.lag) {
+        writeln!(out, "ledger end         {end} (lag {lag})")?;
+    }
+    for (sync, time) in &s.record_times {
+        writeln!(out, "record time        {time}  {sync}")?;
+    }
+    writeln!(out, "withdrawals")?;
+    if s.withdrawals.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for (state, n) in &s.withdrawals {
+        writeln!(out, "  {state:<20} {n}")?;
+    }
+    writeln!(out, "deposits")?;
+    if s.deposits.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for (state, n) in &s.deposits {
+        writeln!(out, "  {state:<20} {n}")?;
+    }
+    writeln!(
+        out,
+        "unknown-account deposits  {}",
+        s.unknown_account_deposits
+    )?;
+    if s.suspense_balance.is_empty() {
+        writeln!(out, "suspense balance          0")?;
+    }
+    for (instrument, amount) in &s.suspense_balance {
+        writeln!(out, "suspense balance          {amount} {instrument}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,761 @@
+//! Ingestion's fold, pure: one parsed transaction plus what the Integration DB already knows
+//! becomes the [`ChangeSet`] that brings the DB up to date with it.
+//!
+//! The service around it (`exchange-services`) streams, parses, asks the store for the
+//! [`Known`] state a batch needs ([`Needs`]), folds transaction by transaction (absorbing each
+//! change set into `Known`, so later transactions of the batch see earlier ones), and commits
+//! the batch with its checkpoint in one DB transaction.
+//!
+//! # Invariants
+//! - **Exactly once.** A transaction already reflected in the state folds to an empty change
+//!   set: by the skip rule (record time at or before its synchronizer's last ingested one, or
+//!   its update id is already ingested), and, below that, effect by effect (a holding known is
+//!   not created again, a deposit known is not recorded again, a withdrawal already in the
+//!   target state does not move).
+//! - **Deterministic ids.** A deposit's id comes from ledger data only: the transfer
+//!   instruction's contract id for multi-step deposits, `update id:node id` for 1-step ones.
+//!   Replaying the same history after a DB restore yields the same ids, and the store refuses
+//!   a second credit of one id.
+//! - **Nothing is dropped silently.** Data the fold cannot place (an unexplained change of the
+//!   treasury's holdings, a withdrawal moving backwards, an offer's fate with no terms) is
+//!   returned as an [`Anomaly`] carrying the update id; the service logs it, and stops in
+//!   strict mode.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::changeset::{
+    AccountId, ChangeSet, Deposit, DepositId, DepositState, Direction as Way, Effect, Holding,
+    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
+};
+use crate::parser::TransferStatus as Status;
+use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
+use crate::token_standard::{self as ts, Lock, TransferSpec};
+use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalState, WithdrawalTransition};
+use crate::{ContractId, PartyId, SynchronizerId, Timestamp, UpdateId};
+
+/// When a transaction counts as already ingested.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SkipRule {
+    /// The guide's rule: record time at or before the last ingested record time of its
+    /// synchronizer (record times are unique), or an update id already ingested.
+    #[default]
+    RecordTime,
+    /// For participants whose history was edited locally (ACS imports, party replication,
+    /// repairs), where record times repeat: only a known update id is skipped.
+    KnownUpdateId,
+}
+
+/// What the fold needs to be told.
+#[derive(Clone, Debug)]
+pub struct FoldConfig {
+    pub treasury: PartyId,
+    pub skip_rule: SkipRule,
+    /// Where the amount of a recovered withdrawal is debited when no customer account is known:
+    /// an operator account that must exist (the service creates it).
+    pub suspense_account: AccountId,
+    /// An exchange-specific metadata key on withdrawal transfers naming the customer account, so
+    /// a recovered withdrawal can debit it. Off (`None`) by default: it costs traffic and shows
+    /// the account to the receiver and the registry.
+    pub account_meta_key: Option<String>,
+}
+
+impl FoldConfig {
+    pub fn new(treasury: PartyId) -> FoldConfig {
+        FoldConfig {
+            treasury,
+            skip_rule: SkipRule::RecordTime,
+            suspense_account: AccountId::new(SUSPENSE_ACCOUNT).expect("non-empty"),
+            account_meta_key: None,
+        }
+    }
+}
+
+/// The default suspense account.
+pub const SUSPENSE_ACCOUNT: &str = "suspense";
+
+/// A treasury holding as the DB has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownHolding {
+    pub holding: Holding,
+    pub archived: bool,
+}
+
+/// What the fold needs to know about a withdrawal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownWithdrawal {
+    pub state: WithdrawalState,
+    pub trec_tgt: Option<Timestamp>,
+    /// The account whose journal was debited for it (the customer's, or for a recovered
+    /// withdrawal the one ingestion debited), so a refund goes back there.
+    pub debited: Option<AccountId>,
+    /// The ledger update behind its latest transition: a transfer seen again changes nothing.
+    pub last_update: Option<UpdateId>,
+}
+
+/// Read access to the Integration DB, as narrow as the fold needs.
+pub trait IngestState {
+    fn holding(&self, contract_id: &str) -> Option<&KnownHolding>;
+    fn instruction(&self, contract_id: &str) -> Option<&TransferInstruction>;
+    fn account_exists(&self, account: &AccountId) -> bool;
+    fn deposit(&self, id: &DepositId) -> Option<&Deposit>;
+    fn withdrawal(&self, id: &WithdrawalId) -> Option<&KnownWithdrawal>;
+    fn record_time(&self, synchronizer: &SynchronizerId) -> Option<Timestamp>;
+    fn is_ingested(&self, update_id: &str) -> bool;
+}
+
+/// The part of the DB a batch touches, loaded up front, plus what the batch changed so far.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    pub holdings: HashMap<ContractId, KnownHolding>,
+    pub instructions: HashMap<ContractId, TransferInstruction>,
+    pub accounts: HashSet<AccountId>,
+    pub deposits: HashMap<DepositId, Deposit>,
+    pub withdrawals: HashMap<WithdrawalId, KnownWithdrawal>,
+    pub record_times: HashMap<SynchronizerId, Timestamp>,
+    pub ingested: HashSet<UpdateId>,
+}
+
+impl IngestState for Known {
+    fn holding(&self, contract_id: &str) -> Option<&KnownHolding> {
+        self.holdings.get(contract_id)
+    }
+    fn instruction(&self, contract_id: &str) -> Option<&TransferInstruction> {
+        self.instructions.get(contract_id)
+    }
+    fn account_exists(&self, account: &AccountId) -> bool {
+        self.accounts.contains(account)
+    }
+    fn deposit(&self, id: &DepositId) -> Option<&Deposit> {
+        self.deposits.get(id)
+    }
+    fn withdrawal(&self, id: &WithdrawalId) -> Option<&KnownWithdrawal> {
+        self.withdrawals.get(id)
+    }
+    fn record_time(&self, synchronizer: &SynchronizerId) -> Option<Timestamp> {
+        self.record_times.get(synchronizer).copied()
+    }
+    fn is_ingested(&self, update_id: &str) -> bool {
+        self.ingested.contains(update_id)
+    }
+}
+
+impl Known {
+    /// Takes in a change set as the store will write it, so that the rest of a batch sees it.
+    pub fn absorb(&mut self, changes: &ChangeSet) {
+        for update in &changes.ingested {
+            self.ingested.insert(update.update_id.clone());
+        }
+        for (synchronizer, time) in &changes.record_times {
+            let entry = self
+                .record_times
+                .entry(synchronizer.clone())
+                .or_insert(*time);
+            *entry = (*entry).max(*time);
+        }
+        for effect in &changes.effects {
+            match effect {
+                Effect::HoldingCreated(h) => {
+                    self.holdings.insert(
+                        h.contract_id.clone(),
+                        KnownHolding {
+                            holding: h.clone(),
+                            archived: false,
+                        },
+                    );
+                }
+                Effect::HoldingArchived { contract_id, .. } => {
+                    if let Some(h) = self.holdings.get_mut(contract_id) {
+                        h.archived = true;
+                    }
+                }
+                Effect::DepositRecorded(d) => {
+                    self.deposits.insert(d.id.clone(), d.clone());
+                }
+                Effect::DepositUpdated { id, state, .. } => {
+                    if let Some(d) = self.deposits.get_mut(id) {
+                        d.state = *state;
+                    }
+                }
+                Effect::Journal(entry) => {
+                    if let JournalCause::WithdrawalReserve(id) = &entry.cause {
+                        if let Some(w) = self.withdrawals.get_mut(id) {
+                            w.debited = Some(entry.account.clone());
+                        }
+                    }
+                }
+                Effect::Withdrawal(t) => {
+                    if let Some(w) = self.withdrawals.get_mut(&t.id) {
+                        w.state = t.to;
+                        if let Some(origin) = &t.origin {
+                            w.last_update = Some(origin.update_id.clone());
+                        }
+                    }
+                }
+                Effect::WithdrawalRecovered(r) => {
+                    self.withdrawals
+                        .entry(r.id.clone())
+                        .or_insert(KnownWithdrawal {
+                            state: WithdrawalState::Recovered,
+                            trec_tgt: None,
+                            debited: None,
+                            last_update: Some(r.origin.update_id.clone()),
+                        });
+                }
+                Effect::TransferInstruction(i) => {
+                    self.instructions.insert(i.contract_id.clone(), i.clone());
+                }
+            }
+        }
+    }
+
+    /// Withdrawals still waiting for their transfer whose `trecTgt` is before `time`.
+    fn due(&self, time: Timestamp) -> Vec<(WithdrawalId, Timestamp)> {
+        let mut due: Vec<_> = self
+            .withdrawals
+            .iter()
+            .filter(|(_, w)| {
+                matches!(
+                    w.state,
+                    WithdrawalState::Requested | WithdrawalState::Submitted
+                )
+            })
+            .filter_map(|(id, w)| w.trec_tgt.filter(|t| *t < time).map(|t| (id.clone(), t)))
+            .collect();
+        due.sort();
+        due
+    }
+}
+
+/// What the store must load into [`Known`] before a batch can be parsed and folded.
+#[derive(Clone, Debug, Default)]
+pub struct Needs {
+    /// Contracts the batch consumes: treasury holdings and transfer instructions.
+    pub contracts: HashSet<String>,
+    pub update_ids: HashSet<String>,
+    pub accounts: HashSet<AccountId>,
+    pub deposits: HashSet<DepositId>,
+    pub withdrawals: HashSet<WithdrawalId>,
+    /// Load the in-flight withdrawals whose `trecTgt` is before this record time.
+    pub due_before: Option<Timestamp>,
+}
+
+impl Needs {
+    /// What parsing needs: the contracts a raw transaction consumes, and its update id.
+    pub fn add_raw(&mut self, tx: &canton_ledger::JsTransaction) {
+        self.update_ids.insert(tx.update_id.clone());
+        for event in &tx.events {
+            match event {
+                canton_ledger::Event::ExercisedEvent(x) if x.consuming => {
+                    self.contracts.insert(x.contract_id.clone());
+                }
+                canton_ledger::Event::ArchivedEvent(a) => {
+                    self.contracts.insert(a.contract_id.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// What folding needs: accounts, deposits and withdrawals a parsed transaction names.
+    pub fn add_parsed(&mut self, tx: &ParsedTransaction, config: &FoldConfig) {
+        let mut k = NodeCounter::default();
+        for t in &tx.transfers {
+            if t.kind != TransferKind::Transfer {
+                continue;
+            }
+            match t.direction {
+                Direction::In => {
+                    self.deposits.insert(deposit_id(tx, t, k.next(t.node_id)));
+                    if let Some(a) = t.reason.as_deref().and_then(AccountId::new) {
+                        self.accounts.insert(a);
+                    }
+                }
+                Direction::Out => {
+                    self.withdrawals.insert(withdrawal_id(tx, t));
+                    let named = config.account_meta_key.as_ref().and_then(|k| t.meta.get(k));
+                    if let Some(a) = named.and_then(|a| AccountId::new(a.as_str())) {
+                        self.accounts.insert(a);
+                    }
+                }
+                Direction::SelfTransfer => {}
+            }
+        }
+        self.due_before = self.due_before.max(Some(tx.record_time));
+    }
+}
+
+/// Counts transfers per node, so that one node moving several instruments gives distinct ids.
+#[derive(Default)]
+struct NodeCounter(HashMap<i32, usize>);
+
+impl NodeCounter {
+    fn next(&mut self, node: i32) -> usize {
+        let n = self.0.entry(node).or_default();
+        *n += 1;
+        *n - 1
+    }
+}
+
+/// `offer:<instruction cid>` for multi-step deposits, `<update id>:<node id>` for 1-step ones;
+/// a further instrument of the same node gets `:<k>`.
+fn deposit_id(tx: &ParsedTransaction, t: &Transfer, k: usize) -> DepositId {
+    let base = match &t.transfer_instruction_cid {
+        Some(cid) => format!("offer:{cid}"),
+        None => format!("{}:{}", tx.update_id, t.node_id),
+    };
+    let id = if k == 0 { base } else { format!("{base}:{k}") };
+    DepositId::new(id).expect("non-empty")
+}
+
+/// The memo, or for a transfer without one an id from the ledger (the offer's contract id, which
+/// its fate names too, or `update id:node id`), so it can still be recorded.
+fn withdrawal_id(tx: &ParsedTransaction, t: &Transfer) -> WithdrawalId {
+    t.reason
+        .as_deref()
+        .and_then(WithdrawalId::new)
+        .unwrap_or_else(|| {
+            let id = match &t.transfer_instruction_cid {
+                Some(cid) => format!("unidentified:offer:{cid}"),
+                None => format!("unidentified:{}:{}", tx.update_id, t.node_id),
+            };
+            WithdrawalId::new(id).expect("non-empty")
+        })
+}
+
+/// Something in the ledger data the fold did not act on, for the operator's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anomaly {
+    pub update_id: String,
+    pub node_id: Option<i32>,
+    pub what: String,
+}
+
+impl std::fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "update {}", self.update_id)?;
+        if let Some(n) = self.node_id {
+            write!(f, " node {n}")?;
+        }
+        write!(f, ": {}", self.what)
+    }
+}
+
+/// The change set of one transaction, and what could not be placed.
+#[derive(Debug, Default)]
+pub struct Folded {
+    pub changes: ChangeSet,
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Whether a transaction with this header is already reflected (the skip rule).
+pub fn is_ingested(
+    state: &dyn IngestState,
+    rule: SkipRule,
+    update_id: &str,
+    synchronizer: &SynchronizerId,
+    record_time: Timestamp,
+) -> bool {
+    if state.is_ingested(update_id) {
+        return true;
+    }
+    match rule {
+        SkipRule::RecordTime => state
+            .record_time(synchronizer)
+            .is_some_and(|last| record_time <= last),
+        SkipRule::KnownUpdateId => false,
+    }
+}
+
+/// Folds one parsed transaction. A transaction the skip rule says is ingested folds to nothing.
+pub fn fold(tx: &ParsedTransaction, state: &dyn IngestState, config: &FoldConfig) -> Folded {
+    let mut out = Folded::default();
+    if is_ingested(
+        state,
+        config.skip_rule,
+        tx.update_id.as_str(),
+        &tx.synchronizer_id,
+        tx.record_time,
+    ) {
+        return out;
+    }
+    let update = IngestedUpdate {
+        update_id: tx.update_id.clone(),
+        offset: tx.offset,
+        record_time: tx.record_time,
+        synchronizer_id: tx.synchronizer_id.clone(),
+    };
+    let origin = update.origin();
+    out.changes.ingest(update);
+    let mut f = Fold {
+        tx,
+        state,
+        config,
+        origin,
+        out: &mut out,
+    };
+    f.holdings();
+    f.transfers();
+    for u in &tx.unexplained {
+        f.anomaly(
+            Some(u.node_id),
+            format!(
+                "unexplained {:?} of treasury holding {} ({} {}) in {}",
+                u.change, u.holding.contract_id, u.holding.amount, u.holding.instrument, u.context
+            ),
+        );
+    }
+    out
+}
+
+/// Marks the withdrawals whose `trecTgt` passed without their transfer as expired (refunded by
+/// the store). `time` is the latest ingested record time.
+pub fn expire_due(known: &Known, time: Timestamp) -> ChangeSet {
+    let mut changes = ChangeSet::default();
+    for (id, trec_tgt) in known.due(time) {
+        changes.push(Effect::Withdrawal(WithdrawalTransition {
+            id,
+            to: WithdrawalState::Expired,
+            reason: Some(format!(
+                "no transfer before its target record time {trec_tgt}; ingested record time is {time}"
+            )),
+            origin: None,
+            transfer_instruction: None,
+        }));
+    }
+    changes
+}
+
+struct Fold<'a> {
+    tx: &'a ParsedTransaction,
+    state: &'a dyn IngestState,
+    config: &'a FoldConfig,
+    origin: Origin,
+    out: &'a mut Folded,
+}
+
+impl Fold<'_> {
+    fn anomaly(&mut self, node_id: Option<i32>, what: String) {
+        self.out.anomalies.push(Anomaly {
+            update_id: self.tx.update_id.to_string(),
+            node_id,
+            what,
+        });
+    }
+
+    fn push(&mut self, effect: Effect) {
+        self.out.changes.push(effect);
+    }
+
+    /// Mirrors the treasury's holdings: creates first, then archives, so a holding created and
+    /// consumed in the same transaction ends archived.
+    fn holdings(&mut self) {
+        let mut created_here = HashSet::new();
+        for h in &self.tx.holdings_created {
+            if self.state.holding(h.contract_id.as_str()).is_some() {
+                continue;
+            }
+            created_here.insert(h.contract_id.clone());
+            self.push(Effect::HoldingCreated(Holding {
+                contract_id: h.contract_id.clone(),
+                instrument: h.instrument.clone(),
+                amount: h.amount,
+                locked: h.lock.is_some(),
+                created: self.origin.clone(),
+            }));
+        }
+        for h in &self.tx.holdings_archived {
+            let active = created_here.contains(&h.contract_id)
+                || self
+                    .state
+                    .holding(h.contract_id.as_str())
+                    .is_some_and(|k| !k.archived);
+            if active {
+                self.push(Effect::HoldingArchived {
+                    contract_id: h.contract_id.clone(),
+                    archived: self.origin.clone(),
+                });
+            }
+        }
+    }
+
+    fn transfers(&mut self) {
+        let mut k = NodeCounter::default();
+        for t in &self.tx.transfers {
+            if t.kind != TransferKind::Transfer {
+                continue;
+            }
+            match t.direction {
+                Direction::In => {
+                    let id = deposit_id(self.tx, t, k.next(t.node_id));
+                    self.instruction(t, Way::Incoming);
+                    self.deposit(t, id);
+                }
+                Direction::Out => {
+                    self.instruction(t, Way::Outgoing);
+                    self.withdrawal(t);
+                }
+                Direction::SelfTransfer => {}
+            }
+        }
+    }
+
+    /// Records a transfer offer, or moves a known one to its fate.
+    fn instruction(&mut self, t: &Transfer, direction: Way) {
+        let Some(cid) = &t.transfer_instruction_cid else {
+            return;
+        };
+        let state = match t.status {
+            Status::Pending => InstructionState::Pending,
+            Status::Accepted | Status::Completed => InstructionState::Accepted,
+            Status::Rejected => InstructionState::Rejected,
+            Status::Withdrawn => InstructionState::Withdrawn,
+            Status::Failed => InstructionState::Failed,
+            Status::Expired => InstructionState::Expired,
+        };
+        match self.state.instruction(cid.as_str()) {
+            Some(known) if known.state == state || known.state != InstructionState::Pending => {}
+            Some(known) => {
+                let moved = TransferInstruction {
+                    state,
+                    origin: self.origin.clone(),
+                    ..known.clone()
+                };
+                self.push(Effect::TransferInstruction(moved));
+            }
+            None if state == InstructionState::Pending => {
+                let (Some(sender), Some(receiver), Some(instrument), Some(amount)) =
+                    (&t.sender, &t.receiver, &t.instrument, t.amount)
+                else {
+                    self.anomaly(Some(t.node_id), format!("offer {cid} without terms"));
+                    return;
+                };
+                self.push(Effect::TransferInstruction(TransferInstruction {
+                    contract_id: cid.clone(),
+                    direction,
+                    sender: sender.clone(),
+                    receiver: receiver.clone(),
+                    instrument: instrument.clone(),
+                    amount,
+                    reason: t.reason.clone(),
+                    state,
+                    origin: self.origin.clone(),
+                }));
+            }
+            // The fate of an offer made before the DB's history: nothing to update.
+            None => {}
+        }
+    }
+
+    /// Incoming: 1-step and accepted multi-step transfers are credited to known accounts;
+    /// offers are recorded; offers that end without funds are cancelled.
+    fn deposit(&mut self, t: &Transfer, id: DepositId) {
+        let known = self.state.deposit(&id).map(|d| d.state);
+        let account = t.reason.as_deref().and_then(AccountId::new);
+        let account_known = account
+            .as_ref()
+            .is_some_and(|a| self.state.account_exists(a));
+        let arrived = match t.status {
+            Status::Completed | Status::Accepted => true,
+            Status::Pending => false,
+            Status::Rejected | Status::Withdrawn | Status::Failed | Status::Expired => {
+                if let Some(DepositState::Offered | DepositState::UnknownAccount) = known {
+                    self.push(Effect::DepositUpdated {
+                        id,
+                        state: DepositState::Cancelled,
+                        origin: self.origin.clone(),
+                    });
+                }
+                return;
+            }
+        };
+        match known {
+            Some(DepositState::Offered) if arrived => {
+                self.push(Effect::DepositUpdated {
+                    id,
+                    state: DepositState::Credited,
+                    origin: self.origin.clone(),
+                });
+            }
+            Some(DepositState::UnknownAccount) if arrived && t.status == Status::Accepted => {
+                // We never accept offers to unknown accounts; someone did by hand. The funds are
+                // in the treasury, the deposit stays for support to assign.
+                self.anomaly(
+                    Some(t.node_id),
+                    format!("offer {id} to an unknown account was accepted; not credited"),
+                );
+            }
+            Some(_) => {}
+            None => {
+                let (Some(sender), Some(instrument), Some(amount)) =
+                    (&t.sender, &t.instrument, t.amount)
+                else {
+                    self.anomaly(
+                        Some(t.node_id),
+                        format!("incoming transfer {id} without sender, instrument or amount"),
+                    );
+                    return;
+                };
+                let state = match (account_known, arrived) {
+                    (false, _) => DepositState::UnknownAccount,
+                    (true, true) => DepositState::Credited,
+                    (true, false) => DepositState::Offered,
+                };
+                self.push(Effect::DepositRecorded(Deposit {
+                    id,
+                    account,
+                    instrument: instrument.clone(),
+                    amount,
+                    sender: sender.clone(),
+                    state,
+                    transfer_instruction: t.transfer_instruction_cid.clone(),
+                    origin: self.origin.clone(),
+                }));
+            }
+        }
+    }
+
+    /// Outgoing: moves the withdrawal named by the memo; re-creates it if the DB lost it.
+    fn withdrawal(&mut self, t: &Transfer) {
+        let id = withdrawal_id(self.tx, t);
+        let (to, why) = match t.status {
+            Status::Completed | Status::Accepted => (WithdrawalState::Completed, None),
+            Status::Pending => (WithdrawalState::PendingAcceptance, None),
+            Status::Rejected => (WithdrawalState::Failed, Some("rejected by the receiver")),
+            Status::Withdrawn => (WithdrawalState::Failed, Some("offer withdrawn")),
+            Status::Failed => (WithdrawalState::Failed, Some("transfer failed")),
+            Status::Expired => (WithdrawalState::Failed, Some("offer expired")),
+        };
+        let Some(known) = self.state.withdrawal(&id) else {
+            if to != WithdrawalState::Failed {
+                self.recover(t, id);
+            }
+            return;
+        };
+        let from = known.state;
+        let debited = known.debited.clone();
+        if known.last_update.as_ref() == Some(&self.tx.update_id) {
+            return;
+        }
+        if from == to
+            || (from == WithdrawalState::Recovered && to == WithdrawalState::PendingAcceptance)
+        {
+            return;
+        }
+        if !from.can_transition(to) {
+            self.anomaly(
+                Some(t.node_id),
+                format!("withdrawal {id} is {from}, but the ledger shows it {to}"),
+            );
+            return;
+        }
+        self.push(Effect::Withdrawal(WithdrawalTransition {
+            id: id.clone(),
+            to,
+            reason: why.map(str::to_owned),
+            origin: Some(self.origin.clone()),
+            transfer_instruction: t.transfer_instruction_cid.clone(),
+        }));
+        // The store refunds requested withdrawals from their account; a recovered one has none
+        // there, so its refund goes back to whichever account ingestion debited.
+        if from == WithdrawalState::Recovered && to.refunds() {
+            if let (Some(account), Some(instrument), Some(amount)) =
+                (debited, &t.instrument, t.amount)
+            {
+                self.push(Effect::Journal(JournalEntry {
+                    account,
+                    instrument: instrument.clone(),
+                    amount,
+                    cause: JournalCause::WithdrawalRefund(id),
+                    origin: Some(self.origin.clone()),
+                }));
+            }
+        }
+    }
+
+    /// A withdrawal transfer the DB does not know: recorded from on-chain data and debited
+    /// (the customer's account if the transfer names it, else the suspense account), so the
+    /// funds cannot be withdrawn a second time unnoticed.
+    fn recover(&mut self, t: &Transfer, id: WithdrawalId) {
+        let (Some(receiver), Some(instrument), Some(amount)) =
+            (&t.receiver, &t.instrument, t.amount)
+        else {
+            self.anomaly(
+                Some(t.node_id),
+                format!("unknown withdrawal {id} without receiver, instrument or amount"),
+            );
+            return;
+        };
+        let named = self
+            .config
+            .account_meta_key
+            .as_ref()
+            .and_then(|key| t.meta.get(key))
+            .and_then(|a| AccountId::new(a.as_str()))
+            .filter(|a| self.state.account_exists(a));
+        let account = named.unwrap_or_else(|| self.config.suspense_account.clone());
+        self.push(Effect::WithdrawalRecovered(RecoveredWithdrawal {
+            id: id.clone(),
+            instrument: instrument.clone(),
+            amount,
+            receiver: receiver.clone(),
+            origin: self.origin.clone(),
+            transfer_instruction: t.transfer_instruction_cid.clone(),
+        }));
+        self.push(Effect::Journal(JournalEntry {
+            account,
+            instrument: instrument.clone(),
+            amount: -amount,
+            cause: JournalCause::WithdrawalReserve(id),
+            origin: Some(self.origin.clone()),
+        }));
+    }
+}
+
+/// The parser's view of the DB: treasury holdings (owned by the treasury by construction) and
+/// the stored terms of transfer instructions.
+pub struct StateLookup<'a> {
+    pub state: &'a dyn IngestState,
+    pub treasury: &'a PartyId,
+}
+
+impl ContractLookup for StateLookup<'_> {
+    fn holding(&self, contract_id: &str) -> Option<ts::Holding> {
+        let k = self.state.holding(contract_id)?;
+        Some(ts::Holding {
+            contract_id: k.holding.contract_id.clone(),
+            owner: self.treasury.clone(),
+            instrument: k.holding.instrument.clone(),
+            amount: k.holding.amount,
+            // Only whether it is locked is stored; the parser needs no more.
+            lock: k.holding.locked.then(|| Lock {
+                holders: Vec::new(),
+                expires_at: None,
+                expires_after_micros: None,
+                context: None,
+            }),
+            meta: Default::default(),
+        })
+    }
+
+    fn instruction(&self, contract_id: &str) -> Option<ts::TransferInstruction> {
+        let i = self.state.instruction(contract_id)?;
+        // The DB keeps the terms the parser reads (parties, instrument, amount, memo); the
+        // times are not stored and are given as the offer's record time.
+        Some(ts::TransferInstruction {
+            contract_id: i.contract_id.clone(),
+            original_instruction_cid: None,
+            transfer: TransferSpec {
+                sender: i.sender.clone(),
+                receiver: i.receiver.clone(),
+                amount: i.amount,
+                instrument: i.instrument.clone(),
+                requested_at: i.origin.record_time,
+                execute_before: i.origin.record_time,
+                input_holding_cids: Vec::new(),
+                reason: i.reason.clone(),
+                meta: Default::default(),
+            },
+            status: "TransferPendingReceiverAcceptance".to_owned(),
+        })
+    }
+}

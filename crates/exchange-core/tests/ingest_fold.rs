@@ -1,0 +1,288 @@
+//! The ingestion fold on real recordings, without a DB: what each transaction changes, and
+//! that folding what is already reflected changes nothing (exactly-once).
+
+mod common;
+
+use canton_ledger::JsTransaction;
+use common::*;
+use exchange_core::changeset::{AccountId, ChangeSet, DepositState, Effect, JournalCause};
+use exchange_core::ingest::{
+    FoldConfig, Folded, Known, KnownWithdrawal, SkipRule, StateLookup, expire_due, fold,
+};
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use exchange_core::{PartyId, Timestamp, parse_transaction};
+
+const LOCALNET_TREASURY: &str =
+    "treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8";
+const DEPOSIT_MEMO: &str = "fd53f70c-5c3e-4324-b678-bc6ca90f7325";
+const WITHDRAWAL_MEMO: &str = "4331c77f-ee16-4303-830c-78e3f10f1692";
+
+fn localnet() -> Option<Vec<JsTransaction>> {
+    let dir = shared_dir()?;
+    Some(transactions(&dir.join(
+        "fixtures/localnet-treasury/one-step-deposit-and-withdraw.json",
+    )))
+}
+
+fn splice() -> Option<Vec<JsTransaction>> {
+    let dir = shared_dir()?;
+    Some(transactions(
+        &dir.join("fixtures/localnet-treasury/splice-test-cases.json"),
+    ))
+}
+
+/// Parses and folds one transaction against `known`, then absorbs the result.
+fn step(tx: &JsTransaction, known: &mut Known, config: &FoldConfig) -> Folded {
+    let lookup = StateLookup {
+        state: known,
+        treasury: &config.treasury,
+    };
+    let parsed = parse_transaction(tx, &config.treasury, &lookup).expect("parses");
+    let folded = fold(&parsed, known, config);
+    known.absorb(&folded.changes);
+    folded
+}
+
+fn run(txs: &[JsTransaction], known: &mut Known, config: &FoldConfig) -> Vec<Folded> {
+    txs.iter().map(|tx| step(tx, known, config)).collect()
+}
+
+fn config(treasury: &str) -> FoldConfig {
+    FoldConfig::new(PartyId::new(treasury).unwrap())
+}
+
+fn account(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+fn effects(f: &Folded) -> &[Effect] {
+    &f.changes.effects
+}
+
+#[test]
+fn replaying_reflected_transactions_changes_nothing() {
+    let (Some(localnet), Some(splice)) = (localnet(), splice()) else {
+        return;
+    };
+    for (txs, treasury) in [
+        (localnet, LOCALNET_TREASURY),
+        (splice, "treasury::normalized"),
+    ] {
+        for rule in [SkipRule::RecordTime, SkipRule::KnownUpdateId] {
+            let mut config = config(treasury);
+            config.skip_rule = rule;
+            let mut known = Known::default();
+            known.accounts.insert(account(DEPOSIT_MEMO));
+            let first = run(&txs, &mut known, &config);
+            assert!(first.iter().all(|f| !f.changes.is_empty()));
+            // Again, as after a DB restore that kept everything, or a re-pointed stream.
+            for f in run(&txs, &mut known, &config) {
+                assert_eq!(f.changes, ChangeSet::default());
+            }
+            // Below the skip rule, each effect is idempotent too: forget only which updates
+            // were ingested and their record times, and nothing but the bookkeeping comes back.
+            known.ingested.clear();
+            known.record_times.clear();
+            for f in run(&txs, &mut known, &config) {
+                assert_eq!(f.changes.effects, [], "{:?}", f.changes.ingested);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_deposit_to_a_known_account_is_credited() {
+    let Some(txs) = localnet() else { return };
+    let config = config(LOCALNET_TREASURY);
+    let mut known = Known::default();
+    known.accounts.insert(account(DEPOSIT_MEMO));
+    let f = step(&txs[0], &mut known, &config);
+    assert!(f.anomalies.is_empty(), "{:?}", f.anomalies);
+    let deposits: Vec<_> = effects(&f)
+        .iter()
+        .filter_map(|e| match e {
+            Effect::DepositRecorded(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deposits.len(), 1);
+    let d = deposits[0];
+    assert_eq!(d.state, DepositState::Credited);
+    assert_eq!(d.account, Some(account(DEPOSIT_MEMO)));
+    assert_eq!(d.amount.to_string(), "100.0000000000");
+    // Deterministic from ledger data: update id and node id.
+    assert_eq!(d.id.as_str(), format!("{}:5", txs[0].update_id));
+    assert!(
+        effects(&f)
+            .iter()
+            .any(|e| matches!(e, Effect::HoldingCreated(h) if h.amount == d.amount))
+    );
+}
+
+#[test]
+fn a_deposit_to_an_unknown_account_is_recorded_not_credited() {
+    let Some(txs) = localnet() else { return };
+    let config = config(LOCALNET_TREASURY);
+    let mut known = Known::default();
+    let f = step(&txs[0], &mut known, &config);
+    let states: Vec<_> = effects(&f)
+        .iter()
+        .filter_map(|e| match e {
+            Effect::DepositRecorded(d) => Some(d.state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, [DepositState::UnknownAccount]);
+}
+
+#[test]
+fn a_known_withdrawal_completes() {
+    let Some(txs) = localnet() else { return };
+    let config = config(LOCALNET_TREASURY);
+    let mut known = Known::default();
+    let id = WithdrawalId::new(WITHDRAWAL_MEMO).unwrap();
+    known.withdrawals.insert(
+        id.clone(),
+        KnownWithdrawal {
+            state: WithdrawalState::Submitted,
+            trec_tgt: None,
+            debited: Some(account("alice")),
+            last_update: None,
+        },
+    );
+    run(&txs[..1], &mut known, &config);
+    let f = step(&txs[1], &mut known, &config);
+    let transitions: Vec<_> = effects(&f)
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Withdrawal(t) => Some((t.id.clone(), t.to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(transitions, [(id, WithdrawalState::Completed)]);
+    // The change comes back, the spent deposit holding is archived.
+    assert!(
+        effects(&f)
+            .iter()
+            .any(|e| matches!(e, Effect::HoldingArchived { .. }))
+    );
+}
+
+#[test]
+fn an_unknown_withdrawal_is_recovered_and_debited_to_suspense() {
+    let Some(txs) = localnet() else { return };
+    let config = config(LOCALNET_TREASURY);
+    let mut known = Known::default();
+    run(&txs[..1], &mut known, &config);
+    let f = step(&txs[1], &mut known, &config);
+    let recovered: Vec<_> = effects(&f)
+        .iter()
+        .filter_map(|e| match e {
+            Effect::WithdrawalRecovered(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered[0].id.as_str(), WITHDRAWAL_MEMO);
+    assert_eq!(recovered[0].amount.to_string(), "20.0000000000");
+    let debit = effects(&f)
+        .iter()
+        .find_map(|e| match e {
+            Effect::Journal(j) => Some(j),
+            _ => None,
+        })
+        .expect("a debit");
+    assert_eq!(debit.account, config.suspense_account);
+    assert_eq!(debit.amount.to_string(), "-20.0000000000");
+    assert!(matches!(debit.cause, JournalCause::WithdrawalReserve(_)));
+}
+
+#[test]
+fn the_record_time_rule_and_the_update_id_rule() {
+    let Some(txs) = localnet() else { return };
+    let mut config = config(LOCALNET_TREASURY);
+    let sync = exchange_core::SynchronizerId::new(&txs[0].synchronizer_id).unwrap();
+    let at: Timestamp = txs[0].record_time.parse().unwrap();
+
+    // The guide's rule: a record time at or before the last ingested one is skipped.
+    let mut known = Known::default();
+    known.record_times.insert(sync.clone(), at);
+    assert!(step(&txs[0], &mut known, &config).changes.is_empty());
+    assert!(!step(&txs[1], &mut known, &config).changes.is_empty());
+
+    // Non-unique record times: only a known update id is skipped.
+    config.skip_rule = SkipRule::KnownUpdateId;
+    let mut known = Known::default();
+    known.record_times.insert(sync, at);
+    assert!(!step(&txs[0], &mut known, &config).changes.is_empty());
+}
+
+#[test]
+fn withdrawals_expire_once_the_record_time_passes_their_target() {
+    let mut known = Known::default();
+    let t = |s: &str| s.parse::<Timestamp>().unwrap();
+    for (id, state) in [
+        ("w-requested", WithdrawalState::Requested),
+        ("w-submitted", WithdrawalState::Submitted),
+        ("w-pending", WithdrawalState::PendingAcceptance),
+    ] {
+        known.withdrawals.insert(
+            WithdrawalId::new(id).unwrap(),
+            KnownWithdrawal {
+                state,
+                trec_tgt: Some(t("2025-01-01T00:00:10Z")),
+                debited: None,
+                last_update: None,
+            },
+        );
+    }
+    assert!(expire_due(&known, t("2025-01-01T00:00:10Z")).is_empty());
+    let changes = expire_due(&known, t("2025-01-01T00:00:10.000001Z"));
+    let expired: Vec<_> = changes
+        .effects
+        .iter()
+        .map(|e| match e {
+            Effect::Withdrawal(w) => (w.id.as_str().to_owned(), w.to),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        expired,
+        [
+            ("w-requested".to_owned(), WithdrawalState::Expired),
+            ("w-submitted".to_owned(), WithdrawalState::Expired)
+        ]
+    );
+}
+
+#[test]
+fn offers_and_their_fates_in_the_splice_recording() {
+    let Some(txs) = splice() else { return };
+    let config = config("treasury::normalized");
+    let mut known = Known::default();
+    let folded = run(&txs, &mut known, &config);
+    let anomalies: Vec<_> = folded.iter().flat_map(|f| &f.anomalies).collect();
+    // The recording's treasury accepts an offer without a memo, and receives test holdings
+    // outside any token-standard choice: both are reported, not guessed at.
+    let what: Vec<_> = anomalies.iter().map(|a| a.update_id.as_str()).collect();
+    assert_eq!(what, ["update-21", "update-29", "update-30"]);
+    // Outgoing offers without a memo are recovered withdrawals; their fates move them on.
+    let states = |s: WithdrawalState| known.withdrawals.values().filter(|w| w.state == s).count();
+    assert_eq!(states(WithdrawalState::Completed), 1, "{anomalies:?}");
+    assert_eq!(states(WithdrawalState::Failed), 3, "{anomalies:?}");
+    // Incoming offers without a memo: recorded for support, cancelled when they end.
+    let deposits = |s: DepositState| known.deposits.values().filter(|d| d.state == s).count();
+    assert!(
+        deposits(DepositState::Cancelled) >= 2,
+        "{:?}",
+        known.deposits
+    );
+    assert_eq!(deposits(DepositState::Credited), 0);
+    // The refunds of failed recovered withdrawals go back to the suspense account.
+    let refunds = folded
+        .iter()
+        .flat_map(|f| &f.changes.effects)
+        .filter(|e| matches!(e, Effect::Journal(j) if matches!(j.cause, JournalCause::WithdrawalRefund(_))))
+        .count();
+    assert_eq!(refunds, 3);
+}

@@ -1,0 +1,540 @@
+//! Tx History Ingestion for one treasury party: stream → parse → fold → commit, in batches.
+//!
+//! # Invariants
+//! - A batch is committed with its checkpoint in one DB transaction; a stop request is only
+//!   honoured between batches, so a stop never leaves a half-applied batch.
+//! - Offsets only move forward; offset checkpoints of the stream advance the checkpoint and the
+//!   per-synchronizer record times too.
+//! - Before streaming, [`identity::check`] makes sure the node still has the checkpoint's
+//!   transaction at its offset; otherwise ingestion refuses and names the runbook.
+//! - Retryable ledger and DB errors are retried a bounded number of times with exponential
+//!   backoff; then ingestion ends with the error (the CLI exits non-zero).
+//! - In strict mode, the first anomaly or unparseable transaction stops ingestion after the
+//!   transactions before it are committed, so the checkpoint points just before it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use canton_ledger::client::{ClientError, ErrorClass};
+use canton_ledger::filters::UpdateFormat;
+use canton_ledger::{JsTransaction, Update};
+use exchange_core::book::Chain;
+use exchange_core::changeset::{ChangeSet, Checkpoint, IngestedUpdate};
+use exchange_core::ingest::{
+    Anomaly, FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested,
+};
+use exchange_core::{
+    HoldingBook, Offset, ParsedTransaction, SynchronizerId, Timestamp, UpdateId, parse_transaction,
+};
+use exchange_store::{Store, StoreError};
+use tokio::sync::watch;
+
+use crate::filter::treasury_format;
+use crate::identity::{self, IdentityError};
+use crate::observe::{Event, Observer};
+use crate::reader::{self, ReadRequest};
+use crate::retry::RetryPolicy;
+use crate::source::Source;
+
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    pub fold: FoldConfig,
+    /// Stop at the ledger end seen at start instead of tailing.
+    pub once: bool,
+    /// Stop on the first anomaly or unparseable transaction instead of logging and going on.
+    pub strict: bool,
+    /// A batch closes at this many transactions…
+    pub batch_transactions: usize,
+    /// …or this long after its first element.
+    pub batch_wait: Duration,
+    pub retry: RetryPolicy,
+    /// How often to report progress.
+    pub progress_every: Duration,
+}
+
+impl IngestConfig {
+    pub fn new(fold: FoldConfig) -> IngestConfig {
+        IngestConfig {
+            fold,
+            once: false,
+            strict: false,
+            batch_transactions: 1000,
+            batch_wait: Duration::from_millis(250),
+            retry: RetryPolicy::default(),
+            progress_every: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("reading the ledger failed: {0}")]
+    Ledger(#[from] ClientError),
+    #[error("the Integration DB failed: {0}")]
+    Store(#[from] StoreError),
+    #[error(
+        "strict mode: stopped before {0}; the checkpoint is just before it. Fix the data or run without --strict"
+    )]
+    Strict(String),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Transactions applied (with effects or not).
+    pub ingested: u64,
+    /// Transactions the skip rule found already ingested.
+    pub skipped: u64,
+    pub batches: u64,
+    pub anomalies: u64,
+    /// The checkpoint offset at the end.
+    pub offset: i64,
+}
+
+pub struct Ingestor {
+    store: Store,
+    source: Source,
+    config: IngestConfig,
+    format: UpdateFormat,
+    observer: Arc<dyn Observer>,
+}
+
+impl Ingestor {
+    pub fn new(
+        store: Store,
+        source: Source,
+        config: IngestConfig,
+        observer: Arc<dyn Observer>,
+    ) -> Ingestor {
+        let format = treasury_format(config.fold.treasury.as_str());
+        Ingestor {
+            store,
+            source,
+            config,
+            format,
+            observer,
+        }
+    }
+
+    /// Runs until the ledger end (`once`), a stop request, or an error.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<Summary, IngestError> {
+        self.store
+            .claim_treasury_party(&self.config.fold.treasury)
+            .await?;
+        self.ensure_suspense_account().await?;
+        let checkpoint = self.store.checkpoint().await?.unwrap_or(Checkpoint {
+            offset: Offset::BEGIN,
+            last_update: None,
+        });
+        let mut attempt = 0;
+        let end = loop {
+            // The node may be briefly unreachable at start too: the same bounded retries.
+            let checked = async {
+                identity::check(&self.source, &checkpoint, &self.format).await?;
+                if self.config.once {
+                    Ok(Some(self.source.ledger_end().await?))
+                } else {
+                    Ok(None)
+                }
+            }
+            .await;
+            match checked {
+                Ok(end) => break end,
+                Err(IdentityError::Ledger(e)) if e.class() != ErrorClass::Permanent => {
+                    attempt += 1;
+                    let Some(delay) = self.config.retry.delay(attempt) else {
+                        return Err(IngestError::Ledger(e));
+                    };
+                    self.observer.event(&Event::Retrying {
+                        what: e.to_string(),
+                        attempt,
+                        delay,
+                    });
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let begin = checkpoint.offset.get();
+        self.observer.event(&Event::Started {
+            from: begin,
+            to: end,
+        });
+        let mut summary = Summary {
+            offset: begin,
+            ..Summary::default()
+        };
+        if end.is_some_and(|e| e <= begin) {
+            return Ok(summary);
+        }
+        let mut elements = reader::spawn(
+            self.source.clone(),
+            ReadRequest {
+                begin_exclusive: begin,
+                end_inclusive: end,
+                format: self.format.clone(),
+            },
+            self.config.retry,
+            2 * self.config.batch_transactions,
+            self.observer.clone(),
+        );
+        let mut last_update = checkpoint.last_update.clone();
+        let started = Instant::now();
+        let mut last_report = Instant::now();
+        loop {
+            // Wait for the first element of a batch, or a stop.
+            let first = tokio::select! {
+                biased;
+                _ = stop_requested(&mut stop) => break,
+                e = elements.recv() => e,
+            };
+            let mut batch = Vec::new();
+            let mut failure = None;
+            let mut finished = false;
+            match first {
+                None => finished = true,
+                Some(Err(e)) => failure = Some(e),
+                Some(Ok(u)) => batch.push(u),
+            }
+            // Fill it until full, late, the stream ends or fails, or a stop is asked for.
+            let deadline = tokio::time::Instant::now() + self.config.batch_wait;
+            let mut transactions = batch.len();
+            while failure.is_none() && !finished && transactions < self.config.batch_transactions {
+                match tokio::time::timeout_at(deadline, elements.recv()).await {
+                    Err(_) => break,
+                    Ok(None) => finished = true,
+                    Ok(Some(Err(e))) => failure = Some(e),
+                    Ok(Some(Ok(u))) => {
+                        transactions += usize::from(matches!(u, Update::Transaction(_)));
+                        batch.push(u);
+                    }
+                }
+                if *stop.borrow() {
+                    break;
+                }
+            }
+            if !batch.is_empty() {
+                let outcome = self.commit_batch(&batch, &mut last_update).await?;
+                summary.batches += 1;
+                summary.ingested += outcome.ingested;
+                summary.skipped += outcome.skipped;
+                summary.anomalies += outcome.anomalies;
+                summary.offset = summary.offset.max(outcome.offset);
+                self.observer.event(&Event::Committed {
+                    offset: outcome.offset,
+                    transactions: (outcome.ingested + outcome.skipped) as usize,
+                    skipped: outcome.skipped as usize,
+                });
+                if let Some(why) = outcome.strict_stop {
+                    return Err(IngestError::Strict(why));
+                }
+            }
+            if let Some(e) = failure {
+                return Err(e.into());
+            }
+            if finished || *stop.borrow() {
+                break;
+            }
+            if last_report.elapsed() >= self.config.progress_every {
+                last_report = Instant::now();
+                self.progress(&summary, started, end).await;
+            }
+        }
+        self.progress(&summary, started, end).await;
+        Ok(summary)
+    }
+
+    async fn progress(&self, summary: &Summary, started: Instant, end: Option<i64>) {
+        let done = summary.ingested + summary.skipped;
+        let ledger_end = match end {
+            Some(e) => Some(e),
+            None => self.source.ledger_end().await.ok(),
+        };
+        self.observer.event(&Event::Progress {
+            offset: summary.offset,
+            ledger_end,
+            transactions: done,
+            per_second: done as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        });
+    }
+
+    /// The account recovered withdrawals are debited to when no customer is named.
+    async fn ensure_suspense_account(&self) -> Result<(), StoreError> {
+        let id = &self.config.fold.suspense_account;
+        if self.store.account(id).await?.is_none() {
+            match self.store.create_account(id, "operator:suspense").await {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Prepares and commits one batch, retrying DB errors; a conflict (another writer changed
+    /// rows the batch read) is prepared again from fresh reads.
+    async fn commit_batch(
+        &self,
+        batch: &[Update],
+        last_update: &mut Option<IngestedUpdate>,
+    ) -> Result<Outcome, IngestError> {
+        let mut attempt = 0;
+        loop {
+            let mut last = last_update.clone();
+            let result = async {
+                let prepared = self.prepare(batch, &mut last).await?;
+                if let Some(checkpoint) = &prepared.checkpoint {
+                    self.store.commit(&prepared.changes, checkpoint).await?;
+                }
+                Ok::<_, StoreError>(prepared.outcome)
+            }
+            .await;
+            match result {
+                Ok(outcome) => {
+                    *last_update = last;
+                    return Ok(outcome);
+                }
+                Err(e) => {
+                    attempt += 1;
+                    let retry = match &e {
+                        StoreError::Database(_) => self.config.retry.delay(attempt),
+                        StoreError::Conflict(_) if attempt == 1 => Some(Duration::ZERO),
+                        _ => None,
+                    };
+                    let Some(delay) = retry else {
+                        return Err(e.into());
+                    };
+                    self.observer.event(&Event::Retrying {
+                        what: format!("commit: {e}"),
+                        attempt,
+                        delay,
+                    });
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Parses and folds a batch against the DB state it touches.
+    async fn prepare(
+        &self,
+        batch: &[Update],
+        last_update: &mut Option<IngestedUpdate>,
+    ) -> Result<Prepared, StoreError> {
+        let config = &self.config.fold;
+        let mut known = Known::default();
+        let mut needs = Needs::default();
+        for u in batch {
+            if let Update::Transaction(t) = u {
+                needs.add_raw(&t.value);
+            }
+        }
+        self.store.load_known(&needs, &mut known).await?;
+
+        // Parse (holdings and instructions are all parsing needs), in order, so that later
+        // transactions resolve what earlier ones of the batch created.
+        let mut book = HoldingBook::default();
+        let mut parsed: Vec<Parsed> = Vec::with_capacity(batch.len());
+        let mut needs = Needs::default();
+        for u in batch {
+            let Update::Transaction(t) = u else {
+                parsed.push(Parsed::NotATransaction);
+                continue;
+            };
+            let tx = &t.value;
+            let Some(header) = header(tx) else {
+                parsed.push(Parsed::Broken(
+                    tx.update_id.clone(),
+                    "invalid header".into(),
+                ));
+                continue;
+            };
+            if is_ingested(
+                &known,
+                config.skip_rule,
+                &tx.update_id,
+                &header.synchronizer_id,
+                header.record_time,
+            ) {
+                parsed.push(Parsed::Skipped(header));
+                continue;
+            }
+            let lookup = StateLookup {
+                state: &known,
+                treasury: &config.treasury,
+            };
+            match parse_transaction(tx, &config.treasury, &Chain(&book, &lookup)) {
+                Ok(p) => {
+                    book.apply(&p);
+                    needs.add_parsed(&p, config);
+                    parsed.push(Parsed::Ok(Box::new(p)));
+                }
+                Err(e) => parsed.push(Parsed::Broken(tx.update_id.clone(), e.to_string())),
+            }
+        }
+        // In-flight withdrawals that the batch's record times may expire are loaded before
+        // folding, so that what the batch does to them is not overwritten afterwards.
+        needs.due_before = batch
+            .iter()
+            .filter_map(|u| match u {
+                Update::Transaction(t) => t.value.record_time.parse::<Timestamp>().ok(),
+                Update::OffsetCheckpoint(c) => c
+                    .value
+                    .synchronizer_times
+                    .iter()
+                    .filter_map(|s| s.record_time.parse::<Timestamp>().ok())
+                    .max(),
+                _ => None,
+            })
+            .max();
+        self.store.load_known(&needs, &mut known).await?;
+
+        // Fold in order; stop before the first problem in strict mode.
+        let mut changes = ChangeSet::default();
+        let mut outcome = Outcome::default();
+        let mut offset = None;
+        for (u, p) in batch.iter().zip(parsed) {
+            let mut stop = None;
+            match (u, p) {
+                (Update::OffsetCheckpoint(c), _) => {
+                    let mut times = ChangeSet::default();
+                    for s in &c.value.synchronizer_times {
+                        if let (Ok(sync), Ok(time)) = (
+                            SynchronizerId::new(&s.synchronizer_id),
+                            s.record_time.parse::<Timestamp>(),
+                        ) {
+                            times.observe_record_time(sync, time);
+                        }
+                    }
+                    known.absorb(&times);
+                    changes.merge(times);
+                }
+                (_, Parsed::NotATransaction) => {}
+                (_, Parsed::Skipped(header)) => {
+                    outcome.skipped += 1;
+                    *last_update = Some(header);
+                }
+                (Update::Transaction(t), Parsed::Broken(update_id, error)) => {
+                    self.observer.event(&Event::Unparseable {
+                        update_id: update_id.clone(),
+                        error: error.clone(),
+                    });
+                    outcome.anomalies += 1;
+                    if self.config.strict {
+                        stop = Some(format!("update {update_id}: {error}"));
+                    } else if let Some(h) = header(&t.value) {
+                        // Not guessed at: recorded as ingested without effects, and logged.
+                        let mut c = ChangeSet::default();
+                        c.ingest(h.clone());
+                        known.absorb(&c);
+                        changes.merge(c);
+                        outcome.ingested += 1;
+                        *last_update = Some(h);
+                    }
+                }
+                (_, Parsed::Ok(p)) => {
+                    let folded = fold(&p, &known, config);
+                    if let Some(a) = folded.anomalies.first() {
+                        outcome.anomalies += folded.anomalies.len() as u64;
+                        for a in &folded.anomalies {
+                            self.observer.event(&Event::Anomaly(a.clone()));
+                        }
+                        if self.config.strict {
+                            stop = Some(describe(a));
+                        }
+                    }
+                    if stop.is_none() {
+                        if folded.changes.ingested.is_empty() {
+                            outcome.skipped += 1;
+                        } else {
+                            outcome.ingested += 1;
+                        }
+                        known.absorb(&folded.changes);
+                        changes.merge(folded.changes);
+                        *last_update = Some(IngestedUpdate {
+                            update_id: p.update_id.clone(),
+                            offset: p.offset,
+                            record_time: p.record_time,
+                            synchronizer_id: p.synchronizer_id.clone(),
+                        });
+                    }
+                }
+                (_, Parsed::Broken(..)) => {}
+            }
+            if stop.is_some() {
+                outcome.strict_stop = stop;
+                break;
+            }
+            offset = u.offset().or(offset);
+        }
+
+        // Withdrawals whose target record time has passed without their transfer.
+        if let Some(time) = known.record_times.values().max().copied() {
+            let expired = expire_due(&known, time);
+            known.absorb(&expired);
+            changes.merge(expired);
+        }
+
+        outcome.offset = offset.unwrap_or(0);
+        Ok(Prepared {
+            changes,
+            checkpoint: offset
+                .and_then(|o| Offset::new(o).ok())
+                .map(|offset| Checkpoint {
+                    offset,
+                    last_update: last_update.clone(),
+                }),
+            outcome,
+        })
+    }
+}
+
+/// Resolves once a stop is asked for; never, if nobody can ask any more.
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+fn describe(a: &Anomaly) -> String {
+    a.to_string()
+}
+
+/// The identity of a transaction, if its header is valid.
+fn header(tx: &JsTransaction) -> Option<IngestedUpdate> {
+    Some(IngestedUpdate {
+        update_id: UpdateId::new(&tx.update_id).ok()?,
+        offset: Offset::new(tx.offset).ok()?,
+        record_time: tx.record_time.parse().ok()?,
+        synchronizer_id: SynchronizerId::new(&tx.synchronizer_id).ok()?,
+    })
+}
+
+enum Parsed {
+    NotATransaction,
+    Skipped(IngestedUpdate),
+    Broken(String, String),
+    Ok(Box<ParsedTransaction>),
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    ingested: u64,
+    skipped: u64,
+    anomalies: u64,
+    offset: i64,
+    strict_stop: Option<String>,
+}
+
+struct Prepared {
+    changes: ChangeSet,
+    /// `None` when nothing of the batch may be committed (strict mode stopped at its start).
+    checkpoint: Option<Checkpoint>,
+    outcome: Outcome,
+}

@@ -1,0 +1,17 @@
+//! The exchange's long-running loops. Glue only: IO in (the ledger, recorded files), pure
+//! decisions from `exchange-core`, writes through `exchange-store`.
+//!
+//! Today: Tx History Ingestion ([`ingest`]) and the node-restore runbook ([`recover`]).
+
+pub mod filter;
+pub mod identity;
+pub mod ingest;
+pub mod observe;
+pub mod reader;
+pub mod recover;
+pub mod retry;
+pub mod source;
+
+pub use ingest::{IngestConfig, IngestError, Ingestor, Summary};
+pub use observe::{Event, Observer};
+pub use source::{Recording, Source, Transport};

@@ -1,0 +1,60 @@
+//! What ingestion reports while it runs, for the operator (the CLI prints it) and for tests.
+
+use std::time::Duration;
+
+use exchange_core::ingest::Anomaly;
+
+/// Something worth telling the operator.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Ingestion starts after `from`; with `--once` it stops at `to`.
+    Started { from: i64, to: Option<i64> },
+    /// A batch was committed.
+    Committed {
+        offset: i64,
+        transactions: usize,
+        skipped: usize,
+    },
+    /// Periodic, and at the end: where ingestion is and how fast it goes.
+    Progress {
+        offset: i64,
+        ledger_end: Option<i64>,
+        transactions: u64,
+        per_second: f64,
+    },
+    /// Ledger data ingestion did not act on (logged with its update id).
+    Anomaly(Anomaly),
+    /// A transaction that could not be parsed.
+    Unparseable { update_id: String, error: String },
+    /// A retryable error; the next attempt comes after `delay`.
+    Retrying {
+        what: String,
+        attempt: u32,
+        delay: Duration,
+    },
+}
+
+/// Receives [`Event`]s; must not block.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// Ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn event(&self, _: &Event) {}
+}
+
+/// Collects events (tests).
+#[derive(Default)]
+pub struct Collect(pub std::sync::Mutex<Vec<Event>>);
+
+impl Observer for Collect {
+    fn event(&self, event: &Event) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event.clone());
+    }
+}

@@ -1,0 +1,191 @@
+//! The reading task: streams updates after an offset into a bounded channel, so the ledger is
+//! read while the previous batch commits, and memory stays bounded however long the stream.
+//! Retryable errors reconnect from the last element delivered, with backoff; when retries are
+//! used up, or on a permanent error, the error is the last thing sent.
+
+use std::sync::Arc;
+
+use canton_ledger::Update;
+use canton_ledger::client::{ClientError, ErrorClass};
+use canton_ledger::filters::UpdateFormat;
+use canton_ledger::updates::GetUpdatesRequest;
+use tokio::sync::mpsc;
+
+use crate::observe::{Event, Observer};
+use crate::retry::RetryPolicy;
+use crate::source::{Source, Transport};
+
+/// The HTTP list cap of the JSON API (`http-list-max-elements-limit`).
+const PAGE: usize = 200;
+/// How long an open-ended HTTP page waits for more elements.
+const PAGE_IDLE_MS: u64 = 500;
+
+pub struct ReadRequest {
+    pub begin_exclusive: i64,
+    /// `None`: tail forever.
+    pub end_inclusive: Option<i64>,
+    pub format: UpdateFormat,
+}
+
+/// Starts reading; the receiver yields elements in order, then possibly one final error, then
+/// closes (a bounded stream at its end, or after the error).
+pub fn spawn(
+    source: Source,
+    request: ReadRequest,
+    retry: RetryPolicy,
+    capacity: usize,
+    observer: Arc<dyn Observer>,
+) -> mpsc::Receiver<Result<Update, ClientError>> {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    tokio::spawn(async move {
+        let mut reader = Reader {
+            source,
+            request,
+            tx,
+            delivered: false,
+        };
+        let mut attempt = 0;
+        loop {
+            match reader.read().await {
+                Ok(Done::Complete | Done::ReceiverGone) => return,
+                Ok(Done::Progress) => attempt = 0,
+                Err(e) => {
+                    // Retries are counted between successes, not over the whole run.
+                    if std::mem::take(&mut reader.delivered) {
+                        attempt = 0;
+                    }
+                    attempt += 1;
+                    let delay = match e.class() {
+                        ErrorClass::Permanent => None,
+                        ErrorClass::Retryable | ErrorClass::NotYetAvailable => retry.delay(attempt),
+                    };
+                    let Some(delay) = delay else {
+                        let _ = reader.tx.send(Err(e)).await;
+                        return;
+                    };
+                    observer.event(&Event::Retrying {
+                        what: e.to_string(),
+                        attempt,
+                        delay,
+                    });
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    });
+    rx
+}
+
+enum Done {
+    /// The bounded range is delivered.
+    Complete,
+    /// Ingestion stopped listening.
+    ReceiverGone,
+    /// Some elements were delivered before the stream ended; read on.
+    Progress,
+}
+
+struct Reader {
+    source: Source,
+    request: ReadRequest,
+    tx: mpsc::Sender<Result<Update, ClientError>>,
+    delivered: bool,
+}
+
+impl Reader {
+    fn complete(&self) -> bool {
+        self.request
+            .end_inclusive
+            .is_some_and(|end| self.request.begin_exclusive >= end)
+    }
+
+    fn wire_request(&self) -> GetUpdatesRequest {
+        GetUpdatesRequest {
+            begin_exclusive: self.request.begin_exclusive,
+            end_inclusive: self.request.end_inclusive,
+            update_format: Some(self.request.format.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// Sends one element and remembers where to resume; `false` if nobody listens any more.
+    async fn deliver(&mut self, update: Update) -> bool {
+        if let Some(offset) = update.offset() {
+            self.request.begin_exclusive = self.request.begin_exclusive.max(offset);
+        }
+        self.delivered = true;
+        self.tx.send(Ok(update)).await.is_ok()
+    }
+
+    async fn read(&mut self) -> Result<Done, ClientError> {
+        if self.complete() {
+            return Ok(Done::Complete);
+        }
+        match self.source.clone() {
+            Source::File(recording) => {
+                let end = self.request.end_inclusive.unwrap_or(i64::MAX);
+                let begin = self.request.begin_exclusive;
+                for u in recording.updates.iter() {
+                    let offset = u.offset().unwrap_or(0);
+                    if offset > begin && offset <= end && !self.deliver(u.clone()).await {
+                        return Ok(Done::ReceiverGone);
+                    }
+                }
+                Ok(Done::Complete)
+            }
+            Source::Ledger {
+                client,
+                transport: Transport::Websocket,
+            } => {
+                let mut stream = client.updates_stream(&self.wire_request()).await?;
+                let mut delivered = false;
+                while let Some(element) = stream.next().await {
+                    if !self.deliver(element?).await {
+                        return Ok(Done::ReceiverGone);
+                    }
+                    delivered = true;
+                }
+                // A bounded stream that closes normally has delivered its whole range (the
+                // node sends only what the filter matches). An open-ended one must not close:
+                // it is read again from where it stopped, bounded by the retries.
+                if let Some(end) = self.request.end_inclusive {
+                    self.request.begin_exclusive = end;
+                    return Ok(Done::Complete);
+                }
+                if delivered {
+                    Ok(Done::Progress)
+                } else {
+                    Err(ClientError::Transport {
+                        what: "updates websocket",
+                        reason: "the stream closed without delivering anything".into(),
+                    })
+                }
+            }
+            Source::Ledger {
+                client,
+                transport: Transport::Http,
+            } => loop {
+                if self.complete() {
+                    return Ok(Done::Complete);
+                }
+                // A bounded page blocks until its range is exhausted or the page is full, so a
+                // short page ends the range; an open-ended one returns after a quiet spell.
+                let bounded = self.request.end_inclusive;
+                let idle = bounded.is_none().then_some(PAGE_IDLE_MS);
+                let page = client
+                    .updates_page(&self.wire_request(), PAGE, idle)
+                    .await?;
+                let short = page.len() < PAGE;
+                for update in page {
+                    if !self.deliver(update).await {
+                        return Ok(Done::ReceiverGone);
+                    }
+                }
+                if let (Some(end), true) = (bounded, short) {
+                    self.request.begin_exclusive = end;
+                    return Ok(Done::Complete);
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Bounded retries with exponential backoff (`non-functionals.rst`, "Handling RPC Errors").
+
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt; then the error is final and ingestion exits.
+    pub max_retries: u32,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// The guide asks for at least a few seconds between retries.
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 6,
+            initial_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `attempt` (1-based), or `None` when retries are used up.
+    pub fn delay(&self, attempt: u32) -> Option<Duration> {
+        if attempt == 0 || attempt > self.max_retries {
+            return None;
+        }
+        let factor = 2u32.saturating_pow(attempt - 1);
+        Some(
+            self.initial_delay
+                .saturating_mul(factor)
+                .min(self.max_delay),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_up_to_the_cap_and_stops() {
+        let p = RetryPolicy {
+            max_retries: 4,
+            initial_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10),
+        };
+        let delays: Vec<_> = (1..=5).map(|a| p.delay(a).map(|d| d.as_secs())).collect();
+        assert_eq!(delays, [Some(2), Some(4), Some(8), Some(10), None]);
+    }
+}

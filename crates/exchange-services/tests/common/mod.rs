@@ -1,0 +1,244 @@
+//! Shared by the end-to-end tests: a sandbox node with a treasury and customers, ingestion
+//! runs against it, DB backups, and a seeded random generator.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use canton_ledger::client::LedgerClient;
+use canton_sandbox::token::TransferRequest;
+use canton_sandbox::{Sandbox, SandboxConfig};
+use exchange_core::changeset::AccountId;
+use exchange_core::ingest::FoldConfig;
+use exchange_core::{Amount, InstrumentId, PartyId};
+use exchange_services::observe::Silent;
+use exchange_services::retry::RetryPolicy;
+use exchange_services::{IngestConfig, IngestError, Ingestor, Source, Summary, Transport};
+use exchange_store::Store;
+use sqlx::Connection;
+use tokio::sync::watch;
+
+use crate::harness::TestDb;
+
+/// A deterministic generator (xorshift): every run of a test does the same thing.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// A sandbox with a treasury (with a transfer preapproval) and funded customers.
+pub struct Node {
+    pub sandbox: Sandbox,
+    pub treasury: String,
+    pub customers: Vec<String>,
+    pub instrument: InstrumentId,
+    seq: u64,
+}
+
+pub fn amount(s: &str) -> Amount {
+    s.parse().expect("amount literal")
+}
+
+pub fn account_of(customer: usize) -> AccountId {
+    AccountId::new(format!("acct-{customer}")).expect("non-empty")
+}
+
+impl Node {
+    pub async fn start(customers: usize) -> Node {
+        Node::start_seeded(customers, "canton-sandbox").await
+    }
+
+    /// A node whose ids (parties, updates, contracts) derive from `seed`: another seed is
+    /// another node with another history.
+    pub async fn start_seeded(customers: usize, seed: &str) -> Node {
+        let mut config = SandboxConfig::default();
+        config.ledger.seed = seed.to_owned();
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+        let (treasury, customers, dso) = sandbox.with_world(|w| {
+            let treasury = w.ledger.allocate_party("treasury").expect("party");
+            w.amulet
+                .create_preapproval(&mut w.ledger, &treasury)
+                .expect("preapproval");
+            let mut parties = Vec::new();
+            for i in 0..customers {
+                let c = w
+                    .ledger
+                    .allocate_party(&format!("customer{i}"))
+                    .expect("party");
+                w.amulet
+                    .create_preapproval(&mut w.ledger, &c)
+                    .expect("preapproval");
+                w.amulet
+                    .mint(&mut w.ledger, &c, amount("1000000"))
+                    .expect("mint");
+                parties.push(c);
+            }
+            (treasury, parties, w.amulet.dso.clone())
+        });
+        Node {
+            sandbox,
+            treasury,
+            customers,
+            instrument: InstrumentId {
+                admin: PartyId::new(&dso).expect("party"),
+                id: "Amulet".into(),
+            },
+            seq: 0,
+        }
+    }
+
+    /// A 1-step deposit from `customer` to the treasury with `memo`.
+    pub fn deposit(&mut self, customer: usize, value: Amount, memo: &str) {
+        self.seq += 1;
+        let request = TransferRequest {
+            sender: self.customers[customer].clone(),
+            receiver: self.treasury.clone(),
+            amount: value,
+            memo: Some(memo.to_owned()),
+            inputs: None,
+            command_id: format!("deposit-{}", self.seq),
+        };
+        self.sandbox
+            .with_world(|w| w.amulet.transfer(&mut w.ledger, &request))
+            .expect("deposit commits");
+    }
+
+    /// A 1-step withdrawal from the treasury to `customer`, funded by `inputs`.
+    pub fn withdraw(&mut self, customer: usize, value: Amount, memo: &str, inputs: Vec<String>) {
+        self.seq += 1;
+        let request = TransferRequest {
+            sender: self.treasury.clone(),
+            receiver: self.customers[customer].clone(),
+            amount: value,
+            memo: Some(memo.to_owned()),
+            inputs: Some(inputs),
+            command_id: format!("withdrawal-{}", self.seq),
+        };
+        self.sandbox
+            .with_world(|w| w.amulet.transfer(&mut w.ledger, &request))
+            .expect("withdrawal commits");
+    }
+
+    pub fn ledger_end(&self) -> i64 {
+        self.sandbox.with_world(|w| w.ledger.ledger_end())
+    }
+
+    pub fn source(&self, transport: Transport) -> Source {
+        Source::Ledger {
+            client: LedgerClient::new(&self.sandbox.ledger_api_url(), None),
+            transport,
+        }
+    }
+
+    pub fn config(&self, once: bool, batch: usize) -> IngestConfig {
+        let mut config = IngestConfig::new(FoldConfig::new(
+            PartyId::new(&self.treasury).expect("party"),
+        ));
+        config.once = once;
+        config.batch_transactions = batch;
+        config.batch_wait = Duration::from_millis(20);
+        config.retry = RetryPolicy {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        };
+        config
+    }
+
+    /// Ingests up to the ledger end.
+    pub async fn ingest_once(
+        &self,
+        store: &Store,
+        transport: Transport,
+        batch: usize,
+    ) -> Result<Summary, IngestError> {
+        ingest(store, self.source(transport), self.config(true, batch)).await
+    }
+}
+
+pub async fn ingest(
+    store: &Store,
+    source: Source,
+    config: IngestConfig,
+) -> Result<Summary, IngestError> {
+    let (_stop, stop_rx) = watch::channel(false);
+    Ingestor::new(store.clone(), source, config, Arc::new(Silent))
+        .run(stop_rx)
+        .await
+}
+
+pub async fn create_accounts(store: &Store, n: usize) {
+    for i in 0..n {
+        store
+            .create_account(&account_of(i), &format!("customer-{i}"))
+            .await
+            .expect("account");
+    }
+}
+
+/// Every account's balance of `instrument`.
+pub async fn balances(
+    store: &Store,
+    n: usize,
+    instrument: &InstrumentId,
+) -> BTreeMap<usize, Amount> {
+    let mut out = BTreeMap::new();
+    for i in 0..n {
+        out.insert(
+            i,
+            store
+                .balance(&account_of(i), instrument)
+                .await
+                .expect("balance"),
+        );
+    }
+    out
+}
+
+/// A copy of the DB as it is now (the "backup"), as a separate test database. The store must
+/// be closed on PostgreSQL (a template database cannot have sessions).
+pub async fn backup(db: &TestDb) -> TestDb {
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let copy = TestDb::sqlite();
+        let target = copy.url.strip_prefix("sqlite://").expect("sqlite url");
+        let mut conn = sqlx::SqliteConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        sqlx::query(&format!("VACUUM INTO '{target}'"))
+            .execute(&mut conn)
+            .await
+            .expect("vacuum into");
+        let _ = conn.close().await;
+        let _ = path;
+        return copy;
+    }
+    let copy = TestDb::postgres("backup").await.expect("postgres is there");
+    let (base, source_name) = db.url.rsplit_once('/').expect("url has a path");
+    let target_name = copy.url.rsplit_once('/').expect("url has a path").1;
+    let mut admin = None;
+    for admin_db in ["postgres", "root", "test"] {
+        if let Ok(c) = sqlx::PgConnection::connect(&format!("{base}/{admin_db}")).await {
+            admin = Some(c);
+            break;
+        }
+    }
+    let mut admin = admin.expect("an admin database");
+    for sql in [
+        format!("DROP DATABASE \"{target_name}\" WITH (FORCE)"),
+        format!("CREATE DATABASE \"{target_name}\" TEMPLATE \"{source_name}\""),
+    ] {
+        sqlx::query(&sql).execute(&mut admin).await.expect(&sql);
+    }
+    let _ = admin.close().await;
+    copy
+}

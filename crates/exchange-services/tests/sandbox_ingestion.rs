@@ -1,0 +1,342 @@
+//! Ingestion end to end against the sandbox node, on SQLite and PostgreSQL: deposits are
+//! credited exactly once across kills, DB restores and transports; a different node is refused.
+
+mod common;
+#[path = "../../exchange-store/tests/harness/mod.rs"]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use exchange_core::changeset::DepositState;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState};
+use exchange_core::{Amount, Timestamp};
+use exchange_services::identity::IdentityError;
+use exchange_services::observe::Silent;
+use exchange_services::{IngestError, Ingestor, Transport};
+use harness::TestDb;
+use tokio::sync::watch;
+
+const CUSTOMERS: usize = 4;
+
+/// Random deposits to known accounts (and some to an unknown memo); returns what each known
+/// account should be credited.
+fn deposits(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut BTreeMap<usize, Amount>) {
+    for _ in 0..n {
+        let customer = rng.below(CUSTOMERS as u64) as usize;
+        let value = Amount::from_whole(1 + rng.below(50) as i64);
+        if rng.below(10) == 0 {
+            node.deposit(customer, value, "no-such-account");
+        } else {
+            node.deposit(customer, value, account_of(customer).as_str());
+            let e = expected.entry(customer).or_insert(Amount::ZERO);
+            *e = e.checked_add(value).unwrap();
+        }
+    }
+}
+
+fn with_zeros(expected: &BTreeMap<usize, Amount>) -> BTreeMap<usize, Amount> {
+    (0..CUSTOMERS)
+        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
+        .collect()
+}
+
+async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(7);
+    let mut expected = BTreeMap::new();
+    for round in 0..6 {
+        deposits(&mut node, &mut rng, 15, &mut expected);
+        // Tail the ledger and kill the task at a random point (mid-batch, mid-commit, idle).
+        let mut config = node.config(false, 1 + rng.below(9) as usize);
+        config.batch_wait = Duration::from_millis(rng.below(5));
+        let source = node.source(if round % 2 == 0 {
+            Transport::Websocket
+        } else {
+            Transport::Http
+        });
+        // Each run is a process of its own (its own connection pool), killed at a random
+        // point: mid-batch, mid-commit or idle. Its DB transaction dies with it.
+        let process_store = db.open().await;
+        let ingestor = Ingestor::new(process_store.clone(), source, config, Arc::new(Silent));
+        let (_stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
+        tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
+        task.abort();
+        let _ = task.await;
+        drop(process_store);
+    }
+    let summary = node
+        .ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    assert_eq!(summary.anomalies, 0);
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await,
+        with_zeros(&expected)
+    );
+    let credited = store
+        .deposits_in_state(DepositState::Credited)
+        .await
+        .unwrap();
+    let unknown = store
+        .deposits_in_state(DepositState::UnknownAccount)
+        .await
+        .unwrap();
+    assert_eq!(credited.len() + unknown.len(), 90);
+    assert!(
+        unknown
+            .iter()
+            .all(|d| d.deposit.account.as_ref().unwrap().as_str() == "no-such-account")
+    );
+    // The checkpoint is at the ledger end and names the last transaction.
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    assert_eq!(checkpoint.offset.get(), node.ledger_end());
+    // Holdings mirror the node: the treasury's active holdings and their sum.
+    let mirrored = store.active_holdings(&node.instrument).await.unwrap();
+    let on_node = node
+        .sandbox
+        .with_world(|w| w.amulet.holdings(&w.ledger, &node.treasury));
+    assert_eq!(mirrored.len(), on_node.len());
+    store.close().await;
+}
+
+async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(11);
+    let mut expected = BTreeMap::new();
+    deposits(&mut node, &mut rng, 40, &mut expected);
+    let ingestor = Ingestor::new(
+        store.clone(),
+        node.source(Transport::Websocket),
+        node.config(false, 3),
+        Arc::new(Silent),
+    );
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    stop.send(true).unwrap();
+    let summary = task.await.unwrap().unwrap();
+    // Whatever was committed is whole: the journal holds exactly the credited deposits.
+    let credited = store
+        .deposits_in_state(DepositState::Credited)
+        .await
+        .unwrap();
+    let total: Amount = credited.iter().map(|d| d.deposit.amount).sum();
+    let booked: Amount = balances(&store, CUSTOMERS, &node.instrument)
+        .await
+        .values()
+        .copied()
+        .sum();
+    assert_eq!(total, booked);
+    assert_eq!(
+        store
+            .checkpoint()
+            .await
+            .unwrap()
+            .map_or(0, |c| c.offset.get()),
+        summary.offset
+    );
+    node.ingest_once(&store, Transport::Http, 50).await.unwrap();
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await,
+        with_zeros(&expected)
+    );
+    store.close().await;
+}
+
+/// The DB-restore runbook: the DB goes back to a backup taken before a withdrawal was
+/// requested and executed. Replaying credits nothing twice, and the withdrawal comes back as
+/// `recovered`, debited to the suspense account.
+async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(3);
+    let mut expected = BTreeMap::new();
+    deposits(&mut node, &mut rng, 20, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    store.close().await;
+    let backup = backup(db).await;
+    let store = db.open().await;
+
+    // After the backup: more deposits, and a withdrawal requested, executed and ingested.
+    deposits(&mut node, &mut rng, 20, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    let funded = store.available_holdings(&node.instrument).await.unwrap();
+    let input = funded
+        .iter()
+        .find(|h| h.holding.amount >= amount("5"))
+        .expect("a holding worth 5");
+    let customer = expected.keys().next().copied().unwrap();
+    let id = WithdrawalId::new("w-lost-in-restore").unwrap();
+    store
+        .request_withdrawal(&WithdrawalRequest {
+            id: id.clone(),
+            account: account_of(customer),
+            instrument: node.instrument.clone(),
+            amount: amount("5"),
+            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
+            trec_tgt: "9000-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            holdings: vec![input.holding.contract_id.clone()],
+        })
+        .await
+        .unwrap();
+    node.withdraw(
+        customer,
+        amount("5"),
+        id.as_str(),
+        vec![input.holding.contract_id.to_string()],
+    );
+    node.ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.withdrawal(&id).await.unwrap().unwrap().state,
+        WithdrawalState::Completed
+    );
+    let before_restore = balances(&store, CUSTOMERS, &node.instrument).await;
+    store.close().await;
+
+    // Restore: the DB is the backup now; ingestion replays from the backup's checkpoint.
+    let store = backup.open().await;
+    let summary = node.ingest_once(&store, Transport::Http, 6).await.unwrap();
+    assert!(summary.ingested >= 21, "{summary:?}");
+    let after = balances(&store, CUSTOMERS, &node.instrument).await;
+    assert_eq!(after, with_zeros(&expected), "every deposit credited once");
+    // The withdrawal's debit was lost with the request: the customer has it back, and the
+    // suspense account carries it until an operator reconciles.
+    assert_eq!(
+        after[&customer],
+        before_restore[&customer].checked_add(amount("5")).unwrap()
+    );
+    let w = store.withdrawal(&id).await.unwrap().unwrap();
+    assert_eq!(w.state, WithdrawalState::Recovered);
+    assert_eq!(w.amount, amount("5"));
+    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
+    assert_eq!(
+        store.balance(&suspense, &node.instrument).await.unwrap(),
+        amount("-5")
+    );
+    // A second replay (e.g. the checkpoint rewound again) changes nothing.
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    let restored_checkpoint = exchange_core::changeset::Checkpoint {
+        offset: exchange_core::Offset::new(1).unwrap(),
+        last_update: None,
+    };
+    store.rewind_checkpoint(&restored_checkpoint).await.unwrap();
+    let again = node
+        .ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    assert_eq!(again.ingested, 0, "{again:?}");
+    assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, after);
+    assert_eq!(
+        store.checkpoint().await.unwrap().unwrap().offset,
+        checkpoint.offset
+    );
+    store.close().await;
+}
+
+/// A node that is not the one the checkpoint came from is refused: one whose ledger end is
+/// behind the checkpoint, and one that has another transaction at the checkpoint's offset.
+async fn another_node_is_refused(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(5);
+    deposits(&mut node, &mut rng, 10, &mut BTreeMap::new());
+    node.ingest_once(&store, Transport::Websocket, 4)
+        .await
+        .unwrap();
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+
+    // A fresh node with a shorter history.
+    let other = Node::start_seeded(1, "another-node").await;
+    let err = ingest(
+        &store,
+        other.source(Transport::Websocket),
+        node.config(true, 4),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, IngestError::Identity(IdentityError::NodeBehind { .. })),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("canton-exchange recover node-restore"),
+        "{err}"
+    );
+
+    // A node with a longer, different history: something else sits at the checkpoint's offset.
+    let mut other = Node::start_seeded(CUSTOMERS, "yet-another-node").await;
+    let mut rng = Rng::new(99);
+    while other.ledger_end() < checkpoint.offset.get() + 5 {
+        deposits(&mut other, &mut rng, 5, &mut BTreeMap::new());
+    }
+    let err = ingest(&store, other.source(Transport::Http), node.config(true, 4))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IngestError::Identity(IdentityError::UpdateMissing { .. })
+        ),
+        "{err}"
+    );
+    // Nothing moved.
+    assert_eq!(store.checkpoint().await.unwrap().unwrap(), checkpoint);
+    store.close().await;
+}
+
+/// A node that is down: bounded retries, then the error.
+async fn an_unreachable_node_fails_after_bounded_retries(db: &TestDb) {
+    let node = Node::start(1).await;
+    let store = db.open().await;
+    let url = node.sandbox.ledger_api_url();
+    node.sandbox.shutdown().await;
+    let source = exchange_services::Source::Ledger {
+        client: canton_ledger::client::LedgerClient::new(&url, None),
+        transport: Transport::Websocket,
+    };
+    let mut config = Node::start(0).await.config(false, 4);
+    config.fold.treasury = exchange_core::PartyId::new("treasury::1220aa").unwrap();
+    let collect = Arc::new(exchange_services::observe::Collect::default());
+    let (_stop, stop_rx) = watch::channel(false);
+    let started = std::time::Instant::now();
+    let err = Ingestor::new(store.clone(), source, config, collect.clone())
+        .run(stop_rx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::Ledger(_)), "{err}");
+    let retries = collect
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, exchange_services::Event::Retrying { .. }))
+        .count();
+    assert_eq!(retries, 3);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    store.close().await;
+}
+
+conformance!(
+    ingestion_after_kills_credits_exactly_once,
+    a_graceful_stop_leaves_whole_batches,
+    a_db_restore_replays_without_double_credit,
+    another_node_is_refused,
+    an_unreachable_node_fails_after_bounded_retries,
+);

@@ -1,0 +1,136 @@
+//! The read side of ingestion: loads what a batch touches ([`Needs`]) into the fold's
+//! [`Known`] state, with one query per table (ids in `IN` lists), in one read transaction so
+//! the batch sees one consistent DB.
+
+use std::collections::HashSet;
+
+use exchange_core::changeset::JournalCause;
+use exchange_core::ingest::{Known, KnownHolding, KnownWithdrawal, Needs};
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+
+use crate::db::{Row, Tx};
+use crate::error::Result;
+use crate::{Store, deposits, holdings, instructions, withdrawals};
+
+/// Well below SQLite's and PostgreSQL's limits on bound parameters.
+const CHUNK: usize = 500;
+
+/// Runs `select … WHERE {column} IN (…)` for `ids`, in chunks.
+async fn rows_in(tx: &mut Tx, select: &str, column: &str, ids: &[&str]) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select} WHERE {column} IN ({})", list.join(", "));
+        let mut query = tx.query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        rows.extend(query.fetch_all().await?);
+    }
+    Ok(rows)
+}
+
+fn strs<T: AsRef<str>>(set: &HashSet<T>) -> Vec<&str> {
+    set.iter().map(AsRef::as_ref).collect()
+}
+
+impl Store {
+    /// Adds to `known` what the DB has of `needs` (rows already in `known` are overwritten).
+    pub async fn load_known(&self, needs: &Needs, known: &mut Known) -> Result<()> {
+        let mut tx = self.pool.read().await?;
+        let contracts: Vec<&str> = needs.contracts.iter().map(String::as_str).collect();
+        let select = format!("SELECT {} FROM holdings", holdings::COLUMNS);
+        for row in rows_in(&mut tx, &select, "contract_id", &contracts).await? {
+            let record = holdings::from_row(&row)?;
+            known.holdings.insert(
+                record.holding.contract_id.clone(),
+                KnownHolding {
+                    archived: record.archived.is_some(),
+                    holding: record.holding,
+                },
+            );
+        }
+        let select = format!(
+            "SELECT {} FROM transfer_instructions",
+            instructions::COLUMNS
+        );
+        for row in rows_in(&mut tx, &select, "contract_id", &contracts).await? {
+            let i = instructions::from_row(&row)?;
+            known.instructions.insert(i.contract_id.clone(), i);
+        }
+
+        let updates: Vec<&str> = needs.update_ids.iter().map(String::as_str).collect();
+        let select = "SELECT update_id FROM ingested_updates";
+        for row in rows_in(&mut tx, select, "update_id", &updates).await? {
+            known.ingested.insert(row.update("update_id")?);
+        }
+        let rows = tx
+            .query("SELECT synchronizer_id, record_time_us FROM synchronizer_record_times")
+            .fetch_all()
+            .await?;
+        for row in rows {
+            known.record_times.insert(
+                row.synchronizer("synchronizer_id")?,
+                row.time("record_time_us")?,
+            );
+        }
+
+        let select = "SELECT account_id FROM accounts";
+        for row in rows_in(&mut tx, select, "account_id", &strs(&needs.accounts)).await? {
+            known.accounts.insert(row.parse("account_id")?);
+        }
+        let select = format!("SELECT {} FROM deposits", deposits::COLUMNS);
+        for row in rows_in(&mut tx, &select, "deposit_id", &strs(&needs.deposits)).await? {
+            let d = deposits::from_row(&row)?.deposit;
+            known.deposits.insert(d.id.clone(), d);
+        }
+
+        let select = format!("SELECT {} FROM withdrawals", withdrawals::COLUMNS);
+        let mut rows =
+            rows_in(&mut tx, &select, "withdrawal_id", &strs(&needs.withdrawals)).await?;
+        if let Some(before) = needs.due_before {
+            let sql = format!(
+                "{select} WHERE state IN ($1, $2) AND trec_tgt_us < $3 ORDER BY trec_tgt_us"
+            );
+            rows.extend(
+                tx.query(&sql)
+                    .bind(WithdrawalState::Requested.as_str())
+                    .bind(WithdrawalState::Submitted.as_str())
+                    .bind(before.micros())
+                    .fetch_all()
+                    .await?,
+            );
+        }
+        let mut recovered: Vec<WithdrawalId> = Vec::new();
+        for row in rows {
+            let w = withdrawals::from_row(&row)?;
+            if w.account.is_none() {
+                recovered.push(w.id.clone());
+            }
+            known.withdrawals.insert(
+                w.id.clone(),
+                KnownWithdrawal {
+                    state: w.state,
+                    trec_tgt: w.trec_tgt,
+                    debited: w.account,
+                    last_update: w.last_origin.map(|o| o.update_id),
+                },
+            );
+        }
+        // A recovered withdrawal has no account; the journal says which one ingestion debited.
+        let ids: Vec<&str> = recovered.iter().map(WithdrawalId::as_str).collect();
+        let select = "SELECT cause_kind, cause_ref, account_id FROM journal";
+        for row in rows_in(&mut tx, select, "cause_ref", &ids).await? {
+            let kind: String = row.get("cause_kind")?;
+            let reference: String = row.get("cause_ref")?;
+            if let Some(JournalCause::WithdrawalReserve(id)) =
+                JournalCause::from_parts(&kind, &reference)
+            {
+                if let Some(w) = known.withdrawals.get_mut(&id) {
+                    w.debited = Some(row.parse("account_id")?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
