@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http::{AppState, router};
+use exchange_core::Amount;
+
+use crate::disaster::{BackupId, UnknownBackup};
+use crate::http::{AppState, RestoreReport, router};
 use crate::info::{InfoParties, InfoToken, SandboxInfo};
-use crate::model::LedgerConfig;
+use crate::model::{LedgerConfig, LedgerError};
 use crate::scenario::{Scenario, ScenarioParties, plant};
-use crate::token::AmuletConfig;
+use crate::token::{AmuletConfig, ImportedAcs, TokenError};
 use crate::world::World;
 
 #[derive(Debug, Clone)]
@@ -102,6 +105,49 @@ impl Sandbox {
     /// Direct access to the node's state (in-process tests, demos); changes wake the streams.
     pub fn with_world<R>(&self, f: impl FnOnce(&mut crate::world::World) -> R) -> R {
         self.state.change(f)
+    }
+
+    /// Snapshots the node (what an operator's database backup captures).
+    pub fn backup(&self) -> BackupId {
+        self.state.backup()
+    }
+
+    /// Restores the node from `backup`: see [`crate::world::World::restore`]. Streams open at the
+    /// time end, as on a restarted node.
+    ///
+    /// # Panics
+    /// If `backup` was not taken by this sandbox (use [`Sandbox::try_restore`] to get an error).
+    pub fn restore(&self, backup: &BackupId) -> RestoreReport {
+        self.try_restore(backup)
+            .unwrap_or_else(|e| panic!("restore failed: {e}"))
+    }
+
+    pub fn try_restore(&self, backup: &BackupId) -> Result<RestoreReport, UnknownBackup> {
+        self.state.restore(backup)
+    }
+
+    /// Prunes history up to `offset` inclusive.
+    ///
+    /// # Panics
+    /// If `offset` is beyond the ledger end (use [`Sandbox::try_prune`] to get an error).
+    pub fn prune(&self, offset: i64) {
+        self.try_prune(offset)
+            .unwrap_or_else(|e| panic!("prune failed: {e}"))
+    }
+
+    pub fn try_prune(&self, offset: i64) -> Result<(), LedgerError> {
+        self.state.change(|w| w.ledger.prune(offset))
+    }
+
+    /// A participant-local ACS import of Amulets for `owner` at record time
+    /// 0001-01-01T00:00:00Z: an update whose record time is not unique and not increasing.
+    pub fn import_acs_at_min_time(
+        &self,
+        owner: &str,
+        amounts: &[Amount],
+    ) -> Result<ImportedAcs, TokenError> {
+        self.state
+            .change(|w| w.amulet.import_at_min_time(&mut w.ledger, owner, amounts))
     }
 
     pub fn info(&self) -> SandboxInfo {

@@ -20,6 +20,13 @@ impl World {
         Ok(World { ledger, amulet })
     }
 
+    /// Returns this node to `snapshot` (a clone taken by a backup), then lets it re-receive from
+    /// the synchronizer everything committed since (see [`Ledger::restore`]). Node-local state
+    /// written after the snapshot is lost. Returns how many updates were re-delivered.
+    pub fn restore(&mut self, snapshot: &World) -> usize {
+        self.ledger.restore(&snapshot.ledger)
+    }
+
     /// Parties hosted on this participant (all of them: the sandbox is one node).
     pub fn hosted_parties(&self) -> Vec<String> {
         self.ledger.parties().map(|p| p.party.clone()).collect()

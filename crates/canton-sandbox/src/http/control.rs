@@ -9,9 +9,10 @@ use axum::{Json, Router};
 use exchange_core::{Amount, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::http::AppState;
+use crate::disaster::BackupId;
 use crate::http::error::{ApiError, decode};
-use crate::token::TransferRequest;
+use crate::http::{AppState, RestoreReport};
+use crate::token::{ImportedAcs, TransferRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +23,97 @@ pub fn router() -> Router<AppState> {
         .route("/holdings", post(holdings))
         .route("/advance-time", post(advance_time))
         .route("/time", get(time))
+        .route("/backup", post(backup))
+        .route("/restore", post(restore))
+        .route("/prune", post(prune))
+        .route("/import-acs", post(import_acs))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupResponse {
+    pub backup_id: BackupId,
+}
+
+/// Snapshots the node's whole state (body ignored).
+async fn backup(State(s): State<AppState>) -> Json<BackupResponse> {
+    Json(BackupResponse {
+        backup_id: s.backup(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequest {
+    pub backup_id: BackupId,
+}
+
+async fn restore(State(s): State<AppState>, body: Bytes) -> Result<Json<RestoreReport>, ApiError> {
+    let request: RestoreRequest = decode(&body)?;
+    Ok(Json(s.restore(&request.backup_id)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneRequest {
+    pub offset: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneResponse {
+    pub participant_pruned_up_to_inclusive: i64,
+}
+
+async fn prune(State(s): State<AppState>, body: Bytes) -> Result<Json<PruneResponse>, ApiError> {
+    let request: PruneRequest = decode(&body)?;
+    let pruned = s.change(|w| {
+        w.ledger.prune(request.offset)?;
+        Ok::<_, ApiError>(w.ledger.pruned_up_to())
+    })?;
+    Ok(Json(PruneResponse {
+        participant_pruned_up_to_inclusive: pruned,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportAcsRequest {
+    pub owner: String,
+    pub amounts: Vec<Amount>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportAcsResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub contract_ids: Vec<String>,
+}
+
+impl From<ImportedAcs> for ImportAcsResponse {
+    fn from(i: ImportedAcs) -> Self {
+        ImportAcsResponse {
+            update_id: i.update_id,
+            offset: i.offset,
+            record_time: i.record_time,
+            contract_ids: i.contract_ids,
+        }
+    }
+}
+
+/// A participant-local ACS import of Amulets at record time 0001-01-01T00:00:00Z.
+async fn import_acs(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<ImportAcsResponse>, ApiError> {
+    let request: ImportAcsRequest = decode(&body)?;
+    let imported = s.change(|w| {
+        w.amulet
+            .import_at_min_time(&mut w.ledger, &request.owner, &request.amounts)
+    })?;
+    Ok(Json(imported.into()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,5 +4,5 @@ pub mod amulet;
 pub mod packages;
 
 pub use amulet::{
-    AmuletConfig, AmuletToken, Holding, TokenError, TransferOutcome, TransferRequest,
+    AmuletConfig, AmuletToken, Holding, ImportedAcs, TokenError, TransferOutcome, TransferRequest,
 };
