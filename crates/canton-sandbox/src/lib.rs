@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod daml;
 pub mod disaster;
 pub mod http;

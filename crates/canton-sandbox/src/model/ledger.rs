@@ -192,6 +192,9 @@ pub struct Ledger {
     participant_id: String,
     parties: BTreeMap<String, PartyRecord>,
     contracts: BTreeMap<String, ContractRecord>,
+    /// Active contracts by template and stakeholder, so that wallets' lookups ("my holdings",
+    /// "the receiver's preapproval") do not scan the whole store (the `load` scenario needs it).
+    active_index: BTreeMap<Identifier, BTreeMap<String, BTreeSet<String>>>,
     /// In offset order; offsets increase but may have gaps (after a restore).
     log: Vec<CommittedTx>,
     by_update_id: BTreeMap<String, usize>,
@@ -215,6 +218,7 @@ impl Ledger {
             participant_id,
             parties: BTreeMap::new(),
             contracts: BTreeMap::new(),
+            active_index: BTreeMap::new(),
             log: Vec::new(),
             by_update_id: BTreeMap::new(),
             next_offset: 1,
@@ -406,6 +410,18 @@ impl Ledger {
         for node in &tx.nodes {
             match &node.kind {
                 TxNodeKind::Create(create) => {
+                    if !node.transient {
+                        let by_party = self
+                            .active_index
+                            .entry(create.template.clone())
+                            .or_default();
+                        for party in create.signatories.union(&create.observers) {
+                            by_party
+                                .entry(party.clone())
+                                .or_default()
+                                .insert(create.contract_id.clone());
+                        }
+                    }
                     self.contracts.insert(
                         create.contract_id.clone(),
                         ContractRecord {
@@ -429,6 +445,13 @@ impl Ledger {
                             offset,
                             node_id: node.node_id,
                         });
+                        if let Some(by_party) = self.active_index.get_mut(&c.create.template) {
+                            for party in c.create.signatories.union(&c.create.observers) {
+                                if let Some(set) = by_party.get_mut(party) {
+                                    set.remove(contract_id);
+                                }
+                            }
+                        }
                     }
                 }
                 _ => {}
@@ -446,6 +469,20 @@ impl Ledger {
 
     pub fn active_contracts(&self) -> impl Iterator<Item = &ContractRecord> {
         self.contracts.values().filter(|c| c.is_active())
+    }
+
+    /// Active contracts of `template` that `party` is a stakeholder of, by contract id.
+    pub fn active_of<'a>(
+        &'a self,
+        template: &Identifier,
+        party: &str,
+    ) -> impl Iterator<Item = &'a ContractRecord> + 'a {
+        self.active_index
+            .get(template)
+            .and_then(|by_party| by_party.get(party))
+            .into_iter()
+            .flatten()
+            .filter_map(|cid| self.contracts.get(cid))
     }
 
     /// Builds and commits one transaction atomically: if `build` or validation fails, nothing

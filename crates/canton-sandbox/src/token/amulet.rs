@@ -193,20 +193,16 @@ impl AmuletToken {
 
     /// The receiver's active `TransferPreapproval`, if any.
     pub fn preapproval_of(&self, ledger: &Ledger, receiver: &str) -> Option<String> {
-        let template = packages::transfer_preapproval_template();
         ledger
-            .active_contracts()
-            .find(|c| {
-                c.create.template == template
-                    && field(&c.create.argument, "receiver") == Some(&Value::party(receiver))
-            })
+            .active_of(&packages::transfer_preapproval_template(), receiver)
+            .find(|c| field(&c.create.argument, "receiver") == Some(&Value::party(receiver)))
             .map(|c| c.create.contract_id.clone())
     }
 
     /// Active Amulets of `owner`, largest first.
     pub fn holdings(&self, ledger: &Ledger, owner: &str) -> Vec<Holding> {
         let mut out: Vec<Holding> = ledger
-            .active_contracts()
+            .active_of(&packages::amulet_template(), owner)
             .filter_map(|c| self.as_holding(&c.create))
             .filter(|h| h.owner == owner)
             .collect();
