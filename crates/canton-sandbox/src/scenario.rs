@@ -49,7 +49,11 @@ pub fn plant(world: &mut World, scenario: Scenario) -> Result<ScenarioParties, T
 ///    preapproval (so the treasury can pay them out in one step) and faucet mints;
 /// 2. 1-step deposits to the treasury: alice (two inputs, with change), bob (exact amount), both
 ///    with their account memo; carol with an unknown memo;
-/// 3. one withdrawal from the treasury to alice, memo [`WITHDRAWAL_MEMO`].
+/// 3. one withdrawal from the treasury to alice, memo [`WITHDRAWAL_MEMO`];
+/// 4. the offer-only token (`SBX`): the treasury and bob are funded; the treasury offers
+///    withdrawals `sbx-withdrawal-1..4` that alice accepts, bob rejects, the treasury withdraws
+///    (to carol) and that expire unanswered (to alice); bob offers a deposit with his account
+///    memo that stays pending for the exchange to accept.
 pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
     let amount = |s: &str| -> Amount { s.parse().expect("valid literal") };
     let treasury = world.ledger.allocate_party("treasury")?;
@@ -102,10 +106,67 @@ pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
             command_id: "basic-withdrawal-0".into(),
         },
     )?;
+    offers(world, &treasury, &customers)?;
     Ok(ScenarioParties {
         treasury: Some(treasury),
         customers,
     })
+}
+
+fn offers(
+    world: &mut World,
+    treasury: &str,
+    customers: &BTreeMap<String, String>,
+) -> Result<(), TokenError> {
+    use crate::token::{InstructionChoice, OfferRequest};
+    let w = world;
+    w.token
+        .mint(&mut w.ledger, treasury, Amount::from_whole(1000))?;
+    w.token
+        .mint(&mut w.ledger, &customers["bob"], Amount::from_whole(50))?;
+    let offer = |w: &mut World, to: &str, n: usize, execute_before| {
+        w.token.offer(
+            &mut w.ledger,
+            &OfferRequest {
+                sender: treasury.to_owned(),
+                receiver: to.to_owned(),
+                amount: Amount::from_whole(10 * n as i64),
+                memo: Some(format!("sbx-withdrawal-{n}")),
+                execute_before,
+                command_id: format!("basic-sbx-withdrawal-{n}"),
+            },
+        )
+    };
+    let accepted = offer(w, &customers["alice"], 1, None)?;
+    let rejected = offer(w, &customers["bob"], 2, None)?;
+    let withdrawn = offer(w, &customers["carol"], 3, None)?;
+    let soon = w.ledger.record_time().checked_add_micros(5_000_000);
+    offer(w, &customers["alice"], 4, soon)?;
+    for (outcome, choice, n) in [
+        (accepted, InstructionChoice::Accept, 1),
+        (rejected, InstructionChoice::Reject, 2),
+        (withdrawn, InstructionChoice::Withdraw, 3),
+    ] {
+        w.token.act(
+            &mut w.ledger,
+            &outcome.transfer_instruction_cid,
+            choice,
+            &format!("basic-sbx-answer-{n}"),
+        )?;
+    }
+    w.ledger.advance_time(10_000_000)?;
+    w.token.offer(
+        &mut w.ledger,
+        &OfferRequest {
+            sender: customers["bob"].clone(),
+            receiver: treasury.to_owned(),
+            amount: Amount::from_whole(20),
+            memo: Some(deposit_memo("bob")),
+            execute_before: None,
+            command_id: "basic-sbx-deposit".into(),
+        },
+    )?;
+    Ok(())
 }
 
 /// The `load` story, built for speed (100,000 transactions in seconds): a treasury and

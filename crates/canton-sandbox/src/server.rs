@@ -186,11 +186,18 @@ impl Sandbox {
                 dso: world.amulet.dso.clone(),
                 validator: world.amulet.provider.clone(),
             },
-            tokens: vec![InfoToken {
-                admin: world.amulet.dso.clone(),
-                instrument_id: "Amulet".into(),
-                registry_url: format!("{}/registry/amulet", self.ledger_api_url()),
-            }],
+            tokens: vec![
+                InfoToken {
+                    admin: world.amulet.dso.clone(),
+                    instrument_id: "Amulet".into(),
+                    registry_url: format!("{}/registry/amulet", self.ledger_api_url()),
+                },
+                InfoToken {
+                    admin: world.token.admin.clone(),
+                    instrument_id: crate::token::offer::INSTRUMENT_ID.into(),
+                    registry_url: format!("{}/registry/token", self.ledger_api_url()),
+                },
+            ],
         }
     }
 

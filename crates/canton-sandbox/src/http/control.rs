@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::disaster::BackupId;
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, RestoreReport};
-use crate::token::{ImportedAcs, TransferRequest};
+use crate::token::{ImportedAcs, InstructionChoice, OfferRequest, TransferRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,6 +27,210 @@ pub fn router() -> Router<AppState> {
         .route("/restore", post(restore))
         .route("/prune", post(prune))
         .route("/import-acs", post(import_acs))
+        .route("/token/mint", post(token_mint))
+        .route("/token/holdings", post(token_holdings))
+        .route("/offers", post(offer))
+        .route("/offers/pending", post(pending_offers))
+        .route("/offers/accept", post(accept_offer))
+        .route("/offers/reject", post(reject_offer))
+        .route("/offers/withdraw", post(withdraw_offer))
+}
+
+/// Mints the offer-only token (`SBX`) to `owner`.
+async fn token_mint(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<CreatedResponse>, ApiError> {
+    let request: MintRequest = decode(&body)?;
+    let (contract_id, offset) =
+        s.change(|w| w.token.mint(&mut w.ledger, &request.owner, request.amount))?;
+    let world = s.read();
+    let tx = world.ledger.update_at(offset).expect("just committed");
+    Ok(Json(CreatedResponse {
+        update_id: tx.update_id.clone(),
+        offset,
+        record_time: tx.record_time,
+        contract_id,
+    }))
+}
+
+async fn token_holdings(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<HoldingEntry>>, ApiError> {
+    let request: HoldingsRequest = decode(&body)?;
+    let world = s.read();
+    Ok(Json(
+        world
+            .token
+            .holdings(&world.ledger, &request.owner)
+            .into_iter()
+            .map(|(contract_id, amount)| HoldingEntry {
+                contract_id,
+                amount,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferBody {
+    pub sender: String,
+    pub receiver: String,
+    pub amount: Amount,
+    #[serde(default)]
+    pub memo: Option<String>,
+    /// Default: a day after submission.
+    #[serde(default)]
+    pub execute_before: Option<Timestamp>,
+    #[serde(default)]
+    pub command_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub transfer_instruction_cid: String,
+    pub sender_change_cids: Vec<String>,
+}
+
+/// An offer of the offer-only token (`TransferFactory_Transfer` → pending instruction).
+async fn offer(State(s): State<AppState>, body: Bytes) -> Result<Json<OfferResponse>, ApiError> {
+    let body: OfferBody = decode(&body)?;
+    let out = s.change(|w| {
+        let request = OfferRequest {
+            command_id: body
+                .command_id
+                .clone()
+                .unwrap_or_else(|| format!("sandbox-offer-{}", w.ledger.ledger_end() + 1)),
+            sender: body.sender,
+            receiver: body.receiver,
+            amount: body.amount,
+            memo: body.memo,
+            execute_before: body.execute_before,
+        };
+        w.token.offer(&mut w.ledger, &request)
+    })?;
+    Ok(Json(OfferResponse {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+        transfer_instruction_cid: out.transfer_instruction_cid,
+        sender_change_cids: out.sender_change_cids,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartyRequest {
+    pub party: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingOffer {
+    pub transfer_instruction_cid: String,
+    pub sender: String,
+    pub receiver: String,
+    pub amount: Amount,
+    pub execute_before: Timestamp,
+    pub memo: Option<String>,
+}
+
+/// Pending instructions the party sends or receives.
+async fn pending_offers(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<PendingOffer>>, ApiError> {
+    let request: PartyRequest = decode(&body)?;
+    let world = s.read();
+    Ok(Json(
+        world
+            .token
+            .pending(&world.ledger, &request.party)
+            .into_iter()
+            .map(|p| PendingOffer {
+                transfer_instruction_cid: p.contract_id,
+                sender: p.sender,
+                receiver: p.receiver,
+                amount: p.amount,
+                execute_before: p.execute_before,
+                memo: p.memo,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstructionBody {
+    pub transfer_instruction_cid: String,
+    #[serde(default)]
+    pub command_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstructionResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    /// The unlocked holding: the receiver's on accept, the sender's on reject or withdraw.
+    pub holding_cid: String,
+}
+
+async fn act_on_offer(
+    s: AppState,
+    body: Bytes,
+    choice: InstructionChoice,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    let body: InstructionBody = decode(&body)?;
+    let out = s.change(|w| {
+        let command_id = body
+            .command_id
+            .clone()
+            .unwrap_or_else(|| format!("sandbox-instruction-{}", w.ledger.ledger_end() + 1));
+        w.token.act(
+            &mut w.ledger,
+            &body.transfer_instruction_cid,
+            choice,
+            &command_id,
+        )
+    })?;
+    Ok(Json(InstructionResponse {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+        holding_cid: out.holding_cid,
+    }))
+}
+
+/// The receiver accepts (refused from `executeBefore` on).
+async fn accept_offer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    act_on_offer(s, body, InstructionChoice::Accept).await
+}
+
+/// The receiver rejects: the sender gets the amount back.
+async fn reject_offer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    act_on_offer(s, body, InstructionChoice::Reject).await
+}
+
+/// The sender withdraws: the amount comes back.
+async fn withdraw_offer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    act_on_offer(s, body, InstructionChoice::Withdraw).await
 }
 
 #[derive(Debug, Serialize, Deserialize)]
