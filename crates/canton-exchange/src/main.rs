@@ -1,6 +1,7 @@
 //! `canton-exchange`: the exchange side of a Canton Network integration, one binary.
 
 mod explain;
+mod sandbox;
 
 use std::process::ExitCode;
 
@@ -27,12 +28,16 @@ enum Command {
     /// Explain what recorded ledger transactions mean for a party (deposits, withdrawals,
     /// holdings); for support staff and audits.
     Explain(explain::Args),
+    /// Run a sandbox Canton node (JSON Ledger API, Admin API gRPC, control API) for tests,
+    /// demos and disaster drills.
+    Sandbox(sandbox::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args, &mut std::io::stdout().lock()),
+        Command::Sandbox(args) => sandbox::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

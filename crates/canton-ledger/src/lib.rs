@@ -73,6 +73,7 @@ macro_rules! proto_enum {
     };
 }
 
+pub mod admin;
 pub mod commands;
 pub mod completions;
 pub mod contract_events;
