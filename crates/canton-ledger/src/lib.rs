@@ -73,6 +73,7 @@ macro_rules! proto_enum {
     };
 }
 
+pub mod admin;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod commands;

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct SandboxInfo {
     pub ledger_api_url: String,
+    /// `host:port` of the Admin API (gRPC over h2c).
+    pub admin_api_url: String,
     pub synchronizer_id: String,
     pub parties: InfoParties,
     pub tokens: Vec<InfoToken>,
@@ -29,6 +31,8 @@ pub struct InfoParties {
 pub struct InfoToken {
     pub admin: String,
     pub instrument_id: String,
+    /// Base URL of the token admin's Registry API (`…/registry/metadata/v1/info` etc. below it).
+    pub registry_url: String,
 }
 
 impl SandboxInfo {

@@ -15,7 +15,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod daml;
+pub mod disaster;
 pub mod http;
 pub mod info;
 pub mod model;
@@ -24,6 +26,7 @@ pub mod server;
 pub mod token;
 pub mod world;
 
+pub use disaster::BackupId;
 pub use info::SandboxInfo;
 pub use scenario::Scenario;
 pub use server::{Sandbox, SandboxConfig, StartError};

@@ -1,6 +1,6 @@
 //! Seed data for demos and tests, written only against the token API (as a wallet would act).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use exchange_core::Amount;
 
@@ -14,6 +14,8 @@ pub enum Scenario {
     Empty,
     /// A treasury with a preapproval, three customers, deposits and one withdrawal.
     Basic,
+    /// Volume: a treasury and many customers, then `transactions` deposits and withdrawals.
+    Load { transactions: usize },
 }
 
 /// The parties a scenario created, by role.
@@ -38,6 +40,7 @@ pub fn plant(world: &mut World, scenario: Scenario) -> Result<ScenarioParties, T
     match scenario {
         Scenario::Empty => Ok(ScenarioParties::default()),
         Scenario::Basic => basic(world),
+        Scenario::Load { transactions } => load(world, transactions),
     }
 }
 
@@ -46,7 +49,11 @@ pub fn plant(world: &mut World, scenario: Scenario) -> Result<ScenarioParties, T
 ///    preapproval (so the treasury can pay them out in one step) and faucet mints;
 /// 2. 1-step deposits to the treasury: alice (two inputs, with change), bob (exact amount), both
 ///    with their account memo; carol with an unknown memo;
-/// 3. one withdrawal from the treasury to alice, memo [`WITHDRAWAL_MEMO`].
+/// 3. one withdrawal from the treasury to alice, memo [`WITHDRAWAL_MEMO`];
+/// 4. the offer-only token (`SBX`): the treasury and bob are funded; the treasury offers
+///    withdrawals `sbx-withdrawal-1..4` that alice accepts, bob rejects, the treasury withdraws
+///    (to carol) and that expire unanswered (to alice); bob offers a deposit with his account
+///    memo that stays pending for the exchange to accept.
 pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
     let amount = |s: &str| -> Amount { s.parse().expect("valid literal") };
     let treasury = world.ledger.allocate_party("treasury")?;
@@ -99,8 +106,166 @@ pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
             command_id: "basic-withdrawal-0".into(),
         },
     )?;
+    offers(world, &treasury, &customers)?;
     Ok(ScenarioParties {
         treasury: Some(treasury),
         customers,
     })
+}
+
+fn offers(
+    world: &mut World,
+    treasury: &str,
+    customers: &BTreeMap<String, String>,
+) -> Result<(), TokenError> {
+    use crate::token::{InstructionChoice, OfferRequest};
+    let w = world;
+    w.token
+        .mint(&mut w.ledger, treasury, Amount::from_whole(1000))?;
+    w.token
+        .mint(&mut w.ledger, &customers["bob"], Amount::from_whole(50))?;
+    let offer = |w: &mut World, to: &str, n: usize, execute_before| {
+        w.token.offer(
+            &mut w.ledger,
+            &OfferRequest {
+                sender: treasury.to_owned(),
+                receiver: to.to_owned(),
+                amount: Amount::from_whole(10 * n as i64),
+                memo: Some(format!("sbx-withdrawal-{n}")),
+                execute_before,
+                command_id: format!("basic-sbx-withdrawal-{n}"),
+            },
+        )
+    };
+    let accepted = offer(w, &customers["alice"], 1, None)?;
+    let rejected = offer(w, &customers["bob"], 2, None)?;
+    let withdrawn = offer(w, &customers["carol"], 3, None)?;
+    let soon = w.ledger.record_time().checked_add_micros(5_000_000);
+    offer(w, &customers["alice"], 4, soon)?;
+    for (outcome, choice, n) in [
+        (accepted, InstructionChoice::Accept, 1),
+        (rejected, InstructionChoice::Reject, 2),
+        (withdrawn, InstructionChoice::Withdraw, 3),
+    ] {
+        w.token.act(
+            &mut w.ledger,
+            &outcome.transfer_instruction_cid,
+            choice,
+            &format!("basic-sbx-answer-{n}"),
+        )?;
+    }
+    w.ledger.advance_time(10_000_000)?;
+    w.token.offer(
+        &mut w.ledger,
+        &OfferRequest {
+            sender: customers["bob"].clone(),
+            receiver: treasury.to_owned(),
+            amount: Amount::from_whole(20),
+            memo: Some(deposit_memo("bob")),
+            execute_before: None,
+            command_id: "basic-sbx-deposit".into(),
+        },
+    )?;
+    Ok(())
+}
+
+/// The `load` story, built for speed (100,000 transactions in seconds): a treasury and
+/// `transactions / 100` customers (3 to 1000), each with a preapproval and a faucet mint; then
+/// `transactions` transfers, two 1-step deposits (every 20th with [`UNKNOWN_MEMO`]) for each
+/// withdrawal (memo `withdrawal-<n>`). Inputs are tracked here rather than looked up, so each
+/// transfer costs the same however long the history.
+pub fn load(world: &mut World, transactions: usize) -> Result<ScenarioParties, TokenError> {
+    let treasury = world.ledger.allocate_party("treasury")?;
+    world
+        .amulet
+        .create_preapproval(&mut world.ledger, &treasury)?;
+    let customer_count = (transactions / 100).clamp(3, 1000);
+    let funding = Amount::from_whole(1_000_000_000);
+    let mut customers = BTreeMap::new();
+    // Per customer: (name, party, the holding it spends next, its amount).
+    let mut wallets = Vec::with_capacity(customer_count);
+    for i in 0..customer_count {
+        let name = format!("customer-{i:04}");
+        let party = world.ledger.allocate_party(&name)?;
+        world.amulet.create_preapproval(&mut world.ledger, &party)?;
+        let minted = world.amulet.mint(&mut world.ledger, &party, funding)?;
+        customers.insert(name.clone(), party.clone());
+        wallets.push((name, party, minted.contract_id, funding));
+    }
+    // The treasury's holdings, oldest first, with their amounts.
+    let mut pool: VecDeque<(String, Amount)> = VecDeque::new();
+    for k in 0..transactions {
+        let withdraw = k % 3 == 2 && !pool.is_empty();
+        if withdraw {
+            let (input, available) = pool.pop_front().expect("not empty");
+            let amount = Amount::from_whole(1 + (k % 5) as i64).min(available);
+            let (_, customer, _, _) = &wallets[k % customer_count];
+            let out = world.amulet.transfer(
+                &mut world.ledger,
+                &TransferRequest {
+                    sender: treasury.clone(),
+                    receiver: customer.clone(),
+                    amount,
+                    memo: Some(format!("withdrawal-{k:07}")),
+                    inputs: Some(vec![input]),
+                    command_id: format!("load-withdrawal-{k}"),
+                },
+            )?;
+            let change = available.checked_sub(amount).expect("amount <= available");
+            if let Some(cid) = out.sender_change_cids.into_iter().next() {
+                pool.push_back((cid, change));
+            }
+        } else {
+            let (name, customer, input, available) = &mut wallets[k % customer_count];
+            let amount = Amount::from_whole(5 + (k % 7) as i64);
+            let memo = if k % 20 == 0 {
+                UNKNOWN_MEMO.to_owned()
+            } else {
+                deposit_memo(name)
+            };
+            let out = world.amulet.transfer(
+                &mut world.ledger,
+                &TransferRequest {
+                    sender: customer.clone(),
+                    receiver: treasury.clone(),
+                    amount,
+                    memo: Some(memo),
+                    inputs: Some(vec![input.clone()]),
+                    command_id: format!("load-deposit-{k}"),
+                },
+            )?;
+            pool.extend(out.receiver_holding_cids.into_iter().map(|c| (c, amount)));
+            *available = available
+                .checked_sub(amount)
+                .expect("funded for the whole run");
+            *input = out
+                .sender_change_cids
+                .into_iter()
+                .next()
+                .expect("customers are funded for the whole run");
+        }
+    }
+    Ok(ScenarioParties {
+        treasury: Some(treasury),
+        customers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LedgerConfig;
+    use crate::token::AmuletConfig;
+
+    #[test]
+    fn load_commits_the_requested_number_of_transfers() {
+        let mut world = World::new(LedgerConfig::default(), AmuletConfig::default()).unwrap();
+        let before = world.ledger.ledger_end();
+        let parties = load(&mut world, 300).unwrap();
+        assert_eq!(parties.customers.len(), 3);
+        // Setup: treasury preapproval, then a preapproval and a mint per customer.
+        assert_eq!(world.ledger.ledger_end() - before, 1 + 2 * 3 + 300);
+        let treasury = parties.treasury.unwrap();
+        assert!(!world.amulet.holdings(&world.ledger, &treasury).is_empty());
+    }
 }

@@ -5,17 +5,22 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http::{AppState, router};
+use exchange_core::Amount;
+
+use crate::disaster::{BackupId, UnknownBackup};
+use crate::http::{AppState, RestoreReport, router};
 use crate::info::{InfoParties, InfoToken, SandboxInfo};
-use crate::model::LedgerConfig;
+use crate::model::{LedgerConfig, LedgerError};
 use crate::scenario::{Scenario, ScenarioParties, plant};
-use crate::token::AmuletConfig;
+use crate::token::{AmuletConfig, ImportedAcs, TokenError};
 use crate::world::World;
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
-    /// Port 0 picks a free port.
+    /// The Ledger API (HTTP/1.1 and websocket) and the control API; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// The Admin API (gRPC over h2c); port 0 picks a free port.
+    pub admin_listen: SocketAddr,
     pub ledger: LedgerConfig,
     pub amulet: AmuletConfig,
     pub scenario: Scenario,
@@ -25,6 +30,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ledger: LedgerConfig::default(),
             amulet: AmuletConfig::default(),
             scenario: Scenario::Empty,
@@ -46,10 +52,36 @@ pub enum StartError {
 /// A running sandbox. Dropping it stops the server.
 pub struct Sandbox {
     addr: SocketAddr,
+    admin_addr: SocketAddr,
     state: AppState,
     parties: ScenarioParties,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    shutdown: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    let listen_error = |source| StartError::Listen { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
+    Ok((listener, bound))
+}
+
+/// Serves `app` until told to stop.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> (oneshot::Sender<()>, JoinHandle<()>) {
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    (tx, task)
 }
 
 impl Sandbox {
@@ -58,31 +90,17 @@ impl Sandbox {
         let mut world = World::new(config.ledger, config.amulet)?;
         let parties = plant(&mut world, config.scenario)?;
         let state = AppState::new(world);
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-        let (tx, rx) = oneshot::channel();
-        let app = router(state.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let (listener, addr) = bind(config.listen).await?;
+        let (admin_listener, admin_addr) = bind(config.admin_listen).await?;
+        let (stop_api, api) = serve(listener, router(state.clone()));
+        let (stop_admin, admin) = serve(admin_listener, crate::admin::router(state.clone()));
         Ok(Sandbox {
             addr,
+            admin_addr,
             state,
             parties,
-            shutdown: Some(tx),
-            task: Some(task),
+            shutdown: vec![stop_api, stop_admin],
+            tasks: vec![api, admin],
         })
     }
 
@@ -95,6 +113,15 @@ impl Sandbox {
         format!("http://{}", self.addr)
     }
 
+    /// `host:port` of the Admin API (gRPC over h2c), as `grpcurl -plaintext` takes it.
+    pub fn admin_api_url(&self) -> String {
+        self.admin_addr.to_string()
+    }
+
+    pub fn ledger_end(&self) -> i64 {
+        self.state.read().ledger.ledger_end()
+    }
+
     pub fn parties(&self) -> &ScenarioParties {
         &self.parties
     }
@@ -104,10 +131,54 @@ impl Sandbox {
         self.state.change(f)
     }
 
+    /// Snapshots the node (what an operator's database backup captures).
+    pub fn backup(&self) -> BackupId {
+        self.state.backup()
+    }
+
+    /// Restores the node from `backup`: see [`crate::world::World::restore`]. Streams open at the
+    /// time end, as on a restarted node.
+    ///
+    /// # Panics
+    /// If `backup` was not taken by this sandbox (use [`Sandbox::try_restore`] to get an error).
+    pub fn restore(&self, backup: &BackupId) -> RestoreReport {
+        self.try_restore(backup)
+            .unwrap_or_else(|e| panic!("restore failed: {e}"))
+    }
+
+    pub fn try_restore(&self, backup: &BackupId) -> Result<RestoreReport, UnknownBackup> {
+        self.state.restore(backup)
+    }
+
+    /// Prunes history up to `offset` inclusive.
+    ///
+    /// # Panics
+    /// If `offset` is beyond the ledger end (use [`Sandbox::try_prune`] to get an error).
+    pub fn prune(&self, offset: i64) {
+        self.try_prune(offset)
+            .unwrap_or_else(|e| panic!("prune failed: {e}"))
+    }
+
+    pub fn try_prune(&self, offset: i64) -> Result<(), LedgerError> {
+        self.state.change(|w| w.ledger.prune(offset))
+    }
+
+    /// A participant-local ACS import of Amulets for `owner` at record time
+    /// 0001-01-01T00:00:00Z: an update whose record time is not unique and not increasing.
+    pub fn import_acs_at_min_time(
+        &self,
+        owner: &str,
+        amounts: &[Amount],
+    ) -> Result<ImportedAcs, TokenError> {
+        self.state
+            .change(|w| w.amulet.import_at_min_time(&mut w.ledger, owner, amounts))
+    }
+
     pub fn info(&self) -> SandboxInfo {
         let world = self.state.read();
         SandboxInfo {
             ledger_api_url: self.ledger_api_url(),
+            admin_api_url: self.admin_api_url(),
             synchronizer_id: world.ledger.synchronizer_id().to_owned(),
             parties: InfoParties {
                 treasury: self.parties.treasury.clone(),
@@ -115,19 +186,27 @@ impl Sandbox {
                 dso: world.amulet.dso.clone(),
                 validator: world.amulet.provider.clone(),
             },
-            tokens: vec![InfoToken {
-                admin: world.amulet.dso.clone(),
-                instrument_id: "Amulet".into(),
-            }],
+            tokens: vec![
+                InfoToken {
+                    admin: world.amulet.dso.clone(),
+                    instrument_id: "Amulet".into(),
+                    registry_url: format!("{}/registry/amulet", self.ledger_api_url()),
+                },
+                InfoToken {
+                    admin: world.token.admin.clone(),
+                    instrument_id: crate::token::offer::INSTRUMENT_ID.into(),
+                    registry_url: format!("{}/registry/token", self.ledger_api_url()),
+                },
+            ],
         }
     }
 
-    /// Stops accepting connections and waits for the server task.
+    /// Stops accepting connections and waits for the server tasks.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
+        for tx in self.shutdown.drain(..) {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             let _ = task.await;
         }
     }
@@ -135,7 +214,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
+        for tx in self.shutdown.drain(..) {
             let _ = tx.send(());
         }
     }

@@ -2,22 +2,37 @@
 //! wraps it in a lock.
 
 use crate::model::{Ledger, LedgerConfig};
-use crate::token::{AmuletConfig, AmuletToken, TokenError};
+use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
 
 #[derive(Debug, Clone)]
 pub struct World {
     pub ledger: Ledger,
     pub amulet: AmuletToken,
+    /// The offer-only token (`sandbox-token`, instrument `SBX`, admin `token-admin`).
+    pub token: OfferToken,
 }
 
 impl World {
-    /// A ledger with the DSO and a validator operator party, and Canton Coin deployed.
+    /// A ledger with the DSO and a validator operator party, Canton Coin and the offer-only token
+    /// deployed.
     pub fn new(ledger: LedgerConfig, amulet: AmuletConfig) -> Result<World, TokenError> {
         let mut ledger = Ledger::new(ledger);
         let dso = ledger.allocate_party("DSO")?;
         let validator = ledger.allocate_party("sandbox-validator")?;
         let amulet = AmuletToken::bootstrap(&mut ledger, &dso, &validator, amulet)?;
-        Ok(World { ledger, amulet })
+        let token = OfferToken::bootstrap(&mut ledger)?;
+        Ok(World {
+            ledger,
+            amulet,
+            token,
+        })
+    }
+
+    /// Returns this node to `snapshot` (a clone taken by a backup), then lets it re-receive from
+    /// the synchronizer everything committed since (see [`Ledger::restore`]). Node-local state
+    /// written after the snapshot is lost. Returns how many updates were re-delivered.
+    pub fn restore(&mut self, snapshot: &World) -> usize {
+        self.ledger.restore(&snapshot.ledger)
     }
 
     /// Parties hosted on this participant (all of them: the sandbox is one node).

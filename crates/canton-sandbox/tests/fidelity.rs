@@ -159,3 +159,64 @@ fn the_shape_comparison_sees_differences() {
         ]
     );
 }
+
+/// (e) The exchange's parser reads the sandbox's transactions as it reads the recording: the
+/// same transfers (direction, kind, status, amount, memo) and the same holding changes.
+#[tokio::test]
+async fn the_parser_reads_sandbox_and_recording_alike() {
+    use exchange_core::{HoldingBook, PartyId, parse_transaction};
+
+    let Some(recording) =
+        read_shared_json("fixtures/localnet-treasury/one-step-deposit-and-withdraw.json")
+    else {
+        return;
+    };
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let (treasury, txs) = deposit_and_withdraw(&client).await;
+
+    // What matters to the exchange, without the ids that differ between the two ledgers.
+    let outline = |party: &str, txs: &[Value]| {
+        let party = PartyId::new(party).unwrap();
+        let mut book = HoldingBook::default();
+        txs.iter()
+            .map(|tx| {
+                let tx = serde_json::from_value(tx.clone()).unwrap();
+                let parsed = parse_transaction(&tx, &party, &book).unwrap();
+                book.apply(&parsed);
+                let transfers: Vec<_> = parsed
+                    .transfers
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.direction,
+                            t.kind,
+                            t.status,
+                            t.amount,
+                            t.reason.clone(),
+                            t.instrument.as_ref().map(|i| i.id.clone()),
+                        )
+                    })
+                    .collect();
+                let nets: Vec<_> = parsed.holding_changes.iter().map(|c| c.net).collect();
+                (transfers, nets, parsed.unexplained.len())
+            })
+            .collect::<Vec<_>>()
+    };
+    let recorded: Vec<Value> = recording
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["update"]["Transaction"]["value"].clone())
+        .collect();
+    let recorded_treasury =
+        recorded[0]["events"][4]["CreatedEvent"]["interfaceViews"][0]["viewValue"]["owner"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    // The sandbox's first treasury transaction is its preapproval, which moves no holdings.
+    let ours = outline(&treasury, &txs);
+    assert_eq!(ours[0], (vec![], vec![], 0));
+    assert_eq!(ours[1..], outline(&recorded_treasury, &recorded)[..]);
+    assert_eq!(ours[1].0.len(), 1, "the deposit is one incoming transfer");
+}

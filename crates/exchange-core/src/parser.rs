@@ -361,8 +361,8 @@ struct Subtree {
     /// Net change of the party per instrument, in first-seen order.
     party_net: Vec<(InstrumentId, Amount)>,
     party_created: Vec<(InstrumentId, Amount)>,
-    /// Creates for other owners: (owner, instrument, amount), in first-seen order.
-    others_created: Vec<(PartyId, InstrumentId, Amount)>,
+    /// Creates for other owners per (owner, instrument), in first-seen order.
+    others_created: Vec<((PartyId, InstrumentId), Amount)>,
     party_touched: bool,
 }
 
@@ -468,16 +468,7 @@ impl Walk<'_, '_> {
                     add_to(&mut s.party_created, &h.instrument, h.amount).map_err(err)?;
                 } else {
                     let key = (h.owner.clone(), h.instrument.clone());
-                    match s
-                        .others_created
-                        .iter_mut()
-                        .find(|(o, i, _)| (o, i) == (&key.0, &key.1))
-                    {
-                        Some((_, _, a)) => {
-                            *a = a.checked_add(h.amount).map_err(|e| err(e.to_string()))?
-                        }
-                        None => s.others_created.push((key.0, key.1, h.amount)),
-                    }
+                    add_to(&mut s.others_created, &key, h.amount).map_err(err)?;
                 }
             }
             if let Some(h) = node
@@ -690,7 +681,6 @@ impl Walk<'_, '_> {
             _ => return Ok(false),
         };
         let sub = self.subtree(index)?;
-        let reason = self.reason(None, result);
         let sender = result
             .meta
             .get(META_SENDER)
@@ -701,97 +691,83 @@ impl Walk<'_, '_> {
                     .and_then(|a| ts::argument_sender(a.get()))
             })
             .and_then(|s| PartyId::new(&s).ok());
-        let base = Transfer {
-            node_id: x.node_id,
-            choice: x.choice.clone(),
-            kind,
-            direction: Direction::SelfTransfer,
-            sender: None,
-            receiver: None,
-            instrument: None,
-            amount: None,
-            reason,
-            status: TransferStatus::Completed,
-            transfer_instruction_cid: None,
-            meta: BTreeMap::new(),
+        let me = self.party;
+        let gained = |net: Vec<(InstrumentId, Amount)>| -> Vec<(InstrumentId, Amount)> {
+            net.into_iter().filter(|(_, a)| a.is_positive()).collect()
         };
-        let party = Some(self.party.clone());
-        let mut found = Vec::new();
-        let mut push = |t: Transfer| found.push(t);
-        match kind {
-            TransferKind::Transfer if sender.as_ref() == party.as_ref() => {
-                for (receiver, instrument, amount) in sub.others_created {
-                    push(Transfer {
-                        direction: Direction::Out,
-                        sender: party.clone(),
-                        receiver: Some(receiver),
-                        instrument: Some(instrument),
-                        amount: Some(amount),
-                        ..base.clone()
-                    });
-                }
-            }
-            TransferKind::Transfer => {
-                for (instrument, amount) in
-                    sub.party_net.into_iter().filter(|(_, a)| a.is_positive())
-                {
-                    push(Transfer {
-                        direction: Direction::In,
-                        sender: sender.clone(),
-                        receiver: party.clone(),
-                        instrument: Some(instrument),
-                        amount: Some(amount),
-                        ..base.clone()
-                    });
-                }
-            }
-            TransferKind::MergeSplit | TransferKind::Unlock if sub.party_touched => {
-                for (instrument, amount) in sub.party_created {
-                    push(Transfer {
-                        sender: party.clone(),
-                        receiver: party.clone(),
-                        instrument: Some(instrument),
-                        amount: Some(amount),
-                        ..base.clone()
-                    });
-                }
-            }
-            TransferKind::Mint => {
-                for (instrument, amount) in
-                    sub.party_net.into_iter().filter(|(_, a)| a.is_positive())
-                {
-                    push(Transfer {
-                        direction: Direction::In,
-                        sender: Some(instrument.admin.clone()),
-                        receiver: party.clone(),
-                        instrument: Some(instrument),
-                        amount: Some(amount),
-                        ..base.clone()
-                    });
-                }
-            }
-            TransferKind::Burn | TransferKind::ExpireDust => {
-                for (instrument, amount) in
-                    sub.party_net.into_iter().filter(|(_, a)| a.is_negative())
-                {
-                    push(Transfer {
-                        direction: Direction::Out,
-                        sender: party.clone(),
-                        receiver: Some(instrument.admin.clone()),
-                        instrument: Some(instrument),
-                        amount: Some(-amount),
-                        status: if kind == TransferKind::ExpireDust {
-                            TransferStatus::Expired
-                        } else {
-                            TransferStatus::Completed
-                        },
-                        ..base.clone()
-                    });
-                }
-            }
-            TransferKind::MergeSplit | TransferKind::Unlock => {}
+        // (direction, sender, receiver, instrument, amount) of each movement.
+        type Movement = (
+            Direction,
+            Option<PartyId>,
+            Option<PartyId>,
+            InstrumentId,
+            Amount,
+        );
+        let movements: Vec<Movement> = match kind {
+            // Our own transfer (e.g. through a wallet batch): one movement per receiver.
+            TransferKind::Transfer if sender.as_ref() == Some(me) => sub
+                .others_created
+                .into_iter()
+                .map(|((receiver, i), a)| (Direction::Out, Some(me.clone()), Some(receiver), i, a))
+                .collect(),
+            TransferKind::Transfer => gained(sub.party_net)
+                .into_iter()
+                .map(|(i, a)| (Direction::In, sender.clone(), Some(me.clone()), i, a))
+                .collect(),
+            TransferKind::MergeSplit | TransferKind::Unlock => sub
+                .party_created
+                .into_iter()
+                .map(|(i, a)| {
+                    (
+                        Direction::SelfTransfer,
+                        Some(me.clone()),
+                        Some(me.clone()),
+                        i,
+                        a,
+                    )
+                })
+                .collect(),
+            TransferKind::Mint => gained(sub.party_net)
+                .into_iter()
+                .map(|(i, a)| (Direction::In, Some(i.admin.clone()), Some(me.clone()), i, a))
+                .collect(),
+            TransferKind::Burn | TransferKind::ExpireDust => sub
+                .party_net
+                .into_iter()
+                .filter(|(_, a)| a.is_negative())
+                .map(|(i, a)| {
+                    (
+                        Direction::Out,
+                        Some(me.clone()),
+                        Some(i.admin.clone()),
+                        i,
+                        -a,
+                    )
+                })
+                .collect(),
+        };
+        let status = match kind {
+            TransferKind::ExpireDust => TransferStatus::Expired,
+            _ => TransferStatus::Completed,
+        };
+        let reason = self.reason(None, result);
+        for (direction, sender, receiver, instrument, amount) in movements {
+            self.out.transfers.push(Transfer {
+                node_id: x.node_id,
+                choice: x.choice.clone(),
+                kind,
+                direction,
+                sender,
+                receiver,
+                instrument: Some(instrument),
+                amount: Some(amount),
+                reason: reason.clone(),
+                status,
+                transfer_instruction_cid: None,
+                meta: BTreeMap::new(),
+            });
         }
-        self.out.transfers.extend(found);
+        // Covered even when the party moved nothing here: nothing below needs explaining.
         Ok(true)
     }
 

@@ -9,9 +9,10 @@ use axum::{Json, Router};
 use exchange_core::{Amount, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::http::AppState;
+use crate::disaster::BackupId;
 use crate::http::error::{ApiError, decode};
-use crate::token::TransferRequest;
+use crate::http::{AppState, RestoreReport};
+use crate::token::{ImportedAcs, InstructionChoice, OfferRequest, TransferRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +23,301 @@ pub fn router() -> Router<AppState> {
         .route("/holdings", post(holdings))
         .route("/advance-time", post(advance_time))
         .route("/time", get(time))
+        .route("/backup", post(backup))
+        .route("/restore", post(restore))
+        .route("/prune", post(prune))
+        .route("/import-acs", post(import_acs))
+        .route("/token/mint", post(token_mint))
+        .route("/token/holdings", post(token_holdings))
+        .route("/offers", post(offer))
+        .route("/offers/pending", post(pending_offers))
+        .route("/offers/accept", post(accept_offer))
+        .route("/offers/reject", post(reject_offer))
+        .route("/offers/withdraw", post(withdraw_offer))
+}
+
+/// Mints the offer-only token (`SBX`) to `owner`.
+async fn token_mint(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<CreatedResponse>, ApiError> {
+    let request: MintRequest = decode(&body)?;
+    let (contract_id, offset) =
+        s.change(|w| w.token.mint(&mut w.ledger, &request.owner, request.amount))?;
+    let world = s.read();
+    let tx = world.ledger.update_at(offset).expect("just committed");
+    Ok(Json(CreatedResponse {
+        update_id: tx.update_id.clone(),
+        offset,
+        record_time: tx.record_time,
+        contract_id,
+    }))
+}
+
+async fn token_holdings(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<HoldingEntry>>, ApiError> {
+    let request: HoldingsRequest = decode(&body)?;
+    let world = s.read();
+    Ok(Json(
+        world
+            .token
+            .holdings(&world.ledger, &request.owner)
+            .into_iter()
+            .map(|(contract_id, amount)| HoldingEntry {
+                contract_id,
+                amount,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferBody {
+    pub sender: String,
+    pub receiver: String,
+    pub amount: Amount,
+    #[serde(default)]
+    pub memo: Option<String>,
+    /// Default: a day after submission.
+    #[serde(default)]
+    pub execute_before: Option<Timestamp>,
+    #[serde(default)]
+    pub command_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub transfer_instruction_cid: String,
+    pub sender_change_cids: Vec<String>,
+}
+
+/// An offer of the offer-only token (`TransferFactory_Transfer` → pending instruction).
+async fn offer(State(s): State<AppState>, body: Bytes) -> Result<Json<OfferResponse>, ApiError> {
+    let body: OfferBody = decode(&body)?;
+    let out = s.change(|w| {
+        let request = OfferRequest {
+            command_id: body
+                .command_id
+                .clone()
+                .unwrap_or_else(|| format!("sandbox-offer-{}", w.ledger.ledger_end() + 1)),
+            sender: body.sender,
+            receiver: body.receiver,
+            amount: body.amount,
+            memo: body.memo,
+            execute_before: body.execute_before,
+        };
+        w.token.offer(&mut w.ledger, &request)
+    })?;
+    Ok(Json(OfferResponse {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+        transfer_instruction_cid: out.transfer_instruction_cid,
+        sender_change_cids: out.sender_change_cids,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartyRequest {
+    pub party: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingOffer {
+    pub transfer_instruction_cid: String,
+    pub sender: String,
+    pub receiver: String,
+    pub amount: Amount,
+    pub execute_before: Timestamp,
+    pub memo: Option<String>,
+}
+
+/// Pending instructions the party sends or receives.
+async fn pending_offers(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<PendingOffer>>, ApiError> {
+    let request: PartyRequest = decode(&body)?;
+    let world = s.read();
+    Ok(Json(
+        world
+            .token
+            .pending(&world.ledger, &request.party)
+            .into_iter()
+            .map(|p| PendingOffer {
+                transfer_instruction_cid: p.contract_id,
+                sender: p.sender,
+                receiver: p.receiver,
+                amount: p.amount,
+                execute_before: p.execute_before,
+                memo: p.memo,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstructionBody {
+    pub transfer_instruction_cid: String,
+    #[serde(default)]
+    pub command_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstructionResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    /// The unlocked holding: the receiver's on accept, the sender's on reject or withdraw.
+    pub holding_cid: String,
+}
+
+async fn act_on_offer(
+    s: AppState,
+    body: Bytes,
+    choice: InstructionChoice,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    let body: InstructionBody = decode(&body)?;
+    let out = s.change(|w| {
+        let command_id = body
+            .command_id
+            .clone()
+            .unwrap_or_else(|| format!("sandbox-instruction-{}", w.ledger.ledger_end() + 1));
+        w.token.act(
+            &mut w.ledger,
+            &body.transfer_instruction_cid,
+            choice,
+            &command_id,
+        )
+    })?;
+    Ok(Json(InstructionResponse {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+        holding_cid: out.holding_cid,
+    }))
+}
+
+/// The receiver accepts (refused from `executeBefore` on).
+async fn accept_offer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    act_on_offer(s, body, InstructionChoice::Accept).await
+}
+
+/// The receiver rejects: the sender gets the amount back.
+async fn reject_offer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    act_on_offer(s, body, InstructionChoice::Reject).await
+}
+
+/// The sender withdraws: the amount comes back.
+async fn withdraw_offer(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<InstructionResponse>, ApiError> {
+    act_on_offer(s, body, InstructionChoice::Withdraw).await
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupResponse {
+    pub backup_id: BackupId,
+}
+
+/// Snapshots the node's whole state (body ignored).
+async fn backup(State(s): State<AppState>) -> Json<BackupResponse> {
+    Json(BackupResponse {
+        backup_id: s.backup(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreRequest {
+    pub backup_id: BackupId,
+}
+
+async fn restore(State(s): State<AppState>, body: Bytes) -> Result<Json<RestoreReport>, ApiError> {
+    let request: RestoreRequest = decode(&body)?;
+    Ok(Json(s.restore(&request.backup_id)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneRequest {
+    pub offset: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneResponse {
+    pub participant_pruned_up_to_inclusive: i64,
+}
+
+async fn prune(State(s): State<AppState>, body: Bytes) -> Result<Json<PruneResponse>, ApiError> {
+    let request: PruneRequest = decode(&body)?;
+    let pruned = s.change(|w| {
+        w.ledger.prune(request.offset)?;
+        Ok::<_, ApiError>(w.ledger.pruned_up_to())
+    })?;
+    Ok(Json(PruneResponse {
+        participant_pruned_up_to_inclusive: pruned,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportAcsRequest {
+    pub owner: String,
+    pub amounts: Vec<Amount>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportAcsResponse {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub contract_ids: Vec<String>,
+}
+
+impl From<ImportedAcs> for ImportAcsResponse {
+    fn from(i: ImportedAcs) -> Self {
+        ImportAcsResponse {
+            update_id: i.update_id,
+            offset: i.offset,
+            record_time: i.record_time,
+            contract_ids: i.contract_ids,
+        }
+    }
+}
+
+/// A participant-local ACS import of Amulets at record time 0001-01-01T00:00:00Z.
+async fn import_acs(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<ImportAcsResponse>, ApiError> {
+    let request: ImportAcsRequest = decode(&body)?;
+    let imported = s.change(|w| {
+        w.amulet
+            .import_at_min_time(&mut w.ledger, &request.owner, &request.amounts)
+    })?;
+    Ok(Json(imported.into()))
 }
 
 #[derive(Debug, Deserialize)]

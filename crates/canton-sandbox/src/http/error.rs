@@ -87,6 +87,33 @@ impl ApiError {
         )
     }
 
+    /// A read that starts below the pruning offset (3.4 wording of `ParticipantPrunedDataAccessed`).
+    pub fn pruned_data_accessed(begin_exclusive: i64, pruned_up_to: i64) -> ApiError {
+        let mut e = ApiError::canton(
+            "PARTICIPANT_PRUNED_DATA_ACCESSED",
+            ErrorCategory::InvalidGivenCurrentSystemStateOther,
+            format!(
+                "Transactions request from {begin_exclusive} to the ledger end precedes pruned offset {pruned_up_to}"
+            ),
+            vec![],
+        );
+        if let ApiError::Canton(e) = &mut e {
+            e.context
+                .insert("earliest_offset".to_owned(), pruned_up_to.to_string());
+        }
+        e
+    }
+
+    /// A call cut short because the node was restored underneath it (a real node restarts).
+    pub fn node_restarted() -> ApiError {
+        ApiError::canton(
+            "SERVICE_NOT_RUNNING",
+            ErrorCategory::TransientServerFailure,
+            "Ledger API server is shutting down.",
+            vec![],
+        )
+    }
+
     pub fn too_many_elements(max: usize) -> ApiError {
         ApiError::canton(
             MAXIMUM_LIST_ELEMENTS_REACHED,
@@ -133,6 +160,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::disaster::UnknownBackup> for ApiError {
+    fn from(e: crate::disaster::UnknownBackup) -> ApiError {
+        ApiError::canton(
+            "SANDBOX_BACKUP_NOT_FOUND",
+            ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+            e.to_string(),
+            vec![("BACKUP_ID", e.0.0)],
+        )
+    }
+}
+
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         let cause = e.to_string();
@@ -155,9 +193,9 @@ impl From<LedgerError> for ApiError {
                 cause,
                 vec![("PARTY", p)],
             ),
-            LedgerError::DuplicateContractId(_) | LedgerError::Clock(_) => {
-                ApiError::invalid_argument(cause)
-            }
+            LedgerError::DuplicateContractId(_)
+            | LedgerError::Clock(_)
+            | LedgerError::PruneBeyondLedgerEnd { .. } => ApiError::invalid_argument(cause),
         }
     }
 }

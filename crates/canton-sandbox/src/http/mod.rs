@@ -7,6 +7,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::sync::watch;
 
+use crate::disaster::{BackupId, Backups, UnknownBackup};
 use crate::world::World;
 
 pub mod control;
@@ -27,6 +28,16 @@ pub const DEFAULT_IDLE_MS: u64 = 500;
 pub struct AppState {
     world: Arc<Mutex<World>>,
     changes: Arc<watch::Sender<u64>>,
+    backups: Arc<Mutex<Backups>>,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    /// Updates committed on the synchronizer after the backup, delivered again.
+    pub redelivered: usize,
+    pub ledger_end: i64,
 }
 
 impl AppState {
@@ -34,7 +45,32 @@ impl AppState {
         AppState {
             world: Arc::new(Mutex::new(world)),
             changes: Arc::new(watch::channel(0).0),
+            backups: Arc::default(),
         }
+    }
+
+    /// Snapshots the node. The world is cloned under its lock and shelved after, so the two
+    /// locks are never held together.
+    pub fn backup(&self) -> BackupId {
+        let snapshot = self.read().clone();
+        self.backups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(&snapshot)
+    }
+
+    /// Restores the node from a backup; open streams end as if the node restarted.
+    pub fn restore(&self, id: &BackupId) -> Result<RestoreReport, UnknownBackup> {
+        let snapshot = self
+            .backups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)?
+            .clone();
+        Ok(self.change(|w| RestoreReport {
+            redelivered: w.restore(&snapshot),
+            ledger_end: w.ledger.ledger_end(),
+        }))
     }
 
     pub fn read(&self) -> MutexGuard<'_, World> {

@@ -24,9 +24,15 @@ pub async fn ledger_end(State(s): State<AppState>) -> Json<GetLedgerEndResponse>
     })
 }
 
-/// Nothing is pruned (yet).
-pub async fn latest_pruned_offsets() -> Json<GetLatestPrunedOffsetsResponse> {
-    Json(GetLatestPrunedOffsetsResponse::default())
+/// Divulged contracts are not modelled, so both offsets are the pruning offset.
+pub async fn latest_pruned_offsets(
+    State(s): State<AppState>,
+) -> Json<GetLatestPrunedOffsetsResponse> {
+    let pruned = s.read().ledger.pruned_up_to();
+    Json(GetLatestPrunedOffsetsResponse {
+        participant_pruned_up_to_inclusive: pruned,
+        all_divulged_contracts_pruned_up_to_inclusive: pruned,
+    })
 }
 
 pub async fn connected_synchronizers(

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
+use crate::model::Ledger;
 use crate::model::projection::project_transaction;
 use crate::world::World;
 
@@ -29,10 +30,17 @@ pub struct UpdatesQuery {
 }
 
 impl UpdatesQuery {
-    pub fn validate(request: GetUpdatesRequest, ledger_end: i64) -> Result<UpdatesQuery, ApiError> {
+    pub fn validate(request: GetUpdatesRequest, ledger: &Ledger) -> Result<UpdatesQuery, ApiError> {
+        let ledger_end = ledger.ledger_end();
         if request.begin_exclusive < 0 {
             return Err(ApiError::invalid_argument(
                 "begin_exclusive must be a non-negative integer",
+            ));
+        }
+        if request.begin_exclusive < ledger.pruned_up_to() {
+            return Err(ApiError::pruned_data_accessed(
+                request.begin_exclusive,
+                ledger.pruned_up_to(),
             ));
         }
         if request.begin_exclusive > ledger_end {
@@ -181,7 +189,7 @@ pub async fn post_updates(
     body: Bytes,
 ) -> Result<Json<Vec<JsGetUpdatesResponse>>, ApiError> {
     let request: GetUpdatesRequest = decode(&body)?;
-    let query = UpdatesQuery::validate(request, s.read().ledger.ledger_end())?;
+    let query = UpdatesQuery::validate(request, &s.read().ledger)?;
     let cap = params
         .limit
         .unwrap_or(MAX_LIST_ELEMENTS + 1)
@@ -189,12 +197,16 @@ pub async fn post_updates(
     let idle = (query.end_inclusive.is_none() || params.stream_idle_timeout_ms.is_some())
         .then(|| Duration::from_millis(params.stream_idle_timeout_ms.unwrap_or(DEFAULT_IDLE_MS)));
     let mut cursor = Cursor::new(query.begin_exclusive);
+    let incarnation = s.read().ledger.incarnation();
     let mut out = Vec::new();
     loop {
         // Subscribe before reading so a change between the read and the wait is not missed.
         let mut changes = s.subscribe();
         {
             let world = s.read();
+            if world.ledger.incarnation() != incarnation {
+                return Err(ApiError::node_restarted());
+            }
             out.extend(cursor.read(&world, &query, cap - out.len()));
             if out.len() < cap && query.end_inclusive.is_none() {
                 out.extend(cursor.checkpoint(&world));

@@ -33,16 +33,26 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
         }
     };
     let mut cursor = Cursor::new(query.begin_exclusive);
+    let incarnation = state.read().ledger.incarnation();
     loop {
         let mut changes = state.subscribe();
-        let (batch, caught_up) = {
+        let read = {
             let world = state.read();
-            let mut batch = cursor.read(&world, &query, BATCH);
-            let caught_up = batch.len() < BATCH;
-            if caught_up && query.end_inclusive.is_none() {
-                batch.extend(cursor.checkpoint(&world));
+            if world.ledger.incarnation() != incarnation {
+                None
+            } else {
+                let mut batch = cursor.read(&world, &query, BATCH);
+                let caught_up = batch.len() < BATCH;
+                if caught_up && query.end_inclusive.is_none() {
+                    batch.extend(cursor.checkpoint(&world));
+                }
+                Some((batch, caught_up))
             }
-            (batch, caught_up)
+        };
+        let Some((batch, caught_up)) = read else {
+            // Restored: a real node restarts, and its open connections drop.
+            let _ = socket.send(Message::Close(None)).await;
+            return;
         };
         for element in batch {
             let text = serde_json::to_string(&element).unwrap_or_default();
@@ -77,13 +87,11 @@ async fn first_request(
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
             Some(Ok(Message::Text(text))) => {
                 let request: GetUpdatesRequest = decode(text.as_bytes())?;
-                let end = state.read().ledger.ledger_end();
-                return UpdatesQuery::validate(request, end).map(Some);
+                return UpdatesQuery::validate(request, &state.read().ledger).map(Some);
             }
             Some(Ok(Message::Binary(bytes))) => {
                 let request: GetUpdatesRequest = decode(&bytes)?;
-                let end = state.read().ledger.ledger_end();
-                return UpdatesQuery::validate(request, end).map(Some);
+                return UpdatesQuery::validate(request, &state.read().ledger).map(Some);
             }
             Some(Ok(_)) => continue, // pings
         }

@@ -22,6 +22,9 @@ pub struct LedgerConfig {
     /// How long before its record time a transaction's ledger effective time is (real nodes show
     /// tens of milliseconds between the submitter choosing LET and sequencing).
     pub submission_latency_micros: i64,
+    /// Offsets skipped after a restore, so that an update re-delivered after a restore never has
+    /// the offset it had before (clients must notice the node changed, not silently continue).
+    pub restore_offset_gap: i64,
 }
 
 impl Default for LedgerConfig {
@@ -32,6 +35,7 @@ impl Default for LedgerConfig {
             start_time: Timestamp::from_micros(1_758_879_720_000_000).expect("in range"),
             clock_step_micros: 1_000_000,
             submission_latency_micros: 70_913,
+            restore_offset_gap: 10,
         }
     }
 }
@@ -46,6 +50,8 @@ pub enum LedgerError {
     UnknownParty(String),
     #[error("Party already exists: {0}")]
     PartyExists(String),
+    #[error("cannot prune at offset {offset}: it is beyond the ledger end {ledger_end}")]
+    PruneBeyondLedgerEnd { offset: i64, ledger_end: i64 },
     #[error(transparent)]
     Clock(#[from] ClockError),
 }
@@ -123,9 +129,19 @@ pub enum TxNodeKind {
     },
 }
 
+/// Where an update comes from. Synchronizer updates are the shared history every node of the
+/// network agrees on (same update id, record time and content); participant-local ones (an ACS
+/// import) exist only in this node's database and are lost when it is restored from a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Synchronizer,
+    ParticipantLocal,
+}
+
 #[derive(Debug, Clone)]
 pub struct CommittedTx {
     pub offset: i64,
+    pub origin: Origin,
     pub update_id: String,
     pub command_id: String,
     pub act_as: BTreeSet<String>,
@@ -176,9 +192,18 @@ pub struct Ledger {
     participant_id: String,
     parties: BTreeMap<String, PartyRecord>,
     contracts: BTreeMap<String, ContractRecord>,
-    /// `log[i]` has offset `i + 1`.
+    /// Active contracts by template and stakeholder, so that wallets' lookups ("my holdings",
+    /// "the receiver's preapproval") do not scan the whole store (the `load` scenario needs it).
+    active_index: BTreeMap<Identifier, BTreeMap<String, BTreeSet<String>>>,
+    /// In offset order; offsets increase but may have gaps (after a restore).
     log: Vec<CommittedTx>,
     by_update_id: BTreeMap<String, usize>,
+    /// The offset the next update gets.
+    next_offset: i64,
+    /// Updates at or below it are gone (`latest-pruned-offsets`); 0 = nothing pruned.
+    pruned_up_to: i64,
+    /// Bumped by every restore: a restored node is a restarted node, whose open streams end.
+    incarnation: u64,
 }
 
 impl Ledger {
@@ -193,10 +218,19 @@ impl Ledger {
             participant_id,
             parties: BTreeMap::new(),
             contracts: BTreeMap::new(),
+            active_index: BTreeMap::new(),
             log: Vec::new(),
             by_update_id: BTreeMap::new(),
+            next_offset: 1,
+            pruned_up_to: 0,
+            incarnation: 0,
             config,
         }
+    }
+
+    /// How many restores this node has been through.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
     }
 
     pub fn synchronizer_id(&self) -> &str {
@@ -245,24 +279,188 @@ impl Ledger {
 
     /// The offset of the latest update; 0 on an empty ledger.
     pub fn ledger_end(&self) -> i64 {
-        self.log.len() as i64
+        self.log.last().map_or(0, |tx| tx.offset)
     }
 
+    /// The offset up to which (inclusive) history was pruned; 0 if never.
+    pub fn pruned_up_to(&self) -> i64 {
+        self.pruned_up_to
+    }
+
+    /// The update at `offset`, unless there is none or it was pruned.
     pub fn update_at(&self, offset: i64) -> Option<&CommittedTx> {
-        usize::try_from(offset.checked_sub(1)?)
-            .ok()
-            .and_then(|i| self.log.get(i))
+        if offset <= self.pruned_up_to {
+            return None;
+        }
+        let i = self.log.partition_point(|tx| tx.offset < offset);
+        self.log.get(i).filter(|tx| tx.offset == offset)
     }
 
+    /// The update with this id, unless it was pruned.
     pub fn update_by_id(&self, update_id: &str) -> Option<&CommittedTx> {
-        self.by_update_id.get(update_id).map(|&i| &self.log[i])
+        self.by_update_id
+            .get(update_id)
+            .map(|&i| &self.log[i])
+            .filter(|tx| tx.offset > self.pruned_up_to)
     }
 
-    /// Updates with `begin_exclusive < offset <= end_inclusive`.
+    /// Updates with `begin_exclusive < offset <= end_inclusive` (pruned ones included: callers
+    /// refuse to read below the pruning offset first).
     pub fn updates_between(&self, begin_exclusive: i64, end_inclusive: i64) -> &[CommittedTx] {
-        let clamp = |o: i64| o.clamp(0, self.ledger_end()) as usize;
-        let (from, to) = (clamp(begin_exclusive), clamp(end_inclusive));
+        let from = self.log.partition_point(|tx| tx.offset <= begin_exclusive);
+        let to = self.log.partition_point(|tx| tx.offset <= end_inclusive);
         if from >= to { &[] } else { &self.log[from..to] }
+    }
+
+    /// The whole history this node holds, in offset order.
+    pub fn log(&self) -> &[CommittedTx] {
+        &self.log
+    }
+
+    /// `GetHighestOffsetByTimestamp` (3.4): the offset of the latest update with record time
+    /// `<= at`, latest meaning greatest (record time, offset), which is the highest offset as long
+    /// as record times increase with offsets and stays meaningful when a participant-local ACS
+    /// import put an old record time at a high offset. `None` if there is no such update.
+    pub fn highest_offset_at_or_before(&self, at: Timestamp) -> Option<i64> {
+        self.log
+            .iter()
+            .filter(|tx| tx.record_time <= at)
+            .max_by_key(|tx| (tx.record_time, tx.offset))
+            .map(|tx| tx.offset)
+    }
+
+    /// Prunes history up to `offset` inclusive: reads starting before it then fail with
+    /// `PARTICIPANT_PRUNED_DATA_ACCESSED`. Pruning below the current pruning offset is a no-op.
+    pub fn prune(&mut self, offset: i64) -> Result<(), LedgerError> {
+        if offset < 0 || offset > self.ledger_end() {
+            return Err(LedgerError::PruneBeyondLedgerEnd {
+                offset,
+                ledger_end: self.ledger_end(),
+            });
+        }
+        self.pruned_up_to = self.pruned_up_to.max(offset);
+        Ok(())
+    }
+
+    /// Turns this node into `snapshot` (a clone of it taken earlier) that then reconnected to the
+    /// synchronizer: node-local state is the snapshot's, while what the synchronizer holds
+    /// survives (parties, the clock, id counters) and every synchronizer update committed since
+    /// the snapshot is delivered again, with the same update id, record time and content but new
+    /// offsets, which continue after the snapshot's ledger end plus
+    /// [`LedgerConfig::restore_offset_gap`]. Participant-local updates after the snapshot (ACS
+    /// imports) are lost. Returns how many updates were re-delivered.
+    pub fn restore(&mut self, snapshot: &Ledger) -> usize {
+        let current = std::mem::replace(self, snapshot.clone());
+        self.clock = current.clock;
+        self.ids = current.ids;
+        self.parties = current.parties;
+        self.incarnation = current.incarnation + 1;
+        self.next_offset =
+            self.next_offset.max(self.ledger_end() + 1) + self.config.restore_offset_gap;
+        let mut redelivered = 0;
+        for tx in current.log {
+            if tx.origin == Origin::Synchronizer && !self.by_update_id.contains_key(&tx.update_id) {
+                self.append(tx);
+                redelivered += 1;
+            }
+        }
+        redelivered
+    }
+
+    /// Commits a participant-local update at a given record time, outside the synchronizer's
+    /// clock: how an ACS import (party migration, repair) shows up on the Ledger API. Such
+    /// updates break the rule that record times increase with offsets.
+    pub fn import_local<E>(
+        &mut self,
+        record_time: Timestamp,
+        command_id: &str,
+        build: impl FnOnce(&mut TxContext<'_>) -> Result<Vec<Node>, E>,
+    ) -> Result<&CommittedTx, E>
+    where
+        E: From<LedgerError>,
+    {
+        let roots = build(&mut TxContext {
+            let_time: record_time,
+            ids: &mut self.ids,
+            contracts: &self.contracts,
+        })?;
+        let nodes = Numbering::run(&self.contracts, &roots)?;
+        let update_id = self.ids.next_update_id();
+        let traceparent = self.ids.traceparent(&update_id);
+        Ok(self.append(CommittedTx {
+            offset: 0,
+            origin: Origin::ParticipantLocal,
+            update_id,
+            command_id: command_id.to_owned(),
+            act_as: BTreeSet::new(),
+            effective_at: record_time,
+            record_time,
+            traceparent,
+            nodes,
+        }))
+    }
+
+    /// Gives `tx` the next offset and applies its effects to the contract store. Tolerant of
+    /// archives of unknown contracts: a re-delivered update may consume a contract that only a
+    /// lost ACS import had created.
+    fn append(&mut self, mut tx: CommittedTx) -> &CommittedTx {
+        let offset = self.next_offset;
+        self.next_offset += 1;
+        tx.offset = offset;
+        for node in &tx.nodes {
+            match &node.kind {
+                TxNodeKind::Create(create) => {
+                    if !node.transient {
+                        let by_party = self
+                            .active_index
+                            .entry(create.template.clone())
+                            .or_default();
+                        for party in create.signatories.union(&create.observers) {
+                            by_party
+                                .entry(party.clone())
+                                .or_default()
+                                .insert(create.contract_id.clone());
+                        }
+                    }
+                    self.contracts.insert(
+                        create.contract_id.clone(),
+                        ContractRecord {
+                            create: create.clone(),
+                            created_at: tx.effective_at,
+                            created: EventRef {
+                                offset,
+                                node_id: node.node_id,
+                            },
+                            archived: None,
+                        },
+                    );
+                }
+                TxNodeKind::Exercise {
+                    contract_id,
+                    consuming: true,
+                    ..
+                } => {
+                    if let Some(c) = self.contracts.get_mut(contract_id) {
+                        c.archived = Some(EventRef {
+                            offset,
+                            node_id: node.node_id,
+                        });
+                        if let Some(by_party) = self.active_index.get_mut(&c.create.template) {
+                            for party in c.create.signatories.union(&c.create.observers) {
+                                if let Some(set) = by_party.get_mut(party) {
+                                    set.remove(contract_id);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.by_update_id
+            .insert(tx.update_id.clone(), self.log.len());
+        self.log.push(tx);
+        self.log.last().expect("just pushed")
     }
 
     pub fn contract(&self, contract_id: &str) -> Option<&ContractRecord> {
@@ -271,6 +469,20 @@ impl Ledger {
 
     pub fn active_contracts(&self) -> impl Iterator<Item = &ContractRecord> {
         self.contracts.values().filter(|c| c.is_active())
+    }
+
+    /// Active contracts of `template` that `party` is a stakeholder of, by contract id.
+    pub fn active_of<'a>(
+        &'a self,
+        template: &Identifier,
+        party: &str,
+    ) -> impl Iterator<Item = &'a ContractRecord> + 'a {
+        self.active_index
+            .get(template)
+            .and_then(|by_party| by_party.get(party))
+            .into_iter()
+            .flatten()
+            .filter_map(|cid| self.contracts.get(cid))
     }
 
     /// Builds and commits one transaction atomically: if `build` or validation fails, nothing
@@ -297,46 +509,14 @@ impl Ledger {
             ids: &mut self.ids,
             contracts: &self.contracts,
         })?;
-        let offset = self.ledger_end() + 1;
         let nodes = Numbering::run(&self.contracts, &roots)?;
         // Validated: from here on nothing fails.
         self.clock.commit(record_time);
-        for node in &nodes {
-            match &node.kind {
-                TxNodeKind::Create(create) => {
-                    self.contracts.insert(
-                        create.contract_id.clone(),
-                        ContractRecord {
-                            create: create.clone(),
-                            created_at: let_time,
-                            created: EventRef {
-                                offset,
-                                node_id: node.node_id,
-                            },
-                            archived: None,
-                        },
-                    );
-                }
-                TxNodeKind::Exercise {
-                    contract_id,
-                    consuming: true,
-                    ..
-                } => {
-                    if let Some(c) = self.contracts.get_mut(contract_id) {
-                        c.archived = Some(EventRef {
-                            offset,
-                            node_id: node.node_id,
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
-        self.by_update_id.insert(update_id.clone(), self.log.len());
-        self.log.push(CommittedTx {
-            offset,
+        Ok(self.append(CommittedTx {
+            offset: 0,
+            origin: Origin::Synchronizer,
             update_id,
             command_id: meta.command_id,
             act_as: meta.act_as,
@@ -344,8 +524,7 @@ impl Ledger {
             record_time,
             traceparent,
             nodes,
-        });
-        Ok(self.log.last().expect("just pushed"))
+        }))
     }
 }
 

@@ -10,7 +10,8 @@ pub mod template;
 pub mod tree;
 
 pub use ledger::{
-    CommittedTx, ContractRecord, Ledger, LedgerConfig, LedgerError, SubmissionMeta, TxContext,
+    CommittedTx, ContractRecord, Ledger, LedgerConfig, LedgerError, Origin, SubmissionMeta,
+    TxContext,
 };
 pub use template::Identifier;
 pub use tree::{Create, Exercise, Fetch, Node};

@@ -100,6 +100,20 @@ pub struct Committed {
     pub contract_id: String,
 }
 
+/// The outcome of an ACS import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedAcs {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+    pub contract_ids: Vec<String>,
+}
+
+/// 0001-01-01T00:00:00Z, the record time of imported contracts.
+pub fn min_time() -> Timestamp {
+    Timestamp::from_micros(-62_135_596_800_000_000).expect("0001-01-01 is in range")
+}
+
 impl AmuletToken {
     /// Creates the DSO's reference contracts (`AmuletRules`, an `OpenMiningRound`,
     /// `ExternalPartyAmuletRules`) in one transaction visible only to the DSO.
@@ -179,20 +193,16 @@ impl AmuletToken {
 
     /// The receiver's active `TransferPreapproval`, if any.
     pub fn preapproval_of(&self, ledger: &Ledger, receiver: &str) -> Option<String> {
-        let template = packages::transfer_preapproval_template();
         ledger
-            .active_contracts()
-            .find(|c| {
-                c.create.template == template
-                    && field(&c.create.argument, "receiver") == Some(&Value::party(receiver))
-            })
+            .active_of(&packages::transfer_preapproval_template(), receiver)
+            .find(|c| field(&c.create.argument, "receiver") == Some(&Value::party(receiver)))
             .map(|c| c.create.contract_id.clone())
     }
 
     /// Active Amulets of `owner`, largest first.
     pub fn holdings(&self, ledger: &Ledger, owner: &str) -> Vec<Holding> {
         let mut out: Vec<Holding> = ledger
-            .active_contracts()
+            .active_of(&packages::amulet_template(), owner)
             .filter_map(|c| self.as_holding(&c.create))
             .filter(|h| h.owner == owner)
             .collect();
@@ -346,6 +356,43 @@ impl AmuletToken {
             offset: tx.offset,
             record_time: tx.record_time,
             contract_id: created,
+        })
+    }
+
+    /// A participant-local ACS import of Amulets owned by `owner`, at record time
+    /// 0001-01-01T00:00:00Z (as the repair service writes imported contracts): one update of
+    /// plain creates, outside the synchronizer's history. Several imports share that record time.
+    pub fn import_at_min_time(
+        &self,
+        ledger: &mut Ledger,
+        owner: &str,
+        amounts: &[Amount],
+    ) -> Result<ImportedAcs, TokenError> {
+        if !ledger.is_known_party(owner) {
+            return Err(LedgerError::UnknownParty(owner.to_owned()).into());
+        }
+        if amounts.is_empty() || amounts.iter().any(|a| !a.is_positive()) {
+            return Err(TokenError::InvalidArgument(
+                "an ACS import needs at least one positive amount".into(),
+            ));
+        }
+        let mut contract_ids = Vec::new();
+        let command_id = format!("sandbox-acs-import-{}", ledger.ledger_end() + 1);
+        let tx = ledger.import_local::<TokenError>(min_time(), &command_id, |ctx| {
+            Ok(amounts
+                .iter()
+                .map(|&amount| {
+                    let amulet = self.new_amulet(ctx, owner, amount);
+                    contract_ids.push(amulet.contract_id.clone());
+                    Node::Create(amulet)
+                })
+                .collect())
+        })?;
+        Ok(ImportedAcs {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            contract_ids,
         })
     }
 

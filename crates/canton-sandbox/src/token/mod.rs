@@ -1,8 +1,10 @@
 //! Tokens the sandbox hosts, as Daml-like templates whose choices build real transaction trees.
 
 pub mod amulet;
+pub mod offer;
 pub mod packages;
 
 pub use amulet::{
-    AmuletConfig, AmuletToken, Holding, TokenError, TransferOutcome, TransferRequest,
+    AmuletConfig, AmuletToken, Holding, ImportedAcs, TokenError, TransferOutcome, TransferRequest,
 };
+pub use offer::{InstructionChoice, OfferRequest, OfferToken};

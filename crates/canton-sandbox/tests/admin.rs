@@ -1,0 +1,155 @@
+//! The Admin API over gRPC (h2c): `GetHighestOffsetByTimestamp` per its 3.4 semantics, before
+//! and after a restore, spoken to with a bare HTTP/2 client as grpcurl would.
+
+mod common;
+
+use canton_ledger::admin::{
+    GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, GetHighestOffsetByTimestampRequest,
+    GetHighestOffsetByTimestampResponse, ProtoTimestamp, decode_frame, encode_frame,
+};
+use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+use common::*;
+use serde_json::json;
+
+/// A unary call: `Ok(offset)` or `Err((grpc-status, grpc-message))`.
+async fn call(
+    admin: &str,
+    request: &GetHighestOffsetByTimestampRequest,
+) -> Result<i64, (i32, String)> {
+    let tcp = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let http_request = http::Request::post(format!(
+        "http://{admin}{GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH}"
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .unwrap();
+    let (response, mut send) = client.send_request(http_request, false).unwrap();
+    send.send_data(encode_frame(request).into(), true).unwrap();
+    let response = response.await.unwrap();
+    let (parts, mut body) = response.into_parts();
+    assert_eq!(parts.headers["content-type"], "application/grpc");
+    let status_of = |h: &http::HeaderMap| -> Option<(i32, String)> {
+        let code: i32 = h.get("grpc-status")?.to_str().ok()?.parse().ok()?;
+        let message = h
+            .get("grpc-message")
+            .map(|m| m.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Some((code, message))
+    };
+    if let Some(status) = status_of(&parts.headers) {
+        return Err(status);
+    }
+    let mut data = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        data.extend_from_slice(&chunk);
+    }
+    let trailers = body.trailers().await.unwrap().expect("trailers");
+    match status_of(&trailers) {
+        Some((0, _)) => Ok(decode_frame::<GetHighestOffsetByTimestampResponse>(&data)
+            .unwrap()
+            .ledger_offset),
+        Some(status) => Err(status),
+        None => panic!("no grpc-status"),
+    }
+}
+
+fn at(sync: &str, micros: i64, force: bool) -> GetHighestOffsetByTimestampRequest {
+    GetHighestOffsetByTimestampRequest {
+        synchronizer_id: sync.to_owned(),
+        timestamp: Some(ProtoTimestamp::from_micros(micros)),
+        force,
+    }
+}
+
+/// (offset, record time in µs) of every update the node holds.
+fn history(sandbox: &Sandbox) -> Vec<(i64, i64)> {
+    sandbox.with_world(|w| {
+        w.ledger
+            .log()
+            .iter()
+            .map(|tx| (tx.offset, tx.record_time.micros()))
+            .collect()
+    })
+}
+
+#[tokio::test]
+async fn highest_offset_by_timestamp_before_and_after_a_restore() {
+    let sandbox = Sandbox::start(SandboxConfig {
+        scenario: Scenario::Basic,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let admin = sandbox.admin_api_url();
+    let sync = sandbox.info().synchronizer_id;
+    let log = history(&sandbox);
+    let (first_offset, first_time) = log[0];
+    // Exactly at each record time: that update's offset; 1 µs before: the previous one's.
+    for window in log.windows(2) {
+        let ((prev, _), (offset, time)) = (window[0], window[1]);
+        assert_eq!(call(&admin, &at(&sync, time, false)).await, Ok(offset));
+        assert_eq!(call(&admin, &at(&sync, time - 1, false)).await, Ok(prev));
+    }
+    assert_eq!(
+        call(&admin, &at(&sync, first_time, false)).await,
+        Ok(first_offset)
+    );
+    // Before the first update: nothing there (category 12 → OUT_OF_RANGE).
+    let (code, message) = call(&admin, &at(&sync, first_time - 1, false))
+        .await
+        .unwrap_err();
+    assert_eq!(code, 11);
+    assert!(
+        message.starts_with("INVALID_TIMESTAMP_PARTY_MANAGEMENT_ERROR(12,"),
+        "{message}"
+    );
+    // After the clean time: refused unless forced; forced gives the ledger end.
+    let (last_offset, last_time) = *log.last().unwrap();
+    let future = last_time + 60_000_000;
+    assert_eq!(
+        call(&admin, &at(&sync, future, false)).await.unwrap_err().0,
+        11
+    );
+    assert_eq!(
+        call(&admin, &at(&sync, future, true)).await,
+        Ok(last_offset)
+    );
+    // Unknown synchronizer: INVALID_ARGUMENT.
+    let (code, message) = call(&admin, &at("other::1220ab", last_time, false))
+        .await
+        .unwrap_err();
+    assert_eq!(code, 3);
+    assert!(message.starts_with("INVALID_ARGUMENT_PARTY_MANAGEMENT_ERROR"));
+
+    // Restore to a backup taken before two more transfers: their record times now map to new
+    // offsets; times up to the backup map to the same offsets as before.
+    let client = Client::new(&sandbox);
+    let backup = sandbox.backup();
+    let treasury = sandbox.parties().treasury.clone().unwrap();
+    let alice = sandbox.parties().customers["alice"].clone();
+    for memo in ["x", "y"] {
+        client
+            .transfer(json!({"sender": treasury, "receiver": alice, "amount": "1", "memo": memo}))
+            .await
+            .ok();
+    }
+    let before = history(&sandbox);
+    sandbox.restore(&backup);
+    let after = history(&sandbox);
+    assert_eq!(before.len(), after.len());
+    for ((old_offset, time), (new_offset, new_time)) in before.iter().zip(&after) {
+        assert_eq!(time, new_time);
+        assert_eq!(
+            call(&admin, &at(&sync, *time, false)).await,
+            Ok(*new_offset)
+        );
+        if *old_offset > last_offset {
+            assert_ne!(old_offset, new_offset);
+        }
+    }
+}
