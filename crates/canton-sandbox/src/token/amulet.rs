@@ -195,6 +195,7 @@ impl AmuletToken {
     pub fn preapproval_of(&self, ledger: &Ledger, receiver: &str) -> Option<String> {
         ledger
             .active_of(&packages::transfer_preapproval_template(), receiver)
+            .into_iter()
             .find(|c| field(&c.create.argument, "receiver") == Some(&Value::party(receiver)))
             .map(|c| c.create.contract_id.clone())
     }
@@ -203,6 +204,7 @@ impl AmuletToken {
     pub fn holdings(&self, ledger: &Ledger, owner: &str) -> Vec<Holding> {
         let mut out: Vec<Holding> = ledger
             .active_of(&packages::amulet_template(), owner)
+            .into_iter()
             .filter_map(|c| self.as_holding(&c.create))
             .filter(|h| h.owner == owner)
             .collect();
@@ -954,20 +956,22 @@ mod tests {
         (l, token, treasury, alice)
     }
 
+    /// Node ids, last descendants and what each node does; the gaps are fetch nodes (the
+    /// ledger keeps only their place in the numbering).
     fn layout(l: &Ledger, offset: i64) -> Vec<(i32, i32, String)> {
-        l.update_at(offset)
-            .unwrap()
-            .nodes
-            .iter()
-            .map(|n| {
-                let what = match &n.kind {
-                    TxNodeKind::Create(c) => format!("create {}", c.template.entity),
-                    TxNodeKind::Exercise { choice, .. } => choice.clone(),
-                    TxNodeKind::Fetch { .. } => "fetch".into(),
-                };
-                (n.node_id, n.last_descendant, what)
-            })
-            .collect()
+        let mut out = Vec::new();
+        for n in l.update_at(offset).unwrap().nodes.iter() {
+            while out.len() < n.node_id as usize {
+                let gap = out.len() as i32;
+                out.push((gap, gap, "fetch".to_owned()));
+            }
+            let what = match &n.kind {
+                TxNodeKind::Create(c) => format!("create {}", c.template.entity),
+                TxNodeKind::Exercise { choice, .. } => l.symbols().get(*choice).to_owned(),
+            };
+            out.push((n.node_id, n.last_descendant, what));
+        }
+        out
     }
 
     #[test]
