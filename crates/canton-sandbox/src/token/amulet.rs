@@ -451,6 +451,18 @@ impl AmuletToken {
         ledger: &mut Ledger,
         request: &TransferRequest,
     ) -> Result<TransferOutcome, TokenError> {
+        self.transfer_at(ledger, request, None)
+    }
+
+    /// [`AmuletToken::transfer`] with the submitter's `(requestedAt, executeBefore)` (a submitted
+    /// `TransferFactory_Transfer` carries them); `None` derives them from the ledger time.
+    /// Refused (as the factory refuses it) once `executeBefore` has passed.
+    pub fn transfer_at(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        times: Option<(Timestamp, Timestamp)>,
+    ) -> Result<TransferOutcome, TokenError> {
         let preapproval = self
             .preapproval_of(ledger, &request.receiver)
             .ok_or_else(|| {
@@ -471,6 +483,13 @@ impl AmuletToken {
                 record_time: None,
             },
             |ctx| {
+                let expired = times.map(|(_, before)| before).filter(|b| *b <= ctx.let_time);
+                if let Some(execute_before) = expired {
+                    return Err(TokenError::Interpretation(format!(
+                        "TransferFactory_Transfer: executeBefore {execute_before} is not after the ledger time {}",
+                        ctx.let_time
+                    )));
+                }
                 let plan = self.plan_transfer(ctx, request, &inputs)?;
                 outcome = (
                     vec![plan.receiver_amulet.contract_id.clone()],
@@ -481,6 +500,7 @@ impl AmuletToken {
                     request,
                     &preapproval,
                     plan,
+                    times,
                 ))])
             },
         )?;
@@ -579,6 +599,7 @@ impl AmuletToken {
         request: &TransferRequest,
         preapproval: &str,
         plan: TransferPlan,
+        times: Option<(Timestamp, Timestamp)>,
     ) -> Exercise {
         let sender = request.sender.as_str();
         let receiver = request.receiver.as_str();
@@ -713,13 +734,16 @@ impl AmuletToken {
             children: vec![Node::Exercise(amulet_rules_transfer)],
         };
 
-        let requested_at = ctx
-            .let_time
-            .checked_add_micros(-114_871)
-            .unwrap_or(ctx.let_time);
-        let execute_before = requested_at
-            .checked_add_micros(DAY_MICROS)
-            .unwrap_or(requested_at);
+        let (requested_at, execute_before) = times.unwrap_or_else(|| {
+            let requested_at = ctx
+                .let_time
+                .checked_add_micros(-114_871)
+                .unwrap_or(ctx.let_time);
+            let execute_before = requested_at
+                .checked_add_micros(DAY_MICROS)
+                .unwrap_or(requested_at);
+            (requested_at, execute_before)
+        });
         let transfer_meta: Vec<(&str, String)> = request
             .memo
             .iter()

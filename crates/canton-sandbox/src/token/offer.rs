@@ -252,6 +252,18 @@ impl OfferToken {
         out
     }
 
+    /// The active instruction `instruction_cid`, if it is one of this token's.
+    pub fn pending_instruction(
+        &self,
+        ledger: &Ledger,
+        instruction_cid: &str,
+    ) -> Option<PendingInstruction> {
+        ledger
+            .contract(instruction_cid)
+            .filter(|c| c.is_active() && c.create.template == instruction_template())
+            .and_then(|c| read_instruction(&c.create))
+    }
+
     /// Pending instructions `party` sends or receives.
     pub fn pending(&self, ledger: &Ledger, party: &str) -> Vec<PendingInstruction> {
         ledger
