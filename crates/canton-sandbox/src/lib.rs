@@ -23,6 +23,7 @@ pub mod info;
 pub mod model;
 pub mod scenario;
 pub mod server;
+pub mod submit;
 pub mod token;
 pub mod world;
 

@@ -26,9 +26,15 @@ pub async fn events_by_contract_id(
     let hosted = world.hosted_parties();
     world
         .ledger
-        .contract(&request.contract_id)
+        .stored_contract(&request.contract_id)
         .and_then(|c| {
-            projection::events_by_contract_id(c, &format, world.ledger.synchronizer_id(), &hosted)
+            projection::events_by_contract_id(
+                &c,
+                &format,
+                world.ledger.synchronizer_id(),
+                &hosted,
+                &world.ledger.symbols(),
+            )
         })
         .map(Json)
         .ok_or_else(|| ApiError::contract_events_not_found(&request.contract_id))

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::disaster::{BackupId, Backups, UnknownBackup};
 use crate::world::World;
 
+pub mod commands;
 pub mod control;
 pub mod error;
 pub mod events;
@@ -114,6 +115,10 @@ pub fn router(state: AppState) -> Router {
             post(updates::update_by_offset),
         )
         .route("/v2/updates/update-by-id", post(updates::update_by_id))
+        .route(
+            "/v2/commands/submit-and-wait",
+            post(commands::submit_and_wait),
+        )
         .route(
             "/v2/events/events-by-contract-id",
             post(events::events_by_contract_id),

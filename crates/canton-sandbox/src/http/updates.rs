@@ -17,7 +17,8 @@ use serde::Deserialize;
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
 use crate::model::Ledger;
-use crate::model::projection::project_transaction;
+use crate::model::filter::ResolvedFilter;
+use crate::model::projection::{project_transaction, project_with};
 use crate::world::World;
 
 /// A validated `GetUpdatesRequest`.
@@ -125,17 +126,23 @@ impl Cursor {
             .unwrap_or(i64::MAX)
             .min(world.ledger.ledger_end());
         let hosted = world.hosted_parties();
+        let default_format = EventFormat::default();
+        let filter = query.transactions.as_ref().map(|format| {
+            let event_format = format.event_format.as_ref().unwrap_or(&default_format);
+            ResolvedFilter::new(event_format, hosted.iter().map(String::as_str))
+        });
+        let table = world.ledger.symbols();
         let mut out = Vec::new();
         for tx in world.ledger.updates_between(self.position, end) {
             if out.len() >= max {
                 break;
             }
             self.position = tx.offset;
-            let Some(format) = &query.transactions else {
+            let (Some(format), Some(filter)) = (&query.transactions, &filter) else {
                 continue;
             };
             if let Some(t) =
-                project_transaction(tx, format, world.ledger.synchronizer_id(), &hosted)
+                project_with(tx, format, world.ledger.synchronizer_id(), filter, &table)
             {
                 out.push(JsGetUpdatesResponse {
                     update: Update::Transaction(Wrapped { value: t }),
@@ -249,6 +256,7 @@ pub async fn update_by_offset(
                 &format,
                 world.ledger.synchronizer_id(),
                 &world.hosted_parties(),
+                &world.ledger.symbols(),
             )
         })
         .map(|t| {
@@ -275,6 +283,7 @@ pub async fn update_by_id(
                 &format,
                 world.ledger.synchronizer_id(),
                 &world.hosted_parties(),
+                &world.ledger.symbols(),
             )
         })
         .map(|t| {

@@ -86,16 +86,20 @@ impl ResolvedFilter {
     }
 
     /// Requesting parties among `candidates` whose filter matches the template.
-    pub fn matching(
+    pub fn matching<'a>(
         &self,
-        candidates: &BTreeSet<String>,
+        candidates: impl IntoIterator<Item = &'a str>,
         template: &Identifier,
         implemented: &[Identifier],
     ) -> BTreeSet<String> {
-        self.by_party
-            .iter()
-            .filter(|(p, f)| candidates.contains(*p) && f.matches(template, implemented))
-            .map(|(p, _)| p.clone())
+        candidates
+            .into_iter()
+            .filter(|p| {
+                self.by_party
+                    .get(*p)
+                    .is_some_and(|f| f.matches(template, implemented))
+            })
+            .map(str::to_owned)
             .collect()
     }
 

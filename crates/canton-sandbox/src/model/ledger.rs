@@ -1,12 +1,13 @@
 //! The participant's ledger: parties, contract store and update log, changed only by committing
 //! whole transactions. Pure and deterministic: no IO, no wall clock, no randomness.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, RwLockReadGuard};
 
 use exchange_core::Timestamp;
 
-use crate::daml::Value;
 use crate::model::clock::{ClockError, SyncClock};
+use crate::model::compact::{self, Encoded, FxHashMap, PartySet, Sym, SymbolTable, Symbols};
 use crate::model::ids::IdGen;
 use crate::model::template::Identifier;
 use crate::model::tree::{Create, Node};
@@ -69,6 +70,7 @@ pub struct EventRef {
     pub node_id: i32,
 }
 
+/// A contract as the tokens read it: decoded from the store (see [`Ledger::contract`]).
 #[derive(Debug, Clone)]
 pub struct ContractRecord {
     pub create: Create,
@@ -82,17 +84,91 @@ impl ContractRecord {
     pub fn is_active(&self) -> bool {
         self.archived.is_none()
     }
+}
 
-    pub fn stakeholders(&self) -> BTreeSet<String> {
-        self.create
-            .signatories
-            .union(&self.create.observers)
-            .cloned()
-            .collect()
+/// A create as the ledger stores it (`compact`): shared by the creating node and the contract
+/// store.
+#[derive(Debug)]
+pub struct StoredCreate {
+    pub contract_id: Sym,
+    pub template: Identifier,
+    pub argument: Encoded,
+    pub signatories: PartySet,
+    /// Never contains a signatory.
+    pub observers: PartySet,
+    /// Signatories and observers.
+    pub stakeholders: PartySet,
+    /// The interfaces the template implements, in declaration order …
+    pub interface_ids: Arc<[Identifier]>,
+    /// … and this contract's view of each, in the same order.
+    pub views: Box<[Encoded]>,
+}
+
+impl StoredCreate {
+    fn store(create: &Create, table: &mut SymbolTable) -> StoredCreate {
+        let signatories = table.party_set(create.signatories.iter().map(String::as_str));
+        let observers = table.party_set(create.observers.iter().map(String::as_str));
+        StoredCreate {
+            contract_id: table.intern(&create.contract_id),
+            template: create.template.clone(),
+            argument: compact::encode(&create.argument, table),
+            signatories,
+            observers,
+            stakeholders: table.union(signatories, observers),
+            interface_ids: create.interfaces.iter().map(|(i, _)| i.clone()).collect(),
+            views: create
+                .interfaces
+                .iter()
+                .map(|(_, v)| compact::encode(v, table))
+                .collect(),
+        }
+    }
+
+    fn decode(&self, table: &SymbolTable) -> Create {
+        let set = |s| table.parties(s).map(str::to_owned).collect();
+        Create {
+            contract_id: table.get(self.contract_id).to_owned(),
+            template: self.template.clone(),
+            argument: compact::decode(&self.argument, table),
+            signatories: set(self.signatories),
+            observers: set(self.observers),
+            interfaces: self
+                .interface_ids
+                .iter()
+                .zip(self.views.iter())
+                .map(|(i, v)| (i.clone(), compact::decode(v, table)))
+                .collect(),
+        }
     }
 }
 
-/// One node of a committed transaction, numbered in pre-order over the full tree.
+/// A contract in the store.
+#[derive(Debug, Clone)]
+pub struct StoredContract {
+    pub create: Arc<StoredCreate>,
+    pub created_at: Timestamp,
+    pub created: EventRef,
+    pub archived: Option<EventRef>,
+}
+
+impl StoredContract {
+    pub fn is_active(&self) -> bool {
+        self.archived.is_none()
+    }
+
+    fn decode(&self, table: &SymbolTable) -> ContractRecord {
+        ContractRecord {
+            create: self.create.decode(table),
+            created_at: self.created_at,
+            created: self.created,
+            archived: self.archived,
+        }
+    }
+}
+
+/// One visible-in-principle node of a committed transaction, numbered in pre-order over the
+/// full tree. Fetch nodes are not kept: no reader ever sees them, and the gaps they leave in
+/// the numbering are all that remains of them.
 #[derive(Debug, Clone)]
 pub struct TxNode {
     pub node_id: i32,
@@ -100,32 +176,28 @@ pub struct TxNode {
     pub last_descendant: i32,
     pub kind: TxNodeKind,
     /// Informees of this node and of every ancestor: who sees it in `LEDGER_EFFECTS`.
-    pub witnesses: BTreeSet<String>,
+    pub witnesses: PartySet,
     /// Stakeholders of the contract the node is about: who sees it in `ACS_DELTA`.
-    pub stakeholders: BTreeSet<String>,
+    pub stakeholders: PartySet,
     /// Template of the contract the node is about.
     pub template: Identifier,
     /// Interfaces that template implements.
-    pub interfaces: Vec<Identifier>,
+    pub interfaces: Arc<[Identifier]>,
     /// Created and archived within this same transaction (never in an ACS delta).
     pub transient: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum TxNodeKind {
-    Create(Create),
+    Create(Arc<StoredCreate>),
     Exercise {
-        contract_id: String,
+        contract_id: Sym,
         interface: Option<Identifier>,
-        choice: String,
-        argument: Value,
-        acting_parties: BTreeSet<String>,
+        choice: Sym,
+        argument: Encoded,
+        acting_parties: PartySet,
         consuming: bool,
-        result: Value,
-    },
-    /// Takes a node id; never shown to readers.
-    Fetch {
-        contract_id: String,
+        result: Encoded,
     },
 }
 
@@ -144,11 +216,11 @@ pub struct CommittedTx {
     pub origin: Origin,
     pub update_id: String,
     pub command_id: String,
-    pub act_as: BTreeSet<String>,
+    pub act_as: PartySet,
     pub effective_at: Timestamp,
     pub record_time: Timestamp,
     pub traceparent: String,
-    pub nodes: Vec<TxNode>,
+    pub nodes: Box<[TxNode]>,
 }
 
 /// What a submitter sees while building a transaction: the ledger effective time it will have,
@@ -156,7 +228,7 @@ pub struct CommittedTx {
 pub struct TxContext<'a> {
     pub let_time: Timestamp,
     ids: &'a mut IdGen,
-    contracts: &'a BTreeMap<String, ContractRecord>,
+    store: &'a Store,
 }
 
 impl TxContext<'_> {
@@ -165,12 +237,8 @@ impl TxContext<'_> {
     }
 
     /// An active contract (as of before this transaction).
-    pub fn active(&self, contract_id: &str) -> Option<&ContractRecord> {
-        self.contracts.get(contract_id).filter(|c| c.is_active())
-    }
-
-    pub fn active_contracts(&self) -> impl Iterator<Item = &ContractRecord> {
-        self.contracts.values().filter(|c| c.is_active())
+    pub fn active(&self, contract_id: &str) -> Option<ContractRecord> {
+        self.store.contract(contract_id).filter(|c| c.is_active())
     }
 }
 
@@ -183,6 +251,29 @@ pub struct SubmissionMeta {
     pub record_time: Option<Timestamp>,
 }
 
+/// The contract store and its symbol table.
+#[derive(Debug, Clone, Default)]
+struct Store {
+    symbols: Symbols,
+    contracts: FxHashMap<Sym, StoredContract>,
+    /// Active contracts by template and stakeholder, so that wallets' lookups ("my holdings",
+    /// "the receiver's preapproval") do not scan the whole store (the `load` scenario needs it).
+    active_index: FxHashMap<(Identifier, Sym), BTreeSet<Sym>>,
+}
+
+impl Store {
+    fn stored(&self, table: &SymbolTable, contract_id: &str) -> Option<&StoredContract> {
+        table
+            .lookup(contract_id)
+            .and_then(|s| self.contracts.get(&s))
+    }
+
+    fn contract(&self, contract_id: &str) -> Option<ContractRecord> {
+        let table = self.symbols.read();
+        self.stored(&table, contract_id).map(|c| c.decode(&table))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Ledger {
     config: LedgerConfig,
@@ -191,13 +282,11 @@ pub struct Ledger {
     synchronizer_id: String,
     participant_id: String,
     parties: BTreeMap<String, PartyRecord>,
-    contracts: BTreeMap<String, ContractRecord>,
-    /// Active contracts by template and stakeholder, so that wallets' lookups ("my holdings",
-    /// "the receiver's preapproval") do not scan the whole store (the `load` scenario needs it).
-    active_index: BTreeMap<Identifier, BTreeMap<String, BTreeSet<String>>>,
-    /// In offset order; offsets increase but may have gaps (after a restore).
-    log: Vec<CommittedTx>,
-    by_update_id: BTreeMap<String, usize>,
+    store: Store,
+    /// In offset order; offsets increase but may have gaps (after a restore). Shared with
+    /// backups: a snapshot copies pointers, not transactions.
+    log: Vec<Arc<CommittedTx>>,
+    by_update_id: FxHashMap<String, usize>,
     /// The offset the next update gets.
     next_offset: i64,
     /// Updates at or below it are gone (`latest-pruned-offsets`); 0 = nothing pruned.
@@ -217,15 +306,19 @@ impl Ledger {
             synchronizer_id,
             participant_id,
             parties: BTreeMap::new(),
-            contracts: BTreeMap::new(),
-            active_index: BTreeMap::new(),
+            store: Store::default(),
             log: Vec::new(),
-            by_update_id: BTreeMap::new(),
+            by_update_id: FxHashMap::default(),
             next_offset: 1,
             pruned_up_to: 0,
             incarnation: 0,
             config,
         }
+    }
+
+    /// The strings behind the symbols of stored transactions and contracts.
+    pub fn symbols(&self) -> RwLockReadGuard<'_, SymbolTable> {
+        self.store.symbols.read()
     }
 
     /// How many restores this node has been through.
@@ -293,27 +386,30 @@ impl Ledger {
             return None;
         }
         let i = self.log.partition_point(|tx| tx.offset < offset);
-        self.log.get(i).filter(|tx| tx.offset == offset)
+        self.log
+            .get(i)
+            .filter(|tx| tx.offset == offset)
+            .map(|tx| &**tx)
     }
 
     /// The update with this id, unless it was pruned.
     pub fn update_by_id(&self, update_id: &str) -> Option<&CommittedTx> {
         self.by_update_id
             .get(update_id)
-            .map(|&i| &self.log[i])
+            .map(|&i| &*self.log[i])
             .filter(|tx| tx.offset > self.pruned_up_to)
     }
 
     /// Updates with `begin_exclusive < offset <= end_inclusive` (pruned ones included: callers
     /// refuse to read below the pruning offset first).
-    pub fn updates_between(&self, begin_exclusive: i64, end_inclusive: i64) -> &[CommittedTx] {
+    pub fn updates_between(&self, begin_exclusive: i64, end_inclusive: i64) -> &[Arc<CommittedTx>] {
         let from = self.log.partition_point(|tx| tx.offset <= begin_exclusive);
         let to = self.log.partition_point(|tx| tx.offset <= end_inclusive);
         if from >= to { &[] } else { &self.log[from..to] }
     }
 
     /// The whole history this node holds, in offset order.
-    pub fn log(&self) -> &[CommittedTx] {
+    pub fn log(&self) -> &[Arc<CommittedTx>] {
         &self.log
     }
 
@@ -360,7 +456,7 @@ impl Ledger {
         let mut redelivered = 0;
         for tx in current.log {
             if tx.origin == Origin::Synchronizer && !self.by_update_id.contains_key(&tx.update_id) {
-                self.append(tx);
+                self.append(Arc::unwrap_or_clone(tx));
                 redelivered += 1;
             }
         }
@@ -382,9 +478,13 @@ impl Ledger {
         let roots = build(&mut TxContext {
             let_time: record_time,
             ids: &mut self.ids,
-            contracts: &self.contracts,
+            store: &self.store,
         })?;
-        let nodes = Numbering::run(&self.contracts, &roots)?;
+        let (nodes, act_as) = {
+            let mut table = self.store.symbols.write();
+            let nodes = Numbering::run(&self.store, &mut table, &roots)?;
+            (nodes, table.party_set([]))
+        };
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
         Ok(self.append(CommittedTx {
@@ -392,7 +492,7 @@ impl Ledger {
             origin: Origin::ParticipantLocal,
             update_id,
             command_id: command_id.to_owned(),
-            act_as: BTreeSet::new(),
+            act_as,
             effective_at: record_time,
             record_time,
             traceparent,
@@ -407,30 +507,30 @@ impl Ledger {
         let offset = self.next_offset;
         self.next_offset += 1;
         tx.offset = offset;
-        for node in &tx.nodes {
+        let store = &mut self.store;
+        let table = store.symbols.read();
+        for node in tx.nodes.iter() {
+            let at = EventRef {
+                offset,
+                node_id: node.node_id,
+            };
             match &node.kind {
                 TxNodeKind::Create(create) => {
                     if !node.transient {
-                        let by_party = self
-                            .active_index
-                            .entry(create.template.clone())
-                            .or_default();
-                        for party in create.signatories.union(&create.observers) {
-                            by_party
-                                .entry(party.clone())
+                        for party in table.party_syms(create.stakeholders) {
+                            store
+                                .active_index
+                                .entry((create.template.clone(), *party))
                                 .or_default()
-                                .insert(create.contract_id.clone());
+                                .insert(create.contract_id);
                         }
                     }
-                    self.contracts.insert(
-                        create.contract_id.clone(),
-                        ContractRecord {
+                    store.contracts.insert(
+                        create.contract_id,
+                        StoredContract {
                             create: create.clone(),
                             created_at: tx.effective_at,
-                            created: EventRef {
-                                offset,
-                                node_id: node.node_id,
-                            },
+                            created: at,
                             archived: None,
                         },
                     );
@@ -440,49 +540,56 @@ impl Ledger {
                     consuming: true,
                     ..
                 } => {
-                    if let Some(c) = self.contracts.get_mut(contract_id) {
-                        c.archived = Some(EventRef {
-                            offset,
-                            node_id: node.node_id,
-                        });
-                        if let Some(by_party) = self.active_index.get_mut(&c.create.template) {
-                            for party in c.create.signatories.union(&c.create.observers) {
-                                if let Some(set) = by_party.get_mut(party) {
-                                    set.remove(contract_id);
-                                }
+                    if let Some(c) = store.contracts.get_mut(contract_id) {
+                        c.archived = Some(at);
+                        for party in table.party_syms(c.create.stakeholders) {
+                            if let Some(set) = store
+                                .active_index
+                                .get_mut(&(c.create.template.clone(), *party))
+                            {
+                                set.remove(contract_id);
                             }
                         }
                     }
                 }
-                _ => {}
+                TxNodeKind::Exercise { .. } => {}
             }
         }
+        drop(table);
         self.by_update_id
             .insert(tx.update_id.clone(), self.log.len());
-        self.log.push(tx);
+        self.log.push(Arc::new(tx));
         self.log.last().expect("just pushed")
     }
 
-    pub fn contract(&self, contract_id: &str) -> Option<&ContractRecord> {
-        self.contracts.get(contract_id)
+    /// A contract of the store, active or archived, decoded.
+    pub fn contract(&self, contract_id: &str) -> Option<ContractRecord> {
+        self.store.contract(contract_id)
     }
 
-    pub fn active_contracts(&self) -> impl Iterator<Item = &ContractRecord> {
-        self.contracts.values().filter(|c| c.is_active())
+    /// A contract as stored (what projections render from).
+    pub fn stored_contract(&self, contract_id: &str) -> Option<StoredContract> {
+        let table = self.symbols();
+        self.store.stored(&table, contract_id).cloned()
     }
 
     /// Active contracts of `template` that `party` is a stakeholder of, by contract id.
-    pub fn active_of<'a>(
-        &'a self,
-        template: &Identifier,
-        party: &str,
-    ) -> impl Iterator<Item = &'a ContractRecord> + 'a {
-        self.active_index
-            .get(template)
-            .and_then(|by_party| by_party.get(party))
+    pub fn active_of(&self, template: &Identifier, party: &str) -> Vec<ContractRecord> {
+        let table = self.symbols();
+        let Some(party) = table.lookup(party) else {
+            return vec![];
+        };
+        let mut out: Vec<ContractRecord> = self
+            .store
+            .active_index
+            .get(&(template.clone(), party))
             .into_iter()
             .flatten()
-            .filter_map(|cid| self.contracts.get(cid))
+            .filter_map(|cid| self.store.contracts.get(cid))
+            .map(|c| c.decode(&table))
+            .collect();
+        out.sort_by(|a, b| a.create.contract_id.cmp(&b.create.contract_id));
+        out
     }
 
     /// Builds and commits one transaction atomically: if `build` or validation fails, nothing
@@ -507,9 +614,16 @@ impl Ledger {
         let roots = build(&mut TxContext {
             let_time,
             ids: &mut self.ids,
-            contracts: &self.contracts,
+            store: &self.store,
         })?;
-        let nodes = Numbering::run(&self.contracts, &roots)?;
+        let (nodes, act_as) = {
+            let mut table = self.store.symbols.write();
+            let nodes = Numbering::run(&self.store, &mut table, &roots)?;
+            (
+                nodes,
+                table.party_set(meta.act_as.iter().map(String::as_str)),
+            )
+        };
         // Validated: from here on nothing fails.
         self.clock.commit(record_time);
         let update_id = self.ids.next_update_id();
@@ -519,7 +633,7 @@ impl Ledger {
             origin: Origin::Synchronizer,
             update_id,
             command_id: meta.command_id,
-            act_as: meta.act_as,
+            act_as,
             effective_at: let_time,
             record_time,
             traceparent,
@@ -528,144 +642,148 @@ impl Ledger {
     }
 }
 
-/// Pre-order numbering and validation of a transaction against the contract store.
+/// Pre-order numbering and validation of a transaction against the contract store, storing
+/// its nodes in compact form as it goes.
 struct Numbering<'a> {
-    store: &'a BTreeMap<String, ContractRecord>,
-    /// Contracts created earlier in this transaction: (stakeholders-bearing record, index).
-    created_here: BTreeMap<String, Create>,
-    consumed_here: BTreeSet<String>,
+    store: &'a Store,
+    table: &'a mut SymbolTable,
+    /// Contracts created earlier in this transaction.
+    created_here: FxHashMap<Sym, Arc<StoredCreate>>,
+    consumed_here: HashSet<Sym>,
+    /// The number of nodes so far, fetches included.
+    count: i32,
     out: Vec<TxNode>,
 }
 
 impl<'a> Numbering<'a> {
     fn run(
-        store: &'a BTreeMap<String, ContractRecord>,
+        store: &'a Store,
+        table: &'a mut SymbolTable,
         roots: &[Node],
-    ) -> Result<Vec<TxNode>, LedgerError> {
+    ) -> Result<Box<[TxNode]>, LedgerError> {
+        let nobody = table.party_set([]);
         let mut n = Numbering {
             store,
-            created_here: BTreeMap::new(),
-            consumed_here: BTreeSet::new(),
+            table,
+            created_here: FxHashMap::default(),
+            consumed_here: HashSet::new(),
+            count: 0,
             out: Vec::new(),
         };
         for root in roots {
-            n.visit(root, &BTreeSet::new())?;
+            n.visit(root, nobody)?;
         }
-        for node in &mut n.out {
-            node.transient = matches!(&node.kind, TxNodeKind::Create(c) if n.consumed_here.contains(&c.contract_id))
-                || matches!(&node.kind, TxNodeKind::Exercise { contract_id, consuming: true, .. } if n.created_here.contains_key(contract_id));
+        let Numbering {
+            mut out,
+            created_here,
+            consumed_here,
+            ..
+        } = n;
+        for node in &mut out {
+            node.transient = match &node.kind {
+                TxNodeKind::Create(c) => consumed_here.contains(&c.contract_id),
+                TxNodeKind::Exercise {
+                    contract_id,
+                    consuming: true,
+                    ..
+                } => created_here.contains_key(contract_id),
+                TxNodeKind::Exercise { .. } => false,
+            };
         }
-        Ok(n.out)
+        Ok(out.into_boxed_slice())
     }
 
     /// The contract a node acts on, if it is active at this point of the transaction.
-    fn target(&self, contract_id: &str) -> Result<Create, LedgerError> {
-        if self.consumed_here.contains(contract_id) {
-            return Err(LedgerError::ContractNotFound(contract_id.to_owned()));
+    fn target(&mut self, contract_id: &str) -> Result<(Sym, Arc<StoredCreate>), LedgerError> {
+        let not_found = || LedgerError::ContractNotFound(contract_id.to_owned());
+        let sym = self.table.lookup(contract_id).ok_or_else(not_found)?;
+        if self.consumed_here.contains(&sym) {
+            return Err(not_found());
         }
-        if let Some(c) = self.created_here.get(contract_id) {
-            return Ok(c.clone());
+        if let Some(c) = self.created_here.get(&sym) {
+            return Ok((sym, c.clone()));
         }
-        match self.store.get(contract_id) {
-            Some(c) if c.is_active() => Ok(c.create.clone()),
-            _ => Err(LedgerError::ContractNotFound(contract_id.to_owned())),
+        match self.store.contracts.get(&sym) {
+            Some(c) if c.is_active() => Ok((sym, c.create.clone())),
+            _ => Err(not_found()),
         }
     }
 
-    fn visit(&mut self, node: &Node, inherited: &BTreeSet<String>) -> Result<(), LedgerError> {
-        let node_id = self.out.len() as i32;
+    fn visit(&mut self, node: &Node, inherited: PartySet) -> Result<(), LedgerError> {
+        let node_id = self.count;
+        self.count += 1;
         match node {
             Node::Create(create) => {
-                if self.store.contains_key(&create.contract_id)
-                    || self.created_here.contains_key(&create.contract_id)
-                {
+                let known = self.table.lookup(&create.contract_id).is_some_and(|s| {
+                    self.store.contracts.contains_key(&s) || self.created_here.contains_key(&s)
+                });
+                if known {
                     return Err(LedgerError::DuplicateContractId(create.contract_id.clone()));
                 }
-                let stakeholders: BTreeSet<String> = create
-                    .signatories
-                    .union(&create.observers)
-                    .cloned()
-                    .collect();
-                self.created_here
-                    .insert(create.contract_id.clone(), create.clone());
+                let stored = Arc::new(StoredCreate::store(create, self.table));
+                self.created_here.insert(stored.contract_id, stored.clone());
                 self.out.push(TxNode {
                     node_id,
                     last_descendant: node_id,
-                    witnesses: inherited.union(&stakeholders).cloned().collect(),
-                    stakeholders,
-                    template: create.template.clone(),
-                    interfaces: create.interfaces.iter().map(|(i, _)| i.clone()).collect(),
+                    witnesses: self.table.union(inherited, stored.stakeholders),
+                    stakeholders: stored.stakeholders,
+                    template: stored.template.clone(),
+                    interfaces: stored.interface_ids.clone(),
                     transient: false,
-                    kind: TxNodeKind::Create(create.clone()),
+                    kind: TxNodeKind::Create(stored),
                 });
             }
+            // Validated, numbered, not kept.
             Node::Fetch(fetch) => {
-                let target = self.target(&fetch.contract_id)?;
-                let stakeholders = stakeholders(&target);
-                self.out.push(TxNode {
-                    node_id,
-                    last_descendant: node_id,
-                    witnesses: inherited.clone(),
-                    stakeholders,
-                    template: target.template.clone(),
-                    interfaces: target.interfaces.iter().map(|(i, _)| i.clone()).collect(),
-                    transient: false,
-                    kind: TxNodeKind::Fetch {
-                        contract_id: fetch.contract_id.clone(),
-                    },
-                });
+                self.target(&fetch.contract_id)?;
             }
             Node::Exercise(ex) => {
-                let target = self.target(&ex.contract_id)?;
-                let stakeholders = stakeholders(&target);
+                let (contract_id, target) = self.target(&ex.contract_id)?;
                 // Informees: signatories and actors, plus observers if the choice consumes.
-                let mut informees: BTreeSet<String> = target
-                    .signatories
-                    .union(&ex.acting_parties)
-                    .cloned()
-                    .collect();
+                let acting_parties = self
+                    .table
+                    .party_set(ex.acting_parties.iter().map(String::as_str));
+                let mut informees = self.table.union(target.signatories, acting_parties);
                 if ex.consuming {
-                    informees.extend(target.observers.iter().cloned());
-                    self.consumed_here.insert(ex.contract_id.clone());
+                    informees = self.table.union(informees, target.observers);
+                    self.consumed_here.insert(contract_id);
                 }
                 // Everyone who sees a node sees its whole subtree.
-                let witnesses: BTreeSet<String> = inherited.union(&informees).cloned().collect();
+                let witnesses = self.table.union(inherited, informees);
                 let index = self.out.len();
+                let choice = self.table.intern(&ex.choice);
                 self.out.push(TxNode {
                     node_id,
                     last_descendant: node_id,
-                    witnesses: witnesses.clone(),
-                    stakeholders,
+                    witnesses,
+                    stakeholders: target.stakeholders,
                     template: target.template.clone(),
-                    interfaces: target.interfaces.iter().map(|(i, _)| i.clone()).collect(),
+                    interfaces: target.interface_ids.clone(),
                     transient: false,
                     kind: TxNodeKind::Exercise {
-                        contract_id: ex.contract_id.clone(),
+                        contract_id,
                         interface: ex.interface.clone(),
-                        choice: ex.choice.clone(),
-                        argument: ex.argument.clone(),
-                        acting_parties: ex.acting_parties.clone(),
+                        choice,
+                        argument: compact::encode(&ex.argument, self.table),
+                        acting_parties,
                         consuming: ex.consuming,
-                        result: ex.result.clone(),
+                        result: compact::encode(&ex.result, self.table),
                     },
                 });
                 for child in &ex.children {
-                    self.visit(child, &witnesses)?;
+                    self.visit(child, witnesses)?;
                 }
-                self.out[index].last_descendant = self.out.len() as i32 - 1;
+                self.out[index].last_descendant = self.count - 1;
             }
         }
         Ok(())
     }
 }
 
-fn stakeholders(c: &Create) -> BTreeSet<String> {
-    c.signatories.union(&c.observers).cloned().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daml::Value;
     use crate::model::tree::{Exercise, Fetch, parties};
 
     fn template() -> Identifier {
@@ -701,7 +819,8 @@ mod tests {
         let TxNodeKind::Create(c) = &tx.nodes[0].kind else {
             panic!()
         };
-        let cid = c.contract_id.clone();
+        let cid_sym = c.contract_id;
+        let cid = l.symbols().get(cid_sym).to_owned();
         let archive_and_pay = |ctx: &mut TxContext<'_>| -> Result<Vec<Node>, LedgerError> {
             let signatories = ctx.active(&cid).map(|c| c.create.signatories.clone());
             let root = Exercise {
@@ -728,12 +847,13 @@ mod tests {
             .iter()
             .map(|n| (n.node_id, n.last_descendant))
             .collect();
-        assert_eq!(ids, vec![(0, 3), (1, 1), (2, 2), (3, 3)]);
+        // The fetch at 1 is not kept: it is the gap.
+        assert_eq!(ids, vec![(0, 3), (2, 2), (3, 3)]);
         // Bob's create is witnessed by alice (ancestor informee) and bob (stakeholder).
-        assert_eq!(
-            tx.nodes[3].witnesses,
-            parties([alice.as_str(), bob.as_str()])
-        );
+        let witnesses = tx.nodes[2].witnesses;
+        let mut expected = vec![alice.clone(), bob.clone()];
+        expected.sort();
+        assert_eq!(l.symbols().parties(witnesses).collect::<Vec<_>>(), expected);
         assert!(l.transact(meta, archive_and_pay).is_err());
         assert_eq!(l.ledger_end(), 2);
         assert!(l.update_at(2).unwrap().record_time > l.update_at(1).unwrap().record_time);

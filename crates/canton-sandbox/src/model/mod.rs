@@ -2,6 +2,7 @@
 //! changes it only by committing whole transactions.
 
 pub mod clock;
+pub mod compact;
 pub mod filter;
 pub mod ids;
 pub mod ledger;

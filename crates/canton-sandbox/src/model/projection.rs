@@ -15,31 +15,46 @@ use canton_ledger::filters::{EventFormat, TransactionFormat, TransactionShape};
 use canton_ledger::{Event, JsTransaction, TraceContext, ViewStatus};
 
 use crate::daml::Rendering;
+use crate::model::compact::{SymbolTable, to_raw};
 use crate::model::filter::ResolvedFilter;
-use crate::model::ledger::{CommittedTx, ContractRecord, TxNode, TxNodeKind};
+use crate::model::ledger::{CommittedTx, StoredContract, StoredCreate, TxNode, TxNodeKind};
 use crate::model::template::Identifier;
-use crate::model::tree::Create;
 
 /// The reader's view of `tx`, or `None` if it sees no event of it (a stream skips the
-/// transaction; a point lookup answers `UPDATE_NOT_FOUND`).
+/// transaction; a point lookup answers `UPDATE_NOT_FOUND`). `table` is the ledger's
+/// [`SymbolTable`] (`Ledger::symbols`).
 pub fn project_transaction(
     tx: &CommittedTx,
     format: &TransactionFormat,
     synchronizer_id: &str,
     hosted: &[String],
+    table: &SymbolTable,
 ) -> Option<JsTransaction> {
     let default_format = EventFormat::default();
     let event_format = format.event_format.as_ref().unwrap_or(&default_format);
     let filter = ResolvedFilter::new(event_format, hosted.iter().map(String::as_str));
+    project_with(tx, format, synchronizer_id, &filter, table)
+}
+
+/// [`project_transaction`] with the filter resolved once (streams project many transactions
+/// with one filter).
+pub fn project_with(
+    tx: &CommittedTx,
+    format: &TransactionFormat,
+    synchronizer_id: &str,
+    filter: &ResolvedFilter,
+    table: &SymbolTable,
+) -> Option<JsTransaction> {
     let acs_delta = format.transaction_shape == TransactionShape::AcsDelta;
+    let effective_at = tx.effective_at.to_string();
     let events: Vec<Event> = tx
         .nodes
         .iter()
         .filter_map(|node| {
             if acs_delta {
-                acs_delta_event(tx, node, &filter)
+                acs_delta_event(tx, node, filter, table, &effective_at)
             } else {
-                ledger_effects_event(tx, node, &filter)
+                ledger_effects_event(tx, node, filter, table, &effective_at)
             }
         })
         .collect();
@@ -48,7 +63,7 @@ pub fn project_transaction(
     }
     let requesting: BTreeSet<&str> = filter.parties().collect();
     // The command id is only shown to its submitters.
-    let command_id = if tx.act_as.iter().any(|p| requesting.contains(p.as_str())) {
+    let command_id = if table.parties(tx.act_as).any(|p| requesting.contains(p)) {
         tx.command_id.clone()
     } else {
         String::new()
@@ -57,7 +72,7 @@ pub fn project_transaction(
         update_id: tx.update_id.clone(),
         command_id,
         workflow_id: String::new(),
-        effective_at: Some(tx.effective_at.to_string()),
+        effective_at: Some(effective_at),
         events,
         offset: tx.offset,
         synchronizer_id: synchronizer_id.to_owned(),
@@ -71,27 +86,36 @@ pub fn project_transaction(
     })
 }
 
-fn ledger_effects_event(tx: &CommittedTx, node: &TxNode, filter: &ResolvedFilter) -> Option<Event> {
-    let witnesses = filter.matching(&node.witnesses, &node.template, &node.interfaces);
+fn ledger_effects_event(
+    tx: &CommittedTx,
+    node: &TxNode,
+    filter: &ResolvedFilter,
+    table: &SymbolTable,
+    effective_at: &str,
+) -> Option<Event> {
+    let witnesses = filter.matching(
+        table.parties(node.witnesses),
+        &node.template,
+        &node.interfaces,
+    );
     if witnesses.is_empty() {
         return None;
     }
-    let stakeholder_readers: BTreeSet<String> = witnesses
-        .intersection(&node.stakeholders)
-        .cloned()
-        .collect();
+    let stakeholder_reader = witnesses
+        .iter()
+        .any(|w| table.contains(node.stakeholders, w));
     match &node.kind {
-        TxNodeKind::Fetch { .. } => None,
         TxNodeKind::Create(create) => {
-            let acs_delta = !node.transient && !stakeholder_readers.is_empty();
+            let acs_delta = !node.transient && stakeholder_reader;
             Some(Event::CreatedEvent(created_event(
                 tx.offset,
                 node.node_id,
                 create,
-                tx.effective_at.to_string(),
+                effective_at.to_owned(),
                 &witnesses,
                 filter,
                 acs_delta,
+                table,
             )))
         }
         TxNodeKind::Exercise {
@@ -105,32 +129,42 @@ fn ledger_effects_event(tx: &CommittedTx, node: &TxNode, filter: &ResolvedFilter
         } => Some(Event::ExercisedEvent(ExercisedEvent {
             offset: tx.offset,
             node_id: node.node_id,
-            contract_id: contract_id.clone(),
+            contract_id: table.get(*contract_id).to_owned(),
             template_id: node.template.wire(),
             interface_id: interface.as_ref().map(Identifier::wire),
-            choice: choice.clone(),
-            choice_argument: Some(argument.to_raw(Rendering::Argument)),
-            acting_parties: acting_parties.iter().cloned().collect(),
+            choice: table.get(*choice).to_owned(),
+            choice_argument: Some(to_raw(argument, table, Rendering::Argument)),
+            acting_parties: table.parties(*acting_parties).map(str::to_owned).collect(),
             consuming: *consuming,
             witness_parties: witnesses.iter().cloned().collect(),
             last_descendant_node_id: node.last_descendant,
-            exercise_result: Some(result.to_raw(Rendering::Argument)),
+            exercise_result: Some(to_raw(result, table, Rendering::Argument)),
             package_name: node.template.package_name.clone(),
             implemented_interfaces: if *consuming {
                 wires(filter.rendered_interfaces(&witnesses, &node.interfaces))
             } else {
                 vec![]
             },
-            acs_delta: Some(*consuming && !node.transient && !stakeholder_readers.is_empty()),
+            acs_delta: Some(*consuming && !node.transient && stakeholder_reader),
         })),
     }
 }
 
-fn acs_delta_event(tx: &CommittedTx, node: &TxNode, filter: &ResolvedFilter) -> Option<Event> {
+fn acs_delta_event(
+    tx: &CommittedTx,
+    node: &TxNode,
+    filter: &ResolvedFilter,
+    table: &SymbolTable,
+    effective_at: &str,
+) -> Option<Event> {
     if node.transient {
         return None;
     }
-    let readers = filter.matching(&node.stakeholders, &node.template, &node.interfaces);
+    let readers = filter.matching(
+        table.parties(node.stakeholders),
+        &node.template,
+        &node.interfaces,
+    );
     if readers.is_empty() {
         return None;
     }
@@ -139,10 +173,11 @@ fn acs_delta_event(tx: &CommittedTx, node: &TxNode, filter: &ResolvedFilter) -> 
             tx.offset,
             node.node_id,
             create,
-            tx.effective_at.to_string(),
+            effective_at.to_owned(),
             &readers,
             filter,
             true,
+            table,
         ))),
         TxNodeKind::Exercise {
             contract_id,
@@ -151,51 +186,56 @@ fn acs_delta_event(tx: &CommittedTx, node: &TxNode, filter: &ResolvedFilter) -> 
         } => Some(Event::ArchivedEvent(archived_event(
             tx.offset,
             node.node_id,
-            contract_id,
+            table.get(*contract_id),
             &node.template,
             &node.interfaces,
             &readers,
             filter,
         ))),
-        _ => None,
+        TxNodeKind::Exercise { .. } => None,
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn created_event(
     offset: i64,
     node_id: i32,
-    create: &Create,
+    create: &StoredCreate,
     created_at: String,
     witnesses: &BTreeSet<String>,
     filter: &ResolvedFilter,
     acs_delta: bool,
+    table: &SymbolTable,
 ) -> CreatedEvent {
-    let implemented: Vec<Identifier> = create.interfaces.iter().map(|(i, _)| i.clone()).collect();
     let interface_views = filter
-        .rendered_interfaces(witnesses, &implemented)
+        .rendered_interfaces(witnesses, &create.interface_ids)
         .into_iter()
-        .filter_map(|iface| create.interfaces.iter().find(|(i, _)| i == iface))
+        .filter_map(|iface| {
+            let i = create.interface_ids.iter().position(|i| i == iface)?;
+            Some((iface, &create.views[i]))
+        })
         .map(|(iface, view)| InterfaceView {
             interface_id: iface.wire(),
             view_status: ViewStatus::default(),
-            view_value: Some(view.to_raw(Rendering::View)),
+            view_value: Some(to_raw(view, table, Rendering::View)),
             implementation_package_id: None,
         })
         .collect();
+    let parties = |set| table.parties(set).map(str::to_owned).collect();
     CreatedEvent {
         offset,
         node_id,
-        contract_id: create.contract_id.clone(),
+        contract_id: table.get(create.contract_id).to_owned(),
         template_id: create.template.wire(),
         contract_key: None,
         contract_key_hash: None,
-        create_argument: Some(create.argument.to_raw(Rendering::Argument)),
+        create_argument: Some(to_raw(&create.argument, table, Rendering::Argument)),
         // Blobs are not modelled: the sandbox has no Daml engine to accept them back.
         created_event_blob: String::new(),
         interface_views,
         witness_parties: witnesses.iter().cloned().collect(),
-        signatories: create.signatories.iter().cloned().collect(),
-        observers: create.observers.iter().cloned().collect(),
+        signatories: parties(create.signatories),
+        observers: parties(create.observers),
         created_at: Some(created_at),
         package_name: create.template.package_name.clone(),
         representative_package_id: Some(create.template.package_id.clone()),
@@ -230,22 +270,18 @@ fn wires(ids: Vec<&Identifier>) -> Vec<String> {
 /// `events-by-contract-id`: the create and (if any) archive in the `ACS_DELTA` shape, for
 /// requesting stakeholders; `None` if none of them is a stakeholder (→ 404).
 pub fn events_by_contract_id(
-    contract: &ContractRecord,
+    contract: &StoredContract,
     format: &EventFormat,
     synchronizer_id: &str,
     hosted: &[String],
+    table: &SymbolTable,
 ) -> Option<JsGetEventsByContractIdResponse> {
     let filter = ResolvedFilter::new(format, hosted.iter().map(String::as_str));
-    let implemented: Vec<Identifier> = contract
-        .create
-        .interfaces
-        .iter()
-        .map(|(i, _)| i.clone())
-        .collect();
+    let create = &contract.create;
     let readers = filter.matching(
-        &contract.stakeholders(),
-        &contract.create.template,
-        &implemented,
+        table.parties(create.stakeholders),
+        &create.template,
+        &create.interface_ids,
     );
     if readers.is_empty() {
         return None;
@@ -253,19 +289,20 @@ pub fn events_by_contract_id(
     let created = created_event(
         contract.created.offset,
         contract.created.node_id,
-        &contract.create,
+        create,
         contract.created_at.to_string(),
         &readers,
         &filter,
         true,
+        table,
     );
     let archived = contract.archived.map(|at| JsArchived {
         archived_event: archived_event(
             at.offset,
             at.node_id,
-            &contract.create.contract_id,
-            &contract.create.template,
-            &implemented,
+            table.get(create.contract_id),
+            &create.template,
+            &create.interface_ids,
             &readers,
             &filter,
         ),

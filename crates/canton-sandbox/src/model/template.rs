@@ -5,23 +5,37 @@
 //! commands (`ledger-api.md` §1.6). An [`Identifier`] knows both, so either form matches.
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
+/// Shared: every node of every transaction names its template, so a clone must cost nothing.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Identifier {
+pub struct Identifier(Arc<IdentifierParts>);
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdentifierParts {
     pub package_id: String,
     pub package_name: String,
     pub module: String,
     pub entity: String,
 }
 
+impl Deref for Identifier {
+    type Target = IdentifierParts;
+
+    fn deref(&self) -> &IdentifierParts {
+        &self.0
+    }
+}
+
 impl Identifier {
     pub fn new(package_id: &str, package_name: &str, module: &str, entity: &str) -> Identifier {
-        Identifier {
+        Identifier(Arc::new(IdentifierParts {
             package_id: package_id.to_owned(),
             package_name: package_name.to_owned(),
             module: module.to_owned(),
             entity: entity.to_owned(),
-        }
+        }))
     }
 
     /// The package-id form the ledger writes.

@@ -195,6 +195,7 @@ impl AmuletToken {
     pub fn preapproval_of(&self, ledger: &Ledger, receiver: &str) -> Option<String> {
         ledger
             .active_of(&packages::transfer_preapproval_template(), receiver)
+            .into_iter()
             .find(|c| field(&c.create.argument, "receiver") == Some(&Value::party(receiver)))
             .map(|c| c.create.contract_id.clone())
     }
@@ -203,6 +204,7 @@ impl AmuletToken {
     pub fn holdings(&self, ledger: &Ledger, owner: &str) -> Vec<Holding> {
         let mut out: Vec<Holding> = ledger
             .active_of(&packages::amulet_template(), owner)
+            .into_iter()
             .filter_map(|c| self.as_holding(&c.create))
             .filter(|h| h.owner == owner)
             .collect();
@@ -449,6 +451,18 @@ impl AmuletToken {
         ledger: &mut Ledger,
         request: &TransferRequest,
     ) -> Result<TransferOutcome, TokenError> {
+        self.transfer_at(ledger, request, None)
+    }
+
+    /// [`AmuletToken::transfer`] with the submitter's `(requestedAt, executeBefore)` (a submitted
+    /// `TransferFactory_Transfer` carries them); `None` derives them from the ledger time.
+    /// Refused (as the factory refuses it) once `executeBefore` has passed.
+    pub fn transfer_at(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        times: Option<(Timestamp, Timestamp)>,
+    ) -> Result<TransferOutcome, TokenError> {
         let preapproval = self
             .preapproval_of(ledger, &request.receiver)
             .ok_or_else(|| {
@@ -469,6 +483,13 @@ impl AmuletToken {
                 record_time: None,
             },
             |ctx| {
+                let expired = times.map(|(_, before)| before).filter(|b| *b <= ctx.let_time);
+                if let Some(execute_before) = expired {
+                    return Err(TokenError::Interpretation(format!(
+                        "TransferFactory_Transfer: executeBefore {execute_before} is not after the ledger time {}",
+                        ctx.let_time
+                    )));
+                }
                 let plan = self.plan_transfer(ctx, request, &inputs)?;
                 outcome = (
                     vec![plan.receiver_amulet.contract_id.clone()],
@@ -479,6 +500,7 @@ impl AmuletToken {
                     request,
                     &preapproval,
                     plan,
+                    times,
                 ))])
             },
         )?;
@@ -577,6 +599,7 @@ impl AmuletToken {
         request: &TransferRequest,
         preapproval: &str,
         plan: TransferPlan,
+        times: Option<(Timestamp, Timestamp)>,
     ) -> Exercise {
         let sender = request.sender.as_str();
         let receiver = request.receiver.as_str();
@@ -711,13 +734,16 @@ impl AmuletToken {
             children: vec![Node::Exercise(amulet_rules_transfer)],
         };
 
-        let requested_at = ctx
-            .let_time
-            .checked_add_micros(-114_871)
-            .unwrap_or(ctx.let_time);
-        let execute_before = requested_at
-            .checked_add_micros(DAY_MICROS)
-            .unwrap_or(requested_at);
+        let (requested_at, execute_before) = times.unwrap_or_else(|| {
+            let requested_at = ctx
+                .let_time
+                .checked_add_micros(-114_871)
+                .unwrap_or(ctx.let_time);
+            let execute_before = requested_at
+                .checked_add_micros(DAY_MICROS)
+                .unwrap_or(requested_at);
+            (requested_at, execute_before)
+        });
         let transfer_meta: Vec<(&str, String)> = request
             .memo
             .iter()
@@ -954,20 +980,22 @@ mod tests {
         (l, token, treasury, alice)
     }
 
+    /// Node ids, last descendants and what each node does; the gaps are fetch nodes (the
+    /// ledger keeps only their place in the numbering).
     fn layout(l: &Ledger, offset: i64) -> Vec<(i32, i32, String)> {
-        l.update_at(offset)
-            .unwrap()
-            .nodes
-            .iter()
-            .map(|n| {
-                let what = match &n.kind {
-                    TxNodeKind::Create(c) => format!("create {}", c.template.entity),
-                    TxNodeKind::Exercise { choice, .. } => choice.clone(),
-                    TxNodeKind::Fetch { .. } => "fetch".into(),
-                };
-                (n.node_id, n.last_descendant, what)
-            })
-            .collect()
+        let mut out = Vec::new();
+        for n in l.update_at(offset).unwrap().nodes.iter() {
+            while out.len() < n.node_id as usize {
+                let gap = out.len() as i32;
+                out.push((gap, gap, "fetch".to_owned()));
+            }
+            let what = match &n.kind {
+                TxNodeKind::Create(c) => format!("create {}", c.template.entity),
+                TxNodeKind::Exercise { choice, .. } => l.symbols().get(*choice).to_owned(),
+            };
+            out.push((n.node_id, n.last_descendant, what));
+        }
+        out
     }
 
     #[test]

@@ -240,6 +240,7 @@ impl OfferToken {
     pub fn holdings(&self, ledger: &Ledger, owner: &str) -> Vec<(String, Amount)> {
         let mut out: Vec<(String, Amount)> = ledger
             .active_of(&holding_template(), owner)
+            .into_iter()
             .filter(|c| field(&c.create.argument, "owner") == Some(&Value::party(owner)))
             .filter(|c| field(&c.create.argument, "lock") == Some(&Value::none()))
             .filter_map(|c| match field(&c.create.argument, "amount") {
@@ -251,10 +252,23 @@ impl OfferToken {
         out
     }
 
+    /// The active instruction `instruction_cid`, if it is one of this token's.
+    pub fn pending_instruction(
+        &self,
+        ledger: &Ledger,
+        instruction_cid: &str,
+    ) -> Option<PendingInstruction> {
+        ledger
+            .contract(instruction_cid)
+            .filter(|c| c.is_active() && c.create.template == instruction_template())
+            .and_then(|c| read_instruction(&c.create))
+    }
+
     /// Pending instructions `party` sends or receives.
     pub fn pending(&self, ledger: &Ledger, party: &str) -> Vec<PendingInstruction> {
         ledger
             .active_of(&instruction_template(), party)
+            .into_iter()
             .filter_map(|c| read_instruction(&c.create))
             .collect()
     }
@@ -446,9 +460,9 @@ impl OfferToken {
             .ok_or_else(|| LedgerError::ContractNotFound(instruction_cid.to_owned()))?;
         let locked_cid = match ledger
             .contract(instruction_cid)
-            .map(|c| field(&c.create.argument, "lockedHolding"))
+            .and_then(|c| field(&c.create.argument, "lockedHolding").cloned())
         {
-            Some(Some(Value::ContractId(cid))) => cid.clone(),
+            Some(Value::ContractId(cid)) => cid,
             _ => return Err(LedgerError::ContractNotFound(instruction_cid.to_owned()).into()),
         };
         let actor = match choice {

@@ -5,7 +5,17 @@
 //! `Module:Entity` only (template package ids change with every Splice release), so the exact
 //! id matters less than its shape, but real ids keep recordings comparable.
 
+use std::sync::LazyLock;
+
 use crate::model::Identifier;
+
+/// One shared instance per identifier (they are named by every node of every transaction).
+macro_rules! cached {
+    ($build:expr) => {{
+        static ID: LazyLock<Identifier> = LazyLock::new(|| $build);
+        ID.clone()
+    }};
+}
 
 pub const SPLICE_AMULET_PACKAGE_ID: &str =
     "3ca1343ab26b453d38c8adb70dca5f1ead8440c42b59b68f070786955cbf9ec1";
@@ -25,35 +35,35 @@ fn amulet(module: &str, entity: &str) -> Identifier {
 }
 
 pub fn amulet_template() -> Identifier {
-    amulet("Splice.Amulet", "Amulet")
+    cached!(amulet("Splice.Amulet", "Amulet"))
 }
 
 pub fn amulet_rules_template() -> Identifier {
-    amulet("Splice.AmuletRules", "AmuletRules")
+    cached!(amulet("Splice.AmuletRules", "AmuletRules"))
 }
 
 pub fn transfer_preapproval_template() -> Identifier {
-    amulet("Splice.AmuletRules", "TransferPreapproval")
+    cached!(amulet("Splice.AmuletRules", "TransferPreapproval"))
 }
 
 pub fn open_mining_round_template() -> Identifier {
-    amulet("Splice.Round", "OpenMiningRound")
+    cached!(amulet("Splice.Round", "OpenMiningRound"))
 }
 
 pub fn external_party_amulet_rules_template() -> Identifier {
-    amulet(
+    cached!(amulet(
         "Splice.ExternalPartyAmuletRules",
         "ExternalPartyAmuletRules",
-    )
+    ))
 }
 
 pub fn holding_interface() -> Identifier {
-    Identifier::new(
+    cached!(Identifier::new(
         HOLDING_V1_PACKAGE_ID,
         "splice-api-token-holding-v1",
         "Splice.Api.Token.HoldingV1",
         "Holding",
-    )
+    ))
 }
 
 fn transfer_instruction_v1(entity: &str) -> Identifier {
@@ -66,11 +76,11 @@ fn transfer_instruction_v1(entity: &str) -> Identifier {
 }
 
 pub fn transfer_factory_interface() -> Identifier {
-    transfer_instruction_v1("TransferFactory")
+    cached!(transfer_instruction_v1("TransferFactory"))
 }
 
 pub fn transfer_instruction_interface() -> Identifier {
-    transfer_instruction_v1("TransferInstruction")
+    cached!(transfer_instruction_v1("TransferInstruction"))
 }
 
 /// Metadata keys (`token-standard.md` §4).

@@ -1,0 +1,232 @@
+//! Commands submitted over the Ledger API, interpreted as the token-standard choices the
+//! sandbox models (`ledger-api.md` §4.1, `token-standard.md` §5): there is no Daml engine, so a
+//! command is recognised by the contract it exercises and its choice, its `choiceArgument` is
+//! read like the Daml code would read it, and the token builds the real transaction tree.
+//!
+//! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step, through the
+//! receiver's preapproval) and on the SBX factory (an offer), and
+//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on SBX instructions. Pure: no IO.
+
+use std::collections::BTreeSet;
+
+use canton_ledger::commands::{Command, JsCommands};
+use exchange_core::{Amount, Timestamp};
+use serde_json::Value as Json;
+
+use crate::model::LedgerError;
+use crate::token::packages::meta;
+use crate::token::{InstructionChoice, OfferRequest, TokenError, TransferRequest};
+use crate::world::World;
+
+/// What a committed command produced: its update and offset (`submit-and-wait`'s answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub update_id: String,
+    pub offset: i64,
+    pub record_time: Timestamp,
+}
+
+/// Interprets and commits `commands`, or fails with the error a node would report.
+pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, TokenError> {
+    if commands.act_as.is_empty() {
+        return Err(TokenError::InvalidArgument(
+            "The submitted command is missing a mandatory field: act_as".into(),
+        ));
+    }
+    if commands.command_id.is_empty() {
+        return Err(TokenError::InvalidArgument(
+            "The submitted command is missing a mandatory field: command_id".into(),
+        ));
+    }
+    for party in &commands.act_as {
+        if !world.ledger.is_known_party(party) {
+            return Err(LedgerError::UnknownParty(party.clone()).into());
+        }
+    }
+    let [Command::ExerciseCommand(exercise)] = commands.commands.as_slice() else {
+        return Err(TokenError::InvalidArgument(
+            "the sandbox interprets exactly one ExerciseCommand per submission".into(),
+        ));
+    };
+    let act_as: BTreeSet<&str> = commands.act_as.iter().map(String::as_str).collect();
+    let argument: Json = serde_json::from_str(exercise.choice_argument.get())
+        .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+    let cid = exercise.contract_id.as_str();
+    let command_id = commands.command_id.clone();
+    let World {
+        ledger,
+        amulet,
+        token,
+    } = world;
+    match exercise.choice.as_str() {
+        "TransferFactory_Transfer" => {
+            let t = TransferArgument::read(&argument)?;
+            authorize(&act_as, &t.sender)?;
+            if cid == amulet.external_party_rules {
+                t.check_admin(&amulet.dso, "Amulet")?;
+                let request = TransferRequest {
+                    sender: t.sender.clone(),
+                    receiver: t.receiver.clone(),
+                    amount: t.amount,
+                    memo: t.memo.clone(),
+                    inputs: (!t.inputs.is_empty()).then(|| t.inputs.clone()),
+                    command_id,
+                };
+                let out = amulet.transfer_at(
+                    ledger,
+                    &request,
+                    Some((t.requested_at, t.execute_before)),
+                )?;
+                Ok(Submitted {
+                    update_id: out.update_id,
+                    offset: out.offset,
+                    record_time: out.record_time,
+                })
+            } else if cid == token.factory {
+                t.check_admin(&token.admin, crate::token::offer::INSTRUMENT_ID)?;
+                if t.execute_before <= ledger.record_time() {
+                    return Err(TokenError::Interpretation(format!(
+                        "TransferFactory_Transfer: executeBefore {} is not in the future",
+                        t.execute_before
+                    )));
+                }
+                let out = token.offer(
+                    ledger,
+                    &OfferRequest {
+                        sender: t.sender,
+                        receiver: t.receiver,
+                        amount: t.amount,
+                        memo: t.memo,
+                        execute_before: Some(t.execute_before),
+                        command_id,
+                    },
+                )?;
+                Ok(Submitted {
+                    update_id: out.update_id,
+                    offset: out.offset,
+                    record_time: out.record_time,
+                })
+            } else {
+                Err(LedgerError::ContractNotFound(cid.to_owned()).into())
+            }
+        }
+        choice @ ("TransferInstruction_Accept"
+        | "TransferInstruction_Reject"
+        | "TransferInstruction_Withdraw") => {
+            let pending = token
+                .pending_instruction(ledger, cid)
+                .ok_or_else(|| LedgerError::ContractNotFound(cid.to_owned()))?;
+            let (choice, actor) = match choice {
+                "TransferInstruction_Accept" => (InstructionChoice::Accept, &pending.receiver),
+                "TransferInstruction_Reject" => (InstructionChoice::Reject, &pending.receiver),
+                _ => (InstructionChoice::Withdraw, &pending.sender),
+            };
+            authorize(&act_as, actor)?;
+            let out = token.act(ledger, cid, choice, &command_id)?;
+            Ok(Submitted {
+                update_id: out.update_id,
+                offset: out.offset,
+                record_time: out.record_time,
+            })
+        }
+        other => match ledger.contract(cid) {
+            Some(c) if c.is_active() => Err(TokenError::InvalidArgument(format!(
+                "the sandbox does not interpret choice {other} on {}",
+                c.create.template
+            ))),
+            _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
+        },
+    }
+}
+
+/// The choice's controller must be among `actAs` (Canton: `DAML_AUTHORIZATION_ERROR`, which
+/// the sandbox reports as an interpretation error).
+fn authorize(act_as: &BTreeSet<&str>, controller: &str) -> Result<(), TokenError> {
+    if act_as.contains(controller) {
+        Ok(())
+    } else {
+        Err(TokenError::Interpretation(format!(
+            "failed to authorize: the choice's controller {controller} is not among actAs"
+        )))
+    }
+}
+
+/// `TransferFactory_Transfer`'s argument, as the factory reads it.
+struct TransferArgument {
+    expected_admin: String,
+    sender: String,
+    receiver: String,
+    amount: Amount,
+    admin: String,
+    instrument: String,
+    requested_at: Timestamp,
+    execute_before: Timestamp,
+    inputs: Vec<String>,
+    memo: Option<String>,
+}
+
+impl TransferArgument {
+    fn read(arg: &Json) -> Result<TransferArgument, TokenError> {
+        let bad = |what: &str| TokenError::InvalidArgument(format!("choiceArgument: {what}"));
+        let text = |v: &Json, what: &str| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| bad(&format!("{what} must be a string")))
+        };
+        let time = |v: &Json, what: &str| -> Result<Timestamp, TokenError> {
+            text(v, what)?
+                .parse()
+                .map_err(|_| bad(&format!("{what} is not a timestamp")))
+        };
+        let transfer = &arg["transfer"];
+        let amount = match &transfer["amount"] {
+            Json::String(s) => s.parse().ok(),
+            Json::Number(n) => n.to_string().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| bad("transfer.amount must be a Numeric 10"))?;
+        let inputs = match &transfer["inputHoldingCids"] {
+            Json::Array(items) => items
+                .iter()
+                .map(|i| text(i, "transfer.inputHoldingCids[]"))
+                .collect::<Result<_, _>>()?,
+            Json::Null => vec![],
+            _ => return Err(bad("transfer.inputHoldingCids must be a list")),
+        };
+        let memo = transfer["meta"]["values"][meta::REASON]
+            .as_str()
+            .map(str::to_owned);
+        Ok(TransferArgument {
+            expected_admin: text(&arg["expectedAdmin"], "expectedAdmin")?,
+            sender: text(&transfer["sender"], "transfer.sender")?,
+            receiver: text(&transfer["receiver"], "transfer.receiver")?,
+            amount,
+            admin: text(
+                &transfer["instrumentId"]["admin"],
+                "transfer.instrumentId.admin",
+            )?,
+            instrument: text(&transfer["instrumentId"]["id"], "transfer.instrumentId.id")?,
+            requested_at: time(&transfer["requestedAt"], "transfer.requestedAt")?,
+            execute_before: time(&transfer["executeBefore"], "transfer.executeBefore")?,
+            inputs,
+            memo,
+        })
+    }
+
+    /// The factory's checks on whom it serves (splice `TransferFactory` implementations).
+    fn check_admin(&self, admin: &str, instrument: &str) -> Result<(), TokenError> {
+        if self.expected_admin != admin {
+            return Err(TokenError::Interpretation(format!(
+                "expectedAdmin {} does not match the factory's admin {admin}",
+                self.expected_admin
+            )));
+        }
+        if self.admin != admin || self.instrument != instrument {
+            return Err(TokenError::Interpretation(format!(
+                "instrument {}/{} is not {admin}/{instrument}",
+                self.admin, self.instrument
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! `POST /v2/commands/submit-and-wait` by local parties: the token-standard
+//! `TransferFactory_Transfer` (Canton Coin 1-step, SBX offer) and `TransferInstruction_*`
+//! choices, and the errors a node answers with.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
+const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
+
+#[allow(clippy::too_many_arguments)]
+fn transfer_command(
+    command_id: &str,
+    act_as: &str,
+    factory: &str,
+    admin: &str,
+    instrument: &str,
+    sender: &str,
+    receiver: &str,
+    amount: &str,
+    inputs: &[&str],
+    execute_before: &str,
+) -> Value {
+    json!({
+        "commands": [{"ExerciseCommand": {
+            "templateId": FACTORY,
+            "contractId": factory,
+            "choice": "TransferFactory_Transfer",
+            "choiceArgument": {
+                "expectedAdmin": admin,
+                "transfer": {
+                    "sender": sender, "receiver": receiver, "amount": amount,
+                    "instrumentId": {"admin": admin, "id": instrument},
+                    "requestedAt": "2025-09-26T09:00:00Z",
+                    "executeBefore": execute_before,
+                    "inputHoldingCids": inputs,
+                    "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": "withdrawal-42"}},
+                },
+                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+            },
+        }}],
+        "commandId": command_id,
+        "actAs": [act_as],
+        "userId": "exchange",
+    })
+}
+
+#[tokio::test]
+async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refused() {
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let treasury = client.party("treasury").await;
+    let alice = client.party("alice").await;
+    client.preapproval(&alice).await;
+    let holding = client.mint(&treasury, "100").await;
+    let (factory, dso) =
+        sandbox.with_world(|w| (w.amulet.external_party_rules.clone(), w.amulet.dso.clone()));
+    let command = |id: &str, before: &str| {
+        transfer_command(
+            id,
+            &treasury,
+            &factory,
+            &dso,
+            "Amulet",
+            &treasury,
+            &alice,
+            "20",
+            &[&holding],
+            before,
+        )
+    };
+
+    let done = client
+        .post(
+            "/v2/commands/submit-and-wait",
+            &command("w-1", "2099-01-01T00:00:00Z"),
+        )
+        .await
+        .ok();
+    assert_eq!(done["completionOffset"], client.ledger_end().await);
+    let tx = client
+        .post(
+            "/v2/updates/update-by-id",
+            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
+                "eventFormat": guide_filter(&treasury),
+                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        )
+        .await
+        .ok();
+    let tx = &tx["update"]["Transaction"]["value"];
+    assert_eq!(tx["commandId"], "w-1");
+    let root = &tx["events"][0]["ExercisedEvent"];
+    assert_eq!(root["choice"], "TransferFactory_Transfer");
+    let transfer = &root["choiceArgument"]["transfer"];
+    // The submitter's times and memo, not the sandbox's.
+    assert_eq!(transfer["requestedAt"], "2025-09-26T09:00:00Z");
+    assert_eq!(transfer["executeBefore"], "2099-01-01T00:00:00Z");
+    assert_eq!(
+        transfer["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"],
+        "withdrawal-42"
+    );
+
+    // The input is consumed: a retry (or a competing withdrawal) cannot spend it again.
+    let again = client
+        .post(
+            "/v2/commands/submit-and-wait",
+            &command("w-2", "2099-01-01T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(again.status, 404, "{}", again.text);
+    assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors() {
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let treasury = client.party("treasury").await;
+    let alice = client.party("alice").await;
+    client.preapproval(&alice).await;
+    let holding = client.mint(&treasury, "100").await;
+    let (factory, dso) =
+        sandbox.with_world(|w| (w.amulet.external_party_rules.clone(), w.amulet.dso.clone()));
+
+    let expired = transfer_command(
+        "e",
+        &treasury,
+        &factory,
+        &dso,
+        "Amulet",
+        &treasury,
+        &alice,
+        "1",
+        &[&holding],
+        "2020-01-01T00:00:00Z",
+    );
+    let answer = client.post("/v2/commands/submit-and-wait", &expired).await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
+
+    let mut unknown = expired.clone();
+    unknown["actAs"] = json!(["nobody::1220abcd"]);
+    let answer = client.post("/v2/commands/submit-and-wait", &unknown).await;
+    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert_eq!(answer.json()["code"], "PARTY_NOT_KNOWN_ON_LEDGER");
+
+    // Alice cannot move the treasury's holding.
+    let theft = transfer_command(
+        "t",
+        &alice,
+        &factory,
+        &dso,
+        "Amulet",
+        &treasury,
+        &alice,
+        "1",
+        &[&holding],
+        "2099-01-01T00:00:00Z",
+    );
+    let answer = client.post("/v2/commands/submit-and-wait", &theft).await;
+    assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
+
+    let missing = transfer_command(
+        "m",
+        &treasury,
+        "00deadbeef",
+        &dso,
+        "Amulet",
+        &treasury,
+        &alice,
+        "1",
+        &[&holding],
+        "2099-01-01T00:00:00Z",
+    );
+    let answer = client.post("/v2/commands/submit-and-wait", &missing).await;
+    assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn sbx_offer_then_accept_by_the_receiver() {
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let treasury = client.party("treasury").await;
+    let alice = client.party("alice").await;
+    client
+        .post(
+            "/sandbox/control/token/mint",
+            &json!({"owner": treasury, "amount": "50"}),
+        )
+        .await
+        .ok();
+    let (factory, admin) = sandbox.with_world(|w| (w.token.factory.clone(), w.token.admin.clone()));
+    let offer = transfer_command(
+        "o-1",
+        &treasury,
+        &factory,
+        &admin,
+        "SBX",
+        &treasury,
+        &alice,
+        "5",
+        &[],
+        "2099-01-01T00:00:00Z",
+    );
+    client
+        .post("/v2/commands/submit-and-wait", &offer)
+        .await
+        .ok();
+    let pending = client
+        .post("/sandbox/control/offers/pending", &json!({"party": alice}))
+        .await
+        .ok();
+    let cid = pending[0]["transferInstructionCid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accept = |act_as: &str, id: &str| {
+        json!({
+            "commands": [{"ExerciseCommand": {
+                "templateId": INSTRUCTION, "contractId": cid,
+                "choice": "TransferInstruction_Accept",
+                "choiceArgument": {"extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}},
+            }}],
+            "commandId": id, "actAs": [act_as],
+        })
+    };
+    // Only the receiver may accept.
+    let answer = client
+        .post("/v2/commands/submit-and-wait", &accept(&treasury, "a-0"))
+        .await;
+    assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
+    client
+        .post("/v2/commands/submit-and-wait", &accept(&alice, "a-1"))
+        .await
+        .ok();
+    let answer = client
+        .post("/v2/commands/submit-and-wait", &accept(&alice, "a-2"))
+        .await;
+    assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
+}
