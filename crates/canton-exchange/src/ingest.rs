@@ -128,6 +128,15 @@ pub fn run(args: &Args) -> Result<()> {
             "ingested {} transactions ({} already ingested, skipped) in {} batches; checkpoint offset {}; {} anomalies",
             summary.ingested, summary.skipped, summary.batches, summary.offset, summary.anomalies
         );
+        let t = &summary.timings;
+        eprintln!(
+            "time: waiting for the ledger {:.1} s, reading the DB {:.1} s, parsing {:.1} s, folding {:.1} s, committing {:.1} s",
+            t.waiting.as_secs_f64(),
+            t.loading.as_secs_f64(),
+            t.parsing.as_secs_f64(),
+            t.folding.as_secs_f64(),
+            t.committing.as_secs_f64()
+        );
         Ok(())
     })
 }

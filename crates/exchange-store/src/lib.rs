@@ -26,6 +26,7 @@
 //! is a later step; today one automation instance owns the queue.
 
 mod accounts;
+mod bulk;
 mod catalog;
 mod db;
 mod deposits;
