@@ -11,7 +11,7 @@ use exchange_core::ingest::{FoldConfig, SkipRule};
 use exchange_services::{Event, IngestConfig, Ingestor, Observer};
 use tokio::sync::watch;
 
-use crate::db::{DbArgs, runtime};
+use crate::db::DbArgs;
 use crate::ledger::LedgerArgs;
 
 #[derive(clap::Args, Debug)]
@@ -112,7 +112,13 @@ pub fn run(args: &Args) -> Result<()> {
     config.progress_every = Duration::from_secs(args.progress_secs.max(1));
     let source = args.ledger.source()?;
 
-    runtime()?.block_on(async {
+    // Two workers: the reader decodes the next batch's JSON while this one commits.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
         let store = args.db.open().await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
@@ -127,6 +133,15 @@ pub fn run(args: &Args) -> Result<()> {
         println!(
             "ingested {} transactions ({} already ingested, skipped) in {} batches; checkpoint offset {}; {} anomalies",
             summary.ingested, summary.skipped, summary.batches, summary.offset, summary.anomalies
+        );
+        let t = &summary.timings;
+        eprintln!(
+            "time: waiting for the ledger {:.1} s, reading the DB {:.1} s, parsing {:.1} s, folding {:.1} s, committing {:.1} s",
+            t.waiting.as_secs_f64(),
+            t.loading.as_secs_f64(),
+            t.parsing.as_secs_f64(),
+            t.folding.as_secs_f64(),
+            t.committing.as_secs_f64()
         );
         Ok(())
     })

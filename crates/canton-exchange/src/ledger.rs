@@ -23,8 +23,7 @@ pub struct LedgerArgs {
 impl LedgerArgs {
     pub fn source(&self) -> Result<Source> {
         if let Some(path) = self.ledger.strip_prefix("file:") {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-            let recording = Recording::parse(&text)
+            let recording = Recording::open(std::path::Path::new(path))
                 .with_context(|| format!("{path} is not a recording of /v2/updates elements"))?;
             return Ok(Source::File(Arc::new(recording)));
         }

@@ -91,6 +91,34 @@ pub struct Summary {
     pub anomalies: u64,
     /// The checkpoint offset at the end.
     pub offset: i64,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// Wall-clock time per phase of a run (they add up to about its duration, as the phases of a
+/// batch run one after another while the reader fills the next batch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Waiting for the reader (ledger reads and JSON decoding not overlapped with the rest).
+    pub waiting: Duration,
+    /// Reading the DB state a batch touches.
+    pub loading: Duration,
+    /// Token-standard parsing of the transactions.
+    pub parsing: Duration,
+    /// The fold (pure decisions).
+    pub folding: Duration,
+    /// Writing the batches.
+    pub committing: Duration,
+}
+
+impl Timings {
+    fn add(&mut self, other: &Timings) {
+        self.waiting += other.waiting;
+        self.loading += other.loading;
+        self.parsing += other.parsing;
+        self.folding += other.folding;
+        self.committing += other.committing;
+    }
 }
 
 pub struct Ingestor {
@@ -185,6 +213,7 @@ impl Ingestor {
         let mut last_report = Instant::now();
         loop {
             // Wait for the first element of a batch, or a stop.
+            let waiting = Instant::now();
             let first = tokio::select! {
                 biased;
                 _ = stop_requested(&mut stop) => break,
@@ -215,8 +244,10 @@ impl Ingestor {
                     break;
                 }
             }
+            summary.timings.waiting += waiting.elapsed();
             if !batch.is_empty() {
                 let outcome = self.commit_batch(&batch, &mut last_update).await?;
+                summary.timings.add(&outcome.timings);
                 summary.batches += 1;
                 summary.ingested += outcome.ingested;
                 summary.skipped += outcome.skipped;
@@ -283,10 +314,12 @@ impl Ingestor {
         loop {
             let mut last = last_update.clone();
             let result = async {
-                let prepared = self.prepare(batch, &mut last).await?;
+                let mut prepared = self.prepare(batch, &mut last).await?;
+                let committing = Instant::now();
                 if let Some(checkpoint) = &prepared.checkpoint {
                     self.store.commit(&prepared.changes, checkpoint).await?;
                 }
+                prepared.outcome.timings.committing = committing.elapsed();
                 Ok::<_, StoreError>(prepared.outcome)
             }
             .await;
@@ -323,6 +356,8 @@ impl Ingestor {
         last_update: &mut Option<IngestedUpdate>,
     ) -> Result<Prepared, StoreError> {
         let config = &self.config.fold;
+        let mut timings = Timings::default();
+        let loading = Instant::now();
         let mut known = Known::default();
         let mut needs = Needs::default();
         for u in batch {
@@ -331,6 +366,8 @@ impl Ingestor {
             }
         }
         self.store.load_known(&needs, &mut known).await?;
+        timings.loading += loading.elapsed();
+        let parsing = Instant::now();
 
         // Parse (holdings and instructions are all parsing needs), in order, so that later
         // transactions resolve what earlier ones of the batch created.
@@ -388,7 +425,11 @@ impl Ingestor {
                 _ => None,
             })
             .max();
+        timings.parsing += parsing.elapsed();
+        let loading = Instant::now();
         self.store.load_known(&needs, &mut known).await?;
+        timings.loading += loading.elapsed();
+        let folding = Instant::now();
 
         // Fold in order; stop before the first problem in strict mode.
         let mut changes = ChangeSet::default();
@@ -477,6 +518,8 @@ impl Ingestor {
         }
 
         outcome.offset = offset.unwrap_or(0);
+        timings.folding += folding.elapsed();
+        outcome.timings = timings;
         Ok(Prepared {
             changes,
             checkpoint: offset
@@ -530,6 +573,7 @@ struct Outcome {
     anomalies: u64,
     offset: i64,
     strict_stop: Option<String>,
+    timings: Timings,
 }
 
 struct Prepared {

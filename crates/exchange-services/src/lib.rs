@@ -12,6 +12,6 @@ pub mod recover;
 pub mod retry;
 pub mod source;
 
-pub use ingest::{IngestConfig, IngestError, Ingestor, Summary};
+pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};
 pub use observe::{Event, Observer};
-pub use source::{Recording, Source, Transport};
+pub use source::{Recording, RecordingFileError, Source, Transport};

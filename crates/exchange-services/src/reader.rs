@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::observe::{Event, Observer};
 use crate::retry::RetryPolicy;
-use crate::source::{Source, Transport};
+use crate::source::{Source, Transport, recording_error};
 
 /// The HTTP list cap of the JSON API (`http-list-max-elements-limit`).
 const PAGE: usize = 200;
@@ -125,9 +125,9 @@ impl Reader {
             Source::File(recording) => {
                 let end = self.request.end_inclusive.unwrap_or(i64::MAX);
                 let begin = self.request.begin_exclusive;
-                for u in recording.updates.iter() {
-                    let offset = u.offset().unwrap_or(0);
-                    if offset > begin && offset <= end && !self.deliver(u.clone()).await {
+                let elements = recording.elements(begin, end).map_err(recording_error)?;
+                for element in elements {
+                    if !self.deliver(element.map_err(recording_error)?).await {
                         return Ok(Done::ReceiverGone);
                     }
                 }

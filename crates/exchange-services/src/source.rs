@@ -5,8 +5,12 @@ use std::sync::Arc;
 
 use canton_ledger::client::{ClientError, LedgerClient};
 use canton_ledger::filters::UpdateFormat;
-use canton_ledger::recording::{RecordingError, read_updates};
+use canton_ledger::recording::{RecordingError, read_element, read_updates};
 use canton_ledger::{JsTransaction, Update};
+use serde::Deserialize;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 /// How updates are read from a node.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,23 +24,265 @@ pub enum Transport {
 }
 
 /// A recorded update stream, in offset order.
+///
+/// A JSON array is read whole (the fixtures are small). A JSON-lines file is streamed: opening
+/// it keeps only each element's offset and byte position (16 bytes per element), and
+/// [`Recording::read_from`] parses elements one at a time as they are read, so replaying a
+/// recording of any length takes the same memory.
 #[derive(Debug)]
 pub struct Recording {
-    pub updates: Vec<Update>,
+    content: Content,
+}
+
+#[derive(Debug)]
+enum Content {
+    Loaded(Vec<Update>),
+    Lines {
+        path: PathBuf,
+        /// (offset, byte position of the line), in offset order.
+        index: Vec<(i64, u64)>,
+    },
+}
+
+/// Just enough of an element to index it, without allocating the rest.
+#[derive(Deserialize)]
+struct Light {
+    #[serde(default)]
+    update: Option<LightUpdate>,
+    #[serde(default)]
+    offset: Option<i64>,
+}
+
+#[derive(Deserialize)]
+enum LightUpdate {
+    Transaction(LightWrapped),
+    OffsetCheckpoint(LightWrapped),
+    Reassignment(LightWrapped),
+    TopologyTransaction(LightWrapped),
+}
+
+#[derive(Deserialize)]
+struct LightWrapped {
+    value: LightValue,
+}
+
+#[derive(Deserialize)]
+struct LightValue {
+    offset: i64,
+}
+
+fn light_offset(line: &str) -> Option<i64> {
+    let light: Light = serde_json::from_str(line).ok()?;
+    match light.update {
+        Some(
+            LightUpdate::Transaction(w)
+            | LightUpdate::OffsetCheckpoint(w)
+            | LightUpdate::Reassignment(w)
+            | LightUpdate::TopologyTransaction(w),
+        ) => Some(w.value.offset),
+        None => light.offset,
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> RecordingFileError {
+    RecordingFileError::Io(format!("{}: {e}", path.display()))
 }
 
 impl Recording {
+    /// A recording held in memory.
     pub fn parse(text: &str) -> Result<Recording, RecordingError> {
         let mut updates = read_updates(text)?;
         updates.sort_by_key(|u| u.offset().unwrap_or(0));
-        Ok(Recording { updates })
+        Ok(Recording {
+            content: Content::Loaded(updates),
+        })
     }
 
-    fn transactions(&self) -> impl Iterator<Item = &JsTransaction> {
-        self.updates.iter().filter_map(|u| match u {
-            Update::Transaction(t) => Some(&t.value),
-            _ => None,
+    /// Opens a recording file: a JSON array is read whole, JSON lines are indexed and
+    /// streamed (lines out of offset order are read whole too).
+    pub fn open(path: &Path) -> Result<Recording, RecordingFileError> {
+        let file = File::open(path).map_err(|e| io_error(path, e))?;
+        let mut reader = BufReader::new(file);
+        let mut index = Vec::new();
+        let mut position = 0u64;
+        let mut line = String::new();
+        let mut first = true;
+        loop {
+            line.clear();
+            let read = reader.read_line(&mut line).map_err(|e| io_error(path, e))?;
+            if read == 0 {
+                break;
+            }
+            let trimmed = line.trim();
+            if first && !trimmed.is_empty() {
+                first = false;
+                if trimmed.starts_with('[') || light_offset(trimmed).is_none() {
+                    // An array, or a pretty-printed stream: read it whole.
+                    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+                    return Ok(Recording::parse(&text)?);
+                }
+            }
+            if !trimmed.is_empty() {
+                let offset = match light_offset(trimmed) {
+                    Some(o) => o,
+                    None => read_element(trimmed)
+                        .map_err(|source| RecordingError {
+                            index: Some(index.len()),
+                            source,
+                        })?
+                        .offset()
+                        .unwrap_or(0),
+                };
+                index.push((offset, position));
+            }
+            position += read as u64;
+        }
+        if !index.is_sorted_by_key(|(offset, _)| *offset) {
+            let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+            return Ok(Recording::parse(&text)?);
+        }
+        Ok(Recording {
+            content: Content::Lines {
+                path: path.to_owned(),
+                index,
+            },
         })
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.content {
+            Content::Loaded(updates) => updates.len(),
+            Content::Lines { index, .. } => index.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The offset of the last element.
+    pub fn last_offset(&self) -> Option<i64> {
+        match &self.content {
+            Content::Loaded(updates) => updates.last().and_then(Update::offset),
+            Content::Lines { index, .. } => index.last().map(|(offset, _)| *offset),
+        }
+    }
+
+    /// The elements after `begin` up to `end`, in order; a streamed file parses them one at a
+    /// time as they are taken.
+    pub fn elements(&self, begin: i64, end: i64) -> Result<Elements<'_>, RecordingFileError> {
+        Ok(match &self.content {
+            Content::Loaded(updates) => Elements::Loaded {
+                updates: updates.iter(),
+                begin,
+                end,
+            },
+            Content::Lines { path, index } => {
+                let first = index.partition_point(|(offset, _)| *offset <= begin);
+                let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+                if let Some((_, position)) = index.get(first) {
+                    file.seek(SeekFrom::Start(*position))
+                        .map_err(|e| io_error(path, e))?;
+                }
+                Elements::Lines {
+                    path,
+                    reader: BufReader::with_capacity(1 << 20, file),
+                    index: index[first..].iter().enumerate(),
+                    first,
+                    end,
+                    line: String::new(),
+                }
+            }
+        })
+    }
+
+    /// The first transaction that `matches` (a scan: for identity checks, not the hot path).
+    fn find_transaction(
+        &self,
+        mut matches: impl FnMut(&JsTransaction) -> bool,
+    ) -> Result<Option<JsTransaction>, RecordingFileError> {
+        for element in self.elements(i64::MIN, i64::MAX)? {
+            if let Update::Transaction(t) = element? {
+                if matches(&t.value) {
+                    return Ok(Some(t.value));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Why a recording file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingFileError {
+    #[error("{0}")]
+    Io(String),
+    #[error(transparent)]
+    Element(#[from] RecordingError),
+}
+
+/// Iterates over a recording's elements in a range; see [`Recording::elements`].
+pub enum Elements<'r> {
+    Loaded {
+        updates: std::slice::Iter<'r, Update>,
+        begin: i64,
+        end: i64,
+    },
+    Lines {
+        path: &'r Path,
+        reader: BufReader<File>,
+        index: std::iter::Enumerate<std::slice::Iter<'r, (i64, u64)>>,
+        first: usize,
+        end: i64,
+        line: String,
+    },
+}
+
+impl Iterator for Elements<'_> {
+    type Item = Result<Update, RecordingFileError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Elements::Loaded {
+                updates,
+                begin,
+                end,
+            } => updates
+                .find(|u| {
+                    let offset = u.offset().unwrap_or(0);
+                    offset > *begin && offset <= *end
+                })
+                .map(|u| Ok(u.clone())),
+            Elements::Lines {
+                path,
+                reader,
+                index,
+                first,
+                end,
+                line,
+            } => {
+                let (i, (offset, _)) = index.next()?;
+                if *offset > *end {
+                    return None;
+                }
+                // Skip blank lines between elements.
+                loop {
+                    line.clear();
+                    match reader.read_line(line) {
+                        Err(e) => return Some(Err(io_error(path, e))),
+                        Ok(_) if !line.is_empty() && line.trim().is_empty() => continue,
+                        Ok(_) => break,
+                    }
+                }
+                Some(read_element(line.trim()).map_err(|source| {
+                    RecordingError {
+                        index: Some(*first + i),
+                        source,
+                    }
+                    .into()
+                }))
+            }
+        }
     }
 }
 
@@ -56,14 +302,14 @@ impl Source {
             Source::Ledger { client, transport } => {
                 format!("{} ({transport:?})", client.base_url())
             }
-            Source::File(r) => format!("a recording of {} elements", r.updates.len()),
+            Source::File(r) => format!("a recording of {} elements", r.len()),
         }
     }
 
     pub async fn ledger_end(&self) -> Result<i64, ClientError> {
         match self {
             Source::Ledger { client, .. } => client.ledger_end().await,
-            Source::File(r) => Ok(r.updates.last().and_then(Update::offset).unwrap_or(0)),
+            Source::File(r) => Ok(r.last_offset().unwrap_or(0)),
         }
     }
 
@@ -88,9 +334,9 @@ impl Source {
                 Err(e) => Err(e),
             },
             Source::File(r) => Ok(r
-                .transactions()
-                .find(|t| t.offset == offset)
-                .map(|t| t.update_id.clone())),
+                .find_transaction(|t| t.offset == offset)
+                .map_err(recording_error)?
+                .map(|t| t.update_id)),
         }
     }
 
@@ -108,9 +354,17 @@ impl Source {
                 Err(e) => Err(e),
             },
             Source::File(r) => Ok(r
-                .transactions()
-                .find(|t| t.update_id == update_id)
+                .find_transaction(|t| t.update_id == update_id)
+                .map_err(recording_error)?
                 .map(|t| t.offset)),
         }
+    }
+}
+
+/// A recording that cannot be read mid-way is as broken as a node that answers garbage.
+pub(crate) fn recording_error(e: RecordingFileError) -> ClientError {
+    ClientError::Decode {
+        what: "recording",
+        reason: e.to_string(),
     }
 }

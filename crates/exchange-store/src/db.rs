@@ -15,7 +15,7 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
 use sqlx::sqlite::{
     SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteJournalMode,
-    SqlitePoolOptions, SqliteRow, SqliteTypeInfo, SqliteValueRef,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
 use sqlx::types::BigDecimal;
 use sqlx::{Decode, Encode, PgPool, Postgres, Row as _, Sqlite, SqlitePool, Type};
@@ -33,7 +33,12 @@ pub enum Backend {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    /// `ingest`: the ingestion writer's own connection (see [`Pool::write_ingest`]); the same
+    /// pool as `main` for an in-memory DB.
+    Sqlite {
+        main: SqlitePool,
+        ingest: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -47,20 +52,37 @@ impl Pool {
                 .foreign_keys(true)
                 .busy_timeout(std::time::Duration::from_secs(10));
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let (options, max) = if in_memory {
-                // Each connection would otherwise be its own empty database.
-                (options, 1)
-            } else {
-                (options.journal_mode(SqliteJournalMode::Wal), 4)
+            let pool = |options: SqliteConnectOptions, max: u32| {
+                SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
             };
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .connect_with(options)
-                .await?;
-            SQLITE_MIGRATIONS.run(&pool).await?;
-            Ok(Pool::Sqlite(pool))
+            if in_memory {
+                // Each connection would otherwise be its own empty database.
+                let main = pool(options, 1).await?;
+                SQLITE_MIGRATIONS.run(&main).await?;
+                return Ok(Pool::Sqlite {
+                    ingest: main.clone(),
+                    main,
+                });
+            }
+            // WAL; 64 MiB of page cache per connection (the default is 2 MiB): ingestion inserts
+            // random keys (contract and update ids) into several indexes, which otherwise
+            // re-reads index pages from the OS on every batch.
+            let options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .pragma("cache_size", "-65536");
+            // Everything but ingestion commits with synchronous=FULL: a withdrawal request
+            // cannot be re-read from the ledger. Ingestion's commits use NORMAL: a power loss
+            // may lose the last ones, never part of one, and never one that a later FULL commit
+            // depends on (the WAL is synced in order); ingestion re-reads them from the
+            // checkpoint it finds.
+            let main = pool(options.clone().synchronous(SqliteSynchronous::Full), 4).await?;
+            SQLITE_MIGRATIONS.run(&main).await?;
+            let ingest = pool(options.synchronous(SqliteSynchronous::Normal), 1).await?;
+            Ok(Pool::Sqlite { main, ingest })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
@@ -72,7 +94,7 @@ impl Pool {
 
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite { .. } => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -82,7 +104,16 @@ impl Pool {
     /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite { main, .. } => Tx::Sqlite(main.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A write transaction for ingestion commits (SQLite: on the connection with
+    /// `synchronous=NORMAL`).
+    pub(crate) async fn write_ingest(&self) -> Result<Tx> {
+        Ok(match self {
+            Pool::Sqlite { ingest, .. } => Tx::Sqlite(ingest.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -90,14 +121,17 @@ impl Pool {
     /// A transaction that only reads: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Sqlite { main, .. } => Tx::Sqlite(main.begin().await?),
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
     pub(crate) async fn close(&self) {
         match self {
-            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Sqlite { main, ingest } => {
+                ingest.close().await;
+                main.close().await;
+            }
             Pool::Postgres(pool) => pool.close().await,
         }
     }
@@ -159,6 +193,19 @@ impl<'q> Query<'_, 'q> {
         self.inner = match self.inner {
             Inner::Sqlite(q) => Inner::Sqlite(q.bind(value)),
             Inner::Postgres(q) => Inner::Postgres(q.bind(value)),
+        };
+        self
+    }
+
+    /// Binds a PostgreSQL-only value (arrays for `UNNEST` and `ANY`). Callers check
+    /// [`Tx::backend`] first.
+    pub(crate) fn bind_pg<T>(mut self, value: T) -> Self
+    where
+        T: 'q + Send + Encode<'q, Postgres> + Type<Postgres>,
+    {
+        self.inner = match self.inner {
+            Inner::Postgres(q) => Inner::Postgres(q.bind(value)),
+            Inner::Sqlite(_) => unreachable!("bind_pg on a SQLite statement"),
         };
         self
     }

@@ -4,7 +4,7 @@ use exchange_core::changeset::{
     Deposit, DepositId, DepositState, JournalCause, JournalEntry, Origin,
 };
 
-use crate::db::{Num, Row, Tx, expect_one};
+use crate::db::{Row, Tx, expect_one};
 use crate::error::{Result, StoreError};
 use crate::{Store, accounts};
 
@@ -41,37 +41,6 @@ pub(crate) fn from_row(row: &Row) -> Result<DepositRecord> {
             record_time: row.time("updated_record_time_us")?,
         },
     })
-}
-
-pub(crate) async fn insert(tx: &mut Tx, deposit: &Deposit) -> Result<()> {
-    tx.query(
-        "INSERT INTO deposits (deposit_id, state, account_id, instrument_admin, instrument_id,
-                               amount, sender, transfer_instruction_id, created_update_id,
-                               created_record_time_us, updated_update_id, updated_record_time_us)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $10)",
-    )
-    .bind(deposit.id.as_str())
-    .bind(deposit.state.as_str())
-    .bind(deposit.account.as_ref().map(|a| a.to_string()))
-    .bind(deposit.instrument.admin.as_str())
-    .bind(deposit.instrument.id.as_str())
-    .bind(Num(deposit.amount))
-    .bind(deposit.sender.as_str())
-    .bind(deposit.transfer_instruction.as_ref().map(|c| c.to_string()))
-    .bind(deposit.origin.update_id.as_str())
-    .bind(deposit.origin.record_time.micros())
-    .execute()
-    .await
-    .map_err(|error| match error {
-        StoreError::Conflict(_) => {
-            StoreError::Conflict(format!("deposit {} is already recorded", deposit.id))
-        }
-        other => other,
-    })?;
-    if deposit.state == DepositState::Credited {
-        credit(tx, deposit, &deposit.origin).await?;
-    }
-    Ok(())
 }
 
 pub(crate) async fn update(
@@ -118,17 +87,21 @@ pub(crate) async fn update(
 
 /// Books the credit; the journal's unique cause makes a second credit of a deposit fail.
 async fn credit(tx: &mut Tx, deposit: &Deposit, origin: &Origin) -> Result<()> {
+    accounts::book(tx, &credit_entry(deposit, origin)?).await
+}
+
+/// The journal entry that credits `deposit`.
+pub(crate) fn credit_entry(deposit: &Deposit, origin: &Origin) -> Result<JournalEntry> {
     let account = deposit.account.clone().ok_or_else(|| {
         StoreError::Invalid(format!("deposit {} has no account to credit", deposit.id))
     })?;
-    let entry = JournalEntry {
+    Ok(JournalEntry {
         account,
         instrument: deposit.instrument.clone(),
         amount: deposit.amount,
         cause: JournalCause::Deposit(deposit.id.clone()),
         origin: Some(origin.clone()),
-    };
-    accounts::book(tx, &entry).await
+    })
 }
 
 impl Store {

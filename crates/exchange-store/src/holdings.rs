@@ -5,7 +5,7 @@ use exchange_core::withdrawal::WithdrawalId;
 use exchange_core::{ContractId, InstrumentId};
 
 use crate::Store;
-use crate::db::{Num, Row, Tx, expect_one};
+use crate::db::{Row, Tx, expect_one};
 use crate::error::{Result, StoreError};
 
 /// A holding with what happened to it since.
@@ -48,46 +48,6 @@ pub(crate) fn from_row(row: &Row) -> Result<HoldingRecord> {
         },
         archived,
         reserved_by: row.opt_parse("reserved_by")?,
-    })
-}
-
-pub(crate) async fn insert(tx: &mut Tx, holding: &Holding) -> Result<()> {
-    tx.query(
-        "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount, locked,
-                               created_update_id, created_record_time_us)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(holding.contract_id.as_str())
-    .bind(holding.instrument.admin.as_str())
-    .bind(holding.instrument.id.as_str())
-    .bind(Num(holding.amount))
-    .bind(holding.locked)
-    .bind(holding.created.update_id.as_str())
-    .bind(holding.created.record_time.micros())
-    .execute()
-    .await?;
-    Ok(())
-}
-
-pub(crate) async fn archive(
-    tx: &mut Tx,
-    contract_id: &ContractId,
-    archived: &Origin,
-) -> Result<()> {
-    let changed = tx
-        .query(
-            "UPDATE holdings SET archived_update_id = $2, archived_record_time_us = $3
-             WHERE contract_id = $1 AND archived_update_id IS NULL",
-        )
-        .bind(contract_id.as_str())
-        .bind(archived.update_id.as_str())
-        .bind(archived.record_time.micros())
-        .execute()
-        .await?;
-    expect_one(changed, || {
-        StoreError::Conflict(format!(
-            "holding {contract_id} is not an active treasury holding"
-        ))
     })
 }
 

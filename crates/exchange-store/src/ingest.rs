@@ -1,13 +1,17 @@
 //! The ingestion write path (checkpoint + effects in one transaction) and the checkpoint reads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate};
+use exchange_core::changeset::{
+    ChangeSet, Checkpoint, DepositState, Effect, IngestedUpdate, JournalEntry,
+};
+use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 
+use crate::bulk::{Kind, Rows};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
-use crate::{Store, deposits, holdings, instructions, withdrawals};
+use crate::{Store, deposits, instructions, withdrawals};
 
 const UPSERT_CHECKPOINT: &str = "
     INSERT INTO checkpoint (id, ledger_offset, last_update_id, last_update_offset,
@@ -55,11 +59,13 @@ async fn bind_checkpoint(tx: &mut Tx, sql: &str, checkpoint: &Checkpoint) -> Res
         .await
 }
 
-/// Writes the effects of a batch, in order.
+/// Writes the effects of a batch with the result of applying them one by one, in order, but
+/// with one statement per table for runs of effects that commute: inserts of new rows
+/// (holdings, deposits and their credits, recovered withdrawals, journal entries, in their
+/// order) and holding archivals. An effect that reads what earlier ones wrote (a deposit or
+/// withdrawal transition) first flushes what is pending, then runs on its own.
 pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
-    for update in &changes.ingested {
-        record_ingested(tx, update).await?;
-    }
+    record_ingested(tx, &changes.ingested).await?;
     for (synchronizer, time) in &changes.record_times {
         // Only ever forward: an older time (e.g. from a replayed offset checkpoint) is ignored.
         tx.query(
@@ -73,46 +79,290 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
         .execute()
         .await?;
     }
+    let mut pending = Pending::new();
     for effect in &changes.effects {
         match effect {
-            Effect::HoldingCreated(holding) => holdings::insert(tx, holding).await?,
+            Effect::HoldingCreated(h) => pending.holdings.push(vec![
+                h.contract_id.as_str().into(),
+                h.instrument.admin.as_str().into(),
+                h.instrument.id.as_str().into(),
+                h.amount.into(),
+                h.locked.into(),
+                h.created.update_id.as_str().into(),
+                h.created.record_time.micros().into(),
+            ]),
             Effect::HoldingArchived {
                 contract_id,
                 archived,
-            } => holdings::archive(tx, contract_id, archived).await?,
-            Effect::DepositRecorded(deposit) => deposits::insert(tx, deposit).await?,
-            Effect::DepositUpdated { id, state, origin } => {
-                deposits::update(tx, id, *state, origin).await?
+            } => pending.archives.push(vec![
+                contract_id.as_str().into(),
+                archived.update_id.as_str().into(),
+                archived.record_time.micros().into(),
+            ]),
+            Effect::DepositRecorded(d) => {
+                pending.deposits.push(vec![
+                    d.id.as_str().into(),
+                    d.state.as_str().into(),
+                    d.account.as_ref().map(|a| a.to_string()).into(),
+                    d.instrument.admin.as_str().into(),
+                    d.instrument.id.as_str().into(),
+                    d.amount.into(),
+                    d.sender.as_str().into(),
+                    d.transfer_instruction
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .into(),
+                    d.origin.update_id.as_str().into(),
+                    d.origin.record_time.micros().into(),
+                    d.origin.update_id.as_str().into(),
+                    d.origin.record_time.micros().into(),
+                ]);
+                if d.state == DepositState::Credited {
+                    pending.journal(&deposits::credit_entry(d, &d.origin)?);
+                }
             }
-            Effect::Journal(entry) => crate::accounts::book(tx, entry).await?,
-            Effect::Withdrawal(transition) => withdrawals::transition(tx, transition).await?,
-            Effect::WithdrawalRecovered(recovered) => {
-                withdrawals::insert_recovered(tx, recovered).await?
+            Effect::Journal(entry) => pending.journal(entry),
+            Effect::WithdrawalRecovered(r) => {
+                let at = crate::now().micros();
+                pending.withdrawals.push(vec![
+                    r.id.as_str().into(),
+                    WithdrawalState::Recovered.as_str().into(),
+                    r.instrument.admin.as_str().into(),
+                    r.instrument.id.as_str().into(),
+                    r.amount.into(),
+                    r.receiver.as_str().into(),
+                    r.transfer_instruction
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .into(),
+                    r.origin.update_id.as_str().into(),
+                    r.origin.record_time.micros().into(),
+                    at.into(),
+                    at.into(),
+                ]);
             }
+            // Touches only its own table, which nothing pending reads.
             Effect::TransferInstruction(instruction) => {
                 instructions::upsert(tx, instruction).await?
             }
+            Effect::DepositUpdated { id, state, origin } => {
+                pending.flush(tx).await?;
+                deposits::update(tx, id, *state, origin).await?
+            }
+            Effect::Withdrawal(transition) => {
+                pending.flush(tx).await?;
+                withdrawals::transition(tx, transition).await?
+            }
         }
     }
-    Ok(())
+    pending.flush(tx).await
 }
 
-async fn record_ingested(tx: &mut Tx, update: &IngestedUpdate) -> Result<()> {
-    let inserted = tx
-        .query(
-            "INSERT INTO ingested_updates (update_id, ledger_offset, record_time_us, synchronizer_id)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
+const HOLDING_COLUMNS: &[(&str, Kind)] = &[
+    ("contract_id", Kind::Text),
+    ("instrument_admin", Kind::Text),
+    ("instrument_id", Kind::Text),
+    ("amount", Kind::Num),
+    ("locked", Kind::Bool),
+    ("created_update_id", Kind::Text),
+    ("created_record_time_us", Kind::Int),
+];
+const ARCHIVE_COLUMNS: &[(&str, Kind)] = &[
+    ("contract_id", Kind::Text),
+    ("archived_update_id", Kind::Text),
+    ("archived_record_time_us", Kind::Int),
+];
+const DEPOSIT_COLUMNS: &[(&str, Kind)] = &[
+    ("deposit_id", Kind::Text),
+    ("state", Kind::Text),
+    ("account_id", Kind::Text),
+    ("instrument_admin", Kind::Text),
+    ("instrument_id", Kind::Text),
+    ("amount", Kind::Num),
+    ("sender", Kind::Text),
+    ("transfer_instruction_id", Kind::Text),
+    ("created_update_id", Kind::Text),
+    ("created_record_time_us", Kind::Int),
+    ("updated_update_id", Kind::Text),
+    ("updated_record_time_us", Kind::Int),
+];
+const RECOVERED_COLUMNS: &[(&str, Kind)] = &[
+    ("withdrawal_id", Kind::Text),
+    ("state", Kind::Text),
+    ("instrument_admin", Kind::Text),
+    ("instrument_id", Kind::Text),
+    ("amount", Kind::Num),
+    ("receiver", Kind::Text),
+    ("transfer_instruction_id", Kind::Text),
+    ("last_update_id", Kind::Text),
+    ("last_record_time_us", Kind::Int),
+    ("created_at_us", Kind::Int),
+    ("updated_at_us", Kind::Int),
+];
+const JOURNAL_COLUMNS: &[(&str, Kind)] = &[
+    ("account_id", Kind::Text),
+    ("instrument_admin", Kind::Text),
+    ("instrument_id", Kind::Text),
+    ("amount", Kind::Num),
+    ("cause_kind", Kind::Text),
+    ("cause_ref", Kind::Text),
+    ("update_id", Kind::Text),
+    ("record_time_us", Kind::Int),
+    ("booked_at_us", Kind::Int),
+];
+const INGESTED_COLUMNS: &[(&str, Kind)] = &[
+    ("update_id", Kind::Text),
+    ("ledger_offset", Kind::Int),
+    ("record_time_us", Kind::Int),
+    ("synchronizer_id", Kind::Text),
+];
+
+/// Effects waiting for one statement per table.
+struct Pending {
+    holdings: Rows,
+    archives: Rows,
+    deposits: Rows,
+    withdrawals: Rows,
+    /// In booking order (entry ids increase in it).
+    journal: Rows,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            holdings: Rows::new(HOLDING_COLUMNS),
+            archives: Rows::new(ARCHIVE_COLUMNS),
+            deposits: Rows::new(DEPOSIT_COLUMNS),
+            withdrawals: Rows::new(RECOVERED_COLUMNS),
+            journal: Rows::new(JOURNAL_COLUMNS),
+        }
+    }
+
+    fn journal(&mut self, entry: &JournalEntry) {
+        self.journal.push(vec![
+            entry.account.as_str().into(),
+            entry.instrument.admin.as_str().into(),
+            entry.instrument.id.as_str().into(),
+            entry.amount.into(),
+            entry.cause.kind().into(),
+            entry.cause.reference().into(),
+            entry
+                .origin
+                .as_ref()
+                .map(|o| o.update_id.to_string())
+                .into(),
+            entry.origin.as_ref().map(|o| o.record_time.micros()).into(),
+            crate::now().micros().into(),
+        ]);
+    }
+
+    /// Writes what is pending: creations before archivals (a holding may be created and spent
+    /// in one batch), the rest in any order as no row depends on another.
+    async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        self.holdings
+            .run(
+                tx,
+                "INSERT INTO holdings ({columns}) SELECT {columns} FROM {v} WHERE true",
+            )
+            .await
+            .map_err(|e| conflict(e, "a holding of the batch is already recorded"))?;
+        if !self.archives.is_empty() {
+            let archived = self
+                .archives
+                .run(
+                    tx,
+                    "UPDATE holdings SET archived_update_id = v.archived_update_id,
+                         archived_record_time_us = v.archived_record_time_us
+                     FROM {v}
+                     WHERE holdings.contract_id = v.contract_id
+                       AND holdings.archived_update_id IS NULL
+                     RETURNING holdings.contract_id",
+                )
+                .await?;
+            if archived.len() != self.archives.len() {
+                let done = archived
+                    .iter()
+                    .map(|r| r.get::<String>("contract_id"))
+                    .collect::<Result<HashSet<String>>>()?;
+                let mut seen = HashSet::new();
+                let missing = self
+                    .archives
+                    .texts(0)
+                    .find(|c| !done.contains(*c) || !seen.insert(*c))
+                    .unwrap_or_default();
+                return Err(StoreError::Conflict(format!(
+                    "holding {missing} is not an active treasury holding"
+                )));
+            }
+        }
+        self.deposits
+            .run(
+                tx,
+                "INSERT INTO deposits ({columns}) SELECT {columns} FROM {v} WHERE true",
+            )
+            .await
+            .map_err(|e| conflict(e, "a deposit of the batch is already recorded"))?;
+        self.withdrawals
+            .run(
+                tx,
+                "INSERT INTO withdrawals ({columns}) SELECT {columns} FROM {v} WHERE true",
+            )
+            .await
+            .map_err(|e| conflict(e, "a recovered withdrawal of the batch already exists"))?;
+        self.journal
+            .run(
+                tx,
+                "INSERT INTO journal ({columns}) SELECT {columns} FROM {v} WHERE true",
+            )
+            .await
+            .map_err(|e| conflict(e, "a journal entry of the batch"))?;
+        self.holdings.clear();
+        self.archives.clear();
+        self.deposits.clear();
+        self.withdrawals.clear();
+        self.journal.clear();
+        Ok(())
+    }
+}
+
+fn conflict(error: StoreError, what: &str) -> StoreError {
+    match error {
+        StoreError::Conflict(why) => StoreError::Conflict(format!("{what}: {why}")),
+        other => other,
+    }
+}
+
+/// Records the batch's transactions; one already recorded fails the commit.
+async fn record_ingested(tx: &mut Tx, updates: &[IngestedUpdate]) -> Result<()> {
+    let mut rows = Rows::new(INGESTED_COLUMNS);
+    for u in updates {
+        rows.push(vec![
+            u.update_id.as_str().into(),
+            u.offset.get().into(),
+            u.record_time.micros().into(),
+            u.synchronizer_id.as_str().into(),
+        ]);
+    }
+    let inserted = rows
+        .run(
+            tx,
+            "INSERT INTO ingested_updates ({columns}) SELECT {columns} FROM {v} WHERE true
+             ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
         )
-        .bind(update.update_id.as_str())
-        .bind(update.offset.get())
-        .bind(update.record_time.micros())
-        .bind(update.synchronizer_id.as_str())
-        .execute()
         .await?;
-    if inserted == 0 {
+    if inserted.len() != updates.len() {
+        let done = inserted
+            .iter()
+            .map(|r| r.get::<String>("update_id"))
+            .collect::<Result<HashSet<String>>>()?;
+        let mut seen = HashSet::new();
+        let repeated = updates
+            .iter()
+            .map(|u| u.update_id.as_str())
+            .find(|u| !done.contains(*u) || !seen.insert(*u))
+            .unwrap_or_default();
         return Err(StoreError::Conflict(format!(
-            "update {} is already ingested",
-            update.update_id
+            "update {repeated} is already ingested"
         )));
     }
     Ok(())

@@ -8,19 +8,29 @@ use exchange_core::changeset::JournalCause;
 use exchange_core::ingest::{Known, KnownHolding, KnownWithdrawal, Needs};
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
 
-use crate::db::{Row, Tx};
+use crate::db::{Backend, Row, Tx};
 use crate::error::Result;
 use crate::{Store, deposits, holdings, instructions, withdrawals};
 
-/// Well below SQLite's and PostgreSQL's limits on bound parameters.
-const CHUNK: usize = 500;
+/// Ids per `IN` list on SQLite, well below its 32,766 bound parameters.
+const CHUNK: usize = 2000;
 
-/// Runs `select … WHERE {column} IN (…)` for `ids`, in chunks.
+/// Runs `select … WHERE {column} IN (…)` for `ids`: one `= ANY($1)` array on PostgreSQL,
+/// chunked `IN` lists on SQLite.
 async fn rows_in(tx: &mut Tx, select: &str, column: &str, ids: &[&str]) -> Result<Vec<Row>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if tx.backend() == Backend::Postgres {
+        let sql = format!("{select} WHERE {column} = ANY($1)");
+        let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+        return tx.query(&sql).bind_pg(ids).fetch_all().await;
+    }
     let mut rows = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{select} WHERE {column} IN ({})", list.join(", "));
+        // `?`, not `$N`: SQLite parses long lists of numbered names in quadratic time.
+        let list = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("{select} WHERE {column} IN ({list})");
         let mut query = tx.query(&sql);
         for id in chunk {
             query = query.bind(*id);

@@ -26,6 +26,7 @@
 //! is a later step; today one automation instance owns the queue.
 
 mod accounts;
+mod bulk;
 mod catalog;
 mod db;
 mod deposits;
@@ -82,7 +83,7 @@ impl Store {
     /// `checkpoint.last_update: None` keeps the stored identity (a batch made only of offset
     /// checkpoints).
     pub async fn commit(&self, changes: &ChangeSet, checkpoint: &Checkpoint) -> Result<()> {
-        let mut tx = self.pool.write().await?;
+        let mut tx = self.pool.write_ingest().await?;
         ingest::advance_checkpoint(&mut tx, checkpoint).await?;
         ingest::apply(&mut tx, changes).await?;
         tx.commit().await

@@ -3,7 +3,7 @@
 
 use exchange_core::changeset::{AccountId, JournalCause, JournalEntry, Origin};
 use exchange_core::withdrawal::{
-    RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
+    WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
 
@@ -125,30 +125,6 @@ pub(crate) async fn transition(tx: &mut Tx, t: &WithdrawalTransition) -> Result<
     if t.to.is_terminal() {
         holdings::release(tx, &t.id).await?;
     }
-    Ok(())
-}
-
-pub(crate) async fn insert_recovered(tx: &mut Tx, r: &RecoveredWithdrawal) -> Result<()> {
-    let at = now().micros();
-    tx.query(
-        "INSERT INTO withdrawals (withdrawal_id, state, instrument_admin, instrument_id, amount,
-                                  receiver, transfer_instruction_id, last_update_id,
-                                  last_record_time_us, created_at_us, updated_at_us)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-    )
-    .bind(r.id.as_str())
-    .bind(WithdrawalState::Recovered.as_str())
-    .bind(r.instrument.admin.as_str())
-    .bind(r.instrument.id.as_str())
-    .bind(Num(r.amount))
-    .bind(r.receiver.as_str())
-    .bind(r.transfer_instruction.as_ref().map(|c| c.to_string()))
-    .bind(r.origin.update_id.as_str())
-    .bind(r.origin.record_time.micros())
-    .bind(at)
-    .execute()
-    .await
-    .map_err(|e| duplicate(e, &r.id))?;
     Ok(())
 }
 
