@@ -15,6 +15,16 @@ pub struct Args {
     format: Format,
 }
 
+impl Args {
+    /// The table form for one DB (the demo prints it).
+    pub fn for_db(db: &str) -> Args {
+        Args {
+            db: DbArgs { db: db.to_owned() },
+            format: Format::Table,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonHolding {

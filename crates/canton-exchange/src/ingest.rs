@@ -56,7 +56,7 @@ pub struct Args {
 }
 
 /// Prints what ingestion reports, one readable line each, on stderr.
-struct Log;
+pub(crate) struct Log;
 
 impl Observer for Log {
     fn event(&self, event: &Event) {

@@ -1,6 +1,7 @@
 //! `canton-exchange`: the exchange side of a Canton Network integration, one binary.
 
 mod db;
+mod demo;
 mod explain;
 mod holdings;
 mod ingest;
@@ -31,6 +32,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole flow on the embedded defaults: a built-in sandbox node with customers'
+    /// deposits and a withdrawal, ingested into a new SQLite Integration DB, then status,
+    /// holdings and balances.
+    Demo(demo::Args),
     /// Explain what recorded ledger transactions mean for a party (deposits, withdrawals,
     /// holdings); for support staff and audits.
     Explain(explain::Args),
@@ -53,6 +58,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
         Command::Explain(args) => explain::run(&args, &mut std::io::stdout().lock()),
         Command::Ingest(args) => ingest::run(&args),
         Command::Holdings(args) => holdings::run(&args, &mut std::io::stdout().lock()),

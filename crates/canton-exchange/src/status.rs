@@ -26,6 +26,19 @@ pub struct Args {
     format: Format,
 }
 
+impl Args {
+    /// The table form for one DB, without a ledger to compare with (the demo prints it).
+    pub fn for_db(db: &str) -> Args {
+        Args {
+            db: DbArgs { db: db.to_owned() },
+            ledger: None,
+            token: None,
+            suspense_account: SUSPENSE_ACCOUNT.to_owned(),
+            format: Format::Table,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Status {
