@@ -16,10 +16,12 @@
 //! ```
 
 pub mod admin;
+pub mod completions;
 pub mod daml;
 pub mod disaster;
 pub mod http;
 pub mod info;
+pub mod interactive;
 pub mod model;
 pub mod scenario;
 pub mod server;

@@ -57,6 +57,7 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
         ledger,
         amulet,
         token,
+        ..
     } = world;
     match exercise.choice.as_str() {
         "TransferFactory_Transfer" => {

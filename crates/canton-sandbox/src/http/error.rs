@@ -215,6 +215,40 @@ impl From<TokenError> for ApiError {
     }
 }
 
+impl From<crate::interactive::InteractiveError> for ApiError {
+    fn from(e: crate::interactive::InteractiveError) -> ApiError {
+        use crate::interactive::InteractiveError as E;
+        let cause = e.to_string();
+        match e {
+            E::Token(e) => e.into(),
+            E::Malformed(m) => ApiError::invalid_argument(m),
+            // The submitting participant checks the external signatures before sequencing and
+            // refuses with an invalid-argument error (category 8, HTTP 400).
+            E::Signature(m) => ApiError::invalid_argument(m),
+            E::NotSequencedTimeout { .. } => ApiError::canton(
+                "NOT_SEQUENCED_TIMEOUT",
+                ErrorCategory::ContentionOnSharedResources,
+                cause,
+                vec![],
+            ),
+        }
+    }
+}
+
+impl ApiError {
+    /// A rejection as a completion's `status`: the gRPC code and Canton's
+    /// `CODE(category,correlation): cause` text.
+    pub fn completion_status(&self) -> (i32, String) {
+        match self {
+            ApiError::Canton(e) => (
+                e.grpc_code_value.unwrap_or(2),
+                format!("{}({},0): {}", e.code, e.error_category, e.cause),
+            ),
+            ApiError::BadBody(text) => (3, text.clone()),
+        }
+    }
+}
+
 /// Decodes a JSON body the way the JSON API does: relaxed (serde defaults), and a decode failure
 /// is `400 text/plain`.
 pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -11,9 +11,11 @@ use crate::disaster::{BackupId, Backups, UnknownBackup};
 use crate::world::World;
 
 pub mod commands;
+pub mod completions;
 pub mod control;
 pub mod error;
 pub mod events;
+pub mod interactive;
 pub mod state;
 pub mod updates;
 pub mod ws;
@@ -118,6 +120,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/commands/submit-and-wait",
             post(commands::submit_and_wait),
+        )
+        .route("/v2/commands/completions", post(completions::completions))
+        .route(
+            "/v2/interactive-submission/prepare",
+            post(interactive::prepare_submission),
+        )
+        .route(
+            "/v2/interactive-submission/execute",
+            post(interactive::execute),
+        )
+        .route(
+            "/v2/interactive-submission/executeAndWait",
+            post(interactive::execute_and_wait),
         )
         .route(
             "/v2/events/events-by-contract-id",

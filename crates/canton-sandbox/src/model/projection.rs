@@ -81,7 +81,7 @@ pub fn project_with(
             tracestate: None,
         }),
         record_time: tx.record_time.to_string(),
-        external_transaction_hash: Some(None),
+        external_transaction_hash: Some(tx.external_transaction_hash.as_deref().map(str::to_owned)),
         paid_traffic_cost: None,
     })
 }
