@@ -109,8 +109,26 @@ async fn setup() -> Setup {
     let treasury = external_party(&client, "treasury", 7).await;
     let alice = client.party("alice").await;
     client.preapproval(&alice).await;
-    let (factory, dso) =
-        sandbox.with_world(|w| (w.amulet.external_party_rules.clone(), w.amulet.dso.clone()));
+    // The factory as a wallet finds it: through the registry the info file advertises.
+    let token = sandbox.info().tokens.remove(0);
+    assert_eq!(token.instrument_id, "Amulet");
+    let dso = token.admin;
+    let factory: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/registry/transfer-instruction/v1/transfer-factory",
+            token.registry_url
+        ))
+        .json(&json!({"choiceArguments": prepare_request(
+            "probe", &treasury.party, &alice, "", &dso, &[], None,
+        )["commands"][0]["ExerciseCommand"]["choiceArgument"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(factory["transferKind"], "direct");
+    let factory = factory["factoryId"].as_str().unwrap().to_owned();
     Setup {
         sandbox,
         client,

@@ -16,6 +16,7 @@ pub mod control;
 pub mod error;
 pub mod events;
 pub mod interactive;
+pub mod registry;
 pub mod state;
 pub mod updates;
 pub mod ws;
@@ -139,5 +140,13 @@ pub fn router(state: AppState) -> Router {
             post(events::events_by_contract_id),
         )
         .nest("/sandbox/control", control::router())
+        .nest(
+            "/registry/amulet",
+            registry::router(crate::registry::Registry::Amulet),
+        )
+        .nest(
+            "/registry/token",
+            registry::router(crate::registry::Registry::Token),
+        )
         .with_state(state)
 }
