@@ -540,3 +540,71 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
         .await;
     assert_eq!(beyond.json()["code"], "OFFSET_AFTER_LEDGER_END");
 }
+
+#[tokio::test]
+async fn a_restore_loses_the_completions_written_after_the_backup() {
+    let Setup {
+        sandbox,
+        client,
+        treasury,
+        alice,
+        factory,
+        dso,
+    } = setup().await;
+    let holding = client.mint(&treasury.party, "100").await;
+    let begin = client.ledger_end().await;
+    let backup = sandbox.backup();
+    let prepared = client
+        .post(
+            "/v2/interactive-submission/prepare",
+            &prepare_request(
+                "w-r",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
+        )
+        .await
+        .ok();
+    let signed = execute_request(
+        &prepared,
+        &treasury.party,
+        &treasury.fingerprint,
+        &treasury.key,
+    );
+    let done = client
+        .post("/v2/interactive-submission/executeAndWait", &signed)
+        .await
+        .ok();
+    assert_eq!(completions(&client, &treasury.party, begin).await.len(), 1);
+
+    sandbox.restore(&backup);
+    // The transaction comes back from the synchronizer (same update id, new offset, still
+    // carrying its hash); its completion was node-local and is gone.
+    assert!(
+        completions(&client, &treasury.party, begin)
+            .await
+            .is_empty()
+    );
+    let tx = client
+        .post(
+            "/v2/updates/update-by-id",
+            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
+                "eventFormat": guide_filter(&treasury.party),
+                "transactionShape": "TRANSACTION_SHAPE_ACS_DELTA"}}}),
+        )
+        .await
+        .ok();
+    let tx = &tx["update"]["Transaction"]["value"];
+    assert_ne!(tx["offset"], done["completionOffset"]);
+    assert!(tx["externalTransactionHash"].is_string());
+    // The external party's key survived (topology): it can submit again, and the input is spent.
+    let again = client
+        .post("/v2/interactive-submission/executeAndWait", &signed)
+        .await;
+    assert_eq!(again.status, 404, "{}", again.text);
+    assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
+}
