@@ -286,6 +286,18 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     .await;
     assert_eq!(status, 200);
 
+    let (status, acs) = call(
+        spec,
+        c,
+        "post",
+        "/v2/state/active-contracts",
+        "",
+        Some(&json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!acs.as_array().unwrap().is_empty());
+
     // Errors are JsCantonErrors.
     let (status, _) = call(
         spec,

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::disaster::{BackupId, Backups, UnknownBackup};
 use crate::world::World;
 
+pub mod acs;
 pub mod commands;
 pub mod completions;
 pub mod control;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
             "/v2/state/connected-synchronizers",
             get(state::connected_synchronizers),
         )
+        .route("/v2/state/active-contracts", post(acs::active_contracts))
         .route("/v2/version", get(state::version))
         .route("/v2/parties", get(state::parties))
         .route("/v2/parties/participant-id", get(state::participant_id))

@@ -628,6 +628,19 @@ impl Ledger {
         self.store.stored(&table, contract_id).cloned()
     }
 
+    /// Every contract active at `offset` (created at or before it, not archived by then), in
+    /// creation order: the active contract set a `/v2/state/active-contracts` call reads.
+    pub fn contracts_active_at(&self, offset: i64) -> Vec<&StoredContract> {
+        let mut out: Vec<&StoredContract> = self
+            .store
+            .contracts
+            .values()
+            .filter(|c| c.created.offset <= offset && c.archived.is_none_or(|a| a.offset > offset))
+            .collect();
+        out.sort_by_key(|c| (c.created.offset, c.created.node_id));
+        out
+    }
+
     /// Active contracts of `template` that `party` is a stakeholder of, by contract id.
     pub fn active_of(&self, template: &Identifier, party: &str) -> Vec<ContractRecord> {
         let table = self.symbols();
