@@ -34,6 +34,27 @@ impl Completions {
         self.log.push(completion);
     }
 
+    /// The committed completion with this change id (user, `actAs` set, command id), if any:
+    /// deduplication refuses a second submission of the same change. The window is unbounded
+    /// here (a node's default is days); a restore forgets it, as a restored node does.
+    pub fn committed_change(
+        &self,
+        user_id: &str,
+        act_as: &[String],
+        command_id: &str,
+    ) -> Option<&CompletionRecord> {
+        let set = |parties: &[String]| -> std::collections::BTreeSet<String> {
+            parties.iter().cloned().collect()
+        };
+        let wanted = set(act_as);
+        self.log.iter().rev().find(|c| {
+            c.rejection.is_none()
+                && c.command_id == command_id
+                && c.user_id == user_id
+                && set(&c.act_as) == wanted
+        })
+    }
+
     /// Completions after `begin_exclusive` for submissions by any of `parties` (and by
     /// `user_id` unless it is empty), in offset order.
     pub fn after<'a>(

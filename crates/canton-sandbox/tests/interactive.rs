@@ -608,3 +608,60 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn executing_a_committed_change_again_is_a_duplicate_command() {
+    let Setup {
+        sandbox: _sandbox,
+        client,
+        treasury,
+        alice,
+        factory,
+        dso,
+    } = setup().await;
+    client.mint(&treasury.party, "100").await;
+    // No inputs named: the sandbox selects them at execution, so without deduplication a
+    // retry would pay twice.
+    let prepared = client
+        .post(
+            "/v2/interactive-submission/prepare",
+            &prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
+        )
+        .await
+        .ok();
+    let signed = execute_request(
+        &prepared,
+        &treasury.party,
+        &treasury.fingerprint,
+        &treasury.key,
+    );
+    let done = client
+        .post("/v2/interactive-submission/executeAndWait", &signed)
+        .await
+        .ok();
+    let end = client.ledger_end().await;
+    let again = client
+        .post("/v2/interactive-submission/executeAndWait", &signed)
+        .await;
+    assert_eq!(again.status, 409, "{}", again.text);
+    let again = again.json();
+    assert_eq!(again["code"], "DUPLICATE_COMMAND");
+    assert_eq!(
+        again["context"]["completion_offset"],
+        done["completionOffset"].to_string()
+    );
+    assert_eq!(client.ledger_end().await, end, "nothing more was committed");
+
+    // The same for local submissions.
+    let bob = client.party("bob").await;
+    client.mint(&bob, "50").await;
+    let commands = prepare_request("l-d", &bob, &alice, &factory, &dso, &[], None);
+    let local = json!({"commands": commands["commands"], "commandId": "l-d",
+        "actAs": [bob], "userId": "exchange"});
+    client
+        .post("/v2/commands/submit-and-wait", &local)
+        .await
+        .ok();
+    let again = client.post("/v2/commands/submit-and-wait", &local).await;
+    assert_eq!(again.json()["code"], "DUPLICATE_COMMAND", "{}", again.text);
+}

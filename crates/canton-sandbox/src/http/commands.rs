@@ -19,6 +19,13 @@ pub async fn submit_and_wait(
     let commands: JsCommands = decode(&body)?;
     // Interpretation errors are answered before anything is sequenced: no completion.
     let done = s.change(|w| {
+        if let Some(done) = w.completions.committed_change(
+            &commands.user_id,
+            &commands.act_as,
+            &commands.command_id,
+        ) {
+            return Err(ApiError::duplicate_command(done.offset));
+        }
         let done = crate::submit::submit(w, &commands)?;
         let meta = CompletionMeta {
             command_id: commands.command_id.clone(),

@@ -60,6 +60,24 @@ impl ApiError {
         )
     }
 
+    /// The change (user, `actAs`, command id) was already committed within the deduplication
+    /// period.
+    pub fn duplicate_command(completion_offset: i64) -> ApiError {
+        let mut e = ApiError::canton(
+            "DUPLICATE_COMMAND",
+            ErrorCategory::InvalidGivenCurrentSystemStateResourceExists,
+            "A command with the given command id has already been successfully processed",
+            vec![],
+        );
+        if let ApiError::Canton(e) = &mut e {
+            e.context.insert(
+                "completion_offset".to_owned(),
+                completion_offset.to_string(),
+            );
+        }
+        e
+    }
+
     pub fn offset_after_ledger_end(kind: &str, offset: i64, ledger_end: i64) -> ApiError {
         ApiError::canton(
             "OFFSET_AFTER_LEDGER_END",

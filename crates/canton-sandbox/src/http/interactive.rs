@@ -77,8 +77,21 @@ fn run(w: &mut World, request: &JsExecuteSubmissionRequest) -> Result<Submitted,
         error: e.into(),
         sequenced: false,
     })?;
+    let meta = authorized_meta(&authorized, request);
+    if let Some(done) =
+        w.completions
+            .committed_change(&meta.user_id, &meta.act_as, &meta.command_id)
+    {
+        // Deduplication: a second execution of a committed change is refused before
+        // sequencing (a prepared transaction that auto-selected its inputs could otherwise
+        // commit twice here, which a real prepared transaction never can).
+        return Err(Refused {
+            error: ApiError::duplicate_command(done.offset),
+            sequenced: false,
+        });
+    }
     let outcome = commit(w, &authorized).map_err(ApiError::from);
-    record_completion(w, &authorized_meta(&authorized, request), &outcome);
+    record_completion(w, &meta, &outcome);
     outcome.map_err(|error| Refused {
         error,
         sequenced: true,
