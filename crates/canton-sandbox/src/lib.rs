@@ -23,6 +23,7 @@ pub mod http;
 pub mod info;
 pub mod interactive;
 pub mod model;
+pub mod packages;
 pub mod registry;
 pub mod scenario;
 pub mod server;

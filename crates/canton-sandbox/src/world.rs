@@ -4,6 +4,7 @@
 use crate::completions::Completions;
 use crate::interactive::ExternalParties;
 use crate::model::{Ledger, LedgerConfig};
+use crate::packages::Packages;
 use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
 
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct World {
     pub external: ExternalParties,
     /// Node-local: a restore brings back the backup's.
     pub completions: Completions,
+    /// Node-local: uploads after a backup are lost by a restore.
+    pub packages: Packages,
 }
 
 impl World {
@@ -33,6 +36,7 @@ impl World {
             token,
             external: ExternalParties::default(),
             completions: Completions::default(),
+            packages: Packages::default(),
         })
     }
 
@@ -41,6 +45,7 @@ impl World {
     /// written after the snapshot is lost. Returns how many updates were re-delivered.
     pub fn restore(&mut self, snapshot: &World) -> usize {
         self.completions = snapshot.completions.clone();
+        self.packages = snapshot.packages.clone();
         self.ledger.restore(&snapshot.ledger)
     }
 

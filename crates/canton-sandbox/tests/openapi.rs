@@ -197,6 +197,16 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         let (status, _) = call(spec, c, "get", path, "", None).await;
         assert_eq!(status, 200, "{path}");
     }
+    let (status, packages) = call(spec, c, "get", "/v2/packages", "", None).await;
+    assert_eq!(status, 200);
+    let package = packages["packageIds"][0].as_str().unwrap().to_owned();
+    let answer = c.get(&format!("/v2/packages/{package}/status")).await;
+    spec.check(
+        "get",
+        "/v2/packages/{package-id}/status",
+        answer.status,
+        &answer.json(),
+    );
     let (status, _) = call(
         spec,
         c,

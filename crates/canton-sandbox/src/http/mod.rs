@@ -17,6 +17,7 @@ pub mod control;
 pub mod error;
 pub mod events;
 pub mod interactive;
+pub mod packages;
 pub mod registry;
 pub mod state;
 pub mod updates;
@@ -109,6 +110,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v2/state/active-contracts", post(acs::active_contracts))
         .route("/v2/version", get(state::version))
+        .route(
+            "/v2/packages",
+            get(packages::list)
+                .post(packages::upload)
+                // Real DARs run to megabytes (axum's default limit is 2 MB).
+                .layer(axum::extract::DefaultBodyLimit::max(256 << 20)),
+        )
+        .route("/v2/packages/{id}", get(packages::archive))
+        .route("/v2/packages/{id}/status", get(packages::status))
         .route("/v2/parties", get(state::parties))
         .route("/v2/parties/participant-id", get(state::participant_id))
         .route(
