@@ -11,6 +11,7 @@ use crate::disaster::{BackupId, Backups, UnknownBackup};
 use crate::world::World;
 
 pub mod acs;
+pub mod auth;
 pub mod commands;
 pub mod completions;
 pub mod control;
@@ -97,8 +98,9 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The node's HTTP routes; with `auth_token`, the Ledger API (`/v2`) requires it.
+pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
+    let ledger_api = Router::new()
         .route("/v2/state/ledger-end", get(state::ledger_end))
         .route(
             "/v2/state/latest-pruned-offsets",
@@ -150,7 +152,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/events/events-by-contract-id",
             post(events::events_by_contract_id),
-        )
+        );
+    let ledger_api = match auth_token {
+        Some(token) => ledger_api.route_layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            auth::require_token,
+        )),
+        None => ledger_api,
+    };
+    ledger_api
         .nest("/sandbox/control", control::router())
         .nest(
             "/registry/amulet",
