@@ -16,11 +16,15 @@
 //! ```
 
 pub mod admin;
+pub mod completions;
 pub mod daml;
 pub mod disaster;
 pub mod http;
 pub mod info;
+pub mod interactive;
 pub mod model;
+pub mod packages;
+pub mod registry;
 pub mod scenario;
 pub mod server;
 pub mod submit;

@@ -24,6 +24,8 @@ pub struct SandboxConfig {
     pub ledger: LedgerConfig,
     pub amulet: AmuletConfig,
     pub scenario: Scenario,
+    /// When set, every Ledger API (`/v2`) request must present this bearer token.
+    pub auth_token: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -34,6 +36,7 @@ impl Default for SandboxConfig {
             ledger: LedgerConfig::default(),
             amulet: AmuletConfig::default(),
             scenario: Scenario::Empty,
+            auth_token: None,
         }
     }
 }
@@ -92,7 +95,10 @@ impl Sandbox {
         let state = AppState::new(world);
         let (listener, addr) = bind(config.listen).await?;
         let (admin_listener, admin_addr) = bind(config.admin_listen).await?;
-        let (stop_api, api) = serve(listener, router(state.clone()));
+        let (stop_api, api) = serve(
+            listener,
+            router(state.clone(), config.auth_token.as_deref()),
+        );
         let (stop_admin, admin) = serve(admin_listener, crate::admin::router(state.clone()));
         Ok(Sandbox {
             addr,

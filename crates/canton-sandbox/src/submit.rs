@@ -57,6 +57,7 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
         ledger,
         amulet,
         token,
+        ..
     } = world;
     match exercise.choice.as_str() {
         "TransferFactory_Transfer" => {
@@ -152,21 +153,21 @@ fn authorize(act_as: &BTreeSet<&str>, controller: &str) -> Result<(), TokenError
 }
 
 /// `TransferFactory_Transfer`'s argument, as the factory reads it.
-struct TransferArgument {
-    expected_admin: String,
-    sender: String,
-    receiver: String,
-    amount: Amount,
-    admin: String,
-    instrument: String,
-    requested_at: Timestamp,
-    execute_before: Timestamp,
-    inputs: Vec<String>,
-    memo: Option<String>,
+pub(crate) struct TransferArgument {
+    pub(crate) expected_admin: String,
+    pub(crate) sender: String,
+    pub(crate) receiver: String,
+    pub(crate) amount: Amount,
+    pub(crate) admin: String,
+    pub(crate) instrument: String,
+    pub(crate) requested_at: Timestamp,
+    pub(crate) execute_before: Timestamp,
+    pub(crate) inputs: Vec<String>,
+    pub(crate) memo: Option<String>,
 }
 
 impl TransferArgument {
-    fn read(arg: &Json) -> Result<TransferArgument, TokenError> {
+    pub(crate) fn read(arg: &Json) -> Result<TransferArgument, TokenError> {
         let bad = |what: &str| TokenError::InvalidArgument(format!("choiceArgument: {what}"));
         let text = |v: &Json, what: &str| {
             v.as_str()

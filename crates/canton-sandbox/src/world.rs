@@ -1,7 +1,10 @@
 //! Everything the node holds: the ledger and the tokens deployed on it. Still pure; the server
 //! wraps it in a lock.
 
+use crate::completions::Completions;
+use crate::interactive::ExternalParties;
 use crate::model::{Ledger, LedgerConfig};
+use crate::packages::Packages;
 use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
 
 #[derive(Debug, Clone)]
@@ -10,6 +13,12 @@ pub struct World {
     pub amulet: AmuletToken,
     /// The offer-only token (`sandbox-token`, instrument `SBX`, admin `token-admin`).
     pub token: OfferToken,
+    /// Keys of the external parties (topology: survives a restore).
+    pub external: ExternalParties,
+    /// Node-local: a restore brings back the backup's.
+    pub completions: Completions,
+    /// Node-local: uploads after a backup are lost by a restore.
+    pub packages: Packages,
 }
 
 impl World {
@@ -25,6 +34,9 @@ impl World {
             ledger,
             amulet,
             token,
+            external: ExternalParties::default(),
+            completions: Completions::default(),
+            packages: Packages::default(),
         })
     }
 
@@ -32,6 +44,8 @@ impl World {
     /// the synchronizer everything committed since (see [`Ledger::restore`]). Node-local state
     /// written after the snapshot is lost. Returns how many updates were re-delivered.
     pub fn restore(&mut self, snapshot: &World) -> usize {
+        self.completions = snapshot.completions.clone();
+        self.packages = snapshot.packages.clone();
         self.ledger.restore(&snapshot.ledger)
     }
 

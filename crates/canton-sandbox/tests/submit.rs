@@ -55,8 +55,7 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     let alice = client.party("alice").await;
     client.preapproval(&alice).await;
     let holding = client.mint(&treasury, "100").await;
-    let (factory, dso) =
-        sandbox.with_world(|w| (w.amulet.external_party_rules.clone(), w.amulet.dso.clone()));
+    let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
     let command = |id: &str, before: &str| {
         transfer_command(
             id,
@@ -121,8 +120,7 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
     let alice = client.party("alice").await;
     client.preapproval(&alice).await;
     let holding = client.mint(&treasury, "100").await;
-    let (factory, dso) =
-        sandbox.with_world(|w| (w.amulet.external_party_rules.clone(), w.amulet.dso.clone()));
+    let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
 
     let expired = transfer_command(
         "e",
@@ -191,7 +189,7 @@ async fn sbx_offer_then_accept_by_the_receiver() {
         )
         .await
         .ok();
-    let (factory, admin) = sandbox.with_world(|w| (w.token.factory.clone(), w.token.admin.clone()));
+    let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
     let offer = transfer_command(
         "o-1",
         &treasury,

@@ -10,13 +10,32 @@ use canton_ledger::commands::{JsCommands, SubmitAndWaitResponse};
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, decode};
+use crate::http::interactive::{CompletionMeta, record_completion};
 
 pub async fn submit_and_wait(
     State(s): State<AppState>,
     body: Bytes,
 ) -> Result<Json<SubmitAndWaitResponse>, ApiError> {
     let commands: JsCommands = decode(&body)?;
-    let done = s.change(|w| crate::submit::submit(w, &commands))?;
+    // Interpretation errors are answered before anything is sequenced: no completion.
+    let done = s.change(|w| {
+        if let Some(done) = w.completions.committed_change(
+            &commands.user_id,
+            &commands.act_as,
+            &commands.command_id,
+        ) {
+            return Err(ApiError::duplicate_command(done.offset));
+        }
+        let done = crate::submit::submit(w, &commands)?;
+        let meta = CompletionMeta {
+            command_id: commands.command_id.clone(),
+            user_id: commands.user_id.clone(),
+            act_as: commands.act_as.clone(),
+            submission_id: commands.submission_id.clone(),
+        };
+        record_completion(w, &meta, &Ok(done.clone()));
+        Ok::<_, ApiError>(done)
+    })?;
     Ok(Json(SubmitAndWaitResponse {
         update_id: done.update_id,
         completion_offset: done.offset,

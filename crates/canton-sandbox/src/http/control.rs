@@ -17,6 +17,7 @@ use crate::token::{ImportedAcs, InstructionChoice, OfferRequest, TransferRequest
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/parties", post(allocate_party))
+        .route("/external-parties", post(allocate_external_party))
         .route("/mint", post(mint))
         .route("/preapprovals", post(create_preapproval))
         .route("/transfer", post(transfer))
@@ -512,4 +513,40 @@ async fn time(State(s): State<AppState>) -> Json<TimeResponse> {
     Json(TimeResponse {
         record_time: s.read().ledger.record_time(),
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalPartyRequest {
+    pub hint: String,
+    /// Base64 of the raw 32-byte Ed25519 public key.
+    pub public_key: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalPartyResponse {
+    pub party: String,
+    /// What signatures name as `signedBy`.
+    pub public_key_fingerprint: String,
+}
+
+/// Hosts an external party whose namespace is its Ed25519 key (what
+/// `/v2/parties/external/generate-topology` + `allocate` achieve on a real node, without the
+/// topology transactions to sign).
+async fn allocate_external_party(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<ExternalPartyResponse>, ApiError> {
+    use base64::Engine;
+    let request: ExternalPartyRequest = decode(&body)?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(request.public_key.as_bytes())
+        .map_err(|e| ApiError::invalid_argument(format!("publicKey is not base64: {e}")))?;
+    let (party, public_key_fingerprint) =
+        s.change(|w| w.external.allocate(&mut w.ledger, &request.hint, &key))?;
+    Ok(Json(ExternalPartyResponse {
+        party,
+        public_key_fingerprint,
+    }))
 }

@@ -60,6 +60,24 @@ impl ApiError {
         )
     }
 
+    /// The change (user, `actAs`, command id) was already committed within the deduplication
+    /// period.
+    pub fn duplicate_command(completion_offset: i64) -> ApiError {
+        let mut e = ApiError::canton(
+            "DUPLICATE_COMMAND",
+            ErrorCategory::InvalidGivenCurrentSystemStateResourceExists,
+            "A command with the given command id has already been successfully processed",
+            vec![],
+        );
+        if let ApiError::Canton(e) = &mut e {
+            e.context.insert(
+                "completion_offset".to_owned(),
+                completion_offset.to_string(),
+            );
+        }
+        e
+    }
+
     pub fn offset_after_ledger_end(kind: &str, offset: i64, ledger_end: i64) -> ApiError {
         ApiError::canton(
             "OFFSET_AFTER_LEDGER_END",
@@ -211,6 +229,40 @@ impl From<TokenError> for ApiError {
                 vec![],
             ),
             TokenError::InvalidArgument(m) => ApiError::invalid_argument(m),
+        }
+    }
+}
+
+impl From<crate::interactive::InteractiveError> for ApiError {
+    fn from(e: crate::interactive::InteractiveError) -> ApiError {
+        use crate::interactive::InteractiveError as E;
+        let cause = e.to_string();
+        match e {
+            E::Token(e) => e.into(),
+            E::Malformed(m) => ApiError::invalid_argument(m),
+            // The submitting participant checks the external signatures before sequencing and
+            // refuses with an invalid-argument error (category 8, HTTP 400).
+            E::Signature(m) => ApiError::invalid_argument(m),
+            E::NotSequencedTimeout { .. } => ApiError::canton(
+                "NOT_SEQUENCED_TIMEOUT",
+                ErrorCategory::ContentionOnSharedResources,
+                cause,
+                vec![],
+            ),
+        }
+    }
+}
+
+impl ApiError {
+    /// A rejection as a completion's `status`: the gRPC code and Canton's
+    /// `CODE(category,correlation): cause` text.
+    pub fn completion_status(&self) -> (i32, String) {
+        match self {
+            ApiError::Canton(e) => (
+                e.grpc_code_value.unwrap_or(2),
+                format!("{}({},0): {}", e.code, e.error_category, e.cause),
+            ),
+            ApiError::BadBody(text) => (3, text.clone()),
         }
     }
 }

@@ -10,10 +10,16 @@ use tokio::sync::watch;
 use crate::disaster::{BackupId, Backups, UnknownBackup};
 use crate::world::World;
 
+pub mod acs;
+pub mod auth;
 pub mod commands;
+pub mod completions;
 pub mod control;
 pub mod error;
 pub mod events;
+pub mod interactive;
+pub mod packages;
+pub mod registry;
 pub mod state;
 pub mod updates;
 pub mod ws;
@@ -92,8 +98,9 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// The node's HTTP routes; with `auth_token`, the Ledger API (`/v2`) requires it.
+pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
+    let ledger_api = Router::new()
         .route("/v2/state/ledger-end", get(state::ledger_end))
         .route(
             "/v2/state/latest-pruned-offsets",
@@ -103,7 +110,17 @@ pub fn router(state: AppState) -> Router {
             "/v2/state/connected-synchronizers",
             get(state::connected_synchronizers),
         )
+        .route("/v2/state/active-contracts", post(acs::active_contracts))
         .route("/v2/version", get(state::version))
+        .route(
+            "/v2/packages",
+            get(packages::list)
+                .post(packages::upload)
+                // Real DARs run to megabytes (axum's default limit is 2 MB).
+                .layer(axum::extract::DefaultBodyLimit::max(256 << 20)),
+        )
+        .route("/v2/packages/{id}", get(packages::archive))
+        .route("/v2/packages/{id}/status", get(packages::status))
         .route("/v2/parties", get(state::parties))
         .route("/v2/parties/participant-id", get(state::participant_id))
         .route(
@@ -119,10 +136,39 @@ pub fn router(state: AppState) -> Router {
             "/v2/commands/submit-and-wait",
             post(commands::submit_and_wait),
         )
+        .route("/v2/commands/completions", post(completions::completions))
+        .route(
+            "/v2/interactive-submission/prepare",
+            post(interactive::prepare_submission),
+        )
+        .route(
+            "/v2/interactive-submission/execute",
+            post(interactive::execute),
+        )
+        .route(
+            "/v2/interactive-submission/executeAndWait",
+            post(interactive::execute_and_wait),
+        )
         .route(
             "/v2/events/events-by-contract-id",
             post(events::events_by_contract_id),
-        )
+        );
+    let ledger_api = match auth_token {
+        Some(token) => ledger_api.route_layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            auth::require_token,
+        )),
+        None => ledger_api,
+    };
+    ledger_api
         .nest("/sandbox/control", control::router())
+        .nest(
+            "/registry/amulet",
+            registry::router(crate::registry::Registry::Amulet),
+        )
+        .nest(
+            "/registry/token",
+            registry::router(crate::registry::Registry::Token),
+        )
         .with_state(state)
 }

@@ -220,6 +220,9 @@ pub struct CommittedTx {
     pub effective_at: Timestamp,
     pub record_time: Timestamp,
     pub traceparent: String,
+    /// Hex of the prepared-transaction hash the external submitters signed (interactive
+    /// submission); `None` for transactions submitted by local parties.
+    pub external_transaction_hash: Option<Box<str>>,
     pub nodes: Box<[TxNode]>,
 }
 
@@ -289,6 +292,9 @@ pub struct Ledger {
     by_update_id: FxHashMap<String, usize>,
     /// The offset the next update gets.
     next_offset: i64,
+    /// The latest offset handed out: the last update's, or a later one taken by a command
+    /// rejection (rejections have offsets on the completion stream but no update).
+    end: i64,
     /// Updates at or below it are gone (`latest-pruned-offsets`); 0 = nothing pruned.
     pruned_up_to: i64,
     /// Bumped by every restore: a restored node is a restarted node, whose open streams end.
@@ -310,6 +316,7 @@ impl Ledger {
             log: Vec::new(),
             by_update_id: FxHashMap::default(),
             next_offset: 1,
+            end: 0,
             pruned_up_to: 0,
             incarnation: 0,
             config,
@@ -372,7 +379,53 @@ impl Ledger {
 
     /// The offset of the latest update; 0 on an empty ledger.
     pub fn ledger_end(&self) -> i64 {
-        self.log.last().map_or(0, |tx| tx.offset)
+        self.end
+    }
+
+    /// Takes the next offset without an update, for a command rejection's completion: Canton
+    /// gives rejections offsets too, so a client reading completions from the ledger end it saw
+    /// before submitting also sees its rejection.
+    pub fn reserve_offset(&mut self) -> i64 {
+        let offset = self.next_offset;
+        self.next_offset += 1;
+        self.end = offset;
+        offset
+    }
+
+    /// The record time the next transaction would get if submitted now (what the sequencer
+    /// would stamp; compared with a submission's max sequencing time).
+    pub fn next_record_time(&self) -> Timestamp {
+        self.clock.peek_next(None)
+    }
+
+    /// Hosts an external party `hint::<fingerprint>`, whose namespace is its signing key.
+    pub fn allocate_external_party(
+        &mut self,
+        hint: &str,
+        fingerprint: &str,
+    ) -> Result<String, LedgerError> {
+        let party = format!("{hint}::{fingerprint}");
+        if self.parties.contains_key(&party) {
+            return Err(LedgerError::PartyExists(party));
+        }
+        self.parties.insert(
+            party.clone(),
+            PartyRecord {
+                party: party.clone(),
+                is_local: true,
+            },
+        );
+        Ok(party)
+    }
+
+    /// Records on the update at `offset` (just committed by an interactive submission) the hash
+    /// its external submitters signed.
+    pub fn set_external_transaction_hash(&mut self, offset: i64, hash_hex: &str) {
+        let i = self.log.partition_point(|tx| tx.offset < offset);
+        if let Some(tx) = self.log.get_mut(i).filter(|tx| tx.offset == offset) {
+            // Unshared unless a backup was taken in between, in which case it is copied.
+            Arc::make_mut(tx).external_transaction_hash = Some(hash_hex.into());
+        }
     }
 
     /// The offset up to which (inclusive) history was pruned; 0 if never.
@@ -496,6 +549,7 @@ impl Ledger {
             effective_at: record_time,
             record_time,
             traceparent,
+            external_transaction_hash: None,
             nodes,
         }))
     }
@@ -506,6 +560,7 @@ impl Ledger {
     fn append(&mut self, mut tx: CommittedTx) -> &CommittedTx {
         let offset = self.next_offset;
         self.next_offset += 1;
+        self.end = offset;
         tx.offset = offset;
         let store = &mut self.store;
         let table = store.symbols.read();
@@ -573,6 +628,19 @@ impl Ledger {
         self.store.stored(&table, contract_id).cloned()
     }
 
+    /// Every contract active at `offset` (created at or before it, not archived by then), in
+    /// creation order: the active contract set a `/v2/state/active-contracts` call reads.
+    pub fn contracts_active_at(&self, offset: i64) -> Vec<&StoredContract> {
+        let mut out: Vec<&StoredContract> = self
+            .store
+            .contracts
+            .values()
+            .filter(|c| c.created.offset <= offset && c.archived.is_none_or(|a| a.offset > offset))
+            .collect();
+        out.sort_by_key(|c| (c.created.offset, c.created.node_id));
+        out
+    }
+
     /// Active contracts of `template` that `party` is a stakeholder of, by contract id.
     pub fn active_of(&self, template: &Identifier, party: &str) -> Vec<ContractRecord> {
         let table = self.symbols();
@@ -637,6 +705,7 @@ impl Ledger {
             effective_at: let_time,
             record_time,
             traceparent,
+            external_transaction_hash: None,
             nodes,
         }))
     }

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use canton_ledger::contract_events::{JsArchived, JsCreated, JsGetEventsByContractIdResponse};
 use canton_ledger::events::{ArchivedEvent, CreatedEvent, ExercisedEvent, InterfaceView};
 use canton_ledger::filters::{EventFormat, TransactionFormat, TransactionShape};
+use canton_ledger::state::{JsActiveContract, JsContractEntry, JsGetActiveContractsResponse};
 use canton_ledger::{Event, JsTransaction, TraceContext, ViewStatus};
 
 use crate::daml::Rendering;
@@ -81,7 +82,7 @@ pub fn project_with(
             tracestate: None,
         }),
         record_time: tx.record_time.to_string(),
-        external_transaction_hash: Some(None),
+        external_transaction_hash: Some(tx.external_transaction_hash.as_deref().map(str::to_owned)),
         paid_traffic_cost: None,
     })
 }
@@ -314,5 +315,41 @@ pub fn events_by_contract_id(
             synchronizer_id: synchronizer_id.to_owned(),
         }),
         archived,
+    })
+}
+
+/// One entry of the active contract set for the requesting parties (stakeholders whose filter
+/// matches), or `None` if none of them reads it.
+pub fn active_contract(
+    contract: &StoredContract,
+    filter: &ResolvedFilter,
+    synchronizer_id: &str,
+    table: &SymbolTable,
+) -> Option<JsGetActiveContractsResponse> {
+    let create = &contract.create;
+    let readers = filter.matching(
+        table.parties(create.stakeholders),
+        &create.template,
+        &create.interface_ids,
+    );
+    if readers.is_empty() {
+        return None;
+    }
+    Some(JsGetActiveContractsResponse {
+        workflow_id: String::new(),
+        contract_entry: JsContractEntry::JsActiveContract(JsActiveContract {
+            created_event: created_event(
+                contract.created.offset,
+                contract.created.node_id,
+                create,
+                contract.created_at.to_string(),
+                &readers,
+                filter,
+                true,
+                table,
+            ),
+            synchronizer_id: synchronizer_id.to_owned(),
+            reassignment_counter: 0,
+        }),
     })
 }

@@ -297,3 +297,45 @@ pub fn semantic_outline(tx: &Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// `(factoryId, admin)` of `instrument` as a wallet finds them: the registry URL from the info
+/// file, then `transfer-factory` for a self-transfer by `party` (the factory does not depend on
+/// the kind).
+pub async fn registry_factory(
+    sandbox: &Sandbox,
+    instrument: &str,
+    party: &str,
+) -> (String, String) {
+    let token = sandbox
+        .info()
+        .tokens
+        .into_iter()
+        .find(|t| t.instrument_id == instrument)
+        .expect("advertised");
+    let arguments = json!({
+        "expectedAdmin": token.admin,
+        "transfer": {
+            "sender": party, "receiver": party, "amount": "1",
+            "instrumentId": {"admin": token.admin, "id": instrument},
+            "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
+            "inputHoldingCids": [], "meta": {"values": {}},
+        },
+        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+    });
+    let answer: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/registry/transfer-instruction/v1/transfer-factory",
+            token.registry_url
+        ))
+        .json(&json!({"choiceArguments": arguments}))
+        .send()
+        .await
+        .expect("registry answers")
+        .json()
+        .await
+        .expect("JSON");
+    (
+        answer["factoryId"].as_str().expect("factoryId").to_owned(),
+        token.admin,
+    )
+}

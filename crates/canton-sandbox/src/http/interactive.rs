@@ -1,0 +1,153 @@
+//! Interactive submission for external parties (`ledger-api.md` §4.3): `prepare`, then
+//! `execute` (asynchronous: `{}`, the outcome arrives on the completion stream) or
+//! `executeAndWait` (`{updateId, completionOffset}`, or the rejection as an error). The pure
+//! part is [`crate::interactive`]; this module adds base64 and completions.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use canton_ledger::commands::SubmitAndWaitResponse;
+use canton_ledger::interactive::{
+    HashingSchemeVersion, JsExecuteSubmissionRequest, JsPrepareSubmissionRequest,
+    JsPrepareSubmissionResponse,
+};
+use canton_ledger::serde_util::Empty;
+
+use crate::completions::CompletionRecord;
+use crate::http::AppState;
+use crate::http::error::{ApiError, decode};
+use crate::interactive::{Authorized, authorize, commit, prepare};
+use crate::submit::Submitted;
+use crate::world::World;
+
+pub async fn prepare_submission(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<JsPrepareSubmissionResponse>, ApiError> {
+    let request: JsPrepareSubmissionRequest = decode(&body)?;
+    let prepared = prepare(&s.read(), &request)?;
+    Ok(Json(JsPrepareSubmissionResponse {
+        prepared_transaction: BASE64.encode(&prepared.prepared_transaction),
+        prepared_transaction_hash: BASE64.encode(prepared.hash),
+        hashing_scheme_version: HashingSchemeVersion::V2,
+        hashing_details: None,
+        cost_estimation: None,
+    }))
+}
+
+/// `execute`: signature problems are answered at once; anything after sequencing (timeout,
+/// contention) only shows on the completion stream.
+pub async fn execute(State(s): State<AppState>, body: Bytes) -> Result<Json<Empty>, ApiError> {
+    let request: JsExecuteSubmissionRequest = decode(&body)?;
+    s.change(|w| run(w, &request).map(|_| ()).or_else(after_sequencing))?;
+    Ok(Json(Empty {}))
+}
+
+pub async fn execute_and_wait(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<SubmitAndWaitResponse>, ApiError> {
+    let request: JsExecuteSubmissionRequest = decode(&body)?;
+    let done = s.change(|w| run(w, &request)).map_err(|e| e.error)?;
+    Ok(Json(SubmitAndWaitResponse {
+        update_id: done.update_id,
+        completion_offset: done.offset,
+    }))
+}
+
+/// A refused execution, and whether it got as far as the synchronizer (then it has a
+/// completion).
+struct Refused {
+    error: ApiError,
+    sequenced: bool,
+}
+
+fn after_sequencing(refused: Refused) -> Result<(), ApiError> {
+    if refused.sequenced {
+        Ok(())
+    } else {
+        Err(refused.error)
+    }
+}
+
+fn run(w: &mut World, request: &JsExecuteSubmissionRequest) -> Result<Submitted, Refused> {
+    let authorized = authorize(w, request).map_err(|e| Refused {
+        error: e.into(),
+        sequenced: false,
+    })?;
+    let meta = authorized_meta(&authorized, request);
+    if let Some(done) =
+        w.completions
+            .committed_change(&meta.user_id, &meta.act_as, &meta.command_id)
+    {
+        // Deduplication: a second execution of a committed change is refused before
+        // sequencing (a prepared transaction that auto-selected its inputs could otherwise
+        // commit twice here, which a real prepared transaction never can).
+        return Err(Refused {
+            error: ApiError::duplicate_command(done.offset),
+            sequenced: false,
+        });
+    }
+    let outcome = commit(w, &authorized).map_err(ApiError::from);
+    record_completion(w, &meta, &outcome);
+    outcome.map_err(|error| Refused {
+        error,
+        sequenced: true,
+    })
+}
+
+/// Who submitted what, as a completion reports it.
+pub struct CompletionMeta {
+    pub command_id: String,
+    pub user_id: String,
+    pub act_as: Vec<String>,
+    pub submission_id: String,
+}
+
+fn authorized_meta(a: &Authorized, request: &JsExecuteSubmissionRequest) -> CompletionMeta {
+    CompletionMeta {
+        command_id: a.command_id.clone(),
+        user_id: request.user_id.clone(),
+        act_as: a.act_as.clone(),
+        submission_id: request.submission_id.clone(),
+    }
+}
+
+/// Writes the completion of a sequenced submission. A rejection takes an offset of its own.
+pub fn record_completion(
+    w: &mut World,
+    meta: &CompletionMeta,
+    outcome: &Result<Submitted, ApiError>,
+) {
+    let (rejection, update_id, traceparent, offset, record_time) = match outcome {
+        Ok(done) => (
+            None,
+            done.update_id.clone(),
+            w.ledger
+                .update_at(done.offset)
+                .map(|tx| tx.traceparent.clone()),
+            done.offset,
+            done.record_time,
+        ),
+        Err(e) => (
+            Some(e.completion_status()),
+            String::new(),
+            None,
+            w.ledger.reserve_offset(),
+            w.ledger.record_time(),
+        ),
+    };
+    w.completions.record(CompletionRecord {
+        command_id: meta.command_id.clone(),
+        user_id: meta.user_id.clone(),
+        act_as: meta.act_as.clone(),
+        submission_id: meta.submission_id.clone(),
+        rejection,
+        update_id,
+        traceparent,
+        offset,
+        record_time,
+    });
+}

@@ -1,0 +1,247 @@
+//! The token standard's Registry API as each token admin serves it (`token-standard.md` §5,
+//! `specs/transfer-instruction-v1.yaml`, `specs/token-metadata-v1.yaml`): which factory to
+//! exercise, the choice context and the contracts to disclose. Pure: reads the world, answers
+//! with the registry's wire types.
+//!
+//! Canton Coin answers as Scan does (§5.3): factory = `ExternalPartyAmuletRules`, kind by
+//! sender/receiver/preapproval, context keys `amulet-rules`, `open-round` and, for `direct`,
+//! `transfer-preapproval`. The SBX registry always answers `offer` (or `self`).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use canton_ledger::registry::{
+    ChoiceContext, DisclosedContract, GetRegistryInfoResponse, Instrument, SupportedApis,
+    TransferFactoryWithChoiceContext, TransferInstructionChoice, TransferKind,
+};
+use canton_ledger::serde_util::DamlValue;
+use exchange_core::Amount;
+use serde_json::{Value as Json, json};
+
+use crate::daml::{Rendering, show_decimal};
+use crate::submit::TransferArgument;
+use crate::token::offer::INSTRUMENT_ID as SBX;
+use crate::world::World;
+
+/// The tokens with a registry, each at its own base URL (`/registry/amulet`, `/registry/token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry {
+    Amulet,
+    Token,
+}
+
+/// The registry's `{"error": …}` answers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+const METADATA_API: &str = "splice-api-token-metadata-v1";
+const ALL_APIS: [&str; 5] = [
+    "splice-api-token-metadata-v1",
+    "splice-api-token-holding-v1",
+    "splice-api-token-transfer-instruction-v1",
+    "splice-api-token-allocation-v1",
+    "splice-api-token-allocation-instruction-v1",
+];
+
+impl Registry {
+    fn admin(self, w: &World) -> &str {
+        match self {
+            Registry::Amulet => &w.amulet.dso,
+            Registry::Token => &w.token.admin,
+        }
+    }
+
+    fn instrument_id(self) -> &'static str {
+        match self {
+            Registry::Amulet => "Amulet",
+            Registry::Token => SBX,
+        }
+    }
+
+    pub fn info(self, w: &World) -> GetRegistryInfoResponse {
+        GetRegistryInfoResponse {
+            admin_id: self.admin(w).to_owned(),
+            supported_apis: SupportedApis::from([(METADATA_API.to_owned(), 1)]),
+        }
+    }
+
+    pub fn instruments(self, w: &World) -> Vec<Instrument> {
+        let (name, symbol, holdings) = match self {
+            Registry::Amulet => ("Canton Coin", "CC", total(w, self)),
+            Registry::Token => ("Sandbox Token", SBX, total(w, self)),
+        };
+        let apis: &[&str] = match self {
+            Registry::Amulet => &ALL_APIS,
+            // The offer-only token has no allocations.
+            Registry::Token => &ALL_APIS[..3],
+        };
+        vec![Instrument {
+            id: self.instrument_id().to_owned(),
+            name: name.to_owned(),
+            symbol: symbol.to_owned(),
+            total_supply: Some(show_decimal(holdings)),
+            total_supply_as_of: Some(w.ledger.record_time().to_string()),
+            decimals: 10,
+            supported_apis: apis.iter().map(|a| ((*a).to_owned(), 1)).collect(),
+        }]
+    }
+
+    pub fn instrument(self, w: &World, id: &str) -> Result<Instrument, RegistryError> {
+        self.instruments(w)
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| RegistryError::NotFound(format!("Instrument '{id}' not found.")))
+    }
+
+    /// `transfer-factory`: the factory for a `TransferFactory_Transfer` argument.
+    pub fn transfer_factory(
+        self,
+        w: &World,
+        choice_arguments: &Json,
+        exclude_debug_fields: bool,
+    ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
+        let t = TransferArgument::read(choice_arguments).map_err(|e| {
+            RegistryError::BadRequest(format!(
+                "Field choiceArguments does not contain a valid TransferFactory_Transfer: {e}"
+            ))
+        })?;
+        let admin = self.admin(w);
+        if t.admin != admin || t.instrument != self.instrument_id() {
+            return Err(RegistryError::BadRequest(format!(
+                "instrument {}/{} is not served by this registry ({admin}/{})",
+                t.admin,
+                t.instrument,
+                self.instrument_id()
+            )));
+        }
+        let disclose = |cid: &str| disclosed(w, cid, exclude_debug_fields);
+        let (factory_id, kind, values, disclosed_contracts) = match self {
+            Registry::Amulet => {
+                let a = &w.amulet;
+                let mut values = vec![
+                    ("amulet-rules", contract_id_value(&a.amulet_rules)),
+                    ("open-round", contract_id_value(&a.open_round)),
+                ];
+                let mut contracts = vec![
+                    disclose(&a.amulet_rules),
+                    disclose(&a.open_round),
+                    disclose(&a.external_party_rules),
+                ];
+                let kind = if t.sender == t.receiver {
+                    TransferKind::SelfTransfer
+                } else if let Some(preapproval) = a.preapproval_of(&w.ledger, &t.receiver) {
+                    values.push(("transfer-preapproval", contract_id_value(&preapproval)));
+                    contracts.push(disclose(&preapproval));
+                    TransferKind::Direct
+                } else {
+                    TransferKind::Offer
+                };
+                (a.external_party_rules.clone(), kind, values, contracts)
+            }
+            Registry::Token => {
+                let kind = if t.sender == t.receiver {
+                    TransferKind::SelfTransfer
+                } else {
+                    TransferKind::Offer
+                };
+                let factory = w.token.factory.clone();
+                let contracts = vec![disclose(&factory)];
+                (factory, kind, vec![], contracts)
+            }
+        };
+        Ok(TransferFactoryWithChoiceContext {
+            factory_id,
+            transfer_kind: kind,
+            choice_context: ChoiceContext {
+                choice_context_data: context_data(values),
+                disclosed_contracts: disclosed_contracts.into_iter().flatten().collect(),
+            },
+        })
+    }
+
+    /// `choice-contexts/{accept|reject|withdraw}` of a pending transfer instruction.
+    pub fn instruction_choice_context(
+        self,
+        w: &World,
+        instruction_id: &str,
+        _choice: TransferInstructionChoice,
+        exclude_debug_fields: bool,
+    ) -> Result<ChoiceContext, RegistryError> {
+        match self {
+            Registry::Amulet => Err(RegistryError::NotFound(format!(
+                "AmuletTransferInstruction '{instruction_id}' not found."
+            ))),
+            Registry::Token => {
+                w.token
+                    .pending_instruction(&w.ledger, instruction_id)
+                    .ok_or_else(|| {
+                        RegistryError::NotFound(format!(
+                            "TransferInstruction '{instruction_id}' not found."
+                        ))
+                    })?;
+                Ok(ChoiceContext {
+                    choice_context_data: context_data(vec![]),
+                    disclosed_contracts: disclosed(w, &w.token.factory, exclude_debug_fields)
+                        .into_iter()
+                        .collect(),
+                })
+            }
+        }
+    }
+}
+
+/// What the registry's holdings add up to (its `totalSupply`).
+fn total(w: &World, registry: Registry) -> Amount {
+    let amounts: Vec<Amount> = match registry {
+        Registry::Amulet => w
+            .ledger
+            .parties()
+            .flat_map(|p| w.amulet.holdings(&w.ledger, &p.party))
+            .map(|h| h.amount)
+            .collect(),
+        Registry::Token => w
+            .ledger
+            .parties()
+            .flat_map(|p| w.token.holdings(&w.ledger, &p.party))
+            .map(|(_, a)| a)
+            .collect(),
+    };
+    amounts
+        .into_iter()
+        .fold(Amount::ZERO, |sum, a| sum.checked_add(a).unwrap_or(sum))
+}
+
+/// `AV_ContractId`, the `AnyValue` case the context keys carry.
+fn contract_id_value(cid: &str) -> Json {
+    json!({"tag": "AV_ContractId", "value": cid})
+}
+
+fn context_data(values: Vec<(&str, Json)>) -> DamlValue {
+    let values: serde_json::Map<String, Json> =
+        values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    raw(&json!({ "values": values }))
+}
+
+fn raw(v: &Json) -> DamlValue {
+    serde_json::value::to_raw_value(v).expect("JSON")
+}
+
+/// A contract as a registry discloses it. The blob is the sandbox's stand-in (it has no Daml
+/// engine to read one back): base64 of a tag and the contract id.
+fn disclosed(w: &World, cid: &str, exclude_debug_fields: bool) -> Option<DisclosedContract> {
+    let c = w.ledger.contract(cid)?;
+    let debug = !exclude_debug_fields;
+    Some(DisclosedContract {
+        template_id: c.create.template.wire(),
+        contract_id: cid.to_owned(),
+        created_event_blob: BASE64.encode(format!("canton-sandbox created event {cid}")),
+        synchronizer_id: w.ledger.synchronizer_id().to_owned(),
+        debug_package_name: debug.then(|| c.create.template.package_name.to_string()),
+        debug_payload: debug.then(|| c.create.argument.to_raw(Rendering::Argument)),
+        debug_created_at: debug.then(|| c.created_at.to_string()),
+    })
+}

@@ -1,0 +1,461 @@
+//! Every JSON body the sandbox answers on the Ledger API endpoints it serves validates against
+//! the 3.4 OpenAPI spec (`../shared/specs/ledger-api-3.4-openapi.yaml`): the schema of the
+//! path, method and status (`JsCantonError` for errors), with `$ref`s into
+//! `#/components/schemas` resolved by `jsonschema`.
+//!
+//! One relaxation, because the spec is stricter than 3.4's real output: it is OpenAPI 3.0
+//! without `nullable`, while a 3.4 node writes `null` for absent optional fields
+//! (`ledger-api.md` §1.2: `correlationId`, `hashingDetails`, `costEstimation`,
+//! `externalTransactionHash`, …). Properties that are not `required` therefore also accept
+//! `null`; everything else (types, required fields, enums, oneof wrappers) is checked as
+//! written.
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+use common::*;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
+
+struct Spec {
+    doc: Value,
+    components: Value,
+    validators: HashMap<String, jsonschema::Validator>,
+}
+
+/// Lets every non-required property of every object schema be `null` too.
+fn allow_null_optionals(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let required: Vec<String> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    allow_null_optionals(prop);
+                    if !required.contains(name) {
+                        *prop = json!({"anyOf": [prop.clone(), {"type": "null"}]});
+                    }
+                }
+            }
+            for (key, v) in map.iter_mut() {
+                if key != "properties" {
+                    allow_null_optionals(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(allow_null_optionals),
+        _ => {}
+    }
+}
+
+impl Spec {
+    fn load() -> Option<Spec> {
+        let path = shared_dir().join("specs/ledger-api-3.4-openapi.yaml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                assert!(
+                    std::env::var("CI").is_err_and(|_| true)
+                        || std::env::var("CI").unwrap() != "true",
+                    "spec required under CI: {e}"
+                );
+                eprintln!("SKIPPED: {} is not readable: {e}", path.display());
+                return None;
+            }
+        };
+        let doc: Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+        let mut components = doc["components"].clone();
+        allow_null_optionals(&mut components);
+        Some(Spec {
+            doc,
+            components,
+            validators: HashMap::new(),
+        })
+    }
+
+    /// The response schema of `method path` for `status` (falling back to `default`).
+    fn response_schema(&self, method: &str, path: &str, status: u16) -> Value {
+        let responses = &self.doc["paths"][path][method]["responses"];
+        assert!(responses.is_object(), "{method} {path} is not in the spec");
+        // The spec's `400` is the text/plain body-decoding answer; JSON errors with any
+        // status are the `default` (`JsCantonError`).
+        let json_schema = |r: &Value| r["content"]["application/json"]["schema"].clone();
+        match json_schema(&responses[status.to_string()]) {
+            Value::Null => json_schema(&responses["default"]),
+            schema => schema,
+        }
+    }
+
+    fn check(&mut self, method: &str, path: &str, status: u16, body: &Value) {
+        let errors = self.errors(method, path, status, body);
+        assert!(
+            errors.is_empty(),
+            "{method} {path} ({status}) does not match the spec:\n{}\nbody: {body}",
+            errors.join("\n")
+        );
+    }
+
+    fn errors(&mut self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
+        let schema = self.response_schema(method, path, status);
+        let key = schema.to_string();
+        let components = &self.components;
+        let validator = self.validators.entry(key).or_insert_with(|| {
+            let root = json!({"allOf": [schema], "components": components});
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft7)
+                .build(&root)
+                .expect("the spec's schemas compile")
+        });
+        validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect()
+    }
+}
+
+/// Calls the sandbox and validates the answer; returns its JSON.
+async fn call(
+    spec: &mut Spec,
+    client: &Client,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let answer = match body {
+        Some(b) => client.post(&format!("{path}{query}"), b).await,
+        None => client.get(&format!("{path}{query}")).await,
+    };
+    let json = answer.json();
+    spec.check(method, path, answer.status, &json);
+    (answer.status, json)
+}
+
+#[tokio::test]
+async fn ledger_api_answers_match_the_openapi_spec() {
+    let Some(mut spec) = Spec::load() else { return };
+    let spec = &mut spec;
+    let sandbox = Sandbox::start(SandboxConfig {
+        scenario: Scenario::Basic,
+        ..Default::default()
+    })
+    .await
+    .expect("starts");
+    let client = Client::new(&sandbox);
+    let c = &client;
+    // The validation has teeth: wrong types, missing required fields and unknown oneof cases
+    // are caught.
+    assert!(
+        !spec
+            .errors("get", "/v2/state/ledger-end", 200, &json!({"offset": "7"}))
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .errors(
+                "post",
+                "/v2/commands/submit-and-wait",
+                200,
+                &json!({"updateId": "u"})
+            )
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .errors(
+                "post",
+                "/v2/commands/completions",
+                200,
+                &json!([{"completionResponse": {"Completion": {"value": {"commandId": 1}}}}])
+            )
+            .is_empty()
+    );
+    let treasury = sandbox
+        .parties()
+        .treasury
+        .clone()
+        .expect("basic has a treasury");
+
+    for path in [
+        "/v2/state/ledger-end",
+        "/v2/state/latest-pruned-offsets",
+        "/v2/version",
+        "/v2/parties",
+        "/v2/parties/participant-id",
+    ] {
+        let (status, _) = call(spec, c, "get", path, "", None).await;
+        assert_eq!(status, 200, "{path}");
+    }
+    let (status, packages) = call(spec, c, "get", "/v2/packages", "", None).await;
+    assert_eq!(status, 200);
+    let package = packages["packageIds"][0].as_str().unwrap().to_owned();
+    let answer = c.get(&format!("/v2/packages/{package}/status")).await;
+    spec.check(
+        "get",
+        "/v2/packages/{package-id}/status",
+        answer.status,
+        &answer.json(),
+    );
+    let (status, _) = call(
+        spec,
+        c,
+        "get",
+        "/v2/state/connected-synchronizers",
+        &format!("?party={treasury}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // The whole history in both shapes (the basic scenario: 1-step deposits and withdrawals,
+    // SBX offers accepted, rejected, withdrawn, expired and pending).
+    let end = c.ledger_end().await;
+    let mut first = Value::Null;
+    for shape in [
+        "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        "TRANSACTION_SHAPE_ACS_DELTA",
+    ] {
+        let (status, updates) = call(
+            spec,
+            c,
+            "post",
+            "/v2/updates",
+            "?limit=200",
+            Some(&updates_request(&treasury, shape, 0, Some(end))),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(!updates.as_array().unwrap().is_empty());
+        first = updates[0].clone();
+    }
+    // Open-ended: ends with an offset checkpoint.
+    let (_, tail) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates",
+        "?stream_idle_timeout_ms=10&limit=3",
+        Some(&updates_request(
+            &treasury,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+            end - 1,
+            None,
+        )),
+    )
+    .await;
+    assert!(!tail.as_array().unwrap().is_empty());
+
+    let tx = &first["update"]["Transaction"]["value"];
+    let format = json!({"includeTransactions": {"eventFormat": guide_filter(&treasury),
+        "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}});
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates/update-by-id",
+        "",
+        Some(&json!({"updateId": tx["updateId"], "updateFormat": format})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates/update-by-offset",
+        "",
+        Some(&json!({"offset": tx["offset"], "updateFormat": format})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cid = tx["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| e["CreatedEvent"]["contractId"].as_str())
+        .expect("a create");
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/events/events-by-contract-id",
+        "",
+        Some(&json!({"contractId": cid, "eventFormat": guide_filter(&treasury)})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let (status, acs) = call(
+        spec,
+        c,
+        "post",
+        "/v2/state/active-contracts",
+        "",
+        Some(&json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!acs.as_array().unwrap().is_empty());
+
+    // Errors are JsCantonErrors.
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates/update-by-id",
+        "",
+        Some(&json!({"updateId": "nope", "updateFormat": format})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates",
+        "",
+        Some(&updates_request(
+            &treasury,
+            "TRANSACTION_SHAPE_ACS_DELTA",
+            end + 100,
+            None,
+        )),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Submissions: local, then external (prepare, execute, executeAndWait), then completions.
+    let key = SigningKey::from_bytes(&[3; 32]);
+    let external = c
+        .post(
+            "/sandbox/control/external-parties",
+            &json!({"hint": "ext", "publicKey": BASE64.encode(key.verifying_key().as_bytes())}),
+        )
+        .await
+        .ok();
+    let ext = external["party"].as_str().unwrap().to_owned();
+    let alice = c.party("spec-alice").await;
+    c.preapproval(&alice).await;
+    let begin = c.ledger_end().await;
+    let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
+    let command = |sender: &str, id: &str| {
+        json!({"ExerciseCommand": {
+            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "contractId": factory, "choice": "TransferFactory_Transfer",
+            "choiceArgument": {"expectedAdmin": dso, "transfer": {
+                "sender": sender, "receiver": alice, "amount": "1",
+                "instrumentId": {"admin": dso, "id": "Amulet"},
+                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
+                "inputHoldingCids": [], "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": id}}},
+                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}})
+    };
+    c.mint(&treasury, "10").await;
+    c.mint(&ext, "10").await;
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/submit-and-wait",
+        "",
+        Some(
+            &json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
+            "actAs": [treasury], "userId": "exchange"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/submit-and-wait",
+        "",
+        Some(
+            &json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-x",
+            "actAs": ["nobody::1220ab"], "userId": "exchange"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let mut executes = Vec::new();
+    for (id, max) in [("spec-2", None), ("spec-3", Some("2020-01-01T00:00:00Z"))] {
+        let (status, prepared) = call(
+            spec,
+            c,
+            "post",
+            "/v2/interactive-submission/prepare",
+            "",
+            Some(
+                &json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
+                "actAs": [ext], "maxRecordTime": max}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let hash = BASE64
+            .decode(prepared["preparedTransactionHash"].as_str().unwrap())
+            .unwrap();
+        executes.push(json!({
+            "preparedTransaction": prepared["preparedTransaction"],
+            "partySignatures": {"signatures": [{"party": ext, "signatures": [{
+                "format": "SIGNATURE_FORMAT_CONCAT",
+                "signature": BASE64.encode(key.sign(&hash).to_bytes()),
+                "signedBy": external["publicKeyFingerprint"],
+                "signingAlgorithmSpec": "SIGNING_ALGORITHM_SPEC_ED25519"}]}]},
+            "deduplicationPeriod": {"Empty": {}}, "submissionId": id, "userId": "exchange",
+            "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2"}));
+    }
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/interactive-submission/executeAndWait",
+        "",
+        Some(&executes[0]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/interactive-submission/execute",
+        "",
+        Some(&executes[1]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, timed_out) = call(
+        spec,
+        c,
+        "post",
+        "/v2/interactive-submission/executeAndWait",
+        "",
+        Some(&executes[1]),
+    )
+    .await;
+    assert_eq!(status, 409, "{timed_out}");
+    let (status, completions) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/completions",
+        "?stream_idle_timeout_ms=10",
+        Some(&json!({"userId": "exchange", "parties": [treasury, ext], "beginExclusive": begin})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(completions.as_array().unwrap().len(), 4, "{completions}");
+}
