@@ -58,6 +58,8 @@ pub enum RecoverError {
     Admin(AdminError),
     #[error("invalid offset {0}")]
     Offset(i64),
+    #[error("record time {0} µs since the epoch is out of range")]
+    RecordTime(i64),
     #[error(transparent)]
     Ledger(#[from] ClientError),
     #[error(transparent)]
@@ -122,7 +124,7 @@ pub async fn node_restore_via_admin(
             RecordTimes::NonUnique => t_recovery - 1,
         };
         let timestamp = exchange_core::Timestamp::from_micros(micros)
-            .ok_or(RecoverError::Offset(update_offset))?;
+            .ok_or(RecoverError::RecordTime(micros))?;
         let sync = last.synchronizer_id.as_str();
         let not_caught_up = |source: AdminError| RecoverError::AdminNotCaughtUp {
             timestamp: timestamp.to_string(),
