@@ -1,16 +1,18 @@
 //! `canton-exchange recover node-restore`: the node-restore runbook's re-pointing step.
 
 use anyhow::Result;
+use canton_ledger::admin_client::AdminClient;
 use exchange_services::filter::treasury_format;
-use exchange_services::recover::node_restore;
+use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
 
 use crate::db::{DbArgs, runtime};
 use crate::ledger::LedgerArgs;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// After restoring the validator node from a backup (ingestion stopped): find offRecovery
-    /// on the restored node for the last ingested transaction and re-point the checkpoint.
+    /// After restoring the validator node from a backup (ingestion stopped): confirm the
+    /// restored node has the last ingested transaction, find offRecovery for its record time
+    /// and synchronizer, and re-point the checkpoint there.
     NodeRestore(NodeRestoreArgs),
 }
 
@@ -20,8 +22,19 @@ pub struct NodeRestoreArgs {
     ledger: LedgerArgs,
     #[command(flatten)]
     db: DbArgs,
-    /// offRecovery from the Admin API's GetHighestOffsetByTimestamp, if you queried it; by
-    /// default the restored node's offset of the last ingested transaction is used.
+    /// `HOST:PORT` of the restored node's Admin API (gRPC, plaintext): offRecovery is asked of
+    /// PartyManagementService.GetHighestOffsetByTimestamp as the runbook says.
+    #[arg(long, env = "CANTON_ADMIN_API", conflicts_with = "offset")]
+    admin_api: Option<String>,
+    /// A bearer token for the Admin API.
+    #[arg(long, env = "CANTON_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// The runbook's variant for nodes whose history was edited locally (ACS imports, party
+    /// replication, repairs): look up tRecovery - 1 µs; ingest with the same flag afterwards.
+    #[arg(long, requires = "admin_api")]
+    non_unique_record_times: bool,
+    /// offRecovery, if you queried it yourself; without this or --admin-api the restored
+    /// node's offset of the last ingested transaction is used.
     #[arg(long)]
     offset: Option<i64>,
 }
@@ -37,16 +50,45 @@ pub fn run(command: &Command) -> Result<()> {
             )
         })?;
         let format = treasury_format(party.as_str());
-        let recovered = node_restore(&store, &source, &format, args.offset).await;
+        let recovered = match &args.admin_api {
+            Some(address) => {
+                let admin = AdminClient::new(address, args.admin_token.clone());
+                let record_times = if args.non_unique_record_times {
+                    RecordTimes::NonUnique
+                } else {
+                    RecordTimes::Unique
+                };
+                node_restore_via_admin(&store, &source, &format, &admin, record_times).await
+            }
+            None => node_restore(&store, &source, &format, args.offset).await,
+        };
         store.close().await;
         let r = recovered?;
         let last = r.after.last_update.as_ref().expect("set by the runbook");
         println!("tRecovery          {}", last.record_time);
         println!("synchronizerId     {}", last.synchronizer_id);
-        println!("last ingested      {}", last.update_id);
         println!(
-            "checkpoint offset  {} -> {} (the update is at offset {} on this node)",
-            r.before.offset, r.after.offset, last.offset
+            "last ingested      {} (at offset {} on this node)",
+            last.update_id, last.offset
+        );
+        match &r.admin {
+            Some(lookup) => println!(
+                "offRecovery        {} (GetHighestOffsetByTimestamp at {}{})",
+                lookup.off_recovery,
+                lookup.timestamp,
+                if lookup.forced { ", force=true" } else { "" }
+            ),
+            None if args.offset.is_some() => {
+                println!("offRecovery        {} (given)", r.after.offset)
+            }
+            None => println!(
+                "offRecovery        {} (the last ingested update's offset; no --admin-api)",
+                r.after.offset
+            ),
+        }
+        println!(
+            "checkpoint offset  {} -> {}",
+            r.before.offset, r.after.offset
         );
         println!("now restart ingestion: canton-exchange ingest …");
         Ok(())

@@ -75,6 +75,8 @@ macro_rules! proto_enum {
 
 pub mod admin;
 #[cfg(feature = "client")]
+pub mod admin_client;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod commands;
 pub mod completions;

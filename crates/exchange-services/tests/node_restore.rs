@@ -9,11 +9,16 @@ mod harness;
 
 use std::collections::BTreeMap;
 
+use canton_ledger::admin::{
+    GetHighestOffsetByTimestampRequest, GetHighestOffsetByTimestampResponse, decode_frame,
+    encode_frame,
+};
+use canton_ledger::admin_client::AdminClient;
 use common::*;
 use exchange_core::Amount;
 use exchange_services::filter::treasury_format;
 use exchange_services::identity::IdentityError;
-use exchange_services::recover::node_restore;
+use exchange_services::recover::{RecordTimes, RecoverError, node_restore, node_restore_via_admin};
 use exchange_services::{IngestError, Transport};
 use harness::TestDb;
 
@@ -30,8 +35,9 @@ fn deposit_round(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut BTreeM
 }
 
 /// `offRecovery` by `GetHighestOffsetByTimestamp` semantics (the highest offset with a record
-/// time at or before `tRecovery`), asked of the sandbox through its handle: our client does not
-/// speak the Admin API's gRPC yet.
+/// time at or before `tRecovery`), asked of the sandbox through its handle, as an operator's
+/// own query passed with `--offset` (the Admin API over gRPC is tested below and in
+/// `canton-exchange`'s process tests).
 fn off_recovery(node: &Node, t_recovery: exchange_core::Timestamp) -> i64 {
     node.sandbox
         .with_world(|w| w.ledger.highest_offset_at_or_before(t_recovery))
@@ -160,7 +166,195 @@ async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
     store.close().await;
 }
 
+/// The guide's variant for non-unique record times, through the sandbox's Admin API (3.4): the
+/// lookup at `tRecovery - 1 µs` answers the offset before the last ingested update, which is
+/// read again and skipped; only what is new is credited.
+async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(31);
+    let mut expected = BTreeMap::new();
+    deposit_round(&mut node, &mut rng, 8, &mut expected);
+    let backup = node.sandbox.backup();
+    deposit_round(&mut node, &mut rng, 8, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    node.sandbox.restore(&backup);
+    deposit_round(&mut node, &mut rng, 4, &mut expected);
+
+    let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    let recovered =
+        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
+            .await
+            .unwrap();
+    let last = recovered.after.last_update.clone().unwrap();
+    let lookup = recovered.admin.clone().unwrap();
+    assert_eq!(lookup.timestamp.micros(), last.record_time.micros() - 1);
+    assert!(!lookup.forced);
+    assert!(recovered.after.offset < last.offset, "{recovered:?}");
+
+    let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
+    assert_eq!(summary.ingested, 4, "{summary:?}");
+    assert!(summary.skipped >= 1, "{summary:?}");
+    let expected: BTreeMap<usize, Amount> = (0..CUSTOMERS)
+        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
+        .collect();
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await,
+        expected
+    );
+    store.close().await;
+}
+
+/// A scripted Admin API: answers each GetHighestOffsetByTimestamp call with the next answer
+/// (`Ok(offset)`, or `Err((grpc-status, grpc-message))` as a Trailers-Only response), and
+/// records the requests.
+async fn scripted_admin(
+    answers: Vec<Result<i64, (i32, &'static str)>>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<GetHighestOffsetByTimestampRequest>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = seen.clone();
+    tokio::spawn(async move {
+        for answer in answers {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut conn = h2::server::handshake(tcp).await.unwrap();
+            let (request, mut respond) = conn.accept().await.unwrap().unwrap();
+            let requests = requests.clone();
+            tokio::spawn(async move {
+                let mut body = request.into_body();
+                let mut data = Vec::new();
+                while let Some(chunk) = body.data().await {
+                    data.extend_from_slice(&chunk.unwrap());
+                }
+                requests
+                    .lock()
+                    .unwrap()
+                    .push(decode_frame::<GetHighestOffsetByTimestampRequest>(&data).unwrap());
+                let head = http::Response::builder().header("content-type", "application/grpc");
+                match answer {
+                    Ok(offset) => {
+                        let mut send = respond
+                            .send_response(head.body(()).unwrap(), false)
+                            .unwrap();
+                        let frame = encode_frame(&GetHighestOffsetByTimestampResponse {
+                            ledger_offset: offset,
+                        });
+                        send.send_data(bytes::Bytes::from(frame), false).unwrap();
+                        let mut trailers = http::HeaderMap::new();
+                        trailers.insert("grpc-status", "0".parse().unwrap());
+                        send.send_trailers(trailers).unwrap();
+                    }
+                    Err((code, message)) => {
+                        let response = head
+                            .header("grpc-status", code.to_string())
+                            .header("grpc-message", message)
+                            .body(())
+                            .unwrap();
+                        respond.send_response(response, true).unwrap();
+                    }
+                }
+            });
+            // Serve the connection until the client hangs up.
+            tokio::spawn(async move { while let Some(Ok(_)) = conn.accept().await {} });
+        }
+    });
+    (address, seen)
+}
+
+/// The Admin API answers the sandbox (3.4) does not give: 3.5's exact-match `NOT_FOUND` is
+/// asked again with `force = true`; `OUT_OF_RANGE` (not caught up) stops with "retry later"
+/// and changes nothing; an offRecovery below the last update's offset is refused.
+async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(37);
+    deposit_round(&mut node, &mut rng, 5, &mut BTreeMap::new());
+    node.ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    let last = checkpoint.last_update.clone().unwrap();
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+
+    // OUT_OF_RANGE: retry later, nothing changed.
+    let (address, seen) = scripted_admin(vec![Err((
+        11,
+        "INVALID_TIMESTAMP_PARTY_MANAGEMENT_ERROR(12,00000000): not caught up",
+    ))])
+    .await;
+    let admin = AdminClient::new(&address, None);
+    let err = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RecoverError::AdminNotCaughtUp { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("run this again"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert!(!seen.lock().unwrap()[0].force);
+    assert_eq!(store.checkpoint().await.unwrap().unwrap(), checkpoint);
+
+    // Below the last update's offset: refused, nothing changed.
+    let (address, _) = scripted_admin(vec![Ok(last.offset.get() - 1)]).await;
+    let admin = AdminClient::new(&address, None);
+    let err = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RecoverError::AdminOffsetImplausible { .. }),
+        "{err}"
+    );
+    assert_eq!(store.checkpoint().await.unwrap().unwrap(), checkpoint);
+
+    // NOT_FOUND (3.5, no exact match): asked again with force, at the same time.
+    let (address, seen) = scripted_admin(vec![
+        Err((
+            5,
+            "EXACT_RECORD_TIME_MATCH_NOT_FOUND(11,00000000): closest prior record time",
+        )),
+        Ok(last.offset.get()),
+    ])
+    .await;
+    let admin = AdminClient::new(&address, None);
+    let recovered = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+        .await
+        .unwrap();
+    let lookup = recovered.admin.unwrap();
+    assert!(lookup.forced);
+    assert_eq!(lookup.off_recovery, last.offset.get());
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().map(|r| r.force).collect::<Vec<_>>(),
+        vec![false, true]
+    );
+    assert_eq!(seen[0].timestamp, seen[1].timestamp);
+    assert_eq!(
+        seen[0].timestamp.unwrap().to_micros(),
+        Some(last.record_time.micros())
+    );
+    assert_eq!(seen[0].synchronizer_id, last.synchronizer_id.as_str());
+    assert_eq!(recovered.after.offset, last.offset);
+    // Nothing new: ingestion finds nothing to credit.
+    let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
+    assert_eq!(summary.ingested, 0, "{summary:?}");
+    store.close().await;
+}
+
 conformance!(
+    the_admin_api_with_non_unique_record_times,
+    the_admin_api_answers_not_found_out_of_range_and_nonsense,
     a_restored_node_is_refused_then_resumed_at_off_recovery,
     a_restored_node_is_resumed_at_the_last_updates_new_offset,
     the_skip_rule_after_a_restore,
