@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/offers/accept", post(accept_offer))
         .route("/offers/reject", post(reject_offer))
         .route("/offers/withdraw", post(withdraw_offer))
+        .route("/faults", post(set_faults))
 }
 
 /// Mints the offer-only token (`SBX`) to `owner`.
@@ -549,4 +550,19 @@ async fn allocate_external_party(
         party,
         public_key_fingerprint,
     }))
+}
+
+/// Replaces the injected Ledger API faults (`{}` clears them) and restarts their random stream
+/// from the seed; answers the faults now in force.
+async fn set_faults(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<crate::faults::FaultConfig>, ApiError> {
+    let config: crate::faults::FaultConfig = decode(&body)?;
+    let rates = [config.error_rate, config.slow_rate];
+    if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+        return Err(ApiError::invalid_argument("rates must lie in [0, 1]"));
+    }
+    s.set_faults(config);
+    Ok(Json(s.fault_config()))
 }
