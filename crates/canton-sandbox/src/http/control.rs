@@ -152,9 +152,10 @@ async fn pending_offers(
     let world = s.read();
     Ok(Json(
         world
-            .token
+            .amulet
             .pending(&world.ledger, &request.party)
             .into_iter()
+            .chain(world.token.pending(&world.ledger, &request.party))
             .map(|p| PendingOffer {
                 transfer_instruction_cid: p.contract_id,
                 sender: p.sender,
@@ -196,12 +197,12 @@ async fn act_on_offer(
             .command_id
             .clone()
             .unwrap_or_else(|| format!("sandbox-instruction-{}", w.ledger.ledger_end() + 1));
-        w.token.act(
-            &mut w.ledger,
-            &body.transfer_instruction_cid,
-            choice,
-            &command_id,
-        )
+        let cid = &body.transfer_instruction_cid;
+        if w.amulet.pending_instruction(&w.ledger, cid).is_some() {
+            w.amulet.act(&mut w.ledger, cid, choice, &command_id)
+        } else {
+            w.token.act(&mut w.ledger, cid, choice, &command_id)
+        }
     })?;
     Ok(Json(InstructionResponse {
         update_id: out.update_id,
@@ -416,9 +417,13 @@ pub struct TransferResponse {
     pub record_time: Timestamp,
     pub receiver_holding_cids: Vec<String>,
     pub sender_change_cids: Vec<String>,
+    /// An offer's pending instruction (the receiver has no preapproval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_instruction_cid: Option<String>,
 }
 
-/// A 1-step transfer as the sender's wallet would submit it (`TransferFactory_Transfer`).
+/// A Canton Coin transfer as the sender's wallet would submit it (`TransferFactory_Transfer`):
+/// 1-step through the receiver's preapproval, else an offer.
 async fn transfer(
     State(s): State<AppState>,
     body: Bytes,
@@ -444,6 +449,7 @@ async fn transfer(
         record_time: out.record_time,
         receiver_holding_cids: out.receiver_holding_cids,
         sender_change_cids: out.sender_change_cids,
+        transfer_instruction_cid: out.transfer_instruction_cid,
     }))
 }
 
