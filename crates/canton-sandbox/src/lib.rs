@@ -19,6 +19,7 @@ pub mod admin;
 pub mod completions;
 pub mod daml;
 pub mod disaster;
+pub mod faults;
 pub mod http;
 pub mod info;
 pub mod interactive;
@@ -32,6 +33,7 @@ pub mod token;
 pub mod world;
 
 pub use disaster::BackupId;
+pub use faults::FaultConfig;
 pub use info::SandboxInfo;
 pub use scenario::Scenario;
 pub use server::{Sandbox, SandboxConfig, StartError};

@@ -5,7 +5,9 @@
 //!
 //! Canton Coin answers as Scan does (§5.3): factory = `ExternalPartyAmuletRules`, kind by
 //! sender/receiver/preapproval, context keys `amulet-rules`, `open-round` and, for `direct`,
-//! `transfer-preapproval`. The SBX registry always answers `offer` (or `self`).
+//! `transfer-preapproval`; a pending `AmuletTransferInstruction`'s choice contexts carry
+//! `amulet-rules`, `open-round` and `expire-lock`. The SBX registry always answers `offer` (or
+//! `self`).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -172,9 +174,29 @@ impl Registry {
         exclude_debug_fields: bool,
     ) -> Result<ChoiceContext, RegistryError> {
         match self {
-            Registry::Amulet => Err(RegistryError::NotFound(format!(
-                "AmuletTransferInstruction '{instruction_id}' not found."
-            ))),
+            Registry::Amulet => {
+                let a = &w.amulet;
+                a.pending_instruction(&w.ledger, instruction_id)
+                    .ok_or_else(|| {
+                        RegistryError::NotFound(format!(
+                            "AmuletTransferInstruction '{instruction_id}' not found."
+                        ))
+                    })?;
+                // The lock is live (see `token::amulet_offer`): every choice unlocks it.
+                let values = vec![
+                    ("amulet-rules", contract_id_value(&a.amulet_rules)),
+                    ("expire-lock", json!({"tag": "AV_Bool", "value": true})),
+                    ("open-round", contract_id_value(&a.open_round)),
+                ];
+                let disclose = |cid: &str| disclosed(w, cid, exclude_debug_fields);
+                Ok(ChoiceContext {
+                    choice_context_data: context_data(values),
+                    disclosed_contracts: [disclose(&a.amulet_rules), disclose(&a.open_round)]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                })
+            }
             Registry::Token => {
                 w.token
                     .pending_instruction(&w.ledger, instruction_id)

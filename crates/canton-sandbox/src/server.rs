@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use exchange_core::Amount;
 
 use crate::disaster::{BackupId, UnknownBackup};
+use crate::faults::FaultConfig;
 use crate::http::{AppState, RestoreReport, router};
 use crate::info::{InfoParties, InfoToken, SandboxInfo};
 use crate::model::{LedgerConfig, LedgerError};
@@ -26,6 +27,9 @@ pub struct SandboxConfig {
     pub scenario: Scenario,
     /// When set, every Ledger API (`/v2`) request must present this bearer token.
     pub auth_token: Option<String>,
+    /// Injected Ledger API faults from the start (changeable at runtime through
+    /// `POST /sandbox/control/faults`); the default injects nothing.
+    pub faults: FaultConfig,
 }
 
 impl Default for SandboxConfig {
@@ -37,6 +41,7 @@ impl Default for SandboxConfig {
             amulet: AmuletConfig::default(),
             scenario: Scenario::Empty,
             auth_token: None,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -93,6 +98,7 @@ impl Sandbox {
         let mut world = World::new(config.ledger, config.amulet)?;
         let parties = plant(&mut world, config.scenario)?;
         let state = AppState::new(world);
+        state.set_faults(config.faults);
         let (listener, addr) = bind(config.listen).await?;
         let (admin_listener, admin_addr) = bind(config.admin_listen).await?;
         let (stop_api, api) = serve(

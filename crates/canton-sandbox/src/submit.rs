@@ -3,9 +3,10 @@
 //! command is recognised by the contract it exercises and its choice, its `choiceArgument` is
 //! read like the Daml code would read it, and the token builds the real transaction tree.
 //!
-//! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step, through the
-//! receiver's preapproval) and on the SBX factory (an offer), and
-//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on SBX instructions. Pure: no IO.
+//! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
+//! receiver's preapproval, an offer without one) and on the SBX factory (an offer), and
+//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions.
+//! Pure: no IO.
 
 use std::collections::BTreeSet;
 
@@ -114,8 +115,10 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
         choice @ ("TransferInstruction_Accept"
         | "TransferInstruction_Reject"
         | "TransferInstruction_Withdraw") => {
-            let pending = token
-                .pending_instruction(ledger, cid)
+            let amulet_instruction = amulet.pending_instruction(ledger, cid);
+            let is_amulet = amulet_instruction.is_some();
+            let pending = amulet_instruction
+                .or_else(|| token.pending_instruction(ledger, cid))
                 .ok_or_else(|| LedgerError::ContractNotFound(cid.to_owned()))?;
             let (choice, actor) = match choice {
                 "TransferInstruction_Accept" => (InstructionChoice::Accept, &pending.receiver),
@@ -123,7 +126,11 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
                 _ => (InstructionChoice::Withdraw, &pending.sender),
             };
             authorize(&act_as, actor)?;
-            let out = token.act(ledger, cid, choice, &command_id)?;
+            let out = if is_amulet {
+                amulet.act(ledger, cid, choice, &command_id)?
+            } else {
+                token.act(ledger, cid, choice, &command_id)?
+            };
             Ok(Submitted {
                 update_id: out.update_id,
                 offset: out.offset,

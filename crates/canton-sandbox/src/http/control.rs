@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/offers/accept", post(accept_offer))
         .route("/offers/reject", post(reject_offer))
         .route("/offers/withdraw", post(withdraw_offer))
+        .route("/faults", post(set_faults))
 }
 
 /// Mints the offer-only token (`SBX`) to `owner`.
@@ -151,9 +152,10 @@ async fn pending_offers(
     let world = s.read();
     Ok(Json(
         world
-            .token
+            .amulet
             .pending(&world.ledger, &request.party)
             .into_iter()
+            .chain(world.token.pending(&world.ledger, &request.party))
             .map(|p| PendingOffer {
                 transfer_instruction_cid: p.contract_id,
                 sender: p.sender,
@@ -195,12 +197,12 @@ async fn act_on_offer(
             .command_id
             .clone()
             .unwrap_or_else(|| format!("sandbox-instruction-{}", w.ledger.ledger_end() + 1));
-        w.token.act(
-            &mut w.ledger,
-            &body.transfer_instruction_cid,
-            choice,
-            &command_id,
-        )
+        let cid = &body.transfer_instruction_cid;
+        if w.amulet.pending_instruction(&w.ledger, cid).is_some() {
+            w.amulet.act(&mut w.ledger, cid, choice, &command_id)
+        } else {
+            w.token.act(&mut w.ledger, cid, choice, &command_id)
+        }
     })?;
     Ok(Json(InstructionResponse {
         update_id: out.update_id,
@@ -415,9 +417,13 @@ pub struct TransferResponse {
     pub record_time: Timestamp,
     pub receiver_holding_cids: Vec<String>,
     pub sender_change_cids: Vec<String>,
+    /// An offer's pending instruction (the receiver has no preapproval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_instruction_cid: Option<String>,
 }
 
-/// A 1-step transfer as the sender's wallet would submit it (`TransferFactory_Transfer`).
+/// A Canton Coin transfer as the sender's wallet would submit it (`TransferFactory_Transfer`):
+/// 1-step through the receiver's preapproval, else an offer.
 async fn transfer(
     State(s): State<AppState>,
     body: Bytes,
@@ -443,6 +449,7 @@ async fn transfer(
         record_time: out.record_time,
         receiver_holding_cids: out.receiver_holding_cids,
         sender_change_cids: out.sender_change_cids,
+        transfer_instruction_cid: out.transfer_instruction_cid,
     }))
 }
 
@@ -549,4 +556,19 @@ async fn allocate_external_party(
         party,
         public_key_fingerprint,
     }))
+}
+
+/// Replaces the injected Ledger API faults (`{}` clears them) and restarts their random stream
+/// from the seed; answers the faults now in force.
+async fn set_faults(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Json<crate::faults::FaultConfig>, ApiError> {
+    let config: crate::faults::FaultConfig = decode(&body)?;
+    let rates = [config.error_rate, config.slow_rate];
+    if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+        return Err(ApiError::invalid_argument("rates must lie in [0, 1]"));
+    }
+    s.set_faults(config);
+    Ok(Json(s.fault_config()))
 }

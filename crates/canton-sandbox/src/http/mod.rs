@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 
 use crate::disaster::{BackupId, Backups, UnknownBackup};
+use crate::faults::{Decision, FaultConfig, Faults};
 use crate::world::World;
 
 pub mod acs;
@@ -17,6 +18,7 @@ pub mod completions;
 pub mod control;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod interactive;
 pub mod packages;
 pub mod registry;
@@ -36,6 +38,9 @@ pub struct AppState {
     world: Arc<Mutex<World>>,
     changes: Arc<watch::Sender<u64>>,
     backups: Arc<Mutex<Backups>>,
+    /// Injected Ledger API faults; `None` serves everything. A lock of its own, so drawing a
+    /// fault never waits for the world.
+    faults: Arc<Mutex<Option<Faults>>>,
 }
 
 /// What a restore did.
@@ -53,7 +58,38 @@ impl AppState {
             world: Arc::new(Mutex::new(world)),
             changes: Arc::new(watch::channel(0).0),
             backups: Arc::default(),
+            faults: Arc::default(),
         }
+    }
+
+    /// Replaces the injected faults, restarting their random stream from the seed; an inactive
+    /// config (`{}`) clears them.
+    pub fn set_faults(&self, config: FaultConfig) {
+        *self.lock_faults() = config.is_active().then(|| Faults::new(config));
+    }
+
+    pub fn fault_config(&self) -> FaultConfig {
+        self.lock_faults()
+            .as_ref()
+            .map(|f| f.config().clone())
+            .unwrap_or_default()
+    }
+
+    /// The fate of the next Ledger API request.
+    pub fn decide_fault(&self) -> Decision {
+        self.lock_faults()
+            .as_mut()
+            .map(Faults::decide)
+            .unwrap_or_default()
+    }
+
+    /// After how many frames a websocket stream opened now is dropped.
+    pub fn drop_websocket_after(&self) -> Option<usize> {
+        self.fault_config().drop_websocket_after
+    }
+
+    fn lock_faults(&self) -> MutexGuard<'_, Option<Faults>> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Snapshots the node. The world is cloned under its lock and shelved after, so the two
@@ -160,6 +196,11 @@ pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
         )),
         None => ledger_api,
     };
+    // Outermost (layered last): an overloaded node sheds load before it authenticates.
+    let ledger_api = ledger_api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        faults::inject,
+    ));
     ledger_api
         .nest("/sandbox/control", control::router())
         .nest(

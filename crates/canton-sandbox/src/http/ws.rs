@@ -34,6 +34,8 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
     };
     let mut cursor = Cursor::new(query.begin_exclusive);
     let incarnation = state.read().ledger.incarnation();
+    // An injected fault: the stream is cut after this many frames, as a dropped connection.
+    let mut frames_left = state.drop_websocket_after();
     loop {
         let mut changes = state.subscribe();
         let read = {
@@ -55,6 +57,11 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
             return;
         };
         for element in batch {
+            if frames_left == Some(0) {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+            frames_left = frames_left.map(|n| n - 1);
             let text = serde_json::to_string(&element).unwrap_or_default();
             if socket.send(Message::Text(text.into())).await.is_err() {
                 return;

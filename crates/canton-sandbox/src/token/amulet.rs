@@ -1,5 +1,6 @@
 //! A Canton Coin-like token: Splice `Amulet` holdings administered by a DSO party, minted by the
-//! DevNet faucet and moved by 1-step transfers through the receiver's `TransferPreapproval`.
+//! DevNet faucet and moved by 1-step transfers through the receiver's `TransferPreapproval`, or
+//! by offers when the receiver has none ([`crate::token::amulet_offer`]).
 //!
 //! The transaction trees are the real ones node for node (`token-standard.md` §6.3; checked
 //! against the LocalNet recording): fetch nodes sit where the real engine fetches, so every
@@ -19,7 +20,7 @@ use crate::token::packages::{self, meta};
 
 /// Splice's `transferConfig.maxNumInputs`.
 pub const MAX_INPUTS: usize = 100;
-const DAY_MICROS: i64 = 86_400_000_000;
+pub(super) const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -88,8 +89,11 @@ pub struct TransferOutcome {
     pub update_id: String,
     pub offset: i64,
     pub record_time: Timestamp,
+    /// Empty for an offer (the receiver has no preapproval): see `transfer_instruction_cid`.
     pub receiver_holding_cids: Vec<String>,
     pub sender_change_cids: Vec<String>,
+    /// The pending `AmuletTransferInstruction` of an offer.
+    pub transfer_instruction_cid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +245,12 @@ impl AmuletToken {
     }
 
     /// A new `Amulet` for `owner` in the current round, with its Holding view.
-    fn new_amulet(&self, ctx: &mut TxContext<'_>, owner: &str, amount: Amount) -> Create {
+    pub(super) fn new_amulet(
+        &self,
+        ctx: &mut TxContext<'_>,
+        owner: &str,
+        amount: Amount,
+    ) -> Create {
         let round = self.config.round;
         let rate = self.config.rate_per_round;
         let view = Value::record(vec![
@@ -463,17 +472,13 @@ impl AmuletToken {
         request: &TransferRequest,
         times: Option<(Timestamp, Timestamp)>,
     ) -> Result<TransferOutcome, TokenError> {
-        let preapproval = self
-            .preapproval_of(ledger, &request.receiver)
-            .ok_or_else(|| {
-                TokenError::Interpretation(format!(
-                    "no TransferPreapproval for receiver {}: offer-style transfers are not modelled yet",
-                    request.receiver
-                ))
-            })?;
         let inputs = match &request.inputs {
             Some(given) => given.clone(),
             None => self.select_inputs(ledger, &request.sender, request.amount),
+        };
+        let Some(preapproval) = self.preapproval_of(ledger, &request.receiver) else {
+            // No preapproval: the factory locks the amount and leaves an offer.
+            return self.offer_at(ledger, request, &inputs, times);
         };
         let mut outcome = (Vec::new(), Vec::new());
         let tx = ledger.transact::<TokenError>(
@@ -510,10 +515,16 @@ impl AmuletToken {
             record_time: tx.record_time,
             receiver_holding_cids: outcome.0,
             sender_change_cids: outcome.1,
+            transfer_instruction_cid: None,
         })
     }
 
-    fn select_inputs(&self, ledger: &Ledger, sender: &str, amount: Amount) -> Vec<String> {
+    pub(super) fn select_inputs(
+        &self,
+        ledger: &Ledger,
+        sender: &str,
+        amount: Amount,
+    ) -> Vec<String> {
         let mut sum = Amount::ZERO;
         let mut picked = Vec::new();
         for h in self.holdings(ledger, sender) {
@@ -545,33 +556,7 @@ impl AmuletToken {
                 "self transfers are not modelled yet".into(),
             ));
         }
-        if inputs.is_empty() {
-            return Err(TokenError::Interpretation(
-                "InvalidTransfer: ITR_Other: no inputs".into(),
-            ));
-        }
-        if inputs.len() > MAX_INPUTS {
-            return Err(TokenError::Interpretation(
-                "InvalidTransfer: ITR_Other: More than the maximum number of inputs".into(),
-            ));
-        }
-        let mut holdings = Vec::new();
-        for cid in inputs {
-            let contract = ctx
-                .active(cid)
-                .ok_or_else(|| LedgerError::ContractNotFound(cid.clone()))?;
-            let holding = self.as_holding(&contract.create).ok_or_else(|| {
-                TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
-            })?;
-            if holding.owner != request.sender {
-                return Err(TokenError::Interpretation(format!(
-                    "InvalidTransfer: input {cid} is not owned by the sender"
-                )));
-            }
-            holdings.push(holding);
-        }
-        let total = Amount::checked_sum(holdings.iter().map(|h| h.amount))
-            .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+        let (holdings, total) = self.spend(ctx, &request.sender, inputs)?;
         let change = total
             .checked_sub(request.amount)
             .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
@@ -593,6 +578,44 @@ impl AmuletToken {
         })
     }
 
+    /// The inputs as `AmuletRules_Transfer` checks them: some, not too many, active Amulets of
+    /// the sender; with their total.
+    pub(super) fn spend(
+        &self,
+        ctx: &mut TxContext<'_>,
+        sender: &str,
+        inputs: &[String],
+    ) -> Result<(Vec<Holding>, Amount), TokenError> {
+        if inputs.is_empty() {
+            return Err(TokenError::Interpretation(
+                "InvalidTransfer: ITR_Other: no inputs".into(),
+            ));
+        }
+        if inputs.len() > MAX_INPUTS {
+            return Err(TokenError::Interpretation(
+                "InvalidTransfer: ITR_Other: More than the maximum number of inputs".into(),
+            ));
+        }
+        let mut holdings = Vec::new();
+        for cid in inputs {
+            let contract = ctx
+                .active(cid)
+                .ok_or_else(|| LedgerError::ContractNotFound(cid.clone()))?;
+            let holding = self.as_holding(&contract.create).ok_or_else(|| {
+                TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
+            })?;
+            if holding.owner != sender {
+                return Err(TokenError::Interpretation(format!(
+                    "InvalidTransfer: input {cid} is not owned by the sender"
+                )));
+            }
+            holdings.push(holding);
+        }
+        let total = Amount::checked_sum(holdings.iter().map(|h| h.amount))
+            .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+        Ok((holdings, total))
+    }
+
     fn transfer_tree(
         &self,
         ctx: &TxContext<'_>,
@@ -612,16 +635,14 @@ impl AmuletToken {
                     .collect(),
             )
         };
-        let transfer_context = Value::record(vec![
-            ("openMiningRound", Value::cid(&self.open_round)),
-            ("issuingMiningRounds", Value::GenMap(vec![])),
-            ("validatorRights", Value::GenMap(vec![])),
-            ("featuredAppRight", Value::none()),
-        ]);
+        let transfer_context = self.transfer_context();
         let transfer_result = |with_meta: bool| {
             Value::record(vec![
                 ("round", round_value(self.config.round)),
-                ("summary", self.summary(&plan, request)),
+                (
+                    "summary",
+                    self.summary(&plan, sender, receiver, request.amount),
+                ),
                 (
                     "createdAmulets",
                     Value::List(vec![Value::variant(
@@ -649,25 +670,7 @@ impl AmuletToken {
             ])
         };
 
-        // Inner-most first: archives of the inputs, then the outputs.
-        let mut transfer_children = vec![Node::Fetch(Fetch {
-            contract_id: self.open_round.clone(),
-            acting_parties: parties([sender]),
-        })];
-        for h in &plan.inputs {
-            transfer_children.push(Node::Fetch(Fetch {
-                contract_id: h.contract_id.clone(),
-                acting_parties: parties([sender]),
-            }));
-            transfer_children.push(Node::Exercise(Exercise::archive(
-                &h.contract_id,
-                &parties([dso, sender]),
-            )));
-        }
-        transfer_children.push(Node::Create(plan.receiver_amulet.clone()));
-        if let Some(change) = &plan.change {
-            transfer_children.push(Node::Create(change.clone()));
-        }
+        let transfer_children = self.transfer_children(sender, &plan);
         let amulet_rules_transfer = Exercise {
             contract_id: self.amulet_rules.clone(),
             interface: None,
@@ -846,8 +849,48 @@ impl AmuletToken {
         }
     }
 
+    /// `TransferContext` of `AmuletRules_Transfer` (and `_ComputeFees`): the one open round.
+    pub(super) fn transfer_context(&self) -> Value {
+        Value::record(vec![
+            ("openMiningRound", Value::cid(&self.open_round)),
+            ("issuingMiningRounds", Value::GenMap(vec![])),
+            ("validatorRights", Value::GenMap(vec![])),
+            ("featuredAppRight", Value::none()),
+        ])
+    }
+
+    /// `AmuletRules_Transfer`'s children: the round fetch, each input fetched and archived,
+    /// then the output and the sender's change (no reward coupons: fees are zero).
+    pub(super) fn transfer_children(&self, sender: &str, plan: &TransferPlan) -> Vec<Node> {
+        let mut children = vec![Node::Fetch(Fetch {
+            contract_id: self.open_round.clone(),
+            acting_parties: parties([sender]),
+        })];
+        for h in &plan.inputs {
+            children.push(Node::Fetch(Fetch {
+                contract_id: h.contract_id.clone(),
+                acting_parties: parties([sender]),
+            }));
+            children.push(Node::Exercise(Exercise::archive(
+                &h.contract_id,
+                &parties([self.dso.as_str(), sender]),
+            )));
+        }
+        children.push(Node::Create(plan.receiver_amulet.clone()));
+        if let Some(change) = &plan.change {
+            children.push(Node::Create(change.clone()));
+        }
+        children
+    }
+
     /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
-    fn summary(&self, plan: &TransferPlan, request: &TransferRequest) -> Value {
+    pub(super) fn summary(
+        &self,
+        plan: &TransferPlan,
+        sender: &str,
+        receiver: &str,
+        amount: Amount,
+    ) -> Value {
         let rate = self.config.rate_per_round;
         let round = self.config.round;
         let as_of_zero = |amount: Amount, created: i64| {
@@ -864,9 +907,9 @@ impl AmuletToken {
                     .unwrap_or(Amount::MIN);
             e.1 -= 1;
         }
-        let mut outputs = vec![(request.receiver.as_str(), request.amount)];
+        let mut outputs = vec![(receiver, amount)];
         if plan.change.is_some() {
-            outputs.push((request.sender.as_str(), plan.total_minus(request.amount)));
+            outputs.push((sender, plan.total_minus(amount)));
         }
         for (owner, amount) in outputs {
             let e = changes.entry(owner).or_default();
@@ -901,7 +944,7 @@ impl AmuletToken {
             ("senderChangeFee", zero()),
             (
                 "senderChangeAmount",
-                Value::Numeric(plan.total_minus(request.amount)),
+                Value::Numeric(plan.total_minus(amount)),
             ),
             ("amuletPrice", Value::Numeric(self.config.amulet_price)),
             ("inputValidatorFaucetAmount", zero()),
@@ -910,15 +953,17 @@ impl AmuletToken {
     }
 }
 
-struct TransferPlan {
-    inputs: Vec<Holding>,
-    total: Amount,
-    receiver_amulet: Create,
-    change: Option<Create>,
+/// What `AmuletRules_Transfer` spends and creates; `receiver_amulet` is the one output (an
+/// `Amulet`, or the `LockedAmulet` of an offer).
+pub(super) struct TransferPlan {
+    pub(super) inputs: Vec<Holding>,
+    pub(super) total: Amount,
+    pub(super) receiver_amulet: Create,
+    pub(super) change: Option<Create>,
 }
 
 impl TransferPlan {
-    fn total_minus(&self, amount: Amount) -> Amount {
+    pub(super) fn total_minus(&self, amount: Amount) -> Amount {
         self.total.checked_sub(amount).unwrap_or(Amount::ZERO)
     }
 }
@@ -928,7 +973,7 @@ fn times(rate: Amount, n: i64) -> Amount {
     Amount::from_units(rate.units() * i128::from(n)).unwrap_or(Amount::MAX)
 }
 
-fn round_value(n: i64) -> Value {
+pub(super) fn round_value(n: i64) -> Value {
     Value::record(vec![("number", Value::Int64(n))])
 }
 
@@ -951,7 +996,7 @@ fn dso_contract(
 }
 
 /// A record field by name.
-fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+pub(super) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     match value {
         Value::Record(fields) => fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
         _ => None,

@@ -1,6 +1,7 @@
 //! Tokens the sandbox hosts, as Daml-like templates whose choices build real transaction trees.
 
 pub mod amulet;
+pub mod amulet_offer;
 pub mod offer;
 pub mod packages;
 

@@ -80,7 +80,7 @@ pub enum InstructionChoice {
 }
 
 impl InstructionChoice {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             InstructionChoice::Accept => "TransferInstruction_Accept",
             InstructionChoice::Reject => "TransferInstruction_Reject",
@@ -536,7 +536,7 @@ impl OfferToken {
     }
 }
 
-fn read_instruction(create: &Create) -> Option<PendingInstruction> {
+pub(super) fn read_instruction(create: &Create) -> Option<PendingInstruction> {
     let transfer = field(&create.argument, "transfer")?;
     let party = |name| match field(transfer, name) {
         Some(Value::Party(p)) => Some(p.clone()),

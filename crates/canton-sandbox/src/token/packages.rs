@@ -46,6 +46,17 @@ pub fn transfer_preapproval_template() -> Identifier {
     cached!(amulet("Splice.AmuletRules", "TransferPreapproval"))
 }
 
+pub fn locked_amulet_template() -> Identifier {
+    cached!(amulet("Splice.Amulet", "LockedAmulet"))
+}
+
+pub fn amulet_transfer_instruction_template() -> Identifier {
+    cached!(amulet(
+        "Splice.AmuletTransferInstruction",
+        "AmuletTransferInstruction",
+    ))
+}
+
 pub fn open_mining_round_template() -> Identifier {
     cached!(amulet("Splice.Round", "OpenMiningRound"))
 }

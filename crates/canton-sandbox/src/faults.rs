@@ -1,0 +1,144 @@
+//! Injected Ledger API faults, for drilling a client's retry and resume logic: retryable errors,
+//! slow answers and websocket streams that drop mid-way. Pure: this module only decides; the
+//! HTTP layer ([`crate::http::faults`]) applies the decision.
+//!
+//! Reproducible: every decision comes from a ChaCha8 stream seeded with [`FaultConfig::seed`]
+//! (portable across platforms and releases, unlike `StdRng`), and every request draws the same
+//! number of values whatever the outcome, so the same seed and the same request sequence give
+//! the same faults. No wall-clock randomness.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// What to inject. Rates are probabilities in `[0, 1]`, drawn independently per request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultConfig {
+    #[serde(default)]
+    pub seed: u64,
+    /// Share of Ledger API requests answered with a retryable error instead of being served.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Share of Ledger API requests delayed by `slow_ms` before being served (or refused).
+    #[serde(default)]
+    pub slow_rate: f64,
+    #[serde(default)]
+    pub slow_ms: u64,
+    /// Websocket streams are closed (no close reason) after this many frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_websocket_after: Option<usize>,
+}
+
+impl FaultConfig {
+    /// Whether this config injects anything at all (`{}` does not: it clears the faults).
+    pub fn is_active(&self) -> bool {
+        self.error_rate > 0.0
+            || (self.slow_rate > 0.0 && self.slow_ms > 0)
+            || self.drop_websocket_after.is_some()
+    }
+}
+
+/// The retryable errors a real participant gives under stress; the client must retry both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectedError {
+    /// 503, category 1 (`TransientServerFailure`): the Ledger API server is restarting.
+    ServiceNotRunning,
+    /// 409, category 2 (`ContentionOnSharedResources`): the sequencer sheds load.
+    SequencerBackpressure,
+}
+
+/// What happens to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// Sleep this long first.
+    pub delay_ms: Option<u64>,
+    /// Then refuse with this instead of serving.
+    pub error: Option<InjectedError>,
+}
+
+/// The active config and its random stream.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    config: FaultConfig,
+    rng: ChaCha8Rng,
+}
+
+impl Faults {
+    pub fn new(config: FaultConfig) -> Faults {
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Faults { config, rng }
+    }
+
+    pub fn config(&self) -> &FaultConfig {
+        &self.config
+    }
+
+    /// A uniform draw in `[0, 1)` from the top 53 bits.
+    fn unit(&mut self) -> f64 {
+        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The fate of the next Ledger API request. Always three draws, so one request's outcome
+    /// never shifts the next one's.
+    pub fn decide(&mut self) -> Decision {
+        let (slow, error, kind) = (self.unit(), self.unit(), self.unit());
+        let delay_ms = (slow < self.config.slow_rate && self.config.slow_ms > 0)
+            .then_some(self.config.slow_ms);
+        let error = (error < self.config.error_rate).then_some(if kind < 0.5 {
+            InjectedError::ServiceNotRunning
+        } else {
+            InjectedError::SequencerBackpressure
+        });
+        Decision { delay_ms, error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(seed: u64) -> FaultConfig {
+        FaultConfig {
+            seed,
+            error_rate: 0.3,
+            slow_rate: 0.2,
+            slow_ms: 5,
+            drop_websocket_after: None,
+        }
+    }
+
+    fn run(seed: u64, n: usize) -> Vec<Decision> {
+        let mut faults = Faults::new(config(seed));
+        (0..n).map(|_| faults.decide()).collect()
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_decisions() {
+        assert_eq!(run(42, 200), run(42, 200));
+        assert_ne!(run(42, 200), run(43, 200));
+    }
+
+    #[test]
+    fn rates_are_roughly_honoured_and_both_errors_occur() {
+        let decisions = run(7, 2000);
+        let errors = decisions.iter().filter(|d| d.error.is_some()).count();
+        let slow = decisions.iter().filter(|d| d.delay_ms.is_some()).count();
+        assert!((450..750).contains(&errors), "{errors} errors");
+        assert!((300..500).contains(&slow), "{slow} slow");
+        for kind in [
+            InjectedError::ServiceNotRunning,
+            InjectedError::SequencerBackpressure,
+        ] {
+            assert!(decisions.iter().any(|d| d.error == Some(kind)));
+        }
+    }
+
+    #[test]
+    fn an_empty_config_injects_nothing() {
+        let empty: FaultConfig = serde_json::from_str("{}").unwrap();
+        assert!(!empty.is_active());
+        let mut faults = Faults::new(empty);
+        assert!((0..100).all(|_| faults.decide() == Decision::default()));
+    }
+}

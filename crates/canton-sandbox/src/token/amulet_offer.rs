@@ -1,0 +1,639 @@
+//! Canton Coin offers (`token-standard.md` §6.3 item 3): a transfer to a receiver without a
+//! `TransferPreapproval` locks the amount and leaves an `AmuletTransferInstruction` that the
+//! receiver accepts or rejects, or the sender withdraws. The trees are the LocalNet recording's
+//! (`splice-test-cases.json`, offsets 8–15) node for node, less the reward coupons, which only
+//! non-zero fees create; with zero fees the lock is exactly the amount (`amount + 4 × fee`).
+//!
+//! - offer: `TransferFactory_Transfer` → `AmuletRules_ComputeFees` → `AmuletRules_Transfer`
+//!   (a self-transfer to a `LockedAmulet`, holders `[dso]`, `expiresAt = executeBefore`, context
+//!   `transfer to '<receiver>'`) → the instruction create; result `Pending`. The receiver is an
+//!   observer of the instruction only, so its view is that create alone.
+//! - accept: `TransferInstruction_Accept` → `LockedAmulet_Unlock` → `AmuletRules_Transfer`
+//!   (provider = sender) of the unlocked Amulet to the receiver; result `Completed`.
+//! - reject / withdraw: `LockedAmulet_Unlock`, the Amulet back to the sender in
+//!   `senderChangeCids`; result `Failed`. The registry's context says `expire-lock = true`: the
+//!   sandbox has no `LockedAmulet_OwnerExpireLock`, so an instruction's lock is always live.
+
+use exchange_core::{Amount, Timestamp};
+
+use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::token::TokenError;
+use crate::token::amulet::{
+    AmuletToken, DAY_MICROS, Holding, TransferOutcome, TransferPlan, TransferRequest, field,
+    round_value,
+};
+use crate::token::offer::{
+    InstructionChoice, InstructionOutcome, PendingInstruction, read_instruction,
+};
+use crate::token::packages::{
+    amulet_transfer_instruction_template, locked_amulet_template, meta, transfer_factory_interface,
+    transfer_instruction_interface,
+};
+
+fn context_value(entries: Vec<(&str, Value)>) -> Value {
+    Value::record(vec![(
+        "values",
+        Value::TextMap(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        ),
+    )])
+}
+
+fn av_cid(cid: &str) -> Value {
+    Value::variant("AV_ContractId", Value::cid(cid))
+}
+
+impl AmuletToken {
+    /// The choice context the registry hands out for an instruction's accept, reject and
+    /// withdraw (and the submitted `extraArgs.context`).
+    pub fn instruction_context_entries(&self) -> Vec<(&'static str, Value)> {
+        vec![
+            ("amulet-rules", av_cid(&self.amulet_rules)),
+            ("expire-lock", Value::variant("AV_Bool", Value::Bool(true))),
+            ("open-round", av_cid(&self.open_round)),
+        ]
+    }
+
+    /// The active Canton Coin instruction `cid`, if it is one.
+    pub fn pending_instruction(&self, ledger: &Ledger, cid: &str) -> Option<PendingInstruction> {
+        ledger
+            .contract(cid)
+            .filter(|c| {
+                c.is_active() && c.create.template == amulet_transfer_instruction_template()
+            })
+            .and_then(|c| read_instruction(&c.create))
+    }
+
+    /// Pending Canton Coin instructions `party` sends or receives.
+    pub fn pending(&self, ledger: &Ledger, party: &str) -> Vec<PendingInstruction> {
+        ledger
+            .active_of(&amulet_transfer_instruction_template(), party)
+            .into_iter()
+            .filter_map(|c| read_instruction(&c.create))
+            .collect()
+    }
+
+    /// `request.amount` of the sender's Amulet, locked until `expires_at` for the receiver.
+    fn locked_amulet(
+        &self,
+        ctx: &mut crate::model::TxContext<'_>,
+        request: &TransferRequest,
+        expires_at: Timestamp,
+    ) -> Create {
+        let context = format!("transfer to '{}'", request.receiver);
+        // The Amulet it wraps, under the same contract id.
+        let mut create = self.new_amulet(ctx, &request.sender, request.amount);
+        create.template = locked_amulet_template();
+        let amulet = std::mem::replace(&mut create.argument, Value::Unit);
+        create.argument = Value::record(vec![
+            ("amulet", amulet),
+            (
+                "lock",
+                Value::record(vec![
+                    ("holders", Value::List(vec![Value::party(&self.dso)])),
+                    ("expiresAt", Value::Time(expires_at)),
+                    ("optContext", Value::some(Value::text(&context))),
+                ]),
+            ),
+        ]);
+        let view_lock = Value::record(vec![
+            ("holders", Value::List(vec![Value::party(&self.dso)])),
+            ("expiresAt", Value::some(Value::Time(expires_at))),
+            ("expiresAfter", Value::none()),
+            ("context", Value::some(Value::text(&context))),
+        ]);
+        for (_, view) in &mut create.interfaces {
+            if let Value::Record(fields) = view {
+                for (name, value) in fields.iter_mut() {
+                    if *name == "lock" {
+                        *value = Value::some(view_lock.clone());
+                    }
+                }
+            }
+        }
+        create
+    }
+
+    /// An offer: the transfer when the receiver has no preapproval (see the module doc).
+    pub(super) fn offer_at(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        inputs: &[String],
+        times: Option<(Timestamp, Timestamp)>,
+    ) -> Result<TransferOutcome, TokenError> {
+        if !ledger.is_known_party(&request.receiver) {
+            return Err(LedgerError::UnknownParty(request.receiver.clone()).into());
+        }
+        let sender = request.sender.as_str();
+        let receiver = request.receiver.as_str();
+        let dso = self.dso.as_str();
+        let mut outcome = (String::new(), Vec::new());
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: request.command_id.clone(),
+                act_as: parties([sender]),
+                record_time: None,
+            },
+            |ctx| {
+                let (requested_at, execute_before) = times.unwrap_or_else(|| {
+                    let requested_at = ctx
+                        .let_time
+                        .checked_add_micros(-114_871)
+                        .unwrap_or(ctx.let_time);
+                    let execute_before = requested_at
+                        .checked_add_micros(DAY_MICROS)
+                        .unwrap_or(requested_at);
+                    (requested_at, execute_before)
+                });
+                if execute_before <= ctx.let_time {
+                    return Err(TokenError::Interpretation(format!(
+                        "TransferFactory_Transfer: executeBefore {execute_before} is not after the ledger time {}",
+                        ctx.let_time
+                    )));
+                }
+                if !request.amount.is_positive() {
+                    return Err(TokenError::Interpretation(format!(
+                        "Amount must be positive: {}",
+                        request.amount
+                    )));
+                }
+                if request.sender == request.receiver {
+                    return Err(TokenError::InvalidArgument(
+                        "self transfers are not modelled yet".into(),
+                    ));
+                }
+                let (holdings, total) = self.spend(ctx, sender, inputs)?;
+                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
+                if change.is_negative() {
+                    return Err(TokenError::Interpretation(format!(
+                        "InvalidTransfer: ITR_InsufficientFunds: missingAmount = {}",
+                        -change
+                    )));
+                }
+                let locked = self.locked_amulet(ctx, request, execute_before);
+                let change = change
+                    .is_positive()
+                    .then(|| self.new_amulet(ctx, sender, change));
+                let plan = TransferPlan {
+                    inputs: holdings,
+                    total,
+                    receiver_amulet: locked,
+                    change,
+                };
+                let locked_cid = plan.receiver_amulet.contract_id.clone();
+                let change_cids: Vec<String> =
+                    plan.change.iter().map(|c| c.contract_id.clone()).collect();
+
+                let transfer = |input_cids: Vec<Value>| {
+                    Value::record(vec![
+                        ("sender", Value::party(sender)),
+                        ("receiver", Value::party(receiver)),
+                        ("amount", Value::Numeric(request.amount)),
+                        ("instrumentId", self.instrument_id()),
+                        ("requestedAt", Value::Time(requested_at)),
+                        ("executeBefore", Value::Time(execute_before)),
+                        ("inputHoldingCids", Value::List(input_cids)),
+                        (
+                            "meta",
+                            Value::metadata(request.memo.iter().map(|m| (meta::REASON, m.clone()))),
+                        ),
+                    ])
+                };
+                let instruction_transfer = transfer(vec![Value::cid(&locked_cid)]);
+                let instruction = Create {
+                    contract_id: ctx.new_contract_id(),
+                    template: amulet_transfer_instruction_template(),
+                    argument: Value::record(vec![
+                        ("lockedAmulet", Value::cid(&locked_cid)),
+                        ("transfer", instruction_transfer.clone()),
+                    ]),
+                    signatories: parties([dso, sender]),
+                    observers: parties([receiver]),
+                    interfaces: vec![(
+                        transfer_instruction_interface(),
+                        Value::record(vec![
+                            ("originalInstructionCid", Value::none()),
+                            ("transfer", instruction_transfer),
+                            (
+                                "status",
+                                Value::variant("TransferPendingReceiverAcceptance", Value::Unit),
+                            ),
+                            ("meta", Value::metadata([])),
+                        ]),
+                    )],
+                };
+                let instruction_cid = instruction.contract_id.clone();
+                outcome = (instruction_cid.clone(), change_cids.clone());
+
+                let output = |amount: Amount, lock: Value| {
+                    Value::List(vec![Value::record(vec![
+                        ("receiver", Value::party(sender)),
+                        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+                        ("amount", Value::Numeric(amount)),
+                        ("lock", lock),
+                    ])])
+                };
+                let compute_fees = Exercise {
+                    contract_id: self.amulet_rules.clone(),
+                    interface: None,
+                    choice: "AmuletRules_ComputeFees".into(),
+                    argument: Value::record(vec![
+                        ("context", self.transfer_context()),
+                        ("sender", Value::party(sender)),
+                        (
+                            "outputs",
+                            Value::List(vec![Value::record(vec![
+                                ("receiver", Value::party(receiver)),
+                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+                                ("amount", Value::Numeric(request.amount)),
+                                ("lock", Value::none()),
+                            ])]),
+                        ),
+                        ("expectedDso", Value::some(Value::party(dso))),
+                    ]),
+                    acting_parties: parties([sender]),
+                    consuming: false,
+                    result: Value::record(vec![(
+                        "fees",
+                        Value::List(vec![Value::Numeric(Amount::ZERO)]),
+                    )]),
+                    children: vec![Node::Fetch(Fetch {
+                        contract_id: self.open_round.clone(),
+                        acting_parties: parties([sender]),
+                    })],
+                };
+                let lock = Value::some(Value::record(vec![
+                    ("holders", Value::List(vec![Value::party(dso)])),
+                    ("expiresAt", Value::Time(execute_before)),
+                    (
+                        "optContext",
+                        Value::some(Value::text(format!("transfer to '{receiver}'"))),
+                    ),
+                ]));
+                let lock_transfer = Exercise {
+                    contract_id: self.amulet_rules.clone(),
+                    interface: None,
+                    choice: "AmuletRules_Transfer".into(),
+                    argument: Value::record(vec![
+                        (
+                            "transfer",
+                            Value::record(vec![
+                                ("sender", Value::party(sender)),
+                                ("provider", Value::party(sender)),
+                                ("inputs", input_values(&plan.inputs)),
+                                // Zero fees: the lock is the amount itself.
+                                ("outputs", output(request.amount, lock)),
+                                ("beneficiaries", Value::none()),
+                            ]),
+                        ),
+                        ("context", self.transfer_context()),
+                        ("expectedDso", Value::some(Value::party(dso))),
+                    ]),
+                    acting_parties: parties([dso, sender]),
+                    consuming: false,
+                    result: Value::record(vec![
+                        ("round", round_value(self.config.round)),
+                        (
+                            "summary",
+                            self.summary(&plan, sender, sender, request.amount),
+                        ),
+                        (
+                            "createdAmulets",
+                            Value::List(vec![Value::variant(
+                                "TransferResultLockedAmulet",
+                                Value::cid(&locked_cid),
+                            )]),
+                        ),
+                        (
+                            "senderChangeAmulet",
+                            Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
+                        ),
+                        (
+                            "meta",
+                            Value::some(Value::metadata([
+                                (meta::SENDER, sender.to_owned()),
+                                (meta::TX_KIND, "transfer".to_owned()),
+                            ])),
+                        ),
+                    ]),
+                    children: self.transfer_children(sender, &plan),
+                };
+
+                // Fetches where the engine fetches: the rules, then (after computing the fees)
+                // the round and each input.
+                let fetch = |cid: &str| {
+                    Node::Fetch(Fetch {
+                        contract_id: cid.to_owned(),
+                        acting_parties: parties([sender]),
+                    })
+                };
+                let mut children = vec![
+                    fetch(&self.amulet_rules),
+                    Node::Exercise(compute_fees),
+                    fetch(&self.open_round),
+                ];
+                children.extend(plan.inputs.iter().map(|h| fetch(&h.contract_id)));
+                children.push(Node::Exercise(lock_transfer));
+                children.push(Node::Create(instruction));
+
+                let input_cids = plan.inputs.iter().map(|h| Value::cid(&h.contract_id)).collect();
+                Ok(vec![Node::Exercise(Exercise {
+                    contract_id: self.external_party_rules.clone(),
+                    interface: Some(transfer_factory_interface()),
+                    choice: "TransferFactory_Transfer".into(),
+                    argument: Value::record(vec![
+                        ("expectedAdmin", Value::party(dso)),
+                        ("transfer", transfer(input_cids)),
+                        (
+                            "extraArgs",
+                            Value::record(vec![
+                                (
+                                    "context",
+                                    context_value(vec![
+                                        ("amulet-rules", av_cid(&self.amulet_rules)),
+                                        ("open-round", av_cid(&self.open_round)),
+                                    ]),
+                                ),
+                                ("meta", Value::metadata([])),
+                            ]),
+                        ),
+                    ]),
+                    acting_parties: parties([sender]),
+                    consuming: false,
+                    result: Value::record(vec![
+                        (
+                            "output",
+                            Value::variant(
+                                "TransferInstructionResult_Pending",
+                                Value::record(vec![(
+                                    "transferInstructionCid",
+                                    Value::cid(&instruction_cid),
+                                )]),
+                            ),
+                        ),
+                        (
+                            "senderChangeCids",
+                            Value::List(change_cids.iter().map(Value::cid).collect()),
+                        ),
+                        // Amulet copies only the `burned` key, and fees are zero.
+                        ("meta", Value::metadata([])),
+                    ]),
+                    children,
+                })])
+            },
+        )?;
+        Ok(TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids: vec![],
+            sender_change_cids: outcome.1,
+            transfer_instruction_cid: Some(outcome.0),
+        })
+    }
+
+    /// Accept (receiver), reject (receiver) or withdraw (sender) a pending Canton Coin
+    /// instruction (see the module doc).
+    pub fn act(
+        &self,
+        ledger: &mut Ledger,
+        instruction_cid: &str,
+        choice: InstructionChoice,
+        command_id: &str,
+    ) -> Result<InstructionOutcome, TokenError> {
+        let not_found = || LedgerError::ContractNotFound(instruction_cid.to_owned());
+        let pending = self
+            .pending_instruction(ledger, instruction_cid)
+            .ok_or_else(not_found)?;
+        let locked_cid = match ledger
+            .contract(instruction_cid)
+            .and_then(|c| field(&c.create.argument, "lockedAmulet").cloned())
+        {
+            Some(Value::ContractId(cid)) => cid,
+            _ => return Err(not_found().into()),
+        };
+        let locked = ledger
+            .contract(&locked_cid)
+            .filter(|c| c.is_active())
+            .and_then(|c| {
+                let amount = field(field(&c.create.argument, "amulet")?, "amount")?;
+                match field(amount, "initialAmount") {
+                    Some(Value::Numeric(a)) => Some(*a),
+                    _ => None,
+                }
+            })
+            .ok_or_else(|| LedgerError::ContractNotFound(locked_cid.clone()))?;
+        let sender = pending.sender.as_str();
+        let receiver = pending.receiver.as_str();
+        let dso = self.dso.as_str();
+        let actor = match choice {
+            InstructionChoice::Accept | InstructionChoice::Reject => receiver,
+            InstructionChoice::Withdraw => sender,
+        };
+        let mut holding_cid = String::new();
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: command_id.to_owned(),
+                act_as: parties([actor]),
+                record_time: None,
+            },
+            |ctx| {
+                if choice == InstructionChoice::Accept && ctx.let_time >= pending.execute_before {
+                    return Err(TokenError::Interpretation(format!(
+                        "TransferInstruction_Accept: the transfer expired at {}",
+                        pending.execute_before
+                    )));
+                }
+                let unlocked = self.new_amulet(ctx, sender, locked);
+                let unlocked_cid = unlocked.contract_id.clone();
+                let unlock = Exercise {
+                    contract_id: locked_cid.clone(),
+                    interface: None,
+                    choice: "LockedAmulet_Unlock".into(),
+                    argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
+                    acting_parties: parties([dso, sender]),
+                    consuming: true,
+                    result: Value::record(vec![
+                        (
+                            "amuletSum",
+                            Value::record(vec![
+                                ("amulet", Value::cid(&unlocked_cid)),
+                                ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+                                ("round", round_value(self.config.round)),
+                            ]),
+                        ),
+                        (
+                            "meta",
+                            Value::some(Value::metadata([
+                                (meta::REASON, "holders released lock".to_owned()),
+                                (meta::TX_KIND, "unlock".to_owned()),
+                            ])),
+                        ),
+                    ]),
+                    children: vec![
+                        Node::Fetch(Fetch {
+                            contract_id: self.open_round.clone(),
+                            acting_parties: parties([actor]),
+                        }),
+                        Node::Create(unlocked),
+                    ],
+                };
+                let mut children = vec![
+                    Node::Fetch(Fetch {
+                        contract_id: locked_cid.clone(),
+                        acting_parties: parties([actor]),
+                    }),
+                    Node::Exercise(unlock),
+                ];
+                let (output, sender_change) = if choice == InstructionChoice::Accept {
+                    let input = Holding {
+                        contract_id: unlocked_cid,
+                        owner: sender.to_owned(),
+                        amount: locked,
+                        created_in_round: self.config.round,
+                    };
+                    let change = locked.checked_sub(pending.amount).unwrap_or(Amount::ZERO);
+                    let plan = TransferPlan {
+                        inputs: vec![input],
+                        total: locked,
+                        receiver_amulet: self.new_amulet(ctx, receiver, pending.amount),
+                        change: change
+                            .is_positive()
+                            .then(|| self.new_amulet(ctx, sender, change)),
+                    };
+                    holding_cid = plan.receiver_amulet.contract_id.clone();
+                    let change_cids: Vec<Value> = plan
+                        .change
+                        .iter()
+                        .map(|c| Value::cid(&c.contract_id))
+                        .collect();
+                    children.push(Node::Exercise(self.accept_transfer(
+                        sender,
+                        receiver,
+                        pending.amount,
+                        &plan,
+                    )));
+                    (
+                        Value::variant(
+                            "TransferInstructionResult_Completed",
+                            Value::record(vec![(
+                                "receiverHoldingCids",
+                                Value::List(vec![Value::cid(&holding_cid)]),
+                            )]),
+                        ),
+                        change_cids,
+                    )
+                } else {
+                    holding_cid = unlocked_cid.clone();
+                    (
+                        Value::variant("TransferInstructionResult_Failed", Value::Unit),
+                        vec![Value::cid(&unlocked_cid)],
+                    )
+                };
+                Ok(vec![Node::Exercise(Exercise {
+                    contract_id: instruction_cid.to_owned(),
+                    interface: Some(transfer_instruction_interface()),
+                    choice: choice.name().into(),
+                    argument: Value::record(vec![(
+                        "extraArgs",
+                        Value::record(vec![
+                            ("context", context_value(self.instruction_context_entries())),
+                            ("meta", Value::metadata([])),
+                        ]),
+                    )]),
+                    acting_parties: parties([actor]),
+                    consuming: true,
+                    result: Value::record(vec![
+                        ("output", output),
+                        ("senderChangeCids", Value::List(sender_change)),
+                        ("meta", Value::metadata([])),
+                    ]),
+                    children,
+                })])
+            },
+        )?;
+        Ok(InstructionOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            holding_cid,
+        })
+    }
+
+    /// The accepted transfer of the unlocked Amulet: provider = sender, unfeatured.
+    fn accept_transfer(
+        &self,
+        sender: &str,
+        receiver: &str,
+        amount: Amount,
+        plan: &TransferPlan,
+    ) -> Exercise {
+        Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_Transfer".into(),
+            argument: Value::record(vec![
+                (
+                    "transfer",
+                    Value::record(vec![
+                        ("sender", Value::party(sender)),
+                        ("provider", Value::party(sender)),
+                        ("inputs", input_values(&plan.inputs)),
+                        (
+                            "outputs",
+                            Value::List(vec![Value::record(vec![
+                                ("receiver", Value::party(receiver)),
+                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+                                ("amount", Value::Numeric(amount)),
+                                ("lock", Value::none()),
+                            ])]),
+                        ),
+                        ("beneficiaries", Value::none()),
+                    ]),
+                ),
+                ("context", self.transfer_context()),
+                ("expectedDso", Value::some(Value::party(&self.dso))),
+            ]),
+            acting_parties: parties([sender, receiver]),
+            consuming: false,
+            result: Value::record(vec![
+                ("round", round_value(self.config.round)),
+                ("summary", self.summary(plan, sender, receiver, amount)),
+                (
+                    "createdAmulets",
+                    Value::List(vec![Value::variant(
+                        "TransferResultAmulet",
+                        Value::cid(&plan.receiver_amulet.contract_id),
+                    )]),
+                ),
+                (
+                    "senderChangeAmulet",
+                    Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
+                ),
+                (
+                    "meta",
+                    Value::some(Value::metadata([
+                        (meta::SENDER, sender.to_owned()),
+                        (meta::TX_KIND, "transfer".to_owned()),
+                    ])),
+                ),
+            ]),
+            children: self.transfer_children(sender, plan),
+        }
+    }
+}
+
+fn input_values(inputs: &[Holding]) -> Value {
+    Value::List(
+        inputs
+            .iter()
+            .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
+            .collect(),
+    )
+}
