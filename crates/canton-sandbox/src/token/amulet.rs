@@ -17,6 +17,7 @@ use crate::model::{
     Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta, TxContext,
 };
 use crate::token::packages::{self, meta};
+use crate::token::result;
 
 /// Splice's `transferConfig.maxNumInputs`.
 pub const MAX_INPUTS: usize = 100;
@@ -822,29 +823,10 @@ impl AmuletToken {
             ]),
             acting_parties: parties([sender]),
             consuming: false,
-            result: Value::record(vec![
-                (
-                    "output",
-                    Value::variant(
-                        "TransferInstructionResult_Completed",
-                        Value::record(vec![(
-                            "receiverHoldingCids",
-                            Value::List(vec![Value::cid(&plan.receiver_amulet.contract_id)]),
-                        )]),
-                    ),
-                ),
-                (
-                    "senderChangeCids",
-                    Value::List(
-                        plan.change
-                            .iter()
-                            .map(|c| Value::cid(&c.contract_id))
-                            .collect(),
-                    ),
-                ),
-                // Amulet copies only the `burned` key, and fees are zero.
-                ("meta", Value::metadata([])),
-            ]),
+            result: result::instruction_result(
+                result::completed([plan.receiver_amulet.contract_id.clone()]),
+                plan.change.iter().map(|c| c.contract_id.clone()),
+            ),
             children: root_children,
         }
     }

@@ -31,6 +31,7 @@ use crate::token::packages::{
     amulet_transfer_instruction_template, locked_amulet_template, meta, transfer_factory_interface,
     transfer_instruction_interface,
 };
+use crate::token::result;
 
 fn context_value(entries: Vec<(&str, Value)>) -> Value {
     Value::record(vec![(
@@ -366,24 +367,10 @@ impl AmuletToken {
                     ]),
                     acting_parties: parties([sender]),
                     consuming: false,
-                    result: Value::record(vec![
-                        (
-                            "output",
-                            Value::variant(
-                                "TransferInstructionResult_Pending",
-                                Value::record(vec![(
-                                    "transferInstructionCid",
-                                    Value::cid(&instruction_cid),
-                                )]),
-                            ),
-                        ),
-                        (
-                            "senderChangeCids",
-                            Value::List(change_cids.iter().map(Value::cid).collect()),
-                        ),
-                        // Amulet copies only the `burned` key, and fees are zero.
-                        ("meta", Value::metadata([])),
-                    ]),
+                    result: result::instruction_result(
+                        result::pending(&instruction_cid),
+                        change_cids.iter().cloned(),
+                    ),
                     children,
                 })])
             },
@@ -508,33 +495,18 @@ impl AmuletToken {
                             .then(|| self.new_amulet(ctx, sender, change)),
                     };
                     holding_cid = plan.receiver_amulet.contract_id.clone();
-                    let change_cids: Vec<Value> = plan
-                        .change
-                        .iter()
-                        .map(|c| Value::cid(&c.contract_id))
-                        .collect();
+                    let change_cids: Vec<String> =
+                        plan.change.iter().map(|c| c.contract_id.clone()).collect();
                     children.push(Node::Exercise(self.accept_transfer(
                         sender,
                         receiver,
                         pending.amount,
                         &plan,
                     )));
-                    (
-                        Value::variant(
-                            "TransferInstructionResult_Completed",
-                            Value::record(vec![(
-                                "receiverHoldingCids",
-                                Value::List(vec![Value::cid(&holding_cid)]),
-                            )]),
-                        ),
-                        change_cids,
-                    )
+                    (result::completed([holding_cid.clone()]), change_cids)
                 } else {
                     holding_cid = unlocked_cid.clone();
-                    (
-                        Value::variant("TransferInstructionResult_Failed", Value::Unit),
-                        vec![Value::cid(&unlocked_cid)],
-                    )
+                    (result::failed(), vec![unlocked_cid.clone()])
                 };
                 Ok(vec![Node::Exercise(Exercise {
                     contract_id: instruction_cid.to_owned(),
@@ -549,11 +521,7 @@ impl AmuletToken {
                     )]),
                     acting_parties: parties([actor]),
                     consuming: true,
-                    result: Value::record(vec![
-                        ("output", output),
-                        ("senderChangeCids", Value::List(sender_change)),
-                        ("meta", Value::metadata([])),
-                    ]),
+                    result: result::instruction_result(output, sender_change),
                     children,
                 })])
             },

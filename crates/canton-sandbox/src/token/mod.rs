@@ -4,6 +4,7 @@ pub mod amulet;
 pub mod amulet_offer;
 pub mod offer;
 pub mod packages;
+pub mod result;
 
 pub use amulet::{
     AmuletConfig, AmuletToken, Holding, ImportedAcs, TokenError, TransferOutcome, TransferRequest,

@@ -22,6 +22,7 @@ use crate::token::amulet::MAX_INPUTS;
 use crate::token::packages::{
     holding_interface, transfer_factory_interface, transfer_instruction_interface,
 };
+use crate::token::result;
 
 pub const PACKAGE_ID: &str = "5a4d8b0a7c1e6f2d3b9a8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f";
 pub const PACKAGE_NAME: &str = "sandbox-token";
@@ -415,23 +416,10 @@ impl OfferToken {
                     ]),
                     acting_parties: parties([sender]),
                     consuming: false,
-                    result: Value::record(vec![
-                        (
-                            "output",
-                            Value::variant(
-                                "TransferInstructionResult_Pending",
-                                Value::record(vec![(
-                                    "transferInstructionCid",
-                                    Value::cid(&instruction_cid),
-                                )]),
-                            ),
-                        ),
-                        (
-                            "senderChangeCids",
-                            Value::List(change_cids.iter().map(Value::cid).collect()),
-                        ),
-                        ("meta", Value::metadata([])),
-                    ]),
+                    result: result::instruction_result(
+                        result::pending(&instruction_cid),
+                        change_cids.iter().cloned(),
+                    ),
                     children,
                 })])
             },
@@ -491,19 +479,13 @@ impl OfferToken {
                 let unlocked = self.holding(ctx, owner, pending.amount, None);
                 holding_cid = unlocked.contract_id.clone();
                 let output = match choice {
-                    InstructionChoice::Accept => Value::variant(
-                        "TransferInstructionResult_Completed",
-                        Value::record(vec![(
-                            "receiverHoldingCids",
-                            Value::List(vec![Value::cid(&holding_cid)]),
-                        )]),
-                    ),
-                    _ => Value::variant("TransferInstructionResult_Failed", Value::Unit),
+                    InstructionChoice::Accept => result::completed([holding_cid.clone()]),
+                    _ => result::failed(),
                 };
                 let sender_change = if choice == InstructionChoice::Accept {
                     vec![]
                 } else {
-                    vec![Value::cid(&holding_cid)]
+                    vec![holding_cid.clone()]
                 };
                 Ok(vec![Node::Exercise(Exercise {
                     contract_id: instruction_cid.to_owned(),
@@ -512,11 +494,7 @@ impl OfferToken {
                     argument: Value::record(vec![("extraArgs", extra_args())]),
                     acting_parties: parties([actor.as_str()]),
                     consuming: true,
-                    result: Value::record(vec![
-                        ("output", output),
-                        ("senderChangeCids", Value::List(sender_change)),
-                        ("meta", Value::metadata([])),
-                    ]),
+                    result: result::instruction_result(output, sender_change),
                     children: vec![
                         Node::Exercise(Exercise::archive(
                             &locked_cid,
