@@ -637,40 +637,6 @@ impl AmuletToken {
             )
         };
         let transfer_context = self.transfer_context();
-        let transfer_result = |with_meta: bool| {
-            Value::record(vec![
-                ("round", round_value(self.config.round)),
-                (
-                    "summary",
-                    self.summary(&plan, sender, receiver, request.amount),
-                ),
-                (
-                    "createdAmulets",
-                    Value::List(vec![Value::variant(
-                        "TransferResultAmulet",
-                        Value::cid(&plan.receiver_amulet.contract_id),
-                    )]),
-                ),
-                (
-                    "senderChangeAmulet",
-                    Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
-                ),
-                (
-                    "meta",
-                    // TransferPreapproval_Send strips the inner meta (it re-emits it with the
-                    // reason added), which leaves a trailing None that is not printed.
-                    if with_meta {
-                        Value::some(Value::metadata([
-                            (meta::SENDER, sender.to_owned()),
-                            (meta::TX_KIND, "transfer".to_owned()),
-                        ]))
-                    } else {
-                        Value::none()
-                    },
-                ),
-            ])
-        };
-
         let transfer_children = self.transfer_children(sender, &plan);
         let amulet_rules_transfer = Exercise {
             contract_id: self.amulet_rules.clone(),
@@ -700,7 +666,7 @@ impl AmuletToken {
             ]),
             acting_parties: parties([sender, self.provider.as_str(), receiver]),
             consuming: false,
-            result: transfer_result(true),
+            result: self.transfer_result(&plan, sender, receiver, request.amount, true),
             children: transfer_children,
         };
 
@@ -732,7 +698,10 @@ impl AmuletToken {
             acting_parties: parties([sender]),
             consuming: false,
             result: Value::record(vec![
-                ("result", transfer_result(false)),
+                (
+                    "result",
+                    self.transfer_result(&plan, sender, receiver, request.amount, false),
+                ),
                 ("meta", Value::metadata(send_meta)),
             ]),
             children: vec![Node::Exercise(amulet_rules_transfer)],
@@ -866,6 +835,45 @@ impl AmuletToken {
     }
 
     /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
+    /// The result of `AmuletRules_Transfer`: round, summary, created and change amulets, and
+    /// the `tx-kind`/`sender` meta, which `TransferPreapproval_Send` strips from the inner
+    /// result it re-emits (`with_meta = false` leaves a trailing None that is not printed).
+    pub(super) fn transfer_result(
+        &self,
+        plan: &TransferPlan,
+        sender: &str,
+        receiver: &str,
+        amount: Amount,
+        with_meta: bool,
+    ) -> Value {
+        Value::record(vec![
+            ("round", round_value(self.config.round)),
+            ("summary", self.summary(plan, sender, receiver, amount)),
+            (
+                "createdAmulets",
+                Value::List(vec![Value::variant(
+                    "TransferResultAmulet",
+                    Value::cid(&plan.receiver_amulet.contract_id),
+                )]),
+            ),
+            (
+                "senderChangeAmulet",
+                Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
+            ),
+            (
+                "meta",
+                if with_meta {
+                    Value::some(Value::metadata([
+                        (meta::SENDER, sender.to_owned()),
+                        (meta::TX_KIND, "transfer".to_owned()),
+                    ]))
+                } else {
+                    Value::none()
+                },
+            ),
+        ])
+    }
+
     pub(super) fn summary(
         &self,
         plan: &TransferPlan,

@@ -218,15 +218,7 @@ impl AmuletToken {
                     observers: parties([receiver]),
                     interfaces: vec![(
                         transfer_instruction_interface(),
-                        Value::record(vec![
-                            ("originalInstructionCid", Value::none()),
-                            ("transfer", instruction_transfer),
-                            (
-                                "status",
-                                Value::variant("TransferPendingReceiverAcceptance", Value::Unit),
-                            ),
-                            ("meta", Value::metadata([])),
-                        ]),
+                        result::pending_instruction_view(instruction_transfer),
                     )],
                 };
                 let instruction_cid = instruction.contract_id.clone();
@@ -570,28 +562,7 @@ impl AmuletToken {
             ]),
             acting_parties: parties([sender, receiver]),
             consuming: false,
-            result: Value::record(vec![
-                ("round", round_value(self.config.round)),
-                ("summary", self.summary(plan, sender, receiver, amount)),
-                (
-                    "createdAmulets",
-                    Value::List(vec![Value::variant(
-                        "TransferResultAmulet",
-                        Value::cid(&plan.receiver_amulet.contract_id),
-                    )]),
-                ),
-                (
-                    "senderChangeAmulet",
-                    Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
-                ),
-                (
-                    "meta",
-                    Value::some(Value::metadata([
-                        (meta::SENDER, sender.to_owned()),
-                        (meta::TX_KIND, "transfer".to_owned()),
-                    ])),
-                ),
-            ]),
+            result: self.transfer_result(plan, sender, receiver, amount, true),
             children: self.transfer_children(sender, plan),
         }
     }

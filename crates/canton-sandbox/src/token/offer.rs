@@ -391,15 +391,7 @@ impl OfferToken {
                     observers: parties([request.receiver.as_str()]),
                     interfaces: vec![(
                         transfer_instruction_interface(),
-                        Value::record(vec![
-                            ("originalInstructionCid", Value::none()),
-                            ("transfer", instruction_transfer),
-                            (
-                                "status",
-                                Value::variant("TransferPendingReceiverAcceptance", Value::Unit),
-                            ),
-                            ("meta", Value::metadata([])),
-                        ]),
+                        result::pending_instruction_view(instruction_transfer),
                     )],
                 };
                 let instruction_cid = instruction.contract_id.clone();

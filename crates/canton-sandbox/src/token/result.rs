@@ -1,8 +1,22 @@
-//! `TransferInstructionResult`: what every token-standard transfer choice returns, built one way
-//! for both tokens. The result's `meta` is empty: Amulet copies only the `burned` key and the
+//! Token-standard values both tokens build the same way: the `TransferInstructionResult` every
+//! transfer choice returns, and the view of a new pending instruction. The result's `meta` is empty: Amulet copies only the `burned` key and the
 //! sandbox charges no fees; the offer-only token has nothing to report.
 
 use crate::daml::Value;
+
+/// The `TransferInstruction` view of a new instruction awaiting the receiver: both tokens'
+/// instructions start this way (no lineage, empty meta).
+pub fn pending_instruction_view(transfer: Value) -> Value {
+    Value::record(vec![
+        ("originalInstructionCid", Value::none()),
+        ("transfer", transfer),
+        (
+            "status",
+            Value::variant("TransferPendingReceiverAcceptance", Value::Unit),
+        ),
+        ("meta", Value::metadata([])),
+    ])
+}
 
 /// `TransferInstructionResult_Completed { receiverHoldingCids }`.
 pub fn completed<S: Into<String>>(receiver_holding_cids: impl IntoIterator<Item = S>) -> Value {
