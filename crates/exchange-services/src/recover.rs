@@ -15,7 +15,10 @@
 //! `ledger-api.md` §6's practical rule: on 3.5 an exact-match miss (`NOT_FOUND`) or, with
 //! non-unique record times, the lookup at `tRecovery - 1 µs`. `OUT_OF_RANGE` (3.4's "not caught
 //! up", retryable) and 3.5's `UNPROCESSED_REQUESTED_TIMESTAMP` stop the command: the operator
-//! retries once the node has caught up.
+//! retries once the node has caught up. The exception is 3.4's `OUT_OF_RANGE` for
+//! `tRecovery - 1 µs`, which also means "no update at or before": asked again with force, a
+//! second `OUT_OF_RANGE` means tRecovery is the synchronizer's first record time, and
+//! ingestion resumes from the ledger's beginning.
 
 use canton_ledger::admin_client::{AdminClient, AdminError, grpc_code};
 use canton_ledger::client::ClientError;
@@ -138,6 +141,25 @@ pub async fn node_restore_via_admin(
             Err(e) if e.grpc_code() == Some(grpc_code::NOT_FOUND) => {
                 match admin.highest_offset_by_timestamp(sync, micros, true).await {
                     Ok(off) => (off, true),
+                    Err(e) if is_not_caught_up(&e) => return Err(not_caught_up(e)),
+                    Err(e) => return Err(RecoverError::Admin(e)),
+                }
+            }
+            // 3.4 answers OUT_OF_RANGE both for "not caught up" and for "no update at or
+            // before the time". For `tRecovery - 1 µs` the node holds a later record time
+            // (tRecovery, confirmed above), so force is safe and settles which it is.
+            Err(e)
+                if record_times == RecordTimes::NonUnique
+                    && e.grpc_code() == Some(grpc_code::OUT_OF_RANGE) =>
+            {
+                match admin.highest_offset_by_timestamp(sync, micros, true).await {
+                    Ok(off) => (off, true),
+                    // Forced, only "nothing at or before" remains: tRecovery is the
+                    // synchronizer's first record time on this node. Everything is read again
+                    // from the start and the skip rule (by update id) drops what was ingested.
+                    Err(e) if e.grpc_code() == Some(grpc_code::OUT_OF_RANGE) => {
+                        (Offset::BEGIN.get(), true)
+                    }
                     Err(e) if is_not_caught_up(&e) => return Err(not_caught_up(e)),
                     Err(e) => return Err(RecoverError::Admin(e)),
                 }

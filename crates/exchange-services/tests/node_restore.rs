@@ -352,7 +352,78 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
     store.close().await;
 }
 
+/// Non-unique record times with tRecovery at the synchronizer's first record time: 3.4 answers
+/// the lookup at `tRecovery - 1 µs` with OUT_OF_RANGE, unforced and forced alike (nothing at or
+/// before). The checkpoint goes back to the ledger's beginning; replaying from there credits
+/// nothing twice. A forced answer is taken as it is; an unforced OUT_OF_RANGE in the plain
+/// runbook still means "retry later" (tested above).
+async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(41);
+    let mut expected = BTreeMap::new();
+    deposit_round(&mut node, &mut rng, 4, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    let before = balances(&store, CUSTOMERS, &node.instrument).await;
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    let last = checkpoint.last_update.clone().unwrap();
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    let out_of_range = (
+        11,
+        "INVALID_TIMESTAMP_PARTY_MANAGEMENT_ERROR(12,00000000): no offset at or before",
+    );
+
+    // Forced lookup finds an offset: taken as offRecovery.
+    let (address, seen) = scripted_admin(vec![Err(out_of_range), Ok(2)]).await;
+    let admin = AdminClient::new(&address, None);
+    let recovered =
+        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
+            .await
+            .unwrap();
+    assert_eq!(recovered.after.offset.get(), 2);
+    assert!(recovered.admin.unwrap().forced);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().map(|r| r.force).collect::<Vec<_>>(),
+        vec![false, true]
+    );
+    for request in &seen {
+        assert_eq!(
+            request.timestamp.unwrap().to_micros(),
+            Some(last.record_time.micros() - 1)
+        );
+    }
+
+    // Nothing at or before, even forced: back to the beginning.
+    let (address, seen) = scripted_admin(vec![Err(out_of_range), Err(out_of_range)]).await;
+    let admin = AdminClient::new(&address, None);
+    let recovered =
+        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
+            .await
+            .unwrap();
+    assert_eq!(recovered.after.offset, exchange_core::Offset::BEGIN);
+    assert_eq!(recovered.admin.unwrap().off_recovery, 0);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(recovered.after.last_update, Some(last));
+
+    // The whole ledger is read again; every transaction is skipped, nothing credited twice.
+    let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
+    assert_eq!(summary.ingested, 0, "{summary:?}");
+    assert!(summary.skipped >= 4, "{summary:?}");
+    assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, before);
+    let expected: BTreeMap<usize, Amount> = (0..CUSTOMERS)
+        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
+        .collect();
+    assert_eq!(before, expected);
+    store.close().await;
+}
+
 conformance!(
+    non_unique_record_times_at_the_synchronizers_first_update,
     the_admin_api_with_non_unique_record_times,
     the_admin_api_answers_not_found_out_of_range_and_nonsense,
     a_restored_node_is_refused_then_resumed_at_off_recovery,
