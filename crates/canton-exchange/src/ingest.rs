@@ -50,6 +50,10 @@ pub struct Args {
     /// The first retry's delay in milliseconds (doubling each time).
     #[arg(long, default_value_t = 2000)]
     retry_delay_ms: u64,
+    /// If another ingestion is running against this DB, wait and take over when it stops
+    /// (a standby) instead of refusing to start.
+    #[arg(long)]
+    standby: bool,
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
     progress_secs: u64,
@@ -90,6 +94,10 @@ impl Observer for Log {
                 attempt,
                 delay,
             } => eprintln!("retry {attempt} in {delay:?}: {what}"),
+            Event::Standby { lease } => {
+                eprintln!("standby: another ingestion holds the {lease}; taking over when it stops")
+            }
+            Event::TookOver => eprintln!("the other ingestion stopped: taking over"),
         }
     }
 }
@@ -106,6 +114,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut config = IngestConfig::new(fold);
     config.once = args.once;
     config.strict = args.strict;
+    config.standby = args.standby;
     config.batch_transactions = args.batch_size.max(1);
     config.retry.max_retries = args.max_retries;
     config.retry.initial_delay = Duration::from_millis(args.retry_delay_ms);

@@ -9,6 +9,8 @@
 //!   transaction at its offset; otherwise ingestion refuses and names the runbook.
 //! - Retryable ledger and DB errors are retried a bounded number of times with exponential
 //!   backoff; then ingestion ends with the error (the CLI exits non-zero).
+//! - One ingestion per DB at a time: it holds the store's ingestion lease for the whole run and
+//!   checks it before every commit; a second instance refuses, or waits as a standby.
 //! - In strict mode, the first anomaly or unparseable transaction stops ingestion after the
 //!   transactions before it are committed, so the checkpoint points just before it.
 
@@ -26,7 +28,7 @@ use exchange_core::ingest::{
 use exchange_core::{
     HoldingBook, Offset, ParsedTransaction, SynchronizerId, Timestamp, UpdateId, parse_transaction,
 };
-use exchange_store::{Store, StoreError};
+use exchange_store::{IngestionLease, Store, StoreError};
 use tokio::sync::watch;
 
 use crate::filter::treasury_format;
@@ -50,6 +52,10 @@ pub struct IngestConfig {
     pub retry: RetryPolicy,
     /// How often to report progress.
     pub progress_every: Duration,
+    /// When another ingestion holds the lease: wait for it (a standby), instead of refusing.
+    pub standby: bool,
+    /// How often a standby asks for the lease.
+    pub standby_poll: Duration,
 }
 
 impl IngestConfig {
@@ -62,6 +68,8 @@ impl IngestConfig {
             batch_wait: Duration::from_millis(250),
             retry: RetryPolicy::default(),
             progress_every: Duration::from_secs(5),
+            standby: false,
+            standby_poll: Duration::from_secs(2),
         }
     }
 }
@@ -74,6 +82,10 @@ pub enum IngestError {
     Ledger(#[from] ClientError),
     #[error("the Integration DB failed: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "another ingestion is running against this DB (it holds the {0}): stop it first, or start this one with --standby to take over when it stops"
+    )]
+    Busy(String),
     #[error(
         "strict mode: stopped before {0}; the checkpoint is just before it. Fix the data or run without --strict"
     )]
@@ -148,6 +160,49 @@ impl Ingestor {
 
     /// Runs until the ledger end (`once`), a stop request, or an error.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<Summary, IngestError> {
+        let Some(mut lease) = self.take_lease(&mut stop).await? else {
+            return Ok(Summary::default());
+        };
+        let result = self.run_holding_lease(&mut lease, stop).await;
+        lease.release().await;
+        result
+    }
+
+    /// The lease, now or (standby) once its holder lets go; `None` if a stop came first.
+    async fn take_lease(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Option<IngestionLease>, IngestError> {
+        let party = &self.config.fold.treasury;
+        let mut announced = false;
+        loop {
+            if let Some(lease) = self.store.try_ingestion_lease(party).await? {
+                if announced {
+                    self.observer.event(&Event::TookOver);
+                }
+                return Ok(Some(lease));
+            }
+            let name = self.store.ingestion_lease_name(party);
+            if !self.config.standby {
+                return Err(IngestError::Busy(name));
+            }
+            if !announced {
+                announced = true;
+                self.observer.event(&Event::Standby { lease: name });
+            }
+            tokio::select! {
+                biased;
+                _ = stop_requested(stop) => return Ok(None),
+                _ = tokio::time::sleep(self.config.standby_poll) => {}
+            }
+        }
+    }
+
+    async fn run_holding_lease(
+        &self,
+        lease: &mut IngestionLease,
+        mut stop: watch::Receiver<bool>,
+    ) -> Result<Summary, IngestError> {
         self.store
             .claim_treasury_party(&self.config.fold.treasury)
             .await?;
@@ -246,6 +301,8 @@ impl Ingestor {
             }
             summary.timings.waiting += waiting.elapsed();
             if !batch.is_empty() {
+                // Lost (PostgreSQL connection gone): a standby may be ingesting; stop writing.
+                lease.check().await?;
                 let outcome = self.commit_batch(&batch, &mut last_update).await?;
                 summary.timings.add(&outcome.timings);
                 summary.batches += 1;

@@ -26,6 +26,10 @@ pub enum Event {
     Anomaly(Anomaly),
     /// A transaction that could not be parsed.
     Unparseable { update_id: String, error: String },
+    /// Another ingestion holds the lease: this one waits as a standby.
+    Standby { lease: String },
+    /// The standby took the lease over and starts.
+    TookOver,
     /// A retryable error; the next attempt comes after `delay`.
     Retrying {
         what: String,

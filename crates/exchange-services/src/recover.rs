@@ -34,6 +34,10 @@ pub enum RecoverError {
     #[error("nothing to recover: the DB has not ingested any transaction yet")]
     NothingIngested,
     #[error(
+        "ingestion is running against this DB (it holds the {0}): stop it first (the runbook's first step), then run this again"
+    )]
+    IngestionRunning(String),
+    #[error(
         "the node does not have the last ingested update {update_id} (record time {record_time}) yet: wait until the restored node has caught up with the synchronizer, then run this again"
     )]
     NotYetOnNode {
@@ -199,6 +203,30 @@ fn is_not_caught_up(e: &AdminError) -> bool {
 /// Confirms the node has the last ingested update, asks `resume` for the offset to resume
 /// after (None: that update's own offset), and rewinds the checkpoint there.
 async fn repoint<F, Fut>(
+    store: &Store,
+    source: &Source,
+    format: &UpdateFormat,
+    resume: F,
+) -> Result<Recovered, RecoverError>
+where
+    F: FnOnce((IngestedUpdate, i64)) -> Fut,
+    Fut: std::future::Future<Output = Result<(Option<i64>, Option<AdminLookup>), RecoverError>>,
+{
+    // The checkpoint must not move under a running ingestion: hold its lease meanwhile.
+    let party = store
+        .treasury_party()
+        .await?
+        .ok_or(RecoverError::NothingIngested)?;
+    let lease = store
+        .try_ingestion_lease(&party)
+        .await?
+        .ok_or_else(|| RecoverError::IngestionRunning(store.ingestion_lease_name(&party)))?;
+    let result = repoint_holding_lease(store, source, format, resume).await;
+    lease.release().await;
+    result
+}
+
+async fn repoint_holding_lease<F, Fut>(
     store: &Store,
     source: &Source,
     format: &UpdateFormat,

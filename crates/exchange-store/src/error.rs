@@ -45,6 +45,9 @@ pub enum StoreError {
     /// by a newer version.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The ingestion lease could not be taken or was lost (see `IngestionLease`).
+    #[error("ingestion lease: {0}")]
+    Lease(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The database itself failed (connection, I/O, …); usually worth a retry.

@@ -10,6 +10,8 @@
 //! - **Exchange systems and automation** write with narrow methods, each one DB transaction:
 //!   [`Store::request_withdrawal`] (debit, reservation and request together),
 //!   [`Store::transition_withdrawal`], accounts, tokens, `.dar`s and operator switches.
+//! - One ingestion at a time: it holds the [`IngestionLease`] (an advisory lock on PostgreSQL, a
+//!   lock file beside a SQLite file); another instance waits for it as a standby.
 //! - **Operators** may [`Store::rewind_checkpoint`] (node restore runbook), nothing else bypasses
 //!   the forward-only rule.
 //!
@@ -35,6 +37,7 @@ mod holdings;
 mod ingest;
 mod instructions;
 mod known;
+mod lease;
 mod treasury;
 mod withdrawals;
 
@@ -44,6 +47,7 @@ pub use db::Backend;
 pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};
 pub use holdings::HoldingRecord;
+pub use lease::IngestionLease;
 pub use withdrawals::Withdrawal;
 
 use exchange_core::Timestamp;
@@ -87,6 +91,20 @@ impl Store {
         ingest::advance_checkpoint(&mut tx, checkpoint).await?;
         ingest::apply(&mut tx, changes).await?;
         tx.commit().await
+    }
+
+    /// Takes the ingestion lease for `party` if no other ingestion holds it (`None` then). See
+    /// [`IngestionLease`]: one writer at a time, a second instance waits as a standby.
+    pub async fn try_ingestion_lease(
+        &self,
+        party: &exchange_core::PartyId,
+    ) -> Result<Option<IngestionLease>> {
+        lease::try_acquire(&self.pool, party).await
+    }
+
+    /// Where the ingestion lease lives (a lock file, an advisory lock), for messages.
+    pub fn ingestion_lease_name(&self, party: &exchange_core::PartyId) -> String {
+        lease::describe(&self.pool, party)
     }
 
     /// Sets the checkpoint even if that moves it back: for the node-restore runbook (resume at

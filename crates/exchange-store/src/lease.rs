@@ -1,0 +1,147 @@
+//! The ingestion lease: at most one ingestion writes a DB at a time (ARCHITECTURE.md § Scale:
+//! "ingestion kept single-writer per treasury party, standby takes over via an advisory lock").
+//!
+//! Correctness does not rest on it: two writers could not credit a deposit twice (each cause is
+//! booked once, the checkpoint only moves forward). The lease is what makes a second instance a
+//! standby instead of a competitor that wastes work on conflicts, and what lets the recovery
+//! runbooks refuse to re-point the checkpoint under a running ingestion.
+//!
+//! - PostgreSQL: a session advisory lock keyed by the treasury party, held on a connection of
+//!   its own taken out of the pool. The server releases it when that connection ends, so a
+//!   crashed holder never blocks a standby; [`IngestionLease::check`] tells the holder when its
+//!   connection (and so the lock) is gone.
+//! - SQLite file: an exclusive `flock` on `<db file>-ingest.lock` beside the DB, released by
+//!   the kernel when the holder's process ends. (SQLite's own locks are per transaction and
+//!   cannot say "someone is ingesting".)
+//! - SQLite in memory: one process by construction; a lease always available.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::PathBuf;
+
+use exchange_core::PartyId;
+use sqlx::{Connection, PgConnection};
+
+use crate::db::Pool;
+use crate::error::{Result, StoreError};
+
+/// Held while ingesting; dropping it releases the lease.
+#[derive(Debug)]
+pub struct IngestionLease {
+    holder: Holder,
+}
+
+#[derive(Debug)]
+enum Holder {
+    Postgres(PgConnection),
+    File { _file: File, path: PathBuf },
+    InMemory,
+}
+
+/// Where the lease lives, for messages to operators.
+pub(crate) fn describe(pool: &Pool, party: &PartyId) -> String {
+    match lock_file(pool) {
+        Some(path) => format!("lock file {}", path.display()),
+        None if pool.backend() == crate::Backend::Postgres => {
+            format!("PostgreSQL advisory lock of treasury party {party}")
+        }
+        None => "in-memory DB".to_owned(),
+    }
+}
+
+/// Takes the lease if nobody holds it: `Ok(None)` when another process (or another handle of
+/// this one) does.
+pub(crate) async fn try_acquire(pool: &Pool, party: &PartyId) -> Result<Option<IngestionLease>> {
+    match pool {
+        Pool::Postgres(pg) => {
+            let mut conn = pg.acquire().await?.detach();
+            // hashtextextended: a stable 64-bit key from the party, computed by the server so
+            // every instance agrees without sharing code; the prefix keeps other users of
+            // advisory locks in the same DB out of our key space.
+            let taken: bool =
+                sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                    .bind(format!("canton-exchange ingestion {party}"))
+                    .fetch_one(&mut conn)
+                    .await?;
+            if taken {
+                Ok(Some(IngestionLease {
+                    holder: Holder::Postgres(conn),
+                }))
+            } else {
+                let _ = conn.close().await;
+                Ok(None)
+            }
+        }
+        Pool::Sqlite { .. } => {
+            let Some(path) = lock_file(pool) else {
+                return Ok(Some(IngestionLease {
+                    holder: Holder::InMemory,
+                }));
+            };
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| StoreError::Lease(format!("{}: {e}", path.display())))?;
+            match file.try_lock() {
+                Ok(()) => Ok(Some(IngestionLease {
+                    holder: Holder::File { _file: file, path },
+                })),
+                Err(TryLockError::WouldBlock) => Ok(None),
+                Err(TryLockError::Error(e)) => {
+                    Err(StoreError::Lease(format!("{}: {e}", path.display())))
+                }
+            }
+        }
+    }
+}
+
+/// `<db file>-ingest.lock` for a SQLite file DB; `None` otherwise.
+fn lock_file(pool: &Pool) -> Option<PathBuf> {
+    let Pool::Sqlite { main, .. } = pool else {
+        return None;
+    };
+    let options = main.connect_options();
+    let db = options.get_filename();
+    if db.as_os_str().is_empty() || db.to_string_lossy().contains(":memory:") {
+        return None;
+    }
+    let mut name = db.as_os_str().to_owned();
+    name.push("-ingest.lock");
+    Some(PathBuf::from(name))
+}
+
+impl IngestionLease {
+    /// Whether the lease is still held. A PostgreSQL lease is lost with its connection (the
+    /// server dropped it, the network failed): then a standby may already be ingesting, and
+    /// the holder must stop writing.
+    pub async fn check(&mut self) -> Result<()> {
+        match &mut self.holder {
+            Holder::Postgres(conn) => conn.ping().await.map_err(|e| {
+                StoreError::Lease(format!(
+                    "the connection holding the ingestion lock was lost ({e}); another instance may have taken over"
+                ))
+            }),
+            Holder::File { .. } | Holder::InMemory => Ok(()),
+        }
+    }
+
+    /// Releases the lease now (dropping it does too, for PostgreSQL once the connection is
+    /// closed by the runtime).
+    pub async fn release(self) {
+        match self.holder {
+            Holder::Postgres(conn) => {
+                let _ = conn.close().await;
+            }
+            Holder::File { .. } | Holder::InMemory => {}
+        }
+    }
+
+    /// The lock file of a SQLite lease.
+    pub fn lock_file(&self) -> Option<&std::path::Path> {
+        match &self.holder {
+            Holder::File { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
