@@ -15,7 +15,7 @@
 //!   cannot say "someone is ingesting".)
 //! - SQLite in memory: one process by construction; a lease always available.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 
 use exchange_core::PartyId;
@@ -83,14 +83,14 @@ pub(crate) async fn try_acquire(pool: &Pool, party: &PartyId) -> Result<Option<I
                 .write(true)
                 .open(&path)
                 .map_err(|e| StoreError::Lease(format!("{}: {e}", path.display())))?;
-            match file.try_lock() {
+            // flock, not fcntl locks: those are per process, so a second handle in the same
+            // process would be granted the lock too; flock is per open file.
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => Ok(Some(IngestionLease {
                     holder: Holder::File { _file: file, path },
                 })),
-                Err(TryLockError::WouldBlock) => Ok(None),
-                Err(TryLockError::Error(e)) => {
-                    Err(StoreError::Lease(format!("{}: {e}", path.display())))
-                }
+                Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+                Err(e) => Err(StoreError::Lease(format!("{}: {e}", path.display()))),
             }
         }
     }
