@@ -221,53 +221,43 @@ where
         .try_ingestion_lease(&party)
         .await?
         .ok_or_else(|| RecoverError::IngestionRunning(store.ingestion_lease_name(&party)))?;
-    let result = repoint_holding_lease(store, source, format, resume).await;
+    let result = async {
+        let before = store
+            .checkpoint()
+            .await?
+            .ok_or(RecoverError::NothingIngested)?;
+        let last = before
+            .last_update
+            .clone()
+            .ok_or(RecoverError::NothingIngested)?;
+        let new_offset = source
+            .offset_of(last.update_id.as_str(), format)
+            .await?
+            .ok_or_else(|| RecoverError::NotYetOnNode {
+                update_id: last.update_id.to_string(),
+                record_time: last.record_time.to_string(),
+            })?;
+        let (off_recovery, admin) = resume((last.clone(), new_offset)).await?;
+        let new_offset = Offset::new(new_offset).map_err(|_| RecoverError::Offset(new_offset))?;
+        let resume = match off_recovery {
+            Some(o) => Offset::new(o).map_err(|_| RecoverError::Offset(o))?,
+            None => new_offset,
+        };
+        let after = Checkpoint {
+            offset: resume,
+            last_update: Some(IngestedUpdate {
+                offset: new_offset,
+                ..last
+            }),
+        };
+        store.rewind_checkpoint(&after).await?;
+        Ok(Recovered {
+            before,
+            after,
+            admin,
+        })
+    }
+    .await;
     lease.release().await;
     result
-}
-
-async fn repoint_holding_lease<F, Fut>(
-    store: &Store,
-    source: &Source,
-    format: &UpdateFormat,
-    resume: F,
-) -> Result<Recovered, RecoverError>
-where
-    F: FnOnce((IngestedUpdate, i64)) -> Fut,
-    Fut: std::future::Future<Output = Result<(Option<i64>, Option<AdminLookup>), RecoverError>>,
-{
-    let before = store
-        .checkpoint()
-        .await?
-        .ok_or(RecoverError::NothingIngested)?;
-    let last = before
-        .last_update
-        .clone()
-        .ok_or(RecoverError::NothingIngested)?;
-    let new_offset = source
-        .offset_of(last.update_id.as_str(), format)
-        .await?
-        .ok_or_else(|| RecoverError::NotYetOnNode {
-            update_id: last.update_id.to_string(),
-            record_time: last.record_time.to_string(),
-        })?;
-    let (off_recovery, admin) = resume((last.clone(), new_offset)).await?;
-    let new_offset = Offset::new(new_offset).map_err(|_| RecoverError::Offset(new_offset))?;
-    let resume = match off_recovery {
-        Some(o) => Offset::new(o).map_err(|_| RecoverError::Offset(o))?,
-        None => new_offset,
-    };
-    let after = Checkpoint {
-        offset: resume,
-        last_update: Some(IngestedUpdate {
-            offset: new_offset,
-            ..last
-        }),
-    };
-    store.rewind_checkpoint(&after).await?;
-    Ok(Recovered {
-        before,
-        after,
-        admin,
-    })
 }
