@@ -105,13 +105,15 @@ async fn the_page_writer_writes_what_the_wire_structs_serialize_to() {
             let filter = ResolvedFilter::new(event_format, hosted.iter().map(String::as_str));
             let mut seen = 0;
             for tx in w.ledger.log() {
-                let expected = project_with(tx, &format, w.ledger.synchronizer_id(), &filter, &table)
-                    .map(|t| {
-                        serde_json::to_string(&JsGetUpdatesResponse {
-                            update: Update::Transaction(Wrapped { value: t }),
-                        })
-                        .expect("serializes")
-                    });
+                let expected =
+                    project_with(tx, &format, w.ledger.synchronizer_id(), &filter, &table).map(
+                        |t| {
+                            serde_json::to_string(&JsGetUpdatesResponse {
+                                update: Update::Transaction(Wrapped { value: t }),
+                            })
+                            .expect("serializes")
+                        },
+                    );
                 let mut written = String::from("[");
                 let wrote = write_transaction_update(
                     &mut written,
@@ -129,7 +131,10 @@ async fn the_page_writer_writes_what_the_wire_structs_serialize_to() {
                     }
                     None => {
                         assert!(!wrote, "{name}: offset {} written", tx.offset);
-                        assert_eq!(written, "[", "{name}: a skipped transaction leaves no trace");
+                        assert_eq!(
+                            written, "[",
+                            "{name}: a skipped transaction leaves no trace"
+                        );
                     }
                 }
             }

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use canton_ledger::filters::{EventFormat, TransactionFormat, TransactionShape, UpdateFormat};
 use canton_ledger::updates::{GetUpdateByIdRequest, GetUpdateByOffsetRequest};
 use canton_ledger::{
@@ -18,10 +18,10 @@ use serde::Deserialize;
 
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
-use crate::model::render::write_transaction_update;
-use crate::model::{CommittedTx, Ledger};
 use crate::model::filter::ResolvedFilter;
 use crate::model::projection::{project_transaction, project_with};
+use crate::model::render::write_transaction_update;
+use crate::model::{CommittedTx, Ledger};
 use crate::world::World;
 
 /// A validated `GetUpdatesRequest`.

@@ -154,7 +154,10 @@ fn ledger_effects_event(
             write_json_str(&node.template.package_name, out);
             out.push_str(r#","implementedInterfaces":"#);
             if *consuming {
-                identifiers(out, filter.rendered_interfaces(&witnesses, &node.interfaces));
+                identifiers(
+                    out,
+                    filter.rendered_interfaces(&witnesses, &node.interfaces),
+                );
             } else {
                 out.push_str("[]");
             }
