@@ -4,7 +4,8 @@
 //! read like the Daml code would read it, and the token builds the real transaction tree.
 //!
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
-//! receiver's preapproval, an offer without one) and on the SBX factory (an offer), and
+//! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
+//! the SBX factory (an offer, or a merge/split), and
 //! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions.
 //! Pure: no IO.
 
@@ -16,6 +17,7 @@ use serde_json::Value as Json;
 
 use crate::model::LedgerError;
 use crate::token::packages::meta;
+use crate::token::self_transfer::TokenSelfTransfer;
 use crate::token::{InstructionChoice, OfferRequest, TokenError, TransferRequest};
 use crate::world::World;
 
@@ -86,6 +88,25 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
                 })
             } else if cid == token.factory {
                 t.check_admin(&token.admin, crate::token::offer::INSTRUMENT_ID)?;
+                if t.sender == t.receiver {
+                    let out = token.self_transfer(
+                        ledger,
+                        &TokenSelfTransfer {
+                            owner: t.sender,
+                            amount: t.amount,
+                            memo: t.memo,
+                            inputs: t.inputs,
+                            requested_at: t.requested_at,
+                            execute_before: t.execute_before,
+                            command_id,
+                        },
+                    )?;
+                    return Ok(Submitted {
+                        update_id: out.update_id,
+                        offset: out.offset,
+                        record_time: out.record_time,
+                    });
+                }
                 if t.execute_before <= ledger.record_time() {
                     return Err(TokenError::Interpretation(format!(
                         "TransferFactory_Transfer: executeBefore {} is not in the future",

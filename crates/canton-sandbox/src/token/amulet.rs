@@ -477,6 +477,11 @@ impl AmuletToken {
             Some(given) => given.clone(),
             None => self.select_inputs(ledger, &request.sender, request.amount),
         };
+        if request.sender == request.receiver {
+            // Scan never puts a preapproval in a self transfer's context, so the factory takes
+            // its self branch even when the sender has one (`transferKind: "self"`).
+            return self.self_transfer_at(ledger, request, &inputs, times);
+        }
         let Some(preapproval) = self.preapproval_of(ledger, &request.receiver) else {
             // No preapproval: the factory locks the amount and leaves an offer.
             return self.offer_at(ledger, request, &inputs, times);
@@ -707,22 +712,7 @@ impl AmuletToken {
             children: vec![Node::Exercise(amulet_rules_transfer)],
         };
 
-        let (requested_at, execute_before) = times.unwrap_or_else(|| {
-            let requested_at = ctx
-                .let_time
-                .checked_add_micros(-114_871)
-                .unwrap_or(ctx.let_time);
-            let execute_before = requested_at
-                .checked_add_micros(DAY_MICROS)
-                .unwrap_or(requested_at);
-            (requested_at, execute_before)
-        });
-        let transfer_meta: Vec<(&str, String)> = request
-            .memo
-            .iter()
-            .map(|m| (meta::REASON, m.clone()))
-            .collect();
-        let context_cid = |cid: &str| Value::variant("AV_ContractId", Value::cid(cid));
+        let times = times.unwrap_or_else(|| default_times(ctx.let_time));
         let mut root_children = vec![
             Node::Fetch(Fetch {
                 contract_id: self.amulet_rules.clone(),
@@ -744,52 +734,7 @@ impl AmuletToken {
             contract_id: self.external_party_rules.clone(),
             interface: Some(packages::transfer_factory_interface()),
             choice: "TransferFactory_Transfer".into(),
-            argument: Value::record(vec![
-                ("expectedAdmin", Value::party(dso)),
-                (
-                    "transfer",
-                    Value::record(vec![
-                        ("sender", Value::party(sender)),
-                        ("receiver", Value::party(receiver)),
-                        ("amount", Value::Numeric(request.amount)),
-                        ("instrumentId", self.instrument_id()),
-                        ("requestedAt", Value::Time(requested_at)),
-                        ("executeBefore", Value::Time(execute_before)),
-                        (
-                            "inputHoldingCids",
-                            Value::List(
-                                plan.inputs
-                                    .iter()
-                                    .map(|h| Value::cid(&h.contract_id))
-                                    .collect(),
-                            ),
-                        ),
-                        ("meta", Value::metadata(transfer_meta)),
-                    ]),
-                ),
-                (
-                    "extraArgs",
-                    Value::record(vec![
-                        (
-                            "context",
-                            Value::record(vec![(
-                                "values",
-                                Value::TextMap(
-                                    [
-                                        ("amulet-rules", context_cid(&self.amulet_rules)),
-                                        ("open-round", context_cid(&self.open_round)),
-                                        ("transfer-preapproval", context_cid(preapproval)),
-                                    ]
-                                    .into_iter()
-                                    .map(|(k, v)| (k.to_owned(), v))
-                                    .collect(),
-                                ),
-                            )]),
-                        ),
-                        ("meta", Value::metadata([])),
-                    ]),
-                ),
-            ]),
+            argument: self.factory_argument(request, &plan.inputs, times, Some(preapproval)),
             acting_parties: parties([sender]),
             consuming: false,
             result: result::instruction_result(
@@ -798,6 +743,67 @@ impl AmuletToken {
             ),
             children: root_children,
         }
+    }
+
+    /// `TransferFactory_Transfer`'s argument as the wallet submits it: the transfer, and the
+    /// registry's choice context (`transfer-preapproval` only for a direct transfer).
+    pub(super) fn factory_argument(
+        &self,
+        request: &TransferRequest,
+        inputs: &[Holding],
+        (requested_at, execute_before): (Timestamp, Timestamp),
+        preapproval: Option<&str>,
+    ) -> Value {
+        let transfer_meta: Vec<(&str, String)> = request
+            .memo
+            .iter()
+            .map(|m| (meta::REASON, m.clone()))
+            .collect();
+        let context_cid = |cid: &str| Value::variant("AV_ContractId", Value::cid(cid));
+        let mut context = vec![
+            ("amulet-rules", context_cid(&self.amulet_rules)),
+            ("open-round", context_cid(&self.open_round)),
+        ];
+        if let Some(preapproval) = preapproval {
+            context.push(("transfer-preapproval", context_cid(preapproval)));
+        }
+        Value::record(vec![
+            ("expectedAdmin", Value::party(&self.dso)),
+            (
+                "transfer",
+                Value::record(vec![
+                    ("sender", Value::party(&request.sender)),
+                    ("receiver", Value::party(&request.receiver)),
+                    ("amount", Value::Numeric(request.amount)),
+                    ("instrumentId", self.instrument_id()),
+                    ("requestedAt", Value::Time(requested_at)),
+                    ("executeBefore", Value::Time(execute_before)),
+                    (
+                        "inputHoldingCids",
+                        Value::List(inputs.iter().map(|h| Value::cid(&h.contract_id)).collect()),
+                    ),
+                    ("meta", Value::metadata(transfer_meta)),
+                ]),
+            ),
+            (
+                "extraArgs",
+                Value::record(vec![
+                    (
+                        "context",
+                        Value::record(vec![(
+                            "values",
+                            Value::TextMap(
+                                context
+                                    .into_iter()
+                                    .map(|(k, v)| (k.to_owned(), v))
+                                    .collect(),
+                            ),
+                        )]),
+                    ),
+                    ("meta", Value::metadata([])),
+                ]),
+            ),
+        ])
     }
 
     /// `TransferContext` of `AmuletRules_Transfer` (and `_ComputeFees`): the one open round.
@@ -991,6 +997,17 @@ pub(super) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
         Value::Record(fields) => fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
         _ => None,
     }
+}
+
+/// `(requestedAt, executeBefore)` of a transfer made through the control API, which has no
+/// submitted ones: requested just before the ledger time (as a wallet's clock would be), valid
+/// for a day.
+pub(super) fn default_times(let_time: Timestamp) -> (Timestamp, Timestamp) {
+    let requested_at = let_time.checked_add_micros(-114_871).unwrap_or(let_time);
+    let execute_before = requested_at
+        .checked_add_micros(DAY_MICROS)
+        .unwrap_or(requested_at);
+    (requested_at, execute_before)
 }
 
 #[cfg(test)]

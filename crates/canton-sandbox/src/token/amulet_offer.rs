@@ -568,7 +568,7 @@ impl AmuletToken {
     }
 }
 
-fn input_values(inputs: &[Holding]) -> Value {
+pub(super) fn input_values(inputs: &[Holding]) -> Value {
     Value::List(
         inputs
             .iter()
