@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod server;
 pub mod submit;
 pub mod token;
+pub mod topology;
 pub mod world;
 
 pub use disaster::BackupId;
