@@ -6,7 +6,8 @@
 //! Canton Coin answers as Scan does (§5.3): factory = `ExternalPartyAmuletRules`, kind by
 //! sender/receiver/preapproval, context keys `amulet-rules`, `open-round` and, for `direct`,
 //! `transfer-preapproval`; a pending `AmuletTransferInstruction`'s choice contexts carry
-//! `amulet-rules`, `open-round` and `expire-lock`. The SBX registry always answers `offer` (or
+//! `amulet-rules`, `open-round` and `expire-lock` (reject/withdraw: `expire-lock = false` alone
+//! once the LockedAmulet is gone). The SBX registry always answers `offer` (or
 //! `self`).
 
 use base64::Engine;
@@ -170,7 +171,7 @@ impl Registry {
         self,
         w: &World,
         instruction_id: &str,
-        _choice: TransferInstructionChoice,
+        choice: TransferInstructionChoice,
         exclude_debug_fields: bool,
     ) -> Result<ChoiceContext, RegistryError> {
         match self {
@@ -182,7 +183,21 @@ impl Registry {
                             "AmuletTransferInstruction '{instruction_id}' not found."
                         ))
                     })?;
-                // The lock is live (see `token::amulet_offer`): every choice unlocks it.
+                // Once the LockedAmulet is gone (its owner unlocked it after expiry), Scan tells
+                // reject and withdraw not to unlock it: a context of `expire-lock = false` only,
+                // nothing disclosed.
+                if choice != TransferInstructionChoice::Accept
+                    && !a.instruction_lock_is_live(&w.ledger, instruction_id)
+                {
+                    return Ok(ChoiceContext {
+                        choice_context_data: context_data(vec![(
+                            "expire-lock",
+                            json!({"tag": "AV_Bool", "value": false}),
+                        )]),
+                        disclosed_contracts: vec![],
+                    });
+                }
+                // The lock is there: every choice unlocks it.
                 let values = vec![
                     ("amulet-rules", contract_id_value(&a.amulet_rules)),
                     ("expire-lock", json!({"tag": "AV_Bool", "value": true})),

@@ -148,7 +148,13 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
             };
             authorize(&act_as, actor)?;
             let out = if is_amulet {
-                amulet.act(ledger, cid, choice, &command_id)?
+                amulet.act(
+                    ledger,
+                    cid,
+                    choice,
+                    &command_id,
+                    context_bool(&argument, "expire-lock"),
+                )?
             } else {
                 token.act(ledger, cid, choice, &command_id)?
             };
@@ -166,6 +172,14 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
             _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
         },
     }
+}
+
+/// A boolean of the submitted choice context (`extraArgs.context.values[key]`, an `AV_Bool`).
+fn context_bool(argument: &Json, key: &str) -> Option<bool> {
+    let value = &argument["extraArgs"]["context"]["values"][key];
+    (value["tag"] == "AV_Bool")
+        .then(|| value["value"].as_bool())
+        .flatten()
 }
 
 /// The choice's controller must be among `actAs` (Canton: `DAML_AUTHORIZATION_ERROR`, which

@@ -562,7 +562,11 @@ impl AmuletToken {
                 "self transfers are not modelled yet".into(),
             ));
         }
-        let (holdings, total) = self.spend(ctx, &request.sender, inputs)?;
+        let Spent {
+            holdings,
+            total,
+            expired_locks,
+        } = self.spend(ctx, &request.sender, inputs)?;
         let change = total
             .checked_sub(request.amount)
             .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
@@ -581,17 +585,21 @@ impl AmuletToken {
             total,
             receiver_amulet,
             change,
+            expired_locks,
         })
     }
 
-    /// The inputs as `AmuletRules_Transfer` checks them: some, not too many, active Amulets of
-    /// the sender; with their total.
+    /// The inputs as the factory and `AmuletRules_Transfer` check them: some, not too many,
+    /// active Amulets of the sender, or LockedAmulets of the sender whose lock has expired,
+    /// which the factory unlocks on the fly (`LockedAmulet_OwnerExpireLock`, see
+    /// [`ExpiredLock`]) and spends the resulting Amulet of; with their total. A LockedAmulet
+    /// whose lock is still live is refused, as `LockedAmulet_OwnerExpireLock` refuses it.
     pub(super) fn spend(
         &self,
         ctx: &mut TxContext<'_>,
         sender: &str,
         inputs: &[String],
-    ) -> Result<(Vec<Holding>, Amount), TokenError> {
+    ) -> Result<Spent, TokenError> {
         if inputs.is_empty() {
             return Err(TokenError::Interpretation(
                 "InvalidTransfer: ITR_Other: no inputs".into(),
@@ -603,23 +611,142 @@ impl AmuletToken {
             ));
         }
         let mut holdings = Vec::new();
+        let mut expired_locks = Vec::new();
         for cid in inputs {
             let contract = ctx
                 .active(cid)
                 .ok_or_else(|| LedgerError::ContractNotFound(cid.clone()))?;
-            let holding = self.as_holding(&contract.create).ok_or_else(|| {
-                TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
-            })?;
-            if holding.owner != sender {
+            let holding = match self.as_locked(&contract.create) {
+                Some((holding, expires_at)) => {
+                    if expires_at > ctx.let_time {
+                        return Err(TokenError::Interpretation(format!(
+                            "LockedAmulet_OwnerExpireLock: the lock on {cid} expires at {expires_at}, after the ledger time {}",
+                            ctx.let_time
+                        )));
+                    }
+                    let unlocked = self.new_amulet(ctx, &holding.owner, holding.amount);
+                    let spent = Holding {
+                        contract_id: unlocked.contract_id.clone(),
+                        created_in_round: self.config.round,
+                        ..holding.clone()
+                    };
+                    expired_locks.push(ExpiredLock {
+                        locked_cid: cid.clone(),
+                        unlocked,
+                    });
+                    (holding.owner, spent)
+                }
+                None => {
+                    let h = self.as_holding(&contract.create).ok_or_else(|| {
+                        TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
+                    })?;
+                    (h.owner.clone(), h)
+                }
+            };
+            if holding.0 != sender {
                 return Err(TokenError::Interpretation(format!(
                     "InvalidTransfer: input {cid} is not owned by the sender"
                 )));
             }
-            holdings.push(holding);
+            holdings.push(holding.1);
         }
         let total = Amount::checked_sum(holdings.iter().map(|h| h.amount))
             .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
-        Ok((holdings, total))
+        Ok(Spent {
+            holdings,
+            total,
+            expired_locks,
+        })
+    }
+
+    /// A `LockedAmulet`: the Amulet it wraps, and when its lock expires.
+    fn as_locked(&self, create: &Create) -> Option<(Holding, Timestamp)> {
+        if create.template != packages::locked_amulet_template() {
+            return None;
+        }
+        let amulet = field(&create.argument, "amulet")?;
+        let Some(Value::Party(owner)) = field(amulet, "owner") else {
+            return None;
+        };
+        let amount = field(amulet, "amount")?;
+        let Some(Value::Numeric(initial)) = field(amount, "initialAmount") else {
+            return None;
+        };
+        let Some(Value::Int64(round)) = field(amount, "createdAt").and_then(|r| field(r, "number"))
+        else {
+            return None;
+        };
+        let Some(Value::Time(expires_at)) =
+            field(&create.argument, "lock").and_then(|l| field(l, "expiresAt"))
+        else {
+            return None;
+        };
+        Some((
+            Holding {
+                contract_id: create.contract_id.clone(),
+                owner: owner.clone(),
+                amount: *initial,
+                created_in_round: *round,
+            },
+            *expires_at,
+        ))
+    }
+
+    /// What the factory does with each input before transferring: fetch it, and for an
+    /// expired LockedAmulet exercise `LockedAmulet_OwnerExpireLock` (owner; tx-kind `unlock`,
+    /// reason `lock expired`), whose Amulet `AmuletRules_Transfer` then spends.
+    pub(super) fn input_nodes(&self, actor: &str, plan: &TransferPlan) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        for h in &plan.inputs {
+            let expired = plan
+                .expired_locks
+                .iter()
+                .find(|e| e.unlocked.contract_id == h.contract_id);
+            let Some(e) = expired else {
+                nodes.push(Node::Fetch(Fetch {
+                    contract_id: h.contract_id.clone(),
+                    acting_parties: parties([actor]),
+                }));
+                continue;
+            };
+            nodes.push(Node::Fetch(Fetch {
+                contract_id: e.locked_cid.clone(),
+                acting_parties: parties([actor]),
+            }));
+            nodes.push(Node::Exercise(Exercise {
+                contract_id: e.locked_cid.clone(),
+                interface: None,
+                choice: "LockedAmulet_OwnerExpireLock".into(),
+                argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
+                acting_parties: parties([h.owner.as_str()]),
+                consuming: true,
+                result: Value::record(vec![
+                    (
+                        "amuletSum",
+                        Value::record(vec![
+                            ("amulet", Value::cid(&e.unlocked.contract_id)),
+                            ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+                            ("round", round_value(self.config.round)),
+                        ]),
+                    ),
+                    (
+                        "meta",
+                        Value::some(Value::metadata([
+                            (meta::REASON, "lock expired".to_owned()),
+                            (meta::TX_KIND, "unlock".to_owned()),
+                        ])),
+                    ),
+                ]),
+                children: vec![
+                    Node::Fetch(Fetch {
+                        contract_id: self.open_round.clone(),
+                        acting_parties: parties([h.owner.as_str()]),
+                    }),
+                    Node::Create(e.unlocked.clone()),
+                ],
+            }));
+        }
+        nodes
     }
 
     fn transfer_tree(
@@ -723,18 +850,18 @@ impl AmuletToken {
                 acting_parties: parties([sender]),
             }),
         ];
-        for h in &plan.inputs {
-            root_children.push(Node::Fetch(Fetch {
-                contract_id: h.contract_id.clone(),
-                acting_parties: parties([sender]),
-            }));
-        }
+        root_children.extend(self.input_nodes(sender, &plan));
         root_children.push(Node::Exercise(send));
         Exercise {
             contract_id: self.external_party_rules.clone(),
             interface: Some(packages::transfer_factory_interface()),
             choice: "TransferFactory_Transfer".into(),
-            argument: self.factory_argument(request, &plan.inputs, times, Some(preapproval)),
+            argument: self.factory_argument(
+                request,
+                &plan.submitted_inputs(),
+                times,
+                Some(preapproval),
+            ),
             acting_parties: parties([sender]),
             consuming: false,
             result: result::instruction_result(
@@ -750,7 +877,7 @@ impl AmuletToken {
     pub(super) fn factory_argument(
         &self,
         request: &TransferRequest,
-        inputs: &[Holding],
+        inputs: &[String],
         (requested_at, execute_before): (Timestamp, Timestamp),
         preapproval: Option<&str>,
     ) -> Value {
@@ -780,7 +907,7 @@ impl AmuletToken {
                     ("executeBefore", Value::Time(execute_before)),
                     (
                         "inputHoldingCids",
-                        Value::List(inputs.iter().map(|h| Value::cid(&h.contract_id)).collect()),
+                        Value::List(inputs.iter().map(Value::cid).collect()),
                     ),
                     ("meta", Value::metadata(transfer_meta)),
                 ]),
@@ -956,9 +1083,41 @@ pub(super) struct TransferPlan {
     pub(super) total: Amount,
     pub(super) receiver_amulet: Create,
     pub(super) change: Option<Create>,
+    /// Inputs that were expired LockedAmulets, unlocked on the fly (their Amulets are in
+    /// `inputs`).
+    pub(super) expired_locks: Vec<ExpiredLock>,
+}
+
+/// What [`AmuletToken::spend`] found.
+pub(super) struct Spent {
+    pub(super) holdings: Vec<Holding>,
+    pub(super) total: Amount,
+    pub(super) expired_locks: Vec<ExpiredLock>,
+}
+
+/// An expired LockedAmulet given as a transfer input, and the Amulet its owner gets back by
+/// `LockedAmulet_OwnerExpireLock` within the same transaction (created and spent there).
+#[derive(Debug, Clone)]
+pub(super) struct ExpiredLock {
+    pub(super) locked_cid: String,
+    pub(super) unlocked: Create,
 }
 
 impl TransferPlan {
+    /// The inputs as the submitter named them (an expired LockedAmulet, not the Amulet it
+    /// became).
+    pub(super) fn submitted_inputs(&self) -> Vec<String> {
+        self.inputs
+            .iter()
+            .map(|h| {
+                self.expired_locks
+                    .iter()
+                    .find(|e| e.unlocked.contract_id == h.contract_id)
+                    .map_or_else(|| h.contract_id.clone(), |e| e.locked_cid.clone())
+            })
+            .collect()
+    }
+
     pub(super) fn total_minus(&self, amount: Amount) -> Amount {
         self.total.checked_sub(amount).unwrap_or(Amount::ZERO)
     }

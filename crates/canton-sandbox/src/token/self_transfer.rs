@@ -23,7 +23,7 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, MAX_INPUTS, TransferOutcome, TransferPlan, TransferRequest, default_times,
+    AmuletToken, MAX_INPUTS, Spent, TransferOutcome, TransferPlan, TransferRequest, default_times,
     round_value,
 };
 use crate::token::amulet_offer::input_values;
@@ -77,7 +77,11 @@ impl AmuletToken {
             |ctx| {
                 let times = times.unwrap_or_else(|| default_times(ctx.let_time));
                 check_transfer(request.amount, times.1, ctx.let_time)?;
-                let (holdings, total) = self.spend(ctx, sender, inputs)?;
+                let Spent {
+                    holdings,
+                    total,
+                    expired_locks,
+                } = self.spend(ctx, sender, inputs)?;
                 let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
                 if change.is_negative() {
                     return Err(insufficient(-change));
@@ -91,6 +95,7 @@ impl AmuletToken {
                     total,
                     receiver_amulet: output,
                     change,
+                    expired_locks,
                 };
                 let output_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
@@ -159,13 +164,13 @@ impl AmuletToken {
                     })
                 };
                 let mut children = vec![fetch(&self.amulet_rules), fetch(&self.open_round)];
-                children.extend(plan.inputs.iter().map(|h| fetch(&h.contract_id)));
+                children.extend(self.input_nodes(sender, &plan));
                 children.push(Node::Exercise(merge_split));
                 Ok(vec![Node::Exercise(Exercise {
                     contract_id: self.external_party_rules.clone(),
                     interface: Some(packages::transfer_factory_interface()),
                     choice: "TransferFactory_Transfer".into(),
-                    argument: self.factory_argument(request, &plan.inputs, times, None),
+                    argument: self.factory_argument(request, &plan.submitted_inputs(), times, None),
                     acting_parties: parties([sender]),
                     consuming: false,
                     result: result::instruction_result(
