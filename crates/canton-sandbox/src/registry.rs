@@ -177,18 +177,26 @@ impl Registry {
         match self {
             Registry::Amulet => {
                 let a = &w.amulet;
-                a.pending_instruction(&w.ledger, instruction_id)
+                let pending = a
+                    .pending_instruction(&w.ledger, instruction_id)
                     .ok_or_else(|| {
                         RegistryError::NotFound(format!(
                             "AmuletTransferInstruction '{instruction_id}' not found."
                         ))
                     })?;
-                // Once the LockedAmulet is gone (its owner unlocked it after expiry), Scan tells
-                // reject and withdraw not to unlock it: a context of `expire-lock = false` only,
-                // nothing disclosed.
-                if choice != TransferInstructionChoice::Accept
-                    && !a.instruction_lock_is_live(&w.ledger, instruction_id)
-                {
+                let locked = a
+                    .instruction_locked_amulet(&w.ledger, instruction_id)
+                    .unwrap_or_default();
+                // Once the LockedAmulet is gone (its owner unlocked it after expiry), Scan
+                // refuses an accept context and tells reject and withdraw not to unlock it: a
+                // context of `expire-lock = false` only, nothing disclosed.
+                if !a.instruction_lock_is_live(&w.ledger, instruction_id) {
+                    if choice == TransferInstructionChoice::Accept {
+                        return Err(RegistryError::NotFound(format!(
+                            "LockedAmulet '{locked}' not found for AmuletTransferInstruction '{instruction_id}', which expires on {}",
+                            pending.execute_before
+                        )));
+                    }
                     return Ok(ChoiceContext {
                         choice_context_data: context_data(vec![(
                             "expire-lock",
@@ -197,7 +205,8 @@ impl Registry {
                         disclosed_contracts: vec![],
                     });
                 }
-                // The lock is there: every choice unlocks it.
+                // The lock is there: every choice unlocks it, and the LockedAmulet is disclosed
+                // (the receiver is no stakeholder of it).
                 let values = vec![
                     ("amulet-rules", contract_id_value(&a.amulet_rules)),
                     ("expire-lock", json!({"tag": "AV_Bool", "value": true})),
@@ -206,10 +215,14 @@ impl Registry {
                 let disclose = |cid: &str| disclosed(w, cid, exclude_debug_fields);
                 Ok(ChoiceContext {
                     choice_context_data: context_data(values),
-                    disclosed_contracts: [disclose(&a.amulet_rules), disclose(&a.open_round)]
-                        .into_iter()
-                        .flatten()
-                        .collect(),
+                    disclosed_contracts: [
+                        disclose(&a.amulet_rules),
+                        disclose(&a.open_round),
+                        disclose(&locked),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 })
             }
             Registry::Token => {

@@ -142,6 +142,15 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert_eq!(refused.json()["code"], "DAML_INTERPRETATION_ERROR");
     let (_, live) = post_abs(&context_url(&instruction, "reject"), &json!({})).await;
+    // The LockedAmulet is disclosed with the rules and the round.
+    let disclosed: Vec<&str> = live["disclosedContracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["contractId"].as_str().unwrap())
+        .collect();
+    assert_eq!(disclosed.len(), 3);
+    assert!(disclosed.contains(&locked.as_str()));
     assert_eq!(
         live["choiceContextData"]["values"]["expire-lock"],
         json!({"tag": "AV_Bool", "value": true})
@@ -243,6 +252,15 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
         gone,
         json!({"choiceContextData": {"values": {
             "expire-lock": {"tag": "AV_Bool", "value": false}}}, "disclosedContracts": []})
+    );
+    // An accept context cannot be had any more (Scan: the LockedAmulet is not found).
+    let (status, missing) = post_abs(&context_url(&instruction, "accept"), &json!({})).await;
+    assert_eq!(status, 404);
+    assert!(
+        missing["error"].as_str().unwrap().starts_with(&format!(
+            "LockedAmulet '{locked}' not found for AmuletTransferInstruction"
+        )),
+        "{missing}"
     );
     // … the old context no longer works (its lock is gone) …
     let refused = client

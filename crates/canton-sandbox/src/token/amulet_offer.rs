@@ -614,15 +614,21 @@ impl AmuletToken {
         })
     }
 
-    /// Whether the LockedAmulet behind the Canton Coin instruction `cid` is still there: what
-    /// Scan's choice contexts answer as `expire-lock`.
-    pub fn instruction_lock_is_live(&self, ledger: &Ledger, cid: &str) -> bool {
+    /// The LockedAmulet behind the Canton Coin instruction `cid`, as the instruction names it
+    /// (it may be gone: its owner may have unlocked it after expiry).
+    pub fn instruction_locked_amulet(&self, ledger: &Ledger, cid: &str) -> Option<String> {
         ledger
             .contract(cid)
             .and_then(|c| match field(&c.create.argument, "lockedAmulet") {
                 Some(Value::ContractId(locked)) => Some(locked.clone()),
                 _ => None,
             })
+    }
+
+    /// Whether the LockedAmulet behind the Canton Coin instruction `cid` is still there: what
+    /// Scan's choice contexts answer as `expire-lock`.
+    pub fn instruction_lock_is_live(&self, ledger: &Ledger, cid: &str) -> bool {
+        self.instruction_locked_amulet(ledger, cid)
             .and_then(|locked| ledger.contract(&locked))
             .is_some_and(|c| c.is_active())
     }
