@@ -19,6 +19,7 @@ pub mod admin;
 pub mod completions;
 pub mod daml;
 pub mod disaster;
+pub mod disclosure;
 pub mod faults;
 pub mod http;
 pub mod info;

@@ -10,8 +10,6 @@
 //! once the LockedAmulet is gone). The SBX registry always answers `offer` (or
 //! `self`).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use canton_ledger::registry::{
     ChoiceContext, DisclosedContract, GetRegistryInfoResponse, Instrument, SupportedApis,
     TransferFactoryWithChoiceContext, TransferInstructionChoice, TransferKind,
@@ -233,11 +231,18 @@ impl Registry {
                             "TransferInstruction '{instruction_id}' not found."
                         ))
                     })?;
+                // The receiver is no stakeholder of the locked holding its choices consume.
+                let locked =
+                    crate::disclosure::token_locked_holding(w, instruction_id).unwrap_or_default();
                 Ok(ChoiceContext {
                     choice_context_data: context_data(vec![]),
-                    disclosed_contracts: disclosed(w, &w.token.factory, exclude_debug_fields)
-                        .into_iter()
-                        .collect(),
+                    disclosed_contracts: [
+                        disclosed(w, &w.token.factory, exclude_debug_fields),
+                        disclosed(w, &locked, exclude_debug_fields),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 })
             }
         }
@@ -288,7 +293,7 @@ fn disclosed(w: &World, cid: &str, exclude_debug_fields: bool) -> Option<Disclos
     Some(DisclosedContract {
         template_id: c.create.template.wire(),
         contract_id: cid.to_owned(),
-        created_event_blob: BASE64.encode(format!("canton-sandbox created event {cid}")),
+        created_event_blob: crate::disclosure::created_event_blob(cid),
         synchronizer_id: w.ledger.synchronizer_id().to_owned(),
         debug_package_name: debug.then(|| c.create.template.package_name.to_string()),
         debug_payload: debug.then(|| c.create.argument.to_raw(Rendering::Argument)),

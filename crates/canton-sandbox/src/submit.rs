@@ -15,6 +15,7 @@ use canton_ledger::commands::{Command, JsCommands};
 use exchange_core::{Amount, Timestamp};
 use serde_json::Value as Json;
 
+use crate::disclosure;
 use crate::model::LedgerError;
 use crate::token::packages::meta;
 use crate::token::self_transfer::TokenSelfTransfer;
@@ -55,6 +56,9 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
     let argument: Json = serde_json::from_str(exercise.choice_argument.get())
         .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
     let cid = exercise.contract_id.as_str();
+    // The engine sees only the submitters' contracts and the disclosed ones.
+    let needed = disclosure::referenced(world, cid, &exercise.choice, &argument);
+    disclosure::check(world, commands, &needed)?;
     let command_id = commands.command_id.clone();
     let World {
         ledger,

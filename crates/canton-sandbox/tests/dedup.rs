@@ -67,8 +67,11 @@ async fn a_resubmission_is_a_duplicate_within_the_period_and_accepted_after_it()
     let command = transfer(&factory, &dso, &treasury, &alice);
     let submit = |id: &str, period: Option<Value>| {
         let body = submission(&command, id, &treasury, period);
-        let client = &client;
-        async move { client.post("/v2/commands/submit-and-wait", &body).await }
+        let (client, sandbox) = (&client, &sandbox);
+        async move {
+            let body = with_registry_disclosures(sandbox, body).await;
+            client.post("/v2/commands/submit-and-wait", &body).await
+        }
     };
 
     // A 10-minute period.
@@ -155,13 +158,17 @@ async fn an_interactive_execution_is_deduplicated_by_its_own_period() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &json!({
-                "userId": "exchange", "commandId": "x-1",
-                "commands": [transfer(&factory, &dso, &party, &alice)],
-                "actAs": [party], "readAs": [], "disclosedContracts": [],
-                "synchronizerId": "", "packageIdSelectionPreference": [],
-                "verboseHashing": false, "prefetchContractKeys": [],
-            }),
+            &with_registry_disclosures(
+                &sandbox,
+                json!({
+                    "userId": "exchange", "commandId": "x-1",
+                    "commands": [transfer(&factory, &dso, &party, &alice)],
+                    "actAs": [party], "readAs": [],
+                    "synchronizerId": "", "packageIdSelectionPreference": [],
+                    "verboseHashing": false, "prefetchContractKeys": [],
+                }),
+            )
+            .await,
         )
         .await
         .ok();

@@ -155,28 +155,32 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &json!({
-                "userId": "exchange", "commandId": "custody-1",
-                "commands": [{"ExerciseCommand": {
-                    "templateId": FACTORY, "contractId": factory,
-                    "choice": "TransferFactory_Transfer",
-                    "choiceArgument": {
-                        "expectedAdmin": dso,
-                        "transfer": {
-                            "sender": party, "receiver": alice, "amount": "10",
-                            "instrumentId": {"admin": dso, "id": "Amulet"},
-                            "requestedAt": "2025-09-26T09:00:00Z",
-                            "executeBefore": "2099-01-01T00:00:00Z",
-                            "inputHoldingCids": [input],
-                            "meta": {"values": {}},
+            &with_registry_disclosures(
+                &sandbox,
+                json!({
+                    "userId": "exchange", "commandId": "custody-1",
+                    "commands": [{"ExerciseCommand": {
+                        "templateId": FACTORY, "contractId": factory,
+                        "choice": "TransferFactory_Transfer",
+                        "choiceArgument": {
+                            "expectedAdmin": dso,
+                            "transfer": {
+                                "sender": party, "receiver": alice, "amount": "10",
+                                "instrumentId": {"admin": dso, "id": "Amulet"},
+                                "requestedAt": "2025-09-26T09:00:00Z",
+                                "executeBefore": "2099-01-01T00:00:00Z",
+                                "inputHoldingCids": [input],
+                                "meta": {"values": {}},
+                            },
+                            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
                         },
-                        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-                    },
-                }}],
-                "actAs": [party], "readAs": [], "disclosedContracts": [],
-                "synchronizerId": "", "packageIdSelectionPreference": [],
-                "verboseHashing": false, "prefetchContractKeys": [],
-            }),
+                    }}],
+                    "actAs": [party], "readAs": [], "disclosedContracts": [],
+                    "synchronizerId": "", "packageIdSelectionPreference": [],
+                    "verboseHashing": false, "prefetchContractKeys": [],
+                }),
+            )
+            .await,
         )
         .await
         .ok();

@@ -369,8 +369,12 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         "/v2/commands/submit-and-wait",
         "",
         Some(
-            &json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
-            "actAs": [treasury], "userId": "exchange"}),
+            &with_registry_disclosures(
+                &sandbox,
+                json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
+                "actAs": [treasury], "userId": "exchange"}),
+            )
+            .await,
         ),
     )
     .await;
@@ -398,8 +402,12 @@ async fn ledger_api_answers_match_the_openapi_spec() {
             "/v2/interactive-submission/prepare",
             "",
             Some(
-                &json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
-                "actAs": [ext], "maxRecordTime": max}),
+                &with_registry_disclosures(
+                    &sandbox,
+                    json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
+                    "actAs": [ext], "maxRecordTime": max}),
+                )
+                .await,
             ),
         )
         .await;

@@ -1151,7 +1151,7 @@ fn dso_contract(
 }
 
 /// A record field by name.
-pub(super) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     match value {
         Value::Record(fields) => fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
         _ => None,
