@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use canton_ledger::filters::{TransactionFormat, TransactionShape};
 
 use crate::daml::Rendering;
-use crate::model::compact::{SymbolTable, is_plain, write_json, write_json_str};
+use crate::model::compact::{Sym, SymbolTable, write_json, write_json_str, write_sym};
 use crate::model::filter::ResolvedFilter;
 use crate::model::ledger::{CommittedTx, StoredCreate, TxNode, TxNodeKind};
 use crate::model::template::Identifier;
@@ -128,7 +128,7 @@ fn ledger_effects_event(
                 r#"{{"ExercisedEvent":{{"offset":{},"nodeId":{},"contractId":"#,
                 tx.offset, node.node_id
             );
-            write_json_str(table.get(*contract_id), out);
+            write_sym(table, *contract_id, out);
             out.push_str(r#","templateId":"#);
             identifier(out, &node.template);
             out.push_str(r#","interfaceId":"#);
@@ -137,11 +137,11 @@ fn ledger_effects_event(
                 None => out.push_str("null"),
             }
             out.push_str(r#","choice":"#);
-            write_json_str(table.get(*choice), out);
+            write_sym(table, *choice, out);
             out.push_str(r#","choiceArgument":"#);
             write_json(argument, table, Rendering::Argument, out);
             out.push_str(r#","actingParties":"#);
-            strings(out, table.parties(*acting_parties));
+            syms(out, table, table.party_syms(*acting_parties));
             let _ = write!(out, r#","consuming":{consuming},"witnessParties":"#);
             strings(out, witnesses.iter().map(String::as_str));
             let _ = write!(
@@ -209,7 +209,7 @@ fn acs_delta_event(
                 r#"{{"ArchivedEvent":{{"offset":{},"nodeId":{},"contractId":"#,
                 tx.offset, node.node_id
             );
-            write_json_str(table.get(*contract_id), out);
+            write_sym(table, *contract_id, out);
             out.push_str(r#","templateId":"#);
             identifier(out, &node.template);
             out.push_str(r#","witnessParties":"#);
@@ -241,7 +241,7 @@ fn created_event(
         out,
         r#"{{"CreatedEvent":{{"offset":{offset},"nodeId":{node_id},"contractId":"#
     );
-    write_json_str(table.get(create.contract_id), out);
+    write_sym(table, create.contract_id, out);
     out.push_str(r#","templateId":"#);
     identifier(out, &create.template);
     out.push_str(r#","contractKey":null,"createArgument":"#);
@@ -267,9 +267,9 @@ fn created_event(
     out.push_str(r#"],"witnessParties":"#);
     strings(out, witnesses.iter().map(String::as_str));
     out.push_str(r#","signatories":"#);
-    strings(out, table.parties(create.signatories));
+    syms(out, table, table.party_syms(create.signatories));
     out.push_str(r#","observers":"#);
-    strings(out, table.parties(create.observers));
+    syms(out, table, table.party_syms(create.observers));
     out.push_str(r#","createdAt":"#);
     write_json_str(created_at, out);
     out.push_str(r#","packageName":"#);
@@ -277,6 +277,17 @@ fn created_event(
     out.push_str(r#","representativePackageId":"#);
     write_json_str(&create.template.package_id, out);
     let _ = write!(out, r#","acsDelta":{acs_delta}}}}}"#);
+}
+
+fn syms(out: &mut String, table: &SymbolTable, items: &[Sym]) {
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_sym(table, *s, out);
+    }
+    out.push(']');
 }
 
 fn strings<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
@@ -290,17 +301,9 @@ fn strings<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
     out.push(']');
 }
 
-/// The package-id form, as [`Identifier::wire`] prints it (without building that string when
-/// no part needs escaping, which is always for Daml names and hex package ids).
+/// The package-id form, as [`Identifier::wire`] prints it (built once per identifier).
 fn identifier(out: &mut String, id: &Identifier) {
-    if [&id.package_id, &id.module, &id.entity]
-        .iter()
-        .all(|part| is_plain(part))
-    {
-        let _ = write!(out, "\"{}:{}:{}\"", id.package_id, id.module, id.entity);
-    } else {
-        write_json_str(&id.wire(), out);
-    }
+    out.push_str(&id.wire_json);
 }
 
 fn identifiers(out: &mut String, ids: Vec<&Identifier>) {
