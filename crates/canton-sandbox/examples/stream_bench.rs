@@ -6,6 +6,8 @@
 //! ```text
 //! CARGO_TARGET_DIR=… cargo run --release -p canton-sandbox --example stream_bench -- 100000
 //! ```
+//!
+//! A second argument, `websocket` or `paged`, runs only that client (for profiling one path).
 
 use std::time::Instant;
 
@@ -144,7 +146,12 @@ async fn main() {
         .clone()
         .expect("load has a treasury");
     let base = sandbox.ledger_api_url();
+    let only = std::env::args().nth(2);
     for (name, run) in [("websocket", 0), ("POST /v2/updates limit=200", 1)] {
+        let key = if run == 0 { "websocket" } else { "paged" };
+        if only.as_deref().is_some_and(|o| o != key) {
+            continue;
+        }
         let t = Instant::now();
         let count = if run == 0 {
             websocket(&base, &treasury, end).await

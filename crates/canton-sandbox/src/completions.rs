@@ -3,7 +3,94 @@
 //! backup has only the backup's completions (its pending submissions are lost with them).
 //! Pure: no IO.
 
+use canton_ledger::commands::DeduplicationPeriod;
 use exchange_core::Timestamp;
+
+/// The node's maximum deduplication duration (Canton's `max-deduplication-duration` default,
+/// 7 days): what `{"Empty": {}}` or an absent `deduplicationPeriod` means, and the longest
+/// duration a submission may ask for.
+pub const MAX_DEDUPLICATION_MICROS: i64 = 7 * 24 * 3600 * 1_000_000;
+
+/// Which earlier acceptances of a change make a submission a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DedupWindow {
+    /// Those published (record time) at or after this instant.
+    Since(Timestamp),
+    /// Those at an offset after this one.
+    AfterOffset(i64),
+}
+
+/// Why a `deduplicationPeriod` is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DedupPeriodError {
+    /// A negative duration (Canton: `INVALID_FIELD`).
+    Negative,
+    /// Longer than the maximum (Canton: `INVALID_DEDUPLICATION_PERIOD`); the given duration and
+    /// the maximum, both in microseconds.
+    TooLong { given: i64, max: i64 },
+}
+
+/// The window a submission's `deduplicationPeriod` asks for, at ledger time `now` (the
+/// participant's clock, Canton's baseline). `None`/`Empty` is the node's maximum duration.
+pub fn dedup_window(
+    period: Option<&DeduplicationPeriod>,
+    now: Timestamp,
+) -> Result<DedupWindow, DedupPeriodError> {
+    let micros = match period {
+        None | Some(DeduplicationPeriod::Empty(_)) => MAX_DEDUPLICATION_MICROS,
+        Some(DeduplicationPeriod::DeduplicationOffset(o)) => {
+            return Ok(DedupWindow::AfterOffset(o.value));
+        }
+        Some(DeduplicationPeriod::DeduplicationDuration(d)) => {
+            let d = d.value;
+            if d.seconds < 0 || d.nanos < 0 {
+                return Err(DedupPeriodError::Negative);
+            }
+            // Record times have microsecond precision; a partial microsecond still counts.
+            d.seconds
+                .saturating_mul(1_000_000)
+                .saturating_add((i64::from(d.nanos) + 999) / 1_000)
+        }
+    };
+    if micros > MAX_DEDUPLICATION_MICROS {
+        return Err(DedupPeriodError::TooLong {
+            given: micros,
+            max: MAX_DEDUPLICATION_MICROS,
+        });
+    }
+    Ok(DedupWindow::Since(
+        now.checked_add_micros(-micros).unwrap_or(Timestamp::MIN),
+    ))
+}
+
+/// A duration as Java's `Duration.toString` prints it (`PT168H`, `PT10M`, `PT1.5S`), which
+/// Canton's messages and `longest_duration` use.
+pub fn iso_duration(micros: i64) -> String {
+    if micros == 0 {
+        return "PT0S".to_owned();
+    }
+    let hours = micros / 3_600_000_000;
+    let minutes = micros % 3_600_000_000 / 60_000_000;
+    let rest = micros % 60_000_000;
+    let mut out = String::from("PT");
+    if hours != 0 {
+        out.push_str(&format!("{hours}H"));
+    }
+    if minutes != 0 {
+        out.push_str(&format!("{minutes}M"));
+    }
+    if rest != 0 {
+        let whole = rest / 1_000_000;
+        let fraction = rest % 1_000_000;
+        if fraction == 0 {
+            out.push_str(&format!("{whole}S"));
+        } else {
+            let digits = format!("{fraction:06}");
+            out.push_str(&format!("{whole}.{}S", digits.trim_end_matches('0')));
+        }
+    }
+    out
+}
 
 /// One submission's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,25 +121,33 @@ impl Completions {
         self.log.push(completion);
     }
 
-    /// The committed completion with this change id (user, `actAs` set, command id), if any:
-    /// deduplication refuses a second submission of the same change. The window is unbounded
-    /// here (a node's default is days); a restore forgets it, as a restored node does.
-    pub fn committed_change(
+    /// The change's latest acceptance, if it falls in the deduplication `window`: a second
+    /// submission of the same change (user, `actAs` set, command id) is then a duplicate. As
+    /// Canton's command deduplicator, only the latest acceptance counts (rejections never do).
+    /// A restore forgets them, as a restored node does.
+    pub fn duplicate_of(
         &self,
         user_id: &str,
         act_as: &[String],
         command_id: &str,
+        window: DedupWindow,
     ) -> Option<&CompletionRecord> {
         let set = |parties: &[String]| -> std::collections::BTreeSet<String> {
             parties.iter().cloned().collect()
         };
         let wanted = set(act_as);
-        self.log.iter().rev().find(|c| {
+        let latest = self.log.iter().rev().find(|c| {
             c.rejection.is_none()
                 && c.command_id == command_id
                 && c.user_id == user_id
                 && set(&c.act_as) == wanted
-        })
+        })?;
+        let within = match window {
+            // Canton accepts iff the acceptance was published before the period's start.
+            DedupWindow::Since(start) => latest.record_time >= start,
+            DedupWindow::AfterOffset(offset) => latest.offset > offset,
+        };
+        within.then_some(latest)
     }
 
     /// Completions after `begin_exclusive` for submissions by any of `parties` (and by

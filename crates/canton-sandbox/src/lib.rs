@@ -19,6 +19,7 @@ pub mod admin;
 pub mod completions;
 pub mod daml;
 pub mod disaster;
+pub mod disclosure;
 pub mod faults;
 pub mod http;
 pub mod info;
@@ -30,6 +31,7 @@ pub mod scenario;
 pub mod server;
 pub mod submit;
 pub mod token;
+pub mod topology;
 pub mod world;
 
 pub use disaster::BackupId;

@@ -6,11 +6,10 @@
 //! Canton Coin answers as Scan does (§5.3): factory = `ExternalPartyAmuletRules`, kind by
 //! sender/receiver/preapproval, context keys `amulet-rules`, `open-round` and, for `direct`,
 //! `transfer-preapproval`; a pending `AmuletTransferInstruction`'s choice contexts carry
-//! `amulet-rules`, `open-round` and `expire-lock`. The SBX registry always answers `offer` (or
+//! `amulet-rules`, `open-round` and `expire-lock` (reject/withdraw: `expire-lock = false` alone
+//! once the LockedAmulet is gone). The SBX registry always answers `offer` (or
 //! `self`).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use canton_ledger::registry::{
     ChoiceContext, DisclosedContract, GetRegistryInfoResponse, Instrument, SupportedApis,
     TransferFactoryWithChoiceContext, TransferInstructionChoice, TransferKind,
@@ -170,19 +169,42 @@ impl Registry {
         self,
         w: &World,
         instruction_id: &str,
-        _choice: TransferInstructionChoice,
+        choice: TransferInstructionChoice,
         exclude_debug_fields: bool,
     ) -> Result<ChoiceContext, RegistryError> {
         match self {
             Registry::Amulet => {
                 let a = &w.amulet;
-                a.pending_instruction(&w.ledger, instruction_id)
+                let pending = a
+                    .pending_instruction(&w.ledger, instruction_id)
                     .ok_or_else(|| {
                         RegistryError::NotFound(format!(
                             "AmuletTransferInstruction '{instruction_id}' not found."
                         ))
                     })?;
-                // The lock is live (see `token::amulet_offer`): every choice unlocks it.
+                let locked = a
+                    .instruction_locked_amulet(&w.ledger, instruction_id)
+                    .unwrap_or_default();
+                // Once the LockedAmulet is gone (its owner unlocked it after expiry), Scan
+                // refuses an accept context and tells reject and withdraw not to unlock it: a
+                // context of `expire-lock = false` only, nothing disclosed.
+                if !a.instruction_lock_is_live(&w.ledger, instruction_id) {
+                    if choice == TransferInstructionChoice::Accept {
+                        return Err(RegistryError::NotFound(format!(
+                            "LockedAmulet '{locked}' not found for AmuletTransferInstruction '{instruction_id}', which expires on {}",
+                            pending.execute_before
+                        )));
+                    }
+                    return Ok(ChoiceContext {
+                        choice_context_data: context_data(vec![(
+                            "expire-lock",
+                            json!({"tag": "AV_Bool", "value": false}),
+                        )]),
+                        disclosed_contracts: vec![],
+                    });
+                }
+                // The lock is there: every choice unlocks it, and the LockedAmulet is disclosed
+                // (the receiver is no stakeholder of it).
                 let values = vec![
                     ("amulet-rules", contract_id_value(&a.amulet_rules)),
                     ("expire-lock", json!({"tag": "AV_Bool", "value": true})),
@@ -191,10 +213,14 @@ impl Registry {
                 let disclose = |cid: &str| disclosed(w, cid, exclude_debug_fields);
                 Ok(ChoiceContext {
                     choice_context_data: context_data(values),
-                    disclosed_contracts: [disclose(&a.amulet_rules), disclose(&a.open_round)]
-                        .into_iter()
-                        .flatten()
-                        .collect(),
+                    disclosed_contracts: [
+                        disclose(&a.amulet_rules),
+                        disclose(&a.open_round),
+                        disclose(&locked),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 })
             }
             Registry::Token => {
@@ -205,11 +231,18 @@ impl Registry {
                             "TransferInstruction '{instruction_id}' not found."
                         ))
                     })?;
+                // The receiver is no stakeholder of the locked holding its choices consume.
+                let locked =
+                    crate::disclosure::token_locked_holding(w, instruction_id).unwrap_or_default();
                 Ok(ChoiceContext {
                     choice_context_data: context_data(vec![]),
-                    disclosed_contracts: disclosed(w, &w.token.factory, exclude_debug_fields)
-                        .into_iter()
-                        .collect(),
+                    disclosed_contracts: [
+                        disclosed(w, &w.token.factory, exclude_debug_fields),
+                        disclosed(w, &locked, exclude_debug_fields),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
                 })
             }
         }
@@ -260,7 +293,7 @@ fn disclosed(w: &World, cid: &str, exclude_debug_fields: bool) -> Option<Disclos
     Some(DisclosedContract {
         template_id: c.create.template.wire(),
         contract_id: cid.to_owned(),
-        created_event_blob: BASE64.encode(format!("canton-sandbox created event {cid}")),
+        created_event_blob: crate::disclosure::created_event_blob(cid),
         synchronizer_id: w.ledger.synchronizer_id().to_owned(),
         debug_package_name: debug.then(|| c.create.template.package_name.to_string()),
         debug_payload: debug.then(|| c.create.argument.to_raw(Rendering::Argument)),

@@ -4,7 +4,8 @@
 //! read like the Daml code would read it, and the token builds the real transaction tree.
 //!
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
-//! receiver's preapproval, an offer without one) and on the SBX factory (an offer), and
+//! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
+//! the SBX factory (an offer, or a merge/split), and
 //! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions.
 //! Pure: no IO.
 
@@ -14,8 +15,10 @@ use canton_ledger::commands::{Command, JsCommands};
 use exchange_core::{Amount, Timestamp};
 use serde_json::Value as Json;
 
+use crate::disclosure;
 use crate::model::LedgerError;
 use crate::token::packages::meta;
+use crate::token::self_transfer::TokenSelfTransfer;
 use crate::token::{InstructionChoice, OfferRequest, TokenError, TransferRequest};
 use crate::world::World;
 
@@ -53,6 +56,9 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
     let argument: Json = serde_json::from_str(exercise.choice_argument.get())
         .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
     let cid = exercise.contract_id.as_str();
+    // The engine sees only the submitters' contracts and the disclosed ones.
+    let needed = disclosure::referenced(world, cid, &exercise.choice, &argument);
+    disclosure::check(world, commands, &needed)?;
     let command_id = commands.command_id.clone();
     let World {
         ledger,
@@ -86,6 +92,25 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
                 })
             } else if cid == token.factory {
                 t.check_admin(&token.admin, crate::token::offer::INSTRUMENT_ID)?;
+                if t.sender == t.receiver {
+                    let out = token.self_transfer(
+                        ledger,
+                        &TokenSelfTransfer {
+                            owner: t.sender,
+                            amount: t.amount,
+                            memo: t.memo,
+                            inputs: t.inputs,
+                            requested_at: t.requested_at,
+                            execute_before: t.execute_before,
+                            command_id,
+                        },
+                    )?;
+                    return Ok(Submitted {
+                        update_id: out.update_id,
+                        offset: out.offset,
+                        record_time: out.record_time,
+                    });
+                }
                 if t.execute_before <= ledger.record_time() {
                     return Err(TokenError::Interpretation(format!(
                         "TransferFactory_Transfer: executeBefore {} is not in the future",
@@ -127,7 +152,13 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
             };
             authorize(&act_as, actor)?;
             let out = if is_amulet {
-                amulet.act(ledger, cid, choice, &command_id)?
+                amulet.act(
+                    ledger,
+                    cid,
+                    choice,
+                    &command_id,
+                    context_bool(&argument, "expire-lock"),
+                )?
             } else {
                 token.act(ledger, cid, choice, &command_id)?
             };
@@ -145,6 +176,14 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
             _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
         },
     }
+}
+
+/// A boolean of the submitted choice context (`extraArgs.context.values[key]`, an `AV_Bool`).
+fn context_bool(argument: &Json, key: &str) -> Option<bool> {
+    let value = &argument["extraArgs"]["context"]["values"][key];
+    (value["tag"] == "AV_Bool")
+        .then(|| value["value"].as_bool())
+        .flatten()
 }
 
 /// The choice's controller must be among `actAs` (Canton: `DAML_AUTHORIZATION_ERROR`, which

@@ -162,7 +162,7 @@ async fn completions(client: &Client, party: &str, begin: i64) -> Vec<Value> {
 #[tokio::test]
 async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_hash() {
     let Setup {
-        sandbox: _sandbox,
+        sandbox,
         client,
         treasury,
         alice,
@@ -175,15 +175,19 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request(
-                "w-1",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                Some("2099-01-01T00:00:00Z"),
-            ),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request(
+                    "w-1",
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    Some("2099-01-01T00:00:00Z"),
+                ),
+            )
+            .await,
         )
         .await
         .ok();
@@ -243,7 +247,7 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
 #[tokio::test]
 async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     let Setup {
-        sandbox: _sandbox,
+        sandbox,
         client,
         treasury,
         alice,
@@ -254,15 +258,19 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request(
-                "w-2",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request(
+                    "w-2",
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    None,
+                ),
+            )
+            .await,
         )
         .await
         .ok();
@@ -308,7 +316,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
 #[tokio::test]
 async fn max_record_time_in_the_past_times_out_with_a_completion() {
     let Setup {
-        sandbox: _sandbox,
+        sandbox,
         client,
         treasury,
         alice,
@@ -320,15 +328,19 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request(
-                "w-3",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                Some("2025-01-01T00:00:00Z"),
-            ),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request(
+                    "w-3",
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    Some("2025-01-01T00:00:00Z"),
+                ),
+            )
+            .await,
         )
         .await
         .ok();
@@ -394,15 +406,19 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request(
-                "w-4",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request(
+                    "w-4",
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    None,
+                ),
+            )
+            .await,
         )
         .await
         .ok();
@@ -435,7 +451,7 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
 #[tokio::test]
 async fn racing_submissions_on_the_same_input_let_one_through() {
     let Setup {
-        sandbox: _sandbox,
+        sandbox,
         client,
         treasury,
         alice,
@@ -449,15 +465,19 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
         let prepared = client
             .post(
                 "/v2/interactive-submission/prepare",
-                &prepare_request(
-                    id,
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
+                &with_registry_disclosures(
+                    &sandbox,
+                    prepare_request(
+                        id,
+                        &treasury.party,
+                        &alice,
+                        &factory,
+                        &dso,
+                        &[&holding],
+                        None,
+                    ),
+                )
+                .await,
             )
             .await
             .ok();
@@ -485,7 +505,7 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
 #[tokio::test]
 async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
     let Setup {
-        sandbox: _sandbox,
+        sandbox,
         client,
         alice,
         factory,
@@ -495,10 +515,15 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
     let bob = client.party("bob").await;
     let holding = client.mint(&bob, "100").await;
     let begin = client.ledger_end().await;
-    let prepared = prepare_request("local-1", &bob, &alice, &factory, &dso, &[&holding], None);
+    let prepared = with_registry_disclosures(
+        &sandbox,
+        prepare_request("local-1", &bob, &alice, &factory, &dso, &[&holding], None),
+    )
+    .await;
     let commands = json!({
         "commands": prepared["commands"], "commandId": "local-1", "actAs": [bob],
         "userId": "exchange", "submissionId": "sub-9",
+        "disclosedContracts": prepared["disclosedContracts"],
     });
     // The completions call is open (idle 5 s, limit 1) when the submission commits.
     let request = completions_request(&bob, begin);
@@ -527,7 +552,11 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
+            )
+            .await,
         )
         .await
         .ok();
@@ -572,15 +601,19 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request(
-                "w-r",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request(
+                    "w-r",
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    None,
+                ),
+            )
+            .await,
         )
         .await
         .ok();
@@ -627,7 +660,7 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
 #[tokio::test]
 async fn executing_a_committed_change_again_is_a_duplicate_command() {
     let Setup {
-        sandbox: _sandbox,
+        sandbox,
         client,
         treasury,
         alice,
@@ -640,7 +673,11 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     let prepared = client
         .post(
             "/v2/interactive-submission/prepare",
-            &prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
+            &with_registry_disclosures(
+                &sandbox,
+                prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
+            )
+            .await,
         )
         .await
         .ok();
@@ -670,9 +707,13 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     // The same for local submissions.
     let bob = client.party("bob").await;
     client.mint(&bob, "50").await;
-    let commands = prepare_request("l-d", &bob, &alice, &factory, &dso, &[], None);
+    let commands = with_registry_disclosures(
+        &sandbox,
+        prepare_request("l-d", &bob, &alice, &factory, &dso, &[], None),
+    )
+    .await;
     let local = json!({"commands": commands["commands"], "commandId": "l-d",
-        "actAs": [bob], "userId": "exchange"});
+        "actAs": [bob], "userId": "exchange", "disclosedContracts": commands["disclosedContracts"]});
     client
         .post("/v2/commands/submit-and-wait", &local)
         .await

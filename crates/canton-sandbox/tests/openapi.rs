@@ -369,8 +369,12 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         "/v2/commands/submit-and-wait",
         "",
         Some(
-            &json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
-            "actAs": [treasury], "userId": "exchange"}),
+            &with_registry_disclosures(
+                &sandbox,
+                json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
+                "actAs": [treasury], "userId": "exchange"}),
+            )
+            .await,
         ),
     )
     .await;
@@ -398,8 +402,12 @@ async fn ledger_api_answers_match_the_openapi_spec() {
             "/v2/interactive-submission/prepare",
             "",
             Some(
-                &json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
-                "actAs": [ext], "maxRecordTime": max}),
+                &with_registry_disclosures(
+                    &sandbox,
+                    json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
+                    "actAs": [ext], "maxRecordTime": max}),
+                )
+                .await,
             ),
         )
         .await;
@@ -458,4 +466,98 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(completions.as_array().unwrap().len(), 4, "{completions}");
+}
+
+#[tokio::test]
+async fn external_party_onboarding_answers_match_the_openapi_spec() {
+    let Some(mut spec) = Spec::load() else { return };
+    let spec = &mut spec;
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let c = &client;
+    // The spec bites on these schemas too: a number where a string is required.
+    assert!(
+        !spec
+            .errors(
+                "post",
+                "/v2/parties/external/generate-topology",
+                200,
+                &json!({"partyId": "p", "publicKeyFingerprint": "f", "multiHash": 1})
+            )
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .errors("post", "/v2/parties/external/allocate", 200, &json!({}))
+            .is_empty()
+    );
+    let sync = c.get("/v2/state/connected-synchronizers").await.ok()["connectedSynchronizers"]
+        [0]["synchronizerId"]
+        .clone();
+    let key = SigningKey::from_bytes(&[77; 32]);
+    let generate = json!({
+        "synchronizer": sync, "partyHint": "spec",
+        "publicKey": {"format": "CRYPTO_KEY_FORMAT_RAW",
+            "keyData": BASE64.encode(key.verifying_key().as_bytes()),
+            "keySpec": "SIGNING_KEY_SPEC_EC_CURVE25519"},
+        "localParticipantObservationOnly": false, "confirmationThreshold": 1,
+    });
+    let (status, topology) = call(
+        spec,
+        c,
+        "post",
+        "/v2/parties/external/generate-topology",
+        "",
+        Some(&generate),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut bad_key = generate.clone();
+    bad_key["publicKey"]["keyData"] = json!("AAAA");
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/parties/external/generate-topology",
+        "",
+        Some(&bad_key),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let multi_hash = BASE64
+        .decode(topology["multiHash"].as_str().unwrap())
+        .unwrap();
+    let allocate = |signed: &[u8]| {
+        json!({
+            "synchronizer": sync,
+            "onboardingTransactions": topology["topologyTransactions"].as_array().unwrap()
+                .iter().map(|t| json!({"transaction": t})).collect::<Vec<_>>(),
+            "multiHashSignatures": [{"format": "SIGNATURE_FORMAT_CONCAT",
+                "signature": BASE64.encode(key.sign(signed).to_bytes()),
+                "signedBy": topology["publicKeyFingerprint"],
+                "signingAlgorithmSpec": "SIGNING_ALGORITHM_SPEC_ED25519"}],
+            "identityProviderId": "",
+        })
+    };
+    let (status, refused) = call(
+        spec,
+        c,
+        "post",
+        "/v2/parties/external/allocate",
+        "",
+        Some(&allocate(b"not the hash")),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, allocated) = call(
+        spec,
+        c,
+        "post",
+        "/v2/parties/external/allocate",
+        "",
+        Some(&allocate(&multi_hash)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(allocated["partyId"], topology["partyId"]);
 }

@@ -57,24 +57,27 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     let holding = client.mint(&treasury, "100").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
     let command = |id: &str, before: &str| {
-        transfer_command(
-            id,
-            &treasury,
-            &factory,
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "20",
-            &[&holding],
-            before,
+        with_registry_disclosures(
+            &sandbox,
+            transfer_command(
+                id,
+                &treasury,
+                &factory,
+                &dso,
+                "Amulet",
+                &treasury,
+                &alice,
+                "20",
+                &[&holding],
+                before,
+            ),
         )
     };
 
     let done = client
         .post(
             "/v2/commands/submit-and-wait",
-            &command("w-1", "2099-01-01T00:00:00Z"),
+            &command("w-1", "2099-01-01T00:00:00Z").await,
         )
         .await
         .ok();
@@ -105,7 +108,7 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     let again = client
         .post(
             "/v2/commands/submit-and-wait",
-            &command("w-2", "2099-01-01T00:00:00Z"),
+            &command("w-2", "2099-01-01T00:00:00Z").await,
         )
         .await;
     assert_eq!(again.status, 404, "{}", again.text);
@@ -122,18 +125,22 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
     let holding = client.mint(&treasury, "100").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
 
-    let expired = transfer_command(
-        "e",
-        &treasury,
-        &factory,
-        &dso,
-        "Amulet",
-        &treasury,
-        &alice,
-        "1",
-        &[&holding],
-        "2020-01-01T00:00:00Z",
-    );
+    let expired = with_registry_disclosures(
+        &sandbox,
+        transfer_command(
+            "e",
+            &treasury,
+            &factory,
+            &dso,
+            "Amulet",
+            &treasury,
+            &alice,
+            "1",
+            &[&holding],
+            "2020-01-01T00:00:00Z",
+        ),
+    )
+    .await;
     let answer = client.post("/v2/commands/submit-and-wait", &expired).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
@@ -145,33 +152,41 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
     assert_eq!(answer.json()["code"], "PARTY_NOT_KNOWN_ON_LEDGER");
 
     // Alice cannot move the treasury's holding.
-    let theft = transfer_command(
-        "t",
-        &alice,
-        &factory,
-        &dso,
-        "Amulet",
-        &treasury,
-        &alice,
-        "1",
-        &[&holding],
-        "2099-01-01T00:00:00Z",
-    );
+    let theft = with_registry_disclosures(
+        &sandbox,
+        transfer_command(
+            "t",
+            &alice,
+            &factory,
+            &dso,
+            "Amulet",
+            &treasury,
+            &alice,
+            "1",
+            &[&holding],
+            "2099-01-01T00:00:00Z",
+        ),
+    )
+    .await;
     let answer = client.post("/v2/commands/submit-and-wait", &theft).await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
 
-    let missing = transfer_command(
-        "m",
-        &treasury,
-        "00deadbeef",
-        &dso,
-        "Amulet",
-        &treasury,
-        &alice,
-        "1",
-        &[&holding],
-        "2099-01-01T00:00:00Z",
-    );
+    let missing = with_registry_disclosures(
+        &sandbox,
+        transfer_command(
+            "m",
+            &treasury,
+            "00deadbeef",
+            &dso,
+            "Amulet",
+            &treasury,
+            &alice,
+            "1",
+            &[&holding],
+            "2099-01-01T00:00:00Z",
+        ),
+    )
+    .await;
     let answer = client.post("/v2/commands/submit-and-wait", &missing).await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }
@@ -190,18 +205,22 @@ async fn sbx_offer_then_accept_by_the_receiver() {
         .await
         .ok();
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
-    let offer = transfer_command(
-        "o-1",
-        &treasury,
-        &factory,
-        &admin,
-        "SBX",
-        &treasury,
-        &alice,
-        "5",
-        &[],
-        "2099-01-01T00:00:00Z",
-    );
+    let offer = with_registry_disclosures(
+        &sandbox,
+        transfer_command(
+            "o-1",
+            &treasury,
+            &factory,
+            &admin,
+            "SBX",
+            &treasury,
+            &alice,
+            "5",
+            &[],
+            "2099-01-01T00:00:00Z",
+        ),
+    )
+    .await;
     client
         .post("/v2/commands/submit-and-wait", &offer)
         .await
@@ -226,15 +245,24 @@ async fn sbx_offer_then_accept_by_the_receiver() {
     };
     // Only the receiver may accept.
     let answer = client
-        .post("/v2/commands/submit-and-wait", &accept(&treasury, "a-0"))
+        .post(
+            "/v2/commands/submit-and-wait",
+            &with_registry_disclosures(&sandbox, accept(&treasury, "a-0")).await,
+        )
         .await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
     client
-        .post("/v2/commands/submit-and-wait", &accept(&alice, "a-1"))
+        .post(
+            "/v2/commands/submit-and-wait",
+            &with_registry_disclosures(&sandbox, accept(&alice, "a-1")).await,
+        )
         .await
         .ok();
     let answer = client
-        .post("/v2/commands/submit-and-wait", &accept(&alice, "a-2"))
+        .post(
+            "/v2/commands/submit-and-wait",
+            &with_registry_disclosures(&sandbox, accept(&alice, "a-2")).await,
+        )
         .await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }

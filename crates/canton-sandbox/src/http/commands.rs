@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use canton_ledger::commands::{JsCommands, SubmitAndWaitResponse};
 
+use crate::completions::dedup_window;
 use crate::http::AppState;
 use crate::http::error::{ApiError, decode};
 use crate::http::interactive::{CompletionMeta, record_completion};
@@ -19,10 +20,15 @@ pub async fn submit_and_wait(
     let commands: JsCommands = decode(&body)?;
     // Interpretation errors are answered before anything is sequenced: no completion.
     let done = s.change(|w| {
-        if let Some(done) = w.completions.committed_change(
+        let window = dedup_window(
+            commands.deduplication_period.as_ref(),
+            w.ledger.record_time(),
+        )?;
+        if let Some(done) = w.completions.duplicate_of(
             &commands.user_id,
             &commands.act_as,
             &commands.command_id,
+            window,
         ) {
             return Err(ApiError::duplicate_command(done.offset));
         }

@@ -199,7 +199,7 @@ async fn act_on_offer(
             .unwrap_or_else(|| format!("sandbox-instruction-{}", w.ledger.ledger_end() + 1));
         let cid = &body.transfer_instruction_cid;
         if w.amulet.pending_instruction(&w.ledger, cid).is_some() {
-            w.amulet.act(&mut w.ledger, cid, choice, &command_id)
+            w.amulet.act(&mut w.ledger, cid, choice, &command_id, None)
         } else {
             w.token.act(&mut w.ledger, cid, choice, &command_id)
         }

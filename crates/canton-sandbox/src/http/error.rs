@@ -218,6 +218,37 @@ impl From<LedgerError> for ApiError {
     }
 }
 
+impl From<crate::completions::DedupPeriodError> for ApiError {
+    fn from(e: crate::completions::DedupPeriodError) -> ApiError {
+        use crate::completions::{DedupPeriodError, iso_duration};
+        match e {
+            DedupPeriodError::Negative => ApiError::canton(
+                "INVALID_FIELD",
+                ErrorCategory::InvalidIndependentOfSystemState,
+                "The submitted command has a field with invalid value: Invalid field deduplication_period: Duration must be positive",
+                vec![],
+            ),
+            DedupPeriodError::TooLong { given, max } => {
+                let mut e = ApiError::canton(
+                    "INVALID_DEDUPLICATION_PERIOD",
+                    ErrorCategory::InvalidGivenCurrentSystemStateOther,
+                    format!(
+                        "The submitted command had an invalid deduplication period: The given deduplication duration of {} exceeds the maximum deduplication duration of {}",
+                        iso_duration(given),
+                        iso_duration(max)
+                    ),
+                    vec![],
+                );
+                if let ApiError::Canton(e) = &mut e {
+                    e.context
+                        .insert("longest_duration".to_owned(), iso_duration(max));
+                }
+                e
+            }
+        }
+    }
+}
+
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> ApiError {
         match e {

@@ -15,7 +15,7 @@ use canton_ledger::interactive::{
 };
 use canton_ledger::serde_util::Empty;
 
-use crate::completions::CompletionRecord;
+use crate::completions::{CompletionRecord, dedup_window};
 use crate::http::AppState;
 use crate::http::error::{ApiError, decode};
 use crate::interactive::{Authorized, authorize, commit, prepare};
@@ -78,9 +78,14 @@ fn run(w: &mut World, request: &JsExecuteSubmissionRequest) -> Result<Submitted,
         sequenced: false,
     })?;
     let meta = authorized_meta(&authorized, request);
+    let window = dedup_window(Some(&request.deduplication_period), w.ledger.record_time())
+        .map_err(|e| Refused {
+            error: e.into(),
+            sequenced: false,
+        })?;
     if let Some(done) =
         w.completions
-            .committed_change(&meta.user_id, &meta.act_as, &meta.command_id)
+            .duplicate_of(&meta.user_id, &meta.act_as, &meta.command_id, window)
     {
         // Deduplication: a second execution of a committed change is refused before
         // sequencing (a prepared transaction that auto-selected its inputs could otherwise

@@ -21,6 +21,7 @@ pub mod events;
 pub mod faults;
 pub mod interactive;
 pub mod packages;
+pub mod parties;
 pub mod registry;
 pub mod state;
 pub mod updates;
@@ -159,6 +160,11 @@ pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
         .route("/v2/packages/{id}/status", get(packages::status))
         .route("/v2/parties", get(state::parties))
         .route("/v2/parties/participant-id", get(state::participant_id))
+        .route(
+            "/v2/parties/external/generate-topology",
+            post(parties::generate_topology),
+        )
+        .route("/v2/parties/external/allocate", post(parties::allocate))
         .route(
             "/v2/updates",
             post(updates::post_updates).get(ws::updates_websocket),

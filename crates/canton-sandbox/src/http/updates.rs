@@ -6,6 +6,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use canton_ledger::filters::{EventFormat, TransactionFormat, TransactionShape, UpdateFormat};
 use canton_ledger::updates::{GetUpdateByIdRequest, GetUpdateByOffsetRequest};
 use canton_ledger::{
@@ -16,9 +18,10 @@ use serde::Deserialize;
 
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
-use crate::model::Ledger;
 use crate::model::filter::ResolvedFilter;
 use crate::model::projection::{project_transaction, project_with};
+use crate::model::render::write_transaction_update;
+use crate::model::{CommittedTx, Ledger};
 use crate::world::World;
 
 /// A validated `GetUpdatesRequest`.
@@ -121,35 +124,88 @@ impl Cursor {
         query: &UpdatesQuery,
         max: usize,
     ) -> Vec<JsGetUpdatesResponse> {
+        let table = world.ledger.symbols();
+        let mut out = Vec::new();
+        self.scan(world, query, max, |tx, format, filter| {
+            let t = project_with(tx, format, world.ledger.synchronizer_id(), filter, &table)?;
+            out.push(JsGetUpdatesResponse {
+                update: Update::Transaction(Wrapped { value: t }),
+            });
+            Some(())
+        });
+        out
+    }
+
+    /// [`Cursor::read`] written straight into a JSON array under construction: appends up to
+    /// `max` elements to `out`, each after a comma unless `written` (the elements already in
+    /// it) is 0, and returns how many it appended.
+    pub fn write(
+        &mut self,
+        world: &World,
+        query: &UpdatesQuery,
+        max: usize,
+        written: usize,
+        out: &mut String,
+    ) -> usize {
+        let table = world.ledger.symbols();
+        let mut count = 0;
+        self.scan(world, query, max, |tx, format, filter| {
+            let mark = out.len();
+            if written + count > 0 {
+                out.push(',');
+            }
+            let sync = world.ledger.synchronizer_id();
+            if !write_transaction_update(out, tx, format, sync, filter, &table) {
+                out.truncate(mark);
+                return None;
+            }
+            if count == 0 {
+                // One allocation for the page: the rest are about as large as the first.
+                out.reserve((out.len() - mark) * (max - 1) * 9 / 8);
+            }
+            count += 1;
+            Some(())
+        });
+        count
+    }
+
+    /// Walks the updates after the cursor, advancing it, until `emit` has accepted `max`
+    /// (`emit` answers `None` for a transaction the reader does not see).
+    fn scan(
+        &mut self,
+        world: &World,
+        query: &UpdatesQuery,
+        max: usize,
+        mut emit: impl FnMut(&CommittedTx, &TransactionFormat, &ResolvedFilter) -> Option<()>,
+    ) {
         let end = query
             .end_inclusive
             .unwrap_or(i64::MAX)
             .min(world.ledger.ledger_end());
-        let hosted = world.hosted_parties();
-        let default_format = EventFormat::default();
         let filter = query.transactions.as_ref().map(|format| {
+            let default_format = EventFormat::default();
             let event_format = format.event_format.as_ref().unwrap_or(&default_format);
-            ResolvedFilter::new(event_format, hosted.iter().map(String::as_str))
+            // Only `filtersForAnyParty` needs the hosted parties.
+            if event_format.filters_for_any_party.is_some() {
+                let hosted = world.hosted_parties();
+                ResolvedFilter::new(event_format, hosted.iter().map(String::as_str))
+            } else {
+                ResolvedFilter::new(event_format, std::iter::empty())
+            }
         });
-        let table = world.ledger.symbols();
-        let mut out = Vec::new();
+        let mut emitted = 0;
         for tx in world.ledger.updates_between(self.position, end) {
-            if out.len() >= max {
+            if emitted >= max {
                 break;
             }
             self.position = tx.offset;
             let (Some(format), Some(filter)) = (&query.transactions, &filter) else {
                 continue;
             };
-            if let Some(t) =
-                project_with(tx, format, world.ledger.synchronizer_id(), filter, &table)
-            {
-                out.push(JsGetUpdatesResponse {
-                    update: Update::Transaction(Wrapped { value: t }),
-                });
+            if emit(tx, format, filter).is_some() {
+                emitted += 1;
             }
         }
-        out
     }
 
     pub fn is_complete(&self, query: &UpdatesQuery) -> bool {
@@ -189,12 +245,13 @@ pub struct ListParams {
 }
 
 /// `POST /v2/updates`: collects at most `min(limit, 201)` elements; more than 200 → 413.
-/// Open-ended (or with `stream_idle_timeout_ms`) it waits for new updates until idle.
+/// Open-ended (or with `stream_idle_timeout_ms`) it waits for new updates until idle. The page
+/// is written straight into the response body ([`crate::model::render`]).
 pub async fn post_updates(
     State(s): State<AppState>,
     Query(params): Query<ListParams>,
     body: Bytes,
-) -> Result<Json<Vec<JsGetUpdatesResponse>>, ApiError> {
+) -> Result<Response, ApiError> {
     let request: GetUpdatesRequest = decode(&body)?;
     let query = UpdatesQuery::validate(request, &s.read().ledger)?;
     let cap = params
@@ -205,7 +262,8 @@ pub async fn post_updates(
         .then(|| Duration::from_millis(params.stream_idle_timeout_ms.unwrap_or(DEFAULT_IDLE_MS)));
     let mut cursor = Cursor::new(query.begin_exclusive);
     let incarnation = s.read().ledger.incarnation();
-    let mut out = Vec::new();
+    let mut page = String::from("[");
+    let mut count = 0;
     loop {
         // Subscribe before reading so a change between the read and the wait is not missed.
         let mut changes = s.subscribe();
@@ -214,12 +272,18 @@ pub async fn post_updates(
             if world.ledger.incarnation() != incarnation {
                 return Err(ApiError::node_restarted());
             }
-            out.extend(cursor.read(&world, &query, cap - out.len()));
-            if out.len() < cap && query.end_inclusive.is_none() {
-                out.extend(cursor.checkpoint(&world));
+            count += cursor.write(&world, &query, cap - count, count, &mut page);
+            if count < cap && query.end_inclusive.is_none() {
+                if let Some(checkpoint) = cursor.checkpoint(&world) {
+                    if count > 0 {
+                        page.push(',');
+                    }
+                    page.push_str(&serde_json::to_string(&checkpoint).unwrap_or_default());
+                    count += 1;
+                }
             }
         }
-        if out.len() >= cap || cursor.is_complete(&query) {
+        if count >= cap || cursor.is_complete(&query) {
             break;
         }
         let Some(idle) = idle else { break };
@@ -227,10 +291,11 @@ pub async fn post_updates(
             break;
         }
     }
-    if out.len() > MAX_LIST_ELEMENTS {
+    if count > MAX_LIST_ELEMENTS {
         return Err(ApiError::too_many_elements(MAX_LIST_ELEMENTS));
     }
-    Ok(Json(out))
+    page.push(']');
+    Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
 }
 
 fn required_transactions(format: Option<UpdateFormat>) -> Result<TransactionFormat, ApiError> {

@@ -455,7 +455,7 @@ fn write_one(r: &mut Reader<'_>, table: &SymbolTable, rendering: Rendering, out:
                 if i > 0 {
                     out.push(',');
                 }
-                write_str(table.labels[label], out);
+                write_json_str(table.labels[label], out);
                 out.push(':');
                 r.pos = at;
                 write_one(r, table, rendering, out);
@@ -466,7 +466,7 @@ fn write_one(r: &mut Reader<'_>, table: &SymbolTable, rendering: Rendering, out:
         tag::VARIANT => {
             let label = table.labels[r.index()];
             out.push_str("{\"tag\":");
-            write_str(label, out);
+            write_json_str(label, out);
             out.push_str(",\"value\":");
             write_one(r, table, rendering, out);
             out.push('}');
@@ -534,24 +534,31 @@ fn write_one(r: &mut Reader<'_>, table: &SymbolTable, rendering: Rendering, out:
     }
 }
 
-fn is_plain(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+/// Whether `s` prints as JSON between quotes without escapes.
+pub(crate) fn is_plain(s: &str) -> bool {
+    // A fold without early exit: the compiler vectorizes it, and the strings checked (party
+    // and contract ids, names, timestamps) are nearly always plain, so exiting early gains
+    // nothing.
+    s.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\') & (b < 0x7f)
+    })
 }
 
-fn write_sym(table: &SymbolTable, sym: Sym, out: &mut String) {
+/// An interned string as JSON, using the plainness checked once at interning.
+pub(crate) fn write_sym(table: &SymbolTable, sym: Sym, out: &mut String) {
     let s = table.get(sym);
     if table.plain[sym.0 as usize] {
         out.push('"');
         out.push_str(s);
         out.push('"');
     } else {
-        write_str(s, out);
+        write_json_str(s, out);
     }
 }
 
 /// A JSON string literal, escaped as serde_json escapes it.
-fn write_str(s: &str, out: &mut String) {
+/// `s` as a JSON string, escaped as `serde_json` escapes it.
+pub fn write_json_str(s: &str, out: &mut String) {
     if is_plain(s) {
         out.push('"');
         out.push_str(s);

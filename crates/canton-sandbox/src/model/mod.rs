@@ -7,6 +7,7 @@ pub mod filter;
 pub mod ids;
 pub mod ledger;
 pub mod projection;
+pub mod render;
 pub mod template;
 pub mod tree;
 

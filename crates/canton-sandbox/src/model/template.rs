@@ -18,6 +18,9 @@ pub struct IdentifierParts {
     pub package_name: String,
     pub module: String,
     pub entity: String,
+    /// The package-id form, as a JSON string with its quotes: streams print it for nearly
+    /// every event, so it is built once.
+    pub wire_json: String,
 }
 
 impl Deref for Identifier {
@@ -30,11 +33,17 @@ impl Deref for Identifier {
 
 impl Identifier {
     pub fn new(package_id: &str, package_name: &str, module: &str, entity: &str) -> Identifier {
+        let mut wire_json = String::new();
+        crate::model::compact::write_json_str(
+            &format!("{package_id}:{module}:{entity}"),
+            &mut wire_json,
+        );
         Identifier(Arc::new(IdentifierParts {
             package_id: package_id.to_owned(),
             package_name: package_name.to_owned(),
             module: module.to_owned(),
             entity: entity.to_owned(),
+            wire_json,
         }))
     }
 

@@ -477,6 +477,11 @@ impl AmuletToken {
             Some(given) => given.clone(),
             None => self.select_inputs(ledger, &request.sender, request.amount),
         };
+        if request.sender == request.receiver {
+            // Scan never puts a preapproval in a self transfer's context, so the factory takes
+            // its self branch even when the sender has one (`transferKind: "self"`).
+            return self.self_transfer_at(ledger, request, &inputs, times);
+        }
         let Some(preapproval) = self.preapproval_of(ledger, &request.receiver) else {
             // No preapproval: the factory locks the amount and leaves an offer.
             return self.offer_at(ledger, request, &inputs, times);
@@ -552,12 +557,13 @@ impl AmuletToken {
                 request.amount
             )));
         }
-        if request.sender == request.receiver {
-            return Err(TokenError::InvalidArgument(
-                "self transfers are not modelled yet".into(),
-            ));
-        }
-        let (holdings, total) = self.spend(ctx, &request.sender, inputs)?;
+        // Self transfers never get here: `transfer_at` takes the self branch first.
+        debug_assert_ne!(request.sender, request.receiver);
+        let Spent {
+            holdings,
+            total,
+            expired_locks,
+        } = self.spend(ctx, &request.sender, inputs)?;
         let change = total
             .checked_sub(request.amount)
             .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
@@ -576,17 +582,21 @@ impl AmuletToken {
             total,
             receiver_amulet,
             change,
+            expired_locks,
         })
     }
 
-    /// The inputs as `AmuletRules_Transfer` checks them: some, not too many, active Amulets of
-    /// the sender; with their total.
+    /// The inputs as the factory and `AmuletRules_Transfer` check them: some, not too many,
+    /// active Amulets of the sender, or LockedAmulets of the sender whose lock has expired,
+    /// which the factory unlocks on the fly (`LockedAmulet_OwnerExpireLock`, see
+    /// [`ExpiredLock`]) and spends the resulting Amulet of; with their total. A LockedAmulet
+    /// whose lock is still live is refused, as `LockedAmulet_OwnerExpireLock` refuses it.
     pub(super) fn spend(
         &self,
         ctx: &mut TxContext<'_>,
         sender: &str,
         inputs: &[String],
-    ) -> Result<(Vec<Holding>, Amount), TokenError> {
+    ) -> Result<Spent, TokenError> {
         if inputs.is_empty() {
             return Err(TokenError::Interpretation(
                 "InvalidTransfer: ITR_Other: no inputs".into(),
@@ -598,23 +608,142 @@ impl AmuletToken {
             ));
         }
         let mut holdings = Vec::new();
+        let mut expired_locks = Vec::new();
         for cid in inputs {
             let contract = ctx
                 .active(cid)
                 .ok_or_else(|| LedgerError::ContractNotFound(cid.clone()))?;
-            let holding = self.as_holding(&contract.create).ok_or_else(|| {
-                TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
-            })?;
-            if holding.owner != sender {
+            let holding = match self.as_locked(&contract.create) {
+                Some((holding, expires_at)) => {
+                    if expires_at > ctx.let_time {
+                        return Err(TokenError::Interpretation(format!(
+                            "LockedAmulet_OwnerExpireLock: the lock on {cid} expires at {expires_at}, after the ledger time {}",
+                            ctx.let_time
+                        )));
+                    }
+                    let unlocked = self.new_amulet(ctx, &holding.owner, holding.amount);
+                    let spent = Holding {
+                        contract_id: unlocked.contract_id.clone(),
+                        created_in_round: self.config.round,
+                        ..holding.clone()
+                    };
+                    expired_locks.push(ExpiredLock {
+                        locked_cid: cid.clone(),
+                        unlocked,
+                    });
+                    (holding.owner, spent)
+                }
+                None => {
+                    let h = self.as_holding(&contract.create).ok_or_else(|| {
+                        TokenError::Interpretation(format!("{cid} is not an Amulet holding"))
+                    })?;
+                    (h.owner.clone(), h)
+                }
+            };
+            if holding.0 != sender {
                 return Err(TokenError::Interpretation(format!(
                     "InvalidTransfer: input {cid} is not owned by the sender"
                 )));
             }
-            holdings.push(holding);
+            holdings.push(holding.1);
         }
         let total = Amount::checked_sum(holdings.iter().map(|h| h.amount))
             .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
-        Ok((holdings, total))
+        Ok(Spent {
+            holdings,
+            total,
+            expired_locks,
+        })
+    }
+
+    /// A `LockedAmulet`: the Amulet it wraps, and when its lock expires.
+    fn as_locked(&self, create: &Create) -> Option<(Holding, Timestamp)> {
+        if create.template != packages::locked_amulet_template() {
+            return None;
+        }
+        let amulet = field(&create.argument, "amulet")?;
+        let Some(Value::Party(owner)) = field(amulet, "owner") else {
+            return None;
+        };
+        let amount = field(amulet, "amount")?;
+        let Some(Value::Numeric(initial)) = field(amount, "initialAmount") else {
+            return None;
+        };
+        let Some(Value::Int64(round)) = field(amount, "createdAt").and_then(|r| field(r, "number"))
+        else {
+            return None;
+        };
+        let Some(Value::Time(expires_at)) =
+            field(&create.argument, "lock").and_then(|l| field(l, "expiresAt"))
+        else {
+            return None;
+        };
+        Some((
+            Holding {
+                contract_id: create.contract_id.clone(),
+                owner: owner.clone(),
+                amount: *initial,
+                created_in_round: *round,
+            },
+            *expires_at,
+        ))
+    }
+
+    /// What the factory does with each input before transferring: fetch it, and for an
+    /// expired LockedAmulet exercise `LockedAmulet_OwnerExpireLock` (owner; tx-kind `unlock`,
+    /// reason `lock expired`), whose Amulet `AmuletRules_Transfer` then spends.
+    pub(super) fn input_nodes(&self, actor: &str, plan: &TransferPlan) -> Vec<Node> {
+        let mut nodes = Vec::new();
+        for h in &plan.inputs {
+            let expired = plan
+                .expired_locks
+                .iter()
+                .find(|e| e.unlocked.contract_id == h.contract_id);
+            let Some(e) = expired else {
+                nodes.push(Node::Fetch(Fetch {
+                    contract_id: h.contract_id.clone(),
+                    acting_parties: parties([actor]),
+                }));
+                continue;
+            };
+            nodes.push(Node::Fetch(Fetch {
+                contract_id: e.locked_cid.clone(),
+                acting_parties: parties([actor]),
+            }));
+            nodes.push(Node::Exercise(Exercise {
+                contract_id: e.locked_cid.clone(),
+                interface: None,
+                choice: "LockedAmulet_OwnerExpireLock".into(),
+                argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
+                acting_parties: parties([h.owner.as_str()]),
+                consuming: true,
+                result: Value::record(vec![
+                    (
+                        "amuletSum",
+                        Value::record(vec![
+                            ("amulet", Value::cid(&e.unlocked.contract_id)),
+                            ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+                            ("round", round_value(self.config.round)),
+                        ]),
+                    ),
+                    (
+                        "meta",
+                        Value::some(Value::metadata([
+                            (meta::REASON, "lock expired".to_owned()),
+                            (meta::TX_KIND, "unlock".to_owned()),
+                        ])),
+                    ),
+                ]),
+                children: vec![
+                    Node::Fetch(Fetch {
+                        contract_id: self.open_round.clone(),
+                        acting_parties: parties([h.owner.as_str()]),
+                    }),
+                    Node::Create(e.unlocked.clone()),
+                ],
+            }));
+        }
+        nodes
     }
 
     fn transfer_tree(
@@ -707,22 +836,7 @@ impl AmuletToken {
             children: vec![Node::Exercise(amulet_rules_transfer)],
         };
 
-        let (requested_at, execute_before) = times.unwrap_or_else(|| {
-            let requested_at = ctx
-                .let_time
-                .checked_add_micros(-114_871)
-                .unwrap_or(ctx.let_time);
-            let execute_before = requested_at
-                .checked_add_micros(DAY_MICROS)
-                .unwrap_or(requested_at);
-            (requested_at, execute_before)
-        });
-        let transfer_meta: Vec<(&str, String)> = request
-            .memo
-            .iter()
-            .map(|m| (meta::REASON, m.clone()))
-            .collect();
-        let context_cid = |cid: &str| Value::variant("AV_ContractId", Value::cid(cid));
+        let times = times.unwrap_or_else(|| default_times(ctx.let_time));
         let mut root_children = vec![
             Node::Fetch(Fetch {
                 contract_id: self.amulet_rules.clone(),
@@ -733,63 +847,18 @@ impl AmuletToken {
                 acting_parties: parties([sender]),
             }),
         ];
-        for h in &plan.inputs {
-            root_children.push(Node::Fetch(Fetch {
-                contract_id: h.contract_id.clone(),
-                acting_parties: parties([sender]),
-            }));
-        }
+        root_children.extend(self.input_nodes(sender, &plan));
         root_children.push(Node::Exercise(send));
         Exercise {
             contract_id: self.external_party_rules.clone(),
             interface: Some(packages::transfer_factory_interface()),
             choice: "TransferFactory_Transfer".into(),
-            argument: Value::record(vec![
-                ("expectedAdmin", Value::party(dso)),
-                (
-                    "transfer",
-                    Value::record(vec![
-                        ("sender", Value::party(sender)),
-                        ("receiver", Value::party(receiver)),
-                        ("amount", Value::Numeric(request.amount)),
-                        ("instrumentId", self.instrument_id()),
-                        ("requestedAt", Value::Time(requested_at)),
-                        ("executeBefore", Value::Time(execute_before)),
-                        (
-                            "inputHoldingCids",
-                            Value::List(
-                                plan.inputs
-                                    .iter()
-                                    .map(|h| Value::cid(&h.contract_id))
-                                    .collect(),
-                            ),
-                        ),
-                        ("meta", Value::metadata(transfer_meta)),
-                    ]),
-                ),
-                (
-                    "extraArgs",
-                    Value::record(vec![
-                        (
-                            "context",
-                            Value::record(vec![(
-                                "values",
-                                Value::TextMap(
-                                    [
-                                        ("amulet-rules", context_cid(&self.amulet_rules)),
-                                        ("open-round", context_cid(&self.open_round)),
-                                        ("transfer-preapproval", context_cid(preapproval)),
-                                    ]
-                                    .into_iter()
-                                    .map(|(k, v)| (k.to_owned(), v))
-                                    .collect(),
-                                ),
-                            )]),
-                        ),
-                        ("meta", Value::metadata([])),
-                    ]),
-                ),
-            ]),
+            argument: self.factory_argument(
+                request,
+                &plan.submitted_inputs(),
+                times,
+                Some(preapproval),
+            ),
             acting_parties: parties([sender]),
             consuming: false,
             result: result::instruction_result(
@@ -798,6 +867,67 @@ impl AmuletToken {
             ),
             children: root_children,
         }
+    }
+
+    /// `TransferFactory_Transfer`'s argument as the wallet submits it: the transfer, and the
+    /// registry's choice context (`transfer-preapproval` only for a direct transfer).
+    pub(super) fn factory_argument(
+        &self,
+        request: &TransferRequest,
+        inputs: &[String],
+        (requested_at, execute_before): (Timestamp, Timestamp),
+        preapproval: Option<&str>,
+    ) -> Value {
+        let transfer_meta: Vec<(&str, String)> = request
+            .memo
+            .iter()
+            .map(|m| (meta::REASON, m.clone()))
+            .collect();
+        let context_cid = |cid: &str| Value::variant("AV_ContractId", Value::cid(cid));
+        let mut context = vec![
+            ("amulet-rules", context_cid(&self.amulet_rules)),
+            ("open-round", context_cid(&self.open_round)),
+        ];
+        if let Some(preapproval) = preapproval {
+            context.push(("transfer-preapproval", context_cid(preapproval)));
+        }
+        Value::record(vec![
+            ("expectedAdmin", Value::party(&self.dso)),
+            (
+                "transfer",
+                Value::record(vec![
+                    ("sender", Value::party(&request.sender)),
+                    ("receiver", Value::party(&request.receiver)),
+                    ("amount", Value::Numeric(request.amount)),
+                    ("instrumentId", self.instrument_id()),
+                    ("requestedAt", Value::Time(requested_at)),
+                    ("executeBefore", Value::Time(execute_before)),
+                    (
+                        "inputHoldingCids",
+                        Value::List(inputs.iter().map(Value::cid).collect()),
+                    ),
+                    ("meta", Value::metadata(transfer_meta)),
+                ]),
+            ),
+            (
+                "extraArgs",
+                Value::record(vec![
+                    (
+                        "context",
+                        Value::record(vec![(
+                            "values",
+                            Value::TextMap(
+                                context
+                                    .into_iter()
+                                    .map(|(k, v)| (k.to_owned(), v))
+                                    .collect(),
+                            ),
+                        )]),
+                    ),
+                    ("meta", Value::metadata([])),
+                ]),
+            ),
+        ])
     }
 
     /// `TransferContext` of `AmuletRules_Transfer` (and `_ComputeFees`): the one open round.
@@ -950,9 +1080,41 @@ pub(super) struct TransferPlan {
     pub(super) total: Amount,
     pub(super) receiver_amulet: Create,
     pub(super) change: Option<Create>,
+    /// Inputs that were expired LockedAmulets, unlocked on the fly (their Amulets are in
+    /// `inputs`).
+    pub(super) expired_locks: Vec<ExpiredLock>,
+}
+
+/// What [`AmuletToken::spend`] found.
+pub(super) struct Spent {
+    pub(super) holdings: Vec<Holding>,
+    pub(super) total: Amount,
+    pub(super) expired_locks: Vec<ExpiredLock>,
+}
+
+/// An expired LockedAmulet given as a transfer input, and the Amulet its owner gets back by
+/// `LockedAmulet_OwnerExpireLock` within the same transaction (created and spent there).
+#[derive(Debug, Clone)]
+pub(super) struct ExpiredLock {
+    pub(super) locked_cid: String,
+    pub(super) unlocked: Create,
 }
 
 impl TransferPlan {
+    /// The inputs as the submitter named them (an expired LockedAmulet, not the Amulet it
+    /// became).
+    pub(super) fn submitted_inputs(&self) -> Vec<String> {
+        self.inputs
+            .iter()
+            .map(|h| {
+                self.expired_locks
+                    .iter()
+                    .find(|e| e.unlocked.contract_id == h.contract_id)
+                    .map_or_else(|| h.contract_id.clone(), |e| e.locked_cid.clone())
+            })
+            .collect()
+    }
+
     pub(super) fn total_minus(&self, amount: Amount) -> Amount {
         self.total.checked_sub(amount).unwrap_or(Amount::ZERO)
     }
@@ -986,11 +1148,22 @@ fn dso_contract(
 }
 
 /// A record field by name.
-pub(super) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     match value {
         Value::Record(fields) => fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
         _ => None,
     }
+}
+
+/// `(requestedAt, executeBefore)` of a transfer made through the control API, which has no
+/// submitted ones: requested just before the ledger time (as a wallet's clock would be), valid
+/// for a day.
+pub(super) fn default_times(let_time: Timestamp) -> (Timestamp, Timestamp) {
+    let requested_at = let_time.checked_add_micros(-114_871).unwrap_or(let_time);
+    let execute_before = requested_at
+        .checked_add_micros(DAY_MICROS)
+        .unwrap_or(requested_at);
+    (requested_at, execute_before)
 }
 
 #[cfg(test)]

@@ -10,9 +10,12 @@
 //!   observer of the instruction only, so its view is that create alone.
 //! - accept: `TransferInstruction_Accept` → `LockedAmulet_Unlock` → `AmuletRules_Transfer`
 //!   (provider = sender) of the unlocked Amulet to the receiver; result `Completed`.
-//! - reject / withdraw: `LockedAmulet_Unlock`, the Amulet back to the sender in
-//!   `senderChangeCids`; result `Failed`. The registry's context says `expire-lock = true`: the
-//!   sandbox has no `LockedAmulet_OwnerExpireLock`, so an instruction's lock is always live.
+//! - reject / withdraw with the context's `expire-lock = true` (the registry's answer while the
+//!   LockedAmulet exists): `LockedAmulet_Unlock`, the Amulet back to the sender in
+//!   `senderChangeCids`; result `Failed`. Once the lock has expired its owner may spend the
+//!   LockedAmulet as a transfer input (`LockedAmulet_OwnerExpireLock`, see `AmuletToken::spend`);
+//!   the registry then answers `expire-lock = false` only, and reject / withdraw just archive
+//!   the instruction (allowed only after `executeBefore`), result `Failed`, no change.
 
 use exchange_core::{Amount, Timestamp};
 
@@ -21,7 +24,7 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, DAY_MICROS, Holding, TransferOutcome, TransferPlan, TransferRequest, field,
+    AmuletToken, DAY_MICROS, Holding, Spent, TransferOutcome, TransferPlan, TransferRequest, field,
     round_value,
 };
 use crate::token::offer::{
@@ -164,12 +167,13 @@ impl AmuletToken {
                         request.amount
                     )));
                 }
-                if request.sender == request.receiver {
-                    return Err(TokenError::InvalidArgument(
-                        "self transfers are not modelled yet".into(),
-                    ));
-                }
-                let (holdings, total) = self.spend(ctx, sender, inputs)?;
+                // Self transfers never get here: `transfer_at` takes the self branch first.
+                debug_assert_ne!(request.sender, request.receiver);
+                let Spent {
+                    holdings,
+                    total,
+                    expired_locks,
+                } = self.spend(ctx, sender, inputs)?;
                 let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
                 if change.is_negative() {
                     return Err(TokenError::Interpretation(format!(
@@ -186,6 +190,7 @@ impl AmuletToken {
                     total,
                     receiver_amulet: locked,
                     change,
+                    expired_locks,
                 };
                 let locked_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
@@ -331,11 +336,11 @@ impl AmuletToken {
                     Node::Exercise(compute_fees),
                     fetch(&self.open_round),
                 ];
-                children.extend(plan.inputs.iter().map(|h| fetch(&h.contract_id)));
+                children.extend(self.input_nodes(sender, &plan));
                 children.push(Node::Exercise(lock_transfer));
                 children.push(Node::Create(instruction));
 
-                let input_cids = plan.inputs.iter().map(|h| Value::cid(&h.contract_id)).collect();
+                let input_cids = plan.submitted_inputs().into_iter().map(Value::cid).collect();
                 Ok(vec![Node::Exercise(Exercise {
                     contract_id: self.external_party_rules.clone(),
                     interface: Some(transfer_factory_interface()),
@@ -379,12 +384,20 @@ impl AmuletToken {
 
     /// Accept (receiver), reject (receiver) or withdraw (sender) a pending Canton Coin
     /// instruction (see the module doc).
+    ///
+    /// `expire_lock` is the choice context's `expire-lock` (`None`: what the registry would
+    /// answer now, i.e. whether the lock is still there). Reject and withdraw with `true`
+    /// unlock the LockedAmulet back to the sender; with `false` (the registry's answer once
+    /// the LockedAmulet is gone, e.g. its owner unlocked it after expiry by spending it) they
+    /// only archive the instruction, and only once `executeBefore` has passed (splice
+    /// `abortTwoStepTransfer`: "After transferBefore").
     pub fn act(
         &self,
         ledger: &mut Ledger,
         instruction_cid: &str,
         choice: InstructionChoice,
         command_id: &str,
+        expire_lock: Option<bool>,
     ) -> Result<InstructionOutcome, TokenError> {
         let not_found = || LedgerError::ContractNotFound(instruction_cid.to_owned());
         let pending = self
@@ -397,7 +410,7 @@ impl AmuletToken {
             Some(Value::ContractId(cid)) => cid,
             _ => return Err(not_found().into()),
         };
-        let locked = ledger
+        let live_lock = ledger
             .contract(&locked_cid)
             .filter(|c| c.is_active())
             .and_then(|c| {
@@ -406,8 +419,18 @@ impl AmuletToken {
                     Some(Value::Numeric(a)) => Some(*a),
                     _ => None,
                 }
-            })
-            .ok_or_else(|| LedgerError::ContractNotFound(locked_cid.clone()))?;
+            });
+        let expire_lock = expire_lock.unwrap_or(live_lock.is_some());
+        if choice != InstructionChoice::Accept && !expire_lock {
+            return self.abort_without_unlock(
+                ledger,
+                instruction_cid,
+                &pending,
+                choice,
+                command_id,
+            );
+        }
+        let locked = live_lock.ok_or_else(|| LedgerError::ContractNotFound(locked_cid.clone()))?;
         let sender = pending.sender.as_str();
         let receiver = pending.receiver.as_str();
         let dso = self.dso.as_str();
@@ -485,6 +508,7 @@ impl AmuletToken {
                         change: change
                             .is_positive()
                             .then(|| self.new_amulet(ctx, sender, change)),
+                        expired_locks: vec![],
                     };
                     holding_cid = plan.receiver_amulet.contract_id.clone();
                     let change_cids: Vec<String> =
@@ -524,6 +548,86 @@ impl AmuletToken {
             record_time: tx.record_time,
             holding_cid,
         })
+    }
+
+    /// Reject or withdraw with `expire-lock = false`: the instruction is archived, nothing is
+    /// unlocked (the LockedAmulet is gone or left to expire), result `Failed` with no change.
+    fn abort_without_unlock(
+        &self,
+        ledger: &mut Ledger,
+        instruction_cid: &str,
+        pending: &PendingInstruction,
+        choice: InstructionChoice,
+        command_id: &str,
+    ) -> Result<InstructionOutcome, TokenError> {
+        let actor = match choice {
+            InstructionChoice::Withdraw => pending.sender.as_str(),
+            _ => pending.receiver.as_str(),
+        };
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: command_id.to_owned(),
+                act_as: parties([actor]),
+                record_time: None,
+            },
+            |ctx| {
+                if ctx.let_time < pending.execute_before {
+                    return Err(TokenError::Interpretation(format!(
+                        "{}: expire-lock is false, which is only allowed after transferBefore ({}); the ledger time is {}",
+                        choice.name(),
+                        pending.execute_before,
+                        ctx.let_time
+                    )));
+                }
+                Ok(vec![Node::Exercise(Exercise {
+                    contract_id: instruction_cid.to_owned(),
+                    interface: Some(transfer_instruction_interface()),
+                    choice: choice.name().into(),
+                    argument: Value::record(vec![(
+                        "extraArgs",
+                        Value::record(vec![
+                            (
+                                "context",
+                                context_value(vec![(
+                                    "expire-lock",
+                                    Value::variant("AV_Bool", Value::Bool(false)),
+                                )]),
+                            ),
+                            ("meta", Value::metadata([])),
+                        ]),
+                    )]),
+                    acting_parties: parties([actor]),
+                    consuming: true,
+                    result: result::instruction_result(result::failed(), Vec::<String>::new()),
+                    children: vec![],
+                })])
+            },
+        )?;
+        Ok(InstructionOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            holding_cid: String::new(),
+        })
+    }
+
+    /// The LockedAmulet behind the Canton Coin instruction `cid`, as the instruction names it
+    /// (it may be gone: its owner may have unlocked it after expiry).
+    pub fn instruction_locked_amulet(&self, ledger: &Ledger, cid: &str) -> Option<String> {
+        ledger
+            .contract(cid)
+            .and_then(|c| match field(&c.create.argument, "lockedAmulet") {
+                Some(Value::ContractId(locked)) => Some(locked.clone()),
+                _ => None,
+            })
+    }
+
+    /// Whether the LockedAmulet behind the Canton Coin instruction `cid` is still there: what
+    /// Scan's choice contexts answer as `expire-lock`.
+    pub fn instruction_lock_is_live(&self, ledger: &Ledger, cid: &str) -> bool {
+        self.instruction_locked_amulet(ledger, cid)
+            .and_then(|locked| ledger.contract(&locked))
+            .is_some_and(|c| c.is_active())
     }
 
     /// The accepted transfer of the unlocked Amulet: provider = sender, unfeatured.
@@ -568,7 +672,7 @@ impl AmuletToken {
     }
 }
 
-fn input_values(inputs: &[Holding]) -> Value {
+pub(super) fn input_values(inputs: &[Holding]) -> Value {
     Value::List(
         inputs
             .iter()

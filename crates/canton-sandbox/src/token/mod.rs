@@ -5,6 +5,7 @@ pub mod amulet_offer;
 pub mod offer;
 pub mod packages;
 pub mod result;
+pub mod self_transfer;
 
 pub use amulet::{
     AmuletConfig, AmuletToken, Holding, ImportedAcs, TokenError, TransferOutcome, TransferRequest,

@@ -208,6 +208,67 @@ impl OfferToken {
         }
     }
 
+    /// An unlocked holding of `owner`.
+    pub(super) fn unlocked_holding(
+        &self,
+        ctx: &mut TxContext<'_>,
+        owner: &str,
+        amount: Amount,
+    ) -> Create {
+        self.holding(ctx, owner, amount, None)
+    }
+
+    /// The token-standard `Transfer` record.
+    fn transfer_value<'a>(
+        &self,
+        sender: &str,
+        receiver: &str,
+        amount: Amount,
+        (requested_at, execute_before): (Timestamp, Timestamp),
+        inputs: impl Iterator<Item = &'a str>,
+        memo: Option<&str>,
+    ) -> Value {
+        Value::record(vec![
+            ("sender", Value::party(sender)),
+            ("receiver", Value::party(receiver)),
+            ("amount", Value::Numeric(amount)),
+            ("instrumentId", self.instrument_id()),
+            ("requestedAt", Value::Time(requested_at)),
+            ("executeBefore", Value::Time(execute_before)),
+            (
+                "inputHoldingCids",
+                Value::List(inputs.map(Value::cid).collect()),
+            ),
+            (
+                "meta",
+                Value::metadata(
+                    memo.iter()
+                        .map(|m| (super::packages::meta::REASON, (*m).to_owned())),
+                ),
+            ),
+        ])
+    }
+
+    /// `TransferFactory_Transfer`'s argument (this factory needs no choice context).
+    pub(super) fn factory_argument<'a>(
+        &self,
+        sender: &str,
+        receiver: &str,
+        amount: Amount,
+        times: (Timestamp, Timestamp),
+        inputs: impl Iterator<Item = &'a str>,
+        memo: Option<&str>,
+    ) -> Value {
+        Value::record(vec![
+            ("expectedAdmin", Value::party(&self.admin)),
+            (
+                "transfer",
+                self.transfer_value(sender, receiver, amount, times, inputs, memo),
+            ),
+            ("extraArgs", extra_args()),
+        ])
+    }
+
     /// The admin issues a holding to `owner` (act as both: a registry's mint is its own flow).
     pub fn mint(
         &self,
@@ -331,27 +392,14 @@ impl OfferToken {
                     )));
                 }
                 let transfer = |input_cids: &[String]| {
-                    Value::record(vec![
-                        ("sender", Value::party(sender)),
-                        ("receiver", Value::party(&request.receiver)),
-                        ("amount", Value::Numeric(request.amount)),
-                        ("instrumentId", self.instrument_id()),
-                        ("requestedAt", Value::Time(requested_at)),
-                        ("executeBefore", Value::Time(execute_before)),
-                        (
-                            "inputHoldingCids",
-                            Value::List(input_cids.iter().map(Value::cid).collect()),
-                        ),
-                        (
-                            "meta",
-                            Value::metadata(
-                                request
-                                    .memo
-                                    .iter()
-                                    .map(|m| (super::packages::meta::REASON, m.clone())),
-                            ),
-                        ),
-                    ])
+                    self.transfer_value(
+                        sender,
+                        &request.receiver,
+                        request.amount,
+                        (requested_at, execute_before),
+                        input_cids.iter().map(String::as_str),
+                        request.memo.as_deref(),
+                    )
                 };
                 let mut children: Vec<Node> = inputs
                     .iter()

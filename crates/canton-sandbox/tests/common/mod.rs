@@ -339,3 +339,65 @@ pub async fn registry_factory(
         token.admin,
     )
 }
+
+/// What a wallet adds to a token-standard command before submitting or preparing it: the
+/// registry's disclosed contracts (and, where the command has none, its choice context), asked
+/// for with the command's own arguments. A `TransferFactory_Transfer` asks the registry of its
+/// instrument; a `TransferInstruction_*` the registry that knows the instruction. Commands the
+/// registries do not serve are returned as they are.
+pub async fn with_registry_disclosures(sandbox: &Sandbox, mut command: Value) -> Value {
+    let exercise = command["commands"][0]["ExerciseCommand"].clone();
+    let choice = exercise["choice"].as_str().unwrap_or_default().to_owned();
+    let info = sandbox.info();
+    let http = reqwest::Client::new();
+    let answer = if choice == "TransferFactory_Transfer" {
+        let instrument = exercise["choiceArgument"]["transfer"]["instrumentId"]["id"].clone();
+        let Some(token) = info.tokens.iter().find(|t| instrument == t.instrument_id) else {
+            return command;
+        };
+        let r = http
+            .post(format!(
+                "{}/registry/transfer-instruction/v1/transfer-factory",
+                token.registry_url
+            ))
+            .json(&json!({"choiceArguments": exercise["choiceArgument"]}))
+            .send()
+            .await
+            .expect("registry answers");
+        if !r.status().is_success() {
+            return command;
+        }
+        let factory: Value = r.json().await.expect("JSON");
+        factory["choiceContext"].clone()
+    } else if let Some(which) = choice.strip_prefix("TransferInstruction_") {
+        let cid = exercise["contractId"].as_str().unwrap_or_default();
+        let mut found = None;
+        for token in &info.tokens {
+            let r = http
+                .post(format!(
+                    "{}/registry/transfer-instruction/v1/{cid}/choice-contexts/{}",
+                    token.registry_url,
+                    which.to_lowercase()
+                ))
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("registry answers");
+            if r.status().is_success() {
+                found = Some(r.json::<Value>().await.expect("JSON"));
+                break;
+            }
+        }
+        let Some(context) = found else { return command };
+        context
+    } else {
+        return command;
+    };
+    let argument = &mut command["commands"][0]["ExerciseCommand"]["choiceArgument"];
+    let context = &mut argument["extraArgs"]["context"];
+    if context.is_null() || context == &json!({"values": {}}) {
+        *context = answer["choiceContextData"].clone();
+    }
+    command["disclosedContracts"] = answer["disclosedContracts"].clone();
+    command
+}

@@ -1,0 +1,320 @@
+//! Self transfers (`transferKind: "self"`, `token-standard.md` §6.3 item 2): a
+//! `TransferFactory_Transfer` whose receiver is its sender executes at once as a merge/split of
+//! the sender's holdings: the inputs are archived, `amount` comes back as one holding and the
+//! rest as one change holding; the result is `TransferInstructionResult_Completed`. It is how a
+//! wallet merges UTXOs (amount = the inputs' total gives one holding).
+//!
+//! Canton Coin, as `amulet_transferFactory_transferImpl`'s self branch (splice
+//! `ExternalPartyAmuletRules.daml`): `TransferFactory_Transfer` → fetches of the rules, the
+//! round and each input → `AmuletRules_Transfer` with provider = sender and one unlocked output
+//! to the sender, exercised with the DSO's authority as the offer's lock transfer is; its
+//! result meta is `tx-kind: merge-split` without a `sender` (every output goes back to the
+//! sender unlocked), while the factory's own result keeps only burn meta (none at zero fees).
+//! Scan gives a self transfer no preapproval, so it takes this branch even when the sender
+//! has one.
+//!
+//! The offer-only token does the same without rules and rounds: `TransferFactory_Transfer` →
+//! archives of the inputs → the output holding → the change holding.
+
+use exchange_core::{Amount, Timestamp};
+
+use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::token::TokenError;
+use crate::token::amulet::{
+    AmuletToken, MAX_INPUTS, Spent, TransferOutcome, TransferPlan, TransferRequest, default_times,
+    round_value,
+};
+use crate::token::amulet_offer::input_values;
+use crate::token::offer::OfferToken;
+use crate::token::packages::{self, meta};
+use crate::token::result;
+
+/// The checks every transfer factory makes before moving anything.
+fn check_transfer(
+    amount: Amount,
+    execute_before: Timestamp,
+    let_time: Timestamp,
+) -> Result<(), TokenError> {
+    if execute_before <= let_time {
+        return Err(TokenError::Interpretation(format!(
+            "TransferFactory_Transfer: executeBefore {execute_before} is not after the ledger time {let_time}"
+        )));
+    }
+    if !amount.is_positive() {
+        return Err(TokenError::Interpretation(format!(
+            "Amount must be positive: {amount}"
+        )));
+    }
+    Ok(())
+}
+
+fn insufficient(missing: Amount) -> TokenError {
+    TokenError::Interpretation(format!(
+        "InvalidTransfer: ITR_InsufficientFunds: missingAmount = {missing}"
+    ))
+}
+
+impl AmuletToken {
+    /// A Canton Coin self transfer (see the module doc).
+    pub(super) fn self_transfer_at(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        inputs: &[String],
+        times: Option<(Timestamp, Timestamp)>,
+    ) -> Result<TransferOutcome, TokenError> {
+        let sender = request.sender.as_str();
+        let dso = self.dso.as_str();
+        let mut outcome = (Vec::new(), Vec::new());
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: request.command_id.clone(),
+                act_as: parties([sender]),
+                record_time: None,
+            },
+            |ctx| {
+                let times = times.unwrap_or_else(|| default_times(ctx.let_time));
+                check_transfer(request.amount, times.1, ctx.let_time)?;
+                let Spent {
+                    holdings,
+                    total,
+                    expired_locks,
+                } = self.spend(ctx, sender, inputs)?;
+                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
+                if change.is_negative() {
+                    return Err(insufficient(-change));
+                }
+                let output = self.new_amulet(ctx, sender, request.amount);
+                let change = change
+                    .is_positive()
+                    .then(|| self.new_amulet(ctx, sender, change));
+                let plan = TransferPlan {
+                    inputs: holdings,
+                    total,
+                    receiver_amulet: output,
+                    change,
+                    expired_locks,
+                };
+                let output_cid = plan.receiver_amulet.contract_id.clone();
+                let change_cids: Vec<String> =
+                    plan.change.iter().map(|c| c.contract_id.clone()).collect();
+                outcome = (vec![output_cid.clone()], change_cids.clone());
+
+                let merge_split = Exercise {
+                    contract_id: self.amulet_rules.clone(),
+                    interface: None,
+                    choice: "AmuletRules_Transfer".into(),
+                    argument: Value::record(vec![
+                        (
+                            "transfer",
+                            Value::record(vec![
+                                ("sender", Value::party(sender)),
+                                ("provider", Value::party(sender)),
+                                ("inputs", input_values(&plan.inputs)),
+                                (
+                                    "outputs",
+                                    Value::List(vec![Value::record(vec![
+                                        ("receiver", Value::party(sender)),
+                                        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+                                        ("amount", Value::Numeric(request.amount)),
+                                        ("lock", Value::none()),
+                                    ])]),
+                                ),
+                                ("beneficiaries", Value::none()),
+                            ]),
+                        ),
+                        ("context", self.transfer_context()),
+                        ("expectedDso", Value::some(Value::party(dso))),
+                    ]),
+                    acting_parties: parties([dso, sender]),
+                    consuming: false,
+                    result: Value::record(vec![
+                        ("round", round_value(self.config.round)),
+                        (
+                            "summary",
+                            self.summary(&plan, sender, sender, request.amount),
+                        ),
+                        (
+                            "createdAmulets",
+                            Value::List(vec![Value::variant(
+                                "TransferResultAmulet",
+                                Value::cid(&output_cid),
+                            )]),
+                        ),
+                        (
+                            "senderChangeAmulet",
+                            Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
+                        ),
+                        (
+                            "meta",
+                            Value::some(Value::metadata([(
+                                meta::TX_KIND,
+                                "merge-split".to_owned(),
+                            )])),
+                        ),
+                    ]),
+                    children: self.transfer_children(sender, &plan),
+                };
+                let fetch = |cid: &str| {
+                    Node::Fetch(Fetch {
+                        contract_id: cid.to_owned(),
+                        acting_parties: parties([sender]),
+                    })
+                };
+                let mut children = vec![fetch(&self.amulet_rules), fetch(&self.open_round)];
+                children.extend(self.input_nodes(sender, &plan));
+                children.push(Node::Exercise(merge_split));
+                Ok(vec![Node::Exercise(Exercise {
+                    contract_id: self.external_party_rules.clone(),
+                    interface: Some(packages::transfer_factory_interface()),
+                    choice: "TransferFactory_Transfer".into(),
+                    argument: self.factory_argument(request, &plan.submitted_inputs(), times, None),
+                    acting_parties: parties([sender]),
+                    consuming: false,
+                    result: result::instruction_result(
+                        result::completed([output_cid]),
+                        change_cids,
+                    ),
+                    children,
+                })])
+            },
+        )?;
+        Ok(TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids: outcome.0,
+            sender_change_cids: outcome.1,
+            transfer_instruction_cid: None,
+        })
+    }
+}
+
+/// A self transfer of the offer-only token, as submitted.
+#[derive(Debug, Clone)]
+pub struct TokenSelfTransfer {
+    pub owner: String,
+    pub amount: Amount,
+    pub memo: Option<String>,
+    /// Holdings to merge/split; empty selects the owner's largest ones.
+    pub inputs: Vec<String>,
+    pub requested_at: Timestamp,
+    pub execute_before: Timestamp,
+    pub command_id: String,
+}
+
+impl OfferToken {
+    /// An SBX self transfer (see the module doc); answers the output and change holdings.
+    pub fn self_transfer(
+        &self,
+        ledger: &mut Ledger,
+        request: &TokenSelfTransfer,
+    ) -> Result<TransferOutcome, TokenError> {
+        let owner = request.owner.as_str();
+        let admin = self.admin.as_str();
+        let inputs: Vec<(String, Amount)> = if request.inputs.is_empty() {
+            let mut picked = Vec::new();
+            let mut total = Amount::ZERO;
+            for (cid, amount) in self.holdings(ledger, owner) {
+                if total >= request.amount || picked.len() == MAX_INPUTS {
+                    break;
+                }
+                total = total.checked_add(amount).unwrap_or(Amount::MAX);
+                picked.push((cid, amount));
+            }
+            picked
+        } else {
+            if request.inputs.len() > MAX_INPUTS {
+                return Err(TokenError::Interpretation(
+                    "More than the maximum number of inputs".into(),
+                ));
+            }
+            let unlocked = self.holdings(ledger, owner);
+            request
+                .inputs
+                .iter()
+                .map(|cid| {
+                    unlocked
+                        .iter()
+                        .find(|(c, _)| c == cid)
+                        .cloned()
+                        .ok_or_else(|| match ledger.contract(cid) {
+                            Some(c) if c.is_active() => TokenError::Interpretation(format!(
+                                "{cid} is not an unlocked SBX holding of {owner}"
+                            )),
+                            _ => LedgerError::ContractNotFound(cid.clone()).into(),
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let total = Amount::checked_sum(inputs.iter().map(|(_, a)| *a))
+            .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+        let mut outcome = (Vec::new(), Vec::new());
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: request.command_id.clone(),
+                act_as: parties([owner]),
+                record_time: None,
+            },
+            |ctx| {
+                check_transfer(request.amount, request.execute_before, ctx.let_time)?;
+                if inputs.is_empty() {
+                    return Err(TokenError::Interpretation(
+                        "At least one holding must be provided".into(),
+                    ));
+                }
+                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
+                if change.is_negative() {
+                    return Err(insufficient(-change));
+                }
+                let mut children: Vec<Node> = inputs
+                    .iter()
+                    .map(|(cid, _)| {
+                        Node::Exercise(Exercise::archive(cid, &parties([admin, owner])))
+                    })
+                    .collect();
+                let output: Create = self.unlocked_holding(ctx, owner, request.amount);
+                let output_cid = output.contract_id.clone();
+                children.push(Node::Create(output));
+                let mut change_cids = Vec::new();
+                if change.is_positive() {
+                    let c = self.unlocked_holding(ctx, owner, change);
+                    change_cids.push(c.contract_id.clone());
+                    children.push(Node::Create(c));
+                }
+                outcome = (vec![output_cid.clone()], change_cids.clone());
+                let argument = self.factory_argument(
+                    owner,
+                    owner,
+                    request.amount,
+                    (request.requested_at, request.execute_before),
+                    inputs.iter().map(|(cid, _)| cid.as_str()),
+                    request.memo.as_deref(),
+                );
+                Ok(vec![Node::Exercise(Exercise {
+                    contract_id: self.factory.clone(),
+                    interface: Some(packages::transfer_factory_interface()),
+                    choice: "TransferFactory_Transfer".into(),
+                    argument,
+                    acting_parties: parties([owner]),
+                    consuming: false,
+                    result: result::instruction_result(
+                        result::completed([output_cid]),
+                        change_cids,
+                    ),
+                    children,
+                })])
+            },
+        )?;
+        Ok(TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids: outcome.0,
+            sender_change_cids: outcome.1,
+            transfer_instruction_cid: None,
+        })
+    }
+}
