@@ -32,7 +32,7 @@ pub struct IngestionLease {
 
 #[derive(Debug)]
 enum Holder {
-    Postgres(PgConnection),
+    Postgres { conn: PgConnection, key: String },
     File { _file: File, path: PathBuf },
     InMemory,
 }
@@ -57,14 +57,15 @@ pub(crate) async fn try_acquire(pool: &Pool, party: &PartyId) -> Result<Option<I
             // hashtextextended: a stable 64-bit key from the party, computed by the server so
             // every instance agrees without sharing code; the prefix keeps other users of
             // advisory locks in the same DB out of our key space.
+            let key = format!("canton-exchange ingestion {party}");
             let taken: bool =
                 sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                    .bind(format!("canton-exchange ingestion {party}"))
+                    .bind(&key)
                     .fetch_one(&mut conn)
                     .await?;
             if taken {
                 Ok(Some(IngestionLease {
-                    holder: Holder::Postgres(conn),
+                    holder: Holder::Postgres { conn, key },
                 }))
             } else {
                 let _ = conn.close().await;
@@ -117,7 +118,7 @@ impl IngestionLease {
     /// the holder must stop writing.
     pub async fn check(&mut self) -> Result<()> {
         match &mut self.holder {
-            Holder::Postgres(conn) => conn.ping().await.map_err(|e| {
+            Holder::Postgres { conn, .. } => conn.ping().await.map_err(|e| {
                 StoreError::Lease(format!(
                     "the connection holding the ingestion lock was lost ({e}); another instance may have taken over"
                 ))
@@ -126,11 +127,17 @@ impl IngestionLease {
         }
     }
 
-    /// Releases the lease now (dropping it does too, for PostgreSQL once the connection is
-    /// closed by the runtime).
+    /// Releases the lease now, so that whoever asks next gets it. (Dropping it releases it
+    /// too, but on PostgreSQL only once the server has noticed the connection is gone.)
     pub async fn release(self) {
         match self.holder {
-            Holder::Postgres(conn) => {
+            Holder::Postgres { mut conn, key } => {
+                // Unlock explicitly: closing alone returns before the server's session has
+                // ended, and a lease asked for right after would still find the lock held.
+                let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                    .bind(&key)
+                    .execute(&mut conn)
+                    .await;
                 let _ = conn.close().await;
             }
             Holder::File { .. } | Holder::InMemory => {}
