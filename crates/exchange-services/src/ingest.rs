@@ -175,9 +175,6 @@ impl Ingestor {
     ) -> Result<Option<IngestionLease>, IngestError> {
         let party = &self.config.fold.treasury;
         let mut announced = false;
-        // A holder that just ended (killed, or stopped a moment ago) may not have been noticed
-        // by the DB server yet: look again for a moment before calling the lease taken.
-        let grace = Instant::now() + Duration::from_secs(1);
         loop {
             if let Some(lease) = self.store.try_ingestion_lease(party).await? {
                 if announced {
@@ -187,10 +184,6 @@ impl Ingestor {
             }
             let name = self.store.ingestion_lease_name(party);
             if !self.config.standby {
-                if Instant::now() < grace {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
                 return Err(IngestError::Busy(name));
             }
             if !announced {

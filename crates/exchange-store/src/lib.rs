@@ -95,11 +95,22 @@ impl Store {
 
     /// Takes the ingestion lease for `party` if no other ingestion holds it (`None` then). See
     /// [`IngestionLease`]: one writer at a time, a second instance waits as a standby.
+    ///
+    /// A holder that ended a moment ago (killed, or its task dropped) may not have been noticed
+    /// by the PostgreSQL server yet, so a held lease is asked for again for up to a second
+    /// before the answer is `None`.
     pub async fn try_ingestion_lease(
         &self,
         party: &exchange_core::PartyId,
     ) -> Result<Option<IngestionLease>> {
-        lease::try_acquire(&self.pool, party).await
+        let grace = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let lease = lease::try_acquire(&self.pool, party).await?;
+            if lease.is_some() || std::time::Instant::now() >= grace {
+                return Ok(lease);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Where the ingestion lease lives (a lock file, an advisory lock), for messages.
