@@ -38,6 +38,7 @@ pub async fn submit_and_wait(
             user_id: commands.user_id.clone(),
             act_as: commands.act_as.clone(),
             submission_id: commands.submission_id.clone(),
+            synchronizer_id: commands.synchronizer_id.clone(),
         };
         record_completion(w, &meta, &Ok(done.clone()));
         Ok::<_, ApiError>(done)

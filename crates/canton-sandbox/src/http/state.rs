@@ -35,15 +35,24 @@ pub async fn latest_pruned_offsets(
     })
 }
 
+/// Every connected synchronizer, the global one first. The permission is
+/// `PARTICIPANT_PERMISSION_UNSPECIFIED` (no `party` asked about; the query parameters are not
+/// read).
 pub async fn connected_synchronizers(
     State(s): State<AppState>,
 ) -> Json<GetConnectedSynchronizersResponse> {
+    let world = s.read();
     Json(GetConnectedSynchronizersResponse {
-        connected_synchronizers: vec![ConnectedSynchronizer {
-            synchronizer_alias: "global".into(),
-            synchronizer_id: s.read().ledger.synchronizer_id().to_owned(),
-            permission: Default::default(),
-        }],
+        connected_synchronizers: world
+            .ledger
+            .synchronizers()
+            .iter()
+            .map(|sync| ConnectedSynchronizer {
+                synchronizer_alias: sync.alias.clone(),
+                synchronizer_id: sync.id.clone(),
+                permission: Default::default(),
+            })
+            .collect(),
     })
 }
 
