@@ -186,12 +186,13 @@ pub fn multi_sync(world: &mut World) -> Result<ScenarioParties, TokenError> {
     let parties = basic(world)?;
     let treasury = parties.treasury.clone().expect("basic has a treasury");
     let w = world;
-    for name in ["alice", "carol"] {
-        w.token.mint(
-            &mut w.ledger,
-            &parties.customers[name],
-            Amount::from_whole(100),
-        )?;
+    // Fresh funds on both tokens (bob spent all his Canton Coin in the basic story).
+    for name in ["alice", "bob", "carol"] {
+        let customer = &parties.customers[name];
+        w.amulet
+            .mint(&mut w.ledger, customer, Amount::from_whole(100))?;
+        w.token
+            .mint(&mut w.ledger, customer, Amount::from_whole(100))?;
     }
     for (i, name) in ["alice", "bob", "carol", "alice"].into_iter().enumerate() {
         let customer = parties.customers[name].clone();
