@@ -13,6 +13,7 @@ mod harness;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use canton_ledger::admin_client::AdminClient;
 use canton_ledger::client::LedgerClient;
 use canton_sandbox::server::MULTI_SYNC_BEHIND_MICROS;
 use canton_sandbox::token::{InstructionChoice, OfferRequest, TransferRequest};
@@ -22,7 +23,7 @@ use exchange_core::changeset::DepositState;
 use exchange_core::ingest::FoldConfig;
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::filter::treasury_format;
-use exchange_services::recover::node_restore;
+use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
 use exchange_services::retry::RetryPolicy;
 use exchange_services::{IngestConfig, Source, Summary, Transport};
 use exchange_store::Store;
@@ -249,14 +250,16 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
 
     // Round 2: the global synchronizer's clock jumps an hour ahead first, so every new SBX
     // deposit has a record time far below the last Canton Coin record time ingested.
-    node.sandbox.with_world(|w| {
-        w.ledger
-            .advance_time_of(0, 3_600_000_000)
-            .expect("forward")
-    });
+    node.sandbox
+        .with_world(|w| w.ledger.advance_time_of(0, 3_600_000_000).expect("forward"));
     let second = node.interleaved(&mut rng, 6, &mut expected);
     assert_interleaved(&second);
-    let last_cc = first.iter().filter(|d| d.1 == 0).map(|d| d.2).max().unwrap();
+    let last_cc = first
+        .iter()
+        .filter(|d| d.1 == 0)
+        .map(|d| d.2)
+        .max()
+        .unwrap();
     assert!(second.iter().filter(|d| d.1 == 1).all(|d| d.2 < last_cc));
 
     // Ingestion pointed back at an offset in the middle of round 1 (as the node-restore
@@ -304,7 +307,69 @@ async fn one_pass_with_tiny_batches(db: &TestDb) {
     store.close().await;
 }
 
+/// The node-restore runbook when the last ingested transaction is on the second
+/// synchronizer: `GetHighestOffsetByTimestamp` is asked about that synchronizer at that
+/// transaction's record time (the global synchronizer's times say nothing about it) and gives
+/// its new offset; ingestion resumes there and credits only what is new.
+async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestDb) {
+    let mut node = TwoSyncs::start().await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(99);
+    let mut expected = BTreeMap::new();
+    node.interleaved(&mut rng, 4, &mut expected);
+    let backup = node.sandbox.backup();
+    let round = node.interleaved(&mut rng, 4, &mut expected);
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    let last = checkpoint.last_update.clone().unwrap();
+    let second_id = node.sandbox.info().synchronizers[1].synchronizer_id.clone();
+    assert_eq!(last.synchronizer_id.as_str(), second_id);
+    assert_eq!(last.offset.get(), round.last().unwrap().0);
+
+    let report = node.sandbox.restore(&backup);
+    assert_eq!(
+        report.redelivered,
+        round.len() * 3 / 2,
+        "offer + accept per SBX deposit"
+    );
+    let after_restore = node.interleaved(&mut rng, 3, &mut expected);
+    let new_offset = node.sandbox.with_world(|w| {
+        let update_id = last.update_id.to_string();
+        w.ledger
+            .update_by_id(&update_id)
+            .expect("re-delivered")
+            .offset
+    });
+    assert_ne!(new_offset, last.offset.get());
+
+    let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
+    let format = treasury_format(&node.treasury);
+    let recovered = node_restore_via_admin(
+        &store,
+        &node.source(Transport::Websocket),
+        &format,
+        &admin,
+        RecordTimes::Unique,
+    )
+    .await
+    .expect("re-pointed");
+    let lookup = recovered.admin.clone().expect("asked the Admin API");
+    assert_eq!(lookup.timestamp, last.record_time);
+    assert_eq!(lookup.off_recovery, new_offset, "{recovered:?}");
+    let summary = node.ingest(&store, Transport::Http, 5).await;
+    // Three rounds, each a deposit, an offer and its acceptance.
+    assert_eq!(
+        summary.ingested as usize,
+        after_restore.len() * 3 / 2,
+        "{summary:?}"
+    );
+    assert_eq!(node.balances(&store).await, expected);
+    store.close().await;
+}
+
 conformance!(
     deposits_on_two_synchronizers_are_credited_once,
     one_pass_with_tiny_batches,
+    node_restore_with_the_last_update_on_the_second_synchronizer,
 );
