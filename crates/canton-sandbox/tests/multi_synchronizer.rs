@@ -244,7 +244,7 @@ async fn record_times_increase_per_synchronizer_and_interleave_in_offset_order()
     // Each of the multi-sync rounds goes from a Canton Coin deposit to an SBX offer whose
     // record time is lower, at a higher offset.
     assert!(went_back >= 4, "{went_back}");
-    assert!(updates.iter().any(|u| &u.1 == &second));
+    assert!(updates.iter().any(|u| u.1 == second));
 
     // Point reads and the ACS name the synchronizer of the update or contract.
     let (offset, sync, _, update_id) = updates.iter().find(|u| u.1 == second).unwrap().clone();

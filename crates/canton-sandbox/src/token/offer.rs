@@ -137,7 +137,7 @@ impl OfferToken {
                 command_id: "sandbox-token-bootstrap".into(),
                 act_as: parties([admin.as_str()]),
                 record_time: None,
-                synchronizer: synchronizer,
+                synchronizer,
             },
             |ctx| {
                 factory = ctx.new_contract_id();
