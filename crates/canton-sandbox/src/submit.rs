@@ -16,7 +16,7 @@ use exchange_core::{Amount, Timestamp};
 use serde_json::Value as Json;
 
 use crate::disclosure;
-use crate::model::LedgerError;
+use crate::model::{LedgerError, SyncIdx};
 use crate::token::packages::meta;
 use crate::token::self_transfer::TokenSelfTransfer;
 use crate::token::{InstructionChoice, OfferRequest, TokenError, TransferRequest};
@@ -47,6 +47,22 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
     let out = interpret(world, commands);
     world.ledger.prescribe(before);
     out
+}
+
+/// The synchronizer `commands` would be sequenced on: the prescribed one if connected, else the
+/// one the exercised contract lives on, else the global one. Deduplication reads that
+/// synchronizer's clock: a change accepted there is compared with time there.
+pub fn routed_synchronizer(world: &World, commands: &JsCommands) -> SyncIdx {
+    if let Some(i) = world.ledger.synchronizer_index(&commands.synchronizer_id) {
+        return i;
+    }
+    match commands.commands.as_slice() {
+        [Command::ExerciseCommand(exercise)] => world
+            .ledger
+            .contract_synchronizer(&exercise.contract_id)
+            .unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, TokenError> {

@@ -448,6 +448,16 @@ async fn submissions_commit_where_their_inputs_live() {
         b.to_string()
     );
 
+    // Deduplication reads the clock of the synchronizer the change was accepted on: five
+    // minutes on the SBX synchronizer's clock (ten minutes behind the global one) still
+    // cover the acceptance of sbx-1 above.
+    let mut again = with_registry_disclosures(&sandbox, command("sbx-1", None)).await;
+    again["deduplicationPeriod"] =
+        json!({"DeduplicationDuration": {"value": {"seconds": 300, "nanos": 0}}});
+    let duplicate = client.post("/v2/commands/submit-and-wait", &again).await;
+    assert_eq!(duplicate.status, 409, "{}", duplicate.text);
+    assert_eq!(duplicate.json()["code"], "DUPLICATE_COMMAND");
+
     // Prescribing the other synchronizer: the inputs are not there.
     let wrong = client
         .post(

@@ -20,10 +20,10 @@ pub async fn submit_and_wait(
     let commands: JsCommands = decode(&body)?;
     // Interpretation errors are answered before anything is sequenced: no completion.
     let done = s.change(|w| {
-        let window = dedup_window(
-            commands.deduplication_period.as_ref(),
-            w.ledger.record_time(),
-        )?;
+        let now = w
+            .ledger
+            .record_time_of(crate::submit::routed_synchronizer(w, &commands));
+        let window = dedup_window(commands.deduplication_period.as_ref(), now)?;
         if let Some(done) = w.completions.duplicate_of(
             &commands.user_id,
             &commands.act_as,

@@ -78,11 +78,16 @@ fn run(w: &mut World, request: &JsExecuteSubmissionRequest) -> Result<Submitted,
         sequenced: false,
     })?;
     let meta = authorized_meta(&authorized, request);
-    let window = dedup_window(Some(&request.deduplication_period), w.ledger.record_time())
-        .map_err(|e| Refused {
-            error: e.into(),
-            sequenced: false,
-        })?;
+    // Prepare recorded the synchronizer; its clock is the one the earlier acceptance has.
+    let synchronizer = w
+        .ledger
+        .synchronizer_index(authorized.synchronizer_id())
+        .unwrap_or(0);
+    let now = w.ledger.record_time_of(synchronizer);
+    let window = dedup_window(Some(&request.deduplication_period), now).map_err(|e| Refused {
+        error: e.into(),
+        sequenced: false,
+    })?;
     if let Some(done) =
         w.completions
             .duplicate_of(&meta.user_id, &meta.act_as, &meta.command_id, window)
