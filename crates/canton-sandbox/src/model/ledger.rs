@@ -1,5 +1,12 @@
 //! The participant's ledger: parties, contract store and update log, changed only by committing
 //! whole transactions. Pure and deterministic: no IO, no wall clock, no randomness.
+//!
+//! The node may be connected to several synchronizers. Offsets are one node-wide sequence (the
+//! node merges the synchronizers' streams into one), while record times come from each
+//! synchronizer's own clock: strictly increasing per synchronizer, unrelated across them, so in
+//! offset order they may go down when the synchronizer changes. A contract lives on the
+//! synchronizer of the transaction that created it (no reassignments), and a transaction
+//! commits where its inputs live.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, RwLockReadGuard};
