@@ -21,6 +21,7 @@ use canton_sandbox::{Sandbox, SandboxConfig};
 use common::*;
 use exchange_core::changeset::DepositState;
 use exchange_core::ingest::FoldConfig;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState};
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::filter::treasury_format;
 use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
@@ -365,6 +366,79 @@ async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestD
         "{summary:?}"
     );
     assert_eq!(node.balances(&store).await, expected);
+    store.close().await;
+}
+
+/// A withdrawal of SBX (second synchronizer, clock ten minutes behind) whose target record
+/// time lies between the two synchronizers' times: Canton compares its `maxRecordTime` with
+/// the record time of the synchronizer the transfer is sequenced on, so the transfer can still
+/// commit. Ingestion must not expire it because the *global* synchronizer's time passed it.
+///
+/// Fails today: `exchange-services/src/ingest.rs` (`prepare_batch`, "Withdrawals whose target
+/// record time has passed without their transfer") calls `expire_due` with
+/// `known.record_times.values().max()`, the latest record time of *any* synchronizer, instead
+/// of the record time of the synchronizer the withdrawal's instrument (its transfer) lives on.
+/// The withdrawal is marked `expired` and the customer refunded while the transfer may still
+/// commit on the SBX synchronizer; when it does the customer is paid as well.
+#[tokio::test]
+#[ignore = "exchange-services bug: withdrawals expire against the max record time of all synchronizers (src/ingest.rs, expire_due with known.record_times.values().max()), not their own synchronizer's"]
+async fn a_withdrawal_expires_by_its_own_synchronizers_time() {
+    let db = TestDb::sqlite();
+    let mut node = TwoSyncs::start().await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut expected = BTreeMap::new();
+    let mut rng = Rng::new(5);
+    node.interleaved(&mut rng, 3, &mut expected);
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let (customer, credited) = expected
+        .iter()
+        .find(|((_, sbx), _)| *sbx)
+        .map(|((c, _), a)| (*c, *a))
+        .expect("an SBX deposit");
+
+    // trecTgt five minutes ahead of the SBX synchronizer's clock: already behind the global
+    // synchronizer's (ten minutes ahead), not yet reached where the transfer would commit.
+    let (sbx_now, global_now) = node
+        .sandbox
+        .with_world(|w| (w.ledger.record_time_of(1), w.ledger.record_time_of(0)));
+    let trec_tgt = Timestamp::from_micros(sbx_now.micros() + 300_000_000).unwrap();
+    assert!(sbx_now < trec_tgt && trec_tgt < global_now);
+    let holding = store.available_holdings(&node.sbx).await.unwrap()[0]
+        .holding
+        .contract_id
+        .clone();
+    let id = WithdrawalId::new("w-sbx-1").unwrap();
+    store
+        .request_withdrawal(&WithdrawalRequest {
+            id: id.clone(),
+            account: account_of(customer),
+            instrument: node.sbx.clone(),
+            amount: Amount::from_whole(1),
+            receiver: PartyId::new(&node.customers[customer]).unwrap(),
+            trec_tgt,
+            holdings: vec![holding],
+        })
+        .await
+        .unwrap();
+    // Traffic on the global synchronizer only; the withdrawal's transfer has not been sent.
+    node.deposit_cc(customer, Amount::from_whole(1));
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let w = store.withdrawal(&id).await.unwrap().unwrap();
+    assert_eq!(
+        w.state,
+        WithdrawalState::Requested,
+        "the SBX synchronizer's time ({sbx_now}) has not reached trecTgt {trec_tgt}: {:?}",
+        w.reason
+    );
+    assert_eq!(
+        store
+            .balance(&account_of(customer), &node.sbx)
+            .await
+            .unwrap(),
+        credited.checked_sub(Amount::from_whole(1)).unwrap(),
+        "the debit stands while the transfer may still commit"
+    );
     store.close().await;
 }
 
