@@ -138,6 +138,31 @@ async fn the_default_node_has_one_synchronizer_and_multi_sync_has_two() {
              "permission": "PARTICIPANT_PERMISSION_UNSPECIFIED"},
         ]})
     );
+    // Asked about a party: the synchronizers this participant hosts it on, with its
+    // permission; nothing for a party it does not host or for another participant.
+    let treasury = sandbox.parties().treasury.clone().unwrap();
+    let hosted = client
+        .get(&format!(
+            "/v2/state/connected-synchronizers?party={treasury}"
+        ))
+        .await
+        .ok();
+    let listed = hosted["connectedSynchronizers"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    for (entry, id) in listed.iter().zip([&global, &second]) {
+        assert_eq!(entry["synchronizerId"], id.as_str());
+        assert_eq!(entry["permission"], "PARTICIPANT_PERMISSION_SUBMISSION");
+    }
+    for query in [
+        "party=nobody::1220ab".to_owned(),
+        format!("party={treasury}&participantId=PAR::other::1220ab"),
+    ] {
+        let none = client
+            .get(&format!("/v2/state/connected-synchronizers?{query}"))
+            .await
+            .ok();
+        assert_eq!(none, json!({"connectedSynchronizers": []}), "{query}");
+    }
 }
 
 #[tokio::test]
