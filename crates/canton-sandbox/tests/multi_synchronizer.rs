@@ -473,6 +473,36 @@ async fn submissions_commit_where_their_inputs_live() {
         b.to_string()
     );
 
+    // The registries disclose each token's contracts with the synchronizer they live on.
+    for token in sandbox.info().tokens {
+        let answer: Value = reqwest::Client::new()
+            .post(format!(
+                "{}/registry/transfer-instruction/v1/transfer-factory",
+                token.registry_url
+            ))
+            .json(
+                &json!({"choiceArguments": {"expectedAdmin": token.admin, "transfer": {
+                "sender": treasury, "receiver": alice, "amount": "1",
+                "instrumentId": {"admin": token.admin, "id": token.instrument_id},
+                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
+                "inputHoldingCids": [], "meta": {"values": {}}},
+                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let disclosed = answer["choiceContext"]["disclosedContracts"]
+            .as_array()
+            .unwrap();
+        assert!(!disclosed.is_empty(), "{answer}");
+        for d in disclosed {
+            assert_eq!(d["synchronizerId"], token.synchronizer_id.as_str(), "{d}");
+        }
+    }
+
     // Deduplication reads the clock of the synchronizer the change was accepted on: five
     // minutes on the SBX synchronizer's clock (ten minutes behind the global one) still
     // cover the acceptance of sbx-1 above.
