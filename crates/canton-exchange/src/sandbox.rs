@@ -21,7 +21,11 @@ pub struct Args {
     /// For `--scenario load`: how many deposits and withdrawals to commit before serving.
     #[arg(long, default_value_t = 100_000)]
     transactions: usize,
-    /// Written (atomically) as JSON once the node serves: URLs, synchronizer id, parties, tokens.
+    /// Connect the node to a second synchronizer (`sbx`, its clock 10 minutes behind the
+    /// global one's) and put the SBX token on it; `--scenario multi-sync` implies it.
+    #[arg(long)]
+    second_synchronizer: bool,
+    /// Written (atomically) as JSON once the node serves: URLs, synchronizer ids, parties, tokens.
     #[arg(long)]
     info_file: Option<PathBuf>,
 }
@@ -31,6 +35,8 @@ enum ScenarioName {
     Empty,
     Basic,
     Load,
+    /// `basic` with SBX on a second synchronizer running behind, then deposits on both.
+    MultiSync,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -45,16 +51,21 @@ async fn serve(args: &Args) -> Result<()> {
         ScenarioName::Load => Scenario::Load {
             transactions: args.transactions,
         },
+        ScenarioName::MultiSync => Scenario::MultiSync,
     };
     let started = Instant::now();
-    let sandbox = Sandbox::start(SandboxConfig {
+    let mut config = SandboxConfig {
         listen: args.listen,
         admin_listen: args.admin_listen,
         scenario,
         ..Default::default()
-    })
-    .await
-    .context("starting the sandbox")?;
+    };
+    if args.second_synchronizer {
+        config = config.with_second_synchronizer(canton_sandbox::server::MULTI_SYNC_BEHIND_MICROS);
+    }
+    let sandbox = Sandbox::start(config)
+        .await
+        .context("starting the sandbox")?;
     let info = sandbox.info();
     if let Some(path) = &args.info_file {
         info.write_to(path)

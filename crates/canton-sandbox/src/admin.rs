@@ -58,7 +58,7 @@ impl AdminError {
     }
 }
 
-/// 3.4 semantics (`ledger-api.md` §6): the highest offset of this synchronizer's updates with
+/// 3.4 semantics (`ledger-api.md` §6): the highest offset of the given synchronizer's updates with
 /// record time `<= timestamp`. Without `force`, a timestamp after the clean synchronizer time (the
 /// latest time the node has fully processed) is refused as "not caught up"; with `force` such a
 /// timestamp answers the ledger end. No update at or before the timestamp is refused too.
@@ -71,18 +71,19 @@ pub fn highest_offset_by_timestamp(
             "The synchronizer id is missing",
         ));
     }
-    if request.synchronizer_id != ledger.synchronizer_id() {
+    let Some(synchronizer) = ledger.synchronizer_index(&request.synchronizer_id) else {
         return Err(AdminError::invalid_argument(format!(
             "Unknown synchronizer id {}",
             request.synchronizer_id
         )));
-    }
+    };
     let timestamp = request
         .timestamp
         .and_then(|t| t.to_micros())
         .and_then(Timestamp::from_micros)
         .ok_or_else(|| AdminError::invalid_argument("The timestamp is missing or invalid"))?;
-    let clean = ledger.record_time();
+    // The clean time is that synchronizer's own: another's says nothing about it.
+    let clean = ledger.record_time_of(synchronizer);
     if timestamp > clean {
         if request.force {
             return Ok(ledger.ledger_end());
@@ -92,7 +93,7 @@ pub fn highest_offset_by_timestamp(
         )));
     }
     ledger
-        .highest_offset_at_or_before(timestamp)
+        .highest_offset_at_or_before_on(synchronizer, timestamp)
         .ok_or_else(|| {
             AdminError::invalid_timestamp(format!(
                 "No ledger offset found at or before {timestamp} on synchronizer {}",

@@ -106,6 +106,8 @@ pub struct CompletionRecord {
     pub traceparent: Option<String>,
     /// The update's offset, or the offset the rejection took.
     pub offset: i64,
+    /// The synchronizer the submission was sequenced on, and its record time there.
+    pub synchronizer_id: String,
     pub record_time: Timestamp,
 }
 

@@ -12,7 +12,11 @@ pub struct SandboxInfo {
     pub ledger_api_url: String,
     /// `host:port` of the Admin API (gRPC over h2c).
     pub admin_api_url: String,
+    /// The global synchronizer's id (kept for readers that know only one).
     pub synchronizer_id: String,
+    /// Every connected synchronizer, the global one first.
+    #[serde(default)]
+    pub synchronizers: Vec<InfoSynchronizer>,
     pub parties: InfoParties,
     pub tokens: Vec<InfoToken>,
 }
@@ -28,9 +32,19 @@ pub struct InfoParties {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct InfoSynchronizer {
+    pub alias: String,
+    pub synchronizer_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InfoToken {
     pub admin: String,
     pub instrument_id: String,
+    /// The synchronizer the token's contracts live on.
+    #[serde(default)]
+    pub synchronizer_id: String,
     /// Base URL of the token admin's Registry API (`…/registry/metadata/v1/info` etc. below it).
     pub registry_url: String,
 }

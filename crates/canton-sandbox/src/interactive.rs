@@ -184,11 +184,22 @@ pub fn prepare(
         package_id_selection_preference: request.package_id_selection_preference.clone(),
         ..JsCommands::default()
     };
-    submit(&mut world.clone(), &commands)?;
+    let mut scratch = world.clone();
+    let done = submit(&mut scratch, &commands)?;
+    // The synchronizer the router chose, when the request named none (a real node puts it in
+    // the prepared transaction's metadata); execution commits there.
+    let synchronizer = scratch
+        .ledger
+        .update_at(done.offset)
+        .map_or(0, |tx| tx.synchronizer);
+    let mut commands = commands;
+    if commands.synchronizer_id.is_empty() {
+        commands.synchronizer_id = world.ledger.synchronizer(synchronizer).id.clone();
+    }
     let prepared = Prepared {
         format: FORMAT.to_owned(),
         commands,
-        ledger_effective_time: world.ledger.record_time(),
+        ledger_effective_time: world.ledger.record_time_of(synchronizer),
         max_record_time,
     };
     Ok(PreparedSubmission {
@@ -204,6 +215,13 @@ pub struct Authorized {
     pub hash: [u8; 32],
     pub command_id: String,
     pub act_as: Vec<String>,
+}
+
+impl Authorized {
+    /// The synchronizer prepare chose (or the submitter prescribed).
+    pub fn synchronizer_id(&self) -> &str {
+        &self.prepared.commands.synchronizer_id
+    }
 }
 
 /// Decodes the prepared transaction and checks that every `actAs` party is external and
@@ -270,7 +288,12 @@ pub fn authorize(
 /// spent since preparation → `CONTRACT_NOT_FOUND`). The update carries the signed hash.
 pub fn commit(world: &mut World, authorized: &Authorized) -> Result<Submitted, InteractiveError> {
     let max_sequencing_time = authorized.prepared.max_sequencing_time();
-    if world.ledger.next_record_time() > max_sequencing_time {
+    // The clock that matters is the one of the synchronizer prepare chose.
+    let synchronizer = world
+        .ledger
+        .synchronizer_index(&authorized.prepared.commands.synchronizer_id)
+        .unwrap_or(0);
+    if world.ledger.next_record_time(synchronizer) > max_sequencing_time {
         return Err(InteractiveError::NotSequencedTimeout {
             max_sequencing_time,
         });

@@ -37,5 +37,6 @@ pub mod world;
 pub use disaster::BackupId;
 pub use faults::FaultConfig;
 pub use info::SandboxInfo;
+pub use model::{SyncIdx, SynchronizerConfig};
 pub use scenario::Scenario;
 pub use server::{Sandbox, SandboxConfig, StartError};

@@ -63,6 +63,14 @@ impl Registry {
         }
     }
 
+    /// The synchronizer the token's contracts live on.
+    pub fn synchronizer(self, w: &World) -> crate::model::SyncIdx {
+        match self {
+            Registry::Amulet => w.amulet.config.synchronizer,
+            Registry::Token => w.token.synchronizer,
+        }
+    }
+
     pub fn info(self, w: &World) -> GetRegistryInfoResponse {
         GetRegistryInfoResponse {
             admin_id: self.admin(w).to_owned(),
@@ -85,7 +93,8 @@ impl Registry {
             name: name.to_owned(),
             symbol: symbol.to_owned(),
             total_supply: Some(show_decimal(holdings)),
-            total_supply_as_of: Some(w.ledger.record_time().to_string()),
+            // As of the latest record time of the synchronizer the token lives on.
+            total_supply_as_of: Some(w.ledger.record_time_of(self.synchronizer(w)).to_string()),
             decimals: 10,
             supported_apis: apis.iter().map(|a| ((*a).to_owned(), 1)).collect(),
         }]
@@ -294,7 +303,11 @@ fn disclosed(w: &World, cid: &str, exclude_debug_fields: bool) -> Option<Disclos
         template_id: c.create.template.wire(),
         contract_id: cid.to_owned(),
         created_event_blob: crate::disclosure::created_event_blob(cid),
-        synchronizer_id: w.ledger.synchronizer_id().to_owned(),
+        synchronizer_id: w
+            .ledger
+            .contract_synchronizer(cid)
+            .map(|i| w.ledger.synchronizer(i).id.clone())
+            .unwrap_or_default(),
         debug_package_name: debug.then(|| c.create.template.package_name.to_string()),
         debug_payload: debug.then(|| c.create.argument.to_raw(Rendering::Argument)),
         debug_created_at: debug.then(|| c.created_at.to_string()),

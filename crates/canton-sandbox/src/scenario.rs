@@ -16,6 +16,9 @@ pub enum Scenario {
     Basic,
     /// Volume: a treasury and many customers, then `transactions` deposits and withdrawals.
     Load { transactions: usize },
+    /// The basic story on a node connected to two synchronizers, SBX on the second one whose
+    /// record times run behind the global one's, then deposits on both, interleaved.
+    MultiSync,
 }
 
 /// The parties a scenario created, by role.
@@ -41,6 +44,7 @@ pub fn plant(world: &mut World, scenario: Scenario) -> Result<ScenarioParties, T
         Scenario::Empty => Ok(ScenarioParties::default()),
         Scenario::Basic => basic(world),
         Scenario::Load { transactions } => load(world, transactions),
+        Scenario::MultiSync => multi_sync(world),
     }
 }
 
@@ -140,7 +144,9 @@ fn offers(
     let accepted = offer(w, &customers["alice"], 1, None)?;
     let rejected = offer(w, &customers["bob"], 2, None)?;
     let withdrawn = offer(w, &customers["carol"], 3, None)?;
-    let soon = w.ledger.record_time().checked_add_micros(5_000_000);
+    // SBX's own synchronizer's clock: the one its offers' expiry is judged by.
+    let sbx = w.token.synchronizer;
+    let soon = w.ledger.record_time_of(sbx).checked_add_micros(5_000_000);
     offer(w, &customers["alice"], 4, soon)?;
     for (outcome, choice, n) in [
         (accepted, InstructionChoice::Accept, 1),
@@ -154,7 +160,7 @@ fn offers(
             &format!("basic-sbx-answer-{n}"),
         )?;
     }
-    w.ledger.advance_time(10_000_000)?;
+    w.ledger.advance_time_of(sbx, 10_000_000)?;
     w.token.offer(
         &mut w.ledger,
         &OfferRequest {
@@ -167,6 +173,60 @@ fn offers(
         },
     )?;
     Ok(())
+}
+
+/// The `multi-sync` story (the server puts SBX on a second synchronizer whose clock runs
+/// [`crate::server::MULTI_SYNC_BEHIND_MICROS`] behind the global one): the [`basic`] story, then
+/// four rounds of a Canton Coin 1-step deposit (global synchronizer) followed by an SBX deposit
+/// offer that the treasury accepts (second synchronizer), alice, bob, carol, alice, each with
+/// their account memo. In offset order the record times then go up and down: every SBX update
+/// has a record time below the Canton Coin update just before it.
+pub fn multi_sync(world: &mut World) -> Result<ScenarioParties, TokenError> {
+    use crate::token::{InstructionChoice, OfferRequest};
+    let parties = basic(world)?;
+    let treasury = parties.treasury.clone().expect("basic has a treasury");
+    let w = world;
+    // Fresh funds on both tokens (bob spent all his Canton Coin in the basic story).
+    for name in ["alice", "bob", "carol"] {
+        let customer = &parties.customers[name];
+        w.amulet
+            .mint(&mut w.ledger, customer, Amount::from_whole(100))?;
+        w.token
+            .mint(&mut w.ledger, customer, Amount::from_whole(100))?;
+    }
+    for (i, name) in ["alice", "bob", "carol", "alice"].into_iter().enumerate() {
+        let customer = parties.customers[name].clone();
+        let n = i as i64 + 1;
+        w.amulet.transfer(
+            &mut w.ledger,
+            &TransferRequest {
+                sender: customer.clone(),
+                receiver: treasury.clone(),
+                amount: Amount::from_whole(n),
+                memo: Some(deposit_memo(name)),
+                inputs: None,
+                command_id: format!("multi-sync-cc-deposit-{i}"),
+            },
+        )?;
+        let offer = w.token.offer(
+            &mut w.ledger,
+            &OfferRequest {
+                sender: customer,
+                receiver: treasury.clone(),
+                amount: Amount::from_whole(2 * n),
+                memo: Some(deposit_memo(name)),
+                execute_before: None,
+                command_id: format!("multi-sync-sbx-deposit-{i}"),
+            },
+        )?;
+        w.token.act(
+            &mut w.ledger,
+            &offer.transfer_instruction_cid,
+            InstructionChoice::Accept,
+            &format!("multi-sync-sbx-accept-{i}"),
+        )?;
+    }
+    Ok(parties)
 }
 
 /// The `load` story, built for speed (100,000 transactions in seconds): a treasury and
@@ -259,7 +319,7 @@ mod tests {
 
     #[test]
     fn load_commits_the_requested_number_of_transfers() {
-        let mut world = World::new(LedgerConfig::default(), AmuletConfig::default()).unwrap();
+        let mut world = World::new(LedgerConfig::default(), AmuletConfig::default(), 0).unwrap();
         let before = world.ledger.ledger_end();
         let parties = load(&mut world, 300).unwrap();
         assert_eq!(parties.customers.len(), 3);

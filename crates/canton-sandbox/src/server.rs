@@ -10,8 +10,8 @@ use exchange_core::Amount;
 use crate::disaster::{BackupId, UnknownBackup};
 use crate::faults::FaultConfig;
 use crate::http::{AppState, RestoreReport, router};
-use crate::info::{InfoParties, InfoToken, SandboxInfo};
-use crate::model::{LedgerConfig, LedgerError};
+use crate::info::{InfoParties, InfoSynchronizer, InfoToken, SandboxInfo};
+use crate::model::{LedgerConfig, LedgerError, SyncIdx, SynchronizerConfig};
 use crate::scenario::{Scenario, ScenarioParties, plant};
 use crate::token::{AmuletConfig, ImportedAcs, TokenError};
 use crate::world::World;
@@ -24,6 +24,8 @@ pub struct SandboxConfig {
     pub admin_listen: SocketAddr,
     pub ledger: LedgerConfig,
     pub amulet: AmuletConfig,
+    /// Which of `ledger.synchronizers` the offer-only token (SBX) lives on.
+    pub token_synchronizer: SyncIdx,
     pub scenario: Scenario,
     /// When set, every Ledger API (`/v2`) request must present this bearer token.
     pub auth_token: Option<String>,
@@ -39,12 +41,49 @@ impl Default for SandboxConfig {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             ledger: LedgerConfig::default(),
             amulet: AmuletConfig::default(),
+            token_synchronizer: 0,
             scenario: Scenario::Empty,
             auth_token: None,
             faults: FaultConfig::default(),
         }
     }
 }
+
+impl SandboxConfig {
+    /// Connects the node to a second synchronizer, `sbx` (id `sbx-synchronizer::1220…`), whose
+    /// clock starts `behind_micros` before the global one's, and moves the offer-only token onto
+    /// it: SBX transactions then get record times below Canton Coin's while their offsets
+    /// interleave, as on a validator connected to two synchronizers with unrelated clocks.
+    pub fn with_second_synchronizer(mut self, behind_micros: i64) -> SandboxConfig {
+        if self.ledger.synchronizers.is_empty() {
+            self.ledger.synchronizers.push(SynchronizerConfig::global());
+        }
+        let start = self
+            .ledger
+            .start_time
+            .checked_add_micros(-behind_micros)
+            .unwrap_or(self.ledger.start_time);
+        self.ledger.synchronizers.push(SynchronizerConfig {
+            alias: "sbx".into(),
+            identifier: "sbx-synchronizer".into(),
+            start_time: Some(start),
+        });
+        self.token_synchronizer = self.ledger.synchronizers.len() - 1;
+        self
+    }
+
+    /// The `multi-sync` scenario needs SBX on a second synchronizer: added (10 minutes behind)
+    /// unless the config already has one.
+    fn for_scenario(self) -> SandboxConfig {
+        if self.scenario == Scenario::MultiSync && self.ledger.synchronizers.len() < 2 {
+            return self.with_second_synchronizer(MULTI_SYNC_BEHIND_MICROS);
+        }
+        self
+    }
+}
+
+/// How far the `multi-sync` scenario's second synchronizer runs behind the global one.
+pub const MULTI_SYNC_BEHIND_MICROS: i64 = 600_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -95,7 +134,8 @@ fn serve(
 impl Sandbox {
     /// Seeds the ledger, binds, and serves in a background task of the current runtime.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, StartError> {
-        let mut world = World::new(config.ledger, config.amulet)?;
+        let config = config.for_scenario();
+        let mut world = World::new(config.ledger, config.amulet, config.token_synchronizer)?;
         let parties = plant(&mut world, config.scenario)?;
         let state = AppState::new(world);
         state.set_faults(config.faults);
@@ -188,10 +228,20 @@ impl Sandbox {
 
     pub fn info(&self) -> SandboxInfo {
         let world = self.state.read();
+        let sync = |i| world.ledger.synchronizer(i).id.clone();
         SandboxInfo {
             ledger_api_url: self.ledger_api_url(),
             admin_api_url: self.admin_api_url(),
             synchronizer_id: world.ledger.synchronizer_id().to_owned(),
+            synchronizers: world
+                .ledger
+                .synchronizers()
+                .iter()
+                .map(|s| InfoSynchronizer {
+                    alias: s.alias.clone(),
+                    synchronizer_id: s.id.clone(),
+                })
+                .collect(),
             parties: InfoParties {
                 treasury: self.parties.treasury.clone(),
                 customers: self.parties.customers.clone(),
@@ -202,11 +252,13 @@ impl Sandbox {
                 InfoToken {
                     admin: world.amulet.dso.clone(),
                     instrument_id: "Amulet".into(),
+                    synchronizer_id: sync(world.amulet.config.synchronizer),
                     registry_url: format!("{}/registry/amulet", self.ledger_api_url()),
                 },
                 InfoToken {
                     admin: world.token.admin.clone(),
                     instrument_id: crate::token::offer::INSTRUMENT_ID.into(),
+                    synchronizer_id: sync(world.token.synchronizer),
                     registry_url: format!("{}/registry/token", self.ledger_api_url()),
                 },
             ],

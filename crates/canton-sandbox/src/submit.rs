@@ -16,7 +16,7 @@ use exchange_core::{Amount, Timestamp};
 use serde_json::Value as Json;
 
 use crate::disclosure;
-use crate::model::LedgerError;
+use crate::model::{LedgerError, SyncIdx};
 use crate::token::packages::meta;
 use crate::token::self_transfer::TokenSelfTransfer;
 use crate::token::{InstructionChoice, OfferRequest, TokenError, TransferRequest};
@@ -30,8 +30,42 @@ pub struct Submitted {
     pub record_time: Timestamp,
 }
 
-/// Interprets and commits `commands`, or fails with the error a node would report.
+/// Interprets and commits `commands`, or fails with the error a node would report. A given
+/// `synchronizerId` must be a connected synchronizer and is where the transaction commits (its
+/// inputs must live there); without one it commits where its inputs live.
 pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, TokenError> {
+    let prescribed = match commands.synchronizer_id.as_str() {
+        "" => None,
+        id => Some(
+            world
+                .ledger
+                .synchronizer_index(id)
+                .ok_or_else(|| LedgerError::UnknownSynchronizer(id.to_owned()))?,
+        ),
+    };
+    let before = world.ledger.prescribe(prescribed);
+    let out = interpret(world, commands);
+    world.ledger.prescribe(before);
+    out
+}
+
+/// The synchronizer `commands` would be sequenced on: the prescribed one if connected, else the
+/// one the exercised contract lives on, else the global one. Deduplication reads that
+/// synchronizer's clock: a change accepted there is compared with time there.
+pub fn routed_synchronizer(world: &World, commands: &JsCommands) -> SyncIdx {
+    if let Some(i) = world.ledger.synchronizer_index(&commands.synchronizer_id) {
+        return i;
+    }
+    match commands.commands.as_slice() {
+        [Command::ExerciseCommand(exercise)] => world
+            .ledger
+            .contract_synchronizer(&exercise.contract_id)
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, TokenError> {
     if commands.act_as.is_empty() {
         return Err(TokenError::InvalidArgument(
             "The submitted command is missing a mandatory field: act_as".into(),
@@ -111,7 +145,7 @@ pub fn submit(world: &mut World, commands: &JsCommands) -> Result<Submitted, Tok
                         record_time: out.record_time,
                     });
                 }
-                if t.execute_before <= ledger.record_time() {
+                if t.execute_before <= ledger.record_time_of(token.synchronizer) {
                     return Err(TokenError::Interpretation(format!(
                         "TransferFactory_Transfer: executeBefore {} is not in the future",
                         t.execute_before

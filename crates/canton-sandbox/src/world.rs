@@ -3,7 +3,7 @@
 
 use crate::completions::Completions;
 use crate::interactive::ExternalParties;
-use crate::model::{Ledger, LedgerConfig};
+use crate::model::{Ledger, LedgerConfig, SyncIdx};
 use crate::packages::Packages;
 use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
 
@@ -24,12 +24,25 @@ pub struct World {
 impl World {
     /// A ledger with the DSO and a validator operator party, Canton Coin and the offer-only token
     /// deployed.
-    pub fn new(ledger: LedgerConfig, amulet: AmuletConfig) -> Result<World, TokenError> {
+    /// `token_synchronizer`: where the offer-only token lives (Canton Coin's is in `amulet`).
+    pub fn new(
+        ledger: LedgerConfig,
+        amulet: AmuletConfig,
+        token_synchronizer: SyncIdx,
+    ) -> Result<World, TokenError> {
         let mut ledger = Ledger::new(ledger);
+        let connected = ledger.synchronizers().len();
+        for (token, index) in [("Amulet", amulet.synchronizer), ("SBX", token_synchronizer)] {
+            if index >= connected {
+                return Err(TokenError::InvalidArgument(format!(
+                    "{token} is configured on synchronizer #{index}, but only {connected} are connected"
+                )));
+            }
+        }
         let dso = ledger.allocate_party("DSO")?;
         let validator = ledger.allocate_party("sandbox-validator")?;
         let amulet = AmuletToken::bootstrap(&mut ledger, &dso, &validator, amulet)?;
-        let token = OfferToken::bootstrap(&mut ledger)?;
+        let token = OfferToken::bootstrap(&mut ledger, token_synchronizer)?;
         Ok(World {
             ledger,
             amulet,

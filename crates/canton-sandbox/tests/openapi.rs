@@ -561,3 +561,181 @@ async fn external_party_onboarding_answers_match_the_openapi_spec() {
     assert_eq!(status, 200);
     assert_eq!(allocated["partyId"], topology["partyId"]);
 }
+
+/// The answers of a node connected to two synchronizers (the `multi-sync` scenario): the
+/// synchronizer list, transactions and contracts of both, checkpoints with two times,
+/// completions of an SBX submission, and the routing errors.
+#[tokio::test]
+async fn multi_synchronizer_answers_match_the_openapi_spec() {
+    let Some(mut spec) = Spec::load() else { return };
+    let spec = &mut spec;
+    let sandbox = Sandbox::start(SandboxConfig {
+        scenario: Scenario::MultiSync,
+        ..Default::default()
+    })
+    .await
+    .expect("starts");
+    let client = Client::new(&sandbox);
+    let c = &client;
+    let treasury = sandbox.parties().treasury.clone().unwrap();
+    let alice = sandbox.parties().customers["alice"].clone();
+    let global = sandbox.info().synchronizer_id;
+
+    let (status, synchronizers) = call(
+        spec,
+        c,
+        "get",
+        "/v2/state/connected-synchronizers",
+        "",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        synchronizers["connectedSynchronizers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let end = c.ledger_end().await;
+    for shape in [
+        "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        "TRANSACTION_SHAPE_ACS_DELTA",
+    ] {
+        let (status, updates) = call(
+            spec,
+            c,
+            "post",
+            "/v2/updates",
+            "?limit=200",
+            Some(&updates_request(&treasury, shape, 0, Some(end))),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(updates.as_array().unwrap().len() > 20);
+    }
+    let (status, tail) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates",
+        "?stream_idle_timeout_ms=10",
+        Some(&updates_request(
+            &treasury,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+            end,
+            None,
+        )),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        tail[0]["update"]["OffsetCheckpoint"]["value"]["synchronizerTimes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (status, acs) = call(
+        spec,
+        c,
+        "post",
+        "/v2/state/active-contracts",
+        "",
+        Some(&json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cid = acs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["contractEntry"]["JsActiveContract"]["synchronizerId"] != global.as_str())
+        .expect("an SBX contract")["contractEntry"]["JsActiveContract"]["createdEvent"]
+        ["contractId"]
+        .clone();
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/events/events-by-contract-id",
+        "",
+        Some(&json!({"contractId": cid, "eventFormat": guide_filter(&treasury)})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
+    let command = |id: &str| {
+        json!({"commands": [{"ExerciseCommand": {
+            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "contractId": factory, "choice": "TransferFactory_Transfer",
+            "choiceArgument": {"expectedAdmin": admin, "transfer": {
+                "sender": treasury, "receiver": alice, "amount": "1",
+                "instrumentId": {"admin": admin, "id": "SBX"},
+                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
+                "inputHoldingCids": [], "meta": {"values": {}}},
+                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}}],
+            "commandId": id, "actAs": [treasury], "userId": "exchange"})
+    };
+    let (status, done) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/submit-and-wait",
+        "",
+        Some(&with_registry_disclosures(&sandbox, command("multi-1")).await),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let format = json!({"includeTransactions": {"eventFormat": guide_filter(&treasury),
+        "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}});
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/updates/update-by-id",
+        "",
+        Some(&json!({"updateId": done["updateId"], "updateFormat": format})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut wrong = with_registry_disclosures(&sandbox, command("multi-2")).await;
+    wrong["synchronizerId"] = json!(global);
+    let (status, error) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/submit-and-wait",
+        "",
+        Some(&wrong),
+    )
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("INVALID_PRESCRIBED_SYNCHRONIZER_ID"))
+    );
+    wrong["synchronizerId"] = json!("other::1220ab");
+    let (status, _) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/submit-and-wait",
+        "",
+        Some(&wrong),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, completions) = call(
+        spec,
+        c,
+        "post",
+        "/v2/commands/completions",
+        "?stream_idle_timeout_ms=10",
+        Some(&json!({"userId": "exchange", "parties": [treasury], "beginExclusive": end})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(completions.as_array().unwrap().len(), 1, "{completions}");
+}

@@ -54,7 +54,10 @@ pub async fn active_contracts(
     let out: Vec<_> = ledger
         .contracts_active_at(at)
         .into_iter()
-        .filter_map(|c| active_contract(c, &filter, ledger.synchronizer_id(), &table))
+        .filter_map(|c| {
+            let sync = &ledger.synchronizer(c.synchronizer).id;
+            active_contract(c, &filter, sync, &table)
+        })
         .take(cap)
         .collect();
     if out.len() > MAX_LIST_ELEMENTS {

@@ -20,10 +20,10 @@ pub async fn submit_and_wait(
     let commands: JsCommands = decode(&body)?;
     // Interpretation errors are answered before anything is sequenced: no completion.
     let done = s.change(|w| {
-        let window = dedup_window(
-            commands.deduplication_period.as_ref(),
-            w.ledger.record_time(),
-        )?;
+        let now = w
+            .ledger
+            .record_time_of(crate::submit::routed_synchronizer(w, &commands));
+        let window = dedup_window(commands.deduplication_period.as_ref(), now)?;
         if let Some(done) = w.completions.duplicate_of(
             &commands.user_id,
             &commands.act_as,
@@ -38,6 +38,7 @@ pub async fn submit_and_wait(
             user_id: commands.user_id.clone(),
             act_as: commands.act_as.clone(),
             submission_id: commands.submission_id.clone(),
+            synchronizer_id: commands.synchronizer_id.clone(),
         };
         record_completion(w, &meta, &Ok(done.clone()));
         Ok::<_, ApiError>(done)

@@ -57,14 +57,13 @@ pub async fn completions(
             if world.ledger.incarnation() != incarnation {
                 return Err(ApiError::node_restarted());
             }
-            let synchronizer_id = world.ledger.synchronizer_id();
             for c in world
                 .completions
                 .after(position, &request.user_id, &request.parties)
                 .take(cap - out.len())
             {
                 position = c.offset;
-                out.push(render(c, synchronizer_id));
+                out.push(render(c));
             }
         }
         if out.len() >= cap || tokio::time::timeout(idle, changes.changed()).await.is_err() {
@@ -77,7 +76,7 @@ pub async fn completions(
     Ok(Json(out))
 }
 
-fn render(c: &CompletionRecord, synchronizer_id: &str) -> CompletionStreamResponse {
+fn render(c: &CompletionRecord) -> CompletionStreamResponse {
     let status = match &c.rejection {
         None => JsStatus::default(),
         Some((code, message)) => JsStatus {
@@ -102,7 +101,7 @@ fn render(c: &CompletionRecord, synchronizer_id: &str) -> CompletionStreamRespon
                 }),
                 offset: c.offset,
                 synchronizer_time: Some(SynchronizerTime {
-                    synchronizer_id: synchronizer_id.to_owned(),
+                    synchronizer_id: c.synchronizer_id.clone(),
                     record_time: c.record_time.to_string(),
                 }),
                 paid_traffic_cost: None,

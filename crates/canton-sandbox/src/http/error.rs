@@ -211,6 +211,25 @@ impl From<LedgerError> for ApiError {
                 cause,
                 vec![("PARTY", p)],
             ),
+            // Canton's transaction routing errors (`TransactionRoutingError`).
+            LedgerError::UnknownSynchronizer(_) => ApiError::canton(
+                "SUBMISSION_SYNCHRONIZER_NOT_READY",
+                ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+                cause,
+                vec![],
+            ),
+            LedgerError::MultiSynchronizer(_) => ApiError::canton(
+                "MULTI_SYNCHRONIZER_SUPPORT_NOT_ENABLED",
+                ErrorCategory::InvalidGivenCurrentSystemStateOther,
+                cause,
+                vec![],
+            ),
+            LedgerError::InputsNotOnSynchronizer { .. } => ApiError::canton(
+                "INVALID_PRESCRIBED_SYNCHRONIZER_ID",
+                ErrorCategory::InvalidGivenCurrentSystemStateOther,
+                cause,
+                vec![],
+            ),
             LedgerError::DuplicateContractId(_)
             | LedgerError::Clock(_)
             | LedgerError::PruneBeyondLedgerEnd { .. } => ApiError::invalid_argument(cause),

@@ -31,7 +31,7 @@ pub async fn events_by_contract_id(
             projection::events_by_contract_id(
                 &c,
                 &format,
-                world.ledger.synchronizer_id(),
+                &world.ledger.synchronizer(c.synchronizer).id,
                 &hosted,
                 &world.ledger.symbols(),
             )

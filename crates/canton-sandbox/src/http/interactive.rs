@@ -78,11 +78,16 @@ fn run(w: &mut World, request: &JsExecuteSubmissionRequest) -> Result<Submitted,
         sequenced: false,
     })?;
     let meta = authorized_meta(&authorized, request);
-    let window = dedup_window(Some(&request.deduplication_period), w.ledger.record_time())
-        .map_err(|e| Refused {
-            error: e.into(),
-            sequenced: false,
-        })?;
+    // Prepare recorded the synchronizer; its clock is the one the earlier acceptance has.
+    let synchronizer = w
+        .ledger
+        .synchronizer_index(authorized.synchronizer_id())
+        .unwrap_or(0);
+    let now = w.ledger.record_time_of(synchronizer);
+    let window = dedup_window(Some(&request.deduplication_period), now).map_err(|e| Refused {
+        error: e.into(),
+        sequenced: false,
+    })?;
     if let Some(done) =
         w.completions
             .duplicate_of(&meta.user_id, &meta.act_as, &meta.command_id, window)
@@ -109,6 +114,9 @@ pub struct CompletionMeta {
     pub user_id: String,
     pub act_as: Vec<String>,
     pub submission_id: String,
+    /// Where the submission was routed (empty: the global synchronizer), which a rejection's
+    /// completion reports.
+    pub synchronizer_id: String,
 }
 
 fn authorized_meta(a: &Authorized, request: &JsExecuteSubmissionRequest) -> CompletionMeta {
@@ -117,6 +125,7 @@ fn authorized_meta(a: &Authorized, request: &JsExecuteSubmissionRequest) -> Comp
         user_id: request.user_id.clone(),
         act_as: a.act_as.clone(),
         submission_id: request.submission_id.clone(),
+        synchronizer_id: a.synchronizer_id().to_owned(),
     }
 }
 
@@ -126,23 +135,33 @@ pub fn record_completion(
     meta: &CompletionMeta,
     outcome: &Result<Submitted, ApiError>,
 ) {
-    let (rejection, update_id, traceparent, offset, record_time) = match outcome {
-        Ok(done) => (
-            None,
-            done.update_id.clone(),
-            w.ledger
-                .update_at(done.offset)
-                .map(|tx| tx.traceparent.clone()),
-            done.offset,
-            done.record_time,
-        ),
-        Err(e) => (
-            Some(e.completion_status()),
-            String::new(),
-            None,
-            w.ledger.reserve_offset(),
-            w.ledger.record_time(),
-        ),
+    let (rejection, update_id, traceparent, offset, synchronizer, record_time) = match outcome {
+        Ok(done) => {
+            let tx = w.ledger.update_at(done.offset);
+            (
+                None,
+                done.update_id.clone(),
+                tx.map(|tx| tx.traceparent.clone()),
+                done.offset,
+                tx.map_or(0, |tx| tx.synchronizer),
+                done.record_time,
+            )
+        }
+        // A rejection is reported at the time of the synchronizer it was routed to.
+        Err(e) => {
+            let synchronizer = w
+                .ledger
+                .synchronizer_index(&meta.synchronizer_id)
+                .unwrap_or(0);
+            (
+                Some(e.completion_status()),
+                String::new(),
+                None,
+                w.ledger.reserve_offset(),
+                synchronizer,
+                w.ledger.record_time_of(synchronizer),
+            )
+        }
     };
     w.completions.record(CompletionRecord {
         command_id: meta.command_id.clone(),
@@ -153,6 +172,7 @@ pub fn record_completion(
         update_id,
         traceparent,
         offset,
+        synchronizer_id: w.ledger.synchronizer(synchronizer).id.clone(),
         record_time,
     });
 }

@@ -1,17 +1,19 @@
 //! State, version and party endpoints: small, read-only answers.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use canton_ledger::parties::{GetParticipantIdResponse, ListKnownPartiesResponse, PartyDetails};
 use canton_ledger::state::{
     ConnectedSynchronizer, GetConnectedSynchronizersResponse, GetLatestPrunedOffsetsResponse,
     GetLedgerEndResponse,
 };
+use canton_ledger::topology::ParticipantPermission;
 use canton_ledger::version::{
     ExperimentalFeatures, FeaturesDescriptor, GetLedgerApiVersionResponse, OffsetCheckpointFeature,
     PackageFeature, PartyManagementFeature, Supported, UserManagementFeature,
 };
 use canton_ledger::{Duration, parties::ObjectMeta};
+use serde::Deserialize;
 
 use crate::http::AppState;
 
@@ -35,15 +37,51 @@ pub async fn latest_pruned_offsets(
     })
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectedSynchronizersQuery {
+    pub party: Option<String>,
+    pub participant_id: Option<String>,
+}
+
+/// Every connected synchronizer, the global one first. Without `party`: all of them, permission
+/// `PARTICIPANT_PERMISSION_UNSPECIFIED`. With `party`, as Canton's sync service answers: only
+/// the synchronizers on which that participant (this one unless `participantId` names it)
+/// hosts the party, with the party's permission there; here every hosted party is hosted on
+/// all of them, local parties with submission and external parties with confirmation rights
+/// (their own key submits). A party hosted elsewhere or unknown gets an empty list.
 pub async fn connected_synchronizers(
     State(s): State<AppState>,
+    Query(query): Query<ConnectedSynchronizersQuery>,
 ) -> Json<GetConnectedSynchronizersResponse> {
+    let world = s.read();
+    let party = query.party.filter(|p| !p.is_empty());
+    let here = query
+        .participant_id
+        .filter(|p| !p.is_empty())
+        .is_none_or(|p| p == world.ledger.participant_id());
+    let permission = match &party {
+        None => Some(ParticipantPermission::Unspecified),
+        Some(_) if !here => None,
+        Some(p) if world.external.key_of(p).is_some() => Some(ParticipantPermission::Confirmation),
+        Some(p) if world.ledger.is_known_party(p) => Some(ParticipantPermission::Submission),
+        Some(_) => None,
+    };
     Json(GetConnectedSynchronizersResponse {
-        connected_synchronizers: vec![ConnectedSynchronizer {
-            synchronizer_alias: "global".into(),
-            synchronizer_id: s.read().ledger.synchronizer_id().to_owned(),
-            permission: Default::default(),
-        }],
+        connected_synchronizers: permission
+            .map(|permission| {
+                world
+                    .ledger
+                    .synchronizers()
+                    .iter()
+                    .map(|sync| ConnectedSynchronizer {
+                        synchronizer_alias: sync.alias.clone(),
+                        synchronizer_id: sync.id.clone(),
+                        permission: permission.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

@@ -105,8 +105,9 @@ fn transaction_format(
 #[derive(Debug, Clone)]
 pub struct Cursor {
     pub position: i64,
-    /// (offset, record time) of the last checkpoint sent, to send a new one only on progress.
-    last_checkpoint: Option<(i64, Timestamp)>,
+    /// (offset, each synchronizer's record time) of the last checkpoint sent, to send a new one
+    /// only on progress.
+    last_checkpoint: Option<(i64, Vec<Timestamp>)>,
 }
 
 impl Cursor {
@@ -127,7 +128,8 @@ impl Cursor {
         let table = world.ledger.symbols();
         let mut out = Vec::new();
         self.scan(world, query, max, |tx, format, filter| {
-            let t = project_with(tx, format, world.ledger.synchronizer_id(), filter, &table)?;
+            let sync = world.ledger.synchronizer_of(tx);
+            let t = project_with(tx, format, sync, filter, &table)?;
             out.push(JsGetUpdatesResponse {
                 update: Update::Transaction(Wrapped { value: t }),
             });
@@ -154,7 +156,7 @@ impl Cursor {
             if written + count > 0 {
                 out.push(',');
             }
-            let sync = world.ledger.synchronizer_id();
+            let sync = world.ledger.synchronizer_of(tx);
             if !write_transaction_update(out, tx, format, sync, filter, &table) {
                 out.truncate(mark);
                 return None;
@@ -212,26 +214,39 @@ impl Cursor {
         query.end_inclusive.is_some_and(|end| self.position >= end)
     }
 
-    /// A checkpoint at the ledger end once the cursor is there, if the offset or the
-    /// synchronizer time moved since the last one (open-ended streams only).
+    /// A checkpoint at the ledger end once the cursor is there, if the offset or a
+    /// synchronizer's time moved since the last one (open-ended streams only). It carries one
+    /// time per connected synchronizer, as a node's checkpoints do: each is the latest record
+    /// time of that synchronizer, and every update of it up to that time is at or before the
+    /// checkpoint's offset.
     pub fn checkpoint(&mut self, world: &World) -> Option<JsGetUpdatesResponse> {
         let end = world.ledger.ledger_end();
-        let time = world.ledger.record_time();
         if self.position < end || self.position == 0 {
             return None;
         }
-        if self.last_checkpoint == Some((end, time)) {
+        let synchronizers = world.ledger.synchronizers();
+        let times: Vec<Timestamp> = synchronizers.iter().map(|s| s.record_time()).collect();
+        if self
+            .last_checkpoint
+            .as_ref()
+            .is_some_and(|(offset, before)| *offset == end && *before == times)
+        {
             return None;
         }
-        self.last_checkpoint = Some((end, time));
+        let synchronizer_times = synchronizers
+            .iter()
+            .zip(&times)
+            .map(|(s, time)| SynchronizerTime {
+                synchronizer_id: s.id.clone(),
+                record_time: time.to_string(),
+            })
+            .collect();
+        self.last_checkpoint = Some((end, times));
         Some(JsGetUpdatesResponse {
             update: Update::OffsetCheckpoint(Wrapped {
                 value: OffsetCheckpoint {
                     offset: end,
-                    synchronizer_times: vec![SynchronizerTime {
-                        synchronizer_id: world.ledger.synchronizer_id().to_owned(),
-                        record_time: time.to_string(),
-                    }],
+                    synchronizer_times,
                 },
             }),
         })
@@ -319,7 +334,7 @@ pub async fn update_by_offset(
             project_transaction(
                 tx,
                 &format,
-                world.ledger.synchronizer_id(),
+                world.ledger.synchronizer_of(tx),
                 &world.hosted_parties(),
                 &world.ledger.symbols(),
             )
@@ -346,7 +361,7 @@ pub async fn update_by_id(
             project_transaction(
                 tx,
                 &format,
-                world.ledger.synchronizer_id(),
+                world.ledger.synchronizer_of(tx),
                 &world.hosted_parties(),
                 &world.ledger.symbols(),
             )

@@ -1,4 +1,4 @@
-//! The synchronizer's record-time clock.
+//! A synchronizer's record-time clock (one per connected synchronizer).
 //!
 //! Canton assigns every transaction a record time (the sequencing time of its confirmation
 //! request) that is strictly increasing per synchronizer, at microsecond precision. The model

@@ -1,5 +1,12 @@
 //! The participant's ledger: parties, contract store and update log, changed only by committing
 //! whole transactions. Pure and deterministic: no IO, no wall clock, no randomness.
+//!
+//! The node may be connected to several synchronizers. Offsets are one node-wide sequence (the
+//! node merges the synchronizers' streams into one), while record times come from each
+//! synchronizer's own clock: strictly increasing per synchronizer, unrelated across them, so in
+//! offset order they may go down when the synchronizer changes. A contract lives on the
+//! synchronizer of the transaction that created it (no reassignments), and a transaction
+//! commits where its inputs live.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, RwLockReadGuard};
@@ -26,7 +33,53 @@ pub struct LedgerConfig {
     /// Offsets skipped after a restore, so that an update re-delivered after a restore never has
     /// the offset it had before (clients must notice the node changed, not silently continue).
     pub restore_offset_gap: i64,
+    /// The synchronizers the node is connected to, the global one first (what
+    /// [`Ledger::synchronizer_id`] names and what a transaction without inputs defaults to).
+    /// Empty means the default: the global synchronizer alone.
+    pub synchronizers: Vec<SynchronizerConfig>,
 }
+
+/// One synchronizer connection. Its id is `identifier::1220…` (the namespace derives from the
+/// seed and the identifier), the real format; its record-time clock is its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynchronizerConfig {
+    /// The participant's local name for the connection (`synchronizerAlias`).
+    pub alias: String,
+    /// The id's identifier part (`global-domain` on the Global Synchronizer).
+    pub identifier: String,
+    /// This clock's first record time is one step after it; `None`: [`LedgerConfig::start_time`].
+    /// Record times of different synchronizers are unrelated: one may run behind another.
+    pub start_time: Option<Timestamp>,
+}
+
+impl SynchronizerConfig {
+    /// The Global Synchronizer as a Splice validator names it.
+    pub fn global() -> SynchronizerConfig {
+        SynchronizerConfig {
+            alias: "global".into(),
+            identifier: "global-domain".into(),
+            start_time: None,
+        }
+    }
+}
+
+/// A connected synchronizer: its identity and its record-time clock.
+#[derive(Debug, Clone)]
+pub struct Synchronizer {
+    pub alias: String,
+    pub id: String,
+    clock: SyncClock,
+}
+
+impl Synchronizer {
+    /// The latest record time this synchronizer has handed out (its clean time here).
+    pub fn record_time(&self) -> Timestamp {
+        self.clock.current()
+    }
+}
+
+/// Index of a synchronizer in [`Ledger::synchronizers`]; 0 is the global one.
+pub type SyncIdx = usize;
 
 impl Default for LedgerConfig {
     fn default() -> Self {
@@ -37,6 +90,7 @@ impl Default for LedgerConfig {
             clock_step_micros: 1_000_000,
             submission_latency_micros: 70_913,
             restore_offset_gap: 10,
+            synchronizers: vec![SynchronizerConfig::global()],
         }
     }
 }
@@ -55,6 +109,21 @@ pub enum LedgerError {
     PruneBeyondLedgerEnd { offset: i64, ledger_end: i64 },
     #[error(transparent)]
     Clock(#[from] ClockError),
+    /// A synchronizer id this node is not connected to (a submission's `synchronizerId`).
+    #[error("Trying to submit to a disconnected or not configured synchronizer.")]
+    UnknownSynchronizer(String),
+    /// The inputs live on more than one synchronizer; a real node would need reassignments,
+    /// which the sandbox does not model (Canton without multi-synchronizer support says so).
+    #[error("This transaction requires multi-synchronizer support which is turned off on this participant.\n Used contracts reside on synchronizers {}. ", set_text(.0))]
+    MultiSynchronizer(Vec<String>),
+    /// The submitter prescribed a synchronizer, the inputs are on another one.
+    #[error("The needed input contracts are not on {prescribed}, but on {actual}")]
+    InputsNotOnSynchronizer { prescribed: String, actual: String },
+}
+
+/// Scala's `Set(a, b)`, as Canton's messages print sets.
+fn set_text(items: &[String]) -> String {
+    format!("Set({})", items.join(", "))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +215,8 @@ impl StoredCreate {
 #[derive(Debug, Clone)]
 pub struct StoredContract {
     pub create: Arc<StoredCreate>,
+    /// Where the contract lives (that of its creating transaction: no reassignments here).
+    pub synchronizer: SyncIdx,
     pub created_at: Timestamp,
     pub created: EventRef,
     pub archived: Option<EventRef>,
@@ -213,6 +284,8 @@ pub enum Origin {
 #[derive(Debug, Clone)]
 pub struct CommittedTx {
     pub offset: i64,
+    /// The synchronizer it was committed on; `record_time` is that synchronizer's.
+    pub synchronizer: SyncIdx,
     pub origin: Origin,
     pub update_id: String,
     pub command_id: String,
@@ -246,12 +319,14 @@ impl TxContext<'_> {
 }
 
 /// The identity of a submission; `record_time` lets a caller pin the record time (it is used
-/// only if later than the clock).
+/// only if later than the clock); `synchronizer` is where the submitting token's contracts live
+/// (a submission's prescribed `synchronizerId` overrides it, see [`Ledger::with_prescribed`]).
 #[derive(Debug, Clone, Default)]
 pub struct SubmissionMeta {
     pub command_id: String,
     pub act_as: BTreeSet<String>,
     pub record_time: Option<Timestamp>,
+    pub synchronizer: SyncIdx,
 }
 
 /// The contract store and its symbol table.
@@ -281,8 +356,12 @@ impl Store {
 pub struct Ledger {
     config: LedgerConfig,
     ids: IdGen,
-    clock: SyncClock,
-    synchronizer_id: String,
+    /// Connected synchronizers, the global one first. Offsets are one node-wide sequence over
+    /// all of them; record times are per synchronizer.
+    synchronizers: Vec<Synchronizer>,
+    /// A submission's prescribed synchronizer while it is interpreted (see
+    /// [`Ledger::with_prescribed`]).
+    prescribed: Option<SyncIdx>,
     participant_id: String,
     parties: BTreeMap<String, PartyRecord>,
     store: Store,
@@ -304,12 +383,27 @@ pub struct Ledger {
 impl Ledger {
     pub fn new(config: LedgerConfig) -> Ledger {
         let ids = IdGen::new(config.seed.clone());
-        let synchronizer_id = format!("global-domain::{}", ids.namespace("global-domain"));
+        let configured = if config.synchronizers.is_empty() {
+            vec![SynchronizerConfig::global()]
+        } else {
+            config.synchronizers.clone()
+        };
+        let synchronizers = configured
+            .into_iter()
+            .map(|c| Synchronizer {
+                id: format!("{}::{}", c.identifier, ids.namespace(&c.identifier)),
+                alias: c.alias,
+                clock: SyncClock::new(
+                    c.start_time.unwrap_or(config.start_time),
+                    config.clock_step_micros,
+                ),
+            })
+            .collect();
         let participant_id = format!("PAR::sandbox::{}", ids.namespace("participant"));
         Ledger {
-            clock: SyncClock::new(config.start_time, config.clock_step_micros),
             ids,
-            synchronizer_id,
+            synchronizers,
+            prescribed: None,
             participant_id,
             parties: BTreeMap::new(),
             store: Store::default(),
@@ -333,24 +427,89 @@ impl Ledger {
         self.incarnation
     }
 
+    /// The global synchronizer's id (the first one connected).
     pub fn synchronizer_id(&self) -> &str {
-        &self.synchronizer_id
+        &self.synchronizers[0].id
+    }
+
+    /// Every connected synchronizer, the global one first.
+    pub fn synchronizers(&self) -> &[Synchronizer] {
+        &self.synchronizers
+    }
+
+    pub fn synchronizer(&self, index: SyncIdx) -> &Synchronizer {
+        &self.synchronizers[index]
+    }
+
+    /// The index of a connected synchronizer, by id.
+    pub fn synchronizer_index(&self, id: &str) -> Option<SyncIdx> {
+        self.synchronizers.iter().position(|s| s.id == id)
+    }
+
+    /// The index of a connected synchronizer, by id or alias.
+    pub fn synchronizer_by_name(&self, name: &str) -> Option<SyncIdx> {
+        self.synchronizer_index(name)
+            .or_else(|| self.synchronizers.iter().position(|s| s.alias == name))
+    }
+
+    /// The id of the synchronizer `tx` was committed on.
+    pub fn synchronizer_of(&self, tx: &CommittedTx) -> &str {
+        &self.synchronizers[tx.synchronizer].id
+    }
+
+    /// The synchronizer a contract lives on, if the store has it.
+    pub fn contract_synchronizer(&self, contract_id: &str) -> Option<SyncIdx> {
+        let table = self.symbols();
+        self.store
+            .stored(&table, contract_id)
+            .map(|c| c.synchronizer)
+    }
+
+    /// From now on transactions commit on `prescribed` (a submission's `synchronizerId`) instead
+    /// of their token's synchronizer, until set back (`None`); returns the previous setting.
+    /// Input contracts elsewhere are refused with `INVALID_PRESCRIBED_SYNCHRONIZER_ID`.
+    pub fn prescribe(&mut self, prescribed: Option<SyncIdx>) -> Option<SyncIdx> {
+        std::mem::replace(&mut self.prescribed, prescribed)
     }
 
     pub fn participant_id(&self) -> &str {
         &self.participant_id
     }
 
+    /// The global synchronizer's latest record time.
     pub fn record_time(&self) -> Timestamp {
-        self.clock.current()
+        self.record_time_of(0)
     }
 
+    /// A synchronizer's latest record time.
+    pub fn record_time_of(&self, synchronizer: SyncIdx) -> Timestamp {
+        self.synchronizers[synchronizer].clock.current()
+    }
+
+    /// Moves the global synchronizer's clock.
     pub fn advance_time(&mut self, micros: i64) -> Result<Timestamp, LedgerError> {
-        Ok(self.clock.advance(micros)?)
+        self.advance_time_of(0, micros)
     }
 
     pub fn set_time(&mut self, to: Timestamp) -> Result<Timestamp, LedgerError> {
-        Ok(self.clock.set(to)?)
+        self.set_time_of(0, to)
+    }
+
+    /// Moves one synchronizer's clock; the others stand still (they are unrelated).
+    pub fn advance_time_of(
+        &mut self,
+        synchronizer: SyncIdx,
+        micros: i64,
+    ) -> Result<Timestamp, LedgerError> {
+        Ok(self.synchronizers[synchronizer].clock.advance(micros)?)
+    }
+
+    pub fn set_time_of(
+        &mut self,
+        synchronizer: SyncIdx,
+        to: Timestamp,
+    ) -> Result<Timestamp, LedgerError> {
+        Ok(self.synchronizers[synchronizer].clock.set(to)?)
     }
 
     /// Allocates a local party `hint::1220…`; its namespace derives from the seed and the hint.
@@ -394,8 +553,8 @@ impl Ledger {
 
     /// The record time the next transaction would get if submitted now (what the sequencer
     /// would stamp; compared with a submission's max sequencing time).
-    pub fn next_record_time(&self) -> Timestamp {
-        self.clock.peek_next(None)
+    pub fn next_record_time(&self, synchronizer: SyncIdx) -> Timestamp {
+        self.synchronizers[synchronizer].clock.peek_next(None)
     }
 
     /// Hosts an external party `hint::<fingerprint>`, whose namespace is its signing key.
@@ -466,14 +625,25 @@ impl Ledger {
         &self.log
     }
 
-    /// `GetHighestOffsetByTimestamp` (3.4): the offset of the latest update with record time
-    /// `<= at`, latest meaning greatest (record time, offset), which is the highest offset as long
-    /// as record times increase with offsets and stays meaningful when a participant-local ACS
-    /// import put an old record time at a high offset. `None` if there is no such update.
+    /// [`Ledger::highest_offset_at_or_before_on`] the global synchronizer.
     pub fn highest_offset_at_or_before(&self, at: Timestamp) -> Option<i64> {
+        self.highest_offset_at_or_before_on(0, at)
+    }
+
+    /// `GetHighestOffsetByTimestamp` (3.4): the offset of the latest update of `synchronizer`
+    /// with record time `<= at`, latest meaning greatest (record time, offset), which is the
+    /// highest offset as long as record times increase with offsets and stays meaningful when a
+    /// participant-local ACS import put an old record time at a high offset. Other
+    /// synchronizers' updates do not count: their record times are unrelated. `None` if there is
+    /// no such update.
+    pub fn highest_offset_at_or_before_on(
+        &self,
+        synchronizer: SyncIdx,
+        at: Timestamp,
+    ) -> Option<i64> {
         self.log
             .iter()
-            .filter(|tx| tx.record_time <= at)
+            .filter(|tx| tx.synchronizer == synchronizer && tx.record_time <= at)
             .max_by_key(|tx| (tx.record_time, tx.offset))
             .map(|tx| tx.offset)
     }
@@ -492,15 +662,17 @@ impl Ledger {
     }
 
     /// Turns this node into `snapshot` (a clone of it taken earlier) that then reconnected to the
-    /// synchronizer: node-local state is the snapshot's, while what the synchronizer holds
-    /// survives (parties, the clock, id counters) and every synchronizer update committed since
+    /// synchronizers: node-local state is the snapshot's, while what the synchronizers hold
+    /// survives (parties, their clocks, id counters) and every synchronizer update committed since
     /// the snapshot is delivered again, with the same update id, record time and content but new
     /// offsets, which continue after the snapshot's ledger end plus
     /// [`LedgerConfig::restore_offset_gap`]. Participant-local updates after the snapshot (ACS
     /// imports) are lost. Returns how many updates were re-delivered.
     pub fn restore(&mut self, snapshot: &Ledger) -> usize {
         let current = std::mem::replace(self, snapshot.clone());
-        self.clock = current.clock;
+        // Each synchronizer re-delivers its own updates; interleaved in the old offset order,
+        // which keeps each synchronizer's record times increasing.
+        self.synchronizers = current.synchronizers;
         self.ids = current.ids;
         self.parties = current.parties;
         self.incarnation = current.incarnation + 1;
@@ -521,6 +693,7 @@ impl Ledger {
     /// updates break the rule that record times increase with offsets.
     pub fn import_local<E>(
         &mut self,
+        synchronizer: SyncIdx,
         record_time: Timestamp,
         command_id: &str,
         build: impl FnOnce(&mut TxContext<'_>) -> Result<Vec<Node>, E>,
@@ -535,13 +708,14 @@ impl Ledger {
         })?;
         let (nodes, act_as) = {
             let mut table = self.store.symbols.write();
-            let nodes = Numbering::run(&self.store, &mut table, &roots)?;
+            let (nodes, _) = Numbering::run(&self.store, &mut table, &roots)?;
             (nodes, table.party_set([]))
         };
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
         Ok(self.append(CommittedTx {
             offset: 0,
+            synchronizer,
             origin: Origin::ParticipantLocal,
             update_id,
             command_id: command_id.to_owned(),
@@ -584,6 +758,7 @@ impl Ledger {
                         create.contract_id,
                         StoredContract {
                             create: create.clone(),
+                            synchronizer: tx.synchronizer,
                             created_at: tx.effective_at,
                             created: at,
                             archived: None,
@@ -675,7 +850,13 @@ impl Ledger {
                 return Err(LedgerError::UnknownParty(party.clone()).into());
             }
         }
-        let record_time = self.clock.peek_next(meta.record_time);
+        // The token's synchronizer, or the one the submitter prescribed. A real node's router
+        // picks the inputs' synchronizer; here every token's contracts live on one, so the two
+        // agree unless the submitter prescribed another (refused below, after interpretation).
+        let synchronizer = self.prescribed.unwrap_or(meta.synchronizer);
+        let record_time = self.synchronizers[synchronizer]
+            .clock
+            .peek_next(meta.record_time);
         let let_time = record_time
             .checked_add_micros(-self.config.submission_latency_micros)
             .unwrap_or(record_time);
@@ -684,20 +865,42 @@ impl Ledger {
             ids: &mut self.ids,
             store: &self.store,
         })?;
-        let (nodes, act_as) = {
+        let (nodes, act_as, inputs_on) = {
             let mut table = self.store.symbols.write();
-            let nodes = Numbering::run(&self.store, &mut table, &roots)?;
+            let (nodes, inputs_on) = Numbering::run(&self.store, &mut table, &roots)?;
             (
                 nodes,
                 table.party_set(meta.act_as.iter().map(String::as_str)),
+                inputs_on,
             )
         };
+        match inputs_on.iter().collect::<Vec<_>>().as_slice() {
+            [] => {}
+            [only] if **only == synchronizer => {}
+            [only] => {
+                return Err(LedgerError::InputsNotOnSynchronizer {
+                    prescribed: self.synchronizers[synchronizer].id.clone(),
+                    actual: self.synchronizers[**only].id.clone(),
+                }
+                .into());
+            }
+            several => {
+                return Err(LedgerError::MultiSynchronizer(
+                    several
+                        .iter()
+                        .map(|&&i| self.synchronizers[i].id.clone())
+                        .collect(),
+                )
+                .into());
+            }
+        }
         // Validated: from here on nothing fails.
-        self.clock.commit(record_time);
+        self.synchronizers[synchronizer].clock.commit(record_time);
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
         Ok(self.append(CommittedTx {
             offset: 0,
+            synchronizer,
             origin: Origin::Synchronizer,
             update_id,
             command_id: meta.command_id,
@@ -719,6 +922,8 @@ struct Numbering<'a> {
     /// Contracts created earlier in this transaction.
     created_here: FxHashMap<Sym, Arc<StoredCreate>>,
     consumed_here: HashSet<Sym>,
+    /// The synchronizers of the input contracts (those not created here).
+    inputs_on: BTreeSet<SyncIdx>,
     /// The number of nodes so far, fetches included.
     count: i32,
     out: Vec<TxNode>,
@@ -729,13 +934,14 @@ impl<'a> Numbering<'a> {
         store: &'a Store,
         table: &'a mut SymbolTable,
         roots: &[Node],
-    ) -> Result<Box<[TxNode]>, LedgerError> {
+    ) -> Result<(Box<[TxNode]>, BTreeSet<SyncIdx>), LedgerError> {
         let nobody = table.party_set([]);
         let mut n = Numbering {
             store,
             table,
             created_here: FxHashMap::default(),
             consumed_here: HashSet::new(),
+            inputs_on: BTreeSet::new(),
             count: 0,
             out: Vec::new(),
         };
@@ -746,6 +952,7 @@ impl<'a> Numbering<'a> {
             mut out,
             created_here,
             consumed_here,
+            inputs_on,
             ..
         } = n;
         for node in &mut out {
@@ -759,7 +966,7 @@ impl<'a> Numbering<'a> {
                 TxNodeKind::Exercise { .. } => false,
             };
         }
-        Ok(out.into_boxed_slice())
+        Ok((out.into_boxed_slice(), inputs_on))
     }
 
     /// The contract a node acts on, if it is active at this point of the transaction.
@@ -773,7 +980,10 @@ impl<'a> Numbering<'a> {
             return Ok((sym, c.clone()));
         }
         match self.store.contracts.get(&sym) {
-            Some(c) if c.is_active() => Ok((sym, c.create.clone())),
+            Some(c) if c.is_active() => {
+                self.inputs_on.insert(c.synchronizer);
+                Ok((sym, c.create.clone()))
+            }
             _ => Err(not_found()),
         }
     }

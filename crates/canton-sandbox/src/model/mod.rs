@@ -13,7 +13,7 @@ pub mod tree;
 
 pub use ledger::{
     CommittedTx, ContractRecord, Ledger, LedgerConfig, LedgerError, Origin, SubmissionMeta,
-    TxContext,
+    SyncIdx, Synchronizer, SynchronizerConfig, TxContext,
 };
 pub use template::Identifier;
 pub use tree::{Create, Exercise, Fetch, Node};

@@ -14,7 +14,8 @@ use exchange_core::{Amount, Timestamp};
 use crate::daml::{Value, show_decimal};
 use crate::model::tree::parties;
 use crate::model::{
-    Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta, TxContext,
+    Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta, SyncIdx,
+    TxContext,
 };
 use crate::token::packages::{self, meta};
 use crate::token::result;
@@ -36,6 +37,8 @@ pub enum TokenError {
 
 #[derive(Debug, Clone)]
 pub struct AmuletConfig {
+    /// Where Canton Coin's contracts live (and its transactions commit): the global synchronizer.
+    pub synchronizer: SyncIdx,
     pub round: i64,
     pub rate_per_round: Amount,
     pub amulet_price: Amount,
@@ -44,6 +47,7 @@ pub struct AmuletConfig {
 impl Default for AmuletConfig {
     fn default() -> Self {
         AmuletConfig {
+            synchronizer: 0,
             round: 19,
             rate_per_round: "0.0038051800".parse().expect("valid"),
             amulet_price: "0.0050000000".parse().expect("valid"),
@@ -134,6 +138,7 @@ impl AmuletToken {
                 command_id: "sandbox-amulet-bootstrap".into(),
                 act_as: parties([dso]),
                 record_time: None,
+                synchronizer: config.synchronizer,
             },
             |ctx| {
                 let rules = dso_contract(
@@ -311,6 +316,7 @@ impl AmuletToken {
                 command_id,
                 act_as: parties([owner]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 let amulet = self.new_amulet(ctx, owner, amount);
@@ -390,16 +396,21 @@ impl AmuletToken {
         }
         let mut contract_ids = Vec::new();
         let command_id = format!("sandbox-acs-import-{}", ledger.ledger_end() + 1);
-        let tx = ledger.import_local::<TokenError>(min_time(), &command_id, |ctx| {
-            Ok(amounts
-                .iter()
-                .map(|&amount| {
-                    let amulet = self.new_amulet(ctx, owner, amount);
-                    contract_ids.push(amulet.contract_id.clone());
-                    Node::Create(amulet)
-                })
-                .collect())
-        })?;
+        let tx = ledger.import_local::<TokenError>(
+            self.config.synchronizer,
+            min_time(),
+            &command_id,
+            |ctx| {
+                Ok(amounts
+                    .iter()
+                    .map(|&amount| {
+                        let amulet = self.new_amulet(ctx, owner, amount);
+                        contract_ids.push(amulet.contract_id.clone());
+                        Node::Create(amulet)
+                    })
+                    .collect())
+            },
+        )?;
         Ok(ImportedAcs {
             update_id: tx.update_id.clone(),
             offset: tx.offset,
@@ -422,6 +433,7 @@ impl AmuletToken {
                 command_id,
                 act_as: parties([receiver, self.provider.as_str()]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 let now = ctx.let_time;
@@ -492,6 +504,7 @@ impl AmuletToken {
                 command_id: request.command_id.clone(),
                 act_as: parties([request.sender.as_str()]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 let expired = times.map(|(_, before)| before).filter(|b| *b <= ctx.let_time);

@@ -143,6 +143,7 @@ impl AmuletToken {
                 command_id: request.command_id.clone(),
                 act_as: parties([sender]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 let (requested_at, execute_before) = times.unwrap_or_else(|| {
@@ -444,6 +445,7 @@ impl AmuletToken {
                 command_id: command_id.to_owned(),
                 act_as: parties([actor]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 if choice == InstructionChoice::Accept && ctx.let_time >= pending.execute_before {
@@ -569,6 +571,7 @@ impl AmuletToken {
                 command_id: command_id.to_owned(),
                 act_as: parties([actor]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 if ctx.let_time < pending.execute_before {

@@ -15,7 +15,7 @@ use exchange_core::{Amount, Timestamp};
 use crate::daml::Value;
 use crate::model::tree::parties;
 use crate::model::{
-    Create, Exercise, Identifier, Ledger, LedgerError, Node, SubmissionMeta, TxContext,
+    Create, Exercise, Identifier, Ledger, LedgerError, Node, SubmissionMeta, SyncIdx, TxContext,
 };
 use crate::token::TokenError;
 use crate::token::amulet::MAX_INPUTS;
@@ -50,6 +50,9 @@ pub fn instruction_template() -> Identifier {
 pub struct OfferToken {
     pub admin: String,
     pub factory: String,
+    /// Where the token's contracts live (and its transactions commit); it may be another
+    /// synchronizer than Canton Coin's.
+    pub synchronizer: SyncIdx,
 }
 
 /// An offer to make: `execute_before` defaults to a day after submission.
@@ -126,7 +129,7 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 
 impl OfferToken {
     /// Allocates the admin party `token-admin` and creates its transfer factory.
-    pub fn bootstrap(ledger: &mut Ledger) -> Result<OfferToken, TokenError> {
+    pub fn bootstrap(ledger: &mut Ledger, synchronizer: SyncIdx) -> Result<OfferToken, TokenError> {
         let admin = ledger.allocate_party("token-admin")?;
         let mut factory = String::new();
         ledger.transact::<TokenError>(
@@ -134,6 +137,7 @@ impl OfferToken {
                 command_id: "sandbox-token-bootstrap".into(),
                 act_as: parties([admin.as_str()]),
                 record_time: None,
+                synchronizer,
             },
             |ctx| {
                 factory = ctx.new_contract_id();
@@ -153,7 +157,11 @@ impl OfferToken {
                 })])
             },
         )?;
-        Ok(OfferToken { admin, factory })
+        Ok(OfferToken {
+            admin,
+            factory,
+            synchronizer,
+        })
     }
 
     pub fn instrument_id(&self) -> Value {
@@ -288,6 +296,7 @@ impl OfferToken {
                 command_id,
                 act_as: parties([self.admin.as_str(), owner]),
                 record_time: None,
+                synchronizer: self.synchronizer,
             },
             |ctx| {
                 let h = self.holding(ctx, owner, amount, None);
@@ -378,6 +387,7 @@ impl OfferToken {
                 command_id: request.command_id.clone(),
                 act_as: parties([sender]),
                 record_time: None,
+                synchronizer: self.synchronizer,
             },
             |ctx| {
                 let requested_at = ctx.let_time;
@@ -503,6 +513,7 @@ impl OfferToken {
                 command_id: command_id.to_owned(),
                 act_as: parties([actor.as_str()]),
                 record_time: None,
+                synchronizer: self.synchronizer,
             },
             |ctx| {
                 if choice == InstructionChoice::Accept && ctx.let_time >= pending.execute_before {

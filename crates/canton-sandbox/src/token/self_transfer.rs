@@ -73,6 +73,7 @@ impl AmuletToken {
                 command_id: request.command_id.clone(),
                 act_as: parties([sender]),
                 record_time: None,
+                synchronizer: self.config.synchronizer,
             },
             |ctx| {
                 let times = times.unwrap_or_else(|| default_times(ctx.let_time));
@@ -257,6 +258,7 @@ impl OfferToken {
                 command_id: request.command_id.clone(),
                 act_as: parties([owner]),
                 record_time: None,
+                synchronizer: self.synchronizer,
             },
             |ctx| {
                 check_transfer(request.amount, request.execute_before, ctx.let_time)?;

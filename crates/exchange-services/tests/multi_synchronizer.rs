@@ -1,0 +1,466 @@
+//! Ingestion against a node connected to two synchronizers, on SQLite and PostgreSQL: Canton
+//! Coin on the global synchronizer, the SBX token on a second one whose record times run ten
+//! minutes behind. Deposits on both interleave in offset order with record times going up and
+//! down; each is credited exactly once, in one run, in batches, and after ingestion is pointed
+//! back at an earlier offset, where the skip rule (record time at or before the last ingested
+//! one *of the transaction's synchronizer*) must not drop an SBX deposit whose record time is
+//! below the last Canton Coin one.
+
+mod common;
+#[path = "../../exchange-store/tests/harness/mod.rs"]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use canton_ledger::admin_client::AdminClient;
+use canton_ledger::client::LedgerClient;
+use canton_sandbox::server::MULTI_SYNC_BEHIND_MICROS;
+use canton_sandbox::token::{InstructionChoice, OfferRequest, TransferRequest};
+use canton_sandbox::{Sandbox, SandboxConfig};
+use common::*;
+use exchange_core::changeset::DepositState;
+use exchange_core::ingest::FoldConfig;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState};
+use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
+use exchange_services::filter::treasury_format;
+use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
+use exchange_services::recover::{RecoverError, Recovered};
+use exchange_services::retry::RetryPolicy;
+use exchange_services::{IngestConfig, IngestError, Source, Summary, Transport};
+use exchange_store::Store;
+use harness::TestDb;
+
+const CUSTOMERS: usize = 3;
+
+/// A sandbox on two synchronizers with a treasury (Canton Coin preapproval) and customers
+/// holding both tokens.
+struct TwoSyncs {
+    sandbox: Sandbox,
+    treasury: String,
+    customers: Vec<String>,
+    amulet: InstrumentId,
+    sbx: InstrumentId,
+    seq: usize,
+}
+
+/// One deposit as committed: (offset, synchronizer index, record time).
+type Committed = (i64, usize, Timestamp);
+
+impl TwoSyncs {
+    async fn start() -> TwoSyncs {
+        let config = SandboxConfig::default().with_second_synchronizer(MULTI_SYNC_BEHIND_MICROS);
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+        let (treasury, customers, dso, admin) = sandbox.with_world(|w| {
+            let treasury = w.ledger.allocate_party("treasury").expect("party");
+            w.amulet
+                .create_preapproval(&mut w.ledger, &treasury)
+                .expect("preapproval");
+            let mut customers = Vec::new();
+            for i in 0..CUSTOMERS {
+                let c = w
+                    .ledger
+                    .allocate_party(&format!("customer{i}"))
+                    .expect("party");
+                w.amulet
+                    .mint(&mut w.ledger, &c, amount("1000000"))
+                    .expect("mint");
+                w.token
+                    .mint(&mut w.ledger, &c, amount("1000000"))
+                    .expect("mint");
+                customers.push(c);
+            }
+            (
+                treasury,
+                customers,
+                w.amulet.dso.clone(),
+                w.token.admin.clone(),
+            )
+        });
+        let instrument = |admin: &str, id: &str| InstrumentId {
+            admin: PartyId::new(admin).expect("party"),
+            id: id.into(),
+        };
+        TwoSyncs {
+            sandbox,
+            treasury,
+            customers,
+            amulet: instrument(&dso, "Amulet"),
+            sbx: instrument(&admin, "SBX"),
+            seq: 0,
+        }
+    }
+
+    /// A 1-step Canton Coin deposit (global synchronizer).
+    fn deposit_cc(&mut self, customer: usize, value: Amount) -> Committed {
+        self.seq += 1;
+        let request = TransferRequest {
+            sender: self.customers[customer].clone(),
+            receiver: self.treasury.clone(),
+            amount: value,
+            memo: Some(account_of(customer).as_str().to_owned()),
+            inputs: None,
+            command_id: format!("cc-deposit-{}", self.seq),
+        };
+        self.sandbox.with_world(|w| {
+            let out = w
+                .amulet
+                .transfer(&mut w.ledger, &request)
+                .expect("deposit commits");
+            let tx = w.ledger.update_at(out.offset).expect("committed");
+            (tx.offset, tx.synchronizer, tx.record_time)
+        })
+    }
+
+    /// An SBX deposit (second synchronizer): the customer's offer, which the treasury accepts.
+    /// Returns the acceptance, where the deposit is credited.
+    fn deposit_sbx(&mut self, customer: usize, value: Amount) -> Committed {
+        self.seq += 1;
+        let request = OfferRequest {
+            sender: self.customers[customer].clone(),
+            receiver: self.treasury.clone(),
+            amount: value,
+            memo: Some(account_of(customer).as_str().to_owned()),
+            execute_before: None,
+            command_id: format!("sbx-deposit-{}", self.seq),
+        };
+        let seq = self.seq;
+        self.sandbox.with_world(|w| {
+            let offer = w.token.offer(&mut w.ledger, &request).expect("offer");
+            let accepted = w
+                .token
+                .act(
+                    &mut w.ledger,
+                    &offer.transfer_instruction_cid,
+                    InstructionChoice::Accept,
+                    &format!("sbx-accept-{seq}"),
+                )
+                .expect("accept");
+            let tx = w.ledger.update_at(accepted.offset).expect("committed");
+            (tx.offset, tx.synchronizer, tx.record_time)
+        })
+    }
+
+    fn source(&self, transport: Transport) -> Source {
+        Source::Ledger {
+            client: LedgerClient::new(&self.sandbox.ledger_api_url(), None),
+            transport,
+        }
+    }
+
+    fn config(&self, batch: usize) -> IngestConfig {
+        let mut config = IngestConfig::new(FoldConfig::new(
+            PartyId::new(&self.treasury).expect("party"),
+        ));
+        config.once = true;
+        config.batch_transactions = batch;
+        config.batch_wait = Duration::from_millis(20);
+        config.retry = RetryPolicy {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        };
+        config
+    }
+
+    /// Ingests to the ledger end. On PostgreSQL the previous run's lease (a session advisory
+    /// lock) is released when the server notices its connection closed, a moment after the run
+    /// returns; a run started at once may find it still held (`Busy`) and is retried.
+    async fn ingest(&self, store: &Store, transport: Transport, batch: usize) -> Summary {
+        let mut attempts = 0;
+        loop {
+            match ingest(store, self.source(transport), self.config(batch)).await {
+                Err(IngestError::Busy(_)) if attempts < 50 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                outcome => return outcome.expect("ingestion runs"),
+            }
+        }
+    }
+
+    /// Rounds of one deposit per token by random customers, Canton Coin first, so that in
+    /// offset order every SBX acceptance has a lower record time than the deposit before it.
+    fn interleaved(
+        &mut self,
+        rng: &mut Rng,
+        rounds: usize,
+        expected: &mut BTreeMap<(usize, bool), Amount>,
+    ) -> Vec<Committed> {
+        let mut out = Vec::new();
+        for _ in 0..rounds {
+            for sbx in [false, true] {
+                let customer = rng.below(CUSTOMERS as u64) as usize;
+                let value = Amount::from_whole(1 + rng.below(40) as i64);
+                out.push(if sbx {
+                    self.deposit_sbx(customer, value)
+                } else {
+                    self.deposit_cc(customer, value)
+                });
+                let e = expected.entry((customer, sbx)).or_insert(Amount::ZERO);
+                *e = e.checked_add(value).unwrap();
+            }
+        }
+        out
+    }
+
+    /// Every (customer, is SBX) balance.
+    async fn balances(&self, store: &Store) -> BTreeMap<(usize, bool), Amount> {
+        let mut out = BTreeMap::new();
+        for (sbx, instrument) in [(false, &self.amulet), (true, &self.sbx)] {
+            for (customer, balance) in balances(store, CUSTOMERS, instrument).await {
+                if balance != Amount::ZERO {
+                    out.insert((customer, sbx), balance);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Runs a re-pointing step, retried while the last ingestion's PostgreSQL lease is still being
+/// released (see [`TwoSyncs::ingest`]).
+async fn repoint<F, Fut>(step: F) -> Recovered
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Recovered, RecoverError>>,
+{
+    for _ in 0..50 {
+        match step().await {
+            Err(RecoverError::IngestionRunning(_)) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            outcome => return outcome.expect("re-pointed"),
+        }
+    }
+    panic!("the ingestion lease was never released")
+}
+
+/// The record times really do go down in offset order, across synchronizers only.
+fn assert_interleaved(deposits: &[Committed]) {
+    let mut went_down = 0;
+    let mut last: BTreeMap<usize, Timestamp> = BTreeMap::new();
+    for pair in deposits.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        assert!(after.0 > before.0);
+        if after.2 < before.2 {
+            assert_ne!(after.1, before.1, "only across synchronizers");
+            went_down += 1;
+        }
+    }
+    for d in deposits {
+        if let Some(t) = last.insert(d.1, d.2) {
+            assert!(d.2 > t, "per synchronizer increasing");
+        }
+    }
+    assert!(went_down * 2 >= deposits.len() - 1, "{went_down}");
+    assert_eq!(last.len(), 2, "deposits on both synchronizers");
+}
+
+async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
+    let mut node = TwoSyncs::start().await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(41);
+    let mut expected = BTreeMap::new();
+
+    // Round 1, ingested in small batches over the websocket.
+    let first = node.interleaved(&mut rng, 8, &mut expected);
+    assert_interleaved(&first);
+    node.ingest(&store, Transport::Websocket, 3).await;
+    assert_eq!(node.balances(&store).await, expected);
+    assert!(
+        store
+            .deposits_in_state(DepositState::Offered)
+            .await
+            .unwrap()
+            .is_empty(),
+        "every SBX offer was accepted and credited"
+    );
+
+    // Round 2: the global synchronizer's clock jumps an hour ahead first, so every new SBX
+    // deposit has a record time far below the last Canton Coin record time ingested.
+    node.sandbox
+        .with_world(|w| w.ledger.advance_time_of(0, 3_600_000_000).expect("forward"));
+    let second = node.interleaved(&mut rng, 6, &mut expected);
+    assert_interleaved(&second);
+    let last_cc = first
+        .iter()
+        .filter(|d| d.1 == 0)
+        .map(|d| d.2)
+        .max()
+        .unwrap();
+    assert!(second.iter().filter(|d| d.1 == 1).all(|d| d.2 < last_cc));
+
+    // Ingestion pointed back at an offset in the middle of round 1 (as the node-restore
+    // runbook may do with an earlier offRecovery): the rest of round 1 is skipped, round 2 is
+    // credited, nothing twice.
+    let back_to = first[first.len() / 2].0;
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    repoint(|| node_restore(&store, &source, &format, Some(back_to))).await;
+    let summary = node.ingest(&store, Transport::Http, 4).await;
+    assert!(
+        summary.skipped as usize >= first.len() / 2,
+        "round 1 after {back_to} is skipped: {summary:?}"
+    );
+    assert_eq!(node.balances(&store).await, expected, "{summary:?}");
+
+    // Once more from the very beginning on the same DB: everything is known, nothing changes.
+    let source = node.source(Transport::Http);
+    repoint(|| node_restore(&store, &source, &format, Some(1))).await;
+    let summary = node.ingest(&store, Transport::Websocket, 7).await;
+    assert_eq!(summary.ingested, 0, "{summary:?}");
+    assert_eq!(node.balances(&store).await, expected);
+    store.close().await;
+}
+
+/// A fresh DB that ingests the whole interleaved history in one go, one transaction per batch
+/// (so checkpoints with both synchronizers' times fall between every pair of deposits).
+async fn one_pass_with_tiny_batches(db: &TestDb) {
+    let mut node = TwoSyncs::start().await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(7);
+    let mut expected = BTreeMap::new();
+    let deposits = node.interleaved(&mut rng, 10, &mut expected);
+    assert_interleaved(&deposits);
+    node.ingest(&store, Transport::Http, 1).await;
+    assert_eq!(node.balances(&store).await, expected);
+    store.close().await;
+}
+
+/// The node-restore runbook when the last ingested transaction is on the second
+/// synchronizer: `GetHighestOffsetByTimestamp` is asked about that synchronizer at that
+/// transaction's record time (the global synchronizer's times say nothing about it) and gives
+/// its new offset; ingestion resumes there and credits only what is new.
+async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestDb) {
+    let mut node = TwoSyncs::start().await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut rng = Rng::new(99);
+    let mut expected = BTreeMap::new();
+    node.interleaved(&mut rng, 4, &mut expected);
+    let backup = node.sandbox.backup();
+    let round = node.interleaved(&mut rng, 4, &mut expected);
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    let last = checkpoint.last_update.clone().unwrap();
+    let second_id = node.sandbox.info().synchronizers[1].synchronizer_id.clone();
+    assert_eq!(last.synchronizer_id.as_str(), second_id);
+    assert_eq!(last.offset.get(), round.last().unwrap().0);
+
+    let report = node.sandbox.restore(&backup);
+    assert_eq!(
+        report.redelivered,
+        round.len() * 3 / 2,
+        "offer + accept per SBX deposit"
+    );
+    let after_restore = node.interleaved(&mut rng, 3, &mut expected);
+    let new_offset = node.sandbox.with_world(|w| {
+        let update_id = last.update_id.to_string();
+        w.ledger
+            .update_by_id(&update_id)
+            .expect("re-delivered")
+            .offset
+    });
+    assert_ne!(new_offset, last.offset.get());
+
+    let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    let recovered =
+        repoint(|| node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique))
+            .await;
+    let lookup = recovered.admin.clone().expect("asked the Admin API");
+    assert_eq!(lookup.timestamp, last.record_time);
+    assert_eq!(lookup.off_recovery, new_offset, "{recovered:?}");
+    let summary = node.ingest(&store, Transport::Http, 5).await;
+    // Three rounds, each a deposit, an offer and its acceptance.
+    assert_eq!(
+        summary.ingested as usize,
+        after_restore.len() * 3 / 2,
+        "{summary:?}"
+    );
+    assert_eq!(node.balances(&store).await, expected);
+    store.close().await;
+}
+
+/// A withdrawal of SBX (second synchronizer, clock ten minutes behind) whose target record
+/// time lies between the two synchronizers' times: Canton compares its `maxRecordTime` with
+/// the record time of the synchronizer the transfer is sequenced on, so the transfer can still
+/// commit. Ingestion must not expire it because the *global* synchronizer's time passed it.
+///
+/// Fails today: `exchange-services/src/ingest.rs` (`prepare_batch`, "Withdrawals whose target
+/// record time has passed without their transfer") calls `expire_due` with
+/// `known.record_times.values().max()`, the latest record time of *any* synchronizer, instead
+/// of the record time of the synchronizer the withdrawal's instrument (its transfer) lives on.
+/// The withdrawal is marked `expired` and the customer refunded while the transfer may still
+/// commit on the SBX synchronizer; when it does the customer is paid as well.
+#[tokio::test]
+#[ignore = "exchange-services bug: withdrawals expire against the max record time of all synchronizers (src/ingest.rs, expire_due with known.record_times.values().max()), not their own synchronizer's"]
+async fn a_withdrawal_expires_by_its_own_synchronizers_time() {
+    let db = TestDb::sqlite();
+    let mut node = TwoSyncs::start().await;
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    let mut expected = BTreeMap::new();
+    let mut rng = Rng::new(5);
+    node.interleaved(&mut rng, 3, &mut expected);
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let (customer, credited) = expected
+        .iter()
+        .find(|((_, sbx), _)| *sbx)
+        .map(|((c, _), a)| (*c, *a))
+        .expect("an SBX deposit");
+
+    // trecTgt five minutes ahead of the SBX synchronizer's clock: already behind the global
+    // synchronizer's (ten minutes ahead), not yet reached where the transfer would commit.
+    let (sbx_now, global_now) = node
+        .sandbox
+        .with_world(|w| (w.ledger.record_time_of(1), w.ledger.record_time_of(0)));
+    let trec_tgt = Timestamp::from_micros(sbx_now.micros() + 300_000_000).unwrap();
+    assert!(sbx_now < trec_tgt && trec_tgt < global_now);
+    let holding = store.available_holdings(&node.sbx).await.unwrap()[0]
+        .holding
+        .contract_id
+        .clone();
+    let id = WithdrawalId::new("w-sbx-1").unwrap();
+    store
+        .request_withdrawal(&WithdrawalRequest {
+            id: id.clone(),
+            account: account_of(customer),
+            instrument: node.sbx.clone(),
+            amount: Amount::from_whole(1),
+            receiver: PartyId::new(&node.customers[customer]).unwrap(),
+            trec_tgt,
+            holdings: vec![holding],
+        })
+        .await
+        .unwrap();
+    // Traffic on the global synchronizer only; the withdrawal's transfer has not been sent.
+    node.deposit_cc(customer, Amount::from_whole(1));
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let w = store.withdrawal(&id).await.unwrap().unwrap();
+    assert_eq!(
+        w.state,
+        WithdrawalState::Requested,
+        "the SBX synchronizer's time ({sbx_now}) has not reached trecTgt {trec_tgt}: {:?}",
+        w.reason
+    );
+    assert_eq!(
+        store
+            .balance(&account_of(customer), &node.sbx)
+            .await
+            .unwrap(),
+        credited.checked_sub(Amount::from_whole(1)).unwrap(),
+        "the debit stands while the transfer may still commit"
+    );
+    store.close().await;
+}
+
+conformance!(
+    deposits_on_two_synchronizers_are_credited_once,
+    one_pass_with_tiny_batches,
+    node_restore_with_the_last_update_on_the_second_synchronizer,
+);
