@@ -25,9 +25,8 @@ use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::filter::treasury_format;
 use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
-use exchange_services::recover::{RecoverError, Recovered};
 use exchange_services::retry::RetryPolicy;
-use exchange_services::{IngestConfig, IngestError, Source, Summary, Transport};
+use exchange_services::{IngestConfig, Source, Summary, Transport};
 use exchange_store::Store;
 use harness::TestDb;
 
@@ -163,20 +162,11 @@ impl TwoSyncs {
         config
     }
 
-    /// Ingests to the ledger end. On PostgreSQL the previous run's lease (a session advisory
-    /// lock) is released when the server notices its connection closed, a moment after the run
-    /// returns; a run started at once may find it still held (`Busy`) and is retried.
+    /// Ingests to the ledger end.
     async fn ingest(&self, store: &Store, transport: Transport, batch: usize) -> Summary {
-        let mut attempts = 0;
-        loop {
-            match ingest(store, self.source(transport), self.config(batch)).await {
-                Err(IngestError::Busy(_)) if attempts < 50 => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                outcome => return outcome.expect("ingestion runs"),
-            }
-        }
+        ingest(store, self.source(transport), self.config(batch))
+            .await
+            .expect("ingestion runs")
     }
 
     /// Rounds of one deposit per token by random customers, Canton Coin first, so that in
@@ -216,24 +206,6 @@ impl TwoSyncs {
         }
         out
     }
-}
-
-/// Runs a re-pointing step, retried while the last ingestion's PostgreSQL lease is still being
-/// released (see [`TwoSyncs::ingest`]).
-async fn repoint<F, Fut>(step: F) -> Recovered
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Recovered, RecoverError>>,
-{
-    for _ in 0..50 {
-        match step().await {
-            Err(RecoverError::IngestionRunning(_)) => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            outcome => return outcome.expect("re-pointed"),
-        }
-    }
-    panic!("the ingestion lease was never released")
 }
 
 /// The record times really do go down in offset order, across synchronizers only.
@@ -298,7 +270,9 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
     let back_to = first[first.len() / 2].0;
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
-    repoint(|| node_restore(&store, &source, &format, Some(back_to))).await;
+    node_restore(&store, &source, &format, Some(back_to))
+        .await
+        .expect("re-pointed");
     let summary = node.ingest(&store, Transport::Http, 4).await;
     assert!(
         summary.skipped as usize >= first.len() / 2,
@@ -308,7 +282,9 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
 
     // Once more from the very beginning on the same DB: everything is known, nothing changes.
     let source = node.source(Transport::Http);
-    repoint(|| node_restore(&store, &source, &format, Some(1))).await;
+    node_restore(&store, &source, &format, Some(1))
+        .await
+        .expect("re-pointed");
     let summary = node.ingest(&store, Transport::Websocket, 7).await;
     assert_eq!(summary.ingested, 0, "{summary:?}");
     assert_eq!(node.balances(&store).await, expected);
@@ -369,9 +345,9 @@ async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestD
     let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
-    let recovered =
-        repoint(|| node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique))
-            .await;
+    let recovered = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+        .await
+        .expect("re-pointed");
     let lookup = recovered.admin.clone().expect("asked the Admin API");
     assert_eq!(lookup.timestamp, last.record_time);
     assert_eq!(lookup.off_recovery, new_offset, "{recovered:?}");
