@@ -6,6 +6,7 @@ use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect, Holding,
     IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
 };
+use exchange_core::ingest::{Known, Needs};
 use exchange_core::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
@@ -30,6 +31,7 @@ conformance!(
     tokens_and_dars,
     record_times_and_ingested_updates,
     concurrent_requests_cannot_spend_twice,
+    a_batch_laid_over_reads_equals_the_state_after_its_commit,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -953,6 +955,158 @@ async fn concurrent_requests_cannot_spend_twice(db: &TestDb) {
     }
     assert_eq!(granted, 1);
     assert_eq!(balance(&store).await, amount("40"));
+}
+
+/// What ingestion reads for `needs`, with `overlay` (a batch whose commit may or may not be
+/// visible yet) laid over it, as the pipelined ingestion loop does.
+async fn read(store: &Store, needs: &Needs, overlay: Option<&ChangeSet>) -> Known {
+    let mut known = Known::default();
+    store.load_known(needs, &mut known).await.unwrap();
+    if let Some(changes) = overlay {
+        known.absorb(changes);
+    }
+    known
+}
+
+fn assert_same_state(a: &Known, b: &Known, what: &str) {
+    assert_eq!(a.holdings, b.holdings, "holdings, {what}");
+    assert_eq!(a.instructions, b.instructions, "instructions, {what}");
+    assert_eq!(a.accounts, b.accounts, "accounts, {what}");
+    assert_eq!(a.deposits, b.deposits, "deposits, {what}");
+    assert_eq!(a.withdrawals, b.withdrawals, "withdrawals, {what}");
+    assert_eq!(a.record_times, b.record_times, "record times, {what}");
+    assert_eq!(a.ingested, b.ingested, "ingested updates, {what}");
+}
+
+/// Ingestion prepares a batch while the one before commits, on the DB's state with that
+/// batch's changes laid over it. Whether a read sees the DB before the commit, during it, or
+/// after it, the overlaid state must be the state after the commit.
+async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) {
+    let store = funded(db, "100").await;
+    store
+        .request_withdrawal(&request("w1", "30", &["h1"]))
+        .await
+        .unwrap();
+    let offer = deposit("d1", Some("acc"), "10", DepositState::Offered, 2);
+    store
+        .commit(
+            &tx(
+                2,
+                vec![
+                    holding("h3", "7", 2),
+                    Effect::DepositRecorded(offer.clone()),
+                ],
+            ),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+
+    // Every kind of effect: holdings archived (one created in the same batch), a withdrawal
+    // completed, an offer credited, a recovered withdrawal and its debit, an instruction, a
+    // newer record time, two transactions.
+    let instruction = TransferInstruction {
+        contract_id: cid("ti1"),
+        direction: Direction::Incoming,
+        sender: party("alice"),
+        receiver: party("treasury"),
+        instrument: amulet(),
+        amount: amount("10"),
+        reason: Some("acc".into()),
+        state: InstructionState::Accepted,
+        origin: origin(3),
+    };
+    let mut batch = tx(
+        3,
+        vec![
+            Effect::HoldingArchived {
+                contract_id: cid("h1"),
+                archived: origin(3),
+            },
+            holding("h4", "30", 3),
+            holding("h5", "1", 3),
+            Effect::HoldingArchived {
+                contract_id: cid("h5"),
+                archived: origin(3),
+            },
+            Effect::Withdrawal(to("w1", WithdrawalState::Completed, Some(3))),
+            Effect::DepositUpdated {
+                id: offer.id.clone(),
+                state: DepositState::Credited,
+                origin: origin(3),
+            },
+            Effect::TransferInstruction(instruction),
+        ],
+    );
+    let mut second = tx(
+        4,
+        vec![
+            Effect::WithdrawalRecovered(RecoveredWithdrawal {
+                id: wid("lost-1"),
+                instrument: amulet(),
+                amount: amount("5"),
+                receiver: party("bob"),
+                origin: origin(4),
+                transfer_instruction: None,
+            }),
+            Effect::Journal(JournalEntry {
+                account: account("acc"),
+                instrument: amulet(),
+                amount: amount("-5"),
+                cause: JournalCause::WithdrawalReserve(wid("lost-1")),
+                origin: Some(origin(4)),
+            }),
+        ],
+    );
+    second.observe_record_time(sync(), update(4).record_time);
+    batch.merge(second);
+
+    let mut needs = Needs::default();
+    for c in ["h1", "h2", "h3", "h4", "h5", "ti1"] {
+        needs.contracts.insert(c.to_owned());
+    }
+    for n in 1..=4 {
+        needs.update_ids.insert(update(n).update_id.to_string());
+    }
+    needs.accounts.insert(account("acc"));
+    needs.deposits.insert(DepositId::new("d0").unwrap());
+    needs.deposits.insert(offer.id.clone());
+    needs.withdrawals.insert(wid("w1"));
+    needs.withdrawals.insert(wid("lost-1"));
+
+    let before = read(&store, &needs, Some(&batch)).await;
+    // A read racing the commit sees it or not; laid over, either is the same state.
+    let committing = {
+        let store = store.clone();
+        let batch = batch.clone();
+        tokio::spawn(async move { store.commit(&batch, &checkpoint(4)).await })
+    };
+    let during = read(&store, &needs, Some(&batch)).await;
+    committing.await.unwrap().unwrap();
+    let after = read(&store, &needs, None).await;
+    let after_overlaid = read(&store, &needs, Some(&batch)).await;
+
+    assert_same_state(&before, &after, "read before the commit");
+    assert_same_state(&during, &after, "read during the commit");
+    assert_same_state(
+        &after_overlaid,
+        &after,
+        "read after the commit, laid over again",
+    );
+    // And that state is what the batch did.
+    assert!(after.holdings[&cid("h1")].archived);
+    assert!(after.holdings[&cid("h5")].archived);
+    assert!(!after.holdings[&cid("h4")].archived);
+    assert_eq!(
+        after.withdrawals[&wid("w1")].state,
+        WithdrawalState::Completed
+    );
+    assert_eq!(
+        after.withdrawals[&wid("lost-1")].debited,
+        Some(account("acc"))
+    );
+    assert_eq!(after.deposits[&offer.id].state, DepositState::Credited);
+    assert_eq!(after.ingested.len(), 4);
 }
 
 #[tokio::test]
