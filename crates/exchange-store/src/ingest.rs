@@ -11,7 +11,7 @@ use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 use crate::bulk::{Kind, Rows};
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
-use crate::{Store, deposits, instructions, withdrawals};
+use crate::{Store, deposits, holdings, instructions, withdrawals};
 
 const UPSERT_CHECKPOINT: &str = "
     INSERT INTO checkpoint (id, ledger_offset, last_update_id, last_update_offset,
@@ -87,7 +87,8 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                 h.instrument.admin.as_str().into(),
                 h.instrument.id.as_str().into(),
                 h.amount.into(),
-                h.locked.into(),
+                h.locked().into(),
+                holdings::lock_json(h.lock.as_ref())?.into(),
                 h.created.update_id.as_str().into(),
                 h.created.record_time.micros().into(),
             ]),
@@ -164,6 +165,7 @@ const HOLDING_COLUMNS: &[(&str, Kind)] = &[
     ("instrument_id", Kind::Text),
     ("amount", Kind::Num),
     ("locked", Kind::Bool),
+    ("lock_json", Kind::Text),
     ("created_update_id", Kind::Text),
     ("created_record_time_us", Kind::Int),
 ];

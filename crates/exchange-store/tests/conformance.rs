@@ -7,6 +7,7 @@ use exchange_core::changeset::{
     IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
 };
 use exchange_core::ingest::{Known, Needs};
+use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
@@ -32,6 +33,7 @@ conformance!(
     record_times_and_ingested_updates,
     concurrent_requests_cannot_spend_twice,
     a_batch_laid_over_reads_equals_the_state_after_its_commit,
+    a_db_from_before_the_lock_column_migrates,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -101,7 +103,7 @@ fn holding(c: &str, value: &str, n: i64) -> Effect {
         contract_id: cid(c),
         instrument: amulet(),
         amount: amount(value),
-        locked: false,
+        lock: None,
         created: origin(n),
     })
 }
@@ -368,17 +370,28 @@ async fn balances_are_exact(db: &TestDb) {
 
 async fn holdings_lifecycle_and_reservation(db: &TestDb) {
     let store = funded(db, "100").await;
+    // The lock itself is kept, as the holding view has it.
+    let lock = Lock {
+        holders: vec![party("dso")],
+        expires_at: Some(Timestamp::from_micros(1_750_204_800_000_000).unwrap()),
+        expires_after_micros: Some(600_000_000),
+        context: Some("transfer to 'bob'".into()),
+    };
     let locked = Effect::HoldingCreated(Holding {
         contract_id: cid("h3"),
         instrument: amulet(),
         amount: amount("1"),
-        locked: true,
+        lock: Some(lock.clone()),
         created: origin(2),
     });
     store
         .commit(&tx(2, vec![locked]), &checkpoint(2))
         .await
         .unwrap();
+    let h3 = store.holding(&cid("h3")).await.unwrap().unwrap();
+    assert_eq!(h3.holding.lock, Some(lock));
+    let h1 = store.holding(&cid("h1")).await.unwrap().unwrap();
+    assert_eq!(h1.holding.lock, None);
     let ids = |records: Vec<exchange_store::HoldingRecord>| {
         records
             .into_iter()
@@ -1107,6 +1120,97 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
     );
     assert_eq!(after.deposits[&offer.id].state, DepositState::Credited);
     assert_eq!(after.ingested.len(), 4);
+}
+
+/// A DB written by the schema up to migration 0003 (holdings with only the `locked` flag)
+/// migrates at open: its locked holding reads as a lock without details, its other holdings as
+/// unlocked, and new holdings keep their lock.
+async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
+    let postgres = db.url.starts_with("postgres");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if postgres {
+        "migrations/postgres"
+    } else {
+        "migrations/sqlite"
+    });
+    let mut old = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    old.migrations = old
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let insert = "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount,
+                      locked, created_update_id, created_record_time_us)
+                  VALUES ('old-locked', 'DSO::1220', 'Amulet', '1.0000000000', true, 'u', 1),
+                         ('old-free', 'DSO::1220', 'Amulet', '2.0000000000', false, 'u', 1)";
+    if postgres {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let options = db
+            .url
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(insert).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+
+    let store = db.open().await;
+    let locked = store.holding(&cid("old-locked")).await.unwrap().unwrap();
+    assert_eq!(
+        locked.holding.lock,
+        Some(Lock {
+            holders: vec![],
+            expires_at: None,
+            expires_after_micros: None,
+            context: None,
+        })
+    );
+    let free = store.holding(&cid("old-free")).await.unwrap().unwrap();
+    assert_eq!(free.holding.lock, None);
+    let lock = Lock {
+        holders: vec![party("dso")],
+        expires_at: None,
+        expires_after_micros: None,
+        context: None,
+    };
+    store
+        .commit(
+            &tx(
+                1,
+                vec![Effect::HoldingCreated(Holding {
+                    contract_id: cid("new-locked"),
+                    instrument: amulet(),
+                    amount: amount("3"),
+                    lock: Some(lock.clone()),
+                    created: origin(1),
+                })],
+            ),
+            &checkpoint(1),
+        )
+        .await
+        .unwrap();
+    let new = store.holding(&cid("new-locked")).await.unwrap().unwrap();
+    assert_eq!(new.holding.lock, Some(lock));
+    store.close().await;
+    if postgres {
+        // The unused index is gone.
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'ingested_updates_by_time'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(n, 0);
+        pool.close().await;
+    }
 }
 
 #[tokio::test]
