@@ -34,6 +34,7 @@ conformance!(
     concurrent_requests_cannot_spend_twice,
     a_batch_laid_over_reads_equals_the_state_after_its_commit,
     a_db_from_before_the_lock_column_migrates,
+    an_update_is_recorded_once_before_and_after_migrations,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -1122,32 +1123,95 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
     assert_eq!(after.ingested.len(), 4);
 }
 
-/// A DB written by the schema up to migration 0003 (holdings with only the `locked` flag)
-/// migrates at open: its locked holding reads as a lock without details, its other holdings as
-/// unlocked, and new holdings keep their lock.
-async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
-    let postgres = db.url.starts_with("postgres");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if postgres {
-        "migrations/postgres"
-    } else {
-        "migrations/sqlite"
+/// The update ids recorded by a DB written up to migration 0003 (SQLite's 0005 moves them to a
+/// table without a unique key) stay found, and recording one again fails, whether it was
+/// recorded before the migration, in an earlier batch or twice in one batch.
+async fn an_update_is_recorded_once_before_and_after_migrations(db: &TestDb) {
+    let old = migrator_up_to(db, 3).await;
+    let long_id = format!("1220{}", "ab".repeat(32));
+    let insert = format!(
+        "INSERT INTO ingested_updates (update_id, ledger_offset, record_time_us, synchronizer_id)
+         VALUES ('u7', 7, 7000, 'global-domain::1220'), ('{long_id}', 8, 8000, 'global-domain::1220')"
+    );
+    run_on(db, &old, &insert).await;
+
+    let store = db.open().await;
+    assert!(store.is_ingested(&update(7).update_id).await.unwrap());
+    assert!(
+        store
+            .is_ingested(&UpdateId::new(&long_id).unwrap())
+            .await
+            .unwrap()
+    );
+    // Same first 20 characters, another id: not ingested.
+    let sibling = format!("1220{}cd", "ab".repeat(31));
+    assert!(
+        !store
+            .is_ingested(&UpdateId::new(&sibling).unwrap())
+            .await
+            .unwrap()
+    );
+    let again = store.commit(&tx(9, vec![]), &checkpoint(9)).await;
+    assert!(again.is_ok(), "{again:?}");
+    let mut repeat = tx(10, vec![]);
+    repeat.ingest(update(7));
+    let err = store.commit(&repeat, &checkpoint(10)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = store
+        .commit(&tx(9, vec![]), &checkpoint(11))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let mut twice = tx(12, vec![]);
+    twice.ingest(update(12));
+    let err = store.commit(&twice, &checkpoint(12)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // The sibling id is its own update.
+    let mut sibling_tx = ChangeSet::default();
+    sibling_tx.ingest(IngestedUpdate {
+        update_id: UpdateId::new(&sibling).unwrap(),
+        ..update(13)
     });
+    store.commit(&sibling_tx, &checkpoint(13)).await.unwrap();
+    let mut known = Known::default();
+    let mut needs = Needs::default();
+    for id in ["u7", "u9", "u10", "u12", long_id.as_str(), sibling.as_str()] {
+        needs.update_ids.insert(id.to_owned());
+    }
+    store.load_known(&needs, &mut known).await.unwrap();
+    let mut found: Vec<String> = known.ingested.iter().map(|u| u.to_string()).collect();
+    found.sort();
+    let mut want = vec!["u7".to_owned(), "u9".to_owned(), long_id, sibling];
+    want.sort();
+    assert_eq!(found, want);
+    store.close().await;
+}
+
+/// The migrations of `db`'s backend up to `version`.
+async fn migrator_up_to(db: &TestDb, version: i64) -> sqlx::migrate::Migrator {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if db.url.starts_with("postgres") {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        });
     let mut old = sqlx::migrate::Migrator::new(dir).await.unwrap();
     old.migrations = old
         .migrations
         .iter()
-        .filter(|m| m.version <= 3)
+        .filter(|m| m.version <= version)
         .cloned()
         .collect::<Vec<_>>()
         .into();
-    let insert = "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount,
-                      locked, created_update_id, created_record_time_us)
-                  VALUES ('old-locked', 'DSO::1220', 'Amulet', '1.0000000000', true, 'u', 1),
-                         ('old-free', 'DSO::1220', 'Amulet', '2.0000000000', false, 'u', 1)";
-    if postgres {
+    old
+}
+
+/// Runs `old` on `db`, then `sql`.
+async fn run_on(db: &TestDb, old: &sqlx::migrate::Migrator, sql: &str) {
+    if db.url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
         old.run(&pool).await.unwrap();
-        sqlx::query(insert).execute(&pool).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
         pool.close().await;
     } else {
         let options = db
@@ -1157,9 +1221,22 @@ async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
             .create_if_missing(true);
         let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
         old.run(&pool).await.unwrap();
-        sqlx::query(insert).execute(&pool).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
         pool.close().await;
     }
+}
+
+/// A DB written by the schema up to migration 0003 (holdings with only the `locked` flag)
+/// migrates at open: its locked holding reads as a lock without details, its other holdings as
+/// unlocked, and new holdings keep their lock.
+async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
+    let postgres = db.url.starts_with("postgres");
+    let old = migrator_up_to(db, 3).await;
+    let insert = "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount,
+                      locked, created_update_id, created_record_time_us)
+                  VALUES ('old-locked', 'DSO::1220', 'Amulet', '1.0000000000', true, 'u', 1),
+                         ('old-free', 'DSO::1220', 'Amulet', '2.0000000000', false, 'u', 1)";
+    run_on(db, &old, insert).await;
 
     let store = db.open().await;
     let locked = store.holding(&cid("old-locked")).await.unwrap().unwrap();
