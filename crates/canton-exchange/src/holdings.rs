@@ -158,3 +158,39 @@ pub fn short(s: &str) -> String {
         s.to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exchange_core::{PartyId, Timestamp};
+
+    #[test]
+    fn a_lock_prints_as_the_holding_view_has_it() {
+        let lock = Lock {
+            holders: vec![PartyId::new("dso::1220ab").unwrap()],
+            expires_at: Some("2025-06-18T00:00:00Z".parse::<Timestamp>().unwrap()),
+            expires_after_micros: Some(600_000_000),
+            context: Some("transfer to 'bob::1220cd'".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(JsonLock::from(&lock)).unwrap(),
+            serde_json::json!({
+                "holders": ["dso::1220ab"],
+                "expiresAt": "2025-06-18T00:00:00Z",
+                "expiresAfter": {"microseconds": "600000000"},
+                "context": "transfer to 'bob::1220cd'",
+            })
+        );
+        // Absent fields are left out, as the blueprint prints them.
+        let bare = Lock {
+            holders: vec![],
+            expires_at: None,
+            expires_after_micros: None,
+            context: None,
+        };
+        assert_eq!(
+            serde_json::to_value(JsonLock::from(&bare)).unwrap(),
+            serde_json::json!({"holders": []})
+        );
+    }
+}
