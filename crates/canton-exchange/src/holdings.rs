@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use exchange_core::token_standard::Lock;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
@@ -33,10 +34,63 @@ struct JsonHolding {
     instrument: JsonInstrument,
     /// Exact decimal text, never a float.
     amount: String,
-    /// Whether the holding is locked (e.g. backing one of our transfer offers); the DB keeps
-    /// only that it is.
-    lock: bool,
+    /// The holding view's lock (e.g. on the amount backing one of our transfer offers); null
+    /// when unlocked.
+    lock: Option<JsonLock>,
     reserved_by: Option<String>,
+}
+
+/// `HoldingV1.Lock` as the Java blueprint prints it: optional fields are left out when absent.
+/// A holding ingested before the lock itself was stored shows `holders: []` and nothing else.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonLock {
+    holders: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    /// A `RelTime`, as the JSON Ledger API writes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_after: Option<JsonRelTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonRelTime {
+    /// Decimal text, as the Ledger API encodes 64-bit integers.
+    microseconds: String,
+}
+
+impl From<&Lock> for JsonLock {
+    fn from(lock: &Lock) -> JsonLock {
+        JsonLock {
+            holders: lock.holders.iter().map(|p| p.to_string()).collect(),
+            expires_at: lock.expires_at.map(|t| t.to_string()),
+            expires_after: lock.expires_after_micros.map(|m| JsonRelTime {
+                microseconds: m.to_string(),
+            }),
+            context: lock.context.clone(),
+        }
+    }
+}
+
+impl JsonLock {
+    /// One short line for the table: who holds it and until when.
+    fn summary(&self) -> String {
+        let holders: Vec<String> = self.holders.iter().map(|h| short(h)).collect();
+        let mut out = if holders.is_empty() {
+            "(no details)".to_owned()
+        } else {
+            format!("held by {}", holders.join(", "))
+        };
+        if let Some(at) = &self.expires_at {
+            out.push_str(&format!(" until {at}"));
+        }
+        if let Some(after) = &self.expires_after {
+            out.push_str(&format!(" for {} µs", after.microseconds));
+        }
+        out
+    }
 }
 
 #[derive(Serialize)]
@@ -63,7 +117,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 id: r.holding.instrument.id.clone(),
             },
             amount: r.holding.amount.to_string(),
-            lock: r.holding.locked,
+            lock: r.holding.lock.as_ref().map(JsonLock::from),
             reserved_by: r.reserved_by.map(|w| w.to_string()),
         })
         .collect();
@@ -75,19 +129,20 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         Format::Table => {
             writeln!(
                 out,
-                "{:<20} {:<24} {:>28}  {:<6} reserved by",
-                "contract", "instrument", "amount", "locked"
+                "{:<20} {:<24} {:>28}  {:<6} {:<20} lock",
+                "contract", "instrument", "amount", "locked", "reserved by"
             )?;
             for h in &rows {
                 let instrument = format!("{} ({})", h.instrument.id, short(&h.instrument.admin));
                 writeln!(
                     out,
-                    "{:<20} {:<24} {:>28}  {:<6} {}",
+                    "{:<20} {:<24} {:>28}  {:<6} {:<20} {}",
                     short(&h.contract_id),
                     instrument,
                     h.amount,
-                    if h.lock { "yes" } else { "no" },
-                    h.reserved_by.as_deref().unwrap_or("-")
+                    if h.lock.is_some() { "yes" } else { "no" },
+                    h.reserved_by.as_deref().map_or("-".to_owned(), short),
+                    h.lock.as_ref().map_or("-".to_owned(), JsonLock::summary)
                 )?;
             }
             writeln!(out, "{} active holdings", rows.len())?;
@@ -101,5 +156,41 @@ pub fn short(s: &str) -> String {
         format!("{}…", s.chars().take(17).collect::<String>())
     } else {
         s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exchange_core::{PartyId, Timestamp};
+
+    #[test]
+    fn a_lock_prints_as_the_holding_view_has_it() {
+        let lock = Lock {
+            holders: vec![PartyId::new("dso::1220ab").unwrap()],
+            expires_at: Some("2025-06-18T00:00:00Z".parse::<Timestamp>().unwrap()),
+            expires_after_micros: Some(600_000_000),
+            context: Some("transfer to 'bob::1220cd'".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(JsonLock::from(&lock)).unwrap(),
+            serde_json::json!({
+                "holders": ["dso::1220ab"],
+                "expiresAt": "2025-06-18T00:00:00Z",
+                "expiresAfter": {"microseconds": "600000000"},
+                "context": "transfer to 'bob::1220cd'",
+            })
+        );
+        // Absent fields are left out, as the blueprint prints them.
+        let bare = Lock {
+            holders: vec![],
+            expires_at: None,
+            expires_after_micros: None,
+            context: None,
+        };
+        assert_eq!(
+            serde_json::to_value(JsonLock::from(&bare)).unwrap(),
+            serde_json::json!({"holders": []})
+        );
     }
 }

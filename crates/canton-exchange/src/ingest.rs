@@ -145,11 +145,12 @@ pub fn run(args: &Args) -> Result<()> {
         );
         let t = &summary.timings;
         eprintln!(
-            "time: waiting for the ledger {:.1} s, reading the DB {:.1} s, parsing {:.1} s, folding {:.1} s, committing {:.1} s",
+            "time: waiting for the ledger {:.1} s, reading the DB {:.1} s, parsing {:.1} s, folding {:.1} s, waiting for commits {:.1} s (committing {:.1} s, overlapped with the rest)",
             t.waiting.as_secs_f64(),
             t.loading.as_secs_f64(),
             t.parsing.as_secs_f64(),
             t.folding.as_secs_f64(),
+            t.commit_wait.as_secs_f64(),
             t.committing.as_secs_f64()
         );
         Ok(())

@@ -34,6 +34,41 @@ fn demo_ingests_the_basic_scenario_and_reports_it() {
     assert!(stdout.contains("recovered"), "{stdout}");
     assert!(stdout.contains("active holdings"), "{stdout}");
 
+    // The treasury's pending outgoing offers lock their amounts: `holdings` shows each lock as
+    // the holding view has it (held by the token's admin, until the offer's executeBefore,
+    // naming the receiver), the other holdings as unlocked.
+    let out = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
+        .args(["holdings", "--db", &db, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let holdings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let holdings = holdings.as_array().unwrap();
+    let locked: Vec<&serde_json::Value> =
+        holdings.iter().filter(|h| !h["lock"].is_null()).collect();
+    assert!(!locked.is_empty(), "{holdings:?}");
+    assert!(locked.len() < holdings.len(), "{holdings:?}");
+    for h in locked {
+        let lock = &h["lock"];
+        let holders = lock["holders"].as_array().unwrap();
+        assert_eq!(holders.len(), 1, "{lock}");
+        assert_eq!(holders[0], h["instrument"]["admin"], "{lock}");
+        let expires: &str = lock["expiresAt"].as_str().unwrap();
+        assert!(expires.ends_with('Z') && expires.contains('T'), "{lock}");
+        assert!(
+            lock["context"]
+                .as_str()
+                .unwrap()
+                .starts_with("transfer to '"),
+            "{lock}"
+        );
+        assert!(lock.get("expiresAfter").is_none(), "{lock}");
+    }
+
     // A second run on the same DB ingests nothing again and credits nothing twice.
     let again = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
         .args(["demo", "--db", &db])

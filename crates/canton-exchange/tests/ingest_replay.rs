@@ -61,7 +61,8 @@ fn replay(recording: &Path, expected: &Path) {
     }
 
     let holdings = json(&run(&["holdings", "--db", &db, "--format", "json"]));
-    let got: BTreeMap<String, (String, bool)> = holdings
+    // Amount and lock (the holding view's lock itself, or null) of each active holding.
+    let got: BTreeMap<String, (String, Value)> = holdings
         .as_array()
         .unwrap()
         .iter()
@@ -69,18 +70,18 @@ fn replay(recording: &Path, expected: &Path) {
             assert_eq!(h["owner"], party);
             (
                 h["contractId"].as_str().unwrap().to_owned(),
-                (
-                    h["amount"].as_str().unwrap().to_owned(),
-                    h["lock"].as_bool().unwrap(),
-                ),
+                (h["amount"].as_str().unwrap().to_owned(), h["lock"].clone()),
             )
         })
         .collect();
-    let want: BTreeMap<String, (String, bool)> = expected["activeHoldings"]
+    let want: BTreeMap<String, (String, Value)> = expected["activeHoldings"]
         .as_object()
         .unwrap()
         .iter()
-        .map(|(cid, h)| (cid.clone(), (exact(&h["amount"]), !h["lock"].is_null())))
+        .map(|(cid, h)| {
+            let lock = h.get("lock").cloned().unwrap_or(Value::Null);
+            (cid.clone(), (exact(&h["amount"]), lock))
+        })
         .collect();
     assert_eq!(got, want);
 

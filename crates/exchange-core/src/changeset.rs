@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::token_standard::Lock;
 use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalTransition};
 use crate::{
     Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
@@ -116,9 +117,16 @@ pub struct Holding {
     pub contract_id: ContractId,
     pub instrument: InstrumentId,
     pub amount: Amount,
-    /// Locked holdings (e.g. backing our own transfer offers) cannot fund withdrawals.
-    pub locked: bool,
+    /// The holding view's lock, if any: locked holdings (e.g. backing our own transfer offers)
+    /// cannot fund withdrawals.
+    pub lock: Option<Lock>,
     pub created: Origin,
+}
+
+impl Holding {
+    pub fn locked(&self) -> bool {
+        self.lock.is_some()
+    }
 }
 
 /// Where a deposit stands.

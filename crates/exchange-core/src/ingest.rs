@@ -29,7 +29,7 @@ use crate::changeset::{
 };
 use crate::parser::TransferStatus as Status;
 use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
-use crate::token_standard::{self as ts, Lock, TransferSpec};
+use crate::token_standard::{self as ts, TransferSpec};
 use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalState, WithdrawalTransition};
 use crate::{ContractId, PartyId, SynchronizerId, Timestamp, UpdateId};
 
@@ -459,7 +459,7 @@ impl Fold<'_> {
                 contract_id: h.contract_id.clone(),
                 instrument: h.instrument.clone(),
                 amount: h.amount,
-                locked: h.lock.is_some(),
+                lock: h.lock.clone(),
                 created: self.origin.clone(),
             }));
         }
@@ -726,13 +726,7 @@ impl ContractLookup for StateLookup<'_> {
             owner: self.treasury.clone(),
             instrument: k.holding.instrument.clone(),
             amount: k.holding.amount,
-            // Only whether it is locked is stored; the parser needs no more.
-            lock: k.holding.locked.then(|| Lock {
-                holders: Vec::new(),
-                expires_at: None,
-                expires_after_micros: None,
-                context: None,
-            }),
+            lock: k.holding.lock.clone(),
             meta: Default::default(),
         })
     }

@@ -88,7 +88,7 @@ impl Metadata {
 }
 
 /// A lock on a holding (`HoldingV1.Lock`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lock {
     pub holders: Vec<PartyId>,

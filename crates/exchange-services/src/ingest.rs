@@ -107,8 +107,9 @@ pub struct Summary {
     pub timings: Timings,
 }
 
-/// Wall-clock time per phase of a run (they add up to about its duration, as the phases of a
-/// batch run one after another while the reader fills the next batch).
+/// Wall-clock time per phase of a run. A batch is committed while the next one is read and
+/// prepared, so `waiting` + `loading` + `parsing` + `folding` + `commit_wait` add up to about the
+/// run's duration, and `committing` overlaps them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timings {
     /// Waiting for the reader (ledger reads and JSON decoding not overlapped with the rest).
@@ -119,8 +120,10 @@ pub struct Timings {
     pub parsing: Duration,
     /// The fold (pure decisions).
     pub folding: Duration,
-    /// Writing the batches.
+    /// Writing the batches (on their own task, overlapped with the phases above).
     pub committing: Duration,
+    /// Waiting for a batch's commit to finish (the part of `committing` not overlapped).
+    pub commit_wait: Duration,
 }
 
 impl Timings {
@@ -130,6 +133,7 @@ impl Timings {
         self.parsing += other.parsing;
         self.folding += other.folding;
         self.committing += other.committing;
+        self.commit_wait += other.commit_wait;
     }
 }
 
@@ -263,7 +267,10 @@ impl Ingestor {
             2 * self.config.batch_transactions,
             self.observer.clone(),
         );
+        // `last_update` is the checkpoint's last transaction once every batch before is
+        // committed; `in_flight` is the batch being committed meanwhile, if any.
         let mut last_update = checkpoint.last_update.clone();
+        let mut in_flight: Option<InFlight> = None;
         let started = Instant::now();
         let mut last_report = Instant::now();
         loop {
@@ -302,24 +309,52 @@ impl Ingestor {
             summary.timings.waiting += waiting.elapsed();
             if !batch.is_empty() {
                 // Lost (PostgreSQL connection gone): a standby may be ingesting; stop writing.
+                // (A commit in flight is then abandoned whole: its transaction rolls back.)
                 lease.check().await?;
-                let outcome = self.commit_batch(&batch, &mut last_update).await?;
-                summary.timings.add(&outcome.timings);
-                summary.batches += 1;
-                summary.ingested += outcome.ingested;
-                summary.skipped += outcome.skipped;
-                summary.anomalies += outcome.anomalies;
-                summary.offset = summary.offset.max(outcome.offset);
-                self.observer.event(&Event::Committed {
-                    offset: outcome.offset,
-                    transactions: (outcome.ingested + outcome.skipped) as usize,
-                    skipped: outcome.skipped as usize,
-                });
-                if let Some(why) = outcome.strict_stop {
-                    return Err(IngestError::Strict(why));
+                // Prepared while the previous batch commits, on what the DB has plus that
+                // batch's changes (`Known::absorb` sets what each change leaves behind, so the
+                // result is the same whether a read sees the DB before or after that commit).
+                let mut last = match &in_flight {
+                    Some(f) => f.last_after.clone(),
+                    None => last_update.clone(),
+                };
+                let speculative = self
+                    .prepare(&batch, &mut last, in_flight.as_ref().map(|f| &*f.changes))
+                    .await;
+                // The previous batch must be committed before this one may be: a failure
+                // there ends the run before this batch is written.
+                let as_prepared = match in_flight.take() {
+                    Some(f) => self.settle(f, &mut summary, &mut last_update).await?,
+                    None => true,
+                };
+                match speculative {
+                    // What it was prepared on is what the DB now holds.
+                    Ok(prepared) if as_prepared => {
+                        summary.timings.add(&prepared.outcome.timings);
+                        let f = self.start_commit(batch, prepared, last_update.clone(), last);
+                        in_flight = Some(f);
+                    }
+                    // The previous batch was prepared again after a failed commit, or reading
+                    // failed: this one is prepared again, without overlap.
+                    _ => {
+                        let outcome = self.commit_batch(&batch, &mut last_update, None).await?;
+                        summary.timings.add(&outcome.timings);
+                        self.report(&outcome, &mut summary)?;
+                    }
+                }
+                // Strict mode stopped in this batch: nothing after it may be prepared.
+                if in_flight
+                    .as_ref()
+                    .is_some_and(|f| f.outcome.strict_stop.is_some())
+                {
+                    let f = in_flight.take().expect("checked");
+                    self.settle(f, &mut summary, &mut last_update).await?;
                 }
             }
             if let Some(e) = failure {
+                if let Some(f) = in_flight.take() {
+                    self.settle(f, &mut summary, &mut last_update).await?;
+                }
                 return Err(e.into());
             }
             if finished || *stop.borrow() {
@@ -330,8 +365,99 @@ impl Ingestor {
                 self.progress(&summary, started, end).await;
             }
         }
+        // A stop or the end: the batch being committed is finished first, whole.
+        if let Some(f) = in_flight.take() {
+            self.settle(f, &mut summary, &mut last_update).await?;
+        }
         self.progress(&summary, started, end).await;
         Ok(summary)
+    }
+
+    /// Starts committing a prepared batch on its own task, so that the next batch can be read
+    /// and prepared meanwhile (on SQLite the commit's work is on the connection's thread).
+    fn start_commit(
+        &self,
+        batch: Vec<Update>,
+        prepared: Prepared,
+        last_before: Option<IngestedUpdate>,
+        last_after: Option<IngestedUpdate>,
+    ) -> InFlight {
+        let changes = Arc::new(prepared.changes);
+        let task = prepared.checkpoint.map(|checkpoint| {
+            let store = self.store.clone();
+            let changes = changes.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                let committing = Instant::now();
+                store.commit(&changes, &checkpoint).await?;
+                Ok(committing.elapsed())
+            }))
+        });
+        InFlight {
+            task,
+            batch,
+            changes,
+            last_before,
+            last_after,
+            outcome: prepared.outcome,
+        }
+    }
+
+    /// Waits for a batch's commit and accounts for it. If that commit failed, the batch is
+    /// prepared again from fresh reads and committed with the usual retries; then `false`
+    /// (the changes the next batch was prepared on are not what the DB holds).
+    async fn settle(
+        &self,
+        f: InFlight,
+        summary: &mut Summary,
+        last_update: &mut Option<IngestedUpdate>,
+    ) -> Result<bool, IngestError> {
+        let waiting = Instant::now();
+        let result = match f.task {
+            None => Ok(Duration::ZERO),
+            // Never cancelled while this handle lives; a panic there is this task's panic.
+            Some(mut task) => (&mut task.0)
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())),
+        };
+        summary.timings.commit_wait += waiting.elapsed();
+        match result {
+            Ok(committing) => {
+                let mut outcome = f.outcome;
+                outcome.timings = Timings {
+                    committing,
+                    ..Timings::default()
+                };
+                summary.timings.add(&outcome.timings);
+                *last_update = f.last_after;
+                self.report(&outcome, summary)?;
+                Ok(true)
+            }
+            Err(e) => {
+                *last_update = f.last_before;
+                let outcome = self.commit_batch(&f.batch, last_update, Some(e)).await?;
+                summary.timings.add(&outcome.timings);
+                self.report(&outcome, summary)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Counts a committed batch; a strict stop in it ends the run.
+    fn report(&self, outcome: &Outcome, summary: &mut Summary) -> Result<(), IngestError> {
+        summary.batches += 1;
+        summary.ingested += outcome.ingested;
+        summary.skipped += outcome.skipped;
+        summary.anomalies += outcome.anomalies;
+        summary.offset = summary.offset.max(outcome.offset);
+        self.observer.event(&Event::Committed {
+            offset: outcome.offset,
+            transactions: (outcome.ingested + outcome.skipped) as usize,
+            skipped: outcome.skipped as usize,
+        });
+        match &outcome.strict_stop {
+            Some(why) => Err(IngestError::Strict(why.clone())),
+            None => Ok(()),
+        }
     }
 
     async fn progress(&self, summary: &Summary, started: Instant, end: Option<i64>) {
@@ -360,18 +486,52 @@ impl Ingestor {
         Ok(())
     }
 
+    /// Reads what `needs` asks for, then lays `overlay` over it.
+    async fn load_known(
+        &self,
+        needs: &Needs,
+        known: &mut Known,
+        overlay: Option<&ChangeSet>,
+    ) -> Result<(), StoreError> {
+        self.store.load_known(needs, known).await?;
+        if let Some(changes) = overlay {
+            known.absorb(changes);
+        }
+        Ok(())
+    }
+
     /// Prepares and commits one batch, retrying DB errors; a conflict (another writer changed
-    /// rows the batch read) is prepared again from fresh reads.
+    /// rows the batch read) is prepared again from fresh reads. `failed` is the error of a
+    /// first attempt made elsewhere (a pipelined commit), counted as attempt 1.
     async fn commit_batch(
         &self,
         batch: &[Update],
         last_update: &mut Option<IngestedUpdate>,
+        failed: Option<StoreError>,
     ) -> Result<Outcome, IngestError> {
         let mut attempt = 0;
+        let mut failed = failed;
         loop {
+            if let Some(e) = failed.take() {
+                attempt += 1;
+                let retry = match &e {
+                    StoreError::Database(_) => self.config.retry.delay(attempt),
+                    StoreError::Conflict(_) if attempt == 1 => Some(Duration::ZERO),
+                    _ => None,
+                };
+                let Some(delay) = retry else {
+                    return Err(e.into());
+                };
+                self.observer.event(&Event::Retrying {
+                    what: format!("commit: {e}"),
+                    attempt,
+                    delay,
+                });
+                tokio::time::sleep(delay).await;
+            }
             let mut last = last_update.clone();
             let result = async {
-                let mut prepared = self.prepare(batch, &mut last).await?;
+                let mut prepared = self.prepare(batch, &mut last, None).await?;
                 let committing = Instant::now();
                 if let Some(checkpoint) = &prepared.checkpoint {
                     self.store.commit(&prepared.changes, checkpoint).await?;
@@ -385,32 +545,20 @@ impl Ingestor {
                     *last_update = last;
                     return Ok(outcome);
                 }
-                Err(e) => {
-                    attempt += 1;
-                    let retry = match &e {
-                        StoreError::Database(_) => self.config.retry.delay(attempt),
-                        StoreError::Conflict(_) if attempt == 1 => Some(Duration::ZERO),
-                        _ => None,
-                    };
-                    let Some(delay) = retry else {
-                        return Err(e.into());
-                    };
-                    self.observer.event(&Event::Retrying {
-                        what: format!("commit: {e}"),
-                        attempt,
-                        delay,
-                    });
-                    tokio::time::sleep(delay).await;
-                }
+                Err(e) => failed = Some(e),
             }
         }
     }
 
     /// Parses and folds a batch against the DB state it touches.
+    ///
+    /// `overlay` is a batch whose commit may or may not be visible to the reads yet; its changes
+    /// are laid over every read.
     async fn prepare(
         &self,
         batch: &[Update],
         last_update: &mut Option<IngestedUpdate>,
+        overlay: Option<&ChangeSet>,
     ) -> Result<Prepared, StoreError> {
         let config = &self.config.fold;
         let mut timings = Timings::default();
@@ -420,7 +568,8 @@ impl Ingestor {
         // ids needed), then only transactions they do not already cover need their update id
         // and consumed contracts looked up. A batch the record times cover entirely (replaying
         // from an earlier offset, e.g. after a node restore) reads nothing more.
-        self.store.load_known(&Needs::default(), &mut known).await?;
+        self.load_known(&Needs::default(), &mut known, overlay)
+            .await?;
         let mut needs = Needs::default();
         for u in batch {
             if let Update::Transaction(t) = u {
@@ -439,7 +588,7 @@ impl Ingestor {
             }
         }
         if !needs.update_ids.is_empty() {
-            self.store.load_known(&needs, &mut known).await?;
+            self.load_known(&needs, &mut known, overlay).await?;
         }
         timings.loading += loading.elapsed();
         let parsing = Instant::now();
@@ -502,7 +651,7 @@ impl Ingestor {
             .max();
         timings.parsing += parsing.elapsed();
         let loading = Instant::now();
-        self.store.load_known(&needs, &mut known).await?;
+        self.load_known(&needs, &mut known, overlay).await?;
         timings.loading += loading.elapsed();
         let folding = Instant::now();
 
@@ -605,6 +754,29 @@ impl Ingestor {
                 }),
             outcome,
         })
+    }
+}
+
+/// A batch whose commit runs on its own task.
+struct InFlight {
+    /// `None` when nothing of the batch is to be written (strict mode stopped at its start).
+    task: Option<AbortOnDrop>,
+    batch: Vec<Update>,
+    changes: Arc<ChangeSet>,
+    /// The checkpoint's last transaction before and after the batch.
+    last_before: Option<IngestedUpdate>,
+    last_after: Option<IngestedUpdate>,
+    outcome: Outcome,
+}
+
+/// A commit task that does not outlive the run that started it (dropping the run, e.g. a
+/// cancelled future, rolls an unfinished commit back instead of leaving it to race the next
+/// writer).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<Duration, StoreError>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

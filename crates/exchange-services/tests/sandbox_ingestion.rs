@@ -333,7 +333,125 @@ async fn an_unreachable_node_fails_after_bounded_retries(db: &TestDb) {
     store.close().await;
 }
 
+/// Runs one statement on the test DB (test-only DDL such as fault-injecting triggers).
+async fn execute(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+}
+
+/// Ingestion commits a batch while it prepares the next one. When that commit fails for good,
+/// the batch prepared after it must not be committed: the checkpoint stays before the failed
+/// batch, and a later run picks up from there and credits everything exactly once.
+async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
+    let mut node = Node::start(CUSTOMERS).await;
+    let mut rng = Rng::new(5);
+    let mut expected = BTreeMap::new();
+    deposits(&mut node, &mut rng, 30, &mut expected);
+
+    // The treasury's transactions' offsets, from a run one transaction per batch elsewhere.
+    let scratch = TestDb::sqlite();
+    let scratch_store = scratch.open().await;
+    let collect = Arc::new(exchange_services::observe::Collect::default());
+    let (_stop, stop_rx) = watch::channel(false);
+    Ingestor::new(
+        scratch_store.clone(),
+        node.source(Transport::Http),
+        node.config(true, 1),
+        collect.clone(),
+    )
+    .run(stop_rx)
+    .await
+    .unwrap();
+    scratch_store.close().await;
+    let offsets: Vec<i64> = collect
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            exchange_services::Event::Committed {
+                offset,
+                transactions: 1,
+                ..
+            } => Some(*offset),
+            _ => None,
+        })
+        .collect();
+    assert!(offsets.len() >= 20, "{offsets:?}");
+    let failing = offsets[offsets.len() / 2];
+
+    let store = db.open().await;
+    create_accounts(&store, CUSTOMERS).await;
+    // Recording that one transaction fails, every time, in the DB itself.
+    if db.url.starts_with("sqlite:") {
+        execute(
+            db,
+            &format!(
+                "CREATE TRIGGER injected BEFORE INSERT ON ingested_updates
+                 WHEN NEW.ledger_offset = {failing}
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ),
+        )
+        .await;
+    } else {
+        execute(
+            db,
+            &format!(
+                "CREATE FUNCTION injected() RETURNS trigger AS $$
+                 BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql;
+                 CREATE TRIGGER injected BEFORE INSERT ON ingested_updates FOR EACH ROW
+                 WHEN (NEW.ledger_offset = {failing}) EXECUTE FUNCTION injected()"
+            ),
+        )
+        .await;
+    }
+    let err = node
+        .ingest_once(&store, Transport::Websocket, 3)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::Store(_)), "{err}");
+    let stopped_at = store.checkpoint().await.unwrap().unwrap().offset.get();
+    assert!(stopped_at < failing, "{stopped_at} >= {failing}");
+    // What was committed is whole batches (had the batch after the failed one committed, the
+    // checkpoint would be past the failing transaction).
+    let credited = store
+        .deposits_in_state(DepositState::Credited)
+        .await
+        .unwrap();
+    assert!(!credited.is_empty());
+    let total: Amount = credited.iter().map(|d| d.deposit.amount).sum();
+    let booked: Amount = balances(&store, CUSTOMERS, &node.instrument)
+        .await
+        .values()
+        .copied()
+        .sum();
+    assert_eq!(total, booked);
+
+    if db.url.starts_with("sqlite:") {
+        execute(db, "DROP TRIGGER injected").await;
+    } else {
+        execute(db, "DROP TRIGGER injected ON ingested_updates").await;
+    }
+    node.ingest_once(&store, Transport::Websocket, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await,
+        with_zeros(&expected)
+    );
+    store.close().await;
+}
+
 conformance!(
+    a_failed_commit_stops_the_batches_after_it,
     ingestion_after_kills_credits_exactly_once,
     a_graceful_stop_leaves_whole_batches,
     a_db_restore_replays_without_double_credit,

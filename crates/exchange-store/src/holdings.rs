@@ -1,6 +1,7 @@
 //! Treasury holdings (UTXOs): mirrored by ingestion, reserved by withdrawal requests.
 
 use exchange_core::changeset::{Holding, Origin};
+use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::WithdrawalId;
 use exchange_core::{ContractId, InstrumentId};
 
@@ -24,8 +25,32 @@ impl HoldingRecord {
 }
 
 pub(crate) const COLUMNS: &str = "contract_id, instrument_admin, instrument_id, amount, locked,
-    created_update_id, created_record_time_us, archived_update_id, archived_record_time_us,
-    reserved_by";
+    lock_json, created_update_id, created_record_time_us, archived_update_id,
+    archived_record_time_us, reserved_by";
+
+/// The lock as stored in `lock_json`.
+pub(crate) fn lock_json(lock: Option<&Lock>) -> Result<Option<String>> {
+    lock.map(|l| serde_json::to_string(l).map_err(|e| StoreError::Invalid(e.to_string())))
+        .transpose()
+}
+
+/// The lock from `locked` and `lock_json`. A locked holding ingested before the lock itself
+/// was stored (migration 0004) has no details: a lock without holders, times or context.
+fn lock_from_row(row: &Row) -> Result<Option<Lock>> {
+    let locked: bool = row.get("locked")?;
+    match row.get::<Option<String>>("lock_json")? {
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("column lock_json holds {text:?}: {e}"))),
+        None if locked => Ok(Some(Lock {
+            holders: Vec::new(),
+            expires_at: None,
+            expires_after_micros: None,
+            context: None,
+        })),
+        None => Ok(None),
+    }
+}
 
 pub(crate) fn from_row(row: &Row) -> Result<HoldingRecord> {
     let archived = match row.opt_parse("archived_update_id")? {
@@ -40,7 +65,7 @@ pub(crate) fn from_row(row: &Row) -> Result<HoldingRecord> {
             contract_id: row.contract("contract_id")?,
             instrument: row.instrument()?,
             amount: row.amount("amount")?,
-            locked: row.get("locked")?,
+            lock: lock_from_row(row)?,
             created: Origin {
                 update_id: row.update("created_update_id")?,
                 record_time: row.time("created_record_time_us")?,

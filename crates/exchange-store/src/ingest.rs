@@ -9,9 +9,9 @@ use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 
 use crate::bulk::{Kind, Rows};
-use crate::db::Tx;
+use crate::db::{Backend, Tx};
 use crate::error::{Result, StoreError};
-use crate::{Store, deposits, instructions, withdrawals};
+use crate::{Store, deposits, holdings, instructions, withdrawals};
 
 const UPSERT_CHECKPOINT: &str = "
     INSERT INTO checkpoint (id, ledger_offset, last_update_id, last_update_offset,
@@ -87,7 +87,8 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                 h.instrument.admin.as_str().into(),
                 h.instrument.id.as_str().into(),
                 h.amount.into(),
-                h.locked.into(),
+                h.locked().into(),
+                holdings::lock_json(h.lock.as_ref())?.into(),
                 h.created.update_id.as_str().into(),
                 h.created.record_time.micros().into(),
             ]),
@@ -164,6 +165,7 @@ const HOLDING_COLUMNS: &[(&str, Kind)] = &[
     ("instrument_id", Kind::Text),
     ("amount", Kind::Num),
     ("locked", Kind::Bool),
+    ("lock_json", Kind::Text),
     ("created_update_id", Kind::Text),
     ("created_record_time_us", Kind::Int),
 ];
@@ -332,8 +334,33 @@ fn conflict(error: StoreError, what: &str) -> StoreError {
     }
 }
 
-/// Records the batch's transactions; one already recorded fails the commit.
+/// How many leading characters of an update id SQLite's `ingested_updates_by_id_prefix` index
+/// holds (migration 0005). SQLite queries by update id select by `substr(update_id, 1, 20)`
+/// and match the full id after it.
+pub(crate) const UPDATE_ID_PREFIX: usize = 20;
+
+/// The part of `id` that index holds (SQLite's `substr` counts characters, as this does).
+pub(crate) fn update_id_prefix(id: &str) -> &str {
+    id.char_indices()
+        .nth(UPDATE_ID_PREFIX)
+        .map_or(id, |(end, _)| &id[..end])
+}
+
+/// Records the batch's transactions; one already recorded, or twice in the batch, fails the
+/// commit. The SQL checks the recorded ones (SQLite has no unique key on the update id, see
+/// migration 0005); the batch's own repeats are checked here, as a statement's `NOT EXISTS`
+/// does not see the rows that statement inserts.
 async fn record_ingested(tx: &mut Tx, updates: &[IngestedUpdate]) -> Result<()> {
+    let mut seen = HashSet::new();
+    if let Some(repeated) = updates
+        .iter()
+        .map(|u| u.update_id.as_str())
+        .find(|u| !seen.insert(*u))
+    {
+        return Err(StoreError::Conflict(format!(
+            "update {repeated} is already ingested"
+        )));
+    }
     let mut rows = Rows::new(INGESTED_COLUMNS);
     for u in updates {
         rows.push(vec![
@@ -346,8 +373,12 @@ async fn record_ingested(tx: &mut Tx, updates: &[IngestedUpdate]) -> Result<()> 
     let inserted = rows
         .run(
             tx,
-            "INSERT INTO ingested_updates ({columns}) SELECT {columns} FROM {v} WHERE true
-             ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+            "INSERT INTO ingested_updates ({columns}) SELECT {columns} FROM {v}
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM ingested_updates i
+                 WHERE substr(i.update_id, 1, 20) = substr(v.update_id, 1, 20)
+                   AND i.update_id = v.update_id)
+             RETURNING update_id",
         )
         .await?;
     if inserted.len() != updates.len() {
@@ -355,11 +386,10 @@ async fn record_ingested(tx: &mut Tx, updates: &[IngestedUpdate]) -> Result<()> 
             .iter()
             .map(|r| r.get::<String>("update_id"))
             .collect::<Result<HashSet<String>>>()?;
-        let mut seen = HashSet::new();
         let repeated = updates
             .iter()
             .map(|u| u.update_id.as_str())
-            .find(|u| !done.contains(*u) || !seen.insert(*u))
+            .find(|u| !done.contains(*u))
             .unwrap_or_default();
         return Err(StoreError::Conflict(format!(
             "update {repeated} is already ingested"
@@ -439,11 +469,30 @@ impl Store {
     /// Whether the update was ingested (the skip rule when record times are not unique).
     pub async fn is_ingested(&self, update_id: &UpdateId) -> Result<bool> {
         let mut tx = self.pool.read().await?;
-        let row = tx
-            .query("SELECT 1 AS found FROM ingested_updates WHERE update_id = $1")
+        if tx.backend() == Backend::Postgres {
+            let row = tx
+                .query("SELECT 1 AS found FROM ingested_updates WHERE update_id = $1")
+                .bind(update_id.as_str())
+                .fetch_optional()
+                .await?;
+            return Ok(row.is_some());
+        }
+        // Through the prefix index (migration 0005); the full id is matched here. Naming it in
+        // the SQL too would not do: SQLite then substitutes the constant into the prefix
+        // expression, which no longer matches the index, and scans the table.
+        let rows = tx
+            .query(
+                "SELECT update_id FROM ingested_updates
+                 WHERE substr(update_id, 1, 20) = substr($1, 1, 20)",
+            )
             .bind(update_id.as_str())
-            .fetch_optional()
+            .fetch_all()
             .await?;
-        Ok(row.is_some())
+        for row in rows {
+            if row.get::<String>("update_id")? == update_id.as_str() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }

@@ -10,7 +10,7 @@ use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
 
 use crate::db::{Backend, Row, Tx};
 use crate::error::Result;
-use crate::{Store, deposits, holdings, instructions, withdrawals};
+use crate::{Store, deposits, holdings, ingest, instructions, withdrawals};
 
 /// Ids per `IN` list on SQLite, well below its 32,766 bound parameters.
 const CHUNK: usize = 2000;
@@ -69,9 +69,30 @@ impl Store {
             known.instructions.insert(i.contract_id.clone(), i);
         }
 
-        let updates: Vec<&str> = needs.update_ids.iter().map(String::as_str).collect();
         let select = "SELECT update_id FROM ingested_updates";
-        for row in rows_in(&mut tx, select, "update_id", &updates).await? {
+        let rows = if tx.backend() == Backend::Sqlite {
+            // Through the index on the ids' first characters (migration 0005); the full id is
+            // matched here.
+            let prefixes: HashSet<&str> = needs
+                .update_ids
+                .iter()
+                .map(|id| ingest::update_id_prefix(id))
+                .collect();
+            let prefixes: Vec<&str> = prefixes.into_iter().collect();
+            let column = format!("substr(update_id, 1, {})", ingest::UPDATE_ID_PREFIX);
+            let mut rows = Vec::new();
+            for row in rows_in(&mut tx, select, &column, &prefixes).await? {
+                let id: String = row.get("update_id")?;
+                if needs.update_ids.contains(&id) {
+                    rows.push(row);
+                }
+            }
+            rows
+        } else {
+            let updates: Vec<&str> = needs.update_ids.iter().map(String::as_str).collect();
+            rows_in(&mut tx, select, "update_id", &updates).await?
+        };
+        for row in rows {
             known.ingested.insert(row.update("update_id")?);
         }
         let rows = tx

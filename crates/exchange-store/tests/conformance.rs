@@ -6,6 +6,8 @@ use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect, Holding,
     IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
 };
+use exchange_core::ingest::{Known, Needs};
+use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
@@ -30,6 +32,9 @@ conformance!(
     tokens_and_dars,
     record_times_and_ingested_updates,
     concurrent_requests_cannot_spend_twice,
+    a_batch_laid_over_reads_equals_the_state_after_its_commit,
+    a_db_from_before_the_lock_column_migrates,
+    an_update_is_recorded_once_before_and_after_migrations,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -99,7 +104,7 @@ fn holding(c: &str, value: &str, n: i64) -> Effect {
         contract_id: cid(c),
         instrument: amulet(),
         amount: amount(value),
-        locked: false,
+        lock: None,
         created: origin(n),
     })
 }
@@ -366,17 +371,28 @@ async fn balances_are_exact(db: &TestDb) {
 
 async fn holdings_lifecycle_and_reservation(db: &TestDb) {
     let store = funded(db, "100").await;
+    // The lock itself is kept, as the holding view has it.
+    let lock = Lock {
+        holders: vec![party("dso")],
+        expires_at: Some(Timestamp::from_micros(1_750_204_800_000_000).unwrap()),
+        expires_after_micros: Some(600_000_000),
+        context: Some("transfer to 'bob'".into()),
+    };
     let locked = Effect::HoldingCreated(Holding {
         contract_id: cid("h3"),
         instrument: amulet(),
         amount: amount("1"),
-        locked: true,
+        lock: Some(lock.clone()),
         created: origin(2),
     });
     store
         .commit(&tx(2, vec![locked]), &checkpoint(2))
         .await
         .unwrap();
+    let h3 = store.holding(&cid("h3")).await.unwrap().unwrap();
+    assert_eq!(h3.holding.lock, Some(lock));
+    let h1 = store.holding(&cid("h1")).await.unwrap().unwrap();
+    assert_eq!(h1.holding.lock, None);
     let ids = |records: Vec<exchange_store::HoldingRecord>| {
         records
             .into_iter()
@@ -953,6 +969,325 @@ async fn concurrent_requests_cannot_spend_twice(db: &TestDb) {
     }
     assert_eq!(granted, 1);
     assert_eq!(balance(&store).await, amount("40"));
+}
+
+/// What ingestion reads for `needs`, with `overlay` (a batch whose commit may or may not be
+/// visible yet) laid over it, as the pipelined ingestion loop does.
+async fn read(store: &Store, needs: &Needs, overlay: Option<&ChangeSet>) -> Known {
+    let mut known = Known::default();
+    store.load_known(needs, &mut known).await.unwrap();
+    if let Some(changes) = overlay {
+        known.absorb(changes);
+    }
+    known
+}
+
+fn assert_same_state(a: &Known, b: &Known, what: &str) {
+    assert_eq!(a.holdings, b.holdings, "holdings, {what}");
+    assert_eq!(a.instructions, b.instructions, "instructions, {what}");
+    assert_eq!(a.accounts, b.accounts, "accounts, {what}");
+    assert_eq!(a.deposits, b.deposits, "deposits, {what}");
+    assert_eq!(a.withdrawals, b.withdrawals, "withdrawals, {what}");
+    assert_eq!(a.record_times, b.record_times, "record times, {what}");
+    assert_eq!(a.ingested, b.ingested, "ingested updates, {what}");
+}
+
+/// Ingestion prepares a batch while the one before commits, on the DB's state with that
+/// batch's changes laid over it. Whether a read sees the DB before the commit, during it, or
+/// after it, the overlaid state must be the state after the commit.
+async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) {
+    let store = funded(db, "100").await;
+    store
+        .request_withdrawal(&request("w1", "30", &["h1"]))
+        .await
+        .unwrap();
+    let offer = deposit("d1", Some("acc"), "10", DepositState::Offered, 2);
+    store
+        .commit(
+            &tx(
+                2,
+                vec![
+                    holding("h3", "7", 2),
+                    Effect::DepositRecorded(offer.clone()),
+                ],
+            ),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+
+    // Every kind of effect: holdings archived (one created in the same batch), a withdrawal
+    // completed, an offer credited, a recovered withdrawal and its debit, an instruction, a
+    // newer record time, two transactions.
+    let instruction = TransferInstruction {
+        contract_id: cid("ti1"),
+        direction: Direction::Incoming,
+        sender: party("alice"),
+        receiver: party("treasury"),
+        instrument: amulet(),
+        amount: amount("10"),
+        reason: Some("acc".into()),
+        state: InstructionState::Accepted,
+        origin: origin(3),
+    };
+    let mut batch = tx(
+        3,
+        vec![
+            Effect::HoldingArchived {
+                contract_id: cid("h1"),
+                archived: origin(3),
+            },
+            holding("h4", "30", 3),
+            holding("h5", "1", 3),
+            Effect::HoldingArchived {
+                contract_id: cid("h5"),
+                archived: origin(3),
+            },
+            Effect::Withdrawal(to("w1", WithdrawalState::Completed, Some(3))),
+            Effect::DepositUpdated {
+                id: offer.id.clone(),
+                state: DepositState::Credited,
+                origin: origin(3),
+            },
+            Effect::TransferInstruction(instruction),
+        ],
+    );
+    let mut second = tx(
+        4,
+        vec![
+            Effect::WithdrawalRecovered(RecoveredWithdrawal {
+                id: wid("lost-1"),
+                instrument: amulet(),
+                amount: amount("5"),
+                receiver: party("bob"),
+                origin: origin(4),
+                transfer_instruction: None,
+            }),
+            Effect::Journal(JournalEntry {
+                account: account("acc"),
+                instrument: amulet(),
+                amount: amount("-5"),
+                cause: JournalCause::WithdrawalReserve(wid("lost-1")),
+                origin: Some(origin(4)),
+            }),
+        ],
+    );
+    second.observe_record_time(sync(), update(4).record_time);
+    batch.merge(second);
+
+    let mut needs = Needs::default();
+    for c in ["h1", "h2", "h3", "h4", "h5", "ti1"] {
+        needs.contracts.insert(c.to_owned());
+    }
+    for n in 1..=4 {
+        needs.update_ids.insert(update(n).update_id.to_string());
+    }
+    needs.accounts.insert(account("acc"));
+    needs.deposits.insert(DepositId::new("d0").unwrap());
+    needs.deposits.insert(offer.id.clone());
+    needs.withdrawals.insert(wid("w1"));
+    needs.withdrawals.insert(wid("lost-1"));
+
+    let before = read(&store, &needs, Some(&batch)).await;
+    // A read racing the commit sees it or not; laid over, either is the same state.
+    let committing = {
+        let store = store.clone();
+        let batch = batch.clone();
+        tokio::spawn(async move { store.commit(&batch, &checkpoint(4)).await })
+    };
+    let during = read(&store, &needs, Some(&batch)).await;
+    committing.await.unwrap().unwrap();
+    let after = read(&store, &needs, None).await;
+    let after_overlaid = read(&store, &needs, Some(&batch)).await;
+
+    assert_same_state(&before, &after, "read before the commit");
+    assert_same_state(&during, &after, "read during the commit");
+    assert_same_state(
+        &after_overlaid,
+        &after,
+        "read after the commit, laid over again",
+    );
+    // And that state is what the batch did.
+    assert!(after.holdings[&cid("h1")].archived);
+    assert!(after.holdings[&cid("h5")].archived);
+    assert!(!after.holdings[&cid("h4")].archived);
+    assert_eq!(
+        after.withdrawals[&wid("w1")].state,
+        WithdrawalState::Completed
+    );
+    assert_eq!(
+        after.withdrawals[&wid("lost-1")].debited,
+        Some(account("acc"))
+    );
+    assert_eq!(after.deposits[&offer.id].state, DepositState::Credited);
+    assert_eq!(after.ingested.len(), 4);
+}
+
+/// The update ids recorded by a DB written up to migration 0003 (SQLite's 0005 moves them to a
+/// table without a unique key) stay found, and recording one again fails, whether it was
+/// recorded before the migration, in an earlier batch or twice in one batch.
+async fn an_update_is_recorded_once_before_and_after_migrations(db: &TestDb) {
+    let old = migrator_up_to(db, 3).await;
+    let long_id = format!("1220{}", "ab".repeat(32));
+    let insert = format!(
+        "INSERT INTO ingested_updates (update_id, ledger_offset, record_time_us, synchronizer_id)
+         VALUES ('u7', 7, 7000, 'global-domain::1220'), ('{long_id}', 8, 8000, 'global-domain::1220')"
+    );
+    run_on(db, &old, &insert).await;
+
+    let store = db.open().await;
+    assert!(store.is_ingested(&update(7).update_id).await.unwrap());
+    assert!(
+        store
+            .is_ingested(&UpdateId::new(&long_id).unwrap())
+            .await
+            .unwrap()
+    );
+    // Same first 20 characters, another id: not ingested.
+    let sibling = format!("1220{}cd", "ab".repeat(31));
+    assert!(
+        !store
+            .is_ingested(&UpdateId::new(&sibling).unwrap())
+            .await
+            .unwrap()
+    );
+    let again = store.commit(&tx(9, vec![]), &checkpoint(9)).await;
+    assert!(again.is_ok(), "{again:?}");
+    let mut repeat = tx(10, vec![]);
+    repeat.ingest(update(7));
+    let err = store.commit(&repeat, &checkpoint(10)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = store
+        .commit(&tx(9, vec![]), &checkpoint(11))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let mut twice = tx(12, vec![]);
+    twice.ingest(update(12));
+    let err = store.commit(&twice, &checkpoint(12)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // The sibling id is its own update.
+    let mut sibling_tx = ChangeSet::default();
+    sibling_tx.ingest(IngestedUpdate {
+        update_id: UpdateId::new(&sibling).unwrap(),
+        ..update(13)
+    });
+    store.commit(&sibling_tx, &checkpoint(13)).await.unwrap();
+    let mut known = Known::default();
+    let mut needs = Needs::default();
+    for id in ["u7", "u9", "u10", "u12", long_id.as_str(), sibling.as_str()] {
+        needs.update_ids.insert(id.to_owned());
+    }
+    store.load_known(&needs, &mut known).await.unwrap();
+    let mut found: Vec<String> = known.ingested.iter().map(|u| u.to_string()).collect();
+    found.sort();
+    let mut want = vec!["u7".to_owned(), "u9".to_owned(), long_id, sibling];
+    want.sort();
+    assert_eq!(found, want);
+    store.close().await;
+}
+
+/// The migrations of `db`'s backend up to `version`.
+async fn migrator_up_to(db: &TestDb, version: i64) -> sqlx::migrate::Migrator {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if db.url.starts_with("postgres") {
+            "migrations/postgres"
+        } else {
+            "migrations/sqlite"
+        });
+    let mut old = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    old.migrations = old
+        .migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    old
+}
+
+/// Runs `old` on `db`, then `sql`.
+async fn run_on(db: &TestDb, old: &sqlx::migrate::Migrator, sql: &str) {
+    if db.url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let options = db
+            .url
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+/// A DB written by the schema up to migration 0003 (holdings with only the `locked` flag)
+/// migrates at open: its locked holding reads as a lock without details, its other holdings as
+/// unlocked, and new holdings keep their lock.
+async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
+    let postgres = db.url.starts_with("postgres");
+    let old = migrator_up_to(db, 3).await;
+    let insert = "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount,
+                      locked, created_update_id, created_record_time_us)
+                  VALUES ('old-locked', 'DSO::1220', 'Amulet', '1.0000000000', true, 'u', 1),
+                         ('old-free', 'DSO::1220', 'Amulet', '2.0000000000', false, 'u', 1)";
+    run_on(db, &old, insert).await;
+
+    let store = db.open().await;
+    let locked = store.holding(&cid("old-locked")).await.unwrap().unwrap();
+    assert_eq!(
+        locked.holding.lock,
+        Some(Lock {
+            holders: vec![],
+            expires_at: None,
+            expires_after_micros: None,
+            context: None,
+        })
+    );
+    let free = store.holding(&cid("old-free")).await.unwrap().unwrap();
+    assert_eq!(free.holding.lock, None);
+    let lock = Lock {
+        holders: vec![party("dso")],
+        expires_at: None,
+        expires_after_micros: None,
+        context: None,
+    };
+    store
+        .commit(
+            &tx(
+                1,
+                vec![Effect::HoldingCreated(Holding {
+                    contract_id: cid("new-locked"),
+                    instrument: amulet(),
+                    amount: amount("3"),
+                    lock: Some(lock.clone()),
+                    created: origin(1),
+                })],
+            ),
+            &checkpoint(1),
+        )
+        .await
+        .unwrap();
+    let new = store.holding(&cid("new-locked")).await.unwrap().unwrap();
+    assert_eq!(new.holding.lock, Some(lock));
+    store.close().await;
+    if postgres {
+        // The unused index is gone.
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'ingested_updates_by_time'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(n, 0);
+        pool.close().await;
+    }
 }
 
 #[tokio::test]
