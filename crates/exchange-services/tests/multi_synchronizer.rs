@@ -365,16 +365,10 @@ async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestD
 /// A withdrawal of SBX (second synchronizer, clock ten minutes behind) whose target record
 /// time lies between the two synchronizers' times: Canton compares its `maxRecordTime` with
 /// the record time of the synchronizer the transfer is sequenced on, so the transfer can still
-/// commit. Ingestion must not expire it because the *global* synchronizer's time passed it.
-///
-/// Fails today: `exchange-services/src/ingest.rs` (`prepare_batch`, "Withdrawals whose target
-/// record time has passed without their transfer") calls `expire_due` with
-/// `known.record_times.values().max()`, the latest record time of *any* synchronizer, instead
-/// of the record time of the synchronizer the withdrawal's instrument (its transfer) lives on.
-/// The withdrawal is marked `expired` and the customer refunded while the transfer may still
-/// commit on the SBX synchronizer; when it does the customer is paid as well.
+/// commit. Ingestion must not expire it because the *global* synchronizer's time passed it
+/// (it once did, refunding a customer whose transfer could still pay out); it expires once
+/// the SBX synchronizer's own time has passed, and the customer is refunded then.
 #[tokio::test]
-#[ignore = "exchange-services bug: withdrawals expire against the max record time of all synchronizers (src/ingest.rs, expire_due with known.record_times.values().max()), not their own synchronizer's"]
 async fn a_withdrawal_expires_by_its_own_synchronizers_time() {
     let db = TestDb::sqlite();
     let mut node = TwoSyncs::start().await;
@@ -431,6 +425,23 @@ async fn a_withdrawal_expires_by_its_own_synchronizers_time() {
             .unwrap(),
         credited.checked_sub(Amount::from_whole(1)).unwrap(),
         "the debit stands while the transfer may still commit"
+    );
+
+    // The SBX synchronizer's own time passes trecTgt: now it is definitely expired.
+    node.sandbox
+        .with_world(|w| w.ledger.advance_time_of(1, 600_000_000))
+        .unwrap();
+    node.deposit_sbx(customer, Amount::from_whole(2));
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let w = store.withdrawal(&id).await.unwrap().unwrap();
+    assert_eq!(w.state, WithdrawalState::Expired, "{:?}", w.reason);
+    assert_eq!(
+        store
+            .balance(&account_of(customer), &node.sbx)
+            .await
+            .unwrap(),
+        credited.checked_add(Amount::from_whole(2)).unwrap(),
+        "refunded once, plus the new deposit"
     );
     store.close().await;
 }
