@@ -11,7 +11,6 @@ mod common;
 mod harness;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use canton_ledger::admin_client::AdminClient;
 use canton_ledger::client::LedgerClient;
@@ -20,13 +19,11 @@ use canton_sandbox::token::{InstructionChoice, OfferRequest, TransferRequest};
 use canton_sandbox::{Sandbox, SandboxConfig};
 use common::*;
 use exchange_core::changeset::DepositState;
-use exchange_core::ingest::FoldConfig;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState};
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::filter::treasury_format;
 use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
-use exchange_services::retry::RetryPolicy;
-use exchange_services::{IngestConfig, Source, Summary, Transport};
+use exchange_services::{Source, Summary, Transport};
 use exchange_store::Store;
 use harness::TestDb;
 
@@ -147,26 +144,15 @@ impl TwoSyncs {
         }
     }
 
-    fn config(&self, batch: usize) -> IngestConfig {
-        let mut config = IngestConfig::new(FoldConfig::new(
-            PartyId::new(&self.treasury).expect("party"),
-        ));
-        config.once = true;
-        config.batch_transactions = batch;
-        config.batch_wait = Duration::from_millis(20);
-        config.retry = RetryPolicy {
-            max_retries: 3,
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-        };
-        config
-    }
-
     /// Ingests to the ledger end.
     async fn ingest(&self, store: &Store, transport: Transport, batch: usize) -> Summary {
-        ingest(store, self.source(transport), self.config(batch))
-            .await
-            .expect("ingestion runs")
+        ingest(
+            store,
+            self.source(transport),
+            ingest_config(&self.treasury, true, batch),
+        )
+        .await
+        .expect("ingestion runs")
     }
 
     /// Rounds of one deposit per token by random customers, Canton Coin first, so that in

@@ -141,18 +141,7 @@ impl Node {
     }
 
     pub fn config(&self, once: bool, batch: usize) -> IngestConfig {
-        let mut config = IngestConfig::new(FoldConfig::new(
-            PartyId::new(&self.treasury).expect("party"),
-        ));
-        config.once = once;
-        config.batch_transactions = batch;
-        config.batch_wait = Duration::from_millis(20);
-        config.retry = RetryPolicy {
-            max_retries: 3,
-            initial_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-        };
-        config
+        ingest_config(&self.treasury, once, batch)
     }
 
     /// Ingests up to the ledger end.
@@ -164,6 +153,21 @@ impl Node {
     ) -> Result<Summary, IngestError> {
         ingest(store, self.source(transport), self.config(true, batch)).await
     }
+}
+
+/// Ingestion of `treasury`'s updates as the tests run it: small batches closed quickly, and
+/// quick, few retries.
+pub fn ingest_config(treasury: &str, once: bool, batch: usize) -> IngestConfig {
+    let mut config = IngestConfig::new(FoldConfig::new(PartyId::new(treasury).expect("party")));
+    config.once = once;
+    config.batch_transactions = batch;
+    config.batch_wait = Duration::from_millis(20);
+    config.retry = RetryPolicy {
+        max_retries: 3,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    config
 }
 
 pub async fn ingest(
