@@ -85,6 +85,8 @@ pub struct KnownHolding {
 pub struct KnownWithdrawal {
     pub state: WithdrawalState,
     pub trec_tgt: Option<Timestamp>,
+    /// The synchronizer whose record time `trec_tgt` bounds, if known.
+    pub synchronizer: Option<SynchronizerId>,
     /// The account whose journal was debited for it (the customer's, or for a recovered
     /// withdrawal the one ingestion debited), so a refund goes back there.
     pub debited: Option<AccountId>,
@@ -197,6 +199,7 @@ impl Known {
                         .or_insert(KnownWithdrawal {
                             state: WithdrawalState::Recovered,
                             trec_tgt: None,
+                            synchronizer: None,
                             debited: None,
                             last_update: Some(r.origin.update_id.clone()),
                         });
@@ -208,8 +211,13 @@ impl Known {
         }
     }
 
-    /// Withdrawals still waiting for their transfer whose `trecTgt` is before `time`.
-    fn due(&self, time: Timestamp) -> Vec<(WithdrawalId, Timestamp)> {
+    /// Withdrawals still waiting for their transfer whose `trecTgt` is before the ingested
+    /// record time of their synchronizer (Canton bounds a transfer by the record time of the
+    /// synchronizer it is sequenced on; other synchronizers' clocks are unrelated). Where the
+    /// synchronizer is not known, before the earliest of all synchronizers' times: never too
+    /// early, possibly later than needed. With the time compared against.
+    fn due(&self) -> Vec<(WithdrawalId, Timestamp, Timestamp)> {
+        let earliest = self.record_times.values().min().copied();
         let mut due: Vec<_> = self
             .withdrawals
             .iter()
@@ -219,7 +227,14 @@ impl Known {
                     WithdrawalState::Requested | WithdrawalState::Submitted
                 )
             })
-            .filter_map(|(id, w)| w.trec_tgt.filter(|t| *t < time).map(|t| (id.clone(), t)))
+            .filter_map(|(id, w)| {
+                let trec_tgt = w.trec_tgt?;
+                let time = match &w.synchronizer {
+                    Some(s) => self.record_times.get(s).copied(),
+                    None => earliest,
+                }?;
+                (trec_tgt < time).then(|| (id.clone(), trec_tgt, time))
+            })
             .collect();
         due.sort();
         due
@@ -408,10 +423,10 @@ pub fn fold(tx: &ParsedTransaction, state: &dyn IngestState, config: &FoldConfig
 }
 
 /// Marks the withdrawals whose `trecTgt` passed without their transfer as expired (refunded by
-/// the store). `time` is the latest ingested record time.
-pub fn expire_due(known: &Known, time: Timestamp) -> ChangeSet {
+/// the store), by the ingested record times in `known` (see `Known::due`).
+pub fn expire_due(known: &Known) -> ChangeSet {
     let mut changes = ChangeSet::default();
-    for (id, trec_tgt) in known.due(time) {
+    for (id, trec_tgt, time) in known.due() {
         changes.push(Effect::Withdrawal(WithdrawalTransition {
             id,
             to: WithdrawalState::Expired,

@@ -20,7 +20,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::changeset::Origin;
-use crate::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+use crate::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
 /// The exchange's id of a withdrawal, sent on the ledger as the transfer's `reason` memo.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -161,6 +161,10 @@ pub struct WithdrawalRequest {
     pub receiver: PartyId,
     /// The transfer must commit before this record time (`maxRecordTime = trecTgt − 1µs`).
     pub trec_tgt: Timestamp,
+    /// The synchronizer the transfer is submitted to (where its inputs are), whose record time
+    /// `trec_tgt` bounds. `None` if not known: the withdrawal then counts as expired only once
+    /// every synchronizer's record time has passed `trec_tgt`.
+    pub synchronizer: Option<SynchronizerId>,
     /// Holdings reserved to fund the transfer until `trec_tgt` has passed.
     pub holdings: Vec<ContractId>,
 }

@@ -10,7 +10,7 @@ use exchange_core::ingest::{
     FoldConfig, Folded, Known, KnownWithdrawal, SkipRule, StateLookup, expire_due, fold,
 };
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
-use exchange_core::{PartyId, Timestamp, parse_transaction};
+use exchange_core::{PartyId, SynchronizerId, Timestamp, parse_transaction};
 
 const LOCALNET_TREASURY: &str =
     "treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8";
@@ -146,6 +146,7 @@ fn a_known_withdrawal_completes() {
         KnownWithdrawal {
             state: WithdrawalState::Submitted,
             trec_tgt: None,
+            synchronizer: None,
             debited: Some(account("alice")),
             last_update: None,
         },
@@ -217,10 +218,22 @@ fn the_record_time_rule_and_the_update_id_rule() {
     assert!(!step(&txs[0], &mut known, &config).changes.is_empty());
 }
 
+fn expired_ids(changes: &ChangeSet) -> Vec<(String, WithdrawalState)> {
+    changes
+        .effects
+        .iter()
+        .map(|e| match e {
+            Effect::Withdrawal(w) => (w.id.as_str().to_owned(), w.to),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn withdrawals_expire_once_the_record_time_passes_their_target() {
     let mut known = Known::default();
     let t = |s: &str| s.parse::<Timestamp>().unwrap();
+    let sync = SynchronizerId::new("global-domain::1220aa").unwrap();
     for (id, state) in [
         ("w-requested", WithdrawalState::Requested),
         ("w-submitted", WithdrawalState::Submitted),
@@ -231,26 +244,77 @@ fn withdrawals_expire_once_the_record_time_passes_their_target() {
             KnownWithdrawal {
                 state,
                 trec_tgt: Some(t("2025-01-01T00:00:10Z")),
+                synchronizer: Some(sync.clone()),
                 debited: None,
                 last_update: None,
             },
         );
     }
-    assert!(expire_due(&known, t("2025-01-01T00:00:10Z")).is_empty());
-    let changes = expire_due(&known, t("2025-01-01T00:00:10.000001Z"));
-    let expired: Vec<_> = changes
-        .effects
-        .iter()
-        .map(|e| match e {
-            Effect::Withdrawal(w) => (w.id.as_str().to_owned(), w.to),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    assert!(expire_due(&known).is_empty(), "no record time yet");
+    known
+        .record_times
+        .insert(sync.clone(), t("2025-01-01T00:00:10Z"));
+    assert!(expire_due(&known).is_empty());
+    known
+        .record_times
+        .insert(sync, t("2025-01-01T00:00:10.000001Z"));
     assert_eq!(
-        expired,
+        expired_ids(&expire_due(&known)),
         [
             ("w-requested".to_owned(), WithdrawalState::Expired),
             ("w-submitted".to_owned(), WithdrawalState::Expired)
+        ]
+    );
+}
+
+/// Canton bounds a transfer by the record time of the synchronizer it is sequenced on; the
+/// clocks of different synchronizers are unrelated. A withdrawal expires by its own
+/// synchronizer's time, or, where that is not known, only once every synchronizer's time has
+/// passed its target.
+#[test]
+fn withdrawals_expire_by_their_own_synchronizers_time() {
+    let t = |s: &str| s.parse::<Timestamp>().unwrap();
+    let a = SynchronizerId::new("global-domain::1220aa").unwrap();
+    let b = SynchronizerId::new("other::1220bb").unwrap();
+    let mut known = Known::default();
+    for (id, synchronizer) in [
+        ("w-on-a", Some(&a)),
+        ("w-on-b", Some(&b)),
+        ("w-unknown", None),
+    ] {
+        known.withdrawals.insert(
+            WithdrawalId::new(id).unwrap(),
+            KnownWithdrawal {
+                state: WithdrawalState::Submitted,
+                trec_tgt: Some(t("2025-01-01T00:10:00Z")),
+                synchronizer: synchronizer.cloned(),
+                debited: None,
+                last_update: None,
+            },
+        );
+    }
+    // A is past the target, B (ten minutes behind) is not.
+    known
+        .record_times
+        .insert(a.clone(), t("2025-01-01T00:15:00Z"));
+    known
+        .record_times
+        .insert(b.clone(), t("2025-01-01T00:05:00Z"));
+    assert_eq!(
+        expired_ids(&expire_due(&known)),
+        [("w-on-a".to_owned(), WithdrawalState::Expired)]
+    );
+    // B passes it too: the rest expire.
+    known
+        .record_times
+        .insert(b, t("2025-01-01T00:10:00.000001Z"));
+    let mut expired = expired_ids(&expire_due(&known));
+    expired.retain(|(id, _)| id != "w-on-a");
+    assert_eq!(
+        expired,
+        [
+            ("w-on-b".to_owned(), WithdrawalState::Expired),
+            ("w-unknown".to_owned(), WithdrawalState::Expired)
         ]
     );
 }

@@ -734,17 +734,11 @@ impl Ingestor {
             offset = u.offset().or(offset);
         }
 
-        // Withdrawals whose target record time has passed without their transfer. Canton
-        // bounds a transfer by the record time of the synchronizer it is sequenced on, which
-        // the DB does not record for a withdrawal: the earliest of the synchronizers' times is
-        // used, so a withdrawal is never expired (and refunded) while its own synchronizer
-        // could still commit it. With one synchronizer that is simply its time; with several,
-        // expiry may come later than it could, never earlier.
-        if let Some(time) = known.record_times.values().min().copied() {
-            let expired = expire_due(&known, time);
-            known.absorb(&expired);
-            changes.merge(expired);
-        }
+        // Withdrawals whose target record time has passed on their synchronizer without their
+        // transfer (never by another synchronizer's clock: see `Known::due`).
+        let expired = expire_due(&known);
+        known.absorb(&expired);
+        changes.merge(expired);
 
         outcome.offset = offset.unwrap_or(0);
         timings.folding += folding.elapsed();

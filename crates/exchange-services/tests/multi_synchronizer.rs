@@ -20,7 +20,7 @@ use canton_sandbox::{Sandbox, SandboxConfig};
 use common::*;
 use exchange_core::changeset::DepositState;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState};
-use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
+use exchange_core::{Amount, InstrumentId, PartyId, SynchronizerId, Timestamp};
 use exchange_services::filter::treasury_format;
 use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
 use exchange_services::{Source, Summary, Transport};
@@ -348,91 +348,141 @@ async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestD
     store.close().await;
 }
 
-/// A withdrawal of SBX (second synchronizer, clock ten minutes behind) whose target record
-/// time lies between the two synchronizers' times: Canton compares its `maxRecordTime` with
-/// the record time of the synchronizer the transfer is sequenced on, so the transfer can still
-/// commit. Ingestion must not expire it because the *global* synchronizer's time passed it
-/// (it once did, refunding a customer whose transfer could still pay out); it expires once
-/// the SBX synchronizer's own time has passed, and the customer is refunded then.
-#[tokio::test]
-async fn a_withdrawal_expires_by_its_own_synchronizers_time() {
-    let db = TestDb::sqlite();
+/// Withdrawals whose target record time lies between the two synchronizers' times (SBX's
+/// clock is ten minutes behind). Canton compares a transfer's `maxRecordTime` with the record
+/// time of the synchronizer it is sequenced on, so ingestion expires each withdrawal by its own
+/// synchronizer's time: a Canton Coin withdrawal on the global synchronizer at once, an SBX
+/// one only when the SBX synchronizer's time has passed (ingestion once expired it by the
+/// global time, refunding a customer whose transfer could still pay out). A withdrawal that
+/// does not name its synchronizer expires only when every synchronizer's time has passed.
+async fn withdrawals_expire_by_their_own_synchronizers_time(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
     let mut expected = BTreeMap::new();
     let mut rng = Rng::new(5);
     node.interleaved(&mut rng, 3, &mut expected);
-    node.ingest(&store, Transport::Websocket, 5).await;
-    let (customer, credited) = expected
+    let (customer, sbx_credited) = expected
         .iter()
         .find(|((_, sbx), _)| *sbx)
         .map(|((c, _), a)| (*c, *a))
         .expect("an SBX deposit");
+    // Canton Coin for the customer's two Canton Coin withdrawals, in holdings of its own.
+    node.deposit_cc(customer, Amount::from_whole(5));
+    node.deposit_cc(customer, Amount::from_whole(5));
+    node.ingest(&store, Transport::Websocket, 5).await;
+    let cc_balance = store
+        .balance(&account_of(customer), &node.amulet)
+        .await
+        .unwrap();
 
     // trecTgt five minutes ahead of the SBX synchronizer's clock: already behind the global
-    // synchronizer's (ten minutes ahead), not yet reached where the transfer would commit.
-    let (sbx_now, global_now) = node
-        .sandbox
-        .with_world(|w| (w.ledger.record_time_of(1), w.ledger.record_time_of(0)));
+    // synchronizer's.
+    let (sbx_now, global_now, global, sbx) = node.sandbox.with_world(|w| {
+        (
+            w.ledger.record_time_of(1),
+            w.ledger.record_time_of(0),
+            SynchronizerId::new(&w.ledger.synchronizer(0).id).unwrap(),
+            SynchronizerId::new(&w.ledger.synchronizer(1).id).unwrap(),
+        )
+    });
     let trec_tgt = Timestamp::from_micros(sbx_now.micros() + 300_000_000).unwrap();
     assert!(sbx_now < trec_tgt && trec_tgt < global_now);
-    let holding = store.available_holdings(&node.sbx).await.unwrap()[0]
+    let sbx_holding = store.available_holdings(&node.sbx).await.unwrap()[0]
         .holding
         .contract_id
         .clone();
-    let id = WithdrawalId::new("w-sbx-1").unwrap();
-    store
-        .request_withdrawal(&WithdrawalRequest {
-            id: id.clone(),
-            account: account_of(customer),
-            instrument: node.sbx.clone(),
-            amount: Amount::from_whole(1),
-            receiver: PartyId::new(&node.customers[customer]).unwrap(),
-            trec_tgt,
-            holdings: vec![holding],
-        })
+    let cc_holdings: Vec<_> = store
+        .available_holdings(&node.amulet)
         .await
-        .unwrap();
-    // Traffic on the global synchronizer only; the withdrawal's transfer has not been sent.
-    node.deposit_cc(customer, Amount::from_whole(1));
-    node.ingest(&store, Transport::Websocket, 5).await;
-    let w = store.withdrawal(&id).await.unwrap().unwrap();
-    assert_eq!(
-        w.state,
-        WithdrawalState::Requested,
-        "the SBX synchronizer's time ({sbx_now}) has not reached trecTgt {trec_tgt}: {:?}",
-        w.reason
-    );
-    assert_eq!(
+        .unwrap()
+        .into_iter()
+        .map(|h| h.holding.contract_id)
+        .collect();
+    let requests = [
+        ("w-sbx", &node.sbx, Some(sbx), sbx_holding),
+        ("w-cc", &node.amulet, Some(global), cc_holdings[0].clone()),
+        ("w-cc-unnamed", &node.amulet, None, cc_holdings[1].clone()),
+    ];
+    for (id, instrument, synchronizer, holding) in requests {
         store
-            .balance(&account_of(customer), &node.sbx)
+            .request_withdrawal(&WithdrawalRequest {
+                id: WithdrawalId::new(id).unwrap(),
+                account: account_of(customer),
+                instrument: instrument.clone(),
+                amount: Amount::from_whole(1),
+                receiver: PartyId::new(&node.customers[customer]).unwrap(),
+                trec_tgt,
+                synchronizer,
+                holdings: vec![holding],
+            })
             .await
-            .unwrap(),
-        credited.checked_sub(Amount::from_whole(1)).unwrap(),
+            .unwrap();
+    }
+    let state = async |id: &str| {
+        let w = store
+            .withdrawal(&WithdrawalId::new(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        (w.state, w.synchronizer)
+    };
+    assert_eq!(
+        state("w-sbx").await.1.map(|s| s.to_string()),
+        Some(sbx_id(&node))
+    );
+
+    // Traffic on the global synchronizer only; no withdrawal's transfer has been sent.
+    node.deposit_cc((customer + 1) % CUSTOMERS, Amount::from_whole(1));
+    node.ingest(&store, Transport::Websocket, 5).await;
+    assert_eq!(state("w-cc").await.0, WithdrawalState::Expired);
+    assert_eq!(
+        state("w-sbx").await.0,
+        WithdrawalState::Requested,
+        "the SBX synchronizer's time ({sbx_now}) has not reached trecTgt {trec_tgt}"
+    );
+    assert_eq!(state("w-cc-unnamed").await.0, WithdrawalState::Requested);
+    let sbx_instrument = node.sbx.clone();
+    let sbx_balance = || async {
+        store
+            .balance(&account_of(customer), &sbx_instrument)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        sbx_balance().await,
+        sbx_credited.checked_sub(Amount::from_whole(1)).unwrap(),
         "the debit stands while the transfer may still commit"
     );
 
-    // The SBX synchronizer's own time passes trecTgt: now it is definitely expired.
+    // The SBX synchronizer's own time passes trecTgt: now all are definitely expired.
     node.sandbox
         .with_world(|w| w.ledger.advance_time_of(1, 600_000_000))
         .unwrap();
-    node.deposit_sbx(customer, Amount::from_whole(2));
+    node.deposit_sbx((customer + 1) % CUSTOMERS, Amount::from_whole(2));
     node.ingest(&store, Transport::Websocket, 5).await;
-    let w = store.withdrawal(&id).await.unwrap().unwrap();
-    assert_eq!(w.state, WithdrawalState::Expired, "{:?}", w.reason);
+    for id in ["w-sbx", "w-cc", "w-cc-unnamed"] {
+        assert_eq!(state(id).await.0, WithdrawalState::Expired, "{id}");
+    }
+    assert_eq!(sbx_balance().await, sbx_credited, "refunded once");
     assert_eq!(
         store
-            .balance(&account_of(customer), &node.sbx)
+            .balance(&account_of(customer), &node.amulet)
             .await
             .unwrap(),
-        credited.checked_add(Amount::from_whole(2)).unwrap(),
-        "refunded once, plus the new deposit"
+        cc_balance,
+        "both Canton Coin withdrawals refunded once"
     );
     store.close().await;
 }
 
+fn sbx_id(node: &TwoSyncs) -> String {
+    node.sandbox
+        .with_world(|w| w.ledger.synchronizer(1).id.clone())
+}
+
 conformance!(
+    withdrawals_expire_by_their_own_synchronizers_time,
     deposits_on_two_synchronizers_are_credited_once,
     one_pass_with_tiny_batches,
     node_restore_with_the_last_update_on_the_second_synchronizer,

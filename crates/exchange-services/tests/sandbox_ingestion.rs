@@ -188,6 +188,7 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
             amount: amount("5"),
             receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
             trec_tgt: "9000-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            synchronizer: None,
             holdings: vec![input.holding.contract_id.clone()],
         })
         .await

@@ -143,6 +143,7 @@ impl Store {
                 KnownWithdrawal {
                     state: w.state,
                     trec_tgt: w.trec_tgt,
+                    synchronizer: w.synchronizer,
                     debited: w.account,
                     last_update: w.last_origin.map(|o| o.update_id),
                 },

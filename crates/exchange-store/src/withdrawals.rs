@@ -5,7 +5,7 @@ use exchange_core::changeset::{AccountId, JournalCause, JournalEntry, Origin};
 use exchange_core::withdrawal::{
     WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
-use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+use exchange_core::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
 use crate::catalog::{self, Switch};
 use crate::db::{Backend, Num, Row, Tx, expect_one};
@@ -24,6 +24,8 @@ pub struct Withdrawal {
     pub receiver: PartyId,
     /// `None` for a recovered withdrawal.
     pub trec_tgt: Option<Timestamp>,
+    /// The synchronizer whose record time `trec_tgt` bounds, if the request named it.
+    pub synchronizer: Option<SynchronizerId>,
     /// Why it failed, or other notes for people.
     pub reason: Option<String>,
     pub transfer_instruction: Option<ContractId>,
@@ -35,7 +37,7 @@ pub struct Withdrawal {
 
 pub(crate) const COLUMNS: &str =
     "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
-    receiver, trec_tgt_us, reason, transfer_instruction_id, last_update_id, last_record_time_us,
+    receiver, trec_tgt_us, synchronizer_id, reason, transfer_instruction_id, last_update_id, last_record_time_us,
     created_at_us, updated_at_us";
 
 pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
@@ -54,6 +56,7 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
         amount: row.amount("amount")?,
         receiver: row.party("receiver")?,
         trec_tgt: row.opt_time("trec_tgt_us")?,
+        synchronizer: row.opt_parse("synchronizer_id")?,
         reason: row.get("reason")?,
         transfer_instruction: row.opt_parse("transfer_instruction_id")?,
         last_origin,
@@ -182,8 +185,8 @@ impl Store {
         tx.query(
             "INSERT INTO withdrawals (withdrawal_id, state, account_id, instrument_admin,
                                       instrument_id, amount, receiver, trec_tgt_us,
-                                      created_at_us, updated_at_us)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                                      synchronizer_id, created_at_us, updated_at_us)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
         .bind(request.id.as_str())
         .bind(WithdrawalState::Requested.as_str())
@@ -193,6 +196,7 @@ impl Store {
         .bind(Num(request.amount))
         .bind(request.receiver.as_str())
         .bind(request.trec_tgt.micros())
+        .bind(request.synchronizer.as_ref().map(|s| s.as_str()))
         .bind(at)
         .execute()
         .await

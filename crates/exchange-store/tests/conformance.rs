@@ -150,6 +150,7 @@ fn request(id: &str, value: &str, holdings: &[&str]) -> WithdrawalRequest {
         amount: amount(value),
         receiver: party("bob"),
         trec_tgt: Timestamp::from_micros(1_000_000).unwrap(),
+        synchronizer: Some(SynchronizerId::new("global-domain::1220ab").unwrap()),
         holdings: holdings.iter().map(|h| cid(h)).collect(),
     }
 }
@@ -477,6 +478,11 @@ async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
     assert_eq!(
         (w1.state, w1.account.clone()),
         (Requested, Some(account("acc")))
+    );
+    // The synchronizer whose record time trecTgt bounds is kept (ingestion expires by it).
+    assert_eq!(
+        w1.synchronizer,
+        Some(SynchronizerId::new("global-domain::1220ab").unwrap())
     );
     assert_eq!(
         store.latest_in_flight_trec_tgt().await.unwrap(),
