@@ -769,48 +769,19 @@ impl AmuletToken {
     ) -> Exercise {
         let sender = request.sender.as_str();
         let receiver = request.receiver.as_str();
-        let dso = self.dso.as_str();
-        let input_values = || {
-            Value::List(
-                plan.inputs
-                    .iter()
-                    .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
-                    .collect(),
-            )
+        let transfer = RulesTransfer {
+            plan: &plan,
+            sender,
+            provider: &self.provider,
+            receiver,
+            amount: request.amount,
+            lock: None,
         };
-        let transfer_context = self.transfer_context();
-        let transfer_children = self.transfer_children(sender, &plan);
-        let amulet_rules_transfer = Exercise {
-            contract_id: self.amulet_rules.clone(),
-            interface: None,
-            choice: "AmuletRules_Transfer".into(),
-            argument: Value::record(vec![
-                (
-                    "transfer",
-                    Value::record(vec![
-                        ("sender", Value::party(sender)),
-                        ("provider", Value::party(&self.provider)),
-                        ("inputs", input_values()),
-                        (
-                            "outputs",
-                            Value::List(vec![Value::record(vec![
-                                ("receiver", Value::party(receiver)),
-                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                                ("amount", Value::Numeric(request.amount)),
-                                ("lock", Value::none()),
-                            ])]),
-                        ),
-                        ("beneficiaries", Value::none()),
-                    ]),
-                ),
-                ("context", transfer_context.clone()),
-                ("expectedDso", Value::some(Value::party(dso))),
-            ]),
-            acting_parties: parties([sender, self.provider.as_str(), receiver]),
-            consuming: false,
-            result: self.transfer_result(&plan, sender, receiver, request.amount, true),
-            children: transfer_children,
-        };
+        let amulet_rules_transfer = self.rules_transfer(
+            &transfer,
+            parties([sender, self.provider.as_str(), receiver]),
+            transfer_meta(sender),
+        );
 
         let description = request.memo.clone();
         let mut send_meta = vec![
@@ -829,10 +800,10 @@ impl AmuletToken {
                     "context",
                     Value::record(vec![
                         ("amuletRules", Value::cid(&self.amulet_rules)),
-                        ("context", transfer_context),
+                        ("context", self.transfer_context()),
                     ]),
                 ),
-                ("inputs", input_values()),
+                ("inputs", input_values(&plan.inputs)),
                 ("amount", Value::Numeric(request.amount)),
                 ("sender", Value::party(sender)),
                 ("description", Value::opt(description.map(Value::Text))),
@@ -840,10 +811,7 @@ impl AmuletToken {
             acting_parties: parties([sender]),
             consuming: false,
             result: Value::record(vec![
-                (
-                    "result",
-                    self.transfer_result(&plan, sender, receiver, request.amount, false),
-                ),
+                ("result", self.transfer_result(&transfer, Value::none())),
                 ("meta", Value::metadata(send_meta)),
             ]),
             children: vec![Node::Exercise(amulet_rules_transfer)],
@@ -977,25 +945,65 @@ impl AmuletToken {
         children
     }
 
-    /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
-    /// The result of `AmuletRules_Transfer`: round, summary, created and change amulets, and
-    /// the `tx-kind`/`sender` meta, which `TransferPreapproval_Send` strips from the inner
-    /// result it re-emits (`with_meta = false` leaves a trailing None that is not printed).
-    pub(super) fn transfer_result(
+    /// One `AmuletRules_Transfer` exercise of `transfer`, by `acting_parties`, with `meta` in
+    /// its result; its children are [`Self::transfer_children`].
+    pub(super) fn rules_transfer(
         &self,
-        plan: &TransferPlan,
-        sender: &str,
-        receiver: &str,
-        amount: Amount,
-        with_meta: bool,
-    ) -> Value {
+        transfer: &RulesTransfer<'_>,
+        acting_parties: BTreeSet<String>,
+        meta: Value,
+    ) -> Exercise {
+        Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_Transfer".into(),
+            argument: Value::record(vec![
+                (
+                    "transfer",
+                    Value::record(vec![
+                        ("sender", Value::party(transfer.sender)),
+                        ("provider", Value::party(transfer.provider)),
+                        ("inputs", input_values(&transfer.plan.inputs)),
+                        (
+                            "outputs",
+                            Value::List(vec![transfer_output(
+                                transfer.receiver,
+                                transfer.amount,
+                                transfer.lock.clone().map_or_else(Value::none, Value::some),
+                            )]),
+                        ),
+                        ("beneficiaries", Value::none()),
+                    ]),
+                ),
+                ("context", self.transfer_context()),
+                ("expectedDso", Value::some(Value::party(&self.dso))),
+            ]),
+            acting_parties,
+            consuming: false,
+            result: self.transfer_result(transfer, meta),
+            children: self.transfer_children(transfer.sender, transfer.plan),
+        }
+    }
+
+    /// The result of `AmuletRules_Transfer`: round, summary, created and change amulets, and
+    /// `meta` (`TransferPreapproval_Send` re-emits it with `None`, which is not printed).
+    pub(super) fn transfer_result(&self, transfer: &RulesTransfer<'_>, meta: Value) -> Value {
+        let plan = transfer.plan;
+        let created = if transfer.lock.is_some() {
+            "TransferResultLockedAmulet"
+        } else {
+            "TransferResultAmulet"
+        };
         Value::record(vec![
             ("round", round_value(self.config.round)),
-            ("summary", self.summary(plan, sender, receiver, amount)),
+            (
+                "summary",
+                self.summary(plan, transfer.sender, transfer.receiver, transfer.amount),
+            ),
             (
                 "createdAmulets",
                 Value::List(vec![Value::variant(
-                    "TransferResultAmulet",
+                    created,
                     Value::cid(&plan.receiver_amulet.contract_id),
                 )]),
             ),
@@ -1003,20 +1011,11 @@ impl AmuletToken {
                 "senderChangeAmulet",
                 Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
             ),
-            (
-                "meta",
-                if with_meta {
-                    Value::some(Value::metadata([
-                        (meta::SENDER, sender.to_owned()),
-                        (meta::TX_KIND, "transfer".to_owned()),
-                    ]))
-                } else {
-                    Value::none()
-                },
-            ),
+            ("meta", meta),
         ])
     }
 
+    /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
     pub(super) fn summary(
         &self,
         plan: &TransferPlan,
@@ -1084,6 +1083,45 @@ impl AmuletToken {
             ("inputUnclaimedActivityRecordAmount", zero()),
         ])
     }
+}
+
+/// What one `AmuletRules_Transfer` moves: `plan`'s inputs of `sender` into one output of
+/// `amount` to `receiver` (locked by `lock`, a `TimeLock`, if any) and `sender`'s change.
+pub(super) struct RulesTransfer<'a> {
+    pub(super) plan: &'a TransferPlan,
+    pub(super) sender: &'a str,
+    pub(super) provider: &'a str,
+    pub(super) receiver: &'a str,
+    pub(super) amount: Amount,
+    pub(super) lock: Option<Value>,
+}
+
+/// The `TransferResult` meta of a transfer to another party: `sender` and `tx-kind: transfer`.
+pub(super) fn transfer_meta(sender: &str) -> Value {
+    Value::some(Value::metadata([
+        (meta::SENDER, sender.to_owned()),
+        (meta::TX_KIND, "transfer".to_owned()),
+    ]))
+}
+
+/// One `TransferOutput` (no receiver fee share).
+pub(super) fn transfer_output(receiver: &str, amount: Amount, lock: Value) -> Value {
+    Value::record(vec![
+        ("receiver", Value::party(receiver)),
+        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+        ("amount", Value::Numeric(amount)),
+        ("lock", lock),
+    ])
+}
+
+/// `AmuletRules_Transfer`'s `inputs`: each holding as an `InputAmulet`.
+pub(super) fn input_values(inputs: &[Holding]) -> Value {
+    Value::List(
+        inputs
+            .iter()
+            .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
+            .collect(),
+    )
 }
 
 /// What `AmuletRules_Transfer` spends and creates; `receiver_amulet` is the one output (an

@@ -23,16 +23,15 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, MAX_INPUTS, Spent, TransferOutcome, TransferPlan, TransferRequest, default_times,
-    round_value,
+    AmuletToken, MAX_INPUTS, RulesTransfer, Spent, TransferOutcome, TransferPlan, TransferRequest,
+    default_times,
 };
-use crate::token::amulet_offer::input_values;
 use crate::token::offer::OfferToken;
 use crate::token::packages::{self, meta};
 use crate::token::result;
 
 /// The checks every transfer factory makes before moving anything.
-fn check_transfer(
+pub(super) fn check_transfer(
     amount: Amount,
     execute_before: Timestamp,
     let_time: Timestamp,
@@ -50,7 +49,8 @@ fn check_transfer(
     Ok(())
 }
 
-fn insufficient(missing: Amount) -> TokenError {
+/// `ITR_InsufficientFunds`: the inputs fall `missing` short of the amount.
+pub(super) fn insufficient(missing: Amount) -> TokenError {
     TokenError::Interpretation(format!(
         "InvalidTransfer: ITR_InsufficientFunds: missingAmount = {missing}"
     ))
@@ -103,61 +103,19 @@ impl AmuletToken {
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();
                 outcome = (vec![output_cid.clone()], change_cids.clone());
 
-                let merge_split = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_Transfer".into(),
-                    argument: Value::record(vec![
-                        (
-                            "transfer",
-                            Value::record(vec![
-                                ("sender", Value::party(sender)),
-                                ("provider", Value::party(sender)),
-                                ("inputs", input_values(&plan.inputs)),
-                                (
-                                    "outputs",
-                                    Value::List(vec![Value::record(vec![
-                                        ("receiver", Value::party(sender)),
-                                        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                                        ("amount", Value::Numeric(request.amount)),
-                                        ("lock", Value::none()),
-                                    ])]),
-                                ),
-                                ("beneficiaries", Value::none()),
-                            ]),
-                        ),
-                        ("context", self.transfer_context()),
-                        ("expectedDso", Value::some(Value::party(dso))),
-                    ]),
-                    acting_parties: parties([dso, sender]),
-                    consuming: false,
-                    result: Value::record(vec![
-                        ("round", round_value(self.config.round)),
-                        (
-                            "summary",
-                            self.summary(&plan, sender, sender, request.amount),
-                        ),
-                        (
-                            "createdAmulets",
-                            Value::List(vec![Value::variant(
-                                "TransferResultAmulet",
-                                Value::cid(&output_cid),
-                            )]),
-                        ),
-                        (
-                            "senderChangeAmulet",
-                            Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
-                        ),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([(
-                                meta::TX_KIND,
-                                "merge-split".to_owned(),
-                            )])),
-                        ),
-                    ]),
-                    children: self.transfer_children(sender, &plan),
-                };
+                // Every output goes back to the sender unlocked: no `sender` in the meta.
+                let merge_split = self.rules_transfer(
+                    &RulesTransfer {
+                        plan: &plan,
+                        sender,
+                        provider: sender,
+                        receiver: sender,
+                        amount: request.amount,
+                        lock: None,
+                    },
+                    parties([dso, sender]),
+                    Value::some(Value::metadata([(meta::TX_KIND, "merge-split".to_owned())])),
+                );
                 let fetch = |cid: &str| {
                     Node::Fetch(Fetch {
                         contract_id: cid.to_owned(),
