@@ -14,8 +14,8 @@ use exchange_core::{Amount, Timestamp};
 use crate::daml::{Value, show_decimal};
 use crate::model::tree::parties;
 use crate::model::{
-    Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta, SyncIdx,
-    TxContext,
+    CommittedTx, Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta,
+    SyncIdx, TxContext,
 };
 use crate::token::packages::{self, meta};
 use crate::token::result;
@@ -99,6 +99,23 @@ pub struct TransferOutcome {
     pub sender_change_cids: Vec<String>,
     /// The pending `AmuletTransferInstruction` of an offer.
     pub transfer_instruction_cid: Option<String>,
+}
+
+impl TransferOutcome {
+    /// A transfer that completed in `tx`: the receiver's holdings and the sender's change.
+    pub(super) fn completed(
+        tx: &CommittedTx,
+        (receiver_holding_cids, sender_change_cids): (Vec<String>, Vec<String>),
+    ) -> Self {
+        TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids,
+            sender_change_cids,
+            transfer_instruction_cid: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -528,14 +545,7 @@ impl AmuletToken {
                 ))])
             },
         )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: outcome.0,
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: None,
-        })
+        Ok(TransferOutcome::completed(tx, outcome))
     }
 
     pub(super) fn select_inputs(
@@ -830,24 +840,16 @@ impl AmuletToken {
         ];
         root_children.extend(self.input_nodes(sender, &plan));
         root_children.push(Node::Exercise(send));
-        Exercise {
-            contract_id: self.external_party_rules.clone(),
-            interface: Some(packages::transfer_factory_interface()),
-            choice: "TransferFactory_Transfer".into(),
-            argument: self.factory_argument(
-                request,
-                &plan.submitted_inputs(),
-                times,
-                Some(preapproval),
-            ),
-            acting_parties: parties([sender]),
-            consuming: false,
-            result: result::instruction_result(
+        result::factory_transfer(
+            &self.external_party_rules,
+            sender,
+            self.factory_argument(request, &plan.submitted_inputs(), times, Some(preapproval)),
+            result::instruction_result(
                 result::completed([plan.receiver_amulet.contract_id.clone()]),
                 plan.change.iter().map(|c| c.contract_id.clone()),
             ),
-            children: root_children,
-        }
+            root_children,
+        )
     }
 
     /// `TransferFactory_Transfer`'s argument as the wallet submits it: the transfer, and the

@@ -31,7 +31,7 @@ use crate::token::offer::{
     InstructionChoice, InstructionOutcome, PendingInstruction, read_instruction,
 };
 use crate::token::packages::{
-    amulet_transfer_instruction_template, locked_amulet_template, meta, transfer_factory_interface,
+    amulet_transfer_instruction_template, locked_amulet_template, meta,
     transfer_instruction_interface,
 };
 use crate::token::result;
@@ -289,11 +289,10 @@ impl AmuletToken {
                     .into_iter()
                     .map(Value::cid)
                     .collect();
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.external_party_rules.clone(),
-                    interface: Some(transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
-                    argument: Value::record(vec![
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.external_party_rules,
+                    sender,
+                    Value::record(vec![
                         ("expectedAdmin", Value::party(dso)),
                         ("transfer", transfer(input_cids)),
                         (
@@ -310,14 +309,12 @@ impl AmuletToken {
                             ]),
                         ),
                     ]),
-                    acting_parties: parties([sender]),
-                    consuming: false,
-                    result: result::instruction_result(
+                    result::instruction_result(
                         result::pending(&instruction_cid),
                         change_cids.iter().cloned(),
                     ),
                     children,
-                })])
+                ))])
             },
         )?;
         Ok(TransferOutcome {

@@ -27,7 +27,7 @@ use crate::token::amulet::{
     default_times,
 };
 use crate::token::offer::OfferToken;
-use crate::token::packages::{self, meta};
+use crate::token::packages::meta;
 use crate::token::result;
 
 /// The checks every transfer factory makes before moving anything.
@@ -125,29 +125,16 @@ impl AmuletToken {
                 let mut children = vec![fetch(&self.amulet_rules), fetch(&self.open_round)];
                 children.extend(self.input_nodes(sender, &plan));
                 children.push(Node::Exercise(merge_split));
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.external_party_rules.clone(),
-                    interface: Some(packages::transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
-                    argument: self.factory_argument(request, &plan.submitted_inputs(), times, None),
-                    acting_parties: parties([sender]),
-                    consuming: false,
-                    result: result::instruction_result(
-                        result::completed([output_cid]),
-                        change_cids,
-                    ),
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.external_party_rules,
+                    sender,
+                    self.factory_argument(request, &plan.submitted_inputs(), times, None),
+                    result::instruction_result(result::completed([output_cid]), change_cids),
                     children,
-                })])
+                ))])
             },
         )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: outcome.0,
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: None,
-        })
+        Ok(TransferOutcome::completed(tx, outcome))
     }
 }
 
@@ -253,28 +240,15 @@ impl OfferToken {
                     inputs.iter().map(|(cid, _)| cid.as_str()),
                     request.memo.as_deref(),
                 );
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.factory.clone(),
-                    interface: Some(packages::transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.factory,
+                    owner,
                     argument,
-                    acting_parties: parties([owner]),
-                    consuming: false,
-                    result: result::instruction_result(
-                        result::completed([output_cid]),
-                        change_cids,
-                    ),
+                    result::instruction_result(result::completed([output_cid]), change_cids),
                     children,
-                })])
+                ))])
             },
         )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: outcome.0,
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: None,
-        })
+        Ok(TransferOutcome::completed(tx, outcome))
     }
 }
