@@ -61,20 +61,7 @@ fn allow_null_optionals(schema: &mut Value) {
 
 impl Spec {
     fn load() -> Option<Spec> {
-        let path = shared_dir().join("specs/ledger-api-3.4-openapi.yaml");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").is_err_and(|_| true)
-                        || std::env::var("CI").unwrap() != "true",
-                    "spec required under CI: {e}"
-                );
-                eprintln!("SKIPPED: {} is not readable: {e}", path.display());
-                return None;
-            }
-        };
-        let doc: Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+        let doc = read_shared_yaml("specs/ledger-api-3.4-openapi.yaml")?;
         let mut components = doc["components"].clone();
         allow_null_optionals(&mut components);
         Some(Spec {
@@ -108,19 +95,7 @@ impl Spec {
 
     fn errors(&mut self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
         let schema = self.response_schema(method, path, status);
-        let key = schema.to_string();
-        let components = &self.components;
-        let validator = self.validators.entry(key).or_insert_with(|| {
-            let root = json!({"allOf": [schema], "components": components});
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft7)
-                .build(&root)
-                .expect("the spec's schemas compile")
-        });
-        validator
-            .iter_errors(body)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect()
+        schema_errors(&mut self.validators, schema, &self.components, body)
     }
 }
 

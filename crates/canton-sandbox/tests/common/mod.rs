@@ -2,6 +2,7 @@
 //! sandbox, the guide's treasury filter, and a JSON *shape* comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use canton_sandbox::{Sandbox, SandboxConfig};
@@ -15,9 +16,22 @@ pub fn shared_dir() -> PathBuf {
 /// The parsed JSON of `../shared/<relative>`, or `None` (after printing SKIPPED) when the shared
 /// folder is not there. Under `CI=true` a missing fixture is a failure, never a silent pass.
 pub fn read_shared_json(relative: &str) -> Option<Value> {
+    read_shared(relative, |text| {
+        serde_json::from_str(text).expect("fixture is JSON")
+    })
+}
+
+/// The parsed YAML of `../shared/<relative>` (an OpenAPI spec), or `None` as [`read_shared_json`].
+pub fn read_shared_yaml(relative: &str) -> Option<Value> {
+    read_shared(relative, |text| {
+        serde_yaml::from_str(text).expect("the spec is YAML")
+    })
+}
+
+fn read_shared(relative: &str, parse: impl FnOnce(&str) -> Value) -> Option<Value> {
     let path = shared_dir().join(relative);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("fixture is JSON")),
+        Ok(text) => Some(parse(&text)),
         Err(e) => {
             let message = format!("fixture {} is not readable: {e}", path.display());
             if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -27,6 +41,26 @@ pub fn read_shared_json(relative: &str) -> Option<Value> {
             None
         }
     }
+}
+
+/// The violations of `schema` (its `$ref`s resolved in `components`) by `body`, with one
+/// compiled validator per schema kept in `validators`.
+pub fn schema_errors(
+    validators: &mut HashMap<String, jsonschema::Validator>,
+    schema: Value,
+    components: &Value,
+    body: &Value,
+) -> Vec<String> {
+    let validator = validators.entry(schema.to_string()).or_insert_with(|| {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&json!({"allOf": [schema], "components": components}))
+            .expect("the spec's schemas compile")
+    });
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
 }
 
 pub async fn start_empty() -> Sandbox {
