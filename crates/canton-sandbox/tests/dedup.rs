@@ -70,7 +70,7 @@ async fn a_resubmission_is_a_duplicate_within_the_period_and_accepted_after_it()
         let (client, sandbox) = (&client, &sandbox);
         async move {
             let body = with_registry_disclosures(sandbox, body).await;
-            client.post("/v2/commands/submit-and-wait", &body).await
+            client.submit_and_wait(&body).await
         }
     };
 

@@ -216,14 +216,12 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
         .ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&treasury.party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        .transaction(
+            &done["updateId"],
+            &treasury.party,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
         )
-        .await
-        .ok();
+        .await;
     let tx = &tx["update"]["Transaction"]["value"];
     assert_eq!(tx["externalTransactionHash"], hex::encode(&hash));
     assert_eq!(tx["commandId"], "w-1");
@@ -534,10 +532,7 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
         ),
         async {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            client
-                .post("/v2/commands/submit-and-wait", &commands)
-                .await
-                .ok()
+            client.submit_and_wait(&commands).await.ok()
         }
     );
     let waiting = waiting.ok();
@@ -638,14 +633,12 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
             .is_empty()
     );
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&treasury.party),
-                "transactionShape": "TRANSACTION_SHAPE_ACS_DELTA"}}}),
+        .transaction(
+            &done["updateId"],
+            &treasury.party,
+            "TRANSACTION_SHAPE_ACS_DELTA",
         )
-        .await
-        .ok();
+        .await;
     let tx = &tx["update"]["Transaction"]["value"];
     assert_ne!(tx["offset"], done["completionOffset"]);
     assert!(tx["externalTransactionHash"].is_string());
@@ -714,10 +707,7 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     .await;
     let local = json!({"commands": commands["commands"], "commandId": "l-d",
         "actAs": [bob], "userId": "exchange", "disclosedContracts": commands["disclosedContracts"]});
-    client
-        .post("/v2/commands/submit-and-wait", &local)
-        .await
-        .ok();
-    let again = client.post("/v2/commands/submit-and-wait", &local).await;
+    client.submit_and_wait(&local).await.ok();
+    let again = client.submit_and_wait(&local).await;
     assert_eq!(again.json()["code"], "DUPLICATE_COMMAND", "{}", again.text);
 }

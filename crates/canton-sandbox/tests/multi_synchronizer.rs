@@ -434,15 +434,11 @@ async fn submissions_commit_where_their_inputs_live() {
     };
     let begin = client.ledger_end().await;
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &with_registry_disclosures(&sandbox, command("sbx-1", None)).await,
-        )
+        .submit_and_wait(&with_registry_disclosures(&sandbox, command("sbx-1", None)).await)
         .await
         .ok();
     let done2 = client
-        .post(
-            "/v2/commands/submit-and-wait",
+        .submit_and_wait(
             &with_registry_disclosures(&sandbox, command("sbx-2", Some(&second))).await,
         )
         .await
@@ -509,14 +505,13 @@ async fn submissions_commit_where_their_inputs_live() {
     let mut again = with_registry_disclosures(&sandbox, command("sbx-1", None)).await;
     again["deduplicationPeriod"] =
         json!({"DeduplicationDuration": {"value": {"seconds": 300, "nanos": 0}}});
-    let duplicate = client.post("/v2/commands/submit-and-wait", &again).await;
+    let duplicate = client.submit_and_wait(&again).await;
     assert_eq!(duplicate.status, 409, "{}", duplicate.text);
     assert_eq!(duplicate.json()["code"], "DUPLICATE_COMMAND");
 
     // Prescribing the other synchronizer: the inputs are not there.
     let wrong = client
-        .post(
-            "/v2/commands/submit-and-wait",
+        .submit_and_wait(
             &with_registry_disclosures(&sandbox, command("sbx-3", Some(&global))).await,
         )
         .await;
@@ -529,8 +524,7 @@ async fn submissions_commit_where_their_inputs_live() {
     );
     // A synchronizer the node is not connected to.
     let unknown = client
-        .post(
-            "/v2/commands/submit-and-wait",
+        .submit_and_wait(
             &with_registry_disclosures(&sandbox, command("sbx-4", Some("other::1220ab"))).await,
         )
         .await;

@@ -145,10 +145,7 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     );
 
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &factory_command("r-1", &treasury, arguments, &direct),
-        )
+        .submit_and_wait(&factory_command("r-1", &treasury, arguments, &direct))
         .await
         .ok();
     assert!(done["updateId"].is_string());
@@ -209,10 +206,7 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     assert_eq!(status, 200, "{factory}");
     assert_eq!(factory["transferKind"], "offer");
     client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &factory_command("o-1", &treasury, arguments, &factory),
-        )
+        .submit_and_wait(&factory_command("o-1", &treasury, arguments, &factory))
         .await
         .ok();
     let pending = client
@@ -228,19 +222,16 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     .await;
     assert_eq!(status, 200, "{context}");
     client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &json!({
-                "commands": [{"ExerciseCommand": {
-                    "templateId": INSTRUCTION, "contractId": cid,
-                    "choice": "TransferInstruction_Accept",
-                    "choiceArgument": {"extraArgs": {
-                        "context": context["choiceContextData"], "meta": {"values": {}}}},
-                }}],
-                "commandId": "a-1", "actAs": [alice],
-                "disclosedContracts": context["disclosedContracts"],
-            }),
-        )
+        .submit_and_wait(&json!({
+            "commands": [{"ExerciseCommand": {
+                "templateId": INSTRUCTION, "contractId": cid,
+                "choice": "TransferInstruction_Accept",
+                "choiceArgument": {"extraArgs": {
+                    "context": context["choiceContextData"], "meta": {"values": {}}}},
+            }}],
+            "commandId": "a-1", "actAs": [alice],
+            "disclosedContracts": context["disclosedContracts"],
+        }))
         .await
         .ok();
     // Accepted: no longer pending.

@@ -62,19 +62,6 @@ async fn self_transfer_command(
     (factory, command)
 }
 
-/// The transaction `update_id` as `party` reads it (LEDGER_EFFECTS, the guide's filter).
-async fn transaction(client: &Client, party: &str, update_id: &str) -> Value {
-    client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": update_id, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
-        )
-        .await
-        .ok()
-}
-
 fn holdings(answer: Value) -> Vec<(String, Amount)> {
     answer
         .as_array()
@@ -158,10 +145,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     assert!(
         factory["choiceContext"]["choiceContextData"]["values"]["transfer-preapproval"].is_null()
     );
-    let done = client
-        .post("/v2/commands/submit-and-wait", &command)
-        .await
-        .ok();
+    let done = client.submit_and_wait(&command).await.ok();
     let after = holdings(
         client
             .post("/sandbox/control/holdings", &json!({"owner": treasury}))
@@ -173,7 +157,13 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     assert_eq!(amounts, vec![amount("15"), amount("45")]);
     assert!(after.iter().all(|(c, _)| !inputs.contains(c)));
 
-    let tx = transaction(&client, &treasury, done["updateId"].as_str().unwrap()).await;
+    let tx = client
+        .transaction(
+            &done["updateId"],
+            &treasury,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        )
+        .await;
     let events = tx["update"]["Transaction"]["value"]["events"]
         .as_array()
         .unwrap();
@@ -239,10 +229,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     let all: Vec<String> = after.iter().map(|(c, _)| c.clone()).collect();
     let (_, command) =
         self_transfer_command(&sandbox, "Amulet", &treasury, "60", &all, "self-2").await;
-    client
-        .post("/v2/commands/submit-and-wait", &command)
-        .await
-        .ok();
+    client.submit_and_wait(&command).await.ok();
     let merged = holdings(
         client
             .post("/sandbox/control/holdings", &json!({"owner": treasury}))
@@ -262,7 +249,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
         "self-3",
     )
     .await;
-    let refused = client.post("/v2/commands/submit-and-wait", &command).await;
+    let refused = client.submit_and_wait(&command).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert!(
         refused.text.contains("ITR_InsufficientFunds"),
@@ -295,10 +282,7 @@ async fn sbx_self_transfer_merges_and_splits_at_once() {
     let (factory, command) =
         self_transfer_command(&sandbox, "SBX", &alice, "15", &inputs, "sbx-self").await;
     assert_eq!(factory["transferKind"], "self");
-    let done = client
-        .post("/v2/commands/submit-and-wait", &command)
-        .await
-        .ok();
+    let done = client.submit_and_wait(&command).await.ok();
     let after = holdings(
         client
             .post("/sandbox/control/token/holdings", &json!({"owner": alice}))
@@ -308,7 +292,13 @@ async fn sbx_self_transfer_merges_and_splits_at_once() {
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].1, amount("15"));
 
-    let tx = transaction(&client, &alice, done["updateId"].as_str().unwrap()).await;
+    let tx = client
+        .transaction(
+            &done["updateId"],
+            &alice,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        )
+        .await;
     let root = &tx["update"]["Transaction"]["value"]["events"][0]["ExercisedEvent"];
     assert_eq!(root["choice"], "TransferFactory_Transfer");
     assert_eq!(

@@ -172,8 +172,24 @@ impl Client {
         v["contractId"].as_str().unwrap().to_owned()
     }
 
+    pub async fn submit_and_wait(&self, command: &Value) -> Answer {
+        self.post("/v2/commands/submit-and-wait", command).await
+    }
+
     pub async fn transfer(&self, body: Value) -> Answer {
         self.post("/sandbox/control/transfer", &body).await
+    }
+
+    /// The transaction `update_id` as `party` reads it with the guide's filter in `shape`
+    /// (`TRANSACTION_SHAPE_…`).
+    pub async fn transaction(&self, update_id: &Value, party: &str, shape: &str) -> Value {
+        self.post(
+            "/v2/updates/update-by-id",
+            &json!({"updateId": update_id, "updateFormat": {"includeTransactions": {
+                "eventFormat": guide_filter(party), "transactionShape": shape}}}),
+        )
+        .await
+        .ok()
     }
 
     pub async fn ledger_end(&self) -> i64 {
