@@ -11,9 +11,6 @@ use std::collections::BTreeSet;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-
 /// The transaction at `offset` as `party` reads it with the guide's filter.
 async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
     let answer = client

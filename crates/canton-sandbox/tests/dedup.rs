@@ -12,7 +12,6 @@ use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
 const SECOND: i64 = 1_000_000;
 
 /// A 1 CC transfer from `sender` to `receiver`; inputs are picked at execution.

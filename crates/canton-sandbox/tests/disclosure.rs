@@ -8,8 +8,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 fn transfer(factory: &str, admin: &str, instrument: &str, sender: &str, receiver: &str) -> Value {
     json!({
         "commands": [{"ExerciseCommand": {
@@ -121,7 +119,7 @@ async fn an_sbx_receiver_needs_the_lock_disclosed_to_accept() {
     let cid = offer["transferInstructionCid"].as_str().unwrap();
     let accept = json!({
         "commands": [{"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction",
+            "templateId": INSTRUCTION,
             "contractId": cid, "choice": "TransferInstruction_Accept",
             "choiceArgument": {"extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}},
         }}],

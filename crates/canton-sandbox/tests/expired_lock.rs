@@ -10,19 +10,7 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
 const DAY: i64 = 86_400_000_000;
-
-async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
 
 fn instruction_choice(cid: &str, choice: &str, act_as: &str, id: &str, context: &Value) -> Value {
     json!({

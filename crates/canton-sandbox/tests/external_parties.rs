@@ -11,8 +11,6 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 fn generate_request(synchronizer: &str, hint: &str, key: &SigningKey) -> Value {
     json!({
         "synchronizer": synchronizer,

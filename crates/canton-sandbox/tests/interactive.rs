@@ -10,8 +10,6 @@ use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 struct External {
     party: String,
     fingerprint: String,

@@ -418,7 +418,7 @@ async fn submissions_commit_where_their_inputs_live() {
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
     let command = |id: &str, synchronizer: Option<&str>| {
         let mut c = json!({"commands": [{"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "templateId": FACTORY,
             "contractId": factory, "choice": "TransferFactory_Transfer",
             "choiceArgument": {"expectedAdmin": admin, "transfer": {
                 "sender": treasury, "receiver": alice, "amount": "3",

@@ -321,7 +321,7 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
     let command = |sender: &str, id: &str| {
         json!({"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "templateId": FACTORY,
             "contractId": factory, "choice": "TransferFactory_Transfer",
             "choiceArgument": {"expectedAdmin": dso, "transfer": {
                 "sender": sender, "receiver": alice, "amount": "1",
@@ -577,7 +577,7 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
     let command = |id: &str| {
         json!({"commands": [{"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "templateId": FACTORY,
             "contractId": factory, "choice": "TransferFactory_Transfer",
             "choiceArgument": {"expectedAdmin": admin, "transfer": {
                 "sender": treasury, "receiver": alice, "amount": "1",

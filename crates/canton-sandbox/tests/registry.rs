@@ -7,9 +7,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-
 /// The registry base URL and admin of `instrument`, from the info file.
 fn registry_of(sandbox: &canton_sandbox::Sandbox, instrument: &str) -> (String, String) {
     let info = sandbox.info();
@@ -47,16 +44,6 @@ fn factory_command(id: &str, act_as: &str, mut arguments: Value, factory: &Value
         "commandId": id, "actAs": [act_as], "userId": "exchange",
         "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
     })
-}
-
-async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 async fn get_abs(url: &str) -> (u16, Value) {

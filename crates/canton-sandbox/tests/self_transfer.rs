@@ -10,8 +10,6 @@ use exchange_core::parser::{Direction, NoLookup, TransferKind, TransferStatus, p
 use exchange_core::{Amount, PartyId};
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 /// The registry's answer for a self transfer of `amount` from `inputs`, and the command a
 /// wallet builds from it.
 async fn self_transfer_command(

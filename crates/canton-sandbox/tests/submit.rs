@@ -7,9 +7,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-
 #[allow(clippy::too_many_arguments)]
 fn transfer_command(
     command_id: &str,

@@ -63,6 +63,21 @@ pub fn schema_errors(
         .collect()
 }
 
+/// The token standard's interfaces, as commands name them (by package name).
+pub const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
+pub const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
+
+/// `POST url` (absolute: a registry's) with `body`: the status and JSON.
+pub async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 pub async fn start_empty() -> Sandbox {
     Sandbox::start(SandboxConfig::default())
         .await
