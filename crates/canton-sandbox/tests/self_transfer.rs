@@ -60,8 +60,12 @@ async fn self_transfer_command(
     (factory, command)
 }
 
-fn holdings(answer: Value) -> Vec<(String, Amount)> {
-    answer
+/// The holdings of `owner` as the control endpoint `path` lists them: (contract id, amount).
+async fn holdings(client: &Client, path: &str, owner: &str) -> Vec<(String, Amount)> {
+    client
+        .post(path, &json!({"owner": owner}))
+        .await
+        .ok()
         .as_array()
         .expect("a list")
         .iter()
@@ -127,12 +131,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     for a in ["10", "20", "30"] {
         client.mint(&treasury, a).await;
     }
-    let before = holdings(
-        client
-            .post("/sandbox/control/holdings", &json!({"owner": treasury}))
-            .await
-            .ok(),
-    );
+    let before = holdings(&client, "/sandbox/control/holdings", &treasury).await;
     assert_eq!(before.len(), 3);
     let inputs: Vec<String> = before.iter().map(|(c, _)| c.clone()).collect();
 
@@ -144,12 +143,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
         factory["choiceContext"]["choiceContextData"]["values"]["transfer-preapproval"].is_null()
     );
     let done = client.submit_and_wait(&command).await.ok();
-    let after = holdings(
-        client
-            .post("/sandbox/control/holdings", &json!({"owner": treasury}))
-            .await
-            .ok(),
-    );
+    let after = holdings(&client, "/sandbox/control/holdings", &treasury).await;
     let mut amounts: Vec<Amount> = after.iter().map(|(_, a)| *a).collect();
     amounts.sort();
     assert_eq!(amounts, vec![amount("15"), amount("45")]);
@@ -228,12 +222,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     let (_, command) =
         self_transfer_command(&sandbox, "Amulet", &treasury, "60", &all, "self-2").await;
     client.submit_and_wait(&command).await.ok();
-    let merged = holdings(
-        client
-            .post("/sandbox/control/holdings", &json!({"owner": treasury}))
-            .await
-            .ok(),
-    );
+    let merged = holdings(&client, "/sandbox/control/holdings", &treasury).await;
     assert_eq!(merged.len(), 1);
     assert_eq!(merged[0].1, amount("60"));
 
@@ -270,23 +259,13 @@ async fn sbx_self_transfer_merges_and_splits_at_once() {
             .await
             .ok();
     }
-    let before = holdings(
-        client
-            .post("/sandbox/control/token/holdings", &json!({"owner": alice}))
-            .await
-            .ok(),
-    );
+    let before = holdings(&client, "/sandbox/control/token/holdings", &alice).await;
     let inputs: Vec<String> = before.iter().map(|(c, _)| c.clone()).collect();
     let (factory, command) =
         self_transfer_command(&sandbox, "SBX", &alice, "15", &inputs, "sbx-self").await;
     assert_eq!(factory["transferKind"], "self");
     let done = client.submit_and_wait(&command).await.ok();
-    let after = holdings(
-        client
-            .post("/sandbox/control/token/holdings", &json!({"owner": alice}))
-            .await
-            .ok(),
-    );
+    let after = holdings(&client, "/sandbox/control/token/holdings", &alice).await;
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].1, amount("15"));
 
