@@ -111,20 +111,12 @@ async fn setup() -> Setup {
     let token = sandbox.info().tokens.remove(0);
     assert_eq!(token.instrument_id, "Amulet");
     let dso = token.admin;
-    let factory: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/registry/transfer-instruction/v1/transfer-factory",
-            token.registry_url
-        ))
-        .json(&json!({"choiceArguments": prepare_request(
-            "probe", &treasury.party, &alice, "", &dso, &[], None,
-        )["commands"][0]["ExerciseCommand"]["choiceArgument"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let probe = prepare_request("probe", &treasury.party, &alice, "", &dso, &[], None);
+    let factory = transfer_factory(
+        &token.registry_url,
+        &probe["commands"][0]["ExerciseCommand"]["choiceArgument"],
+    )
+    .await;
     assert_eq!(factory["transferKind"], "direct");
     let factory = factory["factoryId"].as_str().unwrap().to_owned();
     Setup {

@@ -471,25 +471,13 @@ async fn submissions_commit_where_their_inputs_live() {
 
     // The registries disclose each token's contracts with the synchronizer they live on.
     for token in sandbox.info().tokens {
-        let answer: Value = reqwest::Client::new()
-            .post(format!(
-                "{}/registry/transfer-instruction/v1/transfer-factory",
-                token.registry_url
-            ))
-            .json(
-                &json!({"choiceArguments": {"expectedAdmin": token.admin, "transfer": {
+        let arguments = json!({"expectedAdmin": token.admin, "transfer": {
                 "sender": treasury, "receiver": alice, "amount": "1",
                 "instrumentId": {"admin": token.admin, "id": token.instrument_id},
                 "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
                 "inputHoldingCids": [], "meta": {"values": {}}},
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}});
+        let answer = transfer_factory(&token.registry_url, &arguments).await;
         let disclosed = answer["choiceContext"]["disclosedContracts"]
             .as_array()
             .unwrap();

@@ -36,18 +36,7 @@ async fn self_transfer_command(
         },
         "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
     });
-    let factory: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/registry/transfer-instruction/v1/transfer-factory",
-            token.registry_url
-        ))
-        .json(&json!({"choiceArguments": arguments}))
-        .send()
-        .await
-        .expect("registry answers")
-        .json()
-        .await
-        .expect("JSON");
+    let factory: Value = transfer_factory(&token.registry_url, &arguments).await;
     arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
     let command = json!({
         "commands": [{"ExerciseCommand": {

@@ -363,6 +363,22 @@ pub fn semantic_outline(tx: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The registry's answer to `transfer-factory` for `arguments` (a `TransferFactory_Transfer`
+/// choice argument): factory id, kind and choice context.
+pub async fn transfer_factory(registry_url: &str, arguments: &Value) -> Value {
+    reqwest::Client::new()
+        .post(format!(
+            "{registry_url}/registry/transfer-instruction/v1/transfer-factory"
+        ))
+        .json(&json!({"choiceArguments": arguments}))
+        .send()
+        .await
+        .expect("registry answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// `(factoryId, admin)` of `instrument` as a wallet finds them: the registry URL from the info
 /// file, then `transfer-factory` for a self-transfer by `party` (the factory does not depend on
 /// the kind).
@@ -387,18 +403,7 @@ pub async fn registry_factory(
         },
         "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
     });
-    let answer: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/registry/transfer-instruction/v1/transfer-factory",
-            token.registry_url
-        ))
-        .json(&json!({"choiceArguments": arguments}))
-        .send()
-        .await
-        .expect("registry answers")
-        .json()
-        .await
-        .expect("JSON");
+    let answer: Value = transfer_factory(&token.registry_url, &arguments).await;
     (
         answer["factoryId"].as_str().expect("factoryId").to_owned(),
         token.admin,
