@@ -19,6 +19,7 @@ use crate::model::{
 };
 use crate::token::packages::{self, meta};
 use crate::token::result;
+use crate::token::self_transfer::insufficient;
 
 /// Splice's `transferConfig.maxNumInputs`.
 pub const MAX_INPUTS: usize = 100;
@@ -600,6 +601,39 @@ impl AmuletToken {
         let change = change
             .is_positive()
             .then(|| self.new_amulet(ctx, &request.sender, change));
+        Ok(TransferPlan {
+            inputs: holdings,
+            total,
+            receiver_amulet,
+            change,
+            expired_locks,
+        })
+    }
+
+    /// The plan of a transfer that the factory keeps on the sender's side (a self transfer, or
+    /// the lock of an offer): `inputs` of `sender` spent, `output` created for `amount`, the
+    /// rest back to the sender as change; refused if the inputs fall short.
+    pub(super) fn plan_sender_side(
+        &self,
+        ctx: &mut TxContext<'_>,
+        sender: &str,
+        inputs: &[String],
+        amount: Amount,
+        output: impl FnOnce(&mut TxContext<'_>) -> Create,
+    ) -> Result<TransferPlan, TokenError> {
+        let Spent {
+            holdings,
+            total,
+            expired_locks,
+        } = self.spend(ctx, sender, inputs)?;
+        let change = total.checked_sub(amount).unwrap_or(Amount::MIN);
+        if change.is_negative() {
+            return Err(insufficient(-change));
+        }
+        let receiver_amulet = output(ctx);
+        let change = change
+            .is_positive()
+            .then(|| self.new_amulet(ctx, sender, change));
         Ok(TransferPlan {
             inputs: holdings,
             total,

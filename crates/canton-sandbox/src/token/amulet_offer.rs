@@ -24,7 +24,7 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, DAY_MICROS, Holding, RulesTransfer, Spent, TransferOutcome, TransferPlan,
+    AmuletToken, DAY_MICROS, Holding, RulesTransfer, TransferOutcome, TransferPlan,
     TransferRequest, field, round_value, transfer_meta, transfer_output,
 };
 use crate::token::offer::{
@@ -35,7 +35,7 @@ use crate::token::packages::{
     transfer_instruction_interface,
 };
 use crate::token::result;
-use crate::token::self_transfer::{check_transfer, insufficient};
+use crate::token::self_transfer::check_transfer;
 
 fn context_value(entries: Vec<(&str, Value)>) -> Value {
     Value::record(vec![(
@@ -160,26 +160,9 @@ impl AmuletToken {
                 check_transfer(request.amount, execute_before, ctx.let_time)?;
                 // Self transfers never get here: `transfer_at` takes the self branch first.
                 debug_assert_ne!(request.sender, request.receiver);
-                let Spent {
-                    holdings,
-                    total,
-                    expired_locks,
-                } = self.spend(ctx, sender, inputs)?;
-                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
-                if change.is_negative() {
-                    return Err(insufficient(-change));
-                }
-                let locked = self.locked_amulet(ctx, request, execute_before);
-                let change = change
-                    .is_positive()
-                    .then(|| self.new_amulet(ctx, sender, change));
-                let plan = TransferPlan {
-                    inputs: holdings,
-                    total,
-                    receiver_amulet: locked,
-                    change,
-                    expired_locks,
-                };
+                let plan = self.plan_sender_side(ctx, sender, inputs, request.amount, |ctx| {
+                    self.locked_amulet(ctx, request, execute_before)
+                })?;
                 let locked_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();

@@ -23,8 +23,7 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, MAX_INPUTS, RulesTransfer, Spent, TransferOutcome, TransferPlan, TransferRequest,
-    default_times,
+    AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
 use crate::token::offer::OfferToken;
 use crate::token::packages::meta;
@@ -78,26 +77,9 @@ impl AmuletToken {
             |ctx| {
                 let times = times.unwrap_or_else(|| default_times(ctx.let_time));
                 check_transfer(request.amount, times.1, ctx.let_time)?;
-                let Spent {
-                    holdings,
-                    total,
-                    expired_locks,
-                } = self.spend(ctx, sender, inputs)?;
-                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
-                if change.is_negative() {
-                    return Err(insufficient(-change));
-                }
-                let output = self.new_amulet(ctx, sender, request.amount);
-                let change = change
-                    .is_positive()
-                    .then(|| self.new_amulet(ctx, sender, change));
-                let plan = TransferPlan {
-                    inputs: holdings,
-                    total,
-                    receiver_amulet: output,
-                    change,
-                    expired_locks,
-                };
+                let plan = self.plan_sender_side(ctx, sender, inputs, request.amount, |ctx| {
+                    self.new_amulet(ctx, sender, request.amount)
+                })?;
                 let output_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();
