@@ -92,6 +92,16 @@ fn execute_request(prepared: &Value, party: &str, signed_by: &str, key: &Signing
     })
 }
 
+/// `/v2/interactive-submission/prepare` of `request` with the registry's disclosures added.
+async fn prepare(client: &Client, sandbox: &canton_sandbox::Sandbox, request: Value) -> Answer {
+    client
+        .post(
+            "/v2/interactive-submission/prepare",
+            &with_registry_disclosures(sandbox, request).await,
+        )
+        .await
+}
+
 struct Setup {
     sandbox: canton_sandbox::Sandbox,
     client: Client,
@@ -162,25 +172,21 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
 
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-1",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    Some("2099-01-01T00:00:00Z"),
-                ),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request(
+            "w-1",
+            &treasury.party,
+            &alice,
+            &factory,
+            &dso,
+            &[&holding],
+            Some("2099-01-01T00:00:00Z"),
+        ),
+    )
+    .await
+    .ok();
     assert_eq!(
         prepared["hashingSchemeVersion"],
         "HASHING_SCHEME_VERSION_V2"
@@ -243,25 +249,21 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
         dso,
     } = setup().await;
     let holding = client.mint(&treasury.party, "100").await;
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-2",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request(
+            "w-2",
+            &treasury.party,
+            &alice,
+            &factory,
+            &dso,
+            &[&holding],
+            None,
+        ),
+    )
+    .await
+    .ok();
     let end = client.ledger_end().await;
 
     let thief = SigningKey::from_bytes(&[9; 32]);
@@ -313,25 +315,21 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     } = setup().await;
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-3",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    Some("2025-01-01T00:00:00Z"),
-                ),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request(
+            "w-3",
+            &treasury.party,
+            &alice,
+            &factory,
+            &dso,
+            &[&holding],
+            Some("2025-01-01T00:00:00Z"),
+        ),
+    )
+    .await
+    .ok();
     let signed = execute_request(
         &prepared,
         &treasury.party,
@@ -391,25 +389,21 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     assert_eq!(holdings[0]["contractId"], holding);
 
     // The tolerance bounds it too: LET + 60 s.
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-4",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request(
+            "w-4",
+            &treasury.party,
+            &alice,
+            &factory,
+            &dso,
+            &[&holding],
+            None,
+        ),
+    )
+    .await
+    .ok();
     client
         .post(
             "/sandbox/control/advance-time",
@@ -450,25 +444,21 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
     let begin = client.ledger_end().await;
     let mut signed = Vec::new();
     for id in ["race-1", "race-2"] {
-        let prepared = client
-            .post(
-                "/v2/interactive-submission/prepare",
-                &with_registry_disclosures(
-                    &sandbox,
-                    prepare_request(
-                        id,
-                        &treasury.party,
-                        &alice,
-                        &factory,
-                        &dso,
-                        &[&holding],
-                        None,
-                    ),
-                )
-                .await,
-            )
-            .await
-            .ok();
+        let prepared = prepare(
+            &client,
+            &sandbox,
+            prepare_request(
+                id,
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
+        )
+        .await
+        .ok();
         signed.push(execute_request(
             &prepared,
             &treasury.party,
@@ -534,17 +524,13 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
     assert_eq!(c["actAs"], json!([bob]));
 
     // A local party cannot use the interactive path: it has no external keys.
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
+    )
+    .await
+    .ok();
     let key = SigningKey::from_bytes(&[1; 32]);
     let answer = client
         .post(
@@ -583,25 +569,21 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let backup = sandbox.backup();
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-r",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request(
+            "w-r",
+            &treasury.party,
+            &alice,
+            &factory,
+            &dso,
+            &[&holding],
+            None,
+        ),
+    )
+    .await
+    .ok();
     let signed = execute_request(
         &prepared,
         &treasury.party,
@@ -653,17 +635,13 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     client.mint(&treasury.party, "100").await;
     // No inputs named: the sandbox selects them at execution, so without deduplication a
     // retry would pay twice.
-    let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
-            )
-            .await,
-        )
-        .await
-        .ok();
+    let prepared = prepare(
+        &client,
+        &sandbox,
+        prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
+    )
+    .await
+    .ok();
     let signed = execute_request(
         &prepared,
         &treasury.party,
