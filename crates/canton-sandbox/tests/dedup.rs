@@ -155,19 +155,15 @@ async fn an_interactive_execution_is_deduplicated_by_its_own_period() {
     client.mint(&party, "50").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &party).await;
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                json!({
-                    "userId": "exchange", "commandId": "x-1",
-                    "commands": [transfer(&factory, &dso, &party, &alice)],
-                    "actAs": [party], "readAs": [],
-                    "synchronizerId": "", "packageIdSelectionPreference": [],
-                    "verboseHashing": false, "prefetchContractKeys": [],
-                }),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            json!({
+                "userId": "exchange", "commandId": "x-1",
+                "commands": [transfer(&factory, &dso, &party, &alice)],
+                "actAs": [party], "readAs": [],
+                "synchronizerId": "", "packageIdSelectionPreference": [],
+                "verboseHashing": false, "prefetchContractKeys": [],
+            }),
         )
         .await
         .ok();

@@ -151,34 +151,30 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
     let input = client.mint(&party, "25").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &party).await;
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                json!({
-                    "userId": "exchange", "commandId": "custody-1",
-                    "commands": [{"ExerciseCommand": {
-                        "templateId": FACTORY, "contractId": factory,
-                        "choice": "TransferFactory_Transfer",
-                        "choiceArgument": {
-                            "expectedAdmin": dso,
-                            "transfer": {
-                                "sender": party, "receiver": alice, "amount": "10",
-                                "instrumentId": {"admin": dso, "id": "Amulet"},
-                                "requestedAt": "2025-09-26T09:00:00Z",
-                                "executeBefore": "2099-01-01T00:00:00Z",
-                                "inputHoldingCids": [input],
-                                "meta": {"values": {}},
-                            },
-                            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+        .prepare(
+            &sandbox,
+            json!({
+                "userId": "exchange", "commandId": "custody-1",
+                "commands": [{"ExerciseCommand": {
+                    "templateId": FACTORY, "contractId": factory,
+                    "choice": "TransferFactory_Transfer",
+                    "choiceArgument": {
+                        "expectedAdmin": dso,
+                        "transfer": {
+                            "sender": party, "receiver": alice, "amount": "10",
+                            "instrumentId": {"admin": dso, "id": "Amulet"},
+                            "requestedAt": "2025-09-26T09:00:00Z",
+                            "executeBefore": "2099-01-01T00:00:00Z",
+                            "inputHoldingCids": [input],
+                            "meta": {"values": {}},
                         },
-                    }}],
-                    "actAs": [party], "readAs": [], "disclosedContracts": [],
-                    "synchronizerId": "", "packageIdSelectionPreference": [],
-                    "verboseHashing": false, "prefetchContractKeys": [],
-                }),
-            )
-            .await,
+                        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+                    },
+                }}],
+                "actAs": [party], "readAs": [], "disclosedContracts": [],
+                "synchronizerId": "", "packageIdSelectionPreference": [],
+                "verboseHashing": false, "prefetchContractKeys": [],
+            }),
         )
         .await
         .ok();

@@ -92,16 +92,6 @@ fn execute_request(prepared: &Value, party: &str, signed_by: &str, key: &Signing
     })
 }
 
-/// `/v2/interactive-submission/prepare` of `request` with the registry's disclosures added.
-async fn prepare(client: &Client, sandbox: &canton_sandbox::Sandbox, request: Value) -> Answer {
-    client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(sandbox, request).await,
-        )
-        .await
-}
-
 struct Setup {
     sandbox: canton_sandbox::Sandbox,
     client: Client,
@@ -172,21 +162,21 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
 
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request(
-            "w-1",
-            &treasury.party,
-            &alice,
-            &factory,
-            &dso,
-            &[&holding],
-            Some("2099-01-01T00:00:00Z"),
-        ),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-1",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                Some("2099-01-01T00:00:00Z"),
+            ),
+        )
+        .await
+        .ok();
     assert_eq!(
         prepared["hashingSchemeVersion"],
         "HASHING_SCHEME_VERSION_V2"
@@ -249,21 +239,21 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
         dso,
     } = setup().await;
     let holding = client.mint(&treasury.party, "100").await;
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request(
-            "w-2",
-            &treasury.party,
-            &alice,
-            &factory,
-            &dso,
-            &[&holding],
-            None,
-        ),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-2",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
+        )
+        .await
+        .ok();
     let end = client.ledger_end().await;
 
     let thief = SigningKey::from_bytes(&[9; 32]);
@@ -315,21 +305,21 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     } = setup().await;
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request(
-            "w-3",
-            &treasury.party,
-            &alice,
-            &factory,
-            &dso,
-            &[&holding],
-            Some("2025-01-01T00:00:00Z"),
-        ),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-3",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                Some("2025-01-01T00:00:00Z"),
+            ),
+        )
+        .await
+        .ok();
     let signed = execute_request(
         &prepared,
         &treasury.party,
@@ -389,21 +379,21 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     assert_eq!(holdings[0]["contractId"], holding);
 
     // The tolerance bounds it too: LET + 60 s.
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request(
-            "w-4",
-            &treasury.party,
-            &alice,
-            &factory,
-            &dso,
-            &[&holding],
-            None,
-        ),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-4",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
+        )
+        .await
+        .ok();
     client
         .post(
             "/sandbox/control/advance-time",
@@ -444,21 +434,21 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
     let begin = client.ledger_end().await;
     let mut signed = Vec::new();
     for id in ["race-1", "race-2"] {
-        let prepared = prepare(
-            &client,
-            &sandbox,
-            prepare_request(
-                id,
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
-        )
-        .await
-        .ok();
+        let prepared = client
+            .prepare(
+                &sandbox,
+                prepare_request(
+                    id,
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    None,
+                ),
+            )
+            .await
+            .ok();
         signed.push(execute_request(
             &prepared,
             &treasury.party,
@@ -524,13 +514,13 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
     assert_eq!(c["actAs"], json!([bob]));
 
     // A local party cannot use the interactive path: it has no external keys.
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
+        )
+        .await
+        .ok();
     let key = SigningKey::from_bytes(&[1; 32]);
     let answer = client
         .post(
@@ -569,21 +559,21 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let backup = sandbox.backup();
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request(
-            "w-r",
-            &treasury.party,
-            &alice,
-            &factory,
-            &dso,
-            &[&holding],
-            None,
-        ),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-r",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
+        )
+        .await
+        .ok();
     let signed = execute_request(
         &prepared,
         &treasury.party,
@@ -635,13 +625,13 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     client.mint(&treasury.party, "100").await;
     // No inputs named: the sandbox selects them at execution, so without deduplication a
     // retry would pay twice.
-    let prepared = prepare(
-        &client,
-        &sandbox,
-        prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
-    )
-    .await
-    .ok();
+    let prepared = client
+        .prepare(
+            &sandbox,
+            prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
+        )
+        .await
+        .ok();
     let signed = execute_request(
         &prepared,
         &treasury.party,

@@ -187,6 +187,15 @@ impl Client {
         v["contractId"].as_str().unwrap().to_owned()
     }
 
+    /// `/v2/interactive-submission/prepare` of `request` with the registry's disclosures added.
+    pub async fn prepare(&self, sandbox: &Sandbox, request: Value) -> Answer {
+        self.post(
+            "/v2/interactive-submission/prepare",
+            &with_registry_disclosures(sandbox, request).await,
+        )
+        .await
+    }
+
     pub async fn submit_and_wait(&self, command: &Value) -> Answer {
         self.post("/v2/commands/submit-and-wait", command).await
     }
