@@ -182,17 +182,14 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
         .decode(prepared["preparedTransactionHash"].as_str().unwrap())
         .unwrap();
     let done = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &json!({
-                "preparedTransaction": prepared["preparedTransaction"],
-                "partySignatures": {"signatures": [{"party": party,
-                    "signatures": [signature(&hash, &key, &fingerprint)]}]},
-                "deduplicationPeriod": {"Empty": {}},
-                "submissionId": "s-1", "userId": "exchange",
-                "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
-            }),
-        )
+        .execute_and_wait(&json!({
+            "preparedTransaction": prepared["preparedTransaction"],
+            "partySignatures": {"signatures": [{"party": party,
+                "signatures": [signature(&hash, &key, &fingerprint)]}]},
+            "deduplicationPeriod": {"Empty": {}},
+            "submissionId": "s-1", "userId": "exchange",
+            "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
+        }))
         .await
         .ok();
     assert!(done["updateId"].is_string(), "{done}");

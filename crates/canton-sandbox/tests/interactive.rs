@@ -189,15 +189,12 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     assert_eq!(client.ledger_end().await, begin);
 
     let done = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &execute_request(
-                &prepared,
-                &treasury.party,
-                &treasury.fingerprint,
-                &treasury.key,
-            ),
-        )
+        .execute_and_wait(&execute_request(
+            &prepared,
+            &treasury.party,
+            &treasury.fingerprint,
+            &treasury.key,
+        ))
         .await
         .ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
@@ -258,9 +255,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
 
     let thief = SigningKey::from_bytes(&[9; 32]);
     let forged = execute_request(&prepared, &treasury.party, &treasury.fingerprint, &thief);
-    let answer = client
-        .post("/v2/interactive-submission/executeAndWait", &forged)
-        .await;
+    let answer = client.execute_and_wait(&forged).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["errorCategory"], 8);
 
@@ -284,9 +279,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     bytes = text.replace("\"10\"", "\"99\"").into_bytes();
     altered["preparedTransaction"] = json!(BASE64.encode(&bytes));
-    let answer = client
-        .post("/v2/interactive-submission/executeAndWait", &altered)
-        .await;
+    let answer = client.execute_and_wait(&altered).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
 
     assert_eq!(client.ledger_end().await, end, "nothing was sequenced");
@@ -326,9 +319,7 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let answer = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await;
+    let answer = client.execute_and_wait(&signed).await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.json()["code"], "NOT_SEQUENCED_TIMEOUT");
 
@@ -402,15 +393,12 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
         .await
         .ok();
     let answer = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &execute_request(
-                &prepared,
-                &treasury.party,
-                &treasury.fingerprint,
-                &treasury.key,
-            ),
-        )
+        .execute_and_wait(&execute_request(
+            &prepared,
+            &treasury.party,
+            &treasury.fingerprint,
+            &treasury.key,
+        ))
         .await;
     assert_eq!(
         answer.json()["code"],
@@ -457,8 +445,8 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
         ));
     }
     let (a, b) = tokio::join!(
-        client.post("/v2/interactive-submission/executeAndWait", &signed[0]),
-        client.post("/v2/interactive-submission/executeAndWait", &signed[1]),
+        client.execute_and_wait(&signed[0]),
+        client.execute_and_wait(&signed[1]),
     );
     let mut statuses = [a.status, b.status];
     statuses.sort();
@@ -523,10 +511,7 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
         .ok();
     let key = SigningKey::from_bytes(&[1; 32]);
     let answer = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &execute_request(&prepared, &bob, "1220ff", &key),
-        )
+        .execute_and_wait(&execute_request(&prepared, &bob, "1220ff", &key))
         .await;
     assert_eq!(answer.status, 400, "{}", answer.text);
 
@@ -580,10 +565,7 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let done = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await
-        .ok();
+    let done = client.execute_and_wait(&signed).await.ok();
     assert_eq!(completions(&client, &treasury.party, begin).await.len(), 1);
 
     sandbox.restore(&backup);
@@ -605,9 +587,7 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
     assert_ne!(tx["offset"], done["completionOffset"]);
     assert!(tx["externalTransactionHash"].is_string());
     // The external party's key survived (topology): it can submit again, and the input is spent.
-    let again = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await;
+    let again = client.execute_and_wait(&signed).await;
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
 }
@@ -638,14 +618,9 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let done = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await
-        .ok();
+    let done = client.execute_and_wait(&signed).await.ok();
     let end = client.ledger_end().await;
-    let again = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await;
+    let again = client.execute_and_wait(&signed).await;
     assert_eq!(again.status, 409, "{}", again.text);
     let again = again.json();
     assert_eq!(again["code"], "DUPLICATE_COMMAND");

@@ -196,6 +196,11 @@ impl Client {
         .await
     }
 
+    pub async fn execute_and_wait(&self, request: &Value) -> Answer {
+        self.post("/v2/interactive-submission/executeAndWait", request)
+            .await
+    }
+
     pub async fn submit_and_wait(&self, command: &Value) -> Answer {
         self.post("/v2/commands/submit-and-wait", command).await
     }
