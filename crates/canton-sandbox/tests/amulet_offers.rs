@@ -11,9 +11,6 @@ use std::collections::BTreeSet;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-
 /// The transaction at `offset` as `party` reads it with the guide's filter.
 async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
     let answer = client
@@ -388,17 +385,14 @@ async fn an_offer_and_its_accept_through_the_registry_and_the_ledger_api() {
     assert_eq!(factory["transferKind"], "offer");
     arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
     s.client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &json!({
-                "commands": [{"ExerciseCommand": {
-                    "templateId": FACTORY, "contractId": factory["factoryId"],
-                    "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
-                }}],
-                "commandId": "offer-1", "actAs": [s.treasury], "userId": "exchange",
-                "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
-            }),
-        )
+        .submit_and_wait(&json!({
+            "commands": [{"ExerciseCommand": {
+                "templateId": FACTORY, "contractId": factory["factoryId"],
+                "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
+            }}],
+            "commandId": "offer-1", "actAs": [s.treasury], "userId": "exchange",
+            "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
+        }))
         .await
         .ok();
     let pending = s
@@ -438,15 +432,9 @@ async fn an_offer_and_its_accept_through_the_registry_and_the_ledger_api() {
             "disclosedContracts": context["disclosedContracts"],
         })
     };
-    let refused = s
-        .client
-        .post("/v2/commands/submit-and-wait", &accept(&s.treasury, "a-0"))
-        .await;
+    let refused = s.client.submit_and_wait(&accept(&s.treasury, "a-0")).await;
     assert_eq!(refused.json()["code"], "DAML_INTERPRETATION_ERROR");
-    s.client
-        .post("/v2/commands/submit-and-wait", &accept(&s.bob, "a-1"))
-        .await
-        .ok();
+    s.client.submit_and_wait(&accept(&s.bob, "a-1")).await.ok();
     assert_eq!(s.holdings(&s.bob).await, vec!["5.0000000000"]);
     let (status, _) = post(
         format!("{registry}/registry/transfer-instruction/v1/{cid}/choice-contexts/withdraw"),

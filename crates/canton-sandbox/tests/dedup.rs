@@ -12,7 +12,6 @@ use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
 const SECOND: i64 = 1_000_000;
 
 /// A 1 CC transfer from `sender` to `receiver`; inputs are picked at execution.
@@ -70,7 +69,7 @@ async fn a_resubmission_is_a_duplicate_within_the_period_and_accepted_after_it()
         let (client, sandbox) = (&client, &sandbox);
         async move {
             let body = with_registry_disclosures(sandbox, body).await;
-            client.post("/v2/commands/submit-and-wait", &body).await
+            client.submit_and_wait(&body).await
         }
     };
 
@@ -156,19 +155,15 @@ async fn an_interactive_execution_is_deduplicated_by_its_own_period() {
     client.mint(&party, "50").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &party).await;
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                json!({
-                    "userId": "exchange", "commandId": "x-1",
-                    "commands": [transfer(&factory, &dso, &party, &alice)],
-                    "actAs": [party], "readAs": [],
-                    "synchronizerId": "", "packageIdSelectionPreference": [],
-                    "verboseHashing": false, "prefetchContractKeys": [],
-                }),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            json!({
+                "userId": "exchange", "commandId": "x-1",
+                "commands": [transfer(&factory, &dso, &party, &alice)],
+                "actAs": [party], "readAs": [],
+                "synchronizerId": "", "packageIdSelectionPreference": [],
+                "verboseHashing": false, "prefetchContractKeys": [],
+            }),
         )
         .await
         .ok();

@@ -8,8 +8,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 fn transfer(factory: &str, admin: &str, instrument: &str, sender: &str, receiver: &str) -> Value {
     json!({
         "commands": [{"ExerciseCommand": {
@@ -51,7 +49,7 @@ async fn canton_coin_transfers_need_the_registrys_disclosures() {
     let bare = transfer(&factory, &dso, "Amulet", &treasury, &alice);
 
     // Nothing disclosed: the factory (the DSO's) is unknown to the treasury.
-    let refused = client.post("/v2/commands/submit-and-wait", &bare).await;
+    let refused = client.submit_and_wait(&bare).await;
     assert_eq!(refused.status, 404, "{}", refused.text);
     let refused = refused.json();
     assert_eq!(refused["code"], "CONTRACT_NOT_FOUND");
@@ -73,7 +71,7 @@ async fn canton_coin_transfers_need_the_registrys_disclosures() {
         .as_array_mut()
         .unwrap()
         .retain(|d| d["contractId"] != preapproval_cid);
-    let refused = client.post("/v2/commands/submit-and-wait", &partial).await;
+    let refused = client.submit_and_wait(&partial).await;
     assert_eq!(refused.status, 404, "{}", refused.text);
     assert_eq!(
         refused.json()["resources"],
@@ -83,25 +81,19 @@ async fn canton_coin_transfers_need_the_registrys_disclosures() {
     // A blob that is not the contract's is refused.
     let mut forged = full.clone();
     forged["disclosedContracts"][0]["createdEventBlob"] = json!("Zm9yZ2Vk");
-    let refused = client.post("/v2/commands/submit-and-wait", &forged).await;
+    let refused = client.submit_and_wait(&forged).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert_eq!(refused.json()["code"], "INVALID_ARGUMENT");
 
     // With the registry's disclosures it goes through.
-    client
-        .post("/v2/commands/submit-and-wait", &full)
-        .await
-        .ok();
+    client.submit_and_wait(&full).await.ok();
 
     // Reading as the DSO (a stakeholder of all of them) needs no disclosure.
     let info = sandbox.info();
     let mut as_dso = bare.clone();
     as_dso["commandId"] = json!("d-2");
     as_dso["readAs"] = json!([info.parties.dso]);
-    client
-        .post("/v2/commands/submit-and-wait", &as_dso)
-        .await
-        .ok();
+    client.submit_and_wait(&as_dso).await.ok();
 }
 
 #[tokio::test]
@@ -127,22 +119,19 @@ async fn an_sbx_receiver_needs_the_lock_disclosed_to_accept() {
     let cid = offer["transferInstructionCid"].as_str().unwrap();
     let accept = json!({
         "commands": [{"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction",
+            "templateId": INSTRUCTION,
             "contractId": cid, "choice": "TransferInstruction_Accept",
             "choiceArgument": {"extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}},
         }}],
         "commandId": "acc", "actAs": [bob], "userId": "exchange",
     });
     // Bob observes the instruction but is no stakeholder of the locked holding it consumes.
-    let refused = client.post("/v2/commands/submit-and-wait", &accept).await;
+    let refused = client.submit_and_wait(&accept).await;
     assert_eq!(refused.status, 404, "{}", refused.text);
     let refused = refused.json();
     assert_eq!(refused["code"], "CONTRACT_NOT_FOUND");
     assert_ne!(refused["resources"], json!([["CONTRACT_ID", cid]]));
     let accept = with_registry_disclosures(&sandbox, accept).await;
     assert_eq!(disclosed_ids(&accept).len(), 2, "{accept}");
-    client
-        .post("/v2/commands/submit-and-wait", &accept)
-        .await
-        .ok();
+    client.submit_and_wait(&accept).await.ok();
 }

@@ -10,19 +10,7 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
 const DAY: i64 = 86_400_000_000;
-
-async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
 
 fn instruction_choice(cid: &str, choice: &str, act_as: &str, id: &str, context: &Value) -> Value {
     json!({
@@ -134,10 +122,7 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
 
     // Before expiry the lock is live: it cannot be spent, and the registry says unlock it.
     let refused = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &self_transfer(vec![locked.clone()], "5", "spend-early").await,
-        )
+        .submit_and_wait(&self_transfer(vec![locked.clone()], "5", "spend-early").await)
         .await;
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert_eq!(refused.json()["code"], "DAML_INTERPRETATION_ERROR");
@@ -159,16 +144,13 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     let early_false = json!({"choiceContextData": {"values": {
         "expire-lock": {"tag": "AV_Bool", "value": false}}}, "disclosedContracts": []});
     let refused = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &instruction_choice(
-                &second_instruction,
-                "TransferInstruction_Reject",
-                &carol,
-                "early-false",
-                &early_false,
-            ),
-        )
+        .submit_and_wait(&instruction_choice(
+            &second_instruction,
+            "TransferInstruction_Reject",
+            &carol,
+            "early-false",
+            &early_false,
+        ))
         .await;
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert!(
@@ -194,21 +176,16 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     let mut inputs = vec![locked.clone()];
     inputs.extend(second_change);
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &self_transfer(inputs.clone(), "17", "spend-expired").await,
-        )
+        .submit_and_wait(&self_transfer(inputs.clone(), "17", "spend-expired").await)
         .await
         .ok();
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&alice),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        .transaction(
+            &done["updateId"],
+            &alice,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
         )
-        .await
-        .ok();
+        .await;
     let events = tx["update"]["Transaction"]["value"]["events"]
         .as_array()
         .unwrap();
@@ -264,42 +241,34 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     );
     // … the old context no longer works (its lock is gone) …
     let refused = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &instruction_choice(
-                &instruction,
-                "TransferInstruction_Reject",
-                &carol,
-                "reject-true",
-                &live,
-            ),
-        )
+        .submit_and_wait(&instruction_choice(
+            &instruction,
+            "TransferInstruction_Reject",
+            &carol,
+            "reject-true",
+            &live,
+        ))
         .await;
     assert_eq!(refused.status, 404, "{}", refused.text);
     assert_eq!(refused.json()["code"], "CONTRACT_NOT_FOUND");
     // … and rejecting with the new one archives the instruction: Failed, nothing returned.
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &instruction_choice(
-                &instruction,
-                "TransferInstruction_Reject",
-                &carol,
-                "reject-false",
-                &gone,
-            ),
-        )
+        .submit_and_wait(&instruction_choice(
+            &instruction,
+            "TransferInstruction_Reject",
+            &carol,
+            "reject-false",
+            &gone,
+        ))
         .await
         .ok();
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&carol),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        .transaction(
+            &done["updateId"],
+            &carol,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
         )
-        .await
-        .ok();
+        .await;
     let events = tx["update"]["Transaction"]["value"]["events"]
         .as_array()
         .unwrap();
@@ -329,16 +298,13 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
         true
     );
     client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &instruction_choice(
-                &second_instruction,
-                "TransferInstruction_Withdraw",
-                &alice,
-                "withdraw",
-                &context,
-            ),
-        )
+        .submit_and_wait(&instruction_choice(
+            &second_instruction,
+            "TransferInstruction_Withdraw",
+            &alice,
+            "withdraw",
+            &context,
+        ))
         .await
         .ok();
     let holdings = client

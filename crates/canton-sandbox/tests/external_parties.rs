@@ -11,8 +11,6 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 fn generate_request(synchronizer: &str, hint: &str, key: &SigningKey) -> Value {
     json!({
         "synchronizer": synchronizer,
@@ -153,34 +151,30 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
     let input = client.mint(&party, "25").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &party).await;
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                json!({
-                    "userId": "exchange", "commandId": "custody-1",
-                    "commands": [{"ExerciseCommand": {
-                        "templateId": FACTORY, "contractId": factory,
-                        "choice": "TransferFactory_Transfer",
-                        "choiceArgument": {
-                            "expectedAdmin": dso,
-                            "transfer": {
-                                "sender": party, "receiver": alice, "amount": "10",
-                                "instrumentId": {"admin": dso, "id": "Amulet"},
-                                "requestedAt": "2025-09-26T09:00:00Z",
-                                "executeBefore": "2099-01-01T00:00:00Z",
-                                "inputHoldingCids": [input],
-                                "meta": {"values": {}},
-                            },
-                            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+        .prepare(
+            &sandbox,
+            json!({
+                "userId": "exchange", "commandId": "custody-1",
+                "commands": [{"ExerciseCommand": {
+                    "templateId": FACTORY, "contractId": factory,
+                    "choice": "TransferFactory_Transfer",
+                    "choiceArgument": {
+                        "expectedAdmin": dso,
+                        "transfer": {
+                            "sender": party, "receiver": alice, "amount": "10",
+                            "instrumentId": {"admin": dso, "id": "Amulet"},
+                            "requestedAt": "2025-09-26T09:00:00Z",
+                            "executeBefore": "2099-01-01T00:00:00Z",
+                            "inputHoldingCids": [input],
+                            "meta": {"values": {}},
                         },
-                    }}],
-                    "actAs": [party], "readAs": [], "disclosedContracts": [],
-                    "synchronizerId": "", "packageIdSelectionPreference": [],
-                    "verboseHashing": false, "prefetchContractKeys": [],
-                }),
-            )
-            .await,
+                        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+                    },
+                }}],
+                "actAs": [party], "readAs": [], "disclosedContracts": [],
+                "synchronizerId": "", "packageIdSelectionPreference": [],
+                "verboseHashing": false, "prefetchContractKeys": [],
+            }),
         )
         .await
         .ok();
@@ -188,17 +182,14 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
         .decode(prepared["preparedTransactionHash"].as_str().unwrap())
         .unwrap();
     let done = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &json!({
-                "preparedTransaction": prepared["preparedTransaction"],
-                "partySignatures": {"signatures": [{"party": party,
-                    "signatures": [signature(&hash, &key, &fingerprint)]}]},
-                "deduplicationPeriod": {"Empty": {}},
-                "submissionId": "s-1", "userId": "exchange",
-                "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
-            }),
-        )
+        .execute_and_wait(&json!({
+            "preparedTransaction": prepared["preparedTransaction"],
+            "partySignatures": {"signatures": [{"party": party,
+                "signatures": [signature(&hash, &key, &fingerprint)]}]},
+            "deduplicationPeriod": {"Empty": {}},
+            "submissionId": "s-1", "userId": "exchange",
+            "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
+        }))
         .await
         .ok();
     assert!(done["updateId"].is_string(), "{done}");

@@ -10,8 +10,6 @@ use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 struct External {
     party: String,
     fingerprint: String,
@@ -113,20 +111,12 @@ async fn setup() -> Setup {
     let token = sandbox.info().tokens.remove(0);
     assert_eq!(token.instrument_id, "Amulet");
     let dso = token.admin;
-    let factory: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/registry/transfer-instruction/v1/transfer-factory",
-            token.registry_url
-        ))
-        .json(&json!({"choiceArguments": prepare_request(
-            "probe", &treasury.party, &alice, "", &dso, &[], None,
-        )["commands"][0]["ExerciseCommand"]["choiceArgument"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let probe = prepare_request("probe", &treasury.party, &alice, "", &dso, &[], None);
+    let factory = transfer_factory(
+        &token.registry_url,
+        &probe["commands"][0]["ExerciseCommand"]["choiceArgument"],
+    )
+    .await;
     assert_eq!(factory["transferKind"], "direct");
     let factory = factory["factoryId"].as_str().unwrap().to_owned();
     Setup {
@@ -173,21 +163,17 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     let begin = client.ledger_end().await;
 
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-1",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    Some("2099-01-01T00:00:00Z"),
-                ),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-1",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                Some("2099-01-01T00:00:00Z"),
+            ),
         )
         .await
         .ok();
@@ -203,27 +189,22 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     assert_eq!(client.ledger_end().await, begin);
 
     let done = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &execute_request(
-                &prepared,
-                &treasury.party,
-                &treasury.fingerprint,
-                &treasury.key,
-            ),
-        )
+        .execute_and_wait(&execute_request(
+            &prepared,
+            &treasury.party,
+            &treasury.fingerprint,
+            &treasury.key,
+        ))
         .await
         .ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&treasury.party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        .transaction(
+            &done["updateId"],
+            &treasury.party,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
         )
-        .await
-        .ok();
+        .await;
     let tx = &tx["update"]["Transaction"]["value"];
     assert_eq!(tx["externalTransactionHash"], hex::encode(&hash));
     assert_eq!(tx["commandId"], "w-1");
@@ -256,21 +237,17 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     } = setup().await;
     let holding = client.mint(&treasury.party, "100").await;
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-2",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-2",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
         )
         .await
         .ok();
@@ -278,9 +255,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
 
     let thief = SigningKey::from_bytes(&[9; 32]);
     let forged = execute_request(&prepared, &treasury.party, &treasury.fingerprint, &thief);
-    let answer = client
-        .post("/v2/interactive-submission/executeAndWait", &forged)
-        .await;
+    let answer = client.execute_and_wait(&forged).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["errorCategory"], 8);
 
@@ -304,9 +279,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     let text = String::from_utf8(bytes.clone()).unwrap();
     bytes = text.replace("\"10\"", "\"99\"").into_bytes();
     altered["preparedTransaction"] = json!(BASE64.encode(&bytes));
-    let answer = client
-        .post("/v2/interactive-submission/executeAndWait", &altered)
-        .await;
+    let answer = client.execute_and_wait(&altered).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
 
     assert_eq!(client.ledger_end().await, end, "nothing was sequenced");
@@ -326,21 +299,17 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-3",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    Some("2025-01-01T00:00:00Z"),
-                ),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-3",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                Some("2025-01-01T00:00:00Z"),
+            ),
         )
         .await
         .ok();
@@ -350,9 +319,7 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let answer = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await;
+    let answer = client.execute_and_wait(&signed).await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.json()["code"], "NOT_SEQUENCED_TIMEOUT");
 
@@ -404,21 +371,17 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
 
     // The tolerance bounds it too: LET + 60 s.
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-4",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-4",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
         )
         .await
         .ok();
@@ -430,15 +393,12 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
         .await
         .ok();
     let answer = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &execute_request(
-                &prepared,
-                &treasury.party,
-                &treasury.fingerprint,
-                &treasury.key,
-            ),
-        )
+        .execute_and_wait(&execute_request(
+            &prepared,
+            &treasury.party,
+            &treasury.fingerprint,
+            &treasury.key,
+        ))
         .await;
     assert_eq!(
         answer.json()["code"],
@@ -463,21 +423,17 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
     let mut signed = Vec::new();
     for id in ["race-1", "race-2"] {
         let prepared = client
-            .post(
-                "/v2/interactive-submission/prepare",
-                &with_registry_disclosures(
-                    &sandbox,
-                    prepare_request(
-                        id,
-                        &treasury.party,
-                        &alice,
-                        &factory,
-                        &dso,
-                        &[&holding],
-                        None,
-                    ),
-                )
-                .await,
+            .prepare(
+                &sandbox,
+                prepare_request(
+                    id,
+                    &treasury.party,
+                    &alice,
+                    &factory,
+                    &dso,
+                    &[&holding],
+                    None,
+                ),
             )
             .await
             .ok();
@@ -489,8 +445,8 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
         ));
     }
     let (a, b) = tokio::join!(
-        client.post("/v2/interactive-submission/executeAndWait", &signed[0]),
-        client.post("/v2/interactive-submission/executeAndWait", &signed[1]),
+        client.execute_and_wait(&signed[0]),
+        client.execute_and_wait(&signed[1]),
     );
     let mut statuses = [a.status, b.status];
     statuses.sort();
@@ -534,10 +490,7 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
         ),
         async {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            client
-                .post("/v2/commands/submit-and-wait", &commands)
-                .await
-                .ok()
+            client.submit_and_wait(&commands).await.ok()
         }
     );
     let waiting = waiting.ok();
@@ -550,22 +503,15 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
 
     // A local party cannot use the interactive path: it has no external keys.
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
         )
         .await
         .ok();
     let key = SigningKey::from_bytes(&[1; 32]);
     let answer = client
-        .post(
-            "/v2/interactive-submission/executeAndWait",
-            &execute_request(&prepared, &bob, "1220ff", &key),
-        )
+        .execute_and_wait(&execute_request(&prepared, &bob, "1220ff", &key))
         .await;
     assert_eq!(answer.status, 400, "{}", answer.text);
 
@@ -599,21 +545,17 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
     let begin = client.ledger_end().await;
     let backup = sandbox.backup();
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request(
-                    "w-r",
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request(
+                "w-r",
+                &treasury.party,
+                &alice,
+                &factory,
+                &dso,
+                &[&holding],
+                None,
+            ),
         )
         .await
         .ok();
@@ -623,10 +565,7 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let done = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await
-        .ok();
+    let done = client.execute_and_wait(&signed).await.ok();
     assert_eq!(completions(&client, &treasury.party, begin).await.len(), 1);
 
     sandbox.restore(&backup);
@@ -638,21 +577,17 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
             .is_empty()
     );
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&treasury.party),
-                "transactionShape": "TRANSACTION_SHAPE_ACS_DELTA"}}}),
+        .transaction(
+            &done["updateId"],
+            &treasury.party,
+            "TRANSACTION_SHAPE_ACS_DELTA",
         )
-        .await
-        .ok();
+        .await;
     let tx = &tx["update"]["Transaction"]["value"];
     assert_ne!(tx["offset"], done["completionOffset"]);
     assert!(tx["externalTransactionHash"].is_string());
     // The external party's key survived (topology): it can submit again, and the input is spent.
-    let again = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await;
+    let again = client.execute_and_wait(&signed).await;
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
 }
@@ -671,13 +606,9 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     // No inputs named: the sandbox selects them at execution, so without deduplication a
     // retry would pay twice.
     let prepared = client
-        .post(
-            "/v2/interactive-submission/prepare",
-            &with_registry_disclosures(
-                &sandbox,
-                prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
-            )
-            .await,
+        .prepare(
+            &sandbox,
+            prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
         )
         .await
         .ok();
@@ -687,14 +618,9 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let done = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await
-        .ok();
+    let done = client.execute_and_wait(&signed).await.ok();
     let end = client.ledger_end().await;
-    let again = client
-        .post("/v2/interactive-submission/executeAndWait", &signed)
-        .await;
+    let again = client.execute_and_wait(&signed).await;
     assert_eq!(again.status, 409, "{}", again.text);
     let again = again.json();
     assert_eq!(again["code"], "DUPLICATE_COMMAND");
@@ -714,10 +640,7 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     .await;
     let local = json!({"commands": commands["commands"], "commandId": "l-d",
         "actAs": [bob], "userId": "exchange", "disclosedContracts": commands["disclosedContracts"]});
-    client
-        .post("/v2/commands/submit-and-wait", &local)
-        .await
-        .ok();
-    let again = client.post("/v2/commands/submit-and-wait", &local).await;
+    client.submit_and_wait(&local).await.ok();
+    let again = client.submit_and_wait(&local).await;
     assert_eq!(again.json()["code"], "DUPLICATE_COMMAND", "{}", again.text);
 }

@@ -418,7 +418,7 @@ async fn submissions_commit_where_their_inputs_live() {
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
     let command = |id: &str, synchronizer: Option<&str>| {
         let mut c = json!({"commands": [{"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "templateId": FACTORY,
             "contractId": factory, "choice": "TransferFactory_Transfer",
             "choiceArgument": {"expectedAdmin": admin, "transfer": {
                 "sender": treasury, "receiver": alice, "amount": "3",
@@ -434,15 +434,11 @@ async fn submissions_commit_where_their_inputs_live() {
     };
     let begin = client.ledger_end().await;
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &with_registry_disclosures(&sandbox, command("sbx-1", None)).await,
-        )
+        .submit_and_wait(&with_registry_disclosures(&sandbox, command("sbx-1", None)).await)
         .await
         .ok();
     let done2 = client
-        .post(
-            "/v2/commands/submit-and-wait",
+        .submit_and_wait(
             &with_registry_disclosures(&sandbox, command("sbx-2", Some(&second))).await,
         )
         .await
@@ -475,25 +471,13 @@ async fn submissions_commit_where_their_inputs_live() {
 
     // The registries disclose each token's contracts with the synchronizer they live on.
     for token in sandbox.info().tokens {
-        let answer: Value = reqwest::Client::new()
-            .post(format!(
-                "{}/registry/transfer-instruction/v1/transfer-factory",
-                token.registry_url
-            ))
-            .json(
-                &json!({"choiceArguments": {"expectedAdmin": token.admin, "transfer": {
+        let arguments = json!({"expectedAdmin": token.admin, "transfer": {
                 "sender": treasury, "receiver": alice, "amount": "1",
                 "instrumentId": {"admin": token.admin, "id": token.instrument_id},
                 "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
                 "inputHoldingCids": [], "meta": {"values": {}}},
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}});
+        let answer = transfer_factory(&token.registry_url, &arguments).await;
         let disclosed = answer["choiceContext"]["disclosedContracts"]
             .as_array()
             .unwrap();
@@ -509,14 +493,13 @@ async fn submissions_commit_where_their_inputs_live() {
     let mut again = with_registry_disclosures(&sandbox, command("sbx-1", None)).await;
     again["deduplicationPeriod"] =
         json!({"DeduplicationDuration": {"value": {"seconds": 300, "nanos": 0}}});
-    let duplicate = client.post("/v2/commands/submit-and-wait", &again).await;
+    let duplicate = client.submit_and_wait(&again).await;
     assert_eq!(duplicate.status, 409, "{}", duplicate.text);
     assert_eq!(duplicate.json()["code"], "DUPLICATE_COMMAND");
 
     // Prescribing the other synchronizer: the inputs are not there.
     let wrong = client
-        .post(
-            "/v2/commands/submit-and-wait",
+        .submit_and_wait(
             &with_registry_disclosures(&sandbox, command("sbx-3", Some(&global))).await,
         )
         .await;
@@ -529,8 +512,7 @@ async fn submissions_commit_where_their_inputs_live() {
     );
     // A synchronizer the node is not connected to.
     let unknown = client
-        .post(
-            "/v2/commands/submit-and-wait",
+        .submit_and_wait(
             &with_registry_disclosures(&sandbox, command("sbx-4", Some("other::1220ab"))).await,
         )
         .await;

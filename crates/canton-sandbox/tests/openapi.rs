@@ -61,20 +61,7 @@ fn allow_null_optionals(schema: &mut Value) {
 
 impl Spec {
     fn load() -> Option<Spec> {
-        let path = shared_dir().join("specs/ledger-api-3.4-openapi.yaml");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").is_err_and(|_| true)
-                        || std::env::var("CI").unwrap() != "true",
-                    "spec required under CI: {e}"
-                );
-                eprintln!("SKIPPED: {} is not readable: {e}", path.display());
-                return None;
-            }
-        };
-        let doc: Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+        let doc = read_shared_yaml("specs/ledger-api-3.4-openapi.yaml")?;
         let mut components = doc["components"].clone();
         allow_null_optionals(&mut components);
         Some(Spec {
@@ -108,19 +95,19 @@ impl Spec {
 
     fn errors(&mut self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
         let schema = self.response_schema(method, path, status);
-        let key = schema.to_string();
-        let components = &self.components;
-        let validator = self.validators.entry(key).or_insert_with(|| {
-            let root = json!({"allOf": [schema], "components": components});
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft7)
-                .build(&root)
-                .expect("the spec's schemas compile")
-        });
-        validator
-            .iter_errors(body)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect()
+        schema_errors(&mut self.validators, schema, &self.components, body)
+    }
+}
+
+impl Spec {
+    /// `POST path` with `body`, validated; the status and JSON.
+    async fn post(&mut self, client: &Client, path: &str, body: &Value) -> (u16, Value) {
+        call(self, client, "post", path, "", Some(body)).await
+    }
+
+    /// `GET path`, validated; the status and JSON.
+    async fn get(&mut self, client: &Client, path: &str) -> (u16, Value) {
+        call(self, client, "get", path, "", None).await
     }
 }
 
@@ -194,10 +181,10 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         "/v2/parties",
         "/v2/parties/participant-id",
     ] {
-        let (status, _) = call(spec, c, "get", path, "", None).await;
+        let (status, _) = spec.get(c, path).await;
         assert_eq!(status, 200, "{path}");
     }
-    let (status, packages) = call(spec, c, "get", "/v2/packages", "", None).await;
+    let (status, packages) = spec.get(c, "/v2/packages").await;
     assert_eq!(status, 200);
     let package = packages["packageIds"][0].as_str().unwrap().to_owned();
     let answer = c.get(&format!("/v2/packages/{package}/status")).await;
@@ -259,25 +246,21 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     let tx = &first["update"]["Transaction"]["value"];
     let format = json!({"includeTransactions": {"eventFormat": guide_filter(&treasury),
         "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}});
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates/update-by-id",
-        "",
-        Some(&json!({"updateId": tx["updateId"], "updateFormat": format})),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/updates/update-by-id",
+            &json!({"updateId": tx["updateId"], "updateFormat": format}),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates/update-by-offset",
-        "",
-        Some(&json!({"offset": tx["offset"], "updateFormat": format})),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/updates/update-by-offset",
+            &json!({"offset": tx["offset"], "updateFormat": format}),
+        )
+        .await;
     assert_eq!(status, 200);
     let cid = tx["events"]
         .as_array()
@@ -285,54 +268,41 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         .iter()
         .find_map(|e| e["CreatedEvent"]["contractId"].as_str())
         .expect("a create");
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/events/events-by-contract-id",
-        "",
-        Some(&json!({"contractId": cid, "eventFormat": guide_filter(&treasury)})),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/events/events-by-contract-id",
+            &json!({"contractId": cid, "eventFormat": guide_filter(&treasury)}),
+        )
+        .await;
     assert_eq!(status, 200);
 
-    let (status, acs) = call(
-        spec,
-        c,
-        "post",
-        "/v2/state/active-contracts",
-        "",
-        Some(&json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)})),
-    )
-    .await;
+    let (status, acs) = spec
+        .post(
+            c,
+            "/v2/state/active-contracts",
+            &json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(!acs.as_array().unwrap().is_empty());
 
     // Errors are JsCantonErrors.
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates/update-by-id",
-        "",
-        Some(&json!({"updateId": "nope", "updateFormat": format})),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/updates/update-by-id",
+            &json!({"updateId": "nope", "updateFormat": format}),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates",
-        "",
-        Some(&updates_request(
-            &treasury,
-            "TRANSACTION_SHAPE_ACS_DELTA",
-            end + 100,
-            None,
-        )),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/updates",
+            &updates_request(&treasury, "TRANSACTION_SHAPE_ACS_DELTA", end + 100, None),
+        )
+        .await;
     assert_eq!(status, 400);
 
     // Submissions: local, then external (prepare, execute, executeAndWait), then completions.
@@ -351,7 +321,7 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
     let command = |sender: &str, id: &str| {
         json!({"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "templateId": FACTORY,
             "contractId": factory, "choice": "TransferFactory_Transfer",
             "choiceArgument": {"expectedAdmin": dso, "transfer": {
                 "sender": sender, "receiver": alice, "amount": "1",
@@ -362,55 +332,43 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     };
     c.mint(&treasury, "10").await;
     c.mint(&ext, "10").await;
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/submit-and-wait",
-        "",
-        Some(
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/commands/submit-and-wait",
             &with_registry_disclosures(
                 &sandbox,
                 json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
                 "actAs": [treasury], "userId": "exchange"}),
             )
             .await,
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/submit-and-wait",
-        "",
-        Some(
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/commands/submit-and-wait",
             &json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-x",
             "actAs": ["nobody::1220ab"], "userId": "exchange"}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 404);
 
     let mut executes = Vec::new();
     for (id, max) in [("spec-2", None), ("spec-3", Some("2020-01-01T00:00:00Z"))] {
-        let (status, prepared) = call(
-            spec,
-            c,
-            "post",
-            "/v2/interactive-submission/prepare",
-            "",
-            Some(
+        let (status, prepared) = spec
+            .post(
+                c,
+                "/v2/interactive-submission/prepare",
                 &with_registry_disclosures(
                     &sandbox,
                     json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
                     "actAs": [ext], "maxRecordTime": max}),
                 )
                 .await,
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(status, 200);
         let hash = BASE64
             .decode(prepared["preparedTransactionHash"].as_str().unwrap())
@@ -425,35 +383,17 @@ async fn ledger_api_answers_match_the_openapi_spec() {
             "deduplicationPeriod": {"Empty": {}}, "submissionId": id, "userId": "exchange",
             "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2"}));
     }
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/interactive-submission/executeAndWait",
-        "",
-        Some(&executes[0]),
-    )
-    .await;
+    let (status, _) = spec
+        .post(c, "/v2/interactive-submission/executeAndWait", &executes[0])
+        .await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/interactive-submission/execute",
-        "",
-        Some(&executes[1]),
-    )
-    .await;
+    let (status, _) = spec
+        .post(c, "/v2/interactive-submission/execute", &executes[1])
+        .await;
     assert_eq!(status, 200);
-    let (status, timed_out) = call(
-        spec,
-        c,
-        "post",
-        "/v2/interactive-submission/executeAndWait",
-        "",
-        Some(&executes[1]),
-    )
-    .await;
+    let (status, timed_out) = spec
+        .post(c, "/v2/interactive-submission/executeAndWait", &executes[1])
+        .await;
     assert_eq!(status, 409, "{timed_out}");
     let (status, completions) = call(
         spec,
@@ -502,27 +442,15 @@ async fn external_party_onboarding_answers_match_the_openapi_spec() {
             "keySpec": "SIGNING_KEY_SPEC_EC_CURVE25519"},
         "localParticipantObservationOnly": false, "confirmationThreshold": 1,
     });
-    let (status, topology) = call(
-        spec,
-        c,
-        "post",
-        "/v2/parties/external/generate-topology",
-        "",
-        Some(&generate),
-    )
-    .await;
+    let (status, topology) = spec
+        .post(c, "/v2/parties/external/generate-topology", &generate)
+        .await;
     assert_eq!(status, 200);
     let mut bad_key = generate.clone();
     bad_key["publicKey"]["keyData"] = json!("AAAA");
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/parties/external/generate-topology",
-        "",
-        Some(&bad_key),
-    )
-    .await;
+    let (status, _) = spec
+        .post(c, "/v2/parties/external/generate-topology", &bad_key)
+        .await;
     assert_eq!(status, 400);
     let multi_hash = BASE64
         .decode(topology["multiHash"].as_str().unwrap())
@@ -539,25 +467,17 @@ async fn external_party_onboarding_answers_match_the_openapi_spec() {
             "identityProviderId": "",
         })
     };
-    let (status, refused) = call(
-        spec,
-        c,
-        "post",
-        "/v2/parties/external/allocate",
-        "",
-        Some(&allocate(b"not the hash")),
-    )
-    .await;
+    let (status, refused) = spec
+        .post(
+            c,
+            "/v2/parties/external/allocate",
+            &allocate(b"not the hash"),
+        )
+        .await;
     assert_eq!(status, 400, "{refused}");
-    let (status, allocated) = call(
-        spec,
-        c,
-        "post",
-        "/v2/parties/external/allocate",
-        "",
-        Some(&allocate(&multi_hash)),
-    )
-    .await;
+    let (status, allocated) = spec
+        .post(c, "/v2/parties/external/allocate", &allocate(&multi_hash))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(allocated["partyId"], topology["partyId"]);
 }
@@ -581,15 +501,7 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
     let alice = sandbox.parties().customers["alice"].clone();
     let global = sandbox.info().synchronizer_id;
 
-    let (status, synchronizers) = call(
-        spec,
-        c,
-        "get",
-        "/v2/state/connected-synchronizers",
-        "",
-        None,
-    )
-    .await;
+    let (status, synchronizers) = spec.get(c, "/v2/state/connected-synchronizers").await;
     assert_eq!(status, 200);
     assert_eq!(
         synchronizers["connectedSynchronizers"]
@@ -637,15 +549,13 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
             .len(),
         2
     );
-    let (status, acs) = call(
-        spec,
-        c,
-        "post",
-        "/v2/state/active-contracts",
-        "",
-        Some(&json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)})),
-    )
-    .await;
+    let (status, acs) = spec
+        .post(
+            c,
+            "/v2/state/active-contracts",
+            &json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)}),
+        )
+        .await;
     assert_eq!(status, 200);
     let cid = acs
         .as_array()
@@ -655,21 +565,19 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
         .expect("an SBX contract")["contractEntry"]["JsActiveContract"]["createdEvent"]
         ["contractId"]
         .clone();
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/events/events-by-contract-id",
-        "",
-        Some(&json!({"contractId": cid, "eventFormat": guide_filter(&treasury)})),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/events/events-by-contract-id",
+            &json!({"contractId": cid, "eventFormat": guide_filter(&treasury)}),
+        )
+        .await;
     assert_eq!(status, 200);
 
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
     let command = |id: &str| {
         json!({"commands": [{"ExerciseCommand": {
-            "templateId": "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory",
+            "templateId": FACTORY,
             "contractId": factory, "choice": "TransferFactory_Transfer",
             "choiceArgument": {"expectedAdmin": admin, "transfer": {
                 "sender": treasury, "receiver": alice, "amount": "1",
@@ -679,53 +587,33 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
                 "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}}],
             "commandId": id, "actAs": [treasury], "userId": "exchange"})
     };
-    let (status, done) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/submit-and-wait",
-        "",
-        Some(&with_registry_disclosures(&sandbox, command("multi-1")).await),
-    )
-    .await;
+    let (status, done) = spec
+        .post(
+            c,
+            "/v2/commands/submit-and-wait",
+            &with_registry_disclosures(&sandbox, command("multi-1")).await,
+        )
+        .await;
     assert_eq!(status, 200);
     let format = json!({"includeTransactions": {"eventFormat": guide_filter(&treasury),
         "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}});
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates/update-by-id",
-        "",
-        Some(&json!({"updateId": done["updateId"], "updateFormat": format})),
-    )
-    .await;
+    let (status, _) = spec
+        .post(
+            c,
+            "/v2/updates/update-by-id",
+            &json!({"updateId": done["updateId"], "updateFormat": format}),
+        )
+        .await;
     assert_eq!(status, 200);
     let mut wrong = with_registry_disclosures(&sandbox, command("multi-2")).await;
     wrong["synchronizerId"] = json!(global);
-    let (status, error) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/submit-and-wait",
-        "",
-        Some(&wrong),
-    )
-    .await;
+    let (status, error) = spec.post(c, "/v2/commands/submit-and-wait", &wrong).await;
     assert_eq!(
         (status, error["code"].as_str()),
         (400, Some("INVALID_PRESCRIBED_SYNCHRONIZER_ID"))
     );
     wrong["synchronizerId"] = json!("other::1220ab");
-    let (status, _) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/submit-and-wait",
-        "",
-        Some(&wrong),
-    )
-    .await;
+    let (status, _) = spec.post(c, "/v2/commands/submit-and-wait", &wrong).await;
     assert_eq!(status, 404);
     let (status, completions) = call(
         spec,

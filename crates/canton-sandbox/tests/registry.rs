@@ -7,9 +7,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-
 /// The registry base URL and admin of `instrument`, from the info file.
 fn registry_of(sandbox: &canton_sandbox::Sandbox, instrument: &str) -> (String, String) {
     let info = sandbox.info();
@@ -47,16 +44,6 @@ fn factory_command(id: &str, act_as: &str, mut arguments: Value, factory: &Value
         "commandId": id, "actAs": [act_as], "userId": "exchange",
         "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
     })
-}
-
-async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 async fn get_abs(url: &str) -> (u16, Value) {
@@ -145,10 +132,7 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     );
 
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &factory_command("r-1", &treasury, arguments, &direct),
-        )
+        .submit_and_wait(&factory_command("r-1", &treasury, arguments, &direct))
         .await
         .ok();
     assert!(done["updateId"].is_string());
@@ -209,10 +193,7 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     assert_eq!(status, 200, "{factory}");
     assert_eq!(factory["transferKind"], "offer");
     client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &factory_command("o-1", &treasury, arguments, &factory),
-        )
+        .submit_and_wait(&factory_command("o-1", &treasury, arguments, &factory))
         .await
         .ok();
     let pending = client
@@ -228,19 +209,16 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     .await;
     assert_eq!(status, 200, "{context}");
     client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &json!({
-                "commands": [{"ExerciseCommand": {
-                    "templateId": INSTRUCTION, "contractId": cid,
-                    "choice": "TransferInstruction_Accept",
-                    "choiceArgument": {"extraArgs": {
-                        "context": context["choiceContextData"], "meta": {"values": {}}}},
-                }}],
-                "commandId": "a-1", "actAs": [alice],
-                "disclosedContracts": context["disclosedContracts"],
-            }),
-        )
+        .submit_and_wait(&json!({
+            "commands": [{"ExerciseCommand": {
+                "templateId": INSTRUCTION, "contractId": cid,
+                "choice": "TransferInstruction_Accept",
+                "choiceArgument": {"extraArgs": {
+                    "context": context["choiceContextData"], "meta": {"values": {}}}},
+            }}],
+            "commandId": "a-1", "actAs": [alice],
+            "disclosedContracts": context["disclosedContracts"],
+        }))
         .await
         .ok();
     // Accepted: no longer pending.

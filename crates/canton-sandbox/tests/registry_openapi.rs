@@ -19,21 +19,8 @@ struct RegistrySpec {
 
 impl RegistrySpec {
     fn load(file: &str) -> Option<RegistrySpec> {
-        let path = shared_dir().join("specs").join(file);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                assert!(
-                    std::env::var("CI").is_err_and(|_| true)
-                        || std::env::var("CI").unwrap() != "true",
-                    "spec required under CI: {e}"
-                );
-                eprintln!("SKIPPED: {} is not readable: {e}", path.display());
-                return None;
-            }
-        };
         Some(RegistrySpec {
-            doc: serde_yaml::from_str(&text).expect("the spec is YAML"),
+            doc: read_shared_yaml(&format!("specs/{file}"))?,
             validators: HashMap::new(),
         })
     }
@@ -63,20 +50,7 @@ impl RegistrySpec {
 
     fn errors(&mut self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
         let schema = self.response_schema(method, path, status);
-        let components = self.doc["components"].clone();
-        let validator = self
-            .validators
-            .entry(schema.to_string())
-            .or_insert_with(|| {
-                jsonschema::options()
-                    .with_draft(jsonschema::Draft::Draft7)
-                    .build(&json!({"allOf": [schema], "components": components}))
-                    .expect("the spec's schemas compile")
-            });
-        validator
-            .iter_errors(body)
-            .map(|e| format!("{} at {}", e, e.instance_path))
-            .collect()
+        schema_errors(&mut self.validators, schema, &self.doc["components"], body)
     }
 
     fn check(&mut self, method: &str, path: &str, status: u16, body: &Value) {

@@ -10,8 +10,6 @@ use exchange_core::parser::{Direction, NoLookup, TransferKind, TransferStatus, p
 use exchange_core::{Amount, PartyId};
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-
 /// The registry's answer for a self transfer of `amount` from `inputs`, and the command a
 /// wallet builds from it.
 async fn self_transfer_command(
@@ -38,18 +36,7 @@ async fn self_transfer_command(
         },
         "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
     });
-    let factory: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/registry/transfer-instruction/v1/transfer-factory",
-            token.registry_url
-        ))
-        .json(&json!({"choiceArguments": arguments}))
-        .send()
-        .await
-        .expect("registry answers")
-        .json()
-        .await
-        .expect("JSON");
+    let factory: Value = transfer_factory(&token.registry_url, &arguments).await;
     arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
     let command = json!({
         "commands": [{"ExerciseCommand": {
@@ -62,21 +49,12 @@ async fn self_transfer_command(
     (factory, command)
 }
 
-/// The transaction `update_id` as `party` reads it (LEDGER_EFFECTS, the guide's filter).
-async fn transaction(client: &Client, party: &str, update_id: &str) -> Value {
+/// The holdings of `owner` as the control endpoint `path` lists them: (contract id, amount).
+async fn holdings(client: &Client, path: &str, owner: &str) -> Vec<(String, Amount)> {
     client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": update_id, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
-        )
+        .post(path, &json!({"owner": owner}))
         .await
         .ok()
-}
-
-fn holdings(answer: Value) -> Vec<(String, Amount)> {
-    answer
         .as_array()
         .expect("a list")
         .iter()
@@ -142,12 +120,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     for a in ["10", "20", "30"] {
         client.mint(&treasury, a).await;
     }
-    let before = holdings(
-        client
-            .post("/sandbox/control/holdings", &json!({"owner": treasury}))
-            .await
-            .ok(),
-    );
+    let before = holdings(&client, "/sandbox/control/holdings", &treasury).await;
     assert_eq!(before.len(), 3);
     let inputs: Vec<String> = before.iter().map(|(c, _)| c.clone()).collect();
 
@@ -158,22 +131,20 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     assert!(
         factory["choiceContext"]["choiceContextData"]["values"]["transfer-preapproval"].is_null()
     );
-    let done = client
-        .post("/v2/commands/submit-and-wait", &command)
-        .await
-        .ok();
-    let after = holdings(
-        client
-            .post("/sandbox/control/holdings", &json!({"owner": treasury}))
-            .await
-            .ok(),
-    );
+    let done = client.submit_and_wait(&command).await.ok();
+    let after = holdings(&client, "/sandbox/control/holdings", &treasury).await;
     let mut amounts: Vec<Amount> = after.iter().map(|(_, a)| *a).collect();
     amounts.sort();
     assert_eq!(amounts, vec![amount("15"), amount("45")]);
     assert!(after.iter().all(|(c, _)| !inputs.contains(c)));
 
-    let tx = transaction(&client, &treasury, done["updateId"].as_str().unwrap()).await;
+    let tx = client
+        .transaction(
+            &done["updateId"],
+            &treasury,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        )
+        .await;
     let events = tx["update"]["Transaction"]["value"]["events"]
         .as_array()
         .unwrap();
@@ -239,16 +210,8 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
     let all: Vec<String> = after.iter().map(|(c, _)| c.clone()).collect();
     let (_, command) =
         self_transfer_command(&sandbox, "Amulet", &treasury, "60", &all, "self-2").await;
-    client
-        .post("/v2/commands/submit-and-wait", &command)
-        .await
-        .ok();
-    let merged = holdings(
-        client
-            .post("/sandbox/control/holdings", &json!({"owner": treasury}))
-            .await
-            .ok(),
-    );
+    client.submit_and_wait(&command).await.ok();
+    let merged = holdings(&client, "/sandbox/control/holdings", &treasury).await;
     assert_eq!(merged.len(), 1);
     assert_eq!(merged[0].1, amount("60"));
 
@@ -262,7 +225,7 @@ async fn canton_coin_self_transfer_merges_and_splits_at_once() {
         "self-3",
     )
     .await;
-    let refused = client.post("/v2/commands/submit-and-wait", &command).await;
+    let refused = client.submit_and_wait(&command).await;
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert!(
         refused.text.contains("ITR_InsufficientFunds"),
@@ -285,30 +248,23 @@ async fn sbx_self_transfer_merges_and_splits_at_once() {
             .await
             .ok();
     }
-    let before = holdings(
-        client
-            .post("/sandbox/control/token/holdings", &json!({"owner": alice}))
-            .await
-            .ok(),
-    );
+    let before = holdings(&client, "/sandbox/control/token/holdings", &alice).await;
     let inputs: Vec<String> = before.iter().map(|(c, _)| c.clone()).collect();
     let (factory, command) =
         self_transfer_command(&sandbox, "SBX", &alice, "15", &inputs, "sbx-self").await;
     assert_eq!(factory["transferKind"], "self");
-    let done = client
-        .post("/v2/commands/submit-and-wait", &command)
-        .await
-        .ok();
-    let after = holdings(
-        client
-            .post("/sandbox/control/token/holdings", &json!({"owner": alice}))
-            .await
-            .ok(),
-    );
+    let done = client.submit_and_wait(&command).await.ok();
+    let after = holdings(&client, "/sandbox/control/token/holdings", &alice).await;
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].1, amount("15"));
 
-    let tx = transaction(&client, &alice, done["updateId"].as_str().unwrap()).await;
+    let tx = client
+        .transaction(
+            &done["updateId"],
+            &alice,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        )
+        .await;
     let root = &tx["update"]["Transaction"]["value"]["events"][0]["ExercisedEvent"];
     assert_eq!(root["choice"], "TransferFactory_Transfer");
     assert_eq!(

@@ -7,9 +7,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-
 #[allow(clippy::too_many_arguments)]
 fn transfer_command(
     command_id: &str,
@@ -75,22 +72,17 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     };
 
     let done = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &command("w-1", "2099-01-01T00:00:00Z").await,
-        )
+        .submit_and_wait(&command("w-1", "2099-01-01T00:00:00Z").await)
         .await
         .ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
     let tx = client
-        .post(
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(&treasury),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        .transaction(
+            &done["updateId"],
+            &treasury,
+            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
         )
-        .await
-        .ok();
+        .await;
     let tx = &tx["update"]["Transaction"]["value"];
     assert_eq!(tx["commandId"], "w-1");
     let root = &tx["events"][0]["ExercisedEvent"];
@@ -106,10 +98,7 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
 
     // The input is consumed: a retry (or a competing withdrawal) cannot spend it again.
     let again = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &command("w-2", "2099-01-01T00:00:00Z").await,
-        )
+        .submit_and_wait(&command("w-2", "2099-01-01T00:00:00Z").await)
         .await;
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
@@ -141,13 +130,13 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
         ),
     )
     .await;
-    let answer = client.post("/v2/commands/submit-and-wait", &expired).await;
+    let answer = client.submit_and_wait(&expired).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
 
     let mut unknown = expired.clone();
     unknown["actAs"] = json!(["nobody::1220abcd"]);
-    let answer = client.post("/v2/commands/submit-and-wait", &unknown).await;
+    let answer = client.submit_and_wait(&unknown).await;
     assert_eq!(answer.status, 404, "{}", answer.text);
     assert_eq!(answer.json()["code"], "PARTY_NOT_KNOWN_ON_LEDGER");
 
@@ -168,7 +157,7 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
         ),
     )
     .await;
-    let answer = client.post("/v2/commands/submit-and-wait", &theft).await;
+    let answer = client.submit_and_wait(&theft).await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
 
     let missing = with_registry_disclosures(
@@ -187,7 +176,7 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
         ),
     )
     .await;
-    let answer = client.post("/v2/commands/submit-and-wait", &missing).await;
+    let answer = client.submit_and_wait(&missing).await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }
 
@@ -221,10 +210,7 @@ async fn sbx_offer_then_accept_by_the_receiver() {
         ),
     )
     .await;
-    client
-        .post("/v2/commands/submit-and-wait", &offer)
-        .await
-        .ok();
+    client.submit_and_wait(&offer).await.ok();
     let pending = client
         .post("/sandbox/control/offers/pending", &json!({"party": alice}))
         .await
@@ -245,24 +231,15 @@ async fn sbx_offer_then_accept_by_the_receiver() {
     };
     // Only the receiver may accept.
     let answer = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &with_registry_disclosures(&sandbox, accept(&treasury, "a-0")).await,
-        )
+        .submit_and_wait(&with_registry_disclosures(&sandbox, accept(&treasury, "a-0")).await)
         .await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
     client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &with_registry_disclosures(&sandbox, accept(&alice, "a-1")).await,
-        )
+        .submit_and_wait(&with_registry_disclosures(&sandbox, accept(&alice, "a-1")).await)
         .await
         .ok();
     let answer = client
-        .post(
-            "/v2/commands/submit-and-wait",
-            &with_registry_disclosures(&sandbox, accept(&alice, "a-2")).await,
-        )
+        .submit_and_wait(&with_registry_disclosures(&sandbox, accept(&alice, "a-2")).await)
         .await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }

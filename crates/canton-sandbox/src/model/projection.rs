@@ -62,9 +62,7 @@ pub fn project_with(
     if events.is_empty() {
         return None;
     }
-    let requesting: BTreeSet<&str> = filter.parties().collect();
-    // The command id is only shown to its submitters.
-    let command_id = if table.parties(tx.act_as).any(|p| requesting.contains(p)) {
+    let command_id = if submitter_reads(tx, filter, table) {
         tx.command_id.clone()
     } else {
         String::new()
@@ -87,13 +85,24 @@ pub fn project_with(
     })
 }
 
-fn ledger_effects_event(
+/// Whether a requesting party submitted `tx`: the command id is only shown to its submitters.
+pub(super) fn submitter_reads(
     tx: &CommittedTx,
+    filter: &ResolvedFilter,
+    table: &SymbolTable,
+) -> bool {
+    table
+        .parties(tx.act_as)
+        .any(|p| filter.parties().any(|r| r == p))
+}
+
+/// The requesting parties that witness `node` in a ledger-effects view (`None`: no event), and
+/// whether one of them is a stakeholder (only then can its event change their ACS).
+pub(super) fn event_witnesses(
     node: &TxNode,
     filter: &ResolvedFilter,
     table: &SymbolTable,
-    effective_at: &str,
-) -> Option<Event> {
+) -> Option<(BTreeSet<String>, bool)> {
     let witnesses = filter.matching(
         table.parties(node.witnesses),
         &node.template,
@@ -105,6 +114,35 @@ fn ledger_effects_event(
     let stakeholder_reader = witnesses
         .iter()
         .any(|w| table.contains(node.stakeholders, w));
+    Some((witnesses, stakeholder_reader))
+}
+
+/// The requesting stakeholders that see `node` in an ACS-delta view (`None`: no event; a
+/// transient contract never shows there).
+pub(super) fn acs_delta_readers(
+    node: &TxNode,
+    filter: &ResolvedFilter,
+    table: &SymbolTable,
+) -> Option<BTreeSet<String>> {
+    if node.transient {
+        return None;
+    }
+    let readers = filter.matching(
+        table.parties(node.stakeholders),
+        &node.template,
+        &node.interfaces,
+    );
+    (!readers.is_empty()).then_some(readers)
+}
+
+fn ledger_effects_event(
+    tx: &CommittedTx,
+    node: &TxNode,
+    filter: &ResolvedFilter,
+    table: &SymbolTable,
+    effective_at: &str,
+) -> Option<Event> {
+    let (witnesses, stakeholder_reader) = event_witnesses(node, filter, table)?;
     match &node.kind {
         TxNodeKind::Create(create) => {
             let acs_delta = !node.transient && stakeholder_reader;
@@ -158,17 +196,7 @@ fn acs_delta_event(
     table: &SymbolTable,
     effective_at: &str,
 ) -> Option<Event> {
-    if node.transient {
-        return None;
-    }
-    let readers = filter.matching(
-        table.parties(node.stakeholders),
-        &node.template,
-        &node.interfaces,
-    );
-    if readers.is_empty() {
-        return None;
-    }
+    let readers = acs_delta_readers(node, filter, table)?;
     match &node.kind {
         TxNodeKind::Create(create) => Some(Event::CreatedEvent(created_event(
             tx.offset,

@@ -18,6 +18,7 @@ use crate::daml::Rendering;
 use crate::model::compact::{Sym, SymbolTable, write_json, write_json_str, write_sym};
 use crate::model::filter::ResolvedFilter;
 use crate::model::ledger::{CommittedTx, StoredCreate, TxNode, TxNodeKind};
+use crate::model::projection::{acs_delta_readers, event_witnesses, submitter_reads};
 use crate::model::template::Identifier;
 
 /// Appends `{"update":{"Transaction":{"value":…}}}` for the reader's view of `tx` and returns
@@ -33,14 +34,15 @@ pub fn write_transaction_update(
     let start = out.len();
     let acs_delta = format.transaction_shape == TransactionShape::AcsDelta;
     let effective_at = tx.effective_at.to_string();
-    // The command id is only shown to its submitters.
-    let submitter_reads = table
-        .parties(tx.act_as)
-        .any(|p| filter.parties().any(|r| r == p));
     out.push_str(r#"{"update":{"Transaction":{"value":{"updateId":"#);
     write_json_str(&tx.update_id, out);
     out.push_str(r#","commandId":"#);
-    write_json_str(if submitter_reads { &tx.command_id } else { "" }, out);
+    let command_id = if submitter_reads(tx, filter, table) {
+        &tx.command_id
+    } else {
+        ""
+    };
+    write_json_str(command_id, out);
     out.push_str(r#","workflowId":"","effectiveAt":"#);
     write_json_str(&effective_at, out);
     out.push_str(r#","events":["#);
@@ -88,17 +90,9 @@ fn ledger_effects_event(
     table: &SymbolTable,
     effective_at: &str,
 ) -> bool {
-    let witnesses = filter.matching(
-        table.parties(node.witnesses),
-        &node.template,
-        &node.interfaces,
-    );
-    if witnesses.is_empty() {
+    let Some((witnesses, stakeholder_reader)) = event_witnesses(node, filter, table) else {
         return false;
-    }
-    let stakeholder_reader = witnesses
-        .iter()
-        .any(|w| table.contains(node.stakeholders, w));
+    };
     match &node.kind {
         TxNodeKind::Create(create) => {
             let acs_delta = !node.transient && stakeholder_reader;
@@ -176,17 +170,9 @@ fn acs_delta_event(
     table: &SymbolTable,
     effective_at: &str,
 ) -> bool {
-    if node.transient {
+    let Some(readers) = acs_delta_readers(node, filter, table) else {
         return false;
-    }
-    let readers = filter.matching(
-        table.parties(node.stakeholders),
-        &node.template,
-        &node.interfaces,
-    );
-    if readers.is_empty() {
-        return false;
-    }
+    };
     match &node.kind {
         TxNodeKind::Create(create) => created_event(
             out,

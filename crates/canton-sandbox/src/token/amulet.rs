@@ -14,11 +14,12 @@ use exchange_core::{Amount, Timestamp};
 use crate::daml::{Value, show_decimal};
 use crate::model::tree::parties;
 use crate::model::{
-    Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta, SyncIdx,
-    TxContext,
+    CommittedTx, Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta,
+    SyncIdx, TxContext,
 };
 use crate::token::packages::{self, meta};
 use crate::token::result;
+use crate::token::self_transfer::insufficient;
 
 /// Splice's `transferConfig.maxNumInputs`.
 pub const MAX_INPUTS: usize = 100;
@@ -99,6 +100,23 @@ pub struct TransferOutcome {
     pub sender_change_cids: Vec<String>,
     /// The pending `AmuletTransferInstruction` of an offer.
     pub transfer_instruction_cid: Option<String>,
+}
+
+impl TransferOutcome {
+    /// A transfer that completed in `tx`: the receiver's holdings and the sender's change.
+    pub(super) fn completed(
+        tx: &CommittedTx,
+        (receiver_holding_cids, sender_change_cids): (Vec<String>, Vec<String>),
+    ) -> Self {
+        TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids,
+            sender_change_cids,
+            transfer_instruction_cid: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -528,14 +546,7 @@ impl AmuletToken {
                 ))])
             },
         )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: outcome.0,
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: None,
-        })
+        Ok(TransferOutcome::completed(tx, outcome))
     }
 
     pub(super) fn select_inputs(
@@ -590,6 +601,39 @@ impl AmuletToken {
         let change = change
             .is_positive()
             .then(|| self.new_amulet(ctx, &request.sender, change));
+        Ok(TransferPlan {
+            inputs: holdings,
+            total,
+            receiver_amulet,
+            change,
+            expired_locks,
+        })
+    }
+
+    /// The plan of a transfer that the factory keeps on the sender's side (a self transfer, or
+    /// the lock of an offer): `inputs` of `sender` spent, `output` created for `amount`, the
+    /// rest back to the sender as change; refused if the inputs fall short.
+    pub(super) fn plan_sender_side(
+        &self,
+        ctx: &mut TxContext<'_>,
+        sender: &str,
+        inputs: &[String],
+        amount: Amount,
+        output: impl FnOnce(&mut TxContext<'_>) -> Create,
+    ) -> Result<TransferPlan, TokenError> {
+        let Spent {
+            holdings,
+            total,
+            expired_locks,
+        } = self.spend(ctx, sender, inputs)?;
+        let change = total.checked_sub(amount).unwrap_or(Amount::MIN);
+        if change.is_negative() {
+            return Err(insufficient(-change));
+        }
+        let receiver_amulet = output(ctx);
+        let change = change
+            .is_positive()
+            .then(|| self.new_amulet(ctx, sender, change));
         Ok(TransferPlan {
             inputs: holdings,
             total,
@@ -769,48 +813,19 @@ impl AmuletToken {
     ) -> Exercise {
         let sender = request.sender.as_str();
         let receiver = request.receiver.as_str();
-        let dso = self.dso.as_str();
-        let input_values = || {
-            Value::List(
-                plan.inputs
-                    .iter()
-                    .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
-                    .collect(),
-            )
+        let transfer = RulesTransfer {
+            plan: &plan,
+            sender,
+            provider: &self.provider,
+            receiver,
+            amount: request.amount,
+            lock: None,
         };
-        let transfer_context = self.transfer_context();
-        let transfer_children = self.transfer_children(sender, &plan);
-        let amulet_rules_transfer = Exercise {
-            contract_id: self.amulet_rules.clone(),
-            interface: None,
-            choice: "AmuletRules_Transfer".into(),
-            argument: Value::record(vec![
-                (
-                    "transfer",
-                    Value::record(vec![
-                        ("sender", Value::party(sender)),
-                        ("provider", Value::party(&self.provider)),
-                        ("inputs", input_values()),
-                        (
-                            "outputs",
-                            Value::List(vec![Value::record(vec![
-                                ("receiver", Value::party(receiver)),
-                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                                ("amount", Value::Numeric(request.amount)),
-                                ("lock", Value::none()),
-                            ])]),
-                        ),
-                        ("beneficiaries", Value::none()),
-                    ]),
-                ),
-                ("context", transfer_context.clone()),
-                ("expectedDso", Value::some(Value::party(dso))),
-            ]),
-            acting_parties: parties([sender, self.provider.as_str(), receiver]),
-            consuming: false,
-            result: self.transfer_result(&plan, sender, receiver, request.amount, true),
-            children: transfer_children,
-        };
+        let amulet_rules_transfer = self.rules_transfer(
+            &transfer,
+            parties([sender, self.provider.as_str(), receiver]),
+            transfer_meta(sender),
+        );
 
         let description = request.memo.clone();
         let mut send_meta = vec![
@@ -829,10 +844,10 @@ impl AmuletToken {
                     "context",
                     Value::record(vec![
                         ("amuletRules", Value::cid(&self.amulet_rules)),
-                        ("context", transfer_context),
+                        ("context", self.transfer_context()),
                     ]),
                 ),
-                ("inputs", input_values()),
+                ("inputs", input_values(&plan.inputs)),
                 ("amount", Value::Numeric(request.amount)),
                 ("sender", Value::party(sender)),
                 ("description", Value::opt(description.map(Value::Text))),
@@ -840,10 +855,7 @@ impl AmuletToken {
             acting_parties: parties([sender]),
             consuming: false,
             result: Value::record(vec![
-                (
-                    "result",
-                    self.transfer_result(&plan, sender, receiver, request.amount, false),
-                ),
+                ("result", self.transfer_result(&transfer, Value::none())),
                 ("meta", Value::metadata(send_meta)),
             ]),
             children: vec![Node::Exercise(amulet_rules_transfer)],
@@ -862,24 +874,16 @@ impl AmuletToken {
         ];
         root_children.extend(self.input_nodes(sender, &plan));
         root_children.push(Node::Exercise(send));
-        Exercise {
-            contract_id: self.external_party_rules.clone(),
-            interface: Some(packages::transfer_factory_interface()),
-            choice: "TransferFactory_Transfer".into(),
-            argument: self.factory_argument(
-                request,
-                &plan.submitted_inputs(),
-                times,
-                Some(preapproval),
-            ),
-            acting_parties: parties([sender]),
-            consuming: false,
-            result: result::instruction_result(
+        result::factory_transfer(
+            &self.external_party_rules,
+            sender,
+            self.factory_argument(request, &plan.submitted_inputs(), times, Some(preapproval)),
+            result::instruction_result(
                 result::completed([plan.receiver_amulet.contract_id.clone()]),
                 plan.change.iter().map(|c| c.contract_id.clone()),
             ),
-            children: root_children,
-        }
+            root_children,
+        )
     }
 
     /// `TransferFactory_Transfer`'s argument as the wallet submits it: the transfer, and the
@@ -977,25 +981,65 @@ impl AmuletToken {
         children
     }
 
-    /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
-    /// The result of `AmuletRules_Transfer`: round, summary, created and change amulets, and
-    /// the `tx-kind`/`sender` meta, which `TransferPreapproval_Send` strips from the inner
-    /// result it re-emits (`with_meta = false` leaves a trailing None that is not printed).
-    pub(super) fn transfer_result(
+    /// One `AmuletRules_Transfer` exercise of `transfer`, by `acting_parties`, with `meta` in
+    /// its result; its children are [`Self::transfer_children`].
+    pub(super) fn rules_transfer(
         &self,
-        plan: &TransferPlan,
-        sender: &str,
-        receiver: &str,
-        amount: Amount,
-        with_meta: bool,
-    ) -> Value {
+        transfer: &RulesTransfer<'_>,
+        acting_parties: BTreeSet<String>,
+        meta: Value,
+    ) -> Exercise {
+        Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_Transfer".into(),
+            argument: Value::record(vec![
+                (
+                    "transfer",
+                    Value::record(vec![
+                        ("sender", Value::party(transfer.sender)),
+                        ("provider", Value::party(transfer.provider)),
+                        ("inputs", input_values(&transfer.plan.inputs)),
+                        (
+                            "outputs",
+                            Value::List(vec![transfer_output(
+                                transfer.receiver,
+                                transfer.amount,
+                                transfer.lock.clone().map_or_else(Value::none, Value::some),
+                            )]),
+                        ),
+                        ("beneficiaries", Value::none()),
+                    ]),
+                ),
+                ("context", self.transfer_context()),
+                ("expectedDso", Value::some(Value::party(&self.dso))),
+            ]),
+            acting_parties,
+            consuming: false,
+            result: self.transfer_result(transfer, meta),
+            children: self.transfer_children(transfer.sender, transfer.plan),
+        }
+    }
+
+    /// The result of `AmuletRules_Transfer`: round, summary, created and change amulets, and
+    /// `meta` (`TransferPreapproval_Send` re-emits it with `None`, which is not printed).
+    pub(super) fn transfer_result(&self, transfer: &RulesTransfer<'_>, meta: Value) -> Value {
+        let plan = transfer.plan;
+        let created = if transfer.lock.is_some() {
+            "TransferResultLockedAmulet"
+        } else {
+            "TransferResultAmulet"
+        };
         Value::record(vec![
             ("round", round_value(self.config.round)),
-            ("summary", self.summary(plan, sender, receiver, amount)),
+            (
+                "summary",
+                self.summary(plan, transfer.sender, transfer.receiver, transfer.amount),
+            ),
             (
                 "createdAmulets",
                 Value::List(vec![Value::variant(
-                    "TransferResultAmulet",
+                    created,
                     Value::cid(&plan.receiver_amulet.contract_id),
                 )]),
             ),
@@ -1003,20 +1047,11 @@ impl AmuletToken {
                 "senderChangeAmulet",
                 Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
             ),
-            (
-                "meta",
-                if with_meta {
-                    Value::some(Value::metadata([
-                        (meta::SENDER, sender.to_owned()),
-                        (meta::TX_KIND, "transfer".to_owned()),
-                    ]))
-                } else {
-                    Value::none()
-                },
-            ),
+            ("meta", meta),
         ])
     }
 
+    /// `TransferSummary` with zero fees; balance changes are "as of round zero" like Splice's.
     pub(super) fn summary(
         &self,
         plan: &TransferPlan,
@@ -1084,6 +1119,45 @@ impl AmuletToken {
             ("inputUnclaimedActivityRecordAmount", zero()),
         ])
     }
+}
+
+/// What one `AmuletRules_Transfer` moves: `plan`'s inputs of `sender` into one output of
+/// `amount` to `receiver` (locked by `lock`, a `TimeLock`, if any) and `sender`'s change.
+pub(super) struct RulesTransfer<'a> {
+    pub(super) plan: &'a TransferPlan,
+    pub(super) sender: &'a str,
+    pub(super) provider: &'a str,
+    pub(super) receiver: &'a str,
+    pub(super) amount: Amount,
+    pub(super) lock: Option<Value>,
+}
+
+/// The `TransferResult` meta of a transfer to another party: `sender` and `tx-kind: transfer`.
+pub(super) fn transfer_meta(sender: &str) -> Value {
+    Value::some(Value::metadata([
+        (meta::SENDER, sender.to_owned()),
+        (meta::TX_KIND, "transfer".to_owned()),
+    ]))
+}
+
+/// One `TransferOutput` (no receiver fee share).
+pub(super) fn transfer_output(receiver: &str, amount: Amount, lock: Value) -> Value {
+    Value::record(vec![
+        ("receiver", Value::party(receiver)),
+        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
+        ("amount", Value::Numeric(amount)),
+        ("lock", lock),
+    ])
+}
+
+/// `AmuletRules_Transfer`'s `inputs`: each holding as an `InputAmulet`.
+pub(super) fn input_values(inputs: &[Holding]) -> Value {
+    Value::List(
+        inputs
+            .iter()
+            .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
+            .collect(),
+    )
 }
 
 /// What `AmuletRules_Transfer` spends and creates; `receiver_amulet` is the one output (an

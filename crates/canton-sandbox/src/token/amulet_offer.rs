@@ -24,17 +24,18 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, DAY_MICROS, Holding, Spent, TransferOutcome, TransferPlan, TransferRequest, field,
-    round_value,
+    AmuletToken, DAY_MICROS, Holding, RulesTransfer, TransferOutcome, TransferPlan,
+    TransferRequest, field, round_value, transfer_meta, transfer_output,
 };
 use crate::token::offer::{
     InstructionChoice, InstructionOutcome, PendingInstruction, read_instruction,
 };
 use crate::token::packages::{
-    amulet_transfer_instruction_template, locked_amulet_template, meta, transfer_factory_interface,
+    amulet_transfer_instruction_template, locked_amulet_template, meta,
     transfer_instruction_interface,
 };
 use crate::token::result;
+use crate::token::self_transfer::check_transfer;
 
 fn context_value(entries: Vec<(&str, Value)>) -> Value {
     Value::record(vec![(
@@ -156,43 +157,12 @@ impl AmuletToken {
                         .unwrap_or(requested_at);
                     (requested_at, execute_before)
                 });
-                if execute_before <= ctx.let_time {
-                    return Err(TokenError::Interpretation(format!(
-                        "TransferFactory_Transfer: executeBefore {execute_before} is not after the ledger time {}",
-                        ctx.let_time
-                    )));
-                }
-                if !request.amount.is_positive() {
-                    return Err(TokenError::Interpretation(format!(
-                        "Amount must be positive: {}",
-                        request.amount
-                    )));
-                }
+                check_transfer(request.amount, execute_before, ctx.let_time)?;
                 // Self transfers never get here: `transfer_at` takes the self branch first.
                 debug_assert_ne!(request.sender, request.receiver);
-                let Spent {
-                    holdings,
-                    total,
-                    expired_locks,
-                } = self.spend(ctx, sender, inputs)?;
-                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
-                if change.is_negative() {
-                    return Err(TokenError::Interpretation(format!(
-                        "InvalidTransfer: ITR_InsufficientFunds: missingAmount = {}",
-                        -change
-                    )));
-                }
-                let locked = self.locked_amulet(ctx, request, execute_before);
-                let change = change
-                    .is_positive()
-                    .then(|| self.new_amulet(ctx, sender, change));
-                let plan = TransferPlan {
-                    inputs: holdings,
-                    total,
-                    receiver_amulet: locked,
-                    change,
-                    expired_locks,
-                };
+                let plan = self.plan_sender_side(ctx, sender, inputs, request.amount, |ctx| {
+                    self.locked_amulet(ctx, request, execute_before)
+                })?;
                 let locked_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();
@@ -230,14 +200,6 @@ impl AmuletToken {
                 let instruction_cid = instruction.contract_id.clone();
                 outcome = (instruction_cid.clone(), change_cids.clone());
 
-                let output = |amount: Amount, lock: Value| {
-                    Value::List(vec![Value::record(vec![
-                        ("receiver", Value::party(sender)),
-                        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                        ("amount", Value::Numeric(amount)),
-                        ("lock", lock),
-                    ])])
-                };
                 let compute_fees = Exercise {
                     contract_id: self.amulet_rules.clone(),
                     interface: None,
@@ -247,12 +209,11 @@ impl AmuletToken {
                         ("sender", Value::party(sender)),
                         (
                             "outputs",
-                            Value::List(vec![Value::record(vec![
-                                ("receiver", Value::party(receiver)),
-                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                                ("amount", Value::Numeric(request.amount)),
-                                ("lock", Value::none()),
-                            ])]),
+                            Value::List(vec![transfer_output(
+                                receiver,
+                                request.amount,
+                                Value::none(),
+                            )]),
                         ),
                         ("expectedDso", Value::some(Value::party(dso))),
                     ]),
@@ -267,62 +228,27 @@ impl AmuletToken {
                         acting_parties: parties([sender]),
                     })],
                 };
-                let lock = Value::some(Value::record(vec![
+                let lock = Value::record(vec![
                     ("holders", Value::List(vec![Value::party(dso)])),
                     ("expiresAt", Value::Time(execute_before)),
                     (
                         "optContext",
                         Value::some(Value::text(format!("transfer to '{receiver}'"))),
                     ),
-                ]));
-                let lock_transfer = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_Transfer".into(),
-                    argument: Value::record(vec![
-                        (
-                            "transfer",
-                            Value::record(vec![
-                                ("sender", Value::party(sender)),
-                                ("provider", Value::party(sender)),
-                                ("inputs", input_values(&plan.inputs)),
-                                // Zero fees: the lock is the amount itself.
-                                ("outputs", output(request.amount, lock)),
-                                ("beneficiaries", Value::none()),
-                            ]),
-                        ),
-                        ("context", self.transfer_context()),
-                        ("expectedDso", Value::some(Value::party(dso))),
-                    ]),
-                    acting_parties: parties([dso, sender]),
-                    consuming: false,
-                    result: Value::record(vec![
-                        ("round", round_value(self.config.round)),
-                        (
-                            "summary",
-                            self.summary(&plan, sender, sender, request.amount),
-                        ),
-                        (
-                            "createdAmulets",
-                            Value::List(vec![Value::variant(
-                                "TransferResultLockedAmulet",
-                                Value::cid(&locked_cid),
-                            )]),
-                        ),
-                        (
-                            "senderChangeAmulet",
-                            Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
-                        ),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([
-                                (meta::SENDER, sender.to_owned()),
-                                (meta::TX_KIND, "transfer".to_owned()),
-                            ])),
-                        ),
-                    ]),
-                    children: self.transfer_children(sender, &plan),
-                };
+                ]);
+                let lock_transfer = self.rules_transfer(
+                    &RulesTransfer {
+                        plan: &plan,
+                        sender,
+                        provider: sender,
+                        receiver: sender,
+                        // Zero fees: the lock is the amount itself.
+                        amount: request.amount,
+                        lock: Some(lock),
+                    },
+                    parties([dso, sender]),
+                    transfer_meta(sender),
+                );
 
                 // Fetches where the engine fetches: the rules, then (after computing the fees)
                 // the round and each input.
@@ -341,12 +267,15 @@ impl AmuletToken {
                 children.push(Node::Exercise(lock_transfer));
                 children.push(Node::Create(instruction));
 
-                let input_cids = plan.submitted_inputs().into_iter().map(Value::cid).collect();
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.external_party_rules.clone(),
-                    interface: Some(transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
-                    argument: Value::record(vec![
+                let input_cids = plan
+                    .submitted_inputs()
+                    .into_iter()
+                    .map(Value::cid)
+                    .collect();
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.external_party_rules,
+                    sender,
+                    Value::record(vec![
                         ("expectedAdmin", Value::party(dso)),
                         ("transfer", transfer(input_cids)),
                         (
@@ -363,14 +292,12 @@ impl AmuletToken {
                             ]),
                         ),
                     ]),
-                    acting_parties: parties([sender]),
-                    consuming: false,
-                    result: result::instruction_result(
+                    result::instruction_result(
                         result::pending(&instruction_cid),
                         change_cids.iter().cloned(),
                     ),
                     children,
-                })])
+                ))])
             },
         )?;
         Ok(TransferOutcome {
@@ -641,45 +568,17 @@ impl AmuletToken {
         amount: Amount,
         plan: &TransferPlan,
     ) -> Exercise {
-        Exercise {
-            contract_id: self.amulet_rules.clone(),
-            interface: None,
-            choice: "AmuletRules_Transfer".into(),
-            argument: Value::record(vec![
-                (
-                    "transfer",
-                    Value::record(vec![
-                        ("sender", Value::party(sender)),
-                        ("provider", Value::party(sender)),
-                        ("inputs", input_values(&plan.inputs)),
-                        (
-                            "outputs",
-                            Value::List(vec![Value::record(vec![
-                                ("receiver", Value::party(receiver)),
-                                ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                                ("amount", Value::Numeric(amount)),
-                                ("lock", Value::none()),
-                            ])]),
-                        ),
-                        ("beneficiaries", Value::none()),
-                    ]),
-                ),
-                ("context", self.transfer_context()),
-                ("expectedDso", Value::some(Value::party(&self.dso))),
-            ]),
-            acting_parties: parties([sender, receiver]),
-            consuming: false,
-            result: self.transfer_result(plan, sender, receiver, amount, true),
-            children: self.transfer_children(sender, plan),
-        }
+        self.rules_transfer(
+            &RulesTransfer {
+                plan,
+                sender,
+                provider: sender,
+                receiver,
+                amount,
+                lock: None,
+            },
+            parties([sender, receiver]),
+            transfer_meta(sender),
+        )
     }
-}
-
-pub(super) fn input_values(inputs: &[Holding]) -> Value {
-    Value::List(
-        inputs
-            .iter()
-            .map(|h| Value::variant("InputAmulet", Value::cid(&h.contract_id)))
-            .collect(),
-    )
 }

@@ -455,23 +455,20 @@ impl OfferToken {
                 let instruction_cid = instruction.contract_id.clone();
                 children.push(Node::Create(instruction));
                 out = (instruction_cid.clone(), change_cids.clone());
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.factory.clone(),
-                    interface: Some(transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
-                    argument: Value::record(vec![
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.factory,
+                    sender,
+                    Value::record(vec![
                         ("expectedAdmin", Value::party(&self.admin)),
                         ("transfer", transfer(&inputs)),
                         ("extraArgs", extra_args()),
                     ]),
-                    acting_parties: parties([sender]),
-                    consuming: false,
-                    result: result::instruction_result(
+                    result::instruction_result(
                         result::pending(&instruction_cid),
                         change_cids.iter().cloned(),
                     ),
                     children,
-                })])
+                ))])
             },
         )?;
         Ok(OfferOutcome {

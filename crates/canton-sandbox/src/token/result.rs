@@ -1,8 +1,12 @@
 //! Token-standard values both tokens build the same way: the `TransferInstructionResult` every
-//! transfer choice returns, and the view of a new pending instruction. The result's `meta` is empty: Amulet copies only the `burned` key and the
+//! transfer choice returns, the view of a new pending instruction and the
+//! `TransferFactory_Transfer` exercise. The result's `meta` is empty: Amulet copies only the `burned` key and the
 //! sandbox charges no fees; the offer-only token has nothing to report.
 
 use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Exercise, Node};
+use crate::token::packages::transfer_factory_interface;
 
 /// The `TransferInstruction` view of a new instruction awaiting the receiver: both tokens'
 /// instructions start this way (no lineage, empty meta).
@@ -58,4 +62,24 @@ pub fn instruction_result<S: Into<String>>(
         ),
         ("meta", Value::metadata([])),
     ])
+}
+
+/// The `TransferFactory_Transfer` exercise `sender` submits to `factory`, answering `result`.
+pub fn factory_transfer(
+    factory: &str,
+    sender: &str,
+    argument: Value,
+    result: Value,
+    children: Vec<Node>,
+) -> Exercise {
+    Exercise {
+        contract_id: factory.to_owned(),
+        interface: Some(transfer_factory_interface()),
+        choice: "TransferFactory_Transfer".into(),
+        argument,
+        acting_parties: parties([sender]),
+        consuming: false,
+        result,
+        children,
+    }
 }

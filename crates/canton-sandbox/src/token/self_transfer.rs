@@ -23,16 +23,14 @@ use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::TokenError;
 use crate::token::amulet::{
-    AmuletToken, MAX_INPUTS, Spent, TransferOutcome, TransferPlan, TransferRequest, default_times,
-    round_value,
+    AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
-use crate::token::amulet_offer::input_values;
 use crate::token::offer::OfferToken;
-use crate::token::packages::{self, meta};
+use crate::token::packages::meta;
 use crate::token::result;
 
 /// The checks every transfer factory makes before moving anything.
-fn check_transfer(
+pub(super) fn check_transfer(
     amount: Amount,
     execute_before: Timestamp,
     let_time: Timestamp,
@@ -50,7 +48,8 @@ fn check_transfer(
     Ok(())
 }
 
-fn insufficient(missing: Amount) -> TokenError {
+/// `ITR_InsufficientFunds`: the inputs fall `missing` short of the amount.
+pub(super) fn insufficient(missing: Amount) -> TokenError {
     TokenError::Interpretation(format!(
         "InvalidTransfer: ITR_InsufficientFunds: missingAmount = {missing}"
     ))
@@ -78,86 +77,27 @@ impl AmuletToken {
             |ctx| {
                 let times = times.unwrap_or_else(|| default_times(ctx.let_time));
                 check_transfer(request.amount, times.1, ctx.let_time)?;
-                let Spent {
-                    holdings,
-                    total,
-                    expired_locks,
-                } = self.spend(ctx, sender, inputs)?;
-                let change = total.checked_sub(request.amount).unwrap_or(Amount::MIN);
-                if change.is_negative() {
-                    return Err(insufficient(-change));
-                }
-                let output = self.new_amulet(ctx, sender, request.amount);
-                let change = change
-                    .is_positive()
-                    .then(|| self.new_amulet(ctx, sender, change));
-                let plan = TransferPlan {
-                    inputs: holdings,
-                    total,
-                    receiver_amulet: output,
-                    change,
-                    expired_locks,
-                };
+                let plan = self.plan_sender_side(ctx, sender, inputs, request.amount, |ctx| {
+                    self.new_amulet(ctx, sender, request.amount)
+                })?;
                 let output_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();
                 outcome = (vec![output_cid.clone()], change_cids.clone());
 
-                let merge_split = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_Transfer".into(),
-                    argument: Value::record(vec![
-                        (
-                            "transfer",
-                            Value::record(vec![
-                                ("sender", Value::party(sender)),
-                                ("provider", Value::party(sender)),
-                                ("inputs", input_values(&plan.inputs)),
-                                (
-                                    "outputs",
-                                    Value::List(vec![Value::record(vec![
-                                        ("receiver", Value::party(sender)),
-                                        ("receiverFeeRatio", Value::Numeric(Amount::ZERO)),
-                                        ("amount", Value::Numeric(request.amount)),
-                                        ("lock", Value::none()),
-                                    ])]),
-                                ),
-                                ("beneficiaries", Value::none()),
-                            ]),
-                        ),
-                        ("context", self.transfer_context()),
-                        ("expectedDso", Value::some(Value::party(dso))),
-                    ]),
-                    acting_parties: parties([dso, sender]),
-                    consuming: false,
-                    result: Value::record(vec![
-                        ("round", round_value(self.config.round)),
-                        (
-                            "summary",
-                            self.summary(&plan, sender, sender, request.amount),
-                        ),
-                        (
-                            "createdAmulets",
-                            Value::List(vec![Value::variant(
-                                "TransferResultAmulet",
-                                Value::cid(&output_cid),
-                            )]),
-                        ),
-                        (
-                            "senderChangeAmulet",
-                            Value::opt(plan.change.as_ref().map(|c| Value::cid(&c.contract_id))),
-                        ),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([(
-                                meta::TX_KIND,
-                                "merge-split".to_owned(),
-                            )])),
-                        ),
-                    ]),
-                    children: self.transfer_children(sender, &plan),
-                };
+                // Every output goes back to the sender unlocked: no `sender` in the meta.
+                let merge_split = self.rules_transfer(
+                    &RulesTransfer {
+                        plan: &plan,
+                        sender,
+                        provider: sender,
+                        receiver: sender,
+                        amount: request.amount,
+                        lock: None,
+                    },
+                    parties([dso, sender]),
+                    Value::some(Value::metadata([(meta::TX_KIND, "merge-split".to_owned())])),
+                );
                 let fetch = |cid: &str| {
                     Node::Fetch(Fetch {
                         contract_id: cid.to_owned(),
@@ -167,29 +107,16 @@ impl AmuletToken {
                 let mut children = vec![fetch(&self.amulet_rules), fetch(&self.open_round)];
                 children.extend(self.input_nodes(sender, &plan));
                 children.push(Node::Exercise(merge_split));
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.external_party_rules.clone(),
-                    interface: Some(packages::transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
-                    argument: self.factory_argument(request, &plan.submitted_inputs(), times, None),
-                    acting_parties: parties([sender]),
-                    consuming: false,
-                    result: result::instruction_result(
-                        result::completed([output_cid]),
-                        change_cids,
-                    ),
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.external_party_rules,
+                    sender,
+                    self.factory_argument(request, &plan.submitted_inputs(), times, None),
+                    result::instruction_result(result::completed([output_cid]), change_cids),
                     children,
-                })])
+                ))])
             },
         )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: outcome.0,
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: None,
-        })
+        Ok(TransferOutcome::completed(tx, outcome))
     }
 }
 
@@ -295,28 +222,15 @@ impl OfferToken {
                     inputs.iter().map(|(cid, _)| cid.as_str()),
                     request.memo.as_deref(),
                 );
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: self.factory.clone(),
-                    interface: Some(packages::transfer_factory_interface()),
-                    choice: "TransferFactory_Transfer".into(),
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.factory,
+                    owner,
                     argument,
-                    acting_parties: parties([owner]),
-                    consuming: false,
-                    result: result::instruction_result(
-                        result::completed([output_cid]),
-                        change_cids,
-                    ),
+                    result::instruction_result(result::completed([output_cid]), change_cids),
                     children,
-                })])
+                ))])
             },
         )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: outcome.0,
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: None,
-        })
+        Ok(TransferOutcome::completed(tx, outcome))
     }
 }

@@ -2,6 +2,7 @@
 //! sandbox, the guide's treasury filter, and a JSON *shape* comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use canton_sandbox::{Sandbox, SandboxConfig};
@@ -15,9 +16,22 @@ pub fn shared_dir() -> PathBuf {
 /// The parsed JSON of `../shared/<relative>`, or `None` (after printing SKIPPED) when the shared
 /// folder is not there. Under `CI=true` a missing fixture is a failure, never a silent pass.
 pub fn read_shared_json(relative: &str) -> Option<Value> {
+    read_shared(relative, |text| {
+        serde_json::from_str(text).expect("fixture is JSON")
+    })
+}
+
+/// The parsed YAML of `../shared/<relative>` (an OpenAPI spec), or `None` as [`read_shared_json`].
+pub fn read_shared_yaml(relative: &str) -> Option<Value> {
+    read_shared(relative, |text| {
+        serde_yaml::from_str(text).expect("the spec is YAML")
+    })
+}
+
+fn read_shared(relative: &str, parse: impl FnOnce(&str) -> Value) -> Option<Value> {
     let path = shared_dir().join(relative);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("fixture is JSON")),
+        Ok(text) => Some(parse(&text)),
         Err(e) => {
             let message = format!("fixture {} is not readable: {e}", path.display());
             if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -27,6 +41,41 @@ pub fn read_shared_json(relative: &str) -> Option<Value> {
             None
         }
     }
+}
+
+/// The violations of `schema` (its `$ref`s resolved in `components`) by `body`, with one
+/// compiled validator per schema kept in `validators`.
+pub fn schema_errors(
+    validators: &mut HashMap<String, jsonschema::Validator>,
+    schema: Value,
+    components: &Value,
+    body: &Value,
+) -> Vec<String> {
+    let validator = validators.entry(schema.to_string()).or_insert_with(|| {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&json!({"allOf": [schema], "components": components}))
+            .expect("the spec's schemas compile")
+    });
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+/// The token standard's interfaces, as commands name them (by package name).
+pub const FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
+pub const INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
+
+/// `POST url` (absolute: a registry's) with `body`: the status and JSON.
+pub async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 pub async fn start_empty() -> Sandbox {
@@ -138,8 +187,38 @@ impl Client {
         v["contractId"].as_str().unwrap().to_owned()
     }
 
+    /// `/v2/interactive-submission/prepare` of `request` with the registry's disclosures added.
+    pub async fn prepare(&self, sandbox: &Sandbox, request: Value) -> Answer {
+        self.post(
+            "/v2/interactive-submission/prepare",
+            &with_registry_disclosures(sandbox, request).await,
+        )
+        .await
+    }
+
+    pub async fn execute_and_wait(&self, request: &Value) -> Answer {
+        self.post("/v2/interactive-submission/executeAndWait", request)
+            .await
+    }
+
+    pub async fn submit_and_wait(&self, command: &Value) -> Answer {
+        self.post("/v2/commands/submit-and-wait", command).await
+    }
+
     pub async fn transfer(&self, body: Value) -> Answer {
         self.post("/sandbox/control/transfer", &body).await
+    }
+
+    /// The transaction `update_id` as `party` reads it with the guide's filter in `shape`
+    /// (`TRANSACTION_SHAPE_…`).
+    pub async fn transaction(&self, update_id: &Value, party: &str, shape: &str) -> Value {
+        self.post(
+            "/v2/updates/update-by-id",
+            &json!({"updateId": update_id, "updateFormat": {"includeTransactions": {
+                "eventFormat": guide_filter(party), "transactionShape": shape}}}),
+        )
+        .await
+        .ok()
     }
 
     pub async fn ledger_end(&self) -> i64 {
@@ -298,6 +377,22 @@ pub fn semantic_outline(tx: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The registry's answer to `transfer-factory` for `arguments` (a `TransferFactory_Transfer`
+/// choice argument): factory id, kind and choice context.
+pub async fn transfer_factory(registry_url: &str, arguments: &Value) -> Value {
+    reqwest::Client::new()
+        .post(format!(
+            "{registry_url}/registry/transfer-instruction/v1/transfer-factory"
+        ))
+        .json(&json!({"choiceArguments": arguments}))
+        .send()
+        .await
+        .expect("registry answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// `(factoryId, admin)` of `instrument` as a wallet finds them: the registry URL from the info
 /// file, then `transfer-factory` for a self-transfer by `party` (the factory does not depend on
 /// the kind).
@@ -322,18 +417,7 @@ pub async fn registry_factory(
         },
         "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
     });
-    let answer: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/registry/transfer-instruction/v1/transfer-factory",
-            token.registry_url
-        ))
-        .json(&json!({"choiceArguments": arguments}))
-        .send()
-        .await
-        .expect("registry answers")
-        .json()
-        .await
-        .expect("JSON");
+    let answer: Value = transfer_factory(&token.registry_url, &arguments).await;
     (
         answer["factoryId"].as_str().expect("factoryId").to_owned(),
         token.admin,
