@@ -45,9 +45,7 @@ fn off_recovery(node: &Node, t_recovery: exchange_core::Timestamp) -> i64 {
 }
 
 async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(17);
     let mut expected = BTreeMap::new();
     deposit_round(&mut node, &mut rng, 12, &mut expected);
@@ -92,9 +90,7 @@ async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
     // Step 7: ingestion resumes; only what is new is credited.
     let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
     assert_eq!(summary.ingested, 6, "{summary:?}");
-    let expected: BTreeMap<usize, Amount> = (0..CUSTOMERS)
-        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
-        .collect();
+    let expected = with_zeros(&expected, CUSTOMERS);
     assert_eq!(
         balances(&store, CUSTOMERS, &node.instrument).await,
         expected
@@ -113,9 +109,7 @@ async fn a_restored_node_is_resumed_at_the_last_updates_new_offset(db: &TestDb) 
 /// Pointing at an older offset of the restored node (say, offRecovery of an earlier time): the
 /// skip rule passes over everything already ingested.
 async fn the_skip_rule_after_a_restore(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(23);
     let mut expected = BTreeMap::new();
     let backup = node.sandbox.backup();
@@ -145,9 +139,7 @@ async fn the_skip_rule_after_a_restore(db: &TestDb) {
 }
 
 async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(29);
     deposit_round(&mut node, &mut rng, 5, &mut BTreeMap::new());
     node.ingest_once(&store, Transport::Websocket, 7)
@@ -170,9 +162,7 @@ async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
 /// lookup at `tRecovery - 1 µs` answers the offset before the last ingested update, which is
 /// read again and skipped; only what is new is credited.
 async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(31);
     let mut expected = BTreeMap::new();
     deposit_round(&mut node, &mut rng, 8, &mut expected);
@@ -200,9 +190,7 @@ async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
     let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
     assert_eq!(summary.ingested, 4, "{summary:?}");
     assert!(summary.skipped >= 1, "{summary:?}");
-    let expected: BTreeMap<usize, Amount> = (0..CUSTOMERS)
-        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
-        .collect();
+    let expected = with_zeros(&expected, CUSTOMERS);
     assert_eq!(
         balances(&store, CUSTOMERS, &node.instrument).await,
         expected
@@ -274,9 +262,7 @@ async fn scripted_admin(
 /// asked again with `force = true`; `OUT_OF_RANGE` (not caught up) stops with "retry later"
 /// and changes nothing; an offRecovery below the last update's offset is refused.
 async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(37);
     deposit_round(&mut node, &mut rng, 5, &mut BTreeMap::new());
     node.ingest_once(&store, Transport::Websocket, 5)
@@ -358,9 +344,7 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
 /// nothing twice. A forced answer is taken as it is; an unforced OUT_OF_RANGE in the plain
 /// runbook still means "retry later" (tested above).
 async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(41);
     let mut expected = BTreeMap::new();
     deposit_round(&mut node, &mut rng, 4, &mut expected);
@@ -415,9 +399,7 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
     assert_eq!(summary.ingested, 0, "{summary:?}");
     assert!(summary.skipped >= 4, "{summary:?}");
     assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, before);
-    let expected: BTreeMap<usize, Amount> = (0..CUSTOMERS)
-        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
-        .collect();
+    let expected = with_zeros(&expected, CUSTOMERS);
     assert_eq!(before, expected);
     store.close().await;
 }

@@ -37,16 +37,8 @@ fn deposits(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut BTreeMap<us
     }
 }
 
-fn with_zeros(expected: &BTreeMap<usize, Amount>) -> BTreeMap<usize, Amount> {
-    (0..CUSTOMERS)
-        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
-        .collect()
-}
-
 async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(7);
     let mut expected = BTreeMap::new();
     for round in 0..6 {
@@ -77,7 +69,7 @@ async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
     assert_eq!(summary.anomalies, 0);
     assert_eq!(
         balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected)
+        with_zeros(&expected, CUSTOMERS)
     );
     let credited = store
         .deposits_in_state(DepositState::Credited)
@@ -106,9 +98,7 @@ async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
 }
 
 async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(11);
     let mut expected = BTreeMap::new();
     deposits(&mut node, &mut rng, 40, &mut expected);
@@ -146,7 +136,7 @@ async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
     node.ingest_once(&store, Transport::Http, 50).await.unwrap();
     assert_eq!(
         balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected)
+        with_zeros(&expected, CUSTOMERS)
     );
     store.close().await;
 }
@@ -155,9 +145,7 @@ async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
 /// requested and executed. Replaying credits nothing twice, and the withdrawal comes back as
 /// `recovered`, debited to the suspense account.
 async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(3);
     let mut expected = BTreeMap::new();
     deposits(&mut node, &mut rng, 20, &mut expected);
@@ -214,7 +202,11 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
     let summary = node.ingest_once(&store, Transport::Http, 6).await.unwrap();
     assert!(summary.ingested >= 21, "{summary:?}");
     let after = balances(&store, CUSTOMERS, &node.instrument).await;
-    assert_eq!(after, with_zeros(&expected), "every deposit credited once");
+    assert_eq!(
+        after,
+        with_zeros(&expected, CUSTOMERS),
+        "every deposit credited once"
+    );
     // The withdrawal's debit was lost with the request: the customer has it back, and the
     // suspense account carries it until an operator reconciles.
     assert_eq!(
@@ -252,9 +244,7 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
 /// A node that is not the one the checkpoint came from is refused: one whose ledger end is
 /// behind the checkpoint, and one that has another transaction at the checkpoint's offset.
 async fn another_node_is_refused(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(5);
     deposits(&mut node, &mut rng, 10, &mut BTreeMap::new());
     node.ingest_once(&store, Transport::Websocket, 4)
@@ -446,7 +436,7 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
         .unwrap();
     assert_eq!(
         balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected)
+        with_zeros(&expected, CUSTOMERS)
     );
     store.close().await;
 }

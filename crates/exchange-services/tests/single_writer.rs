@@ -39,9 +39,7 @@ async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
 }
 
 async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
-    let mut node = Node::start(CUSTOMERS).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut expected: BTreeMap<usize, Amount> = BTreeMap::new();
     let mut deposit = |node: &mut Node, c: usize, whole: i64| {
         let value = Amount::from_whole(whole);
@@ -131,9 +129,7 @@ async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
             .any(|e| matches!(e, Event::TookOver)),
         "the standby says it took over"
     );
-    let expected: BTreeMap<usize, Amount> = (0..CUSTOMERS)
-        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
-        .collect();
+    let expected = with_zeros(&expected, CUSTOMERS);
     assert_eq!(
         balances(&other, CUSTOMERS, &node.instrument).await,
         expected

@@ -181,6 +181,15 @@ pub async fn ingest(
         .await
 }
 
+/// A node with `customers` funded customers, and a fresh store on `db` with their deposit
+/// accounts.
+pub async fn node_and_store(db: &TestDb, customers: usize) -> (Node, Store) {
+    let node = Node::start(customers).await;
+    let store = db.open().await;
+    create_accounts(&store, customers).await;
+    (node, store)
+}
+
 pub async fn create_accounts(store: &Store, n: usize) {
     for i in 0..n {
         store
@@ -188,6 +197,14 @@ pub async fn create_accounts(store: &Store, n: usize) {
             .await
             .expect("account");
     }
+}
+
+/// `expected` per customer for all `n` customers, zero for those without deposits: the shape
+/// of [`balances`].
+pub fn with_zeros(expected: &BTreeMap<usize, Amount>, n: usize) -> BTreeMap<usize, Amount> {
+    (0..n)
+        .map(|i| (i, expected.get(&i).copied().unwrap_or(Amount::ZERO)))
+        .collect()
 }
 
 /// Every account's balance of `instrument`.
