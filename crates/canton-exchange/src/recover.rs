@@ -3,7 +3,7 @@
 use anyhow::Result;
 use canton_ledger::admin_client::AdminClient;
 use exchange_services::filter::treasury_format;
-use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
+use exchange_services::recover::{GivenOffset, RecordTimes, node_restore, node_restore_via_admin};
 
 use crate::db::{DbArgs, runtime};
 use crate::ledger::LedgerArgs;
@@ -34,9 +34,15 @@ pub struct NodeRestoreArgs {
     #[arg(long, requires = "admin_api")]
     non_unique_record_times: bool,
     /// offRecovery, if you queried it yourself; without this or --admin-api the restored
-    /// node's offset of the last ingested transaction is used.
+    /// node's offset of the last ingested transaction is used. At most that offset: a later
+    /// one would skip updates nobody ingested (refused unless overridden below).
     #[arg(long)]
     offset: Option<i64>,
+    /// DANGER: accept an --offset beyond the node's offset of the last ingested update. Every
+    /// update in between is skipped for good (deposits in it are never credited). Recorded in
+    /// the DB's operator log.
+    #[arg(long, requires = "offset")]
+    skip_updates_after_last_ingested: bool,
 }
 
 pub fn run(command: &Command) -> Result<()> {
@@ -60,7 +66,13 @@ pub fn run(command: &Command) -> Result<()> {
                 };
                 node_restore_via_admin(&store, &source, &format, &admin, record_times).await
             }
-            None => node_restore(&store, &source, &format, args.offset).await,
+            None => {
+                let given = args.offset.map(|offset| GivenOffset {
+                    offset,
+                    skip_updates_after_last_ingested: args.skip_updates_after_last_ingested,
+                });
+                node_restore(&store, &source, &format, given).await
+            }
         };
         store.close().await;
         let r = recovered?;
@@ -90,6 +102,13 @@ pub fn run(command: &Command) -> Result<()> {
             "checkpoint offset  {} -> {}",
             r.before.offset, r.after.offset
         );
+        if r.after.offset > last.offset {
+            eprintln!(
+                "WARNING: offsets {}..={} (after the last ingested update) will never be ingested; recorded in the operator log",
+                last.offset.get() + 1,
+                r.after.offset
+            );
+        }
         println!("now restart ingestion: canton-exchange ingest …");
         Ok(())
     })

@@ -368,6 +368,22 @@ pub enum Effect {
     WithdrawalRecovered(RecoveredWithdrawal),
     /// A transfer instruction was created or changed state (upsert by contract id).
     TransferInstruction(TransferInstruction),
+    /// A transaction that could not be parsed, set aside whole (the operator chose quarantine
+    /// over stopping). It is ingested (the skip rule passes over it), but nothing of it is
+    /// applied until it is released.
+    Quarantined(QuarantinedUpdate),
+    /// A quarantined transaction was parsed and folded after all; its effects come with this.
+    QuarantineReleased { update_id: UpdateId },
+}
+
+/// A transaction ingestion could not parse, kept whole for a later attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantinedUpdate {
+    pub update: IngestedUpdate,
+    /// Why it could not be parsed.
+    pub error: String,
+    /// The transaction as the node sent it (JSON), to parse again once the cause is fixed.
+    pub raw_json: String,
 }
 
 /// A batch of effects, plus the transactions they came from and the record times seen.

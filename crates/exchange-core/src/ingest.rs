@@ -92,6 +92,9 @@ pub struct KnownWithdrawal {
     pub debited: Option<AccountId>,
     /// The ledger update behind its latest transition: a transfer seen again changes nothing.
     pub last_update: Option<UpdateId>,
+    /// The transfer offer that carries it (multi-step), once one was seen: an offer with the
+    /// same memo but another contract id is a second transfer.
+    pub transfer_instruction: Option<ContractId>,
 }
 
 /// Read access to the Integration DB, as narrow as the fold needs.
@@ -191,6 +194,9 @@ impl Known {
                         if let Some(origin) = &t.origin {
                             w.last_update = Some(origin.update_id.clone());
                         }
+                        if t.transfer_instruction.is_some() {
+                            w.transfer_instruction = t.transfer_instruction.clone();
+                        }
                     }
                 }
                 Effect::WithdrawalRecovered(r) => {
@@ -202,11 +208,14 @@ impl Known {
                             synchronizer: None,
                             debited: None,
                             last_update: Some(r.origin.update_id.clone()),
+                            transfer_instruction: r.transfer_instruction.clone(),
                         });
                 }
                 Effect::TransferInstruction(i) => {
                     self.instructions.insert(i.contract_id.clone(), i.clone());
                 }
+                // Ingested through `changes.ingested`; nothing else of it is known.
+                Effect::Quarantined(_) | Effect::QuarantineReleased { .. } => {}
             }
         }
     }
@@ -399,14 +408,43 @@ pub fn fold(tx: &ParsedTransaction, state: &dyn IngestState, config: &FoldConfig
         record_time: tx.record_time,
         synchronizer_id: tx.synchronizer_id.clone(),
     };
-    let origin = update.origin();
     out.changes.ingest(update);
+    fold_effects(tx, state, config, &mut out);
+    out
+}
+
+/// Folds a quarantined transaction that parses now. It was ingested when it was set aside, so
+/// neither the skip rule nor the ingested-update record applies; its effects are released with
+/// it, once (the store releases a held entry only).
+pub fn fold_quarantined(
+    tx: &ParsedTransaction,
+    state: &dyn IngestState,
+    config: &FoldConfig,
+) -> Folded {
+    let mut out = Folded::default();
+    out.changes.push(Effect::QuarantineReleased {
+        update_id: tx.update_id.clone(),
+    });
+    fold_effects(tx, state, config, &mut out);
+    out
+}
+
+fn fold_effects(
+    tx: &ParsedTransaction,
+    state: &dyn IngestState,
+    config: &FoldConfig,
+    out: &mut Folded,
+) {
+    let origin = Origin {
+        update_id: tx.update_id.clone(),
+        record_time: tx.record_time,
+    };
     let mut f = Fold {
         tx,
         state,
         config,
         origin,
-        out: &mut out,
+        out,
     };
     f.holdings();
     f.transfers();
@@ -419,7 +457,6 @@ pub fn fold(tx: &ParsedTransaction, state: &dyn IngestState, config: &FoldConfig
             ),
         );
     }
-    out
 }
 
 /// Marks the withdrawals whose `trecTgt` passed without their transfer as expired (refunded by
@@ -642,13 +679,17 @@ impl Fold<'_> {
         };
         let Some(known) = self.state.withdrawal(&id) else {
             if to != WithdrawalState::Failed {
-                self.recover(t, id);
+                self.recover(t, id, None);
             }
             return;
         };
         let from = known.state;
         let debited = known.debited.clone();
         if known.last_update.as_ref() == Some(&self.tx.update_id) {
+            return;
+        }
+        if !is_own_transfer(known, t) {
+            self.second_transfer(t, id, known);
             return;
         }
         if from == to
@@ -687,10 +728,51 @@ impl Fold<'_> {
         }
     }
 
+    /// Another transfer with the memo of a withdrawal that already has its own (a replayed
+    /// command, a bug, a compromised automation). Paid out, it is booked as what it is: an
+    /// outflow of its own, a recovered withdrawal naming the one it repeats, debited to the
+    /// suspense account (never the customer, who was debited once), so the books still show
+    /// everything that left. A second offer only locks funds: reported, booked when accepted.
+    fn second_transfer(&mut self, t: &Transfer, id: WithdrawalId, known: &KnownWithdrawal) {
+        let what = match (&t.transfer_instruction_cid, t.status) {
+            (Some(cid), Status::Pending) => format!("a second offer {cid}"),
+            (_, Status::Completed | Status::Accepted) => "a second payment".to_owned(),
+            // A second offer's end without funds moving: nothing left the treasury.
+            _ => return,
+        };
+        let paid = matches!(t.status, Status::Completed | Status::Accepted);
+        let dup = WithdrawalId::new(format!("{id}#repeat:{}:{}", self.tx.update_id, t.node_id))
+            .expect("non-empty");
+        let booked = if paid {
+            format!(
+                "; booked as overpayment {dup} against {}",
+                self.config.suspense_account
+            )
+        } else {
+            String::new()
+        };
+        self.anomaly(
+            Some(t.node_id),
+            format!(
+                "withdrawal {id} ({}) has {what}: {} {} to {}{booked}",
+                known.state,
+                t.amount.map_or("?".to_owned(), |a| a.to_string()),
+                t.instrument
+                    .as_ref()
+                    .map_or("?".to_owned(), |i| i.to_string()),
+                t.receiver.as_ref().map_or("?", |r| r.as_str()),
+            ),
+        );
+        if paid && self.state.withdrawal(&dup).is_none() {
+            self.recover(t, dup, Some(id));
+        }
+    }
+
     /// A withdrawal transfer the DB does not know: recorded from on-chain data and debited
     /// (the customer's account if the transfer names it, else the suspense account), so the
-    /// funds cannot be withdrawn a second time unnoticed.
-    fn recover(&mut self, t: &Transfer, id: WithdrawalId) {
+    /// funds cannot be withdrawn a second time unnoticed. `duplicate_of`: a second payment of
+    /// that withdrawal, always debited to suspense.
+    fn recover(&mut self, t: &Transfer, id: WithdrawalId, duplicate_of: Option<WithdrawalId>) {
         let (Some(receiver), Some(instrument), Some(amount)) =
             (&t.receiver, &t.instrument, t.amount)
         else {
@@ -706,7 +788,7 @@ impl Fold<'_> {
             .as_ref()
             .and_then(|key| t.meta.get(key))
             .and_then(|a| AccountId::new(a.as_str()))
-            .filter(|a| self.state.account_exists(a));
+            .filter(|a| self.state.account_exists(a) && duplicate_of.is_none());
         let account = named.unwrap_or_else(|| self.config.suspense_account.clone());
         self.push(Effect::WithdrawalRecovered(RecoveredWithdrawal {
             id: id.clone(),
@@ -715,6 +797,7 @@ impl Fold<'_> {
             receiver: receiver.clone(),
             origin: self.origin.clone(),
             transfer_instruction: t.transfer_instruction_cid.clone(),
+            duplicate_of,
         }));
         self.push(Effect::Journal(JournalEntry {
             account,
@@ -723,6 +806,22 @@ impl Fold<'_> {
             cause: JournalCause::WithdrawalReserve(id),
             origin: Some(self.origin.clone()),
         }));
+    }
+}
+
+/// Whether an outgoing transfer with a known withdrawal's memo is that withdrawal's own: the
+/// offer it is known by (or its fate), or, while no transfer of it has been seen, the first.
+fn is_own_transfer(known: &KnownWithdrawal, t: &Transfer) -> bool {
+    match (&t.transfer_instruction_cid, &known.transfer_instruction) {
+        (Some(seen), Some(own)) => seen == own,
+        // Pending acceptance without a stored offer: a row written before offers were kept.
+        (_, None) => matches!(
+            known.state,
+            WithdrawalState::Requested
+                | WithdrawalState::Submitted
+                | WithdrawalState::PendingAcceptance
+        ),
+        (None, Some(_)) => false,
     }
 }
 

@@ -192,6 +192,9 @@ pub struct RecoveredWithdrawal {
     pub receiver: PartyId,
     pub origin: Origin,
     pub transfer_instruction: Option<ContractId>,
+    /// Set when this is a second payment of a known withdrawal (the same memo on another
+    /// transfer): the withdrawal it repeats. Booked against suspense, never the customer.
+    pub duplicate_of: Option<WithdrawalId>,
 }
 
 #[cfg(test)]

@@ -149,6 +149,7 @@ fn a_known_withdrawal_completes() {
             synchronizer: None,
             debited: Some(account("alice")),
             last_update: None,
+            transfer_instruction: None,
         },
     );
     run(&txs[..1], &mut known, &config);
@@ -196,6 +197,106 @@ fn an_unknown_withdrawal_is_recovered_and_debited_to_suspense() {
     assert_eq!(debit.account, config.suspense_account);
     assert_eq!(debit.amount.to_string(), "-20.0000000000");
     assert!(matches!(debit.cause, JournalCause::WithdrawalReserve(_)));
+}
+
+/// The LocalNet withdrawal again, as another transaction (a replayed command): its own update
+/// id, a later record time and offset, the same memo and amount.
+fn paid_again(tx: &JsTransaction) -> JsTransaction {
+    let mut again = tx.clone();
+    let mut id = again.update_id.clone();
+    id.truncate(id.len() - 4);
+    id.push_str("beef");
+    again.update_id = id;
+    again.offset += 100;
+    let at: Timestamp = tx.record_time.parse().unwrap();
+    again.record_time = Timestamp::from_micros(at.micros() + 1_000_000)
+        .unwrap()
+        .to_string();
+    again
+}
+
+fn overpayments(f: &Folded) -> Vec<(String, Option<String>, String)> {
+    effects(f)
+        .iter()
+        .filter_map(|e| match e {
+            Effect::WithdrawalRecovered(r) => Some((
+                r.id.to_string(),
+                r.duplicate_of.as_ref().map(|d| d.to_string()),
+                r.amount.to_string(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_withdrawal_paid_twice_is_booked_twice() {
+    let Some(txs) = localnet() else { return };
+    let config = config(LOCALNET_TREASURY);
+    let id = WithdrawalId::new(WITHDRAWAL_MEMO).unwrap();
+    // Paid once as asked, then again; or paid only after it was refunded (expired).
+    for first_payment in [true, false] {
+        let mut known = Known::default();
+        let state = if first_payment {
+            WithdrawalState::Submitted
+        } else {
+            WithdrawalState::Expired
+        };
+        known.withdrawals.insert(
+            id.clone(),
+            KnownWithdrawal {
+                state,
+                trec_tgt: None,
+                synchronizer: None,
+                debited: Some(account("alice")),
+                last_update: None,
+                transfer_instruction: None,
+            },
+        );
+        run(&txs[..1], &mut known, &config);
+        if first_payment {
+            let f = step(&txs[1], &mut known, &config);
+            assert!(overpayments(&f).is_empty());
+            assert_eq!(known.withdrawals[&id].state, WithdrawalState::Completed);
+        }
+        let again = paid_again(&txs[1]);
+        let f = step(&again, &mut known, &config);
+        let dup = format!("{WITHDRAWAL_MEMO}#repeat:{}:", again.update_id);
+        let booked = overpayments(&f);
+        assert_eq!(booked.len(), 1, "{booked:?}");
+        assert!(booked[0].0.starts_with(&dup), "{booked:?}");
+        assert_eq!(booked[0].1.as_deref(), Some(WITHDRAWAL_MEMO));
+        assert_eq!(booked[0].2, "20.0000000000");
+        // The outflow is debited to suspense, never again to the customer.
+        let debits: Vec<_> = effects(&f)
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Journal(j) => Some((j.account.clone(), j.amount.to_string())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            debits,
+            [(config.suspense_account.clone(), "-20.0000000000".to_owned())]
+        );
+        assert!(
+            f.anomalies
+                .iter()
+                .any(|a| a.what.contains("second payment") && a.what.contains("overpayment")),
+            "{:?}",
+            f.anomalies
+        );
+        // The original keeps its state; the same transaction again books nothing more.
+        assert_eq!(
+            known.withdrawals[&id].state,
+            if first_payment {
+                WithdrawalState::Completed
+            } else {
+                WithdrawalState::Expired
+            }
+        );
+        assert!(step(&again, &mut known, &config).changes.is_empty());
+    }
 }
 
 #[test]
@@ -247,6 +348,7 @@ fn withdrawals_expire_once_the_record_time_passes_their_target() {
                 synchronizer: Some(sync.clone()),
                 debited: None,
                 last_update: None,
+                transfer_instruction: None,
             },
         );
     }
@@ -290,6 +392,7 @@ fn withdrawals_expire_by_their_own_synchronizers_time() {
                 synchronizer: synchronizer.cloned(),
                 debited: None,
                 last_update: None,
+                transfer_instruction: None,
             },
         );
     }

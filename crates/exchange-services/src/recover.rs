@@ -25,7 +25,7 @@ use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use exchange_core::Offset;
 use exchange_core::changeset::{Checkpoint, IngestedUpdate};
-use exchange_store::{Store, StoreError};
+use exchange_store::{OperatorNote, Store, StoreError};
 
 use crate::source::Source;
 
@@ -63,6 +63,14 @@ pub enum RecoverError {
     },
     #[error("the Admin API (GetHighestOffsetByTimestamp) failed: {0}")]
     Admin(AdminError),
+    #[error(
+        "--offset {given} is beyond the restored node's offset {highest} of the last ingested update {update_id}: ingestion would skip every transaction in between, crediting none of them. Use an offset of at most {highest} (or --admin-api), or, only if you are sure nothing between them concerns the treasury, add --skip-updates-after-last-ingested (recorded in the DB's operator log)"
+    )]
+    OffsetBeyondLastIngested {
+        given: i64,
+        highest: i64,
+        update_id: String,
+    },
     #[error("invalid offset {0}")]
     Offset(i64),
     #[error("record time {0} µs since the epoch is out of range")]
@@ -100,16 +108,48 @@ pub enum RecordTimes {
     NonUnique,
 }
 
-/// Re-points the checkpoint to the restored node: at `off_recovery` if given (the Admin API's
-/// answer), else at the node's offset of the last ingested transaction.
+/// An offset the operator gives instead of asking the Admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GivenOffset {
+    pub offset: i64,
+    /// Accept an offset beyond the node's offset of the last ingested update: the updates in
+    /// between are never ingested. Logged in the DB.
+    pub skip_updates_after_last_ingested: bool,
+}
+
+impl GivenOffset {
+    /// An offset the runbook's checks apply to (no override).
+    pub fn at(offset: i64) -> GivenOffset {
+        GivenOffset {
+            offset,
+            skip_updates_after_last_ingested: false,
+        }
+    }
+}
+
+/// Re-points the checkpoint to the restored node: at the operator's `given` offset, else at
+/// the node's offset of the last ingested transaction.
+///
+/// A given offset beyond that one would skip ledger updates nobody has ingested (deposits never
+/// credited): refused unless explicitly overridden, and then recorded in the operator log.
 pub async fn node_restore(
     store: &Store,
     source: &Source,
     format: &UpdateFormat,
-    off_recovery: Option<i64>,
+    given: Option<GivenOffset>,
 ) -> Result<Recovered, RecoverError> {
-    repoint(store, source, format, |_| async move {
-        Ok((off_recovery, None))
+    repoint(store, source, format, |(last, update_offset)| async move {
+        let Some(given) = given else {
+            return Ok((None, None));
+        };
+        if given.offset > update_offset && !given.skip_updates_after_last_ingested {
+            return Err(RecoverError::OffsetBeyondLastIngested {
+                given: given.offset,
+                highest: update_offset,
+                update_id: last.update_id.to_string(),
+            });
+        }
+        Ok((Some(given.offset), None))
     })
     .await
 }
@@ -243,6 +283,20 @@ where
             Some(o) => Offset::new(o).map_err(|_| RecoverError::Offset(o))?,
             None => new_offset,
         };
+        // A resume point past the last ingested update skips what lies between: only ever on
+        // the operator's explicit word, and on the record.
+        let note = (resume > new_offset).then(|| OperatorNote {
+            action: "node-restore: skip updates after the last ingested one".to_owned(),
+            detail: format!(
+                "checkpoint {} -> {}; the last ingested update {} is at offset {} on this node; offsets {}..={} are never ingested",
+                before.offset,
+                resume,
+                last.update_id,
+                new_offset,
+                new_offset.get() + 1,
+                resume
+            ),
+        });
         let after = Checkpoint {
             offset: resume,
             last_update: Some(IngestedUpdate {
@@ -250,7 +304,7 @@ where
                 ..last
             }),
         };
-        store.rewind_checkpoint(&after).await?;
+        store.rewind_checkpoint(&after, note.as_ref()).await?;
         Ok(Recovered {
             before,
             after,

@@ -22,7 +22,7 @@ use exchange_core::changeset::DepositState;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalRequest, WithdrawalState};
 use exchange_core::{Amount, InstrumentId, PartyId, SynchronizerId, Timestamp};
 use exchange_services::filter::treasury_format;
-use exchange_services::recover::{RecordTimes, node_restore, node_restore_via_admin};
+use exchange_services::recover::{GivenOffset, RecordTimes, node_restore, node_restore_via_admin};
 use exchange_services::{Source, Summary, Transport};
 use exchange_store::Store;
 use harness::TestDb;
@@ -256,7 +256,7 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
     let back_to = first[first.len() / 2].0;
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
-    node_restore(&store, &source, &format, Some(back_to))
+    node_restore(&store, &source, &format, Some(GivenOffset::at(back_to)))
         .await
         .expect("re-pointed");
     let summary = node.ingest(&store, Transport::Http, 4).await;
@@ -268,7 +268,7 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
 
     // Once more from the very beginning on the same DB: everything is known, nothing changes.
     let source = node.source(Transport::Http);
-    node_restore(&store, &source, &format, Some(1))
+    node_restore(&store, &source, &format, Some(GivenOffset::at(1)))
         .await
         .expect("re-pointed");
     let summary = node.ingest(&store, Transport::Websocket, 7).await;

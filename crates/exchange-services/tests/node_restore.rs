@@ -18,7 +18,9 @@ use common::*;
 use exchange_core::Amount;
 use exchange_services::filter::treasury_format;
 use exchange_services::identity::IdentityError;
-use exchange_services::recover::{RecordTimes, RecoverError, node_restore, node_restore_via_admin};
+use exchange_services::recover::{
+    GivenOffset, RecordTimes, RecoverError, node_restore, node_restore_via_admin,
+};
 use exchange_services::{IngestError, Transport};
 use harness::TestDb;
 
@@ -81,7 +83,7 @@ async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
     // Steps 2, 5, 6: tRecovery from the DB, offRecovery from the node, re-point.
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
-    let given = by_admin_offset.then(|| off_recovery(&node, last.record_time));
+    let given = by_admin_offset.then(|| GivenOffset::at(off_recovery(&node, last.record_time)));
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
     let recovered = node_restore(&store, &source, &format, given).await.unwrap();
@@ -122,7 +124,7 @@ async fn the_skip_rule_after_a_restore(db: &TestDb) {
     let first = checkpoint.last_update.unwrap();
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
-    node_restore(&store, &source, &format, Some(1))
+    node_restore(&store, &source, &format, Some(GivenOffset::at(1)))
         .await
         .unwrap();
     let summary = node
@@ -404,7 +406,80 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
     store.close().await;
 }
 
+/// An operator's `--offset` past the restored node's offset of the last ingested update would
+/// skip the deposits in between for good: refused, naming the highest acceptable offset; only
+/// the explicit override accepts it, and the DB's operator log records it.
+async fn an_offset_past_the_last_ingested_update_is_refused(db: &TestDb) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(31);
+    let mut expected = BTreeMap::new();
+    deposit_round(&mut node, &mut rng, 6, &mut expected);
+    let backup = node.sandbox.backup();
+    deposit_round(&mut node, &mut rng, 6, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    node.sandbox.restore(&backup);
+    // Deposits after the restore: what a too-late offset would skip.
+    deposit_round(&mut node, &mut rng, 4, &mut expected);
+    let before = store.checkpoint().await.unwrap().unwrap();
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    let last = before.last_update.clone().unwrap();
+    let highest = source
+        .offset_of(last.update_id.as_str(), &format)
+        .await
+        .unwrap()
+        .unwrap();
+    for beyond in [highest + 1, node.ledger_end(), 99_999_999] {
+        let err = node_restore(&store, &source, &format, Some(GivenOffset::at(beyond)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RecoverError::OffsetBeyondLastIngested { given, highest: h, .. } if given == beyond && h == highest),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&format!("at most {highest}")),
+            "{err}"
+        );
+        assert_eq!(store.checkpoint().await.unwrap().unwrap(), before);
+    }
+    assert!(store.operator_log().await.unwrap().is_empty());
+
+    // The highest acceptable offset itself is fine, and the new deposits are credited.
+    node_restore(&store, &source, &format, Some(GivenOffset::at(highest)))
+        .await
+        .unwrap();
+    node.ingest_once(&store, Transport::Http, 5).await.unwrap();
+    let expected = with_zeros(&expected, CUSTOMERS);
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await,
+        expected
+    );
+    assert!(store.operator_log().await.unwrap().is_empty());
+
+    // The override: accepted, and on the record.
+    let end = node.ledger_end();
+    let skip = GivenOffset {
+        offset: end + 5,
+        skip_updates_after_last_ingested: true,
+    };
+    let r = node_restore(&store, &source, &format, Some(skip))
+        .await
+        .unwrap();
+    assert_eq!(r.after.offset.get(), end + 5);
+    let log = store.operator_log().await.unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(
+        log[0].note.detail.contains(&format!("-> {}", end + 5)),
+        "{log:?}"
+    );
+    store.close().await;
+}
+
 conformance!(
+    an_offset_past_the_last_ingested_update_is_refused,
     non_unique_record_times_at_the_synchronizers_first_update,
     the_admin_api_with_non_unique_record_times,
     the_admin_api_answers_not_found_out_of_range_and_nonsense,

@@ -227,7 +227,10 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
         offset: exchange_core::Offset::new(1).unwrap(),
         last_update: None,
     };
-    store.rewind_checkpoint(&restored_checkpoint).await.unwrap();
+    store
+        .rewind_checkpoint(&restored_checkpoint, None)
+        .await
+        .unwrap();
     let again = node
         .ingest_once(&store, Transport::Websocket, 6)
         .await

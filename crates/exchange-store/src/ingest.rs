@@ -11,7 +11,7 @@ use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 use crate::bulk::{Kind, Rows};
 use crate::db::{Backend, Tx};
 use crate::error::{Result, StoreError};
-use crate::{Store, deposits, holdings, instructions, withdrawals};
+use crate::{Store, deposits, holdings, instructions, quarantine, withdrawals};
 
 const UPSERT_CHECKPOINT: &str = "
     INSERT INTO checkpoint (id, ledger_offset, last_update_id, last_update_offset,
@@ -140,6 +140,7 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     r.origin.record_time.micros().into(),
                     at.into(),
                     at.into(),
+                    r.duplicate_of.as_ref().map(|d| d.to_string()).into(),
                 ]);
             }
             // Touches only its own table, which nothing pending reads.
@@ -153,6 +154,15 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
             Effect::Withdrawal(transition) => {
                 pending.flush(tx).await?;
                 withdrawals::transition(tx, transition).await?
+            }
+            // Rare (an unparseable transaction): one statement each, in order.
+            Effect::Quarantined(q) => {
+                pending.flush(tx).await?;
+                quarantine::hold(tx, q).await?
+            }
+            Effect::QuarantineReleased { update_id } => {
+                pending.flush(tx).await?;
+                quarantine::release(tx, update_id).await?
             }
         }
     }
@@ -200,6 +210,7 @@ const RECOVERED_COLUMNS: &[(&str, Kind)] = &[
     ("last_record_time_us", Kind::Int),
     ("created_at_us", Kind::Int),
     ("updated_at_us", Kind::Int),
+    ("duplicate_of", Kind::Text),
 ];
 const JOURNAL_COLUMNS: &[(&str, Kind)] = &[
     ("account_id", Kind::Text),

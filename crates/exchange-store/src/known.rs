@@ -146,6 +146,7 @@ impl Store {
                     synchronizer: w.synchronizer,
                     debited: w.account,
                     last_update: w.last_origin.map(|o| o.update_id),
+                    transfer_instruction: w.transfer_instruction,
                 },
             );
         }

@@ -38,6 +38,7 @@ mod ingest;
 mod instructions;
 mod known;
 mod lease;
+mod quarantine;
 mod treasury;
 mod withdrawals;
 
@@ -48,6 +49,7 @@ pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};
 pub use holdings::HoldingRecord;
 pub use lease::IngestionLease;
+pub use quarantine::{OperatorLogEntry, OperatorNote, QuarantineEntry};
 pub use withdrawals::Withdrawal;
 
 use exchange_core::Timestamp;
@@ -120,9 +122,17 @@ impl Store {
 
     /// Sets the checkpoint even if that moves it back: for the node-restore runbook (resume at
     /// `offRecovery`) and DB-restore replays. Operators only; ingestion must be stopped.
-    pub async fn rewind_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+    /// `note`: an operator decision that bypassed a check, logged in the same transaction.
+    pub async fn rewind_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        note: Option<&OperatorNote>,
+    ) -> Result<()> {
         let mut tx = self.pool.write().await?;
         ingest::set_checkpoint(&mut tx, checkpoint).await?;
+        if let Some(note) = note {
+            quarantine::log(&mut tx, note).await?;
+        }
         tx.commit().await
     }
 }

@@ -33,12 +33,14 @@ pub struct Withdrawal {
     pub last_origin: Option<Origin>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// A second payment of that withdrawal, booked on its own (see `RecoveredWithdrawal`).
+    pub duplicate_of: Option<WithdrawalId>,
 }
 
 pub(crate) const COLUMNS: &str =
     "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
     receiver, trec_tgt_us, synchronizer_id, reason, transfer_instruction_id, last_update_id, last_record_time_us,
-    created_at_us, updated_at_us";
+    created_at_us, updated_at_us, duplicate_of";
 
 pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     let last_origin = match row.opt_parse("last_update_id")? {
@@ -62,6 +64,7 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
         last_origin,
         created_at: row.time("created_at_us")?,
         updated_at: row.time("updated_at_us")?,
+        duplicate_of: row.opt_parse("duplicate_of")?,
     })
 }
 

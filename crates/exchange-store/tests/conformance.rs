@@ -4,7 +4,8 @@ mod harness;
 
 use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect, Holding,
-    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
+    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, QuarantinedUpdate,
+    TransferInstruction,
 };
 use exchange_core::ingest::{Known, Needs};
 use exchange_core::token_standard::Lock;
@@ -35,6 +36,8 @@ conformance!(
     a_batch_laid_over_reads_equals_the_state_after_its_commit,
     a_db_from_before_the_lock_column_migrates,
     an_update_is_recorded_once_before_and_after_migrations,
+    quarantined_updates_are_held_then_released_once,
+    a_second_payment_is_stored_as_such,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -215,7 +218,7 @@ async fn checkpoint_only_moves_forward(db: &TestDb) {
     assert_eq!(stored.last_update, Some(update(5)));
 
     // Operators may rewind (node restored: offsets changed).
-    store.rewind_checkpoint(&checkpoint(2)).await.unwrap();
+    store.rewind_checkpoint(&checkpoint(2), None).await.unwrap();
     assert_eq!(store.checkpoint().await.unwrap(), Some(checkpoint(2)));
 }
 
@@ -641,6 +644,7 @@ async fn recovered_withdrawals(db: &TestDb) {
         receiver: party("bob"),
         origin: origin(2),
         transfer_instruction: Some(cid("ti9")),
+        duplicate_of: None,
     };
     store
         .commit(
@@ -1068,6 +1072,7 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
                 receiver: party("bob"),
                 origin: origin(4),
                 transfer_instruction: None,
+                duplicate_of: None,
             }),
             Effect::Journal(JournalEntry {
                 account: account("acc"),
@@ -1308,4 +1313,74 @@ async fn sqlite_in_memory_works() {
         Store::open("mysql://x").await.unwrap_err(),
         StoreError::UnsupportedUrl(_)
     ));
+}
+
+async fn quarantined_updates_are_held_then_released_once(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let held = QuarantinedUpdate {
+        update: update(2),
+        error: "amount \"1e400\" is not a Numeric 10".into(),
+        raw_json: r#"{"updateId":"u2"}"#.into(),
+    };
+    let mut changes = tx(2, vec![Effect::Quarantined(held.clone())]);
+    store.commit(&changes, &checkpoint(2)).await.unwrap();
+    let entries = store.quarantine(true).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].quarantined, held);
+    assert!(!entries[0].released);
+    // Recorded as ingested: a replay does not take it up again.
+    assert!(store.is_ingested(&update(2).update_id).await.unwrap());
+    // Quarantining it twice is a conflict.
+    changes.ingested.clear();
+    let err = store.commit(&changes, &checkpoint(3)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    // Released with its effects, without moving the checkpoint; a second release fails whole.
+    let mut release = ChangeSet::default();
+    release.push(Effect::QuarantineReleased {
+        update_id: update(2).update_id,
+    });
+    release.push(Effect::DepositRecorded(deposit(
+        "d2",
+        Some("acc"),
+        "7",
+        DepositState::Credited,
+        2,
+    )));
+    store.commit_released(&release).await.unwrap();
+    assert_eq!(balance(&store).await, amount("107"));
+    assert_eq!(store.checkpoint().await.unwrap(), Some(checkpoint(2)));
+    assert!(store.quarantine(true).await.unwrap().is_empty());
+    let all = store.quarantine(false).await.unwrap();
+    assert!(all[0].released && all[0].released_at.is_some());
+    let err = store.commit_released(&release).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(balance(&store).await, amount("107"));
+}
+
+async fn a_second_payment_is_stored_as_such(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let repeat = RecoveredWithdrawal {
+        id: wid("w1#repeat:u2:7"),
+        instrument: amulet(),
+        amount: amount("25"),
+        receiver: party("bob"),
+        origin: origin(2),
+        transfer_instruction: None,
+        duplicate_of: Some(wid("w1")),
+    };
+    store
+        .commit(
+            &tx(2, vec![Effect::WithdrawalRecovered(repeat)]),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    let w = store
+        .withdrawal(&wid("w1#repeat:u2:7"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.duplicate_of, Some(wid("w1")));
+    assert_eq!(w.state, WithdrawalState::Recovered);
 }

@@ -1,0 +1,161 @@
+//! Transactions ingestion could not parse and set aside (`ingest --quarantine-unparseable`), and
+//! the operator log of decisions that bypassed a safety check.
+
+use exchange_core::changeset::{IngestedUpdate, QuarantinedUpdate};
+use exchange_core::{Timestamp, UpdateId};
+
+use crate::db::{Row, Tx, expect_one};
+use crate::error::{Result, StoreError};
+use crate::{Store, now};
+
+/// A quarantined transaction as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantineEntry {
+    pub quarantined: QuarantinedUpdate,
+    /// `false` while held; `true` once `quarantine retry` applied it.
+    pub released: bool,
+    pub quarantined_at: Timestamp,
+    pub released_at: Option<Timestamp>,
+}
+
+const COLUMNS: &str = "update_id, ledger_offset, record_time_us, synchronizer_id, error, raw_json,
+    state, quarantined_at_us, released_at_us";
+
+fn from_row(row: &Row) -> Result<QuarantineEntry> {
+    let offset: i64 = row.get("ledger_offset")?;
+    let state: String = row.get("state")?;
+    Ok(QuarantineEntry {
+        quarantined: QuarantinedUpdate {
+            update: IngestedUpdate {
+                update_id: row.update("update_id")?,
+                offset: exchange_core::Offset::new(offset)
+                    .map_err(|_| StoreError::Corrupt(format!("quarantine offset {offset}")))?,
+                record_time: row.time("record_time_us")?,
+                synchronizer_id: row.synchronizer("synchronizer_id")?,
+            },
+            error: row.get("error")?,
+            raw_json: row.get("raw_json")?,
+        },
+        released: state == "released",
+        quarantined_at: row.time("quarantined_at_us")?,
+        released_at: row.opt_time("released_at_us")?,
+    })
+}
+
+/// Sets a transaction aside (in the batch that records it as ingested).
+pub(crate) async fn hold(tx: &mut Tx, q: &QuarantinedUpdate) -> Result<()> {
+    let u = &q.update;
+    tx.query(&format!(
+        "INSERT INTO quarantine ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 'held', $7, NULL)"
+    ))
+    .bind(u.update_id.as_str())
+    .bind(u.offset.get())
+    .bind(u.record_time.micros())
+    .bind(u.synchronizer_id.as_str())
+    .bind(q.error.clone())
+    .bind(q.raw_json.clone())
+    .bind(now().micros())
+    .execute()
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("update {} is already quarantined", u.update_id))
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
+/// Marks a held transaction released, in the commit that applies its effects: a second release
+/// (and so a second application) fails the whole commit.
+pub(crate) async fn release(tx: &mut Tx, update_id: &UpdateId) -> Result<()> {
+    let changed = tx
+        .query(
+            "UPDATE quarantine SET state = 'released', released_at_us = $2
+             WHERE update_id = $1 AND state = 'held'",
+        )
+        .bind(update_id.as_str())
+        .bind(now().micros())
+        .execute()
+        .await?;
+    expect_one(changed, || {
+        StoreError::Conflict(format!(
+            "update {update_id} is not held in quarantine (released already?)"
+        ))
+    })
+}
+
+/// An operator decision that bypassed a safety check, for audits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorNote {
+    pub action: String,
+    pub detail: String,
+}
+
+/// A logged [`OperatorNote`] with its time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorLogEntry {
+    pub at: Timestamp,
+    pub note: OperatorNote,
+}
+
+pub(crate) async fn log(tx: &mut Tx, note: &OperatorNote) -> Result<()> {
+    tx.query("INSERT INTO operator_log (at_us, action, detail) VALUES ($1, $2, $3)")
+        .bind(now().micros())
+        .bind(note.action.clone())
+        .bind(note.detail.clone())
+        .execute()
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Quarantined transactions in offset order; with `held_only`, those not released yet.
+    pub async fn quarantine(&self, held_only: bool) -> Result<Vec<QuarantineEntry>> {
+        let mut tx = self.pool.read().await?;
+        let filter = if held_only {
+            "WHERE state = 'held'"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {COLUMNS} FROM quarantine {filter} ORDER BY ledger_offset");
+        tx.query(&sql)
+            .fetch_all()
+            .await?
+            .iter()
+            .map(from_row)
+            .collect()
+    }
+
+    /// The operator log, oldest first.
+    pub async fn operator_log(&self) -> Result<Vec<OperatorLogEntry>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .query("SELECT at_us, action, detail FROM operator_log ORDER BY entry_id")
+            .fetch_all()
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OperatorLogEntry {
+                    at: r.time("at_us")?,
+                    note: OperatorNote {
+                        action: r.get("action")?,
+                        detail: r.get("detail")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Applies the effects of released quarantined transactions (their `QuarantineReleased`
+    /// effects included) without moving the checkpoint: they were ingested, only held back.
+    /// Operators only, with ingestion stopped (the caller holds the ingestion lease).
+    pub async fn commit_released(
+        &self,
+        changes: &exchange_core::changeset::ChangeSet,
+    ) -> Result<()> {
+        let mut tx = self.pool.write_ingest().await?;
+        crate::ingest::apply(&mut tx, changes).await?;
+        tx.commit().await
+    }
+}
