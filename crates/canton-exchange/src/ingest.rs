@@ -26,9 +26,13 @@ pub struct Args {
     /// Stop at the ledger end seen at start.
     #[arg(long)]
     once: bool,
-    /// Stop at the first malformed or unexpected transaction instead of logging it.
+    /// Stop at the first anomaly (an unexpected transaction) too, instead of logging it.
     #[arg(long)]
     strict: bool,
+    /// Set a transaction that cannot be parsed aside in the quarantine (shown by `status`,
+    /// re-processed by `quarantine retry`) and go on, instead of stopping before it.
+    #[arg(long, conflicts_with = "strict")]
+    quarantine_unparseable: bool,
     /// Skip transactions by known update id instead of by record time: for nodes whose
     /// history was edited locally (ACS imports, party replication, repairs), where record
     /// times are not unique.
@@ -86,9 +90,18 @@ impl Observer for Log {
                 );
             }
             Event::Anomaly(a) => eprintln!("warning: {a}"),
-            Event::Unparseable { update_id, error } => {
-                eprintln!("error: update {update_id} cannot be parsed: {error}")
-            }
+            Event::Unparseable {
+                update_id,
+                error,
+                quarantined: true,
+            } => eprintln!(
+                "warning: update {update_id} cannot be parsed ({error}): quarantined, see `canton-exchange quarantine list`"
+            ),
+            Event::Unparseable {
+                update_id,
+                error,
+                quarantined: false,
+            } => eprintln!("error: update {update_id} cannot be parsed: {error}"),
             Event::Retrying {
                 what,
                 attempt,
@@ -114,6 +127,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut config = IngestConfig::new(fold);
     config.once = args.once;
     config.strict = args.strict;
+    config.quarantine_unparseable = args.quarantine_unparseable;
     config.standby = args.standby;
     config.batch_transactions = args.batch_size.max(1);
     config.retry.max_retries = args.max_retries;

@@ -55,6 +55,19 @@ struct Status {
     /// The suspense account's balance per instrument (negative: recovered withdrawals whose
     /// customer is not known yet).
     suspense_balance: BTreeMap<String, String>,
+    /// Withdrawals paid a second time on the ledger (each booked against suspense).
+    overpaid_withdrawals: i64,
+    /// Transactions held in quarantine (not parseable), oldest first: `quarantine retry`.
+    quarantined: Vec<JsonQuarantined>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonQuarantined {
+    update_id: String,
+    offset: i64,
+    record_time: String,
+    error: String,
 }
 
 #[derive(Serialize)]
@@ -74,6 +87,21 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         let record_times = store.record_times().await?;
         let withdrawals: BTreeMap<_, _> = store.withdrawal_counts().await?.into_iter().collect();
         let deposits: BTreeMap<_, _> = store.deposit_counts().await?.into_iter().collect();
+        let overpaid_withdrawals = store.overpaid_withdrawal_count().await?;
+        let quarantined = store
+            .quarantine(true)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let u = e.quarantined.update;
+                JsonQuarantined {
+                    update_id: u.update_id.to_string(),
+                    offset: u.offset.get(),
+                    record_time: u.record_time.to_string(),
+                    error: e.quarantined.error,
+                }
+            })
+            .collect();
         let suspense = match AccountId::new(args.suspense_account.clone()) {
             Some(a) => store.balances(&a).await?,
             None => BTreeMap::new(),
@@ -118,6 +146,8 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 .into_iter()
                 .map(|(i, a)| (format!("{}/{}", i.admin, i.id), a.to_string()))
                 .collect(),
+            overpaid_withdrawals,
+            quarantined,
         })
     })?;
     match args.format {
@@ -188,6 +218,27 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
     }
     for (instrument, amount) in &s.suspense_balance {
         writeln!(out, "suspense balance          {amount} {instrument}")?;
+    }
+    if s.overpaid_withdrawals > 0 {
+        writeln!(
+            out,
+            "overpaid withdrawals      {} (paid twice on the ledger; booked against suspense)",
+            s.overpaid_withdrawals
+        )?;
+    }
+    writeln!(out, "quarantined updates       {}", s.quarantined.len())?;
+    for q in &s.quarantined {
+        writeln!(
+            out,
+            "  {} (offset {}, {}): {}",
+            q.update_id, q.offset, q.record_time, q.error
+        )?;
+    }
+    if !s.quarantined.is_empty() {
+        writeln!(
+            out,
+            "  fix the cause, then: canton-exchange quarantine retry (with ingestion stopped)"
+        )?;
     }
     Ok(())
 }

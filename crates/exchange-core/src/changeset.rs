@@ -374,6 +374,12 @@ pub enum Effect {
     Quarantined(QuarantinedUpdate),
     /// A quarantined transaction was parsed and folded after all; its effects come with this.
     QuarantineReleased { update_id: UpdateId },
+    /// A possibly-own holding the DB does not know was archived, while a transaction is held in
+    /// quarantine (it may have created it): kept so that its release mirrors it as spent.
+    UnmatchedArchive {
+        contract_id: ContractId,
+        archived: Origin,
+    },
 }
 
 /// A transaction ingestion could not parse, kept whole for a later attempt.

@@ -106,6 +106,8 @@ pub trait IngestState {
     fn withdrawal(&self, id: &WithdrawalId) -> Option<&KnownWithdrawal>;
     fn record_time(&self, synchronizer: &SynchronizerId) -> Option<Timestamp>;
     fn is_ingested(&self, update_id: &str) -> bool;
+    /// Whether a transaction is held in quarantine (see [`Effect::UnmatchedArchive`]).
+    fn quarantine_held(&self) -> bool;
 }
 
 /// The part of the DB a batch touches, loaded up front, plus what the batch changed so far.
@@ -118,6 +120,8 @@ pub struct Known {
     pub withdrawals: HashMap<WithdrawalId, KnownWithdrawal>,
     pub record_times: HashMap<SynchronizerId, Timestamp>,
     pub ingested: HashSet<UpdateId>,
+    /// A transaction is held in quarantine.
+    pub quarantine_held: bool,
 }
 
 impl IngestState for Known {
@@ -141,6 +145,9 @@ impl IngestState for Known {
     }
     fn is_ingested(&self, update_id: &str) -> bool {
         self.ingested.contains(update_id)
+    }
+    fn quarantine_held(&self) -> bool {
+        self.quarantine_held
     }
 }
 
@@ -214,8 +221,9 @@ impl Known {
                 Effect::TransferInstruction(i) => {
                     self.instructions.insert(i.contract_id.clone(), i.clone());
                 }
-                // Ingested through `changes.ingested`; nothing else of it is known.
-                Effect::Quarantined(_) | Effect::QuarantineReleased { .. } => {}
+                Effect::Quarantined(_) => self.quarantine_held = true,
+                // Whether others are still held is the DB's to say at the next load.
+                Effect::QuarantineReleased { .. } | Effect::UnmatchedArchive { .. } => {}
             }
         }
     }
@@ -415,17 +423,42 @@ pub fn fold(tx: &ParsedTransaction, state: &dyn IngestState, config: &FoldConfig
 
 /// Folds a quarantined transaction that parses now. It was ingested when it was set aside, so
 /// neither the skip rule nor the ingested-update record applies; its effects are released with
-/// it, once (the store releases a held entry only).
+/// it, once (the store releases a held entry only). `archived_since`: archives ingestion could
+/// not match while it was held ([`Effect::UnmatchedArchive`]); the holdings it created that
+/// are among them are mirrored as spent there.
 pub fn fold_quarantined(
     tx: &ParsedTransaction,
     state: &dyn IngestState,
     config: &FoldConfig,
+    archived_since: &HashMap<ContractId, Origin>,
 ) -> Folded {
     let mut out = Folded::default();
     out.changes.push(Effect::QuarantineReleased {
         update_id: tx.update_id.clone(),
     });
     fold_effects(tx, state, config, &mut out);
+    let spent: Vec<Effect> = out
+        .changes
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::HoldingCreated(h) => Some(h),
+            _ => None,
+        })
+        .filter(|h| {
+            !tx.holdings_archived
+                .iter()
+                .any(|a| a.contract_id == h.contract_id)
+        })
+        .filter_map(|h| {
+            let archived = archived_since.get(&h.contract_id)?;
+            Some(Effect::HoldingArchived {
+                contract_id: h.contract_id.clone(),
+                archived: archived.clone(),
+            })
+        })
+        .collect();
+    out.changes.effects.extend(spent);
     out
 }
 
@@ -448,6 +481,14 @@ fn fold_effects(
     };
     f.holdings();
     f.transfers();
+    if state.quarantine_held() {
+        for cid in &tx.unresolved_archives {
+            f.push(Effect::UnmatchedArchive {
+                contract_id: cid.clone(),
+                archived: f.origin.clone(),
+            });
+        }
+    }
     for u in &tx.unexplained {
         f.anomaly(
             Some(u.node_id),

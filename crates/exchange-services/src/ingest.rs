@@ -11,8 +11,10 @@
 //!   backoff; then ingestion ends with the error (the CLI exits non-zero).
 //! - One ingestion per DB at a time: it holds the store's ingestion lease for the whole run and
 //!   checks it before every commit; a second instance refuses, or waits as a standby.
-//! - In strict mode, the first anomaly or unparseable transaction stops ingestion after the
-//!   transactions before it are committed, so the checkpoint points just before it.
+//! - Nothing is skipped silently. A transaction that cannot be parsed stops ingestion after the
+//!   transactions before it are committed, so the checkpoint points just before it; unless the
+//!   operator chose quarantine, where it is kept whole (and shown by `status`) for a later
+//!   `quarantine retry`. In strict mode the first anomaly stops ingestion the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,10 +23,8 @@ use canton_ledger::client::{ClientError, ErrorClass};
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
 use exchange_core::book::Chain;
-use exchange_core::changeset::{ChangeSet, Checkpoint, IngestedUpdate};
-use exchange_core::ingest::{
-    Anomaly, FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested,
-};
+use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, QuarantinedUpdate};
+use exchange_core::ingest::{FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested};
 use exchange_core::{
     HoldingBook, Offset, ParsedTransaction, SynchronizerId, Timestamp, UpdateId, parse_transaction,
 };
@@ -43,8 +43,11 @@ pub struct IngestConfig {
     pub fold: FoldConfig,
     /// Stop at the ledger end seen at start instead of tailing.
     pub once: bool,
-    /// Stop on the first anomaly or unparseable transaction instead of logging and going on.
+    /// Stop on the first anomaly too, instead of logging it and going on.
     pub strict: bool,
+    /// Set a transaction that cannot be parsed aside in the quarantine and go on, instead of
+    /// stopping before it.
+    pub quarantine_unparseable: bool,
     /// A batch closes at this many transactions…
     pub batch_transactions: usize,
     /// …or this long after its first element.
@@ -64,6 +67,7 @@ impl IngestConfig {
             fold,
             once: false,
             strict: false,
+            quarantine_unparseable: false,
             batch_transactions: 1000,
             batch_wait: Duration::from_millis(250),
             retry: RetryPolicy::default(),
@@ -90,6 +94,14 @@ pub enum IngestError {
         "strict mode: stopped before {0}; the checkpoint is just before it. Fix the data or run without --strict"
     )]
     Strict(String),
+    #[error(
+        "stopped before update {update_id} at offset {offset}: it cannot be parsed ({error}); nothing of it or after it is ingested, the checkpoint is just before it. Fix the cause (e.g. a newer canton-exchange) and start again, or start with --quarantine-unparseable to set it aside (listed by `status` and `quarantine list`, applied later by `quarantine retry`)"
+    )]
+    Unparseable {
+        update_id: String,
+        offset: String,
+        error: String,
+    },
 }
 
 /// What a run did.
@@ -343,10 +355,7 @@ impl Ingestor {
                     }
                 }
                 // Strict mode stopped in this batch: nothing after it may be prepared.
-                if in_flight
-                    .as_ref()
-                    .is_some_and(|f| f.outcome.strict_stop.is_some())
-                {
+                if in_flight.as_ref().is_some_and(|f| f.outcome.stop.is_some()) {
                     let f = in_flight.take().expect("checked");
                     self.settle(f, &mut summary, &mut last_update).await?;
                 }
@@ -454,8 +463,8 @@ impl Ingestor {
             transactions: (outcome.ingested + outcome.skipped) as usize,
             skipped: outcome.skipped as usize,
         });
-        match &outcome.strict_stop {
-            Some(why) => Err(IngestError::Strict(why.clone())),
+        match &outcome.stop {
+            Some(stop) => Err(stop.clone().into()),
             None => Ok(()),
         }
     }
@@ -573,7 +582,7 @@ impl Ingestor {
         let mut needs = Needs::default();
         for u in batch {
             if let Update::Transaction(t) = u {
-                let covered = header(&t.value).is_some_and(|h| {
+                let covered = header(&t.value).is_ok_and(|h| {
                     is_ingested(
                         &known,
                         config.skip_rule,
@@ -604,12 +613,15 @@ impl Ingestor {
                 continue;
             };
             let tx = &t.value;
-            let Some(header) = header(tx) else {
-                parsed.push(Parsed::Broken(
-                    tx.update_id.clone(),
-                    "invalid header".into(),
-                ));
-                continue;
+            let header = match header(tx) {
+                Ok(h) => h,
+                Err(error) => {
+                    parsed.push(Parsed::Broken {
+                        update_id: tx.update_id.clone(),
+                        error,
+                    });
+                    continue;
+                }
             };
             if is_ingested(
                 &known,
@@ -631,7 +643,10 @@ impl Ingestor {
                     needs.add_parsed(&p, config);
                     parsed.push(Parsed::Ok(Box::new(p)));
                 }
-                Err(e) => parsed.push(Parsed::Broken(tx.update_id.clone(), e.to_string())),
+                Err(e) => parsed.push(Parsed::Broken {
+                    update_id: tx.update_id.clone(),
+                    error: e.to_string(),
+                }),
             }
         }
         // In-flight withdrawals that the batch's record times may expire are loaded before
@@ -680,23 +695,35 @@ impl Ingestor {
                     outcome.skipped += 1;
                     *last_update = Some(header);
                 }
-                (Update::Transaction(t), Parsed::Broken(update_id, error)) => {
+                (Update::Transaction(t), Parsed::Broken { update_id, error }) => {
+                    outcome.anomalies += 1;
+                    // Never guessed at, never dropped: set aside whole if the operator chose
+                    // so (and the header is sound enough to file it under), else stop here.
+                    let quarantine = self.config.quarantine_unparseable && !self.config.strict;
+                    match header(&t.value) {
+                        Ok(h) if quarantine => {
+                            let c = quarantined(h.clone(), &t.value, error.clone());
+                            known.absorb(&c);
+                            changes.merge(c);
+                            outcome.ingested += 1;
+                            *last_update = Some(h);
+                        }
+                        _ if self.config.strict => {
+                            stop = Some(Stop::Strict(format!("update {update_id}: {error}")))
+                        }
+                        _ => {
+                            stop = Some(Stop::Unparseable {
+                                update_id: update_id.clone(),
+                                offset: t.value.offset.to_string(),
+                                error: error.clone(),
+                            })
+                        }
+                    }
                     self.observer.event(&Event::Unparseable {
                         update_id: update_id.clone(),
                         error: error.clone(),
+                        quarantined: stop.is_none(),
                     });
-                    outcome.anomalies += 1;
-                    if self.config.strict {
-                        stop = Some(format!("update {update_id}: {error}"));
-                    } else if let Some(h) = header(&t.value) {
-                        // Not guessed at: recorded as ingested without effects, and logged.
-                        let mut c = ChangeSet::default();
-                        c.ingest(h.clone());
-                        known.absorb(&c);
-                        changes.merge(c);
-                        outcome.ingested += 1;
-                        *last_update = Some(h);
-                    }
                 }
                 (_, Parsed::Ok(p)) => {
                     let folded = fold(&p, &known, config);
@@ -706,7 +733,7 @@ impl Ingestor {
                             self.observer.event(&Event::Anomaly(a.clone()));
                         }
                         if self.config.strict {
-                            stop = Some(describe(a));
+                            stop = Some(Stop::Strict(a.to_string()));
                         }
                     }
                     if stop.is_none() {
@@ -725,10 +752,10 @@ impl Ingestor {
                         });
                     }
                 }
-                (_, Parsed::Broken(..)) => {}
+                (_, Parsed::Broken { .. }) => {}
             }
             if stop.is_some() {
-                outcome.strict_stop = stop;
+                outcome.stop = stop;
                 break;
             }
             offset = u.offset().or(offset);
@@ -791,25 +818,70 @@ async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     }
 }
 
-fn describe(a: &Anomaly) -> String {
-    a.to_string()
+/// The identity of a transaction, or which part of it is invalid.
+fn header(tx: &JsTransaction) -> Result<IngestedUpdate, String> {
+    let invalid = |field: &str, e: &dyn std::fmt::Display| format!("invalid {field}: {e}");
+    Ok(IngestedUpdate {
+        update_id: UpdateId::new(&tx.update_id).map_err(|e| invalid("updateId", &e))?,
+        offset: Offset::new(tx.offset).map_err(|e| invalid("offset", &e))?,
+        record_time: tx
+            .record_time
+            .parse()
+            .map_err(|e| invalid("recordTime", &e))?,
+        synchronizer_id: SynchronizerId::new(&tx.synchronizer_id)
+            .map_err(|e| invalid("synchronizerId", &e))?,
+    })
 }
 
-/// The identity of a transaction, if its header is valid.
-fn header(tx: &JsTransaction) -> Option<IngestedUpdate> {
-    Some(IngestedUpdate {
-        update_id: UpdateId::new(&tx.update_id).ok()?,
-        offset: Offset::new(tx.offset).ok()?,
-        record_time: tx.record_time.parse().ok()?,
-        synchronizer_id: SynchronizerId::new(&tx.synchronizer_id).ok()?,
-    })
+/// A transaction set aside unparsed: ingested (so no replay takes it up again), nothing of it
+/// applied, kept whole for `quarantine retry`.
+fn quarantined(update: IngestedUpdate, tx: &JsTransaction, error: String) -> ChangeSet {
+    let mut c = ChangeSet::default();
+    c.ingest(update.clone());
+    c.push(Effect::Quarantined(QuarantinedUpdate {
+        update,
+        error,
+        // The wire types keep Daml values as the node sent them.
+        raw_json: serde_json::to_string(tx).unwrap_or_default(),
+    }));
+    c
 }
 
 enum Parsed {
     NotATransaction,
     Skipped(IngestedUpdate),
-    Broken(String, String),
+    Broken { update_id: String, error: String },
     Ok(Box<ParsedTransaction>),
+}
+
+/// Why a batch stops before one of its transactions (committed up to just before it).
+#[derive(Debug, Clone)]
+enum Stop {
+    /// Strict mode and an anomaly (or an unparseable transaction).
+    Strict(String),
+    /// A transaction that cannot be parsed, and no quarantine.
+    Unparseable {
+        update_id: String,
+        offset: String,
+        error: String,
+    },
+}
+
+impl From<Stop> for IngestError {
+    fn from(stop: Stop) -> IngestError {
+        match stop {
+            Stop::Strict(why) => IngestError::Strict(why),
+            Stop::Unparseable {
+                update_id,
+                offset,
+                error,
+            } => IngestError::Unparseable {
+                update_id,
+                offset,
+                error,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -818,7 +890,7 @@ struct Outcome {
     skipped: u64,
     anomalies: u64,
     offset: i64,
-    strict_stop: Option<String>,
+    stop: Option<Stop>,
     timings: Timings,
 }
 

@@ -1,12 +1,14 @@
 //! The exchange's long-running loops. Glue only: IO in (the ledger, recorded files), pure
 //! decisions from `exchange-core`, writes through `exchange-store`.
 //!
-//! Today: Tx History Ingestion ([`ingest`]) and the node-restore runbook ([`recover`]).
+//! Today: Tx History Ingestion ([`ingest`]), re-processing of quarantined transactions
+//! ([`quarantine`]) and the node-restore runbook ([`recover`]).
 
 pub mod filter;
 pub mod identity;
 pub mod ingest;
 pub mod observe;
+pub mod quarantine;
 pub mod reader;
 pub mod recover;
 pub mod retry;

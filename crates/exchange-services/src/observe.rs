@@ -24,8 +24,13 @@ pub enum Event {
     },
     /// Ledger data ingestion did not act on (logged with its update id).
     Anomaly(Anomaly),
-    /// A transaction that could not be parsed.
-    Unparseable { update_id: String, error: String },
+    /// A transaction that could not be parsed: ingestion stops before it, or (`quarantined`)
+    /// it was set aside.
+    Unparseable {
+        update_id: String,
+        error: String,
+        quarantined: bool,
+    },
     /// Another ingestion holds the lease: this one waits as a standby.
     Standby { lease: String },
     /// The standby took the lease over and starts.

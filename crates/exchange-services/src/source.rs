@@ -346,17 +346,25 @@ impl Source {
         update_id: &str,
         format: &UpdateFormat,
     ) -> Result<Option<i64>, ClientError> {
+        Ok(self.transaction(update_id, format).await?.map(|t| t.offset))
+    }
+
+    /// The transaction `update_id` as this node shows it; `None` if it does not have it.
+    pub async fn transaction(
+        &self,
+        update_id: &str,
+        format: &UpdateFormat,
+    ) -> Result<Option<JsTransaction>, ClientError> {
         match self {
             Source::Ledger { client, .. } => match client.update_by_id(update_id, format).await {
-                Ok(Update::Transaction(t)) => Ok(Some(t.value.offset)),
+                Ok(Update::Transaction(t)) => Ok(Some(t.value)),
                 Ok(_) => Ok(None),
                 Err(e) if e.code() == Some("UPDATE_NOT_FOUND") => Ok(None),
                 Err(e) => Err(e),
             },
-            Source::File(r) => Ok(r
+            Source::File(r) => r
                 .find_transaction(|t| t.update_id == update_id)
-                .map_err(recording_error)?
-                .map(|t| t.offset)),
+                .map_err(recording_error),
         }
     }
 }

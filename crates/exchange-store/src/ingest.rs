@@ -164,6 +164,12 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                 pending.flush(tx).await?;
                 quarantine::release(tx, update_id).await?
             }
+            // Touches only its own table. A contract is archived once; seen again (a replay of
+            // a transaction the skip rule let through), the first record stands.
+            Effect::UnmatchedArchive {
+                contract_id,
+                archived,
+            } => quarantine::unmatched_archive(tx, contract_id, archived).await?,
         }
     }
     pending.flush(tx).await

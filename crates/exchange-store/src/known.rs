@@ -105,6 +105,7 @@ impl Store {
                 row.time("record_time_us")?,
             );
         }
+        known.quarantine_held = crate::quarantine::any_held(&mut tx).await?;
 
         let select = "SELECT account_id FROM accounts";
         for row in rows_in(&mut tx, select, "account_id", &strs(&needs.accounts)).await? {

@@ -1,8 +1,10 @@
 //! Transactions ingestion could not parse and set aside (`ingest --quarantine-unparseable`), and
 //! the operator log of decisions that bypassed a safety check.
 
-use exchange_core::changeset::{IngestedUpdate, QuarantinedUpdate};
-use exchange_core::{Timestamp, UpdateId};
+use std::collections::HashMap;
+
+use exchange_core::changeset::{IngestedUpdate, Origin, QuarantinedUpdate};
+use exchange_core::{ContractId, Timestamp, UpdateId};
 
 use crate::db::{Row, Tx, expect_one};
 use crate::error::{Result, StoreError};
@@ -85,6 +87,32 @@ pub(crate) async fn release(tx: &mut Tx, update_id: &UpdateId) -> Result<()> {
     })
 }
 
+pub(crate) async fn unmatched_archive(
+    tx: &mut Tx,
+    contract_id: &ContractId,
+    archived: &Origin,
+) -> Result<()> {
+    tx.query(
+        "INSERT INTO unmatched_archives (contract_id, update_id, record_time_us)
+         VALUES ($1, $2, $3) ON CONFLICT (contract_id) DO NOTHING",
+    )
+    .bind(contract_id.as_str())
+    .bind(archived.update_id.as_str())
+    .bind(archived.record_time.micros())
+    .execute()
+    .await?;
+    Ok(())
+}
+
+/// Whether a transaction is held (ingestion then keeps archives it cannot match).
+pub(crate) async fn any_held(tx: &mut Tx) -> Result<bool> {
+    let row = tx
+        .query("SELECT COUNT(*) AS n FROM (SELECT 1 FROM quarantine WHERE state = 'held' LIMIT 1) AS h")
+        .fetch_optional()
+        .await?;
+    Ok(row.map(|r| r.get::<i64>("n")).transpose()?.unwrap_or(0) > 0)
+}
+
 /// An operator decision that bypassed a safety check, for audits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorNote {
@@ -125,6 +153,33 @@ impl Store {
             .iter()
             .map(from_row)
             .collect()
+    }
+
+    /// Where each of `contracts` was archived while the DB did not know it (see
+    /// `Effect::UnmatchedArchive`).
+    pub async fn unmatched_archives(
+        &self,
+        contracts: &[ContractId],
+    ) -> Result<HashMap<ContractId, Origin>> {
+        let mut tx = self.pool.read().await?;
+        let mut found = HashMap::new();
+        for cid in contracts {
+            let row = tx
+                .query(
+                    "SELECT update_id, record_time_us FROM unmatched_archives WHERE contract_id = $1",
+                )
+                .bind(cid.as_str())
+                .fetch_optional()
+                .await?;
+            if let Some(row) = row {
+                let origin = Origin {
+                    update_id: row.update("update_id")?,
+                    record_time: row.time("record_time_us")?,
+                };
+                found.insert(cid.clone(), origin);
+            }
+        }
+        Ok(found)
     }
 
     /// The operator log, oldest first.

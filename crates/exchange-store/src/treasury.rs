@@ -57,6 +57,16 @@ impl Store {
             .await
     }
 
+    /// Withdrawals paid a second time (booked on their own, `duplicate_of` set).
+    pub async fn overpaid_withdrawal_count(&self) -> Result<i64> {
+        let mut tx = self.pool.read().await?;
+        let row = tx
+            .query("SELECT COUNT(*) AS n FROM withdrawals WHERE duplicate_of IS NOT NULL")
+            .fetch_optional()
+            .await?;
+        Ok(row.map(|r| r.get::<i64>("n")).transpose()?.unwrap_or(0))
+    }
+
     /// How many deposits are in each state.
     pub async fn deposit_counts(&self) -> Result<Vec<(String, i64)>> {
         self.counts("SELECT state, COUNT(*) AS n FROM deposits GROUP BY state ORDER BY state")

@@ -28,3 +28,13 @@ CREATE TABLE operator_log (
     action    TEXT NOT NULL,
     detail    TEXT NOT NULL
 );
+
+-- While a transaction is held in quarantine, the holdings it created are unknown to the DB, so
+-- later transactions' archives of them cannot be matched. Those archives (of contracts the DB
+-- does not know, possibly the treasury's) are kept here meanwhile, so that releasing the held
+-- transaction mirrors its holdings as spent where they were.
+CREATE TABLE unmatched_archives (
+    contract_id     TEXT PRIMARY KEY,
+    update_id       TEXT NOT NULL,
+    record_time_us  INTEGER NOT NULL
+);
