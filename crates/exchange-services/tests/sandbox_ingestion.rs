@@ -16,6 +16,7 @@ use exchange_core::{Amount, Timestamp};
 use exchange_services::identity::IdentityError;
 use exchange_services::observe::Silent;
 use exchange_services::{IngestError, Ingestor, Transport};
+use exchange_store::Store;
 use harness::TestDb;
 use tokio::sync::watch;
 
@@ -444,7 +445,89 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
     store.close().await;
 }
 
+/// What the treasury holds minus what it owes (customer balances and the suspense account).
+async fn unreconciled(store: &Store, node: &Node) -> Amount {
+    let held = store
+        .active_holdings(&node.instrument)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.holding.amount)
+        .fold(Amount::ZERO, |a, b| a.checked_add(b).unwrap());
+    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
+    let owed = balances(store, CUSTOMERS, &node.instrument)
+        .await
+        .into_values()
+        .chain([store.balance(&suspense, &node.instrument).await.unwrap()])
+        .fold(Amount::ZERO, |a, b| a.checked_add(b).unwrap());
+    held.checked_sub(owed).unwrap()
+}
+
+/// A withdrawal's transfer executed twice (a replayed command): both outflows are booked, the
+/// second against suspense, never the customer again; holdings still reconcile with what is
+/// owed, and the second payment is an anomaly that `status` counts.
+async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(5);
+    let mut expected = BTreeMap::new();
+    deposits(&mut node, &mut rng, 12, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    let gap = unreconciled(&store, &node).await;
+    let funded = store.available_holdings(&node.instrument).await.unwrap();
+    let inputs: Vec<_> = funded
+        .iter()
+        .filter(|h| h.holding.amount >= amount("5"))
+        .map(|h| h.holding.contract_id.clone())
+        .take(2)
+        .collect();
+    assert_eq!(inputs.len(), 2, "two holdings worth 5");
+    let customer = expected.keys().next().copied().unwrap();
+    let id = WithdrawalId::new("w-paid-twice").unwrap();
+    store
+        .request_withdrawal(&WithdrawalRequest {
+            id: id.clone(),
+            account: account_of(customer),
+            instrument: node.instrument.clone(),
+            amount: amount("5"),
+            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
+            trec_tgt: "9000-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+            synchronizer: None,
+            holdings: vec![inputs[0].clone()],
+        })
+        .await
+        .unwrap();
+    for input in &inputs {
+        node.withdraw(customer, amount("5"), id.as_str(), vec![input.to_string()]);
+    }
+    let summary = node
+        .ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    assert_eq!(summary.anomalies, 1, "{summary:?}");
+    assert_eq!(
+        store.withdrawal(&id).await.unwrap().unwrap().state,
+        WithdrawalState::Completed
+    );
+    let paid: Amount = expected[&customer].checked_sub(amount("5")).unwrap();
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await[&customer],
+        paid,
+        "the customer is debited once"
+    );
+    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
+    assert_eq!(
+        store.balance(&suspense, &node.instrument).await.unwrap(),
+        amount("-5")
+    );
+    assert_eq!(store.overpaid_withdrawal_count().await.unwrap(), 1);
+    assert_eq!(unreconciled(&store, &node).await, gap, "holdings reconcile");
+    store.close().await;
+}
+
 conformance!(
+    a_withdrawal_paid_twice_is_booked_twice,
     a_failed_commit_stops_the_batches_after_it,
     ingestion_after_kills_credits_exactly_once,
     a_graceful_stop_leaves_whole_batches,
