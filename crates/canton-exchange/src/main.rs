@@ -6,6 +6,7 @@ mod explain;
 mod holdings;
 mod ingest;
 mod ledger;
+mod migrate;
 mod recover;
 mod sandbox;
 mod status;
@@ -47,6 +48,9 @@ enum Command {
     /// Ingestion checkpoint, lag, withdrawals per state, deposits to unknown accounts and the
     /// suspense balance. Reads only.
     Status(status::Args),
+    /// Bring the Integration DB's schema up to this version (creating the DB if needed).
+    /// Writes; the reading commands never migrate.
+    Migrate(migrate::Args),
     /// Disaster-recovery runbooks. Write.
     #[command(subcommand)]
     Recover(recover::Command),
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(&args),
         Command::Holdings(args) => holdings::run(&args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&args, &mut std::io::stdout().lock()),
+        Command::Migrate(args) => migrate::run(&args, &mut std::io::stdout().lock()),
         Command::Recover(command) => recover::run(&command),
         Command::Sandbox(args) => sandbox::run(&args),
     };

@@ -68,7 +68,7 @@ struct JsonCheckpoint {
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let status = runtime()?.block_on(async {
-        let store = args.db.open().await?;
+        let store = args.db.open_read_only().await?;
         let checkpoint = store.checkpoint().await?;
         let party = store.treasury_party().await?;
         let record_times = store.record_times().await?;
