@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use exchange_core::changeset::{AccountId, DepositState};
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
+use exchange_store::StoreError;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
@@ -55,6 +56,10 @@ struct Status {
     /// The suspense account's balance per instrument (negative: recovered withdrawals whose
     /// customer is not known yet).
     suspense_balance: BTreeMap<String, String>,
+    /// Why the suspense balance could not be computed (a sum beyond Numeric 10); the rest of
+    /// the status is still reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suspense_balance_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -74,10 +79,18 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         let record_times = store.record_times().await?;
         let withdrawals: BTreeMap<_, _> = store.withdrawal_counts().await?.into_iter().collect();
         let deposits: BTreeMap<_, _> = store.deposit_counts().await?.into_iter().collect();
-        let suspense = match AccountId::new(args.suspense_account.clone()) {
-            Some(a) => store.balances(&a).await?,
-            None => BTreeMap::new(),
-        };
+        let (suspense, suspense_balance_error) =
+            match AccountId::new(args.suspense_account.clone()) {
+                Some(a) => match store.balances(&a).await {
+                    Ok(balances) => (balances, None),
+                    Err(e @ StoreError::Overflow(_)) => (
+                        BTreeMap::new(),
+                        Some(format!("account {}: {e}", args.suspense_account)),
+                    ),
+                    Err(e) => return Err(e.into()),
+                },
+                None => (BTreeMap::new(), None),
+            };
         store.close().await;
         let ledger_end = match &args.ledger {
             Some(url) => {
@@ -118,8 +131,12 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 .into_iter()
                 .map(|(i, a)| (format!("{}/{}", i.admin, i.id), a.to_string()))
                 .collect(),
+            suspense_balance_error,
         })
     })?;
+    if let Some(e) = &status.suspense_balance_error {
+        eprintln!("warning: suspense balance unavailable: {e}");
+    }
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &status)?;
@@ -183,7 +200,9 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
         "unknown-account deposits  {}",
         s.unknown_account_deposits
     )?;
-    if s.suspense_balance.is_empty() {
+    if let Some(e) = &s.suspense_balance_error {
+        writeln!(out, "suspense balance          unavailable: {e}")?;
+    } else if s.suspense_balance.is_empty() {
         writeln!(out, "suspense balance          0")?;
     }
     for (instrument, amount) in &s.suspense_balance {

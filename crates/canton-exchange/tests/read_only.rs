@@ -95,3 +95,62 @@ async fn postgres_a_select_only_role_runs_status_and_holdings() {
         serde_json::json!([])
     );
 }
+
+/// Two recovered withdrawals of 28 nines each on the suspense account: each entry fits
+/// Numeric(38, 10), their sum does not. `status` says what overflowed and still prints the rest.
+async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
+    let store = db.open().await;
+    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
+    store.create_account(&suspense, "the exchange").await.unwrap();
+    store.close().await;
+    let amount = "-9999999999999999999999999999.0000000000";
+    let insert = |n: u8| {
+        let cast = if db.url.starts_with("postgres") { "::numeric" } else { "" };
+        format!(
+            "INSERT INTO journal (account_id, instrument_admin, instrument_id, amount, cause_kind, cause_ref, booked_at_us)
+             VALUES ('suspense', 'DSO::1220ab', 'Amulet', '{amount}'{cast}, 'recovered-withdrawal', 'w{n}', 0)"
+        )
+    };
+    if db.url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        for n in 0..2 {
+            sqlx::query(&insert(n)).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        for n in 0..2 {
+            sqlx::query(&insert(n)).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+
+    let out = run(&["status", "--db", &db.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("suspense balance"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("unavailable") && line.contains("overflow"), "{line}");
+    assert!(line.contains("DSO::1220ab/Amulet") && line.contains("suspense"), "{line}");
+    assert!(text.contains("checkpoint") && text.contains("withdrawals"), "{text}");
+    assert!(stderr(&out).contains("overflow"), "{}", stderr(&out));
+
+    let out = run(&["status", "--db", &db.url, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["suspenseBalanceError"].as_str().unwrap().contains("overflow"), "{json}");
+}
+
+#[tokio::test]
+async fn sqlite_status_survives_an_overflowing_suspense_sum() {
+    status_survives_an_overflowing_suspense_sum(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_status_survives_an_overflowing_suspense_sum() {
+    if let Some(db) = TestDb::postgres("status_overflow").await {
+        status_survives_an_overflowing_suspense_sum(&db).await;
+    }
+}

@@ -60,6 +60,9 @@ pub enum StoreError {
     /// An applied migration differs from this build's (edited after it was applied).
     #[error("migration {version} applied to the Integration DB differs from this program's")]
     SchemaModified { version: i64 },
+    /// A sum of stored amounts does not fit Numeric(38, 10); each amount does.
+    #[error("amount overflow: {0}")]
+    Overflow(String),
     /// The server could not be reached in time.
     #[error("database unreachable: {0}")]
     Unreachable(String),
