@@ -79,18 +79,18 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         let record_times = store.record_times().await?;
         let withdrawals: BTreeMap<_, _> = store.withdrawal_counts().await?.into_iter().collect();
         let deposits: BTreeMap<_, _> = store.deposit_counts().await?.into_iter().collect();
-        let (suspense, suspense_balance_error) =
-            match AccountId::new(args.suspense_account.clone()) {
-                Some(a) => match store.balances(&a).await {
-                    Ok(balances) => (balances, None),
-                    Err(e @ StoreError::Overflow(_)) => (
-                        BTreeMap::new(),
-                        Some(format!("account {}: {e}", args.suspense_account)),
-                    ),
-                    Err(e) => return Err(e.into()),
-                },
-                None => (BTreeMap::new(), None),
-            };
+        let (suspense, suspense_balance_error) = match AccountId::new(args.suspense_account.clone())
+        {
+            Some(a) => match store.balances(&a).await {
+                Ok(balances) => (balances, None),
+                Err(e @ StoreError::Overflow(_)) => (
+                    BTreeMap::new(),
+                    Some(format!("account {}: {e}", args.suspense_account)),
+                ),
+                Err(e) => return Err(e.into()),
+            },
+            None => (BTreeMap::new(), None),
+        };
         store.close().await;
         let ledger_end = match &args.ledger {
             Some(url) => {

@@ -144,7 +144,11 @@ fn an_unresolved_own_archive_is_reported() {
     let input = "00d69441f6f0";
 
     let out = explain(&["--party", TREASURY, file.path().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let holdings = text.lines().find(|l| l.contains("holdings")).unwrap();
     let words: Vec<&str> = holdings.split_whitespace().collect();
@@ -177,9 +181,17 @@ fn an_unresolved_own_archive_is_reported() {
     let unresolved = tx["unresolvedArchives"].as_array().unwrap();
     assert_eq!(unresolved.len(), 1, "{tx}");
     assert!(
-        unresolved[0]["contractId"].as_str().unwrap().starts_with(input),
+        unresolved[0]["contractId"]
+            .as_str()
+            .unwrap()
+            .starts_with(input),
         "{tx}"
     );
     assert_eq!(unresolved[0]["why"], "inputOfPartysTransfer");
-    assert!(tx["resolveWith"].as_str().unwrap().contains("--events-by-contract-id"));
+    assert!(
+        tx["resolveWith"]
+            .as_str()
+            .unwrap()
+            .contains("--events-by-contract-id")
+    );
 }

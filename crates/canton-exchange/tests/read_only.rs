@@ -47,11 +47,18 @@ async fn sqlite_status_and_holdings_leave_an_older_schema_as_it_was() {
 
     for command in ["status", "holdings"] {
         let out = run(&[command, "--db", &db.url]);
-        assert!(!out.status.success(), "{command} must refuse an older schema");
+        assert!(
+            !out.status.success(),
+            "{command} must refuse an older schema"
+        );
         let err = stderr(&out);
         assert!(err.contains("older than this program's"), "{err}");
         assert!(err.contains("canton-exchange migrate"), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{command} wrote the DB");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{command} wrote the DB"
+        );
         assert_eq!(applied_migrations(&db.url).await, versions);
     }
 
@@ -68,7 +75,11 @@ fn sqlite_status_does_not_create_a_missing_db() {
     let path = dir.path().join("typo.db");
     let out = run(&["status", "--db", &format!("sqlite://{}", path.display())]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("no Integration DB at"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no Integration DB at"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!path.exists());
 }
 
@@ -101,11 +112,18 @@ async fn postgres_a_select_only_role_runs_status_and_holdings() {
 async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
     let store = db.open().await;
     let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
-    store.create_account(&suspense, "the exchange").await.unwrap();
+    store
+        .create_account(&suspense, "the exchange")
+        .await
+        .unwrap();
     store.close().await;
     let amount = "-9999999999999999999999999999.0000000000";
     let insert = |n: u8| {
-        let cast = if db.url.starts_with("postgres") { "::numeric" } else { "" };
+        let cast = if db.url.starts_with("postgres") {
+            "::numeric"
+        } else {
+            ""
+        };
         format!(
             "INSERT INTO journal (account_id, instrument_admin, instrument_id, amount, cause_kind, cause_ref, booked_at_us)
              VALUES ('suspense', 'DSO::1220ab', 'Amulet', '{amount}'{cast}, 'recovered-withdrawal', 'w{n}', 0)"
@@ -132,15 +150,30 @@ async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
         .lines()
         .find(|l| l.starts_with("suspense balance"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains("unavailable") && line.contains("overflow"), "{line}");
-    assert!(line.contains("DSO::1220ab/Amulet") && line.contains("suspense"), "{line}");
-    assert!(text.contains("checkpoint") && text.contains("withdrawals"), "{text}");
+    assert!(
+        line.contains("unavailable") && line.contains("overflow"),
+        "{line}"
+    );
+    assert!(
+        line.contains("DSO::1220ab/Amulet") && line.contains("suspense"),
+        "{line}"
+    );
+    assert!(
+        text.contains("checkpoint") && text.contains("withdrawals"),
+        "{text}"
+    );
     assert!(stderr(&out).contains("overflow"), "{}", stderr(&out));
 
     let out = run(&["status", "--db", &db.url, "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(json["suspenseBalanceError"].as_str().unwrap().contains("overflow"), "{json}");
+    assert!(
+        json["suspenseBalanceError"]
+            .as_str()
+            .unwrap()
+            .contains("overflow"),
+        "{json}"
+    );
 }
 
 #[tokio::test]

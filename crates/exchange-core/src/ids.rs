@@ -172,7 +172,9 @@ impl PartyId {
             return invalid("the hint may hold only letters, digits, `-`, `_`, `:` and spaces");
         }
         if !namespace.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return invalid("the namespace must be a fingerprint (letters and digits, e.g. `1220…`)");
+            return invalid(
+                "the namespace must be a fingerprint (letters and digits, e.g. `1220…`)",
+            );
         }
         Ok(())
     }
@@ -288,7 +290,14 @@ mod tests {
             assert!(PartyId::new(bad).is_err(), "{bad:?}");
         }
         // Exactly one `::`, a fingerprint after it, Daml-LF party characters before it.
-        for bad in ["a::b::c", "a:::b", "a::1220:ab", "tre$sury::1220ab", "a::12 20", "a::ab-cd"] {
+        for bad in [
+            "a::b::c",
+            "a:::b",
+            "a::1220:ab",
+            "tre$sury::1220ab",
+            "a::12 20",
+            "a::ab-cd",
+        ] {
             let err = PartyId::new(bad).unwrap_err().to_string();
             assert!(err.contains("party id"), "{bad:?}: {err}");
         }

@@ -283,17 +283,23 @@ fn localnet_one_step_deposit_and_withdrawal() {
 #[test]
 fn localnet_withdrawal_alone_reports_its_unresolved_input() {
     let Some(shared) = shared_dir() else { return };
-    let txs = transactions(
-        &shared.join("fixtures/localnet-treasury/one-step-deposit-and-withdraw.json"),
-    );
+    let txs =
+        transactions(&shared.join("fixtures/localnet-treasury/one-step-deposit-and-withdraw.json"));
     let treasury =
         party("treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8");
     let deposit = parse_transaction(&txs[0], &treasury, &NoLookup).unwrap();
-    assert!(deposit.possibly_own_archives.is_empty(), "{:?}", deposit.possibly_own_archives);
+    assert!(
+        deposit.possibly_own_archives.is_empty(),
+        "{:?}",
+        deposit.possibly_own_archives
+    );
 
     let withdrawal = parse_transaction(&txs[1], &treasury, &NoLookup).unwrap();
     let amulet = withdrawal.holding_changes[0].instrument.clone();
-    assert_eq!(withdrawal.holding_changes[0].net.to_string(), "80.0000000000");
+    assert_eq!(
+        withdrawal.holding_changes[0].net.to_string(),
+        "80.0000000000"
+    );
     let own = &withdrawal.possibly_own_archives;
     assert_eq!(own.len(), 1, "{own:?}");
     assert_eq!(own[0].contract_id, withdrawal.unresolved_archives[0]);
@@ -318,7 +324,12 @@ fn splice_test_cases_replay_to_the_blueprint_state() {
     assert_eq!(parsed.len(), 31);
     // Replayed from the start, every archive of a treasury holding is resolved.
     for p in &parsed {
-        assert!(p.possibly_own_archives.is_empty(), "{}: {:?}", p.update_id, p.possibly_own_archives);
+        assert!(
+            p.possibly_own_archives.is_empty(),
+            "{}: {:?}",
+            p.update_id,
+            p.possibly_own_archives
+        );
     }
     assert_final_state(&parsed, &book, &expected);
     assert_blueprint_transfers_found(&parsed, &expected);

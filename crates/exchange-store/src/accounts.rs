@@ -102,7 +102,10 @@ async fn sums(tx: &mut Tx, filter: &str, binds: &[&str]) -> Result<BTreeMap<Inst
             ))
         };
         let amount = match backend {
-            Backend::Postgres => row.get::<String>("amount")?.parse().map_err(|_| overflow())?,
+            Backend::Postgres => row
+                .get::<String>("amount")?
+                .parse()
+                .map_err(|_| overflow())?,
             Backend::Sqlite => row.amount("amount")?,
         };
         let total = totals.entry(instrument.clone()).or_default();

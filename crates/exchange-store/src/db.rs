@@ -13,7 +13,8 @@ use exchange_core::{
 };
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{
-    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef,
+};
 use sqlx::sqlite::{
     SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteJournalMode,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,

@@ -14,7 +14,8 @@ use crate::error::{Result, StoreError};
 /// `(version, checksum)` of the successfully applied migrations.
 type Applied = Vec<(i64, Vec<u8>)>;
 
-const APPLIED: &str = "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version";
+const APPLIED: &str =
+    "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version";
 
 pub(crate) async fn check_sqlite(pool: &SqlitePool, migrator: &Migrator) -> Result<()> {
     let exists: i64 = sqlx::query_scalar(

@@ -39,9 +39,19 @@ async fn an_older_schema_is_refused_and_left_as_it_was(db: &TestDb) {
     let StoreError::SchemaOlder { missing } = &err else {
         panic!("expected SchemaOlder, got {err:?}");
     };
-    assert!(!missing.is_empty() && missing.iter().all(|v| *v > 2), "{missing:?}");
-    assert!(err.to_string().contains("older than this program's"), "{err}");
-    assert_eq!(snapshot(db).await, before, "a reading open must not migrate");
+    assert!(
+        !missing.is_empty() && missing.iter().all(|v| *v > 2),
+        "{missing:?}"
+    );
+    assert!(
+        err.to_string().contains("older than this program's"),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot(db).await,
+        before,
+        "a reading open must not migrate"
+    );
 
     // Migrated by a writing open, it reads.
     db.open().await.close().await;
@@ -70,7 +80,10 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
         matches!(&err, StoreError::SchemaNewer { unknown } if unknown == &[9999]),
         "{err:?}"
     );
-    assert!(err.to_string().contains("use a newer canton-exchange"), "{err}");
+    assert!(
+        err.to_string().contains("use a newer canton-exchange"),
+        "{err}"
+    );
 }
 
 async fn a_current_schema_is_read(db: &TestDb) {
@@ -103,7 +116,12 @@ async fn sqlite_a_read_only_file_is_read() {
     let path = db.url.strip_prefix("sqlite://").unwrap();
     let bytes = std::fs::read(path).unwrap();
     let store = Store::open_read_only(&db.url).await.unwrap();
-    assert!(store.claim_treasury_party(&PartyId::new("t::1220ab").unwrap()).await.is_err());
+    assert!(
+        store
+            .claim_treasury_party(&PartyId::new("t::1220ab").unwrap())
+            .await
+            .is_err()
+    );
     assert_eq!(store.treasury_party().await.unwrap(), None);
     store.close().await;
     assert_eq!(std::fs::read(path).unwrap(), bytes);

@@ -91,8 +91,7 @@ impl TestDb {
             older.run(&pool).await.expect("older migrations");
             pool.close().await;
         } else {
-            let options: sqlx::sqlite::SqliteConnectOptions =
-                self.url.parse().expect("sqlite url");
+            let options: sqlx::sqlite::SqliteConnectOptions = self.url.parse().expect("sqlite url");
             let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
                 .await
                 .expect("connect");
@@ -151,10 +150,12 @@ impl Drop for ReadOnlyRole {
             runtime.block_on(async {
                 let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
                 // Its sessions first, then its grants (DROP OWNED), then the role.
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
-                    .bind(&name)
-                    .execute(&mut admin)
-                    .await?;
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                )
+                .bind(&name)
+                .execute(&mut admin)
+                .await?;
                 sqlx::query(&format!("DROP OWNED BY \"{name}\""))
                     .execute(&mut admin)
                     .await?;
