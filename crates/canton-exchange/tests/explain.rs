@@ -111,9 +111,11 @@ fn bad_input_gets_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("reading /nonexistent/recording.json"));
 
-    let out = explain(&["--party", "not-a-party", "/dev/null"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--party"));
+    for party in ["not-a-party", "a::b::c"] {
+        let out = explain(&["--party", party, "/dev/null"]);
+        assert!(!out.status.success(), "{party}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--party"));
+    }
 
     let dir = std::env::temp_dir().join(format!("explain-bad-{}", std::process::id()));
     std::fs::write(

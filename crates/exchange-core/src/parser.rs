@@ -288,10 +288,13 @@ pub fn parse_transaction(
         lookup,
         nodes: &nodes,
         out: &mut out,
+        party_inputs: Vec::new(),
     };
     walk.run().map_err(|(n, e)| fail(Some(n), e))?;
-    if !out.unresolved_archives.is_empty() {
-        out.possibly_own_archives = possibly_own_archives(&nodes, party, &out.unresolved_archives);
+    let inputs = walk.party_inputs;
+    if !out.unresolved_archives.is_empty() || !inputs.is_empty() {
+        out.possibly_own_archives =
+            possibly_own_archives(&nodes, party, &out.unresolved_archives, &inputs);
     }
     out.holding_changes = holding_changes(&out.holdings_created, &out.holdings_archived)
         .map_err(|e| fail(None, e))?;
@@ -394,28 +397,31 @@ fn resolve_archive(
 
 /// The unresolved archives that may be `party`'s holdings (see [`PossiblyOwnBecause`]); the
 /// others (a sender's inputs in a deposit, archives the party only witnesses) are left out, so
-/// they do not drown the ones that matter.
+/// they do not drown the ones that matter. `inputs` are the input holdings of the party's own
+/// transfers: consumed there, they are its holdings even when the event does not say the
+/// contract implements `Holding`.
 fn possibly_own_archives(
     nodes: &[Node<'_>],
     party: &PartyId,
     unresolved: &[ContractId],
+    inputs: &[(ContractId, InstrumentId)],
 ) -> Vec<PossiblyOwnArchive> {
-    let inputs = inputs_of_partys_transfers(nodes, party);
     let mut out = Vec::new();
     for node in nodes {
-        let contract_id = node.event.contract_id();
         let consumed = match node.event {
             Event::ExercisedEvent(x) => x.consuming,
             Event::ArchivedEvent(_) => true,
             Event::CreatedEvent(_) => false,
         };
-        let Some(cid) = unresolved
-            .iter()
-            .find(|c| consumed && c.as_str() == contract_id)
-        else {
+        if !consumed || node.archived_holding.is_some() {
+            continue;
+        }
+        let contract_id = node.event.contract_id();
+        let input = inputs.iter().find(|(c, _)| c.as_str() == contract_id);
+        let marked = unresolved.iter().find(|c| c.as_str() == contract_id);
+        let Some(cid) = input.map(|(c, _)| c).or(marked) else {
             continue;
         };
-        let input = inputs.iter().find(|(c, _)| c == cid);
         let why = match node.event {
             _ if input.is_some() => PossiblyOwnBecause::InputOfPartysTransfer,
             Event::ExercisedEvent(x) if x.acting_parties.iter().any(|p| p == party.as_str()) => {
@@ -437,45 +443,13 @@ fn possibly_own_archives(
     out
 }
 
-/// The input holdings of the transfer-factory transfers `party` sends, with their instrument.
-/// A transfer whose argument does not decode is skipped: validating transfers is the walk's
-/// job, this only classifies archives.
-fn inputs_of_partys_transfers(
-    nodes: &[Node<'_>],
-    party: &PartyId,
-) -> Vec<(ContractId, InstrumentId)> {
-    let mut inputs = Vec::new();
-    for node in nodes {
-        let Event::ExercisedEvent(x) = node.event else {
-            continue;
-        };
-        if !matches!(
-            x.choice.as_str(),
-            "TransferFactory_Transfer" | "TransferRule_Transfer"
-        ) {
-            continue;
-        }
-        let argument = x.choice_argument.as_deref().map_or("null", |a| a.get());
-        let Ok(spec) = ts::decode_transfer_choice(argument) else {
-            continue;
-        };
-        if &spec.sender == party {
-            let instrument = spec.instrument.clone();
-            inputs.extend(
-                spec.input_holding_cids
-                    .into_iter()
-                    .map(|c| (c, instrument.clone())),
-            );
-        }
-    }
-    inputs
-}
-
 struct Walk<'w, 'a> {
     party: &'w PartyId,
     lookup: &'w dyn ContractLookup,
     nodes: &'w [Node<'a>],
     out: &'w mut ParsedTransaction,
+    /// The input holdings of the transfers the party sends, with their instrument.
+    party_inputs: Vec<(ContractId, InstrumentId)>,
 }
 
 /// The party's holding changes within a subtree, and the others' creates (for receivers).
@@ -663,6 +637,11 @@ impl Walk<'_, '_> {
                 ));
             }
         };
+        if &spec.sender == self.party {
+            let inputs = spec.input_holding_cids.iter().cloned();
+            self.party_inputs
+                .extend(inputs.map(|c| (c, spec.instrument.clone())));
+        }
         let to_party = &spec.receiver == self.party;
         let direction = match (&spec.sender == self.party, to_party) {
             (true, true) => Direction::SelfTransfer,

@@ -307,6 +307,21 @@ fn localnet_withdrawal_alone_reports_its_unresolved_input() {
     assert_eq!(own[0].instrument.as_ref(), Some(&amulet));
     assert!(withdrawal.net_is_upper_bound(&amulet));
 
+    // An input of the treasury's own transfer is its holding even when the recording does not
+    // say that the archived contract implements Holding (no interface filter).
+    let mut bare = txs[1].clone();
+    for event in &mut bare.events {
+        if let canton_ledger::Event::ExercisedEvent(x) = event {
+            x.implemented_interfaces.clear();
+        }
+    }
+    let parsed = parse_transaction(&bare, &treasury, &NoLookup).unwrap();
+    assert!(parsed.unresolved_archives.is_empty());
+    assert_eq!(
+        parsed.possibly_own_archives,
+        withdrawal.possibly_own_archives
+    );
+
     // With the deposit replayed first the input is known: nothing unresolved.
     let (parsed, _) = replay(&txs, &treasury, &NoLookup);
     assert!(parsed.iter().all(|p| p.possibly_own_archives.is_empty()));
