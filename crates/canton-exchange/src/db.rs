@@ -1,7 +1,7 @@
 //! Arguments shared by the commands that use the Integration DB.
 
 use anyhow::{Context, Result};
-use exchange_store::Store;
+use exchange_store::{Store, StoreError};
 
 /// The README demo's default: a SQLite file in the working directory.
 pub const DEFAULT_DB: &str = "sqlite://canton-exchange.db";
@@ -18,6 +18,23 @@ impl DbArgs {
         Store::open(&self.db)
             .await
             .with_context(|| format!("opening the Integration DB {}", self.db))
+    }
+}
+
+impl DbArgs {
+    /// For the commands that only read: writes nothing (no migrations, no file created), so a
+    /// read-only role or file suffices. A DB whose schema is behind this binary's is refused
+    /// with the command that migrates it.
+    pub async fn open_read_only(&self) -> Result<Store> {
+        Store::open_read_only(&self.db).await.map_err(|e| {
+            let hint = match e {
+                StoreError::SchemaOlder { .. } | StoreError::SchemaMissing => {
+                    "; reading commands never migrate: run `canton-exchange migrate` with the same --db to migrate it"
+                }
+                _ => "",
+            };
+            anyhow::Error::new(e).context(format!("opening the Integration DB to read it{hint}"))
+        })
     }
 }
 

@@ -9,7 +9,9 @@ use canton_ledger::Update;
 use canton_ledger::contract_events::JsGetEventsByContractIdResponse;
 use canton_ledger::recording::read_updates;
 use exchange_core::book::Chain;
-use exchange_core::parser::{Direction, HoldingChangeKind, Transfer};
+use exchange_core::parser::{
+    Direction, HoldingChange, HoldingChangeKind, PossiblyOwnArchive, PossiblyOwnBecause, Transfer,
+};
 use exchange_core::{HoldingBook, KnownContracts, ParsedTransaction, PartyId, parse_transaction};
 use serde::Serialize;
 
@@ -105,10 +107,31 @@ struct JsonTransaction<'a> {
     offset: i64,
     record_time: String,
     synchronizer_id: &'a str,
-    holding_changes: &'a [exchange_core::parser::HoldingChange],
+    holding_changes: Vec<JsonHoldingChange<'a>>,
     transfers: &'a [Transfer],
     unexplained: Vec<JsonUnexplained<'a>>,
+    /// Archives of holdings that may be the party's but are unknown to the file (created
+    /// before it starts): their amounts are missing from `holdingChanges`.
+    unresolved_archives: &'a [PossiblyOwnArchive],
+    /// How to resolve them, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolve_with: Option<&'static str>,
 }
+
+/// A holding change; with an unresolved archive of a possibly own holding of its instrument,
+/// `archived` is only a lower bound and `net` an upper bound (the true net may be lower).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonHoldingChange<'a> {
+    #[serde(flatten)]
+    change: &'a HoldingChange,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    archived_is_lower_bound: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    net_is_upper_bound: bool,
+}
+
+const RESOLVE_WITH: &str = "--events-by-contract-id FILE: recorded /v2/events/events-by-contract-id answers for these contract ids";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,8 +151,21 @@ impl<'a> From<&'a ParsedTransaction> for JsonTransaction<'a> {
             offset: p.offset.get(),
             record_time: p.record_time.to_string(),
             synchronizer_id: p.synchronizer_id.as_str(),
-            holding_changes: &p.holding_changes,
+            holding_changes: p
+                .holding_changes
+                .iter()
+                .map(|change| {
+                    let bound = p.net_is_upper_bound(&change.instrument);
+                    JsonHoldingChange {
+                        change,
+                        archived_is_lower_bound: bound,
+                        net_is_upper_bound: bound,
+                    }
+                })
+                .collect(),
             transfers: &p.transfers,
+            unresolved_archives: &p.possibly_own_archives,
+            resolve_with: (!p.possibly_own_archives.is_empty()).then_some(RESOLVE_WITH),
             unexplained: p
                 .unexplained
                 .iter()
@@ -160,19 +196,25 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
         p.update_id, p.offset, p.record_time
     )?;
     for c in &p.holding_changes {
+        // An unresolved own archive would add to `archived` and take from `net`.
+        let (at_least, at_most) = match p.net_is_upper_bound(&c.instrument) {
+            true => (">=", "<="),
+            false => ("", ""),
+        };
         writeln!(
             out,
-            "  holdings   {:<24} created {:>22}  archived {:>22}  net {:>23}",
+            "  holdings   {:<24} created {:>22}  archived {:>24}  net {:>25}",
             format!(
                 "{} ({})",
                 c.instrument.id,
                 short(c.instrument.admin.as_str())
             ),
             c.created.to_plain_string(),
-            c.archived.to_plain_string(),
-            c.net.to_plain_string()
+            format!("{at_least}{}", c.archived.to_plain_string()),
+            format!("{at_most}{}", c.net.to_plain_string())
         )?;
     }
+    write_unresolved(out, &p.possibly_own_archives)?;
     for t in &p.transfers {
         let (arrow, other) = match t.direction {
             Direction::In => ("IN  <-", t.sender.as_ref()),
@@ -213,6 +255,7 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
     }
     if p.transfers.is_empty()
         && p.unexplained.is_empty()
+        && p.possibly_own_archives.is_empty()
         && p.holdings_created.is_empty()
         && p.holdings_archived.is_empty()
     {
@@ -224,4 +267,29 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
 
 fn short_cid(cid: &str) -> &str {
     &cid[..cid.len().min(12)]
+}
+
+/// The archives of possibly own holdings the file cannot resolve: never counted as zero
+/// silently, and with what resolves them.
+fn write_unresolved(out: &mut impl Write, archives: &[PossiblyOwnArchive]) -> Result<()> {
+    for a in archives {
+        let why = match a.why {
+            PossiblyOwnBecause::InputOfPartysTransfer => "an input of the party's transfer",
+            PossiblyOwnBecause::PartyActed => "consumed by a choice the party exercised",
+            PossiblyOwnBecause::PartyIsStakeholder => "the party is a stakeholder",
+        };
+        let instrument = a
+            .instrument
+            .as_ref()
+            .map_or("instrument unknown".to_owned(), |i| i.id.clone());
+        writeln!(
+            out,
+            "  UNRESOLVED archive of a possibly own holding {} ({instrument}; {why}): its amount is unknown, so archived is a lower bound and net an upper bound",
+            a.contract_id
+        )?;
+    }
+    if !archives.is_empty() {
+        writeln!(out, "  resolve with {RESOLVE_WITH}")?;
+    }
+    Ok(())
 }

@@ -101,7 +101,7 @@ struct JsonInstrument {
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let (owner, holdings) = runtime()?.block_on(async {
-        let store = args.db.open().await?;
+        let store = args.db.open_read_only().await?;
         let owner = store.treasury_party().await?;
         let holdings = store.all_active_holdings().await?;
         store.close().await;

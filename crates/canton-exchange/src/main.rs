@@ -7,6 +7,7 @@ mod holdings;
 mod ingest;
 mod ledger;
 mod quarantine;
+mod migrate;
 mod recover;
 mod sandbox;
 mod status;
@@ -51,6 +52,9 @@ enum Command {
     /// Transactions ingestion could not parse and set aside: list them, re-process them.
     #[command(subcommand)]
     Quarantine(quarantine::Command),
+    /// Bring the Integration DB's schema up to this version (creating the DB if needed).
+    /// Writes; the reading commands never migrate.
+    Migrate(migrate::Args),
     /// Disaster-recovery runbooks. Write.
     #[command(subcommand)]
     Recover(recover::Command),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Holdings(args) => holdings::run(&args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&args, &mut std::io::stdout().lock()),
         Command::Quarantine(command) => quarantine::run(&command, &mut std::io::stdout().lock()),
+        Command::Migrate(args) => migrate::run(&args, &mut std::io::stdout().lock()),
         Command::Recover(command) => recover::run(&command),
         Command::Sandbox(args) => sandbox::run(&args),
     };

@@ -69,7 +69,7 @@ pub fn run(command: &Command, out: &mut impl Write) -> Result<()> {
 
 fn list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
     let entries = runtime()?.block_on(async {
-        let store = args.db.open().await?;
+        let store = args.db.open_read_only().await?;
         let entries = store.quarantine(false).await;
         store.close().await;
         anyhow::Ok(entries?)

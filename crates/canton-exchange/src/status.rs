@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use exchange_core::changeset::{AccountId, DepositState};
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
+use exchange_store::StoreError;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
@@ -55,6 +56,10 @@ struct Status {
     /// The suspense account's balance per instrument (negative: recovered withdrawals whose
     /// customer is not known yet).
     suspense_balance: BTreeMap<String, String>,
+    /// Why the suspense balance could not be computed (a sum beyond Numeric 10); the rest of
+    /// the status is still reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suspense_balance_error: Option<String>,
     /// Withdrawals paid a second time on the ledger (each booked against suspense).
     overpaid_withdrawals: i64,
     /// Transactions held in quarantine (not parseable), oldest first: `quarantine retry`.
@@ -81,7 +86,7 @@ struct JsonCheckpoint {
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let status = runtime()?.block_on(async {
-        let store = args.db.open().await?;
+        let store = args.db.open_read_only().await?;
         let checkpoint = store.checkpoint().await?;
         let party = store.treasury_party().await?;
         let record_times = store.record_times().await?;
@@ -102,9 +107,17 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 }
             })
             .collect();
-        let suspense = match AccountId::new(args.suspense_account.clone()) {
-            Some(a) => store.balances(&a).await?,
-            None => BTreeMap::new(),
+        let (suspense, suspense_balance_error) = match AccountId::new(args.suspense_account.clone())
+        {
+            Some(a) => match store.balances(&a).await {
+                Ok(balances) => (balances, None),
+                Err(e @ StoreError::Overflow(_)) => (
+                    BTreeMap::new(),
+                    Some(format!("account {}: {e}", args.suspense_account)),
+                ),
+                Err(e) => return Err(e.into()),
+            },
+            None => (BTreeMap::new(), None),
         };
         store.close().await;
         let ledger_end = match &args.ledger {
@@ -148,8 +161,12 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 .collect(),
             overpaid_withdrawals,
             quarantined,
+            suspense_balance_error,
         })
     })?;
+    if let Some(e) = &status.suspense_balance_error {
+        eprintln!("warning: suspense balance unavailable: {e}");
+    }
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &status)?;
@@ -213,7 +230,9 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
         "unknown-account deposits  {}",
         s.unknown_account_deposits
     )?;
-    if s.suspense_balance.is_empty() {
+    if let Some(e) = &s.suspense_balance_error {
+        writeln!(out, "suspense balance          unavailable: {e}")?;
+    } else if s.suspense_balance.is_empty() {
         writeln!(out, "suspense balance          0")?;
     }
     for (instrument, amount) in &s.suspense_balance {

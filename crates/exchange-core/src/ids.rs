@@ -143,16 +143,40 @@ string_id!(
 );
 
 impl PartyId {
+    /// Canton's unique identifier, `hint::namespace`: exactly one `::`; the hint a Daml-LF
+    /// party string (letters, digits, `-`, `_`, `:`, space), the namespace a key fingerprint
+    /// (`1220` and hex on real nodes, a word in normalized recordings), at most 255 in all.
     fn validate(s: &str) -> Result<(), IdError> {
         non_empty("party id", s)?;
-        match s.split_once("::") {
-            Some((hint, namespace)) if !hint.is_empty() && !namespace.is_empty() => Ok(()),
-            _ => Err(IdError::Invalid {
+        let invalid = |why| {
+            Err(IdError::Invalid {
                 kind: "party id",
-                value: s.to_owned(),
-                why: "expected `hint::namespace`",
-            }),
+                value: s.chars().take(300).collect(),
+                why,
+            })
+        };
+        let Some((hint, namespace)) = s.split_once("::") else {
+            return invalid("expected `hint::namespace`");
+        };
+        if hint.is_empty() || namespace.is_empty() {
+            return invalid("expected `hint::namespace`");
         }
+        if namespace.contains(':') {
+            return invalid("expected exactly one `::` (`hint::namespace`)");
+        }
+        if s.len() > 255 {
+            return invalid("longer than 255 characters");
+        }
+        let hint_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b' ');
+        if !hint.bytes().all(hint_char) {
+            return invalid("the hint may hold only letters, digits, `-`, `_`, `:` and spaces");
+        }
+        if !namespace.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return invalid(
+                "the namespace must be a fingerprint (letters and digits, e.g. `1220…`)",
+            );
+        }
+        Ok(())
     }
 
     /// The part before `::`.
@@ -264,6 +288,28 @@ mod tests {
         assert_eq!(p.hint(), "treasury");
         for bad in ["", "treasury", "::1220", "treasury::", "a\n::b"] {
             assert!(PartyId::new(bad).is_err(), "{bad:?}");
+        }
+        // Exactly one `::`, a fingerprint after it, Daml-LF party characters before it.
+        for bad in [
+            "a::b::c",
+            "a:::b",
+            "a::1220:ab",
+            "tre$sury::1220ab",
+            "a::12 20",
+            "a::ab-cd",
+        ] {
+            let err = PartyId::new(bad).unwrap_err().to_string();
+            assert!(err.contains("party id"), "{bad:?}: {err}");
+        }
+        assert!(PartyId::new(&format!("a::{}", "1".repeat(253))).is_err());
+        // Real, sandbox and normalized ids.
+        for good in [
+            "treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8",
+            "app_user_localnet-localparty-1::12206f1e",
+            "treasury::normalized",
+            "a:b c::1220ab",
+        ] {
+            assert!(PartyId::new(good).is_ok(), "{good:?}");
         }
     }
 

@@ -71,6 +71,46 @@ pub struct ParsedTransaction {
     pub unexplained: Vec<Unexplained>,
     /// Consumed holdings the lookup could not resolve (normally other parties' holdings).
     pub unresolved_archives: Vec<ContractId>,
+    /// Those of [`Self::unresolved_archives`] that may be the party's own: until they are
+    /// resolved, the party's archived amounts are lower bounds and its net changes upper
+    /// bounds (see [`Self::net_is_upper_bound`]). Empty whenever the lookup knows every
+    /// holding the party ever had (ingestion); a replay of a partial recording fills it.
+    pub possibly_own_archives: Vec<PossiblyOwnArchive>,
+}
+
+/// An unresolved archive of a holding that may be the party's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PossiblyOwnArchive {
+    pub node_id: i32,
+    pub contract_id: ContractId,
+    pub template_id: String,
+    /// Known when the holding is an input of the party's transfer (its instrument).
+    pub instrument: Option<InstrumentId>,
+    pub why: PossiblyOwnBecause,
+}
+
+/// Why an unresolved archive may be the party's: the signs that a holding is its own, since
+/// the owner cannot be read off an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PossiblyOwnBecause {
+    /// An input holding of a transfer the party sends.
+    InputOfPartysTransfer,
+    /// Consumed by a choice the party exercised (an owner archives its holdings).
+    PartyActed,
+    /// The party is a stakeholder of the archived contract (a flat `ArchivedEvent`).
+    PartyIsStakeholder,
+}
+
+impl ParsedTransaction {
+    /// Whether the net change of `instrument` may be lower than reported, because an archive
+    /// of a possibly own holding of that instrument (or of an unknown one) is unresolved.
+    pub fn net_is_upper_bound(&self, instrument: &InstrumentId) -> bool {
+        self.possibly_own_archives
+            .iter()
+            .any(|a| a.instrument.as_ref().is_none_or(|i| i == instrument))
+    }
 }
 
 /// Per instrument: sum of created, sum of archived, and the net change of the party.
@@ -238,6 +278,7 @@ pub fn parse_transaction(
         transfers: Vec::new(),
         unexplained: Vec::new(),
         unresolved_archives: Vec::new(),
+        possibly_own_archives: Vec::new(),
     };
 
     let nodes = decode_nodes(tx, lookup, &mut out).map_err(|(n, e)| fail(Some(n), e))?;
@@ -247,8 +288,14 @@ pub fn parse_transaction(
         lookup,
         nodes: &nodes,
         out: &mut out,
+        party_inputs: Vec::new(),
     };
     walk.run().map_err(|(n, e)| fail(Some(n), e))?;
+    let inputs = walk.party_inputs;
+    if !out.unresolved_archives.is_empty() || !inputs.is_empty() {
+        out.possibly_own_archives =
+            possibly_own_archives(&nodes, party, &out.unresolved_archives, &inputs);
+    }
     out.holding_changes = holding_changes(&out.holdings_created, &out.holdings_archived)
         .map_err(|e| fail(None, e))?;
     Ok(out)
@@ -348,11 +395,61 @@ fn resolve_archive(
     }
 }
 
+/// The unresolved archives that may be `party`'s holdings (see [`PossiblyOwnBecause`]); the
+/// others (a sender's inputs in a deposit, archives the party only witnesses) are left out, so
+/// they do not drown the ones that matter. `inputs` are the input holdings of the party's own
+/// transfers: consumed there, they are its holdings even when the event does not say the
+/// contract implements `Holding`.
+fn possibly_own_archives(
+    nodes: &[Node<'_>],
+    party: &PartyId,
+    unresolved: &[ContractId],
+    inputs: &[(ContractId, InstrumentId)],
+) -> Vec<PossiblyOwnArchive> {
+    let mut out = Vec::new();
+    for node in nodes {
+        let consumed = match node.event {
+            Event::ExercisedEvent(x) => x.consuming,
+            Event::ArchivedEvent(_) => true,
+            Event::CreatedEvent(_) => false,
+        };
+        if !consumed || node.archived_holding.is_some() {
+            continue;
+        }
+        let contract_id = node.event.contract_id();
+        let input = inputs.iter().find(|(c, _)| c.as_str() == contract_id);
+        let marked = unresolved.iter().find(|c| c.as_str() == contract_id);
+        let Some(cid) = input.map(|(c, _)| c).or(marked) else {
+            continue;
+        };
+        let why = match node.event {
+            _ if input.is_some() => PossiblyOwnBecause::InputOfPartysTransfer,
+            Event::ExercisedEvent(x) if x.acting_parties.iter().any(|p| p == party.as_str()) => {
+                PossiblyOwnBecause::PartyActed
+            }
+            Event::ArchivedEvent(a) if a.witness_parties.iter().any(|p| p == party.as_str()) => {
+                PossiblyOwnBecause::PartyIsStakeholder
+            }
+            _ => continue,
+        };
+        out.push(PossiblyOwnArchive {
+            node_id: node.id,
+            contract_id: cid.clone(),
+            template_id: node.event.template_id().to_owned(),
+            instrument: input.map(|(_, i)| i.clone()),
+            why,
+        });
+    }
+    out
+}
+
 struct Walk<'w, 'a> {
     party: &'w PartyId,
     lookup: &'w dyn ContractLookup,
     nodes: &'w [Node<'a>],
     out: &'w mut ParsedTransaction,
+    /// The input holdings of the transfers the party sends, with their instrument.
+    party_inputs: Vec<(ContractId, InstrumentId)>,
 }
 
 /// The party's holding changes within a subtree, and the others' creates (for receivers).
@@ -540,6 +637,11 @@ impl Walk<'_, '_> {
                 ));
             }
         };
+        if &spec.sender == self.party {
+            let inputs = spec.input_holding_cids.iter().cloned();
+            self.party_inputs
+                .extend(inputs.map(|c| (c, spec.instrument.clone())));
+        }
         let to_party = &spec.receiver == self.party;
         let direction = match (&spec.sender == self.party, to_party) {
             (true, true) => Direction::SelfTransfer,

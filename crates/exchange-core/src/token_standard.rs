@@ -234,6 +234,16 @@ fn amount(s: &str) -> Result<Amount, DecodeError> {
     s.parse().map_err(|e| invalid("amount", e))
 }
 
+/// A holding holds something: a negative amount is a malformed view (a buggy or hostile
+/// registry), and booking it would lower the treasury's holdings without a transfer.
+fn holding_amount(s: &str) -> Result<Amount, DecodeError> {
+    let a = amount(s)?;
+    if a.is_negative() {
+        return Err(invalid("holding amount", format!("{s} is negative")));
+    }
+    Ok(a)
+}
+
 fn time(s: &str) -> Result<Timestamp, DecodeError> {
     s.parse().map_err(|e| invalid("time", e))
 }
@@ -271,7 +281,7 @@ pub fn decode_holding(contract_id: &str, view: &str) -> Result<Holding, DecodeEr
         contract_id: contract(contract_id)?,
         owner: party(&v.owner)?,
         instrument: v.instrument_id.typed()?,
-        amount: amount(&v.amount)?,
+        amount: holding_amount(&v.amount)?,
         lock,
         meta: v.meta.unwrap_or_default().values.0,
     })
@@ -523,6 +533,19 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_negative_holding_amount_is_malformed() {
+        let view = |amount: &str| {
+            format!(
+                r#"{{"owner":"a::1","instrumentId":{{"admin":"dso::1","id":"A"}},"amount":"{amount}"}}"#
+            )
+        };
+        let err = decode_holding("00ab", &view("-5.0000000000")).unwrap_err();
+        assert!(err.to_string().contains("negative"), "{err}");
+        assert!(decode_holding("00ab", &view("-0.0000000001")).is_err());
+        assert!(decode_holding("00ab", &view("0.0000000000")).is_ok());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
-use exchange_core::parser::{Direction, NoLookup, TransferStatus};
-use exchange_core::{Amount, HoldingBook, ParsedTransaction};
+use exchange_core::parser::{Direction, NoLookup, PossiblyOwnBecause, TransferStatus};
+use exchange_core::{Amount, HoldingBook, ParsedTransaction, parse_transaction};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -276,6 +276,58 @@ fn localnet_one_step_deposit_and_withdrawal() {
     assert_blueprint_transfers_found(&parsed, &expected);
 }
 
+/// The withdrawal without the deposit before it: the treasury's input holding is archived but
+/// unknown. That archive is reported as possibly the treasury's (it is an input of the
+/// treasury's own transfer, consumed by a choice the treasury acted in), so the net change is
+/// known to be only an upper bound; the deposit's archives (the sender's coins) are not.
+#[test]
+fn localnet_withdrawal_alone_reports_its_unresolved_input() {
+    let Some(shared) = shared_dir() else { return };
+    let txs =
+        transactions(&shared.join("fixtures/localnet-treasury/one-step-deposit-and-withdraw.json"));
+    let treasury =
+        party("treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8");
+    let deposit = parse_transaction(&txs[0], &treasury, &NoLookup).unwrap();
+    assert!(
+        deposit.possibly_own_archives.is_empty(),
+        "{:?}",
+        deposit.possibly_own_archives
+    );
+
+    let withdrawal = parse_transaction(&txs[1], &treasury, &NoLookup).unwrap();
+    let amulet = withdrawal.holding_changes[0].instrument.clone();
+    assert_eq!(
+        withdrawal.holding_changes[0].net.to_string(),
+        "80.0000000000"
+    );
+    let own = &withdrawal.possibly_own_archives;
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0].contract_id, withdrawal.unresolved_archives[0]);
+    assert_eq!(own[0].why, PossiblyOwnBecause::InputOfPartysTransfer);
+    assert_eq!(own[0].instrument.as_ref(), Some(&amulet));
+    assert!(withdrawal.net_is_upper_bound(&amulet));
+
+    // An input of the treasury's own transfer is its holding even when the recording does not
+    // say that the archived contract implements Holding (no interface filter).
+    let mut bare = txs[1].clone();
+    for event in &mut bare.events {
+        if let canton_ledger::Event::ExercisedEvent(x) = event {
+            x.implemented_interfaces.clear();
+        }
+    }
+    let parsed = parse_transaction(&bare, &treasury, &NoLookup).unwrap();
+    assert!(parsed.unresolved_archives.is_empty());
+    assert_eq!(
+        parsed.possibly_own_archives,
+        withdrawal.possibly_own_archives
+    );
+
+    // With the deposit replayed first the input is known: nothing unresolved.
+    let (parsed, _) = replay(&txs, &treasury, &NoLookup);
+    assert!(parsed.iter().all(|p| p.possibly_own_archives.is_empty()));
+    assert!(!parsed[1].net_is_upper_bound(&amulet));
+}
+
 #[test]
 fn splice_test_cases_replay_to_the_blueprint_state() {
     let Some(shared) = shared_dir() else { return };
@@ -285,6 +337,15 @@ fn splice_test_cases_replay_to_the_blueprint_state() {
         &dir.join("splice-test-cases_treasury_expected.json"),
     );
     assert_eq!(parsed.len(), 31);
+    // Replayed from the start, every archive of a treasury holding is resolved.
+    for p in &parsed {
+        assert!(
+            p.possibly_own_archives.is_empty(),
+            "{}: {:?}",
+            p.update_id,
+            p.possibly_own_archives
+        );
+    }
     assert_final_state(&parsed, &book, &expected);
     assert_blueprint_transfers_found(&parsed, &expected);
 

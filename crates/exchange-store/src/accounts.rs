@@ -73,11 +73,15 @@ pub(crate) async fn balance_in(
 }
 
 /// Journal sums per instrument for the rows matching `filter`. PostgreSQL sums NUMERIC exactly;
-/// SQLite has no exact type wide enough, so its amounts are summed here.
+/// SQLite has no exact type wide enough, so its amounts are summed here. A sum beyond
+/// Numeric 10 (possible: each entry fits, their sum need not) is a [`StoreError::Overflow`]
+/// naming the instrument, not a decoding failure.
 async fn sums(tx: &mut Tx, filter: &str, binds: &[&str]) -> Result<BTreeMap<InstrumentId, Amount>> {
-    let sql = match tx.backend() {
+    let backend = tx.backend();
+    let sql = match backend {
+        // As text: a sum too wide for Numeric 10 must reach Rust to be reported as such.
         Backend::Postgres => format!(
-            "SELECT instrument_admin, instrument_id, SUM(amount) AS amount FROM journal {filter}
+            "SELECT instrument_admin, instrument_id, SUM(amount)::text AS amount FROM journal {filter}
              GROUP BY instrument_admin, instrument_id"
         ),
         Backend::Sqlite => {
@@ -90,10 +94,22 @@ async fn sums(tx: &mut Tx, filter: &str, binds: &[&str]) -> Result<BTreeMap<Inst
     }
     let mut totals = BTreeMap::<InstrumentId, Amount>::new();
     for row in query.fetch_all().await? {
-        let total = totals.entry(row.instrument()?).or_default();
-        *total = total
-            .checked_add(row.amount("amount")?)
-            .map_err(|e| StoreError::Corrupt(format!("journal sum: {e}")))?;
+        let instrument = row.instrument()?;
+        let overflow = || {
+            StoreError::Overflow(format!(
+                "the journal sum of {}/{} exceeds Numeric(38, 10)",
+                instrument.admin, instrument.id
+            ))
+        };
+        let amount = match backend {
+            Backend::Postgres => row
+                .get::<String>("amount")?
+                .parse()
+                .map_err(|_| overflow())?,
+            Backend::Sqlite => row.amount("amount")?,
+        };
+        let total = totals.entry(instrument.clone()).or_default();
+        *total = total.checked_add(amount).map_err(|_| overflow())?;
     }
     Ok(totals)
 }

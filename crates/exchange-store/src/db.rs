@@ -12,13 +12,18 @@ use exchange_core::{
     Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp, UpdateId,
 };
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
+use sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef,
+};
 use sqlx::sqlite::{
     SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteJournalMode,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
 use sqlx::types::BigDecimal;
-use sqlx::{Decode, Encode, PgPool, Postgres, Row as _, Sqlite, SqlitePool, Type};
+use sqlx::{
+    Connection as _, Decode, Encode, PgConnection, PgPool, Postgres, Row as _, Sqlite, SqlitePool,
+    Type,
+};
 
 use crate::error::{Result, StoreError};
 
@@ -47,67 +52,52 @@ impl Pool {
     /// idempotent and safe for several processes: sqlx takes a lock while migrating).
     pub(crate) async fn open(url: &str) -> Result<Pool> {
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .foreign_keys(true)
-                .busy_timeout(std::time::Duration::from_secs(10));
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let pool = |options: SqliteConnectOptions, max: u32| {
-                SqlitePoolOptions::new()
-                    .max_connections(max)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect_with(options)
-            };
-            if in_memory {
-                // Each connection would otherwise be its own empty database.
-                let main = pool(options, 1).await?;
-                SQLITE_MIGRATIONS.run(&main).await?;
-                return Ok(Pool::Sqlite {
-                    ingest: main.clone(),
-                    main,
-                });
-            }
-            // WAL; 64 MiB of page cache per connection (the default is 2 MiB): ingestion inserts
-            // random keys (contract and update ids) into several indexes, which otherwise
-            // re-reads index pages from the OS on every batch.
-            // Statement journals (SQLite keeps one per multi-row statement inside a transaction,
-            // to undo just that statement) in memory instead of a temporary file: a batch's
-            // inserts wrote every page they touched to that file too (13% of the SQLite
-            // thread's time in a profile of the 100k benchmark; system time 6.4 → 4.6 s).
-            let options = options
-                .journal_mode(SqliteJournalMode::Wal)
-                .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
-            // Everything but ingestion commits with synchronous=FULL: a withdrawal request
-            // cannot be re-read from the ledger. Ingestion's commits use NORMAL: a power loss
-            // may lose the last ones, never part of one, and never one that a later FULL commit
-            // depends on (the WAL is synced in order); ingestion re-reads them from the
-            // checkpoint it finds.
-            let main = pool(options.clone().synchronous(SqliteSynchronous::Full), 4).await?;
-            SQLITE_MIGRATIONS.run(&main).await?;
-            // The ingestion connection checkpoints the WAL back into the DB at 64 MiB instead of
-            // 4 MiB (SQLite's default, 1000 pages): a batch of 1000 transactions dirties
-            // thousands of index pages, so the default checkpointed (and synced) after every
-            // commit, copying pages that the next commits dirty again. A checkpoint is a quarter
-            // of the SQLite thread's time at the default. Reads through a larger WAL are a little
-            // slower, but they overlap the commit of the batch before (see exchange-services'
-            // ingestion loop).
-            let ingest = pool(
-                options
-                    .synchronous(SqliteSynchronous::Normal)
-                    .pragma("wal_autocheckpoint", "16384"),
-                1,
-            )
-            .await?;
-            Ok(Pool::Sqlite { main, ingest })
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+            open_sqlite(url).await
+        } else if is_postgres(url) {
+            let pool = connect_postgres(url).await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
             Ok(Pool::Postgres(pool))
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
         }
+    }
+
+    /// Connects without writing anything: no migrations, a SQLite file opened read-only (and
+    /// never created). The schema must be exactly the one this build knows (see
+    /// [`crate::schema`]), so that reading commands work with a read-only role and never
+    /// migrate a DB behind an operator's back.
+    pub(crate) async fn open_read_only(url: &str) -> Result<Pool> {
+        let pool = if url.starts_with("sqlite:") {
+            let options = sqlite_options(url)?.read_only(true);
+            let file = options.get_filename();
+            let in_memory = file.as_os_str().is_empty() || url.contains(":memory:");
+            if in_memory || !file.exists() {
+                return Err(StoreError::NotFound(format!(
+                    "no Integration DB at {} (a reading command never creates one)",
+                    file.display()
+                )));
+            }
+            let main = sqlite_pool(options, 4).await?;
+            Pool::Sqlite {
+                ingest: main.clone(),
+                main,
+            }
+        } else if is_postgres(url) {
+            Pool::Postgres(connect_postgres(url).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let checked = match &pool {
+            Pool::Sqlite { main, .. } => {
+                crate::schema::check_sqlite(main, &SQLITE_MIGRATIONS).await
+            }
+            Pool::Postgres(pg) => crate::schema::check_postgres(pg, &POSTGRES_MIGRATIONS).await,
+        };
+        if let Err(e) = checked {
+            pool.close().await;
+            return Err(e);
+        }
+        Ok(pool)
     }
 
     pub(crate) fn backend(&self) -> Backend {
@@ -153,6 +143,99 @@ impl Pool {
             Pool::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(10)))
+}
+
+async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool> {
+    Ok(SqlitePoolOptions::new()
+        .max_connections(max)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?)
+}
+
+/// The SQLite pools of a writable store, the schema migrated.
+async fn open_sqlite(url: &str) -> Result<Pool> {
+    let options = sqlite_options(url)?.create_if_missing(true);
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if in_memory {
+        // Each connection would otherwise be its own empty database.
+        let main = sqlite_pool(options, 1).await?;
+        SQLITE_MIGRATIONS.run(&main).await?;
+        return Ok(Pool::Sqlite {
+            ingest: main.clone(),
+            main,
+        });
+    }
+    // WAL; 64 MiB of page cache per connection (the default is 2 MiB): ingestion inserts
+    // random keys (contract and update ids) into several indexes, which otherwise
+    // re-reads index pages from the OS on every batch.
+    // Statement journals (SQLite keeps one per multi-row statement inside a transaction,
+    // to undo just that statement) in memory instead of a temporary file: a batch's
+    // inserts wrote every page they touched to that file too (13% of the SQLite
+    // thread's time in a profile of the 100k benchmark; system time 6.4 → 4.6 s).
+    let options = options
+        .journal_mode(SqliteJournalMode::Wal)
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory");
+    // Everything but ingestion commits with synchronous=FULL: a withdrawal request
+    // cannot be re-read from the ledger. Ingestion's commits use NORMAL: a power loss
+    // may lose the last ones, never part of one, and never one that a later FULL commit
+    // depends on (the WAL is synced in order); ingestion re-reads them from the
+    // checkpoint it finds.
+    let main = sqlite_pool(options.clone().synchronous(SqliteSynchronous::Full), 4).await?;
+    SQLITE_MIGRATIONS.run(&main).await?;
+    // The ingestion connection checkpoints the WAL back into the DB at 64 MiB instead of
+    // 4 MiB (SQLite's default, 1000 pages): a batch of 1000 transactions dirties
+    // thousands of index pages, so the default checkpointed (and synced) after every
+    // commit, copying pages that the next commits dirty again. A checkpoint is a quarter
+    // of the SQLite thread's time at the default. Reads through a larger WAL are a little
+    // slower, but they overlap the commit of the batch before (see exchange-services'
+    // ingestion loop).
+    let ingest = sqlite_pool(
+        options
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("wal_autocheckpoint", "16384"),
+        1,
+    )
+    .await?;
+    Ok(Pool::Sqlite { main, ingest })
+}
+
+/// How long the first connection to PostgreSQL may take before the open fails.
+const PG_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A PostgreSQL pool, after one direct connection attempt: the pool retries a refused
+/// connection until its acquire timeout (30 s) and then reports only "pool timed out", which
+/// hides a wrong host or port. The probe fails fast with the real cause.
+async fn connect_postgres(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)?;
+    match tokio::time::timeout(PG_CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(probe)) => {
+            let _ = probe.close().await;
+        }
+        Ok(Err(e)) => return Err(StoreError::Database(e)),
+        Err(_) => {
+            return Err(StoreError::Unreachable(format!(
+                "no answer from the PostgreSQL server within {} s",
+                PG_CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?)
 }
 
 pub(crate) enum Tx {

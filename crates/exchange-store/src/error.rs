@@ -48,6 +48,24 @@ pub enum StoreError {
     /// The ingestion lease could not be taken or was lost (see `IngestionLease`).
     #[error("ingestion lease: {0}")]
     Lease(String),
+    /// The DB has no schema at all (an empty database, or not an Integration DB).
+    #[error("the database has no Integration DB schema (it was never migrated)")]
+    SchemaMissing,
+    /// The DB's schema is behind this build's: its migrations have not been run yet.
+    #[error("the Integration DB's schema is older than this program's: migration(s) {} not applied", versions(.missing))]
+    SchemaOlder { missing: Vec<i64> },
+    /// A newer build migrated the DB.
+    #[error("the Integration DB's schema is newer than this program's: migration(s) {} unknown to it; use a newer canton-exchange", versions(.unknown))]
+    SchemaNewer { unknown: Vec<i64> },
+    /// An applied migration differs from this build's (edited after it was applied).
+    #[error("migration {version} applied to the Integration DB differs from this program's")]
+    SchemaModified { version: i64 },
+    /// A sum of stored amounts does not fit Numeric(38, 10); each amount does.
+    #[error("amount overflow: {0}")]
+    Overflow(String),
+    /// The server could not be reached in time.
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The database itself failed (connection, I/O, …); usually worth a retry.
@@ -72,3 +90,8 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn versions(list: &[i64]) -> String {
+    let text: Vec<String> = list.iter().map(i64::to_string).collect();
+    text.join(", ")
+}

@@ -107,7 +107,10 @@ fn lock_file(pool: &Pool) -> Option<PathBuf> {
     if db.as_os_str().is_empty() || db.to_string_lossy().contains(":memory:") {
         return None;
     }
-    let mut name = db.as_os_str().to_owned();
+    // The real path: a second name for the same DB (a symlink, `..` segments) must find the
+    // same lock file, or two ingestions would write one DB.
+    let db = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let mut name = db.into_os_string();
     name.push("-ingest.lock");
     Some(PathBuf::from(name))
 }

@@ -39,6 +39,7 @@ mod instructions;
 mod known;
 mod lease;
 mod quarantine;
+mod schema;
 mod treasury;
 mod withdrawals;
 
@@ -67,6 +68,16 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         Ok(Store {
             pool: db::Pool::open(url).await?,
+        })
+    }
+
+    /// Opens a DB to read it, writing nothing: no migrations, no file created, a SQLite file
+    /// opened read-only, so a read-only PostgreSQL role suffices. Fails with
+    /// [`StoreError::SchemaOlder`] / [`StoreError::SchemaMissing`] when the DB needs migrating
+    /// first (by [`Store::open`]), [`StoreError::SchemaNewer`] when a newer build migrated it.
+    pub async fn open_read_only(url: &str) -> Result<Store> {
+        Ok(Store {
+            pool: db::Pool::open_read_only(url).await?,
         })
     }
 

@@ -5,6 +5,7 @@
 mod harness;
 
 use exchange_core::PartyId;
+use exchange_store::Store;
 use harness::TestDb;
 
 conformance!(one_holder_at_a_time, a_dropped_lease_is_free_again,);
@@ -71,6 +72,38 @@ async fn a_dropped_lease_is_free_again(db: &TestDb) {
     // store's short wait for a just-ended holder covers that.
     let taken = second.try_ingestion_lease(&treasury).await.unwrap();
     assert!(taken.is_some(), "a dropped lease must become free");
+    first.close().await;
+    second.close().await;
+}
+
+/// A second name for the same SQLite file (a symlink) finds the same lock: otherwise two
+/// ingestions would write one DB.
+#[tokio::test]
+async fn sqlite_a_symlink_to_the_db_finds_the_same_lease() {
+    let db = TestDb::sqlite();
+    let real = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let first = db.open().await;
+    let link = std::path::Path::new(&real).with_file_name("link.db");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let second = Store::open(&format!("sqlite://{}", link.display()))
+        .await
+        .unwrap();
+    let treasury = party("treasury");
+
+    let lease = first.try_ingestion_lease(&treasury).await.unwrap().unwrap();
+    assert!(
+        second
+            .try_ingestion_lease(&treasury)
+            .await
+            .unwrap()
+            .is_none(),
+        "the lease held through the real path must be held through the symlink too"
+    );
+    assert_eq!(
+        first.ingestion_lease_name(&treasury),
+        second.ingestion_lease_name(&treasury)
+    );
+    lease.release().await;
     first.close().await;
     second.close().await;
 }

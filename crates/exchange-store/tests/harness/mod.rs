@@ -72,6 +72,104 @@ impl TestDb {
     pub async fn open(&self) -> Store {
         Store::open(&self.url).await.expect("open store")
     }
+
+    #[allow(dead_code)] // not every test file that includes the harness uses it
+    /// Brings the DB to an older schema: only this build's first `n` migrations applied (as
+    /// an older canton-exchange left it).
+    pub async fn migrate_first(&self, n: usize) {
+        let postgres = self.url.starts_with("postgres");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../exchange-store/migrations")
+            .join(if postgres { "postgres" } else { "sqlite" });
+        let all = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+        let older = sqlx::migrate::Migrator {
+            migrations: all.migrations[..n].to_vec().into(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        if postgres {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            older.run(&pool).await.expect("older migrations");
+            pool.close().await;
+        } else {
+            let options: sqlx::sqlite::SqliteConnectOptions = self.url.parse().expect("sqlite url");
+            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .expect("connect");
+            older.run(&pool).await.expect("older migrations");
+            pool.close().await;
+        }
+    }
+}
+
+#[allow(dead_code)] // not every test file that includes the harness uses it
+/// A PostgreSQL login role that may only connect to a test DB and select from its tables;
+/// dropped (with its grants) afterwards, even if the test panics.
+pub struct ReadOnlyRole {
+    /// The test DB's URL, as this role.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+#[allow(dead_code)]
+impl ReadOnlyRole {
+    pub async fn create(db: &TestDb) -> ReadOnlyRole {
+        let pg = db._pg.as_ref().expect("a PostgreSQL test DB");
+        let name = format!("reader_{}", pg.name)
+            .chars()
+            .take(63)
+            .collect::<String>();
+        let mut admin = sqlx::PgConnection::connect(&db.url).await.expect("admin");
+        for sql in [
+            format!("CREATE ROLE \"{name}\" LOGIN"),
+            format!("GRANT CONNECT ON DATABASE \"{}\" TO \"{name}\"", pg.name),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{name}\""),
+        ] {
+            sqlx::query(&sql).execute(&mut admin).await.expect(&sql);
+        }
+        let _ = admin.close().await;
+        let (scheme, rest) = db.url.split_once("://").expect("url");
+        let host_and_db = rest.split_once('@').expect("url with a user").1;
+        ReadOnlyRole {
+            url: format!("{scheme}://{name}@{host_and_db}"),
+            admin_url: db.url.clone(),
+            name,
+        }
+    }
+}
+
+impl Drop for ReadOnlyRole {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                // Its sessions first, then its grants (DROP OWNED), then the role.
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                )
+                .bind(&name)
+                .execute(&mut admin)
+                .await?;
+                sqlx::query(&format!("DROP OWNED BY \"{name}\""))
+                    .execute(&mut admin)
+                    .await?;
+                sqlx::query(&format!("DROP ROLE \"{name}\""))
+                    .execute(&mut admin)
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test role {}: {dropped:?}", self.name);
+        }
+    }
 }
 
 struct PgDatabase {

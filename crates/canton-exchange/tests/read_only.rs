@@ -1,0 +1,189 @@
+//! The reading commands (`status`, `holdings`) write nothing: they run with a PostgreSQL role
+//! that may only connect and select, and leave a DB at an older schema exactly as it was,
+//! saying how to migrate it (`canton-exchange migrate`).
+
+#[path = "../../exchange-store/tests/harness/mod.rs"]
+#[allow(dead_code)] // shared with the store's tests, which use all of it
+mod harness;
+
+use std::process::{Command, Output};
+
+use exchange_core::PartyId;
+use harness::TestDb;
+use sqlx::Connection;
+
+const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CANTON_EXCHANGE_DB")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn applied_migrations(url: &str) -> Vec<i64> {
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let versions = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    versions
+}
+
+#[tokio::test]
+async fn sqlite_status_and_holdings_leave_an_older_schema_as_it_was() {
+    let db = TestDb::sqlite();
+    db.migrate_first(2).await;
+    let path = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let bytes = std::fs::read(&path).unwrap();
+    let versions = applied_migrations(&db.url).await;
+    assert_eq!(versions, [1, 2]);
+
+    for command in ["status", "holdings"] {
+        let out = run(&[command, "--db", &db.url]);
+        assert!(
+            !out.status.success(),
+            "{command} must refuse an older schema"
+        );
+        let err = stderr(&out);
+        assert!(err.contains("older than this program's"), "{err}");
+        assert!(err.contains("canton-exchange migrate"), "{err}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{command} wrote the DB"
+        );
+        assert_eq!(applied_migrations(&db.url).await, versions);
+    }
+
+    let out = run(&["migrate", "--db", &db.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(applied_migrations(&db.url).await.len() > 2);
+    let out = run(&["status", "--db", &db.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn sqlite_status_does_not_create_a_missing_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let out = run(&["status", "--db", &format!("sqlite://{}", path.display())]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no Integration DB at"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn postgres_a_select_only_role_runs_status_and_holdings() {
+    let Some(db) = TestDb::postgres("cli_select_only_role").await else {
+        return;
+    };
+    let store = db.open().await;
+    let treasury = PartyId::new("treasury::1220abcd").unwrap();
+    store.claim_treasury_party(&treasury).await.unwrap();
+    store.close().await;
+    let role = harness::ReadOnlyRole::create(&db).await;
+
+    let out = run(&["status", "--db", &role.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("treasury::1220abcd"), "{text}");
+
+    let out = run(&["holdings", "--db", &role.url, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        serde_json::json!([])
+    );
+}
+
+/// Two recovered withdrawals of 28 nines each on the suspense account: each entry fits
+/// Numeric(38, 10), their sum does not. `status` says what overflowed and still prints the rest.
+async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
+    let store = db.open().await;
+    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
+    store
+        .create_account(&suspense, "the exchange")
+        .await
+        .unwrap();
+    store.close().await;
+    let amount = "-9999999999999999999999999999.0000000000";
+    let insert = |n: u8| {
+        let cast = if db.url.starts_with("postgres") {
+            "::numeric"
+        } else {
+            ""
+        };
+        format!(
+            "INSERT INTO journal (account_id, instrument_admin, instrument_id, amount, cause_kind, cause_ref, booked_at_us)
+             VALUES ('suspense', 'DSO::1220ab', 'Amulet', '{amount}'{cast}, 'recovered-withdrawal', 'w{n}', 0)"
+        )
+    };
+    if db.url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        for n in 0..2 {
+            sqlx::query(&insert(n)).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        for n in 0..2 {
+            sqlx::query(&insert(n)).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+
+    let out = run(&["status", "--db", &db.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("suspense balance"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("unavailable") && line.contains("overflow"),
+        "{line}"
+    );
+    assert!(
+        line.contains("DSO::1220ab/Amulet") && line.contains("suspense"),
+        "{line}"
+    );
+    assert!(
+        text.contains("checkpoint") && text.contains("withdrawals"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("overflow"), "{}", stderr(&out));
+
+    let out = run(&["status", "--db", &db.url, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["suspenseBalanceError"]
+            .as_str()
+            .unwrap()
+            .contains("overflow"),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_status_survives_an_overflowing_suspense_sum() {
+    status_survives_an_overflowing_suspense_sum(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_status_survives_an_overflowing_suspense_sum() {
+    if let Some(db) = TestDb::postgres("status_overflow").await {
+        status_survives_an_overflowing_suspense_sum(&db).await;
+    }
+}
