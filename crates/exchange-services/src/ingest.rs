@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canton_ledger::client::{ClientError, ErrorClass};
+use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
 use exchange_core::book::Chain;
@@ -35,7 +35,7 @@ use crate::filter::treasury_format;
 use crate::identity::{self, IdentityError};
 use crate::observe::{Event, Observer};
 use crate::reader::{self, ReadRequest};
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, retry_call};
 use crate::source::Source;
 
 #[derive(Clone, Debug)]
@@ -82,6 +82,15 @@ pub enum IngestError {
     Ledger(#[from] ClientError),
     #[error("the Integration DB failed: {0}")]
     Store(#[from] StoreError),
+    /// Retries of a commit failed differently from the first attempt (which names the cause).
+    #[error(
+        "the Integration DB failed: committing a batch failed {attempts} times, first with: {first}; last with: {last}"
+    )]
+    StoreRetried {
+        first: String,
+        last: StoreError,
+        attempts: u32,
+    },
     #[error(
         "another ingestion is running against this DB (it holds the {0}): stop it first, or start this one with --standby to take over when it stops"
     )]
@@ -215,34 +224,12 @@ impl Ingestor {
             offset: Offset::BEGIN,
             last_update: None,
         });
-        let mut attempt = 0;
-        let end = loop {
-            // The node may be briefly unreachable at start too: the same bounded retries.
-            let checked = async {
-                identity::check(&self.source, &checkpoint, &self.format).await?;
-                if self.config.once {
-                    Ok(Some(self.source.ledger_end().await?))
-                } else {
-                    Ok(None)
-                }
-            }
-            .await;
-            match checked {
-                Ok(end) => break end,
-                Err(IdentityError::Ledger(e)) if e.class() != ErrorClass::Permanent => {
-                    attempt += 1;
-                    let Some(delay) = self.config.retry.delay(attempt) else {
-                        return Err(IngestError::Ledger(e));
-                    };
-                    self.observer.event(&Event::Retrying {
-                        what: e.to_string(),
-                        attempt,
-                        delay,
-                    });
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        // The node may be briefly unreachable at start too: each call is retried on its own.
+        let (retry, observer) = (&self.config.retry, &*self.observer);
+        identity::check(&self.source, &checkpoint, &self.format, retry, observer).await?;
+        let end = match self.config.once {
+            true => Some(retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?),
+            false => None,
         };
         let begin = checkpoint.offset.get();
         self.observer.event(&Event::Started {
@@ -511,16 +498,20 @@ impl Ingestor {
     ) -> Result<Outcome, IngestError> {
         let mut attempt = 0;
         let mut failed = failed;
+        // The first error names the cause (e.g. "database or disk is full"); later attempts may
+        // fail for a reason it led to, so both are reported.
+        let mut first: Option<String> = None;
         loop {
             if let Some(e) = failed.take() {
                 attempt += 1;
+                let first = first.get_or_insert_with(|| e.to_string());
                 let retry = match &e {
                     StoreError::Database(_) => self.config.retry.delay(attempt),
                     StoreError::Conflict(_) if attempt == 1 => Some(Duration::ZERO),
                     _ => None,
                 };
                 let Some(delay) = retry else {
-                    return Err(e.into());
+                    return Err(gave_up(std::mem::take(first), e, attempt));
                 };
                 self.observer.event(&Event::Retrying {
                     what: format!("commit: {e}"),
@@ -776,6 +767,19 @@ struct AbortOnDrop(tokio::task::JoinHandle<Result<Duration, StoreError>>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// The error a commit ends with after `attempts` failed attempts, `first` the first one's.
+fn gave_up(first: String, last: StoreError, attempts: u32) -> IngestError {
+    if attempts <= 1 || first == last.to_string() {
+        IngestError::Store(last)
+    } else {
+        IngestError::StoreRetried {
+            first,
+            last,
+            attempts,
+        }
     }
 }
 

@@ -1,6 +1,11 @@
 //! Bounded retries with exponential backoff (`non-functionals.rst`, "Handling RPC Errors").
 
+use std::future::Future;
 use std::time::Duration;
+
+use canton_ledger::client::{ClientError, ErrorClass};
+
+use crate::observe::{Event, Observer};
 
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -33,6 +38,45 @@ impl RetryPolicy {
                 .saturating_mul(factor)
                 .min(self.max_delay),
         )
+    }
+}
+
+/// Runs one ledger call, retrying it on its own with `policy` while its error is retryable; the
+/// last error when retries are used up or the error is permanent. `what` names the call in the
+/// retry events.
+///
+/// One call at a time: a sequence of calls retried as a whole (as the start-up check was) needs
+/// every call to succeed in the same round, which a node failing half its requests rarely gives.
+pub async fn retry_call<T, F, Fut>(
+    policy: &RetryPolicy,
+    observer: &dyn Observer,
+    what: &str,
+    mut call: F,
+) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ClientError>>,
+{
+    let mut attempt = 0;
+    loop {
+        let e = match call().await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        attempt += 1;
+        let delay = match e.class() {
+            ErrorClass::Permanent => None,
+            ErrorClass::Retryable | ErrorClass::NotYetAvailable => policy.delay(attempt),
+        };
+        let Some(delay) = delay else {
+            return Err(e);
+        };
+        observer.event(&Event::Retrying {
+            what: format!("{what}: {e}"),
+            attempt,
+            delay,
+        });
+        tokio::time::sleep(delay).await;
     }
 }
 
