@@ -243,7 +243,11 @@ async fn a_dropped_websocket_ends_early_and_resuming_from_the_last_offset_comple
     let mut socket = open(&client, &full).await;
     let (first, ending) = drain(&mut socket).await;
     assert_eq!(first.len(), 3, "dropped after 3 frames");
-    assert_eq!(ending, Ending::Dropped, "no close handshake, as a lost connection");
+    assert_eq!(
+        ending,
+        Ending::Dropped,
+        "no close handshake, as a lost connection"
+    );
     let mut last = offset(first.last().unwrap()).unwrap();
     assert!(last < end, "the stream ended early");
 
@@ -274,10 +278,17 @@ async fn a_closed_websocket_ends_early_like_a_completed_stream() {
     let (first, ending) = drain(&mut socket).await;
     assert_eq!(first.len(), 3, "closed after 3 frames");
     assert_eq!(ending, Ending::Closed { reason: false });
-    assert!(offset(first.last().unwrap()).unwrap() < end, "short of the end");
+    assert!(
+        offset(first.last().unwrap()).unwrap() < end,
+        "short of the end"
+    );
 
     set_faults(&client, json!({})).await;
     let mut socket = open(&client, &full).await;
     let (_, ending) = drain(&mut socket).await;
-    assert_eq!(ending, Ending::Closed { reason: false }, "the same as a complete one");
+    assert_eq!(
+        ending,
+        Ending::Closed { reason: false },
+        "the same as a complete one"
+    );
 }

@@ -228,7 +228,9 @@ impl Ingestor {
         let (retry, observer) = (&self.config.retry, &*self.observer);
         identity::check(&self.source, &checkpoint, &self.format, retry, observer).await?;
         let end = match self.config.once {
-            true => Some(retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?),
+            true => {
+                Some(retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?)
+            }
             false => None,
         };
         let begin = checkpoint.offset.get();
@@ -831,4 +833,21 @@ struct Prepared {
     /// `None` when nothing of the batch may be committed (strict mode stopped at its start).
     checkpoint: Option<Checkpoint>,
     outcome: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_that_gave_up_names_its_first_cause() {
+        let full = "database error: database or disk is full".to_owned();
+        let later = StoreError::Lease("lost".into());
+        let message = gave_up(full, later, 4).to_string();
+        assert!(message.contains("database or disk is full"), "{message}");
+        assert!(message.contains("ingestion lease: lost"), "{message}");
+        // The same error every time is said once.
+        let same = gave_up("conflict: x".into(), StoreError::Conflict("x".into()), 2);
+        assert!(matches!(same, IngestError::Store(_)), "{same}");
+    }
 }

@@ -210,7 +210,9 @@ impl Reader {
         if self.complete() {
             return Ok(Done::Complete);
         }
-        let page = client.updates_page(&self.wire_request(), PAGE, None).await?;
+        let page = client
+            .updates_page(&self.wire_request(), PAGE, None)
+            .await?;
         match self.deliver_page(page).await {
             None => Ok(Done::ReceiverGone),
             Some(false) => Ok(Done::Progress),

@@ -94,4 +94,62 @@ mod tests {
         let delays: Vec<_> = (1..=5).map(|a| p.delay(a).map(|d| d.as_secs())).collect();
         assert_eq!(delays, [Some(2), Some(4), Some(8), Some(10), None]);
     }
+
+    fn quick(max_retries: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_retries,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        }
+    }
+
+    fn refused(n: u32) -> ClientError {
+        ClientError::Transport {
+            what: "ledger end",
+            reason: format!("refused {n}"),
+        }
+    }
+
+    /// Fails the first `failures` calls with `error`, then answers 7; counts the calls.
+    async fn run(
+        policy: RetryPolicy,
+        failures: u32,
+        error: fn(u32) -> ClientError,
+    ) -> (Result<i64, ClientError>, u32, usize) {
+        let observer = crate::observe::Collect::default();
+        let calls = std::cell::Cell::new(0);
+        let result = retry_call(&policy, &observer, "ledger end", || {
+            let n = calls.get() + 1;
+            calls.set(n);
+            async move { if n <= failures { Err(error(n)) } else { Ok(7) } }
+        })
+        .await;
+        let events = observer.0.lock().unwrap().len();
+        (result, calls.get(), events)
+    }
+
+    #[tokio::test]
+    async fn a_call_is_retried_until_it_answers() {
+        let (result, calls, events) = run(quick(3), 3, refused).await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!((calls, events), (4, 3));
+    }
+
+    #[tokio::test]
+    async fn the_last_error_when_retries_are_used_up() {
+        let (result, calls, _) = run(quick(3), 10, refused).await;
+        assert_eq!(result.unwrap_err().to_string(), "ledger end: refused 4");
+        assert_eq!(calls, 4);
+    }
+
+    #[tokio::test]
+    async fn a_permanent_error_is_not_retried() {
+        let permanent = |_| ClientError::Decode {
+            what: "ledger end",
+            reason: "not a number".into(),
+        };
+        let (result, calls, events) = run(quick(3), 10, permanent).await;
+        assert!(result.is_err());
+        assert_eq!((calls, events), (1, 0));
+    }
 }

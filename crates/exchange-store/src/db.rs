@@ -502,7 +502,9 @@ mod tests {
         // has it too once raised).
         let retried = async {
             let mut tx = pool.write_ingest().await?;
-            tx.query("PRAGMA max_page_count = 1000000").execute().await?;
+            tx.query("PRAGMA max_page_count = 1000000")
+                .execute()
+                .await?;
             tx.query("INSERT INTO filler (data) VALUES (zeroblob(1000000))")
                 .execute()
                 .await?;

@@ -96,9 +96,7 @@ impl AppState {
     /// After how many frames a websocket stream opened now is cut, and how.
     pub fn websocket_cut(&self) -> Option<(usize, WebsocketCut)> {
         let config = self.fault_config();
-        let drop = config
-            .drop_websocket_after
-            .map(|n| (n, WebsocketCut::Drop));
+        let drop = config.drop_websocket_after.map(|n| (n, WebsocketCut::Drop));
         let close = config
             .close_websocket_after
             .map(|n| (n, WebsocketCut::Close));

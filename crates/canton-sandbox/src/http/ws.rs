@@ -9,9 +9,9 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use canton_ledger::GetUpdatesRequest;
 
-use crate::http::{AppState, WebsocketCut};
 use crate::http::error::{ApiError, decode};
 use crate::http::updates::{Cursor, UpdatesQuery};
+use crate::http::{AppState, WebsocketCut};
 
 /// Elements read per lock acquisition, so a long catch-up does not starve writers.
 const BATCH: usize = 100;
