@@ -88,7 +88,7 @@ pub enum IngestError {
     )]
     StoreRetried {
         first: String,
-        last: StoreError,
+        last: Box<StoreError>,
         attempts: u32,
     },
     #[error(
@@ -779,7 +779,7 @@ fn gave_up(first: String, last: StoreError, attempts: u32) -> IngestError {
     } else {
         IngestError::StoreRetried {
             first,
-            last,
+            last: Box::new(last),
             attempts,
         }
     }
