@@ -14,9 +14,9 @@ use canton_sandbox::{FaultConfig, SandboxConfig};
 use common::*;
 use exchange_core::Amount;
 use exchange_core::changeset::DepositState;
-use exchange_services::observe::Silent;
+use exchange_services::observe::{Collect, Observer, Silent};
 use exchange_services::retry::RetryPolicy;
-use exchange_services::{Ingestor, Transport};
+use exchange_services::{Event, Ingestor, Transport};
 use exchange_store::Store;
 use harness::TestDb;
 use tokio::sync::watch;
@@ -115,7 +115,63 @@ async fn a_clean_stop_of_an_idle_ingestion_is_ok(db: &TestDb) {
         assert_eq!(summary.offset, node.ledger_end(), "{transport:?}");
     }
     assert_all_credited_once(&node, &store, &expected, 5, "idle stop").await;
+    a_standby_that_took_over_stops_cleanly(db, &node, &store).await;
     store.close().await;
+}
+
+/// The same for a standby once it has taken over from an ingestion that stopped.
+async fn a_standby_that_took_over_stops_cleanly(db: &TestDb, node: &Node, store: &Store) {
+    let tailing = |store: &Store, standby: bool, observer: Arc<dyn Observer>| {
+        let mut config = node.config(false, 10);
+        config.standby = standby;
+        config.standby_poll = Duration::from_millis(20);
+        let ingestor = Ingestor::new(
+            store.clone(),
+            node.source(Transport::Websocket),
+            config,
+            observer,
+        );
+        let (stop, stop_rx) = watch::channel(false);
+        (
+            stop,
+            tokio::spawn(async move { ingestor.run(stop_rx).await }),
+        )
+    };
+    let (stop_first, first) = tailing(store, false, Arc::new(Silent));
+    // Let the first take the lease before the standby asks.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = db.open().await;
+    let events = Arc::new(Collect::default());
+    let (stop_standby, standby) = tailing(&other, true, events.clone());
+    let saw = |event: fn(&Event) -> bool| events.0.lock().unwrap().iter().any(event);
+    wait_until("the standby waits", || {
+        saw(|e| matches!(e, Event::Standby { .. }))
+    })
+    .await;
+    stop_first.send(true).unwrap();
+    first.await.unwrap().expect("the first stops cleanly");
+    wait_until("the standby took over", || {
+        saw(|e| matches!(e, Event::TookOver))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop_standby.send(true).unwrap();
+    let summary = standby
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("a clean stop of the standby is not an error: {e}"));
+    assert_eq!(summary.offset, node.ledger_end());
+    other.close().await;
+}
+
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 /// The faults run of issue 8: half the Ledger API requests refused and websockets cut after 3
