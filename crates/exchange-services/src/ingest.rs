@@ -224,15 +224,7 @@ impl Ingestor {
             offset: Offset::BEGIN,
             last_update: None,
         });
-        // The node may be briefly unreachable at start too: each call is retried on its own.
-        let (retry, observer) = (&self.config.retry, &*self.observer);
-        identity::check(&self.source, &checkpoint, &self.format, retry, observer).await?;
-        let end = match self.config.once {
-            true => {
-                Some(retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?)
-            }
-            false => None,
-        };
+        let end = self.check_node(&checkpoint).await?;
         let begin = checkpoint.offset.get();
         self.observer.event(&Event::Started {
             from: begin,
@@ -360,6 +352,25 @@ impl Ingestor {
         }
         self.progress(&summary, started, end).await;
         Ok(summary)
+    }
+
+    /// Checks the node against the checkpoint ([`identity::check`]); with `once`, the ledger end
+    /// to stop at. The node may be briefly unreachable at start too: each call is retried on
+    /// its own.
+    async fn check_node(&self, checkpoint: &Checkpoint) -> Result<Option<i64>, IngestError> {
+        let (retry, observer) = (&self.config.retry, &*self.observer);
+        identity::check(&self.source, checkpoint, &self.format, retry, observer)
+            .await
+            .map_err(|e| match e {
+                // The node could not be read (retries used up): the same error as later reads.
+                IdentityError::Ledger(e) => IngestError::Ledger(e),
+                e => e.into(),
+            })?;
+        if !self.config.once {
+            return Ok(None);
+        }
+        let end = retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?;
+        Ok(Some(end))
     }
 
     /// Starts committing a prepared batch on its own task, so that the next batch can be read
