@@ -1,6 +1,7 @@
 //! The built binary against a sandbox node started in the test, as an operator runs it:
 //! `recover node-restore --admin-api` after a node restore, and `ingest` SIGKILLed at seeded
 //! random moments while deposits keep arriving. In both, every deposit is credited exactly once.
+//! And SIGTERM to an idle `ingest` exits 0.
 
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 #[allow(dead_code)] // shared with the store's tests, which use all of it
@@ -375,8 +376,51 @@ async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) 
     assert_eq!(balances(db, &node.instrument).await, node.expected());
 }
 
+/// Issue 8, item 7: SIGTERM to an `ingest` that has caught up and has nothing to do is a clean
+/// stop: exit 0 (it used to exit 1 with "checkpoint regression: the stored offset is N, the
+/// commit's is N").
+async fn sigterm_of_an_idle_ingestion_exits_0(db: &TestDb) {
+    let node = Node::start().await;
+    create_accounts(db).await;
+    let url = node.sandbox.ledger_api_url();
+    node.deposits(&mut Rng::new(3), 4);
+    let once: Vec<String> = owned(&node.ingest_args(&db.url, &url))
+        .into_iter()
+        .chain(["--once".to_owned()])
+        .collect();
+    let out = run(once).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child: Child = Command::new(BIN)
+        .args(node.ingest_args(&db.url, &url))
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    // Long enough to start, catch up (nothing to read) and sit idle for a few batch windows.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log_text = || std::fs::read_to_string(log.path()).unwrap_or_default();
+    assert!(child.try_wait().unwrap().is_none(), "{}", log_text());
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}: {}", log_text());
+    assert_eq!(balances(db, &node.instrument).await, node.expected());
+}
+
 mod sqlite {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sigterm_of_an_idle_ingestion_exits_0() {
+        super::sigterm_of_an_idle_ingestion_exits_0(&TestDb::sqlite()).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn node_restore_with_the_admin_api() {
@@ -396,6 +440,13 @@ mod sqlite {
 
 mod postgres {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sigterm_of_an_idle_ingestion_exits_0() {
+        if let Some(db) = TestDb::postgres("sigterm_idle").await {
+            super::sigterm_of_an_idle_ingestion_exits_0(&db).await;
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn sigkilled_ingestion_credits_every_deposit_once() {

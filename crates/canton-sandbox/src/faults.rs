@@ -1,5 +1,5 @@
 //! Injected Ledger API faults, for drilling a client's retry and resume logic: retryable errors,
-//! slow answers and websocket streams that drop mid-way. Pure: this module only decides; the
+//! slow answers and websocket streams that drop or close mid-way. Pure: this module only decides; the
 //! HTTP layer ([`crate::http::faults`]) applies the decision.
 //!
 //! Reproducible: every decision comes from a ChaCha8 stream seeded with [`FaultConfig::seed`]
@@ -25,9 +25,14 @@ pub struct FaultConfig {
     pub slow_rate: f64,
     #[serde(default)]
     pub slow_ms: u64,
-    /// Websocket streams are closed (no close reason) after this many frames.
+    /// Websocket connections are dropped after this many frames of a stream, without a close
+    /// handshake, as a lost connection is: the client reads an error, not an end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_websocket_after: Option<usize>,
+    /// Websocket streams end with a normal close (no reason) after this many frames, as a node
+    /// shutting its server down does: the client cannot tell it from a completed stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_websocket_after: Option<usize>,
 }
 
 impl FaultConfig {
@@ -36,6 +41,7 @@ impl FaultConfig {
         self.error_rate > 0.0
             || (self.slow_rate > 0.0 && self.slow_ms > 0)
             || self.drop_websocket_after.is_some()
+            || self.close_websocket_after.is_some()
     }
 }
 
@@ -105,6 +111,7 @@ mod tests {
             slow_rate: 0.2,
             slow_ms: 5,
             drop_websocket_after: None,
+            close_websocket_after: None,
         }
     }
 

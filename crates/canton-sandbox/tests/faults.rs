@@ -203,19 +203,30 @@ async fn open(client: &Client, request: &Value) -> Socket {
     socket
 }
 
-/// Every text frame until the server closes; whether the close frame had a reason.
-async fn drain(socket: &mut Socket) -> (Vec<Value>, bool) {
+/// How a stream ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ending {
+    /// A close frame; whether it had a reason.
+    Closed { reason: bool },
+    /// The connection ended without a close handshake.
+    Dropped,
+}
+
+/// Every text frame until the server closes or the connection drops; how it ended.
+async fn drain(socket: &mut Socket) -> (Vec<Value>, Ending) {
     let mut frames = Vec::new();
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
             .expect("a frame within 5 s");
         match frame {
-            None => return (frames, false),
-            Some(Ok(Message::Close(reason))) => return (frames, reason.is_some()),
+            None | Some(Err(_)) => return (frames, Ending::Dropped),
+            Some(Ok(Message::Close(reason))) => {
+                let reason = reason.is_some();
+                return (frames, Ending::Closed { reason });
+            }
             Some(Ok(Message::Text(t))) => frames.push(serde_json::from_str(&t).unwrap()),
             Some(Ok(_)) => continue,
-            Some(Err(e)) => panic!("socket error: {e}"),
         }
     }
 }
@@ -230,9 +241,13 @@ async fn a_dropped_websocket_ends_early_and_resuming_from_the_last_offset_comple
 
     set_faults(&client, json!({"seed": 5, "dropWebsocketAfter": 3})).await;
     let mut socket = open(&client, &full).await;
-    let (first, reason) = drain(&mut socket).await;
+    let (first, ending) = drain(&mut socket).await;
     assert_eq!(first.len(), 3, "dropped after 3 frames");
-    assert!(!reason, "closed without a close reason");
+    assert_eq!(
+        ending,
+        Ending::Dropped,
+        "no close handshake, as a lost connection"
+    );
     let mut last = offset(first.last().unwrap()).unwrap();
     assert!(last < end, "the stream ended early");
 
@@ -251,4 +266,29 @@ async fn a_dropped_websocket_ends_early_and_resuming_from_the_last_offset_comple
     }
     assert_eq!(last, end);
     assert_eq!(&frames, expected);
+}
+
+#[tokio::test]
+async fn a_closed_websocket_ends_early_like_a_completed_stream() {
+    let (_sandbox, client, alice) = seeded(7).await;
+    let end = client.ledger_end().await;
+    let full = updates_request(&alice, "TRANSACTION_SHAPE_LEDGER_EFFECTS", 0, Some(end));
+    set_faults(&client, json!({"seed": 5, "closeWebsocketAfter": 3})).await;
+    let mut socket = open(&client, &full).await;
+    let (first, ending) = drain(&mut socket).await;
+    assert_eq!(first.len(), 3, "closed after 3 frames");
+    assert_eq!(ending, Ending::Closed { reason: false });
+    assert!(
+        offset(first.last().unwrap()).unwrap() < end,
+        "short of the end"
+    );
+
+    set_faults(&client, json!({})).await;
+    let mut socket = open(&client, &full).await;
+    let (_, ending) = drain(&mut socket).await;
+    assert_eq!(
+        ending,
+        Ending::Closed { reason: false },
+        "the same as a complete one"
+    );
 }

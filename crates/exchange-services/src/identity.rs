@@ -10,6 +10,8 @@ use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use exchange_core::changeset::Checkpoint;
 
+use crate::observe::Observer;
+use crate::retry::{RetryPolicy, retry_call};
 use crate::source::Source;
 
 /// The command of our node-restore runbook.
@@ -60,24 +62,27 @@ fn advice() -> String {
 }
 
 /// Checks the node against the checkpoint; `Ok` means resuming after `checkpoint.offset` reads
-/// the stream the checkpoint came from.
+/// the stream the checkpoint came from. Each call to the node is retried on its own with
+/// `retry` (see [`retry_call`]).
 pub async fn check(
     source: &Source,
     checkpoint: &Checkpoint,
     format: &UpdateFormat,
+    retry: &RetryPolicy,
+    observer: &dyn Observer,
 ) -> Result<(), IdentityError> {
     let offset = checkpoint.offset.get();
     if offset == 0 {
         return Ok(());
     }
-    let ledger_end = source.ledger_end().await?;
+    let ledger_end = retry_call(retry, observer, "ledger end", || source.ledger_end()).await?;
     if ledger_end < offset {
         return Err(IdentityError::NodeBehind {
             ledger_end,
             checkpoint: offset,
         });
     }
-    let pruned = source.pruned_offset().await?;
+    let pruned = retry_call(retry, observer, "pruned offset", || source.pruned_offset()).await?;
     let last_offset = checkpoint.last_update.as_ref().map(|u| u.offset.get());
     if pruned > offset || last_offset.is_some_and(|o| o <= pruned) {
         return Err(IdentityError::Pruned {
@@ -87,7 +92,11 @@ pub async fn check(
         });
     }
     if let Some(last) = &checkpoint.last_update {
-        let found = source.update_id_at(last.offset.get(), format).await?;
+        let at = last.offset.get();
+        let found = retry_call(retry, observer, "the update at the checkpoint", || {
+            source.update_id_at(at, format)
+        })
+        .await?;
         if found.as_deref() != Some(last.update_id.as_str()) {
             return Err(IdentityError::UpdateMissing {
                 offset: last.offset.get(),

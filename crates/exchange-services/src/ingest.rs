@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use canton_ledger::client::{ClientError, ErrorClass};
+use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
 use exchange_core::book::Chain;
@@ -35,7 +35,7 @@ use crate::filter::treasury_format;
 use crate::identity::{self, IdentityError};
 use crate::observe::{Event, Observer};
 use crate::reader::{self, ReadRequest};
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, retry_call};
 use crate::source::Source;
 
 #[derive(Clone, Debug)]
@@ -86,6 +86,15 @@ pub enum IngestError {
     Ledger(#[from] ClientError),
     #[error("the Integration DB failed: {0}")]
     Store(#[from] StoreError),
+    /// Retries of a commit failed differently from the first attempt (which names the cause).
+    #[error(
+        "the Integration DB failed: committing a batch failed {attempts} times, first with: {first}; last with: {last}"
+    )]
+    StoreRetried {
+        first: String,
+        last: Box<StoreError>,
+        attempts: u32,
+    },
     #[error(
         "another ingestion is running against this DB (it holds the {0}): stop it first, or start this one with --standby to take over when it stops"
     )]
@@ -227,35 +236,7 @@ impl Ingestor {
             offset: Offset::BEGIN,
             last_update: None,
         });
-        let mut attempt = 0;
-        let end = loop {
-            // The node may be briefly unreachable at start too: the same bounded retries.
-            let checked = async {
-                identity::check(&self.source, &checkpoint, &self.format).await?;
-                if self.config.once {
-                    Ok(Some(self.source.ledger_end().await?))
-                } else {
-                    Ok(None)
-                }
-            }
-            .await;
-            match checked {
-                Ok(end) => break end,
-                Err(IdentityError::Ledger(e)) if e.class() != ErrorClass::Permanent => {
-                    attempt += 1;
-                    let Some(delay) = self.config.retry.delay(attempt) else {
-                        return Err(IngestError::Ledger(e));
-                    };
-                    self.observer.event(&Event::Retrying {
-                        what: e.to_string(),
-                        attempt,
-                        delay,
-                    });
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let end = self.check_node(&checkpoint).await?;
         let begin = checkpoint.offset.get();
         self.observer.event(&Event::Started {
             from: begin,
@@ -380,6 +361,25 @@ impl Ingestor {
         }
         self.progress(&summary, started, end).await;
         Ok(summary)
+    }
+
+    /// Checks the node against the checkpoint ([`identity::check`]); with `once`, the ledger end
+    /// to stop at. The node may be briefly unreachable at start too: each call is retried on
+    /// its own.
+    async fn check_node(&self, checkpoint: &Checkpoint) -> Result<Option<i64>, IngestError> {
+        let (retry, observer) = (&self.config.retry, &*self.observer);
+        identity::check(&self.source, checkpoint, &self.format, retry, observer)
+            .await
+            .map_err(|e| match e {
+                // The node could not be read (retries used up): the same error as later reads.
+                IdentityError::Ledger(e) => IngestError::Ledger(e),
+                e => e.into(),
+            })?;
+        if !self.config.once {
+            return Ok(None);
+        }
+        let end = retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?;
+        Ok(Some(end))
     }
 
     /// Starts committing a prepared batch on its own task, so that the next batch can be read
@@ -520,16 +520,20 @@ impl Ingestor {
     ) -> Result<Outcome, IngestError> {
         let mut attempt = 0;
         let mut failed = failed;
+        // The first error names the cause (e.g. "database or disk is full"); later attempts may
+        // fail for a reason it led to, so both are reported.
+        let mut first: Option<String> = None;
         loop {
             if let Some(e) = failed.take() {
                 attempt += 1;
+                let first = first.get_or_insert_with(|| e.to_string());
                 let retry = match &e {
                     StoreError::Database(_) => self.config.retry.delay(attempt),
                     StoreError::Conflict(_) if attempt == 1 => Some(Duration::ZERO),
                     _ => None,
                 };
                 let Some(delay) = retry else {
-                    return Err(e.into());
+                    return Err(gave_up(std::mem::take(first), e, attempt));
                 };
                 self.observer.event(&Event::Retrying {
                     what: format!("commit: {e}"),
@@ -806,6 +810,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The error a commit ends with after `attempts` failed attempts, `first` the first one's.
+fn gave_up(first: String, last: StoreError, attempts: u32) -> IngestError {
+    if attempts <= 1 || first == last.to_string() {
+        IngestError::Store(last)
+    } else {
+        IngestError::StoreRetried {
+            first,
+            last: Box::new(last),
+            attempts,
+        }
+    }
+}
+
 /// Resolves once a stop is asked for; never, if nobody can ask any more.
 async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     loop {
@@ -899,4 +916,21 @@ struct Prepared {
     /// `None` when nothing of the batch may be committed (strict mode stopped at its start).
     checkpoint: Option<Checkpoint>,
     outcome: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_that_gave_up_names_its_first_cause() {
+        let full = "database error: database or disk is full".to_owned();
+        let later = StoreError::Lease("lost".into());
+        let message = gave_up(full, later, 4).to_string();
+        assert!(message.contains("database or disk is full"), "{message}");
+        assert!(message.contains("ingestion lease: lost"), "{message}");
+        // The same error every time is said once.
+        let same = gave_up("conflict: x".into(), StoreError::Conflict("x".into()), 2);
+        assert!(matches!(same, IngestError::Store(_)), "{same}");
+    }
 }

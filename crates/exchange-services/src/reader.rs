@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use canton_ledger::Update;
-use canton_ledger::client::{ClientError, ErrorClass};
+use canton_ledger::client::{ClientError, ErrorClass, LedgerClient};
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::updates::GetUpdatesRequest;
 use tokio::sync::mpsc;
@@ -109,8 +109,19 @@ impl Reader {
     }
 
     /// Sends one element and remembers where to resume; `false` if nobody listens any more.
+    ///
+    /// An offset checkpoint before where reading resumed is not passed on (it would move the
+    /// checkpoint back). One at that very offset is: a node sends one at the ledger end as soon
+    /// as a tailing stream has caught up, and again when only a synchronizer's time moved,
+    /// which is how an idle ledger's record times advance (and withdrawals expire).
     async fn deliver(&mut self, update: Update) -> bool {
-        if let Some(offset) = update.offset() {
+        let offset = update.offset();
+        if matches!(update, Update::OffsetCheckpoint(_))
+            && offset.is_some_and(|o| o < self.request.begin_exclusive)
+        {
+            return true;
+        }
+        if let Some(offset) = offset {
             self.request.begin_exclusive = self.request.begin_exclusive.max(offset);
         }
         self.delivered = true;
@@ -145,13 +156,14 @@ impl Reader {
                     }
                     delivered = true;
                 }
-                // A bounded stream that closes normally has delivered its whole range (the
-                // node sends only what the filter matches). An open-ended one must not close:
-                // it is read again from where it stopped, bounded by the retries.
-                if let Some(end) = self.request.end_inclusive {
-                    self.request.begin_exclusive = end;
-                    return Ok(Done::Complete);
+                if self.request.end_inclusive.is_some() {
+                    // A close says nothing: a node closes the same way at the end of the range
+                    // and when the connection drops (or restarts). What is left of the range is
+                    // read with a bounded HTTP page, whose answer is complete by its framing.
+                    return self.confirm_rest(&client).await;
                 }
+                // An open-ended stream must not close: it is read again from where it
+                // stopped, bounded by the retries.
                 if delivered {
                     Ok(Done::Progress)
                 } else {
@@ -175,17 +187,50 @@ impl Reader {
                 let page = client
                     .updates_page(&self.wire_request(), PAGE, idle)
                     .await?;
-                let short = page.len() < PAGE;
-                for update in page {
-                    if !self.deliver(update).await {
-                        return Ok(Done::ReceiverGone);
+                match (self.deliver_page(page).await, bounded) {
+                    (Some(_), None) | (Some(false), Some(_)) => {}
+                    (None, _) => return Ok(Done::ReceiverGone),
+                    (Some(true), Some(end)) => {
+                        self.request.begin_exclusive = end;
+                        return Ok(Done::Complete);
                     }
-                }
-                if let (Some(end), true) = (bounded, short) {
-                    self.request.begin_exclusive = end;
-                    return Ok(Done::Complete);
                 }
             },
         }
+    }
+
+    /// After a bounded websocket closed: one bounded HTTP page of the rest of the range. A
+    /// short page means the range is delivered; a full one is progress, and reading goes on
+    /// (over the websocket again). An error is retried like any other.
+    async fn confirm_rest(&mut self, client: &LedgerClient) -> Result<Done, ClientError> {
+        let Some(end) = self.request.end_inclusive else {
+            return Ok(Done::Progress);
+        };
+        if self.complete() {
+            return Ok(Done::Complete);
+        }
+        let page = client
+            .updates_page(&self.wire_request(), PAGE, None)
+            .await?;
+        match self.deliver_page(page).await {
+            None => Ok(Done::ReceiverGone),
+            Some(false) => Ok(Done::Progress),
+            Some(true) => {
+                self.request.begin_exclusive = end;
+                Ok(Done::Complete)
+            }
+        }
+    }
+
+    /// Delivers a page of a paged read; `Some(short)`: whether it was short (a bounded read
+    /// is then at its end), `None` if nobody listens any more.
+    async fn deliver_page(&mut self, page: Vec<Update>) -> Option<bool> {
+        let short = page.len() < PAGE;
+        for update in page {
+            if !self.deliver(update).await {
+                return None;
+            }
+        }
+        Some(short)
     }
 }

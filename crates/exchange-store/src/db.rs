@@ -21,8 +21,8 @@ use sqlx::sqlite::{
 };
 use sqlx::types::BigDecimal;
 use sqlx::{
-    Connection as _, Decode, Encode, PgConnection, PgPool, Postgres, Row as _, Sqlite, SqlitePool,
-    Type,
+    ConnectOptions as _, Connection as _, Decode, Encode, PgConnection, PgPool, Postgres, Row as _,
+    Sqlite, SqlitePool, Type,
 };
 
 use crate::error::{Result, StoreError};
@@ -112,7 +112,7 @@ impl Pool {
     /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { main, .. } => Tx::Sqlite(main.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite { main, .. } => begin_sqlite(main, Some("BEGIN IMMEDIATE")).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -121,7 +121,7 @@ impl Pool {
     /// `synchronous=NORMAL`).
     pub(crate) async fn write_ingest(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { ingest, .. } => Tx::Sqlite(ingest.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite { ingest, .. } => begin_sqlite(ingest, Some("BEGIN IMMEDIATE")).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -129,7 +129,7 @@ impl Pool {
     /// A transaction that only reads: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { main, .. } => Tx::Sqlite(main.begin().await?),
+            Pool::Sqlite { main, .. } => begin_sqlite(main, None).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -236,6 +236,46 @@ async fn connect_postgres(url: &str) -> Result<PgPool> {
         .max_connections(8)
         .connect_with(options)
         .await?)
+}
+
+/// Begins a transaction (with `statement`, or sqlx's plain `BEGIN`) on a connection of `pool`
+/// that is not stuck in a transaction SQLite already ended.
+///
+/// Some errors (`SQLITE_FULL`, `SQLITE_IOERR`, `SQLITE_NOMEM`, a failed `COMMIT`) make SQLite
+/// roll the whole transaction back by itself. sqlx then rolls back a transaction that no longer
+/// exists when ours is dropped; that `ROLLBACK` fails, and sqlx keeps counting the connection as
+/// inside a transaction, so every later begin on it failed with "attempted to call begin_with
+/// at non-zero transaction depth": a full disk could never be retried, even once space was
+/// free. Such a connection is closed (its file-backed DB loses nothing: SQLite already rolled
+/// back) and a fresh one is taken.
+async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Result<Tx> {
+    let mut conn = pool.acquire().await?;
+    if conn.is_in_transaction() {
+        // A rollback queued by a dropped transaction runs before the ping: only a connection
+        // still counted as inside a transaction after it is stuck.
+        conn.ping().await?;
+    }
+    if conn.is_in_transaction() {
+        if is_in_memory(pool) {
+            // Closing the only connection of an in-memory DB would silently empty it.
+            return Err(StoreError::Database(sqlx::Error::Protocol(
+                "the in-memory SQLite DB's connection is stuck in a transaction SQLite rolled back"
+                    .into(),
+            )));
+        }
+        conn.close().await?;
+        conn = pool.acquire().await?;
+    }
+    // `Transaction::begin` is what `Pool::begin_with` runs on the connection it acquires.
+    let tx = sqlx::Transaction::begin(conn, statement.map(Into::into)).await?;
+    Ok(Tx::Sqlite(tx))
+}
+
+fn is_in_memory(pool: &SqlitePool) -> bool {
+    pool.connect_options()
+        .to_url_lossy()
+        .query_pairs()
+        .any(|(key, value)| key == "mode" && value == "memory")
 }
 
 pub(crate) enum Tx {
@@ -501,4 +541,65 @@ impl<'r> Decode<'r, Postgres> for Num {
 /// Turns a count of changed rows that must be one into a typed error.
 pub(crate) fn expect_one(changed: u64, error: impl FnOnce() -> StoreError) -> Result<()> {
     if changed == 1 { Ok(()) } else { Err(error()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills the ingestion connection's DB to a page limit (SQLite's `max_page_count`, a
+    /// per-connection setting: a "full disk" without filling one), fails a commit, and retries.
+    async fn a_full_disk_then_a_retry(dir: &tempfile::TempDir) -> (String, Result<()>) {
+        let url = format!("sqlite://{}", dir.path().join("full.db").display());
+        let pool = Pool::open(&url).await.unwrap();
+        let Pool::Sqlite { ingest, .. } = &pool else {
+            unreachable!("a SQLite URL")
+        };
+        let mut tx = pool.write_ingest().await.unwrap();
+        tx.query("CREATE TABLE filler (data BLOB NOT NULL)")
+            .execute()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = ingest.acquire().await.unwrap();
+        sqlx::query("PRAGMA max_page_count = 40")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+
+        let mut tx = pool.write_ingest().await.unwrap();
+        let written = async {
+            tx.query("INSERT INTO filler (data) VALUES (zeroblob(1000000))")
+                .execute()
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        let full = written.expect_err("the DB is full").to_string();
+
+        // Space is free again (a fresh connection has no page limit; the one that hit the limit
+        // has it too once raised).
+        let retried = async {
+            let mut tx = pool.write_ingest().await?;
+            tx.query("PRAGMA max_page_count = 1000000")
+                .execute()
+                .await?;
+            tx.query("INSERT INTO filler (data) VALUES (zeroblob(1000000))")
+                .execute()
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        pool.close().await;
+        (full, retried)
+    }
+
+    #[tokio::test]
+    async fn a_commit_after_a_full_disk_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (full, retried) = a_full_disk_then_a_retry(&dir).await;
+        assert!(full.contains("database or disk is full"), "{full}");
+        retried.expect("the retry commits once space is free");
+    }
 }

@@ -25,10 +25,18 @@ const UPSERT_CHECKPOINT: &str = "
         last_synchronizer_id = COALESCE(excluded.last_synchronizer_id, checkpoint.last_synchronizer_id)";
 
 /// Moves the checkpoint to `checkpoint`, only forward: the guard is in the SQL so that two
-/// writers cannot both advance from the same place.
-pub(crate) async fn advance_checkpoint(tx: &mut Tx, checkpoint: &Checkpoint) -> Result<()> {
-    let sql =
-        format!("{UPSERT_CHECKPOINT} WHERE checkpoint.ledger_offset < excluded.ledger_offset");
+/// writers cannot both advance from the same place. `or_stay`: the commit ingests no
+/// transaction (offset checkpoints only: record times, and what they expire), so it may also
+/// stay at the stored offset; an idle ledger's synchronizer times move without new offsets.
+pub(crate) async fn advance_checkpoint(
+    tx: &mut Tx,
+    checkpoint: &Checkpoint,
+    or_stay: bool,
+) -> Result<()> {
+    let guard = if or_stay { "<=" } else { "<" };
+    let sql = format!(
+        "{UPSERT_CHECKPOINT} WHERE checkpoint.ledger_offset {guard} excluded.ledger_offset"
+    );
     if bind_checkpoint(tx, &sql, checkpoint).await? == 1 {
         return Ok(());
     }

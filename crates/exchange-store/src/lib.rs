@@ -93,7 +93,7 @@ impl Store {
     /// Writes a batch of ingestion effects and advances the checkpoint, atomically.
     ///
     /// Fails with [`StoreError::CheckpointRegression`] unless `checkpoint.offset` is after the
-    /// stored one; with [`StoreError::Conflict`] on a repeated update id, deposit credit,
+    /// stored one (or equal to it, for a change set that ingests no transaction); with [`StoreError::Conflict`] on a repeated update id, deposit credit,
     /// journal cause, holding or withdrawal id; with [`StoreError::InvalidTransition`] on a
     /// state change the state machines forbid. On error nothing is written.
     ///
@@ -101,7 +101,7 @@ impl Store {
     /// checkpoints).
     pub async fn commit(&self, changes: &ChangeSet, checkpoint: &Checkpoint) -> Result<()> {
         let mut tx = self.pool.write_ingest().await?;
-        ingest::advance_checkpoint(&mut tx, checkpoint).await?;
+        ingest::advance_checkpoint(&mut tx, checkpoint, changes.ingested.is_empty()).await?;
         ingest::apply(&mut tx, changes).await?;
         tx.commit().await
     }

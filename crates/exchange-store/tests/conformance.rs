@@ -217,6 +217,24 @@ async fn checkpoint_only_moves_forward(db: &TestDb) {
     assert_eq!(stored.offset.get(), 9);
     assert_eq!(stored.last_update, Some(update(5)));
 
+    // Only a synchronizer's time moved (an idle ledger): the checkpoint may stay where it is,
+    // and the record time advances. A transaction at that offset may not.
+    let mut times = ChangeSet::default();
+    times.observe_record_time(sync(), Timestamp::from_micros(77_000).unwrap());
+    store.commit(&times, &offset_only).await.unwrap();
+    assert_eq!(
+        store.record_times().await.unwrap().get(&sync()).copied(),
+        Timestamp::from_micros(77_000)
+    );
+    let err = store
+        .commit(&tx(109, vec![]), &offset_only)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::CheckpointRegression { .. }),
+        "{err:?}"
+    );
+
     // Operators may rewind (node restored: offsets changed).
     store.rewind_checkpoint(&checkpoint(2), None).await.unwrap();
     assert_eq!(store.checkpoint().await.unwrap(), Some(checkpoint(2)));

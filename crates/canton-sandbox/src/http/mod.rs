@@ -32,6 +32,15 @@ pub const MAX_LIST_ELEMENTS: usize = 200;
 /// The `http-list-wait-time` default: idle wait of open-ended list calls.
 pub const DEFAULT_IDLE_MS: u64 = 500;
 
+/// How an injected fault ends a websocket stream early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebsocketCut {
+    /// The connection ends without a close handshake (a lost connection).
+    Drop,
+    /// A normal close, as at the end of a stream (a server shutting down).
+    Close,
+}
+
 /// Shared by all handlers. The world is behind a plain mutex, never held across an await; a
 /// watch channel announces every change (new update or clock move) to waiting streams.
 #[derive(Clone)]
@@ -84,9 +93,17 @@ impl AppState {
             .unwrap_or_default()
     }
 
-    /// After how many frames a websocket stream opened now is dropped.
-    pub fn drop_websocket_after(&self) -> Option<usize> {
-        self.fault_config().drop_websocket_after
+    /// After how many frames a websocket stream opened now is cut, and how.
+    pub fn websocket_cut(&self) -> Option<(usize, WebsocketCut)> {
+        let config = self.fault_config();
+        let drop = config.drop_websocket_after.map(|n| (n, WebsocketCut::Drop));
+        let close = config
+            .close_websocket_after
+            .map(|n| (n, WebsocketCut::Close));
+        match (drop, close) {
+            (Some(d), Some(c)) => Some(if c.0 < d.0 { c } else { d }),
+            (d, c) => d.or(c),
+        }
     }
 
     fn lock_faults(&self) -> MutexGuard<'_, Option<Faults>> {

@@ -9,9 +9,9 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use canton_ledger::GetUpdatesRequest;
 
-use crate::http::AppState;
 use crate::http::error::{ApiError, decode};
 use crate::http::updates::{Cursor, UpdatesQuery};
+use crate::http::{AppState, WebsocketCut};
 
 /// Elements read per lock acquisition, so a long catch-up does not starve writers.
 const BATCH: usize = 100;
@@ -34,8 +34,9 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
     };
     let mut cursor = Cursor::new(query.begin_exclusive);
     let incarnation = state.read().ledger.incarnation();
-    // An injected fault: the stream is cut after this many frames, as a dropped connection.
-    let mut frames_left = state.drop_websocket_after();
+    // An injected fault: the stream is cut after this many frames.
+    let cut = state.websocket_cut();
+    let mut frames_left = cut.map(|(n, _)| n);
     loop {
         let mut changes = state.subscribe();
         let read = {
@@ -58,7 +59,10 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
         };
         for element in batch {
             if frames_left == Some(0) {
-                let _ = socket.send(Message::Close(None)).await;
+                if let Some((_, WebsocketCut::Close)) = cut {
+                    let _ = socket.send(Message::Close(None)).await;
+                }
+                // Dropped: the socket goes away without a close frame, as a lost connection.
                 return;
             }
             frames_left = frames_left.map(|n| n - 1);

@@ -63,6 +63,12 @@ impl Node {
     pub async fn start_seeded(customers: usize, seed: &str) -> Node {
         let mut config = SandboxConfig::default();
         config.ledger.seed = seed.to_owned();
+        Node::start_with(customers, config).await
+    }
+
+    /// A node started with `config` (e.g. injected faults, which the set-up here does not meet:
+    /// it goes through the world, not the Ledger API).
+    pub async fn start_with(customers: usize, config: SandboxConfig) -> Node {
         let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let (treasury, customers, dso) = sandbox.with_world(|w| {
             let treasury = w.ledger.allocate_party("treasury").expect("party");
