@@ -526,7 +526,72 @@ async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
     store.close().await;
 }
 
+/// While the ledger is idle only the synchronizer's clock moves: the node's offset checkpoints
+/// come at the same offset with a later time, and tailing ingestion commits them, so a
+/// withdrawal whose target record time passes expires (refunded) without waiting for a new
+/// transaction. A stop afterwards is clean.
+async fn an_idle_ledgers_clock_expires_withdrawals(db: &TestDb) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(9);
+    let mut expected = BTreeMap::new();
+    deposits(&mut node, &mut rng, 6, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 6)
+        .await
+        .unwrap();
+    let customer = expected.keys().next().copied().unwrap();
+    let input = store.available_holdings(&node.instrument).await.unwrap()[0]
+        .holding
+        .contract_id
+        .clone();
+    let now = node.sandbox.with_world(|w| w.ledger.record_time());
+    let id = WithdrawalId::new("w-expires-while-idle").unwrap();
+    store
+        .request_withdrawal(&WithdrawalRequest {
+            id: id.clone(),
+            account: account_of(customer),
+            instrument: node.instrument.clone(),
+            amount: amount("1"),
+            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
+            trec_tgt: Timestamp::from_micros(now.micros() + 5_000_000).unwrap(),
+            synchronizer: None,
+            holdings: vec![input],
+        })
+        .await
+        .unwrap();
+    let ingestor = Ingestor::new(
+        store.clone(),
+        node.source(Transport::Websocket),
+        node.config(false, 6),
+        Arc::new(Silent),
+    );
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
+    let end = node.ledger_end();
+    node.sandbox
+        .with_world(|w| w.ledger.advance_time(10_000_000))
+        .unwrap();
+    let mut state = WithdrawalState::Requested;
+    for _ in 0..200 {
+        state = store.withdrawal(&id).await.unwrap().unwrap().state;
+        if state == WithdrawalState::Expired {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(state, WithdrawalState::Expired);
+    assert_eq!(node.ledger_end(), end, "no transaction was needed");
+    stop.send(true).unwrap();
+    task.await.unwrap().expect("a clean stop");
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await[&customer],
+        expected[&customer],
+        "refunded"
+    );
+    store.close().await;
+}
+
 conformance!(
+    an_idle_ledgers_clock_expires_withdrawals,
     a_withdrawal_paid_twice_is_booked_twice,
     a_failed_commit_stops_the_batches_after_it,
     ingestion_after_kills_credits_exactly_once,
