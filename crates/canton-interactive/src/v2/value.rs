@@ -6,9 +6,10 @@ use crate::error::HashError;
 use crate::proto::value::Sum;
 use crate::proto::{GenMap, Identifier, Record, TextMap, Value, Variant};
 
-/// Deeper values cannot come from a decoded protobuf (prost stops at 100 nested messages, like
-/// Java's parser); the guard only keeps hand-built values from overflowing the stack.
-pub const MAX_VALUE_DEPTH: usize = 1_000;
+/// Daml's own bound on value nesting (`Value.MAXIMUM_NESTING`): Canton refuses deeper values, and
+/// the guard keeps a hand-built value from overflowing the stack. (A decoded protobuf cannot even
+/// get close: prost, like Java's parser, stops at 100 nested messages, about 30 Daml levels.)
+pub const MAX_VALUE_DEPTH: usize = 100;
 
 /// Encodes `value` as the V2 scheme does inside nodes.
 pub(crate) fn encode_value(
