@@ -232,11 +232,13 @@ fn fields_v2_does_not_hash_leave_the_hash_alone() {
     assert_eq!(hash(&prepared).unwrap(), before);
 }
 
+type Edit = fn(&mut PreparedTransaction);
+
 /// Every signed metadata field moves the metadata hash (and the final one), and nothing else.
 #[test]
 fn every_signed_metadata_field_changes_the_hash() {
     let before = hash(&sample()).unwrap();
-    let edits: Vec<(&str, fn(&mut PreparedTransaction))> = vec![
+    let edits: Vec<(&str, Edit)> = vec![
         ("act_as", |p| {
             metadata_mut(p)
                 .submitter_info

@@ -63,6 +63,8 @@ pub mod v1 {
         pub node_type: Option<NodeType>,
     }
 
+    // Unboxed so callers can match on nodes directly; nodes live in a Vec anyway.
+    #[allow(clippy::large_enum_variant)]
     #[derive(Clone, PartialEq, prost::Oneof)]
     pub enum NodeType {
         #[prost(message, tag = "1")]

@@ -1,11 +1,12 @@
 //! `HASHING_SCHEME_VERSION_V2` (Canton 3.3 / 3.4, protocol version 33), per
 //! `specs/canton/hashing-scheme-v2.md` and its collector notes (Canton 3.4.11's implementation
 //! wins where the prose is loose: length-prefixed contract ids, seeds required on creates).
+//! The submodules are `pub(crate)` so a later scheme (V3) reuses the encodings that did not change.
 
-mod encoder;
-mod metadata;
-mod node;
-mod value;
+pub(crate) mod encoder;
+pub(crate) mod metadata;
+pub(crate) mod node;
+pub(crate) mod value;
 
 pub use node::MAX_NODE_DEPTH;
 pub use value::MAX_VALUE_DEPTH;
