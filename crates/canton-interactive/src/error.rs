@@ -41,7 +41,10 @@ pub enum HashError {
     #[error("node {0:?} is its own descendant")]
     NodeCycle(String),
     #[error("the node tree is deeper than {0}")]
-    TooDeep(usize),
+    NodeTreeTooDeep(usize),
+    /// Deeper than Daml allows values to nest.
+    #[error("a value nests deeper than {0}")]
+    ValueTooDeep(usize),
     #[error("contract id {0:?} is not hexadecimal")]
     InvalidContractId(String),
     #[error("a collection of {0} elements does not fit the 4-byte length prefix")]

@@ -5,6 +5,7 @@ mod common;
 
 use canton_interactive::proto::value::Sum;
 use canton_interactive::proto::{GlobalKeyMappingEntry, Optional, Value, v1};
+use canton_interactive::proto::{Record, RecordField};
 use canton_interactive::{
     HashError, HashingSchemeVersion, PreparedTransaction, PreparedTransactionHashes,
     hash_prepared_transaction, v2,
@@ -182,7 +183,7 @@ fn a_node_chain_deeper_than_the_bound_is_refused_without_overflowing() {
     hash(&chain(v2::MAX_NODE_DEPTH)).unwrap();
     assert_eq!(
         hash(&chain(v2::MAX_NODE_DEPTH + 1)),
-        Err(HashError::TooDeep(v2::MAX_NODE_DEPTH))
+        Err(HashError::NodeTreeTooDeep(v2::MAX_NODE_DEPTH))
     );
 }
 
@@ -198,7 +199,7 @@ fn a_value_nested_deeper_than_daml_allows_is_refused() {
     v2::encode_value(&nested(v2::MAX_VALUE_DEPTH)).unwrap();
     assert_eq!(
         v2::encode_value(&nested(v2::MAX_VALUE_DEPTH + 1)),
-        Err(HashError::TooDeep(v2::MAX_VALUE_DEPTH))
+        Err(HashError::ValueTooDeep(v2::MAX_VALUE_DEPTH))
     );
 }
 
@@ -300,4 +301,27 @@ fn a_changed_child_node_changes_the_transaction_hash() {
     let after = hash(&prepared).unwrap();
     assert_ne!(after.transaction, before.transaction);
     assert_eq!(after.metadata, before.metadata);
+}
+
+/// A Daml label is never empty: the empty proto label is the absent one (`0x00`), a present one
+/// is `0x01 || string`.
+#[test]
+fn an_empty_record_label_is_hashed_as_absent() {
+    let record = |label: &str| {
+        Value::of(Sum::Record(Record {
+            record_id: None,
+            fields: vec![RecordField {
+                label: label.into(),
+                value: Some(Value::of(Sum::Unit(()))),
+            }],
+        }))
+    };
+    assert_eq!(
+        hex::encode(v2::encode_value(&record("")).unwrap()),
+        "0c00000000010000"
+    );
+    assert_eq!(
+        hex::encode(v2::encode_value(&record("a")).unwrap()),
+        "0c000000000101000000016100"
+    );
 }

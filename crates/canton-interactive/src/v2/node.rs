@@ -80,7 +80,7 @@ impl<'a> NodeHasher<'a> {
             .get(node_id)
             .ok_or_else(|| HashError::MissingNode(node_id.to_string()))?;
         if self.in_progress.len() >= MAX_NODE_DEPTH {
-            return Err(HashError::TooDeep(MAX_NODE_DEPTH));
+            return Err(HashError::NodeTreeTooDeep(MAX_NODE_DEPTH));
         }
         if !self.in_progress.insert(node_id) {
             return Err(HashError::NodeCycle(node_id.to_string()));

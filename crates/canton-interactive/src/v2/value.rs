@@ -18,7 +18,7 @@ pub(crate) fn encode_value(
     depth: usize,
 ) -> Result<(), HashError> {
     if depth > MAX_VALUE_DEPTH {
-        return Err(HashError::TooDeep(MAX_VALUE_DEPTH));
+        return Err(HashError::ValueTooDeep(MAX_VALUE_DEPTH));
     }
     let sum = value
         .sum
