@@ -18,12 +18,16 @@ pub fn quote(text: &str) -> String {
 }
 
 /// `text` as it is (an error's own wording, e.g. a decoder's reason that may quote input), cut
-/// after [`QUOTE_CHARS`] × 5 characters with a note of how many bytes were left out.
+/// after [`QUOTE_CHARS`] × 5 characters with a note of how many bytes were left out. Text at
+/// most [`QUOTE_CHARS`] characters longer is left whole, so that a message cut by an inner
+/// layer and given a short prefix is not cut again (which would hide the first note).
 pub fn cut(text: &str) -> String {
-    match text.char_indices().nth(QUOTE_CHARS * 5) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}… (and {} more bytes)", &text[..cut], text.len() - cut),
+    let keep = QUOTE_CHARS * 5;
+    if text.char_indices().nth(keep + QUOTE_CHARS).is_none() {
+        return text.to_owned();
     }
+    let (cut, _) = text.char_indices().nth(keep).expect("longer than keep");
+    format!("{}… (and {} more bytes)", &text[..cut], text.len() - cut)
 }
 
 #[cfg(test)]
@@ -38,6 +42,9 @@ mod tests {
         assert!(quoted.starts_with(&format!("\"{}\"…", "é".repeat(QUOTE_CHARS))));
         assert!(quoted.ends_with("(and 1600 more bytes)"), "{quoted}");
         assert_eq!(cut("short"), "short");
+        // A message cut once, with a prefix, is not cut again.
+        let once = format!("element 0: {}", cut(&"y".repeat(10_000)));
+        assert_eq!(cut(&format!("recording: {once}")), format!("recording: {once}"));
         let cut_long = cut(&"x".repeat(50_000_000));
         assert!(cut_long.len() < 2_000, "{}", cut_long.len());
         assert!(cut_long.ends_with("(and 49999000 more bytes)"));
