@@ -28,15 +28,32 @@ fn run_within(args: &[&str], envs: &[(&str, &str)], limit: Duration) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
+    // Read both pipes while waiting: a child writing more than a pipe holds would block.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let drain = |pipe: &mut dyn std::io::Read| {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    };
+    let stdout = std::thread::spawn(move || drain(&mut stdout));
+    let stderr = std::thread::spawn(move || drain(&mut stderr));
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if started.elapsed() > limit {
             child.kill().unwrap();
             panic!("canton-exchange {args:?} still runs after {limit:?}: it hangs");
         }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
-    child.wait_with_output().unwrap()
 }
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
