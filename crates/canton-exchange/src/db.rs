@@ -48,7 +48,9 @@ impl DbArgs {
         if !self.db.starts_with("postgres") {
             return Ok(None);
         }
-        Ok(std::env::var(DB_PASSWORD_ENV).ok().filter(|p| !p.is_empty()))
+        Ok(std::env::var(DB_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty()))
     }
 
     /// The URL to connect with: --db plus the password from a file or the environment.
@@ -61,7 +63,9 @@ impl DbArgs {
 
     pub async fn open(&self) -> Result<Store> {
         let url = self.url()?;
-        Store::open(&url).await.map_err(|e| self.opening_failed(&url, e))
+        Store::open(&url)
+            .await
+            .map_err(|e| self.opening_failed(&url, e))
     }
 
     /// The error of opening `url`, with every trace of the URL's password removed (the store

@@ -9,10 +9,10 @@ use canton_ledger::Update;
 use canton_ledger::contract_events::JsGetEventsByContractIdResponse;
 use canton_ledger::quote::{cut, quote};
 use canton_ledger::recording::read_updates;
-use exchange_services::source::read_bounded;
 use exchange_core::book::Chain;
 use exchange_core::parser::{Direction, HoldingChangeKind, Transfer};
 use exchange_core::{HoldingBook, KnownContracts, ParsedTransaction, PartyId, parse_transaction};
+use exchange_services::source::read_bounded;
 use serde::Serialize;
 
 #[derive(clap::Args)]
@@ -42,7 +42,8 @@ enum Format {
 const RAISE: &str = "raise --max-file-mib";
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
-    let party = PartyId::new(&args.party).with_context(|| format!("--party {}", quote(&args.party)))?;
+    let party =
+        PartyId::new(&args.party).with_context(|| format!("--party {}", quote(&args.party)))?;
     let max = (args.max_file_mib as usize) << 20;
     let text = read_bounded(&args.file, max, RAISE)?;
     let updates = read_updates(&text).with_context(|| {
@@ -81,7 +82,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn load_known(path: &PathBuf, max: usize) -> Result<KnownContracts> {
+fn load_known(path: &std::path::Path, max: usize) -> Result<KnownContracts> {
     let text = read_bounded(path, max, RAISE)?;
     let responses: Vec<JsGetEventsByContractIdResponse> = if text.trim_start().starts_with('[') {
         serde_json::from_str(&text)

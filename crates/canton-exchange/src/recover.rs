@@ -57,8 +57,11 @@ pub fn run(command: &Command) -> Result<()> {
         let format = treasury_format(party.as_str());
         let recovered = match &args.admin_api {
             Some(address) => {
-                let admin =
-                    AdminClient::with_limits(address, admin_token.clone(), args.ledger.net.limits());
+                let admin = AdminClient::with_limits(
+                    address,
+                    admin_token.clone(),
+                    args.ledger.net.limits(),
+                );
                 let record_times = if args.non_unique_record_times {
                     RecordTimes::NonUnique
                 } else {

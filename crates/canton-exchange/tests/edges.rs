@@ -109,7 +109,10 @@ fn a_closed_port_error_hides_the_password() {
         text(&out)
     );
     // An unsupported URL is quoted by the store: still no password.
-    let out = run(&["status", "--db", &format!("mysql://u:{PASSWORD}@h/d")], &[]);
+    let out = run(
+        &["status", "--db", &format!("mysql://u:{PASSWORD}@h/d")],
+        &[],
+    );
     assert!(!out.status.success());
     assert_no_password(&out, "an unsupported URL");
 }
@@ -120,7 +123,9 @@ async fn postgres_with_a_password_from_the_url_the_environment_or_a_file() {
         return;
     };
     // Trust authentication accepts any password; what matters is that none is shown.
-    let with_password = db.url.replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
+    let with_password = db
+        .url
+        .replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
     assert_ne!(with_password, db.url);
     let out = run(&["status", "--db", &with_password], &[]);
     assert!(out.status.success(), "{}", text(&out));
@@ -136,7 +141,10 @@ async fn postgres_with_a_password_from_the_url_the_environment_or_a_file() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     writeln!(file, "{PASSWORD}").unwrap();
     let path = file.path().to_str().unwrap();
-    let out = run(&["status", "--db", &db.url, "--db-password-file", path], &[]);
+    let out = run(
+        &["status", "--db", &db.url, "--db-password-file", path],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert_no_password(&out, "status with --db-password-file");
 
@@ -150,7 +158,11 @@ async fn postgres_with_a_password_from_the_url_the_environment_or_a_file() {
     // The demo prints where its DB stays.
     let out = run(&["demo", "--db", &with_password], &[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("The Integration DB stays at"), "{}", text(&out));
+    assert!(
+        text(&out).contains("The Integration DB stays at"),
+        "{}",
+        text(&out)
+    );
     assert_no_password(&out, "the demo");
 }
 
@@ -179,8 +191,16 @@ fn an_unreachable_ledger_is_reported_once() {
     let ledger = format!("http://{address}");
     let out = run(
         &[
-            "ingest", "--party", "treasury::1220", "--ledger", &ledger, "--db", &db, "--once",
-            "--max-retries", "0",
+            "ingest",
+            "--party",
+            "treasury::1220",
+            "--ledger",
+            &ledger,
+            "--db",
+            &db,
+            "--once",
+            "--max-retries",
+            "0",
         ],
         &[],
     );
@@ -219,8 +239,18 @@ fn a_silent_node_times_out_within_the_configured_bound() {
 
     // Ingestion retries a timeout (a bounded number of times), then fails.
     let mut ingest = vec![
-        "ingest", "--party", "treasury::1220", "--ledger", &node, "--db", &db, "--once",
-        "--max-retries", "1", "--retry-delay-ms", "10",
+        "ingest",
+        "--party",
+        "treasury::1220",
+        "--ledger",
+        &node,
+        "--db",
+        &db,
+        "--once",
+        "--max-retries",
+        "1",
+        "--retry-delay-ms",
+        "10",
     ];
     ingest.extend(bound);
     let out = run_within(&ingest, &[], Duration::from_secs(30));
@@ -239,7 +269,14 @@ fn an_endless_recording_line_is_refused_with_a_short_error() {
     ] {
         let ledger = format!("file:{file}");
         let mut ingest = vec![
-            "ingest", "--party", "treasury::1220", "--ledger", &ledger, "--db", &db, "--once",
+            "ingest",
+            "--party",
+            "treasury::1220",
+            "--ledger",
+            &ledger,
+            "--db",
+            &db,
+            "--once",
         ];
         ingest.extend(args);
         let out = run(&ingest, &[]);
@@ -249,7 +286,14 @@ fn an_endless_recording_line_is_refused_with_a_short_error() {
         assert!(stderr.len() < 2_000, "{} bytes", stderr.len());
     }
     let out = run(
-        &["explain", "--party", "treasury::1220", "/dev/zero", "--max-file-mib", "1"],
+        &[
+            "explain",
+            "--party",
+            "treasury::1220",
+            "/dev/zero",
+            "--max-file-mib",
+            "1",
+        ],
         &[],
     );
     assert!(!out.status.success());
@@ -270,7 +314,16 @@ fn a_huge_value_in_a_recording_gives_a_short_error() {
     std::fs::write(&path, format!("{line}\n")).unwrap();
     let ledger = format!("file:{}", path.display());
     let out = run(
-        &["ingest", "--party", "treasury::1220", "--ledger", &ledger, "--db", &db, "--once"],
+        &[
+            "ingest",
+            "--party",
+            "treasury::1220",
+            "--ledger",
+            &ledger,
+            "--db",
+            &db,
+            "--once",
+        ],
         &[],
     );
     assert!(!out.status.success());
@@ -278,7 +331,12 @@ fn a_huge_value_in_a_recording_gives_a_short_error() {
     assert!(stderr.len() < 4_000, "{} bytes on stderr", stderr.len());
     assert!(stderr.contains("(and 49999"), "{stderr}");
     let out = run(
-        &["explain", "--party", "treasury::1220", path.to_str().unwrap()],
+        &[
+            "explain",
+            "--party",
+            "treasury::1220",
+            path.to_str().unwrap(),
+        ],
         &[],
     );
     assert!(!out.status.success());

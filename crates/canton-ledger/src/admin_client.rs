@@ -9,12 +9,12 @@
 
 use std::time::Duration;
 
-use crate::client::{Limits, describe_duration};
-use crate::quote::cut;
 use crate::admin::{
     GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, GetHighestOffsetByTimestampRequest,
     GetHighestOffsetByTimestampResponse, ProtoTimestamp, decode_frame, encode_frame,
 };
+use crate::client::{Limits, describe_duration};
+use crate::quote::cut;
 
 /// gRPC status codes the recovery distinguishes.
 pub mod grpc_code {
@@ -145,9 +145,7 @@ impl AdminClient {
     }
 
     /// TCP and the HTTP/2 handshake within the connect timeout.
-    async fn connect(
-        &self,
-    ) -> Result<h2::client::SendRequest<bytes::Bytes>, AdminError> {
+    async fn connect(&self) -> Result<h2::client::SendRequest<bytes::Bytes>, AdminError> {
         let limit: Duration = self.limits.connect_timeout;
         let timed_out = |step: &str| AdminError::Transport {
             what: WHAT,
@@ -235,7 +233,10 @@ impl AdminClient {
             if data.len() + chunk.len() > max {
                 return Err(AdminError::Decode {
                     what: WHAT,
-                    reason: format!("the answer from {} is larger than {max} bytes", self.authority),
+                    reason: format!(
+                        "the answer from {} is larger than {max} bytes",
+                        self.authority
+                    ),
                 });
             }
             data.extend_from_slice(&chunk);

@@ -195,12 +195,13 @@ impl LedgerClient {
         let url = request.url().to_string();
         let limit = self.limits.request_timeout;
         let exchange = self.exchange(what, request);
-        let (status, body) = tokio::time::timeout(limit, exchange)
-            .await
-            .map_err(|_| ClientError::Transport {
-                what,
-                reason: format!("no answer from {url} within {}", describe_duration(limit)),
-            })??;
+        let (status, body) =
+            tokio::time::timeout(limit, exchange)
+                .await
+                .map_err(|_| ClientError::Transport {
+                    what,
+                    reason: format!("no answer from {url} within {}", describe_duration(limit)),
+                })??;
         if !(200..300).contains(&status) {
             return Err(match serde_json::from_slice::<JsCantonError>(&body) {
                 Ok(error) if !error.code.is_empty() => ClientError::Api {
@@ -371,22 +372,24 @@ impl LedgerClient {
 
     /// TCP within the connect timeout, then the upgrade within the request timeout; messages
     /// are bounded by `max_message_bytes`.
-    async fn open_websocket(
-        &self,
-        upgrade: http::Request<()>,
-    ) -> Result<Socket, ClientError> {
+    async fn open_websocket(&self, upgrade: http::Request<()>) -> Result<Socket, ClientError> {
         let what = "updates websocket";
         let url = upgrade.uri().to_string();
         let timed_out = |step: &str, limit: Duration| ClientError::Transport {
             what,
-            reason: format!("{step} {url}: no answer within {}", describe_duration(limit)),
+            reason: format!(
+                "{step} {url}: no answer within {}",
+                describe_duration(limit)
+            ),
         };
         let uri = upgrade.uri();
         let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
         if uri.scheme_str() == Some("wss") {
             return Err(ClientError::Transport {
                 what,
-                reason: format!("{url}: this build has no TLS; use http:// (e.g. behind a TLS proxy)"),
+                reason: format!(
+                    "{url}: this build has no TLS; use http:// (e.g. behind a TLS proxy)"
+                ),
             });
         }
         let port = uri.port_u16().unwrap_or(80);

@@ -9,11 +9,7 @@ pub const QUOTE_CHARS: usize = 200;
 pub fn quote(text: &str) -> String {
     match text.char_indices().nth(QUOTE_CHARS) {
         None => format!("{text:?}"),
-        Some((cut, _)) => format!(
-            "{:?}… (and {} more bytes)",
-            &text[..cut],
-            text.len() - cut
-        ),
+        Some((cut, _)) => format!("{:?}… (and {} more bytes)", &text[..cut], text.len() - cut),
     }
 }
 
@@ -44,7 +40,10 @@ mod tests {
         assert_eq!(cut("short"), "short");
         // A message cut once, with a prefix, is not cut again.
         let once = format!("element 0: {}", cut(&"y".repeat(10_000)));
-        assert_eq!(cut(&format!("recording: {once}")), format!("recording: {once}"));
+        assert_eq!(
+            cut(&format!("recording: {once}")),
+            format!("recording: {once}")
+        );
         let cut_long = cut(&"x".repeat(50_000_000));
         assert!(cut_long.len() < 2_000, "{}", cut_long.len());
         assert!(cut_long.ends_with("(and 49999000 more bytes)"));

@@ -117,10 +117,14 @@ async fn a_silent_admin_api_times_out_and_says_where() {
 #[tokio::test]
 async fn an_endless_answer_is_cut_at_the_bound() {
     let address = endless_body_server(64 << 20).await;
-    let client = LedgerClient::with_limits(&format!("http://{address}"), None, Limits {
-        request_timeout: HANG,
-        ..short_limits()
-    });
+    let client = LedgerClient::with_limits(
+        &format!("http://{address}"),
+        None,
+        Limits {
+            request_timeout: HANG,
+            ..short_limits()
+        },
+    );
     let e = within_hang(client.ledger_end()).await.unwrap_err();
     assert_eq!(
         e.to_string(),

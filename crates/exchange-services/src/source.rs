@@ -166,7 +166,9 @@ impl Recording {
             line_number += 1;
             let read = match read_line_bounded(&mut reader, &mut line, max, path, line_number) {
                 // An array on one long line is read whole, bounded as a whole.
-                Err(RecordingFileError::TooLarge(_)) if first && line.trim_start().starts_with('[') => {
+                Err(RecordingFileError::TooLarge(_))
+                    if first && line.trim_start().starts_with('[') =>
+                {
                     return Ok(Recording::parse(&read_bounded(path, max, WHOLE_HINT)?)?);
                 }
                 other => other?,
