@@ -45,7 +45,8 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let party =
         PartyId::new(&args.party).with_context(|| format!("--party {}", quote(&args.party)))?;
     let max = (args.max_file_mib as usize) << 20;
-    let text = read_bounded(&args.file, max, RAISE)?;
+    let text = read_bounded(&args.file, max, RAISE)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     let updates = read_updates(&text).with_context(|| {
         format!(
             "{} is not a recording of /v2/updates elements",
@@ -83,7 +84,8 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
 }
 
 fn load_known(path: &std::path::Path, max: usize) -> Result<KnownContracts> {
-    let text = read_bounded(path, max, RAISE)?;
+    let text =
+        read_bounded(path, max, RAISE).with_context(|| format!("reading {}", path.display()))?;
     let responses: Vec<JsGetEventsByContractIdResponse> = if text.trim_start().starts_with('[') {
         serde_json::from_str(&text)
     } else {
