@@ -133,3 +133,32 @@ async fn an_endless_answer_is_cut_at_the_bound() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_websocket_message_over_the_bound_is_refused() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut socket = tokio_tungstenite::accept_async(socket).await.unwrap();
+        let _request = socket.next().await;
+        // 2 MiB in one message, twice the client's bound.
+        let huge = format!(r#"{{"update": "{}"}}"#, "x".repeat(2 << 20));
+        let _ = socket.send(Message::text(huge)).await;
+        let _ = socket.next().await;
+    });
+    let client = LedgerClient::with_limits(&format!("http://{address}"), None, short_limits());
+    let mut stream = match client.updates_stream(&GetUpdatesRequest::default()).await {
+        Ok(stream) => stream,
+        Err(e) => panic!("{e}"),
+    };
+    let e = within_hang(stream.next())
+        .await
+        .expect("an element or an error")
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Transport { .. }), "{e}");
+    assert!(e.to_string().contains("Message too long"), "{e}");
+}
