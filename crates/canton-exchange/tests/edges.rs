@@ -343,3 +343,76 @@ fn a_huge_value_in_a_recording_gives_a_short_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.len() < 4_000, "{} bytes on stderr", stderr.len());
 }
+
+#[test]
+fn recover_node_restore_against_a_silent_node_times_out() {
+    let fixtures =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    if !fixtures.is_dir() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"));
+        eprintln!("SKIPPED: missing {}", fixtures.display());
+        return;
+    }
+    let d = fixtures.join("localnet-treasury");
+    let expected =
+        std::fs::read_to_string(d.join("one-step-deposit-and-withdraw_treasury_expected.json"))
+            .unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&expected).unwrap();
+    let party = expected["treasuryParty"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("x.db").display());
+    let recording = format!(
+        "file:{}",
+        d.join("one-step-deposit-and-withdraw.json").display()
+    );
+    let out = run(
+        &[
+            "ingest", "--once", "--party", party, "--ledger", &recording, "--db", &db,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let node = silent_node();
+    let bound = ["--connect-timeout-secs", "1", "--request-timeout-secs", "1"];
+    let mut via_ledger = vec!["recover", "node-restore", "--ledger", &node, "--db", &db];
+    via_ledger.extend(bound);
+    let out = run_within(&via_ledger, &[], Duration::from_secs(30));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains(&format!(
+            "no answer from {node}/v2/updates/update-by-id within 1 s"
+        )),
+        "{}",
+        text(&out)
+    );
+
+    // The Admin API: the same silence, its own message.
+    let admin = silent_node();
+    let admin = admin.trim_start_matches("http://");
+    let recorded_ledger = recording.as_str();
+    let mut via_admin = vec![
+        "recover",
+        "node-restore",
+        "--ledger",
+        recorded_ledger,
+        "--db",
+        &db,
+        "--admin-api",
+        admin,
+    ];
+    via_admin.extend(bound);
+    let out = run_within(&via_admin, &[], Duration::from_secs(30));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("GetHighestOffsetByTimestamp"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&format!("{admin}: no answer within 1 s"))
+            || text(&out).contains(&format!("no answer from {admin} within 1 s")),
+        "{}",
+        text(&out)
+    );
+}
