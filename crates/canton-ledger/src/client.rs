@@ -126,6 +126,27 @@ pub fn describe_duration(d: Duration) -> String {
     }
 }
 
+/// `url` as shown in messages: a password in it (`http://user:PW@host`) replaced by `***`.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A reqwest error's chain, with any password in its URL hidden.
+fn reqwest_chain(mut e: reqwest::Error) -> String {
+    if let Some(url) = e.url_mut() {
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+    }
+    error_chain(&e)
+}
+
 /// An error and its causes, `a: b: c` (reqwest's own message is only "error sending request").
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -190,9 +211,9 @@ impl LedgerClient {
         };
         let request = request.build().map_err(|e| ClientError::Transport {
             what,
-            reason: error_chain(&e),
+            reason: reqwest_chain(e),
         })?;
-        let url = request.url().to_string();
+        let url = shown_url(request.url().as_str());
         let limit = self.limits.request_timeout;
         let exchange = self.exchange(what, request);
         let (status, body) =
@@ -228,10 +249,10 @@ impl LedgerClient {
         what: &'static str,
         request: reqwest::Request,
     ) -> Result<(u16, Vec<u8>), ClientError> {
-        let url = request.url().to_string();
+        let url = shown_url(request.url().as_str());
         let transport = |e: reqwest::Error| ClientError::Transport {
             what,
-            reason: error_chain(&e),
+            reason: reqwest_chain(e),
         };
         let mut response = self.http.execute(request).await.map_err(transport)?;
         let status = response.status().as_u16();
@@ -374,7 +395,7 @@ impl LedgerClient {
     /// are bounded by `max_message_bytes`.
     async fn open_websocket(&self, upgrade: http::Request<()>) -> Result<Socket, ClientError> {
         let what = "updates websocket";
-        let url = upgrade.uri().to_string();
+        let url = shown_url(&upgrade.uri().to_string());
         let timed_out = |step: &str, limit: Duration| ClientError::Transport {
             what,
             reason: format!(

@@ -162,3 +162,32 @@ async fn a_websocket_message_over_the_bound_is_refused() {
     assert!(matches!(e, ClientError::Transport { .. }), "{e}");
     assert!(e.to_string().contains("Message too long"), "{e}");
 }
+
+#[tokio::test]
+async fn a_password_in_the_ledger_url_is_not_shown() {
+    let address = silent_server().await;
+    let url = format!("http://exchange:S3cret-Pw@{address}");
+    let client = LedgerClient::with_limits(&url, None, short_limits());
+    let e = within_hang(client.ledger_end())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("S3cret-Pw"), "{e}");
+    // reqwest moves the user info into a basic-auth header: the URL shown has none.
+    assert!(e.contains(&address), "{e}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_address = closed.local_addr().unwrap();
+    drop(closed);
+    let url = format!("http://exchange:S3cret-Pw@{closed_address}");
+    let client = LedgerClient::with_limits(&url, None, short_limits());
+    let e = within_hang(client.ledger_end())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("S3cret-Pw"), "{e}");
+    let e = match within_hang(client.updates_stream(&GetUpdatesRequest::default())).await {
+        Ok(_) => panic!("a closed port opened a stream"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!e.contains("S3cret-Pw"), "{e}");
+}

@@ -373,7 +373,8 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Ledger { client, transport } => {
-                format!("{} ({transport:?})", client.base_url())
+                let url = canton_ledger::client::shown_url(client.base_url());
+                format!("{url} ({transport:?})")
             }
             Source::File(r) => format!("a recording of {} elements", r.len()),
         }
