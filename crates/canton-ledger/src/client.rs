@@ -180,10 +180,12 @@ impl LedgerClient {
 
     /// A client with explicit timeouts and size bounds.
     pub fn with_limits(base: &str, token: Option<String>, limits: Limits) -> LedgerClient {
+        // Building fails only where TLS cannot be initialized, and this build has no TLS
+        // (`reqwest::Client::new` panics the same way).
         let http = reqwest::Client::builder()
             .connect_timeout(limits.connect_timeout)
             .build()
-            .unwrap_or_default();
+            .expect("an HTTP client without TLS builds");
         LedgerClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
@@ -383,7 +385,7 @@ impl LedgerClient {
                 what,
                 reason: format!(
                     "sending the request to {} took over {}",
-                    self.base,
+                    shown_url(&self.base),
                     describe_duration(limit)
                 ),
             })?
@@ -429,7 +431,6 @@ impl LedgerClient {
         let config = WebSocketConfig::default()
             .max_message_size(Some(limits.max_message_bytes))
             .max_frame_size(Some(limits.max_message_bytes));
-        // No TLS in this build (as with reqwest): `wss://` fails in the handshake, as before.
         let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
         let handshake = tokio_tungstenite::client_async_with_config(upgrade, stream, Some(config));
         let (socket, _) = tokio::time::timeout(limits.request_timeout, handshake)
@@ -458,6 +459,13 @@ impl UpdateStream {
         loop {
             let message = match self.socket.next().await? {
                 Ok(m) => m,
+                // Retrying cannot make the same message smaller.
+                Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
+                    return Some(Err(ClientError::Decode {
+                        what,
+                        reason: format!("{e}: a message over the bound (--max-message-mib)"),
+                    }));
+                }
                 Err(e) => {
                     return Some(Err(ClientError::Transport {
                         what,

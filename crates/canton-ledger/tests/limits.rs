@@ -159,7 +159,8 @@ async fn a_websocket_message_over_the_bound_is_refused() {
         .await
         .expect("an element or an error")
         .unwrap_err();
-    assert!(matches!(e, ClientError::Transport { .. }), "{e}");
+    assert!(matches!(e, ClientError::Decode { .. }), "{e}");
+    assert_eq!(e.class(), ErrorClass::Permanent);
     assert!(e.to_string().contains("Message too long"), "{e}");
 }
 
