@@ -442,3 +442,41 @@ pub(crate) fn recording_error(e: RecordingFileError) -> ClientError {
         reason: e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"updateId":"u1","events":[],"offset":3,"synchronizerId":"s::1","recordTime":"1971-01-01T00:00:00Z"}"#;
+
+    #[test]
+    fn lines_and_arrays_over_the_bound_are_refused_naming_line_and_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let long = format!(r#"{{"updateId":"{}"}}"#, "x".repeat(1000));
+        std::fs::write(&path, format!("{LINE}\n\n{long}\n")).unwrap();
+        let e = Recording::open_bounded(&path, 500).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "line 3 is longer than 500 bytes (the bound on one element; see --max-message-mib)"
+            ),
+            "{e}"
+        );
+        // A line of exactly the bound (without its newline) is read.
+        let exact = Recording::open_bounded(&path, long.len())
+            .unwrap_err()
+            .to_string();
+        assert!(!exact.contains("longer than"), "{exact}");
+
+        let array = dir.path().join("r.json");
+        std::fs::write(&array, format!("[{LINE},\n{LINE}]")).unwrap();
+        assert_eq!(Recording::open_bounded(&array, 1000).unwrap().len(), 2);
+        let e = Recording::open_bounded(&array, 150)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("longer than 150 bytes, the bound on a file read whole"),
+            "{e}"
+        );
+    }
+}
