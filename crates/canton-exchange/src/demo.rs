@@ -15,9 +15,10 @@ use exchange_core::PartyId;
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::FoldConfig;
 use exchange_services::{IngestConfig, Ingestor, Source, Transport};
-use exchange_store::{Store, StoreError};
+use exchange_store::StoreError;
 use tokio::sync::watch;
 
+use crate::secrets::redact_url;
 use crate::{holdings, status};
 
 #[derive(clap::Args, Debug)]
@@ -54,9 +55,12 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     for (account, instrument, amount) in balances {
         writeln!(out, "  {account:<28} {instrument:<10} {amount:>22}")?;
     }
+    // The URL as given may hold a password: show it redacted (status reads the password
+    // from CANTON_EXCHANGE_DB_PASSWORD or --db-password-file instead).
+    let shown = redact_url(&db);
     writeln!(
         out,
-        "\nThe Integration DB stays at {db}: try `canton-exchange status --db {db}`."
+        "\nThe Integration DB stays at {shown}: try `canton-exchange status --db {shown}`."
     )?;
     Ok(())
 }
@@ -84,9 +88,8 @@ async fn ingest_the_basic_scenario(
     )?;
     writeln!(out, "  treasury  {treasury}")?;
 
-    let store = Store::open(db)
-        .await
-        .with_context(|| format!("opening {db}"))?;
+    let db_args = crate::db::DbArgs::for_url(db);
+    let store = db_args.open().await?;
     let mut accounts = Vec::new();
     for (name, party) in &parties.customers {
         let account = AccountId::new(deposit_memo(name)).context("empty memo")?;

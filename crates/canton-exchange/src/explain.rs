@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use canton_ledger::Update;
 use canton_ledger::contract_events::JsGetEventsByContractIdResponse;
+use canton_ledger::quote::{cut, quote};
 use canton_ledger::recording::read_updates;
 use exchange_core::book::Chain;
 use exchange_core::parser::{
     Direction, HoldingChange, HoldingChangeKind, PossiblyOwnArchive, PossiblyOwnBecause, Transfer,
 };
 use exchange_core::{HoldingBook, KnownContracts, ParsedTransaction, PartyId, parse_transaction};
+use exchange_services::source::read_bounded;
 use serde::Serialize;
 
 #[derive(clap::Args)]
@@ -28,6 +30,9 @@ pub struct Args {
     events_by_contract_id: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// The largest file read, in MiB (explain reads its files whole).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    max_file_mib: u64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -36,9 +41,13 @@ enum Format {
     Json,
 }
 
+const RAISE: &str = "raise --max-file-mib";
+
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
-    let party = PartyId::new(&args.party).with_context(|| format!("--party {:?}", args.party))?;
-    let text = std::fs::read_to_string(&args.file)
+    let party =
+        PartyId::new(&args.party).with_context(|| format!("--party {}", quote(&args.party)))?;
+    let max = (args.max_file_mib as usize) << 20;
+    let text = read_bounded(&args.file, max, RAISE)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let updates = read_updates(&text).with_context(|| {
         format!(
@@ -47,7 +56,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         )
     })?;
     let known = match &args.events_by_contract_id {
-        Some(path) => load_known(path)?,
+        Some(path) => load_known(path, max)?,
         None => KnownContracts::default(),
     };
 
@@ -76,23 +85,25 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn load_known(path: &PathBuf) -> Result<KnownContracts> {
+fn load_known(path: &std::path::Path, max: usize) -> Result<KnownContracts> {
     let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        read_bounded(path, max, RAISE).with_context(|| format!("reading {}", path.display()))?;
     let responses: Vec<JsGetEventsByContractIdResponse> = if text.trim_start().starts_with('[') {
-        serde_json::from_str(&text)?
+        serde_json::from_str(&text)
     } else {
         serde_json::Deserializer::from_str(&text)
             .into_iter()
-            .collect::<Result<_, _>>()?
-    };
+            .collect::<Result<_, _>>()
+    }
+    // serde_json quotes the offending value, which may be megabytes.
+    .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), cut(&e.to_string())))?;
     let mut known = KnownContracts::default();
     for r in responses.iter().filter_map(|r| r.created.as_ref()) {
         known.add(&r.created_event).with_context(|| {
             format!(
                 "{}: contract {}",
                 path.display(),
-                r.created_event.contract_id
+                quote(&r.created_event.contract_id)
             )
         })?;
     }

@@ -20,7 +20,7 @@ impl Args {
     /// The table form for one DB (the demo prints it).
     pub fn for_db(db: &str) -> Args {
         Args {
-            db: DbArgs { db: db.to_owned() },
+            db: DbArgs::for_url(db),
             format: Format::Table,
         }
     }

@@ -116,7 +116,8 @@ impl Observer for Log {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let party = PartyId::new(&args.party).with_context(|| format!("--party {:?}", args.party))?;
+    let party = PartyId::new(&args.party)
+        .with_context(|| format!("--party {}", canton_ledger::quote::quote(&args.party)))?;
     let mut fold = FoldConfig::new(party);
     if args.non_unique_record_times {
         fold.skip_rule = SkipRule::KnownUpdateId;

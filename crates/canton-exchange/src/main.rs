@@ -10,6 +10,7 @@ mod migrate;
 mod quarantine;
 mod recover;
 mod sandbox;
+mod secrets;
 mod status;
 
 use std::process::ExitCode;
@@ -79,8 +80,26 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render_error(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `context: cause: …`, each part once: many error types already
+/// include their source's message in their own (`reading the ledger failed: {0}`), which
+/// `{:#}` would print a second time.
+fn render_error(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

@@ -6,7 +6,7 @@ use exchange_services::filter::treasury_format;
 use exchange_services::recover::{GivenOffset, RecordTimes, node_restore, node_restore_via_admin};
 
 use crate::db::{DbArgs, runtime};
-use crate::ledger::LedgerArgs;
+use crate::ledger::{LedgerArgs, token};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -29,6 +29,10 @@ pub struct NodeRestoreArgs {
     /// A bearer token for the Admin API.
     #[arg(long, env = "CANTON_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// A file holding the Admin API bearer token (its first line); used instead of
+    /// --admin-token.
+    #[arg(long, env = "CANTON_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<std::path::PathBuf>,
     /// The runbook's variant for nodes whose history was edited locally (ACS imports, party
     /// replication, repairs): look up tRecovery - 1 µs; ingest with the same flag afterwards.
     #[arg(long, requires = "admin_api")]
@@ -48,6 +52,7 @@ pub struct NodeRestoreArgs {
 pub fn run(command: &Command) -> Result<()> {
     let Command::NodeRestore(args) = command;
     let source = args.ledger.source()?;
+    let admin_token = token(&args.admin_token, &args.admin_token_file, "Admin API token")?;
     runtime()?.block_on(async {
         let store = args.db.open().await?;
         let party = store.treasury_party().await?.ok_or_else(|| {
@@ -58,7 +63,11 @@ pub fn run(command: &Command) -> Result<()> {
         let format = treasury_format(party.as_str());
         let recovered = match &args.admin_api {
             Some(address) => {
-                let admin = AdminClient::new(address, args.admin_token.clone());
+                let admin = AdminClient::with_limits(
+                    address,
+                    admin_token.clone(),
+                    args.ledger.net.limits(),
+                );
                 let record_times = if args.non_unique_record_times {
                     RecordTimes::NonUnique
                 } else {

@@ -10,7 +10,7 @@ use exchange_store::StoreError;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
-use crate::ledger::LedgerArgs;
+use crate::ledger::{LedgerArgs, NetArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -21,6 +21,11 @@ pub struct Args {
     ledger: Option<String>,
     #[arg(long, env = "CANTON_LEDGER_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A file holding the Ledger API bearer token (its first line); used instead of --token.
+    #[arg(long, env = "CANTON_LEDGER_TOKEN_FILE")]
+    token_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    net: NetArgs,
     #[arg(long, default_value = SUSPENSE_ACCOUNT)]
     suspense_account: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -31,9 +36,11 @@ impl Args {
     /// The table form for one DB, without a ledger to compare with (the demo prints it).
     pub fn for_db(db: &str) -> Args {
         Args {
-            db: DbArgs { db: db.to_owned() },
+            db: DbArgs::for_url(db),
             ledger: None,
             token: None,
+            token_file: None,
+            net: NetArgs::default(),
             suspense_account: SUSPENSE_ACCOUNT.to_owned(),
             format: Format::Table,
         }
@@ -125,7 +132,9 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 let ledger = LedgerArgs {
                     ledger: url.clone(),
                     token: args.token.clone(),
+                    token_file: args.token_file.clone(),
                     http_pages: false,
+                    net: args.net.clone(),
                 };
                 Some(ledger.source()?.ledger_end().await?)
             }

@@ -7,10 +7,14 @@
 //! `grpc-status` / `grpc-message`, either in the response headers (a "Trailers-Only" answer,
 //! how errors usually come) or in the trailers after the message.
 
+use std::time::Duration;
+
 use crate::admin::{
     GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, GetHighestOffsetByTimestampRequest,
     GetHighestOffsetByTimestampResponse, ProtoTimestamp, decode_frame, encode_frame,
 };
+use crate::client::{Limits, describe_duration};
+use crate::quote::cut;
 
 /// gRPC status codes the recovery distinguishes.
 pub mod grpc_code {
@@ -26,17 +30,17 @@ pub mod grpc_code {
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     /// The node answered with a non-OK gRPC status.
-    #[error("{what}: gRPC status {code}: {message}")]
+    #[error("{what}: gRPC status {code}: {}", cut(message))]
     Status {
         what: &'static str,
         code: i32,
         message: String,
     },
     /// Connecting or the HTTP/2 exchange failed.
-    #[error("{what}: {reason}")]
+    #[error("{what}: {}", cut(reason))]
     Transport { what: &'static str, reason: String },
     /// The answer is not a gRPC answer of the expected message.
-    #[error("{what}: unexpected answer: {reason}")]
+    #[error("{what}: unexpected answer: {}", cut(reason))]
     Decode { what: &'static str, reason: String },
 }
 
@@ -71,6 +75,7 @@ impl AdminError {
 pub struct AdminClient {
     authority: String,
     token: Option<String>,
+    limits: Limits,
 }
 
 const WHAT: &str = "GetHighestOffsetByTimestamp";
@@ -79,11 +84,21 @@ impl AdminClient {
     /// `address` is `host:port` as `grpcurl -plaintext` takes it (an `http://` prefix is
     /// tolerated).
     pub fn new(address: &str, token: Option<String>) -> AdminClient {
+        AdminClient::with_limits(address, token, Limits::default())
+    }
+
+    /// A client with explicit timeouts (connect + HTTP/2 handshake; the whole call) and a
+    /// bound on the answer's size.
+    pub fn with_limits(address: &str, token: Option<String>, limits: Limits) -> AdminClient {
         let authority = address
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_owned();
-        AdminClient { authority, token }
+        AdminClient {
+            authority,
+            token,
+            limits,
+        }
     }
 
     pub fn address(&self) -> &str {
@@ -114,20 +129,53 @@ impl AdminClient {
             })
     }
 
-    /// One unary call: the response body (one frame) if the status is OK.
+    /// One unary call within the connect and request timeouts.
     async fn unary(&self, path: &str, frame: Vec<u8>) -> Result<Vec<u8>, AdminError> {
-        let transport = |reason: String| AdminError::Transport { what: WHAT, reason };
-        let tcp = tokio::net::TcpStream::connect(&self.authority)
+        let limit = self.limits.request_timeout;
+        tokio::time::timeout(limit, self.unary_untimed(path, frame))
             .await
+            .map_err(|_| AdminError::Transport {
+                what: WHAT,
+                reason: format!(
+                    "no answer from {} within {}",
+                    self.authority,
+                    describe_duration(limit)
+                ),
+            })?
+    }
+
+    /// TCP and the HTTP/2 handshake within the connect timeout.
+    async fn connect(&self) -> Result<h2::client::SendRequest<bytes::Bytes>, AdminError> {
+        let limit: Duration = self.limits.connect_timeout;
+        let timed_out = |step: &str| AdminError::Transport {
+            what: WHAT,
+            reason: format!(
+                "{step} {}: no answer within {}",
+                self.authority,
+                describe_duration(limit)
+            ),
+        };
+        let transport = |reason: String| AdminError::Transport { what: WHAT, reason };
+        let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect(&self.authority))
+            .await
+            .map_err(|_| timed_out("connecting to"))?
             .map_err(|e| transport(format!("cannot connect to {}: {e}", self.authority)))?;
         let _ = tcp.set_nodelay(true);
-        let (client, connection) = h2::client::handshake(tcp)
+        let (client, connection) = tokio::time::timeout(limit, h2::client::handshake(tcp))
             .await
+            .map_err(|_| timed_out("the HTTP/2 handshake with"))?
             .map_err(|e| transport(format!("HTTP/2 handshake with {}: {e}", self.authority)))?;
         // The connection task ends when the client is dropped (at the end of this call).
         tokio::spawn(async move {
             let _ = connection.await;
         });
+        Ok(client)
+    }
+
+    /// One unary call: the response body (one frame) if the status is OK.
+    async fn unary_untimed(&self, path: &str, frame: Vec<u8>) -> Result<Vec<u8>, AdminError> {
+        let transport = |reason: String| AdminError::Transport { what: WHAT, reason };
+        let client = self.connect().await?;
         let mut client = client.ready().await.map_err(|e| transport(e.to_string()))?;
         let mut builder = http::Request::post(format!("http://{}{path}", self.authority))
             .header("content-type", "application/grpc")
@@ -178,9 +226,19 @@ impl AdminClient {
             });
         }
         let mut data = Vec::new();
+        let max = self.limits.max_message_bytes;
         while let Some(chunk) = body.data().await {
             let chunk = chunk.map_err(|e| transport(e.to_string()))?;
             let _ = body.flow_control().release_capacity(chunk.len());
+            if data.len() + chunk.len() > max {
+                return Err(AdminError::Decode {
+                    what: WHAT,
+                    reason: format!(
+                        "the answer from {} is larger than {max} bytes",
+                        self.authority
+                    ),
+                });
+            }
             data.extend_from_slice(&chunk);
         }
         let trailers = body

@@ -5,12 +5,16 @@
 //! advice (`non-functionals.rst`): retry by default, except on 401, 403, 500 and 501 and on
 //! requests the node calls invalid; reading past the ledger end is "not yet available".
 
+use std::time::Duration;
+
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::errors::{ErrorCategory, JsCantonError};
 use crate::filters::UpdateFormat;
+use crate::quote::cut;
 use crate::state::{GetLatestPrunedOffsetsResponse, GetLedgerEndResponse};
 use crate::updates::{
     GetUpdateByIdRequest, GetUpdateByOffsetRequest, GetUpdatesRequest, JsGetUpdatesResponse, Update,
@@ -37,17 +41,17 @@ pub enum ClientError {
         error: Box<JsCantonError>,
     },
     /// A non-JSON error answer (e.g. a proxy, or a body the node could not decode).
-    #[error("{what}: HTTP {status}: {body}")]
+    #[error("{what}: HTTP {status}: {}", cut(body))]
     Http {
         what: &'static str,
         status: u16,
         body: String,
     },
     /// Connection refused, reset, timed out, websocket closed early.
-    #[error("{what}: {reason}")]
+    #[error("{what}: {}", cut(reason))]
     Transport { what: &'static str, reason: String },
     /// The answer is not what the API promises.
-    #[error("{what}: unexpected answer: {reason}")]
+    #[error("{what}: unexpected answer: {}", cut(reason))]
     Decode { what: &'static str, reason: String },
 }
 
@@ -90,23 +94,108 @@ fn class_of_status(status: u16) -> ErrorClass {
     }
 }
 
+/// How long a client waits and how much it reads: a node that accepts and never answers, or
+/// answers without end, must fail a call instead of hanging it or exhausting memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Establishing a connection (TCP, and for the Admin API the HTTP/2 handshake).
+    pub connect_timeout: Duration,
+    /// One request until its whole answer is read (for the websocket: the upgrade handshake;
+    /// an open stream may be quiet for long and has no such bound).
+    pub request_timeout: Duration,
+    /// The largest answer body, or websocket message, read.
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_message_bytes: 64 << 20,
+        }
+    }
+}
+
+/// `5 s`, `1.5 s`, `250 ms`: how long a timeout was, for error messages.
+pub fn describe_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
+}
+
+/// `url` as shown in messages: a password in it (`http://user:PW@host`) replaced by `***`.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A reqwest error's chain, with any password in its URL hidden.
+fn reqwest_chain(mut e: reqwest::Error) -> String {
+    if let Some(url) = e.url_mut() {
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+    }
+    error_chain(&e)
+}
+
+/// An error and its causes, `a: b: c` (reqwest's own message is only "error sending request").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// One node's JSON Ledger API.
 #[derive(Clone, Debug)]
 pub struct LedgerClient {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    limits: Limits,
 }
 
 impl LedgerClient {
     /// `base` is `http://host:port` (the prefix of `/v2/…`); `token` a bearer JWT, if the node
     /// requires one.
     pub fn new(base: &str, token: Option<String>) -> LedgerClient {
+        LedgerClient::with_limits(base, token, Limits::default())
+    }
+
+    /// A client with explicit timeouts and size bounds.
+    pub fn with_limits(base: &str, token: Option<String>, limits: Limits) -> LedgerClient {
+        // Building fails only where TLS cannot be initialized, and this build has no TLS
+        // (`reqwest::Client::new` panics the same way).
+        let http = reqwest::Client::builder()
+            .connect_timeout(limits.connect_timeout)
+            .build()
+            .expect("an HTTP client without TLS builds");
         LedgerClient {
             base: base.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http,
             token,
+            limits,
         }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn base_url(&self) -> &str {
@@ -122,13 +211,20 @@ impl LedgerClient {
             Some(token) => request.bearer_auth(token),
             None => request,
         };
-        let transport = |e: reqwest::Error| ClientError::Transport {
+        let request = request.build().map_err(|e| ClientError::Transport {
             what,
-            reason: e.to_string(),
-        };
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(transport)?;
+            reason: reqwest_chain(e),
+        })?;
+        let url = shown_url(request.url().as_str());
+        let limit = self.limits.request_timeout;
+        let exchange = self.exchange(what, request);
+        let (status, body) =
+            tokio::time::timeout(limit, exchange)
+                .await
+                .map_err(|_| ClientError::Transport {
+                    what,
+                    reason: format!("no answer from {url} within {}", describe_duration(limit)),
+                })??;
         if !(200..300).contains(&status) {
             return Err(match serde_json::from_slice::<JsCantonError>(&body) {
                 Ok(error) if !error.code.is_empty() => ClientError::Api {
@@ -147,6 +243,37 @@ impl LedgerClient {
             what,
             reason: e.to_string(),
         })
+    }
+
+    /// Sends `request` and reads its answer chunk by chunk, at most `max_message_bytes`.
+    async fn exchange(
+        &self,
+        what: &'static str,
+        request: reqwest::Request,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let url = shown_url(request.url().as_str());
+        let transport = |e: reqwest::Error| ClientError::Transport {
+            what,
+            reason: reqwest_chain(e),
+        };
+        let mut response = self.http.execute(request).await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let max = self.limits.max_message_bytes;
+        let too_large = || ClientError::Decode {
+            what,
+            reason: format!("the answer from {url} is larger than {max} bytes"),
+        };
+        if response.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
     }
 
     pub async fn ledger_end(&self) -> Result<i64, ClientError> {
@@ -246,15 +373,74 @@ impl LedgerClient {
                 .headers_mut()
                 .insert("Sec-WebSocket-Protocol", value);
         }
-        let (mut socket, _) = tokio_tungstenite::connect_async(upgrade)
-            .await
-            .map_err(transport)?;
+        let mut socket = self.open_websocket(upgrade).await?;
         let first = serde_json::to_string(request).map_err(|e| ClientError::Decode {
             what,
             reason: e.to_string(),
         })?;
-        socket.send(Message::text(first)).await.map_err(transport)?;
+        let limit = self.limits.request_timeout;
+        tokio::time::timeout(limit, socket.send(Message::text(first)))
+            .await
+            .map_err(|_| ClientError::Transport {
+                what,
+                reason: format!(
+                    "sending the request to {} took over {}",
+                    shown_url(&self.base),
+                    describe_duration(limit)
+                ),
+            })?
+            .map_err(transport)?;
         Ok(UpdateStream { socket })
+    }
+
+    /// TCP within the connect timeout, then the upgrade within the request timeout; messages
+    /// are bounded by `max_message_bytes`.
+    async fn open_websocket(&self, upgrade: http::Request<()>) -> Result<Socket, ClientError> {
+        let what = "updates websocket";
+        let url = shown_url(&upgrade.uri().to_string());
+        let timed_out = |step: &str, limit: Duration| ClientError::Transport {
+            what,
+            reason: format!(
+                "{step} {url}: no answer within {}",
+                describe_duration(limit)
+            ),
+        };
+        let uri = upgrade.uri();
+        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+        if uri.scheme_str() == Some("wss") {
+            return Err(ClientError::Transport {
+                what,
+                reason: format!(
+                    "{url}: this build has no TLS; use http:// (e.g. behind a TLS proxy)"
+                ),
+            });
+        }
+        let port = uri.port_u16().unwrap_or(80);
+        let limits = self.limits;
+        let tcp = tokio::time::timeout(
+            limits.connect_timeout,
+            tokio::net::TcpStream::connect((host.to_owned(), port)),
+        )
+        .await
+        .map_err(|_| timed_out("connecting to", limits.connect_timeout))?
+        .map_err(|e| ClientError::Transport {
+            what,
+            reason: format!("connecting to {url}: {e}"),
+        })?;
+        let _ = tcp.set_nodelay(true);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(limits.max_message_bytes))
+            .max_frame_size(Some(limits.max_message_bytes));
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
+        let handshake = tokio_tungstenite::client_async_with_config(upgrade, stream, Some(config));
+        let (socket, _) = tokio::time::timeout(limits.request_timeout, handshake)
+            .await
+            .map_err(|_| timed_out("the websocket handshake with", limits.request_timeout))?
+            .map_err(|e| ClientError::Transport {
+                what,
+                reason: format!("the websocket handshake with {url}: {}", error_chain(&e)),
+            })?;
+        Ok(socket)
     }
 }
 
@@ -273,6 +459,13 @@ impl UpdateStream {
         loop {
             let message = match self.socket.next().await? {
                 Ok(m) => m,
+                // Retrying cannot make the same message smaller.
+                Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
+                    return Some(Err(ClientError::Decode {
+                        what,
+                        reason: format!("{e}: a message over the bound (--max-message-mib)"),
+                    }));
+                }
                 Err(e) => {
                     return Some(Err(ClientError::Transport {
                         what,

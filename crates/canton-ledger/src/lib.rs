@@ -87,6 +87,7 @@ pub mod filters;
 pub mod interactive;
 pub mod packages;
 pub mod parties;
+pub mod quote;
 pub mod reassignments;
 pub mod recording;
 pub mod registry;

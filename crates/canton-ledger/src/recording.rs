@@ -7,6 +7,7 @@
 use serde_json::value::RawValue;
 
 use crate::Wrapped;
+use crate::quote::cut;
 use crate::updates::{JsGetUpdatesResponse, JsTransaction, Update};
 
 /// Why a recording could not be read; `index` is the element's position (0-based).
@@ -18,18 +19,18 @@ pub struct RecordingError {
 
 impl std::fmt::Display for RecordingError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // serde_json quotes the offending value (which may be megabytes): cut it.
+        let reason = cut(&self.source.to_string());
         match self.index {
-            Some(i) => write!(f, "element {i}: {}", self.source),
-            None => write!(f, "{}", self.source),
+            Some(i) => write!(f, "element {i}: {reason}"),
+            None => write!(f, "{reason}"),
         }
     }
 }
 
-impl std::error::Error for RecordingError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
+/// No `source()`: the message already says all of it (an error chain would print the
+/// decoder's reason twice, the second time uncut).
+impl std::error::Error for RecordingError {}
 
 /// Reads every element of a recording, in order.
 pub fn read_updates(text: &str) -> Result<Vec<Update>, RecordingError> {

@@ -9,6 +9,8 @@ use std::fmt;
 use std::iter::Sum;
 use std::str::FromStr;
 
+use canton_ledger::quote::quote;
+
 /// Decimal places of Daml `Numeric 10`.
 pub const SCALE: u32 = 10;
 /// Largest number of integer digits Daml `Numeric 10` allows (38 digits in all).
@@ -27,11 +29,11 @@ pub struct Amount(i128);
 pub enum AmountError {
     #[error("empty amount")]
     Empty,
-    #[error("malformed amount {0:?}: expected digits with an optional sign and decimal point")]
+    #[error("malformed amount {}: expected digits with an optional sign and decimal point", quote(.0))]
     Malformed(String),
-    #[error("amount {0:?} has more than 10 significant decimal places")]
+    #[error("amount {} has more than 10 significant decimal places", quote(.0))]
     TooPrecise(String),
-    #[error("amount {0:?} has more than 28 integer digits")]
+    #[error("amount {} has more than 28 integer digits", quote(.0))]
     TooLarge(String),
     #[error("amount arithmetic overflowed Numeric 10")]
     Overflow,

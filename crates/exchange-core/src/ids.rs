@@ -7,7 +7,7 @@ use std::fmt;
 pub enum IdError {
     #[error("empty {kind}")]
     Empty { kind: &'static str },
-    #[error("invalid {kind} {value:?}: {why}")]
+    #[error("invalid {kind} {}: {why}", canton_ledger::quote::quote(value))]
     Invalid {
         kind: &'static str,
         value: String,

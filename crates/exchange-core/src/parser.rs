@@ -230,7 +230,12 @@ pub enum HoldingChangeKind {
 
 /// Why a transaction could not be parsed. Carries the update id for the operator's log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("update {update_id:?}{}: {reason}", node_id.map(|n| format!(" node {n}")).unwrap_or_default())]
+#[error(
+    "update {}{}: {}",
+    canton_ledger::quote::quote(update_id),
+    node_id.map(|n| format!(" node {n}")).unwrap_or_default(),
+    canton_ledger::quote::cut(reason)
+)]
 pub struct ParseError {
     pub update_id: String,
     pub node_id: Option<i32>,

@@ -140,7 +140,7 @@ pub struct TransferInstruction {
 
 /// Why a Daml value could not be read as the token standard defines it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
+#[error("{}", canton_ledger::quote::cut(.0))]
 pub struct DecodeError(pub String);
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> DecodeError {

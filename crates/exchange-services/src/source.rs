@@ -9,8 +9,12 @@ use canton_ledger::recording::{RecordingError, read_element, read_updates};
 use canton_ledger::{JsTransaction, Update};
 use serde::Deserialize;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+
+/// The default bound on one line of a JSON-lines recording, and on a whole JSON-array
+/// recording: a file without line breaks (or endless, like a pipe) must not fill the memory.
+pub const DEFAULT_MAX_ELEMENT_BYTES: usize = 64 << 20;
 
 /// How updates are read from a node.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,6 +45,8 @@ enum Content {
         path: PathBuf,
         /// (offset, byte position of the line), in offset order.
         index: Vec<(i64, u64)>,
+        /// The longest line read.
+        max_line: usize,
     },
 }
 
@@ -88,6 +94,48 @@ fn io_error(path: &Path, e: std::io::Error) -> RecordingFileError {
     RecordingFileError::Io(format!("{}: {e}", path.display()))
 }
 
+const WHOLE_HINT: &str =
+    "write it as JSON lines (one element per line, in offset order), or raise --max-message-mib";
+
+/// Reads one line (with its `\n`) into `line`, at most `max` bytes of it; the count read.
+/// `line_number` (1-based) names the line in the error.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    line: &mut String,
+    max: usize,
+    path: &Path,
+    line_number: usize,
+) -> Result<usize, RecordingFileError> {
+    let read = reader
+        .take(max as u64 + 1)
+        .read_line(line)
+        .map_err(|e| io_error(path, e))?;
+    if line.len() > max && !(line.len() == max + 1 && line.ends_with('\n')) {
+        return Err(RecordingFileError::TooLarge(format!(
+            "{}: line {line_number} is longer than {max} bytes (the bound on one element; see --max-message-mib)",
+            path.display()
+        )));
+    }
+    Ok(read)
+}
+
+/// The whole file as text, refused if longer than `max` bytes (a JSON-array recording, or
+/// one out of offset order, is read whole); `hint` says how to proceed then.
+pub fn read_bounded(path: &Path, max: usize, hint: &str) -> Result<String, RecordingFileError> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut text = String::new();
+    file.take(max as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| io_error(path, e))?;
+    if text.len() > max {
+        return Err(RecordingFileError::TooLarge(format!(
+            "{}: longer than {max} bytes, the bound on a file read whole: {hint}",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
 impl Recording {
     /// A recording held in memory.
     pub fn parse(text: &str) -> Result<Recording, RecordingError> {
@@ -101,15 +149,30 @@ impl Recording {
     /// Opens a recording file: a JSON array is read whole, JSON lines are indexed and
     /// streamed (lines out of offset order are read whole too).
     pub fn open(path: &Path) -> Result<Recording, RecordingFileError> {
+        Recording::open_bounded(path, DEFAULT_MAX_ELEMENT_BYTES)
+    }
+
+    /// [`Recording::open`] with `max` bytes per line, and per file read whole.
+    pub fn open_bounded(path: &Path, max: usize) -> Result<Recording, RecordingFileError> {
         let file = File::open(path).map_err(|e| io_error(path, e))?;
         let mut reader = BufReader::new(file);
         let mut index = Vec::new();
         let mut position = 0u64;
         let mut line = String::new();
         let mut first = true;
+        let mut line_number = 0;
         loop {
             line.clear();
-            let read = reader.read_line(&mut line).map_err(|e| io_error(path, e))?;
+            line_number += 1;
+            let read = match read_line_bounded(&mut reader, &mut line, max, path, line_number) {
+                // An array on one long line is read whole, bounded as a whole.
+                Err(RecordingFileError::TooLarge(_))
+                    if first && line.trim_start().starts_with('[') =>
+                {
+                    return Ok(Recording::parse(&read_bounded(path, max, WHOLE_HINT)?)?);
+                }
+                other => other?,
+            };
             if read == 0 {
                 break;
             }
@@ -118,8 +181,7 @@ impl Recording {
                 first = false;
                 if trimmed.starts_with('[') || light_offset(trimmed).is_none() {
                     // An array, or a pretty-printed stream: read it whole.
-                    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-                    return Ok(Recording::parse(&text)?);
+                    return Ok(Recording::parse(&read_bounded(path, max, WHOLE_HINT)?)?);
                 }
             }
             if !trimmed.is_empty() {
@@ -138,13 +200,13 @@ impl Recording {
             position += read as u64;
         }
         if !index.is_sorted_by_key(|(offset, _)| *offset) {
-            let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-            return Ok(Recording::parse(&text)?);
+            return Ok(Recording::parse(&read_bounded(path, max, WHOLE_HINT)?)?);
         }
         Ok(Recording {
             content: Content::Lines {
                 path: path.to_owned(),
                 index,
+                max_line: max,
             },
         })
     }
@@ -177,7 +239,11 @@ impl Recording {
                 begin,
                 end,
             },
-            Content::Lines { path, index } => {
+            Content::Lines {
+                path,
+                index,
+                max_line,
+            } => {
                 let first = index.partition_point(|(offset, _)| *offset <= begin);
                 let mut file = File::open(path).map_err(|e| io_error(path, e))?;
                 if let Some((_, position)) = index.get(first) {
@@ -191,6 +257,7 @@ impl Recording {
                     first,
                     end,
                     line: String::new(),
+                    max_line: *max_line,
                 }
             }
         })
@@ -217,6 +284,9 @@ impl Recording {
 pub enum RecordingFileError {
     #[error("{0}")]
     Io(String),
+    /// A line, or a file read whole, longer than the bound.
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Element(#[from] RecordingError),
 }
@@ -235,6 +305,7 @@ pub enum Elements<'r> {
         first: usize,
         end: i64,
         line: String,
+        max_line: usize,
     },
 }
 
@@ -260,16 +331,18 @@ impl Iterator for Elements<'_> {
                 first,
                 end,
                 line,
+                max_line,
             } => {
                 let (i, (offset, _)) = index.next()?;
                 if *offset > *end {
                     return None;
                 }
-                // Skip blank lines between elements.
+                // Skip blank lines between elements. (The file was indexed with the same
+                // bound; it is checked again in case the file changed since.)
                 loop {
                     line.clear();
-                    match reader.read_line(line) {
-                        Err(e) => return Some(Err(io_error(path, e))),
+                    match read_line_bounded(reader, line, *max_line, path, *first + i + 1) {
+                        Err(e) => return Some(Err(e)),
                         Ok(_) if !line.is_empty() && line.trim().is_empty() => continue,
                         Ok(_) => break,
                     }
@@ -300,7 +373,8 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Ledger { client, transport } => {
-                format!("{} ({transport:?})", client.base_url())
+                let url = canton_ledger::client::shown_url(client.base_url());
+                format!("{url} ({transport:?})")
             }
             Source::File(r) => format!("a recording of {} elements", r.len()),
         }
@@ -374,5 +448,43 @@ pub(crate) fn recording_error(e: RecordingFileError) -> ClientError {
     ClientError::Decode {
         what: "recording",
         reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"updateId":"u1","events":[],"offset":3,"synchronizerId":"s::1","recordTime":"1971-01-01T00:00:00Z"}"#;
+
+    #[test]
+    fn lines_and_arrays_over_the_bound_are_refused_naming_line_and_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let long = format!(r#"{{"updateId":"{}"}}"#, "x".repeat(1000));
+        std::fs::write(&path, format!("{LINE}\n\n{long}\n")).unwrap();
+        let e = Recording::open_bounded(&path, 500).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "line 3 is longer than 500 bytes (the bound on one element; see --max-message-mib)"
+            ),
+            "{e}"
+        );
+        // A line of exactly the bound (without its newline) is read.
+        let exact = Recording::open_bounded(&path, long.len())
+            .unwrap_err()
+            .to_string();
+        assert!(!exact.contains("longer than"), "{exact}");
+
+        let array = dir.path().join("r.json");
+        std::fs::write(&array, format!("[{LINE},\n{LINE}]")).unwrap();
+        assert_eq!(Recording::open_bounded(&array, 1000).unwrap().len(), 2);
+        let e = Recording::open_bounded(&array, 150)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("longer than 150 bytes, the bound on a file read whole"),
+            "{e}"
+        );
     }
 }
