@@ -86,14 +86,15 @@ impl DbArgs {
     /// read-only role or file suffices. A DB whose schema is behind this binary's is refused
     /// with the command that migrates it.
     pub async fn open_read_only(&self) -> Result<Store> {
-        Store::open_read_only(&self.db).await.map_err(|e| {
+        let url = self.url()?;
+        Store::open_read_only(&url).await.map_err(|e| {
             let hint = match e {
                 StoreError::SchemaOlder { .. } | StoreError::SchemaMissing => {
-                    "; reading commands never migrate: run `canton-exchange migrate` with the same --db to migrate it"
+                    " (reading commands never migrate: run `canton-exchange migrate` with the same --db to migrate it)"
                 }
                 _ => "",
             };
-            anyhow::Error::new(e).context(format!("opening the Integration DB to read it{hint}"))
+            self.opening_failed(&url, anyhow::anyhow!("{e}{hint}"))
         })
     }
 }

@@ -127,6 +127,10 @@ async fn postgres_with_a_password_from_the_url_the_environment_or_a_file() {
         .url
         .replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
     assert_ne!(with_password, db.url);
+    // Migrating (a writing command) shows no password either; `status` only reads.
+    let out = run(&["migrate", "--db", &with_password], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_no_password(&out, "migrate with the password in the URL");
     let out = run(&["status", "--db", &with_password], &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert_no_password(&out, "status with the password in the URL");
@@ -229,6 +233,7 @@ fn a_silent_node_times_out_within_the_configured_bound() {
     let node = silent_node();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("x.db").display());
+    assert!(run(&["migrate", "--db", &db], &[]).status.success());
     let bound = ["--connect-timeout-secs", "1", "--request-timeout-secs", "1"];
     let mut status = vec!["status", "--db", &db, "--ledger", &node];
     status.extend(bound);

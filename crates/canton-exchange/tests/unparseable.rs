@@ -182,4 +182,44 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
     assert_eq!(active_holdings(url), ["80.0000000000"]);
 }
 
-conformance!(an_unparseable_deposit_is_never_lost);
+/// A deposit at offset -5 was sorted before the beginning of a recording and never delivered:
+/// "0 anomalies", even with --strict. It is refused, naming the offset, in both recording forms.
+async fn a_negative_offset_is_refused_not_dropped(db: &TestDb) {
+    let Some(original) = recording() else { return };
+    ok(&["migrate", "--db", &db.url]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut elements: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&original).unwrap()).unwrap();
+    let path = if elements[0].pointer("/update/Transaction/value").is_some() {
+        "/update/Transaction/value/offset"
+    } else {
+        "/offset"
+    };
+    *elements[0].pointer_mut(path).unwrap() = Value::from(-5);
+    let array = dir.path().join("array.json");
+    std::fs::write(&array, serde_json::to_string(&elements).unwrap()).unwrap();
+    let lines = dir.path().join("lines.jsonl");
+    let text: Vec<String> = elements.iter().map(|e| e.to_string()).collect();
+    std::fs::write(&lines, text.join("\n")).unwrap();
+    for file in [array, lines] {
+        for strict in [false, true] {
+            let ledger = format!("file:{}", file.display());
+            let mut args = vec![
+                "ingest", "--once", "--party", TREASURY, "--db", &db.url, "--ledger", &ledger,
+            ];
+            if strict {
+                args.push("--strict");
+            }
+            let out = canton_exchange(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{file:?}: {stderr}");
+            assert!(stderr.contains("offset -5"), "{stderr}");
+        }
+    }
+    assert!(status(&db.url)["checkpoint"].is_null(), "nothing ingested");
+}
+
+conformance!(
+    an_unparseable_deposit_is_never_lost,
+    a_negative_offset_is_refused_not_dropped
+);

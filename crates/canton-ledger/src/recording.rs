@@ -62,14 +62,22 @@ pub fn read_updates(text: &str) -> Result<Vec<Update>, RecordingError> {
         .collect()
 }
 
-/// One element: `{"update": …}` or a bare transaction.
+/// One element: `{"update": …}` or a bare transaction. An update's offset is positive (0 is
+/// "before the first update"): anything else is refused here, where a reader would otherwise
+/// sort it before the beginning and never deliver it.
 pub fn read_element(json: &str) -> Result<Update, serde_json::Error> {
-    if is_stream_element(json) {
-        Ok(serde_json::from_str::<JsGetUpdatesResponse>(json)?.update)
+    let update = if is_stream_element(json) {
+        serde_json::from_str::<JsGetUpdatesResponse>(json)?.update
     } else {
-        Ok(Update::Transaction(Wrapped {
+        Update::Transaction(Wrapped {
             value: serde_json::from_str::<JsTransaction>(json)?,
-        }))
+        })
+    };
+    match update.offset() {
+        Some(offset) if offset < 1 => Err(<serde_json::Error as serde::de::Error>::custom(
+            format!("offset {offset}: an update's offset is positive"),
+        )),
+        _ => Ok(update),
     }
 }
 

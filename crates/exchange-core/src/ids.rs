@@ -151,7 +151,7 @@ impl PartyId {
         let invalid = |why| {
             Err(IdError::Invalid {
                 kind: "party id",
-                value: s.chars().take(300).collect(),
+                value: s.to_owned(),
                 why,
             })
         };
