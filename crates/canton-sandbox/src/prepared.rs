@@ -164,8 +164,11 @@ impl Builder<'_> {
         let children = e.children.iter().map(|c| self.visit(c)).collect();
         let (template, signatories, stakeholders) = contract_parties(contract.as_ref());
         let package_name = template.as_ref().map_or(String::new(), |t| t.package_name.clone());
-        // A choice's argument is the record named after it, in the module that declares it.
-        let declaring = e.interface.as_ref().or(template.as_ref());
+        // A choice's argument is the record named after it, in the module that declares it
+        // (`Archive`'s lives in the standard library, which the sandbox does not name).
+        let declaring = (e.choice != "Archive")
+            .then(|| e.interface.as_ref().or(template.as_ref()))
+            .flatten();
         let choice_record = declaring.map(|t| proto::Identifier {
             package_id: t.package_id.clone(),
             module_name: t.module.clone(),
