@@ -634,3 +634,64 @@ async fn each_tamper_fault_changes_what_it_says_and_never_commits() {
     net.sandbox.set_faults(canton_sandbox::FaultConfig::default());
     net.execute(bytes, &hash, "checked").await.ok();
 }
+
+#[tokio::test]
+async fn the_treasurys_preapproval_proposal_round_trips_and_is_accepted_by_the_validator() {
+    let net = net().await;
+    let treasury = net.treasury.party.clone();
+    let (provider, dso) = net
+        .sandbox
+        .with_world(|w| (w.amulet.provider.clone(), w.amulet.dso.clone()));
+    let request = json!({
+        "userId": "exchange",
+        "commandId": "preapproval",
+        "commands": [{"CreateCommand": {
+            "templateId": "#splice-wallet:Splice.Wallet.TransferPreapproval:TransferPreapprovalProposal",
+            "createArguments": {"receiver": treasury, "provider": provider, "expectedDso": dso},
+        }}],
+        "actAs": [treasury],
+    });
+    let prepared = net
+        .client
+        .post("/v2/interactive-submission/prepare", &request)
+        .await
+        .ok();
+    let (tx, _) = net.round_trip(&prepared, "preapproval").await;
+    assert_well_formed(&tx, &treasury, "preapproval");
+    // As the Wallet SDK's real one: a single create, no inputs, no time bounds.
+    let t = tx.transaction.as_ref().unwrap();
+    assert_eq!(t.roots, ["0"]);
+    let Some(v1::NodeType::Create(create)) = nodes(&tx).remove("0") else {
+        panic!("a create")
+    };
+    assert_eq!(create.package_name, "splice-wallet");
+    let template = create.template_id.clone().unwrap();
+    assert_eq!(
+        (template.module_name.as_str(), template.entity_name.as_str()),
+        ("Splice.Wallet.TransferPreapproval", "TransferPreapprovalProposal")
+    );
+    assert_eq!(create.signatories, [treasury.clone()]);
+    let mut stakeholders = vec![treasury.clone(), provider.clone()];
+    stakeholders.sort();
+    assert_eq!(create.stakeholders, stakeholders);
+    let Some(Sum::Record(argument)) = &create.argument.as_ref().unwrap().sum else {
+        panic!("a record")
+    };
+    assert_eq!(argument.record_id, Some(template));
+    let labels: Vec<&str> = argument.fields.iter().map(|f| f.label.as_str()).collect();
+    assert_eq!(labels, ["receiver", "provider", "expectedDso"]);
+    let m = tx.metadata.as_ref().unwrap();
+    assert!(m.input_contracts.is_empty());
+    assert_eq!(m.min_ledger_effective_time, None);
+    assert_eq!(m.max_ledger_effective_time, None);
+
+    // The validator accepted it: Canton Coin to the treasury is now 1-step.
+    net.client.mint(&net.bob, "20").await;
+    let sent = net
+        .client
+        .transfer(json!({"sender": net.bob, "receiver": treasury, "amount": "5"}))
+        .await
+        .ok();
+    assert!(sent["transferInstructionCid"].is_null(), "{sent}");
+    assert_eq!(sent["receiverHoldingCids"].as_array().unwrap().len(), 1);
+}
