@@ -192,7 +192,12 @@ pub fn prepare(
         command_id: commands.command_id.clone(),
         synchronizer_id: commands.synchronizer_id.clone(),
         transaction_uuid: prepared::transaction_uuid(
-            format!("{}/prepare/{}", world.ledger.participant_id(), world.prepared.count).as_bytes(),
+            format!(
+                "{}/prepare/{}",
+                world.ledger.participant_id(),
+                world.prepared.count
+            )
+            .as_bytes(),
         ),
         preparation_time: world.ledger.record_time_of(synchronizer),
         min_ledger_effective_time: min_let,

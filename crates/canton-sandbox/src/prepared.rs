@@ -163,7 +163,9 @@ impl Builder<'_> {
         let contract = self.target(&e.contract_id);
         let children = e.children.iter().map(|c| self.visit(c)).collect();
         let (template, signatories, stakeholders) = contract_parties(contract.as_ref());
-        let package_name = template.as_ref().map_or(String::new(), |t| t.package_name.clone());
+        let package_name = template
+            .as_ref()
+            .map_or(String::new(), |t| t.package_name.clone());
         // A choice's argument is the record named after it, in the module that declares it
         // (`Archive`'s lives in the standard library, which the sandbox does not name).
         let declaring = (e.choice != "Archive")
@@ -199,7 +201,9 @@ impl Builder<'_> {
         v1::Fetch {
             lf_version: LF_VERSION.to_owned(),
             contract_id: self.cid(&f.contract_id),
-            package_name: template.as_ref().map_or(String::new(), |t| t.package_name.clone()),
+            package_name: template
+                .as_ref()
+                .map_or(String::new(), |t| t.package_name.clone()),
             template_id: template.as_ref().map(identifier),
             signatories,
             stakeholders,
@@ -221,7 +225,9 @@ impl Builder<'_> {
 /// The discriminator part of a contract id (`00` + 64 hex), what a prepared transaction names a
 /// contract it creates by.
 pub fn local_contract_id(contract_id: &str) -> &str {
-    contract_id.get(..LOCAL_CONTRACT_ID_LEN).unwrap_or(contract_id)
+    contract_id
+        .get(..LOCAL_CONTRACT_ID_LEN)
+        .unwrap_or(contract_id)
 }
 
 type Parties = (Option<Identifier>, Vec<String>, Vec<String>);
@@ -274,7 +280,11 @@ pub fn identifier(id: &Identifier) -> proto::Identifier {
 
 /// A Daml value as the proto writes it; `record_id` names the outermost record (the sandbox's
 /// values carry no type names below it). Contract ids go through `cid`.
-fn value(v: &Value, record_id: Option<proto::Identifier>, cid: &dyn Fn(&str) -> String) -> proto::Value {
+fn value(
+    v: &Value,
+    record_id: Option<proto::Identifier>,
+    cid: &dyn Fn(&str) -> String,
+) -> proto::Value {
     let of = |sum| proto::Value { sum: Some(sum) };
     let inner = |v: &Value| value(v, None, cid);
     of(match v {

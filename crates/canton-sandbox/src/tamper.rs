@@ -18,7 +18,11 @@ pub fn tamper(prepared: &mut proto::PreparedTransaction, kind: TamperKind) -> bo
             let admin = party_of(field(transfer, "instrumentId").and_then(|i| field(i, "admin")));
             let sender = party_of(field(transfer, "sender"));
             let receiver = field_mut(transfer, "receiver")?;
-            let other = if party_of(Some(receiver)) != admin { admin } else { sender };
+            let other = if party_of(Some(receiver)) != admin {
+                admin
+            } else {
+                sender
+            };
             *receiver = party(other?);
             Some(())
         }),
@@ -49,7 +53,9 @@ pub fn tamper(prepared: &mut proto::PreparedTransaction, kind: TamperKind) -> bo
                 return None;
             };
             match map.entries.iter_mut().find(|e| e.key == meta::REASON) {
-                Some(entry) => entry.value = Some(text(&format!("{}-tampered", text_of(entry.value.as_ref())))),
+                Some(entry) => {
+                    entry.value = Some(text(&format!("{}-tampered", text_of(entry.value.as_ref()))))
+                }
                 None => map.entries.push(proto::TextMapEntry {
                     key: meta::REASON.to_owned(),
                     value: Some(text("tampered")),
@@ -73,14 +79,16 @@ fn with_transfer(
     let Some(root) = tx.roots.first().cloned() else {
         return false;
     };
-    let exercise = tx.nodes.iter_mut().find(|n| n.node_id == root).and_then(|n| {
-        match &mut n.versioned_node {
+    let exercise = tx
+        .nodes
+        .iter_mut()
+        .find(|n| n.node_id == root)
+        .and_then(|n| match &mut n.versioned_node {
             Some(proto::VersionedNode::V1(v1::Node {
                 node_type: Some(v1::NodeType::Exercise(e)),
             })) if e.choice_id == "TransferFactory_Transfer" => Some(e),
             _ => None,
-        }
-    });
+        });
     exercise
         .and_then(|e| e.chosen_value.as_mut())
         .and_then(|argument| field_mut(argument, "transfer"))
@@ -93,16 +101,24 @@ fn with_transfer(
 fn add_moving_node(prepared: &mut proto::PreparedTransaction) -> Option<()> {
     let meta = prepared.metadata.as_ref()?;
     let party = meta.submitter_info.as_ref()?.act_as.first()?.clone();
-    let holding = meta.input_contracts.iter().find_map(|i| match &i.contract {
-        Some(proto::InputContractVersion::V1(c)) if owner(c) == Some(&party) => Some(c.clone()),
-        _ => None,
-    })?;
+    let holding = meta
+        .input_contracts
+        .iter()
+        .find_map(|i| match &i.contract {
+            Some(proto::InputContractVersion::V1(c)) if owner(c) == Some(&party) => Some(c.clone()),
+            _ => None,
+        })?;
     let thief = holding
         .stakeholders
         .iter()
         .find(|p| **p != party)
         .cloned()
-        .unwrap_or_else(|| format!("thief::1220{}", hex::encode(Sha256::digest(party.as_bytes()))));
+        .unwrap_or_else(|| {
+            format!(
+                "thief::1220{}",
+                hex::encode(Sha256::digest(party.as_bytes()))
+            )
+        });
     let tx = prepared.transaction.as_mut()?;
     let archive_id = tx.nodes.len() as i32;
     let create_id = archive_id + 1;
@@ -154,7 +170,10 @@ fn moved_holding(holding: &v1::Create, from: &str, to: &str) -> v1::Create {
         out
     };
     let mut moved = holding.clone();
-    moved.contract_id = format!("00{}", hex::encode(Sha256::digest(holding.contract_id.as_bytes())));
+    moved.contract_id = format!(
+        "00{}",
+        hex::encode(Sha256::digest(holding.contract_id.as_bytes()))
+    );
     moved.signatories = swap(&holding.signatories);
     moved.stakeholders = swap(&holding.stakeholders);
     if let Some(owner) = moved.argument.as_mut().and_then(|a| field_mut(a, "owner")) {
@@ -186,7 +205,12 @@ fn field<'a>(record: &'a proto::Value, label: &str) -> Option<&'a proto::Value> 
 
 fn field_mut<'a>(record: &'a mut proto::Value, label: &str) -> Option<&'a mut proto::Value> {
     match &mut record.sum {
-        Some(Sum::Record(r)) => r.fields.iter_mut().find(|f| f.label == label)?.value.as_mut(),
+        Some(Sum::Record(r)) => r
+            .fields
+            .iter_mut()
+            .find(|f| f.label == label)?
+            .value
+            .as_mut(),
         _ => None,
     }
 }

@@ -114,7 +114,12 @@ impl Net {
     }
 
     /// A `TransferInstruction_<choice>` by the treasury on `instruction`, prepared.
-    async fn prepare_instruction(&self, command_id: &str, instruction: &str, choice: &str) -> Value {
+    async fn prepare_instruction(
+        &self,
+        command_id: &str,
+        instruction: &str,
+        choice: &str,
+    ) -> Value {
         let request = json!({
             "userId": "exchange",
             "commandId": command_id,
@@ -149,9 +154,17 @@ impl Net {
 
     /// The never-blind path: decode, re-hash, compare with the node's hash, sign our own hash,
     /// execute. Answers the decoded transaction and the commit.
-    async fn round_trip(&self, prepared: &Value, submission: &str) -> (proto::PreparedTransaction, Value) {
+    async fn round_trip(
+        &self,
+        prepared: &Value,
+        submission: &str,
+    ) -> (proto::PreparedTransaction, Value) {
         let (tx, hash) = decode_and_rehash(prepared);
-        assert_eq!(hash, node_hash(prepared), "the node's hash is the V2 hash of its bytes");
+        assert_eq!(
+            hash,
+            node_hash(prepared),
+            "the node's hash is the V2 hash of its bytes"
+        );
         let bytes = prepared["preparedTransaction"].as_str().unwrap();
         let done = self.execute(bytes, &hash, submission).await.ok();
         (tx, done)
@@ -166,7 +179,10 @@ impl Net {
             )
             .await
             .ok();
-        answer["transferInstructionCid"].as_str().unwrap().to_owned()
+        answer["transferInstructionCid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -187,7 +203,10 @@ fn node_hash(prepared: &Value) -> Vec<u8> {
 
 /// The decoded transaction and its V2 hash, recomputed here.
 fn decode_and_rehash(prepared: &Value) -> (proto::PreparedTransaction, Vec<u8>) {
-    assert_eq!(prepared["hashingSchemeVersion"], "HASHING_SCHEME_VERSION_V2");
+    assert_eq!(
+        prepared["hashingSchemeVersion"],
+        "HASHING_SCHEME_VERSION_V2"
+    );
     let bytes = BASE64
         .decode(prepared["preparedTransaction"].as_str().unwrap())
         .unwrap();
@@ -203,9 +222,9 @@ fn nodes(tx: &proto::PreparedTransaction) -> BTreeMap<String, v1::NodeType> {
         .nodes
         .iter()
         .map(|n| match &n.versioned_node {
-            Some(proto::VersionedNode::V1(v1::Node {
-                node_type: Some(t),
-            })) => (n.node_id.clone(), t.clone()),
+            Some(proto::VersionedNode::V1(v1::Node { node_type: Some(t) })) => {
+                (n.node_id.clone(), t.clone())
+            }
             other => panic!("node {} has no v1 content: {other:?}", n.node_id),
         })
         .collect()
@@ -232,7 +251,10 @@ fn field<'a>(value: &'a proto::Value, label: &str) -> &'a proto::Value {
 }
 
 fn transfer_field<'a>(root: &'a v1::Exercise, label: &str) -> &'a proto::Value {
-    field(field(root.chosen_value.as_ref().unwrap(), "transfer"), label)
+    field(
+        field(root.chosen_value.as_ref().unwrap(), "transfer"),
+        label,
+    )
 }
 
 fn party(value: &proto::Value) -> &str {
@@ -289,7 +311,11 @@ fn assert_well_formed(tx: &proto::PreparedTransaction, party: &str, command_id: 
     let submitter = m.submitter_info.as_ref().unwrap();
     assert_eq!(submitter.act_as, [party]);
     assert_eq!(submitter.command_id, command_id);
-    assert!(m.synchronizer_id.starts_with("global-domain::1220"), "{}", m.synchronizer_id);
+    assert!(
+        m.synchronizer_id.starts_with("global-domain::1220"),
+        "{}",
+        m.synchronizer_id
+    );
     assert_eq!(m.mediator_group, 0);
     assert_eq!(m.transaction_uuid.len(), 36);
     assert!(m.preparation_time > 0);
@@ -331,9 +357,9 @@ fn input_ids(tx: &proto::PreparedTransaction) -> Vec<String> {
         .unwrap()
         .input_contracts
         .iter()
-        .filter_map(|i| match &i.contract {
-            Some(proto::InputContractVersion::V1(c)) => Some(c.contract_id.clone()),
-            None => None,
+        .map(|i| match &i.contract {
+            Some(proto::InputContractVersion::V1(c)) => c.contract_id.clone(),
+            None => panic!("an input contract without its create node"),
         })
         .collect()
 }
@@ -365,24 +391,37 @@ async fn canton_coin_direct_offer_and_self_transfers_round_trip_as_protobuf() {
             })
             .await
             .ok();
-        assert_eq!(net.client.ledger_end().await, end, "preparing commits nothing");
+        assert_eq!(
+            net.client.ledger_end().await,
+            end,
+            "preparing commits nothing"
+        );
         let (tx, done) = net.round_trip(&prepared, command_id).await;
         assert_well_formed(&tx, &treasury, command_id);
         let root = root(&tx);
         assert_eq!(root.choice_id, "TransferFactory_Transfer");
-        assert_eq!(root.acting_parties, [treasury.clone()]);
+        assert_eq!(root.acting_parties, [treasury.as_str()]);
         assert_eq!(party(transfer_field(&root, "receiver")), receiver);
         assert_eq!(
             transfer_field(&root, "amount").sum,
             Some(Sum::Numeric("10.0000000000".into()))
         );
-        assert!(input_ids(&tx).contains(input), "{command_id}: the input holding is an input contract");
+        assert!(
+            input_ids(&tx).contains(input),
+            "{command_id}: the input holding is an input contract"
+        );
         let m = tx.metadata.as_ref().unwrap();
         assert_eq!(m.min_ledger_effective_time, Some(micros(REQUESTED_AT)));
-        assert_eq!(m.max_ledger_effective_time, Some(micros(EXECUTE_BEFORE) - 1));
+        assert_eq!(
+            m.max_ledger_effective_time,
+            Some(micros(EXECUTE_BEFORE) - 1)
+        );
         if command_id == "cc-direct" {
             let details = prepared["hashingDetails"].as_str().expect("verboseHashing");
-            assert!(details.contains(&hex::encode(node_hash(&prepared))), "{details}");
+            assert!(
+                details.contains(&hex::encode(node_hash(&prepared))),
+                "{details}"
+            );
         } else {
             assert!(prepared["hashingDetails"].is_null());
         }
@@ -390,11 +429,18 @@ async fn canton_coin_direct_offer_and_self_transfers_round_trip_as_protobuf() {
         // (nothing happened in between) the contracts prepare announced.
         let committed = net
             .client
-            .transaction(&done["updateId"], &treasury, "TRANSACTION_SHAPE_LEDGER_EFFECTS")
+            .transaction(
+                &done["updateId"],
+                &treasury,
+                "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+            )
             .await;
         let committed = &committed["update"]["Transaction"]["value"];
         assert_eq!(committed["commandId"], command_id);
-        assert_eq!(committed["externalTransactionHash"], hex::encode(node_hash(&prepared)));
+        assert_eq!(
+            committed["externalTransactionHash"],
+            hex::encode(node_hash(&prepared))
+        );
         let announced: Vec<String> = nodes(&tx)
             .values()
             .filter_map(|n| match n {
@@ -410,7 +456,10 @@ async fn canton_coin_direct_offer_and_self_transfers_round_trip_as_protobuf() {
             .map(|c| c[..66].to_owned())
             .collect();
         assert!(!created.is_empty());
-        assert!(created.iter().all(|c| announced.contains(c)), "{created:?} ⊄ {announced:?}");
+        assert!(
+            created.iter().all(|c| announced.contains(c)),
+            "{created:?} ⊄ {announced:?}"
+        );
     }
 }
 
@@ -422,7 +471,8 @@ async fn sbx_offers_self_transfers_and_instruction_choices_round_trip_as_protobu
     let b = net.sbx_mint(&treasury, "50").await;
     net.sbx_mint(&net.bob, "50").await;
 
-    for (command_id, receiver, input) in [("sbx-offer", &net.bob, &a), ("sbx-self", &treasury, &b)] {
+    for (command_id, receiver, input) in [("sbx-offer", &net.bob, &a), ("sbx-self", &treasury, &b)]
+    {
         let prepared = net
             .prepare_transfer(&Transfer {
                 command_id,
@@ -436,16 +486,25 @@ async fn sbx_offers_self_transfers_and_instruction_choices_round_trip_as_protobu
             .ok();
         let (tx, _) = net.round_trip(&prepared, command_id).await;
         assert_well_formed(&tx, &treasury, command_id);
-        assert_eq!(party(transfer_field(&root(&tx), "receiver")), receiver.as_str());
+        assert_eq!(
+            party(transfer_field(&root(&tx), "receiver")),
+            receiver.as_str()
+        );
     }
     // The treasury's own offer to bob, withdrawn; two offers to the treasury, one accepted
     // and one rejected.
     let pending = net
         .client
-        .post("/sandbox/control/offers/pending", &json!({"party": net.bob}))
+        .post(
+            "/sandbox/control/offers/pending",
+            &json!({"party": net.bob}),
+        )
         .await
         .ok();
-    let own_offer = pending[0]["transferInstructionCid"].as_str().unwrap().to_owned();
+    let own_offer = pending[0]["transferInstructionCid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let to_accept = net.offer_to_treasury("in-1").await;
     let to_reject = net.offer_to_treasury("in-2").await;
     for (command_id, instruction, choice) in [
@@ -453,7 +512,9 @@ async fn sbx_offers_self_transfers_and_instruction_choices_round_trip_as_protobu
         ("accept", &to_accept, "Accept"),
         ("reject", &to_reject, "Reject"),
     ] {
-        let prepared = net.prepare_instruction(command_id, instruction, choice).await;
+        let prepared = net
+            .prepare_instruction(command_id, instruction, choice)
+            .await;
         let (tx, done) = net.round_trip(&prepared, command_id).await;
         assert_well_formed(&tx, &treasury, command_id);
         let root = root(&tx);
@@ -494,18 +555,32 @@ async fn changed_bytes_garbage_and_wrong_signatures_commit_nothing() {
     else {
         panic!("root exercise")
     };
-    set_field(e.chosen_value.as_mut().unwrap(), &["transfer", "amount"], Sum::Numeric("99.0000000000".into()));
+    set_field(
+        e.chosen_value.as_mut().unwrap(),
+        &["transfer", "amount"],
+        Sum::Numeric("99.0000000000".into()),
+    );
     let changed_hash = hash_prepared_transaction(&changed, HashingSchemeVersion::V2)
         .unwrap()
         .prepared_transaction;
     let answer = net
-        .execute(&BASE64.encode(encode_prepared_transaction(&changed)), changed_hash.as_bytes(), "s-1")
+        .execute(
+            &BASE64.encode(encode_prepared_transaction(&changed)),
+            changed_hash.as_bytes(),
+            "s-1",
+        )
         .await;
     assert_eq!(answer.status, 400, "{}", answer.text);
-    assert!(answer.text.contains("was not prepared by this node"), "{}", answer.text);
+    assert!(
+        answer.text.contains("was not prepared by this node"),
+        "{}",
+        answer.text
+    );
 
     // Not a PreparedTransaction at all: INVALID_ARGUMENT, as a 3.4 node answers.
-    let answer = net.execute(&BASE64.encode([0xff, 0xff, 0xff]), &hash, "s-2").await;
+    let answer = net
+        .execute(&BASE64.encode([0xff, 0xff, 0xff]), &hash, "s-2")
+        .await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["code"], "INVALID_ARGUMENT");
 
@@ -601,7 +676,10 @@ async fn each_tamper_fault_changes_what_it_says_and_never_commits() {
     let (tx, hash) = decode_and_rehash(&answer);
     assert_eq!(hash, node_hash(&answer));
     let roots = &tx.transaction.as_ref().unwrap().roots;
-    assert_eq!(roots.len(), honest.transaction.as_ref().unwrap().roots.len() + 1);
+    assert_eq!(
+        roots.len(),
+        honest.transaction.as_ref().unwrap().roots.len() + 1
+    );
     let all = nodes(&tx);
     let Some(v1::NodeType::Exercise(extra)) = all.get(roots.last().unwrap()) else {
         panic!("the extra root is an exercise")
@@ -615,7 +693,11 @@ async fn each_tamper_fault_changes_what_it_says_and_never_commits() {
     assert_ne!(owner, treasury);
     assert!(!moved.stakeholders.contains(&treasury));
     let refused = net
-        .execute(answer["preparedTransaction"].as_str().unwrap(), &hash, "blind")
+        .execute(
+            answer["preparedTransaction"].as_str().unwrap(),
+            &hash,
+            "blind",
+        )
         .await;
     assert_eq!(refused.status, 400, "{}", refused.text);
 
@@ -629,9 +711,14 @@ async fn each_tamper_fault_changes_what_it_says_and_never_commits() {
     let bytes = answer["preparedTransaction"].as_str().unwrap();
     let refused = net.execute(bytes, &node_hash(&answer), "blind").await;
     assert_eq!(refused.status, 400, "{}", refused.text);
-    assert_eq!(net.client.ledger_end().await, end, "nothing tampered committed");
+    assert_eq!(
+        net.client.ledger_end().await,
+        end,
+        "nothing tampered committed"
+    );
 
-    net.sandbox.set_faults(canton_sandbox::FaultConfig::default());
+    net.sandbox
+        .set_faults(canton_sandbox::FaultConfig::default());
     net.execute(bytes, &hash, "checked").await.ok();
 }
 
@@ -668,9 +755,12 @@ async fn the_treasurys_preapproval_proposal_round_trips_and_is_accepted_by_the_v
     let template = create.template_id.clone().unwrap();
     assert_eq!(
         (template.module_name.as_str(), template.entity_name.as_str()),
-        ("Splice.Wallet.TransferPreapproval", "TransferPreapprovalProposal")
+        (
+            "Splice.Wallet.TransferPreapproval",
+            "TransferPreapprovalProposal"
+        )
     );
-    assert_eq!(create.signatories, [treasury.clone()]);
+    assert_eq!(create.signatories, [treasury.as_str()]);
     let mut stakeholders = vec![treasury.clone(), provider.clone()];
     stakeholders.sort();
     assert_eq!(create.stakeholders, stakeholders);

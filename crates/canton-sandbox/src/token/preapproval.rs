@@ -107,7 +107,8 @@ impl AmuletToken {
                 synchronizer: self.config.synchronizer,
             },
             |ctx| {
-                let preapproval = self.preapproval_create(ctx.new_contract_id(), receiver, ctx.let_time);
+                let preapproval =
+                    self.preapproval_create(ctx.new_contract_id(), receiver, ctx.let_time);
                 created = preapproval.contract_id.clone();
                 Ok(vec![Node::Exercise(Exercise {
                     contract_id: proposal_cid.to_owned(),
@@ -133,7 +134,12 @@ impl AmuletToken {
     }
 
     /// A `TransferPreapproval` of `receiver` with this node's provider, valid from `now`.
-    pub(crate) fn preapproval_create(&self, contract_id: String, receiver: &str, now: Timestamp) -> Create {
+    pub(crate) fn preapproval_create(
+        &self,
+        contract_id: String,
+        receiver: &str,
+        now: Timestamp,
+    ) -> Create {
         let expires = now
             .checked_add_micros(PREAPPROVAL_DAYS * DAY_MICROS)
             .unwrap_or(now);
