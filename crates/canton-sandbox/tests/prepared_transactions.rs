@@ -720,6 +720,31 @@ async fn each_tamper_fault_changes_what_it_says_and_never_commits() {
     net.sandbox
         .set_faults(canton_sandbox::FaultConfig::default());
     net.execute(bytes, &hash, "checked").await.ok();
+
+    // The same fault through the control API; a rate outside [0, 1] is refused.
+    let faults = json!({"seed": 1, "tamperPrepare": ["amount"], "tamperRate": 1.0});
+    let active = net
+        .client
+        .post("/sandbox/control/faults", &faults)
+        .await
+        .ok();
+    assert_eq!(active["tamperPrepare"], json!(["amount"]));
+    let holding = net.client.mint(&treasury, "100").await;
+    let answer = net
+        .prepare_transfer(&Transfer {
+            inputs: &[&holding],
+            ..transfer
+        })
+        .await
+        .ok();
+    let (tx, _) = decode_and_rehash(&answer);
+    assert_eq!(
+        transfer_field(&root(&tx), "amount").sum,
+        Some(Sum::Numeric("11.0000000000".into()))
+    );
+    let bad = json!({"tamperPrepare": ["memo"], "tamperRate": 2});
+    let refused = net.client.post("/sandbox/control/faults", &bad).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
 }
 
 #[tokio::test]
@@ -784,4 +809,115 @@ async fn the_treasurys_preapproval_proposal_round_trips_and_is_accepted_by_the_v
         .ok();
     assert!(sent["transferInstructionCid"].is_null(), "{sent}");
     assert_eq!(sent["receiverHoldingCids"].as_array().unwrap().len(), 1);
+}
+
+/// Which fields a prepared transaction sets, and of what kind (not their values): what a real
+/// participant's and the sandbox's must agree on.
+fn outline(tx: &proto::PreparedTransaction) -> Vec<String> {
+    let t = tx.transaction.as_ref().unwrap();
+    let mut out = vec![format!("version {} roots {}", t.version, t.roots.len())];
+    for (id, node) in nodes(tx) {
+        out.push(match node {
+            v1::NodeType::Create(c) => {
+                let template = c.template_id.as_ref().unwrap();
+                format!(
+                    "{id}: create lf {} {} {}:{} signatories {} stakeholders {} {}",
+                    c.lf_version,
+                    c.package_name,
+                    template.module_name,
+                    template.entity_name,
+                    c.signatories.len(),
+                    c.stakeholders.len(),
+                    value_outline(c.argument.as_ref().unwrap())
+                )
+            }
+            other => format!("{id}: {other:?}"),
+        });
+    }
+    let seeded: Vec<i32> = t.node_seeds.iter().map(|s| s.node_id).collect();
+    out.push(format!("seeds {seeded:?}"));
+    let m = tx.metadata.as_ref().unwrap();
+    let submitter = m.submitter_info.as_ref().unwrap();
+    out.push(format!(
+        "act_as {} command id {} synchronizer {} mediator group {} uuid {} prepared {}",
+        submitter.act_as.len(),
+        !submitter.command_id.is_empty(),
+        m.synchronizer_id.split("::").next().unwrap(),
+        m.mediator_group,
+        m.transaction_uuid.len(),
+        m.preparation_time > 0
+    ));
+    out.push(format!(
+        "inputs {} keys {} bounds {:?} {:?} {:?}",
+        m.input_contracts.len(),
+        m.global_key_mapping.len(),
+        m.min_ledger_effective_time.is_some(),
+        m.max_ledger_effective_time.is_some(),
+        m.max_record_time.is_some()
+    ));
+    out
+}
+
+fn value_outline(value: &proto::Value) -> String {
+    match value.sum.as_ref().unwrap() {
+        Sum::Record(r) => {
+            let id = r.record_id.as_ref().map_or(String::new(), |i| {
+                format!("{}:{}", i.module_name, i.entity_name)
+            });
+            let fields: Vec<String> = r
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", f.label, value_outline(f.value.as_ref().unwrap())))
+                .collect();
+            format!("{id}{{{}}}", fields.join(", "))
+        }
+        Sum::Optional(o) => match &o.value {
+            Some(v) => format!("some {}", value_outline(v)),
+            None => "none".into(),
+        },
+        Sum::Party(_) => "party".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_preapproval_proposal_has_the_shape_of_the_wallet_sdks_real_one() {
+    let Some(vectors) =
+        read_shared_json("specs/canton/test-vectors/wallet-sdk-prepared-transactions.json")
+    else {
+        return;
+    };
+    let real = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "transfer_preapproval_proposal")
+        .expect("the Wallet SDK's proposal");
+    let real = decode_prepared_transaction(
+        &BASE64
+            .decode(real["prepared_transaction_base64"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+
+    let net = net().await;
+    let treasury = net.treasury.party.clone();
+    let (provider, dso) = net
+        .sandbox
+        .with_world(|w| (w.amulet.provider.clone(), w.amulet.dso.clone()));
+    let request = json!({
+        "commandId": "preapproval",
+        "commands": [{"CreateCommand": {
+            "templateId": "#splice-wallet:Splice.Wallet.TransferPreapproval:TransferPreapprovalProposal",
+            "createArguments": {"receiver": treasury, "provider": provider, "expectedDso": dso},
+        }}],
+        "actAs": [treasury],
+    });
+    let prepared = net
+        .client
+        .post("/v2/interactive-submission/prepare", &request)
+        .await
+        .ok();
+    let (ours, _) = decode_and_rehash(&prepared);
+    assert_eq!(outline(&ours), outline(&real));
 }
