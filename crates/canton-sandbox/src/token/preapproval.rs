@@ -14,12 +14,11 @@ use exchange_core::Timestamp;
 use crate::daml::Value;
 use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Ledger, Node, SubmissionMeta};
-use crate::token::amulet::{AmuletToken, Committed, TokenError};
+use crate::token::amulet::{AmuletToken, Committed, DAY_MICROS, TokenError};
 use crate::token::packages;
 
 /// Preapprovals last 90 days, as Splice's default.
 const PREAPPROVAL_DAYS: i64 = 90;
-const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The proposal's create arguments: `{receiver, provider, expectedDso}`.
 #[derive(Debug, Clone)]
