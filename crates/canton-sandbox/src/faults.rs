@@ -33,6 +33,35 @@ pub struct FaultConfig {
     /// shutting its server down does: the client cannot tell it from a completed stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_websocket_after: Option<usize>,
+    /// What `prepare` may tamper with (see [`TamperKind`]); one kind is drawn per tampered
+    /// answer. Executing a tampered transaction commits nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tamper_prepare: Vec<TamperKind>,
+    /// Share of `prepare` answers tampered with (when `tamper_prepare` names a kind).
+    #[serde(default)]
+    pub tamper_rate: f64,
+}
+
+/// How a tampered `prepare` answer differs from the honest one, so that a client's refusal to
+/// sign can be tested. The first four change the root `TransferFactory_Transfer`'s
+/// `choiceArgument` only (other commands have no such field and are answered honestly); the
+/// hash is then the true V2 hash of the tampered bytes, so only decoding catches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TamperKind {
+    /// `transfer.receiver` is another party (the instrument admin).
+    Receiver,
+    /// `transfer.amount` is ten times the amount asked for.
+    Amount,
+    /// `transfer.inputHoldingCids[0]` is another contract id.
+    Input,
+    /// The memo (`transfer.meta.values["splice.lfdecentralizedtrust.org/reason"]`) is changed.
+    Memo,
+    /// An extra root node moves one of the party's input holdings to another party: a consuming
+    /// exercise on it by the party, with a create of the same holding owned by someone else.
+    ExtraNode,
+    /// The bytes are honest, the hash is not theirs (one bit flipped).
+    Hash,
 }
 
 impl FaultConfig {
@@ -42,6 +71,12 @@ impl FaultConfig {
             || (self.slow_rate > 0.0 && self.slow_ms > 0)
             || self.drop_websocket_after.is_some()
             || self.close_websocket_after.is_some()
+            || self.tampers()
+    }
+
+    /// Whether `prepare` answers may be tampered with.
+    pub fn tampers(&self) -> bool {
+        self.tamper_rate > 0.0 && !self.tamper_prepare.is_empty()
     }
 }
 
@@ -98,6 +133,14 @@ impl Faults {
         });
         Decision { delay_ms, error }
     }
+
+    /// Whether (and how) to tamper with the next `prepare` answer. Always two draws.
+    pub fn decide_tamper(&mut self) -> Option<TamperKind> {
+        let (tamper, kind) = (self.unit(), self.unit());
+        let kinds = &self.config.tamper_prepare;
+        (tamper < self.config.tamper_rate && !kinds.is_empty())
+            .then(|| kinds[((kind * kinds.len() as f64) as usize).min(kinds.len() - 1)])
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +155,8 @@ mod tests {
             slow_ms: 5,
             drop_websocket_after: None,
             close_websocket_after: None,
+            tamper_prepare: vec![],
+            tamper_rate: 0.0,
         }
     }
 
@@ -147,5 +192,21 @@ mod tests {
         assert!(!empty.is_active());
         let mut faults = Faults::new(empty);
         assert!((0..100).all(|_| faults.decide() == Decision::default()));
+        assert!((0..100).all(|_| faults.decide_tamper().is_none()));
+    }
+
+    #[test]
+    fn tampering_draws_every_named_kind_at_its_rate() {
+        let kinds = vec![TamperKind::Receiver, TamperKind::Hash];
+        let mut faults = Faults::new(FaultConfig {
+            seed: 3,
+            tamper_prepare: kinds.clone(),
+            tamper_rate: 0.5,
+            ..FaultConfig::default()
+        });
+        let drawn: Vec<_> = (0..400).filter_map(|_| faults.decide_tamper()).collect();
+        assert!((150..250).contains(&drawn.len()), "{}", drawn.len());
+        assert!(kinds.iter().all(|k| drawn.contains(k)));
+        assert!(drawn.iter().all(|k| kinds.contains(k)));
     }
 }

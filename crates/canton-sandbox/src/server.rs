@@ -183,6 +183,23 @@ impl Sandbox {
         self.state.change(f)
     }
 
+    /// Replaces the injected faults, as `POST /sandbox/control/faults` does (`Default` clears
+    /// them); their random stream restarts from the seed.
+    pub fn set_faults(&self, config: FaultConfig) {
+        self.state.set_faults(config);
+    }
+
+    /// Tampers with every `prepare` answer from now on, drawing among `kinds` (an empty list
+    /// stops tampering). Replaces the other injected faults.
+    pub fn tamper_prepare(&self, seed: u64, kinds: &[crate::faults::TamperKind]) {
+        self.set_faults(FaultConfig {
+            seed,
+            tamper_prepare: kinds.to_vec(),
+            tamper_rate: 1.0,
+            ..FaultConfig::default()
+        });
+    }
+
     /// Snapshots the node (what an operator's database backup captures).
     pub fn backup(&self) -> BackupId {
         self.state.backup()

@@ -6,18 +6,21 @@
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
 //! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
 //! the SBX factory (an offer, or a merge/split), and
-//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions.
+//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions,
+//! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's
+//! validator operator is the provider).
 //! Pure: no IO.
 
 use std::collections::BTreeSet;
 
-use canton_ledger::commands::{Command, JsCommands};
+use canton_ledger::commands::{Command, CreateCommand, JsCommands};
 use exchange_core::{Amount, Timestamp};
 use serde_json::Value as Json;
 
 use crate::disclosure;
 use crate::model::{LedgerError, SyncIdx};
-use crate::token::packages::meta;
+use crate::token::packages::{self, meta};
+use crate::token::preapproval::PreapprovalProposal;
 use crate::token::self_transfer::TokenSelfTransfer;
 use crate::token::{InstructionChoice, OfferRequest, TokenError, TransferRequest};
 use crate::world::World;
@@ -81,9 +84,12 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             return Err(LedgerError::UnknownParty(party.clone()).into());
         }
     }
+    if let [Command::CreateCommand(create)] = commands.commands.as_slice() {
+        return interpret_create(world, commands, create);
+    }
     let [Command::ExerciseCommand(exercise)] = commands.commands.as_slice() else {
         return Err(TokenError::InvalidArgument(
-            "the sandbox interprets exactly one ExerciseCommand per submission".into(),
+            "the sandbox interprets exactly one ExerciseCommand (or a TransferPreapprovalProposal CreateCommand) per submission".into(),
         ));
     };
     let act_as: BTreeSet<&str> = commands.act_as.iter().map(String::as_str).collect();
@@ -210,6 +216,46 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
         },
     }
+}
+
+/// A create command: the sandbox interprets a receiver's `TransferPreapprovalProposal` only
+/// (the treasury's preapproval, `guide-peers-ops.md` §1.4).
+fn interpret_create(
+    world: &mut World,
+    commands: &JsCommands,
+    create: &CreateCommand,
+) -> Result<Submitted, TokenError> {
+    let template = packages::transfer_preapproval_proposal_template();
+    if !template.matches(&create.template_id) {
+        return Err(TokenError::InvalidArgument(format!(
+            "the sandbox interprets creates of {template} only, not of {}",
+            create.template_id
+        )));
+    }
+    let argument: Json = serde_json::from_str(create.create_arguments.get())
+        .map_err(|e| TokenError::InvalidArgument(e.to_string()))?;
+    let party = |key: &str| {
+        argument[key].as_str().map(str::to_owned).ok_or_else(|| {
+            TokenError::InvalidArgument(format!("createArguments.{key} must be a party"))
+        })
+    };
+    let proposal = PreapprovalProposal {
+        receiver: party("receiver")?,
+        provider: party("provider")?,
+        expected_dso: argument["expectedDso"].as_str().map(str::to_owned),
+        command_id: commands.command_id.clone(),
+    };
+    // The receiver is the proposal's signatory.
+    let act_as: BTreeSet<&str> = commands.act_as.iter().map(String::as_str).collect();
+    authorize(&act_as, &proposal.receiver)?;
+    let out = world
+        .amulet
+        .propose_preapproval(&mut world.ledger, &proposal)?;
+    Ok(Submitted {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+    })
 }
 
 /// A boolean of the submitted choice context (`extraArgs.context.values[key]`, an `AV_Bool`).

@@ -2,7 +2,7 @@
 //! wraps it in a lock.
 
 use crate::completions::Completions;
-use crate::interactive::ExternalParties;
+use crate::interactive::{ExternalParties, PreparedStore};
 use crate::model::{Ledger, LedgerConfig, SyncIdx};
 use crate::packages::Packages;
 use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
@@ -19,6 +19,8 @@ pub struct World {
     pub completions: Completions,
     /// Node-local: uploads after a backup are lost by a restore.
     pub packages: Packages,
+    /// Node-local: the transactions `prepare` handed out, by hash.
+    pub prepared: PreparedStore,
 }
 
 impl World {
@@ -50,6 +52,7 @@ impl World {
             external: ExternalParties::default(),
             completions: Completions::default(),
             packages: Packages::default(),
+            prepared: PreparedStore::default(),
         })
     }
 

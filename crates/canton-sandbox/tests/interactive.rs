@@ -273,12 +273,20 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
         &treasury.fingerprint,
         &treasury.key,
     );
-    let mut bytes = BASE64
+    let bytes = BASE64
         .decode(prepared["preparedTransaction"].as_str().unwrap())
         .unwrap();
-    let text = String::from_utf8(bytes.clone()).unwrap();
-    bytes = text.replace("\"10\"", "\"99\"").into_bytes();
-    altered["preparedTransaction"] = json!(BASE64.encode(&bytes));
+    let mut tx = canton_interactive::decode_prepared_transaction(&bytes).unwrap();
+    let submitter = tx
+        .metadata
+        .as_mut()
+        .unwrap()
+        .submitter_info
+        .as_mut()
+        .unwrap();
+    submitter.command_id = "w-2-altered".into();
+    altered["preparedTransaction"] =
+        json!(BASE64.encode(canton_interactive::encode_prepared_transaction(&tx)));
     let answer = client.execute_and_wait(&altered).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
 

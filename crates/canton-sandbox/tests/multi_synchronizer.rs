@@ -520,7 +520,7 @@ async fn submissions_commit_where_their_inputs_live() {
     assert_eq!(unknown.json()["code"], "SUBMISSION_SYNCHRONIZER_NOT_READY");
 
     // Prepare without a synchronizer picks the inputs' one and records it in the prepared
-    // transaction (the sandbox's own encoding, base64 JSON), so execution commits there.
+    // transaction's metadata (Canton's protobuf), so execution commits there.
     let mut prepare = with_registry_disclosures(&sandbox, command("sbx-5", None)).await;
     prepare.as_object_mut().unwrap().remove("synchronizerId");
     let prepared = client
@@ -530,8 +530,8 @@ async fn submissions_commit_where_their_inputs_live() {
     let bytes = BASE64
         .decode(prepared["preparedTransaction"].as_str().unwrap())
         .unwrap();
-    let decoded: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(decoded["commands"]["synchronizerId"], second.as_str());
+    let decoded = canton_interactive::decode_prepared_transaction(&bytes).unwrap();
+    assert_eq!(decoded.metadata.unwrap().synchronizer_id, second);
     prepare["synchronizerId"] = json!(global);
     let wrong = client
         .post("/v2/interactive-submission/prepare", &prepare)

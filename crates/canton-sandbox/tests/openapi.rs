@@ -364,12 +364,14 @@ async fn ledger_api_answers_match_the_openapi_spec() {
                 &with_registry_disclosures(
                     &sandbox,
                     json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
-                    "actAs": [ext], "maxRecordTime": max}),
+                    "actAs": [ext], "maxRecordTime": max, "verboseHashing": max.is_none()}),
                 )
                 .await,
             )
             .await;
         assert_eq!(status, 200);
+        // With verboseHashing, the details are a string (validated against the spec too).
+        assert_eq!(prepared["hashingDetails"].is_string(), max.is_none());
         let hash = BASE64
             .decode(prepared["preparedTransactionHash"].as_str().unwrap())
             .unwrap();

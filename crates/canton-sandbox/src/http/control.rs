@@ -604,7 +604,7 @@ async fn set_faults(
     body: Bytes,
 ) -> Result<Json<crate::faults::FaultConfig>, ApiError> {
     let config: crate::faults::FaultConfig = decode(&body)?;
-    let rates = [config.error_rate, config.slow_rate];
+    let rates = [config.error_rate, config.slow_rate, config.tamper_rate];
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return Err(ApiError::invalid_argument("rates must lie in [0, 1]"));
     }

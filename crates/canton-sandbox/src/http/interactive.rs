@@ -27,12 +27,14 @@ pub async fn prepare_submission(
     body: Bytes,
 ) -> Result<Json<JsPrepareSubmissionResponse>, ApiError> {
     let request: JsPrepareSubmissionRequest = decode(&body)?;
-    let prepared = prepare(&s.read(), &request)?;
+    let tamper = s.decide_tamper();
+    // Preparing commits nothing, so no stream needs waking.
+    let prepared = prepare(&mut s.read(), &request, tamper)?;
     Ok(Json(JsPrepareSubmissionResponse {
         prepared_transaction: BASE64.encode(&prepared.prepared_transaction),
         prepared_transaction_hash: BASE64.encode(prepared.hash),
         hashing_scheme_version: HashingSchemeVersion::V2,
-        hashing_details: None,
+        hashing_details: prepared.hashing_details,
         cost_estimation: None,
     }))
 }

@@ -93,6 +93,11 @@ impl AppState {
             .unwrap_or_default()
     }
 
+    /// Whether (and how) the `prepare` being answered is tampered with.
+    pub fn decide_tamper(&self) -> Option<crate::faults::TamperKind> {
+        self.lock_faults().as_mut().and_then(Faults::decide_tamper)
+    }
+
     /// After how many frames a websocket stream opened now is cut, and how.
     pub fn websocket_cut(&self) -> Option<(usize, WebsocketCut)> {
         let config = self.fault_config();

@@ -378,6 +378,10 @@ pub struct Ledger {
     pruned_up_to: i64,
     /// Bumped by every restore: a restored node is a restarted node, whose open streams end.
     incarnation: u64,
+    /// The full trees of the transactions committed since [`Ledger::capture_trees`] (fetch
+    /// nodes included), by offset: what `prepare` turns into a `PreparedTransaction`. `None`
+    /// (the default) keeps nothing.
+    captured: Option<Vec<(i64, Vec<Node>)>>,
 }
 
 impl Ledger {
@@ -413,6 +417,7 @@ impl Ledger {
             end: 0,
             pruned_up_to: 0,
             incarnation: 0,
+            captured: None,
             config,
         }
     }
@@ -792,6 +797,22 @@ impl Ledger {
         self.log.last().expect("just pushed")
     }
 
+    /// From now on, keeps the full tree of every transaction committed (see
+    /// [`Ledger::captured_tree`]); for scratch copies of the ledger only.
+    pub fn capture_trees(&mut self) {
+        self.captured = Some(Vec::new());
+    }
+
+    /// The full tree (fetch nodes included) of the transaction committed at `offset`, if it was
+    /// committed while capturing.
+    pub fn captured_tree(&self, offset: i64) -> Option<&[Node]> {
+        self.captured
+            .iter()
+            .flatten()
+            .find(|(at, _)| *at == offset)
+            .map(|(_, roots)| roots.as_slice())
+    }
+
     /// A contract of the store, active or archived, decoded.
     pub fn contract(&self, contract_id: &str) -> Option<ContractRecord> {
         self.store.contract(contract_id)
@@ -898,6 +919,9 @@ impl Ledger {
         self.synchronizers[synchronizer].clock.commit(record_time);
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
+        if let Some(captured) = &mut self.captured {
+            captured.push((self.next_offset, roots));
+        }
         Ok(self.append(CommittedTx {
             offset: 0,
             synchronizer,

@@ -454,23 +454,7 @@ impl AmuletToken {
                 synchronizer: self.config.synchronizer,
             },
             |ctx| {
-                let now = ctx.let_time;
-                let expires = now.checked_add_micros(90 * DAY_MICROS).unwrap_or(now);
-                let create = Create {
-                    contract_id: ctx.new_contract_id(),
-                    template: packages::transfer_preapproval_template(),
-                    argument: Value::record(vec![
-                        ("dso", Value::party(&self.dso)),
-                        ("receiver", Value::party(receiver)),
-                        ("provider", Value::party(&self.provider)),
-                        ("validFrom", Value::Time(now)),
-                        ("lastRenewedAt", Value::Time(now)),
-                        ("expiresAt", Value::Time(expires)),
-                    ]),
-                    signatories: parties([receiver, self.provider.as_str(), self.dso.as_str()]),
-                    observers: BTreeSet::new(),
-                    interfaces: vec![],
-                };
+                let create = self.preapproval_create(ctx.new_contract_id(), receiver, ctx.let_time);
                 created = create.contract_id.clone();
                 Ok(vec![Node::Create(create)])
             },

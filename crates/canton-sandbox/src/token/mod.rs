@@ -4,6 +4,7 @@ pub mod amulet;
 pub mod amulet_offer;
 pub mod offer;
 pub mod packages;
+pub mod preapproval;
 pub mod result;
 pub mod self_transfer;
 

@@ -94,6 +94,20 @@ pub fn transfer_instruction_interface() -> Identifier {
     cached!(transfer_instruction_v1("TransferInstruction"))
 }
 
+/// `splice-wallet`'s package id as a LocalNet participant reports it (the Wallet SDK's prepared
+/// `TransferPreapprovalProposal`, `specs/canton/test-vectors/wallet-sdk-prepared-transactions.json`).
+pub const SPLICE_WALLET_PACKAGE_ID: &str =
+    "eb6e01efacc3397e23c6be8b9be7db4bf37672211974d69e24b48980e2f98b7e";
+
+pub fn transfer_preapproval_proposal_template() -> Identifier {
+    cached!(Identifier::new(
+        SPLICE_WALLET_PACKAGE_ID,
+        "splice-wallet",
+        "Splice.Wallet.TransferPreapproval",
+        "TransferPreapprovalProposal",
+    ))
+}
+
 /// Metadata keys (`token-standard.md` §4).
 pub mod meta {
     pub const REASON: &str = "splice.lfdecentralizedtrust.org/reason";
