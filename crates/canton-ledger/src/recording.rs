@@ -62,9 +62,9 @@ pub fn read_updates(text: &str) -> Result<Vec<Update>, RecordingError> {
         .collect()
 }
 
-/// One element: `{"update": …}` or a bare transaction. An update's offset is positive (0 is
-/// "before the first update"): anything else is refused here, where a reader would otherwise
-/// sort it before the beginning and never deliver it.
+/// One element: `{"update": …}` or a bare transaction. A negative offset is refused here,
+/// where a reader would otherwise sort it before the beginning and never deliver it (0 is
+/// "before the first update" on a node, and the first offset of normalized recordings).
 pub fn read_element(json: &str) -> Result<Update, serde_json::Error> {
     let update = if is_stream_element(json) {
         serde_json::from_str::<JsGetUpdatesResponse>(json)?.update
@@ -74,8 +74,8 @@ pub fn read_element(json: &str) -> Result<Update, serde_json::Error> {
         })
     };
     match update.offset() {
-        Some(offset) if offset < 1 => Err(<serde_json::Error as serde::de::Error>::custom(
-            format!("offset {offset}: an update's offset is positive"),
+        Some(offset) if offset < 0 => Err(<serde_json::Error as serde::de::Error>::custom(
+            format!("offset {offset}: an update's offset is never negative"),
         )),
         _ => Ok(update),
     }

@@ -186,8 +186,8 @@ impl Recording {
             }
             if !trimmed.is_empty() {
                 let offset = match light_offset(trimmed) {
-                    Some(o) if o > 0 => o,
-                    // Not indexable cheaply, or not positive: the full read says why.
+                    Some(o) if o >= 0 => o,
+                    // Not indexable cheaply, or negative: the full read says why.
                     _ => read_element(trimmed)
                         .map_err(|source| RecordingError {
                             index: Some(index.len()),
