@@ -19,6 +19,9 @@ struct Tally {
     /// Treasury holdings created here and not archived here, by contract id.
     kept: BTreeMap<String, AmuletHolding>,
     locked: usize,
+    /// The node that made the (one) locked holding, to name it if no instruction goes with it.
+    locked_node: Option<String>,
+    unlocked: usize,
     instructions: usize,
     delivered: bool,
 }
@@ -123,7 +126,13 @@ fn check_create(
                 Err(refuse("a preapproval creates only its proposal".to_owned()))
             }
         }
-        (_, Some(h)) => keep_holding(intent, &c.contract_id, h?, tally).map_err(refuse),
+        (_, Some(h)) => {
+            keep_holding(intent, &c.contract_id, h?, tally).map_err(refuse)?;
+            if tally.locked == 1 && tally.locked_node.is_none() {
+                tally.locked_node = Some(node_id.to_owned());
+            }
+            Ok(())
+        }
         (Intent::Transfer(t), None) if templates::is(c.template_id.as_ref(), AMULET_TRANSFER_INSTRUCTION) => {
             tally.instructions += 1;
             check_instruction(t, c, tally.instructions).map_err(refuse)
@@ -165,6 +174,17 @@ fn keep_holding(
             return Err("a locked holding this action does not make".to_owned());
         }
         tally.locked += 1;
+    } else {
+        // Canton Coin makes at most one change holding (a self-transfer also the amount; an
+        // accept the one received holding): another is something this action does not do.
+        let most = match intent {
+            Intent::Transfer(t) if t.receiver == t.common.treasury => 2,
+            _ => 1,
+        };
+        if tally.unlocked == most {
+            return Err(format!("more than {most} unlocked holding(s) for the treasury"));
+        }
+        tally.unlocked += 1;
     }
     tally.kept.insert(contract_id.to_owned(), h);
     Ok(())
@@ -218,6 +238,15 @@ fn check_transfer_totals(
     }
     for kept in tally.kept.values().filter(|h| !h.locked) {
         spent = spent.checked_sub(kept.amount).map_err(|_| Mismatch::field("spend", "a representable amount", "an overflow"))?;
+    }
+    // An offer locks exactly one holding for exactly one instruction; a lock alone only
+    // immobilises the treasury's coin.
+    if let (Some(node_id), 0) = (&tally.locked_node, tally.instructions) {
+        return Err(Mismatch::CreatesForTreasury {
+            node_id: node_id.clone(),
+            template: "Splice.Amulet:LockedAmulet".to_owned(),
+            why: "a locked holding without a transfer instruction".to_owned(),
+        });
     }
     let self_transfer = t.receiver == t.common.treasury;
     let limit = if self_transfer { t.max_fee } else { add(t.amount, t.max_fee)? };
