@@ -33,7 +33,11 @@ pub fn run(command: &Command, out: &mut impl std::io::Write) -> Result<()> {
 fn generate(args: &GenerateArgs, out: &mut impl std::io::Write) -> Result<()> {
     let signer = FileSigner::generate(&args.out).context("writing the key file")?;
     let public = signer.public_key();
-    writeln!(out, "key file:            {} (mode 0600)", args.out.display())?;
+    writeln!(
+        out,
+        "key file:            {} (mode 0600)",
+        args.out.display()
+    )?;
     writeln!(out, "public key (hex):    {}", public.to_hex())?;
     writeln!(
         out,

@@ -30,7 +30,11 @@ fn keys_generate_writes_a_0600_key_and_prints_the_sandboxs_fingerprint() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("treasury.key");
     let out = generate(&path);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
 
@@ -50,7 +54,12 @@ fn keys_generate_writes_a_0600_key_and_prints_the_sandboxs_fingerprint() {
     assert_eq!(public_hex, line_value(&file, "public-key="));
     let public: [u8; 32] = hex::decode(&public_hex).unwrap().try_into().unwrap();
     let public_b64 = line_value(&stdout, "public key (base64):");
-    assert_eq!(base64::engine::general_purpose::STANDARD.decode(public_b64).unwrap(), public);
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(public_b64)
+            .unwrap(),
+        public
+    );
     assert_eq!(
         line_value(&stdout, "fingerprint:"),
         canton_sandbox::interactive::fingerprint(&public)

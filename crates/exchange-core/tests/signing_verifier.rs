@@ -62,33 +62,76 @@ fn a_self_transfer_passes_and_keeps_the_amount() {
     assert_eq!(attempt(&intent, &prepared).0, Ok(()));
 }
 
+type Tamper = Box<dyn Fn(&mut PreparedTransaction)>;
+
 #[test]
 fn root_argument_tamperings_are_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut PreparedTransaction)>)> = vec![
-        ("transfer.receiver", Box::new(|p| *transfer_field(p, "receiver") = party(MALLORY))),
-        ("transfer.amount", Box::new(|p| *transfer_field(p, "amount") = numeric("20.0000000001"))),
-        ("transfer.sender", Box::new(|p| *transfer_field(p, "sender") = party(ALICE))),
-        ("transfer.instrumentId.id", Box::new(|p| {
-            *field_mut(transfer_field(p, "instrumentId"), "id") = text("Amulet2")
-        })),
-        ("transfer.instrumentId.admin", Box::new(|p| {
-            *field_mut(transfer_field(p, "instrumentId"), "admin") = party(MALLORY)
-        })),
-        ("transfer.meta.values", Box::new(|p| *transfer_field(p, "meta") = meta(&[(exchange_core::signing::REASON_KEY, "other memo")]))),
-        ("transfer.meta.values", Box::new(|p| {
-            *transfer_field(p, "meta") = meta(&[(exchange_core::signing::REASON_KEY, "4331c77f-withdrawal"), ("x", "y")])
-        })),
-        ("transfer.inputHoldingCids", Box::new(|p| {
-            *transfer_field(p, "inputHoldingCids") = list(vec![contract(&input_cid(0))])
-        })),
-        ("transfer.executeBefore", Box::new(|p| *transfer_field(p, "executeBefore") = time(EXECUTE_BEFORE + 1))),
-        ("transfer.requestedAt", Box::new(|p| *transfer_field(p, "requestedAt") = time(REQUESTED_AT - 1))),
-        ("choice.expectedAdmin", Box::new(|p| *field_mut(root_argument(p), "expectedAdmin") = party(MALLORY))),
-        ("extraArgs.meta.values", Box::new(|p| {
-            *field_mut(field_mut(root_argument(p), "extraArgs"), "meta") = meta(&[("k", "v")])
-        })),
+    let cases: Vec<(&str, Tamper)> = vec![
+        (
+            "transfer.receiver",
+            Box::new(|p| *transfer_field(p, "receiver") = party(MALLORY)),
+        ),
+        (
+            "transfer.amount",
+            Box::new(|p| *transfer_field(p, "amount") = numeric("20.0000000001")),
+        ),
+        (
+            "transfer.sender",
+            Box::new(|p| *transfer_field(p, "sender") = party(ALICE)),
+        ),
+        (
+            "transfer.instrumentId.id",
+            Box::new(|p| *field_mut(transfer_field(p, "instrumentId"), "id") = text("Amulet2")),
+        ),
+        (
+            "transfer.instrumentId.admin",
+            Box::new(|p| *field_mut(transfer_field(p, "instrumentId"), "admin") = party(MALLORY)),
+        ),
+        (
+            "transfer.meta.values",
+            Box::new(|p| {
+                *transfer_field(p, "meta") =
+                    meta(&[(exchange_core::signing::REASON_KEY, "other memo")])
+            }),
+        ),
+        (
+            "transfer.meta.values",
+            Box::new(|p| {
+                *transfer_field(p, "meta") = meta(&[
+                    (exchange_core::signing::REASON_KEY, "4331c77f-withdrawal"),
+                    ("x", "y"),
+                ])
+            }),
+        ),
+        (
+            "transfer.inputHoldingCids",
+            Box::new(|p| {
+                *transfer_field(p, "inputHoldingCids") = list(vec![contract(&input_cid(0))])
+            }),
+        ),
+        (
+            "transfer.executeBefore",
+            Box::new(|p| *transfer_field(p, "executeBefore") = time(EXECUTE_BEFORE + 1)),
+        ),
+        (
+            "transfer.requestedAt",
+            Box::new(|p| *transfer_field(p, "requestedAt") = time(REQUESTED_AT - 1)),
+        ),
+        (
+            "choice.expectedAdmin",
+            Box::new(|p| *field_mut(root_argument(p), "expectedAdmin") = party(MALLORY)),
+        ),
+        (
+            "extraArgs.meta.values",
+            Box::new(|p| {
+                *field_mut(field_mut(root_argument(p), "extraArgs"), "meta") = meta(&[("k", "v")])
+            }),
+        ),
         // A wrong shape is named too, never read as a default.
-        ("transfer.amount", Box::new(|p| *transfer_field(p, "amount") = text("20"))),
+        (
+            "transfer.amount",
+            Box::new(|p| *transfer_field(p, "amount") = text("20")),
+        ),
     ];
     for (what, tamper) in cases {
         let (intent, prepared) = tampered_direct(|p| tamper(p));
@@ -120,14 +163,29 @@ fn root_node_tamperings_are_named() {
 #[test]
 fn metadata_tamperings_are_named() {
     let (i, p) = tampered_direct(|p| {
-        p.metadata.as_mut().unwrap().submitter_info.as_mut().unwrap().act_as.push(ALICE.to_owned())
+        p.metadata
+            .as_mut()
+            .unwrap()
+            .submitter_info
+            .as_mut()
+            .unwrap()
+            .act_as
+            .push(ALICE.to_owned())
     });
     assert_refused(&i, &p, "metadata.submitter_info.act_as");
     let (i, p) = tampered_direct(|p| {
-        p.metadata.as_mut().unwrap().submitter_info.as_mut().unwrap().act_as = vec![ALICE.to_owned()]
+        p.metadata
+            .as_mut()
+            .unwrap()
+            .submitter_info
+            .as_mut()
+            .unwrap()
+            .act_as = vec![ALICE.to_owned()]
     });
     assert_refused(&i, &p, "metadata.submitter_info.act_as");
-    let (i, p) = tampered_direct(|p| p.metadata.as_mut().unwrap().synchronizer_id = "other::1220ab".to_owned());
+    let (i, p) = tampered_direct(|p| {
+        p.metadata.as_mut().unwrap().synchronizer_id = "other::1220ab".to_owned()
+    });
     assert_refused(&i, &p, "metadata.synchronizer_id");
 }
 
@@ -138,7 +196,12 @@ fn an_extra_input_contract_is_refused() {
         p.metadata.as_mut().unwrap().input_contracts.push(extra);
     });
     let m = assert_refused(&i, &p, "input_contracts");
-    assert_eq!(m, Mismatch::UnexpectedInputContract { contract_id: cid(77) });
+    assert_eq!(
+        m,
+        Mismatch::UnexpectedInputContract {
+            contract_id: cid(77)
+        }
+    );
 }
 
 #[test]
@@ -151,28 +214,52 @@ fn a_selected_input_missing_from_the_input_contracts_is_refused() {
     // The archive of the input now acts on a contract the transaction does not know, but the
     // missing input is what is named first.
     let m = assert_refused(&i, &p, "input_contracts");
-    assert_eq!(m, Mismatch::MissingInputContract { contract_id: input_cid(1) });
+    assert_eq!(
+        m,
+        Mismatch::MissingInputContract {
+            contract_id: input_cid(1)
+        }
+    );
 }
 
 #[test]
 fn archiving_a_treasury_contract_that_is_not_an_input_is_refused() {
     // Even a contract the registry disclosed: the treasury's own preapproval, archived.
     let (intent, mut prepared) = Transfer::default().direct();
-    let own = create(&cid(78), ("Splice.AmuletRules", "TransferPreapproval"), rec(&[]), &[TREASURY, PROVIDER, DSO], &[]);
-    prepared.metadata.as_mut().unwrap().input_contracts.push(input(own));
-    let Intent::Transfer(mut t) = intent else { unreachable!() };
-    t.common.disclosed.insert(exchange_core::ContractId::new(&cid(78)).unwrap());
-    add_child(&mut prepared, 2, exercise(Ex {
-        cid: cid(78),
-        template: ("Splice.AmuletRules", "TransferPreapproval"),
-        interface: None,
-        choice: "TransferPreapproval_Cancel",
-        arg: rec(&[]),
-        consuming: true,
-        signatories: &[TREASURY, PROVIDER, DSO],
-        observers: &[],
-        children: vec![],
-    }));
+    let own = create(
+        &cid(78),
+        ("Splice.AmuletRules", "TransferPreapproval"),
+        rec(&[]),
+        &[TREASURY, PROVIDER, DSO],
+        &[],
+    );
+    prepared
+        .metadata
+        .as_mut()
+        .unwrap()
+        .input_contracts
+        .push(input(own));
+    let Intent::Transfer(mut t) = intent else {
+        unreachable!()
+    };
+    t.common
+        .disclosed
+        .insert(exchange_core::ContractId::new(&cid(78)).unwrap());
+    add_child(
+        &mut prepared,
+        2,
+        exercise(Ex {
+            cid: cid(78),
+            template: ("Splice.AmuletRules", "TransferPreapproval"),
+            interface: None,
+            choice: "TransferPreapproval_Cancel",
+            arg: rec(&[]),
+            consuming: true,
+            signatories: &[TREASURY, PROVIDER, DSO],
+            observers: &[],
+            children: vec![],
+        }),
+    );
     let m = assert_refused(&Intent::Transfer(t), &prepared, "archive");
     assert!(m.to_string().contains(&cid(78)), "{m}");
 }
@@ -180,11 +267,47 @@ fn archiving_a_treasury_contract_that_is_not_an_input_is_refused() {
 #[test]
 fn extra_creates_for_the_treasury_are_refused() {
     let extra: Vec<(&str, v1::NodeType)> = vec![
-        ("a second change", amulet(&cid(120), TREASURY, "1.0000000000")),
-        ("another instrument", create(&cid(121), ("Splice.Amulet", "Amulet"), amulet_arg_of(MALLORY, TREASURY, "1.0000000000"), &[MALLORY, TREASURY], &[])),
-        ("a locked holding in a direct transfer", create(&cid(122), ("Splice.Amulet", "LockedAmulet"), rec(&[("amulet", amulet_arg(TREASURY, "5.0000000000")), ("lock", rec(&[]))]), &[DSO, TREASURY], &[])),
-        ("an obligation of the treasury", create(&cid(123), ("Mallory.Iou", "Iou"), rec(&[("issuer", party(TREASURY))]), &[TREASURY], &[MALLORY])),
-        ("a holding of someone else the treasury signs", amulet(&cid(124), MALLORY, "0.0000000000").with_signatory(TREASURY)),
+        (
+            "a second change",
+            amulet(&cid(120), TREASURY, "1.0000000000"),
+        ),
+        (
+            "another instrument",
+            create(
+                &cid(121),
+                ("Splice.Amulet", "Amulet"),
+                amulet_arg_of(MALLORY, TREASURY, "1.0000000000"),
+                &[MALLORY, TREASURY],
+                &[],
+            ),
+        ),
+        (
+            "a locked holding in a direct transfer",
+            create(
+                &cid(122),
+                ("Splice.Amulet", "LockedAmulet"),
+                rec(&[
+                    ("amulet", amulet_arg(TREASURY, "5.0000000000")),
+                    ("lock", rec(&[])),
+                ]),
+                &[DSO, TREASURY],
+                &[],
+            ),
+        ),
+        (
+            "an obligation of the treasury",
+            create(
+                &cid(123),
+                ("Mallory.Iou", "Iou"),
+                rec(&[("issuer", party(TREASURY))]),
+                &[TREASURY],
+                &[MALLORY],
+            ),
+        ),
+        (
+            "a holding of someone else the treasury signs",
+            amulet(&cid(124), MALLORY, "0.0000000000").with_signatory(TREASURY),
+        ),
     ];
     for (name, node) in extra {
         let (i, p) = tampered_direct(|p| add_child(p, 2, node));
@@ -240,20 +363,30 @@ fn the_receiver_must_be_paid_or_offered_the_amount() {
     let (i, mut p) = Transfer::default().offer();
     let last = nodes_mut(&mut p).len() - 1;
     if let v1::NodeType::Create(c) = node_mut(&mut p, last) {
-        *field_mut(field_mut(c.argument.as_mut().unwrap(), "transfer"), "receiver") = party(MALLORY);
+        *field_mut(
+            field_mut(c.argument.as_mut().unwrap(), "transfer"),
+            "receiver",
+        ) = party(MALLORY);
     }
     assert_refused(&i, &p, "create");
 }
 
 #[test]
 fn a_rollback_node_is_refused() {
-    let (i, p) = tampered_direct(|p| add_child(p, 2, v1::NodeType::Rollback(v1::Rollback { children: vec![] })));
+    let (i, p) = tampered_direct(|p| {
+        add_child(
+            p,
+            2,
+            v1::NodeType::Rollback(v1::Rollback { children: vec![] }),
+        )
+    });
     assert_refused(&i, &p, "rollback");
 }
 
 #[test]
 fn a_node_on_an_unknown_contract_is_refused() {
-    let (i, p) = tampered_direct(|p| add_child(p, 2, fetch(&cid(90), ("Splice.Round", "OpenMiningRound"))));
+    let (i, p) =
+        tampered_direct(|p| add_child(p, 2, fetch(&cid(90), ("Splice.Round", "OpenMiningRound"))));
     assert_refused(&i, &p, "unknown_contract");
 }
 
@@ -265,16 +398,38 @@ fn a_hash_that_is_not_the_hash_of_the_bytes_is_refused() {
     let mut wrong = node_hash(&prepared);
     wrong[0] ^= 1;
     let err = verify_and_sign(&signer, &intent, &bytes, &wrong).unwrap_err();
-    assert!(matches!(err, Refused::Mismatch(Mismatch::Hash { .. })), "{err}");
+    assert!(
+        matches!(err, Refused::Mismatch(Mismatch::Hash { .. })),
+        "{err}"
+    );
     // The node's hash of the original, handed out with tampered bytes (a memo-neutral change
     // the checks do not read: the command id).
     let mut tampered = prepared.clone();
-    tampered.metadata.as_mut().unwrap().submitter_info.as_mut().unwrap().command_id = "other".to_owned();
-    let err = verify_and_sign(&signer, &intent, &encode_prepared_transaction(&tampered), &node_hash(&prepared)).unwrap_err();
-    assert!(matches!(err, Refused::Mismatch(Mismatch::Hash { .. })), "{err}");
+    tampered
+        .metadata
+        .as_mut()
+        .unwrap()
+        .submitter_info
+        .as_mut()
+        .unwrap()
+        .command_id = "other".to_owned();
+    let err = verify_and_sign(
+        &signer,
+        &intent,
+        &encode_prepared_transaction(&tampered),
+        &node_hash(&prepared),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Refused::Mismatch(Mismatch::Hash { .. })),
+        "{err}"
+    );
     // A hash of the wrong length.
     let err = verify_and_sign(&signer, &intent, &bytes, &[0; 31]).unwrap_err();
-    assert!(matches!(err, Refused::Mismatch(Mismatch::Hash { .. })), "{err}");
+    assert!(
+        matches!(err, Refused::Mismatch(Mismatch::Hash { .. })),
+        "{err}"
+    );
     assert_eq!(signer.calls.get(), 0);
 }
 
@@ -287,11 +442,21 @@ fn accept_tamperings_are_named() {
     assert_refused(&i, &p, "root.contract_id");
     // The received holding goes to the treasury but in another instrument.
     let (i, mut p) = accept("12.5000000000");
-    *node_mut(&mut p, 3) = create(&cid(104), ("Splice.Amulet", "Amulet"), amulet_arg_of(MALLORY, TREASURY, "12.5000000000"), &[MALLORY, TREASURY], &[]);
+    *node_mut(&mut p, 3) = create(
+        &cid(104),
+        ("Splice.Amulet", "Amulet"),
+        amulet_arg_of(MALLORY, TREASURY, "12.5000000000"),
+        &[MALLORY, TREASURY],
+        &[],
+    );
     assert_refused(&i, &p, "create");
     // The accept also archives a treasury holding.
     let (i, mut p) = accept("12.5000000000");
-    p.metadata.as_mut().unwrap().input_contracts.push(input(amulet(&cid(79), TREASURY, "3.0000000000")));
+    p.metadata
+        .as_mut()
+        .unwrap()
+        .input_contracts
+        .push(input(amulet(&cid(79), TREASURY, "3.0000000000")));
     assert_refused(&i, &p, "input_contracts");
 }
 
@@ -301,5 +466,8 @@ fn a_value_of_the_wrong_variant_is_named_not_defaulted() {
         *transfer_field(p, "receiver") = v(Sum::Text(ALICE.to_owned()));
     });
     let m = assert_refused(&i, &p, "transfer.receiver");
-    assert!(m.to_string().contains("expected a Party, found Text"), "{m}");
+    assert!(
+        m.to_string().contains("expected a Party, found Text"),
+        "{m}"
+    );
 }

@@ -119,11 +119,12 @@ impl FileSigner {
             });
         }
         let mut text = Zeroizing::new(String::new());
-        file.read_to_string(&mut text).map_err(|_| KeyFileError::Malformed {
-            path: path.to_owned(),
-            line: 0,
-            why: "not a UTF-8 text key file",
-        })?;
+        file.read_to_string(&mut text)
+            .map_err(|_| KeyFileError::Malformed {
+                path: path.to_owned(),
+                line: 0,
+                why: "not a UTF-8 text key file",
+            })?;
         parse(path, &text)
     }
 }
@@ -159,7 +160,8 @@ fn parse(path: &Path, text: &str) -> Result<FileSigner, KeyFileError> {
         None => return Err(malformed(0, "no format line")),
     }
     let (secret_line, secret) = secret.ok_or_else(|| malformed(0, "no secret-key line"))?;
-    let seed = decode_32(secret).ok_or_else(|| malformed(secret_line, "secret-key is not 32 bytes of hex"))?;
+    let seed = decode_32(secret)
+        .ok_or_else(|| malformed(secret_line, "secret-key is not 32 bytes of hex"))?;
     let signer = FileSigner {
         key: SigningKey::from_bytes(&seed),
     };

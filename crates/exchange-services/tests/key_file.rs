@@ -31,7 +31,11 @@ fn a_generated_key_file_is_0600_loads_back_and_is_never_overwritten() {
     let before = std::fs::read(&path).unwrap();
     let err = FileSigner::generate(&path).unwrap_err();
     assert!(matches!(err, KeyFileError::Exists { .. }), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), before, "the key was overwritten");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the key was overwritten"
+    );
     // Debug shows the public key, never the secret.
     let secret = secret_of(&path);
     assert!(!format!("{loaded:?}").contains(&secret));
@@ -46,7 +50,10 @@ fn a_key_file_others_may_access_is_refused() {
     for mode in [0o640, 0o604, 0o660, 0o602] {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         let err = FileSigner::load(&path).unwrap_err();
-        assert!(matches!(err, KeyFileError::Permissions { .. }), "{mode:o}: {err}");
+        assert!(
+            matches!(err, KeyFileError::Permissions { .. }),
+            "{mode:o}: {err}"
+        );
         assert!(err.to_string().contains("chmod 600"));
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
@@ -67,16 +74,25 @@ fn malformed_key_files_are_refused_without_echoing_them() {
         text.replace(&secret, &other_secret),
         format!("{text}secret-key={secret}\n"),
         text.replace("secret-key=", "secret="),
-        text.lines().filter(|l| !l.starts_with("public-key")).collect::<Vec<_>>().join("\n"),
+        text.lines()
+            .filter(|l| !l.starts_with("public-key"))
+            .collect::<Vec<_>>()
+            .join("\n"),
     ];
     for (i, content) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.key"));
         std::fs::write(&path, content).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let err = FileSigner::load(&path).unwrap_err();
-        assert!(matches!(err, KeyFileError::Malformed { .. }), "case {i}: {err}");
+        assert!(
+            matches!(err, KeyFileError::Malformed { .. }),
+            "case {i}: {err}"
+        );
         let shown = format!("{err} {err:?}");
-        assert!(!shown.contains(&secret[..16]) && !shown.contains(&other_secret[..16]), "case {i}: {shown}");
+        assert!(
+            !shown.contains(&secret[..16]) && !shown.contains(&other_secret[..16]),
+            "case {i}: {shown}"
+        );
     }
 }
 
@@ -88,7 +104,10 @@ fn value(sum: Sum) -> Value {
 fn preapproval(treasury: &str) -> (Intent, PreparedTransaction) {
     let fields = [("receiver", treasury), ("provider", "validator::1220ee")]
         .into_iter()
-        .map(|(l, p)| RecordField { label: l.to_owned(), value: Some(value(Sum::Party(p.to_owned()))) })
+        .map(|(l, p)| RecordField {
+            label: l.to_owned(),
+            value: Some(value(Sum::Party(p.to_owned()))),
+        })
         .chain(std::iter::once(RecordField {
             label: "expectedDso".to_owned(),
             value: Some(value(Sum::Optional(canton_interactive::proto::Optional {
@@ -105,7 +124,10 @@ fn preapproval(treasury: &str) -> (Intent, PreparedTransaction) {
             module_name: "Splice.Wallet.TransferPreapproval".to_owned(),
             entity_name: "TransferPreapprovalProposal".to_owned(),
         }),
-        argument: Some(value(Sum::Record(Record { record_id: None, fields }))),
+        argument: Some(value(Sum::Record(Record {
+            record_id: None,
+            fields,
+        }))),
         signatories: vec![treasury.to_owned()],
         stakeholders: vec![treasury.to_owned(), "validator::1220ee".to_owned()],
     };
@@ -115,12 +137,20 @@ fn preapproval(treasury: &str) -> (Intent, PreparedTransaction) {
             roots: vec!["0".to_owned()],
             nodes: vec![Node {
                 node_id: "0".to_owned(),
-                versioned_node: Some(VersionedNode::V1(v1::Node { node_type: Some(v1::NodeType::Create(create)) })),
+                versioned_node: Some(VersionedNode::V1(v1::Node {
+                    node_type: Some(v1::NodeType::Create(create)),
+                })),
             }],
-            node_seeds: vec![NodeSeed { node_id: 0, seed: vec![3; 32] }],
+            node_seeds: vec![NodeSeed {
+                node_id: 0,
+                seed: vec![3; 32],
+            }],
         }),
         metadata: Some(Metadata {
-            submitter_info: Some(SubmitterInfo { act_as: vec![treasury.to_owned()], command_id: "c".to_owned() }),
+            submitter_info: Some(SubmitterInfo {
+                act_as: vec![treasury.to_owned()],
+                command_id: "c".to_owned(),
+            }),
             synchronizer_id: "sync::1220ff".to_owned(),
             transaction_uuid: "u".to_owned(),
             preparation_time: 1,
@@ -145,9 +175,13 @@ fn the_file_signer_signs_the_verified_hash_with_the_files_key() {
     let signer = FileSigner::generate(&dir.path().join("k")).unwrap();
     let treasury = format!("treasury::{}", signer.public_key().fingerprint());
     let (intent, prepared) = preapproval(&treasury);
-    let hash = *hash_prepared_transaction(&prepared, HashingSchemeVersion::V2).unwrap().prepared_transaction.as_bytes();
+    let hash = *hash_prepared_transaction(&prepared, HashingSchemeVersion::V2)
+        .unwrap()
+        .prepared_transaction
+        .as_bytes();
     let verified = verify(&intent, &prepared, &hash).unwrap();
     let signature = signer.sign(&verified).unwrap();
     let key = VerifyingKey::from_bytes(&signer.public_key().0).unwrap();
-    key.verify(&hash, &DalekSignature::from_bytes(&signature.0)).unwrap();
+    key.verify(&hash, &DalekSignature::from_bytes(&signature.0))
+        .unwrap();
 }

@@ -71,7 +71,10 @@ pub(crate) fn check_effects(
 }
 
 fn involves_treasury(treasury: &str, signatories: &[String], stakeholders: &[String]) -> bool {
-    signatories.iter().chain(stakeholders).any(|p| p == treasury)
+    signatories
+        .iter()
+        .chain(stakeholders)
+        .any(|p| p == treasury)
 }
 
 /// A consuming exercise on a treasury contract must spend a declared input, or a holding made
@@ -120,7 +123,10 @@ fn check_create(
     }
     match (intent, holding) {
         (Intent::Preapproval(_), _) => {
-            if templates::is(c.template_id.as_ref(), templates::TRANSFER_PREAPPROVAL_PROPOSAL) {
+            if templates::is(
+                c.template_id.as_ref(),
+                templates::TRANSFER_PREAPPROVAL_PROPOSAL,
+            ) {
                 Ok(()) // the root, alone in the transaction (checked with the root)
             } else {
                 Err(refuse("a preapproval creates only its proposal".to_owned()))
@@ -133,12 +139,16 @@ fn check_create(
             }
             Ok(())
         }
-        (Intent::Transfer(t), None) if templates::is(c.template_id.as_ref(), AMULET_TRANSFER_INSTRUCTION) => {
+        (Intent::Transfer(t), None)
+            if templates::is(c.template_id.as_ref(), AMULET_TRANSFER_INSTRUCTION) =>
+        {
             tally.instructions += 1;
             check_instruction(t, c, tally.instructions).map_err(refuse)
         }
         (_, None)
-            if OBSERVER_ONLY_ALLOWED.iter().any(|n| templates::is(c.template_id.as_ref(), *n))
+            if OBSERVER_ONLY_ALLOWED
+                .iter()
+                .any(|n| templates::is(c.template_id.as_ref(), *n))
                 && !c.signatories.iter().any(|p| p == treasury) =>
         {
             Ok(())
@@ -182,7 +192,9 @@ fn keep_holding(
             _ => 1,
         };
         if tally.unlocked == most {
-            return Err(format!("more than {most} unlocked holding(s) for the treasury"));
+            return Err(format!(
+                "more than {most} unlocked holding(s) for the treasury"
+            ));
         }
         tally.unlocked += 1;
     }
@@ -201,9 +213,18 @@ fn check_instruction(t: &TransferIntent, c: &v1::Create, count: usize) -> Result
     }
     let read = || -> Result<(String, Amount), Mismatch> {
         let arg = record("instruction", c.argument.as_ref())?;
-        let transfer = record("instruction.transfer", Some(field("instruction", arg, "transfer")?))?;
-        let receiver = party("instruction.transfer.receiver", field("instruction.transfer", transfer, "receiver")?)?;
-        let amount = numeric("instruction.transfer.amount", field("instruction.transfer", transfer, "amount")?)?;
+        let transfer = record(
+            "instruction.transfer",
+            Some(field("instruction", arg, "transfer")?),
+        )?;
+        let receiver = party(
+            "instruction.transfer.receiver",
+            field("instruction.transfer", transfer, "receiver")?,
+        )?;
+        let amount = numeric(
+            "instruction.transfer.amount",
+            field("instruction.transfer", transfer, "amount")?,
+        )?;
         Ok((receiver.to_owned(), amount))
     };
     match read() {
@@ -229,15 +250,28 @@ fn check_transfer_totals(
     for cid in &t.inputs {
         let create = inputs[cid.as_str()];
         let path = format!("input {cid}");
-        let h = templates::amulet_holding(&path, create.template_id.as_ref(), create.argument.as_ref())
-            .ok_or_else(|| Mismatch::field(&path, "a Canton Coin holding", templates::display(create.template_id.as_ref())))??;
+        let h =
+            templates::amulet_holding(&path, create.template_id.as_ref(), create.argument.as_ref())
+                .ok_or_else(|| {
+                    Mismatch::field(
+                        &path,
+                        "a Canton Coin holding",
+                        templates::display(create.template_id.as_ref()),
+                    )
+                })??;
         if h.owner != treasury || !is_amulet_of(&t.instrument, &h) {
-            return Err(Mismatch::field(&path, format!("a {} holding of {treasury}", t.instrument), format!("{}/Amulet of {}", h.dso, h.owner)));
+            return Err(Mismatch::field(
+                &path,
+                format!("a {} holding of {treasury}", t.instrument),
+                format!("{}/Amulet of {}", h.dso, h.owner),
+            ));
         }
         spent = add(spent, h.amount)?;
     }
     for kept in tally.kept.values().filter(|h| !h.locked) {
-        spent = spent.checked_sub(kept.amount).map_err(|_| Mismatch::field("spend", "a representable amount", "an overflow"))?;
+        spent = spent
+            .checked_sub(kept.amount)
+            .map_err(|_| Mismatch::field("spend", "a representable amount", "an overflow"))?;
     }
     // An offer locks exactly one holding for exactly one instruction; a lock alone only
     // immobilises the treasury's coin.
@@ -249,14 +283,25 @@ fn check_transfer_totals(
         });
     }
     let self_transfer = t.receiver == t.common.treasury;
-    let limit = if self_transfer { t.max_fee } else { add(t.amount, t.max_fee)? };
+    let limit = if self_transfer {
+        t.max_fee
+    } else {
+        add(t.amount, t.max_fee)?
+    };
     if spent > limit {
-        return Err(Mismatch::Overspend { limit, found: spent });
+        return Err(Mismatch::Overspend {
+            limit,
+            found: spent,
+        });
     }
-    if !self_transfer && !tally.delivered && !(tally.instructions == 1 && tally.locked == 1) {
+    let offered = tally.instructions == 1 && tally.locked == 1;
+    if !(self_transfer || tally.delivered || offered) {
         return Err(Mismatch::field(
             "delivery",
-            format!("a holding of {} for {} or an instruction to them", t.amount, t.receiver),
+            format!(
+                "a holding of {} for {} or an instruction to them",
+                t.amount, t.receiver
+            ),
             "neither",
         ));
     }
@@ -264,5 +309,6 @@ fn check_transfer_totals(
 }
 
 fn add(a: Amount, b: Amount) -> Result<Amount, Mismatch> {
-    a.checked_add(b).map_err(|_| Mismatch::field("spend", "a representable amount", "an overflow"))
+    a.checked_add(b)
+        .map_err(|_| Mismatch::field("spend", "a representable amount", "an overflow"))
 }

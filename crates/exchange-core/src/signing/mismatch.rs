@@ -25,10 +25,17 @@ pub enum Mismatch {
     #[error("input holding {contract_id} is not among the transaction's input contracts")]
     MissingInputContract { contract_id: String },
     /// A node acts on a contract that is neither an input contract nor created before it.
-    #[error("node {node_id} uses contract {contract_id}, which is neither an input nor created here")]
-    UnknownContract { node_id: String, contract_id: String },
+    #[error(
+        "node {node_id} uses contract {contract_id}, which is neither an input nor created here"
+    )]
+    UnknownContract {
+        node_id: String,
+        contract_id: String,
+    },
     /// A consuming exercise on a treasury contract that is not one of the intent's inputs.
-    #[error("node {node_id} archives treasury contract {contract_id} ({template}), not a declared input")]
+    #[error(
+        "node {node_id} archives treasury contract {contract_id} ({template}), not a declared input"
+    )]
     ArchivesTreasuryContract {
         node_id: String,
         contract_id: String,

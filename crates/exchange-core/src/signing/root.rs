@@ -6,15 +6,23 @@ use canton_interactive::proto::{Record, Value, v1};
 
 use super::intent::{AcceptIntent, Intent, PreapprovalIntent, REASON_KEY, TransferIntent};
 use super::mismatch::Mismatch;
-use super::templates::{self, TRANSFER_FACTORY, TRANSFER_INSTRUCTION, TRANSFER_PREAPPROVAL_PROPOSAL};
+use super::templates::{
+    self, TRANSFER_FACTORY, TRANSFER_INSTRUCTION, TRANSFER_PREAPPROVAL_PROPOSAL,
+};
 use super::values::{
     contract_id, field, list, numeric, optional, party, record, text, text_pairs, timestamp,
 };
 
-pub(crate) fn check_root(intent: &Intent, root: &v1::NodeType, node_count: usize) -> Result<(), Mismatch> {
+pub(crate) fn check_root(
+    intent: &Intent,
+    root: &v1::NodeType,
+    node_count: usize,
+) -> Result<(), Mismatch> {
     match intent {
         Intent::Transfer(t) => check_transfer(t, exercise(root, "TransferFactory_Transfer")?),
-        Intent::AcceptInstruction(a) => check_accept(a, exercise(root, "TransferInstruction_Accept")?),
+        Intent::AcceptInstruction(a) => {
+            check_accept(a, exercise(root, "TransferInstruction_Accept")?)
+        }
         Intent::Preapproval(p) => check_preapproval(p, root, node_count),
     }
 }
@@ -22,7 +30,11 @@ pub(crate) fn check_root(intent: &Intent, root: &v1::NodeType, node_count: usize
 fn exercise<'a>(root: &'a v1::NodeType, choice: &str) -> Result<&'a v1::Exercise, Mismatch> {
     match root {
         v1::NodeType::Exercise(e) => Ok(e),
-        other => Err(Mismatch::field("root", format!("an exercise of {choice}"), kind(other))),
+        other => Err(Mismatch::field(
+            "root",
+            format!("an exercise of {choice}"),
+            kind(other),
+        )),
     }
 }
 
@@ -44,7 +56,11 @@ fn check_exercise(
     treasury: &str,
 ) -> Result<(), Mismatch> {
     if e.contract_id != contract {
-        return Err(Mismatch::field("root.contract_id", contract, &e.contract_id));
+        return Err(Mismatch::field(
+            "root.contract_id",
+            contract,
+            &e.contract_id,
+        ));
     }
     if e.choice_id != choice {
         return Err(Mismatch::field("root.choice_id", choice, &e.choice_id));
@@ -70,9 +86,19 @@ fn check_exercise(
 
 fn check_transfer(t: &TransferIntent, e: &v1::Exercise) -> Result<(), Mismatch> {
     let treasury = t.common.treasury.as_str();
-    check_exercise(e, t.factory.as_str(), "TransferFactory_Transfer", TRANSFER_FACTORY, treasury)?;
+    check_exercise(
+        e,
+        t.factory.as_str(),
+        "TransferFactory_Transfer",
+        TRANSFER_FACTORY,
+        treasury,
+    )?;
     let arg = record("choice", e.chosen_value.as_ref())?;
-    same_party("choice.expectedAdmin", t.expected_admin.as_str(), field("choice", arg, "expectedAdmin")?)?;
+    same_party(
+        "choice.expectedAdmin",
+        t.expected_admin.as_str(),
+        field("choice", arg, "expectedAdmin")?,
+    )?;
     let transfer = record("transfer", Some(field("choice", arg, "transfer")?))?;
     check_transfer_record(t, transfer)?;
     check_empty_extra_meta(arg)
@@ -80,7 +106,11 @@ fn check_transfer(t: &TransferIntent, e: &v1::Exercise) -> Result<(), Mismatch> 
 
 fn check_transfer_record(t: &TransferIntent, transfer: &Record) -> Result<(), Mismatch> {
     let get = |label: &str| field("transfer", transfer, label);
-    same_party("transfer.sender", t.common.treasury.as_str(), get("sender")?)?;
+    same_party(
+        "transfer.sender",
+        t.common.treasury.as_str(),
+        get("sender")?,
+    )?;
     same_party("transfer.receiver", t.receiver.as_str(), get("receiver")?)?;
     let amount = numeric("transfer.amount", get("amount")?)?;
     if amount != t.amount {
@@ -92,15 +122,29 @@ fn check_transfer_record(t: &TransferIntent, transfer: &Record) -> Result<(), Mi
         t.instrument.admin.as_str(),
         field("transfer.instrumentId", instrument, "admin")?,
     )?;
-    let id = text("transfer.instrumentId.id", field("transfer.instrumentId", instrument, "id")?)?;
+    let id = text(
+        "transfer.instrumentId.id",
+        field("transfer.instrumentId", instrument, "id")?,
+    )?;
     if id != t.instrument.id {
-        return Err(Mismatch::field("transfer.instrumentId.id", &t.instrument.id, id));
+        return Err(Mismatch::field(
+            "transfer.instrumentId.id",
+            &t.instrument.id,
+            id,
+        ));
     }
     same_time("transfer.requestedAt", t.requested_at, get("requestedAt")?)?;
-    same_time("transfer.executeBefore", t.execute_before, get("executeBefore")?)?;
+    same_time(
+        "transfer.executeBefore",
+        t.execute_before,
+        get("executeBefore")?,
+    )?;
     check_input_cids(t, get("inputHoldingCids")?)?;
     let meta = record("transfer.meta", Some(get("meta")?))?;
-    let values = text_pairs("transfer.meta.values", field("transfer.meta", meta, "values")?)?;
+    let values = text_pairs(
+        "transfer.meta.values",
+        field("transfer.meta", meta, "values")?,
+    )?;
     let expected = BTreeMap::from([(REASON_KEY.to_owned(), t.memo.clone())]);
     if values != expected {
         return Err(Mismatch::field(
@@ -135,9 +179,16 @@ fn check_input_cids(t: &TransferIntent, value: &Value) -> Result<(), Mismatch> {
 fn check_empty_extra_meta(arg: &Record) -> Result<(), Mismatch> {
     let extra = record("extraArgs", Some(field("choice", arg, "extraArgs")?))?;
     let meta = record("extraArgs.meta", Some(field("extraArgs", extra, "meta")?))?;
-    let values = text_pairs("extraArgs.meta.values", field("extraArgs.meta", meta, "values")?)?;
+    let values = text_pairs(
+        "extraArgs.meta.values",
+        field("extraArgs.meta", meta, "values")?,
+    )?;
     if !values.is_empty() {
-        return Err(Mismatch::field("extraArgs.meta.values", "{}", format!("{values:?}")));
+        return Err(Mismatch::field(
+            "extraArgs.meta.values",
+            "{}",
+            format!("{values:?}"),
+        ));
     }
     Ok(())
 }
@@ -161,7 +212,11 @@ fn check_preapproval(
     node_count: usize,
 ) -> Result<(), Mismatch> {
     let v1::NodeType::Create(c) = root else {
-        return Err(Mismatch::field("root", "a create of TransferPreapprovalProposal", kind(root)));
+        return Err(Mismatch::field(
+            "root",
+            "a create of TransferPreapprovalProposal",
+            kind(root),
+        ));
     };
     if !templates::is(c.template_id.as_ref(), TRANSFER_PREAPPROVAL_PROPOSAL) {
         return Err(Mismatch::field(
@@ -175,13 +230,28 @@ fn check_preapproval(
     }
     let treasury = p.common.treasury.as_str();
     if c.signatories != [treasury] {
-        return Err(Mismatch::field("root.signatories", format!("[{treasury}]"), format!("{:?}", c.signatories)));
+        return Err(Mismatch::field(
+            "root.signatories",
+            format!("[{treasury}]"),
+            format!("{:?}", c.signatories),
+        ));
     }
     let arg = record("proposal", c.argument.as_ref())?;
-    same_party("proposal.receiver", treasury, field("proposal", arg, "receiver")?)?;
-    same_party("proposal.provider", p.provider.as_str(), field("proposal", arg, "provider")?)?;
-    let dso = optional("proposal.expectedDso", field("proposal", arg, "expectedDso")?)?
-        .ok_or_else(|| Mismatch::field("proposal.expectedDso", p.dso.as_str(), "None"))?;
+    same_party(
+        "proposal.receiver",
+        treasury,
+        field("proposal", arg, "receiver")?,
+    )?;
+    same_party(
+        "proposal.provider",
+        p.provider.as_str(),
+        field("proposal", arg, "provider")?,
+    )?;
+    let dso = optional(
+        "proposal.expectedDso",
+        field("proposal", arg, "expectedDso")?,
+    )?
+    .ok_or_else(|| Mismatch::field("proposal.expectedDso", p.dso.as_str(), "None"))?;
     same_party("proposal.expectedDso", p.dso.as_str(), dso)
 }
 

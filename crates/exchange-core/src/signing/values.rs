@@ -61,7 +61,10 @@ pub fn field<'a>(path: &str, record: &'a Record, label: &str) -> Read<&'a Value>
     let full = format!("{path}.{label}");
     let mut matching = record.fields.iter().filter(|f| f.label == label);
     match (matching.next(), matching.next()) {
-        (Some(f), None) => f.value.as_ref().map_or_else(|| shape(&full, "a value", None), Ok),
+        (Some(f), None) => f
+            .value
+            .as_ref()
+            .map_or_else(|| shape(&full, "a value", None), Ok),
         (Some(_), Some(_)) => Err(ShapeError {
             path: full,
             expected: "one field",
@@ -98,10 +101,8 @@ pub fn contract_id<'a>(path: &str, value: &'a Value) -> Read<&'a str> {
 
 pub fn timestamp(path: &str, value: &Value) -> Read<Timestamp> {
     match &value.sum {
-        Some(Sum::Timestamp(micros)) => Timestamp::from_micros(*micros).map_or_else(
-            || shape(path, "a Timestamp in range", Some(value)),
-            Ok,
-        ),
+        Some(Sum::Timestamp(micros)) => Timestamp::from_micros(*micros)
+            .map_or_else(|| shape(path, "a Timestamp in range", Some(value)), Ok),
         _ => shape(path, "a Timestamp", Some(value)),
     }
 }
@@ -147,10 +148,10 @@ pub fn text_pairs(path: &str, value: &Value) -> Read<std::collections::BTreeMap<
     let mut out = std::collections::BTreeMap::new();
     for entry in &text_map(path, value)?.entries {
         let entry_path = format!("{path}[{:?}]", entry.key);
-        let v = entry
-            .value
-            .as_ref()
-            .map_or_else(|| shape(&entry_path, "a Text", None), |v| text(&entry_path, v))?;
+        let v = entry.value.as_ref().map_or_else(
+            || shape(&entry_path, "a Text", None),
+            |v| text(&entry_path, v),
+        )?;
         if out.insert(entry.key.clone(), v.to_owned()).is_some() {
             return Err(ShapeError {
                 path: entry_path,

@@ -59,10 +59,16 @@ pub fn verify(
     check_metadata(intent, metadata)?;
     let nodes = index_nodes(transaction)?;
     let root = match transaction.roots.as_slice() {
-        [root] => nodes
-            .get(root.as_str())
-            .ok_or_else(|| Mismatch::field("transaction.roots", "a node of the transaction", root))?,
-        roots => return Err(Mismatch::field("transaction.roots", "one root", roots.len())),
+        [root] => nodes.get(root.as_str()).ok_or_else(|| {
+            Mismatch::field("transaction.roots", "a node of the transaction", root)
+        })?,
+        roots => {
+            return Err(Mismatch::field(
+                "transaction.roots",
+                "one root",
+                roots.len(),
+            ));
+        }
     };
     check_root(intent, root, transaction.nodes.len())?;
     let inputs = check_input_contracts(intent, metadata)?;
@@ -112,10 +118,20 @@ pub(crate) fn index_nodes(
             Some(VersionedNode::V1(v1::Node {
                 node_type: Some(node),
             })) => node,
-            _ => return Err(Mismatch::field(format!("node {node_id}"), "a v1 node", "none")),
+            _ => {
+                return Err(Mismatch::field(
+                    format!("node {node_id}"),
+                    "a v1 node",
+                    "none",
+                ));
+            }
         };
         if nodes.insert(node_id.as_str(), node).is_some() {
-            return Err(Mismatch::field(format!("node {node_id}"), "a unique node id", "a duplicate"));
+            return Err(Mismatch::field(
+                format!("node {node_id}"),
+                "a unique node id",
+                "a duplicate",
+            ));
         }
     }
     Ok(nodes)
@@ -132,7 +148,11 @@ fn check_input_contracts<'a>(
     for input in &metadata.input_contracts {
         let Some(canton_interactive::proto::InputContractVersion::V1(create)) = &input.contract
         else {
-            return Err(Mismatch::field("metadata.input_contracts", "a v1 create", "none"));
+            return Err(Mismatch::field(
+                "metadata.input_contracts",
+                "a v1 create",
+                "none",
+            ));
         };
         if !allowed.contains(create.contract_id.as_str()) {
             return Err(Mismatch::UnexpectedInputContract {

@@ -140,8 +140,18 @@ pub fn amulet_arg_of(dso: &str, owner: &str, amount: &str) -> Value {
     ])
 }
 
-pub fn create(cid: &str, template: (&str, &str), argument: Value, signatories: &[&str], observers: &[&str]) -> v1::NodeType {
-    let mut stakeholders: Vec<String> = signatories.iter().chain(observers).map(|p| (*p).to_owned()).collect();
+pub fn create(
+    cid: &str,
+    template: (&str, &str),
+    argument: Value,
+    signatories: &[&str],
+    observers: &[&str],
+) -> v1::NodeType {
+    let mut stakeholders: Vec<String> = signatories
+        .iter()
+        .chain(observers)
+        .map(|p| (*p).to_owned())
+        .collect();
     stakeholders.sort();
     stakeholders.dedup();
     v1::NodeType::Create(v1::Create {
@@ -156,7 +166,13 @@ pub fn create(cid: &str, template: (&str, &str), argument: Value, signatories: &
 }
 
 pub fn amulet(cid: &str, owner: &str, amount: &str) -> v1::NodeType {
-    create(cid, ("Splice.Amulet", "Amulet"), amulet_arg(owner, amount), &[DSO, owner], &[])
+    create(
+        cid,
+        ("Splice.Amulet", "Amulet"),
+        amulet_arg(owner, amount),
+        &[DSO, owner],
+        &[],
+    )
 }
 
 pub struct Ex<'a> {
@@ -173,7 +189,9 @@ pub struct Ex<'a> {
 
 pub fn exercise(e: Ex<'_>) -> v1::NodeType {
     let create = create(&e.cid, e.template, rec(&[]), e.signatories, e.observers);
-    let v1::NodeType::Create(c) = create else { unreachable!() };
+    let v1::NodeType::Create(c) = create else {
+        unreachable!()
+    };
     v1::NodeType::Exercise(v1::Exercise {
         lf_version: "2.1".to_owned(),
         contract_id: c.contract_id,
@@ -233,7 +251,9 @@ pub fn transaction(nodes: Vec<v1::NodeType>) -> DamlTransaction {
 }
 
 pub fn input(node: v1::NodeType) -> InputContract {
-    let v1::NodeType::Create(c) = node else { panic!("inputs are creates") };
+    let v1::NodeType::Create(c) = node else {
+        panic!("inputs are creates")
+    };
     InputContract {
         contract: Some(InputContractVersion::V1(c)),
         created_at: REQUESTED_AT as u64 - 3_600_000_000,
@@ -263,7 +283,10 @@ pub fn reference_inputs(ids: &[u32]) -> Vec<InputContract> {
     ids.iter()
         .map(|n| {
             let template = match *n {
-                FACTORY => ("Splice.ExternalPartyAmuletRules", "ExternalPartyAmuletRules"),
+                FACTORY => (
+                    "Splice.ExternalPartyAmuletRules",
+                    "ExternalPartyAmuletRules",
+                ),
                 PREAPPROVAL => ("Splice.AmuletRules", "TransferPreapproval"),
                 AMULET_RULES => ("Splice.AmuletRules", "AmuletRules"),
                 _ => ("Splice.Round", "OpenMiningRound"),
@@ -273,7 +296,13 @@ pub fn reference_inputs(ids: &[u32]) -> Vec<InputContract> {
             } else {
                 (&[DSO], &[])
             };
-            input(create(&cid(*n), template, rec(&[("dso", party(DSO))]), sigs, obs))
+            input(create(
+                &cid(*n),
+                template,
+                rec(&[("dso", party(DSO))]),
+                sigs,
+                obs,
+            ))
         })
         .collect()
 }
@@ -303,7 +332,10 @@ impl Default for Transfer {
 
 impl Transfer {
     pub fn total_inputs(&self) -> Amount {
-        self.inputs.iter().map(|a| a.parse::<Amount>().unwrap()).sum()
+        self.inputs
+            .iter()
+            .map(|a| a.parse::<Amount>().unwrap())
+            .sum()
     }
 
     pub fn change(&self) -> Amount {
@@ -320,7 +352,9 @@ impl Transfer {
             amount: self.amount.parse().unwrap(),
             instrument: amulet_instrument(),
             memo: self.memo.clone(),
-            inputs: (0..self.inputs.len()).map(|i| ContractId::new(&input_cid(i)).unwrap()).collect(),
+            inputs: (0..self.inputs.len())
+                .map(|i| ContractId::new(&input_cid(i)).unwrap())
+                .collect(),
             requested_at: Timestamp::from_micros(REQUESTED_AT).unwrap(),
             execute_before: Timestamp::from_micros(EXECUTE_BEFORE).unwrap(),
             max_fee: Amount::from_units(0).unwrap(),
@@ -329,7 +363,9 @@ impl Transfer {
 
     /// `TransferFactory_Transfer`'s argument, as the Wallet SDK builds it.
     pub fn choice_argument(&self) -> Value {
-        let inputs = (0..self.inputs.len()).map(|i| contract(&input_cid(i))).collect();
+        let inputs = (0..self.inputs.len())
+            .map(|i| contract(&input_cid(i)))
+            .collect();
         rec(&[
             ("expectedAdmin", party(DSO)),
             (
@@ -338,7 +374,10 @@ impl Transfer {
                     ("sender", party(TREASURY)),
                     ("receiver", party(&self.receiver)),
                     ("amount", numeric(&self.amount)),
-                    ("instrumentId", rec(&[("admin", party(DSO)), ("id", text("Amulet"))])),
+                    (
+                        "instrumentId",
+                        rec(&[("admin", party(DSO)), ("id", text("Amulet"))]),
+                    ),
                     ("requestedAt", time(REQUESTED_AT)),
                     ("executeBefore", time(EXECUTE_BEFORE)),
                     ("inputHoldingCids", list(inputs)),
@@ -371,7 +410,10 @@ impl Transfer {
     fn root(&self, children: Vec<String>) -> v1::NodeType {
         exercise(Ex {
             cid: cid(FACTORY),
-            template: ("Splice.ExternalPartyAmuletRules", "ExternalPartyAmuletRules"),
+            template: (
+                "Splice.ExternalPartyAmuletRules",
+                "ExternalPartyAmuletRules",
+            ),
             interface: Some(("Splice.Api.Token.TransferInstructionV1", "TransferFactory")),
             choice: "TransferFactory_Transfer",
             arg: self.choice_argument(),
@@ -426,7 +468,10 @@ impl Transfer {
                 template: ("Splice.AmuletRules", "TransferPreapproval"),
                 interface: None,
                 choice: "TransferPreapproval_Send",
-                arg: rec(&[("sender", party(TREASURY)), ("amount", numeric(&self.amount))]),
+                arg: rec(&[
+                    ("sender", party(TREASURY)),
+                    ("amount", numeric(&self.amount)),
+                ]),
                 consuming: false,
                 signatories: &[ALICE, PROVIDER, DSO],
                 observers: &[],
@@ -490,19 +535,36 @@ impl Transfer {
                 rec(&[
                     ("holders", list(vec![party(DSO)])),
                     ("expiresAt", time(EXECUTE_BEFORE)),
-                    ("optContext", some(text(&format!("transfer to '{}'", self.receiver)))),
+                    (
+                        "optContext",
+                        some(text(&format!("transfer to '{}'", self.receiver))),
+                    ),
                 ]),
             ),
         ]);
-        nodes.push(create(&cid(102), ("Splice.Amulet", "LockedAmulet"), locked, &[DSO, TREASURY], &[]));
+        nodes.push(create(
+            &cid(102),
+            ("Splice.Amulet", "LockedAmulet"),
+            locked,
+            &[DSO, TREASURY],
+            &[],
+        ));
         nodes.push(amulet(&cid(101), TREASURY, &self.change().to_string()));
-        let Some(Sum::Record(args)) = self.choice_argument().sum else { unreachable!() };
+        let Some(Sum::Record(args)) = self.choice_argument().sum else {
+            unreachable!()
+        };
         let mut transfer = args.fields[1].value.clone().unwrap();
         *field_mut(&mut transfer, "inputHoldingCids") = list(vec![contract(&cid(102))]);
-        let instruction = rec(&[("lockedAmulet", contract(&cid(102))), ("transfer", transfer)]);
+        let instruction = rec(&[
+            ("lockedAmulet", contract(&cid(102))),
+            ("transfer", transfer),
+        ]);
         nodes.push(create(
             &cid(103),
-            ("Splice.AmuletTransferInstruction", "AmuletTransferInstruction"),
+            (
+                "Splice.AmuletTransferInstruction",
+                "AmuletTransferInstruction",
+            ),
             instruction,
             &[DSO, TREASURY],
             &[&self.receiver],
@@ -522,7 +584,10 @@ pub fn common(disclosed: &[u32]) -> Common {
     Common {
         treasury: PartyId::new(TREASURY).unwrap(),
         synchronizer: SynchronizerId::new(SYNC).unwrap(),
-        disclosed: disclosed.iter().map(|n| ContractId::new(&cid(*n)).unwrap()).collect(),
+        disclosed: disclosed
+            .iter()
+            .map(|n| ContractId::new(&cid(*n)).unwrap())
+            .collect(),
     }
 }
 
@@ -539,12 +604,21 @@ pub fn accept(amount: &str) -> (Intent, PreparedTransaction) {
     let nodes = vec![
         exercise(Ex {
             cid: cid(INSTRUCTION),
-            template: ("Splice.AmuletTransferInstruction", "AmuletTransferInstruction"),
-            interface: Some(("Splice.Api.Token.TransferInstructionV1", "TransferInstruction")),
+            template: (
+                "Splice.AmuletTransferInstruction",
+                "AmuletTransferInstruction",
+            ),
+            interface: Some((
+                "Splice.Api.Token.TransferInstructionV1",
+                "TransferInstruction",
+            )),
             choice: "TransferInstruction_Accept",
             arg: rec(&[(
                 "extraArgs",
-                rec(&[("context", rec(&[("values", text_map(&[]))])), ("meta", meta(&[]))]),
+                rec(&[
+                    ("context", rec(&[("values", text_map(&[]))])),
+                    ("meta", meta(&[])),
+                ]),
             )]),
             consuming: true,
             signatories: &[DSO, ALICE],
@@ -578,13 +652,22 @@ pub fn accept(amount: &str) -> (Intent, PreparedTransaction) {
     let mut inputs = reference_inputs(&[AMULET_RULES]);
     inputs.push(input(create(
         &cid(INSTRUCTION),
-        ("Splice.AmuletTransferInstruction", "AmuletTransferInstruction"),
+        (
+            "Splice.AmuletTransferInstruction",
+            "AmuletTransferInstruction",
+        ),
         rec(&[("lockedAmulet", contract(&cid(SENDER_LOCKED)))]),
         &[DSO, ALICE],
         &[TREASURY],
     )));
     let locked = rec(&[("amulet", amulet_arg(ALICE, amount)), ("lock", rec(&[]))]);
-    inputs.push(input(create(&cid(SENDER_LOCKED), ("Splice.Amulet", "LockedAmulet"), locked, &[DSO, ALICE], &[])));
+    inputs.push(input(create(
+        &cid(SENDER_LOCKED),
+        ("Splice.Amulet", "LockedAmulet"),
+        locked,
+        &[DSO, ALICE],
+        &[],
+    )));
     let prepared = PreparedTransaction {
         transaction: Some(transaction(nodes)),
         metadata: Some(metadata(inputs)),
@@ -641,7 +724,9 @@ pub fn add_child(prepared: &mut PreparedTransaction, parent: usize, node: v1::No
     }
     tx.nodes.push(Node {
         node_id: index.to_string(),
-        versioned_node: Some(VersionedNode::V1(v1::Node { node_type: Some(node) })),
+        versioned_node: Some(VersionedNode::V1(v1::Node {
+            node_type: Some(node),
+        })),
     });
     match node_mut(prepared, parent) {
         v1::NodeType::Exercise(e) => e.children.push(index.to_string()),
