@@ -471,3 +471,19 @@ fn a_value_of_the_wrong_variant_is_named_not_defaulted() {
         "{m}"
     );
 }
+
+#[test]
+fn an_input_that_is_not_a_treasury_holding_of_the_instrument_is_refused() {
+    // The input contract's create says the holding is Alice's: the spend cannot be accounted.
+    let (i, p) = tampered_direct(|p| {
+        for c in &mut p.metadata.as_mut().unwrap().input_contracts {
+            if let Some(canton_interactive::proto::InputContractVersion::V1(c)) = &mut c.contract {
+                if c.contract_id == input_cid(0) {
+                    c.argument = Some(amulet_arg(ALICE, "15.0000000000"));
+                }
+            }
+        }
+    });
+    let m = assert_refused(&i, &p, &format!("input {}", input_cid(0)));
+    assert!(m.to_string().contains(ALICE), "{m}");
+}

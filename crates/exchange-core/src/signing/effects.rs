@@ -245,29 +245,7 @@ fn check_transfer_totals(
     inputs: &BTreeMap<&str, &v1::Create>,
     tally: &Tally,
 ) -> Result<(), Mismatch> {
-    let treasury = t.common.treasury.as_str();
-    let mut spent = Amount::from_units(0).expect("zero");
-    for cid in &t.inputs {
-        let create = inputs[cid.as_str()];
-        let path = format!("input {cid}");
-        let h =
-            templates::amulet_holding(&path, create.template_id.as_ref(), create.argument.as_ref())
-                .ok_or_else(|| {
-                    Mismatch::field(
-                        &path,
-                        "a Canton Coin holding",
-                        templates::display(create.template_id.as_ref()),
-                    )
-                })??;
-        if h.owner != treasury || !is_amulet_of(&t.instrument, &h) {
-            return Err(Mismatch::field(
-                &path,
-                format!("a {} holding of {treasury}", t.instrument),
-                format!("{}/Amulet of {}", h.dso, h.owner),
-            ));
-        }
-        spent = add(spent, h.amount)?;
-    }
+    let mut spent = inputs_total(t, inputs)?;
     for kept in tally.kept.values().filter(|h| !h.locked) {
         spent = spent
             .checked_sub(kept.amount)
@@ -306,6 +284,36 @@ fn check_transfer_totals(
         ));
     }
     Ok(())
+}
+
+/// What the selected inputs hold: each must be a holding of the treasury in the instrument.
+fn inputs_total(
+    t: &TransferIntent,
+    inputs: &BTreeMap<&str, &v1::Create>,
+) -> Result<Amount, Mismatch> {
+    let treasury = t.common.treasury.as_str();
+    let mut total = Amount::from_units(0).expect("zero");
+    for cid in &t.inputs {
+        let create = inputs
+            .get(cid.as_str())
+            .ok_or_else(|| Mismatch::MissingInputContract {
+                contract_id: cid.as_str().to_owned(),
+            })?;
+        let path = format!("input {cid}");
+        let template = create.template_id.as_ref();
+        let h = templates::amulet_holding(&path, template, create.argument.as_ref()).ok_or_else(
+            || Mismatch::field(&path, "a Canton Coin holding", templates::display(template)),
+        )??;
+        if h.owner != treasury || !is_amulet_of(&t.instrument, &h) {
+            return Err(Mismatch::field(
+                &path,
+                format!("a {} holding of {treasury}", t.instrument),
+                format!("{}/Amulet of {}", h.dso, h.owner),
+            ));
+        }
+        total = add(total, h.amount)?;
+    }
+    Ok(total)
 }
 
 fn add(a: Amount, b: Amount) -> Result<Amount, Mismatch> {
