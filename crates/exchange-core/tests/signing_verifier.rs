@@ -487,3 +487,51 @@ fn an_input_that_is_not_a_treasury_holding_of_the_instrument_is_refused() {
     let m = assert_refused(&i, &p, &format!("input {}", input_cid(0)));
     assert!(m.to_string().contains(ALICE), "{m}");
 }
+
+#[test]
+fn an_expired_locked_input_unlocked_on_the_fly_passes() {
+    // Input 0 is the treasury's LockedAmulet whose lock expired: Canton Coin unlocks it
+    // (`LockedAmulet_OwnerExpireLock`, a new Amulet) and spends that new Amulet in the same
+    // transaction. Neither the unlocked coin nor its archive is foreign to the intent.
+    let t = Transfer::default();
+    let (intent, mut p) = t.direct();
+    let locked = rec(&[
+        ("amulet", amulet_arg(TREASURY, &t.inputs[0])),
+        ("lock", rec(&[("holders", list(vec![party(DSO)]))])),
+    ]);
+    for c in &mut p.metadata.as_mut().unwrap().input_contracts {
+        if let Some(canton_interactive::proto::InputContractVersion::V1(c)) = &mut c.contract {
+            if c.contract_id == input_cid(0) {
+                c.template_id = Some(id("Splice.Amulet", "LockedAmulet"));
+                c.argument = Some(locked.clone());
+            }
+        }
+    }
+    // The archive of input 0 (node 4) becomes the expiry, whose new Amulet is then archived.
+    if let v1::NodeType::Exercise(e) = node_mut(&mut p, 4) {
+        e.template_id = Some(id("Splice.Amulet", "LockedAmulet"));
+        e.choice_id = "LockedAmulet_OwnerExpireLock".to_owned();
+    }
+    add_child(&mut p, 4, amulet(&cid(140), TREASURY, &t.inputs[0]));
+    add_child(
+        &mut p,
+        2,
+        exercise(Ex {
+            cid: cid(140),
+            template: ("Splice.Amulet", "Amulet"),
+            interface: None,
+            choice: "Archive",
+            arg: rec(&[]),
+            consuming: true,
+            signatories: &[DSO, TREASURY],
+            observers: &[],
+            children: vec![],
+        }),
+    );
+    assert_eq!(attempt(&intent, &p).0, Ok(()));
+    // Without its archive, the unlocked coin is a second holding kept: refused, named.
+    let (intent, mut p2) = t.direct();
+    add_child(&mut p2, 2, amulet(&cid(141), TREASURY, "1.0000000000"));
+    let m = assert_refused(&intent, &p2, "create");
+    assert!(m.to_string().contains("more than 1 unlocked"), "{m}");
+}

@@ -16,12 +16,11 @@ use crate::{Amount, InstrumentId};
 /// What the nodes create for the treasury (and for the receiver, to see the transfer happen).
 #[derive(Default)]
 struct Tally {
-    /// Treasury holdings created here and not archived here, by contract id.
-    kept: BTreeMap<String, AmuletHolding>,
+    /// Treasury holdings created here and not archived here: contract id -> (node id, holding).
+    kept: BTreeMap<String, (String, AmuletHolding)>,
     locked: usize,
     /// The node that made the (one) locked holding, to name it if no instruction goes with it.
     locked_node: Option<String>,
-    unlocked: usize,
     instructions: usize,
     delivered: bool,
 }
@@ -64,9 +63,30 @@ pub(crate) fn check_effects(
             check_archive(intent, node_id, e, &mut tally)?;
         }
     }
+    check_unlocked_count(intent, &tally)?;
     match intent {
         Intent::Transfer(t) => check_transfer_totals(t, inputs, &tally),
         _ => Ok(()),
+    }
+}
+
+/// Canton Coin leaves at most one unlocked holding with the treasury (the change; for a
+/// self-transfer also the amount; for an accept the one received). Counted after the archives,
+/// so a holding made and spent in the same transaction (an expired lock undone on the fly) is
+/// not counted.
+fn check_unlocked_count(intent: &Intent, tally: &Tally) -> Result<(), Mismatch> {
+    let most = match intent {
+        Intent::Transfer(t) if t.receiver == t.common.treasury => 2,
+        _ => 1,
+    };
+    let mut unlocked = tally.kept.values().filter(|(_, h)| !h.locked);
+    match unlocked.nth(most) {
+        Some((node_id, _)) => Err(Mismatch::CreatesForTreasury {
+            node_id: node_id.clone(),
+            template: "Splice.Amulet:Amulet".to_owned(),
+            why: format!("more than {most} unlocked holding(s) for the treasury"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -133,7 +153,7 @@ fn check_create(
             }
         }
         (_, Some(h)) => {
-            keep_holding(intent, &c.contract_id, h?, tally).map_err(refuse)?;
+            keep_holding(intent, node_id, &c.contract_id, h?, tally).map_err(refuse)?;
             if tally.locked == 1 && tally.locked_node.is_none() {
                 tally.locked_node = Some(node_id.to_owned());
             }
@@ -163,6 +183,7 @@ fn check_create(
 /// accept (what is received): the treasury's, of the intent's instrument.
 fn keep_holding(
     intent: &Intent,
+    node_id: &str,
     contract_id: &str,
     h: AmuletHolding,
     tally: &mut Tally,
@@ -184,21 +205,10 @@ fn keep_holding(
             return Err("a locked holding this action does not make".to_owned());
         }
         tally.locked += 1;
-    } else {
-        // Canton Coin makes at most one change holding (a self-transfer also the amount; an
-        // accept the one received holding): another is something this action does not do.
-        let most = match intent {
-            Intent::Transfer(t) if t.receiver == t.common.treasury => 2,
-            _ => 1,
-        };
-        if tally.unlocked == most {
-            return Err(format!(
-                "more than {most} unlocked holding(s) for the treasury"
-            ));
-        }
-        tally.unlocked += 1;
     }
-    tally.kept.insert(contract_id.to_owned(), h);
+    tally
+        .kept
+        .insert(contract_id.to_owned(), (node_id.to_owned(), h));
     Ok(())
 }
 
@@ -246,7 +256,7 @@ fn check_transfer_totals(
     tally: &Tally,
 ) -> Result<(), Mismatch> {
     let mut spent = inputs_total(t, inputs)?;
-    for kept in tally.kept.values().filter(|h| !h.locked) {
+    for (_, kept) in tally.kept.values().filter(|(_, h)| !h.locked) {
         spent = spent
             .checked_sub(kept.amount)
             .map_err(|_| Mismatch::field("spend", "a representable amount", "an overflow"))?;
