@@ -35,6 +35,7 @@ fn transfer_strategy() -> impl Strategy<Value = Transfer> {
                 amount: unit(amount),
                 memo,
                 inputs,
+                ..Transfer::default()
             }
         })
 }
@@ -108,8 +109,13 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
-    fn generated_transfers_pass_untampered(t in transfer_strategy(), offer in any::<bool>()) {
-        let (intent, prepared) = if offer && t.receiver != TREASURY { t.offer() } else { t.direct() };
+    fn generated_transfers_pass_untampered(t in transfer_strategy(), kind in 0u8..3) {
+        let (intent, prepared) = match kind {
+            _ if t.receiver == TREASURY => t.direct(),
+            0 => t.direct(),
+            1 => t.offer(),
+            _ => t.sbx_offer(),
+        };
         prop_assert_eq!(verify(&intent, &prepared, &node_hash(&prepared)).map(|_| ()), Ok(()));
     }
 

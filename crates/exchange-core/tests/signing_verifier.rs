@@ -42,6 +42,7 @@ fn untampered_transactions_pass_and_are_signed_once() {
         ("direct", Transfer::default().direct()),
         ("offer", Transfer::default().offer()),
         ("accept", accept("12.5000000000")),
+        ("sbx offer", Transfer::default().sbx_offer()),
     ] {
         let (result, calls) = attempt(&intent, &prepared);
         assert_eq!(result, Ok(()), "{name}");
@@ -534,4 +535,29 @@ fn an_expired_locked_input_unlocked_on_the_fly_passes() {
     add_child(&mut p2, 2, amulet(&cid(141), TREASURY, "1.0000000000"));
     let m = assert_refused(&intent, &p2, "create");
     assert!(m.to_string().contains("more than 1 unlocked"), "{m}");
+}
+
+#[test]
+fn sbx_offer_tamperings_are_named() {
+    // The locked holding is another instrument's (admin).
+    let (i, mut p) = Transfer::default().sbx_offer();
+    let locked = 1 + Transfer::default().inputs.len();
+    if let v1::NodeType::Create(c) = node_mut(&mut p, locked) {
+        *field_mut(c.argument.as_mut().unwrap(), "admin") = party(MALLORY);
+    }
+    let m = assert_refused(&i, &p, "create");
+    assert!(m.to_string().contains(MALLORY), "{m}");
+    // The change shrinks: the treasury spends more than the amount.
+    let (i, mut p) = Transfer::default().sbx_offer();
+    *node_mut(&mut p, locked + 1) = token_holding(&cid(101), TREASURY, "1.0000000000", false);
+    assert_refused(&i, &p, "spend");
+    // The instruction offers a different amount.
+    let (i, mut p) = Transfer::default().sbx_offer();
+    if let v1::NodeType::Create(c) = node_mut(&mut p, locked + 2) {
+        *field_mut(
+            field_mut(c.argument.as_mut().unwrap(), "transfer"),
+            "amount",
+        ) = numeric("2.0");
+    }
+    assert_refused(&i, &p, "create");
 }

@@ -8,16 +8,16 @@ use canton_interactive::proto::{DamlTransaction, v1};
 
 use super::intent::{Intent, TransferIntent};
 use super::mismatch::Mismatch;
-use super::templates::{self, AMULET_TRANSFER_INSTRUCTION, AmuletHolding, OBSERVER_ONLY_ALLOWED};
+use super::templates::{self, Holding, INSTRUCTIONS, OBSERVER_ONLY_ALLOWED};
 use super::values::{field, numeric, party, record};
 use super::verify::index_nodes;
-use crate::{Amount, InstrumentId};
+use crate::Amount;
 
 /// What the nodes create for the treasury (and for the receiver, to see the transfer happen).
 #[derive(Default)]
 struct Tally {
     /// Treasury holdings created here and not archived here: contract id -> (node id, holding).
-    kept: BTreeMap<String, (String, AmuletHolding)>,
+    kept: BTreeMap<String, (String, Holding)>,
     locked: usize,
     /// The node that made the (one) locked holding, to name it if no instruction goes with it.
     locked_node: Option<String>,
@@ -83,7 +83,7 @@ fn check_unlocked_count(intent: &Intent, tally: &Tally) -> Result<(), Mismatch> 
     match unlocked.nth(most) {
         Some((node_id, _)) => Err(Mismatch::CreatesForTreasury {
             node_id: node_id.clone(),
-            template: "Splice.Amulet:Amulet".to_owned(),
+            template: "an unlocked holding".to_owned(),
             why: format!("more than {most} unlocked holding(s) for the treasury"),
         }),
         None => Ok(()),
@@ -133,7 +133,7 @@ fn check_create(
         template: templates::display(c.template_id.as_ref()),
         why,
     };
-    let holding = templates::amulet_holding("create", c.template_id.as_ref(), c.argument.as_ref());
+    let holding = templates::holding("create", c.template_id.as_ref(), c.argument.as_ref());
     if !involves_treasury(treasury, &c.signatories, &c.stakeholders) {
         // Not the treasury's: only noted, to see the receiver paid.
         if let (Intent::Transfer(t), Some(Ok(h))) = (intent, holding) {
@@ -160,7 +160,9 @@ fn check_create(
             Ok(())
         }
         (Intent::Transfer(t), None)
-            if templates::is(c.template_id.as_ref(), AMULET_TRANSFER_INSTRUCTION) =>
+            if INSTRUCTIONS
+                .iter()
+                .any(|n| templates::is(c.template_id.as_ref(), *n)) =>
         {
             tally.instructions += 1;
             check_instruction(t, c, tally.instructions).map_err(refuse)
@@ -185,7 +187,7 @@ fn keep_holding(
     intent: &Intent,
     node_id: &str,
     contract_id: &str,
-    h: AmuletHolding,
+    h: Holding,
     tally: &mut Tally,
 ) -> Result<(), String> {
     let treasury = intent.common().treasury.as_str();
@@ -197,8 +199,8 @@ fn keep_holding(
     if h.owner != treasury {
         return Err(format!("a holding owned by {}", h.owner));
     }
-    if !is_amulet_of(instrument, &h) {
-        return Err(format!("a holding of {}/Amulet, not {instrument}", h.dso));
+    if !h.is_of(instrument) {
+        return Err(format!("a holding of {}, not {instrument}", h.describe()));
     }
     if h.locked {
         if !matches!(intent, Intent::Transfer(_)) || tally.locked > 0 {
@@ -210,10 +212,6 @@ fn keep_holding(
         .kept
         .insert(contract_id.to_owned(), (node_id.to_owned(), h));
     Ok(())
-}
-
-fn is_amulet_of(instrument: &InstrumentId, h: &AmuletHolding) -> bool {
-    instrument.id == "Amulet" && instrument.admin.as_str() == h.dso
 }
 
 /// An offer's instruction: one, to the intent's receiver, for the intent's amount.
@@ -266,7 +264,7 @@ fn check_transfer_totals(
     if let (Some(node_id), 0) = (&tally.locked_node, tally.instructions) {
         return Err(Mismatch::CreatesForTreasury {
             node_id: node_id.clone(),
-            template: "Splice.Amulet:LockedAmulet".to_owned(),
+            template: "a locked holding".to_owned(),
             why: "a locked holding without a transfer instruction".to_owned(),
         });
     }
@@ -311,14 +309,19 @@ fn inputs_total(
             })?;
         let path = format!("input {cid}");
         let template = create.template_id.as_ref();
-        let h = templates::amulet_holding(&path, template, create.argument.as_ref()).ok_or_else(
-            || Mismatch::field(&path, "a Canton Coin holding", templates::display(template)),
-        )??;
-        if h.owner != treasury || !is_amulet_of(&t.instrument, &h) {
+        let h =
+            templates::holding(&path, template, create.argument.as_ref()).ok_or_else(|| {
+                Mismatch::field(
+                    &path,
+                    "a known holding template",
+                    templates::display(template),
+                )
+            })??;
+        if h.owner != treasury || !h.is_of(&t.instrument) {
             return Err(Mismatch::field(
                 &path,
                 format!("a {} holding of {treasury}", t.instrument),
-                format!("{}/Amulet of {}", h.dso, h.owner),
+                format!("{} of {}", h.describe(), h.owner),
             ));
         }
         total = add(total, h.amount)?;

@@ -19,8 +19,9 @@
 //!   offered the amount; rollback nodes are refused;
 //! - the V2 hash of the transaction equals the node's.
 //!
-//! Holdings are recognised by template (Canton Coin's `Amulet` / `LockedAmulet`, see
-//! `templates`): creates of unknown templates involving the treasury are refused.
+//! Holdings are recognised by template (Canton Coin's `Amulet` / `LockedAmulet`, the sandbox's
+//! `TokenHolding`; see `templates`): creates of unknown templates involving the treasury are
+//! refused.
 
 mod effects;
 mod intent;

@@ -5,7 +5,7 @@
 
 use canton_interactive::proto::{Identifier, Value};
 
-use super::values::{Read, field, numeric, party, record};
+use super::values::{Read, field, numeric, optional, party, record};
 use crate::Amount;
 
 /// `(module, entity)` of a template or interface; package ids are not pinned (upgrades change
@@ -45,22 +45,45 @@ pub fn display(id: Option<&Identifier>) -> String {
     )
 }
 
-/// What a Canton Coin holding says about itself.
+/// The sandbox's offer-style token (`canton-sandbox`, package `sandbox-token`): the node the
+/// project tests against; one instrument per admin.
+pub const SANDBOX_TOKEN_HOLDING: Name = ("Sandbox.Token", "TokenHolding");
+pub const SANDBOX_TOKEN_INSTRUCTION: Name = ("Sandbox.Token", "TokenTransferInstruction");
+
+/// Templates whose creates are a sender's transfer instruction (with a `transfer` record).
+pub const INSTRUCTIONS: [Name; 2] = [AMULET_TRANSFER_INSTRUCTION, SANDBOX_TOKEN_INSTRUCTION];
+
+/// What a holding says about itself, read from its create argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AmuletHolding {
-    pub dso: String,
+pub struct Holding {
+    /// The instrument's admin (Canton Coin: the DSO).
+    pub admin: String,
+    /// The instrument id when the template says it (`Amulet`); `None` when the template holds
+    /// one instrument per admin.
+    pub instrument_id: Option<&'static str>,
     pub owner: String,
-    /// `initialAmount`, as the Holding view reports it.
+    /// Canton Coin: `initialAmount`, as the Holding view reports it.
     pub amount: Amount,
     pub locked: bool,
 }
 
-/// Reads an `Amulet` or `LockedAmulet` create argument; `None` for other templates.
-pub fn amulet_holding(
+impl Holding {
+    pub fn is_of(&self, instrument: &crate::InstrumentId) -> bool {
+        self.admin == instrument.admin.as_str()
+            && self.instrument_id.is_none_or(|id| id == instrument.id)
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{}/{}", self.admin, self.instrument_id.unwrap_or("?"))
+    }
+}
+
+/// Reads a known holding template's create argument; `None` for other templates.
+pub fn holding(
     path: &str,
     template: Option<&Identifier>,
     argument: Option<&Value>,
-) -> Option<Read<AmuletHolding>> {
+) -> Option<Read<Holding>> {
     if is(template, AMULET) {
         Some(read_amulet(path, argument, false))
     } else if is(template, LOCKED_AMULET) {
@@ -68,20 +91,36 @@ pub fn amulet_holding(
             let amulet = field(path, r, "amulet")?;
             read_amulet(&format!("{path}.amulet"), Some(amulet), true)
         }))
+    } else if is(template, SANDBOX_TOKEN_HOLDING) {
+        Some(read_sandbox_token(path, argument))
     } else {
         None
     }
 }
 
-fn read_amulet(path: &str, argument: Option<&Value>, locked: bool) -> Read<AmuletHolding> {
+fn read_amulet(path: &str, argument: Option<&Value>, locked: bool) -> Read<Holding> {
     let r = record(path, argument)?;
     let amount_path = format!("{path}.amount");
     let amount = record(&amount_path, Some(field(path, r, "amount")?))?;
     let initial = field(&amount_path, amount, "initialAmount")?;
-    Ok(AmuletHolding {
-        dso: party(&format!("{path}.dso"), field(path, r, "dso")?)?.to_owned(),
+    Ok(Holding {
+        admin: party(&format!("{path}.dso"), field(path, r, "dso")?)?.to_owned(),
+        instrument_id: Some("Amulet"),
         owner: party(&format!("{path}.owner"), field(path, r, "owner")?)?.to_owned(),
         amount: numeric(&format!("{amount_path}.initialAmount"), initial)?,
         locked,
+    })
+}
+
+/// `TokenHolding {admin, owner, amount, lock : Optional Lock}`.
+fn read_sandbox_token(path: &str, argument: Option<&Value>) -> Read<Holding> {
+    let r = record(path, argument)?;
+    let lock = optional(&format!("{path}.lock"), field(path, r, "lock")?)?;
+    Ok(Holding {
+        admin: party(&format!("{path}.admin"), field(path, r, "admin")?)?.to_owned(),
+        instrument_id: None,
+        owner: party(&format!("{path}.owner"), field(path, r, "owner")?)?.to_owned(),
+        amount: numeric(&format!("{path}.amount"), field(path, r, "amount")?)?,
+        locked: lock.is_some(),
     })
 }

@@ -317,6 +317,9 @@ pub struct Transfer {
     pub memo: String,
     /// The treasury's input holdings' amounts.
     pub inputs: Vec<String>,
+    /// The instrument: admin and id.
+    pub admin: String,
+    pub instrument: String,
 }
 
 impl Default for Transfer {
@@ -326,6 +329,8 @@ impl Default for Transfer {
             amount: "20.0000000000".to_owned(),
             memo: "4331c77f-withdrawal".to_owned(),
             inputs: vec!["15.0000000000".to_owned(), "10.0000000000".to_owned()],
+            admin: DSO.to_owned(),
+            instrument: "Amulet".to_owned(),
         }
     }
 }
@@ -347,10 +352,13 @@ impl Transfer {
         Intent::Transfer(TransferIntent {
             common: common(disclosed),
             factory: ContractId::new(&cid(FACTORY)).unwrap(),
-            expected_admin: PartyId::new(DSO).unwrap(),
+            expected_admin: PartyId::new(&self.admin).unwrap(),
             receiver: PartyId::new(&self.receiver).unwrap(),
             amount: self.amount.parse().unwrap(),
-            instrument: amulet_instrument(),
+            instrument: InstrumentId {
+                admin: PartyId::new(&self.admin).unwrap(),
+                id: self.instrument.clone(),
+            },
             memo: self.memo.clone(),
             inputs: (0..self.inputs.len())
                 .map(|i| ContractId::new(&input_cid(i)).unwrap())
@@ -367,7 +375,7 @@ impl Transfer {
             .map(|i| contract(&input_cid(i)))
             .collect();
         rec(&[
-            ("expectedAdmin", party(DSO)),
+            ("expectedAdmin", party(&self.admin)),
             (
                 "transfer",
                 rec(&[
@@ -376,7 +384,10 @@ impl Transfer {
                     ("amount", numeric(&self.amount)),
                     (
                         "instrumentId",
-                        rec(&[("admin", party(DSO)), ("id", text("Amulet"))]),
+                        rec(&[
+                            ("admin", party(&self.admin)),
+                            ("id", text(&self.instrument)),
+                        ]),
                     ),
                     ("requestedAt", time(REQUESTED_AT)),
                     ("executeBefore", time(EXECUTE_BEFORE)),
@@ -755,4 +766,104 @@ impl Signer for CountingSigner {
 
 pub fn set_of(ids: &[&str]) -> BTreeSet<ContractId> {
     ids.iter().map(|c| ContractId::new(c).unwrap()).collect()
+}
+
+// ---- the sandbox's offer-style token (SBX) ----
+
+pub const SBX_ADMIN: &str = "sbx-admin::1220abab";
+
+pub fn token_holding(cid: &str, owner: &str, amount: &str, locked: bool) -> v1::NodeType {
+    let lock = if locked {
+        some(rec(&[("holders", list(vec![party(SBX_ADMIN)]))]))
+    } else {
+        v(Sum::Optional(Optional { value: None }))
+    };
+    let arg = rec(&[
+        ("admin", party(SBX_ADMIN)),
+        ("owner", party(owner)),
+        ("amount", numeric(amount)),
+        ("lock", lock),
+    ]);
+    create(
+        cid,
+        ("Sandbox.Token", "TokenHolding"),
+        arg,
+        &[SBX_ADMIN, owner],
+        &[],
+    )
+}
+
+impl Transfer {
+    /// An SBX offer: Transfer on the token's factory → archive inputs, the treasury's locked
+    /// holding, its change, the `TokenTransferInstruction`.
+    pub fn sbx_offer(&self) -> (Intent, PreparedTransaction) {
+        let t = Transfer {
+            admin: SBX_ADMIN.to_owned(),
+            instrument: "SBX".to_owned(),
+            ..self.clone()
+        };
+        let n = t.inputs.len();
+        let mut root = t.root((1..n + 4).map(|i| i.to_string()).collect());
+        if let v1::NodeType::Exercise(e) = &mut root {
+            e.template_id = Some(id("Sandbox.Token", "TokenTransferFactory"));
+            e.signatories = vec![SBX_ADMIN.to_owned()];
+            e.stakeholders = vec![SBX_ADMIN.to_owned()];
+        }
+        let mut nodes = vec![root];
+        for i in 0..n {
+            nodes.push(exercise(Ex {
+                cid: input_cid(i),
+                template: ("Sandbox.Token", "TokenHolding"),
+                interface: None,
+                choice: "Archive",
+                arg: rec(&[]),
+                consuming: true,
+                signatories: &[SBX_ADMIN, TREASURY],
+                observers: &[],
+                children: vec![],
+            }));
+        }
+        nodes.push(token_holding(&cid(102), TREASURY, &t.amount, true));
+        nodes.push(token_holding(
+            &cid(101),
+            TREASURY,
+            &t.change().to_string(),
+            false,
+        ));
+        let Some(Sum::Record(args)) = t.choice_argument().sum else {
+            unreachable!()
+        };
+        let mut transfer = args.fields[1].value.clone().unwrap();
+        *field_mut(&mut transfer, "inputHoldingCids") = list(vec![contract(&cid(102))]);
+        let instruction = rec(&[
+            ("transfer", transfer),
+            ("lockedHolding", contract(&cid(102))),
+        ]);
+        nodes.push(create(
+            &cid(103),
+            ("Sandbox.Token", "TokenTransferInstruction"),
+            instruction,
+            &[SBX_ADMIN, TREASURY],
+            &[&t.receiver],
+        ));
+        let factory = create(
+            &cid(FACTORY),
+            ("Sandbox.Token", "TokenTransferFactory"),
+            rec(&[("admin", party(SBX_ADMIN))]),
+            &[SBX_ADMIN],
+            &[],
+        );
+        let mut inputs = vec![input(factory)];
+        inputs.extend(
+            t.inputs
+                .iter()
+                .enumerate()
+                .map(|(i, a)| input(token_holding(&input_cid(i), TREASURY, a, false))),
+        );
+        let prepared = PreparedTransaction {
+            transaction: Some(transaction(nodes)),
+            metadata: Some(metadata(inputs)),
+        };
+        (t.intent(&[FACTORY]), prepared)
+    }
 }
