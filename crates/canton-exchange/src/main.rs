@@ -5,6 +5,7 @@ mod demo;
 mod explain;
 mod holdings;
 mod ingest;
+mod keys;
 mod ledger;
 mod migrate;
 mod quarantine;
@@ -62,6 +63,10 @@ enum Command {
     /// Run a sandbox Canton node (JSON Ledger API, Admin API gRPC, control API) for tests,
     /// demos and disaster drills.
     Sandbox(sandbox::Args),
+    /// The treasury's signing key: `keys generate --out FILE` writes a new Ed25519 key file
+    /// (0600) and prints its public key and Canton fingerprint. Writes.
+    #[command(subcommand)]
+    Keys(keys::Command),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(&args, &mut std::io::stdout().lock()),
         Command::Recover(command) => recover::run(&command),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Keys(command) => keys::run(&command, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

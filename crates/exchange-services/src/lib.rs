@@ -2,7 +2,8 @@
 //! decisions from `exchange-core`, writes through `exchange-store`.
 //!
 //! Today: Tx History Ingestion ([`ingest`]), re-processing of quarantined transactions
-//! ([`quarantine`]) and the node-restore runbook ([`recover`]).
+//! ([`quarantine`]), the node-restore runbook ([`recover`]) and the treasury's key file
+//! ([`signer`]).
 
 pub mod filter;
 pub mod identity;
@@ -12,6 +13,7 @@ pub mod quarantine;
 pub mod reader;
 pub mod recover;
 pub mod retry;
+pub mod signer;
 pub mod source;
 
 pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};
