@@ -6,8 +6,8 @@ mod signing_support;
 use std::path::PathBuf;
 
 use base64::Engine;
-use canton_interactive::{decode_prepared_transaction, encode_prepared_transaction};
 use canton_interactive::proto::PreparedTransaction;
+use canton_interactive::{decode_prepared_transaction, encode_prepared_transaction};
 use exchange_core::signing::{
     Intent, Mismatch, PreapprovalIntent, REASON_KEY, Refused, verify, verify_and_sign, verify_bytes,
 };
