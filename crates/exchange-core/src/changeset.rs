@@ -12,6 +12,15 @@
 //!   any of these fails the whole commit.
 //! - Record times per synchronizer only move forward (the maximum wins).
 //! - A holding never changes after creation except for being archived once.
+//! - **The store decides nothing about money.** Every journal entry (deposit credits, withdrawal
+//!   debits and refunds, recovery bookings) is an [`Effect::Journal`] and every release of
+//!   reserved holdings an [`Effect::HoldingsReleased`], decided by core (the fold,
+//!   `ingest::expire_due`, `ingest::transition_effects`). The store applies exactly the listed
+//!   effects and derives none: a `DepositRecorded` in state `Credited` without its journal
+//!   entry records the deposit and books nothing; a withdrawal entering `failed` without its
+//!   refund is not refunded. What the store keeps are constraints, refused as errors: a deposit
+//!   recorded once, a journal cause booked once, an entry for an account that exists, a
+//!   withdrawal or deposit moved only along its state machine.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -195,6 +204,20 @@ pub struct Deposit {
     pub origin: Origin,
 }
 
+impl Deposit {
+    /// The journal entry that credits this deposit to its account, booked by `origin`; `None`
+    /// when it has no account (such deposits are never credited).
+    pub fn credit(&self, origin: &Origin) -> Option<JournalEntry> {
+        Some(JournalEntry {
+            account: self.account.clone()?,
+            instrument: self.instrument.clone(),
+            amount: self.amount,
+            cause: JournalCause::Deposit(self.id.clone()),
+            origin: Some(origin.clone()),
+        })
+    }
+}
+
 /// Why a customer balance changed. Each cause is booked at most once.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum JournalCause {
@@ -351,19 +374,25 @@ pub enum Effect {
         contract_id: ContractId,
         archived: Origin,
     },
-    /// A deposit seen on the ledger; if `Credited`, the credit is booked in the journal too.
+    /// A deposit seen on the ledger. Recording it books nothing: a `Credited` one comes with
+    /// its credit as an [`Effect::Journal`] (see [`Deposit::credit`]).
     DepositRecorded(Deposit),
-    /// A recorded deposit moved on (see [`DepositState::can_transition`]); entering `Credited`
-    /// books the credit.
+    /// A recorded deposit moved on (see [`DepositState::can_transition`]). Entering `Credited`
+    /// comes with the credit as an [`Effect::Journal`].
     DepositUpdated {
         id: DepositId,
         state: DepositState,
         origin: Origin,
     },
-    /// A journal entry not implied by another effect (fees, recovery adjustments).
+    /// A journal entry: deposit credits, withdrawal refunds and debits, fees, adjustments. The
+    /// only way a balance changes in a change set.
     Journal(JournalEntry),
-    /// A withdrawal moved on, as learned from the ledger.
+    /// A withdrawal moved on, as learned from the ledger (or decided by the automation). Moving
+    /// it changes no balance and no holding: its refund and release are effects of their own.
     Withdrawal(WithdrawalTransition),
+    /// The withdrawal reached a terminal state: the treasury holdings reserved for it are free
+    /// again (the archived ones stay archived).
+    HoldingsReleased { withdrawal: WithdrawalId },
     /// A withdrawal transfer whose id is unknown, re-created from on-chain data.
     WithdrawalRecovered(RecoveredWithdrawal),
     /// A transfer instruction was created or changed state (upsert by contract id).

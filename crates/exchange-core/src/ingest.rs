@@ -31,7 +31,7 @@ use crate::parser::TransferStatus as Status;
 use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
 use crate::token_standard::{self as ts, TransferSpec};
 use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalState, WithdrawalTransition};
-use crate::{ContractId, PartyId, SynchronizerId, Timestamp, UpdateId};
+use crate::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp, UpdateId};
 
 /// When a transaction counts as already ingested.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -84,6 +84,9 @@ pub struct KnownHolding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KnownWithdrawal {
     pub state: WithdrawalState,
+    /// What it pays out, and so what a refund gives back.
+    pub instrument: InstrumentId,
+    pub amount: Amount,
     pub trec_tgt: Option<Timestamp>,
     /// The synchronizer whose record time `trec_tgt` bounds, if known.
     pub synchronizer: Option<SynchronizerId>,
@@ -211,6 +214,8 @@ impl Known {
                         .entry(r.id.clone())
                         .or_insert(KnownWithdrawal {
                             state: WithdrawalState::Recovered,
+                            instrument: r.instrument.clone(),
+                            amount: r.amount,
                             trec_tgt: None,
                             synchronizer: None,
                             debited: None,
@@ -222,8 +227,11 @@ impl Known {
                     self.instructions.insert(i.contract_id.clone(), i.clone());
                 }
                 Effect::Quarantined(_) => self.quarantine_held = true,
-                // Whether others are still held is the DB's to say at the next load.
-                Effect::QuarantineReleased { .. } | Effect::UnmatchedArchive { .. } => {}
+                // Whether others are still held is the DB's to say at the next load; holding
+                // reservations are not part of what the fold reads.
+                Effect::QuarantineReleased { .. }
+                | Effect::UnmatchedArchive { .. }
+                | Effect::HoldingsReleased { .. } => {}
             }
         }
     }
@@ -500,12 +508,16 @@ fn fold_effects(
     }
 }
 
-/// Marks the withdrawals whose `trecTgt` passed without their transfer as expired (refunded by
-/// the store), by the ingested record times in `known` (see `Known::due`).
+/// Marks the withdrawals whose `trecTgt` passed without their transfer as expired, with their
+/// refunds and releases (see [`transition_effects`]), by the ingested record times in `known`
+/// (see `Known::due`).
 pub fn expire_due(known: &Known) -> ChangeSet {
     let mut changes = ChangeSet::default();
     for (id, trec_tgt, time) in known.due() {
-        changes.push(Effect::Withdrawal(WithdrawalTransition {
+        let Some(withdrawal) = known.withdrawals.get(&id) else {
+            continue;
+        };
+        let expired = WithdrawalTransition {
             id,
             to: WithdrawalState::Expired,
             reason: Some(format!(
@@ -513,9 +525,66 @@ pub fn expire_due(known: &Known) -> ChangeSet {
             )),
             origin: None,
             transfer_instruction: None,
-        }));
+        };
+        // `due` only lists requested or submitted withdrawals, which may expire.
+        if let Ok(effects) = transition_effects(withdrawal, expired) {
+            changes.effects.extend(effects);
+        }
     }
     changes
+}
+
+/// A withdrawal asked to move where its state machine does not lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidTransition {
+    pub from: WithdrawalState,
+    pub to: WithdrawalState,
+}
+
+impl std::fmt::Display for InvalidTransition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a withdrawal cannot move from {} to {}",
+            self.from, self.to
+        )
+    }
+}
+
+impl std::error::Error for InvalidTransition {}
+
+/// The effects of moving `withdrawal` by `t`: the transition; on entering `failed` or `expired`
+/// the refund of its amount to the account that was debited for it (a recovered withdrawal
+/// nobody was debited for refunds nothing); on entering a terminal state the release of its
+/// reserved holdings. Nothing if it is already in `t.to` (redoing a step is safe). The one
+/// place the refund and release rules live: ingestion, expiry and the automation all use it.
+pub fn transition_effects(
+    withdrawal: &KnownWithdrawal,
+    t: WithdrawalTransition,
+) -> Result<Vec<Effect>, InvalidTransition> {
+    let (from, to) = (withdrawal.state, t.to);
+    if from == to {
+        return Ok(Vec::new());
+    }
+    if !from.can_transition(to) {
+        return Err(InvalidTransition { from, to });
+    }
+    let id = t.id.clone();
+    let origin = t.origin.clone();
+    let mut effects = vec![Effect::Withdrawal(t)];
+    if let (true, Some(account)) = (to.refunds(), &withdrawal.debited) {
+        effects.push(Effect::Journal(JournalEntry {
+            account: account.clone(),
+            instrument: withdrawal.instrument.clone(),
+            amount: withdrawal.amount,
+            cause: JournalCause::WithdrawalRefund(id.clone()),
+            origin,
+        }));
+    }
+    if to.is_terminal() {
+        effects.push(Effect::HoldingsReleased { withdrawal: id });
+    }
+    Ok(effects)
 }
 
 struct Fold<'a> {
@@ -537,6 +606,10 @@ impl Fold<'_> {
 
     fn push(&mut self, effect: Effect) {
         self.out.changes.push(effect);
+    }
+
+    fn push_all(&mut self, effects: impl IntoIterator<Item = Effect>) {
+        self.out.changes.effects.extend(effects);
     }
 
     /// Mirrors the treasury's holdings: creates first, then archives, so a holding created and
@@ -663,11 +736,14 @@ impl Fold<'_> {
         };
         match known {
             Some(DepositState::Offered) if arrived => {
+                let credit = self.state.deposit(&id).and_then(|d| d.credit(&self.origin));
                 self.push(Effect::DepositUpdated {
                     id,
                     state: DepositState::Credited,
                     origin: self.origin.clone(),
                 });
+                // An offered deposit always names its (known) account.
+                self.push_all(credit.map(Effect::Journal));
             }
             Some(DepositState::UnknownAccount) if arrived && t.status == Status::Accepted => {
                 // We never accept offers to unknown accounts; someone did by hand. The funds are
@@ -693,7 +769,7 @@ impl Fold<'_> {
                     (true, true) => DepositState::Credited,
                     (true, false) => DepositState::Offered,
                 };
-                self.push(Effect::DepositRecorded(Deposit {
+                let deposit = Deposit {
                     id,
                     account,
                     instrument: instrument.clone(),
@@ -702,7 +778,12 @@ impl Fold<'_> {
                     state,
                     transfer_instruction: t.transfer_instruction_cid.clone(),
                     origin: self.origin.clone(),
-                }));
+                };
+                let credit = (state == DepositState::Credited)
+                    .then(|| deposit.credit(&self.origin))
+                    .flatten();
+                self.push(Effect::DepositRecorded(deposit));
+                self.push_all(credit.map(Effect::Journal));
             }
         }
     }
@@ -725,7 +806,6 @@ impl Fold<'_> {
             return;
         };
         let from = known.state;
-        let debited = known.debited.clone();
         if known.last_update.as_ref() == Some(&self.tx.update_id) {
             return;
         }
@@ -745,27 +825,16 @@ impl Fold<'_> {
             );
             return;
         }
-        self.push(Effect::Withdrawal(WithdrawalTransition {
-            id: id.clone(),
+        let transition = WithdrawalTransition {
+            id,
             to,
             reason: why.map(str::to_owned),
             origin: Some(self.origin.clone()),
             transfer_instruction: t.transfer_instruction_cid.clone(),
-        }));
-        // The store refunds requested withdrawals from their account; a recovered one has none
-        // there, so its refund goes back to whichever account ingestion debited.
-        if from == WithdrawalState::Recovered && to.refunds() {
-            if let (Some(account), Some(instrument), Some(amount)) =
-                (debited, &t.instrument, t.amount)
-            {
-                self.push(Effect::Journal(JournalEntry {
-                    account,
-                    instrument: instrument.clone(),
-                    amount,
-                    cause: JournalCause::WithdrawalRefund(id),
-                    origin: Some(self.origin.clone()),
-                }));
-            }
+        };
+        // Checked above: the transition is valid, so this always has its effects.
+        if let Ok(effects) = transition_effects(known, transition) {
+            self.push_all(effects);
         }
     }
 

@@ -14,7 +14,8 @@
 //! `expired` means the ingested record time passed `trecTgt` without the transfer: the funds
 //! never left. Once an offer exists on the ledger, `trecTgt` no longer matters; a rejected or
 //! withdrawn offer ends as `failed`. Entering `failed` or `expired` refunds the customer through
-//! the journal and releases the reserved holdings.
+//! the journal, and entering any terminal state releases the reserved holdings: both are
+//! effects decided in one place, `ingest::transition_effects`, which the store only applies.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,12 +1,10 @@
 //! Deposits: credited ones, pending offers and those to unknown accounts.
 
-use exchange_core::changeset::{
-    Deposit, DepositId, DepositState, JournalCause, JournalEntry, Origin,
-};
+use exchange_core::changeset::{Deposit, DepositId, DepositState, Origin};
 
+use crate::Store;
 use crate::db::{Row, Tx, expect_one};
 use crate::error::{Result, StoreError};
-use crate::{Store, accounts};
 
 /// A deposit and the ledger update that last changed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,31 +74,9 @@ pub(crate) async fn update(
         .bind(current.state.as_str())
         .execute()
         .await?;
+    // The credit, if any, is an effect of its own (the journal's unique cause keeps it single).
     expect_one(changed, || {
         StoreError::Conflict(format!("deposit {id} changed concurrently"))
-    })?;
-    if state == DepositState::Credited {
-        credit(tx, &current, origin).await?;
-    }
-    Ok(())
-}
-
-/// Books the credit; the journal's unique cause makes a second credit of a deposit fail.
-async fn credit(tx: &mut Tx, deposit: &Deposit, origin: &Origin) -> Result<()> {
-    accounts::book(tx, &credit_entry(deposit, origin)?).await
-}
-
-/// The journal entry that credits `deposit`.
-pub(crate) fn credit_entry(deposit: &Deposit, origin: &Origin) -> Result<JournalEntry> {
-    let account = deposit.account.clone().ok_or_else(|| {
-        StoreError::Invalid(format!("deposit {} has no account to credit", deposit.id))
-    })?;
-    Ok(JournalEntry {
-        account,
-        instrument: deposit.instrument.clone(),
-        amount: deposit.amount,
-        cause: JournalCause::Deposit(deposit.id.clone()),
-        origin: Some(origin.clone()),
     })
 }
 

@@ -2,9 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use exchange_core::changeset::{
-    ChangeSet, Checkpoint, DepositState, Effect, IngestedUpdate, JournalEntry,
-};
+use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, JournalEntry};
 use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 
@@ -69,9 +67,10 @@ async fn bind_checkpoint(tx: &mut Tx, sql: &str, checkpoint: &Checkpoint) -> Res
 
 /// Writes the effects of a batch with the result of applying them one by one, in order, but
 /// with one statement per table for runs of effects that commute: inserts of new rows
-/// (holdings, deposits and their credits, recovered withdrawals, journal entries, in their
-/// order) and holding archivals. An effect that reads what earlier ones wrote (a deposit or
-/// withdrawal transition) first flushes what is pending, then runs on its own.
+/// (holdings, deposits, recovered withdrawals, journal entries, in their order) and holding
+/// archivals. An effect that reads what earlier ones wrote (a deposit or withdrawal
+/// transition, a release) first flushes what is pending, then runs on its own. Only the listed
+/// effects are written: no credit, refund or release is derived here (see `changeset`).
 pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
     record_ingested(tx, &changes.ingested).await?;
     for (synchronizer, time) in &changes.record_times {
@@ -126,9 +125,6 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     d.origin.update_id.as_str().into(),
                     d.origin.record_time.micros().into(),
                 ]);
-                if d.state == DepositState::Credited {
-                    pending.journal(&deposits::credit_entry(d, &d.origin)?);
-                }
             }
             Effect::Journal(entry) => pending.journal(entry),
             Effect::WithdrawalRecovered(r) => {
@@ -162,6 +158,10 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
             Effect::Withdrawal(transition) => {
                 pending.flush(tx).await?;
                 withdrawals::transition(tx, transition).await?
+            }
+            Effect::HoldingsReleased { withdrawal } => {
+                pending.flush(tx).await?;
+                holdings::release(tx, withdrawal).await?
             }
             // Rare (an unparseable transaction): one statement each, in order.
             Effect::Quarantined(q) => {

@@ -2,14 +2,14 @@
 //! [`Known`] state, with one query per table (ids in `IN` lists), in one read transaction so
 //! the batch sees one consistent DB.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use exchange_core::changeset::JournalCause;
 use exchange_core::ingest::{Known, KnownHolding, KnownWithdrawal, Needs};
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
 
 use crate::db::{Backend, Row, Tx};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::{Store, deposits, holdings, ingest, instructions, withdrawals};
 
 /// Ids per `IN` list on SQLite, well below its 32,766 bound parameters.
@@ -133,38 +133,66 @@ impl Store {
                     .await?,
             );
         }
-        let mut recovered: Vec<WithdrawalId> = Vec::new();
-        for row in rows {
-            let w = withdrawals::from_row(&row)?;
-            if w.account.is_none() {
-                recovered.push(w.id.clone());
-            }
-            known.withdrawals.insert(
-                w.id.clone(),
-                KnownWithdrawal {
-                    state: w.state,
-                    trec_tgt: w.trec_tgt,
-                    synchronizer: w.synchronizer,
-                    debited: w.account,
-                    last_update: w.last_origin.map(|o| o.update_id),
-                    transfer_instruction: w.transfer_instruction,
-                },
-            );
-        }
-        // A recovered withdrawal has no account; the journal says which one ingestion debited.
-        let ids: Vec<&str> = recovered.iter().map(WithdrawalId::as_str).collect();
-        let select = "SELECT cause_kind, cause_ref, account_id FROM journal";
-        for row in rows_in(&mut tx, select, "cause_ref", &ids).await? {
-            let kind: String = row.get("cause_kind")?;
-            let reference: String = row.get("cause_ref")?;
-            if let Some(JournalCause::WithdrawalReserve(id)) =
-                JournalCause::from_parts(&kind, &reference)
-            {
-                if let Some(w) = known.withdrawals.get_mut(&id) {
-                    w.debited = Some(row.parse("account_id")?);
-                }
-            }
-        }
+        known
+            .withdrawals
+            .extend(known_withdrawals(&mut tx, &rows).await?);
         Ok(())
     }
+}
+
+/// What the fold knows of the withdrawals in `rows` (rows of `withdrawals::COLUMNS`).
+async fn known_withdrawals(
+    tx: &mut Tx,
+    rows: &[Row],
+) -> Result<HashMap<WithdrawalId, KnownWithdrawal>> {
+    let mut known = HashMap::new();
+    let mut recovered: Vec<WithdrawalId> = Vec::new();
+    for row in rows {
+        let w = withdrawals::from_row(row)?;
+        if w.account.is_none() {
+            recovered.push(w.id.clone());
+        }
+        known.insert(
+            w.id.clone(),
+            KnownWithdrawal {
+                state: w.state,
+                instrument: w.instrument,
+                amount: w.amount,
+                trec_tgt: w.trec_tgt,
+                synchronizer: w.synchronizer,
+                debited: w.account,
+                last_update: w.last_origin.map(|o| o.update_id),
+                transfer_instruction: w.transfer_instruction,
+            },
+        );
+    }
+    // A recovered withdrawal has no account; the journal says which one ingestion debited.
+    let ids: Vec<&str> = recovered.iter().map(WithdrawalId::as_str).collect();
+    let select = "SELECT cause_kind, cause_ref, account_id FROM journal";
+    for row in rows_in(tx, select, "cause_ref", &ids).await? {
+        let kind: String = row.get("cause_kind")?;
+        let reference: String = row.get("cause_ref")?;
+        if let Some(JournalCause::WithdrawalReserve(id)) =
+            JournalCause::from_parts(&kind, &reference)
+        {
+            if let Some(w) = known.get_mut(&id) {
+                w.debited = Some(row.parse("account_id")?);
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// What the fold would know of withdrawal `id`, read in `tx` (for a transition decided outside
+/// ingestion, so that it follows the same rules).
+pub(crate) async fn known_withdrawal(tx: &mut Tx, id: &WithdrawalId) -> Result<KnownWithdrawal> {
+    let sql = format!(
+        "SELECT {} FROM withdrawals WHERE withdrawal_id = $1",
+        withdrawals::COLUMNS
+    );
+    let rows = tx.query(&sql).bind(id.as_str()).fetch_all().await?;
+    known_withdrawals(tx, &rows)
+        .await?
+        .remove(id)
+        .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))
 }

@@ -1,7 +1,9 @@
 //! Withdrawals: requests from the exchange, transitions from automation and ingestion.
-//! Each transition is one DB transaction; refunds go through the journal.
+//! Each transition is one DB transaction; its refund and release are effects core decides
+//! (`exchange_core::ingest::transition_effects`), applied here like ingestion's.
 
-use exchange_core::changeset::{AccountId, JournalCause, JournalEntry, Origin};
+use exchange_core::changeset::{AccountId, ChangeSet, JournalCause, JournalEntry, Origin};
+use exchange_core::ingest::transition_effects;
 use exchange_core::withdrawal::{
     WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
@@ -10,7 +12,7 @@ use exchange_core::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, T
 use crate::catalog::{self, Switch};
 use crate::db::{Backend, Num, Row, Tx, expect_one};
 use crate::error::{Result, StoreError};
-use crate::{Store, accounts, holdings, now};
+use crate::{Store, accounts, holdings, ingest, known, now};
 
 /// A withdrawal as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,8 +79,9 @@ async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
         .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))
 }
 
-/// Applies a transition. Repeating the current state is a no-op, so redoing a step (e.g.
-/// marking a withdrawal failed after a DB restore) is safe.
+/// Applies a transition: the state only (refunds and releases are effects of their own).
+/// Repeating the current state is a no-op, so redoing a step (e.g. marking a withdrawal failed
+/// after a DB restore) is safe; a step the state machine does not allow is refused.
 pub(crate) async fn transition(tx: &mut Tx, t: &WithdrawalTransition) -> Result<()> {
     let current = load(tx, &t.id).await?;
     if current.state == t.to {
@@ -114,24 +117,7 @@ pub(crate) async fn transition(tx: &mut Tx, t: &WithdrawalTransition) -> Result<
         .await?;
     expect_one(changed, || {
         StoreError::Conflict(format!("withdrawal {} changed concurrently", t.id))
-    })?;
-    if t.to.refunds() {
-        // A recovered withdrawal has no account to refund; operators reconcile it.
-        if let Some(account) = current.account {
-            let refund = JournalEntry {
-                account,
-                instrument: current.instrument,
-                amount: current.amount,
-                cause: JournalCause::WithdrawalRefund(t.id.clone()),
-                origin: t.origin.clone(),
-            };
-            accounts::book(tx, &refund).await?;
-        }
-    }
-    if t.to.is_terminal() {
-        holdings::release(tx, &t.id).await?;
-    }
-    Ok(())
+    })
 }
 
 fn duplicate(error: StoreError, id: &WithdrawalId) -> StoreError {
@@ -219,10 +205,23 @@ impl Store {
     }
 
     /// A transition decided outside ingestion (e.g. `submitted`, or `failed` for lack of a
-    /// transfer preapproval); one transaction, refunding if the new state says so.
+    /// transfer preapproval); one transaction, with the refund and release core decides for it
+    /// (the same rule as ingestion's).
     pub async fn transition_withdrawal(&self, transition: &WithdrawalTransition) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        self::transition(&mut tx, transition).await?;
+        let current = known::known_withdrawal(&mut tx, &transition.id).await?;
+        let effects = transition_effects(&current, transition.clone()).map_err(|e| {
+            StoreError::InvalidTransition {
+                what: format!("withdrawal {}", transition.id),
+                from: e.from.as_str(),
+                to: e.to.as_str(),
+            }
+        })?;
+        let changes = ChangeSet {
+            effects,
+            ..ChangeSet::default()
+        };
+        ingest::apply(&mut tx, &changes).await?;
         tx.commit().await
     }
 

@@ -7,7 +7,7 @@ use exchange_core::changeset::{
     IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, QuarantinedUpdate,
     TransferInstruction,
 };
-use exchange_core::ingest::{Known, Needs};
+use exchange_core::ingest::{Known, Needs, transition_effects};
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
@@ -38,6 +38,7 @@ conformance!(
     an_update_is_recorded_once_before_and_after_migrations,
     quarantined_updates_are_held_then_released_once,
     a_second_payment_is_stored_as_such,
+    the_store_books_only_what_the_change_set_lists,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -125,6 +126,37 @@ fn deposit(id: &str, to: Option<&str>, value: &str, state: DepositState, n: i64)
     }
 }
 
+/// A deposit recorded as core records it: a credited one comes with its credit.
+fn recorded(d: Deposit) -> Vec<Effect> {
+    let credit = (d.state == DepositState::Credited)
+        .then(|| d.credit(&d.origin))
+        .flatten();
+    let mut effects = vec![Effect::DepositRecorded(d)];
+    effects.extend(credit.map(Effect::Journal));
+    effects
+}
+
+/// An offered deposit accepted in transaction `n`, with its credit, as core emits it.
+fn accepted(d: &Deposit, n: i64) -> Vec<Effect> {
+    vec![
+        Effect::DepositUpdated {
+            id: d.id.clone(),
+            state: DepositState::Credited,
+            origin: origin(n),
+        },
+        Effect::Journal(d.credit(&origin(n)).unwrap()),
+    ]
+}
+
+/// A withdrawal transition with the refund and release core decides for it, from what the
+/// store knows of the withdrawal (as ingestion folds it).
+async fn moved(store: &Store, t: WithdrawalTransition) -> Vec<Effect> {
+    let mut needs = Needs::default();
+    needs.withdrawals.insert(t.id.clone());
+    let known = read(store, &needs, None).await;
+    transition_effects(&known.withdrawals[&t.id], t).unwrap()
+}
+
 /// A store with account `acc` holding `funds` Amulet, credited by a deposit in transaction 1,
 /// plus treasury holdings h1 (60) and h2 (40) from the same transaction.
 async fn funded(db: &TestDb, funds: &str) -> Store {
@@ -133,14 +165,15 @@ async fn funded(db: &TestDb, funds: &str) -> Store {
         .create_account(&account("acc"), "customer-1")
         .await
         .unwrap();
-    let changes = tx(
+    let mut effects = vec![holding("h1", "60", 1), holding("h2", "40", 1)];
+    effects.extend(recorded(deposit(
+        "d0",
+        Some("acc"),
+        funds,
+        DepositState::Credited,
         1,
-        vec![
-            holding("h1", "60", 1),
-            holding("h2", "40", 1),
-            Effect::DepositRecorded(deposit("d0", Some("acc"), funds, DepositState::Credited, 1)),
-        ],
-    );
+    )));
+    let changes = tx(1, effects);
     store.commit(&changes, &checkpoint(1)).await.unwrap();
     store
 }
@@ -243,14 +276,16 @@ async fn checkpoint_only_moves_forward(db: &TestDb) {
 async fn a_failing_commit_writes_nothing(db: &TestDb) {
     let store = funded(db, "100").await;
     // Valid effects followed by a duplicate holding: all or nothing.
-    let changes = tx(
+    let mut effects = vec![holding("h3", "5", 2)];
+    effects.extend(recorded(deposit(
+        "d1",
+        Some("acc"),
+        "7",
+        DepositState::Credited,
         2,
-        vec![
-            holding("h3", "5", 2),
-            Effect::DepositRecorded(deposit("d1", Some("acc"), "7", DepositState::Credited, 2)),
-            holding("h1", "60", 2),
-        ],
-    );
+    )));
+    effects.push(holding("h1", "60", 2));
+    let changes = tx(2, effects);
     let err = store.commit(&changes, &checkpoint(2)).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     // A regressing checkpoint with valid effects: nothing either.
@@ -279,18 +314,12 @@ async fn a_deposit_is_credited_exactly_once(db: &TestDb) {
     let store = funded(db, "100").await;
     let d = deposit("d1", Some("acc"), "12.5", DepositState::Credited, 2);
     store
-        .commit(
-            &tx(2, vec![Effect::DepositRecorded(d.clone())]),
-            &checkpoint(2),
-        )
+        .commit(&tx(2, recorded(d.clone())), &checkpoint(2))
         .await
         .unwrap();
     // The same deposit in a later batch (a bug upstream, or a replay without rewind).
     let err = store
-        .commit(
-            &tx(3, vec![Effect::DepositRecorded(d.clone())]),
-            &checkpoint(3),
-        )
+        .commit(&tx(3, recorded(d.clone())), &checkpoint(3))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -513,16 +542,12 @@ async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
         .transition_withdrawal(&to("w1", Submitted, None))
         .await
         .unwrap();
-    let done = tx(
-        2,
-        vec![
-            Effect::HoldingArchived {
-                contract_id: cid("h1"),
-                archived: origin(2),
-            },
-            Effect::Withdrawal(to("w1", Completed, Some(2))),
-        ],
-    );
+    let mut effects = vec![Effect::HoldingArchived {
+        contract_id: cid("h1"),
+        archived: origin(2),
+    }];
+    effects.extend(moved(&store, to("w1", Completed, Some(2))).await);
+    let done = tx(2, effects);
     store.commit(&done, &checkpoint(2)).await.unwrap();
     let w1 = store.withdrawal(&wid("w1")).await.unwrap().unwrap();
     assert_eq!((w1.state, w1.last_origin), (Completed, Some(origin(2))));
@@ -587,7 +612,7 @@ async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
         .unwrap();
     store
         .commit(
-            &tx(3, vec![Effect::Withdrawal(to("w3", Expired, Some(3)))]),
+            &tx(3, moved(&store, to("w3", Expired, Some(3))).await),
             &checkpoint(3),
         )
         .await
@@ -608,13 +633,13 @@ async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
         ..to("w4", PendingAcceptance, Some(4))
     };
     store
-        .commit(&tx(4, vec![Effect::Withdrawal(offer)]), &checkpoint(4))
+        .commit(&tx(4, moved(&store, offer).await), &checkpoint(4))
         .await
         .unwrap();
     assert_eq!(store.latest_in_flight_trec_tgt().await.unwrap(), None);
     store
         .commit(
-            &tx(5, vec![Effect::Withdrawal(to("w4", Failed, Some(5)))]),
+            &tx(5, moved(&store, to("w4", Failed, Some(5))).await),
             &checkpoint(5),
         )
         .await
@@ -682,11 +707,7 @@ async fn recovered_withdrawals(db: &TestDb) {
         .commit(
             &tx(
                 3,
-                vec![Effect::Withdrawal(to(
-                    "lost-1",
-                    WithdrawalState::Failed,
-                    Some(3),
-                ))],
+                moved(&store, to("lost-1", WithdrawalState::Failed, Some(3))).await,
             ),
             &checkpoint(3),
         )
@@ -712,6 +733,7 @@ async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
         transfer_instruction: Some(cid("ti1")),
         ..deposit("d3", Some("acc"), "5", DepositState::Offered, 2)
     };
+    let accept = accepted(&offer, 3);
     store
         .commit(
             &tx(
@@ -747,7 +769,7 @@ async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
     // Crediting an account that does not exist fails and writes nothing.
     let bad = deposit("d4", Some("nobody"), "1", DepositState::Credited, 3);
     let err = store
-        .commit(&tx(3, vec![Effect::DepositRecorded(bad)]), &checkpoint(3))
+        .commit(&tx(3, recorded(bad)), &checkpoint(3))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -758,13 +780,8 @@ async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
 
     // The offer is accepted: credited once, with the accepting update.
     let d3 = DepositId::new("d3").unwrap();
-    let accept = Effect::DepositUpdated {
-        id: d3.clone(),
-        state: DepositState::Credited,
-        origin: origin(3),
-    };
     store
-        .commit(&tx(3, vec![accept.clone()]), &checkpoint(3))
+        .commit(&tx(3, accept.clone()), &checkpoint(3))
         .await
         .unwrap();
     assert_eq!(balance(&store).await, amount("105"));
@@ -775,7 +792,7 @@ async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
     );
     assert_eq!(record.deposit.origin, origin(2));
     let err = store
-        .commit(&tx(4, vec![accept]), &checkpoint(4))
+        .commit(&tx(4, accept), &checkpoint(4))
         .await
         .unwrap_err();
     assert!(
@@ -1058,28 +1075,22 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
         state: InstructionState::Accepted,
         origin: origin(3),
     };
-    let mut batch = tx(
-        3,
-        vec![
-            Effect::HoldingArchived {
-                contract_id: cid("h1"),
-                archived: origin(3),
-            },
-            holding("h4", "30", 3),
-            holding("h5", "1", 3),
-            Effect::HoldingArchived {
-                contract_id: cid("h5"),
-                archived: origin(3),
-            },
-            Effect::Withdrawal(to("w1", WithdrawalState::Completed, Some(3))),
-            Effect::DepositUpdated {
-                id: offer.id.clone(),
-                state: DepositState::Credited,
-                origin: origin(3),
-            },
-            Effect::TransferInstruction(instruction),
-        ],
-    );
+    let mut effects = vec![
+        Effect::HoldingArchived {
+            contract_id: cid("h1"),
+            archived: origin(3),
+        },
+        holding("h4", "30", 3),
+        holding("h5", "1", 3),
+        Effect::HoldingArchived {
+            contract_id: cid("h5"),
+            archived: origin(3),
+        },
+    ];
+    effects.extend(moved(&store, to("w1", WithdrawalState::Completed, Some(3))).await);
+    effects.extend(accepted(&offer, 3));
+    effects.push(Effect::TransferInstruction(instruction));
+    let mut batch = tx(3, effects);
     let mut second = tx(
         4,
         vec![
@@ -1358,7 +1369,7 @@ async fn quarantined_updates_are_held_then_released_once(db: &TestDb) {
     release.push(Effect::QuarantineReleased {
         update_id: update(2).update_id,
     });
-    release.push(Effect::DepositRecorded(deposit(
+    release.effects.extend(recorded(deposit(
         "d2",
         Some("acc"),
         "7",
@@ -1401,4 +1412,68 @@ async fn a_second_payment_is_stored_as_such(db: &TestDb) {
         .unwrap();
     assert_eq!(w.duplicate_of, Some(wid("w1")));
     assert_eq!(w.state, WithdrawalState::Recovered);
+}
+
+/// The store applies effects and derives none (the contract in `changeset`): a credited
+/// deposit, an accepted offer or a failed withdrawal without their journal and release effects
+/// move no balance and free no holding; those effects on their own do.
+async fn the_store_books_only_what_the_change_set_lists(db: &TestDb) {
+    use WithdrawalState::*;
+    let store = funded(db, "100").await;
+    let credited = deposit("d1", Some("acc"), "7", DepositState::Credited, 2);
+    let offer = deposit("d2", Some("acc"), "5", DepositState::Offered, 2);
+    let changes = tx(
+        2,
+        vec![
+            Effect::DepositRecorded(credited.clone()),
+            Effect::DepositRecorded(offer.clone()),
+        ],
+    );
+    store.commit(&changes, &checkpoint(2)).await.unwrap();
+    let accept = Effect::DepositUpdated {
+        id: offer.id.clone(),
+        state: DepositState::Credited,
+        origin: origin(3),
+    };
+    store
+        .commit(&tx(3, vec![accept]), &checkpoint(3))
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("100"));
+    let d1 = store.deposit(&credited.id).await.unwrap().unwrap();
+    assert_eq!(d1.deposit.state, DepositState::Credited);
+    assert_eq!(store.journal(&account("acc")).await.unwrap().len(), 1);
+
+    // A withdrawal failed by ingestion, without its refund and release: neither happens.
+    store
+        .request_withdrawal(&request("w1", "30", &["h1"]))
+        .await
+        .unwrap();
+    store
+        .commit(
+            &tx(4, vec![Effect::Withdrawal(to("w1", Failed, Some(4)))]),
+            &checkpoint(4),
+        )
+        .await
+        .unwrap();
+    let w1 = store.withdrawal(&wid("w1")).await.unwrap().unwrap();
+    assert_eq!(w1.state, Failed);
+    assert_eq!(balance(&store).await, amount("70"));
+    let reserved = |store: Store| async move {
+        let h1 = store.holding(&cid("h1")).await.unwrap().unwrap();
+        h1.reserved_by
+    };
+    assert_eq!(reserved(store.clone()).await, Some(wid("w1")));
+
+    // The effects core decides, applied on their own, are what moves money and holdings.
+    let credit = Effect::Journal(credited.credit(&origin(5)).unwrap());
+    let release = Effect::HoldingsReleased {
+        withdrawal: wid("w1"),
+    };
+    store
+        .commit(&tx(5, vec![credit, release]), &checkpoint(5))
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("77"));
+    assert_eq!(reserved(store.clone()).await, None);
 }
