@@ -39,6 +39,7 @@ conformance!(
     quarantined_updates_are_held_then_released_once,
     a_second_payment_is_stored_as_such,
     the_store_books_only_what_the_change_set_lists,
+    an_automation_transition_refunds_by_the_same_rule_as_ingestion,
 );
 
 // ---- fixtures ------------------------------------------------------------------------------
@@ -1476,4 +1477,42 @@ async fn the_store_books_only_what_the_change_set_lists(db: &TestDb) {
         .unwrap();
     assert_eq!(balance(&store).await, amount("77"));
     assert_eq!(reserved(store.clone()).await, None);
+}
+
+/// `transition_withdrawal` takes its refund and release from core's rule, as ingestion does:
+/// a recovered withdrawal that ingestion debited (here to the account its metadata named) is
+/// refunded to that account, once (before, the store refunded only requests with an account).
+async fn an_automation_transition_refunds_by_the_same_rule_as_ingestion(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let recovered = RecoveredWithdrawal {
+        id: wid("lost-1"),
+        instrument: amulet(),
+        amount: amount("25"),
+        receiver: party("bob"),
+        origin: origin(2),
+        transfer_instruction: None,
+        duplicate_of: None,
+    };
+    let debit = JournalEntry {
+        account: account("acc"),
+        instrument: amulet(),
+        amount: amount("-25"),
+        cause: JournalCause::WithdrawalReserve(wid("lost-1")),
+        origin: Some(origin(2)),
+    };
+    let changes = tx(
+        2,
+        vec![
+            Effect::WithdrawalRecovered(recovered),
+            Effect::Journal(debit),
+        ],
+    );
+    store.commit(&changes, &checkpoint(2)).await.unwrap();
+    assert_eq!(balance(&store).await, amount("75"));
+    let failed = to("lost-1", WithdrawalState::Failed, None);
+    store.transition_withdrawal(&failed).await.unwrap();
+    store.transition_withdrawal(&failed).await.unwrap();
+    assert_eq!(balance(&store).await, amount("100"));
+    let w = store.withdrawal(&wid("lost-1")).await.unwrap().unwrap();
+    assert_eq!(w.state, WithdrawalState::Failed);
 }
