@@ -37,7 +37,7 @@ pub enum StoreError {
     /// No selection of the treasury's holdings funds the withdrawal; the selection error says
     /// why (too little held, the rest reserved or locked, or too many small holdings).
     #[error("no spendable holdings: {0}")]
-    NoSpendableHoldings(exchange_core::selection::SelectionError),
+    NoSpendableHoldings(Box<exchange_core::selection::SelectionError>),
     /// Neither an onboarded token nor an instrument the treasury has ever held.
     #[error("unknown instrument {0}")]
     UnknownInstrument(InstrumentId),

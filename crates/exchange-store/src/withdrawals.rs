@@ -277,7 +277,7 @@ async fn select_inputs(
         .collect();
     selection::select(&candidates, order.amount, at, order.policy)
         .map(|selected| selected.inputs)
-        .map_err(StoreError::NoSpendableHoldings)
+        .map_err(|e| StoreError::NoSpendableHoldings(Box::new(e)))
 }
 
 fn check_order(order: &WithdrawalOrder) -> Result<()> {
