@@ -158,7 +158,10 @@ async fn check_enabled(tx: &mut Tx) -> Result<()> {
 
 /// Checks that the account can pay `amount`. Serializes requests of one account so two cannot
 /// spend the same balance: PostgreSQL locks the account row; SQLite's write transaction already
-/// holds the database lock.
+/// holds the database lock. `FOR NO KEY UPDATE`, not `FOR UPDATE`: ingestion's journal inserts
+/// take a key-share lock on the account (the foreign key), and must not wait for a request that
+/// in turn waits for the holdings ingestion is updating (a deadlock). Only debits need the lock;
+/// a concurrent credit can only raise the balance.
 async fn check_balance(
     tx: &mut Tx,
     account: &AccountId,
@@ -166,7 +169,9 @@ async fn check_balance(
     amount: Amount,
 ) -> Result<()> {
     let lock = match tx.backend() {
-        Backend::Postgres => "SELECT account_id FROM accounts WHERE account_id = $1 FOR UPDATE",
+        Backend::Postgres => {
+            "SELECT account_id FROM accounts WHERE account_id = $1 FOR NO KEY UPDATE"
+        }
         Backend::Sqlite => "SELECT account_id FROM accounts WHERE account_id = $1",
     };
     if tx
