@@ -280,3 +280,46 @@ async fn an_ambiguous_instrument_needs_its_admin(db: &TestDb) {
     assert_eq!(placed["instrumentAdmin"], DSO);
     assert_eq!(balance(db).await, "99".parse().unwrap());
 }
+
+/// `accounts` and `withdrawals` only read: a role that may only select runs them.
+#[tokio::test]
+async fn postgres_a_select_only_role_lists_accounts_and_withdrawals() {
+    let Some(db) = TestDb::postgres("cli_withdrawals_select_only").await else {
+        return;
+    };
+    funded(&db, "100").await;
+    let placed = json(&withdraw(&db, "5", &["--format", "json"]));
+    let role = harness::ReadOnlyRole::create(&db).await;
+    let accounts = json(&["accounts", "--db", &role.url, "--format", "json"]);
+    assert_eq!(accounts[0]["balances"][0]["amount"], "95.0000000000");
+    let listed = json(&["withdrawals", "--db", &role.url, "--format", "json"]);
+    assert_eq!(listed, serde_json::json!([placed]));
+    // And the writing commands are refused by it, not half-applied.
+    let err = refused(&[
+        "withdraw",
+        "--db",
+        &role.url,
+        "--account",
+        "acc",
+        "--to",
+        "bob::1220ef",
+        "--amount",
+        "1",
+        "--instrument",
+        "Amulet",
+    ]);
+    assert!(err.contains("permission denied"), "{err}");
+    assert_eq!(balance(&db).await, "95".parse().unwrap());
+}
+
+/// A SQLite file that does not exist is not created by the reading commands.
+#[test]
+fn sqlite_reading_commands_do_not_create_a_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    for command in ["accounts", "withdrawals"] {
+        let err = refused(&[command, "--db", &format!("sqlite://{}", path.display())]);
+        assert!(err.contains("no Integration DB at"), "{err}");
+        assert!(!path.exists(), "{command} created the DB");
+    }
+}
