@@ -1,5 +1,6 @@
 //! `canton-exchange`: the exchange side of a Canton Network integration, one binary.
 
+mod accounts;
 mod db;
 mod demo;
 mod explain;
@@ -13,6 +14,7 @@ mod recover;
 mod sandbox;
 mod secrets;
 mod status;
+mod withdraw;
 
 use std::process::ExitCode;
 
@@ -63,6 +65,14 @@ enum Command {
     /// Run a sandbox Canton node (JSON Ledger API, Admin API gRPC, control API) for tests,
     /// demos and disaster drills.
     Sandbox(sandbox::Args),
+    /// Deposit accounts and their balances per instrument (reads only); `accounts add --id ID
+    /// --customer REF` opens one (writes).
+    Accounts(accounts::Args),
+    /// Request a customer's withdrawal: debits the account, selects and reserves the treasury
+    /// holdings that fund it and records it for the automation, in one DB transaction. Writes.
+    Withdraw(withdraw::WithdrawArgs),
+    /// Withdrawals with their state, times and last ledger update. Reads only.
+    Withdrawals(withdraw::ListArgs),
     /// The treasury's signing key: `keys generate --out FILE` writes a new Ed25519 key file
     /// (0600) and prints its public key and Canton fingerprint. Writes.
     #[command(subcommand)]
@@ -81,6 +91,9 @@ fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(&args, &mut std::io::stdout().lock()),
         Command::Recover(command) => recover::run(&command),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Accounts(args) => accounts::run(&args, &mut std::io::stdout().lock()),
+        Command::Withdraw(args) => withdraw::run_withdraw(&args, &mut std::io::stdout().lock()),
+        Command::Withdrawals(args) => withdraw::run_list(&args, &mut std::io::stdout().lock()),
         Command::Keys(command) => keys::run(&command, &mut std::io::stdout().lock()),
     };
     match result {

@@ -11,6 +11,7 @@ pub mod changeset;
 pub mod ids;
 pub mod ingest;
 pub mod parser;
+pub mod selection;
 pub mod signing;
 pub mod time;
 pub mod token_standard;

@@ -170,6 +170,25 @@ pub struct WithdrawalRequest {
     pub holdings: Vec<ContractId>,
 }
 
+/// A customer's withdrawal as the exchange asks for it: the store selects and reserves the
+/// holdings that fund it (see [`crate::selection`]) and fixes `trecTgt = now + ttl`, all in the
+/// transaction that debits the account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WithdrawalOrder {
+    pub id: WithdrawalId,
+    pub account: crate::changeset::AccountId,
+    pub instrument: InstrumentId,
+    /// Positive.
+    pub amount: Amount,
+    pub receiver: PartyId,
+    /// How long the automation has to commit the transfer, in microseconds (positive).
+    pub ttl_micros: i64,
+    pub synchronizer: Option<SynchronizerId>,
+    /// A retried order with the same key gets the first withdrawal back instead of a second.
+    pub idempotency_key: Option<String>,
+    pub policy: crate::selection::SelectionPolicy,
+}
+
 /// A withdrawal moved on. From ingestion (`origin` set) or from the automation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WithdrawalTransition {

@@ -173,6 +173,26 @@ impl Store {
         .transpose()
     }
 
+    /// Every deposit account, by id.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .query(
+                "SELECT account_id, customer_id, created_at_us FROM accounts ORDER BY account_id",
+            )
+            .fetch_all()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Account {
+                    id: row.parse("account_id")?,
+                    customer_id: row.get("customer_id")?,
+                    created_at: row.time("created_at_us")?,
+                })
+            })
+            .collect()
+    }
+
     /// The account's balance of one instrument: the sum of its journal.
     pub async fn balance(&self, account: &AccountId, instrument: &InstrumentId) -> Result<Amount> {
         let mut tx = self.pool.read().await?;

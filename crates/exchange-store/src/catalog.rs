@@ -67,6 +67,19 @@ pub(crate) async fn switch_in(tx: &mut Tx, switch: Switch) -> Result<SwitchState
     })
 }
 
+/// Whether `instrument` is onboarded.
+pub(crate) async fn token_in(tx: &mut Tx, instrument: &InstrumentId) -> Result<bool> {
+    let row = tx
+        .query(
+            "SELECT instrument_id FROM tokens WHERE instrument_admin = $1 AND instrument_id = $2",
+        )
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .fetch_optional()
+        .await?;
+    Ok(row.is_some())
+}
+
 fn token_from_row(row: &Row) -> Result<Token> {
     Ok(Token {
         instrument: row.instrument()?,
@@ -127,6 +140,21 @@ impl Store {
             .fetch_all()
             .await?;
         rows.iter().map(token_from_row).collect()
+    }
+
+    /// The instruments a withdrawal may name: the onboarded tokens and whatever the treasury
+    /// has ever held, each once.
+    pub async fn known_instruments(&self) -> Result<Vec<InstrumentId>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .query(
+                "SELECT instrument_admin, instrument_id FROM tokens
+                 UNION SELECT instrument_admin, instrument_id FROM holdings
+                 ORDER BY instrument_admin, instrument_id",
+            )
+            .fetch_all()
+            .await?;
+        rows.iter().map(|row| row.instrument()).collect()
     }
 
     /// Remembers an uploaded `.dar`; uploading the same package again keeps the first record.

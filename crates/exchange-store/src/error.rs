@@ -34,6 +34,13 @@ pub enum StoreError {
         needed: Amount,
         available: Amount,
     },
+    /// No selection of the treasury's holdings funds the withdrawal; the selection error says
+    /// why (too little held, the rest reserved or locked, or too many small holdings).
+    #[error("no spendable holdings: {0}")]
+    NoSpendableHoldings(Box<exchange_core::selection::SelectionError>),
+    /// Neither an onboarded token nor an instrument the treasury has ever held.
+    #[error("unknown instrument {0}")]
+    UnknownInstrument(InstrumentId),
     /// The operator switched withdrawals off.
     #[error("withdrawals are disabled: {reason}")]
     WithdrawalsDisabled { reason: String },

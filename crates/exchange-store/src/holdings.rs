@@ -6,7 +6,7 @@ use exchange_core::withdrawal::WithdrawalId;
 use exchange_core::{ContractId, InstrumentId};
 
 use crate::Store;
-use crate::db::{Row, Tx, expect_one};
+use crate::db::{Backend, Row, Tx, expect_one};
 use crate::error::{Result, StoreError};
 
 /// A holding with what happened to it since.
@@ -100,6 +100,67 @@ pub(crate) async fn reserve(
             "holding {contract_id} is not available for {instrument}: unknown, archived, locked or reserved"
         ))
     })
+}
+
+/// The active holdings of `instrument`, reserved or not, for a withdrawal request to select
+/// from. PostgreSQL locks the rows (in contract id order, so two requests cannot deadlock) until
+/// the request commits: a concurrent request waits and then sees the reservations, so two
+/// requests never pick the same input. SQLite's write transaction holds the database lock.
+pub(crate) async fn candidates_for_update(
+    tx: &mut Tx,
+    instrument: &InstrumentId,
+) -> Result<Vec<HoldingRecord>> {
+    let lock = match tx.backend() {
+        Backend::Postgres => "FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM holdings
+         WHERE instrument_admin = $1 AND instrument_id = $2 AND archived_update_id IS NULL
+         ORDER BY contract_id {lock}"
+    );
+    let rows = tx
+        .query(&sql)
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .fetch_all()
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Reserves a holding chosen by the selection, which already judged its lock (an expired lock
+/// does not bind, so the `locked` column is not consulted here).
+pub(crate) async fn reserve_selected(
+    tx: &mut Tx,
+    contract_id: &ContractId,
+    withdrawal: &WithdrawalId,
+) -> Result<()> {
+    let changed = tx
+        .query(
+            "UPDATE holdings SET reserved_by = $2
+             WHERE contract_id = $1 AND archived_update_id IS NULL AND reserved_by IS NULL",
+        )
+        .bind(contract_id.as_str())
+        .bind(withdrawal.as_str())
+        .execute()
+        .await?;
+    expect_one(changed, || {
+        StoreError::Conflict(format!("holding {contract_id} was taken concurrently"))
+    })
+}
+
+/// Whether the treasury ever held `instrument` (active or archived).
+pub(crate) async fn ever_held(tx: &mut Tx, instrument: &InstrumentId) -> Result<bool> {
+    let row = tx
+        .query(
+            "SELECT contract_id FROM holdings WHERE instrument_admin = $1 AND instrument_id = $2
+             LIMIT 1",
+        )
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .fetch_optional()
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Frees the active holdings a withdrawal had reserved.

@@ -8,7 +8,9 @@
 //!   would move it back, or that repeats an ingested update, a deposit credit or a journal cause,
 //!   fails with a typed error and writes nothing.
 //! - **Exchange systems and automation** write with narrow methods, each one DB transaction:
-//!   [`Store::request_withdrawal`] (debit, reservation and request together),
+//!   [`Store::place_withdrawal`] (holding selection and reservation, debit and request
+//!   together; idempotent per key), [`Store::request_withdrawal`] (the same with the holdings
+//!   named by the caller),
 //!   [`Store::transition_withdrawal`], accounts, tokens, `.dar`s and operator switches.
 //! - One ingestion at a time: it holds the [`IngestionLease`] (an advisory lock on PostgreSQL, a
 //!   lock file beside a SQLite file); another instance waits for it as a standby.

@@ -4,8 +4,9 @@
 
 use exchange_core::changeset::{AccountId, ChangeSet, JournalCause, JournalEntry, Origin};
 use exchange_core::ingest::transition_effects;
+use exchange_core::selection::{self, Candidate};
 use exchange_core::withdrawal::{
-    WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
+    WithdrawalId, WithdrawalOrder, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
@@ -37,12 +38,14 @@ pub struct Withdrawal {
     pub updated_at: Timestamp,
     /// A second payment of that withdrawal, booked on its own (see `RecoveredWithdrawal`).
     pub duplicate_of: Option<WithdrawalId>,
+    /// The key the exchange placed it under, if any.
+    pub idempotency_key: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str =
     "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
     receiver, trec_tgt_us, synchronizer_id, reason, transfer_instruction_id, last_update_id, last_record_time_us,
-    created_at_us, updated_at_us, duplicate_of";
+    created_at_us, updated_at_us, duplicate_of, idempotency_key";
 
 pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     let last_origin = match row.opt_parse("last_update_id")? {
@@ -67,6 +70,7 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
         created_at: row.time("created_at_us")?,
         updated_at: row.time("updated_at_us")?,
         duplicate_of: row.opt_parse("duplicate_of")?,
+        idempotency_key: row.get("idempotency_key")?,
     })
 }
 
@@ -127,10 +131,167 @@ fn duplicate(error: StoreError, id: &WithdrawalId) -> StoreError {
     }
 }
 
+/// Refuses while the operator has withdrawals switched off.
+async fn check_enabled(tx: &mut Tx) -> Result<()> {
+    let switch = catalog::switch_in(tx, Switch::Withdrawals).await?;
+    if !switch.enabled {
+        return Err(StoreError::WithdrawalsDisabled {
+            reason: switch.reason,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that the account can pay `amount`. Serializes requests of one account so two cannot
+/// spend the same balance: PostgreSQL locks the account row; SQLite's write transaction already
+/// holds the database lock. `FOR NO KEY UPDATE`, not `FOR UPDATE`: ingestion's journal inserts
+/// take a key-share lock on the account (the foreign key), and must not wait for a request that
+/// in turn waits for the holdings ingestion is updating (a deadlock). Only debits need the lock;
+/// a concurrent credit can only raise the balance.
+async fn check_balance(
+    tx: &mut Tx,
+    account: &AccountId,
+    instrument: &InstrumentId,
+    amount: Amount,
+) -> Result<()> {
+    let lock = match tx.backend() {
+        Backend::Postgres => {
+            "SELECT account_id FROM accounts WHERE account_id = $1 FOR NO KEY UPDATE"
+        }
+        Backend::Sqlite => "SELECT account_id FROM accounts WHERE account_id = $1",
+    };
+    if tx
+        .query(lock)
+        .bind(account.as_str())
+        .fetch_optional()
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::NotFound(format!("account {account}")));
+    }
+    let available = accounts::balance_in(tx, account, instrument).await?;
+    if available < amount {
+        return Err(StoreError::InsufficientFunds {
+            account: account.clone(),
+            instrument: instrument.clone(),
+            needed: amount,
+            available,
+        });
+    }
+    Ok(())
+}
+
+/// Inserts the request as `requested` and debits the account (cause `WithdrawalReserve`).
+async fn record(tx: &mut Tx, request: &WithdrawalRequest, key: Option<&str>) -> Result<()> {
+    tx.query(
+        "INSERT INTO withdrawals (withdrawal_id, state, account_id, instrument_admin,
+                                  instrument_id, amount, receiver, trec_tgt_us,
+                                  synchronizer_id, created_at_us, updated_at_us, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+    )
+    .bind(request.id.as_str())
+    .bind(WithdrawalState::Requested.as_str())
+    .bind(request.account.as_str())
+    .bind(request.instrument.admin.as_str())
+    .bind(request.instrument.id.as_str())
+    .bind(Num(request.amount))
+    .bind(request.receiver.as_str())
+    .bind(request.trec_tgt.micros())
+    .bind(request.synchronizer.as_ref().map(|s| s.as_str()))
+    .bind(now().micros())
+    .bind(key)
+    .execute()
+    .await
+    .map_err(|e| duplicate(e, &request.id))?;
+    let debit = JournalEntry {
+        account: request.account.clone(),
+        instrument: request.instrument.clone(),
+        amount: -request.amount,
+        cause: JournalCause::WithdrawalReserve(request.id.clone()),
+        origin: None,
+    };
+    accounts::book(tx, &debit).await
+}
+
+async fn by_key(tx: &mut Tx, key: &str) -> Result<Option<Withdrawal>> {
+    let sql = format!("SELECT {COLUMNS} FROM withdrawals WHERE idempotency_key = $1");
+    let row = tx.query(&sql).bind(key).fetch_optional().await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The withdrawal first recorded under the order's key, if any. A key reused for a different
+/// order is a conflict: returning the first would hide a bug in the caller.
+async fn repeated(tx: &mut Tx, order: &WithdrawalOrder) -> Result<Option<Withdrawal>> {
+    let Some(key) = order.idempotency_key.as_deref() else {
+        return Ok(None);
+    };
+    let Some(first) = by_key(tx, key).await? else {
+        return Ok(None);
+    };
+    let same = first.account.as_ref() == Some(&order.account)
+        && first.instrument == order.instrument
+        && first.amount == order.amount
+        && first.receiver == order.receiver;
+    if !same {
+        return Err(StoreError::Conflict(format!(
+            "idempotency key {key:?} was used for withdrawal {} of {} {} to {}, a different request",
+            first.id, first.amount, first.instrument.id, first.receiver
+        )));
+    }
+    Ok(Some(first))
+}
+
+/// Refuses an instrument that is neither onboarded nor ever held by the treasury.
+async fn check_known(tx: &mut Tx, instrument: &InstrumentId) -> Result<()> {
+    if catalog::token_in(tx, instrument).await? || holdings::ever_held(tx, instrument).await? {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownInstrument(instrument.clone()))
+    }
+}
+
+/// Selects the inputs among the instrument's holdings, locked for this transaction.
+async fn select_inputs(
+    tx: &mut Tx,
+    order: &WithdrawalOrder,
+    at: Timestamp,
+) -> Result<Vec<ContractId>> {
+    let candidates: Vec<Candidate> = holdings::candidates_for_update(tx, &order.instrument)
+        .await?
+        .into_iter()
+        .map(|record| Candidate {
+            contract_id: record.holding.contract_id,
+            amount: record.holding.amount,
+            lock: record.holding.lock,
+            reserved: record.reserved_by.is_some(),
+        })
+        .collect();
+    selection::select(&candidates, order.amount, at, order.policy)
+        .map(|selected| selected.inputs)
+        .map_err(|e| StoreError::NoSpendableHoldings(Box::new(e)))
+}
+
+fn check_order(order: &WithdrawalOrder) -> Result<()> {
+    if !order.amount.is_positive() {
+        return Err(StoreError::Invalid(format!(
+            "withdrawal {} has a non-positive amount {}",
+            order.id, order.amount
+        )));
+    }
+    if order.ttl_micros <= 0 {
+        return Err(StoreError::Invalid(format!(
+            "withdrawal {} has a non-positive ttl ({} µs)",
+            order.id, order.ttl_micros
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records a customer's withdrawal request (Step 2 of the workflows) in one transaction:
     /// checks that withdrawals are enabled and the balance suffices, debits the account
-    /// (cause `WithdrawalReserve`), stores the request as `requested` and reserves its holdings.
+    /// (cause `WithdrawalReserve`), stores the request as `requested` and reserves the holdings
+    /// it names. [`Store::place_withdrawal`] selects the holdings itself.
     pub async fn request_withdrawal(&self, request: &WithdrawalRequest) -> Result<()> {
         if !request.amount.is_positive() {
             return Err(StoreError::Invalid(format!(
@@ -139,69 +300,89 @@ impl Store {
             )));
         }
         let mut tx = self.pool.write().await?;
-        let switch = catalog::switch_in(&mut tx, Switch::Withdrawals).await?;
-        if !switch.enabled {
-            return Err(StoreError::WithdrawalsDisabled {
-                reason: switch.reason,
-            });
-        }
-        // Serialize requests of one account so two cannot spend the same balance: PostgreSQL
-        // locks the account row; SQLite's write transaction already holds the database lock.
-        let lock = match tx.backend() {
-            Backend::Postgres => "SELECT account_id FROM accounts WHERE account_id = $1 FOR UPDATE",
-            Backend::Sqlite => "SELECT account_id FROM accounts WHERE account_id = $1",
-        };
-        if tx
-            .query(lock)
-            .bind(request.account.as_str())
-            .fetch_optional()
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::NotFound(format!("account {}", request.account)));
-        }
-        let available =
-            accounts::balance_in(&mut tx, &request.account, &request.instrument).await?;
-        if available < request.amount {
-            return Err(StoreError::InsufficientFunds {
-                account: request.account.clone(),
-                instrument: request.instrument.clone(),
-                needed: request.amount,
-                available,
-            });
-        }
-        let at = now().micros();
-        tx.query(
-            "INSERT INTO withdrawals (withdrawal_id, state, account_id, instrument_admin,
-                                      instrument_id, amount, receiver, trec_tgt_us,
-                                      synchronizer_id, created_at_us, updated_at_us)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        check_enabled(&mut tx).await?;
+        check_balance(
+            &mut tx,
+            &request.account,
+            &request.instrument,
+            request.amount,
         )
-        .bind(request.id.as_str())
-        .bind(WithdrawalState::Requested.as_str())
-        .bind(request.account.as_str())
-        .bind(request.instrument.admin.as_str())
-        .bind(request.instrument.id.as_str())
-        .bind(Num(request.amount))
-        .bind(request.receiver.as_str())
-        .bind(request.trec_tgt.micros())
-        .bind(request.synchronizer.as_ref().map(|s| s.as_str()))
-        .bind(at)
-        .execute()
-        .await
-        .map_err(|e| duplicate(e, &request.id))?;
-        let debit = JournalEntry {
-            account: request.account.clone(),
-            instrument: request.instrument.clone(),
-            amount: -request.amount,
-            cause: JournalCause::WithdrawalReserve(request.id.clone()),
-            origin: None,
-        };
-        accounts::book(&mut tx, &debit).await?;
+        .await?;
+        record(&mut tx, request, None).await?;
         for holding in &request.holdings {
             holdings::reserve(&mut tx, holding, &request.instrument, &request.id).await?;
         }
         tx.commit().await
+    }
+
+    /// Places a customer's withdrawal in one transaction: refuses unless withdrawals are
+    /// enabled, the instrument known and the balance sufficient; selects and reserves the
+    /// treasury holdings that fund it, debits the account and records it as `requested` with
+    /// `trecTgt = now + ttl`. A repeated idempotency key returns the first withdrawal instead
+    /// (even while withdrawals are switched off: it was accepted before).
+    pub async fn place_withdrawal(&self, order: &WithdrawalOrder) -> Result<Withdrawal> {
+        check_order(order)?;
+        match self.place_once(order).await {
+            // Another request with the same key committed first: answer with it.
+            Err(StoreError::Conflict(why)) if order.idempotency_key.is_some() => {
+                let mut tx = self.pool.read().await?;
+                repeated(&mut tx, order)
+                    .await?
+                    .ok_or(StoreError::Conflict(why))
+            }
+            other => other,
+        }
+    }
+
+    async fn place_once(&self, order: &WithdrawalOrder) -> Result<Withdrawal> {
+        let mut tx = self.pool.write().await?;
+        if let Some(first) = repeated(&mut tx, order).await? {
+            return Ok(first);
+        }
+        check_enabled(&mut tx).await?;
+        check_known(&mut tx, &order.instrument).await?;
+        check_balance(&mut tx, &order.account, &order.instrument, order.amount).await?;
+        let at = now();
+        let trec_tgt = at.checked_add_micros(order.ttl_micros).ok_or_else(|| {
+            StoreError::Invalid(format!("ttl {} µs is too long", order.ttl_micros))
+        })?;
+        let inputs = select_inputs(&mut tx, order, at).await?;
+        let request = WithdrawalRequest {
+            id: order.id.clone(),
+            account: order.account.clone(),
+            instrument: order.instrument.clone(),
+            amount: order.amount,
+            receiver: order.receiver.clone(),
+            trec_tgt,
+            synchronizer: order.synchronizer.clone(),
+            holdings: inputs,
+        };
+        record(&mut tx, &request, order.idempotency_key.as_deref()).await?;
+        for holding in &request.holdings {
+            holdings::reserve_selected(&mut tx, holding, &request.id).await?;
+        }
+        let placed = load(&mut tx, &request.id).await?;
+        tx.commit().await?;
+        Ok(placed)
+    }
+
+    /// Every withdrawal, or those in `state`, oldest first.
+    pub async fn withdrawals(&self, state: Option<WithdrawalState>) -> Result<Vec<Withdrawal>> {
+        let mut tx = self.pool.read().await?;
+        let filter = if state.is_some() {
+            "WHERE state = $1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM withdrawals {filter} ORDER BY created_at_us, withdrawal_id"
+        );
+        let mut query = tx.query(&sql);
+        if let Some(state) = state {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all().await?;
+        rows.iter().map(from_row).collect()
     }
 
     /// A transition decided outside ingestion (e.g. `submitted`, or `failed` for lack of a

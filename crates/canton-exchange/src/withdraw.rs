@@ -1,0 +1,307 @@
+//! `canton-exchange withdraw`: request a customer's withdrawal (debit, holding selection and
+//! reservation in one DB transaction); `canton-exchange withdrawals`: list them.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use exchange_core::changeset::AccountId;
+use exchange_core::selection::SelectionPolicy;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
+use exchange_core::{Amount, InstrumentId, PartyId};
+use exchange_store::{Store, Withdrawal};
+use serde::Serialize;
+
+use crate::db::{DbArgs, Format, runtime};
+use crate::holdings::short;
+
+/// How long the automation has to commit a withdrawal's transfer by default.
+const DEFAULT_TTL_SECS: u64 = 600;
+
+#[derive(clap::Args, Debug)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The customer's deposit account to debit.
+    #[arg(long)]
+    account: String,
+    /// The receiver's party id (`hint::namespace`).
+    #[arg(long)]
+    to: String,
+    /// A positive decimal with at most 10 decimal places.
+    #[arg(long, allow_hyphen_values = true)]
+    amount: String,
+    /// The instrument id (e.g. `Amulet`).
+    #[arg(long)]
+    instrument: String,
+    /// The instrument's admin party; needed only when two known instruments share the id.
+    #[arg(long)]
+    admin: Option<String>,
+    /// Repeating a request with the same key returns the first withdrawal instead of a second.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    /// The transfer must commit within this many seconds (`trecTgt = now + ttl`), else the
+    /// withdrawal expires and is refunded.
+    #[arg(long, default_value_t = DEFAULT_TTL_SECS)]
+    ttl_secs: u64,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Only withdrawals in this state (requested, submitted, pending_acceptance, completed,
+    /// failed, expired, recovered).
+    #[arg(long)]
+    state: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonWithdrawal {
+    id: String,
+    state: String,
+    account: Option<String>,
+    instrument_admin: String,
+    instrument_id: String,
+    /// Exact decimal text, never a float.
+    amount: String,
+    receiver: String,
+    trec_tgt: Option<String>,
+    idempotency_key: Option<String>,
+    reason: Option<String>,
+    transfer_instruction: Option<String>,
+    created_at: String,
+    updated_at: String,
+    last_update_id: Option<String>,
+    last_record_time: Option<String>,
+    /// The holdings reserved to fund it (active ones only).
+    holdings: Vec<String>,
+}
+
+/// The order the arguments describe, checked before the DB is opened: bad input loses nothing.
+fn order(args: &WithdrawArgs, instrument: InstrumentId) -> Result<WithdrawalOrder> {
+    let account = AccountId::new(args.account.as_str()).with_context(|| {
+        format!(
+            "--account {:?}: an account id must be non-empty",
+            args.account
+        )
+    })?;
+    let receiver = PartyId::new(&args.to).with_context(|| format!("--to {:?}", args.to))?;
+    let amount = parse_amount(&args.amount)?;
+    if args.ttl_secs == 0 {
+        bail!("--ttl-secs must be positive");
+    }
+    let ttl_micros = i64::try_from(args.ttl_secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000))
+        .context("--ttl-secs is too large")?;
+    if args.idempotency_key.as_deref() == Some("") {
+        bail!("--idempotency-key must not be empty");
+    }
+    Ok(WithdrawalOrder {
+        id: new_withdrawal_id()?,
+        account,
+        instrument,
+        amount,
+        receiver,
+        ttl_micros,
+        synchronizer: None,
+        idempotency_key: args.idempotency_key.clone(),
+        policy: SelectionPolicy::default(),
+    })
+}
+
+fn parse_amount(text: &str) -> Result<Amount> {
+    let amount: Amount = text.parse().map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+    if !amount.is_positive() {
+        bail!("--amount must be positive, not {text}");
+    }
+    Ok(amount)
+}
+
+/// A random id in the UUID layout (version 4); it travels as the transfer's `reason` memo.
+fn new_withdrawal_id() -> Result<WithdrawalId> {
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    WithdrawalId::new(id).context("empty withdrawal id")
+}
+
+/// The known instrument `--instrument` (and `--admin`) name, refusing an ambiguous id.
+async fn resolve_instrument(store: &Store, args: &WithdrawArgs) -> Result<InstrumentId> {
+    let admin = match &args.admin {
+        Some(a) => Some(PartyId::new(a).with_context(|| format!("--admin {a:?}"))?),
+        None => None,
+    };
+    let matching: Vec<InstrumentId> = store
+        .known_instruments()
+        .await?
+        .into_iter()
+        .filter(|i| i.id == args.instrument && admin.as_ref().is_none_or(|a| &i.admin == a))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => match admin {
+            Some(admin) => bail!(
+                "unknown instrument {} of admin {admin}: neither onboarded nor ever held by the treasury",
+                args.instrument
+            ),
+            None => bail!(
+                "unknown instrument {}: neither onboarded nor ever held by the treasury",
+                args.instrument
+            ),
+        },
+        several => {
+            let admins: Vec<String> = several.iter().map(|i| i.admin.to_string()).collect();
+            bail!(
+                "instrument id {} is ambiguous: name its admin with --admin (one of {})",
+                args.instrument,
+                admins.join(", ")
+            )
+        }
+    }
+}
+
+pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
+    // Checked before the DB is touched: a bad party or amount writes nothing.
+    let placeholder = InstrumentId {
+        admin: PartyId::new("unresolved::1220").context("placeholder party")?,
+        id: args.instrument.clone(),
+    };
+    order(args, placeholder)?;
+    let (withdrawal, holdings) = runtime()?.block_on(async {
+        let store = args.db.open().await?;
+        let result = place(&store, args).await;
+        store.close().await;
+        result
+    })?;
+    let row = to_json(withdrawal, holdings);
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &row)?;
+            writeln!(out)?;
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "withdrawal {} {}: {} {} from account {} to {}, trecTgt {}, funded by {} holding(s)",
+                row.id,
+                row.state,
+                row.amount,
+                row.instrument_id,
+                row.account.as_deref().unwrap_or("-"),
+                row.receiver,
+                row.trec_tgt.as_deref().unwrap_or("-"),
+                row.holdings.len()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+async fn place(store: &Store, args: &WithdrawArgs) -> Result<(Withdrawal, Vec<String>)> {
+    let instrument = resolve_instrument(store, args).await?;
+    let order = order(args, instrument)?;
+    let withdrawal = store.place_withdrawal(&order).await?;
+    let holdings = funding(store, &withdrawal).await?;
+    Ok((withdrawal, holdings))
+}
+
+/// The active holdings reserved for `withdrawal`.
+async fn funding(store: &Store, withdrawal: &Withdrawal) -> Result<Vec<String>> {
+    Ok(store
+        .active_holdings(&withdrawal.instrument)
+        .await?
+        .into_iter()
+        .filter(|h| h.reserved_by.as_ref() == Some(&withdrawal.id))
+        .map(|h| h.holding.contract_id.to_string())
+        .collect())
+}
+
+fn to_json(w: Withdrawal, holdings: Vec<String>) -> JsonWithdrawal {
+    JsonWithdrawal {
+        id: w.id.to_string(),
+        state: w.state.to_string(),
+        account: w.account.map(|a| a.to_string()),
+        instrument_admin: w.instrument.admin.to_string(),
+        instrument_id: w.instrument.id,
+        amount: w.amount.to_string(),
+        receiver: w.receiver.to_string(),
+        trec_tgt: w.trec_tgt.map(|t| t.to_string()),
+        idempotency_key: w.idempotency_key,
+        reason: w.reason,
+        transfer_instruction: w.transfer_instruction.map(|c| c.to_string()),
+        created_at: w.created_at.to_string(),
+        updated_at: w.updated_at.to_string(),
+        last_update_id: w.last_origin.as_ref().map(|o| o.update_id.to_string()),
+        last_record_time: w.last_origin.map(|o| o.record_time.to_string()),
+        holdings,
+    }
+}
+
+pub fn run_list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
+    let state = match &args.state {
+        Some(s) => Some(
+            s.parse::<WithdrawalState>()
+                .map_err(|e| anyhow::anyhow!("--state: {e}"))?,
+        ),
+        None => None,
+    };
+    let rows = runtime()?.block_on(async {
+        let store = args.db.open_read_only().await?;
+        let mut rows = Vec::new();
+        for w in store.withdrawals(state).await? {
+            let holdings = funding(&store, &w).await?;
+            rows.push(to_json(w, holdings));
+        }
+        store.close().await;
+        anyhow::Ok(rows)
+    })?;
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &rows)?;
+            writeln!(out)?;
+        }
+        Format::Table => write_table(&rows, out)?,
+    }
+    Ok(())
+}
+
+fn write_table(rows: &[JsonWithdrawal], out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "{:<36} {:<18} {:<12} {:>24} {:<10} {:<20} {:<27} {:<27} last update",
+        "withdrawal", "state", "account", "amount", "instrument", "receiver", "created", "updated"
+    )?;
+    for w in rows {
+        writeln!(
+            out,
+            "{:<36} {:<18} {:<12} {:>24} {:<10} {:<20} {:<27} {:<27} {}",
+            w.id,
+            w.state,
+            w.account.as_deref().unwrap_or("-"),
+            w.amount,
+            w.instrument_id,
+            short(&w.receiver),
+            w.created_at,
+            w.updated_at,
+            w.last_update_id.as_deref().unwrap_or("-")
+        )?;
+    }
+    writeln!(out, "{} withdrawals", rows.len())?;
+    Ok(())
+}

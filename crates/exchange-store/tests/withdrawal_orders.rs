@@ -1,0 +1,458 @@
+//! Placing withdrawals (`Store::place_withdrawal`): selection and reservation of the funding
+//! holdings, the debit and the request in one transaction, idempotency keys and the refusals,
+//! on SQLite and PostgreSQL alike.
+
+mod harness;
+
+use std::collections::BTreeSet;
+
+use exchange_core::changeset::{
+    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
+    IngestedUpdate, Origin,
+};
+use exchange_core::selection::{SelectionError, SelectionPolicy};
+use exchange_core::token_standard::Lock;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
+use exchange_core::{
+    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
+};
+use exchange_store::{Store, StoreError, Switch};
+use harness::TestDb;
+
+conformance!(
+    an_order_reserves_the_smallest_covering_holdings,
+    concurrent_orders_never_share_an_input,
+    a_repeated_idempotency_key_returns_the_first_withdrawal,
+    concurrent_orders_with_one_key_make_one_withdrawal,
+    refusals_are_typed_and_write_nothing,
+    no_spendable_holdings_says_why,
+    an_expired_lock_no_longer_binds,
+);
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+fn amount(s: &str) -> Amount {
+    s.parse().unwrap()
+}
+
+fn party(hint: &str) -> PartyId {
+    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
+}
+
+fn amulet() -> InstrumentId {
+    InstrumentId {
+        admin: party("DSO"),
+        id: "Amulet".into(),
+    }
+}
+
+fn account() -> AccountId {
+    AccountId::new("acc").unwrap()
+}
+
+fn origin(n: i64) -> Origin {
+    update(n).origin()
+}
+
+fn update(n: i64) -> IngestedUpdate {
+    IngestedUpdate {
+        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
+        offset: Offset::new(n).unwrap(),
+        record_time: Timestamp::from_micros(n * 1000).unwrap(),
+        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
+    }
+}
+
+fn holding(c: &str, value: &str, lock: Option<Lock>) -> Effect {
+    Effect::HoldingCreated(Holding {
+        contract_id: ContractId::new(c).unwrap(),
+        instrument: amulet(),
+        amount: amount(value),
+        lock,
+        created: origin(1),
+    })
+}
+
+fn lock_until(expires_at: Option<Timestamp>) -> Option<Lock> {
+    Some(Lock {
+        holders: vec![party("DSO")],
+        expires_at,
+        expires_after_micros: None,
+        context: Some("test".into()),
+    })
+}
+
+/// Account `acc` credited with `funds` Amulet and the treasury holding `holdings`.
+async fn funded(db: &TestDb, funds: &str, holdings: Vec<Effect>) -> Store {
+    let store = db.open().await;
+    store
+        .create_account(&account(), "customer-1")
+        .await
+        .unwrap();
+    let mut changes = ChangeSet::default();
+    changes.ingest(update(1));
+    changes.effects = holdings;
+    changes.effects.push(Effect::DepositRecorded(Deposit {
+        id: DepositId::new("d0").unwrap(),
+        account: Some(account()),
+        instrument: amulet(),
+        amount: amount(funds),
+        sender: party("alice"),
+        state: DepositState::Credited,
+        transfer_instruction: None,
+        origin: origin(1),
+    }));
+    let checkpoint = Checkpoint {
+        offset: Offset::new(1).unwrap(),
+        last_update: Some(update(1)),
+    };
+    store.commit(&changes, &checkpoint).await.unwrap();
+    store
+}
+
+/// Opens `accounts`, each credited with `funds` by a deposit in transaction 2.
+async fn credit(store: &Store, accounts: &[AccountId], funds: &str) {
+    let mut changes = ChangeSet::default();
+    changes.ingest(update(2));
+    for (i, account) in accounts.iter().enumerate() {
+        store.create_account(account, "customer").await.unwrap();
+        changes.effects.push(Effect::DepositRecorded(Deposit {
+            id: DepositId::new(format!("d2-{i}")).unwrap(),
+            account: Some(account.clone()),
+            instrument: amulet(),
+            amount: amount(funds),
+            sender: party("alice"),
+            state: DepositState::Credited,
+            transfer_instruction: None,
+            origin: origin(2),
+        }));
+    }
+    let checkpoint = Checkpoint {
+        offset: Offset::new(2).unwrap(),
+        last_update: Some(update(2)),
+    };
+    store.commit(&changes, &checkpoint).await.unwrap();
+}
+
+fn order(id: &str, value: &str) -> WithdrawalOrder {
+    WithdrawalOrder {
+        id: WithdrawalId::new(id).unwrap(),
+        account: account(),
+        instrument: amulet(),
+        amount: amount(value),
+        receiver: party("bob"),
+        ttl_micros: HOUR_MICROS,
+        synchronizer: None,
+        idempotency_key: None,
+        policy: SelectionPolicy::default(),
+    }
+}
+
+fn keyed(id: &str, value: &str, key: &str) -> WithdrawalOrder {
+    WithdrawalOrder {
+        idempotency_key: Some(key.into()),
+        ..order(id, value)
+    }
+}
+
+/// Why no holdings could fund it, if that was the refusal.
+fn selection_error(err: &StoreError) -> Option<&SelectionError> {
+    match err {
+        StoreError::NoSpendableHoldings(why) => Some(why),
+        _ => None,
+    }
+}
+
+async fn balance(store: &Store) -> Amount {
+    store.balance(&account(), &amulet()).await.unwrap()
+}
+
+/// The contract ids reserved by `withdrawal`, sorted.
+async fn reserved_by(store: &Store, withdrawal: &str) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .active_holdings(&amulet())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.reserved_by.as_ref().map(|w| w.as_str()) == Some(withdrawal))
+        .map(|h| h.holding.contract_id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn an_order_reserves_the_smallest_covering_holdings(db: &TestDb) {
+    let holdings = vec![
+        holding("h60", "60", None),
+        holding("h40", "40", None),
+        holding("d1", "1.5", None),
+        holding("d2", "2", None),
+    ];
+    let store = funded(db, "100", holdings).await;
+    let before = Timestamp::now();
+    let placed = store.place_withdrawal(&order("w1", "10")).await.unwrap();
+    let after = Timestamp::now();
+
+    assert_eq!(placed.state, WithdrawalState::Requested);
+    assert_eq!(placed.amount, amount("10"));
+    let trec_tgt = placed.trec_tgt.unwrap().micros();
+    assert!(
+        (before.micros() + HOUR_MICROS..=after.micros() + HOUR_MICROS).contains(&trec_tgt),
+        "trecTgt {trec_tgt} is not now + 1h"
+    );
+    // The dust goes first and is merged into the change; 60 is left alone.
+    assert_eq!(reserved_by(&store, "w1").await, ["d1", "d2", "h40"]);
+    assert_eq!(balance(&store).await, amount("90"));
+    assert_eq!(store.withdrawal(&placed.id).await.unwrap(), Some(placed));
+}
+
+async fn concurrent_orders_never_share_an_input(db: &TestDb) {
+    // Ten holdings of 10; each order of 15 needs two of them, so five orders can be funded.
+    let holdings = (0..10)
+        .map(|i| holding(&format!("h{i}"), "10", None))
+        .collect();
+    let store = funded(db, "1000", holdings).await;
+    // One account per order, so the account lock does not serialize them: only the holdings'.
+    let accounts: Vec<AccountId> = (0..8)
+        .map(|i| AccountId::new(format!("acc{i}")).unwrap())
+        .collect();
+    credit(&store, &accounts, "100").await;
+    let tasks: Vec<_> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, account)| {
+            let store = store.clone();
+            let order = WithdrawalOrder {
+                account: account.clone(),
+                ..order(&format!("w{i}"), "15")
+            };
+            tokio::spawn(async move { store.place_withdrawal(&order).await })
+        })
+        .collect();
+    let mut granted = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(w) => granted.push(w.id.to_string()),
+            Err(StoreError::NoSpendableHoldings(why))
+                if matches!(*why, SelectionError::Unavailable { .. }) => {}
+            Err(other) => {
+                panic!("an order failed for another reason than lack of holdings: {other:?}")
+            }
+        }
+    }
+    assert_eq!(granted.len(), 5, "granted {granted:?}");
+    let mut seen = BTreeSet::new();
+    for w in &granted {
+        let inputs = reserved_by(&store, w).await;
+        assert_eq!(inputs.len(), 2, "{w} reserved {inputs:?}");
+        for input in inputs {
+            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
+        }
+    }
+    let mut debited = 0;
+    for account in &accounts {
+        if store.balance(account, &amulet()).await.unwrap() == amount("85") {
+            debited += 1;
+        }
+    }
+    assert_eq!(debited, 5);
+}
+
+async fn a_repeated_idempotency_key_returns_the_first_withdrawal(db: &TestDb) {
+    let store = funded(db, "100", vec![holding("h1", "60", None)]).await;
+    let first = store
+        .place_withdrawal(&keyed("w1", "10", "k1"))
+        .await
+        .unwrap();
+    assert_eq!(first.idempotency_key.as_deref(), Some("k1"));
+    // A retry names a new withdrawal id (the caller generated one again): it gets the first.
+    let again = store
+        .place_withdrawal(&keyed("w2", "10", "k1"))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(balance(&store).await, amount("90"));
+    assert_eq!(store.withdrawals(None).await.unwrap().len(), 1);
+
+    // Even with withdrawals switched off since: the first was accepted before.
+    store
+        .set_switch(Switch::Withdrawals, false, "maintenance")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .place_withdrawal(&keyed("w3", "10", "k1"))
+            .await
+            .unwrap(),
+        first
+    );
+
+    // The same key for another request is a bug of the caller, not a retry.
+    store
+        .set_switch(Switch::Withdrawals, true, "")
+        .await
+        .unwrap();
+    let err = store
+        .place_withdrawal(&keyed("w4", "11", "k1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(why) if why.contains("idempotency key \"k1\"")),
+        "{err:?}"
+    );
+    assert_eq!(balance(&store).await, amount("90"));
+}
+
+async fn concurrent_orders_with_one_key_make_one_withdrawal(db: &TestDb) {
+    let store = funded(
+        db,
+        "100",
+        vec![holding("h1", "60", None), holding("h2", "60", None)],
+    )
+    .await;
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .place_withdrawal(&keyed(&format!("w{i}"), "10", "same"))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().unwrap().id.to_string());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(balance(&store).await, amount("90"));
+}
+
+async fn refusals_are_typed_and_write_nothing(db: &TestDb) {
+    let store = funded(db, "100", vec![holding("h1", "500", None)]).await;
+
+    let err = store
+        .place_withdrawal(&order("w1", "100.0000000001"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::InsufficientFunds { .. }),
+        "{err:?}"
+    );
+
+    let mut unknown = order("w2", "1");
+    unknown.instrument.id = "NotAToken".into();
+    let err = store.place_withdrawal(&unknown).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::UnknownInstrument(i) if i.id == "NotAToken"),
+        "{err:?}"
+    );
+    // Onboarding the token makes it known, even before the treasury holds any.
+    store
+        .upsert_token(&unknown.instrument, "http://registry")
+        .await
+        .unwrap();
+    let err = store.place_withdrawal(&unknown).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::InsufficientFunds { .. }),
+        "{err:?}"
+    );
+
+    for bad in ["0", "-1"] {
+        let err = store.place_withdrawal(&order("w3", bad)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+
+    store
+        .set_switch(Switch::Withdrawals, false, "DB restore in progress")
+        .await
+        .unwrap();
+    let err = store.place_withdrawal(&order("w4", "1")).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::WithdrawalsDisabled { reason } if reason == "DB restore in progress"),
+        "{err:?}"
+    );
+
+    assert_eq!(balance(&store).await, amount("100"));
+    assert!(store.withdrawals(None).await.unwrap().is_empty());
+    assert_eq!(reserved_by(&store, "w1").await, Vec::<String>::new());
+}
+
+async fn no_spendable_holdings_says_why(db: &TestDb) {
+    let holdings = vec![
+        holding("free", "5", None),
+        holding("locked", "50", lock_until(None)),
+        holding("dust1", "1", None),
+        holding("dust2", "1", None),
+    ];
+    let store = funded(db, "1000", holdings).await;
+    // 7 is spendable, but the two largest spendable holdings make only 6.
+    let mut limited = order("w0", "7");
+    limited.policy = SelectionPolicy { max_inputs: 2 };
+    let err = store.place_withdrawal(&limited).await.unwrap_err();
+    assert!(
+        matches!(
+            selection_error(&err),
+            Some(SelectionError::TooManyInputs { max_inputs: 2, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("needs more than 2 inputs"),
+        "{err}"
+    );
+
+    // Reserve "free" and the dust by a first withdrawal.
+    store.place_withdrawal(&order("w1", "6")).await.unwrap();
+    assert_eq!(reserved_by(&store, "w1").await, ["dust1", "dust2", "free"]);
+
+    let err = store
+        .place_withdrawal(&order("w2", "10"))
+        .await
+        .unwrap_err();
+    match selection_error(&err) {
+        Some(SelectionError::Unavailable { needed, totals }) => {
+            assert_eq!(*needed, amount("10"));
+            assert_eq!(totals.spendable, Amount::ZERO);
+            assert_eq!(totals.reserved, amount("7"));
+            assert_eq!(totals.locked, amount("50"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = store
+        .place_withdrawal(&order("w3", "100"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            selection_error(&err),
+            Some(SelectionError::Insufficient { .. })
+        ),
+        "{err:?}"
+    );
+
+    assert_eq!(balance(&store).await, amount("994"));
+}
+
+async fn an_expired_lock_no_longer_binds(db: &TestDb) {
+    let past = Timestamp::from_micros(Timestamp::now().micros() - HOUR_MICROS).unwrap();
+    let future = Timestamp::from_micros(Timestamp::now().micros() + HOUR_MICROS).unwrap();
+    let holdings = vec![
+        holding("expired", "10", lock_until(Some(past))),
+        holding("binding", "10", lock_until(Some(future))),
+    ];
+    let store = funded(db, "100", holdings).await;
+    store.place_withdrawal(&order("w1", "10")).await.unwrap();
+    assert_eq!(reserved_by(&store, "w1").await, ["expired"]);
+    let err = store
+        .place_withdrawal(&order("w2", "10"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            selection_error(&err),
+            Some(SelectionError::Unavailable { .. })
+        ),
+        "{err:?}"
+    );
+}
