@@ -97,19 +97,23 @@ async fn funded(db: &TestDb, funds: &str) {
     };
     let mut changes = ChangeSet::default();
     changes.ingest(update.clone());
+    let deposit = Deposit {
+        id: DepositId::new("d1").unwrap(),
+        account: Some(AccountId::new("acc").unwrap()),
+        instrument: amulet(DSO),
+        amount: funds.parse().unwrap(),
+        sender: PartyId::new("alice::1220abcd").unwrap(),
+        state: DepositState::Credited,
+        transfer_instruction: None,
+        origin: origin.clone(),
+    };
+    // Core books the credit; the store applies exactly what the change set lists.
+    let credit = deposit.credit(&origin).unwrap();
     changes.effects = vec![
         holding("h60", "60"),
         holding("h40", "40"),
-        Effect::DepositRecorded(Deposit {
-            id: DepositId::new("d1").unwrap(),
-            account: Some(AccountId::new("acc").unwrap()),
-            instrument: amulet(DSO),
-            amount: funds.parse().unwrap(),
-            sender: PartyId::new("alice::1220abcd").unwrap(),
-            state: DepositState::Credited,
-            transfer_instruction: None,
-            origin: origin.clone(),
-        }),
+        Effect::DepositRecorded(deposit),
+        Effect::Journal(credit),
     ];
     let checkpoint = Checkpoint {
         offset: Offset::new(1).unwrap(),

@@ -92,7 +92,7 @@ async fn funded(db: &TestDb, funds: &str, holdings: Vec<Effect>) -> Store {
     let mut changes = ChangeSet::default();
     changes.ingest(update(1));
     changes.effects = holdings;
-    changes.effects.push(Effect::DepositRecorded(Deposit {
+    let deposit = Deposit {
         id: DepositId::new("d0").unwrap(),
         account: Some(account()),
         instrument: amulet(),
@@ -101,7 +101,11 @@ async fn funded(db: &TestDb, funds: &str, holdings: Vec<Effect>) -> Store {
         state: DepositState::Credited,
         transfer_instruction: None,
         origin: origin(1),
-    }));
+    };
+    // Core books the credit; the store applies exactly what the change set lists.
+    let credit = deposit.credit(&origin(1)).unwrap();
+    changes.effects.push(Effect::DepositRecorded(deposit));
+    changes.effects.push(Effect::Journal(credit));
     let checkpoint = Checkpoint {
         offset: Offset::new(1).unwrap(),
         last_update: Some(update(1)),
@@ -116,7 +120,7 @@ async fn credit(store: &Store, accounts: &[AccountId], funds: &str) {
     changes.ingest(update(2));
     for (i, account) in accounts.iter().enumerate() {
         store.create_account(account, "customer").await.unwrap();
-        changes.effects.push(Effect::DepositRecorded(Deposit {
+        let deposit = Deposit {
             id: DepositId::new(format!("d2-{i}")).unwrap(),
             account: Some(account.clone()),
             instrument: amulet(),
@@ -125,7 +129,10 @@ async fn credit(store: &Store, accounts: &[AccountId], funds: &str) {
             state: DepositState::Credited,
             transfer_instruction: None,
             origin: origin(2),
-        }));
+        };
+        let credit = deposit.credit(&origin(2)).unwrap();
+        changes.effects.push(Effect::DepositRecorded(deposit));
+        changes.effects.push(Effect::Journal(credit));
     }
     let checkpoint = Checkpoint {
         offset: Offset::new(2).unwrap(),
