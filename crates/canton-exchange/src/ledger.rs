@@ -58,6 +58,33 @@ pub fn token(token: &Option<String>, file: &Option<PathBuf>, what: &str) -> Resu
     }
 }
 
+/// The token and limits for a node, for commands whose `--ledger` is optional.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct LedgerAuth {
+    /// A bearer token (JWT) for the Ledger API; prefer the environment variable or
+    /// --token-file (argv is visible to other users of the machine).
+    #[arg(long, env = "CANTON_LEDGER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A file holding the Ledger API bearer token (its first line); used instead of --token.
+    #[arg(long, env = "CANTON_LEDGER_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+impl LedgerAuth {
+    /// The node (or recording) at `url`, reached with this token and these limits.
+    pub fn at(&self, url: &str) -> LedgerArgs {
+        LedgerArgs {
+            ledger: url.to_owned(),
+            token: self.token.clone(),
+            token_file: self.token_file.clone(),
+            http_pages: false,
+            net: self.net.clone(),
+        }
+    }
+}
+
 #[derive(clap::Args, Clone, Debug)]
 pub struct LedgerArgs {
     /// `http://host:port` of the node's JSON Ledger API, or `file:PATH` of a recorded

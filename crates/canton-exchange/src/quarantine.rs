@@ -10,7 +10,7 @@ use exchange_services::quarantine::retry;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
-use crate::ledger::{LedgerArgs, NetArgs};
+use crate::ledger::LedgerAuth;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -37,14 +37,8 @@ pub struct RetryArgs {
     /// instead of the copy kept in the DB: for causes on the node's side.
     #[arg(long)]
     ledger: Option<String>,
-    /// A bearer token (JWT) for the Ledger API.
-    #[arg(long, env = "CANTON_LEDGER_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// A file holding the Ledger API bearer token (its first line); used instead of --token.
-    #[arg(long, env = "CANTON_LEDGER_TOKEN_FILE")]
-    token_file: Option<std::path::PathBuf>,
     #[command(flatten)]
-    net: NetArgs,
+    auth: LedgerAuth,
     /// Only this update.
     #[arg(long)]
     update_id: Option<String>,
@@ -121,16 +115,7 @@ fn retry_held(args: &RetryArgs, out: &mut impl Write) -> Result<()> {
     let source = args
         .ledger
         .as_ref()
-        .map(|url| {
-            LedgerArgs {
-                ledger: url.clone(),
-                token: args.token.clone(),
-                token_file: args.token_file.clone(),
-                http_pages: false,
-                net: args.net.clone(),
-            }
-            .source()
-        })
+        .map(|url| args.auth.at(url).source())
         .transpose()?;
     let retried = runtime()?.block_on(async {
         let store = args.db.open().await?;

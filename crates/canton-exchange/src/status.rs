@@ -10,7 +10,7 @@ use exchange_store::StoreError;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
-use crate::ledger::{LedgerArgs, NetArgs};
+use crate::ledger::LedgerAuth;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -19,13 +19,8 @@ pub struct Args {
     /// The node (or recording), to report the lag behind its ledger end.
     #[arg(long, env = "CANTON_LEDGER_URL")]
     ledger: Option<String>,
-    #[arg(long, env = "CANTON_LEDGER_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// A file holding the Ledger API bearer token (its first line); used instead of --token.
-    #[arg(long, env = "CANTON_LEDGER_TOKEN_FILE")]
-    token_file: Option<std::path::PathBuf>,
     #[command(flatten)]
-    net: NetArgs,
+    auth: LedgerAuth,
     #[arg(long, default_value = SUSPENSE_ACCOUNT)]
     suspense_account: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -38,9 +33,7 @@ impl Args {
         Args {
             db: DbArgs::for_url(db),
             ledger: None,
-            token: None,
-            token_file: None,
-            net: NetArgs::default(),
+            auth: LedgerAuth::default(),
             suspense_account: SUSPENSE_ACCOUNT.to_owned(),
             format: Format::Table,
         }
@@ -128,16 +121,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         };
         store.close().await;
         let ledger_end = match &args.ledger {
-            Some(url) => {
-                let ledger = LedgerArgs {
-                    ledger: url.clone(),
-                    token: args.token.clone(),
-                    token_file: args.token_file.clone(),
-                    http_pages: false,
-                    net: args.net.clone(),
-                };
-                Some(ledger.source()?.ledger_end().await?)
-            }
+            Some(url) => Some(args.auth.at(url).source()?.ledger_end().await?),
             None => None,
         };
         let offset = checkpoint.as_ref().map_or(0, |c| c.offset.get());
