@@ -21,12 +21,14 @@
 //! reaches, an LF version the scheme does not cover).
 
 mod error;
+mod fingerprint;
 pub mod proto;
 pub mod v2;
 
 use std::fmt;
 
 pub use error::{DecodeError, HashError};
+pub use fingerprint::{PUBLIC_KEY_FINGERPRINT_PURPOSE, public_key_fingerprint};
 pub use proto::PreparedTransaction;
 
 /// The hashing scheme of a prepared transaction (`HashingSchemeVersion` in the proto).

@@ -26,7 +26,6 @@ use canton_ledger::interactive::{
 };
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use exchange_core::Timestamp;
-use sha2::{Digest, Sha256};
 
 use crate::faults::TamperKind;
 use crate::model::{LedgerError, SyncIdx};
@@ -78,14 +77,7 @@ pub struct ExternalKey {
     pub fingerprint: String,
 }
 
-/// Canton's key fingerprint: the multihash (`0x12 0x20` = SHA-256, 32 bytes) of the hash with
-/// purpose `PublicKeyFingerprint` (12, a 4-byte big-endian prefix) over the raw key bytes.
-pub fn fingerprint(key: &[u8; 32]) -> String {
-    let mut h = Sha256::new();
-    h.update(12u32.to_be_bytes());
-    h.update(key);
-    format!("1220{}", hex::encode(h.finalize()))
-}
+pub use canton_interactive::public_key_fingerprint as fingerprint;
 
 impl ExternalParties {
     /// Hosts `hint::<fingerprint>` with `public_key` (raw Ed25519, 32 bytes).

@@ -142,6 +142,35 @@ async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
     store.close().await;
 }
 
+/// A target record time no test reaches.
+const FAR_FUTURE: &str = "9000-01-01T00:00:00Z";
+
+/// Requests withdrawal `(id, amount)` of `customer`'s funds to the customer, funded by `input`.
+async fn request(
+    store: &Store,
+    node: &Node,
+    customer: usize,
+    (id, value): (&str, &str),
+    trec_tgt: Timestamp,
+    input: exchange_core::ContractId,
+) -> WithdrawalId {
+    let id = WithdrawalId::new(id).unwrap();
+    store
+        .request_withdrawal(&WithdrawalRequest {
+            id: id.clone(),
+            account: account_of(customer),
+            instrument: node.instrument.clone(),
+            amount: amount(value),
+            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
+            trec_tgt,
+            synchronizer: None,
+            holdings: vec![input],
+        })
+        .await
+        .unwrap();
+    id
+}
+
 /// The DB-restore runbook: the DB goes back to a backup taken before a withdrawal was
 /// requested and executed. Replaying credits nothing twice, and the withdrawal comes back as
 /// `recovered`, debited to the suspense account.
@@ -168,20 +197,15 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
         .find(|h| h.holding.amount >= amount("5"))
         .expect("a holding worth 5");
     let customer = expected.keys().next().copied().unwrap();
-    let id = WithdrawalId::new("w-lost-in-restore").unwrap();
-    store
-        .request_withdrawal(&WithdrawalRequest {
-            id: id.clone(),
-            account: account_of(customer),
-            instrument: node.instrument.clone(),
-            amount: amount("5"),
-            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
-            trec_tgt: "9000-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
-            synchronizer: None,
-            holdings: vec![input.holding.contract_id.clone()],
-        })
-        .await
-        .unwrap();
+    let id = request(
+        &store,
+        &node,
+        customer,
+        ("w-lost-in-restore", "5"),
+        FAR_FUTURE.parse().unwrap(),
+        input.holding.contract_id.clone(),
+    )
+    .await;
     node.withdraw(
         customer,
         amount("5"),
@@ -484,20 +508,15 @@ async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
         .collect();
     assert_eq!(inputs.len(), 2, "two holdings worth 5");
     let customer = expected.keys().next().copied().unwrap();
-    let id = WithdrawalId::new("w-paid-twice").unwrap();
-    store
-        .request_withdrawal(&WithdrawalRequest {
-            id: id.clone(),
-            account: account_of(customer),
-            instrument: node.instrument.clone(),
-            amount: amount("5"),
-            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
-            trec_tgt: "9000-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
-            synchronizer: None,
-            holdings: vec![inputs[0].clone()],
-        })
-        .await
-        .unwrap();
+    let id = request(
+        &store,
+        &node,
+        customer,
+        ("w-paid-twice", "5"),
+        FAR_FUTURE.parse().unwrap(),
+        inputs[0].clone(),
+    )
+    .await;
     for input in &inputs {
         node.withdraw(customer, amount("5"), id.as_str(), vec![input.to_string()]);
     }
@@ -544,20 +563,16 @@ async fn an_idle_ledgers_clock_expires_withdrawals(db: &TestDb) {
         .contract_id
         .clone();
     let now = node.sandbox.with_world(|w| w.ledger.record_time());
-    let id = WithdrawalId::new("w-expires-while-idle").unwrap();
-    store
-        .request_withdrawal(&WithdrawalRequest {
-            id: id.clone(),
-            account: account_of(customer),
-            instrument: node.instrument.clone(),
-            amount: amount("1"),
-            receiver: exchange_core::PartyId::new(&node.customers[customer]).unwrap(),
-            trec_tgt: Timestamp::from_micros(now.micros() + 5_000_000).unwrap(),
-            synchronizer: None,
-            holdings: vec![input],
-        })
-        .await
-        .unwrap();
+    let target = Timestamp::from_micros(now.micros() + 5_000_000).unwrap();
+    let id = request(
+        &store,
+        &node,
+        customer,
+        ("w-expires-while-idle", "1"),
+        target,
+        input,
+    )
+    .await;
     let ingestor = Ingestor::new(
         store.clone(),
         node.source(Transport::Websocket),

@@ -34,8 +34,5 @@ mod verify;
 
 pub use intent::{AcceptIntent, Common, Intent, PreapprovalIntent, REASON_KEY, TransferIntent};
 pub use mismatch::Mismatch;
-pub use signer::{
-    PUBLIC_KEY_FINGERPRINT_PURPOSE, PublicKey, Refused, SignError, Signature, Signer,
-    verify_and_sign,
-};
+pub use signer::{PublicKey, Refused, SignError, Signature, Signer, verify_and_sign};
 pub use verify::{Verified, verify, verify_bytes};

@@ -5,14 +5,9 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use super::intent::Intent;
 use super::mismatch::Mismatch;
 use super::verify::{Verified, verify_bytes};
-
-/// Canton's hash purpose for public-key fingerprints (`HashPurpose.PublicKeyFingerprint`).
-pub const PUBLIC_KEY_FINGERPRINT_PURPOSE: u32 = 12;
 
 /// A raw Ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,10 +18,7 @@ impl PublicKey {
     /// `1220` (SHA-256 multihash) and the hex SHA-256 of the purpose (4 bytes, big-endian) and
     /// the raw key.
     pub fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(PUBLIC_KEY_FINGERPRINT_PURPOSE.to_be_bytes());
-        h.update(self.0);
-        format!("1220{}", hex::encode(h.finalize()))
+        canton_interactive::public_key_fingerprint(&self.0)
     }
 
     pub fn to_hex(&self) -> String {
