@@ -25,7 +25,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::changeset::{
     AccountId, ChangeSet, Deposit, DepositId, DepositState, Direction as Way, Effect, Holding,
-    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, TransferInstruction,
+    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, QuarantinedUpdate,
+    TransferInstruction,
 };
 use crate::parser::TransferStatus as Status;
 use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
@@ -427,6 +428,19 @@ pub fn fold(tx: &ParsedTransaction, state: &dyn IngestState, config: &FoldConfig
     out.changes.ingest(update);
     fold_effects(tx, state, config, &mut out);
     out
+}
+
+/// Sets a transaction that cannot be parsed aside: ingested (so no replay takes it up again),
+/// nothing of it applied, kept whole (`raw_json`) for a later [`fold_quarantined`].
+pub fn quarantine(update: IngestedUpdate, error: String, raw_json: String) -> ChangeSet {
+    let mut changes = ChangeSet::default();
+    changes.ingest(update.clone());
+    changes.push(Effect::Quarantined(QuarantinedUpdate {
+        update,
+        error,
+        raw_json,
+    }));
+    changes
 }
 
 /// Folds a quarantined transaction that parses now. It was ingested when it was set aside, so

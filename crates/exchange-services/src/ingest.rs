@@ -23,8 +23,10 @@ use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
 use exchange_core::book::Chain;
-use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, QuarantinedUpdate};
-use exchange_core::ingest::{FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested};
+use exchange_core::changeset::{ChangeSet, Checkpoint, IngestedUpdate};
+use exchange_core::ingest::{
+    FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested, quarantine,
+};
 use exchange_core::{
     HoldingBook, Offset, ParsedTransaction, SynchronizerId, Timestamp, UpdateId, parse_transaction,
 };
@@ -703,10 +705,12 @@ impl Ingestor {
                     outcome.anomalies += 1;
                     // Never guessed at, never dropped: set aside whole if the operator chose
                     // so (and the header is sound enough to file it under), else stop here.
-                    let quarantine = self.config.quarantine_unparseable && !self.config.strict;
+                    let set_aside = self.config.quarantine_unparseable && !self.config.strict;
                     match header(&t.value) {
-                        Ok(h) if quarantine => {
-                            let c = quarantined(h.clone(), &t.value, error.clone());
+                        Ok(h) if set_aside => {
+                            // The wire types keep Daml values as the node sent them.
+                            let raw = serde_json::to_string(&t.value).unwrap_or_default();
+                            let c = quarantine(h.clone(), error.clone(), raw);
                             known.absorb(&c);
                             changes.merge(c);
                             outcome.ingested += 1;
@@ -848,20 +852,6 @@ fn header(tx: &JsTransaction) -> Result<IngestedUpdate, String> {
         synchronizer_id: SynchronizerId::new(&tx.synchronizer_id)
             .map_err(|e| invalid("synchronizerId", &e))?,
     })
-}
-
-/// A transaction set aside unparsed: ingested (so no replay takes it up again), nothing of it
-/// applied, kept whole for `quarantine retry`.
-fn quarantined(update: IngestedUpdate, tx: &JsTransaction, error: String) -> ChangeSet {
-    let mut c = ChangeSet::default();
-    c.ingest(update.clone());
-    c.push(Effect::Quarantined(QuarantinedUpdate {
-        update,
-        error,
-        // The wire types keep Daml values as the node sent them.
-        raw_json: serde_json::to_string(tx).unwrap_or_default(),
-    }));
-    c
 }
 
 enum Parsed {

@@ -40,6 +40,7 @@ mod ingest;
 mod instructions;
 mod known;
 mod lease;
+mod operator_log;
 mod quarantine;
 mod schema;
 mod treasury;
@@ -52,7 +53,8 @@ pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};
 pub use holdings::HoldingRecord;
 pub use lease::IngestionLease;
-pub use quarantine::{OperatorLogEntry, OperatorNote, QuarantineEntry};
+pub use operator_log::{OperatorLogEntry, OperatorNote};
+pub use quarantine::QuarantineEntry;
 pub use withdrawals::Withdrawal;
 
 use exchange_core::Timestamp;
@@ -144,7 +146,7 @@ impl Store {
         let mut tx = self.pool.write().await?;
         ingest::set_checkpoint(&mut tx, checkpoint).await?;
         if let Some(note) = note {
-            quarantine::log(&mut tx, note).await?;
+            operator_log::log(&mut tx, note).await?;
         }
         tx.commit().await
     }

@@ -1,5 +1,5 @@
 //! Transactions ingestion could not parse and set aside (`ingest --quarantine-unparseable`), and
-//! the operator log of decisions that bypassed a safety check.
+//! the archives ingestion could not match while one is held.
 
 use std::collections::HashMap;
 
@@ -113,30 +113,6 @@ pub(crate) async fn any_held(tx: &mut Tx) -> Result<bool> {
     Ok(row.map(|r| r.get::<i64>("n")).transpose()?.unwrap_or(0) > 0)
 }
 
-/// An operator decision that bypassed a safety check, for audits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OperatorNote {
-    pub action: String,
-    pub detail: String,
-}
-
-/// A logged [`OperatorNote`] with its time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OperatorLogEntry {
-    pub at: Timestamp,
-    pub note: OperatorNote,
-}
-
-pub(crate) async fn log(tx: &mut Tx, note: &OperatorNote) -> Result<()> {
-    tx.query("INSERT INTO operator_log (at_us, action, detail) VALUES ($1, $2, $3)")
-        .bind(now().micros())
-        .bind(note.action.clone())
-        .bind(note.detail.clone())
-        .execute()
-        .await?;
-    Ok(())
-}
-
 impl Store {
     /// Quarantined transactions in offset order; with `held_only`, those not released yet.
     pub async fn quarantine(&self, held_only: bool) -> Result<Vec<QuarantineEntry>> {
@@ -180,26 +156,6 @@ impl Store {
             }
         }
         Ok(found)
-    }
-
-    /// The operator log, oldest first.
-    pub async fn operator_log(&self) -> Result<Vec<OperatorLogEntry>> {
-        let mut tx = self.pool.read().await?;
-        let rows = tx
-            .query("SELECT at_us, action, detail FROM operator_log ORDER BY entry_id")
-            .fetch_all()
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OperatorLogEntry {
-                    at: r.time("at_us")?,
-                    note: OperatorNote {
-                        action: r.get("action")?,
-                        detail: r.get("detail")?,
-                    },
-                })
-            })
-            .collect()
     }
 
     /// Applies the effects of released quarantined transactions (their `QuarantineReleased`
