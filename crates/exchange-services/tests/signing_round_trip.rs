@@ -234,12 +234,12 @@ async fn a_node_that_lies_in_prepare_gets_nothing_signed() {
     let net = Net::start().await;
     let input = net.mint("100").await;
     let kinds = [
-        (TamperKind::Receiver, "receiver"),
-        (TamperKind::Amount, "amount"),
-        (TamperKind::Input, "input"),
-        (TamperKind::Memo, "reason"),
-        (TamperKind::ExtraNode, ""),
-        (TamperKind::Hash, "hash"),
+        (TamperKind::Receiver, "transfer.receiver"),
+        (TamperKind::Amount, "transfer.amount"),
+        (TamperKind::Input, "transfer.inputholdingcids"),
+        (TamperKind::Memo, "w-signed-1-tampered"),
+        (TamperKind::ExtraNode, "transaction.roots"),
+        (TamperKind::Hash, "is not the transaction's hash"),
     ];
     for (kind, named) in kinds {
         net.sandbox.tamper_prepare(7, &[kind]);
