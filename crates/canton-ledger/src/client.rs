@@ -14,7 +14,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::errors::{ErrorCategory, JsCantonError};
 use crate::filters::UpdateFormat;
+use crate::interactive::{
+    JsExecuteSubmissionRequest, JsPrepareSubmissionRequest, JsPrepareSubmissionResponse,
+};
 use crate::quote::cut;
+use crate::serde_util::Empty;
 use crate::state::{GetLatestPrunedOffsetsResponse, GetLedgerEndResponse};
 use crate::updates::{
     GetUpdateByIdRequest, GetUpdateByOffsetRequest, GetUpdatesRequest, JsGetUpdatesResponse, Update,
@@ -321,6 +325,41 @@ impl LedgerClient {
             .send("update by id", self.http.post(url).json(&body))
             .await?;
         Ok(answer.update)
+    }
+
+    /// `POST /v2/interactive-submission/prepare`: the node interprets the command for the
+    /// external parties of `actAs` and hands back the transaction and its hash, to be checked
+    /// and signed off-node.
+    pub async fn prepare(
+        &self,
+        request: &JsPrepareSubmissionRequest,
+    ) -> Result<JsPrepareSubmissionResponse, ClientError> {
+        let url = format!("{}/v2/interactive-submission/prepare", self.base);
+        self.send("prepare", self.http.post(url).json(request))
+            .await
+    }
+
+    /// `POST /v2/interactive-submission/execute`: submits a signed prepared transaction and
+    /// returns once the node accepted it for sequencing. The outcome is not in the answer: it
+    /// is read from the update stream (or completions), as the guide asks.
+    pub async fn execute(&self, request: &JsExecuteSubmissionRequest) -> Result<(), ClientError> {
+        let url = format!("{}/v2/interactive-submission/execute", self.base);
+        let _: Empty = self
+            .send("execute", self.http.post(url).json(request))
+            .await?;
+        Ok(())
+    }
+
+    /// `POST {base}{path}` with a JSON body, for the token admins' Registry API, which shares
+    /// this client's timeouts, size bounds and error reporting.
+    pub(crate) async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        self.send(what, self.http.post(url).json(body)).await
     }
 
     /// One page of `POST /v2/updates`: at most `limit` (<= 200) elements. With `idle_ms` the

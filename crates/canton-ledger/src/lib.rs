@@ -91,6 +91,8 @@ pub mod quote;
 pub mod reassignments;
 pub mod recording;
 pub mod registry;
+#[cfg(feature = "client")]
+pub mod registry_client;
 pub mod serde_util;
 pub mod state;
 pub mod topology;

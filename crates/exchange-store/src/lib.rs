@@ -12,6 +12,9 @@
 //!   together; idempotent per key), [`Store::request_withdrawal`] (the same with the holdings
 //!   named by the caller),
 //!   [`Store::transition_withdrawal`], accounts, tokens, `.dar`s and operator switches.
+//! - **The withdrawal automation** claims due withdrawals ([`Store::claim_withdrawals`]; on
+//!   PostgreSQL several replicas share the queue through `FOR UPDATE SKIP LOCKED`) and records
+//!   each attempt's end ([`Store::finish_attempt`]).
 //! - One ingestion at a time: it holds the [`IngestionLease`] (an advisory lock on PostgreSQL, a
 //!   lock file beside a SQLite file); another instance waits for it as a standby.
 //! - **Operators** may [`Store::rewind_checkpoint`] (node restore runbook), nothing else bypasses
@@ -24,14 +27,11 @@
 //!   each cause is booked at most once.
 //! - A holding is reserved by at most one withdrawal; failed or expired withdrawals are refunded
 //!   through the journal and release their holdings in the same transaction.
-//!
-//! # Not yet
-//! Withdrawal claiming for several automation replicas (`FOR UPDATE SKIP LOCKED` on PostgreSQL)
-//! is a later step; today one automation instance owns the queue.
 
 mod accounts;
 mod bulk;
 mod catalog;
+mod claims;
 mod db;
 mod deposits;
 mod error;
@@ -48,6 +48,7 @@ mod withdrawals;
 
 pub use accounts::{Account, JournalRecord};
 pub use catalog::{Dar, Switch, SwitchState, Token};
+pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
 pub use db::Backend;
 pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};

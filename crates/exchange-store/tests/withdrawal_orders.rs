@@ -1,5 +1,6 @@
 //! Placing withdrawals (`Store::place_withdrawal`): selection and reservation of the funding
-//! holdings, the debit and the request in one transaction, idempotency keys and the refusals,
+//! holdings, the debit and the request in one transaction, idempotency keys and the refusals;
+//! and the automation's claims on them (`Store::claim_withdrawals`, `Store::finish_attempt`),
 //! on SQLite and PostgreSQL alike.
 
 mod harness;
@@ -16,7 +17,7 @@ use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
 use exchange_core::{
     Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
 };
-use exchange_store::{Store, StoreError, Switch};
+use exchange_store::{AttemptOutcome, ClaimRequest, Store, StoreError, Switch};
 use harness::TestDb;
 
 conformance!(
@@ -27,6 +28,9 @@ conformance!(
     refusals_are_typed_and_write_nothing,
     no_spendable_holdings_says_why,
     an_expired_lock_no_longer_binds,
+    a_claim_hands_out_each_due_withdrawal_to_one_worker,
+    an_execution_marks_the_withdrawal_submitted_and_schedules_the_retry,
+    concurrent_claims_never_share_a_withdrawal,
 );
 
 const HOUR_MICROS: i64 = 3_600_000_000;
@@ -461,5 +465,155 @@ async fn an_expired_lock_no_longer_binds(db: &TestDb) {
             Some(SelectionError::Unavailable { .. })
         ),
         "{err:?}"
+    );
+}
+
+fn claim(worker: &str, now: Timestamp) -> ClaimRequest<'_> {
+    ClaimRequest {
+        worker,
+        now,
+        claim_micros: 60_000_000,
+        limit: 10,
+    }
+}
+
+fn later(t: Timestamp, micros: i64) -> Timestamp {
+    t.checked_add_micros(micros).unwrap()
+}
+
+async fn a_claim_hands_out_each_due_withdrawal_to_one_worker(db: &TestDb) {
+    let holdings = vec![holding("h1", "10", None), holding("h2", "20", None)];
+    let store = funded(db, "100", holdings).await;
+    store.place_withdrawal(&order("w1", "10")).await.unwrap();
+    store.place_withdrawal(&order("w2", "20")).await.unwrap();
+    let now = Timestamp::now();
+    let first = store.claim_withdrawals(&claim("a", now)).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|c| c.withdrawal.id.as_str()).collect();
+    assert_eq!(ids, ["w1", "w2"]);
+    assert_eq!(first[0].inputs, [ContractId::new("h1").unwrap()]);
+    assert_eq!(first[1].inputs, [ContractId::new("h2").unwrap()]);
+    assert_eq!((first[0].attempts, first[0].executions), (1, 0));
+    // Claimed by `a`: nobody else gets them until the claim lapses.
+    assert!(
+        store
+            .claim_withdrawals(&claim("b", now))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let lapsed = later(now, 61_000_000);
+    let taken = store.claim_withdrawals(&claim("b", lapsed)).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    assert_eq!(taken[0].attempts, 2);
+    // `a` comes back after its claim lapsed: its bookkeeping is refused, `b`'s holds.
+    let outcome = AttemptOutcome {
+        executed: true,
+        retry_at: lapsed,
+        error: None,
+    };
+    let id = WithdrawalId::new("w1").unwrap();
+    let refused = store.finish_attempt(&id, "a", &outcome).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+    let w1 = store.withdrawal(&id).await.unwrap().unwrap();
+    assert_eq!(w1.state, WithdrawalState::Requested);
+    // Past its target record time a withdrawal is no longer handed out: no transfer can commit.
+    let past = later(now, 2 * HOUR_MICROS);
+    assert!(
+        store
+            .claim_withdrawals(&claim("c", past))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn an_execution_marks_the_withdrawal_submitted_and_schedules_the_retry(db: &TestDb) {
+    let store = funded(db, "100", vec![holding("h1", "10", None)]).await;
+    store.place_withdrawal(&order("w1", "10")).await.unwrap();
+    let id = WithdrawalId::new("w1").unwrap();
+    let now = Timestamp::now();
+    let retry_at = later(now, 5_000_000);
+    store.claim_withdrawals(&claim("a", now)).await.unwrap();
+    let failed = AttemptOutcome {
+        executed: false,
+        retry_at,
+        error: Some("registry unavailable".into()),
+    };
+    store.finish_attempt(&id, "a", &failed).await.unwrap();
+    let notes = store.attempt_notes(&id).await.unwrap();
+    assert_eq!(notes, (1, 0, Some("registry unavailable".into())));
+    // Not due before `retry_at`, due from then on.
+    assert!(
+        store
+            .claim_withdrawals(&claim("a", now))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_withdrawals(&claim("a", retry_at))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let executed = AttemptOutcome {
+        executed: true,
+        retry_at: later(retry_at, 5_000_000),
+        error: None,
+    };
+    store.finish_attempt(&id, "a", &executed).await.unwrap();
+    let w1 = store.withdrawal(&id).await.unwrap().unwrap();
+    assert_eq!(w1.state, WithdrawalState::Submitted);
+    assert_eq!(store.attempt_notes(&id).await.unwrap(), (2, 1, None));
+    // The customer was debited once, by the request; submitting books nothing.
+    assert_eq!(balance(&store).await, amount("90"));
+    // A submitted withdrawal without an outcome is due again at its retry time.
+    let third = store
+        .claim_withdrawals(&claim("b", executed.retry_at))
+        .await
+        .unwrap();
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].withdrawal.state, WithdrawalState::Submitted);
+}
+
+async fn concurrent_claims_never_share_a_withdrawal(db: &TestDb) {
+    let holdings = (0..20)
+        .map(|i| holding(&format!("h{i:02}"), "5", None))
+        .collect();
+    let store = funded(db, "100", holdings).await;
+    for i in 0..20 {
+        store
+            .place_withdrawal(&order(&format!("w{i:02}"), "5"))
+            .await
+            .unwrap();
+    }
+    let now = Timestamp::now();
+    let workers = ["a", "b", "c", "d"].map(|worker| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let request = ClaimRequest {
+                    limit: 3,
+                    ..claim(worker, now)
+                };
+                let got = store.claim_withdrawals(&request).await.unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                mine.extend(got.into_iter().map(|c| c.withdrawal.id.to_string()));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    all.sort();
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 20, "{all:?}");
+    assert_eq!(
+        distinct.len(),
+        20,
+        "a withdrawal was claimed twice: {all:?}"
     );
 }

@@ -1,0 +1,62 @@
+//! A client of one token admin's Registry API (`registry.rs` has its wire types). It reuses the
+//! Ledger API client's transport, so both have the same timeouts, size bounds and error classes
+//! (a registry's `{"error": …}` answers come back as [`ClientError::Http`] with that body).
+
+use crate::client::{ClientError, LedgerClient, Limits};
+use crate::registry::{
+    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, TransferFactoryWithChoiceContext,
+    TransferInstructionChoice,
+};
+use crate::serde_util::DamlValue;
+
+/// The Registry API of one instrument admin, at its base URL (the prefix of `/registry/…`).
+#[derive(Clone, Debug)]
+pub struct RegistryClient {
+    http: LedgerClient,
+}
+
+impl RegistryClient {
+    pub fn new(base: &str, limits: Limits) -> RegistryClient {
+        RegistryClient {
+            http: LedgerClient::with_limits(base, None, limits),
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.http.base_url()
+    }
+
+    /// The factory to exercise `TransferFactory_Transfer` on, how the transfer will run and the
+    /// context and disclosures it needs. `choice_arguments` is the choice's argument with an
+    /// empty `extraArgs` context and meta.
+    pub async fn transfer_factory(
+        &self,
+        choice_arguments: DamlValue,
+    ) -> Result<TransferFactoryWithChoiceContext, ClientError> {
+        let body = GetFactoryRequest {
+            choice_arguments,
+            exclude_debug_fields: true,
+        };
+        let path = "/registry/transfer-instruction/v1/transfer-factory";
+        self.http
+            .post_json("registry transfer factory", path, &body)
+            .await
+    }
+
+    /// The context and disclosures of a choice on a transfer instruction (accept, reject,
+    /// withdraw).
+    pub async fn choice_context(
+        &self,
+        transfer_instruction_id: &str,
+        choice: TransferInstructionChoice,
+    ) -> Result<ChoiceContext, ClientError> {
+        let body = GetChoiceContextRequest {
+            meta: None,
+            exclude_debug_fields: Some(true),
+        };
+        let path = choice.path(transfer_instruction_id);
+        self.http
+            .post_json("registry choice context", &path, &body)
+            .await
+    }
+}
