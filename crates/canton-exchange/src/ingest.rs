@@ -26,6 +26,17 @@ pub struct Args {
     /// Stop at the ledger end seen at start.
     #[arg(long)]
     once: bool,
+    /// If another ingestion is running against this DB, wait and take over when it stops
+    /// (a standby) instead of refusing to start.
+    #[arg(long)]
+    standby: bool,
+    #[command(flatten)]
+    options: IngestOptions,
+}
+
+/// How ingestion reads and books (shared by `ingest` and `run`).
+#[derive(clap::Args, Debug)]
+pub struct IngestOptions {
     /// Stop at the first anomaly (an unexpected transaction) too, instead of logging it.
     #[arg(long)]
     strict: bool,
@@ -54,13 +65,32 @@ pub struct Args {
     /// The first retry's delay in milliseconds (doubling each time).
     #[arg(long, default_value_t = 2000)]
     retry_delay_ms: u64,
-    /// If another ingestion is running against this DB, wait and take over when it stops
-    /// (a standby) instead of refusing to start.
-    #[arg(long)]
-    standby: bool,
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
     progress_secs: u64,
+}
+
+impl IngestOptions {
+    /// The ingestion settings for the treasury `party`.
+    pub fn config(&self, party: &str) -> Result<IngestConfig> {
+        let party = PartyId::new(party)
+            .with_context(|| format!("--party {}", canton_ledger::quote::quote(party)))?;
+        let mut fold = FoldConfig::new(party);
+        if self.non_unique_record_times {
+            fold.skip_rule = SkipRule::KnownUpdateId;
+        }
+        fold.account_meta_key = self.account_meta_key.clone();
+        fold.suspense_account =
+            AccountId::new(self.suspense_account.clone()).context("--suspense-account is empty")?;
+        let mut config = IngestConfig::new(fold);
+        config.strict = self.strict;
+        config.quarantine_unparseable = self.quarantine_unparseable;
+        config.batch_transactions = self.batch_size.max(1);
+        config.retry.max_retries = self.max_retries;
+        config.retry.initial_delay = Duration::from_millis(self.retry_delay_ms);
+        config.progress_every = Duration::from_secs(self.progress_secs.max(1));
+        Ok(config)
+    }
 }
 
 /// Prints what ingestion reports, one readable line each, on stderr.
@@ -116,24 +146,9 @@ impl Observer for Log {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let party = PartyId::new(&args.party)
-        .with_context(|| format!("--party {}", canton_ledger::quote::quote(&args.party)))?;
-    let mut fold = FoldConfig::new(party);
-    if args.non_unique_record_times {
-        fold.skip_rule = SkipRule::KnownUpdateId;
-    }
-    fold.account_meta_key = args.account_meta_key.clone();
-    fold.suspense_account =
-        AccountId::new(args.suspense_account.clone()).context("--suspense-account is empty")?;
-    let mut config = IngestConfig::new(fold);
+    let mut config = args.options.config(&args.party)?;
     config.once = args.once;
-    config.strict = args.strict;
-    config.quarantine_unparseable = args.quarantine_unparseable;
     config.standby = args.standby;
-    config.batch_transactions = args.batch_size.max(1);
-    config.retry.max_retries = args.max_retries;
-    config.retry.initial_delay = Duration::from_millis(args.retry_delay_ms);
-    config.progress_every = Duration::from_secs(args.progress_secs.max(1));
     let source = args.ledger.source()?;
 
     // Two workers: the reader decodes the next batch's JSON while this one commits.
@@ -172,7 +187,7 @@ pub fn run(args: &Args) -> Result<()> {
     })
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -8,9 +8,11 @@ mod holdings;
 mod ingest;
 mod keys;
 mod ledger;
+mod logs;
 mod migrate;
 mod quarantine;
 mod recover;
+mod run;
 mod sandbox;
 mod secrets;
 mod status;
@@ -48,6 +50,9 @@ enum Command {
     /// Tx History Ingestion: stream the treasury's transactions into the Integration DB
     /// (credits deposits, mirrors holdings, advances withdrawals). Writes.
     Ingest(ingest::Args),
+    /// The services in one process: ingestion, and Withdrawal Automation signing with the
+    /// treasury key (prepare, verify, re-hash, sign, execute). Writes.
+    Run(run::Args),
     /// The active treasury holdings (UTXOs). Reads only.
     Holdings(holdings::Args),
     /// Ingestion checkpoint, lag, withdrawals per state, deposits to unknown accounts and the
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
         Command::Explain(args) => explain::run(&args, &mut std::io::stdout().lock()),
         Command::Ingest(args) => ingest::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Holdings(args) => holdings::run(&args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&args, &mut std::io::stdout().lock()),
         Command::Quarantine(command) => quarantine::run(&command, &mut std::io::stdout().lock()),

@@ -40,6 +40,15 @@ pub struct FaultConfig {
     /// Share of `prepare` answers tampered with (when `tamper_prepare` names a kind).
     #[serde(default)]
     pub tamper_rate: f64,
+    /// The next this many interactive executions (`execute`, `executeAndWait`) commit, and then
+    /// their answer is lost: the client gets a retryable 503, as from a proxy whose upstream
+    /// connection dropped, and cannot tell whether anything committed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lose_execute_answers: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// How a tampered `prepare` answer differs from the honest one, so that a client's refusal to
@@ -72,6 +81,7 @@ impl FaultConfig {
             || self.drop_websocket_after.is_some()
             || self.close_websocket_after.is_some()
             || self.tampers()
+            || self.lose_execute_answers > 0
     }
 
     /// Whether `prepare` answers may be tampered with.
@@ -103,12 +113,19 @@ pub struct Decision {
 pub struct Faults {
     config: FaultConfig,
     rng: ChaCha8Rng,
+    /// Executions whose answer is still to be lost.
+    answers_to_lose: usize,
 }
 
 impl Faults {
     pub fn new(config: FaultConfig) -> Faults {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        Faults { config, rng }
+        let answers_to_lose = config.lose_execute_answers;
+        Faults {
+            config,
+            rng,
+            answers_to_lose,
+        }
     }
 
     pub fn config(&self) -> &FaultConfig {
@@ -134,6 +151,13 @@ impl Faults {
         Decision { delay_ms, error }
     }
 
+    /// Whether the answer of the execution that just committed is lost (counts down).
+    pub fn lose_execute_answer(&mut self) -> bool {
+        let lose = self.answers_to_lose > 0;
+        self.answers_to_lose = self.answers_to_lose.saturating_sub(1);
+        lose
+    }
+
     /// Whether (and how) to tamper with the next `prepare` answer. Always two draws.
     pub fn decide_tamper(&mut self) -> Option<TamperKind> {
         let (tamper, kind) = (self.unit(), self.unit());
@@ -157,6 +181,7 @@ mod tests {
             close_websocket_after: None,
             tamper_prepare: vec![],
             tamper_rate: 0.0,
+            lose_execute_answers: 0,
         }
     }
 

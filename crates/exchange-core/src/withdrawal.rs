@@ -217,6 +217,58 @@ pub struct RecoveredWithdrawal {
     pub duplicate_of: Option<WithdrawalId>,
 }
 
+/// How a transfer may run for an instrument, as onboarded: the registry says how it *will*
+/// run (`transferKind`), and the automation goes on only if that is allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KindRule {
+    /// 1-step tokens (Canton Coin): only `direct`; an offer would leave the customer's funds
+    /// locked waiting for a receiver who never asked for one.
+    Direct,
+    /// Tokens that may also make offers (multi-step): `direct` or `offer`.
+    DirectOrOffer,
+    /// A pool self-transfer: only `self`.
+    SelfTransfer,
+}
+
+/// What to do about the registry's `transferKind` for a withdrawal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KindVerdict {
+    Proceed,
+    /// Fail the withdrawal (refunded once, by `transition_effects`): no attempt ever reached
+    /// the ledger, so none can commit.
+    Fail(String),
+    /// Not now: an earlier execution may still commit, so the withdrawal cannot be failed;
+    /// try again later, until ingestion settles it or its `trecTgt` passes (then it expires).
+    Wait(String),
+}
+
+/// Judges the registry's `kind` (`direct`, `offer`, `self`, or something newer) against the
+/// instrument's rule, given how many executions reached the node already.
+pub fn judge_transfer_kind(kind: &str, rule: KindRule, executions: u32) -> KindVerdict {
+    let allowed: &[&str] = match rule {
+        KindRule::Direct => &["direct"],
+        KindRule::DirectOrOffer => &["direct", "offer"],
+        KindRule::SelfTransfer => &["self"],
+    };
+    if allowed.contains(&kind) {
+        return KindVerdict::Proceed;
+    }
+    let why = format!(
+        "the registry would run this transfer as {kind:?}, and only {} is allowed for it{}",
+        allowed.join(" or "),
+        if rule == KindRule::Direct {
+            " (a 1-step token: does the receiver have a transfer preapproval?)"
+        } else {
+            ""
+        }
+    );
+    if executions == 0 {
+        KindVerdict::Fail(why)
+    } else {
+        KindVerdict::Wait(why)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::WithdrawalState::*;
@@ -246,6 +298,39 @@ mod tests {
         assert!(can_transition(Requested, PendingAcceptance));
         assert!(!can_transition(PendingAcceptance, Expired));
         assert!(can_transition(Recovered, Completed));
+    }
+
+    #[test]
+    fn a_wrong_transfer_kind_fails_only_before_any_execution() {
+        assert_eq!(
+            judge_transfer_kind("direct", KindRule::Direct, 0),
+            KindVerdict::Proceed
+        );
+        assert_eq!(
+            judge_transfer_kind("offer", KindRule::DirectOrOffer, 3),
+            KindVerdict::Proceed
+        );
+        assert_eq!(
+            judge_transfer_kind("self", KindRule::SelfTransfer, 0),
+            KindVerdict::Proceed
+        );
+        match judge_transfer_kind("offer", KindRule::Direct, 0) {
+            KindVerdict::Fail(why) => assert!(why.contains("preapproval"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Once an execution reached the node it may still commit: never fail (and refund) it.
+        assert!(matches!(
+            judge_transfer_kind("offer", KindRule::Direct, 1),
+            KindVerdict::Wait(_)
+        ));
+        assert!(matches!(
+            judge_transfer_kind("direct", KindRule::SelfTransfer, 0),
+            KindVerdict::Fail(_)
+        ));
+        assert!(matches!(
+            judge_transfer_kind("future-kind", KindRule::DirectOrOffer, 0),
+            KindVerdict::Fail(_)
+        ));
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! decisions from `exchange-core`, writes through `exchange-store`.
 //!
 //! Today: Tx History Ingestion ([`ingest`]), re-processing of quarantined transactions
-//! ([`quarantine`]), the node-restore runbook ([`recover`]) and the treasury's key file
-//! ([`signer`]).
+//! ([`quarantine`]), the node-restore runbook ([`recover`]), the treasury's key file
+//! ([`signer`]) and Withdrawal Automation ([`withdraw`]).
 
 pub mod filter;
 pub mod identity;
@@ -15,6 +15,7 @@ pub mod recover;
 pub mod retry;
 pub mod signer;
 pub mod source;
+pub mod withdraw;
 
 pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};
 pub use observe::{Event, Observer};

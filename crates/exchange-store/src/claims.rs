@@ -187,6 +187,27 @@ impl Store {
         tx.commit().await
     }
 
+    /// Withdrawals the automation may still act on at `now`: in flight (`requested`,
+    /// `submitted`) before their target record time. Zero means it is idle; what remains waits
+    /// on the ledger (offers on their receivers, expiries on ingestion).
+    pub async fn withdrawals_in_progress(&self, now: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.read().await?;
+        let row = tx
+            .query(
+                "SELECT COUNT(*) AS n FROM withdrawals WHERE state IN ($1, $2) AND trec_tgt_us > $3",
+            )
+            .bind(WithdrawalState::Requested.as_str())
+            .bind(WithdrawalState::Submitted.as_str())
+            .bind(now.micros())
+            .fetch_optional()
+            .await?;
+        let n: i64 = match row {
+            Some(row) => row.get("n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// The automation's notes on a withdrawal: attempts, executions and the last error.
     pub async fn attempt_notes(&self, id: &WithdrawalId) -> Result<(u32, u32, Option<String>)> {
         let mut tx = self.pool.read().await?;

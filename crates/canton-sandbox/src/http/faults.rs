@@ -22,7 +22,7 @@ pub async fn inject(State(s): State<AppState>, request: Request, next: Next) -> 
 }
 
 /// The errors as a real participant gives them: both retryable (they carry `retryInfo`).
-fn injected(e: InjectedError) -> ApiError {
+pub(crate) fn injected(e: InjectedError) -> ApiError {
     match e {
         InjectedError::ServiceNotRunning => ApiError::node_restarted(),
         InjectedError::SequencerBackpressure => ApiError::canton(

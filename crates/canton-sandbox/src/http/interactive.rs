@@ -44,6 +44,7 @@ pub async fn prepare_submission(
 pub async fn execute(State(s): State<AppState>, body: Bytes) -> Result<Json<Empty>, ApiError> {
     let request: JsExecuteSubmissionRequest = decode(&body)?;
     s.change(|w| run(w, &request).map(|_| ()).or_else(after_sequencing))?;
+    lost_answer(&s)?;
     Ok(Json(Empty {}))
 }
 
@@ -53,10 +54,21 @@ pub async fn execute_and_wait(
 ) -> Result<Json<SubmitAndWaitResponse>, ApiError> {
     let request: JsExecuteSubmissionRequest = decode(&body)?;
     let done = s.change(|w| run(w, &request)).map_err(|e| e.error)?;
+    lost_answer(&s)?;
     Ok(Json(SubmitAndWaitResponse {
         update_id: done.update_id,
         completion_offset: done.offset,
     }))
+}
+
+/// The injected fault of an answer lost after the execution was accepted.
+fn lost_answer(s: &AppState) -> Result<(), ApiError> {
+    if s.lose_execute_answer() {
+        return Err(crate::http::faults::injected(
+            crate::faults::InjectedError::ServiceNotRunning,
+        ));
+    }
+    Ok(())
 }
 
 /// A refused execution, and whether it got as far as the synchronizer (then it has a

@@ -98,6 +98,13 @@ impl AppState {
         self.lock_faults().as_mut().and_then(Faults::decide_tamper)
     }
 
+    /// Whether the answer of the execution that just committed is lost.
+    pub fn lose_execute_answer(&self) -> bool {
+        self.lock_faults()
+            .as_mut()
+            .is_some_and(Faults::lose_execute_answer)
+    }
+
     /// After how many frames a websocket stream opened now is cut, and how.
     pub fn websocket_cut(&self) -> Option<(usize, WebsocketCut)> {
         let config = self.fault_config();

@@ -1,0 +1,254 @@
+//! `canton-exchange run`: the exchange's services in one process: Tx History Ingestion and
+//! Withdrawal Automation, against one node and one Integration DB, until stopped (SIGINT /
+//! SIGTERM) or, with `--until-idle`, until nothing is left to do.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use canton_ledger::client::LedgerClient;
+use canton_ledger::registry_client::RegistryClient;
+use exchange_core::signing::Signer;
+use exchange_core::{InstrumentId, PartyId, Timestamp};
+use exchange_services::signer::FileSigner;
+use exchange_services::withdraw::{Automation, AutomationConfig};
+use exchange_services::{Ingestor, Source};
+use exchange_store::Store;
+use tokio::sync::watch;
+
+use crate::db::DbArgs;
+use crate::ingest::{IngestOptions, Log};
+use crate::ledger::LedgerArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The treasury party: an external party whose key is --treasury-key.
+    #[arg(long, env = "CANTON_EXCHANGE_PARTY")]
+    party: String,
+    #[command(flatten)]
+    ledger: LedgerArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    /// The treasury's Ed25519 key file (mode 0600; `canton-exchange keys generate`).
+    #[arg(long, env = "CANTON_EXCHANGE_TREASURY_KEY")]
+    treasury_key: PathBuf,
+    /// A token admin's Registry API: `ADMIN=URL`, once per admin whose tokens are withdrawn.
+    #[arg(long = "registry", value_name = "ADMIN=URL")]
+    registries: Vec<String>,
+    /// Instruments (`ADMIN/ID`, or `ID` for every admin's) whose transfers must be 1-step;
+    /// a withdrawal the registry would make an offer of fails (refunded).
+    #[arg(long = "one-step", value_name = "INSTRUMENT", default_value = "Amulet")]
+    one_step: Vec<String>,
+    /// Stop once ingestion reached the ledger end and no withdrawal is left to act on.
+    #[arg(long)]
+    until_idle: bool,
+    /// This replica's name in work claims (default: host name and process id).
+    #[arg(long)]
+    worker: Option<String>,
+    /// The Ledger API user commands are submitted as.
+    #[arg(long, default_value = "canton-exchange")]
+    user_id: String,
+    /// Executions per second at most (each costs traffic).
+    #[arg(long, default_value_t = NonZeroU32::new(200).expect("non-zero"))]
+    executions_per_second: NonZeroU32,
+    /// Withdrawal attempts in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    concurrency: u64,
+    /// Seconds to wait for an executed transfer to show up before trying again.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    outcome_timeout_secs: u64,
+    /// Seconds before retrying an attempt that did not reach the ledger.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    retry_secs: u64,
+    /// Hours an offer (multi-step withdrawal) stays open for its receiver.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    offer_hours: u64,
+    #[command(flatten)]
+    ingest: IngestOptions,
+}
+
+fn registries(args: &Args) -> Result<BTreeMap<PartyId, RegistryClient>> {
+    let mut out = BTreeMap::new();
+    for entry in &args.registries {
+        let (admin, url) = entry
+            .split_once('=')
+            .with_context(|| format!("--registry {entry:?}: expected ADMIN=URL"))?;
+        let admin = PartyId::new(admin).with_context(|| format!("--registry {entry:?}"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--registry {entry:?}: the URL must start with http:// or https://");
+        }
+        out.insert(admin, RegistryClient::new(url, args.ledger.net.limits()));
+    }
+    Ok(out)
+}
+
+/// `--one-step` entries: `ADMIN/ID` names one instrument, `ID` that id of every registry.
+fn one_step(
+    args: &Args,
+    admins: &BTreeMap<PartyId, RegistryClient>,
+) -> Result<BTreeSet<InstrumentId>> {
+    let mut out = BTreeSet::new();
+    for entry in &args.one_step {
+        match entry.rsplit_once('/') {
+            Some((admin, id)) => {
+                let admin = PartyId::new(admin).with_context(|| format!("--one-step {entry:?}"))?;
+                out.insert(InstrumentId {
+                    admin,
+                    id: id.into(),
+                });
+            }
+            None => out.extend(admins.keys().map(|admin| InstrumentId {
+                admin: admin.clone(),
+                id: entry.clone(),
+            })),
+        }
+    }
+    Ok(out)
+}
+
+/// The key must be the treasury's: an external party's namespace is its key's fingerprint.
+fn check_key(party: &PartyId, signer: &FileSigner) -> Result<()> {
+    let fingerprint = signer.public_key().fingerprint();
+    let namespace = party.as_str().rsplit_once("::").map(|(_, n)| n);
+    if namespace != Some(fingerprint.as_str()) {
+        bail!(
+            "--treasury-key is not the key of {party}: its fingerprint is {fingerprint}, the party's namespace {}",
+            namespace.unwrap_or("(none)")
+        );
+    }
+    Ok(())
+}
+
+fn worker_name(args: &Args) -> String {
+    args.worker.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{}-{}", host.trim(), std::process::id())
+    })
+}
+
+fn automation_config(
+    args: &Args,
+    admins: &BTreeMap<PartyId, RegistryClient>,
+) -> Result<AutomationConfig> {
+    let mut config = AutomationConfig::new(worker_name(args));
+    config.user_id = args.user_id.clone();
+    config.one_step = one_step(args, admins)?;
+    config.executions_per_second = args.executions_per_second;
+    config.concurrency = usize::try_from(args.concurrency).unwrap_or(16);
+    config.outcome_timeout = Duration::from_secs(args.outcome_timeout_secs);
+    config.retry_delay = Duration::from_secs(args.retry_secs);
+    config.offer_micros = i64::try_from(args.offer_hours).unwrap_or(24) * 3_600_000_000;
+    Ok(config)
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    crate::logs::init();
+    let ingest = args.ingest.config(&args.party)?;
+    let party = ingest.fold.treasury.clone();
+    let signer = FileSigner::load(&args.treasury_key).context("--treasury-key")?;
+    check_key(&party, &signer)?;
+    let admins = registries(args)?;
+    let config = automation_config(args, &admins)?;
+    let source = args.ledger.source()?;
+    let Source::Ledger { client, .. } = &source else {
+        bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
+    };
+    let ledger: LedgerClient = client.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = args.db.open().await?;
+        let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
+        let automation = Automation::new(store.clone(), ledger, admins, signer, party, config);
+        let services = Services {
+            store: store.clone(),
+            source,
+            ingest,
+            automation,
+        };
+        let result = if args.until_idle {
+            services.until_idle().await
+        } else {
+            services.until_stopped().await
+        };
+        store.close().await;
+        result
+    })
+}
+
+struct Services {
+    store: Store,
+    source: Source,
+    ingest: exchange_services::IngestConfig,
+    automation: Automation,
+}
+
+impl Services {
+    fn ingestor(&self, once: bool) -> Ingestor {
+        let mut config = self.ingest.clone();
+        config.once = once;
+        Ingestor::new(
+            self.store.clone(),
+            self.source.clone(),
+            config,
+            Arc::new(Log),
+        )
+    }
+
+    /// Rounds of ingestion to the ledger end and automation, until a round finds nothing to
+    /// do: for scripts and tests.
+    async fn until_idle(&self) -> Result<()> {
+        let (_stop_tx, stop) = watch::channel(false);
+        loop {
+            self.ingestor(true).run(stop.clone()).await?;
+            let round = self.automation.run_round().await?;
+            let open = self.store.withdrawals_in_progress(Timestamp::now()).await?;
+            if round.claimed == 0 && open == 0 {
+                self.ingestor(true).run(stop.clone()).await?;
+                eprintln!("idle: nothing left to do");
+                return Ok(());
+            }
+            if round.claimed == 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
+    /// Ingestion (tailing) and automation side by side until a signal; when either stops (an
+    /// error), the other is stopped too.
+    async fn until_stopped(&self) -> Result<()> {
+        let (stop_tx, stop) = watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
+        let on_signal = stop_tx.clone();
+        tokio::spawn(async move {
+            crate::ingest::wait_for_signal().await;
+            eprintln!("stopping");
+            let _ = on_signal.send(true);
+        });
+        let ingestor = self.ingestor(false);
+        let ingesting = ingestor.run(stop.clone());
+        let automating = self.automation.run(stop.clone());
+        tokio::pin!(ingesting, automating);
+        tokio::select! {
+            ingested = &mut ingesting => {
+                let _ = stop_tx.send(true);
+                let automated = automating.await;
+                ingested?;
+                automated?;
+            }
+            automated = &mut automating => {
+                let _ = stop_tx.send(true);
+                let ingested = ingesting.await;
+                automated?;
+                ingested?;
+            }
+        }
+        Ok(())
+    }
+}

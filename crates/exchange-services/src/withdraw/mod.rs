@@ -1,0 +1,234 @@
+//! Withdrawal Automation (`workflows.rst`, 1-step and multi-step withdrawals): stateless over
+//! the Integration DB, so it may run as several replicas. Each round claims due withdrawals
+//! (`requested`, or `submitted` without an outcome in time; see `exchange_store::claims`),
+//! makes one attempt at each ([`attempt`]), and records how it ended. It never decides an
+//! outcome the ledger has not shown: ingestion moves a withdrawal to completed, pending
+//! acceptance, failed or expired. The only failure decided here is one the ledger cannot
+//! contradict: the registry would run a transfer in a way the instrument does not allow, and no
+//! attempt ever reached the node.
+
+mod attempt;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use canton_ledger::client::LedgerClient;
+use canton_ledger::registry_client::RegistryClient;
+use exchange_core::signing::Signer;
+use exchange_core::withdrawal::{KindRule, WithdrawalState, WithdrawalTransition};
+use exchange_core::{InstrumentId, PartyId, Timestamp};
+use exchange_store::{AttemptOutcome, ClaimRequest, Claimed, Store, StoreError};
+use futures_util::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::watch;
+
+use attempt::Attempt;
+
+#[derive(Clone, Debug)]
+pub struct AutomationConfig {
+    /// This replica's name in claims (unique per running process).
+    pub worker: String,
+    /// The Ledger API user the commands are submitted as.
+    pub user_id: String,
+    /// Instruments whose transfers must be 1-step (`direct`); others may also be offers.
+    pub one_step: BTreeSet<InstrumentId>,
+    /// How long a claim holds before another replica may take the withdrawal.
+    pub claim: Duration,
+    /// How long to wait for ingestion to show an executed transfer before trying again.
+    pub outcome_timeout: Duration,
+    /// How long to wait after an attempt that did not reach the ledger.
+    pub retry_delay: Duration,
+    /// An offer's `executeBefore`, after the withdrawal was requested (µs).
+    pub offer_micros: i64,
+    /// Withdrawals claimed per round.
+    pub batch: usize,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// At most this many executions per second (each costs traffic).
+    pub executions_per_second: NonZeroU32,
+    /// How long a round with nothing to do waits before the next.
+    pub idle_poll: Duration,
+}
+
+impl AutomationConfig {
+    pub fn new(worker: impl Into<String>) -> AutomationConfig {
+        AutomationConfig {
+            worker: worker.into(),
+            user_id: "canton-exchange".into(),
+            one_step: BTreeSet::new(),
+            claim: Duration::from_secs(60),
+            outcome_timeout: Duration::from_secs(30),
+            retry_delay: Duration::from_secs(5),
+            offer_micros: 24 * 3_600_000_000,
+            batch: 64,
+            concurrency: 16,
+            executions_per_second: NonZeroU32::new(200).expect("non-zero"),
+            idle_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub claimed: usize,
+    pub executed: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+pub struct Automation {
+    store: Store,
+    ledger: LedgerClient,
+    registries: BTreeMap<PartyId, RegistryClient>,
+    signer: Arc<dyn Signer + Send + Sync>,
+    treasury: PartyId,
+    /// The treasury key's fingerprint, which its signatures name.
+    fingerprint: String,
+    config: AutomationConfig,
+    rate: DefaultDirectRateLimiter,
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+impl Automation {
+    pub fn new(
+        store: Store,
+        ledger: LedgerClient,
+        registries: BTreeMap<PartyId, RegistryClient>,
+        signer: Arc<dyn Signer + Send + Sync>,
+        treasury: PartyId,
+        config: AutomationConfig,
+    ) -> Automation {
+        let fingerprint = signer.public_key().fingerprint();
+        let rate = RateLimiter::direct(Quota::per_second(config.executions_per_second));
+        Automation {
+            store,
+            ledger,
+            registries,
+            signer,
+            treasury,
+            fingerprint,
+            config,
+            rate,
+        }
+    }
+
+    fn kind_rule(&self, claimed: &Claimed) -> KindRule {
+        let w = &claimed.withdrawal;
+        if w.receiver == self.treasury {
+            KindRule::SelfTransfer
+        } else if self.config.one_step.contains(&w.instrument) {
+            KindRule::Direct
+        } else {
+            KindRule::DirectOrOffer
+        }
+    }
+
+    /// One round: claim what is due, attempt each (at most `concurrency` at once), record.
+    pub async fn run_round(&self) -> Result<Round, StoreError> {
+        let request = ClaimRequest {
+            worker: &self.config.worker,
+            now: Timestamp::now(),
+            claim_micros: micros(self.config.claim),
+            limit: self.config.batch,
+        };
+        let claimed = self.store.claim_withdrawals(&request).await?;
+        let mut round = Round {
+            claimed: claimed.len(),
+            ..Round::default()
+        };
+        let mut attempts = futures_util::stream::iter(&claimed)
+            .map(|c| async move { (c, self.attempt(c).await) })
+            .buffer_unordered(self.config.concurrency.max(1));
+        while let Some((claimed, attempt)) = attempts.next().await {
+            self.record(claimed, attempt, &mut round).await?;
+        }
+        Ok(round)
+    }
+
+    async fn record(
+        &self,
+        claimed: &Claimed,
+        attempt: Attempt,
+        round: &mut Round,
+    ) -> Result<(), StoreError> {
+        let id = &claimed.withdrawal.id;
+        let now = Timestamp::now();
+        let later = |d: Duration| now.checked_add_micros(micros(d)).unwrap_or(now);
+        let outcome = match &attempt {
+            Attempt::Executed(note) => {
+                round.executed += 1;
+                match note {
+                    None => {
+                        tracing::info!(withdrawal = %id, attempt = claimed.attempts, "executed")
+                    }
+                    Some(why) => {
+                        tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}")
+                    }
+                }
+                AttemptOutcome {
+                    executed: true,
+                    retry_at: later(self.config.outcome_timeout),
+                    error: note.clone(),
+                }
+            }
+            Attempt::Retry(why) | Attempt::Fail(why) => {
+                tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}");
+                AttemptOutcome {
+                    executed: false,
+                    retry_at: later(self.config.retry_delay),
+                    error: Some(why.clone()),
+                }
+            }
+        };
+        match self
+            .store
+            .finish_attempt(id, &self.config.worker, &outcome)
+            .await
+        {
+            Ok(()) => {}
+            // Our claim lapsed and another replica took it over: its bookkeeping holds.
+            Err(StoreError::Conflict(why)) => tracing::warn!(withdrawal = %id, "{why}"),
+            Err(e) => return Err(e),
+        }
+        match attempt {
+            Attempt::Fail(reason) => {
+                round.failed += 1;
+                let failed = WithdrawalTransition {
+                    id: id.clone(),
+                    to: WithdrawalState::Failed,
+                    reason: Some(reason),
+                    origin: None,
+                    transfer_instruction: None,
+                };
+                self.store.transition_withdrawal(&failed).await
+            }
+            Attempt::Retry(_) => {
+                round.retried += 1;
+                Ok(())
+            }
+            Attempt::Executed(_) => Ok(()),
+        }
+    }
+
+    /// Rounds until `stop`; a round with nothing claimed waits `idle_poll` first.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let round = self.run_round().await?;
+            if round.claimed == 0 {
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(self.config.idle_poll) => {}
+                }
+            }
+        }
+    }
+}
