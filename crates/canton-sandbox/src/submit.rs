@@ -157,7 +157,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                         t.execute_before
                     )));
                 }
-                let out = token.offer(
+                let out = token.offer_as_submitted(
                     ledger,
                     &OfferRequest {
                         sender: t.sender,
@@ -167,6 +167,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                         execute_before: Some(t.execute_before),
                         command_id,
                     },
+                    Some((t.requested_at, t.inputs)),
                 )?;
                 Ok(Submitted {
                     update_id: out.update_id,

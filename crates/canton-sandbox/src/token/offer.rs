@@ -344,11 +344,72 @@ impl OfferToken {
             .collect()
     }
 
-    /// Offers `amount` to the receiver: `TransferFactory_Transfer` with result `Pending`.
+    /// The sender's unlocked holdings, smallest count first, until they cover `amount`.
+    fn pick_inputs(&self, ledger: &Ledger, sender: &str, amount: Amount) -> (Vec<String>, Amount) {
+        let mut inputs = Vec::new();
+        let mut total = Amount::ZERO;
+        for (cid, held) in self.holdings(ledger, sender) {
+            if total >= amount || inputs.len() == MAX_INPUTS {
+                break;
+            }
+            total = total.checked_add(held).unwrap_or(Amount::MAX);
+            inputs.push(cid);
+        }
+        (inputs, total)
+    }
+
+    /// The submitted inputs, each an active unlocked holding of the sender, at most
+    /// [`MAX_INPUTS`], none twice.
+    fn given_inputs(
+        &self,
+        ledger: &Ledger,
+        sender: &str,
+        given: Vec<String>,
+    ) -> Result<(Vec<String>, Amount), TokenError> {
+        if given.len() > MAX_INPUTS {
+            return Err(TokenError::InvalidArgument(format!(
+                "transfer.inputHoldingCids: {} inputs; at most {MAX_INPUTS} are allowed",
+                given.len()
+            )));
+        }
+        let held: std::collections::BTreeMap<String, Amount> =
+            self.holdings(ledger, sender).into_iter().collect();
+        let mut total = Amount::ZERO;
+        let mut seen = std::collections::BTreeSet::new();
+        for cid in &given {
+            let amount = held
+                .get(cid)
+                .ok_or_else(|| LedgerError::ContractNotFound(cid.clone()))?;
+            if !seen.insert(cid) {
+                return Err(TokenError::InvalidArgument(format!(
+                    "transfer.inputHoldingCids names {cid} twice"
+                )));
+            }
+            total = total.checked_add(*amount).unwrap_or(Amount::MAX);
+        }
+        Ok((given, total))
+    }
+
+    /// Offers `amount` to the receiver: `TransferFactory_Transfer` with result `Pending`, its
+    /// inputs picked from the sender's holdings and `requestedAt` the ledger time (the control
+    /// API's and the scenarios' way).
     pub fn offer(
         &self,
         ledger: &mut Ledger,
         request: &OfferRequest,
+    ) -> Result<OfferOutcome, TokenError> {
+        self.offer_as_submitted(ledger, request, None)
+    }
+
+    /// [`OfferToken::offer`] with the submitted command's own `(requestedAt, inputHoldingCids)`:
+    /// the factory spends exactly those inputs (each an unlocked holding of the sender; none
+    /// named: it picks them) and keeps the argument as given, `requestedAt` included, which
+    /// must not be in the future.
+    pub fn offer_as_submitted(
+        &self,
+        ledger: &mut Ledger,
+        request: &OfferRequest,
+        submitted: Option<(Timestamp, Vec<String>)>,
     ) -> Result<OfferOutcome, TokenError> {
         let sender = request.sender.as_str();
         if !request.amount.is_positive() {
@@ -365,15 +426,21 @@ impl OfferToken {
         if !ledger.is_known_party(&request.receiver) {
             return Err(LedgerError::UnknownParty(request.receiver.clone()).into());
         }
-        let mut inputs = Vec::new();
-        let mut total = Amount::ZERO;
-        for (cid, amount) in self.holdings(ledger, sender) {
-            if total >= request.amount || inputs.len() == MAX_INPUTS {
-                break;
+        let (submitted_at, inputs, total) = match submitted {
+            // No inputs named: the factory picks them, as Canton Coin's does.
+            Some((at, given)) if given.is_empty() => {
+                let (inputs, total) = self.pick_inputs(ledger, sender, request.amount);
+                (Some(at), inputs, total)
             }
-            total = total.checked_add(amount).unwrap_or(Amount::MAX);
-            inputs.push(cid);
-        }
+            Some((at, given)) => {
+                let (inputs, total) = self.given_inputs(ledger, sender, given)?;
+                (Some(at), inputs, total)
+            }
+            None => {
+                let (inputs, total) = self.pick_inputs(ledger, sender, request.amount);
+                (None, inputs, total)
+            }
+        };
         if total < request.amount {
             return Err(TokenError::Interpretation(format!(
                 "InsufficientFunds: {sender} holds {total} unlocked, needs {}",
@@ -390,7 +457,13 @@ impl OfferToken {
                 synchronizer: self.synchronizer,
             },
             |ctx| {
-                let requested_at = ctx.let_time;
+                let requested_at = submitted_at.unwrap_or(ctx.let_time);
+                if requested_at > ctx.let_time {
+                    return Err(TokenError::Interpretation(format!(
+                        "requestedAt {requested_at} is in the future (ledger time {})",
+                        ctx.let_time
+                    )));
+                }
                 let execute_before = request.execute_before.unwrap_or_else(|| {
                     requested_at
                         .checked_add_micros(DAY_MICROS)
