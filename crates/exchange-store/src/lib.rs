@@ -10,7 +10,8 @@
 //! - **Exchange systems and automation** write with narrow methods, each one DB transaction:
 //!   [`Store::place_withdrawal`] (holding selection and reservation, debit and request
 //!   together; idempotent per key), [`Store::request_withdrawal`] (the same with the holdings
-//!   named by the caller),
+//!   named by the caller), [`Store::place_pool_transfer`] (the pool job's self-transfer: a
+//!   withdrawal to the treasury without an account, its planned inputs checked and reserved),
 //!   [`Store::transition_withdrawal`], accounts, tokens, `.dar`s and operator switches.
 //! - One ingestion at a time: it holds the [`IngestionLease`] (an advisory lock on PostgreSQL, a
 //!   lock file beside a SQLite file); another instance waits for it as a standby.
@@ -41,6 +42,7 @@ mod instructions;
 mod known;
 mod lease;
 mod operator_log;
+mod pool;
 mod quarantine;
 mod schema;
 mod treasury;
