@@ -457,17 +457,15 @@ async fn an_expired_pool_transfer_releases_its_inputs_without_a_refund(db: &Test
         .await
         .unwrap();
     // Ingested record time passes trecTgt on its synchronizer without the transfer.
-    let late = placed.trec_tgt.unwrap().micros() + 1;
+    let late = Timestamp::from_micros(placed.trec_tgt.unwrap().micros() + 1).unwrap();
+    let needs = Needs {
+        due_before: Some(late),
+        ..Needs::default()
+    };
     let mut known = Known::default();
-    known
-        .record_times
-        .insert(sync(), Timestamp::from_micros(late).unwrap());
-    let mut needs = Needs::default();
-    needs.due_before = Some(Timestamp::from_micros(late).unwrap());
     store.load_known(&needs, &mut known).await.unwrap();
-    known
-        .record_times
-        .insert(sync(), Timestamp::from_micros(late).unwrap());
+    // As if a transaction at `late` had just been ingested on its synchronizer.
+    known.record_times.insert(sync(), late);
     let changes = expire_due(&known);
     assert!(
         !changes
