@@ -33,6 +33,7 @@ conformance!(
     an_input_taken_since_the_plan_is_refused_and_nothing_written,
     the_treasurys_self_transfer_completes_it_without_a_journal,
     an_expired_pool_transfer_releases_its_inputs_without_a_refund,
+    a_pool_transfer_and_a_withdrawal_never_share_an_input,
 );
 
 const HOUR_MICROS: i64 = 3_600_000_000;
@@ -483,4 +484,36 @@ async fn an_expired_pool_transfer_releases_its_inputs_without_a_refund(db: &Test
     assert_eq!(w.state, WithdrawalState::Expired);
     assert!(reserved_by(&store, "pool-m1").await.is_empty());
     assert_eq!(store.journal(&account()).await.unwrap().len(), 1);
+}
+
+async fn a_pool_transfer_and_a_withdrawal_never_share_an_input(db: &TestDb) {
+    // Only `big` can fund 500, and the split plans to spend it: they race for it.
+    let store = pool(db).await;
+    let (_, split) = planned(&store).await;
+    let pooled = {
+        let store = store.clone();
+        tokio::spawn(async move { store.place_pool_transfer(&order("s1", split)).await })
+    };
+    let paid = {
+        let store = store.clone();
+        tokio::spawn(async move { store.place_withdrawal(&customer("w1", "500")).await })
+    };
+    let (pooled, paid) = (pooled.await.unwrap(), paid.await.unwrap());
+    match (&pooled, &paid) {
+        (Ok(_), Err(StoreError::NoSpendableHoldings(_))) => {
+            assert_eq!(reserved_by(&store, "pool-s1").await, ["big"]);
+            assert_eq!(
+                store.balance(&account(), &amulet()).await.unwrap(),
+                amount("500")
+            );
+        }
+        (Err(StoreError::Conflict(_)), Ok(_)) => {
+            assert_eq!(reserved_by(&store, "w1").await, ["big", "d1", "d2", "d3"]);
+            assert_eq!(
+                store.withdrawal(&pool_transfer_id("s1")).await.unwrap(),
+                None
+            );
+        }
+        other => panic!("exactly one must get the holding: {other:?}"),
+    }
 }
