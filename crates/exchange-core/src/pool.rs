@@ -148,15 +148,16 @@ pub fn plan(holdings: &[Candidate], policy: &PoolPolicy, at: Timestamp) -> Vec<P
             planned.push(merge(PoolAction::MergeDust, chunk));
         }
     }
-    let used = |planned: &[PoolTransfer], c: &Candidate| {
-        planned.iter().any(|t| t.inputs.contains(&c.contract_id))
-    };
     if target <= 0 {
         return planned;
     }
+    let used = |planned: &[PoolTransfer], c: &Candidate| {
+        planned.iter().any(|t| t.inputs.contains(&c.contract_id))
+    };
     let large = free.iter().filter(|c| c.amount.units() >= target).count();
     let mut missing = policy.k.saturating_sub(large);
-    // Largest first: the change of a split stays worth the target.
+    // Only holdings worth twice the target: the change stays worth it too, so each split adds
+    // one (splitting a smaller one would just trade one large holding for another).
     for c in free.iter().rev().filter(|c| c.amount.units() / 2 >= target) {
         if missing == 0 {
             break;
@@ -170,6 +171,7 @@ pub fn plan(holdings: &[Candidate], policy: &PoolPolicy, at: Timestamp) -> Vec<P
         missing -= 1;
     }
     while missing > 0 && policy.max_inputs >= 2 {
+        // Largest first, so the fewest inputs reach the target.
         let small: Vec<&Candidate> = free
             .iter()
             .rev()
