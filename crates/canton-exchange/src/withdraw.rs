@@ -64,6 +64,8 @@ pub struct ListArgs {
 struct JsonWithdrawal {
     id: String,
     state: String,
+    /// `customer`, or `pool` for the pool job's self-transfer (no account, receiver the treasury).
+    purpose: String,
     account: Option<String>,
     instrument_admin: String,
     instrument_id: String,
@@ -236,6 +238,7 @@ fn to_json(w: Withdrawal, holdings: Vec<String>) -> JsonWithdrawal {
     JsonWithdrawal {
         id: w.id.to_string(),
         state: w.state.to_string(),
+        purpose: w.purpose.to_string(),
         account: w.account.map(|a| a.to_string()),
         instrument_admin: w.instrument.admin.to_string(),
         instrument_id: w.instrument.id,

@@ -31,7 +31,9 @@ use crate::changeset::{
 use crate::parser::TransferStatus as Status;
 use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
 use crate::token_standard::{self as ts, TransferSpec};
-use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalState, WithdrawalTransition};
+use crate::withdrawal::{
+    RecoveredWithdrawal, WithdrawalId, WithdrawalPurpose, WithdrawalState, WithdrawalTransition,
+};
 use crate::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp, UpdateId};
 
 /// When a transaction counts as already ingested.
@@ -99,6 +101,9 @@ pub struct KnownWithdrawal {
     /// The transfer offer that carries it (multi-step), once one was seen: an offer with the
     /// same memo but another contract id is a second transfer.
     pub transfer_instruction: Option<ContractId>,
+    /// A pool transfer is completed by the treasury's self-transfer with its memo; a transfer
+    /// with its memo that leaves the treasury is not its own.
+    pub purpose: WithdrawalPurpose,
 }
 
 /// Read access to the Integration DB, as narrow as the fold needs.
@@ -222,6 +227,7 @@ impl Known {
                             debited: None,
                             last_update: Some(r.origin.update_id.clone()),
                             transfer_instruction: r.transfer_instruction.clone(),
+                            purpose: WithdrawalPurpose::Customer,
                         });
                 }
                 Effect::TransferInstruction(i) => {
@@ -297,10 +303,15 @@ impl Needs {
         }
     }
 
-    /// What folding needs: accounts, deposits and withdrawals a parsed transaction names.
+    /// What folding needs: accounts, deposits and withdrawals a parsed transaction names
+    /// (including the pool transfers the treasury's self-transfers may name by their memo).
     pub fn add_parsed(&mut self, tx: &ParsedTransaction, config: &FoldConfig) {
         let mut k = NodeCounter::default();
         for t in &tx.transfers {
+            if t.direction == Direction::SelfTransfer {
+                self.withdrawals.extend(pool_transfer_id(t));
+                continue;
+            }
             if t.kind != TransferKind::Transfer {
                 continue;
             }
@@ -323,6 +334,12 @@ impl Needs {
         }
         self.due_before = self.due_before.max(Some(tx.record_time));
     }
+}
+
+/// The withdrawal a self-transfer may complete: the one its memo names (a pool transfer, if
+/// the DB knows one by that id).
+fn pool_transfer_id(t: &Transfer) -> Option<WithdrawalId> {
+    t.reason.as_deref().and_then(WithdrawalId::new)
 }
 
 /// Counts transfers per node, so that one node moving several instruments gives distinct ids.
@@ -661,6 +678,10 @@ impl Fold<'_> {
     fn transfers(&mut self) {
         let mut k = NodeCounter::default();
         for t in &self.tx.transfers {
+            if t.direction == Direction::SelfTransfer {
+                self.pool_transfer(t);
+                continue;
+            }
             if t.kind != TransferKind::Transfer {
                 continue;
             }
@@ -676,6 +697,49 @@ impl Fold<'_> {
                 }
                 Direction::SelfTransfer => {}
             }
+        }
+    }
+
+    /// The treasury moved its own holdings. If the memo names a known pool transfer of the
+    /// instrument, this is its outcome: the same transitions as a withdrawal's, with no journal
+    /// (there is no account). Any other self-transfer only changes holdings, mirrored already.
+    fn pool_transfer(&mut self, t: &Transfer) {
+        // An unlock is the registry's, whatever its memo says.
+        let Some(id) = pool_transfer_id(t).filter(|_| t.kind != TransferKind::Unlock) else {
+            return;
+        };
+        let Some(known) = self.state.withdrawal(&id) else {
+            return;
+        };
+        if known.purpose != WithdrawalPurpose::Pool
+            || t.instrument.as_ref() != Some(&known.instrument)
+            || known.last_update.as_ref() == Some(&self.tx.update_id)
+        {
+            return;
+        }
+        let (to, why) = outcome(t.status);
+        // A second self-transfer with the memo moves nothing out of the treasury: no booking.
+        if known.state == to || !is_own_transfer(known, t) {
+            return;
+        }
+        if !known.state.can_transition(to) {
+            let from = known.state;
+            self.anomaly(
+                Some(t.node_id),
+                format!("pool transfer {id} is {from}, but the ledger shows it {to}"),
+            );
+            return;
+        }
+        let transition = WithdrawalTransition {
+            id,
+            to,
+            reason: why.map(str::to_owned),
+            origin: Some(self.origin.clone()),
+            transfer_instruction: t.transfer_instruction_cid.clone(),
+        };
+        // Checked above: the transition is valid, so this always has its effects.
+        if let Ok(effects) = transition_effects(known, transition) {
+            self.push_all(effects);
         }
     }
 
@@ -805,14 +869,7 @@ impl Fold<'_> {
     /// Outgoing: moves the withdrawal named by the memo; re-creates it if the DB lost it.
     fn withdrawal(&mut self, t: &Transfer) {
         let id = withdrawal_id(self.tx, t);
-        let (to, why) = match t.status {
-            Status::Completed | Status::Accepted => (WithdrawalState::Completed, None),
-            Status::Pending => (WithdrawalState::PendingAcceptance, None),
-            Status::Rejected => (WithdrawalState::Failed, Some("rejected by the receiver")),
-            Status::Withdrawn => (WithdrawalState::Failed, Some("offer withdrawn")),
-            Status::Failed => (WithdrawalState::Failed, Some("transfer failed")),
-            Status::Expired => (WithdrawalState::Failed, Some("offer expired")),
-        };
+        let (to, why) = outcome(t.status);
         let Some(known) = self.state.withdrawal(&id) else {
             if to != WithdrawalState::Failed {
                 self.recover(t, id, None);
@@ -823,7 +880,8 @@ impl Fold<'_> {
         if known.last_update.as_ref() == Some(&self.tx.update_id) {
             return;
         }
-        if !is_own_transfer(known, t) {
+        // A pool transfer pays the treasury: funds leaving it under its memo are not its own.
+        if known.purpose == WithdrawalPurpose::Pool || !is_own_transfer(known, t) {
             self.second_transfer(t, id, known);
             return;
         }
@@ -930,6 +988,18 @@ impl Fold<'_> {
             cause: JournalCause::WithdrawalReserve(id),
             origin: Some(self.origin.clone()),
         }));
+    }
+}
+
+/// Where a transfer with this status leaves its withdrawal, and why, for people.
+fn outcome(status: Status) -> (WithdrawalState, Option<&'static str>) {
+    match status {
+        Status::Completed | Status::Accepted => (WithdrawalState::Completed, None),
+        Status::Pending => (WithdrawalState::PendingAcceptance, None),
+        Status::Rejected => (WithdrawalState::Failed, Some("rejected by the receiver")),
+        Status::Withdrawn => (WithdrawalState::Failed, Some("offer withdrawn")),
+        Status::Failed => (WithdrawalState::Failed, Some("transfer failed")),
+        Status::Expired => (WithdrawalState::Failed, Some("offer expired")),
     }
 }
 

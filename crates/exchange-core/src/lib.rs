@@ -11,6 +11,7 @@ pub mod changeset;
 pub mod ids;
 pub mod ingest;
 pub mod parser;
+pub mod pool;
 pub mod selection;
 pub mod signing;
 pub mod time;

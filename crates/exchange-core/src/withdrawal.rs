@@ -136,6 +136,43 @@ impl FromStr for WithdrawalState {
     }
 }
 
+/// Whom a withdrawal pays: a customer, or the treasury itself (a pool self-transfer, see
+/// [`crate::pool`]), which has no account to debit or refund and completes when ingestion sees
+/// the treasury's self-transfer with its memo.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub enum WithdrawalPurpose {
+    /// A customer's withdrawal, or one ingestion recovered from the ledger.
+    #[default]
+    Customer,
+    Pool,
+}
+
+impl WithdrawalPurpose {
+    /// The stable name used in the DB and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WithdrawalPurpose::Customer => "customer",
+            WithdrawalPurpose::Pool => "pool",
+        }
+    }
+}
+
+impl fmt::Display for WithdrawalPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WithdrawalPurpose {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [WithdrawalPurpose::Customer, WithdrawalPurpose::Pool]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown withdrawal purpose {s:?}"))
+    }
+}
+
 /// The transition table of the module docs.
 pub fn can_transition(from: WithdrawalState, to: WithdrawalState) -> bool {
     use WithdrawalState::*;
@@ -338,5 +375,9 @@ mod tests {
         for s in WithdrawalState::ALL {
             assert_eq!(s.as_str().parse::<WithdrawalState>(), Ok(s));
         }
+        for p in [WithdrawalPurpose::Customer, WithdrawalPurpose::Pool] {
+            assert_eq!(p.as_str().parse::<WithdrawalPurpose>(), Ok(p));
+        }
+        assert!("refund".parse::<WithdrawalPurpose>().is_err());
     }
 }

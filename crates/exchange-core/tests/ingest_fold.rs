@@ -9,7 +9,7 @@ use exchange_core::changeset::{AccountId, ChangeSet, DepositState, Effect, Journ
 use exchange_core::ingest::{
     FoldConfig, Folded, Known, KnownWithdrawal, SkipRule, StateLookup, expire_due, fold,
 };
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalPurpose, WithdrawalState};
 use exchange_core::{InstrumentId, PartyId, SynchronizerId, Timestamp, parse_transaction};
 
 const LOCALNET_TREASURY: &str =
@@ -160,6 +160,7 @@ fn a_known_withdrawal_completes() {
             debited: Some(account("alice")),
             last_update: None,
             transfer_instruction: None,
+            purpose: WithdrawalPurpose::Customer,
         },
     );
     run(&txs[..1], &mut known, &config);
@@ -263,6 +264,7 @@ fn a_withdrawal_paid_twice_is_booked_twice() {
                 debited: Some(account("alice")),
                 last_update: None,
                 transfer_instruction: None,
+                purpose: WithdrawalPurpose::Customer,
             },
         );
         run(&txs[..1], &mut known, &config);
@@ -366,6 +368,7 @@ fn withdrawals_expire_once_the_record_time_passes_their_target() {
                 debited: None,
                 last_update: None,
                 transfer_instruction: None,
+                purpose: WithdrawalPurpose::Customer,
             },
         );
     }
@@ -412,6 +415,7 @@ fn withdrawals_expire_by_their_own_synchronizers_time() {
                 debited: None,
                 last_update: None,
                 transfer_instruction: None,
+                purpose: WithdrawalPurpose::Customer,
             },
         );
     }

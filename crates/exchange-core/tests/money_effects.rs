@@ -12,7 +12,9 @@ use exchange_core::ingest::{
     FoldConfig, InvalidTransition, Known, KnownWithdrawal, expire_due, fold, transition_effects,
 };
 use exchange_core::parser::{Direction, Transfer, TransferKind, TransferStatus};
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalState, WithdrawalTransition};
+use exchange_core::withdrawal::{
+    WithdrawalId, WithdrawalPurpose, WithdrawalState, WithdrawalTransition,
+};
 use exchange_core::{
     Amount, ContractId, InstrumentId, Offset, ParsedTransaction, PartyId, SynchronizerId,
     Timestamp, UpdateId,
@@ -127,6 +129,7 @@ fn withdrawal(state: WithdrawalState, debited: Option<AccountId>) -> KnownWithdr
         debited,
         last_update: None,
         transfer_instruction: None,
+        purpose: WithdrawalPurpose::Customer,
     }
 }
 
@@ -330,4 +333,118 @@ fn transition_effects_refund_at_most_once_and_only_what_was_debited() {
         transition_effects(&debited, to(WithdrawalState::Failed)).unwrap()[1],
         refund("w1", None)
     );
+}
+
+/// A pool transfer `pool-1` in `state`: no account was debited for it.
+fn pool_transfer(state: WithdrawalState) -> Known {
+    let mut known = Known::default();
+    known.accounts.insert(acc());
+    let w = KnownWithdrawal {
+        purpose: WithdrawalPurpose::Pool,
+        ..withdrawal(state, None)
+    };
+    known.withdrawals.insert(wid("pool-1"), w);
+    known
+}
+
+/// The treasury's transfer to itself, as the parser reports a `TransferFactory_Transfer`
+/// with sender = receiver.
+fn self_transfer(reason: &str) -> Transfer {
+    Transfer {
+        kind: TransferKind::MergeSplit,
+        sender: Some(party("treasury")),
+        receiver: Some(party("treasury")),
+        ..transfer(Direction::SelfTransfer, TransferStatus::Completed, reason)
+    }
+}
+
+#[test]
+fn a_self_transfer_with_a_pool_memo_completes_it_without_a_journal() {
+    for state in [WithdrawalState::Requested, WithdrawalState::Submitted] {
+        let known = pool_transfer(state);
+        let tx = transaction(4, self_transfer("pool-1"));
+        let folded = fold(&tx, &known, &config());
+        assert!(folded.anomalies.is_empty(), "{:?}", folded.anomalies);
+        let effects = folded.changes.effects;
+        assert_eq!(money(&effects).len(), 2, "{effects:?}");
+        assert!(
+            matches!(&effects[0], Effect::Withdrawal(t)
+                if t.id == wid("pool-1") && t.to == WithdrawalState::Completed
+                    && t.origin == Some(origin(4))),
+            "{effects:?}"
+        );
+        assert_eq!(effects[1], released("pool-1"));
+    }
+    // Folding it again (its update is the last one seen) changes nothing.
+    let mut done = pool_transfer(WithdrawalState::Completed);
+    done.withdrawals
+        .get_mut(&wid("pool-1"))
+        .unwrap()
+        .last_update = Some(origin(4).update_id);
+    let again = fold(&transaction(5, self_transfer("pool-1")), &done, &config());
+    assert!(money(&again.changes.effects).is_empty());
+    assert!(again.anomalies.is_empty());
+}
+
+#[test]
+fn an_expired_pool_transfer_is_released_without_a_refund() {
+    let mut known = pool_transfer(WithdrawalState::Submitted);
+    known.record_times.insert(sync(), time(5_000_001));
+    let effects = expire_due(&known).effects;
+    assert!(matches!(&effects[0], Effect::Withdrawal(t) if t.to == WithdrawalState::Expired));
+    assert_eq!(effects[1..], [released("pool-1")]);
+}
+
+#[test]
+fn a_self_transfer_without_a_known_pool_memo_moves_no_withdrawal() {
+    // A customer withdrawal's memo, an unknown memo, no memo, another instrument, an unlock:
+    // the holdings are mirrored as before, no withdrawal moves, nothing is booked.
+    let mut known = pool_transfer(WithdrawalState::Requested);
+    known.withdrawals.insert(
+        wid("w1"),
+        withdrawal(WithdrawalState::Requested, Some(acc())),
+    );
+    let mut no_memo = self_transfer("x");
+    no_memo.reason = None;
+    let mut other_instrument = self_transfer("pool-1");
+    other_instrument.instrument = Some(InstrumentId {
+        admin: party("dso"),
+        id: "Other".into(),
+    });
+    let mut unlock = self_transfer("pool-1");
+    unlock.kind = TransferKind::Unlock;
+    for t in [
+        self_transfer("w1"),
+        self_transfer("pool-9"),
+        no_memo,
+        other_instrument,
+        unlock,
+    ] {
+        let folded = fold(&transaction(4, t.clone()), &known, &config());
+        assert!(money(&folded.changes.effects).is_empty(), "{t:?}");
+        assert!(folded.anomalies.is_empty(), "{t:?}");
+    }
+}
+
+#[test]
+fn funds_leaving_the_treasury_under_a_pool_memo_are_booked_to_suspense() {
+    // A pool transfer pays the treasury; a payment to bob with its memo is not its own.
+    let mut known = pool_transfer(WithdrawalState::Submitted);
+    known.accounts.insert(config().suspense_account);
+    let out = transfer(Direction::Out, TransferStatus::Completed, "pool-1");
+    let folded = fold(&transaction(4, out), &known, &config());
+    let effects = folded.changes.effects;
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Withdrawal(t) if t.id == wid("pool-1"))),
+        "{effects:?}"
+    );
+    let Some(Effect::WithdrawalRecovered(r)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(r.duplicate_of, Some(wid("pool-1")));
+    assert!(matches!(&effects[1], Effect::Journal(j)
+        if j.account == config().suspense_account && j.amount == -amount("7")));
+    assert_eq!(folded.anomalies.len(), 1);
 }

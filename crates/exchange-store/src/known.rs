@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use exchange_core::changeset::JournalCause;
 use exchange_core::ingest::{Known, KnownHolding, KnownWithdrawal, Needs};
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalPurpose, WithdrawalState};
 
 use crate::db::{Backend, Row, Tx};
 use crate::error::{Result, StoreError};
@@ -149,7 +149,8 @@ async fn known_withdrawals(
     let mut recovered: Vec<WithdrawalId> = Vec::new();
     for row in rows {
         let w = withdrawals::from_row(row)?;
-        if w.account.is_none() {
+        // A pool transfer has no account either, and nothing was debited for it.
+        if w.account.is_none() && w.purpose == WithdrawalPurpose::Customer {
             recovered.push(w.id.clone());
         }
         known.insert(
@@ -163,6 +164,7 @@ async fn known_withdrawals(
                 debited: w.account,
                 last_update: w.last_origin.map(|o| o.update_id),
                 transfer_instruction: w.transfer_instruction,
+                purpose: w.purpose,
             },
         );
     }

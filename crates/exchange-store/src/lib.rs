@@ -10,7 +10,8 @@
 //! - **Exchange systems and automation** write with narrow methods, each one DB transaction:
 //!   [`Store::place_withdrawal`] (holding selection and reservation, debit and request
 //!   together; idempotent per key), [`Store::request_withdrawal`] (the same with the holdings
-//!   named by the caller),
+//!   named by the caller), [`Store::place_pool_transfer`] (the pool job's self-transfer: a
+//!   withdrawal to the treasury without an account, its planned inputs checked and reserved),
 //!   [`Store::transition_withdrawal`], accounts, tokens, `.dar`s and operator switches.
 //! - **The withdrawal automation** claims due withdrawals ([`Store::claim_withdrawals`]; on
 //!   PostgreSQL several replicas share the queue through `FOR UPDATE SKIP LOCKED`) and records
@@ -41,6 +42,7 @@ mod instructions;
 mod known;
 mod lease;
 mod operator_log;
+mod pool;
 mod quarantine;
 mod schema;
 mod treasury;

@@ -6,7 +6,8 @@ use exchange_core::changeset::{AccountId, ChangeSet, JournalCause, JournalEntry,
 use exchange_core::ingest::transition_effects;
 use exchange_core::selection::{self, Candidate};
 use exchange_core::withdrawal::{
-    WithdrawalId, WithdrawalOrder, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
+    WithdrawalId, WithdrawalOrder, WithdrawalPurpose, WithdrawalRequest, WithdrawalState,
+    WithdrawalTransition,
 };
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
@@ -40,12 +41,14 @@ pub struct Withdrawal {
     pub duplicate_of: Option<WithdrawalId>,
     /// The key the exchange placed it under, if any.
     pub idempotency_key: Option<String>,
+    /// A customer's, or a pool self-transfer (receiver: the treasury, no account).
+    pub purpose: WithdrawalPurpose,
 }
 
 pub(crate) const COLUMNS: &str =
     "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
     receiver, trec_tgt_us, synchronizer_id, reason, transfer_instruction_id, last_update_id, last_record_time_us,
-    created_at_us, updated_at_us, duplicate_of, idempotency_key";
+    created_at_us, updated_at_us, duplicate_of, idempotency_key, purpose";
 
 pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     let last_origin = match row.opt_parse("last_update_id")? {
@@ -71,10 +74,11 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
         updated_at: row.time("updated_at_us")?,
         duplicate_of: row.opt_parse("duplicate_of")?,
         idempotency_key: row.get("idempotency_key")?,
+        purpose: row.parse("purpose")?,
     })
 }
 
-async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
+pub(crate) async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
     let sql = format!("SELECT {COLUMNS} FROM withdrawals WHERE withdrawal_id = $1");
     let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
     row.as_ref()
@@ -132,7 +136,7 @@ fn duplicate(error: StoreError, id: &WithdrawalId) -> StoreError {
 }
 
 /// Refuses while the operator has withdrawals switched off.
-async fn check_enabled(tx: &mut Tx) -> Result<()> {
+pub(crate) async fn check_enabled(tx: &mut Tx) -> Result<()> {
     let switch = catalog::switch_in(tx, Switch::Withdrawals).await?;
     if !switch.enabled {
         return Err(StoreError::WithdrawalsDisabled {
