@@ -11,12 +11,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use canton_ledger::client::LedgerClient;
 use canton_ledger::registry_client::RegistryClient;
+use exchange_core::pool::PoolPolicy;
 use exchange_core::signing::Signer;
-use exchange_core::{InstrumentId, PartyId, Timestamp};
+use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
+use exchange_services::pool::{PoolConfig, PoolJob};
 use exchange_services::signer::FileSigner;
 use exchange_services::withdraw::{Automation, AutomationConfig};
 use exchange_services::{Ingestor, Source};
-use exchange_store::Store;
+use exchange_store::{Store, StoreError};
 use tokio::sync::watch;
 
 use crate::db::DbArgs;
@@ -42,6 +44,13 @@ pub struct Args {
     /// a withdrawal the registry would make an offer of fails (refunded).
     #[arg(long = "one-step", value_name = "INSTRUMENT", default_value = "Amulet")]
     one_step: Vec<String>,
+    /// A holding pool to keep: `INSTRUMENT:K:TARGET:DUST` (INSTRUMENT as for --one-step): keep
+    /// K holdings worth TARGET or more and merge those below DUST, by self-transfers.
+    #[arg(long = "pool", value_name = "INSTRUMENT:K:TARGET:DUST")]
+    pools: Vec<String>,
+    /// Seconds between passes of the pool job.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pool_secs: u64,
     /// Stop once ingestion reached the ledger end and no withdrawal is left to act on.
     #[arg(long)]
     until_idle: bool,
@@ -85,25 +94,67 @@ fn registries(args: &Args) -> Result<BTreeMap<PartyId, RegistryClient>> {
     Ok(out)
 }
 
-/// `--one-step` entries: `ADMIN/ID` names one instrument, `ID` that id of every registry.
 fn one_step(
     args: &Args,
     admins: &BTreeMap<PartyId, RegistryClient>,
 ) -> Result<BTreeSet<InstrumentId>> {
     let mut out = BTreeSet::new();
     for entry in &args.one_step {
-        match entry.rsplit_once('/') {
-            Some((admin, id)) => {
-                let admin = PartyId::new(admin).with_context(|| format!("--one-step {entry:?}"))?;
-                out.insert(InstrumentId {
-                    admin,
-                    id: id.into(),
-                });
-            }
-            None => out.extend(admins.keys().map(|admin| InstrumentId {
+        out.extend(instruments(entry, admins).with_context(|| format!("--one-step {entry:?}"))?);
+    }
+    Ok(out)
+}
+
+/// `ADMIN/ID` names one instrument, `ID` that id of every registry's admin.
+fn instruments(
+    entry: &str,
+    admins: &BTreeMap<PartyId, RegistryClient>,
+) -> Result<Vec<InstrumentId>> {
+    Ok(match entry.rsplit_once('/') {
+        Some((admin, id)) => {
+            let admin = PartyId::new(admin).with_context(|| format!("{entry:?}"))?;
+            vec![InstrumentId {
+                admin,
+                id: id.into(),
+            }]
+        }
+        None => admins
+            .keys()
+            .map(|admin| InstrumentId {
                 admin: admin.clone(),
-                id: entry.clone(),
-            })),
+                id: entry.to_owned(),
+            })
+            .collect(),
+    })
+}
+
+fn pools(args: &Args, admins: &BTreeMap<PartyId, RegistryClient>) -> Result<Vec<PoolConfig>> {
+    let mut out = Vec::new();
+    for entry in &args.pools {
+        let parts: Vec<&str> = entry.rsplitn(4, ':').collect();
+        let [dust, target, k, instrument] = parts[..] else {
+            bail!("--pool {entry:?}: expected INSTRUMENT:K:TARGET:DUST");
+        };
+        let amount = |what: &str, text: &str| -> Result<Amount> {
+            text.parse()
+                .map_err(|e| anyhow::anyhow!("--pool {entry:?}: {what} {text:?}: {e}"))
+        };
+        let policy = PoolPolicy {
+            k: k.parse()
+                .with_context(|| format!("--pool {entry:?}: K {k:?}"))?,
+            target: amount("TARGET", target)?,
+            dust: amount("DUST", dust)?,
+            max_inputs: exchange_core::selection::SelectionPolicy::default().max_inputs,
+        };
+        policy
+            .check()
+            .map_err(|e| anyhow::anyhow!("--pool {entry:?}: {e}"))?;
+        for instrument in instruments(instrument, admins)? {
+            out.push(PoolConfig {
+                instrument,
+                policy: policy.clone(),
+                ttl: Duration::from_secs(3600),
+            });
         }
     }
     Ok(out)
@@ -152,6 +203,7 @@ pub fn run(args: &Args) -> Result<()> {
     check_key(&party, &signer)?;
     let admins = registries(args)?;
     let config = automation_config(args, &admins)?;
+    let pool_configs = pools(args, &admins)?;
     let source = args.ledger.source()?;
     let Source::Ledger { client, .. } = &source else {
         bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
@@ -165,12 +217,15 @@ pub fn run(args: &Args) -> Result<()> {
     runtime.block_on(async {
         let store = args.db.open().await?;
         let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
+        let pool = PoolJob::new(store.clone(), party.clone(), pool_configs);
         let automation = Automation::new(store.clone(), ledger, admins, signer, party, config);
         let services = Services {
             store: store.clone(),
             source,
             ingest,
             automation,
+            pool,
+            pool_every: Duration::from_secs(args.pool_secs),
         };
         let result = if args.until_idle {
             services.until_idle().await
@@ -187,6 +242,8 @@ struct Services {
     source: Source,
     ingest: exchange_services::IngestConfig,
     automation: Automation,
+    pool: PoolJob,
+    pool_every: Duration,
 }
 
 impl Services {
@@ -207,9 +264,10 @@ impl Services {
         let (_stop_tx, stop) = watch::channel(false);
         loop {
             self.ingestor(true).run(stop.clone()).await?;
+            let placed = self.pool.run_once().await?;
             let round = self.automation.run_round().await?;
             let open = self.store.withdrawals_in_progress(Timestamp::now()).await?;
-            if round.claimed == 0 && open == 0 {
+            if placed == 0 && round.claimed == 0 && open == 0 {
                 self.ingestor(true).run(stop.clone()).await?;
                 eprintln!("idle: nothing left to do");
                 return Ok(());
@@ -218,6 +276,18 @@ impl Services {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+
+    /// Pool passes every `pool_every` until `stop`.
+    async fn pool_passes(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
+        while !*stop.borrow() {
+            self.pool.run_once().await?;
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = tokio::time::sleep(self.pool_every) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Ingestion (tailing) and automation side by side until a signal; when either stops (an
@@ -233,7 +303,14 @@ impl Services {
         });
         let ingestor = self.ingestor(false);
         let ingesting = ingestor.run(stop.clone());
-        let automating = self.automation.run(stop.clone());
+        let automating = async {
+            // The first error of either ends both.
+            tokio::try_join!(
+                self.automation.run(stop.clone()),
+                self.pool_passes(stop.clone())
+            )
+            .map(|_| ())
+        };
         tokio::pin!(ingesting, automating);
         tokio::select! {
             ingested = &mut ingesting => {

@@ -9,6 +9,7 @@ pub mod filter;
 pub mod identity;
 pub mod ingest;
 pub mod observe;
+pub mod pool;
 pub mod quarantine;
 pub mod reader;
 pub mod recover;

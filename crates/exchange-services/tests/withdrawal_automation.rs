@@ -18,11 +18,15 @@ use canton_ledger::registry_client::RegistryClient;
 use canton_sandbox::token::{InstructionChoice, OfferRequest};
 use canton_sandbox::{Sandbox, SandboxConfig, TamperKind};
 use common::*;
+use exchange_core::pool::PoolPolicy;
 use exchange_core::selection::SelectionPolicy;
 use exchange_core::signing::Signer;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
+use exchange_core::withdrawal::{
+    WithdrawalId, WithdrawalOrder, WithdrawalPurpose, WithdrawalState,
+};
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::Transport;
+use exchange_services::pool::{PoolConfig, PoolJob};
 use exchange_services::signer::FileSigner;
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
 use exchange_store::Store;
@@ -36,6 +40,7 @@ conformance!(
     two_replicas_with_lapsing_claims_pay_each_withdrawal_once,
     a_withdrawal_past_its_target_record_time_expires_and_is_refunded_once,
     offers_end_accepted_rejected_or_withdrawn_with_the_right_journal,
+    the_pool_job_keeps_k_holdings_and_merges_dust,
 );
 
 const SECOND: i64 = 1_000_000;
@@ -577,4 +582,65 @@ async fn offers_end_accepted_rejected_or_withdrawn_with_the_right_journal(db: &T
             .fold(Amount::ZERO, |s, (_, a)| s.checked_add(*a).unwrap())
     });
     assert_eq!(held, amount("10"));
+}
+
+async fn the_pool_job_keeps_k_holdings_and_merges_dust(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    for _ in 0..10 {
+        x.deposit(0, "1").await;
+    }
+    x.deposit(0, "1000").await;
+    let policy = PoolPolicy {
+        k: 3,
+        target: amount("100"),
+        dust: amount("5"),
+        max_inputs: 100,
+    };
+    let pool = PoolJob::new(
+        x.store.clone(),
+        PartyId::new(&x.treasury).unwrap(),
+        vec![PoolConfig {
+            instrument: x.amulet.clone(),
+            policy,
+            ttl: Duration::from_secs(3600),
+        }],
+    );
+    let automation = x.automation(x.config("a"));
+    let mut placed = 0;
+    for _ in 0..10 {
+        let now = pool.run_once().await.unwrap();
+        placed += now;
+        x.settle(&automation, 20).await;
+        if now == 0 {
+            break;
+        }
+    }
+    assert!(placed >= 2, "{placed} pool transfers");
+    let holdings = x.store.active_holdings(&x.amulet).await.unwrap();
+    let amounts: Vec<Amount> = holdings.iter().map(|h| h.holding.amount).collect();
+    let large = amounts.iter().filter(|a| **a >= amount("100")).count();
+    let dust = amounts.iter().filter(|a| **a < amount("5")).count();
+    assert!(large >= 3, "{amounts:?}");
+    assert!(dust <= 1, "{amounts:?}");
+    let total = amounts
+        .iter()
+        .fold(Amount::ZERO, |s, a| s.checked_add(*a).unwrap());
+    assert_eq!(total, amount("1010"), "the pool moves nothing out");
+    assert!(
+        holdings.iter().all(|h| h.reserved_by.is_none()),
+        "{holdings:?}"
+    );
+    // The ledger agrees, and no customer was debited for it.
+    assert_eq!(x.held(&x.treasury), amount("1010"));
+    assert_eq!(x.balance(0, &x.amulet).await, amount("1010"));
+    let pools = x.store.withdrawals(None).await.unwrap();
+    assert!(
+        pools
+            .iter()
+            .filter(|w| w.purpose == WithdrawalPurpose::Pool)
+            .all(|w| w.state == WithdrawalState::Completed),
+        "{pools:?}"
+    );
+    // Healthy now: nothing more is planned.
+    assert_eq!(pool.run_once().await.unwrap(), 0);
 }
