@@ -67,6 +67,9 @@ impl Exchange {
         let mut config = SandboxConfig::default();
         // Record times near the wall clock, as on a real synchronizer: `trecTgt` is wall time.
         config.ledger.start_time = Timestamp::now();
+        // One microsecond a transaction: record time stays at (just behind) the wall clock,
+        // where the default step of a second would run ahead of it by the thousands.
+        config.ledger.clock_step_micros = 1;
         let sandbox = Sandbox::start(config).await.unwrap();
         let public = signer.public_key().0;
         let (treasury, parties) = sandbox.with_world(|w| {
