@@ -562,6 +562,14 @@ impl Ledger {
         self.synchronizers[synchronizer].clock.peek_next(None)
     }
 
+    /// The ledger effective time the next transaction on `synchronizer` would get: what a
+    /// wallet reads as "now" when it sets a transfer's `requestedAt`.
+    pub fn next_ledger_time(&self, synchronizer: SyncIdx) -> Timestamp {
+        let next = self.next_record_time(synchronizer);
+        next.checked_add_micros(-self.config.submission_latency_micros)
+            .unwrap_or(next)
+    }
+
     /// Hosts an external party `hint::<fingerprint>`, whose namespace is its signing key.
     pub fn allocate_external_party(
         &mut self,
