@@ -266,6 +266,12 @@ impl Sandbox {
                 .collect(),
             parties: InfoParties {
                 treasury: self.parties.treasury.clone(),
+                treasury_public_key_fingerprint: self
+                    .parties
+                    .treasury
+                    .as_ref()
+                    .and_then(|t| world.external.key_of(t))
+                    .map(|k| k.fingerprint.clone()),
                 customers: self.parties.customers.clone(),
                 dso: world.amulet.dso.clone(),
                 validator: world.amulet.provider.clone(),
