@@ -249,7 +249,8 @@ impl From<LedgerError> for ApiError {
             ),
             LedgerError::DuplicateContractId(_)
             | LedgerError::Clock(_)
-            | LedgerError::PruneBeyondLedgerEnd { .. } => ApiError::invalid_argument(cause),
+            | LedgerError::PruneBeyondLedgerEnd { .. }
+            | LedgerError::DryRunComplete => ApiError::invalid_argument(cause),
         }
     }
 }

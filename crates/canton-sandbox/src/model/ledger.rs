@@ -119,6 +119,9 @@ pub enum LedgerError {
     /// The submitter prescribed a synchronizer, the inputs are on another one.
     #[error("The needed input contracts are not on {prescribed}, but on {actual}")]
     InputsNotOnSynchronizer { prescribed: String, actual: String },
+    /// A second transaction during a dry run (see [`Ledger::begin_dry_run`]).
+    #[error("a dry run interprets one transaction only")]
+    DryRunComplete,
 }
 
 /// Scala's `Set(a, b)`, as Canton's messages print sets.
@@ -382,6 +385,16 @@ pub struct Ledger {
     /// nodes included), by offset: what `prepare` turns into a `PreparedTransaction`. `None`
     /// (the default) keeps nothing.
     captured: Option<Vec<(i64, Vec<Node>)>>,
+    /// Set between [`Ledger::begin_dry_run`] and [`Ledger::end_dry_run`].
+    dry_run: Option<DryRun>,
+}
+
+/// A dry run: the ids before it (those drawn during it are handed out again), and the one
+/// transaction interpreted, uncommitted, with its full tree.
+#[derive(Debug, Clone)]
+struct DryRun {
+    ids: IdGen,
+    interpreted: Option<(CommittedTx, Vec<Node>)>,
 }
 
 impl Ledger {
@@ -418,6 +431,7 @@ impl Ledger {
             pruned_up_to: 0,
             incarnation: 0,
             captured: None,
+            dry_run: None,
             config,
         }
     }
@@ -807,6 +821,25 @@ impl Ledger {
 
     /// From now on, keeps the full tree of every transaction committed (see
     /// [`Ledger::captured_tree`]); for scratch copies of the ledger only.
+    /// From now until [`Ledger::end_dry_run`], the first transaction submitted is interpreted
+    /// and validated as for a commit but not committed (no offset, clock tick, contract or id is
+    /// used up), and any later one is refused ([`LedgerError::DryRunComplete`]). What `prepare`
+    /// needs, at the cost of one transaction rather than a copy of the whole node.
+    pub fn begin_dry_run(&mut self) {
+        self.dry_run = Some(DryRun {
+            ids: self.ids.clone(),
+            interpreted: None,
+        });
+    }
+
+    /// Ends the dry run: the transaction it interpreted (offset: the one it would have had) and
+    /// its full tree, fetches included.
+    pub fn end_dry_run(&mut self) -> Option<(CommittedTx, Vec<Node>)> {
+        let dry = self.dry_run.take()?;
+        self.ids = dry.ids;
+        dry.interpreted
+    }
+
     pub fn capture_trees(&mut self) {
         self.captured = Some(Vec::new());
     }
@@ -874,6 +907,13 @@ impl Ledger {
     where
         E: From<LedgerError>,
     {
+        if self
+            .dry_run
+            .as_ref()
+            .is_some_and(|d| d.interpreted.is_some())
+        {
+            return Err(LedgerError::DryRunComplete.into());
+        }
         for party in &meta.act_as {
             if !self.is_known_party(party) {
                 return Err(LedgerError::UnknownParty(party.clone()).into());
@@ -924,13 +964,9 @@ impl Ledger {
             }
         }
         // Validated: from here on nothing fails.
-        self.synchronizers[synchronizer].clock.commit(record_time);
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
-        if let Some(captured) = &mut self.captured {
-            captured.push((self.next_offset, roots));
-        }
-        Ok(self.append(CommittedTx {
+        let tx = CommittedTx {
             offset: 0,
             synchronizer,
             origin: Origin::Synchronizer,
@@ -942,7 +978,21 @@ impl Ledger {
             traceparent,
             external_transaction_hash: None,
             nodes,
-        }))
+        };
+        if self.dry_run.is_some() {
+            // Kept aside, not committed: the clock, the offsets and the store stay as they are.
+            let tx = CommittedTx {
+                offset: self.next_offset,
+                ..tx
+            };
+            let dry = self.dry_run.as_mut().expect("checked above");
+            return Ok(&dry.interpreted.insert((tx, roots)).0);
+        }
+        self.synchronizers[synchronizer].clock.commit(record_time);
+        if let Some(captured) = &mut self.captured {
+            captured.push((self.next_offset, roots));
+        }
+        Ok(self.append(tx))
     }
 }
 
