@@ -120,7 +120,7 @@ impl ExternalParties {
 /// `prepare` hash to a value no `prepare` answered with and are refused. Node-local.
 #[derive(Debug, Clone, Default)]
 pub struct PreparedStore {
-    /// Shared, so the scratch copy `prepare` interprets on does not copy it.
+    /// Shared, so a backup (a copy of the world) does not copy it.
     entries: Arc<BTreeMap<[u8; 32], Arc<PreparedEntry>>>,
     /// How many transactions were prepared (their uuids derive from it).
     count: u64,
@@ -156,8 +156,8 @@ pub struct PreparedSubmission {
     pub hashing_details: Option<String>,
 }
 
-/// Interprets the command on a scratch copy of the node (so nothing is committed and errors
-/// are the ones execution would give now), encodes the transaction it would commit as Canton's
+/// Interprets the command in a dry run on the node (so nothing is committed and errors are the
+/// ones execution would give now), encodes the transaction it would commit as Canton's
 /// `PreparedTransaction` and hashes it. `tamper` (the fault) changes the answer afterwards.
 pub fn prepare(
     world: &mut World,
@@ -242,8 +242,12 @@ fn interpret_dry(
     commands: &JsCommands,
 ) -> Result<(Vec<crate::model::Node>, SyncIdx), InteractiveError> {
     world.ledger.begin_dry_run();
-    let outcome = submit(world, commands);
+    // The dry run ends even if interpretation panics: the node is used after a panic (its lock
+    // is not poisoned for good), and later commits must not be dry.
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| submit(world, commands)));
     let interpreted = world.ledger.end_dry_run();
+    let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match (interpreted, outcome) {
         (Some((tx, roots)), Ok(_) | Err(TokenError::Ledger(LedgerError::DryRunComplete))) => {
             Ok((roots, tx.synchronizer))

@@ -381,11 +381,8 @@ pub struct Ledger {
     pruned_up_to: i64,
     /// Bumped by every restore: a restored node is a restarted node, whose open streams end.
     incarnation: u64,
-    /// The full trees of the transactions committed since [`Ledger::capture_trees`] (fetch
-    /// nodes included), by offset: what `prepare` turns into a `PreparedTransaction`. `None`
-    /// (the default) keeps nothing.
-    captured: Option<Vec<(i64, Vec<Node>)>>,
-    /// Set between [`Ledger::begin_dry_run`] and [`Ledger::end_dry_run`].
+    /// Set between [`Ledger::begin_dry_run`] and [`Ledger::end_dry_run`]: where the full tree
+    /// (fetch nodes included) of the one transaction interpreted is kept, for `prepare`.
     dry_run: Option<DryRun>,
 }
 
@@ -430,7 +427,6 @@ impl Ledger {
             end: 0,
             pruned_up_to: 0,
             incarnation: 0,
-            captured: None,
             dry_run: None,
             config,
         }
@@ -840,20 +836,6 @@ impl Ledger {
         dry.interpreted
     }
 
-    pub fn capture_trees(&mut self) {
-        self.captured = Some(Vec::new());
-    }
-
-    /// The full tree (fetch nodes included) of the transaction committed at `offset`, if it was
-    /// committed while capturing.
-    pub fn captured_tree(&self, offset: i64) -> Option<&[Node]> {
-        self.captured
-            .iter()
-            .flatten()
-            .find(|(at, _)| *at == offset)
-            .map(|(_, roots)| roots.as_slice())
-    }
-
     /// A contract of the store, active or archived, decoded.
     pub fn contract(&self, contract_id: &str) -> Option<ContractRecord> {
         self.store.contract(contract_id)
@@ -979,20 +961,20 @@ impl Ledger {
             external_transaction_hash: None,
             nodes,
         };
-        if self.dry_run.is_some() {
+        let next_offset = self.next_offset;
+        if let Some(dry) = &mut self.dry_run {
             // Kept aside, not committed: the clock, the offsets and the store stay as they are.
             let tx = CommittedTx {
-                offset: self.next_offset,
+                offset: next_offset,
                 ..tx
             };
-            let dry = self.dry_run.as_mut().expect("checked above");
-            return Ok(&dry.interpreted.insert((tx, roots)).0);
+            dry.interpreted = Some((tx, roots));
+        } else {
+            self.synchronizers[synchronizer].clock.commit(record_time);
+            return Ok(self.append(tx));
         }
-        self.synchronizers[synchronizer].clock.commit(record_time);
-        if let Some(captured) = &mut self.captured {
-            captured.push((self.next_offset, roots));
-        }
-        Ok(self.append(tx))
+        let dry = self.dry_run.as_ref().and_then(|d| d.interpreted.as_ref());
+        Ok(&dry.expect("set just above").0)
     }
 }
 
