@@ -1,12 +1,16 @@
 //! `canton-exchange sandbox`: runs a sandbox Canton node (JSON Ledger API, Admin API gRPC and the
-//! sandbox control API) until interrupted, after writing an info file once it is ready.
+//! sandbox control API) until interrupted, after writing an info file once it is ready. With
+//! `--treasury-key FILE` the scenario's treasury is an external party of that key (loaded as the
+//! exchange loads its own: a 0600 key file), so its actions are prepared, signed and executed as
+//! against a real validator.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+use canton_sandbox::{Sandbox, SandboxConfig, Scenario, TreasuryKey};
+use exchange_services::signer::FileSigner;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,6 +32,13 @@ pub struct Args {
     /// Written (atomically) as JSON once the node serves: URLs, synchronizer ids, parties, tokens.
     #[arg(long)]
     info_file: Option<PathBuf>,
+    /// The scenario's treasury is an external party of the Ed25519 key in FILE (a
+    /// `keys generate` file, mode 0600): its preapproval, withdrawals, SBX offers and answers
+    /// are prepared, signed with the key and executed, and the node refuses it an ordinary
+    /// submission. The info file names it (`parties.treasury`) and its key's fingerprint
+    /// (`parties.treasuryPublicKeyFingerprint`).
+    #[arg(long, value_name = "FILE")]
+    treasury_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -53,11 +64,19 @@ async fn serve(args: &Args) -> Result<()> {
         },
         ScenarioName::MultiSync => Scenario::MultiSync,
     };
+    let treasury_key = match &args.treasury_key {
+        Some(path) => {
+            let signer = FileSigner::load(path).context("loading the treasury key")?;
+            Some(TreasuryKey::new(signer.into_signing_key()))
+        }
+        None => None,
+    };
     let started = Instant::now();
     let mut config = SandboxConfig {
         listen: args.listen,
         admin_listen: args.admin_listen,
         scenario,
+        treasury_key,
         ..Default::default()
     };
     if args.second_synchronizer {

@@ -25,6 +25,10 @@ pub struct SandboxInfo {
 #[serde(rename_all = "camelCase")]
 pub struct InfoParties {
     pub treasury: Option<String>,
+    /// The treasury's key fingerprint (its party's namespace) when it is an external party
+    /// (`SandboxConfig::treasury_key`); absent for a local treasury.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treasury_public_key_fingerprint: Option<String>,
     pub customers: BTreeMap<String, String>,
     pub dso: String,
     pub validator: String,

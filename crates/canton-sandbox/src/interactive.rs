@@ -120,7 +120,7 @@ impl ExternalParties {
 /// `prepare` hash to a value no `prepare` answered with and are refused. Node-local.
 #[derive(Debug, Clone, Default)]
 pub struct PreparedStore {
-    /// Shared, so the scratch copy `prepare` interprets on does not copy it.
+    /// Shared, so a backup (a copy of the world) does not copy it.
     entries: Arc<BTreeMap<[u8; 32], Arc<PreparedEntry>>>,
     /// How many transactions were prepared (their uuids derive from it).
     count: u64,
@@ -156,8 +156,8 @@ pub struct PreparedSubmission {
     pub hashing_details: Option<String>,
 }
 
-/// Interprets the command on a scratch copy of the node (so nothing is committed and errors
-/// are the ones execution would give now), encodes the transaction it would commit as Canton's
+/// Interprets the command in a dry run on the node (so nothing is committed and errors are the
+/// ones execution would give now), encodes the transaction it would commit as Canton's
 /// `PreparedTransaction` and hashes it. `tamper` (the fault) changes the answer afterwards.
 pub fn prepare(
     world: &mut World,
@@ -171,7 +171,7 @@ pub fn prepare(
         _ => None,
     };
     let mut commands = commands_of(request);
-    let (roots, synchronizer) = interpret_on_scratch(world, &commands)?;
+    let (roots, synchronizer) = interpret_dry(world, &commands)?;
     // The synchronizer the router chose, when the request named none (a real node puts it in
     // the prepared transaction's metadata); execution commits there.
     if commands.synchronizer_id.is_empty() {
@@ -233,24 +233,30 @@ fn commands_of(request: &JsPrepareSubmissionRequest) -> JsCommands {
     }
 }
 
-/// The full tree `commands` would commit now, and the synchronizer it would commit on.
-fn interpret_on_scratch(
-    world: &World,
+/// The full tree `commands` would commit now, and the synchronizer it would commit on: a dry
+/// run on the node itself, so nothing is committed and errors are the ones execution would
+/// give now. Only the submission's own transaction is interpreted; what this node's automation
+/// would commit after it (the validator accepting a preapproval proposal) is not.
+fn interpret_dry(
+    world: &mut World,
     commands: &JsCommands,
 ) -> Result<(Vec<crate::model::Node>, SyncIdx), InteractiveError> {
-    let mut scratch = world.clone();
-    scratch.ledger.capture_trees();
-    let done = submit(&mut scratch, commands)?;
-    let synchronizer = scratch
-        .ledger
-        .update_at(done.offset)
-        .map_or(0, |tx| tx.synchronizer);
-    let roots = scratch
-        .ledger
-        .captured_tree(done.offset)
-        .map(<[_]>::to_vec)
-        .unwrap_or_default();
-    Ok((roots, synchronizer))
+    world.ledger.begin_dry_run();
+    // The dry run ends even if interpretation panics: the node is used after a panic (its lock
+    // is not poisoned for good), and later commits must not be dry.
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| submit(world, commands)));
+    let interpreted = world.ledger.end_dry_run();
+    let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    match (interpreted, outcome) {
+        (Some((tx, roots)), Ok(_) | Err(TokenError::Ledger(LedgerError::DryRunComplete))) => {
+            Ok((roots, tx.synchronizer))
+        }
+        (_, Err(e)) => Err(e.into()),
+        (None, Ok(_)) => Err(InteractiveError::Malformed(
+            "the command was interpreted to no transaction".into(),
+        )),
+    }
 }
 
 /// The ledger-time bounds the Daml code asserts: a token-standard transfer needs

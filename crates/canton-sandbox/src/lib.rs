@@ -34,6 +34,7 @@ pub mod submit;
 pub mod tamper;
 pub mod token;
 pub mod topology;
+pub mod treasury;
 pub mod world;
 
 pub use disaster::BackupId;
@@ -42,3 +43,4 @@ pub use info::SandboxInfo;
 pub use model::{SyncIdx, SynchronizerConfig};
 pub use scenario::Scenario;
 pub use server::{Sandbox, SandboxConfig, StartError};
+pub use treasury::TreasuryKey;

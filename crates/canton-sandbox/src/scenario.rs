@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use exchange_core::Amount;
 
 use crate::token::{TokenError, TransferRequest};
+use crate::treasury::{Treasury, TreasuryKey};
 use crate::world::World;
 
 /// Which seed to plant at start.
@@ -39,12 +40,18 @@ pub fn deposit_memo(customer: &str) -> String {
 
 pub const WITHDRAWAL_MEMO: &str = "withdrawal-0001";
 
-pub fn plant(world: &mut World, scenario: Scenario) -> Result<ScenarioParties, TokenError> {
+/// Plants `scenario`. With `treasury_key` its treasury is an external party of that key whose
+/// every action is prepared, signed and executed ([`crate::treasury`]); the story is the same.
+pub fn plant(
+    world: &mut World,
+    scenario: Scenario,
+    treasury_key: Option<&TreasuryKey>,
+) -> Result<ScenarioParties, TokenError> {
     match scenario {
         Scenario::Empty => Ok(ScenarioParties::default()),
-        Scenario::Basic => basic(world),
-        Scenario::Load { transactions } => load(world, transactions),
-        Scenario::MultiSync => multi_sync(world),
+        Scenario::Basic => basic(world, treasury_key),
+        Scenario::Load { transactions } => load(world, transactions, treasury_key),
+        Scenario::MultiSync => multi_sync(world, treasury_key),
     }
 }
 
@@ -58,12 +65,21 @@ pub fn plant(world: &mut World, scenario: Scenario) -> Result<ScenarioParties, T
 ///    withdrawals `sbx-withdrawal-1..4` that alice accepts, bob rejects, the treasury withdraws
 ///    (to carol) and that expire unanswered (to alice); bob offers a deposit with his account
 ///    memo that stays pending for the exchange to accept.
-pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
+pub fn basic(
+    world: &mut World,
+    treasury_key: Option<&TreasuryKey>,
+) -> Result<ScenarioParties, TokenError> {
+    basic_story(world, treasury_key).map(|(_, parties)| parties)
+}
+
+/// [`basic`], and the treasury that acted in it.
+fn basic_story(
+    world: &mut World,
+    treasury_key: Option<&TreasuryKey>,
+) -> Result<(Treasury, ScenarioParties), TokenError> {
     let amount = |s: &str| -> Amount { s.parse().expect("valid literal") };
-    let treasury = world.ledger.allocate_party("treasury")?;
-    world
-        .amulet
-        .create_preapproval(&mut world.ledger, &treasury)?;
+    let treasury = Treasury::allocate(world, treasury_key)?;
+    treasury.create_preapproval(world)?;
     let mut customers = BTreeMap::new();
     for name in ["alice", "bob", "carol"] {
         let party = world.ledger.allocate_party(name)?;
@@ -91,7 +107,7 @@ pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
             &mut world.ledger,
             &TransferRequest {
                 sender: party(name),
-                receiver: treasury.clone(),
+                receiver: treasury.party.clone(),
                 amount: amount(sent),
                 memo,
                 inputs: None,
@@ -99,10 +115,10 @@ pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
             },
         )?;
     }
-    world.amulet.transfer(
-        &mut world.ledger,
+    treasury.transfer(
+        world,
         &TransferRequest {
-            sender: treasury.clone(),
+            sender: treasury.party.clone(),
             receiver: party("alice"),
             amount: amount("20"),
             memo: Some(WITHDRAWAL_MEMO.to_owned()),
@@ -111,28 +127,29 @@ pub fn basic(world: &mut World) -> Result<ScenarioParties, TokenError> {
         },
     )?;
     offers(world, &treasury, &customers)?;
-    Ok(ScenarioParties {
-        treasury: Some(treasury),
+    let parties = ScenarioParties {
+        treasury: Some(treasury.party.clone()),
         customers,
-    })
+    };
+    Ok((treasury, parties))
 }
 
 fn offers(
     world: &mut World,
-    treasury: &str,
+    treasury: &Treasury,
     customers: &BTreeMap<String, String>,
 ) -> Result<(), TokenError> {
     use crate::token::{InstructionChoice, OfferRequest};
     let w = world;
     w.token
-        .mint(&mut w.ledger, treasury, Amount::from_whole(1000))?;
+        .mint(&mut w.ledger, &treasury.party, Amount::from_whole(1000))?;
     w.token
         .mint(&mut w.ledger, &customers["bob"], Amount::from_whole(50))?;
     let offer = |w: &mut World, to: &str, n: usize, execute_before| {
-        w.token.offer(
-            &mut w.ledger,
+        treasury.offer(
+            w,
             &OfferRequest {
-                sender: treasury.to_owned(),
+                sender: treasury.party.clone(),
                 receiver: to.to_owned(),
                 amount: Amount::from_whole(10 * n as i64),
                 memo: Some(format!("sbx-withdrawal-{n}")),
@@ -148,24 +165,30 @@ fn offers(
     let sbx = w.token.synchronizer;
     let soon = w.ledger.record_time_of(sbx).checked_add_micros(5_000_000);
     offer(w, &customers["alice"], 4, soon)?;
-    for (outcome, choice, n) in [
+    // The customers answer the first two; the treasury withdraws the third.
+    for (instruction, choice, n) in [
         (accepted, InstructionChoice::Accept, 1),
         (rejected, InstructionChoice::Reject, 2),
-        (withdrawn, InstructionChoice::Withdraw, 3),
     ] {
         w.token.act(
             &mut w.ledger,
-            &outcome.transfer_instruction_cid,
+            &instruction,
             choice,
             &format!("basic-sbx-answer-{n}"),
         )?;
     }
+    treasury.act_on_offer(
+        w,
+        &withdrawn,
+        InstructionChoice::Withdraw,
+        "basic-sbx-answer-3",
+    )?;
     w.ledger.advance_time_of(sbx, 10_000_000)?;
     w.token.offer(
         &mut w.ledger,
         &OfferRequest {
             sender: customers["bob"].clone(),
-            receiver: treasury.to_owned(),
+            receiver: treasury.party.clone(),
             amount: Amount::from_whole(20),
             memo: Some(deposit_memo("bob")),
             execute_before: None,
@@ -181,10 +204,12 @@ fn offers(
 /// offer that the treasury accepts (second synchronizer), alice, bob, carol, alice, each with
 /// their account memo. In offset order the record times then go up and down: every SBX update
 /// has a record time below the Canton Coin update just before it.
-pub fn multi_sync(world: &mut World) -> Result<ScenarioParties, TokenError> {
+pub fn multi_sync(
+    world: &mut World,
+    treasury_key: Option<&TreasuryKey>,
+) -> Result<ScenarioParties, TokenError> {
     use crate::token::{InstructionChoice, OfferRequest};
-    let parties = basic(world)?;
-    let treasury = parties.treasury.clone().expect("basic has a treasury");
+    let (treasury, parties) = basic_story(world, treasury_key)?;
     let w = world;
     // Fresh funds on both tokens (bob spent all his Canton Coin in the basic story).
     for name in ["alice", "bob", "carol"] {
@@ -201,7 +226,7 @@ pub fn multi_sync(world: &mut World) -> Result<ScenarioParties, TokenError> {
             &mut w.ledger,
             &TransferRequest {
                 sender: customer.clone(),
-                receiver: treasury.clone(),
+                receiver: treasury.party.clone(),
                 amount: Amount::from_whole(n),
                 memo: Some(deposit_memo(name)),
                 inputs: None,
@@ -212,15 +237,15 @@ pub fn multi_sync(world: &mut World) -> Result<ScenarioParties, TokenError> {
             &mut w.ledger,
             &OfferRequest {
                 sender: customer,
-                receiver: treasury.clone(),
+                receiver: treasury.party.clone(),
                 amount: Amount::from_whole(2 * n),
                 memo: Some(deposit_memo(name)),
                 execute_before: None,
                 command_id: format!("multi-sync-sbx-deposit-{i}"),
             },
         )?;
-        w.token.act(
-            &mut w.ledger,
+        treasury.act_on_offer(
+            w,
             &offer.transfer_instruction_cid,
             InstructionChoice::Accept,
             &format!("multi-sync-sbx-accept-{i}"),
@@ -234,11 +259,13 @@ pub fn multi_sync(world: &mut World) -> Result<ScenarioParties, TokenError> {
 /// `transactions` transfers, two 1-step deposits (every 20th with [`UNKNOWN_MEMO`]) for each
 /// withdrawal (memo `withdrawal-<n>`). Inputs are tracked here rather than looked up, so each
 /// transfer costs the same however long the history.
-pub fn load(world: &mut World, transactions: usize) -> Result<ScenarioParties, TokenError> {
-    let treasury = world.ledger.allocate_party("treasury")?;
-    world
-        .amulet
-        .create_preapproval(&mut world.ledger, &treasury)?;
+pub fn load(
+    world: &mut World,
+    transactions: usize,
+    treasury_key: Option<&TreasuryKey>,
+) -> Result<ScenarioParties, TokenError> {
+    let treasury = Treasury::allocate(world, treasury_key)?;
+    treasury.create_preapproval(world)?;
     let customer_count = (transactions / 100).clamp(3, 1000);
     let funding = Amount::from_whole(1_000_000_000);
     let mut customers = BTreeMap::new();
@@ -260,10 +287,10 @@ pub fn load(world: &mut World, transactions: usize) -> Result<ScenarioParties, T
             let (input, available) = pool.pop_front().expect("not empty");
             let amount = Amount::from_whole(1 + (k % 5) as i64).min(available);
             let (_, customer, _, _) = &wallets[k % customer_count];
-            let out = world.amulet.transfer(
-                &mut world.ledger,
+            let out = treasury.transfer(
+                world,
                 &TransferRequest {
-                    sender: treasury.clone(),
+                    sender: treasury.party.clone(),
                     receiver: customer.clone(),
                     amount,
                     memo: Some(format!("withdrawal-{k:07}")),
@@ -287,7 +314,7 @@ pub fn load(world: &mut World, transactions: usize) -> Result<ScenarioParties, T
                 &mut world.ledger,
                 &TransferRequest {
                     sender: customer.clone(),
-                    receiver: treasury.clone(),
+                    receiver: treasury.party.clone(),
                     amount,
                     memo: Some(memo),
                     inputs: Some(vec![input.clone()]),
@@ -306,7 +333,7 @@ pub fn load(world: &mut World, transactions: usize) -> Result<ScenarioParties, T
         }
     }
     Ok(ScenarioParties {
-        treasury: Some(treasury),
+        treasury: Some(treasury.party),
         customers,
     })
 }
@@ -321,7 +348,7 @@ mod tests {
     fn load_commits_the_requested_number_of_transfers() {
         let mut world = World::new(LedgerConfig::default(), AmuletConfig::default(), 0).unwrap();
         let before = world.ledger.ledger_end();
-        let parties = load(&mut world, 300).unwrap();
+        let parties = load(&mut world, 300, None).unwrap();
         assert_eq!(parties.customers.len(), 3);
         // Setup: treasury preapproval, then a preapproval and a mint per customer.
         assert_eq!(world.ledger.ledger_end() - before, 1 + 2 * 3 + 300);

@@ -14,6 +14,7 @@ use crate::info::{InfoParties, InfoSynchronizer, InfoToken, SandboxInfo};
 use crate::model::{LedgerConfig, LedgerError, SyncIdx, SynchronizerConfig};
 use crate::scenario::{Scenario, ScenarioParties, plant};
 use crate::token::{AmuletConfig, ImportedAcs, TokenError};
+use crate::treasury::TreasuryKey;
 use crate::world::World;
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,9 @@ pub struct SandboxConfig {
     /// Injected Ledger API faults from the start (changeable at runtime through
     /// `POST /sandbox/control/faults`); the default injects nothing.
     pub faults: FaultConfig,
+    /// When set, the scenario's treasury is an external party of this key, and each of its
+    /// actions is prepared, signed with it and executed (see [`crate::treasury`]).
+    pub treasury_key: Option<TreasuryKey>,
 }
 
 impl Default for SandboxConfig {
@@ -45,6 +49,7 @@ impl Default for SandboxConfig {
             scenario: Scenario::Empty,
             auth_token: None,
             faults: FaultConfig::default(),
+            treasury_key: None,
         }
     }
 }
@@ -136,7 +141,7 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, StartError> {
         let config = config.for_scenario();
         let mut world = World::new(config.ledger, config.amulet, config.token_synchronizer)?;
-        let parties = plant(&mut world, config.scenario)?;
+        let parties = plant(&mut world, config.scenario, config.treasury_key.as_ref())?;
         let state = AppState::new(world);
         state.set_faults(config.faults);
         let (listener, addr) = bind(config.listen).await?;
@@ -261,6 +266,12 @@ impl Sandbox {
                 .collect(),
             parties: InfoParties {
                 treasury: self.parties.treasury.clone(),
+                treasury_public_key_fingerprint: self
+                    .parties
+                    .treasury
+                    .as_ref()
+                    .and_then(|t| world.external.key_of(t))
+                    .map(|k| k.fingerprint.clone()),
                 customers: self.parties.customers.clone(),
                 dso: world.amulet.dso.clone(),
                 validator: world.amulet.provider.clone(),

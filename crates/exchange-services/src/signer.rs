@@ -104,6 +104,13 @@ impl FileSigner {
         Ok(signer)
     }
 
+    /// Hands over the key itself, for a holder that signs without the verifier: the sandbox's
+    /// own scenario treasury (`canton-exchange sandbox --treasury-key`), which signs only the
+    /// transactions its scenario builds. The exchange's treasury signs through [`Signer`] only.
+    pub fn into_signing_key(self) -> SigningKey {
+        self.key
+    }
+
     /// Loads the key in `path`, refusing a file others may access.
     pub fn load(path: &Path) -> Result<FileSigner, KeyFileError> {
         let io = |source| KeyFileError::Io {

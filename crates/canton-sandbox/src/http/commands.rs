@@ -1,7 +1,8 @@
 //! Command submission by local parties: `POST /v2/commands/submit-and-wait` (`ledger-api.md`
 //! §4.2). The command is interpreted by [`crate::submit`]; failures are the node's errors
 //! (`CONTRACT_NOT_FOUND` for a consumed input, `DAML_INTERPRETATION_ERROR` for an expired
-//! `executeBefore`, `PARTY_NOT_KNOWN_ON_LEDGER` for an unknown `actAs` party).
+//! `executeBefore`, `PARTY_NOT_KNOWN_ON_LEDGER` for an unknown `actAs` party,
+//! `NO_SYNCHRONIZER_ON_WHICH_ALL_SUBMITTERS_CAN_SUBMIT` for an external one).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,6 +21,15 @@ pub async fn submit_and_wait(
     let commands: JsCommands = decode(&body)?;
     // Interpretation errors are answered before anything is sequenced: no completion.
     let done = s.change(|w| {
+        // External parties are hosted with confirmation rights only: they prepare, sign and
+        // execute every submission.
+        if let Some(party) = commands
+            .act_as
+            .iter()
+            .find(|p| w.external.key_of(p).is_some())
+        {
+            return Err(ApiError::cannot_submit_as(party));
+        }
         let now = w
             .ledger
             .record_time_of(crate::submit::routed_synchronizer(w, &commands));

@@ -122,6 +122,23 @@ impl ApiError {
         e
     }
 
+    /// `submit-and-wait` as a party this participant hosts without submission rights (an
+    /// external party, which must prepare, sign and execute): Canton's router finds no
+    /// synchronizer to submit on (`TransactionRoutingError.TopologyErrors.NotAllowed`).
+    pub fn cannot_submit_as(party: &str) -> ApiError {
+        let mut e = ApiError::canton(
+            "NO_SYNCHRONIZER_ON_WHICH_ALL_SUBMITTERS_CAN_SUBMIT",
+            ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+            "This participant cannot submit as the given submitter on any connected synchronizer",
+            vec![],
+        );
+        if let ApiError::Canton(e) = &mut e {
+            e.context
+                .insert("unknownSubmitter".to_owned(), party.to_owned());
+        }
+        e
+    }
+
     /// A call cut short because the node was restored underneath it (a real node restarts).
     pub fn node_restarted() -> ApiError {
         ApiError::canton(
@@ -232,7 +249,8 @@ impl From<LedgerError> for ApiError {
             ),
             LedgerError::DuplicateContractId(_)
             | LedgerError::Clock(_)
-            | LedgerError::PruneBeyondLedgerEnd { .. } => ApiError::invalid_argument(cause),
+            | LedgerError::PruneBeyondLedgerEnd { .. }
+            | LedgerError::DryRunComplete => ApiError::invalid_argument(cause),
         }
     }
 }

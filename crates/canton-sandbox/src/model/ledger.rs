@@ -119,6 +119,9 @@ pub enum LedgerError {
     /// The submitter prescribed a synchronizer, the inputs are on another one.
     #[error("The needed input contracts are not on {prescribed}, but on {actual}")]
     InputsNotOnSynchronizer { prescribed: String, actual: String },
+    /// A second transaction during a dry run (see [`Ledger::begin_dry_run`]).
+    #[error("a dry run interprets one transaction only")]
+    DryRunComplete,
 }
 
 /// Scala's `Set(a, b)`, as Canton's messages print sets.
@@ -378,10 +381,17 @@ pub struct Ledger {
     pruned_up_to: i64,
     /// Bumped by every restore: a restored node is a restarted node, whose open streams end.
     incarnation: u64,
-    /// The full trees of the transactions committed since [`Ledger::capture_trees`] (fetch
-    /// nodes included), by offset: what `prepare` turns into a `PreparedTransaction`. `None`
-    /// (the default) keeps nothing.
-    captured: Option<Vec<(i64, Vec<Node>)>>,
+    /// Set between [`Ledger::begin_dry_run`] and [`Ledger::end_dry_run`]: where the full tree
+    /// (fetch nodes included) of the one transaction interpreted is kept, for `prepare`.
+    dry_run: Option<DryRun>,
+}
+
+/// A dry run: the ids before it (those drawn during it are handed out again), and the one
+/// transaction interpreted, uncommitted, with its full tree.
+#[derive(Debug, Clone)]
+struct DryRun {
+    ids: IdGen,
+    interpreted: Option<(CommittedTx, Vec<Node>)>,
 }
 
 impl Ledger {
@@ -417,7 +427,7 @@ impl Ledger {
             end: 0,
             pruned_up_to: 0,
             incarnation: 0,
-            captured: None,
+            dry_run: None,
             config,
         }
     }
@@ -560,6 +570,14 @@ impl Ledger {
     /// would stamp; compared with a submission's max sequencing time).
     pub fn next_record_time(&self, synchronizer: SyncIdx) -> Timestamp {
         self.synchronizers[synchronizer].clock.peek_next(None)
+    }
+
+    /// The ledger effective time the next transaction on `synchronizer` would get: what a
+    /// wallet reads as "now" when it sets a transfer's `requestedAt`.
+    pub fn next_ledger_time(&self, synchronizer: SyncIdx) -> Timestamp {
+        let next = self.next_record_time(synchronizer);
+        next.checked_add_micros(-self.config.submission_latency_micros)
+            .unwrap_or(next)
     }
 
     /// Hosts an external party `hint::<fingerprint>`, whose namespace is its signing key.
@@ -799,18 +817,23 @@ impl Ledger {
 
     /// From now on, keeps the full tree of every transaction committed (see
     /// [`Ledger::captured_tree`]); for scratch copies of the ledger only.
-    pub fn capture_trees(&mut self) {
-        self.captured = Some(Vec::new());
+    /// From now until [`Ledger::end_dry_run`], the first transaction submitted is interpreted
+    /// and validated as for a commit but not committed (no offset, clock tick, contract or id is
+    /// used up), and any later one is refused ([`LedgerError::DryRunComplete`]). What `prepare`
+    /// needs, at the cost of one transaction rather than a copy of the whole node.
+    pub fn begin_dry_run(&mut self) {
+        self.dry_run = Some(DryRun {
+            ids: self.ids.clone(),
+            interpreted: None,
+        });
     }
 
-    /// The full tree (fetch nodes included) of the transaction committed at `offset`, if it was
-    /// committed while capturing.
-    pub fn captured_tree(&self, offset: i64) -> Option<&[Node]> {
-        self.captured
-            .iter()
-            .flatten()
-            .find(|(at, _)| *at == offset)
-            .map(|(_, roots)| roots.as_slice())
+    /// Ends the dry run: the transaction it interpreted (offset: the one it would have had) and
+    /// its full tree, fetches included.
+    pub fn end_dry_run(&mut self) -> Option<(CommittedTx, Vec<Node>)> {
+        let dry = self.dry_run.take()?;
+        self.ids = dry.ids;
+        dry.interpreted
     }
 
     /// A contract of the store, active or archived, decoded.
@@ -866,6 +889,13 @@ impl Ledger {
     where
         E: From<LedgerError>,
     {
+        if self
+            .dry_run
+            .as_ref()
+            .is_some_and(|d| d.interpreted.is_some())
+        {
+            return Err(LedgerError::DryRunComplete.into());
+        }
         for party in &meta.act_as {
             if !self.is_known_party(party) {
                 return Err(LedgerError::UnknownParty(party.clone()).into());
@@ -916,13 +946,9 @@ impl Ledger {
             }
         }
         // Validated: from here on nothing fails.
-        self.synchronizers[synchronizer].clock.commit(record_time);
         let update_id = self.ids.next_update_id();
         let traceparent = self.ids.traceparent(&update_id);
-        if let Some(captured) = &mut self.captured {
-            captured.push((self.next_offset, roots));
-        }
-        Ok(self.append(CommittedTx {
+        let tx = CommittedTx {
             offset: 0,
             synchronizer,
             origin: Origin::Synchronizer,
@@ -934,7 +960,21 @@ impl Ledger {
             traceparent,
             external_transaction_hash: None,
             nodes,
-        }))
+        };
+        let next_offset = self.next_offset;
+        if let Some(dry) = &mut self.dry_run {
+            // Kept aside, not committed: the clock, the offsets and the store stay as they are.
+            let tx = CommittedTx {
+                offset: next_offset,
+                ..tx
+            };
+            dry.interpreted = Some((tx, roots));
+        } else {
+            self.synchronizers[synchronizer].clock.commit(record_time);
+            return Ok(self.append(tx));
+        }
+        let dry = self.dry_run.as_ref().and_then(|d| d.interpreted.as_ref());
+        Ok(&dry.expect("set just above").0)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::token::self_transfer::insufficient;
 
 /// Splice's `transferConfig.maxNumInputs`.
 pub const MAX_INPUTS: usize = 100;
-pub(super) const DAY_MICROS: i64 = 86_400_000_000;
+pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -533,7 +533,7 @@ impl AmuletToken {
         Ok(TransferOutcome::completed(tx, outcome))
     }
 
-    pub(super) fn select_inputs(
+    pub(crate) fn select_inputs(
         &self,
         ledger: &Ledger,
         sender: &str,
@@ -1229,7 +1229,7 @@ pub(crate) fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
 /// `(requestedAt, executeBefore)` of a transfer made through the control API, which has no
 /// submitted ones: requested just before the ledger time (as a wallet's clock would be), valid
 /// for a day.
-pub(super) fn default_times(let_time: Timestamp) -> (Timestamp, Timestamp) {
+pub(crate) fn default_times(let_time: Timestamp) -> (Timestamp, Timestamp) {
     let requested_at = let_time.checked_add_micros(-114_871).unwrap_or(let_time);
     let execute_before = requested_at
         .checked_add_micros(DAY_MICROS)
