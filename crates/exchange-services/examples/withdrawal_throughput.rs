@@ -225,7 +225,7 @@ async fn produce(
             match store.place_withdrawal(&order).await {
                 Ok(_) => break,
                 Err(StoreError::NoSpendableHoldings(_)) => {
-                    tokio::time::sleep(Duration::from_millis(2)).await
+                    tokio::time::sleep(Duration::from_millis(20)).await
                 }
                 Err(e) => panic!("placing {}: {e}", order.id),
             }
