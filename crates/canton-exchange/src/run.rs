@@ -152,7 +152,7 @@ fn pools(args: &Args, admins: &BTreeMap<PartyId, RegistryClient>) -> Result<Vec<
         for instrument in instruments(instrument, admins)? {
             out.push(PoolConfig {
                 instrument,
-                policy: policy.clone(),
+                policy,
                 ttl: Duration::from_secs(3600),
             });
         }

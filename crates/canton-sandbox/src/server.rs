@@ -36,6 +36,10 @@ pub struct SandboxConfig {
     /// When set, the scenario's treasury is an external party of this key, and each of its
     /// actions is prepared, signed with it and executed (see [`crate::treasury`]).
     pub treasury_key: Option<TreasuryKey>,
+    /// Once serving, record times follow the wall clock as on a real synchronizer (each
+    /// synchronizer keeps its distance from the global one), instead of moving only a fixed
+    /// step per transaction. Off by default: runs are then reproducible.
+    pub wall_clock: bool,
 }
 
 impl Default for SandboxConfig {
@@ -50,6 +54,7 @@ impl Default for SandboxConfig {
             auth_token: None,
             faults: FaultConfig::default(),
             treasury_key: None,
+            wall_clock: false,
         }
     }
 }
@@ -142,7 +147,10 @@ impl Sandbox {
         let config = config.for_scenario();
         let mut world = World::new(config.ledger, config.amulet, config.token_synchronizer)?;
         let parties = plant(&mut world, config.scenario, config.treasury_key.as_ref())?;
-        let state = AppState::new(world);
+        let mut state = AppState::new(world);
+        if config.wall_clock {
+            state.follow_wall_clock();
+        }
         state.set_faults(config.faults);
         let (listener, addr) = bind(config.listen).await?;
         let (admin_listener, admin_addr) = bind(config.admin_listen).await?;

@@ -104,6 +104,10 @@ pub struct KnownWithdrawal {
     /// A pool transfer is completed by the treasury's self-transfer with its memo; a transfer
     /// with its memo that leaves the treasury is not its own.
     pub purpose: WithdrawalPurpose,
+    /// The latest `executeBefore` its transfer was signed with. An offer still pending once the
+    /// ingested record time has passed it can no longer be accepted (the instrument refuses
+    /// from `executeBefore` on, and the lock on the treasury's funds lapses then): it failed.
+    pub offer_expires: Option<Timestamp>,
 }
 
 /// Read access to the Integration DB, as narrow as the fold needs.
@@ -228,6 +232,7 @@ impl Known {
                             last_update: Some(r.origin.update_id.clone()),
                             transfer_instruction: r.transfer_instruction.clone(),
                             purpose: WithdrawalPurpose::Customer,
+                            offer_expires: None,
                         });
                 }
                 Effect::TransferInstruction(i) => {
@@ -243,34 +248,68 @@ impl Known {
         }
     }
 
-    /// Withdrawals still waiting for their transfer whose `trecTgt` is before the ingested
-    /// record time of their synchronizer (Canton bounds a transfer by the record time of the
-    /// synchronizer it is sequenced on; other synchronizers' clocks are unrelated). Where the
-    /// synchronizer is not known, before the earliest of all synchronizers' times: never too
-    /// early, possibly later than needed. With the time compared against.
-    fn due(&self) -> Vec<(WithdrawalId, Timestamp, Timestamp)> {
+    /// Withdrawals whose time is up at the ingested record time of their synchronizer (Canton
+    /// bounds a transfer by the record time of the synchronizer it is sequenced on; other
+    /// synchronizers' clocks are unrelated): still waiting for their transfer past `trecTgt`,
+    /// or with an offer still pending past its `executeBefore`. Where the synchronizer is not
+    /// known, judged by the earliest of all synchronizers' times: never too early, possibly
+    /// later than needed. With the bound and the time compared against.
+    fn due(&self) -> Vec<Due> {
         let earliest = self.record_times.values().min().copied();
-        let mut due: Vec<_> = self
+        let mut due: Vec<Due> = self
             .withdrawals
             .iter()
-            .filter(|(_, w)| {
-                matches!(
-                    w.state,
-                    WithdrawalState::Requested | WithdrawalState::Submitted
-                )
-            })
             .filter_map(|(id, w)| {
-                let trec_tgt = w.trec_tgt?;
+                let (kind, bound) = match w.state {
+                    WithdrawalState::Requested | WithdrawalState::Submitted => {
+                        (DueKind::NoTransfer, w.trec_tgt?)
+                    }
+                    WithdrawalState::PendingAcceptance => (
+                        DueKind::OfferExpired,
+                        w.offer_expires?
+                            .checked_add_micros(LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS)?,
+                    ),
+                    _ => return None,
+                };
                 let time = match &w.synchronizer {
                     Some(s) => self.record_times.get(s).copied(),
                     None => earliest,
                 }?;
-                (trec_tgt < time).then(|| (id.clone(), trec_tgt, time))
+                // An offer may still be accepted at a record time before that bound.
+                let passed = match kind {
+                    DueKind::NoTransfer => bound < time,
+                    DueKind::OfferExpired => bound <= time,
+                };
+                passed.then(|| Due {
+                    id: id.clone(),
+                    kind,
+                    bound,
+                    time,
+                })
             })
             .collect();
-        due.sort();
+        due.sort_by(|a, b| a.id.cmp(&b.id));
         due
     }
+}
+
+/// How far a transaction's record time may be after its ledger time (Canton's default
+/// `ledgerTimeRecordTimeTolerance`). An instrument judges `executeBefore` by ledger time, so an
+/// accept made just before it may be sequenced up to this much later: an offer has certainly
+/// expired only once the record time passed `executeBefore` by this much.
+pub const LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS: i64 = 60_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DueKind {
+    NoTransfer,
+    OfferExpired,
+}
+
+struct Due {
+    id: WithdrawalId,
+    kind: DueKind,
+    bound: Timestamp,
+    time: Timestamp,
 }
 
 /// What the store must load into [`Known`] before a batch can be parsed and folded.
@@ -282,7 +321,8 @@ pub struct Needs {
     pub accounts: HashSet<AccountId>,
     pub deposits: HashSet<DepositId>,
     pub withdrawals: HashSet<WithdrawalId>,
-    /// Load the in-flight withdrawals whose `trecTgt` is before this record time.
+    /// Load the in-flight withdrawals whose `trecTgt`, and the pending offers whose
+    /// `executeBefore`, is before (or, for offers, at) this record time.
     pub due_before: Option<Timestamp>,
 }
 
@@ -544,21 +584,34 @@ fn fold_effects(
 /// (see `Known::due`).
 pub fn expire_due(known: &Known) -> ChangeSet {
     let mut changes = ChangeSet::default();
-    for (id, trec_tgt, time) in known.due() {
-        let Some(withdrawal) = known.withdrawals.get(&id) else {
+    for due in known.due() {
+        let Some(withdrawal) = known.withdrawals.get(&due.id) else {
             continue;
         };
-        let expired = WithdrawalTransition {
-            id,
-            to: WithdrawalState::Expired,
-            reason: Some(format!(
-                "no transfer before its target record time {trec_tgt}; ingested record time is {time}"
-            )),
+        let (bound, time) = (due.bound, due.time);
+        let (to, reason) = match due.kind {
+            DueKind::NoTransfer => (
+                WithdrawalState::Expired,
+                format!(
+                    "no transfer before its target record time {bound}; ingested record time is {time}"
+                ),
+            ),
+            DueKind::OfferExpired => (
+                WithdrawalState::Failed,
+                format!(
+                    "offer expired: not accepted in time (certain from record time {bound}); ingested record time is {time}"
+                ),
+            ),
+        };
+        let transition = WithdrawalTransition {
+            id: due.id,
+            to,
+            reason: Some(reason),
             origin: None,
             transfer_instruction: None,
         };
-        // `due` only lists requested or submitted withdrawals, which may expire.
-        if let Ok(effects) = transition_effects(withdrawal, expired) {
+        // `due` lists only states that lead there.
+        if let Ok(effects) = transition_effects(withdrawal, transition) {
             changes.effects.extend(effects);
         }
     }

@@ -161,6 +161,7 @@ fn a_known_withdrawal_completes() {
             last_update: None,
             transfer_instruction: None,
             purpose: WithdrawalPurpose::Customer,
+            offer_expires: None,
         },
     );
     run(&txs[..1], &mut known, &config);
@@ -265,6 +266,7 @@ fn a_withdrawal_paid_twice_is_booked_twice() {
                 last_update: None,
                 transfer_instruction: None,
                 purpose: WithdrawalPurpose::Customer,
+                offer_expires: None,
             },
         );
         run(&txs[..1], &mut known, &config);
@@ -369,6 +371,7 @@ fn withdrawals_expire_once_the_record_time_passes_their_target() {
                 last_update: None,
                 transfer_instruction: None,
                 purpose: WithdrawalPurpose::Customer,
+                offer_expires: None,
             },
         );
     }
@@ -416,6 +419,7 @@ fn withdrawals_expire_by_their_own_synchronizers_time() {
                 last_update: None,
                 transfer_instruction: None,
                 purpose: WithdrawalPurpose::Customer,
+                offer_expires: None,
             },
         );
     }

@@ -130,6 +130,7 @@ fn withdrawal(state: WithdrawalState, debited: Option<AccountId>) -> KnownWithdr
         last_update: None,
         transfer_instruction: None,
         purpose: WithdrawalPurpose::Customer,
+        offer_expires: None,
     }
 }
 
@@ -341,6 +342,7 @@ fn pool_transfer(state: WithdrawalState) -> Known {
     known.accounts.insert(acc());
     let w = KnownWithdrawal {
         purpose: WithdrawalPurpose::Pool,
+        offer_expires: None,
         ..withdrawal(state, None)
     };
     known.withdrawals.insert(wid("pool-1"), w);

@@ -41,6 +41,7 @@ conformance!(
     a_withdrawal_past_its_target_record_time_expires_and_is_refunded_once,
     offers_end_accepted_rejected_or_withdrawn_with_the_right_journal,
     the_pool_job_keeps_k_holdings_and_merges_dust,
+    an_offer_not_accepted_before_it_expires_fails_and_is_refunded_once,
 );
 
 const SECOND: i64 = 1_000_000;
@@ -65,11 +66,10 @@ impl Exchange {
         let keys = tempfile::tempdir().unwrap();
         let signer = Arc::new(FileSigner::generate(&keys.path().join("treasury.key")).unwrap());
         let mut config = SandboxConfig::default();
-        // Record times near the wall clock, as on a real synchronizer: `trecTgt` is wall time.
+        // Record times follow the wall clock, as on a real synchronizer: `trecTgt` is wall time.
         config.ledger.start_time = Timestamp::now();
-        // One microsecond a transaction: record time stays at (just behind) the wall clock,
-        // where the default step of a second would run ahead of it by the thousands.
         config.ledger.clock_step_micros = 1;
+        config.wall_clock = true;
         let sandbox = Sandbox::start(config).await.unwrap();
         let public = signer.public_key().0;
         let (treasury, parties) = sandbox.with_world(|w| {
@@ -646,4 +646,68 @@ async fn the_pool_job_keeps_k_holdings_and_merges_dust(db: &TestDb) {
     );
     // Healthy now: nothing more is planned.
     assert_eq!(pool.run_once().await.unwrap(), 0);
+}
+
+async fn an_offer_not_accepted_before_it_expires_fails_and_is_refunded_once(db: &TestDb) {
+    let mut x = Exchange::start(db, 2).await;
+    sbx_deposits(&mut x, 0, &["10"]).await;
+    let sbx = x.sbx.clone();
+    let receiver = x.customers[1].clone();
+    x.place_in("w-exp", 0, &receiver, "10", sbx.clone(), 3_600 * SECOND)
+        .await;
+    let mut config = x.config("a");
+    config.offer_micros = 60 * SECOND;
+    let automation = x.automation(config);
+    x.settle(&automation, 20).await;
+    let w = x
+        .store
+        .withdrawal(&WithdrawalId::new("w-exp").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.state, WithdrawalState::PendingAcceptance);
+    let execute_before = w.execute_before.expect("recorded with the execution");
+    assert_eq!(x.balance(0, &sbx).await, Amount::ZERO);
+    // Record time at executeBefore: an accept made (by ledger time) just before may still be
+    // sequenced, so the offer is still pending.
+    let advance_to = |x: &Exchange, to: Timestamp| {
+        x.sandbox.with_world(|w| {
+            let now = w.ledger.record_time_of(0);
+            w.ledger.advance_time(to.micros() - now.micros()).unwrap();
+        })
+    };
+    advance_to(&x, execute_before);
+    x.deposit(1, "1").await;
+    assert_eq!(x.state("w-exp").await, WithdrawalState::PendingAcceptance);
+    // Past it by the ledger/record time tolerance: no accept can come any more, so the
+    // withdrawal failed and the customer gets the funds back.
+    let tolerance = exchange_core::ingest::LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS;
+    advance_to(&x, execute_before.checked_add_micros(tolerance).unwrap());
+    x.deposit(1, "1").await;
+    let w = x
+        .store
+        .withdrawal(&WithdrawalId::new("w-exp").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.state, WithdrawalState::Failed);
+    assert!(
+        w.reason.as_deref().unwrap_or("").contains("offer expired"),
+        "{w:?}"
+    );
+    assert_eq!(x.balance(0, &sbx).await, amount("10"));
+    // The receiver can no longer accept it, and nothing is refunded twice.
+    let offer = w.transfer_instruction.unwrap().to_string();
+    let late = x.sandbox.with_world(|w| {
+        w.token.act(
+            &mut w.ledger,
+            &offer,
+            InstructionChoice::Accept,
+            "late-accept",
+        )
+    });
+    assert!(late.is_err(), "accepted after executeBefore");
+    x.deposit(1, "1").await;
+    x.settle(&automation, 3).await;
+    assert_eq!(x.balance(0, &sbx).await, amount("10"));
 }

@@ -39,6 +39,9 @@ pub struct AttemptOutcome {
     pub retry_at: Timestamp,
     /// Why it did not go through, for operators (`None` clears the last one).
     pub error: Option<String>,
+    /// With an execution: the `executeBefore` it was signed with. The latest one is kept, so
+    /// an offer is judged expired only once every execution's bound has passed.
+    pub execute_before: Option<Timestamp>,
 }
 
 /// How a replica claims.
@@ -150,7 +153,10 @@ impl Store {
         let changed = tx
             .query(
                 "UPDATE withdrawals SET claimed_by = NULL, claimed_until_us = NULL,
-                     next_attempt_us = $3, last_error = $4, executions = executions + $5
+                     next_attempt_us = $3, last_error = $4, executions = executions + $5,
+                     execute_before_us = CASE
+                         WHEN $6 IS NOT NULL AND (execute_before_us IS NULL OR execute_before_us < $6)
+                         THEN $6 ELSE execute_before_us END
                  WHERE withdrawal_id = $1 AND claimed_by = $2",
             )
             .bind(id.as_str())
@@ -158,6 +164,7 @@ impl Store {
             .bind(outcome.retry_at.micros())
             .bind(outcome.error.clone())
             .bind(i64::from(outcome.executed))
+            .bind(outcome.execute_before.map(Timestamp::micros))
             .execute()
             .await?;
         if changed != 1 {

@@ -121,14 +121,17 @@ impl Store {
         let mut rows =
             rows_in(&mut tx, &select, "withdrawal_id", &strs(&needs.withdrawals)).await?;
         if let Some(before) = needs.due_before {
+            // Offers a little early (core adds the tolerance between ledger and record time).
             let sql = format!(
-                "{select} WHERE state IN ($1, $2) AND trec_tgt_us < $3 ORDER BY trec_tgt_us"
+                "{select} WHERE (state IN ($1, $2) AND trec_tgt_us < $3)
+                    OR (state = $4 AND execute_before_us <= $3)"
             );
             rows.extend(
                 tx.query(&sql)
                     .bind(WithdrawalState::Requested.as_str())
                     .bind(WithdrawalState::Submitted.as_str())
                     .bind(before.micros())
+                    .bind(WithdrawalState::PendingAcceptance.as_str())
                     .fetch_all()
                     .await?,
             );
@@ -165,6 +168,7 @@ async fn known_withdrawals(
                 last_update: w.last_origin.map(|o| o.update_id),
                 transfer_instruction: w.transfer_instruction,
                 purpose: w.purpose,
+                offer_expires: w.execute_before,
             },
         );
     }

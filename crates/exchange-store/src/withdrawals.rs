@@ -41,6 +41,8 @@ pub struct Withdrawal {
     pub duplicate_of: Option<WithdrawalId>,
     /// The key the exchange placed it under, if any.
     pub idempotency_key: Option<String>,
+    /// The latest `executeBefore` an execution of it was signed with (see migration 0009).
+    pub execute_before: Option<Timestamp>,
     /// A customer's, or a pool self-transfer (receiver: the treasury, no account).
     pub purpose: WithdrawalPurpose,
 }
@@ -48,7 +50,7 @@ pub struct Withdrawal {
 pub(crate) const COLUMNS: &str =
     "withdrawal_id, state, account_id, instrument_admin, instrument_id, amount,
     receiver, trec_tgt_us, synchronizer_id, reason, transfer_instruction_id, last_update_id, last_record_time_us,
-    created_at_us, updated_at_us, duplicate_of, idempotency_key, purpose";
+    created_at_us, updated_at_us, duplicate_of, idempotency_key, purpose, execute_before_us";
 
 pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     let last_origin = match row.opt_parse("last_update_id")? {
@@ -74,6 +76,7 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
         updated_at: row.time("updated_at_us")?,
         duplicate_of: row.opt_parse("duplicate_of")?,
         idempotency_key: row.get("idempotency_key")?,
+        execute_before: row.opt_time("execute_before_us")?,
         purpose: row.parse("purpose")?,
     })
 }

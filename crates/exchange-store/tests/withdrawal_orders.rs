@@ -510,6 +510,7 @@ async fn a_claim_hands_out_each_due_withdrawal_to_one_worker(db: &TestDb) {
         executed: true,
         retry_at: lapsed,
         error: None,
+        execute_before: None,
     };
     let id = WithdrawalId::new("w1").unwrap();
     let refused = store.finish_attempt(&id, "a", &outcome).await.unwrap_err();
@@ -538,6 +539,7 @@ async fn an_execution_marks_the_withdrawal_submitted_and_schedules_the_retry(db:
         executed: false,
         retry_at,
         error: Some("registry unavailable".into()),
+        execute_before: None,
     };
     store.finish_attempt(&id, "a", &failed).await.unwrap();
     let notes = store.attempt_notes(&id).await.unwrap();
@@ -559,6 +561,7 @@ async fn an_execution_marks_the_withdrawal_submitted_and_schedules_the_retry(db:
         executed: true,
         retry_at: later(retry_at, 5_000_000),
         error: None,
+        execute_before: None,
     };
     store.finish_attempt(&id, "a", &executed).await.unwrap();
     let w1 = store.withdrawal(&id).await.unwrap().unwrap();

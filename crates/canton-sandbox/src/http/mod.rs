@@ -51,6 +51,9 @@ pub struct AppState {
     /// Injected Ledger API faults; `None` serves everything. A lock of its own, so drawing a
     /// fault never waits for the world.
     faults: Arc<Mutex<Option<Faults>>>,
+    /// With a wall clock: each synchronizer's distance (µs) from the global one's, kept as
+    /// all follow the wall clock.
+    wall_clock: Option<Arc<Vec<i64>>>,
 }
 
 /// What a restore did.
@@ -69,7 +72,20 @@ impl AppState {
             changes: Arc::new(watch::channel(0).0),
             backups: Arc::default(),
             faults: Arc::default(),
+            wall_clock: None,
         }
+    }
+
+    /// From now on, record times follow the wall clock (see `SandboxConfig::wall_clock`).
+    pub fn follow_wall_clock(&mut self) {
+        let offsets = {
+            let world = self.read();
+            let global = world.ledger.record_time_of(0).micros();
+            (0..world.ledger.synchronizers().len())
+                .map(|i| world.ledger.record_time_of(i).micros() - global)
+                .collect()
+        };
+        self.wall_clock = Some(Arc::new(offsets));
     }
 
     /// Replaces the injected faults, restarting their random stream from the seed; an inactive
@@ -149,7 +165,19 @@ impl AppState {
     pub fn read(&self) -> MutexGuard<'_, World> {
         // A panic while holding the lock cannot leave the world half-changed (commits are
         // atomic), so a poisoned lock is still usable.
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
+        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(offsets) = &self.wall_clock {
+            // Time passing: each clock moves up to the wall clock (never back).
+            let now = exchange_core::Timestamp::now();
+            for (i, offset) in offsets.iter().enumerate() {
+                if let Some(to) = now.checked_add_micros(*offset) {
+                    if to > world.ledger.record_time_of(i) {
+                        let _ = world.ledger.set_time_of(i, to);
+                    }
+                }
+            }
+        }
+        world
     }
 
     /// Runs a change and wakes every stream.

@@ -31,7 +31,11 @@ pub(crate) enum Attempt {
     /// The signed transaction was sent and may commit: the node accepted it, or its answer
     /// was lost or not definite (the note says which). Ingestion will tell how it ended; from
     /// now on the withdrawal is never failed by the automation.
-    Executed(Option<String>),
+    Executed {
+        note: Option<String>,
+        /// The `executeBefore` it was signed with.
+        execute_before: Timestamp,
+    },
     /// Nothing reached the ledger, or it may have (a lost answer); try again later.
     Retry(String),
     /// Fail the withdrawal now (refunded): no attempt ever reached the ledger.
@@ -66,7 +70,13 @@ impl Automation {
             Some(t) => t,
             None => return Attempt::Retry("executeBefore out of range".into()),
         };
-        let mut arguments = self.choice_arguments(claimed, execute_before);
+        let Some(requested_at) = w
+            .created_at
+            .checked_add_micros(-self.config.clock_skew_micros)
+        else {
+            return Attempt::Retry("requestedAt out of range".into());
+        };
+        let mut arguments = self.choice_arguments(claimed, requested_at, execute_before);
         let factory = match registry.transfer_factory(raw(&arguments)).await {
             Ok(f) => f,
             Err(e) => return retry_after("registry", &e),
@@ -83,7 +93,7 @@ impl Automation {
         let Some(max_record_time) = trec_tgt.checked_add_micros(-1) else {
             return Attempt::Retry("maxRecordTime out of range".into());
         };
-        let intent = match self.intent(claimed, &factory, execute_before) {
+        let intent = match self.intent(claimed, &factory, requested_at, execute_before) {
             Ok(intent) => intent,
             Err(why) => return Attempt::Retry(why),
         };
@@ -122,20 +132,29 @@ impl Automation {
         self.rate.until_ready().await;
         let execute = self.execute_request(claimed, prepared.prepared_transaction, &signature.0);
         match self.ledger.execute(&execute).await {
-            Ok(()) => Attempt::Executed(None),
+            Ok(()) => Attempt::Executed {
+                note: None,
+                execute_before,
+            },
             // Refused before sequencing (a bad signature, a malformed request): nothing commits.
             Err(e @ ClientError::Api { .. }) if e.class() == ErrorClass::Permanent => {
                 retry_after("execute", &e)
             }
             // Anything else may have been sequenced before the answer went missing.
-            Err(e) => Attempt::Executed(Some(format!(
-                "execute: {e}; the outcome is read from the ledger"
-            ))),
+            Err(e) => Attempt::Executed {
+                note: Some(format!("execute: {e}; the outcome is read from the ledger")),
+                execute_before,
+            },
         }
     }
 
     /// The `TransferFactory_Transfer` argument with an empty context, as the registry wants it.
-    fn choice_arguments(&self, claimed: &Claimed, execute_before: Timestamp) -> Value {
+    fn choice_arguments(
+        &self,
+        claimed: &Claimed,
+        requested_at: Timestamp,
+        execute_before: Timestamp,
+    ) -> Value {
         let w = &claimed.withdrawal;
         let inputs: Vec<&str> = claimed.inputs.iter().map(ContractId::as_str).collect();
         json!({
@@ -145,7 +164,7 @@ impl Automation {
                 "receiver": w.receiver.as_str(),
                 "amount": w.amount.to_string(),
                 "instrumentId": {"admin": w.instrument.admin.as_str(), "id": w.instrument.id},
-                "requestedAt": w.created_at.to_string(),
+                "requestedAt": requested_at.to_string(),
                 "executeBefore": execute_before.to_string(),
                 "inputHoldingCids": inputs,
                 "meta": {"values": {REASON_KEY: w.id.as_str()}},
@@ -159,6 +178,7 @@ impl Automation {
         &self,
         claimed: &Claimed,
         factory: &TransferFactoryWithChoiceContext,
+        requested_at: Timestamp,
         execute_before: Timestamp,
     ) -> Result<Intent, String> {
         let w = &claimed.withdrawal;
@@ -190,7 +210,7 @@ impl Automation {
             instrument: w.instrument.clone(),
             memo: w.id.to_string(),
             inputs: claimed.inputs.iter().cloned().collect(),
-            requested_at: w.created_at,
+            requested_at,
             execute_before,
             max_fee: Amount::ZERO,
         }))

@@ -42,6 +42,10 @@ pub struct AutomationConfig {
     pub retry_delay: Duration,
     /// An offer's `executeBefore`, after the withdrawal was requested (µs).
     pub offer_micros: i64,
+    /// `requestedAt` is set this long (µs) before the request: the instrument refuses a
+    /// `requestedAt` after the ledger time, and the node's clock may be behind ours (Canton
+    /// tolerates 60 s between ledger and record time by default).
+    pub clock_skew_micros: i64,
     /// Withdrawals claimed per round.
     pub batch: usize,
     /// Attempts in flight at once.
@@ -62,6 +66,7 @@ impl AutomationConfig {
             outcome_timeout: Duration::from_secs(30),
             retry_delay: Duration::from_secs(5),
             offer_micros: 24 * 3_600_000_000,
+            clock_skew_micros: 60_000_000,
             batch: 64,
             concurrency: 16,
             executions_per_second: NonZeroU32::new(200).expect("non-zero"),
@@ -161,7 +166,10 @@ impl Automation {
         let now = Timestamp::now();
         let later = |d: Duration| now.checked_add_micros(micros(d)).unwrap_or(now);
         let outcome = match &attempt {
-            Attempt::Executed(note) => {
+            Attempt::Executed {
+                note,
+                execute_before,
+            } => {
                 round.executed += 1;
                 match note {
                     None => {
@@ -175,6 +183,7 @@ impl Automation {
                     executed: true,
                     retry_at: later(self.config.outcome_timeout),
                     error: note.clone(),
+                    execute_before: Some(*execute_before),
                 }
             }
             Attempt::Retry(why) | Attempt::Fail(why) => {
@@ -183,6 +192,7 @@ impl Automation {
                     executed: false,
                     retry_at: later(self.config.retry_delay),
                     error: Some(why.clone()),
+                    execute_before: None,
                 }
             }
         };
@@ -212,7 +222,7 @@ impl Automation {
                 round.retried += 1;
                 Ok(())
             }
-            Attempt::Executed(_) => Ok(()),
+            Attempt::Executed { .. } => Ok(()),
         }
     }
 

@@ -8,6 +8,9 @@ ALTER TABLE withdrawals ADD COLUMN next_attempt_us BIGINT;
 ALTER TABLE withdrawals ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE withdrawals ADD COLUMN executions INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE withdrawals ADD COLUMN last_error TEXT;
+-- The latest `executeBefore` an execution was signed with: an offer still pending once the
+-- ingested record time passes it can no longer be accepted, so ingestion fails it (refunded).
+ALTER TABLE withdrawals ADD COLUMN execute_before_us BIGINT;
 -- Each attempt reads the holdings reserved for its withdrawal. Partial: ingestion's inserts of
 -- unreserved holdings do not touch it.
 CREATE INDEX holdings_by_reservation ON holdings (reserved_by) WHERE reserved_by IS NOT NULL;
