@@ -39,6 +39,11 @@ pub struct Args {
     /// (`parties.treasuryPublicKeyFingerprint`).
     #[arg(long, value_name = "FILE")]
     treasury_key: Option<PathBuf>,
+    /// Once serving, record times follow the wall clock, as on a real synchronizer (the
+    /// scenario itself is built on the sandbox's fixed clock). Withdrawals' target record
+    /// times are wall-clock times, so `run` against this node expires them as a real one would.
+    #[arg(long)]
+    wall_clock: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -77,6 +82,7 @@ async fn serve(args: &Args) -> Result<()> {
         admin_listen: args.admin_listen,
         scenario,
         treasury_key,
+        wall_clock: args.wall_clock,
         ..Default::default()
     };
     if args.second_synchronizer {
