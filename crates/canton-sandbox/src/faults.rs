@@ -45,10 +45,20 @@ pub struct FaultConfig {
     /// connection dropped, and cannot tell whether anything committed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lose_execute_answers: usize,
+    /// While on, `execute` accepts (signature and deduplication checks answered at once, `{}`)
+    /// but does not sequence: the submission waits, node-local, until
+    /// `Sandbox::release_pending` (or `POST /sandbox/control/pending/release`) sequences it, or
+    /// a restore loses it, as a node restored from a backup taken before sequencing does.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hold_executions: bool,
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// How a tampered `prepare` answer differs from the honest one, so that a client's refusal to
@@ -82,6 +92,7 @@ impl FaultConfig {
             || self.close_websocket_after.is_some()
             || self.tampers()
             || self.lose_execute_answers > 0
+            || self.hold_executions
     }
 
     /// Whether `prepare` answers may be tampered with.
@@ -182,6 +193,7 @@ mod tests {
             tamper_prepare: vec![],
             tamper_rate: 0.0,
             lose_execute_answers: 0,
+            hold_executions: false,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod info;
 pub mod interactive;
 pub mod model;
 pub mod packages;
+pub mod pending;
 pub mod prepared;
 pub mod registry;
 pub mod scenario;

@@ -9,9 +9,11 @@ use exchange_core::Amount;
 
 use crate::disaster::{BackupId, UnknownBackup};
 use crate::faults::FaultConfig;
+use crate::http::interactive::release_pending;
 use crate::http::{AppState, RestoreReport, router};
 use crate::info::{InfoParties, InfoSynchronizer, InfoToken, SandboxInfo};
 use crate::model::{LedgerConfig, LedgerError, SyncIdx, SynchronizerConfig};
+use crate::pending::ReleaseReport;
 use crate::scenario::{Scenario, ScenarioParties, plant};
 use crate::token::{AmuletConfig, ImportedAcs, TokenError};
 use crate::treasury::TreasuryKey;
@@ -211,6 +213,26 @@ impl Sandbox {
             tamper_rate: 1.0,
             ..FaultConfig::default()
         });
+    }
+
+    /// Turns the `holdExecutions` fault on or off, keeping the other faults (their random stream
+    /// restarts from the seed). Turning it off sequences nothing: held executions wait for
+    /// [`Sandbox::release_pending`] or are lost by a restore.
+    pub fn hold_executions(&self, on: bool) {
+        let mut config = self.state.fault_config();
+        config.hold_executions = on;
+        self.set_faults(config);
+    }
+
+    /// Sequences the executions held so far, in order (see
+    /// [`crate::http::interactive::release_pending`]).
+    pub fn release_pending(&self) -> ReleaseReport {
+        self.state.change(release_pending)
+    }
+
+    /// How many accepted executions wait to be sequenced.
+    pub fn pending_executions(&self) -> usize {
+        self.state.read().pending.len()
     }
 
     /// Snapshots the node (what an operator's database backup captures).

@@ -5,6 +5,7 @@ use crate::completions::Completions;
 use crate::interactive::{ExternalParties, PreparedStore};
 use crate::model::{Ledger, LedgerConfig, SyncIdx};
 use crate::packages::Packages;
+use crate::pending::PendingExecutions;
 use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,9 @@ pub struct World {
     pub packages: Packages,
     /// Node-local: the transactions `prepare` handed out, by hash.
     pub prepared: PreparedStore,
+    /// Node-local: executions accepted and not yet sequenced (the `holdExecutions` fault); a
+    /// restore loses them all.
+    pub pending: PendingExecutions,
 }
 
 impl World {
@@ -53,13 +57,18 @@ impl World {
             completions: Completions::default(),
             packages: Packages::default(),
             prepared: PreparedStore::default(),
+            pending: PendingExecutions::default(),
         })
     }
 
     /// Returns this node to `snapshot` (a clone taken by a backup), then lets it re-receive from
     /// the synchronizer everything committed since (see [`Ledger::restore`]). Node-local state
-    /// written after the snapshot is lost. Returns how many updates were re-delivered.
+    /// written after the snapshot is lost, and so is every execution accepted but not yet
+    /// sequenced (whether it was before the snapshot or not: it lived only in the node's
+    /// memory, never reached the synchronizer, so nothing re-delivers it). Returns how many
+    /// updates were re-delivered.
     pub fn restore(&mut self, snapshot: &World) -> usize {
+        self.pending = PendingExecutions::default();
         self.completions = snapshot.completions.clone();
         self.packages = snapshot.packages.clone();
         self.ledger.restore(&snapshot.ledger)

@@ -37,6 +37,7 @@ conformance!(
     a_receiver_without_preapproval_fails_the_withdrawal_and_refunds_it_once,
     a_node_that_tampers_gets_nothing_signed_until_it_stops,
     a_lost_execute_answer_is_retried_and_paid_once,
+    a_node_restore_that_loses_a_pending_submission_is_recovered_by_the_retry,
     two_replicas_with_lapsing_claims_pay_each_withdrawal_once,
     a_withdrawal_past_its_target_record_time_expires_and_is_refunded_once,
     offers_end_accepted_rejected_or_withdrawn_with_the_right_journal,
@@ -413,6 +414,47 @@ async fn a_lost_execute_answer_is_retried_and_paid_once(db: &TestDb) {
     assert_eq!(x.state("w-4").await, WithdrawalState::Completed);
     assert_eq!(x.held(&receiver), amount("40"));
     assert_eq!(x.payments("w-4").await, 1);
+    assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
+}
+
+/// Issue 10: the node accepts the execution (`{}`), then is restored from a backup taken
+/// before it was sequenced, so it never commits. Nothing tells the automation; the outcome
+/// timeout does, and the retry (from the registry call, on inputs still unspent) pays once.
+async fn a_node_restore_that_loses_a_pending_submission_is_recovered_by_the_retry(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    x.deposit(0, "100").await;
+    let receiver = preapproved(&x, "outside");
+    // The backup point: everything ingested so far is in it.
+    let ingested_end = x.sandbox.ledger_end();
+    let backup = x.sandbox.backup();
+    x.sandbox.hold_executions(true);
+    x.place("w-7", 0, &receiver, "40").await;
+    let automation = x.automation(x.config("a"));
+    let first = automation.run_round().await.unwrap();
+    assert_eq!(first.executed, 1);
+    assert_eq!(x.state("w-7").await, WithdrawalState::Submitted);
+    assert_eq!(x.sandbox.pending_executions(), 1, "accepted, not sequenced");
+    assert_eq!(x.sandbox.ledger_end(), ingested_end, "nothing committed");
+    let report = x.sandbox.restore(&backup);
+    assert_eq!(report.redelivered, 0);
+    assert_eq!(x.sandbox.pending_executions(), 0, "the restore lost it");
+    x.sandbox.hold_executions(false);
+    // The checkpoint (the last ingested update, at its offset) is still on the node, so
+    // ingestion resumes without the runbook.
+    x.settle(&automation, 20).await;
+    let (attempts, _, _) = notes(&x, "w-7").await;
+    assert!(
+        attempts >= 2,
+        "{attempts} attempts: the retry paid, not the lost one"
+    );
+    assert_eq!(x.state("w-7").await, WithdrawalState::Completed);
+    assert_eq!(x.payments("w-7").await, 1);
+    assert_eq!(x.held(&receiver), amount("40"));
+    assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
+    // Nothing lost comes back later: releasing has nothing left, more rounds pay nothing more.
+    assert_eq!(x.sandbox.release_pending().released, 0);
+    x.settle(&automation, 3).await;
+    assert_eq!(x.held(&receiver), amount("40"));
     assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
 }
 

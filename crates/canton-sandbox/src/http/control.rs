@@ -38,6 +38,12 @@ pub fn router() -> Router<AppState> {
         .route("/offers/reject", post(reject_offer))
         .route("/offers/withdraw", post(withdraw_offer))
         .route("/faults", post(set_faults))
+        .route("/pending/release", post(release_pending))
+}
+
+/// Sequences the executions the `holdExecutions` fault kept back, oldest first.
+async fn release_pending(State(s): State<AppState>) -> Json<crate::pending::ReleaseReport> {
+    Json(s.change(crate::http::interactive::release_pending))
 }
 
 /// Mints the offer-only token (`SBX`) to `owner`.

@@ -78,6 +78,24 @@ impl ApiError {
         e
     }
 
+    /// The same change is accepted and not yet sequenced (`existingSubmissionId` as Canton
+    /// writes it, an Option rendered by Scala).
+    pub fn submission_already_in_flight(existing_submission_id: &str) -> ApiError {
+        let mut e = ApiError::canton(
+            "SUBMISSION_ALREADY_IN_FLIGHT",
+            ErrorCategory::ContentionOnSharedResources,
+            "The submission is already in flight",
+            vec![],
+        );
+        if let ApiError::Canton(e) = &mut e {
+            e.context.insert(
+                "existingSubmissionId".to_owned(),
+                format!("Some({existing_submission_id})"),
+            );
+        }
+        e
+    }
+
     pub fn offset_after_ledger_end(kind: &str, offset: i64, ledger_end: i64) -> ApiError {
         ApiError::canton(
             "OFFSET_AFTER_LEDGER_END",

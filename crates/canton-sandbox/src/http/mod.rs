@@ -121,6 +121,13 @@ impl AppState {
             .is_some_and(Faults::lose_execute_answer)
     }
 
+    /// Whether `execute` holds what it accepts instead of sequencing it.
+    pub fn holds_executions(&self) -> bool {
+        self.lock_faults()
+            .as_ref()
+            .is_some_and(|f| f.config().hold_executions)
+    }
+
     /// After how many frames a websocket stream opened now is cut, and how.
     pub fn websocket_cut(&self) -> Option<(usize, WebsocketCut)> {
         let config = self.fault_config();

@@ -2,6 +2,8 @@
 //! sandbox, the guide's treasury filter, and a JSON *shape* comparison.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod external;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
