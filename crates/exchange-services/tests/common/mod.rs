@@ -2,6 +2,8 @@
 //! runs against it, DB backups, and a seeded random generator.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod exchange;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

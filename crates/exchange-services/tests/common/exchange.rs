@@ -1,0 +1,308 @@
+//! The withdrawal tests' exchange: a sandbox whose treasury is an external party (its key in a
+//! key file), customers with preapprovals and Canton Coin, an Integration DB with their
+//! accounts, and the automation and ingestion run in rounds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use canton_ledger::client::LedgerClient;
+use canton_ledger::registry_client::RegistryClient;
+use canton_sandbox::token::{InstructionChoice, OfferRequest};
+use canton_sandbox::{Sandbox, SandboxConfig};
+use exchange_core::selection::SelectionPolicy;
+use exchange_core::signing::Signer;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
+use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
+use exchange_services::Transport;
+use exchange_services::signer::FileSigner;
+use exchange_services::withdraw::{Automation, AutomationConfig, Round};
+use exchange_store::Store;
+
+use super::{account_of, amount, create_accounts, ingest, ingest_config};
+use crate::harness::TestDb;
+
+pub const SECOND: i64 = 1_000_000;
+
+/// A sandbox whose treasury is external (its key in a key file), customers with preapprovals
+/// and Canton Coin, and an Integration DB with their accounts.
+pub struct Exchange {
+    pub sandbox: Sandbox,
+    pub store: Store,
+    pub treasury: String,
+    pub customers: Vec<String>,
+    pub amulet: InstrumentId,
+    pub sbx: InstrumentId,
+    pub signer: Arc<FileSigner>,
+    pub registries: BTreeMap<PartyId, RegistryClient>,
+    pub seq: u64,
+    _keys: tempfile::TempDir,
+}
+
+impl Exchange {
+    pub async fn start(db: &TestDb, customers: usize) -> Exchange {
+        let keys = tempfile::tempdir().unwrap();
+        let signer = Arc::new(FileSigner::generate(&keys.path().join("treasury.key")).unwrap());
+        let mut config = SandboxConfig::default();
+        // Record times follow the wall clock, as on a real synchronizer: `trecTgt` is wall time.
+        config.ledger.start_time = Timestamp::now();
+        config.ledger.clock_step_micros = 1;
+        config.wall_clock = true;
+        let sandbox = Sandbox::start(config).await.unwrap();
+        let public = signer.public_key().0;
+        let (treasury, parties) = sandbox.with_world(|w| {
+            let (treasury, _) = w
+                .external
+                .allocate(&mut w.ledger, "treasury", &public)
+                .unwrap();
+            w.amulet
+                .create_preapproval(&mut w.ledger, &treasury)
+                .unwrap();
+            let mut parties = Vec::new();
+            for i in 0..customers {
+                let c = w.ledger.allocate_party(&format!("customer{i}")).unwrap();
+                w.amulet.create_preapproval(&mut w.ledger, &c).unwrap();
+                w.amulet.mint(&mut w.ledger, &c, amount("1000000")).unwrap();
+                parties.push(c);
+            }
+            (treasury, parties)
+        });
+        let info = sandbox.info();
+        let instrument = |id: &str| {
+            let token = info.tokens.iter().find(|t| t.instrument_id == id).unwrap();
+            InstrumentId {
+                admin: PartyId::new(&token.admin).unwrap(),
+                id: id.into(),
+            }
+        };
+        let registries = info
+            .tokens
+            .iter()
+            .map(|t| {
+                let admin = PartyId::new(&t.admin).unwrap();
+                (
+                    admin,
+                    RegistryClient::new(&t.registry_url, Default::default()),
+                )
+            })
+            .collect();
+        let store = db.open().await;
+        create_accounts(&store, customers).await;
+        Exchange {
+            amulet: instrument("Amulet"),
+            sbx: instrument("SBX"),
+            sandbox,
+            store,
+            treasury,
+            customers: parties,
+            signer,
+            registries,
+            seq: 0,
+            _keys: keys,
+        }
+    }
+
+    pub fn config(&self, worker: &str) -> AutomationConfig {
+        let mut config = AutomationConfig::new(worker);
+        config.one_step.insert(self.amulet.clone());
+        config.outcome_timeout = Duration::from_millis(300);
+        config.retry_delay = Duration::from_millis(50);
+        config
+    }
+
+    pub fn automation(&self, config: AutomationConfig) -> Automation {
+        let signer: Arc<dyn Signer + Send + Sync> = self.signer.clone();
+        Automation::new(
+            self.store.clone(),
+            LedgerClient::new(&self.sandbox.ledger_api_url(), None),
+            self.registries.clone(),
+            signer,
+            PartyId::new(&self.treasury).unwrap(),
+            config,
+        )
+    }
+
+    pub async fn ingest(&self) {
+        let source = exchange_services::Source::Ledger {
+            client: LedgerClient::new(&self.sandbox.ledger_api_url(), None),
+            transport: Transport::Http,
+        };
+        ingest(
+            &self.store,
+            source,
+            ingest_config(&self.treasury, true, 100),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// A 1-step Canton Coin deposit by `customer` to its account, ingested.
+    pub async fn deposit(&mut self, customer: usize, value: &str) {
+        self.seq += 1;
+        let request = canton_sandbox::token::TransferRequest {
+            sender: self.customers[customer].clone(),
+            receiver: self.treasury.clone(),
+            amount: amount(value),
+            memo: Some(account_of(customer).to_string()),
+            inputs: None,
+            command_id: format!("deposit-{}", self.seq),
+        };
+        self.sandbox
+            .with_world(|w| w.amulet.transfer(&mut w.ledger, &request))
+            .unwrap();
+        self.ingest().await;
+    }
+
+    pub async fn place(&self, id: &str, customer: usize, receiver: &str, value: &str) {
+        self.place_in(
+            id,
+            customer,
+            receiver,
+            value,
+            self.amulet.clone(),
+            3_600 * SECOND,
+        )
+        .await
+    }
+
+    pub async fn place_in(
+        &self,
+        id: &str,
+        customer: usize,
+        receiver: &str,
+        value: &str,
+        instrument: InstrumentId,
+        ttl_micros: i64,
+    ) {
+        let order = WithdrawalOrder {
+            id: WithdrawalId::new(id).unwrap(),
+            account: account_of(customer),
+            instrument,
+            amount: amount(value),
+            receiver: PartyId::new(receiver).unwrap(),
+            ttl_micros,
+            synchronizer: None,
+            idempotency_key: None,
+            policy: SelectionPolicy::default(),
+        };
+        self.store.place_withdrawal(&order).await.unwrap();
+    }
+
+    /// Automation rounds and ingestion, until no withdrawal is left to act on (or `rounds`).
+    pub async fn settle(&self, automation: &Automation, rounds: usize) -> Vec<Round> {
+        let mut done = Vec::new();
+        for _ in 0..rounds {
+            let round = automation.run_round().await.unwrap();
+            self.ingest().await;
+            done.push(round);
+            let open = self
+                .store
+                .withdrawals_in_progress(Timestamp::now())
+                .await
+                .unwrap();
+            if open == 0 {
+                break;
+            }
+            if round.claimed == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        done
+    }
+
+    pub async fn state(&self, id: &str) -> WithdrawalState {
+        let id = WithdrawalId::new(id).unwrap();
+        self.store.withdrawal(&id).await.unwrap().unwrap().state
+    }
+
+    pub async fn balance(&self, customer: usize, instrument: &InstrumentId) -> Amount {
+        self.store
+            .balance(&account_of(customer), instrument)
+            .await
+            .unwrap()
+    }
+
+    /// Canton Coin `party` holds on the ledger.
+    pub fn held(&self, party: &str) -> Amount {
+        self.sandbox.with_world(|w| {
+            w.amulet
+                .holdings(&w.ledger, party)
+                .iter()
+                .fold(Amount::ZERO, |sum, h| sum.checked_add(h.amount).unwrap())
+        })
+    }
+
+    /// Payments ingestion booked for withdrawal `id`: itself, plus one recovered withdrawal
+    /// per further transfer with its memo (`duplicate_of`).
+    pub async fn payments(&self, id: &str) -> usize {
+        let all = self.store.withdrawals(None).await.unwrap();
+        let paid_once = all.iter().any(|w| {
+            w.id.as_str() == id
+                && matches!(
+                    w.state,
+                    WithdrawalState::Completed | WithdrawalState::PendingAcceptance
+                )
+        });
+        let repeats = all
+            .iter()
+            .filter(|w| w.duplicate_of.as_ref().is_some_and(|d| d.as_str() == id))
+            .count();
+        usize::from(paid_once) + repeats
+    }
+
+    pub fn new_party(&self, hint: &str) -> String {
+        self.sandbox
+            .with_world(|w| w.ledger.allocate_party(hint))
+            .unwrap()
+    }
+}
+
+pub async fn notes(x: &Exchange, id: &str) -> (u32, u32, Option<String>) {
+    let id = WithdrawalId::new(id).unwrap();
+    x.store.attempt_notes(&id).await.unwrap()
+}
+
+/// A party outside the exchange with a transfer preapproval (so 1-step transfers reach it).
+pub fn preapproved(x: &Exchange, hint: &str) -> String {
+    let receiver = x.new_party(hint);
+    x.sandbox
+        .with_world(|w| w.amulet.create_preapproval(&mut w.ledger, &receiver))
+        .unwrap();
+    receiver
+}
+
+/// SBX deposits of `values` by `customer`, offered to the treasury and accepted, ingested.
+pub async fn sbx_deposits(x: &mut Exchange, customer: usize, values: &[&str]) {
+    let sender = x.customers[customer].clone();
+    let treasury = x.treasury.clone();
+    for value in values {
+        x.seq += 1;
+        let seq = x.seq;
+        x.sandbox.with_world(|w| {
+            w.token.mint(&mut w.ledger, &sender, amount(value)).unwrap();
+            let offer = w
+                .token
+                .offer(
+                    &mut w.ledger,
+                    &OfferRequest {
+                        sender: sender.clone(),
+                        receiver: treasury.clone(),
+                        amount: amount(value),
+                        memo: Some(account_of(customer).to_string()),
+                        execute_before: None,
+                        command_id: format!("sbx-deposit-{seq}"),
+                    },
+                )
+                .unwrap();
+            w.token
+                .act(
+                    &mut w.ledger,
+                    &offer.transfer_instruction_cid,
+                    InstructionChoice::Accept,
+                    &format!("sbx-accept-{seq}"),
+                )
+                .unwrap();
+        });
+    }
+    x.ingest().await;
+}
