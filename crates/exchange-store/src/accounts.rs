@@ -1,11 +1,10 @@
-//! Deposit accounts, the customer journal and the balances derived from it.
-
-use std::collections::BTreeMap;
+//! Deposit accounts and the customer journal (the balances derived from it: `balances`).
 
 use exchange_core::changeset::{AccountId, JournalCause, JournalEntry, Origin};
 use exchange_core::{Amount, InstrumentId, Timestamp};
 
-use crate::db::{Backend, Num, Row, Tx};
+use crate::balances::{self, Deltas};
+use crate::db::{Num, Row, Tx};
 use crate::error::{Result, StoreError};
 use crate::{Store, now};
 
@@ -54,64 +53,19 @@ pub(crate) async fn book(tx: &mut Tx, entry: &JournalEntry) -> Result<()> {
         )),
         other => other,
     })?;
-    Ok(())
+    let mut delta = Deltas::default();
+    delta.add(entry)?;
+    delta.apply(tx).await
 }
 
-/// The balance inside a transaction, so a withdrawal request can check and debit atomically.
+/// The balance inside a transaction, so a withdrawal request can check and debit atomically:
+/// one row of `account_balances`, whatever the length of the account's journal.
 pub(crate) async fn balance_in(
     tx: &mut Tx,
     account: &AccountId,
     instrument: &InstrumentId,
 ) -> Result<Amount> {
-    let totals = sums(
-        tx,
-        "WHERE account_id = $1 AND instrument_admin = $2 AND instrument_id = $3",
-        &[account.as_str(), instrument.admin.as_str(), &instrument.id],
-    )
-    .await?;
-    Ok(totals.get(instrument).copied().unwrap_or(Amount::ZERO))
-}
-
-/// Journal sums per instrument for the rows matching `filter`. PostgreSQL sums NUMERIC exactly;
-/// SQLite has no exact type wide enough, so its amounts are summed here. A sum beyond
-/// Numeric 10 (possible: each entry fits, their sum need not) is a [`StoreError::Overflow`]
-/// naming the instrument, not a decoding failure.
-async fn sums(tx: &mut Tx, filter: &str, binds: &[&str]) -> Result<BTreeMap<InstrumentId, Amount>> {
-    let backend = tx.backend();
-    let sql = match backend {
-        // As text: a sum too wide for Numeric 10 must reach Rust to be reported as such.
-        Backend::Postgres => format!(
-            "SELECT instrument_admin, instrument_id, SUM(amount)::text AS amount FROM journal {filter}
-             GROUP BY instrument_admin, instrument_id"
-        ),
-        Backend::Sqlite => {
-            format!("SELECT instrument_admin, instrument_id, amount FROM journal {filter}")
-        }
-    };
-    let mut query = tx.query(&sql);
-    for value in binds {
-        query = query.bind(*value);
-    }
-    let mut totals = BTreeMap::<InstrumentId, Amount>::new();
-    for row in query.fetch_all().await? {
-        let instrument = row.instrument()?;
-        let overflow = || {
-            StoreError::Overflow(format!(
-                "the journal sum of {}/{} exceeds Numeric(38, 10)",
-                instrument.admin, instrument.id
-            ))
-        };
-        let amount = match backend {
-            Backend::Postgres => row
-                .get::<String>("amount")?
-                .parse()
-                .map_err(|_| overflow())?,
-            Backend::Sqlite => row.amount("amount")?,
-        };
-        let total = totals.entry(instrument.clone()).or_default();
-        *total = total.checked_add(amount).map_err(|_| overflow())?;
-    }
-    Ok(totals)
+    balances::stored(tx, account, instrument).await
 }
 
 fn journal_from_row(row: &Row) -> Result<JournalRecord> {
@@ -191,18 +145,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// The account's balance of one instrument: the sum of its journal.
-    pub async fn balance(&self, account: &AccountId, instrument: &InstrumentId) -> Result<Amount> {
-        let mut tx = self.pool.read().await?;
-        balance_in(&mut tx, account, instrument).await
-    }
-
-    /// The account's balances of every instrument it has a journal entry for.
-    pub async fn balances(&self, account: &AccountId) -> Result<BTreeMap<InstrumentId, Amount>> {
-        let mut tx = self.pool.read().await?;
-        sums(&mut tx, "WHERE account_id = $1", &[account.as_str()]).await
     }
 
     /// The account's journal, oldest first.

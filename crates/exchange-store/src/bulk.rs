@@ -138,10 +138,20 @@ impl Rows {
     /// On SQLite a failing statement may leave some of its rows written (see [`or_fail`]):
     /// after an error the transaction must not be committed.
     pub(crate) async fn run(&self, tx: &mut Tx, template: &str) -> Result<Vec<Row>> {
+        self.statement(tx, template, template.contains("RETURNING"))
+            .await
+    }
+
+    /// Runs a `SELECT` template (as [`Rows::run`] does) and returns its rows: reads keyed by
+    /// the rows, in one statement.
+    pub(crate) async fn fetch(&self, tx: &mut Tx, template: &str) -> Result<Vec<Row>> {
+        self.statement(tx, template, true).await
+    }
+
+    async fn statement(&self, tx: &mut Tx, template: &str, returning: bool) -> Result<Vec<Row>> {
         if self.rows.is_empty() {
             return Ok(Vec::new());
         }
-        let returning = template.contains("RETURNING");
         let template = template.replace("{columns}", &self.names());
         let mut out = Vec::new();
         match tx.backend() {

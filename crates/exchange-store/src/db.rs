@@ -52,7 +52,9 @@ impl Pool {
     /// idempotent and safe for several processes: sqlx takes a lock while migrating).
     pub(crate) async fn open(url: &str) -> Result<Pool> {
         if url.starts_with("sqlite:") {
-            open_sqlite(url).await
+            let pool = open_sqlite(url).await?;
+            crate::balances::backfill_sqlite(&pool).await?;
+            Ok(pool)
         } else if is_postgres(url) {
             let pool = connect_postgres(url).await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;

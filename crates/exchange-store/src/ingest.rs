@@ -6,6 +6,7 @@ use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, Jo
 use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 
+use crate::balances::Deltas;
 use crate::bulk::{Kind, Rows};
 use crate::db::{Backend, Tx};
 use crate::error::{Result, StoreError};
@@ -126,7 +127,7 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     d.origin.record_time.micros().into(),
                 ]);
             }
-            Effect::Journal(entry) => pending.journal(entry),
+            Effect::Journal(entry) => pending.journal(entry)?,
             Effect::WithdrawalRecovered(r) => {
                 let at = crate::now().micros();
                 pending.withdrawals.push(vec![
@@ -180,7 +181,11 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
             } => quarantine::unmatched_archive(tx, contract_id, archived).await?,
         }
     }
-    pending.flush(tx).await
+    pending.flush(tx).await?;
+    // The balances last, once for the whole batch: their row locks (PostgreSQL) are then
+    // taken after every holding row the batch touches, the order a withdrawal request takes
+    // them in too (holdings, then the debit), so the two cannot deadlock.
+    pending.deltas.apply(tx).await
 }
 
 const HOLDING_COLUMNS: &[(&str, Kind)] = &[
@@ -252,6 +257,8 @@ struct Pending {
     withdrawals: Rows,
     /// In booking order (entry ids increase in it).
     journal: Rows,
+    /// The journal's net change per balance, for the whole batch (not cleared by a flush).
+    deltas: Deltas,
 }
 
 impl Pending {
@@ -262,10 +269,12 @@ impl Pending {
             deposits: Rows::new(DEPOSIT_COLUMNS),
             withdrawals: Rows::new(RECOVERED_COLUMNS),
             journal: Rows::new(JOURNAL_COLUMNS),
+            deltas: Deltas::default(),
         }
     }
 
-    fn journal(&mut self, entry: &JournalEntry) {
+    fn journal(&mut self, entry: &JournalEntry) -> Result<()> {
+        self.deltas.add(entry)?;
         self.journal.push(vec![
             entry.account.as_str().into(),
             entry.instrument.admin.as_str().into(),
@@ -281,6 +290,7 @@ impl Pending {
             entry.origin.as_ref().map(|o| o.record_time.micros()).into(),
             crate::now().micros().into(),
         ]);
+        Ok(())
     }
 
     /// Writes what is pending: creations before archivals (a holding may be created and spent

@@ -25,11 +25,13 @@
 //! - Money is exact: NUMERIC(38, 10) on PostgreSQL, canonical decimal text on SQLite (summed in
 //!   Rust), never a float.
 //! - A customer balance is the sum of the account's journal; every entry names its cause and
-//!   each cause is booked at most once.
+//!   each cause is booked at most once. `account_balances` holds that sum, updated in the
+//!   transaction of every journal insert ([`Store::check_balances`] verifies it).
 //! - A holding is reserved by at most one withdrawal; failed or expired withdrawals are refunded
 //!   through the journal and release their holdings in the same transaction.
 
 mod accounts;
+mod balances;
 mod bulk;
 mod catalog;
 mod claims;
@@ -49,6 +51,7 @@ mod treasury;
 mod withdrawals;
 
 pub use accounts::{Account, JournalRecord};
+pub use balances::BalanceDrift;
 pub use catalog::{Dar, Switch, SwitchState, Token};
 pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
 pub use db::Backend;

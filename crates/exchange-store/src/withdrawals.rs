@@ -188,7 +188,7 @@ async fn check_balance(
     Ok(())
 }
 
-/// Inserts the request as `requested` and debits the account (cause `WithdrawalReserve`).
+/// Inserts the request as `requested`; [`debit`] books its debit.
 async fn record(tx: &mut Tx, request: &WithdrawalRequest, key: Option<&str>) -> Result<()> {
     tx.query(
         "INSERT INTO withdrawals (withdrawal_id, state, account_id, instrument_admin,
@@ -210,6 +210,13 @@ async fn record(tx: &mut Tx, request: &WithdrawalRequest, key: Option<&str>) -> 
     .execute()
     .await
     .map_err(|e| duplicate(e, &request.id))?;
+    Ok(())
+}
+
+/// Debits the account (cause `WithdrawalReserve`). Called after the holdings are reserved:
+/// the debit locks the balance row (PostgreSQL), which ingestion locks after the holdings it
+/// touches, so both take them in the same order and cannot deadlock.
+async fn debit(tx: &mut Tx, request: &WithdrawalRequest) -> Result<()> {
     let debit = JournalEntry {
         account: request.account.clone(),
         instrument: request.instrument.clone(),
@@ -319,6 +326,7 @@ impl Store {
         for holding in &request.holdings {
             holdings::reserve(&mut tx, holding, &request.instrument, &request.id).await?;
         }
+        debit(&mut tx, request).await?;
         tx.commit().await
     }
 
@@ -368,6 +376,7 @@ impl Store {
         for holding in &request.holdings {
             holdings::reserve_selected(&mut tx, holding, &request.id).await?;
         }
+        debit(&mut tx, &request).await?;
         let placed = load(&mut tx, &request.id).await?;
         tx.commit().await?;
         Ok(placed)
