@@ -121,6 +121,10 @@ impl Store {
     /// Claims up to `limit` due withdrawals for `worker` (see the module docs), oldest first,
     /// each with its reserved inputs.
     pub async fn claim_withdrawals(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
+        crate::error::retrying(|| self.claim_withdrawals_once(request)).await
+    }
+
+    async fn claim_withdrawals_once(&self, request: &ClaimRequest<'_>) -> Result<Vec<Claimed>> {
         let mut tx = self.pool.write().await?;
         let rows = claim_rows(&mut tx, request).await?;
         let mut claimed = Vec::with_capacity(rows.len());
@@ -144,6 +148,15 @@ impl Store {
     /// [`StoreError::Conflict`] if the claim lapsed and another replica holds it now: its
     /// bookkeeping wins, and the ledger keeps the two attempts from both paying.
     pub async fn finish_attempt(
+        &self,
+        id: &WithdrawalId,
+        worker: &str,
+        outcome: &AttemptOutcome,
+    ) -> Result<()> {
+        crate::error::retrying(|| self.finish_attempt_once(id, worker, outcome)).await
+    }
+
+    async fn finish_attempt_once(
         &self,
         id: &WithdrawalId,
         worker: &str,

@@ -80,6 +80,42 @@ pub enum StoreError {
     Database(sqlx::Error),
 }
 
+impl StoreError {
+    /// PostgreSQL aborted the transaction to break a deadlock or a serialization conflict
+    /// (SQLSTATE 40P01, 40001): it wrote nothing, and running it again usually succeeds.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Runs a write transaction again (a few times) when the database aborted it as
+/// [`StoreError::is_transient`]. Requests and the automation lock rows in a different order from
+/// ingestion (which touches holdings in ledger order, and releases them by withdrawal), so on
+/// PostgreSQL an occasional deadlock under load is expected; its victim must not surface as a
+/// failed request.
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    const TRIES: u32 = 5;
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_transient() && tried < TRIES => {
+                tokio::time::sleep(std::time::Duration::from_millis(2u64 << tried)).await;
+                tried += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     /// Constraint violations become [`StoreError::Conflict`]; the rest stays a database error.
     fn from(error: sqlx::Error) -> StoreError {

@@ -103,9 +103,12 @@ pub(crate) async fn reserve(
 }
 
 /// The active holdings of `instrument`, reserved or not, for a withdrawal request to select
-/// from. PostgreSQL locks the rows (in contract id order, so two requests cannot deadlock) until
-/// the request commits: a concurrent request waits and then sees the reservations, so two
-/// requests never pick the same input. SQLite's write transaction holds the database lock.
+/// from. On PostgreSQL the unreserved ones are locked (in contract id order, so two requests
+/// cannot deadlock) until the request commits: a concurrent request waits, then sees the
+/// reservations (the lock re-checks `reserved_by IS NULL`), so two requests never pick the same
+/// input. Reserved holdings are only read (selection reports them, never picks them): they are
+/// what ingestion archives and releases, and locking them too deadlocked requests against
+/// ingestion's commits. SQLite's write transaction holds the database lock.
 pub(crate) async fn candidates_for_update(
     tx: &mut Tx,
     instrument: &InstrumentId,
@@ -114,18 +117,28 @@ pub(crate) async fn candidates_for_update(
         Backend::Postgres => "FOR UPDATE",
         Backend::Sqlite => "",
     };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM holdings
-         WHERE instrument_admin = $1 AND instrument_id = $2 AND archived_update_id IS NULL
-         ORDER BY contract_id {lock}"
-    );
-    let rows = tx
-        .query(&sql)
-        .bind(instrument.admin.as_str())
-        .bind(instrument.id.as_str())
-        .fetch_all()
-        .await?;
-    rows.iter().map(from_row).collect()
+    let mut out = Vec::new();
+    for (filter, lock) in [
+        ("reserved_by IS NULL", lock),
+        ("reserved_by IS NOT NULL", ""),
+    ] {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM holdings
+             WHERE instrument_admin = $1 AND instrument_id = $2 AND archived_update_id IS NULL
+               AND {filter}
+             ORDER BY contract_id {lock}"
+        );
+        let rows = tx
+            .query(&sql)
+            .bind(instrument.admin.as_str())
+            .bind(instrument.id.as_str())
+            .fetch_all()
+            .await?;
+        for row in &rows {
+            out.push(from_row(row)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Reserves a holding chosen by the selection, which already judged its lock (an expired lock

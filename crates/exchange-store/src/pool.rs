@@ -104,6 +104,10 @@ impl Store {
     /// withdrawal of `transfer.amount` to the treasury, with no account (so no debit) and
     /// `trecTgt = now + ttl`, and reserves its inputs.
     pub async fn place_pool_transfer(&self, order: &PoolOrder) -> Result<Withdrawal> {
+        crate::error::retrying(|| self.place_pool_transfer_once(order)).await
+    }
+
+    async fn place_pool_transfer_once(&self, order: &PoolOrder) -> Result<Withdrawal> {
         check_order(order)?;
         let mut tx = self.pool.write().await?;
         withdrawals::check_enabled(&mut tx).await?;

@@ -337,7 +337,7 @@ impl Store {
     /// (even while withdrawals are switched off: it was accepted before).
     pub async fn place_withdrawal(&self, order: &WithdrawalOrder) -> Result<Withdrawal> {
         check_order(order)?;
-        match self.place_once(order).await {
+        match crate::error::retrying(|| self.place_once(order)).await {
             // Another request with the same key committed first: answer with it.
             Err(StoreError::Conflict(why)) if order.idempotency_key.is_some() => {
                 let mut tx = self.pool.read().await?;
@@ -405,6 +405,10 @@ impl Store {
     /// transfer preapproval); one transaction, with the refund and release core decides for it
     /// (the same rule as ingestion's).
     pub async fn transition_withdrawal(&self, transition: &WithdrawalTransition) -> Result<()> {
+        crate::error::retrying(|| self.transition_withdrawal_once(transition)).await
+    }
+
+    async fn transition_withdrawal_once(&self, transition: &WithdrawalTransition) -> Result<()> {
         let mut tx = self.pool.write().await?;
         let current = known::known_withdrawal(&mut tx, &transition.id).await?;
         let effects = transition_effects(&current, transition.clone()).map_err(|e| {
