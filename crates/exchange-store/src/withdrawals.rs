@@ -81,6 +81,19 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     })
 }
 
+async fn load_for_update(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
+    let lock = match tx.backend() {
+        Backend::Postgres => "FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM withdrawals WHERE withdrawal_id = $1 {lock}");
+    let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
+    row.as_ref()
+        .map(from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))
+}
+
 pub(crate) async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
     let sql = format!("SELECT {COLUMNS} FROM withdrawals WHERE withdrawal_id = $1");
     let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
@@ -94,7 +107,10 @@ pub(crate) async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
 /// Repeating the current state is a no-op, so redoing a step (e.g. marking a withdrawal failed
 /// after a DB restore) is safe; a step the state machine does not allow is refused.
 pub(crate) async fn transition(tx: &mut Tx, t: &WithdrawalTransition) -> Result<()> {
-    let current = load(tx, &t.id).await?;
+    // Locked until commit on PostgreSQL: the automation records attempts (and `submitted`) on
+    // these rows all the time, and a change between this read and the update below would fail
+    // the whole batch (ingestion's) as a conflict.
+    let current = load_for_update(tx, &t.id).await?;
     if current.state == t.to {
         return Ok(());
     }

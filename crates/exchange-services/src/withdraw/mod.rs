@@ -216,7 +216,14 @@ impl Automation {
                     origin: None,
                     transfer_instruction: None,
                 };
-                self.store.transition_withdrawal(&failed).await
+                match self.store.transition_withdrawal(&failed).await {
+                    // Ingestion settled it meanwhile: its outcome stands.
+                    Err(e @ (StoreError::InvalidTransition { .. } | StoreError::Conflict(_))) => {
+                        tracing::warn!(withdrawal = %id, "not failed: {e}");
+                        Ok(())
+                    }
+                    other => other,
+                }
             }
             Attempt::Retry(_) => {
                 round.retried += 1;
@@ -226,13 +233,26 @@ impl Automation {
         }
     }
 
-    /// Rounds until `stop`; a round with nothing claimed waits `idle_poll` first.
+    /// Rounds until `stop`; a round with nothing claimed waits `idle_poll` first, one that hit a
+    /// DB error `retry_delay`.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
-            let round = self.run_round().await?;
+            let round = match self.run_round().await {
+                Ok(round) => round,
+                // The DB is down or busy: nothing was decided without it; try again later
+                // rather than stopping the service.
+                Err(e) => {
+                    tracing::error!("withdrawal automation: {e}; retrying");
+                    tokio::select! {
+                        _ = stop.changed() => {}
+                        _ = tokio::time::sleep(self.config.retry_delay) => {}
+                    }
+                    continue;
+                }
+            };
             if round.claimed == 0 {
                 tokio::select! {
                     _ = stop.changed() => {}
