@@ -6,7 +6,6 @@ use std::io::Write;
 use anyhow::Result;
 use exchange_core::changeset::{AccountId, DepositState};
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
-use exchange_store::StoreError;
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
@@ -111,11 +110,12 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         {
             Some(a) => match store.balances(&a).await {
                 Ok(balances) => (balances, None),
-                Err(e @ StoreError::Overflow(_)) => (
+                // Unreadable (beyond Numeric 10, damaged): say so and print the rest, which
+                // is what an operator needs to find out why.
+                Err(e) => (
                     BTreeMap::new(),
                     Some(format!("account {}: {e}", args.suspense_account)),
                 ),
-                Err(e) => return Err(e.into()),
             },
             None => (BTreeMap::new(), None),
         };

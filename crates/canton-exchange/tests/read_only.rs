@@ -107,9 +107,13 @@ async fn postgres_a_select_only_role_runs_status_and_holdings() {
     );
 }
 
-/// Two recovered withdrawals of 28 nines each on the suspense account: each entry fits
-/// Numeric(38, 10), their sum does not. `status` says what overflowed and still prints the rest.
-async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
+/// A suspense balance that cannot be read as Numeric 10 (an edited or damaged SQLite file;
+/// every write path refuses to book one: `exchange-store/tests/balances.rs`). `status` says the
+/// balance is unavailable and why, and still prints the rest. SQLite only: PostgreSQL's
+/// NUMERIC(38, 10) column cannot hold such a value at all.
+#[tokio::test]
+async fn sqlite_status_survives_an_unreadable_suspense_balance() {
+    let db = TestDb::sqlite();
     let store = db.open().await;
     let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
     store
@@ -117,31 +121,15 @@ async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
         .await
         .unwrap();
     store.close().await;
-    let amount = "-9999999999999999999999999999.0000000000";
-    let insert = |n: u8| {
-        let cast = if db.url.starts_with("postgres") {
-            "::numeric"
-        } else {
-            ""
-        };
-        format!(
-            "INSERT INTO journal (account_id, instrument_admin, instrument_id, amount, cause_kind, cause_ref, booked_at_us)
-             VALUES ('suspense', 'DSO::1220ab', 'Amulet', '{amount}'{cast}, 'recovered-withdrawal', 'w{n}', 0)"
-        )
-    };
-    if db.url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        for n in 0..2 {
-            sqlx::query(&insert(n)).execute(&mut conn).await.unwrap();
-        }
-        conn.close().await.unwrap();
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        for n in 0..2 {
-            sqlx::query(&insert(n)).execute(&mut conn).await.unwrap();
-        }
-        conn.close().await.unwrap();
-    }
+    let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO account_balances (account_id, instrument_admin, instrument_id, balance)
+         VALUES ('suspense', 'DSO::1220ab', 'Amulet', '-19999999999999999999999999998.0000000000')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
 
     let out = run(&["status", "--db", &db.url]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -150,40 +138,14 @@ async fn status_survives_an_overflowing_suspense_sum(db: &TestDb) {
         .lines()
         .find(|l| l.starts_with("suspense balance"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(
-        line.contains("unavailable") && line.contains("overflow"),
-        "{line}"
-    );
-    assert!(
-        line.contains("DSO::1220ab/Amulet") && line.contains("suspense"),
-        "{line}"
-    );
+    assert!(line.contains("unavailable"), "{line}");
     assert!(
         text.contains("checkpoint") && text.contains("withdrawals"),
         "{text}"
     );
-    assert!(stderr(&out).contains("overflow"), "{}", stderr(&out));
-
     let out = run(&["status", "--db", &db.url, "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        json["suspenseBalanceError"]
-            .as_str()
-            .unwrap()
-            .contains("overflow"),
-        "{json}"
-    );
-}
-
-#[tokio::test]
-async fn sqlite_status_survives_an_overflowing_suspense_sum() {
-    status_survives_an_overflowing_suspense_sum(&TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-async fn postgres_status_survives_an_overflowing_suspense_sum() {
-    if let Some(db) = TestDb::postgres("status_overflow").await {
-        status_survives_an_overflowing_suspense_sum(&db).await;
-    }
+    let error = json["suspenseBalanceError"].as_str().unwrap_or_default();
+    assert!(error.contains("balance"), "{json}");
 }
