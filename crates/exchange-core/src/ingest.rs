@@ -775,25 +775,7 @@ impl Fold<'_> {
         if known.state == to || !is_own_transfer(known, t) {
             return;
         }
-        if !known.state.can_transition(to) {
-            let from = known.state;
-            self.anomaly(
-                Some(t.node_id),
-                format!("pool transfer {id} is {from}, but the ledger shows it {to}"),
-            );
-            return;
-        }
-        let transition = WithdrawalTransition {
-            id,
-            to,
-            reason: why.map(str::to_owned),
-            origin: Some(self.origin.clone()),
-            transfer_instruction: t.transfer_instruction_cid.clone(),
-        };
-        // Checked above: the transition is valid, so this always has its effects.
-        if let Ok(effects) = transition_effects(known, transition) {
-            self.push_all(effects);
-        }
+        self.settle(t, "pool transfer", id, known, (to, why));
     }
 
     /// Records a transfer offer, or moves a known one to its fate.
@@ -943,10 +925,24 @@ impl Fold<'_> {
         {
             return;
         }
+        self.settle(t, "withdrawal", id, known, (to, why));
+    }
+
+    /// Moves `known` (a `what`, named `id`) to the state the ledger shows, with the effects core
+    /// decides for it; a step its state machine does not allow is an anomaly, not a change.
+    fn settle(
+        &mut self,
+        t: &Transfer,
+        what: &str,
+        id: WithdrawalId,
+        known: &KnownWithdrawal,
+        (to, why): (WithdrawalState, Option<&str>),
+    ) {
+        let from = known.state;
         if !from.can_transition(to) {
             self.anomaly(
                 Some(t.node_id),
-                format!("withdrawal {id} is {from}, but the ledger shows it {to}"),
+                format!("{what} {id} is {from}, but the ledger shows it {to}"),
             );
             return;
         }

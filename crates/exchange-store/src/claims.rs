@@ -12,7 +12,7 @@ use exchange_core::ingest::transition_effects;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState, WithdrawalTransition};
 use exchange_core::{ContractId, Timestamp};
 
-use crate::db::{Backend, Tx};
+use crate::db::{Backend, Row, Tx};
 use crate::error::{Result, StoreError};
 use crate::withdrawals::{COLUMNS, Withdrawal, from_row};
 use crate::{Store, ingest, known};
@@ -54,7 +54,10 @@ pub struct ClaimRequest<'a> {
     pub limit: usize,
 }
 
-async fn claim_rows(tx: &mut Tx, request: &ClaimRequest<'_>) -> Result<Vec<Withdrawal>> {
+async fn claim_rows(
+    tx: &mut Tx,
+    request: &ClaimRequest<'_>,
+) -> Result<Vec<(Withdrawal, u32, u32)>> {
     let skip_locked = match tx.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -74,7 +77,7 @@ async fn claim_rows(tx: &mut Tx, request: &ClaimRequest<'_>) -> Result<Vec<Withd
                AND COALESCE(claimed_until_us, 0) <= $5
              ORDER BY created_at_us, withdrawal_id
              LIMIT $6 {skip_locked})
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}, attempts, executions"
     );
     let rows = tx
         .query(&sql)
@@ -86,23 +89,23 @@ async fn claim_rows(tx: &mut Tx, request: &ClaimRequest<'_>) -> Result<Vec<Withd
         .bind(i64::try_from(request.limit).unwrap_or(i64::MAX))
         .fetch_all()
         .await?;
-    let mut claimed: Vec<Withdrawal> = rows.iter().map(from_row).collect::<Result<_>>()?;
-    claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let mut claimed = rows
+        .iter()
+        .map(|row| {
+            Ok((
+                from_row(row)?,
+                count(row, "attempts")?,
+                count(row, "executions")?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    claimed.sort_by(|(a, ..), (b, ..)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(claimed)
 }
 
-async fn counters(tx: &mut Tx, id: &WithdrawalId) -> Result<(u32, u32)> {
-    let row = tx
-        .query("SELECT attempts, executions FROM withdrawals WHERE withdrawal_id = $1")
-        .bind(id.as_str())
-        .fetch_optional()
-        .await?
-        .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))?;
-    let count = |column: &str| -> Result<u32> {
-        let n: i64 = row.get(column)?;
-        u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{column} = {n}")))
-    };
-    Ok((count("attempts")?, count("executions")?))
+fn count(row: &Row, column: &str) -> Result<u32> {
+    let n: i64 = row.get(column)?;
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{column} = {n}")))
 }
 
 async fn reserved_inputs(tx: &mut Tx, id: &WithdrawalId) -> Result<Vec<ContractId>> {
@@ -128,9 +131,8 @@ impl Store {
         let mut tx = self.pool.write().await?;
         let rows = claim_rows(&mut tx, request).await?;
         let mut claimed = Vec::with_capacity(rows.len());
-        for withdrawal in rows {
+        for (withdrawal, attempts, executions) in rows {
             let inputs = reserved_inputs(&mut tx, &withdrawal.id).await?;
-            let (attempts, executions) = counters(&mut tx, &withdrawal.id).await?;
             claimed.push(Claimed {
                 withdrawal,
                 inputs,
@@ -231,13 +233,18 @@ impl Store {
     /// The automation's notes on a withdrawal: attempts, executions and the last error.
     pub async fn attempt_notes(&self, id: &WithdrawalId) -> Result<(u32, u32, Option<String>)> {
         let mut tx = self.pool.read().await?;
-        let (attempts, executions) = counters(&mut tx, id).await?;
         let row = tx
-            .query("SELECT last_error FROM withdrawals WHERE withdrawal_id = $1")
+            .query(
+                "SELECT attempts, executions, last_error FROM withdrawals WHERE withdrawal_id = $1",
+            )
             .bind(id.as_str())
             .fetch_optional()
             .await?
             .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))?;
-        Ok((attempts, executions, row.get("last_error")?))
+        Ok((
+            count(&row, "attempts")?,
+            count(&row, "executions")?,
+            row.get("last_error")?,
+        ))
     }
 }

@@ -88,8 +88,14 @@ impl Automation {
             KindVerdict::Wait(why) => return Attempt::Retry(why),
         }
         arguments["extraArgs"]["context"] =
-            serde_json::from_str(factory.choice_context.choice_context_data.get())
-                .unwrap_or(Value::Null);
+            match serde_json::from_str(factory.choice_context.choice_context_data.get()) {
+                Ok(context) => context,
+                Err(e) => {
+                    return Attempt::Retry(format!(
+                        "registry: a choice context that is not JSON: {e}"
+                    ));
+                }
+            };
         let Some(max_record_time) = trec_tgt.checked_add_micros(-1) else {
             return Attempt::Retry("maxRecordTime out of range".into());
         };
