@@ -16,6 +16,7 @@ pub mod selection;
 pub mod signing;
 pub mod time;
 pub mod token_standard;
+pub mod tokens;
 pub mod withdrawal;
 
 pub use amount::{Amount, AmountError};

@@ -1,5 +1,8 @@
 //! What operators configure: onboarded tokens, uploaded `.dar`s, switches.
 
+use std::collections::BTreeSet;
+
+use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use exchange_core::{InstrumentId, Timestamp};
 
 use crate::db::{Row, Tx};
@@ -114,6 +117,77 @@ impl Store {
         .execute()
         .await?;
         tx.commit().await
+    }
+
+    /// Onboards a token: its registry, how its deposits arrive and the package names its
+    /// holdings may come from (added to those recorded before: onboarding again is harmless).
+    pub async fn onboard_token(&self, token: &OnboardedToken) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        let (admin, id) = (
+            token.instrument.admin.as_str(),
+            token.instrument.id.as_str(),
+        );
+        tx.query(
+            "INSERT INTO tokens (instrument_admin, instrument_id, registry_url, onboarded_at_us,
+                 transfer_kind)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (instrument_admin, instrument_id)
+             DO UPDATE SET registry_url = excluded.registry_url,
+                 transfer_kind = excluded.transfer_kind",
+        )
+        .bind(admin)
+        .bind(id)
+        .bind(token.registry_url.as_str())
+        .bind(now().micros())
+        .bind(token.transfer_kind.as_str())
+        .execute()
+        .await?;
+        for name in &token.package_names {
+            tx.query(
+                "INSERT INTO token_package_names (instrument_admin, instrument_id, package_name)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(admin)
+            .bind(id)
+            .bind(name.as_str())
+            .execute()
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Every onboarded token with its package names: what ingestion credits.
+    pub async fn onboarded_tokens(&self) -> Result<Vec<OnboardedToken>> {
+        let mut tx = self.pool.read().await?;
+        let rows = tx
+            .query(
+                "SELECT t.instrument_admin, t.instrument_id, t.registry_url, t.transfer_kind,
+                        n.package_name
+                 FROM tokens t LEFT JOIN token_package_names n
+                   ON n.instrument_admin = t.instrument_admin AND n.instrument_id = t.instrument_id
+                 ORDER BY t.instrument_admin, t.instrument_id, n.package_name",
+            )
+            .fetch_all()
+            .await?;
+        let mut out: Vec<OnboardedToken> = Vec::new();
+        for row in &rows {
+            let instrument = row.instrument()?;
+            if out.last().is_none_or(|t| t.instrument != instrument) {
+                let kind: String = row.get("transfer_kind")?;
+                out.push(OnboardedToken {
+                    instrument,
+                    registry_url: row.get("registry_url")?,
+                    transfer_kind: TokenTransferKind::parse(&kind).ok_or_else(|| {
+                        crate::StoreError::Corrupt(format!("unknown transfer kind {kind:?}"))
+                    })?,
+                    package_names: BTreeSet::new(),
+                });
+            }
+            if let Some(name) = row.get::<Option<String>>("package_name")? {
+                out.last_mut().expect("pushed").package_names.insert(name);
+            }
+        }
+        Ok(out)
     }
 
     pub async fn token(&self, instrument: &InstrumentId) -> Result<Option<Token>> {

@@ -31,6 +31,7 @@ conformance!(
     transfer_instructions_in_both_directions,
     operator_switch_stops_withdrawal_requests,
     tokens_and_dars,
+    onboarded_tokens_keep_their_package_names,
     record_times_and_ingested_updates,
     concurrent_requests_cannot_spend_twice,
     a_batch_laid_over_reads_equals_the_state_after_its_commit,
@@ -961,6 +962,45 @@ async fn tokens_and_dars(db: &TestDb) {
             .len(),
         2
     );
+}
+
+async fn onboarded_tokens_keep_their_package_names(db: &TestDb) {
+    use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
+    let store = db.open().await;
+    let token = |url: &str, names: &[&str]| OnboardedToken {
+        instrument: amulet(),
+        registry_url: url.into(),
+        transfer_kind: TokenTransferKind::MultiStep,
+        package_names: names.iter().map(|n| n.to_string()).collect(),
+    };
+    assert!(store.onboarded_tokens().await.unwrap().is_empty());
+    store
+        .onboard_token(&token("https://scan/a", &["splice-amulet"]))
+        .await
+        .unwrap();
+    // Onboarding again adds names and moves the registry; it never forgets a name.
+    store
+        .onboard_token(&token(
+            "https://scan/b",
+            &["splice-amulet", "splice-amulet-v2"],
+        ))
+        .await
+        .unwrap();
+    let other = InstrumentId {
+        admin: party("issuer"),
+        id: "X".into(),
+    };
+    store.upsert_token(&other, "http://x").await.unwrap();
+    let tokens = store.onboarded_tokens().await.unwrap();
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    let amulet_token = tokens.iter().find(|t| t.instrument == amulet()).unwrap();
+    assert_eq!(
+        amulet_token,
+        &token("https://scan/b", &["splice-amulet", "splice-amulet-v2"])
+    );
+    let other = tokens.iter().find(|t| t.instrument != amulet()).unwrap();
+    assert!(other.package_names.is_empty());
+    assert_eq!(other.transfer_kind, TokenTransferKind::OneStep);
 }
 
 async fn record_times_and_ingested_updates(db: &TestDb) {
