@@ -120,6 +120,10 @@ impl Observer for Log {
                 );
             }
             Event::Anomaly(a) => eprintln!("warning: {a}"),
+            Event::HeldBack(a) => eprintln!("not credited: {a}"),
+            Event::Recognized { holdings, deposits } => eprintln!(
+                "onboarded tokens: {holdings} held-back holdings now count, {deposits} deposits judged again"
+            ),
             Event::Unparseable {
                 update_id,
                 error,

@@ -93,6 +93,7 @@ async fn funded(db: &TestDb, funds: &str) {
             amount: amount.parse().unwrap(),
             lock: None,
             created: origin.clone(),
+            held_back: None,
         })
     };
     let mut changes = ChangeSet::default();
@@ -106,6 +107,7 @@ async fn funded(db: &TestDb, funds: &str) {
         state: DepositState::Credited,
         transfer_instruction: None,
         origin: origin.clone(),
+        held_back: None,
     };
     // Core books the credit; the store applies exactly what the change set lists.
     let credit = deposit.credit(&origin).unwrap();

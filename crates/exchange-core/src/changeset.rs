@@ -27,6 +27,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::token_standard::Lock;
+use crate::tokens::HeldBack;
 use crate::withdrawal::{RecoveredWithdrawal, WithdrawalId, WithdrawalTransition};
 use crate::{
     Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
@@ -130,11 +131,19 @@ pub struct Holding {
     /// cannot fund withdrawals.
     pub lock: Option<Lock>,
     pub created: Origin,
+    /// Set when the holding is not its instrument issuer's (a counterfeit, or a token not
+    /// onboarded yet): mirrored so its archive is matched, never counted or spent.
+    pub held_back: Option<HeldBack>,
 }
 
 impl Holding {
     pub fn locked(&self) -> bool {
         self.lock.is_some()
+    }
+
+    /// Counted as treasury funds and spendable (subject to locks and reservations).
+    pub fn recognized(&self) -> bool {
+        self.held_back.is_none()
     }
 }
 
@@ -150,22 +159,33 @@ pub enum DepositState {
     UnknownAccount,
     /// An offer that ended without funds: rejected, withdrawn by the sender, or expired.
     Cancelled,
+    /// Of a token not onboarded, or not its issuer's (a counterfeit): recorded for support,
+    /// never credited, its offer never accepted; judged again when tokens are onboarded.
+    Unrecognized,
 }
 
 impl DepositState {
-    pub const ALL: [DepositState; 4] = [
+    pub const ALL: [DepositState; 5] = [
         DepositState::Offered,
         DepositState::Credited,
         DepositState::UnknownAccount,
         DepositState::Cancelled,
+        DepositState::Unrecognized,
     ];
 
-    /// `offered → credited | cancelled`, `unknown_account → cancelled` (an offer withdrawn).
+    /// `offered → credited | cancelled | unrecognized` (its accept brought holdings that are
+    /// not the issuer's), `unknown_account → cancelled` (an offer withdrawn), `unrecognized →`
+    /// anything but itself (judged again once its token is onboarded, or its offer ended).
     pub fn can_transition(self, to: DepositState) -> bool {
         use DepositState::*;
         matches!(
             (self, to),
-            (Offered, Credited | Cancelled) | (UnknownAccount, Cancelled)
+            (Offered, Credited | Cancelled | Unrecognized)
+                | (UnknownAccount, Cancelled)
+                | (
+                    Unrecognized,
+                    Offered | Credited | UnknownAccount | Cancelled
+                )
         )
     }
 
@@ -175,6 +195,7 @@ impl DepositState {
             DepositState::Credited => "credited",
             DepositState::UnknownAccount => "unknown_account",
             DepositState::Cancelled => "cancelled",
+            DepositState::Unrecognized => "unrecognized",
         }
     }
 }
@@ -202,6 +223,8 @@ pub struct Deposit {
     /// The offer, for multi-step deposits.
     pub transfer_instruction: Option<ContractId>,
     pub origin: Origin,
+    /// Why it is [`DepositState::Unrecognized`], and what to judge it by again.
+    pub held_back: Option<HeldBack>,
 }
 
 impl Deposit {
@@ -383,7 +406,12 @@ pub enum Effect {
         id: DepositId,
         state: DepositState,
         origin: Origin,
+        /// Entering [`DepositState::Unrecognized`]: why. Leaving it: `None`.
+        held_back: Option<HeldBack>,
     },
+    /// A held-back treasury holding turned out to be its issuer's (its token was onboarded):
+    /// from now on counted and spendable.
+    HoldingRecognized { contract_id: ContractId },
     /// A journal entry: deposit credits, withdrawal refunds and debits, fees, adjustments. The
     /// only way a balance changes in a change set.
     Journal(JournalEntry),

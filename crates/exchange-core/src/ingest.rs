@@ -31,6 +31,7 @@ use crate::changeset::{
 use crate::parser::TransferStatus as Status;
 use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
 use crate::token_standard::{self as ts, TransferSpec};
+use crate::tokens::{HeldBack, Onboarded};
 use crate::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalPurpose, WithdrawalState, WithdrawalTransition,
 };
@@ -60,6 +61,9 @@ pub struct FoldConfig {
     /// a recovered withdrawal can debit it. Off (`None`) by default: it costs traffic and shows
     /// the account to the receiver and the registry.
     pub account_meta_key: Option<String>,
+    /// The tokens the operator onboarded: only their issuers' holdings are credited and
+    /// counted (see [`crate::tokens`]); everything else is held back.
+    pub onboarded: Onboarded,
 }
 
 impl FoldConfig {
@@ -69,6 +73,7 @@ impl FoldConfig {
             skip_rule: SkipRule::RecordTime,
             suspense_account: AccountId::new(SUSPENSE_ACCOUNT).expect("non-empty"),
             account_meta_key: None,
+            onboarded: Onboarded::default(),
         }
     }
 }
@@ -196,9 +201,20 @@ impl Known {
                 Effect::DepositRecorded(d) => {
                     self.deposits.insert(d.id.clone(), d.clone());
                 }
-                Effect::DepositUpdated { id, state, .. } => {
+                Effect::DepositUpdated {
+                    id,
+                    state,
+                    held_back,
+                    ..
+                } => {
                     if let Some(d) = self.deposits.get_mut(id) {
                         d.state = *state;
+                        d.held_back = held_back.clone();
+                    }
+                }
+                Effect::HoldingRecognized { contract_id } => {
+                    if let Some(h) = self.holdings.get_mut(contract_id) {
+                        h.holding.held_back = None;
                     }
                 }
                 Effect::Journal(entry) => {
@@ -443,6 +459,10 @@ impl std::fmt::Display for Anomaly {
 pub struct Folded {
     pub changes: ChangeSet,
     pub anomalies: Vec<Anomaly>,
+    /// Holdings and deposits held back because their issuer does not stand behind them (a
+    /// counterfeit, a token not onboarded): for the log and support, never a reason to stop
+    /// (anyone can send the treasury such a token).
+    pub held_back: Vec<Anomaly>,
 }
 
 /// Whether a transaction with this header is already reflected (the skip rule).
@@ -688,8 +708,42 @@ impl Fold<'_> {
         });
     }
 
+    fn held_back(&mut self, node_id: Option<i32>, what: String) {
+        self.out.held_back.push(Anomaly {
+            update_id: self.tx.update_id.to_string(),
+            node_id,
+            what,
+        });
+    }
+
     fn push(&mut self, effect: Effect) {
         self.out.changes.push(effect);
+    }
+
+    /// Whether the issuer stands behind an incoming transfer: judged by the treasury holdings
+    /// of its instrument this transaction created (it arrived), or by its offer (pending).
+    fn judge_deposit(
+        &self,
+        t: &Transfer,
+        instrument: &InstrumentId,
+        arrived: bool,
+    ) -> Option<HeldBack> {
+        let provenance = if arrived {
+            self.tx
+                .holdings_created
+                .iter()
+                .filter(|h| &h.instrument == instrument)
+                .filter_map(|h| h.provenance.clone())
+                .collect()
+        } else {
+            self.tx
+                .instructions_created
+                .iter()
+                .filter(|i| Some(&i.contract_id) == t.transfer_instruction_cid.as_ref())
+                .filter_map(|i| i.provenance.clone())
+                .collect()
+        };
+        self.config.onboarded.judge_all(instrument, provenance)
     }
 
     fn push_all(&mut self, effects: impl IntoIterator<Item = Effect>) {
@@ -705,12 +759,23 @@ impl Fold<'_> {
                 continue;
             }
             created_here.insert(h.contract_id.clone());
+            let held_back = self
+                .config
+                .onboarded
+                .judge_all(&h.instrument, h.provenance.iter().cloned().collect());
+            if let Some(why) = &held_back {
+                self.held_back(
+                    None,
+                    format!("holding {} not counted: {}", h.contract_id, why.reason),
+                );
+            }
             self.push(Effect::HoldingCreated(Holding {
                 contract_id: h.contract_id.clone(),
                 instrument: h.instrument.clone(),
                 amount: h.amount,
                 lock: h.lock.clone(),
                 created: self.origin.clone(),
+                held_back,
             }));
         }
         for h in &self.tx.holdings_archived {
@@ -825,8 +890,9 @@ impl Fold<'_> {
         }
     }
 
-    /// Incoming: 1-step and accepted multi-step transfers are credited to known accounts;
-    /// offers are recorded; offers that end without funds are cancelled.
+    /// Incoming: 1-step and accepted multi-step transfers of their issuer's holdings are
+    /// credited to known accounts; offers are recorded; offers that end without funds are
+    /// cancelled; what the issuer does not stand behind is recorded as unrecognized.
     fn deposit(&mut self, t: &Transfer, id: DepositId) {
         let known = self.state.deposit(&id).map(|d| d.state);
         let account = t.reason.as_deref().and_then(AccountId::new);
@@ -837,26 +903,20 @@ impl Fold<'_> {
             Status::Completed | Status::Accepted => true,
             Status::Pending => false,
             Status::Rejected | Status::Withdrawn | Status::Failed | Status::Expired => {
-                if let Some(DepositState::Offered | DepositState::UnknownAccount) = known {
-                    self.push(Effect::DepositUpdated {
-                        id,
-                        state: DepositState::Cancelled,
-                        origin: self.origin.clone(),
-                    });
+                if let Some(
+                    DepositState::Offered
+                    | DepositState::UnknownAccount
+                    | DepositState::Unrecognized,
+                ) = known
+                {
+                    self.update_deposit(id, DepositState::Cancelled, None);
                 }
                 return;
             }
         };
         match known {
-            Some(DepositState::Offered) if arrived => {
-                let credit = self.state.deposit(&id).and_then(|d| d.credit(&self.origin));
-                self.push(Effect::DepositUpdated {
-                    id,
-                    state: DepositState::Credited,
-                    origin: self.origin.clone(),
-                });
-                // An offered deposit always names its (known) account.
-                self.push_all(credit.map(Effect::Journal));
+            Some(DepositState::Offered | DepositState::Unrecognized) if arrived => {
+                self.arrived(t, id);
             }
             Some(DepositState::UnknownAccount) if arrived && t.status == Status::Accepted => {
                 // We never accept offers to unknown accounts; someone did by hand. The funds are
@@ -877,10 +937,18 @@ impl Fold<'_> {
                     );
                     return;
                 };
-                let state = match (account_known, arrived) {
-                    (false, _) => DepositState::UnknownAccount,
-                    (true, true) => DepositState::Credited,
-                    (true, false) => DepositState::Offered,
+                let held_back = self.judge_deposit(t, instrument, arrived);
+                let state = match (&held_back, account_known, arrived) {
+                    (Some(why), _, _) => {
+                        self.held_back(
+                            Some(t.node_id),
+                            format!("deposit {id} not credited: {}", why.reason),
+                        );
+                        DepositState::Unrecognized
+                    }
+                    (None, false, _) => DepositState::UnknownAccount,
+                    (None, true, true) => DepositState::Credited,
+                    (None, true, false) => DepositState::Offered,
                 };
                 let deposit = Deposit {
                     id,
@@ -891,6 +959,7 @@ impl Fold<'_> {
                     state,
                     transfer_instruction: t.transfer_instruction_cid.clone(),
                     origin: self.origin.clone(),
+                    held_back,
                 };
                 let credit = (state == DepositState::Credited)
                     .then(|| deposit.credit(&self.origin))
@@ -899,6 +968,45 @@ impl Fold<'_> {
                 self.push_all(credit.map(Effect::Journal));
             }
         }
+    }
+
+    /// A recorded offer (or an unrecognized deposit's offer) was accepted: the holdings it
+    /// brought decide whether it is credited.
+    fn arrived(&mut self, t: &Transfer, id: DepositId) {
+        let Some(deposit) = self.state.deposit(&id).cloned() else {
+            return;
+        };
+        let held_back = self.judge_deposit(t, &deposit.instrument, true);
+        let account_known = deposit
+            .account
+            .as_ref()
+            .is_some_and(|a| self.state.account_exists(a));
+        match (held_back, account_known) {
+            (Some(why), _) => {
+                self.held_back(
+                    Some(t.node_id),
+                    format!("deposit {id} not credited: {}", why.reason),
+                );
+                if deposit.state != DepositState::Unrecognized {
+                    self.update_deposit(id, DepositState::Unrecognized, Some(why));
+                }
+            }
+            (None, true) => {
+                let credit = deposit.credit(&self.origin);
+                self.update_deposit(id, DepositState::Credited, None);
+                self.push_all(credit.map(Effect::Journal));
+            }
+            (None, false) => self.update_deposit(id, DepositState::UnknownAccount, None),
+        }
+    }
+
+    fn update_deposit(&mut self, id: DepositId, state: DepositState, held_back: Option<HeldBack>) {
+        self.push(Effect::DepositUpdated {
+            id,
+            state,
+            origin: self.origin.clone(),
+            held_back,
+        });
     }
 
     /// Outgoing: moves the withdrawal named by the memo; re-creates it if the DB lost it.
@@ -1085,6 +1193,7 @@ impl ContractLookup for StateLookup<'_> {
             amount: k.holding.amount,
             lock: k.holding.lock.clone(),
             meta: Default::default(),
+            provenance: None,
         })
     }
 
@@ -1107,6 +1216,7 @@ impl ContractLookup for StateLookup<'_> {
                 meta: Default::default(),
             },
             status: "TransferPendingReceiverAcceptance".to_owned(),
+            provenance: None,
         })
     }
 }

@@ -8,6 +8,7 @@
 pub mod amount;
 pub mod book;
 pub mod changeset;
+pub mod held_back;
 pub mod ids;
 pub mod ingest;
 pub mod parser;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::tokens::Provenance;
 use crate::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
 
 pub const HOLDING: &str = "Splice.Api.Token.HoldingV1:Holding";
@@ -108,6 +109,9 @@ pub struct Holding {
     pub amount: Amount,
     pub lock: Option<Lock>,
     pub meta: BTreeMap<String, String>,
+    /// Who issued the contract, when read from its created event (not from a lookup).
+    #[serde(skip)]
+    pub provenance: Option<Provenance>,
 }
 
 /// `TransferInstructionV1.Transfer`: what a sender asked the registry to do.
@@ -136,6 +140,9 @@ pub struct TransferInstruction {
     pub transfer: TransferSpec,
     /// `TransferPendingReceiverAcceptance` or `TransferPendingInternalWorkflow`.
     pub status: String,
+    /// Who issued the contract, when read from its created event (not from a lookup).
+    #[serde(skip)]
+    pub provenance: Option<Provenance>,
 }
 
 /// Why a Daml value could not be read as the token standard defines it.
@@ -284,6 +291,7 @@ pub fn decode_holding(contract_id: &str, view: &str) -> Result<Holding, DecodeEr
         amount: holding_amount(&v.amount)?,
         lock,
         meta: v.meta.unwrap_or_default().values.0,
+        provenance: None,
     })
 }
 
@@ -327,6 +335,7 @@ pub fn decode_instruction(
             .transpose()?,
         transfer: v.transfer.typed()?,
         status: v.status.tag,
+        provenance: None,
     })
 }
 
@@ -480,9 +489,13 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
             continue;
         };
         if is(&view.interface_id, HOLDING) {
-            views.holding = Some(decode_holding(&event.contract_id, value.get())?);
+            let mut holding = decode_holding(&event.contract_id, value.get())?;
+            holding.provenance = Some(Provenance::of(event));
+            views.holding = Some(holding);
         } else if is(&view.interface_id, TRANSFER_INSTRUCTION) {
-            views.instruction = Some(decode_instruction(&event.contract_id, value.get())?);
+            let mut instruction = decode_instruction(&event.contract_id, value.get())?;
+            instruction.provenance = Some(Provenance::of(event));
+            views.instruction = Some(instruction);
         }
     }
     Ok(views)

@@ -70,6 +70,20 @@ pub struct Provenance {
 }
 
 impl Provenance {
+    /// What a created event says of its contract. Signatories that are not valid party ids
+    /// are left out (they cannot be an instrument admin either).
+    pub fn of(event: &canton_ledger::CreatedEvent) -> Provenance {
+        Provenance {
+            template_id: event.template_id.clone(),
+            package_name: Some(event.package_name.clone()).filter(|n| !n.is_empty()),
+            signatories: event
+                .signatories
+                .iter()
+                .filter_map(|p| PartyId::new(p).ok())
+                .collect(),
+        }
+    }
+
     /// The package name: the event's, or the one a `#name:Module:Entity` reference carries.
     pub fn package_name(&self) -> Option<&str> {
         self.package_name.as_deref().or_else(|| {
@@ -95,6 +109,17 @@ impl Recognition {
     pub fn is_recognized(&self) -> bool {
         matches!(self, Recognition::Recognized)
     }
+}
+
+/// Why a holding or deposit is held back (not credited, not spent) and what to judge it by
+/// again once more tokens are onboarded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldBack {
+    pub reason: String,
+    /// The contracts whose issuer decides: a holding's own; a deposit's new treasury holdings
+    /// (or, for an offer still pending, its transfer instruction).
+    pub provenance: Vec<Provenance>,
 }
 
 /// The onboarded tokens, by instrument.
@@ -158,6 +183,29 @@ impl Onboarded {
                 provenance.template_id
             )),
         }
+    }
+}
+
+impl Onboarded {
+    /// Judges every contract that decides about `instrument`: held back unless there is at
+    /// least one and each is recognized.
+    pub fn judge_all(
+        &self,
+        instrument: &InstrumentId,
+        provenance: Vec<Provenance>,
+    ) -> Option<HeldBack> {
+        let reason = if provenance.is_empty() {
+            Some(format!("no contract of {instrument} backs it"))
+        } else {
+            provenance
+                .iter()
+                .find_map(|p| match self.judge(instrument, p) {
+                    Recognition::Recognized => None,
+                    Recognition::NotOnboarded => Some(format!("{instrument} is not onboarded")),
+                    Recognition::Counterfeit(why) => Some(format!("not {instrument}: {why}")),
+                })
+        };
+        reason.map(|reason| HeldBack { reason, provenance })
     }
 }
 

@@ -6,9 +6,11 @@ mod common;
 use canton_ledger::JsTransaction;
 use common::*;
 use exchange_core::changeset::{AccountId, ChangeSet, DepositState, Effect, JournalCause};
+use exchange_core::held_back::{HeldDeposit, judge_again};
 use exchange_core::ingest::{
     FoldConfig, Folded, Known, KnownWithdrawal, SkipRule, StateLookup, expire_due, fold,
 };
+use exchange_core::tokens::{Onboarded, OnboardedToken, TokenTransferKind};
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalPurpose, WithdrawalState};
 use exchange_core::{InstrumentId, PartyId, SynchronizerId, Timestamp, parse_transaction};
 
@@ -47,8 +49,28 @@ fn run(txs: &[JsTransaction], known: &mut Known, config: &FoldConfig) -> Vec<Fol
     txs.iter().map(|tx| step(tx, known, config)).collect()
 }
 
+/// The DSOs of the recordings.
+const LOCALNET_DSO: &str =
+    "DSO::12209431d07c316412c8f76bb30f1c75bd0b6b05ff5b69fd7975b139a8e03ee18c36";
+const SPLICE_DSO: &str = "dso::normalized";
+
+/// Canton Coin onboarded as an exchange onboards it: the DSO as admin, `splice-amulet`.
+fn onboarded() -> Onboarded {
+    Onboarded::new([LOCALNET_DSO, SPLICE_DSO].map(|dso| OnboardedToken {
+        instrument: InstrumentId {
+            admin: PartyId::new(dso).unwrap(),
+            id: "Amulet".into(),
+        },
+        registry_url: "http://scan-proxy".into(),
+        transfer_kind: TokenTransferKind::OneStep,
+        package_names: ["splice-amulet".to_owned()].into(),
+    }))
+}
+
 fn config(treasury: &str) -> FoldConfig {
-    FoldConfig::new(PartyId::new(treasury).unwrap())
+    let mut config = FoldConfig::new(PartyId::new(treasury).unwrap());
+    config.onboarded = onboarded();
+    config
 }
 
 fn account(s: &str) -> AccountId {
@@ -125,6 +147,71 @@ fn a_deposit_to_a_known_account_is_credited() {
             .iter()
             .any(|e| matches!(e, Effect::HoldingCreated(h) if h.amount == d.amount))
     );
+}
+
+#[test]
+fn a_real_deposit_of_a_token_not_onboarded_is_held_back_then_credited_once_onboarded() {
+    let Some(txs) = localnet() else { return };
+    let mut config = config(LOCALNET_TREASURY);
+    config.onboarded = Onboarded::default();
+    let mut known = Known::default();
+    known.accounts.insert(account(DEPOSIT_MEMO));
+    let f = step(&txs[0], &mut known, &config);
+    assert!(f.anomalies.is_empty(), "{:?}", f.anomalies);
+    assert!(!f.held_back.is_empty());
+    assert!(
+        !effects(&f).iter().any(|e| matches!(e, Effect::Journal(_))),
+        "nothing is credited before onboarding"
+    );
+    let deposit = effects(&f)
+        .iter()
+        .find_map(|e| match e {
+            Effect::DepositRecorded(d) => Some(d.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(deposit.state, DepositState::Unrecognized);
+    let holdings: Vec<_> = effects(&f)
+        .iter()
+        .filter_map(|e| match e {
+            Effect::HoldingCreated(h) if !h.recognized() => Some(h.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!holdings.is_empty());
+
+    // Onboarded now: judged again by the provenance recorded with them.
+    let held = [HeldDeposit {
+        deposit: deposit.clone(),
+        pending_offer: false,
+        account_known: true,
+    }];
+    let changes = judge_again(&onboarded(), &holdings, &held);
+    let credits: Vec<_> = changes
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Journal(j) => Some((j.cause.clone(), j.amount)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        credits,
+        [(JournalCause::Deposit(deposit.id.clone()), deposit.amount)]
+    );
+    let recognized = changes
+        .effects
+        .iter()
+        .filter(|e| matches!(e, Effect::HoldingRecognized { .. }))
+        .count();
+    assert_eq!(recognized, holdings.len());
+    // Onboarded under another package name, the same deposit is still not the token's.
+    let mut elsewhere = onboarded();
+    elsewhere = Onboarded::new(elsewhere.iter().cloned().map(|mut t| {
+        t.package_names = ["some-other-package".to_owned()].into();
+        t
+    }));
+    assert!(judge_again(&elsewhere, &holdings, &held).is_empty());
 }
 
 #[test]

@@ -12,6 +12,8 @@ use exchange_core::ingest::{
     FoldConfig, InvalidTransition, Known, KnownWithdrawal, expire_due, fold, transition_effects,
 };
 use exchange_core::parser::{Direction, Transfer, TransferKind, TransferStatus};
+use exchange_core::token_standard as ts;
+use exchange_core::tokens::{Onboarded, OnboardedToken, Provenance, TokenTransferKind};
 use exchange_core::withdrawal::{
     WithdrawalId, WithdrawalPurpose, WithdrawalState, WithdrawalTransition,
 };
@@ -55,21 +57,80 @@ fn time(micros: i64) -> Timestamp {
     Timestamp::from_micros(micros).unwrap()
 }
 
+/// Amulet onboarded: its holdings count when the DSO signs them.
 fn config() -> FoldConfig {
-    FoldConfig::new(party("treasury"))
+    let mut config = FoldConfig::new(party("treasury"));
+    config.onboarded = Onboarded::new([OnboardedToken {
+        instrument: amulet(),
+        registry_url: "http://scan".into(),
+        transfer_kind: TokenTransferKind::OneStep,
+        package_names: ["splice-amulet".to_owned()].into(),
+    }]);
+    config
 }
 
-/// A transaction at offset/record time `n` with one transfer of 7 Amulet.
+fn issued_by(signatory: &str) -> Option<Provenance> {
+    Some(Provenance {
+        template_id: "#splice-amulet:Splice.Amulet:Amulet".into(),
+        package_name: Some("splice-amulet".into()),
+        signatories: vec![party(signatory), party("treasury")],
+    })
+}
+
+/// A transaction at offset/record time `n` with one transfer of 7 Amulet; an incoming one
+/// brings the treasury the DSO's holding (or, pending, the DSO's offer).
 fn transaction(n: i64, transfer: Transfer) -> ParsedTransaction {
+    signed_transaction(n, transfer, "dso")
+}
+
+fn signed_transaction(n: i64, transfer: Transfer, signatory: &str) -> ParsedTransaction {
+    let incoming = transfer.direction == Direction::In;
+    let arrived = matches!(
+        transfer.status,
+        TransferStatus::Completed | TransferStatus::Accepted
+    );
+    let holdings_created = if incoming && arrived {
+        vec![ts::Holding {
+            contract_id: cid(&format!("h{n}")),
+            owner: party("treasury"),
+            instrument: amulet(),
+            amount: amount("7"),
+            lock: None,
+            meta: BTreeMap::new(),
+            provenance: issued_by(signatory),
+        }]
+    } else {
+        Vec::new()
+    };
+    let instructions_created = match (&transfer.transfer_instruction_cid, transfer.status) {
+        (Some(offer), TransferStatus::Pending) if incoming => vec![ts::TransferInstruction {
+            contract_id: offer.clone(),
+            original_instruction_cid: None,
+            transfer: ts::TransferSpec {
+                sender: party("alice"),
+                receiver: party("treasury"),
+                amount: amount("7"),
+                instrument: amulet(),
+                requested_at: time(0),
+                execute_before: time(n * 2_000_000),
+                input_holding_cids: Vec::new(),
+                reason: transfer.reason.clone(),
+                meta: BTreeMap::new(),
+            },
+            status: "TransferPendingReceiverAcceptance".into(),
+            provenance: issued_by(signatory),
+        }],
+        _ => Vec::new(),
+    };
     ParsedTransaction {
         update_id: UpdateId::new(&format!("u{n}")).unwrap(),
         offset: Offset::new(n).unwrap(),
         record_time: time(n * 1_000_000),
         synchronizer_id: sync(),
-        holdings_created: Vec::new(),
+        holdings_created,
         holdings_archived: Vec::new(),
         holding_changes: Vec::new(),
-        instructions_created: Vec::new(),
+        instructions_created,
         instructions_consumed: Vec::new(),
         transfers: vec![transfer],
         unexplained: Vec::new(),
@@ -156,6 +217,9 @@ fn a_credited_deposit_comes_with_its_credit() {
     known.accounts.insert(acc());
     let tx = transaction(2, transfer(Direction::In, TransferStatus::Completed, "acc"));
     let effects = fold(&tx, &known, &config()).changes.effects;
+    // The holding is mirrored first, then the deposit.
+    assert!(matches!(&effects[0], Effect::HoldingCreated(h) if h.recognized()));
+    let effects = &effects[1..];
     let Some(Effect::DepositRecorded(d)) = effects.first() else {
         panic!("{effects:?}")
     };
@@ -205,6 +269,7 @@ fn an_accepted_offer_comes_with_its_credit() {
             state: DepositState::Offered,
             transfer_instruction: Some(cid("ti1")),
             origin: origin(2),
+            held_back: None,
         },
     );
     let mut accepted = transfer(Direction::In, TransferStatus::Accepted, "acc");
@@ -223,8 +288,81 @@ fn an_accepted_offer_comes_with_its_credit() {
         id,
         state: DepositState::Credited,
         origin: origin(3),
+        held_back: None,
     };
-    assert_eq!(effects, [updated, credit]);
+    let mirrored: Vec<_> = effects
+        .iter()
+        .filter(|e| !matches!(e, Effect::HoldingCreated(_)))
+        .cloned()
+        .collect();
+    assert_eq!(mirrored, [updated, credit]);
+}
+
+#[test]
+fn a_counterfeit_or_unonboarded_deposit_is_recorded_never_credited() {
+    let mut known = Known::default();
+    known.accounts.insert(acc());
+    let deposit = || transfer(Direction::In, TransferStatus::Completed, "acc");
+    // Claims to be the DSO's Amulet, signed by someone else.
+    let forged = signed_transaction(2, deposit(), "forger");
+    // The DSO's own, but Amulet was never onboarded.
+    let genuine = transaction(3, deposit());
+    let unonboarded = FoldConfig::new(party("treasury"));
+    for (tx, config, why) in [
+        (&forged, config(), "not a signatory"),
+        (&genuine, unonboarded, "not onboarded"),
+    ] {
+        let folded = fold(tx, &known, &config);
+        let effects = &folded.changes.effects;
+        assert!(money(effects).is_empty(), "{effects:?}");
+        let recorded = effects.iter().find_map(|e| match e {
+            Effect::DepositRecorded(d) => Some(d),
+            _ => None,
+        });
+        let recorded = recorded.expect("recorded for support");
+        assert_eq!(recorded.state, DepositState::Unrecognized);
+        assert!(recorded.held_back.as_ref().unwrap().reason.contains(why));
+        // The treasury mirrors the holding (its archive must match) but never counts it.
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::HoldingCreated(h) if !h.recognized()))
+        );
+        // Held back, never an anomaly: anyone can send the treasury a token, and strict
+        // ingestion must not stop for it.
+        assert!(folded.anomalies.is_empty(), "{:?}", folded.anomalies);
+        assert_eq!(folded.held_back.len(), 2, "{:?}", folded.held_back);
+    }
+}
+
+#[test]
+fn an_offer_accepted_with_counterfeit_holdings_is_not_credited() {
+    let id = DepositId::new("offer:ti1").unwrap();
+    let mut known = Known::default();
+    known.accounts.insert(acc());
+    let mut offer = transfer(Direction::In, TransferStatus::Pending, "acc");
+    offer.transfer_instruction_cid = Some(cid("ti1"));
+    let folded = fold(&transaction(2, offer), &known, &config());
+    known.absorb(&folded.changes);
+    assert_eq!(known.deposits[&id].state, DepositState::Offered);
+    let mut accepted = transfer(Direction::In, TransferStatus::Accepted, "acc");
+    accepted.transfer_instruction_cid = Some(cid("ti1"));
+    let effects = fold(
+        &signed_transaction(3, accepted, "forger"),
+        &known,
+        &config(),
+    )
+    .changes
+    .effects;
+    assert!(money(&effects).is_empty(), "{effects:?}");
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::DepositUpdated {
+            state: DepositState::Unrecognized,
+            held_back: Some(_),
+            ..
+        }
+    )));
 }
 
 #[test]

@@ -23,10 +23,12 @@ use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
 use exchange_core::book::Chain;
-use exchange_core::changeset::{ChangeSet, Checkpoint, IngestedUpdate};
+use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate};
+use exchange_core::held_back::judge_again;
 use exchange_core::ingest::{
     FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested, quarantine,
 };
+use exchange_core::tokens::Onboarded;
 use exchange_core::{
     HoldingBook, Offset, ParsedTransaction, SynchronizerId, Timestamp, UpdateId, parse_transaction,
 };
@@ -166,6 +168,10 @@ pub struct Ingestor {
     config: IngestConfig,
     format: UpdateFormat,
     observer: Arc<dyn Observer>,
+    /// `config.fold` with the onboarded tokens as last read from the DB: what batches are
+    /// folded with. Read once per batch, so a token onboarded while ingestion runs counts from
+    /// the next batch on.
+    fold: std::sync::Mutex<Arc<FoldConfig>>,
 }
 
 impl Ingestor {
@@ -176,12 +182,14 @@ impl Ingestor {
         observer: Arc<dyn Observer>,
     ) -> Ingestor {
         let format = treasury_format(config.fold.treasury.as_str());
+        let fold = std::sync::Mutex::new(Arc::new(config.fold.clone()));
         Ingestor {
             store,
             source,
             config,
             format,
             observer,
+            fold,
         }
     }
 
@@ -239,6 +247,7 @@ impl Ingestor {
             last_update: None,
         });
         let end = self.check_node(&checkpoint).await?;
+        self.refresh_tokens().await?;
         let begin = checkpoint.offset.get();
         self.observer.event(&Event::Started {
             from: begin,
@@ -306,6 +315,14 @@ impl Ingestor {
                 // Lost (PostgreSQL connection gone): a standby may be ingesting; stop writing.
                 // (A commit in flight is then abandoned whole: its transaction rolls back.)
                 lease.check().await?;
+                // Tokens onboarded since the last batch: what earlier batches held back is
+                // judged again once they are all committed.
+                if self.tokens_changed().await? {
+                    if let Some(f) = in_flight.take() {
+                        self.settle(f, &mut summary, &mut last_update).await?;
+                    }
+                    self.refresh_tokens().await?;
+                }
                 // Prepared while the previous batch commits, on what the DB has plus that
                 // batch's changes (`Known::absorb` sets what each change leaves behind, so the
                 // result is the same whether a read sees the DB before or after that commit).
@@ -363,6 +380,46 @@ impl Ingestor {
         }
         self.progress(&summary, started, end).await;
         Ok(summary)
+    }
+
+    fn fold_config(&self) -> Arc<FoldConfig> {
+        self.fold.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn tokens_changed(&self) -> Result<bool, StoreError> {
+        let onboarded = Onboarded::new(self.store.onboarded_tokens().await?);
+        Ok(onboarded != self.fold_config().onboarded)
+    }
+
+    /// Reads the onboarded tokens for the batches to come and judges again what earlier
+    /// batches held back (every batch before must be committed). Committed on its own, at the
+    /// stored checkpoint: it ingests no transaction.
+    async fn refresh_tokens(&self) -> Result<(), StoreError> {
+        let onboarded = Onboarded::new(self.store.onboarded_tokens().await?);
+        let instruments: Vec<_> = onboarded.iter().map(|t| t.instrument.clone()).collect();
+        let (holdings, deposits) = self.store.held_back_of(&instruments).await?;
+        let changes = judge_again(&onboarded, &holdings, &deposits);
+        if !changes.is_empty() {
+            let offset = self
+                .store
+                .checkpoint()
+                .await?
+                .map_or(Offset::BEGIN, |c| c.offset);
+            let stay = Checkpoint {
+                offset,
+                last_update: None,
+            };
+            self.store.commit(&changes, &stay).await?;
+            let count = |f: fn(&Effect) -> bool| changes.effects.iter().filter(|e| f(e)).count();
+            self.observer.event(&Event::Recognized {
+                holdings: count(|e| matches!(e, Effect::HoldingRecognized { .. })),
+                deposits: count(|e| matches!(e, Effect::DepositUpdated { .. })),
+            });
+        }
+        let mut config = (*self.fold_config()).clone();
+        config.onboarded = onboarded;
+        *self.fold.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        Ok(())
     }
 
     /// Checks the node against the checkpoint ([`identity::check`]); with `once`, the ledger end
@@ -575,7 +632,7 @@ impl Ingestor {
         last_update: &mut Option<IngestedUpdate>,
         overlay: Option<&ChangeSet>,
     ) -> Result<Prepared, StoreError> {
-        let config = &self.config.fold;
+        let config = &*self.fold_config();
         let mut timings = Timings::default();
         let loading = Instant::now();
         let mut known = Known::default();
@@ -735,6 +792,9 @@ impl Ingestor {
                 }
                 (_, Parsed::Ok(p)) => {
                     let folded = fold(&p, &known, config);
+                    for h in &folded.held_back {
+                        self.observer.event(&Event::HeldBack(h.clone()));
+                    }
                     if let Some(a) = folded.anomalies.first() {
                         outcome.anomalies += folded.anomalies.len() as u64;
                         for a in &folded.anomalies {

@@ -24,6 +24,13 @@ pub enum Event {
     },
     /// Ledger data ingestion did not act on (logged with its update id).
     Anomaly(Anomaly),
+    /// A holding or deposit its issuer does not stand behind (a counterfeit, a token not
+    /// onboarded): recorded, not credited. Never stops ingestion.
+    HeldBack(Anomaly),
+    /// Onboarded tokens changed and what was held back was judged again: `holdings` became
+    /// spendable and `deposits` left the unrecognized state (credited, offered or unknown
+    /// account).
+    Recognized { holdings: usize, deposits: usize },
     /// A transaction that could not be parsed: ingestion stops before it, or (`quarantined`)
     /// it was set aside.
     Unparseable {

@@ -1,6 +1,8 @@
 //! Deposits: credited ones, pending offers and those to unknown accounts.
 
-use exchange_core::changeset::{Deposit, DepositId, DepositState, Origin};
+use exchange_core::InstrumentId;
+use exchange_core::changeset::{Deposit, DepositId, DepositState, Holding, Origin};
+use exchange_core::held_back::HeldDeposit;
 
 use crate::Store;
 use crate::db::{Row, Tx, expect_one};
@@ -17,7 +19,7 @@ pub struct DepositRecord {
 pub(crate) const COLUMNS: &str =
     "deposit_id, state, account_id, instrument_admin, instrument_id, amount,
     sender, transfer_instruction_id, created_update_id, created_record_time_us,
-    updated_update_id, updated_record_time_us";
+    updated_update_id, updated_record_time_us, held_back";
 
 pub(crate) fn from_row(row: &Row) -> Result<DepositRecord> {
     Ok(DepositRecord {
@@ -33,6 +35,7 @@ pub(crate) fn from_row(row: &Row) -> Result<DepositRecord> {
                 update_id: row.update("created_update_id")?,
                 record_time: row.time("created_record_time_us")?,
             },
+            held_back: crate::ingest::held_back_from(row)?,
         },
         updated: Origin {
             update_id: row.update("updated_update_id")?,
@@ -46,6 +49,7 @@ pub(crate) async fn update(
     id: &DepositId,
     state: DepositState,
     origin: &Origin,
+    held_back: Option<String>,
 ) -> Result<()> {
     let sql = format!("SELECT {COLUMNS} FROM deposits WHERE deposit_id = $1");
     let row = tx.query(&sql).bind(id.as_str()).fetch_optional().await?;
@@ -64,7 +68,8 @@ pub(crate) async fn update(
     }
     let changed = tx
         .query(
-            "UPDATE deposits SET state = $2, updated_update_id = $3, updated_record_time_us = $4
+            "UPDATE deposits SET state = $2, updated_update_id = $3, updated_record_time_us = $4,
+                 held_back = $6
              WHERE deposit_id = $1 AND state = $5",
         )
         .bind(id.as_str())
@@ -72,6 +77,7 @@ pub(crate) async fn update(
         .bind(origin.update_id.as_str())
         .bind(origin.record_time.micros())
         .bind(current.state.as_str())
+        .bind(held_back)
         .execute()
         .await?;
     // The credit, if any, is an effect of its own (the journal's unique cause keeps it single).
@@ -98,5 +104,51 @@ impl Store {
         );
         let rows = tx.query(&sql).bind(state.as_str()).fetch_all().await?;
         rows.iter().map(from_row).collect()
+    }
+}
+
+impl Store {
+    /// What is held back of the `instruments` (held-back active holdings, unrecognized
+    /// deposits with whether their account exists and their offer is still pending): what
+    /// ingestion judges again once tokens are onboarded.
+    pub async fn held_back_of(
+        &self,
+        instruments: &[InstrumentId],
+    ) -> Result<(Vec<Holding>, Vec<HeldDeposit>)> {
+        let wanted = |i: &InstrumentId| instruments.contains(i);
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {} FROM holdings WHERE held_back IS NOT NULL AND archived_update_id IS NULL
+             ORDER BY contract_id",
+            crate::holdings::COLUMNS
+        );
+        let mut holdings = Vec::new();
+        for row in tx.query(&sql).fetch_all().await? {
+            let record = crate::holdings::from_row(&row)?;
+            if wanted(&record.holding.instrument) {
+                holdings.push(record.holding);
+            }
+        }
+        let sql = format!(
+            "SELECT {COLUMNS},
+                 EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = deposits.account_id)
+                     AS account_known,
+                 EXISTS (SELECT 1 FROM transfer_instructions t
+                         WHERE t.contract_id = deposits.transfer_instruction_id
+                           AND t.state = 'pending') AS pending_offer
+             FROM deposits WHERE state = 'unrecognized' ORDER BY deposit_id"
+        );
+        let mut deposits = Vec::new();
+        for row in tx.query(&sql).fetch_all().await? {
+            let record = from_row(&row)?;
+            if wanted(&record.deposit.instrument) {
+                deposits.push(HeldDeposit {
+                    deposit: record.deposit,
+                    pending_offer: row.get("pending_offer")?,
+                    account_known: row.get("account_known")?,
+                });
+            }
+        }
+        Ok((holdings, deposits))
     }
 }

@@ -26,7 +26,7 @@ impl HoldingRecord {
 
 pub(crate) const COLUMNS: &str = "contract_id, instrument_admin, instrument_id, amount, locked,
     lock_json, created_update_id, created_record_time_us, archived_update_id,
-    archived_record_time_us, reserved_by";
+    archived_record_time_us, reserved_by, held_back";
 
 /// The lock as stored in `lock_json`.
 pub(crate) fn lock_json(lock: Option<&Lock>) -> Result<Option<String>> {
@@ -70,10 +70,20 @@ pub(crate) fn from_row(row: &Row) -> Result<HoldingRecord> {
                 update_id: row.update("created_update_id")?,
                 record_time: row.time("created_record_time_us")?,
             },
+            held_back: crate::ingest::held_back_from(row)?,
         },
         archived,
         reserved_by: row.opt_parse("reserved_by")?,
     })
+}
+
+/// A held-back holding turned out to be its issuer's: counted and spendable from now on.
+pub(crate) async fn recognize(tx: &mut Tx, contract_id: &ContractId) -> Result<()> {
+    tx.query("UPDATE holdings SET held_back = NULL WHERE contract_id = $1")
+        .bind(contract_id.as_str())
+        .execute()
+        .await?;
+    Ok(())
 }
 
 /// Reserves an active, unlocked, unreserved holding of `instrument` for a withdrawal.
@@ -87,7 +97,8 @@ pub(crate) async fn reserve(
         .query(
             "UPDATE holdings SET reserved_by = $2
              WHERE contract_id = $1 AND instrument_admin = $3 AND instrument_id = $4
-               AND archived_update_id IS NULL AND reserved_by IS NULL AND NOT locked",
+               AND archived_update_id IS NULL AND reserved_by IS NULL AND NOT locked
+               AND held_back IS NULL",
         )
         .bind(contract_id.as_str())
         .bind(withdrawal.as_str())
@@ -125,7 +136,7 @@ pub(crate) async fn candidates_for_update(
         let sql = format!(
             "SELECT {COLUMNS} FROM holdings
              WHERE instrument_admin = $1 AND instrument_id = $2 AND archived_update_id IS NULL
-               AND {filter}
+               AND held_back IS NULL AND {filter}
              ORDER BY contract_id {lock}"
         );
         let rows = tx
@@ -151,7 +162,8 @@ pub(crate) async fn reserve_selected(
     let changed = tx
         .query(
             "UPDATE holdings SET reserved_by = $2
-             WHERE contract_id = $1 AND archived_update_id IS NULL AND reserved_by IS NULL",
+             WHERE contract_id = $1 AND archived_update_id IS NULL AND reserved_by IS NULL
+               AND held_back IS NULL",
         )
         .bind(contract_id.as_str())
         .bind(withdrawal.as_str())
@@ -167,7 +179,7 @@ pub(crate) async fn ever_held(tx: &mut Tx, instrument: &InstrumentId) -> Result<
     let row = tx
         .query(
             "SELECT contract_id FROM holdings WHERE instrument_admin = $1 AND instrument_id = $2
-             LIMIT 1",
+               AND held_back IS NULL LIMIT 1",
         )
         .bind(instrument.admin.as_str())
         .bind(instrument.id.as_str())
@@ -200,18 +212,33 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// The active treasury holdings of `instrument`, reserved or not.
+    /// The active treasury holdings of `instrument`, reserved or not, held back or not.
     pub async fn active_holdings(&self, instrument: &InstrumentId) -> Result<Vec<HoldingRecord>> {
         self.holdings_where(instrument, "").await
     }
 
-    /// Active holdings that may fund a new withdrawal: unlocked and not reserved.
+    /// Active holdings that may fund a new withdrawal: the issuer's, unlocked and not reserved.
     pub async fn available_holdings(
         &self,
         instrument: &InstrumentId,
     ) -> Result<Vec<HoldingRecord>> {
-        self.holdings_where(instrument, "AND reserved_by IS NULL AND NOT locked")
-            .await
+        self.holdings_where(
+            instrument,
+            "AND reserved_by IS NULL AND NOT locked AND held_back IS NULL",
+        )
+        .await
+    }
+
+    /// Active holdings held back (a counterfeit, a token not onboarded), for support.
+    pub async fn held_back_holdings(&self) -> Result<Vec<HoldingRecord>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM holdings
+             WHERE held_back IS NOT NULL AND archived_update_id IS NULL
+             ORDER BY created_record_time_us, contract_id"
+        );
+        let rows = tx.query(&sql).fetch_all().await?;
+        rows.iter().map(from_row).collect()
     }
 
     async fn holdings_where(

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, JournalEntry};
+use exchange_core::tokens::HeldBack;
 use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 
@@ -99,6 +100,7 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                 holdings::lock_json(h.lock.as_ref())?.into(),
                 h.created.update_id.as_str().into(),
                 h.created.record_time.micros().into(),
+                held_back_json(h.held_back.as_ref())?.into(),
             ]),
             Effect::HoldingArchived {
                 contract_id,
@@ -125,6 +127,7 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     d.origin.record_time.micros().into(),
                     d.origin.update_id.as_str().into(),
                     d.origin.record_time.micros().into(),
+                    held_back_json(d.held_back.as_ref())?.into(),
                 ]);
             }
             Effect::Journal(entry) => pending.journal(entry)?,
@@ -152,9 +155,19 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
             Effect::TransferInstruction(instruction) => {
                 instructions::upsert(tx, instruction).await?
             }
-            Effect::DepositUpdated { id, state, origin } => {
+            Effect::DepositUpdated {
+                id,
+                state,
+                origin,
+                held_back,
+            } => {
                 pending.flush(tx).await?;
-                deposits::update(tx, id, *state, origin).await?
+                let held_back = held_back_json(held_back.as_ref())?;
+                deposits::update(tx, id, *state, origin, held_back).await?
+            }
+            Effect::HoldingRecognized { contract_id } => {
+                pending.flush(tx).await?;
+                holdings::recognize(tx, contract_id).await?
             }
             Effect::Withdrawal(transition) => {
                 pending.flush(tx).await?;
@@ -197,6 +210,7 @@ const HOLDING_COLUMNS: &[(&str, Kind)] = &[
     ("lock_json", Kind::Text),
     ("created_update_id", Kind::Text),
     ("created_record_time_us", Kind::Int),
+    ("held_back", Kind::Text),
 ];
 const ARCHIVE_COLUMNS: &[(&str, Kind)] = &[
     ("contract_id", Kind::Text),
@@ -216,6 +230,7 @@ const DEPOSIT_COLUMNS: &[(&str, Kind)] = &[
     ("created_record_time_us", Kind::Int),
     ("updated_update_id", Kind::Text),
     ("updated_record_time_us", Kind::Int),
+    ("held_back", Kind::Text),
 ];
 const RECOVERED_COLUMNS: &[(&str, Kind)] = &[
     ("withdrawal_id", Kind::Text),
@@ -248,6 +263,22 @@ const INGESTED_COLUMNS: &[(&str, Kind)] = &[
     ("record_time_us", Kind::Int),
     ("synchronizer_id", Kind::Text),
 ];
+
+/// Why a holding or deposit is held back, as stored in `held_back` (NULL: recognized).
+pub(crate) fn held_back_json(held: Option<&HeldBack>) -> Result<Option<String>> {
+    held.map(|h| serde_json::to_string(h).map_err(|e| StoreError::Invalid(e.to_string())))
+        .transpose()
+}
+
+/// The stored `held_back` column.
+pub(crate) fn held_back_from(row: &crate::db::Row) -> Result<Option<HeldBack>> {
+    row.get::<Option<String>>("held_back")?
+        .map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("column held_back holds {text:?}: {e}")))
+        })
+        .transpose()
+}
 
 /// Effects waiting for one statement per table.
 struct Pending {

@@ -91,11 +91,15 @@ async fn check_inputs(tx: &mut Tx, order: &PoolOrder, at: Timestamp) -> Result<(
 }
 
 impl Store {
-    /// The active holdings of `instrument`, with whether a withdrawal reserves them: what
+    /// The active holdings of `instrument` (its issuer's), with whether a withdrawal reserves them: what
     /// `exchange_core::pool::plan` plans with.
     pub async fn pool_candidates(&self, instrument: &InstrumentId) -> Result<Vec<Candidate>> {
         let records = self.active_holdings(instrument).await?;
-        Ok(records.into_iter().map(candidate).collect())
+        Ok(records
+            .into_iter()
+            .filter(|r| r.holding.recognized())
+            .map(candidate)
+            .collect())
     }
 
     /// Places one planned pool self-transfer in one transaction: refuses unless withdrawals

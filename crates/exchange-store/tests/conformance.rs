@@ -32,6 +32,7 @@ conformance!(
     operator_switch_stops_withdrawal_requests,
     tokens_and_dars,
     onboarded_tokens_keep_their_package_names,
+    held_back_holdings_and_deposits_wait_for_onboarding,
     record_times_and_ingested_updates,
     concurrent_requests_cannot_spend_twice,
     a_batch_laid_over_reads_equals_the_state_after_its_commit,
@@ -112,6 +113,7 @@ fn holding(c: &str, value: &str, n: i64) -> Effect {
         amount: amount(value),
         lock: None,
         created: origin(n),
+        held_back: None,
     })
 }
 
@@ -125,6 +127,7 @@ fn deposit(id: &str, to: Option<&str>, value: &str, state: DepositState, n: i64)
         state,
         transfer_instruction: None,
         origin: origin(n),
+        held_back: None,
     }
 }
 
@@ -145,6 +148,7 @@ fn accepted(d: &Deposit, n: i64) -> Vec<Effect> {
             id: d.id.clone(),
             state: DepositState::Credited,
             origin: origin(n),
+            held_back: None,
         },
         Effect::Journal(d.credit(&origin(n)).unwrap()),
     ]
@@ -437,6 +441,7 @@ async fn holdings_lifecycle_and_reservation(db: &TestDb) {
         amount: amount("1"),
         lock: Some(lock.clone()),
         created: origin(2),
+        held_back: None,
     });
     store
         .commit(&tx(2, vec![locked]), &checkpoint(2))
@@ -806,6 +811,7 @@ async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
         id: DepositId::new("d1").unwrap(),
         state: DepositState::Cancelled,
         origin: origin(4),
+        held_back: None,
     };
     store
         .commit(&tx(4, vec![withdrawn]), &checkpoint(4))
@@ -1001,6 +1007,101 @@ async fn onboarded_tokens_keep_their_package_names(db: &TestDb) {
     let other = tokens.iter().find(|t| t.instrument != amulet()).unwrap();
     assert!(other.package_names.is_empty());
     assert_eq!(other.transfer_kind, TokenTransferKind::OneStep);
+}
+
+async fn held_back_holdings_and_deposits_wait_for_onboarding(db: &TestDb) {
+    use exchange_core::held_back::judge_again;
+    use exchange_core::tokens::{
+        HeldBack, Onboarded, OnboardedToken, Provenance, TokenTransferKind,
+    };
+    let store = db.open().await;
+    store.create_account(&account("acc"), "cust").await.unwrap();
+    let provenance = |signatory: &str| Provenance {
+        template_id: "pkg:Splice.Amulet:Amulet".into(),
+        package_name: Some("splice-amulet".into()),
+        signatories: vec![party(signatory)],
+    };
+    let held = |signatory: &str| {
+        Some(HeldBack {
+            reason: "not onboarded".into(),
+            provenance: vec![provenance(signatory)],
+        })
+    };
+    let held_holding = |c: &str, signatory: &str| {
+        Effect::HoldingCreated(Holding {
+            contract_id: cid(c),
+            instrument: amulet(),
+            amount: amount("5"),
+            lock: None,
+            created: origin(1),
+            held_back: held(signatory),
+        })
+    };
+    let mut real = deposit("d-real", Some("acc"), "5", DepositState::Unrecognized, 1);
+    real.held_back = held("DSO");
+    let mut fake = deposit("d-fake", Some("acc"), "5", DepositState::Unrecognized, 1);
+    fake.held_back = held("forger");
+    let mut effects = vec![
+        held_holding("h-real", "DSO"),
+        held_holding("h-fake", "forger"),
+    ];
+    effects.extend(recorded(real.clone()));
+    effects.extend(recorded(fake));
+    store.commit(&tx(1, effects), &checkpoint(1)).await.unwrap();
+
+    // Mirrored, never counted or spent.
+    assert!(
+        store
+            .available_holdings(&amulet())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.active_holdings(&amulet()).await.unwrap().len(), 2);
+    assert_eq!(store.held_back_holdings().await.unwrap().len(), 2);
+    assert_eq!(balance(&store).await, Amount::ZERO);
+    let stored = store.deposit(&real.id).await.unwrap().unwrap().deposit;
+    assert_eq!(
+        stored, real,
+        "the held-back reason and provenance round-trip"
+    );
+
+    let (holdings, deposits) = store.held_back_of(&[amulet()]).await.unwrap();
+    assert_eq!((holdings.len(), deposits.len()), (2, 2));
+    assert!(deposits.iter().all(|d| d.account_known && !d.pending_offer));
+    assert_eq!(store.held_back_of(&[]).await.unwrap().0.len(), 0);
+
+    let onboarded = Onboarded::new([OnboardedToken {
+        instrument: amulet(),
+        registry_url: "http://scan".into(),
+        transfer_kind: TokenTransferKind::OneStep,
+        package_names: ["splice-amulet".to_owned()].into(),
+    }]);
+    let changes = judge_again(&onboarded, &holdings, &deposits);
+    let stay = Checkpoint {
+        offset: Offset::new(1).unwrap(),
+        last_update: None,
+    };
+    store.commit(&changes, &stay).await.unwrap();
+    assert_eq!(balance(&store).await, amount("5"));
+    let available: Vec<_> = store
+        .available_holdings(&amulet())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.holding.contract_id)
+        .collect();
+    assert_eq!(available, [cid("h-real")]);
+    let credited = store.deposit(&real.id).await.unwrap().unwrap().deposit;
+    assert_eq!(
+        (credited.state, credited.held_back),
+        (DepositState::Credited, None)
+    );
+    // Judged again, what is left changes nothing; the same credit twice is refused.
+    let (holdings, deposits) = store.held_back_of(&[amulet()]).await.unwrap();
+    assert!(judge_again(&onboarded, &holdings, &deposits).is_empty());
+    assert!(store.commit(&changes, &stay).await.is_err());
+    assert_eq!(balance(&store).await, amount("5"));
 }
 
 async fn record_times_and_ingested_updates(db: &TestDb) {
@@ -1348,6 +1449,7 @@ async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
                     amount: amount("3"),
                     lock: Some(lock.clone()),
                     created: origin(1),
+                    held_back: None,
                 })],
             ),
             &checkpoint(1),
@@ -1475,6 +1577,7 @@ async fn the_store_books_only_what_the_change_set_lists(db: &TestDb) {
         id: offer.id.clone(),
         state: DepositState::Credited,
         origin: origin(3),
+        held_back: None,
     };
     store
         .commit(&tx(3, vec![accept]), &checkpoint(3))

@@ -94,6 +94,7 @@ async fn pool(db: &TestDb) -> Store {
             amount: amount(value),
             lock: None,
             created: update(1).origin(),
+            held_back: None,
         }));
     }
     let deposit = Deposit {
@@ -105,6 +106,7 @@ async fn pool(db: &TestDb) -> Store {
         state: DepositState::Credited,
         transfer_instruction: None,
         origin: update(1).origin(),
+        held_back: None,
     };
     let credit = deposit.credit(&update(1).origin()).unwrap();
     changes.push(Effect::DepositRecorded(deposit));
@@ -328,6 +330,7 @@ fn ts_holding(c: &str, value: &str) -> ts::Holding {
         amount: amount(value),
         lock: None,
         meta: BTreeMap::new(),
+        provenance: None,
     }
 }
 

@@ -74,6 +74,7 @@ fn holding(c: &str, value: &str, lock: Option<Lock>) -> Effect {
         amount: amount(value),
         lock,
         created: origin(1),
+        held_back: None,
     })
 }
 
@@ -105,6 +106,7 @@ async fn funded(db: &TestDb, funds: &str, holdings: Vec<Effect>) -> Store {
         state: DepositState::Credited,
         transfer_instruction: None,
         origin: origin(1),
+        held_back: None,
     };
     // Core books the credit; the store applies exactly what the change set lists.
     let credit = deposit.credit(&origin(1)).unwrap();
@@ -133,6 +135,7 @@ async fn credit(store: &Store, accounts: &[AccountId], funds: &str) {
             state: DepositState::Credited,
             transfer_instruction: None,
             origin: origin(2),
+            held_back: None,
         };
         let credit = deposit.credit(&origin(2)).unwrap();
         changes.effects.push(Effect::DepositRecorded(deposit));
