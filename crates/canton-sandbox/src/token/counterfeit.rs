@@ -331,7 +331,10 @@ impl CounterfeitToken {
                 ("sender", Value::party(sender)),
                 ("receiver", Value::party(&request.receiver)),
                 ("amount", Value::Numeric(request.amount)),
-                ("inputs", Value::List(inputs.iter().map(Value::cid).collect())),
+                (
+                    "inputs",
+                    Value::List(inputs.iter().map(Value::cid).collect()),
+                ),
                 (
                     "description",
                     Value::opt(request.memo.clone().map(Value::Text)),
@@ -410,7 +413,11 @@ fn with_meta(result: &Value, meta: Value) -> Value {
             fields
                 .iter()
                 .map(|(name, v)| {
-                    let v = if *name == "meta" { meta.clone() } else { v.clone() };
+                    let v = if *name == "meta" {
+                        meta.clone()
+                    } else {
+                        v.clone()
+                    };
                     (*name, v)
                 })
                 .collect(),
