@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::token::counterfeit::PACKAGE_ID as COUNTERFEIT_PACKAGE_ID;
 use crate::token::offer::PACKAGE_ID as SANDBOX_TOKEN_PACKAGE_ID;
 use crate::token::packages::{
     HOLDING_V1_PACKAGE_ID, SPLICE_AMULET_PACKAGE_ID, TRANSFER_INSTRUCTION_V1_PACKAGE_ID,
@@ -95,12 +96,14 @@ pub struct Packages {
 }
 
 /// The packages of the templates and interfaces the sandbox's tokens use; the node has them
-/// from the start but no archives to hand out.
-pub const BUILT_IN: [&str; 4] = [
+/// from the start but no archives to hand out. The counterfeit's is among them as if its `.dar`
+/// had been uploaded: a participant hosts informees only of contracts whose package it vetted.
+pub const BUILT_IN: [&str; 5] = [
     SPLICE_AMULET_PACKAGE_ID,
     HOLDING_V1_PACKAGE_ID,
     TRANSFER_INSTRUCTION_V1_PACKAGE_ID,
     SANDBOX_TOKEN_PACKAGE_ID,
+    COUNTERFEIT_PACKAGE_ID,
 ];
 
 impl Packages {

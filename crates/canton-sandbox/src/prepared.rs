@@ -191,7 +191,7 @@ impl Builder<'_> {
             consuming: e.consuming,
             children,
             exercise_result: Some(value(&e.result, None, &map)),
-            choice_observers: vec![],
+            choice_observers: e.choice_observers.iter().cloned().collect(),
         }
     }
 

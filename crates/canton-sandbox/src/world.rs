@@ -6,6 +6,7 @@ use crate::interactive::{ExternalParties, PreparedStore};
 use crate::model::{Ledger, LedgerConfig, SyncIdx};
 use crate::packages::Packages;
 use crate::pending::PendingExecutions;
+use crate::token::counterfeit::CounterfeitToken;
 use crate::token::{AmuletConfig, AmuletToken, OfferToken, TokenError};
 
 #[derive(Debug, Clone)]
@@ -14,6 +15,9 @@ pub struct World {
     pub amulet: AmuletToken,
     /// The offer-only token (`sandbox-token`, instrument `SBX`, admin `token-admin`).
     pub token: OfferToken,
+    /// The counterfeit Canton Coin (`counterfeit-coin`, admin `forger`), deployed on first use
+    /// ([`World::counterfeit`]). Kept by a restore: its deployment is synchronizer history.
+    pub counterfeit: Option<CounterfeitToken>,
     /// Keys of the external parties (topology: survives a restore).
     pub external: ExternalParties,
     /// Node-local: a restore brings back the backup's.
@@ -53,12 +57,28 @@ impl World {
             ledger,
             amulet,
             token,
+            counterfeit: None,
             external: ExternalParties::default(),
             completions: Completions::default(),
             packages: Packages::default(),
             prepared: PreparedStore::default(),
             pending: PendingExecutions::default(),
         })
+    }
+
+    /// The counterfeit token, deployed now (the `forger` party and its factory, on Canton
+    /// Coin's synchronizer) if it is not yet.
+    pub fn counterfeit(&mut self) -> Result<CounterfeitToken, TokenError> {
+        if let Some(token) = &self.counterfeit {
+            return Ok(token.clone());
+        }
+        let token = CounterfeitToken::deploy(
+            &mut self.ledger,
+            &self.amulet.dso,
+            self.amulet.config.synchronizer,
+        )?;
+        self.counterfeit = Some(token.clone());
+        Ok(token)
     }
 
     /// Returns this node to `snapshot` (a clone taken by a backup), then lets it re-receive from

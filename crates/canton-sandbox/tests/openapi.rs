@@ -205,8 +205,23 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     .await;
     assert_eq!(status, 200);
 
+    // A counterfeit Canton Coin deposit too (the forger's own package, a choice observer).
+    let mallory = c.party("mallory").await;
+    c.post(
+        "/sandbox/control/counterfeit/mint",
+        &json!({"owner": mallory, "amount": "5"}),
+    )
+    .await
+    .ok();
+    c.post(
+        "/sandbox/control/counterfeit/transfer",
+        &json!({"sender": mallory, "receiver": treasury, "amount": "2", "memo": "fake"}),
+    )
+    .await
+    .ok();
+
     // The whole history in both shapes (the basic scenario: 1-step deposits and withdrawals,
-    // SBX offers accepted, rejected, withdrawn, expired and pending).
+    // SBX offers accepted, rejected, withdrawn, expired and pending, and the counterfeit).
     let end = c.ledger_end().await;
     let mut first = Value::Null;
     for shape in [

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/offers/withdraw", post(withdraw_offer))
         .route("/faults", post(set_faults))
         .route("/pending/release", post(release_pending))
+        .nest("/counterfeit", crate::http::counterfeit::router())
 }
 
 /// Sequences the executions the `holdExecutions` fault kept back, oldest first.

@@ -1082,11 +1082,16 @@ impl<'a> Numbering<'a> {
             }
             Node::Exercise(ex) => {
                 let (contract_id, target) = self.target(&ex.contract_id)?;
-                // Informees: signatories and actors, plus observers if the choice consumes.
+                // Informees: signatories, actors and choice observers, plus the contract's
+                // observers if the choice consumes.
                 let acting_parties = self
                     .table
                     .party_set(ex.acting_parties.iter().map(String::as_str));
+                let choice_observers = self
+                    .table
+                    .party_set(ex.choice_observers.iter().map(String::as_str));
                 let mut informees = self.table.union(target.signatories, acting_parties);
+                informees = self.table.union(informees, choice_observers);
                 if ex.consuming {
                     informees = self.table.union(informees, target.observers);
                     self.consumed_here.insert(contract_id);

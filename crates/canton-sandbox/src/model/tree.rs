@@ -36,6 +36,10 @@ pub struct Exercise {
     pub choice: String,
     pub argument: Value,
     pub acting_parties: BTreeSet<String>,
+    /// The choice's declared `observer`s: informees of the exercise (and so witnesses of its
+    /// subtree) without being stakeholders or actors. Empty for every Splice choice the sandbox
+    /// models; the counterfeit token's send uses it to show its transfer to the receiver.
+    pub choice_observers: BTreeSet<String>,
     pub consuming: bool,
     pub result: Value,
     pub children: Vec<Node>,
@@ -56,6 +60,7 @@ impl Exercise {
             choice: "Archive".to_owned(),
             argument: Value::record(vec![]),
             acting_parties: signatories.clone(),
+            choice_observers: Default::default(),
             consuming: true,
             result: Value::Unit,
             children: vec![],

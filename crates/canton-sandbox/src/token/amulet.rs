@@ -355,6 +355,7 @@ impl AmuletToken {
                     choice: "AmuletRules_Mint".into(),
                     argument: argument.clone(),
                     acting_parties: parties([self.dso.as_str(), owner]),
+                    choice_observers: Default::default(),
                     consuming: false,
                     result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
                     children: vec![
@@ -371,6 +372,7 @@ impl AmuletToken {
                     choice: "AmuletRules_DevNet_Tap".into(),
                     argument,
                     acting_parties: parties([owner]),
+                    choice_observers: Default::default(),
                     consuming: false,
                     result: Value::record(vec![
                         ("amuletSum", amulet_sum),
@@ -757,6 +759,7 @@ impl AmuletToken {
                 choice: "LockedAmulet_OwnerExpireLock".into(),
                 argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
                 acting_parties: parties([h.owner.as_str()]),
+                choice_observers: Default::default(),
                 consuming: true,
                 result: Value::record(vec![
                     (
@@ -837,6 +840,7 @@ impl AmuletToken {
                 ("description", Value::opt(description.map(Value::Text))),
             ]),
             acting_parties: parties([sender]),
+            choice_observers: Default::default(),
             consuming: false,
             result: Value::record(vec![
                 ("result", self.transfer_result(&transfer, Value::none())),
@@ -999,6 +1003,7 @@ impl AmuletToken {
                 ("expectedDso", Value::some(Value::party(&self.dso))),
             ]),
             acting_parties,
+            choice_observers: Default::default(),
             consuming: false,
             result: self.transfer_result(transfer, meta),
             children: self.transfer_children(transfer.sender, transfer.plan),

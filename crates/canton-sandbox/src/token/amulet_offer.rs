@@ -218,6 +218,7 @@ impl AmuletToken {
                         ("expectedDso", Value::some(Value::party(dso))),
                     ]),
                     acting_parties: parties([sender]),
+                    choice_observers: Default::default(),
                     consuming: false,
                     result: Value::record(vec![(
                         "fees",
@@ -389,6 +390,7 @@ impl AmuletToken {
                     choice: "LockedAmulet_Unlock".into(),
                     argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
                     acting_parties: parties([dso, sender]),
+                    choice_observers: Default::default(),
                     consuming: true,
                     result: Value::record(vec![
                         (
@@ -465,6 +467,7 @@ impl AmuletToken {
                         ]),
                     )]),
                     acting_parties: parties([actor]),
+                    choice_observers: Default::default(),
                     consuming: true,
                     result: result::instruction_result(output, sender_change),
                     children,
@@ -527,6 +530,7 @@ impl AmuletToken {
                         ]),
                     )]),
                     acting_parties: parties([actor]),
+                    choice_observers: Default::default(),
                     consuming: true,
                     result: result::instruction_result(result::failed(), Vec::<String>::new()),
                     children: vec![],

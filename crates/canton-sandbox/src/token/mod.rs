@@ -2,6 +2,7 @@
 
 pub mod amulet;
 pub mod amulet_offer;
+pub mod counterfeit;
 pub mod offer;
 pub mod packages;
 pub mod preapproval;

@@ -614,6 +614,7 @@ impl OfferToken {
                     choice: choice.name().into(),
                     argument: Value::record(vec![("extraArgs", extra_args())]),
                     acting_parties: parties([actor.as_str()]),
+                    choice_observers: Default::default(),
                     consuming: true,
                     result: result::instruction_result(output, sender_change),
                     children: vec![

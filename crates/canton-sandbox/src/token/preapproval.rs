@@ -115,6 +115,7 @@ impl AmuletToken {
                     choice: "TransferPreapprovalProposal_Accept".to_owned(),
                     argument: Value::record(vec![]),
                     acting_parties: parties([self.provider.as_str()]),
+                    choice_observers: Default::default(),
                     consuming: true,
                     result: Value::record(vec![(
                         "transferPreapprovalCid",

@@ -78,6 +78,7 @@ pub fn factory_transfer(
         choice: "TransferFactory_Transfer".into(),
         argument,
         acting_parties: parties([sender]),
+        choice_observers: Default::default(),
         consuming: false,
         result,
         children,
