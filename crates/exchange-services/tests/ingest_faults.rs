@@ -37,6 +37,7 @@ async fn node_with_deposits(
     let mut node = Node::start_with(CUSTOMERS, config).await;
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     let mut rng = Rng::new(seed);
     let mut expected = BTreeMap::new();
     for _ in 0..n {

@@ -219,6 +219,7 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     let mut rng = Rng::new(41);
     let mut expected = BTreeMap::new();
 
@@ -283,6 +284,7 @@ async fn one_pass_with_tiny_batches(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     let mut rng = Rng::new(7);
     let mut expected = BTreeMap::new();
     let deposits = node.interleaved(&mut rng, 10, &mut expected);
@@ -300,6 +302,7 @@ async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestD
     let mut node = TwoSyncs::start().await;
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     let mut rng = Rng::new(99);
     let mut expected = BTreeMap::new();
     node.interleaved(&mut rng, 4, &mut expected);
@@ -359,6 +362,7 @@ async fn withdrawals_expire_by_their_own_synchronizers_time(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     let mut expected = BTreeMap::new();
     let mut rng = Rng::new(5);
     node.interleaved(&mut rng, 3, &mut expected);

@@ -409,6 +409,7 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
 
     let store = db.open().await;
     create_accounts(&store, CUSTOMERS).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     // Recording that one transaction fails, every time, in the DB itself.
     if db.url.starts_with("sqlite:") {
         execute(

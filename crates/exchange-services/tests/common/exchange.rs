@@ -19,7 +19,7 @@ use exchange_services::signer::FileSigner;
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
 use exchange_store::Store;
 
-use super::{account_of, amount, create_accounts, ingest, ingest_config};
+use super::{account_of, amount, create_accounts, ingest, ingest_config, onboard_sandbox_tokens};
 use crate::harness::TestDb;
 
 pub const SECOND: i64 = 1_000_000;
@@ -88,6 +88,7 @@ impl Exchange {
             .collect();
         let store = db.open().await;
         create_accounts(&store, customers).await;
+        onboard_sandbox_tokens(&store, &sandbox).await;
         Exchange {
             amulet: instrument("Amulet"),
             sbx: instrument("SBX"),

@@ -195,7 +195,33 @@ pub async fn node_and_store(db: &TestDb, customers: usize) -> (Node, Store) {
     let node = Node::start(customers).await;
     let store = db.open().await;
     create_accounts(&store, customers).await;
+    onboard_sandbox_tokens(&store, &node.sandbox).await;
     (node, store)
+}
+
+/// Onboards the sandbox's tokens as an operator would: Canton Coin (its DSO, `splice-amulet`,
+/// 1-step) and SBX (its admin, `sandbox-token`, offers), so that ingestion credits them.
+pub async fn onboard_sandbox_tokens(store: &Store, sandbox: &Sandbox) {
+    use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
+    for token in sandbox.info().tokens {
+        let (package, kind) = match token.instrument_id.as_str() {
+            "Amulet" => ("splice-amulet", TokenTransferKind::OneStep),
+            "SBX" => ("sandbox-token", TokenTransferKind::MultiStep),
+            other => panic!("a sandbox token the tests do not know: {other}"),
+        };
+        store
+            .onboard_token(&OnboardedToken {
+                instrument: InstrumentId {
+                    admin: PartyId::new(&token.admin).expect("party"),
+                    id: token.instrument_id.clone(),
+                },
+                registry_url: token.registry_url.clone(),
+                transfer_kind: kind,
+                package_names: [package.to_owned()].into(),
+            })
+            .await
+            .expect("onboard");
+    }
 }
 
 pub async fn create_accounts(store: &Store, n: usize) {
