@@ -58,6 +58,8 @@ pub struct TopologyMapping {
     pub mapping: Option<Mapping>,
 }
 
+// The variants carry Canton's message names.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum Mapping {
     #[prost(message, tag = "1")]
