@@ -16,6 +16,7 @@ mod run;
 mod sandbox;
 mod secrets;
 mod status;
+mod treasury;
 mod withdraw;
 
 use std::process::ExitCode;
@@ -82,6 +83,10 @@ enum Command {
     /// (0600) and prints its public key and Canton fingerprint. Writes.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// The treasury party: `treasury setup` allocates it as an external party of its key and
+    /// creates its Canton Coin TransferPreapproval (idempotent). Writes.
+    #[command(subcommand)]
+    Treasury(treasury::Command),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Withdraw(args) => withdraw::run_withdraw(&args, &mut std::io::stdout().lock()),
         Command::Withdrawals(args) => withdraw::run_list(&args, &mut std::io::stdout().lock()),
         Command::Keys(command) => keys::run(&command, &mut std::io::stdout().lock()),
+        Command::Treasury(command) => treasury::run(&command, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@
 mod error;
 mod fingerprint;
 pub mod proto;
+pub mod topology;
 pub mod v2;
 
 use std::fmt;

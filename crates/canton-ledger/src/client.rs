@@ -362,6 +362,16 @@ impl LedgerClient {
         self.send(what, self.http.post(url).json(body)).await
     }
 
+    /// `GET {base}{path}` (path and query), with this client's timeouts and error reporting.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        path: &str,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        self.send(what, self.http.get(url)).await
+    }
+
     /// One page of `POST /v2/updates`: at most `limit` (<= 200) elements. With `idle_ms` the
     /// node returns what arrived before that much quiet; without it a bounded request blocks
     /// until its range is exhausted or the page is full.

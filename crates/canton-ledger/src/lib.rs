@@ -85,6 +85,8 @@ pub mod errors;
 pub mod events;
 pub mod filters;
 pub mod interactive;
+#[cfg(feature = "client")]
+mod onboarding_client;
 pub mod packages;
 pub mod parties;
 pub mod quote;

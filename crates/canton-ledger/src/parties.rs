@@ -80,3 +80,86 @@ pub struct GetParticipantIdResponse {
     #[serde(default, deserialize_with = "null_as_default")]
     pub participant_id: String,
 }
+
+/// An external party's public key in `generate-topology` (`format` e.g.
+/// `CRYPTO_KEY_FORMAT_RAW`, `keySpec` e.g. `SIGNING_KEY_SPEC_EC_CURVE25519`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningPublicKey {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub format: String,
+    /// Base64.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub key_data: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub key_spec: String,
+}
+
+/// Body of `POST /v2/parties/external/generate-topology`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateExternalPartyTopologyRequest {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub synchronizer: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub party_hint: String,
+    #[serde(default)]
+    pub public_key: Option<SigningPublicKey>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub local_participant_observation_only: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub other_confirming_participant_uids: Vec<String>,
+    /// 0: all confirmers.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub confirmation_threshold: i32,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub observing_participant_uids: Vec<String>,
+}
+
+/// The answer of `generate-topology`: what the party's key is to sign.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateExternalPartyTopologyResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub party_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub public_key_fingerprint: String,
+    /// Base64 of each serialized (versioned) topology transaction.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub topology_transactions: Vec<String>,
+    /// Base64 of the multi-hash one signature may cover instead of each transaction.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub multi_hash: String,
+}
+
+/// One onboarding transaction in `allocate`, with its own signatures (if any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedTransaction {
+    /// Base64, as `generate-topology` returned it.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub transaction: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub signatures: Vec<crate::interactive::Signature>,
+}
+
+/// Body of `POST /v2/parties/external/allocate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocateExternalPartyRequest {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub synchronizer: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub onboarding_transactions: Vec<SignedTransaction>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub multi_hash_signatures: Vec<crate::interactive::Signature>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub identity_provider_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllocateExternalPartyResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub party_id: String,
+}

@@ -4,8 +4,8 @@
 
 use crate::client::{ClientError, LedgerClient, Limits};
 use crate::registry::{
-    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, TransferFactoryWithChoiceContext,
-    TransferInstructionChoice,
+    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, GetRegistryInfoResponse,
+    TransferFactoryWithChoiceContext, TransferInstructionChoice,
 };
 use crate::serde_util::DamlValue;
 
@@ -24,6 +24,13 @@ impl RegistryClient {
 
     pub fn base_url(&self) -> &str {
         self.http.base_url()
+    }
+
+    /// `GET /registry/metadata/v1/info`: the registry's admin party (for Canton Coin, the DSO).
+    pub async fn info(&self) -> Result<GetRegistryInfoResponse, ClientError> {
+        self.http
+            .get_json("registry info", "/registry/metadata/v1/info")
+            .await
     }
 
     /// The factory to exercise `TransferFactory_Transfer` on, how the transfer will run and the

@@ -11,23 +11,18 @@
 //! then each transaction hash in ascending byte order, each prefixed with its length (4
 //! bytes). The client signs the multi-hash's bytes (34 bytes, as `multiHash` carries them).
 //!
-//! The transactions themselves are the sandbox's own encoding (JSON naming the mapping:
-//! `NamespaceDelegation`, `PartyToKeyMapping`, `PartyToParticipant`), not Canton's versioned
-//! protobuf: clients pass them back untouched, as they do on a real node.
+//! The transactions are Canton's own wire form (`UntypedVersionedMessage` of the v30
+//! `TopologyTransaction` protobuf), built and hashed by `canton_interactive::topology`, the code
+//! the exchange uses to check them before it signs.
 
+use canton_interactive::topology::proto::{self as pb, ParticipantPermission};
+use canton_interactive::topology::{
+    ED25519_SPKI_PREFIX, decode_transaction, ed25519_key_bytes, onboarding_transactions,
+};
+pub use canton_interactive::topology::{multi_hash, transaction_hash};
 use ed25519_dalek::{Signature as Ed25519Signature, Verifier, VerifyingKey};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::interactive::fingerprint;
-
-const PURPOSE_TOPOLOGY_TRANSACTION_SIGNATURE: u32 = 11;
-const PURPOSE_MULTI_TOPOLOGY_TRANSACTION: u32 = 55;
-/// The DER `SubjectPublicKeyInfo` prefix of an Ed25519 key (RFC 8410): 12 bytes, then the key.
-const ED25519_SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-const FORMAT: &str = "canton-sandbox/topology-transaction/v1";
 
 /// Why onboarding was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,86 +37,38 @@ pub enum TopologyError {
     Unauthorized(String),
 }
 
-/// One topology mapping, as the sandbox serializes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mapping")]
-pub enum Mapping {
-    /// The namespace (the key's fingerprint) is the key's own: a root delegation.
+/// What one onboarding transaction maps, as `authorize` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mapped {
+    /// The namespace's root key (`None`: not an Ed25519 key).
     NamespaceDelegation {
         namespace: String,
-        /// Raw Ed25519, hex.
-        target_key: String,
+        target_key: Option<[u8; 32]>,
     },
     PartyToKeyMapping {
         party: String,
-        threshold: u32,
-        signing_keys: Vec<String>,
+        signing_keys: Vec<Option<[u8; 32]>>,
     },
     PartyToParticipant {
         party: String,
-        threshold: u32,
-        /// `(participant uid, "Confirmation" | "Observation")`.
-        participants: Vec<(String, String)>,
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Encoded {
-    format: String,
-    #[serde(flatten)]
-    mapping: Mapping,
-}
-
-impl Mapping {
-    pub fn serialize(&self) -> Vec<u8> {
-        serde_json::to_vec(&Encoded {
-            format: FORMAT.to_owned(),
-            mapping: self.clone(),
+impl Mapped {
+    fn decode(bytes: &[u8]) -> Option<Mapped> {
+        let tx = decode_transaction(bytes).ok()?;
+        Some(match tx.mapping?.mapping? {
+            pb::Mapping::NamespaceDelegation(d) => Mapped::NamespaceDelegation {
+                namespace: d.namespace,
+                target_key: d.target_key.as_ref().and_then(ed25519_key_bytes),
+            },
+            pb::Mapping::PartyToKeyMapping(m) => Mapped::PartyToKeyMapping {
+                party: m.party,
+                signing_keys: m.signing_keys.iter().map(ed25519_key_bytes).collect(),
+            },
+            pb::Mapping::PartyToParticipant(p) => Mapped::PartyToParticipant { party: p.party },
         })
-        .expect("serializable")
     }
-
-    pub fn deserialize(bytes: &[u8]) -> Option<Mapping> {
-        serde_json::from_slice::<Encoded>(bytes)
-            .ok()
-            .filter(|e| e.format == FORMAT)
-            .map(|e| e.mapping)
-    }
-}
-
-fn multihash(purpose: u32, parts: &[&[u8]]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(purpose.to_be_bytes());
-    for part in parts {
-        h.update(part);
-    }
-    let mut out = vec![0x12, 0x20];
-    out.extend_from_slice(&h.finalize());
-    out
-}
-
-/// The hash a signature on one serialized topology transaction covers.
-pub fn transaction_hash(serialized: &[u8]) -> Vec<u8> {
-    multihash(PURPOSE_TOPOLOGY_TRANSACTION_SIGNATURE, &[serialized])
-}
-
-/// The hash one signature covers for a set of transactions (Canton's
-/// `MultiTransactionSignature.computeCombinedHash`).
-pub fn multi_hash(serialized: &[Vec<u8>]) -> Vec<u8> {
-    let mut hashes: Vec<Vec<u8>> = serialized.iter().map(|t| transaction_hash(t)).collect();
-    hashes.sort();
-    hashes.dedup();
-    let count = u32::try_from(hashes.len())
-        .unwrap_or(u32::MAX)
-        .to_be_bytes();
-    let mut parts: Vec<Vec<u8>> = vec![count.to_vec()];
-    for h in hashes {
-        let len = u32::try_from(h.len()).unwrap_or(u32::MAX).to_be_bytes();
-        parts.push(len.to_vec());
-        parts.push(h);
-    }
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    multihash(PURPOSE_MULTI_TOPOLOGY_TRANSACTION, &refs)
 }
 
 /// The raw 32-byte Ed25519 key of a `SigningPublicKey`.
@@ -179,51 +126,32 @@ pub fn generate(
         )));
     }
     let fingerprint = fingerprint(key);
-    let party = format!("{hint}::{fingerprint}");
     let local = if observation_only {
-        "Observation"
+        ParticipantPermission::Observation
     } else {
-        "Confirmation"
+        ParticipantPermission::Confirmation
     };
-    let mut participants = vec![(participant_uid.to_owned(), local.to_owned())];
+    let mut participants = vec![(participant_uid.to_owned(), local)];
     participants.extend(
         other_confirming
             .iter()
-            .map(|p| (p.clone(), "Confirmation".to_owned())),
+            .map(|p| (p.clone(), ParticipantPermission::Confirmation)),
     );
     participants.extend(
         observing
             .iter()
-            .map(|p| (p.clone(), "Observation".to_owned())),
+            .map(|p| (p.clone(), ParticipantPermission::Observation)),
     );
     let confirmers = participants
         .iter()
-        .filter(|(_, p)| p == "Confirmation")
+        .filter(|(_, p)| *p == ParticipantPermission::Confirmation)
         .count();
     // 0 (or absent) means all confirmers.
     let threshold = match confirmation_threshold {
         0 => u32::try_from(confirmers).unwrap_or(1).max(1),
         t => t,
     };
-    let transactions = [
-        Mapping::NamespaceDelegation {
-            namespace: fingerprint.clone(),
-            target_key: hex::encode(key),
-        },
-        Mapping::PartyToKeyMapping {
-            party: party.clone(),
-            threshold: 1,
-            signing_keys: vec![hex::encode(key)],
-        },
-        Mapping::PartyToParticipant {
-            party: party.clone(),
-            threshold,
-            participants,
-        },
-    ]
-    .iter()
-    .map(Mapping::serialize)
-    .collect::<Vec<_>>();
+    let (party, transactions) = onboarding_transactions(hint, key, &participants, threshold);
     Ok(GeneratedTopology {
         multi_hash: multi_hash(&transactions),
         party,
@@ -265,7 +193,7 @@ pub fn authorize(
     let bad = |m: &str| TopologyError::InvalidArgument(m.to_owned());
     let mappings = transactions
         .iter()
-        .map(|t| Mapping::deserialize(&t.serialized))
+        .map(|t| Mapped::decode(&t.serialized))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| {
             bad("onboardingTransactions: not a topology transaction generated by this node")
@@ -273,32 +201,28 @@ pub fn authorize(
     let party = mappings
         .iter()
         .find_map(|m| match m {
-            Mapping::PartyToParticipant { party, .. } => Some(party.clone()),
+            Mapped::PartyToParticipant { party, .. } => Some(party.clone()),
             _ => None,
         })
         .ok_or_else(|| bad("onboardingTransactions: a PartyToParticipant mapping is required"))?;
     let (hint, namespace) = party
         .split_once("::")
         .ok_or_else(|| bad("the party id has no namespace"))?;
-    let key_hex = mappings
+    let key: [u8; 32] = mappings
         .iter()
         .find_map(|m| match m {
-            Mapping::NamespaceDelegation {
+            Mapped::NamespaceDelegation {
                 namespace: n,
                 target_key,
-            } if n == namespace => Some(target_key.clone()),
-            Mapping::PartyToKeyMapping {
+            } if n == namespace => Some(*target_key),
+            Mapped::PartyToKeyMapping {
                 party: p,
                 signing_keys,
-                ..
-            } if *p == party => signing_keys.first().cloned(),
+            } if *p == party => signing_keys.first().copied(),
             _ => None,
         })
-        .ok_or_else(|| bad("onboardingTransactions: no key of the party's namespace"))?;
-    let key: [u8; 32] = hex::decode(&key_hex)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| bad("onboardingTransactions: malformed key"))?;
+        .ok_or_else(|| bad("onboardingTransactions: no key of the party's namespace"))?
+        .ok_or_else(|| bad("onboardingTransactions: the party's key is not an Ed25519 key"))?;
     if fingerprint(&key) != namespace {
         return Err(TopologyError::Unauthorized(format!(
             "the namespace {namespace} is not the fingerprint of the party's key"
@@ -306,9 +230,9 @@ pub fn authorize(
     }
     for m in &mappings {
         let names_other_party = match m {
-            Mapping::NamespaceDelegation { namespace: n, .. } => n != namespace,
-            Mapping::PartyToKeyMapping { party: p, .. }
-            | Mapping::PartyToParticipant { party: p, .. } => *p != party,
+            Mapped::NamespaceDelegation { namespace: n, .. } => n != namespace,
+            Mapped::PartyToKeyMapping { party: p, .. }
+            | Mapped::PartyToParticipant { party: p, .. } => *p != party,
         };
         if names_other_party {
             return Err(bad(

@@ -111,6 +111,27 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
         .map(|t| BASE64.decode(t.as_str().unwrap()).unwrap())
         .collect();
     assert_eq!(transactions.len(), 3);
+    // Canton's wire form (versioned v30 `TopologyTransaction` protobuf): exactly the party
+    // asked for, hosted here as a confirming participant, as an exchange checks before signing.
+    let participant = client.get("/v2/parties/participant-id").await.ok();
+    let participant = participant["participantId"].as_str().unwrap();
+    let expected = canton_interactive::topology::ExpectedOnboarding {
+        hint: "custody".into(),
+        key: key.verifying_key().to_bytes(),
+        participant_uid: participant.strip_prefix("PAR::").unwrap().into(),
+        permission: canton_interactive::topology::proto::ParticipantPermission::Confirmation,
+    };
+    let checked = canton_interactive::topology::check_onboarding(
+        &expected,
+        topology["partyId"].as_str().unwrap(),
+        &fingerprint,
+        &transactions,
+        &BASE64
+            .decode(topology["multiHash"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(checked.party, format!("custody::{fingerprint}"));
     let multi_hash = BASE64
         .decode(topology["multiHash"].as_str().unwrap())
         .unwrap();

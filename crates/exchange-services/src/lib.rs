@@ -3,7 +3,8 @@
 //!
 //! Today: Tx History Ingestion ([`ingest`]), re-processing of quarantined transactions
 //! ([`quarantine`]), the node-restore runbook ([`recover`]), the treasury's key file
-//! ([`signer`]) and Withdrawal Automation ([`withdraw`]).
+//! ([`signer`]), Withdrawal Automation ([`withdraw`]) and the treasury's own setup
+//! ([`treasury_setup`]).
 
 pub mod filter;
 pub mod identity;
@@ -16,6 +17,7 @@ pub mod recover;
 pub mod retry;
 pub mod signer;
 pub mod source;
+pub mod treasury_setup;
 pub mod withdraw;
 
 pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};

@@ -21,7 +21,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use exchange_core::signing::{PublicKey, SignError, Signature, Signer, Verified};
+use exchange_core::signing::{
+    PublicKey, SignError, Signature, Signer, Verified, VerifiedOnboarding,
+};
 use zeroize::Zeroizing;
 
 pub const KEY_FILE_FORMAT: &str = "canton-exchange/ed25519-key/v1";
@@ -66,6 +68,10 @@ impl Signer for FileSigner {
 
     fn sign(&self, verified: &Verified) -> Result<Signature, SignError> {
         Ok(Signature(self.key.sign(verified.hash()).to_bytes()))
+    }
+
+    fn sign_onboarding(&self, verified: &VerifiedOnboarding) -> Result<Signature, SignError> {
+        Ok(Signature(self.key.sign(verified.multi_hash()).to_bytes()))
     }
 }
 

@@ -26,6 +26,7 @@
 mod effects;
 mod intent;
 mod mismatch;
+mod onboarding;
 mod root;
 mod signer;
 pub mod templates;
@@ -34,5 +35,6 @@ mod verify;
 
 pub use intent::{AcceptIntent, Common, Intent, PreapprovalIntent, REASON_KEY, TransferIntent};
 pub use mismatch::Mismatch;
+pub use onboarding::{GeneratedTopology, VerifiedOnboarding, verify_onboarding};
 pub use signer::{PublicKey, Refused, SignError, Signature, Signer, verify_and_sign};
 pub use verify::{Verified, verify, verify_bytes};

@@ -7,6 +7,7 @@ use std::fmt;
 
 use super::intent::Intent;
 use super::mismatch::Mismatch;
+use super::onboarding::VerifiedOnboarding;
 use super::verify::{Verified, verify_bytes};
 
 /// A raw Ed25519 public key.
@@ -53,6 +54,10 @@ pub trait Signer {
 
     /// Signs `verified.hash()`: the only way to have a transaction signed.
     fn sign(&self, verified: &Verified) -> Result<Signature, SignError>;
+
+    /// Signs `verified.multi_hash()`: the treasury's own onboarding as an external party, the
+    /// only other thing its key signs, again only after a check.
+    fn sign_onboarding(&self, verified: &VerifiedOnboarding) -> Result<Signature, SignError>;
 }
 
 /// Why nothing was signed.

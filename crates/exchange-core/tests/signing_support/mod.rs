@@ -16,7 +16,7 @@ use canton_interactive::proto::{
 use canton_interactive::{HashingSchemeVersion, hash_prepared_transaction};
 use exchange_core::signing::{
     AcceptIntent, Common, Intent, PublicKey, REASON_KEY, SignError, Signature, Signer,
-    TransferIntent, Verified,
+    TransferIntent, Verified, VerifiedOnboarding,
 };
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
@@ -760,6 +760,13 @@ impl Signer for CountingSigner {
         self.calls.set(self.calls.get() + 1);
         let mut sig = [0; 64];
         sig[..32].copy_from_slice(verified.hash());
+        Ok(Signature(sig))
+    }
+
+    fn sign_onboarding(&self, verified: &VerifiedOnboarding) -> Result<Signature, SignError> {
+        self.calls.set(self.calls.get() + 1);
+        let mut sig = [0; 64];
+        sig[..34].copy_from_slice(verified.multi_hash());
         Ok(Signature(sig))
     }
 }

@@ -16,6 +16,7 @@ use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::Transport;
 use exchange_services::signer::FileSigner;
+use exchange_services::treasury_setup::{Setup, SetupConfig, SetupError, setup_treasury};
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
 use exchange_store::Store;
 
@@ -41,6 +42,22 @@ pub struct Exchange {
 
 impl Exchange {
     pub async fn start(db: &TestDb, customers: usize) -> Exchange {
+        Exchange::start_with(db, customers, false).await.0
+    }
+
+    /// As [`Exchange::start`], but the treasury is onboarded and given its preapproval by
+    /// `treasury_setup` over the Ledger API (the validator operator as provider, the DSO from
+    /// the Canton Coin registry), as an operator's `canton-exchange treasury setup` does.
+    pub async fn start_via_setup(db: &TestDb, customers: usize) -> (Exchange, Setup) {
+        let (x, setup) = Exchange::start_with(db, customers, true).await;
+        (x, setup.expect("set up"))
+    }
+
+    async fn start_with(
+        db: &TestDb,
+        customers: usize,
+        via_setup: bool,
+    ) -> (Exchange, Option<Setup>) {
         let keys = tempfile::tempdir().unwrap();
         let signer = Arc::new(FileSigner::generate(&keys.path().join("treasury.key")).unwrap());
         let mut config = SandboxConfig::default();
@@ -49,15 +66,26 @@ impl Exchange {
         config.ledger.clock_step_micros = 1;
         config.wall_clock = true;
         let sandbox = Sandbox::start(config).await.unwrap();
+        let setup = if via_setup {
+            Some(run_setup(&sandbox, signer.as_ref()).await.unwrap())
+        } else {
+            None
+        };
         let public = signer.public_key().0;
         let (treasury, parties) = sandbox.with_world(|w| {
-            let (treasury, _) = w
-                .external
-                .allocate(&mut w.ledger, "treasury", &public)
-                .unwrap();
-            w.amulet
-                .create_preapproval(&mut w.ledger, &treasury)
-                .unwrap();
+            let treasury = match &setup {
+                Some(s) => s.treasury.to_string(),
+                None => {
+                    let (treasury, _) = w
+                        .external
+                        .allocate(&mut w.ledger, "treasury", &public)
+                        .unwrap();
+                    w.amulet
+                        .create_preapproval(&mut w.ledger, &treasury)
+                        .unwrap();
+                    treasury
+                }
+            };
             let mut parties = Vec::new();
             for i in 0..customers {
                 let c = w.ledger.allocate_party(&format!("customer{i}")).unwrap();
@@ -89,7 +117,7 @@ impl Exchange {
         let store = db.open().await;
         create_accounts(&store, customers).await;
         onboard_sandbox_tokens(&store, &sandbox).await;
-        Exchange {
+        let x = Exchange {
             amulet: instrument("Amulet"),
             sbx: instrument("SBX"),
             sandbox,
@@ -100,7 +128,8 @@ impl Exchange {
             registries,
             seq: 0,
             _keys: keys,
-        }
+        };
+        (x, setup)
     }
 
     pub fn config(&self, worker: &str) -> AutomationConfig {
@@ -256,6 +285,28 @@ impl Exchange {
             .with_world(|w| w.ledger.allocate_party(hint))
             .unwrap()
     }
+}
+
+/// `treasury_setup` against `sandbox` with `signer`'s key, hint `treasury`: the provider is the
+/// node's validator operator, the DSO the Canton Coin registry's admin.
+pub async fn run_setup(sandbox: &Sandbox, signer: &dyn Signer) -> Result<Setup, SetupError> {
+    let provider = sandbox.with_world(|w| w.amulet.provider.clone());
+    let info = sandbox.info();
+    let amulet = info
+        .tokens
+        .iter()
+        .find(|t| t.instrument_id == "Amulet")
+        .unwrap();
+    let mut config = SetupConfig::new("treasury", "exchange");
+    config.provider = Some(PartyId::new(&provider).unwrap());
+    config.registry = Some(RegistryClient::new(
+        &amulet.registry_url,
+        Default::default(),
+    ));
+    config.timeout = Duration::from_secs(10);
+    config.poll_interval = Duration::from_millis(20);
+    let client = LedgerClient::new(&sandbox.ledger_api_url(), None);
+    setup_treasury(&client, signer, &config, |_| {}).await
 }
 
 pub async fn notes(x: &Exchange, id: &str) -> (u32, u32, Option<String>) {
