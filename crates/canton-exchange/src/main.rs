@@ -16,6 +16,7 @@ mod run;
 mod sandbox;
 mod secrets;
 mod status;
+mod tokens;
 mod withdraw;
 
 use std::process::ExitCode;
@@ -82,6 +83,10 @@ enum Command {
     /// (0600) and prints its public key and Canton fingerprint. Writes.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Token onboarding: `tokens add` checks a token's registry, uploads its `.dar`s and
+    /// records it (writes); `tokens list` shows the onboarded tokens (reads only).
+    #[command(subcommand)]
+    Tokens(tokens::Command),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Withdraw(args) => withdraw::run_withdraw(&args, &mut std::io::stdout().lock()),
         Command::Withdrawals(args) => withdraw::run_list(&args, &mut std::io::stdout().lock()),
         Command::Keys(command) => keys::run(&command, &mut std::io::stdout().lock()),
+        Command::Tokens(command) => tokens::run(&command, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

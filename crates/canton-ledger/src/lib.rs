@@ -81,11 +81,14 @@ pub mod client;
 pub mod commands;
 pub mod completions;
 pub mod contract_events;
+pub mod dar;
 pub mod errors;
 pub mod events;
 pub mod filters;
 pub mod interactive;
 pub mod packages;
+#[cfg(feature = "client")]
+mod packages_client;
 pub mod parties;
 pub mod quote;
 pub mod reassignments;
