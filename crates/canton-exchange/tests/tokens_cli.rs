@@ -145,15 +145,15 @@ fn add<'a>(db: &'a TestDb, node: &'a Node, t: &'a Token, extra: &[&'a str]) -> V
         "tokens",
         "add",
         "--db",
-        &db.url,
+        db.url.as_str(),
         "--ledger",
-        &node.ledger,
+        node.ledger.as_str(),
         "--admin",
-        &t.admin,
+        t.admin.as_str(),
         "--instrument",
-        &t.id,
+        t.id.as_str(),
         "--registry-url",
-        &t.registry,
+        t.registry.as_str(),
     ];
     args.extend_from_slice(extra);
     args
