@@ -29,7 +29,7 @@ use crate::ledger::{LedgerAuth, token as bearer_token};
 pub enum Command {
     /// Onboard a token: check its registry's metadata, upload the named `.dar`s to the node,
     /// record the token, its package names and `.dar`s. Repeating it is harmless. Writes.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// The onboarded tokens with their package names and `.dar`s. Reads only.
     List(ListArgs),
 }
@@ -308,10 +308,7 @@ async fn list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn print_list(
-    entries: &[(OnboardedToken, Vec<Dar>)],
-    out: &mut impl Write,
-) -> Result<()> {
+fn print_list(entries: &[(OnboardedToken, Vec<Dar>)], out: &mut impl Write) -> Result<()> {
     if entries.is_empty() {
         writeln!(out, "no tokens onboarded")?;
     }

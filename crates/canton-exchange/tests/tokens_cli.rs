@@ -160,7 +160,10 @@ fn add<'a>(db: &'a TestDb, node: &'a Node, t: &'a Token, extra: &[&'a str]) -> V
 }
 
 fn list_json(db: &TestDb) -> Value {
-    serde_json::from_str(&ok(&["tokens", "list", "--db", &db.url, "--format", "json"])).unwrap()
+    serde_json::from_str(&ok(&[
+        "tokens", "list", "--db", &db.url, "--format", "json",
+    ]))
+    .unwrap()
 }
 
 async fn a_registry_that_does_not_confirm_the_instrument_is_refused(db: &TestDb) {
@@ -176,14 +179,20 @@ async fn a_registry_that_does_not_confirm_the_instrument_is_refused(db: &TestDb)
         registry: node.sbx.registry.clone(),
     };
     let why = refused(&add(db, &node, &wrong_admin, &["--dar", dar]));
-    assert!(why.contains("does not confirm") && why.contains("admin"), "{why}");
+    assert!(
+        why.contains("does not confirm") && why.contains("admin"),
+        "{why}"
+    );
     let unknown = Token {
         admin: node.sbx.admin.clone(),
         id: "NOPE".into(),
         registry: node.sbx.registry.clone(),
     };
     let why = refused(&add(db, &node, &unknown, &["--dar", dar]));
-    assert!(why.contains("does not confirm") && why.contains("404"), "{why}");
+    assert!(
+        why.contains("does not confirm") && why.contains("404"),
+        "{why}"
+    );
     let unreachable = Token {
         admin: node.sbx.admin.clone(),
         id: node.sbx.id.clone(),
@@ -197,7 +206,12 @@ async fn a_registry_that_does_not_confirm_the_instrument_is_refused(db: &TestDb)
     // A file that is not a .dar.
     let not_dar = dir.path().join("x.dar");
     std::fs::write(&not_dar, b"hello").unwrap();
-    let why = refused(&add(db, &node, &node.sbx, &["--dar", not_dar.to_str().unwrap()]));
+    let why = refused(&add(
+        db,
+        &node,
+        &node.sbx,
+        &["--dar", not_dar.to_str().unwrap()],
+    ));
     assert!(why.contains("not a valid .dar"), "{why}");
     // Nothing uploaded, nothing recorded.
     assert_eq!(
@@ -227,7 +241,10 @@ async fn a_dar_is_uploaded_recorded_and_listed_and_onboarding_twice_is_harmless(
         &["--dar", dar, "--transfer-kind", "multi-step"],
     );
     let first = ok(&args);
-    assert!(first.contains(&format!("onboarded {}/SBX", node.sbx.admin)), "{first}");
+    assert!(
+        first.contains(&format!("onboarded {}/SBX", node.sbx.admin)),
+        "{first}"
+    );
     assert!(first.contains("the node lists it"), "{first}");
     assert!(first.contains("ingestion will now credit"), "{first}");
     // The node has the archives now.
@@ -251,7 +268,11 @@ async fn a_dar_is_uploaded_recorded_and_listed_and_onboarding_twice_is_harmless(
     assert_eq!(recorded.package_ids.len(), 31);
     assert!(recorded.package_ids.iter().any(|id| id == METADATA_V1_ID));
     assert_eq!(recorded.content_hash.len(), 64);
-    assert!(recorded.listed_at.is_some_and(|t| t >= recorded.uploaded_at));
+    assert!(
+        recorded
+            .listed_at
+            .is_some_and(|t| t >= recorded.uploaded_at)
+    );
     assert!(recorded.ledger_end_before <= recorded.ledger_end_after);
     let tokens = store.onboarded_tokens().await.unwrap();
     assert_eq!(tokens.len(), 1);
@@ -277,7 +298,10 @@ async fn a_dar_is_uploaded_recorded_and_listed_and_onboarding_twice_is_harmless(
     assert_eq!(entry["dars"][0]["mainPackageId"], HOLDING_V1_ID);
     assert_eq!(entry["dars"][0]["sha256"], recorded.content_hash.as_str());
     let table = ok(&["tokens", "list", "--db", &db.url]);
-    assert!(table.contains("splice-api-token-holding-v1 1.0.0"), "{table}");
+    assert!(
+        table.contains("splice-api-token-holding-v1 1.0.0"),
+        "{table}"
+    );
     assert!(table.contains(&recorded.content_hash[..16]), "{table}");
     assert!(table.contains(&node.sbx.registry), "{table}");
 }
@@ -291,10 +315,16 @@ async fn canton_coin_is_onboarded_by_package_name(db: &TestDb) {
         &node.amulet,
         &["--package-name", "splice-amulet"],
     ));
-    assert!(out.contains("package name splice-amulet: recorded"), "{out}");
+    assert!(
+        out.contains("package name splice-amulet: recorded"),
+        "{out}"
+    );
     let listed = list_json(db);
     assert_eq!(listed[0]["instrumentId"], "Amulet");
     assert_eq!(listed[0]["transferKind"], "one-step");
-    assert_eq!(listed[0]["packageNames"], serde_json::json!(["splice-amulet"]));
+    assert_eq!(
+        listed[0]["packageNames"],
+        serde_json::json!(["splice-amulet"])
+    );
     assert_eq!(listed[0]["dars"], serde_json::json!([]));
 }

@@ -206,7 +206,11 @@ fn read_dalf(path: &str, bytes: &[u8]) -> Result<DarPackage, DarError> {
             .and_then(|i| package.interned_strings.get(i))
             .filter(|s| !s.is_empty())
             .cloned()
-            .ok_or_else(|| bad(format!("the package {what} (interned string {index}) is missing")))
+            .ok_or_else(|| {
+                bad(format!(
+                    "the package {what} (interned string {index}) is missing"
+                ))
+            })
     };
     Ok(DarPackage {
         name: interned(metadata.name_interned_str, "name")?,

@@ -4,8 +4,8 @@
 
 use crate::client::{ClientError, LedgerClient, Limits};
 use crate::registry::{
-    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, GetRegistryInfoResponse,
-    Instrument, TransferFactoryWithChoiceContext, TransferInstructionChoice,
+    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, GetRegistryInfoResponse, Instrument,
+    TransferFactoryWithChoiceContext, TransferInstructionChoice,
 };
 use crate::serde_util::DamlValue;
 
@@ -62,7 +62,10 @@ impl RegistryClient {
 
     /// `GET /registry/metadata/v1/info`: the registry's admin party and APIs.
     pub async fn info(&self) -> Result<GetRegistryInfoResponse, ClientError> {
-        let request = self.http.http().get(self.http.url("/registry/metadata/v1/info"));
+        let request = self
+            .http
+            .http()
+            .get(self.http.url("/registry/metadata/v1/info"));
         self.http.send("registry info", request).await
     }
 

@@ -42,7 +42,10 @@ fn the_holding_dar_brings_its_main_package_and_dependencies() {
         .iter()
         .find(|p| p.package_id.starts_with("54f85ebfc7dfae18"))
         .unwrap();
-    assert_eq!((prim.name.as_str(), prim.version.as_str()), ("daml-prim", "0.0.0"));
+    assert_eq!(
+        (prim.name.as_str(), prim.version.as_str()),
+        ("daml-prim", "0.0.0")
+    );
     let mut ids: Vec<&str> = dar.package_ids().collect();
     ids.sort_unstable();
     ids.dedup();
@@ -125,7 +128,10 @@ fn a_rebuilt_zip_of_the_same_entries_still_reads() {
     // The control for the tampering tests below: rebuilding alone changes nothing.
     let rebuilt = zip_of(&entries(&bytes(HOLDING_V1)));
     assert_eq!(
-        read_dar(&rebuilt, DarLimits::default()).unwrap().main.package_id,
+        read_dar(&rebuilt, DarLimits::default())
+            .unwrap()
+            .main
+            .package_id,
         HOLDING_V1_ID
     );
 }
@@ -171,9 +177,7 @@ fn corrupt_files_are_refused() {
         .into_iter()
         .filter(|(name, _)| !name.starts_with("META-INF"))
         .collect();
-    assert!(
-        refusal(&zip_of(&without_manifest), DarLimits::default()).contains("MANIFEST.MF")
-    );
+    assert!(refusal(&zip_of(&without_manifest), DarLimits::default()).contains("MANIFEST.MF"));
     let garbage_dalf = vec![
         (
             "META-INF/MANIFEST.MF".to_owned(),

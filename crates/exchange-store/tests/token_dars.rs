@@ -63,7 +63,10 @@ async fn a_token_and_its_dars_round_trip(db: &TestDb) {
             dars_linked: vec!["pkg-a".into(), "pkg-b".into()],
         }
     );
-    assert_eq!(store.onboarded_tokens().await.unwrap(), [sbx.clone()]);
+    assert_eq!(
+        store.onboarded_tokens().await.unwrap(),
+        std::slice::from_ref(&sbx)
+    );
     assert_eq!(
         store.token_dars(&sbx.instrument).await.unwrap(),
         [dar("pkg-a", 100), dar("pkg-b", 200)]
