@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use canton_ledger::client::{LedgerClient, Limits};
+use canton_ledger::client::{LedgerClient, Limits, shown_url};
 use canton_ledger::dar::{DarInfo, DarLimits, read_dar};
 use canton_ledger::registry_client::RegistryClient;
 use exchange_core::tokens::{
@@ -159,7 +159,7 @@ async fn check_metadata(token: &OnboardedToken, limits: Limits) -> Result<()> {
         anyhow::anyhow!(
             "refused: the registry at {} does not confirm {}/{}: {e}; nothing was uploaded or \
              recorded",
-            token.registry_url,
+            shown_url(&token.registry_url),
             token.instrument.admin,
             token.instrument.id
         )
@@ -257,7 +257,7 @@ fn print_report(
         writeln!(
             out,
             "{name} was onboarded already; registry {} and transfer kind {} recorded",
-            token.registry_url,
+            shown_url(&token.registry_url),
             token.transfer_kind.as_str()
         )?;
     }
@@ -314,7 +314,7 @@ fn print_list(entries: &[(OnboardedToken, Vec<Dar>)], out: &mut impl Write) -> R
     }
     for (t, dars) in entries {
         writeln!(out, "{} (admin {})", t.instrument.id, t.instrument.admin)?;
-        writeln!(out, "  registry:      {}", t.registry_url)?;
+        writeln!(out, "  registry:      {}", shown_url(&t.registry_url))?;
         writeln!(out, "  transfer kind: {}", t.transfer_kind.as_str())?;
         let names: Vec<&str> = t.package_names.iter().map(String::as_str).collect();
         writeln!(out, "  package names: {}", names.join(", "))?;
@@ -341,7 +341,7 @@ fn json_entry((t, dars): &(OnboardedToken, Vec<Dar>)) -> serde_json::Value {
     serde_json::json!({
         "instrumentAdmin": t.instrument.admin.as_str(),
         "instrumentId": t.instrument.id,
-        "registryUrl": t.registry_url,
+        "registryUrl": shown_url(&t.registry_url),
         "transferKind": t.transfer_kind.as_str(),
         "packageNames": t.package_names,
         "dars": dars.iter().map(|d| serde_json::json!({
