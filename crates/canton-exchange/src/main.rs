@@ -17,6 +17,7 @@ mod sandbox;
 mod secrets;
 mod status;
 mod treasury;
+mod tokens;
 mod withdraw;
 
 use std::process::ExitCode;
@@ -87,6 +88,10 @@ enum Command {
     /// creates its Canton Coin TransferPreapproval (idempotent). Writes.
     #[command(subcommand)]
     Treasury(treasury::Command),
+    /// Token onboarding: `tokens add` checks a token's registry, uploads its `.dar`s and
+    /// records it (writes); `tokens list` shows the onboarded tokens (reads only).
+    #[command(subcommand)]
+    Tokens(tokens::Command),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +112,7 @@ fn main() -> ExitCode {
         Command::Withdrawals(args) => withdraw::run_list(&args, &mut std::io::stdout().lock()),
         Command::Keys(command) => keys::run(&command, &mut std::io::stdout().lock()),
         Command::Treasury(command) => treasury::run(&command, &mut std::io::stdout().lock()),
+        Command::Tokens(command) => tokens::run(&command, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -206,7 +206,18 @@ impl LedgerClient {
         &self.base
     }
 
-    async fn send<T: serde::de::DeserializeOwned>(
+    /// `{base}{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The HTTP client, to build requests for [`LedgerClient::send`] in sibling modules.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends a request with this client's token, timeout and size bound; the JSON answer.
+    pub(crate) async fn send<T: serde::de::DeserializeOwned>(
         &self,
         what: &'static str,
         request: reqwest::RequestBuilder,

@@ -81,6 +81,7 @@ pub mod client;
 pub mod commands;
 pub mod completions;
 pub mod contract_events;
+pub mod dar;
 pub mod errors;
 pub mod events;
 pub mod filters;
@@ -88,6 +89,8 @@ pub mod interactive;
 #[cfg(feature = "client")]
 mod onboarding_client;
 pub mod packages;
+#[cfg(feature = "client")]
+mod packages_client;
 pub mod parties;
 pub mod quote;
 pub mod reassignments;

@@ -4,7 +4,7 @@
 
 use crate::client::{ClientError, LedgerClient, Limits};
 use crate::registry::{
-    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, GetRegistryInfoResponse,
+    ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, GetRegistryInfoResponse, Instrument,
     TransferFactoryWithChoiceContext, TransferInstructionChoice,
 };
 use crate::serde_util::DamlValue;
@@ -66,4 +66,24 @@ impl RegistryClient {
             .post_json("registry choice context", &path, &body)
             .await
     }
+
+    /// `GET /registry/metadata/v1/instruments/{id}`: one instrument the registry serves.
+    pub async fn instrument(&self, id: &str) -> Result<Instrument, ClientError> {
+        let path = format!("/registry/metadata/v1/instruments/{}", path_segment(id));
+        let request = self.http.http().get(self.http.url(&path));
+        self.http.send("registry instrument", request).await
+    }
+}
+
+/// `text` as one URL path segment: everything but unreserved characters percent-encoded.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

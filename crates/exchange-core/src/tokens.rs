@@ -209,6 +209,67 @@ impl Onboarded {
     }
 }
 
+/// Why a token cannot be onboarded as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OnboardingRefusal {
+    #[error(
+        "the registry's admin is {registry_admin}, not {admin}: it does not serve this instrument"
+    )]
+    WrongAdmin {
+        admin: String,
+        registry_admin: String,
+    },
+    #[error("the registry answered instrument {served:?} when asked for {asked:?}")]
+    WrongInstrument { asked: String, served: String },
+    #[error(
+        "no package name: give --dar files of the token's packages or --package-name (without \
+         one, nothing of the token could ever be credited)"
+    )]
+    NoPackageName,
+}
+
+/// Whether the registry's metadata (its `adminId`, and the id of the instrument it returned for
+/// `instrument.id`) is the instrument being onboarded: onboarding against another admin's
+/// registry would trust that admin's transfer factories and contexts for this token.
+pub fn check_registry(
+    instrument: &InstrumentId,
+    registry_admin: &str,
+    served_id: &str,
+) -> Result<(), OnboardingRefusal> {
+    if registry_admin != instrument.admin.as_str() {
+        return Err(OnboardingRefusal::WrongAdmin {
+            admin: instrument.admin.as_str().to_owned(),
+            registry_admin: registry_admin.to_owned(),
+        });
+    }
+    if served_id != instrument.id {
+        return Err(OnboardingRefusal::WrongInstrument {
+            asked: instrument.id.clone(),
+            served: served_id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The package names a token is onboarded with: the main packages' names of its `.dar`s and
+/// the names the operator gives. At least one, else nothing could ever be credited.
+pub fn onboarding_package_names<'a>(
+    dar_names: impl IntoIterator<Item = &'a str>,
+    named: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeSet<String>, OnboardingRefusal> {
+    let names: BTreeSet<String> = dar_names
+        .into_iter()
+        .chain(named)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Err(OnboardingRefusal::NoPackageName);
+    }
+    Ok(names)
+}
+
 fn join(parties: &[PartyId]) -> String {
     parties
         .iter()
@@ -314,6 +375,33 @@ mod tests {
         assert_eq!(
             onboarded().judge(&forged_admin, &p),
             Recognition::NotOnboarded
+        );
+    }
+
+    #[test]
+    fn a_registry_of_another_admin_or_instrument_is_refused() {
+        let amulet = amulet();
+        assert_eq!(check_registry(&amulet, "dso::1220aa", "Amulet"), Ok(()));
+        assert!(matches!(
+            check_registry(&amulet, "issuer::1220dd", "Amulet"),
+            Err(OnboardingRefusal::WrongAdmin { .. })
+        ));
+        assert!(matches!(
+            check_registry(&amulet, "dso::1220aa", "amulet"),
+            Err(OnboardingRefusal::WrongInstrument { .. })
+        ));
+    }
+
+    #[test]
+    fn package_names_are_the_dars_and_the_named_ones_and_never_none() {
+        let names = onboarding_package_names(["holding", "x"], ["splice-amulet", "x"]).unwrap();
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["holding", "splice-amulet", "x"]
+        );
+        assert_eq!(
+            onboarding_package_names([], [" "]),
+            Err(OnboardingRefusal::NoPackageName)
         );
     }
 

@@ -1,4 +1,4 @@
-//! What operators configure: onboarded tokens, uploaded `.dar`s, switches.
+//! What operators configure: onboarded tokens and switches (`.dar`s: `dars.rs`).
 
 use std::collections::BTreeSet;
 
@@ -15,15 +15,6 @@ pub struct Token {
     pub instrument: InstrumentId,
     pub registry_url: String,
     pub onboarded_at: Timestamp,
-}
-
-/// An uploaded `.dar`, kept whole so it can be uploaded again after a node restore.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dar {
-    pub main_package_id: String,
-    pub file_name: String,
-    pub content: Vec<u8>,
-    pub uploaded_at: Timestamp,
 }
 
 /// Operator switches.
@@ -83,20 +74,61 @@ pub(crate) async fn token_in(tx: &mut Tx, instrument: &InstrumentId) -> Result<b
     Ok(row.is_some())
 }
 
+/// What onboarding a token changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TokenChange {
+    /// The token was not onboarded before.
+    pub(crate) new: bool,
+    /// Package names not recorded for it before.
+    pub(crate) names_added: Vec<String>,
+}
+
+/// [`Store::onboard_token`] inside a caller's transaction.
+pub(crate) async fn onboard_token_in(tx: &mut Tx, token: &OnboardedToken) -> Result<TokenChange> {
+    let (admin, id) = (
+        token.instrument.admin.as_str(),
+        token.instrument.id.as_str(),
+    );
+    let new = !token_in(tx, &token.instrument).await?;
+    tx.query(
+        "INSERT INTO tokens (instrument_admin, instrument_id, registry_url, onboarded_at_us,
+             transfer_kind)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (instrument_admin, instrument_id)
+         DO UPDATE SET registry_url = excluded.registry_url,
+             transfer_kind = excluded.transfer_kind",
+    )
+    .bind(admin)
+    .bind(id)
+    .bind(token.registry_url.as_str())
+    .bind(now().micros())
+    .bind(token.transfer_kind.as_str())
+    .execute()
+    .await?;
+    let mut names_added = Vec::new();
+    for name in &token.package_names {
+        let added = tx
+            .query(
+                "INSERT INTO token_package_names (instrument_admin, instrument_id, package_name)
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(admin)
+            .bind(id)
+            .bind(name.as_str())
+            .execute()
+            .await?;
+        if added > 0 {
+            names_added.push(name.clone());
+        }
+    }
+    Ok(TokenChange { new, names_added })
+}
+
 fn token_from_row(row: &Row) -> Result<Token> {
     Ok(Token {
         instrument: row.instrument()?,
         registry_url: row.get("registry_url")?,
         onboarded_at: row.time("onboarded_at_us")?,
-    })
-}
-
-fn dar_from_row(row: &Row) -> Result<Dar> {
-    Ok(Dar {
-        main_package_id: row.get("main_package_id")?,
-        file_name: row.get("file_name")?,
-        content: row.get("content")?,
-        uploaded_at: row.time("uploaded_at_us")?,
     })
 }
 
@@ -123,36 +155,7 @@ impl Store {
     /// holdings may come from (added to those recorded before: onboarding again is harmless).
     pub async fn onboard_token(&self, token: &OnboardedToken) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        let (admin, id) = (
-            token.instrument.admin.as_str(),
-            token.instrument.id.as_str(),
-        );
-        tx.query(
-            "INSERT INTO tokens (instrument_admin, instrument_id, registry_url, onboarded_at_us,
-                 transfer_kind)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (instrument_admin, instrument_id)
-             DO UPDATE SET registry_url = excluded.registry_url,
-                 transfer_kind = excluded.transfer_kind",
-        )
-        .bind(admin)
-        .bind(id)
-        .bind(token.registry_url.as_str())
-        .bind(now().micros())
-        .bind(token.transfer_kind.as_str())
-        .execute()
-        .await?;
-        for name in &token.package_names {
-            tx.query(
-                "INSERT INTO token_package_names (instrument_admin, instrument_id, package_name)
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(admin)
-            .bind(id)
-            .bind(name.as_str())
-            .execute()
-            .await?;
-        }
+        onboard_token_in(&mut tx, token).await?;
         tx.commit().await
     }
 
@@ -229,37 +232,6 @@ impl Store {
             .fetch_all()
             .await?;
         rows.iter().map(|row| row.instrument()).collect()
-    }
-
-    /// Remembers an uploaded `.dar`; uploading the same package again keeps the first record.
-    pub async fn record_dar(&self, dar: &Dar) -> Result<()> {
-        let mut tx = self.pool.write().await?;
-        tx.query(
-            "INSERT INTO dars (main_package_id, file_name, content, uploaded_at_us)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (main_package_id) DO NOTHING",
-        )
-        .bind(dar.main_package_id.as_str())
-        .bind(dar.file_name.as_str())
-        .bind(dar.content.as_slice())
-        .bind(dar.uploaded_at.micros())
-        .execute()
-        .await?;
-        tx.commit().await
-    }
-
-    /// `.dar`s uploaded at or after `since` (the node backup's time), oldest first: what to
-    /// upload again after restoring the node.
-    pub async fn dars_uploaded_since(&self, since: Timestamp) -> Result<Vec<Dar>> {
-        let mut tx = self.pool.read().await?;
-        let rows = tx
-            .query(
-                "SELECT main_package_id, file_name, content, uploaded_at_us FROM dars
-                 WHERE uploaded_at_us >= $1 ORDER BY uploaded_at_us, main_package_id",
-            )
-            .bind(since.micros())
-            .fetch_all()
-            .await?;
-        rows.iter().map(dar_from_row).collect()
     }
 
     pub async fn switch(&self, switch: Switch) -> Result<SwitchState> {

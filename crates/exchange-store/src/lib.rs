@@ -35,6 +35,7 @@ mod balances;
 mod bulk;
 mod catalog;
 mod claims;
+mod dars;
 mod db;
 mod deposits;
 mod error;
@@ -52,8 +53,9 @@ mod withdrawals;
 
 pub use accounts::{Account, JournalRecord};
 pub use balances::BalanceDrift;
-pub use catalog::{Dar, Switch, SwitchState, Token};
+pub use catalog::{Switch, SwitchState, Token};
 pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
+pub use dars::{Dar, OnboardingReport};
 pub use db::Backend;
 pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};

@@ -286,9 +286,11 @@ async fn a_db_at_0010_gets_its_balances_when_migrated(db: &TestDb) {
             assert_balance(&reader, "a", &amulet(), "100.2499999999").await;
             reader.close().await;
         }
+        // The migrations after 0011 (0012…) are missing on both backends; were there none,
+        // SQLite's 0011 would count as missing until its backfill ran in Rust.
         Err(StoreError::SchemaOlder { missing }) => {
-            assert!(!postgres);
-            assert_eq!(missing, vec![11]);
+            let later_only = !missing.is_empty() && missing.iter().all(|m| *m > 11);
+            assert!(later_only || (!postgres && missing == [11]), "{missing:?}");
         }
         Err(other) => panic!("{other:?}"),
     }

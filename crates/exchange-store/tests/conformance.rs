@@ -951,6 +951,14 @@ async fn tokens_and_dars(db: &TestDb) {
         file_name: format!("{id}.dar"),
         content: vec![0x50, 0x4b, 0, 0xff],
         uploaded_at: Timestamp::from_micros(at).unwrap(),
+        content_hash: format!("hash-of-{id}"),
+        package_name: format!("name-{id}"),
+        package_version: "1.0.0".into(),
+        // Sorted, as read back.
+        package_ids: vec![format!("dep-of-{id}"), id.to_owned()],
+        listed_at: Some(Timestamp::from_micros(at + 1).unwrap()),
+        ledger_end_before: Some(at),
+        ledger_end_after: None,
     };
     store.record_dar(&dar("pkg-a", 10)).await.unwrap();
     store.record_dar(&dar("pkg-b", 20)).await.unwrap();
@@ -960,13 +968,13 @@ async fn tokens_and_dars(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(since, [dar("pkg-b", 20)]);
+    // The first record of pkg-a is kept.
     assert_eq!(
         store
             .dars_uploaded_since(Timestamp::UNIX_EPOCH)
             .await
-            .unwrap()
-            .len(),
-        2
+            .unwrap(),
+        [dar("pkg-a", 10), dar("pkg-b", 20)]
     );
 }
 
