@@ -63,6 +63,21 @@ struct Status {
     overpaid_withdrawals: i64,
     /// Transactions held in quarantine (not parseable), oldest first: `quarantine retry`.
     quarantined: Vec<JsonQuarantined>,
+    /// Deposit offers still pending whose accept attempts ran out (`accept_failed`).
+    failed_deposit_accepts: Vec<JsonFailedAccept>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFailedAccept {
+    transfer_instruction: String,
+    deposit_id: String,
+    account: String,
+    instrument: String,
+    amount: String,
+    attempts: u32,
+    error: Option<String>,
+    since: String,
 }
 
 #[derive(Serialize)]
@@ -104,6 +119,21 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                     record_time: u.record_time.to_string(),
                     error: e.quarantined.error,
                 }
+            })
+            .collect();
+        let failed_deposit_accepts = store
+            .failed_deposit_accepts()
+            .await?
+            .into_iter()
+            .map(|f| JsonFailedAccept {
+                transfer_instruction: f.record.instruction.to_string(),
+                deposit_id: f.deposit.to_string(),
+                account: f.account.to_string(),
+                instrument: format!("{}/{}", f.instrument.admin, f.instrument.id),
+                amount: f.amount.to_string(),
+                attempts: f.record.attempts,
+                error: f.record.last_error,
+                since: f.record.updated_at.to_string(),
             })
             .collect();
         let (suspense, suspense_balance_error) = match AccountId::new(args.suspense_account.clone())
@@ -154,6 +184,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 .collect(),
             overpaid_withdrawals,
             quarantined,
+            failed_deposit_accepts,
             suspense_balance_error,
         })
     })?;
@@ -238,6 +269,7 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
             s.overpaid_withdrawals
         )?;
     }
+    write_failed_accepts(out, &s.failed_deposit_accepts)?;
     writeln!(out, "quarantined updates       {}", s.quarantined.len())?;
     for q in &s.quarantined {
         writeln!(
@@ -250,6 +282,25 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
         writeln!(
             out,
             "  fix the cause, then: canton-exchange quarantine retry (with ingestion stopped)"
+        )?;
+    }
+    Ok(())
+}
+
+fn write_failed_accepts(out: &mut impl Write, failed: &[JsonFailedAccept]) -> Result<()> {
+    writeln!(out, "deposit offers accept_failed  {}", failed.len())?;
+    for f in failed {
+        writeln!(
+            out,
+            "  {} {} to {} (deposit {}, offer {}, {} attempts, since {}): {}",
+            f.amount,
+            f.instrument,
+            f.account,
+            f.deposit_id,
+            f.transfer_instruction,
+            f.attempts,
+            f.since,
+            f.error.as_deref().unwrap_or("-")
         )?;
     }
     Ok(())

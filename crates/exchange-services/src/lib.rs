@@ -5,6 +5,7 @@
 //! ([`quarantine`]), the node-restore runbook ([`recover`]), the treasury's key file
 //! ([`signer`]) and Withdrawal Automation ([`withdraw`]).
 
+pub mod deposits;
 pub mod filter;
 pub mod identity;
 pub mod ingest;
