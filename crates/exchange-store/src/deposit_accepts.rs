@@ -39,7 +39,9 @@ impl AcceptState {
         match text {
             "accepting" => Ok(AcceptState::Accepting),
             "accept_failed" => Ok(AcceptState::AcceptFailed),
-            other => Err(StoreError::Corrupt(format!("deposit accept state {other:?}"))),
+            other => Err(StoreError::Corrupt(format!(
+                "deposit accept state {other:?}"
+            ))),
         }
     }
 }
@@ -160,7 +162,10 @@ async fn give_up_exhausted(tx: &mut Tx, request: &OfferClaimRequest<'_>) -> Resu
         .await
 }
 
-async fn claim_rows(tx: &mut Tx, request: &OfferClaimRequest<'_>) -> Result<Vec<(String, u32, u32)>> {
+async fn claim_rows(
+    tx: &mut Tx,
+    request: &OfferClaimRequest<'_>,
+) -> Result<Vec<(String, u32, u32)>> {
     let skip_locked = match tx.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",

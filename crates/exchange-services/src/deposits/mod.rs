@@ -165,7 +165,9 @@ impl DepositAutomation {
             Attempt::Executed { note } => {
                 round.executed += 1;
                 match &note {
-                    None => tracing::info!(%offer, %deposit, attempt = attempt_no, "accept executed"),
+                    None => {
+                        tracing::info!(%offer, %deposit, attempt = attempt_no, "accept executed")
+                    }
                     Some(why) => tracing::warn!(%offer, %deposit, attempt = attempt_no, "{why}"),
                 }
                 AcceptOutcome {
