@@ -305,3 +305,31 @@ fn write_failed_accepts(out: &mut impl Write, failed: &[JsonFailedAccept]) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_whose_accepts_failed_are_listed_with_their_error() {
+        let failed = [JsonFailedAccept {
+            transfer_instruction: "00ab".into(),
+            deposit_id: "u1#2".into(),
+            account: "acct-7".into(),
+            instrument: "admin::1220/SBX".into(),
+            amount: "4.5".into(),
+            attempts: 10,
+            error: Some("registry: connection refused".into()),
+            since: "2026-01-01T00:00:00Z".into(),
+        }];
+        let mut out = Vec::new();
+        write_failed_accepts(&mut out, &failed).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("deposit offers accept_failed  1\n"), "{text}");
+        assert!(
+            text.contains("4.5 admin::1220/SBX to acct-7 (deposit u1#2, offer 00ab, 10 attempts"),
+            "{text}"
+        );
+        assert!(text.ends_with("): registry: connection refused\n"), "{text}");
+    }
+}
