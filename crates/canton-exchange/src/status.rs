@@ -325,11 +325,17 @@ mod tests {
         let mut out = Vec::new();
         write_failed_accepts(&mut out, &failed).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("deposit offers accept_failed  1\n"), "{text}");
+        assert!(
+            text.starts_with("deposit offers accept_failed  1\n"),
+            "{text}"
+        );
         assert!(
             text.contains("4.5 admin::1220/SBX to acct-7 (deposit u1#2, offer 00ab, 10 attempts"),
             "{text}"
         );
-        assert!(text.ends_with("): registry: connection refused\n"), "{text}");
+        assert!(
+            text.ends_with("): registry: connection refused\n"),
+            "{text}"
+        );
     }
 }

@@ -61,6 +61,14 @@ pub struct ClaimedOffer {
     pub executions: u32,
 }
 
+/// What one claim handed out, and which offers it gave up on (now `accept_failed`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OfferClaims {
+    pub offers: Vec<ClaimedOffer>,
+    /// Each offer given up on, with its last error.
+    pub gave_up: Vec<(ContractId, Option<String>)>,
+}
+
 /// How a replica claims offers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferClaimRequest<'a> {
@@ -145,7 +153,10 @@ async fn enqueue_new(tx: &mut Tx, now: Timestamp) -> Result<()> {
 }
 
 /// Offers still open after their last attempt's retry time become `accept_failed`.
-async fn give_up_exhausted(tx: &mut Tx, request: &OfferClaimRequest<'_>) -> Result<u64> {
+async fn give_up_exhausted(
+    tx: &mut Tx,
+    request: &OfferClaimRequest<'_>,
+) -> Result<Vec<(ContractId, Option<String>)>> {
     let sql = format!(
         "UPDATE deposit_accepts SET state = 'accept_failed', updated_at_us = $1,
              last_error = COALESCE(last_error,
@@ -153,13 +164,21 @@ async fn give_up_exhausted(tx: &mut Tx, request: &OfferClaimRequest<'_>) -> Resu
          WHERE state = 'accepting' AND attempts >= $2 AND next_attempt_us <= $1
            AND COALESCE(claimed_until_us, 0) <= $1
            AND EXISTS (SELECT 1 FROM {OPEN_OFFERS}
-                       AND i.contract_id = deposit_accepts.instruction_id)"
+                       AND i.contract_id = deposit_accepts.instruction_id)
+         RETURNING instruction_id, last_error"
     );
-    tx.query(&sql)
+    let rows = tx
+        .query(&sql)
         .bind(request.now.micros())
         .bind(i64::from(request.max_attempts))
-        .execute()
-        .await
+        .fetch_all()
+        .await?;
+    let mut gave_up = rows
+        .iter()
+        .map(|row| Ok((row.contract("instruction_id")?, row.get("last_error")?)))
+        .collect::<Result<Vec<_>>>()?;
+    gave_up.sort();
+    Ok(gave_up)
 }
 
 async fn claim_rows(
@@ -241,24 +260,24 @@ impl Store {
     pub async fn claim_deposit_offers(
         &self,
         request: &OfferClaimRequest<'_>,
-    ) -> Result<Vec<ClaimedOffer>> {
+    ) -> Result<OfferClaims> {
         crate::error::retrying(|| self.claim_deposit_offers_once(request)).await
     }
 
     async fn claim_deposit_offers_once(
         &self,
         request: &OfferClaimRequest<'_>,
-    ) -> Result<Vec<ClaimedOffer>> {
+    ) -> Result<OfferClaims> {
         let mut tx = self.pool.write().await?;
         enqueue_new(&mut tx, request.now).await?;
-        give_up_exhausted(&mut tx, request).await?;
+        let gave_up = give_up_exhausted(&mut tx, request).await?;
         let rows = claim_rows(&mut tx, request).await?;
-        let mut claimed = Vec::with_capacity(rows.len());
+        let mut offers = Vec::with_capacity(rows.len());
         for (id, attempts, executions) in rows {
-            claimed.push(offer(&mut tx, &id, attempts, executions).await?);
+            offers.push(offer(&mut tx, &id, attempts, executions).await?);
         }
         tx.commit().await?;
-        Ok(claimed)
+        Ok(OfferClaims { offers, gave_up })
     }
 
     /// Records how `worker`'s accept attempt on `instruction` ended and frees the claim.

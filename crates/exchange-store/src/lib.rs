@@ -61,6 +61,7 @@ pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
 pub use db::Backend;
 pub use deposit_accepts::{
     AcceptOutcome, AcceptRecord, AcceptState, ClaimedOffer, FailedAccept, OfferClaimRequest,
+    OfferClaims,
 };
 pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};

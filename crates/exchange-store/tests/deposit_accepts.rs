@@ -165,7 +165,8 @@ async fn only_open_offers_of_onboarded_tokens_to_known_accounts_are_claimed(db: 
     let claimed = store
         .claim_deposit_offers(&claim("a", at(0)))
         .await
-        .unwrap();
+        .unwrap()
+        .offers;
     assert_eq!(ids(&claimed), ["o1", "o2"]);
     let first = &claimed[0];
     assert_eq!(first.deposit, DepositId::new("d1").unwrap());
@@ -183,7 +184,8 @@ async fn claims_are_exclusive_and_expired_claims_are_taken_over(db: &TestDb) {
     let first = store
         .claim_deposit_offers(&claim("a", at(0)))
         .await
-        .unwrap();
+        .unwrap()
+        .offers;
     assert_eq!(first.len(), 2);
     // Claimed by `a`: nobody else gets them until the claim lapses.
     assert!(
@@ -191,12 +193,14 @@ async fn claims_are_exclusive_and_expired_claims_are_taken_over(db: &TestDb) {
             .claim_deposit_offers(&claim("b", at(30)))
             .await
             .unwrap()
+            .offers
             .is_empty()
     );
     let taken = store
         .claim_deposit_offers(&claim("b", at(61)))
         .await
-        .unwrap();
+        .unwrap()
+        .offers;
     assert_eq!(ids(&taken), ["o1", "o2"]);
     assert_eq!(taken[0].attempts, 2);
     // `a` comes back after its claim lapsed: its bookkeeping is refused, `b`'s holds.
@@ -224,7 +228,11 @@ async fn claims_are_exclusive_and_expired_claims_are_taken_over(db: &TestDb) {
 async fn attempts_are_bounded_and_a_settled_offer_leaves_the_failed_list(db: &TestDb) {
     let store = store_with_offers(db, 2).await;
     for (n, now) in [at(0), at(10)].into_iter().enumerate() {
-        let claimed = store.claim_deposit_offers(&claim("a", now)).await.unwrap();
+        let claimed = store
+            .claim_deposit_offers(&claim("a", now))
+            .await
+            .unwrap()
+            .offers;
         assert_eq!(claimed.len(), 2, "attempt {n}");
         let later = now.checked_add_micros(5_000_000).unwrap();
         store
@@ -242,18 +250,19 @@ async fn attempts_are_bounded_and_a_settled_offer_leaves_the_failed_list(db: &Te
             .claim_deposit_offers(&claim("a", at(12)))
             .await
             .unwrap()
+            .offers
             .is_empty()
     );
     assert!(store.failed_deposit_accepts().await.unwrap().is_empty());
     assert_eq!(store.deposit_offers_in_progress().await.unwrap(), 2);
     // Past it, both still pending: reported, never claimed again.
-    assert!(
-        store
-            .claim_deposit_offers(&claim("a", at(20)))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let past = store
+        .claim_deposit_offers(&claim("a", at(20)))
+        .await
+        .unwrap();
+    assert!(past.offers.is_empty());
+    let gave_up: Vec<_> = past.gave_up.iter().map(|(id, _)| id.to_string()).collect();
+    assert_eq!(gave_up, ["o1", "o2"]);
     let failed = store.failed_deposit_accepts().await.unwrap();
     let errors: Vec<_> = failed
         .iter()
@@ -291,7 +300,8 @@ async fn attempts_are_bounded_and_a_settled_offer_leaves_the_failed_list(db: &Te
     let again = store
         .claim_deposit_offers(&claim("a", at(21)))
         .await
-        .unwrap();
+        .unwrap()
+        .offers;
     assert_eq!(ids(&again), ["o1"]);
     assert_eq!(again[0].attempts, 1);
     assert!(matches!(
@@ -308,7 +318,7 @@ async fn concurrent_claims_never_share_an_offer(db: &TestDb) {
         tokio::spawn(async move {
             let mut request = claim(w, at(0));
             request.limit = 4;
-            store.claim_deposit_offers(&request).await.unwrap()
+            store.claim_deposit_offers(&request).await.unwrap().offers
         })
     });
     let mut seen = BTreeSet::new();
@@ -326,7 +336,7 @@ async fn concurrent_claims_never_share_an_offer(db: &TestDb) {
     // Whatever the others skipped is still there, once.
     let mut request = claim("e", at(0));
     request.limit = 20;
-    for c in store.claim_deposit_offers(&request).await.unwrap() {
+    for c in store.claim_deposit_offers(&request).await.unwrap().offers {
         assert!(
             seen.insert(c.instruction.contract_id.to_string()),
             "shared: {c:?}"

@@ -76,6 +76,8 @@ impl DepositConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DepositRound {
     pub claimed: usize,
+    /// Offers marked `accept_failed` this round.
+    pub gave_up: usize,
     pub executed: usize,
     pub retried: usize,
 }
@@ -136,9 +138,15 @@ impl DepositAutomation {
             limit: self.config.batch,
             max_attempts: self.config.max_attempts,
         };
-        let claimed = self.store.claim_deposit_offers(&request).await?;
+        let claims = self.store.claim_deposit_offers(&request).await?;
+        for (offer, error) in &claims.gave_up {
+            let error = error.as_deref().unwrap_or("-");
+            tracing::error!(%offer, "deposit offer accept_failed after its last attempt: {error}");
+        }
+        let claimed = claims.offers;
         let mut round = DepositRound {
             claimed: claimed.len(),
+            gave_up: claims.gave_up.len(),
             ..DepositRound::default()
         };
         let mut attempts = futures_util::stream::iter(&claimed)
