@@ -274,6 +274,7 @@ async fn an_accept_whose_answer_was_lost_is_credited_once_after_a_restart(db: &T
     let restarted = automation(&x, config("b"));
     let round = restarted.run_round().await.unwrap();
     assert_eq!((round.claimed, round.executed), (1, 0), "{round:?}");
+    x.ingest().await;
     settle(&x, &restarted, 10).await;
     assert_eq!(
         instruction_state(&x, &cid).await,
