@@ -1,5 +1,6 @@
-//! `canton-exchange run`: the exchange's services in one process: Tx History Ingestion and
-//! Withdrawal Automation, against one node and one Integration DB, until stopped (SIGINT /
+//! `canton-exchange run`: the exchange's services in one process: Tx History Ingestion,
+//! Withdrawal Automation and Multi-Step Deposit Automation (off with `--no-deposit-automation`),
+//! against one node and one Integration DB, until stopped (SIGINT /
 //! SIGTERM) or, with `--until-idle`, until nothing is left to do.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use canton_ledger::registry_client::RegistryClient;
 use exchange_core::pool::PoolPolicy;
 use exchange_core::signing::Signer;
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
+use exchange_services::deposits::{DepositAutomation, DepositConfig};
 use exchange_services::pool::{PoolConfig, PoolJob};
 use exchange_services::signer::FileSigner;
 use exchange_services::withdraw::{Automation, AutomationConfig};
@@ -75,6 +77,14 @@ pub struct Args {
     /// Hours an offer (multi-step withdrawal) stays open for its receiver.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
     offer_hours: u64,
+    /// Do not accept deposit offers (multi-step deposits): they stay pending for another
+    /// replica, an operator or their sender.
+    #[arg(long)]
+    no_deposit_automation: bool,
+    /// Accept attempts per deposit offer; after the last one an offer still pending is
+    /// reported as `accept_failed` (see `status`).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    deposit_max_attempts: u32,
     #[command(flatten)]
     ingest: IngestOptions,
 }
@@ -195,6 +205,22 @@ fn automation_config(
     Ok(config)
 }
 
+/// The deposit automation shares the withdrawal automation's timing and rate settings.
+fn deposit_config(args: &Args, worker: &str) -> Option<DepositConfig> {
+    if args.no_deposit_automation {
+        return None;
+    }
+    let mut config = DepositConfig::new(worker);
+    config.user_id = args.user_id.clone();
+    config.executions_per_second = args.executions_per_second;
+    config.concurrency = usize::try_from(args.concurrency).unwrap_or(16);
+    config.outcome_timeout = Duration::from_secs(args.outcome_timeout_secs);
+    config.retry_delay = Duration::from_secs(args.retry_secs);
+    config.max_attempts = args.deposit_max_attempts;
+    config.registry_limits = args.ledger.net.limits();
+    Some(config)
+}
+
 pub fn run(args: &Args) -> Result<()> {
     crate::logs::init();
     let ingest = args.ingest.config(&args.party)?;
@@ -203,6 +229,7 @@ pub fn run(args: &Args) -> Result<()> {
     check_key(&party, &signer)?;
     let admins = registries(args)?;
     let config = automation_config(args, &admins)?;
+    let deposit_config = deposit_config(args, &config.worker);
     let pool_configs = pools(args, &admins)?;
     let source = args.ledger.source()?;
     let Source::Ledger { client, .. } = &source else {
@@ -218,12 +245,22 @@ pub fn run(args: &Args) -> Result<()> {
         let store = args.db.open().await?;
         let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
         let pool = PoolJob::new(store.clone(), party.clone(), pool_configs);
+        let deposits = deposit_config.map(|c| {
+            DepositAutomation::new(
+                store.clone(),
+                ledger.clone(),
+                signer.clone(),
+                party.clone(),
+                c,
+            )
+        });
         let automation = Automation::new(store.clone(), ledger, admins, signer, party, config);
         let services = Services {
             store: store.clone(),
             source,
             ingest,
             automation,
+            deposits,
             pool,
             pool_every: Duration::from_secs(args.pool_secs),
         };
@@ -242,6 +279,7 @@ struct Services {
     source: Source,
     ingest: exchange_services::IngestConfig,
     automation: Automation,
+    deposits: Option<DepositAutomation>,
     pool: PoolJob,
     pool_every: Duration,
 }
@@ -266,15 +304,31 @@ impl Services {
             self.ingestor(true).run(stop.clone()).await?;
             let placed = self.pool.run_once().await?;
             let round = self.automation.run_round().await?;
+            let accepts = match &self.deposits {
+                Some(deposits) => deposits.run_round().await?.claimed,
+                None => 0,
+            };
             let open = self.store.withdrawals_in_progress(Timestamp::now()).await?;
-            if placed == 0 && round.claimed == 0 && open == 0 {
+            let offers = match &self.deposits {
+                Some(_) => self.store.deposit_offers_in_progress().await?,
+                None => 0,
+            };
+            if placed == 0 && round.claimed == 0 && accepts == 0 && open == 0 && offers == 0 {
                 self.ingestor(true).run(stop.clone()).await?;
                 eprintln!("idle: nothing left to do");
                 return Ok(());
             }
-            if round.claimed == 0 {
+            if round.claimed == 0 && accepts == 0 {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
+        }
+    }
+
+    /// The deposit automation's rounds until `stop`, if it is on.
+    async fn accept_offers(&self, stop: watch::Receiver<bool>) -> Result<(), StoreError> {
+        match &self.deposits {
+            Some(deposits) => deposits.run(stop).await,
+            None => Ok(()),
         }
     }
 
@@ -307,6 +361,7 @@ impl Services {
             // The first error of either ends both.
             tokio::try_join!(
                 self.automation.run(stop.clone()),
+                self.accept_offers(stop.clone()),
                 self.pool_passes(stop.clone())
             )
             .map(|_| ())

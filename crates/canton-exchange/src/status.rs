@@ -63,6 +63,21 @@ struct Status {
     overpaid_withdrawals: i64,
     /// Transactions held in quarantine (not parseable), oldest first: `quarantine retry`.
     quarantined: Vec<JsonQuarantined>,
+    /// Deposit offers still pending whose accept attempts ran out (`accept_failed`).
+    failed_deposit_accepts: Vec<JsonFailedAccept>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonFailedAccept {
+    transfer_instruction: String,
+    deposit_id: String,
+    account: String,
+    instrument: String,
+    amount: String,
+    attempts: u32,
+    error: Option<String>,
+    since: String,
 }
 
 #[derive(Serialize)]
@@ -104,6 +119,21 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                     record_time: u.record_time.to_string(),
                     error: e.quarantined.error,
                 }
+            })
+            .collect();
+        let failed_deposit_accepts = store
+            .failed_deposit_accepts()
+            .await?
+            .into_iter()
+            .map(|f| JsonFailedAccept {
+                transfer_instruction: f.record.instruction.to_string(),
+                deposit_id: f.deposit.to_string(),
+                account: f.account.to_string(),
+                instrument: format!("{}/{}", f.instrument.admin, f.instrument.id),
+                amount: f.amount.to_string(),
+                attempts: f.record.attempts,
+                error: f.record.last_error,
+                since: f.record.updated_at.to_string(),
             })
             .collect();
         let (suspense, suspense_balance_error) = match AccountId::new(args.suspense_account.clone())
@@ -154,6 +184,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 .collect(),
             overpaid_withdrawals,
             quarantined,
+            failed_deposit_accepts,
             suspense_balance_error,
         })
     })?;
@@ -238,6 +269,7 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
             s.overpaid_withdrawals
         )?;
     }
+    write_failed_accepts(out, &s.failed_deposit_accepts)?;
     writeln!(out, "quarantined updates       {}", s.quarantined.len())?;
     for q in &s.quarantined {
         writeln!(
@@ -253,4 +285,57 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn write_failed_accepts(out: &mut impl Write, failed: &[JsonFailedAccept]) -> Result<()> {
+    writeln!(out, "deposit offers accept_failed  {}", failed.len())?;
+    for f in failed {
+        writeln!(
+            out,
+            "  {} {} to {} (deposit {}, offer {}, {} attempts, since {}): {}",
+            f.amount,
+            f.instrument,
+            f.account,
+            f.deposit_id,
+            f.transfer_instruction,
+            f.attempts,
+            f.since,
+            f.error.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_whose_accepts_failed_are_listed_with_their_error() {
+        let failed = [JsonFailedAccept {
+            transfer_instruction: "00ab".into(),
+            deposit_id: "u1#2".into(),
+            account: "acct-7".into(),
+            instrument: "admin::1220/SBX".into(),
+            amount: "4.5".into(),
+            attempts: 10,
+            error: Some("registry: connection refused".into()),
+            since: "2026-01-01T00:00:00Z".into(),
+        }];
+        let mut out = Vec::new();
+        write_failed_accepts(&mut out, &failed).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("deposit offers accept_failed  1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("4.5 admin::1220/SBX to acct-7 (deposit u1#2, offer 00ab, 10 attempts"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("): registry: connection refused\n"),
+            "{text}"
+        );
+    }
 }

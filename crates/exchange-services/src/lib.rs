@@ -6,6 +6,7 @@
 //! ([`signer`]), Withdrawal Automation ([`withdraw`]) and the treasury's own setup
 //! ([`treasury_setup`]).
 
+pub mod deposits;
 pub mod filter;
 pub mod identity;
 pub mod ingest;

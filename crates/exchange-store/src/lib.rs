@@ -16,6 +16,9 @@
 //! - **The withdrawal automation** claims due withdrawals ([`Store::claim_withdrawals`]; on
 //!   PostgreSQL several replicas share the queue through `FOR UPDATE SKIP LOCKED`) and records
 //!   each attempt's end ([`Store::finish_attempt`]).
+//! - **The deposit automation** claims open incoming offers ([`Store::claim_deposit_offers`],
+//!   the same way) and records each accept attempt's end ([`Store::finish_deposit_accept`]);
+//!   the deposit itself is credited or cancelled by ingestion only.
 //! - One ingestion at a time: it holds the [`IngestionLease`] (an advisory lock on PostgreSQL, a
 //!   lock file beside a SQLite file); another instance waits for it as a standby.
 //! - **Operators** may [`Store::rewind_checkpoint`] (node restore runbook), nothing else bypasses
@@ -37,6 +40,7 @@ mod catalog;
 mod claims;
 mod dars;
 mod db;
+mod deposit_accepts;
 mod deposits;
 mod error;
 mod holdings;
@@ -57,6 +61,10 @@ pub use catalog::{Switch, SwitchState, Token};
 pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
 pub use dars::{Dar, OnboardingReport};
 pub use db::Backend;
+pub use deposit_accepts::{
+    AcceptOutcome, AcceptRecord, AcceptState, ClaimedOffer, FailedAccept, OfferClaimRequest,
+    OfferClaims,
+};
 pub use deposits::DepositRecord;
 pub use error::{Result, StoreError};
 pub use holdings::HoldingRecord;

@@ -1,0 +1,401 @@
+//! Multi-Step Deposit Automation end to end against the sandbox, on SQLite and PostgreSQL: the
+//! treasury is an external party whose key is a 0600 key file; customers offer SBX to it (the
+//! offer-only token), and the automation (registry → prepare → verify → sign → execute) and
+//! ingestion (the outcome, the credit) run in rounds. What is checked is what the ledger and the
+//! journal show: who holds what, each offer's end state and the customer's balance (credited at
+//! most once).
+
+mod common;
+#[path = "../../exchange-store/tests/harness/mod.rs"]
+mod harness;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use canton_ledger::client::LedgerClient;
+use canton_sandbox::TamperKind;
+use canton_sandbox::token::{InstructionChoice, OfferRequest};
+use common::exchange::*;
+use common::*;
+use exchange_core::changeset::{DepositState, InstructionState};
+use exchange_core::signing::Signer;
+use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
+use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+use exchange_services::deposits::{DepositAutomation, DepositConfig};
+use exchange_store::AcceptState;
+use harness::TestDb;
+
+conformance!(
+    an_sbx_offer_to_a_known_account_is_accepted_and_credited_once,
+    an_offer_to_an_unknown_account_is_recorded_and_not_accepted,
+    an_offer_of_a_token_not_onboarded_is_not_accepted,
+    an_accept_whose_answer_was_lost_is_credited_once_after_a_restart,
+    an_offer_withdrawn_before_its_accept_commits_ends_withdrawn_without_credit,
+    an_expired_offer_is_never_credited,
+    registry_errors_are_retried_then_reported_and_the_offers_fate_still_settles,
+    a_node_that_tampers_gets_no_accept_signed_and_the_offer_is_reported,
+);
+
+/// The sandbox's package name of SBX contracts (`canton_sandbox::token::offer::PACKAGE_NAME`).
+const SBX_PACKAGE: &str = "sandbox-token";
+
+fn registry_url(x: &Exchange, id: &str) -> String {
+    let info = x.sandbox.info();
+    let token = info.tokens.iter().find(|t| t.instrument_id == id).unwrap();
+    token.registry_url.clone()
+}
+
+async fn onboard(x: &Exchange, instrument: &InstrumentId, package: &str, url: &str) {
+    let token = OnboardedToken {
+        instrument: instrument.clone(),
+        registry_url: url.to_owned(),
+        transfer_kind: TokenTransferKind::MultiStep,
+        package_names: BTreeSet::from([package.to_owned()]),
+    };
+    x.store.onboard_token(&token).await.unwrap();
+}
+
+/// Canton Coin (1-step) and SBX, each with its own registry.
+async fn onboard_all(x: &Exchange) {
+    onboard(x, &x.amulet, "splice-amulet", &registry_url(x, "Amulet")).await;
+    onboard(x, &x.sbx, SBX_PACKAGE, &registry_url(x, "SBX")).await;
+}
+
+fn config(worker: &str) -> DepositConfig {
+    let mut config = DepositConfig::new(worker);
+    config.outcome_timeout = Duration::from_millis(300);
+    config.retry_delay = Duration::from_millis(50);
+    config.max_attempts = 3;
+    config
+}
+
+fn automation(x: &Exchange, config: DepositConfig) -> DepositAutomation {
+    let signer: Arc<dyn Signer + Send + Sync> = x.signer.clone();
+    DepositAutomation::new(
+        x.store.clone(),
+        LedgerClient::new(&x.sandbox.ledger_api_url(), None),
+        signer,
+        PartyId::new(&x.treasury).unwrap(),
+        config,
+    )
+}
+
+/// `customer` mints `value` SBX and offers it to the treasury with `memo`; ingested.
+async fn offer(
+    x: &mut Exchange,
+    customer: usize,
+    memo: &str,
+    value: &str,
+    execute_before: Option<Timestamp>,
+) -> ContractId {
+    x.seq += 1;
+    let (sender, treasury, seq) = (x.customers[customer].clone(), x.treasury.clone(), x.seq);
+    let cid = x.sandbox.with_world(|w| {
+        w.token.mint(&mut w.ledger, &sender, amount(value)).unwrap();
+        let request = OfferRequest {
+            sender,
+            receiver: treasury,
+            amount: amount(value),
+            memo: Some(memo.to_owned()),
+            execute_before,
+            command_id: format!("sbx-offer-{seq}"),
+        };
+        w.token.offer(&mut w.ledger, &request).unwrap()
+    });
+    x.ingest().await;
+    ContractId::new(&cid.transfer_instruction_cid).unwrap()
+}
+
+/// The sender takes its offer back (as through the control API).
+async fn withdraw(x: &mut Exchange, offer: &ContractId) {
+    x.seq += 1;
+    let seq = x.seq;
+    x.sandbox
+        .with_world(|w| {
+            w.token.act(
+                &mut w.ledger,
+                offer.as_str(),
+                InstructionChoice::Withdraw,
+                &format!("sbx-withdraw-{seq}"),
+            )
+        })
+        .unwrap();
+    x.ingest().await;
+}
+
+/// Automation rounds and ingestion until no open offer is left to act on (or `rounds`).
+async fn settle(x: &Exchange, automation: &DepositAutomation, rounds: usize) {
+    for _ in 0..rounds {
+        let round = automation.run_round().await.unwrap();
+        x.ingest().await;
+        if x.store.deposit_offers_in_progress().await.unwrap() == 0 {
+            return;
+        }
+        if round.claimed == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// SBX the treasury holds on the ledger.
+fn sbx_held(x: &Exchange) -> Amount {
+    x.sandbox.with_world(|w| {
+        w.token
+            .holdings(&w.ledger, &x.treasury)
+            .iter()
+            .fold(Amount::ZERO, |s, (_, a)| s.checked_add(*a).unwrap())
+    })
+}
+
+async fn instruction_state(x: &Exchange, offer: &ContractId) -> InstructionState {
+    x.store
+        .transfer_instruction(offer)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+}
+
+/// The state of the deposit recorded for `offer`.
+async fn deposit_state(x: &Exchange, offer: &ContractId) -> DepositState {
+    let mut found = Vec::new();
+    for state in DepositState::ALL {
+        for r in x.store.deposits_in_state(state).await.unwrap() {
+            if r.deposit.transfer_instruction.as_ref() == Some(offer) {
+                found.push(r.deposit.state);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "one deposit per offer: {found:?}");
+    found[0]
+}
+
+async fn an_sbx_offer_to_a_known_account_is_accepted_and_credited_once(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    onboard_all(&x).await;
+    let memo = account_of(0).to_string();
+    let cid = offer(&mut x, 0, &memo, "25", None).await;
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Offered);
+    assert_eq!(
+        x.balance(0, &x.sbx).await,
+        Amount::ZERO,
+        "not before it is accepted"
+    );
+    let a = automation(&x, config("a"));
+    settle(&x, &a, 20).await;
+    assert_eq!(
+        instruction_state(&x, &cid).await,
+        InstructionState::Accepted
+    );
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
+    assert_eq!(x.balance(0, &x.sbx).await, amount("25"));
+    assert_eq!(sbx_held(&x), amount("25"));
+    let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
+    assert_eq!((notes.attempts, notes.executions), (1, 1), "{notes:?}");
+    // Nothing more to do: later rounds accept and credit nothing again.
+    for _ in 0..3 {
+        assert_eq!(a.run_round().await.unwrap().claimed, 0);
+    }
+    x.ingest().await;
+    assert_eq!(x.balance(0, &x.sbx).await, amount("25"));
+}
+
+async fn an_offer_to_an_unknown_account_is_recorded_and_not_accepted(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    onboard_all(&x).await;
+    let cid = offer(&mut x, 0, "nobody-knows-me", "7", None).await;
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::UnknownAccount);
+    let a = automation(&x, config("a"));
+    for _ in 0..3 {
+        assert_eq!(a.run_round().await.unwrap().claimed, 0);
+        x.ingest().await;
+    }
+    // Left for support; the sender can still take it back.
+    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
+    assert_eq!(x.store.deposit_accept(&cid).await.unwrap(), None);
+    assert_eq!(sbx_held(&x), Amount::ZERO);
+    withdraw(&mut x, &cid).await;
+    assert_eq!(
+        instruction_state(&x, &cid).await,
+        InstructionState::Withdrawn
+    );
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Cancelled);
+}
+
+async fn an_offer_of_a_token_not_onboarded_is_not_accepted(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    let amulet = x.amulet.clone();
+    onboard(&x, &amulet, "splice-amulet", &registry_url(&x, "Amulet")).await;
+    let memo = account_of(0).to_string();
+    let cid = offer(&mut x, 0, &memo, "9", None).await;
+    let a = automation(&x, config("a"));
+    for _ in 0..3 {
+        assert_eq!(a.run_round().await.unwrap().claimed, 0);
+        x.ingest().await;
+    }
+    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
+    assert_eq!(x.store.deposit_accept(&cid).await.unwrap(), None);
+    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
+    // Onboarded later: now it is accepted.
+    let sbx = x.sbx.clone();
+    onboard(&x, &sbx, SBX_PACKAGE, &registry_url(&x, "SBX")).await;
+    settle(&x, &a, 20).await;
+    assert_eq!(
+        instruction_state(&x, &cid).await,
+        InstructionState::Accepted
+    );
+    assert_eq!(x.balance(0, &x.sbx).await, amount("9"));
+}
+
+/// The accept commits, its answer is lost and the automation stops before ingestion shows the
+/// outcome. Restarted, it tries again once the outcome timeout passed: the registry no longer
+/// knows the offer, so nothing is accepted twice, and ingestion credits it once.
+async fn an_accept_whose_answer_was_lost_is_credited_once_after_a_restart(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    onboard_all(&x).await;
+    let memo = account_of(0).to_string();
+    let cid = offer(&mut x, 0, &memo, "40", None).await;
+    x.sandbox.set_faults(canton_sandbox::FaultConfig {
+        lose_execute_answers: 1,
+        ..Default::default()
+    });
+    let first = automation(&x, config("a"));
+    assert_eq!(first.run_round().await.unwrap().executed, 1);
+    drop(first);
+    let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
+    assert_eq!(notes.executions, 1);
+    assert!(notes.last_error.is_some(), "the lost answer is noted");
+    assert_eq!(sbx_held(&x), amount("40"), "it committed");
+    assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO, "not yet ingested");
+    // Restarted, before ingestion ran: the retry finds the offer gone and accepts nothing.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let restarted = automation(&x, config("b"));
+    let round = restarted.run_round().await.unwrap();
+    assert_eq!((round.claimed, round.executed), (1, 0), "{round:?}");
+    x.ingest().await;
+    settle(&x, &restarted, 10).await;
+    assert_eq!(
+        instruction_state(&x, &cid).await,
+        InstructionState::Accepted
+    );
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
+    assert_eq!(x.balance(0, &x.sbx).await, amount("40"));
+    assert_eq!(sbx_held(&x), amount("40"));
+    let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
+    assert_eq!((notes.attempts, notes.executions), (2, 1), "{notes:?}");
+    assert_eq!(restarted.run_round().await.unwrap().claimed, 0);
+}
+
+/// The accept is executed but held by the node; meanwhile the sender withdraws the offer. The
+/// held accept then fails on the ledger, and ingestion ends the offer withdrawn, without credit.
+async fn an_offer_withdrawn_before_its_accept_commits_ends_withdrawn_without_credit(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    onboard_all(&x).await;
+    let memo = account_of(0).to_string();
+    let cid = offer(&mut x, 0, &memo, "12", None).await;
+    x.sandbox.hold_executions(true);
+    let a = automation(&x, config("a"));
+    assert_eq!(a.run_round().await.unwrap().executed, 1);
+    assert_eq!(x.sandbox.pending_executions(), 1);
+    withdraw(&mut x, &cid).await;
+    let released = x.sandbox.release_pending();
+    assert_eq!((released.released, released.committed), (1, 0));
+    x.sandbox.hold_executions(false);
+    settle(&x, &a, 10).await;
+    assert_eq!(
+        instruction_state(&x, &cid).await,
+        InstructionState::Withdrawn
+    );
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Cancelled);
+    assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
+    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(a.run_round().await.unwrap().claimed, 0);
+    assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
+}
+
+/// An offer past its `executeBefore` cannot be accepted: the attempts fail on the node, the
+/// offer is reported, nothing is credited; the sender's withdrawal settles it later.
+async fn an_expired_offer_is_never_credited(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    onboard_all(&x).await;
+    let memo = account_of(0).to_string();
+    let soon = Timestamp::now().checked_add_micros(SECOND).unwrap();
+    let cid = offer(&mut x, 0, &memo, "5", Some(soon)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let a = automation(&x, config("a"));
+    settle(&x, &a, 40).await;
+    let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
+    assert_eq!(notes.state, AcceptState::AcceptFailed, "{notes:?}");
+    assert_eq!((notes.attempts, notes.executions), (3, 0), "{notes:?}");
+    let error = notes.last_error.unwrap_or_default();
+    assert!(error.contains("expired"), "{error}");
+    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
+    assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
+    assert_eq!(sbx_held(&x), Amount::ZERO);
+    let failed = x.store.failed_deposit_accepts().await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].record.instruction, cid);
+    // No more attempts, however many rounds.
+    assert_eq!(a.run_round().await.unwrap().claimed, 0);
+    withdraw(&mut x, &cid).await;
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Cancelled);
+    assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
+    assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
+}
+
+async fn registry_errors_are_retried_then_reported_and_the_offers_fate_still_settles(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    let (amulet, sbx) = (x.amulet.clone(), x.sbx.clone());
+    onboard(&x, &amulet, "splice-amulet", &registry_url(&x, "Amulet")).await;
+    // A registry that is down: nothing listens on port 1.
+    onboard(&x, &sbx, SBX_PACKAGE, "http://127.0.0.1:1").await;
+    let memo = account_of(0).to_string();
+    let withdrawn = offer(&mut x, 0, &memo, "3", None).await;
+    let retried = offer(&mut x, 0, &memo, "4", None).await;
+    let a = automation(&x, config("a"));
+    settle(&x, &a, 40).await;
+    let failed = x.store.failed_deposit_accepts().await.unwrap();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for f in &failed {
+        assert_eq!((f.record.attempts, f.record.executions), (3, 0), "{f:?}");
+        let error = f.record.last_error.as_deref().unwrap_or_default();
+        assert!(error.starts_with("registry"), "{error}");
+        assert_eq!(f.account, account_of(0));
+    }
+    assert_eq!(sbx_held(&x), Amount::ZERO);
+    // Its fate, read by ingestion, settles an offer reported as accept_failed.
+    withdraw(&mut x, &withdrawn).await;
+    assert_eq!(deposit_state(&x, &withdrawn).await, DepositState::Cancelled);
+    // The registry is back; an operator has the other offer tried again: credited once.
+    onboard(&x, &sbx, SBX_PACKAGE, &registry_url(&x, "SBX")).await;
+    x.store.retry_deposit_accept(&retried).await.unwrap();
+    settle(&x, &a, 20).await;
+    assert_eq!(deposit_state(&x, &retried).await, DepositState::Credited);
+    assert_eq!(x.balance(0, &x.sbx).await, amount("4"));
+    assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
+}
+
+async fn a_node_that_tampers_gets_no_accept_signed_and_the_offer_is_reported(db: &TestDb) {
+    let mut x = Exchange::start(db, 1).await;
+    onboard_all(&x).await;
+    let memo = account_of(0).to_string();
+    let cid = offer(&mut x, 0, &memo, "8", None).await;
+    x.sandbox.tamper_prepare(7, &[TamperKind::Hash]);
+    let a = automation(&x, config("a"));
+    settle(&x, &a, 40).await;
+    let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
+    assert_eq!(notes.state, AcceptState::AcceptFailed, "{notes:?}");
+    assert_eq!(notes.executions, 0, "a tampered transaction was executed");
+    let error = notes.last_error.unwrap_or_default();
+    assert!(error.contains("refused to sign"), "{error}");
+    assert_eq!(sbx_held(&x), Amount::ZERO);
+    // An honest node again, and an operator's retry: accepted and credited once.
+    x.sandbox.set_faults(Default::default());
+    x.store.retry_deposit_accept(&cid).await.unwrap();
+    settle(&x, &a, 20).await;
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
+    assert_eq!(x.balance(0, &x.sbx).await, amount("8"));
+    assert_eq!(sbx_held(&x), amount("8"));
+}
