@@ -91,6 +91,7 @@ fn deposit(id: &str, offer: &str, instrument: InstrumentId, state: DepositState)
         state,
         transfer_instruction: Some(cid(offer)),
         origin: origin(1),
+        held_back: None,
     })
 }
 
@@ -288,6 +289,7 @@ async fn attempts_are_bounded_and_a_settled_offer_leaves_the_failed_list(db: &Te
                 id: DepositId::new("d2").unwrap(),
                 state: DepositState::Cancelled,
                 origin: origin(2),
+                held_back: None,
             },
         ],
     )
