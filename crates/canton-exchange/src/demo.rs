@@ -11,9 +11,11 @@ use anyhow::{Context, Result};
 use canton_ledger::client::LedgerClient;
 use canton_sandbox::scenario::deposit_memo;
 use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+use exchange_core::InstrumentId;
 use exchange_core::PartyId;
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::FoldConfig;
+use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use exchange_services::{IngestConfig, Ingestor, Source, Transport};
 use exchange_store::StoreError;
 use tokio::sync::watch;
@@ -65,6 +67,42 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
+/// Onboards the sandbox's tokens as an operator would (`tokens add`: the registry must confirm
+/// the admin and instrument): Canton Coin with the package name its validator manages, SBX with
+/// its token package. Nothing else is credited.
+async fn onboard_sandbox_tokens(
+    sandbox: &Sandbox,
+    store: &exchange_store::Store,
+    out: &mut impl Write,
+) -> Result<()> {
+    writeln!(out, "\n== tokens onboarded")?;
+    for token in sandbox.info().tokens {
+        let (package, kind) = match token.instrument_id.as_str() {
+            "Amulet" => ("splice-amulet", TokenTransferKind::OneStep),
+            _ => ("sandbox-token", TokenTransferKind::MultiStep),
+        };
+        let onboarded = OnboardedToken {
+            instrument: InstrumentId {
+                admin: PartyId::new(&token.admin)?,
+                id: token.instrument_id.clone(),
+            },
+            registry_url: token.registry_url.clone(),
+            transfer_kind: kind,
+            package_names: [package.to_owned()].into(),
+        };
+        crate::tokens::check_metadata(&onboarded, Default::default()).await?;
+        store.onboard_token(&onboarded).await?;
+        writeln!(
+            out,
+            "  {:<8} admin {}  package {package}  {}",
+            token.instrument_id,
+            token.admin,
+            kind.as_str()
+        )?;
+    }
+    Ok(())
+}
+
 /// Starts the sandbox, opens the accounts, ingests to the ledger end; returns the balances.
 async fn ingest_the_basic_scenario(
     db: &str,
@@ -103,6 +141,8 @@ async fn ingest_the_basic_scenario(
         )?;
         accounts.push(account);
     }
+
+    onboard_sandbox_tokens(&sandbox, &store, out).await?;
 
     let mut config = IngestConfig::new(FoldConfig::new(PartyId::new(&treasury)?));
     config.once = true;

@@ -16,8 +16,8 @@ mod run;
 mod sandbox;
 mod secrets;
 mod status;
-mod treasury;
 mod tokens;
+mod treasury;
 mod withdraw;
 
 use std::process::ExitCode;

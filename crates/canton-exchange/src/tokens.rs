@@ -153,7 +153,7 @@ fn plan(args: &AddArgs) -> Result<(OnboardedToken, Vec<DarFile>)> {
 }
 
 /// The registry must be the instrument admin's and serve the instrument.
-async fn check_metadata(token: &OnboardedToken, limits: Limits) -> Result<()> {
+pub(crate) async fn check_metadata(token: &OnboardedToken, limits: Limits) -> Result<()> {
     let registry = RegistryClient::new(&token.registry_url, limits);
     let refused = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!(

@@ -134,6 +134,23 @@ fn strict_mode_stops_before_unexpected_data() {
     let recording = dir.join("localnet-treasury/splice-test-cases.json");
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("strict.db").display());
+    // The recording's Canton Coin onboarded, so its deposits are read as the exchange's.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = exchange_store::Store::open(&db).await.unwrap();
+        store
+            .onboard_token(&exchange_core::tokens::OnboardedToken {
+                instrument: exchange_core::InstrumentId {
+                    admin: exchange_core::PartyId::new("dso::normalized").unwrap(),
+                    id: "Amulet".into(),
+                },
+                registry_url: "http://scan-proxy.invalid".into(),
+                transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
+                package_names: ["splice-amulet".to_owned()].into(),
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    });
     let out = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
         .args([
             "ingest",

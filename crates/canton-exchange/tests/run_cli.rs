@@ -105,6 +105,23 @@ async fn a_requested_withdrawal_is_signed_executed_and_completed_by_run(db: &Tes
         "--customer",
         "alice",
     ]);
+    // Canton Coin onboarded as an operator does it: the registry confirms admin and instrument.
+    ok(&[
+        "tokens",
+        "add",
+        "--db",
+        db_url,
+        "--ledger",
+        url,
+        "--admin",
+        &admin,
+        "--instrument",
+        "Amulet",
+        "--registry-url",
+        &registry,
+        "--package-name",
+        "splice-amulet",
+    ]);
     ok(&[
         "ingest", "--party", treasury, "--ledger", url, "--db", db_url, "--once",
     ]);

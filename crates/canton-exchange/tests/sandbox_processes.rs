@@ -145,8 +145,26 @@ impl Node {
     }
 }
 
-async fn create_accounts(db: &TestDb) {
+/// The customers' accounts, and Canton Coin onboarded (so ingestion credits it).
+async fn create_accounts(db: &TestDb, node: &Node) {
     let store = Store::open(&db.url).await.expect("open store");
+    let registry_url = node
+        .sandbox
+        .info()
+        .tokens
+        .into_iter()
+        .find(|t| t.instrument_id == "Amulet")
+        .expect("Canton Coin")
+        .registry_url;
+    store
+        .onboard_token(&exchange_core::tokens::OnboardedToken {
+            instrument: node.instrument.clone(),
+            registry_url,
+            transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
+            package_names: ["splice-amulet".to_owned()].into(),
+        })
+        .await
+        .expect("onboard");
     for i in 0..CUSTOMERS {
         store
             .create_account(&account_of(i), &format!("customer-{i}"))
@@ -192,7 +210,7 @@ fn text(bytes: &[u8]) -> String {
 /// GetHighestOffsetByTimestamp, ingestion resumes and credits only what is new.
 async fn node_restore_with_the_admin_api(db: &TestDb) {
     let node = Node::start().await;
-    create_accounts(db).await;
+    create_accounts(db, &node).await;
     let url = node.sandbox.ledger_api_url();
     let admin = node.sandbox.admin_api_url();
     let mut rng = Rng::new(41);
@@ -264,7 +282,7 @@ async fn node_restore_with_the_admin_api(db: &TestDb) {
 /// refused before the Admin API is asked, nothing changed.
 async fn node_restore_refused_when_the_node_lacks_the_last_update(db: &TestDb) {
     let node = Node::start().await;
-    create_accounts(db).await;
+    create_accounts(db, &node).await;
     let url = node.sandbox.ledger_api_url();
     let mut rng = Rng::new(43);
     node.deposits(&mut rng, 4);
@@ -306,7 +324,7 @@ async fn node_restore_refused_when_the_node_lacks_the_last_update(db: &TestDb) {
 /// `ingest --once` to the end: every deposit credited exactly once.
 async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) {
     let node = Arc::new(Node::start().await);
-    create_accounts(db).await;
+    create_accounts(db, &node).await;
     let url = node.sandbox.ledger_api_url();
     let mut rng = Rng::new(seed);
     node.deposits(&mut rng, 5);
@@ -381,7 +399,7 @@ async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) 
 /// commit's is N").
 async fn sigterm_of_an_idle_ingestion_exits_0(db: &TestDb) {
     let node = Node::start().await;
-    create_accounts(db).await;
+    create_accounts(db, &node).await;
     let url = node.sandbox.ledger_api_url();
     node.deposits(&mut Rng::new(3), 4);
     let once: Vec<String> = owned(&node.ingest_args(&db.url, &url))

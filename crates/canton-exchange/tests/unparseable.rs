@@ -119,6 +119,22 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
         .create_account(&AccountId::new(DEPOSIT_MEMO).unwrap(), "customer-1")
         .await
         .unwrap();
+    // The recording's Canton Coin, onboarded as an operator would.
+    store
+        .onboard_token(&exchange_core::tokens::OnboardedToken {
+            instrument: InstrumentId {
+                admin: exchange_core::PartyId::new(
+                    "DSO::12209431d07c316412c8f76bb30f1c75bd0b6b05ff5b69fd7975b139a8e03ee18c36",
+                )
+                .unwrap(),
+                id: "Amulet".into(),
+            },
+            registry_url: "http://scan-proxy.invalid".into(),
+            transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
+            package_names: ["splice-amulet".to_owned()].into(),
+        })
+        .await
+        .unwrap();
     store.close().await;
     let ingest = [
         "ingest", "--once", "--party", TREASURY, "--db", url, "--ledger",

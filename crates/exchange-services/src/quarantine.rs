@@ -46,7 +46,8 @@ pub struct Retried {
 }
 
 /// Re-processes the held transactions (all, or `only` the one named). `source`: read each
-/// again from the node (or a recording) instead of the copy kept in the DB.
+/// again from the node (or a recording) instead of the copy kept in the DB. The onboarded
+/// tokens are read from the DB (`config.onboarded` is ignored).
 pub async fn retry(
     store: &Store,
     config: &FoldConfig,
@@ -61,7 +62,16 @@ pub async fn retry(
         .try_ingestion_lease(&party)
         .await?
         .ok_or_else(|| QuarantineError::IngestionRunning(store.ingestion_lease_name(&party)))?;
-    let result = retry_holding_lease(store, config, source, only).await;
+    // Folded like ingestion folds: with the tokens onboarded now.
+    let tokens = store.onboarded_tokens().await;
+    let result = match tokens {
+        Ok(tokens) => {
+            let mut config = config.clone();
+            config.onboarded = exchange_core::tokens::Onboarded::new(tokens);
+            retry_holding_lease(store, &config, source, only).await
+        }
+        Err(e) => Err(e.into()),
+    };
     lease.release().await;
     result
 }
