@@ -385,6 +385,16 @@ pub struct TransferInstruction {
     pub reason: Option<String>,
     pub state: InstructionState,
     pub origin: Origin,
+    /// When it can no longer be accepted, on its synchronizer's record time (`None` when
+    /// recorded before this was kept).
+    pub expiry: Option<OfferExpiry>,
+}
+
+/// An offer's `executeBefore` and the synchronizer whose record time judges it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferExpiry {
+    pub execute_before: Timestamp,
+    pub synchronizer: SynchronizerId,
 }
 
 /// One change to the DB.

@@ -25,8 +25,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::changeset::{
     AccountId, ChangeSet, Deposit, DepositId, DepositState, Direction as Way, Effect, Holding,
-    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, QuarantinedUpdate,
-    TransferInstruction,
+    IngestedUpdate, InstructionState, JournalCause, JournalEntry, OfferExpiry, Origin,
+    QuarantinedUpdate, TransferInstruction,
 };
 use crate::parser::TransferStatus as Status;
 use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
@@ -414,11 +414,16 @@ impl NodeCounter {
 /// a further instrument of the same node gets `:<k>`.
 fn deposit_id(tx: &ParsedTransaction, t: &Transfer, k: usize) -> DepositId {
     let base = match &t.transfer_instruction_cid {
-        Some(cid) => format!("offer:{cid}"),
+        Some(cid) => offer_deposit_id(cid).to_string(),
         None => format!("{}:{}", tx.update_id, t.node_id),
     };
     let id = if k == 0 { base } else { format!("{base}:{k}") };
     DepositId::new(id).expect("non-empty")
+}
+
+/// The id of the deposit an incoming offer carries.
+pub fn offer_deposit_id(offer: &ContractId) -> DepositId {
+    DepositId::new(format!("offer:{offer}")).expect("non-empty")
 }
 
 /// The memo, or for a transfer without one an id from the ledger (the offer's contract id, which
@@ -635,7 +640,51 @@ pub fn expire_due(known: &Known) -> ChangeSet {
             changes.effects.extend(effects);
         }
     }
+    expire_incoming_offers(known, &mut changes);
     changes
+}
+
+/// Incoming offers still pending once their synchronizer's ingested record time is past their
+/// `executeBefore` (plus the tolerance): no accept can commit any more, and the ledger shows
+/// nothing when an offer lapses, so they are marked expired here and their deposits cancelled.
+fn expire_incoming_offers(known: &Known, changes: &mut ChangeSet) {
+    let mut due: Vec<&TransferInstruction> = known
+        .instructions
+        .values()
+        .filter(|i| i.direction == Way::Incoming && i.state == InstructionState::Pending)
+        .filter(|i| {
+            i.expiry.as_ref().is_some_and(|e| {
+                let certain = e
+                    .execute_before
+                    .micros()
+                    .saturating_add(LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS);
+                known
+                    .record_time(&e.synchronizer)
+                    .is_some_and(|t| t.micros() >= certain)
+            })
+        })
+        .collect();
+    due.sort_by(|a, b| a.contract_id.cmp(&b.contract_id));
+    for i in due {
+        changes.push(Effect::TransferInstruction(TransferInstruction {
+            state: InstructionState::Expired,
+            ..i.clone()
+        }));
+        let id = offer_deposit_id(&i.contract_id);
+        if let Some(d) = known.deposits.get(&id).filter(|d| {
+            matches!(
+                d.state,
+                DepositState::Offered | DepositState::UnknownAccount | DepositState::Unrecognized
+            )
+        }) {
+            changes.push(Effect::DepositUpdated {
+                id,
+                state: DepositState::Cancelled,
+                origin: d.origin.clone(),
+                held_back: None,
+            });
+        }
+    }
 }
 
 /// A withdrawal asked to move where its state machine does not lead.
@@ -873,6 +922,15 @@ impl Fold<'_> {
                     self.anomaly(Some(t.node_id), format!("offer {cid} without terms"));
                     return;
                 };
+                let expiry = self
+                    .tx
+                    .instructions_created
+                    .iter()
+                    .find(|i| &i.contract_id == cid)
+                    .map(|i| OfferExpiry {
+                        execute_before: i.transfer.execute_before,
+                        synchronizer: self.tx.synchronizer_id.clone(),
+                    });
                 self.push(Effect::TransferInstruction(TransferInstruction {
                     contract_id: cid.clone(),
                     direction,
@@ -883,6 +941,7 @@ impl Fold<'_> {
                     reason: t.reason.clone(),
                     state,
                     origin: self.origin.clone(),
+                    expiry,
                 }));
             }
             // The fate of an offer made before the DB's history: nothing to update.

@@ -224,7 +224,7 @@ async fn an_offer_to_an_unknown_account_is_recorded_and_not_accepted(db: &TestDb
 }
 
 async fn an_offer_of_a_token_not_onboarded_is_not_accepted(db: &TestDb) {
-    let mut x = Exchange::start(db, 1).await;
+    let mut x = Exchange::start_without_tokens(db, 1).await;
     let amulet = x.amulet.clone();
     onboard(&x, &amulet, "splice-amulet", &registry_url(&x, "Amulet")).await;
     let memo = account_of(0).to_string();
@@ -316,7 +316,7 @@ async fn an_offer_withdrawn_before_its_accept_commits_ends_withdrawn_without_cre
 }
 
 /// An offer past its `executeBefore` cannot be accepted: the attempts fail on the node, the
-/// offer is reported, nothing is credited; the sender's withdrawal settles it later.
+/// offer is reported, nothing is credited; once record time is past it, it ends expired.
 async fn an_expired_offer_is_never_credited(db: &TestDb) {
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
@@ -339,9 +339,20 @@ async fn an_expired_offer_is_never_credited(db: &TestDb) {
     assert_eq!(failed[0].record.instruction, cid);
     // No more attempts, however many rounds.
     assert_eq!(a.run_round().await.unwrap().claimed, 0);
-    withdraw(&mut x, &cid).await;
+    // Once the synchronizer's record time is past `executeBefore` by more than the ledger-time
+    // tolerance, no accept can commit: ingestion ends the offer expired, its deposit cancelled
+    // (the ledger itself shows nothing when an offer lapses).
+    x.sandbox
+        .with_world(|w| w.ledger.advance_time(120 * SECOND).unwrap());
+    // A transaction carries the synchronizer's new record time to ingestion.
+    x.deposit(0, "1").await;
+    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Expired);
     assert_eq!(deposit_state(&x, &cid).await, DepositState::Cancelled);
     assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
+    // The sender's later withdrawal changes nothing.
+    withdraw(&mut x, &cid).await;
+    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Expired);
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Cancelled);
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
 }
 

@@ -1,16 +1,18 @@
 //! Token-standard transfer instructions (transfer offers) in both directions.
 
-use exchange_core::ContractId;
-use exchange_core::changeset::{Direction, InstructionState, Origin, TransferInstruction};
+use exchange_core::changeset::{
+    Direction, InstructionState, OfferExpiry, Origin, TransferInstruction,
+};
+use exchange_core::{ContractId, SynchronizerId};
 
 use crate::Store;
 use crate::db::{Num, Row, Tx};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 
 pub(crate) const COLUMNS: &str =
     "contract_id, direction, state, sender, receiver, instrument_admin,
     instrument_id, amount, reason, created_update_id, created_record_time_us, updated_update_id,
-    updated_record_time_us";
+    updated_record_time_us, execute_before_us, synchronizer_id";
 
 /// The instruction as last updated; `origin` is the update that last changed it.
 pub(crate) fn from_row(row: &Row) -> Result<TransferInstruction> {
@@ -27,6 +29,17 @@ pub(crate) fn from_row(row: &Row) -> Result<TransferInstruction> {
             update_id: row.update("updated_update_id")?,
             record_time: row.time("updated_record_time_us")?,
         },
+        expiry: match (
+            row.opt_time("execute_before_us")?,
+            row.get::<Option<String>>("synchronizer_id")?,
+        ) {
+            (Some(execute_before), Some(sync)) => Some(OfferExpiry {
+                execute_before,
+                synchronizer: SynchronizerId::new(&sync)
+                    .map_err(|e| StoreError::Corrupt(format!("synchronizer_id {sync:?}: {e}")))?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -36,8 +49,9 @@ pub(crate) async fn upsert(tx: &mut Tx, i: &TransferInstruction) -> Result<()> {
     tx.query(
         "INSERT INTO transfer_instructions (contract_id, direction, state, sender, receiver,
              instrument_admin, instrument_id, amount, reason, created_update_id,
-             created_record_time_us, updated_update_id, updated_record_time_us)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11)
+             created_record_time_us, updated_update_id, updated_record_time_us,
+             execute_before_us, synchronizer_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13)
          ON CONFLICT (contract_id) DO UPDATE SET
              state = excluded.state,
              updated_update_id = excluded.updated_update_id,
@@ -54,9 +68,24 @@ pub(crate) async fn upsert(tx: &mut Tx, i: &TransferInstruction) -> Result<()> {
     .bind(i.reason.clone())
     .bind(i.origin.update_id.as_str())
     .bind(i.origin.record_time.micros())
+    .bind(i.expiry.as_ref().map(|e| e.execute_before.micros()))
+    .bind(i.expiry.as_ref().map(|e| e.synchronizer.to_string()))
     .execute()
     .await?;
     Ok(())
+}
+
+/// Incoming offers still pending whose `executeBefore` is at or before `before`.
+pub(crate) async fn incoming_pending_due(
+    tx: &mut Tx,
+    before: i64,
+) -> Result<Vec<TransferInstruction>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM transfer_instructions
+         WHERE state = 'pending' AND direction = 'incoming' AND execute_before_us <= $1"
+    );
+    let rows = tx.query(&sql).bind(before).fetch_all().await?;
+    rows.iter().map(from_row).collect()
 }
 
 impl Store {

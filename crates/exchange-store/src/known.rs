@@ -111,8 +111,22 @@ impl Store {
         for row in rows_in(&mut tx, select, "account_id", &strs(&needs.accounts)).await? {
             known.accounts.insert(row.parse("account_id")?);
         }
+        // Incoming offers the batch's record times may expire, with their deposits (a little
+        // early: core adds the tolerance between ledger and record time).
+        let mut deposit_ids: Vec<String> = strs(&needs.deposits)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if let Some(before) = needs.due_before {
+            for i in instructions::incoming_pending_due(&mut tx, before.micros()).await? {
+                deposit_ids
+                    .push(exchange_core::ingest::offer_deposit_id(&i.contract_id).to_string());
+                known.instructions.insert(i.contract_id.clone(), i);
+            }
+        }
+        let deposit_ids: Vec<&str> = deposit_ids.iter().map(String::as_str).collect();
         let select = format!("SELECT {} FROM deposits", deposits::COLUMNS);
-        for row in rows_in(&mut tx, &select, "deposit_id", &strs(&needs.deposits)).await? {
+        for row in rows_in(&mut tx, &select, "deposit_id", &deposit_ids).await? {
             let d = deposits::from_row(&row)?.deposit;
             known.deposits.insert(d.id.clone(), d);
         }

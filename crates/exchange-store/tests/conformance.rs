@@ -840,6 +840,7 @@ async fn transfer_instructions_in_both_directions(db: &TestDb) {
         reason: Some("acc".into()),
         state: InstructionState::Pending,
         origin: origin(1),
+        expiry: None,
     };
     let outgoing = TransferInstruction {
         contract_id: cid("ti2"),
@@ -1224,6 +1225,7 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
         reason: Some("acc".into()),
         state: InstructionState::Accepted,
         origin: origin(3),
+        expiry: None,
     };
     let mut effects = vec![
         Effect::HoldingArchived {

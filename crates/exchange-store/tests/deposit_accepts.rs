@@ -78,6 +78,7 @@ fn instruction(id: &str, instrument: InstrumentId, state: InstructionState, n: i
         reason: Some("acc".into()),
         state,
         origin: origin(n),
+        expiry: None,
     })
 }
 

@@ -41,15 +41,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// With the sandbox's tokens onboarded, as the tests of everything but onboarding want.
     pub async fn start(db: &TestDb, customers: usize) -> Exchange {
-        Exchange::start_with(db, customers, false).await.0
+        Exchange::start_with(db, customers, false, true).await.0
+    }
+
+    /// With no token onboarded yet (nothing is credited until one is).
+    pub async fn start_without_tokens(db: &TestDb, customers: usize) -> Exchange {
+        Exchange::start_with(db, customers, false, false).await.0
     }
 
     /// As [`Exchange::start`], but the treasury is onboarded and given its preapproval by
     /// `treasury_setup` over the Ledger API (the validator operator as provider, the DSO from
     /// the Canton Coin registry), as an operator's `canton-exchange treasury setup` does.
     pub async fn start_via_setup(db: &TestDb, customers: usize) -> (Exchange, Setup) {
-        let (x, setup) = Exchange::start_with(db, customers, true).await;
+        let (x, setup) = Exchange::start_with(db, customers, true, true).await;
         (x, setup.expect("set up"))
     }
 
@@ -57,6 +63,7 @@ impl Exchange {
         db: &TestDb,
         customers: usize,
         via_setup: bool,
+        onboard: bool,
     ) -> (Exchange, Option<Setup>) {
         let keys = tempfile::tempdir().unwrap();
         let signer = Arc::new(FileSigner::generate(&keys.path().join("treasury.key")).unwrap());
@@ -116,7 +123,9 @@ impl Exchange {
             .collect();
         let store = db.open().await;
         create_accounts(&store, customers).await;
-        onboard_sandbox_tokens(&store, &sandbox).await;
+        if onboard {
+            onboard_sandbox_tokens(&store, &sandbox).await;
+        }
         let x = Exchange {
             amulet: instrument("Amulet"),
             sbx: instrument("SBX"),
