@@ -38,6 +38,10 @@ struct JsonHolding {
     /// when unlocked.
     lock: Option<JsonLock>,
     reserved_by: Option<String>,
+    /// Why the holding is not counted (not its issuer's, or its token not onboarded); absent
+    /// for the treasury's funds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_back: Option<String>,
 }
 
 /// `HoldingV1.Lock` as the Java blueprint prints it: optional fields are left out when absent.
@@ -119,6 +123,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             amount: r.holding.amount.to_string(),
             lock: r.holding.lock.as_ref().map(JsonLock::from),
             reserved_by: r.reserved_by.map(|w| w.to_string()),
+            held_back: r.holding.held_back.map(|h| h.reason),
         })
         .collect();
     match args.format {
@@ -132,6 +137,8 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 "{:<20} {:<24} {:>28}  {:<6} {:<20} lock",
                 "contract", "instrument", "amount", "locked", "reserved by"
             )?;
+            let (rows, held_back): (Vec<_>, Vec<_>) =
+                rows.iter().partition(|h| h.held_back.is_none());
             for h in &rows {
                 let instrument = format!("{} ({})", h.instrument.id, short(&h.instrument.admin));
                 writeln!(
@@ -146,6 +153,18 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 )?;
             }
             writeln!(out, "{} active holdings", rows.len())?;
+            if !held_back.is_empty() {
+                writeln!(out, "\nheld back, never counted or spent:")?;
+                for h in &held_back {
+                    writeln!(
+                        out,
+                        "{:<20} {:>28}  {}",
+                        short(&h.contract_id),
+                        h.amount,
+                        h.held_back.as_deref().unwrap_or_default()
+                    )?;
+                }
+            }
         }
     }
     Ok(())

@@ -96,10 +96,11 @@ async fn a_counterfeit_canton_coin_is_recorded_never_credited_or_spent(db: &Test
     assert!(available.iter().all(|h| h.holding.amount == amount("10")));
     assert_eq!(store.held_back_holdings().await.unwrap().len(), 1);
     // Logged as held back, never an anomaly (strict ingestion would stop on one).
-    let events = events.0.lock().unwrap();
-    assert!(events.iter().any(|e| matches!(e, Event::HeldBack(_))));
-    assert!(!events.iter().any(|e| matches!(e, Event::Anomaly(_))));
-    drop(events);
+    {
+        let events = events.0.lock().unwrap();
+        assert!(events.iter().any(|e| matches!(e, Event::HeldBack(_))));
+        assert!(!events.iter().any(|e| matches!(e, Event::Anomaly(_))));
+    }
 
     // Onboarding Canton Coin again changes nothing for the counterfeit.
     store.onboard_token(&amulet_token(&node)).await.unwrap();

@@ -114,6 +114,20 @@ async fn sqlite_a_read_only_file_is_read() {
     let db = TestDb::sqlite();
     db.open().await.close().await;
     let path = db.url.strip_prefix("sqlite://").unwrap();
+    // sqlx finishes closing a SQLite connection on its worker thread after `close` returns: the
+    // last one checkpoints the WAL into the file and deletes it. Wait for that, so that only
+    // the read-only store could change the file from here on.
+    let wal = format!("{path}-wal");
+    for _ in 0..200 {
+        if !std::path::Path::new(&wal).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        !std::path::Path::new(&wal).exists(),
+        "the writer's WAL is still there"
+    );
     let bytes = std::fs::read(path).unwrap();
     let store = Store::open_read_only(&db.url).await.unwrap();
     assert!(
