@@ -220,13 +220,14 @@ impl Store {
     }
 
     /// The instruments a withdrawal may name: the onboarded tokens and whatever the treasury
-    /// has ever held, each once.
+    /// has ever held of its issuer (a counterfeit's claim names nothing), each once.
     pub async fn known_instruments(&self) -> Result<Vec<InstrumentId>> {
         let mut tx = self.pool.read().await?;
         let rows = tx
             .query(
                 "SELECT instrument_admin, instrument_id FROM tokens
                  UNION SELECT instrument_admin, instrument_id FROM holdings
+                     WHERE held_back IS NULL
                  ORDER BY instrument_admin, instrument_id",
             )
             .fetch_all()
