@@ -588,3 +588,71 @@ fn funds_leaving_the_treasury_under_a_pool_memo_are_booked_to_suspense() {
         if j.account == config().suspense_account && j.amount == -amount("7")));
     assert_eq!(folded.anomalies.len(), 1);
 }
+
+#[test]
+fn an_incoming_offer_expires_once_record_time_is_past_its_execute_before() {
+    use exchange_core::changeset::TransferInstruction;
+    use exchange_core::changeset::{Direction as Way, InstructionState, OfferExpiry};
+    use exchange_core::ingest::{LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS, offer_deposit_id};
+    let offer = cid("ti9");
+    let id = offer_deposit_id(&offer);
+    let mut known = Known::default();
+    known.instructions.insert(
+        offer.clone(),
+        TransferInstruction {
+            contract_id: offer.clone(),
+            direction: Way::Incoming,
+            sender: party("alice"),
+            receiver: party("treasury"),
+            instrument: amulet(),
+            amount: amount("7"),
+            reason: Some("acc".into()),
+            state: InstructionState::Pending,
+            origin: origin(2),
+            expiry: Some(OfferExpiry {
+                execute_before: time(10_000_000),
+                synchronizer: sync(),
+            }),
+        },
+    );
+    known.deposits.insert(
+        id.clone(),
+        Deposit {
+            id: id.clone(),
+            account: Some(acc()),
+            instrument: amulet(),
+            amount: amount("7"),
+            sender: party("alice"),
+            state: DepositState::Offered,
+            transfer_instruction: Some(offer.clone()),
+            origin: origin(2),
+            held_back: None,
+        },
+    );
+    // Within the tolerance an accept may still commit: nothing yet.
+    let certain = 10_000_000 + LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS;
+    known.record_times.insert(sync(), time(certain - 1));
+    assert!(expire_due(&known).effects.is_empty());
+    // Past it: the offer expired and its deposit is cancelled, with no money moved.
+    known.record_times.insert(sync(), time(certain));
+    let effects = expire_due(&known).effects;
+    assert!(money(&effects).is_empty(), "{effects:?}");
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::TransferInstruction(i) if i.state == InstructionState::Expired
+    )));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::DepositUpdated {
+            state: DepositState::Cancelled,
+            ..
+        }
+    )));
+    // Another synchronizer's clock says nothing about it.
+    known.record_times.clear();
+    known.record_times.insert(
+        SynchronizerId::new("other::1220ab").unwrap(),
+        time(certain * 2),
+    );
+    assert!(expire_due(&known).effects.is_empty());
+}
