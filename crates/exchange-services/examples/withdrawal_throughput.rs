@@ -130,6 +130,16 @@ async fn run(o: Options) {
         admin: PartyId::new(&amulet.admin).unwrap(),
         id: "Amulet".into(),
     };
+    // Canton Coin onboarded, so ingestion credits the funding deposits.
+    store
+        .onboard_token(&exchange_core::tokens::OnboardedToken {
+            instrument: instrument.clone(),
+            registry_url: amulet.registry_url.clone(),
+            transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
+            package_names: ["splice-amulet".to_owned()].into(),
+        })
+        .await
+        .unwrap();
     let ledger = LedgerClient::new(&sandbox.ledger_api_url(), None);
     let treasury_party = PartyId::new(&treasury).unwrap();
     let mut ingest = IngestConfig::new(FoldConfig::new(treasury_party.clone()));
