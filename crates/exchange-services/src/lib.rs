@@ -12,6 +12,7 @@ pub mod identity;
 pub mod ingest;
 pub mod observe;
 pub mod pool;
+mod prepared;
 pub mod quarantine;
 pub mod reader;
 pub mod recover;

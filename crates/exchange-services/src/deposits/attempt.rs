@@ -15,7 +15,9 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::{ChoiceContext, TransferInstructionChoice};
-use exchange_core::signing::{AcceptIntent, Common, Intent, verify_and_sign};
+use exchange_core::signing::{AcceptIntent, Common, Intent};
+
+use crate::prepared::sign_prepared;
 use exchange_core::{ContractId, SynchronizerId};
 use exchange_store::ClaimedOffer;
 use serde_json::{Value, json};
@@ -69,26 +71,8 @@ impl DepositAutomation {
             Ok(p) => p,
             Err(e) => return retry_after("prepare", &e),
         };
-        let decode = |field: &str, text: &str| {
-            BASE64.decode(text).map_err(|e| {
-                Attempt::Retry(format!(
-                    "prepare answered a {field} that is not base64: {e}"
-                ))
-            })
-        };
-        let bytes = match decode("preparedTransaction", &prepared.prepared_transaction) {
-            Ok(b) => b,
-            Err(a) => return a,
-        };
-        let hash = match decode(
-            "preparedTransactionHash",
-            &prepared.prepared_transaction_hash,
-        ) {
-            Ok(h) => h,
-            Err(a) => return a,
-        };
         // Only what was decoded, checked to be exactly this accept and re-hashed is signed.
-        let signature = match verify_and_sign(self.signer.as_ref(), &intent, &bytes, &hash) {
+        let signature = match sign_prepared(self.signer.as_ref(), &intent, &prepared) {
             Ok(s) => s,
             Err(refused) => {
                 tracing::warn!(%offer, "{refused}");

@@ -15,7 +15,9 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::state::{GetActiveContractsRequest, JsContractEntry};
-use exchange_core::signing::{Common, Intent, PreapprovalIntent, Signer, verify_and_sign};
+use exchange_core::signing::{Common, Intent, PreapprovalIntent, Signer};
+
+use crate::prepared::{NotSigned, sign_prepared};
 use exchange_core::{ContractId, PartyId, SynchronizerId};
 use serde_json::{Value, json};
 
@@ -185,19 +187,11 @@ impl Context<'_> {
             .prepare(&prepare)
             .await
             .map_err(ledger("prepare the TransferPreapprovalProposal"))?;
-        let not_base64 = |field: &str, e: base64::DecodeError| {
-            SetupError::Invalid(format!(
-                "prepare answered a {field} that is not base64: {e}"
-            ))
-        };
-        let bytes = BASE64
-            .decode(&prepared.prepared_transaction)
-            .map_err(|e| not_base64("preparedTransaction", e))?;
-        let hash = BASE64
-            .decode(&prepared.prepared_transaction_hash)
-            .map_err(|e| not_base64("preparedTransactionHash", e))?;
         // Only what was decoded, verified against the intent and re-hashed gets signed.
-        let signature = verify_and_sign(self.signer, &intent, &bytes, &hash)?;
+        let signature = sign_prepared(self.signer, &intent, &prepared).map_err(|e| match e {
+            NotSigned::Refused(refused) => SetupError::from(refused),
+            undecodable => SetupError::Invalid(undecodable.to_string()),
+        })?;
         let execute =
             self.execute_request(prepared.prepared_transaction, &command_id, &signature.0);
         match self.client.execute(&execute).await {

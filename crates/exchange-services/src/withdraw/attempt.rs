@@ -14,7 +14,9 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::TransferFactoryWithChoiceContext;
-use exchange_core::signing::{Common, Intent, REASON_KEY, TransferIntent, verify_and_sign};
+use exchange_core::signing::{Common, Intent, REASON_KEY, TransferIntent};
+
+use crate::prepared::sign_prepared;
 use exchange_core::withdrawal::{KindVerdict, judge_transfer_kind};
 use exchange_core::{Amount, ContractId, SynchronizerId, Timestamp};
 use exchange_store::Claimed;
@@ -108,27 +110,9 @@ impl Automation {
             Ok(p) => p,
             Err(e) => return retry_after("prepare", &e),
         };
-        let decode = |field: &str, text: &str| {
-            BASE64.decode(text).map_err(|e| {
-                Attempt::Retry(format!(
-                    "prepare answered a {field} that is not base64: {e}"
-                ))
-            })
-        };
-        let bytes = match decode("preparedTransaction", &prepared.prepared_transaction) {
-            Ok(b) => b,
-            Err(a) => return a,
-        };
-        let hash = match decode(
-            "preparedTransactionHash",
-            &prepared.prepared_transaction_hash,
-        ) {
-            Ok(h) => h,
-            Err(a) => return a,
-        };
-        // The one place a signature is made: only over what was decoded, checked against the
-        // intent and re-hashed locally. A refusal is logged with what differed; nothing is sent.
-        let signature = match verify_and_sign(self.signer.as_ref(), &intent, &bytes, &hash) {
+        // A signature is made only over what was decoded, checked against the intent and
+        // re-hashed locally. A refusal is logged with what differed; nothing is sent.
+        let signature = match sign_prepared(self.signer.as_ref(), &intent, &prepared) {
             Ok(s) => s,
             Err(refused) => {
                 tracing::warn!(withdrawal = %w.id, "{refused}");
