@@ -54,18 +54,29 @@ pub struct ClaimRequest<'a> {
     pub limit: usize,
 }
 
-async fn claim_rows(
-    tx: &mut Tx,
-    request: &ClaimRequest<'_>,
-) -> Result<Vec<(Withdrawal, u32, u32)>> {
+/// What every claim query needs: the row-lock clause that lets replicas pass over each
+/// other's rows (PostgreSQL; SQLite's write transaction holds the whole DB), and until when a
+/// claim made `now` holds.
+pub(crate) fn claim_terms(
+    tx: &Tx,
+    now: Timestamp,
+    claim_micros: i64,
+) -> Result<(&'static str, Timestamp)> {
     let skip_locked = match tx.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let until = request
-        .now
-        .checked_add_micros(request.claim_micros)
+    let until = now
+        .checked_add_micros(claim_micros)
         .ok_or_else(|| StoreError::Invalid("claim timeout too long".into()))?;
+    Ok((skip_locked, until))
+}
+
+async fn claim_rows(
+    tx: &mut Tx,
+    request: &ClaimRequest<'_>,
+) -> Result<Vec<(Withdrawal, u32, u32)>> {
+    let (skip_locked, until) = claim_terms(tx, request.now, request.claim_micros)?;
     // Due: in flight, before its target record time (after it, no transfer can commit and
     // ingestion expires it), not asked to wait, and not claimed by a live replica.
     let sql = format!(

@@ -14,7 +14,7 @@
 use exchange_core::changeset::{AccountId, DepositId, TransferInstruction};
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
 
-use crate::db::{Backend, Row, Tx};
+use crate::db::{Row, Tx};
 use crate::error::{Result, StoreError};
 use crate::{Store, instructions};
 
@@ -185,14 +185,7 @@ async fn claim_rows(
     tx: &mut Tx,
     request: &OfferClaimRequest<'_>,
 ) -> Result<Vec<(String, u32, u32)>> {
-    let skip_locked = match tx.backend() {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let until = request
-        .now
-        .checked_add_micros(request.claim_micros)
-        .ok_or_else(|| StoreError::Invalid("claim timeout too long".into()))?;
+    let (skip_locked, until) = crate::claims::claim_terms(tx, request.now, request.claim_micros)?;
     let sql = format!(
         "UPDATE deposit_accepts SET claimed_by = $1, claimed_until_us = $2,
              attempts = attempts + 1, updated_at_us = $3
