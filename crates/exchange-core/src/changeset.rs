@@ -189,6 +189,16 @@ impl DepositState {
         )
     }
 
+    /// Where a deposit its issuer stands behind stands: an unknown account is never credited
+    /// or accepted; a known one is credited once the funds `arrived`, else offered.
+    pub fn recognized(account_known: bool, arrived: bool) -> DepositState {
+        match (account_known, arrived) {
+            (false, _) => DepositState::UnknownAccount,
+            (true, true) => DepositState::Credited,
+            (true, false) => DepositState::Offered,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DepositState::Offered => "offered",

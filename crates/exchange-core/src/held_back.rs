@@ -48,11 +48,7 @@ pub fn judge_again(
         {
             continue;
         }
-        let state = match (d.account_known, d.pending_offer) {
-            (false, _) => DepositState::UnknownAccount,
-            (true, true) => DepositState::Offered,
-            (true, false) => DepositState::Credited,
-        };
+        let state = DepositState::recognized(d.account_known, !d.pending_offer);
         changes.push(Effect::DepositUpdated {
             id: deposit.id.clone(),
             state,

@@ -122,17 +122,15 @@ impl Fold<'_> {
                     return;
                 };
                 let held_back = self.judge_deposit(t, instrument, arrived);
-                let state = match (&held_back, account_known, arrived) {
-                    (Some(why), _, _) => {
+                let state = match &held_back {
+                    Some(why) => {
                         self.held_back(
                             Some(t.node_id),
                             format!("deposit {id} not credited: {}", why.reason),
                         );
                         DepositState::Unrecognized
                     }
-                    (None, false, _) => DepositState::UnknownAccount,
-                    (None, true, true) => DepositState::Credited,
-                    (None, true, false) => DepositState::Offered,
+                    None => DepositState::recognized(account_known, arrived),
                 };
                 let deposit = Deposit {
                     id,
