@@ -2,6 +2,7 @@
 
 mod accounts;
 mod db;
+mod db_backup;
 mod demo;
 mod explain;
 mod holdings;
@@ -66,6 +67,10 @@ enum Command {
     /// Bring the Integration DB's schema up to this version (creating the DB if needed).
     /// Writes; the reading commands never migrate.
     Migrate(migrate::Args),
+    /// Backups of a SQLite Integration DB: `db backup` takes a consistent copy while the
+    /// service runs; `db restore` puts one back while nothing has the DB open. Writes.
+    #[command(subcommand)]
+    Db(db_backup::Command),
     /// Disaster-recovery runbooks. Write.
     #[command(subcommand)]
     Recover(recover::Command),
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(&args, &mut std::io::stdout().lock()),
         Command::Quarantine(command) => quarantine::run(&command, &mut std::io::stdout().lock()),
         Command::Migrate(args) => migrate::run(&args, &mut std::io::stdout().lock()),
+        Command::Db(command) => db_backup::run(&command, &mut std::io::stdout().lock()),
         Command::Recover(command) => recover::run(&command),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Accounts(args) => accounts::run(&args, &mut std::io::stdout().lock()),

@@ -26,9 +26,15 @@ use sqlx::{
 };
 
 use crate::error::{Result, StoreError};
+use crate::open_lock::OpenLock;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// This build's SQLite migrations (to check a backup against).
+pub(crate) fn sqlite_migrations() -> &'static sqlx::migrate::Migrator {
+    &SQLITE_MIGRATIONS
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -43,6 +49,8 @@ pub(crate) enum Pool {
     Sqlite {
         main: SqlitePool,
         ingest: SqlitePool,
+        /// Held while the store is open, so `db restore` refuses to swap the file under it.
+        users: OpenLock,
     },
     Postgres(PgPool),
 }
@@ -79,10 +87,12 @@ impl Pool {
                     file.display()
                 )));
             }
+            let users = OpenLock::shared(Some(file), true)?;
             let main = sqlite_pool(options, 4).await?;
             Pool::Sqlite {
                 ingest: main.clone(),
                 main,
+                users,
             }
         } else if is_postgres(url) {
             Pool::Postgres(connect_postgres(url).await?)
@@ -138,9 +148,14 @@ impl Pool {
 
     pub(crate) async fn close(&self) {
         match self {
-            Pool::Sqlite { main, ingest } => {
+            Pool::Sqlite {
+                main,
+                ingest,
+                users,
+            } => {
                 ingest.close().await;
                 main.close().await;
+                users.release();
             }
             Pool::Postgres(pool) => pool.close().await,
         }
@@ -177,8 +192,10 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
         return Ok(Pool::Sqlite {
             ingest: main.clone(),
             main,
+            users: OpenLock::default(),
         });
     }
+    let users = OpenLock::shared(Some(options.get_filename()), false)?;
     // WAL; 64 MiB of page cache per connection (the default is 2 MiB): ingestion inserts
     // random keys (contract and update ids) into several indexes, which otherwise
     // re-reads index pages from the OS on every batch.
@@ -211,7 +228,11 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
         1,
     )
     .await?;
-    Ok(Pool::Sqlite { main, ingest })
+    Ok(Pool::Sqlite {
+        main,
+        ingest,
+        users,
+    })
 }
 
 /// How long the first connection to PostgreSQL may take before the open fails.

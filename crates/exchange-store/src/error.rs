@@ -46,6 +46,12 @@ pub enum StoreError {
     WithdrawalsDisabled { reason: String },
     #[error("withdrawal {0} is unknown")]
     UnknownWithdrawal(WithdrawalId),
+    /// The operation does not exist for this backend (the message says what to use instead).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A file beside the DB (a backup, a lock) could not be read or written.
+    #[error("file: {0}")]
+    Io(String),
     #[error("unsupported database URL {0:?}: expected sqlite:… or postgres://…")]
     UnsupportedUrl(String),
     /// A stored value does not parse back into its domain type: the DB was edited by hand or

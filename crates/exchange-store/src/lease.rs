@@ -107,12 +107,33 @@ fn lock_file(pool: &Pool) -> Option<PathBuf> {
     if db.as_os_str().is_empty() || db.to_string_lossy().contains(":memory:") {
         return None;
     }
-    // The real path: a second name for the same DB (a symlink, `..` segments) must find the
-    // same lock file, or two ingestions would write one DB.
+    Some(sqlite_lock_path(db))
+}
+
+/// `<db file>-ingest.lock`. The real path: a second name for the same DB (a symlink, `..`
+/// segments) must find the same lock file, or two ingestions would write one DB.
+pub(crate) fn sqlite_lock_path(db: &std::path::Path) -> PathBuf {
     let db = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
     let mut name = db.into_os_string();
     name.push("-ingest.lock");
-    Some(PathBuf::from(name))
+    PathBuf::from(name)
+}
+
+/// Takes the ingestion lock of a SQLite file DB without a store (for `db restore`, which must
+/// not open the DB it replaces): `None` while an ingestion holds it. Nothing to hold (`Some`
+/// of nothing) when no ingestion ever ran there.
+pub(crate) fn hold_sqlite_file(db: &std::path::Path) -> Result<Option<Option<File>>> {
+    let path = sqlite_lock_path(db);
+    let file = match OpenOptions::new().write(true).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(None)),
+        Err(e) => return Err(StoreError::Lease(format!("{}: {e}", path.display()))),
+    };
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(Some(file))),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(StoreError::Lease(format!("{}: {e}", path.display()))),
+    }
 }
 
 impl IngestionLease {

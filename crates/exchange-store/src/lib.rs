@@ -34,6 +34,7 @@
 //!   through the journal and release their holdings in the same transaction.
 
 mod accounts;
+mod backup;
 mod balances;
 mod bulk;
 mod catalog;
@@ -48,6 +49,7 @@ mod ingest;
 mod instructions;
 mod known;
 mod lease;
+mod open_lock;
 mod operator_log;
 mod pool;
 mod quarantine;
@@ -56,6 +58,7 @@ mod treasury;
 mod withdrawals;
 
 pub use accounts::{Account, JournalRecord};
+pub use backup::{POSTGRES_BACKUPS, Restored, restore_sqlite};
 pub use balances::BalanceDrift;
 pub use catalog::{Switch, SwitchState, Token};
 pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
