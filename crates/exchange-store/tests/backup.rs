@@ -15,7 +15,7 @@ use harness::TestDb;
 conformance!(postgres_points_at_its_own_tools,);
 
 fn account(n: usize) -> AccountId {
-    AccountId::new(&format!("acc-{n:05}")).unwrap()
+    AccountId::new(format!("acc-{n:05}")).unwrap()
 }
 
 fn url_of(path: &Path) -> String {
