@@ -12,6 +12,7 @@ use exchange_services::{Event, IngestConfig, Ingestor, Observer};
 use tokio::sync::watch;
 
 use crate::db::DbArgs;
+use crate::keys::MemoKeyArgs;
 use crate::ledger::LedgerArgs;
 
 #[derive(clap::Args, Debug)]
@@ -53,6 +54,8 @@ pub struct IngestOptions {
     /// withdrawal lost in a DB restore debits that account when it is recovered.
     #[arg(long)]
     account_meta_key: Option<String>,
+    #[command(flatten)]
+    memo_key: MemoKeyArgs,
     /// The operator account recovered withdrawals are debited to otherwise.
     #[arg(long, default_value = exchange_core::ingest::SUSPENSE_ACCOUNT)]
     suspense_account: String,
@@ -80,6 +83,7 @@ impl IngestOptions {
             fold.skip_rule = SkipRule::KnownUpdateId;
         }
         fold.account_meta_key = self.account_meta_key.clone();
+        fold.memo_key = self.memo_key.load()?;
         fold.suspense_account =
             AccountId::new(self.suspense_account.clone()).context("--suspense-account is empty")?;
         let mut config = IngestConfig::new(fold);

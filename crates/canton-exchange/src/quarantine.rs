@@ -45,6 +45,9 @@ pub struct RetryArgs {
     /// As given to `ingest`: the metadata key naming a recovered withdrawal's account.
     #[arg(long)]
     account_meta_key: Option<String>,
+    // As given to `ingest`: the withdrawal memo key.
+    #[command(flatten)]
+    memo_key: crate::keys::MemoKeyArgs,
     /// As given to `ingest`: the operator account recovered withdrawals are debited to.
     #[arg(long, default_value = exchange_core::ingest::SUSPENSE_ACCOUNT)]
     suspense_account: String,
@@ -117,6 +120,7 @@ fn retry_held(args: &RetryArgs, out: &mut impl Write) -> Result<()> {
         .as_ref()
         .map(|url| args.auth.at(url).source())
         .transpose()?;
+    let memo_key = args.memo_key.load()?;
     let retried = runtime()?.block_on(async {
         let store = args.db.open().await?;
         let party = store
@@ -125,6 +129,7 @@ fn retry_held(args: &RetryArgs, out: &mut impl Write) -> Result<()> {
             .context("the DB has no treasury party: nothing was ingested")?;
         let mut config = FoldConfig::new(party);
         config.account_meta_key = args.account_meta_key.clone();
+        config.memo_key = memo_key;
         config.suspense_account =
             AccountId::new(args.suspense_account.clone()).context("--suspense-account is empty")?;
         let retried = retry(&store, &config, source.as_ref(), args.update_id.as_deref()).await;

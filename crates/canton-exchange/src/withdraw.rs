@@ -13,6 +13,9 @@ use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
 use crate::holdings::short;
+use crate::keys::MemoKeyArgs;
+use exchange_core::memo::MemoKey;
+use exchange_services::memo_key;
 
 /// How long the automation has to commit a withdrawal's transfer by default.
 const DEFAULT_TTL_SECS: u64 = 600;
@@ -45,6 +48,8 @@ pub struct WithdrawArgs {
     ttl_secs: u64,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    memo_key: MemoKeyArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -85,7 +90,11 @@ struct JsonWithdrawal {
 }
 
 /// The order the arguments describe, checked before the DB is opened: bad input loses nothing.
-fn order(args: &WithdrawArgs, instrument: InstrumentId) -> Result<WithdrawalOrder> {
+fn order(
+    args: &WithdrawArgs,
+    instrument: InstrumentId,
+    id: WithdrawalId,
+) -> Result<WithdrawalOrder> {
     let account = AccountId::new(args.account.as_str()).with_context(|| {
         format!(
             "--account {:?}: an account id must be non-empty",
@@ -105,7 +114,7 @@ fn order(args: &WithdrawArgs, instrument: InstrumentId) -> Result<WithdrawalOrde
         bail!("--idempotency-key must not be empty");
     }
     Ok(WithdrawalOrder {
-        id: new_withdrawal_id()?,
+        id,
         account,
         instrument,
         amount,
@@ -123,24 +132,6 @@ fn parse_amount(text: &str) -> Result<Amount> {
         bail!("--amount must be positive, not {text}");
     }
     Ok(amount)
-}
-
-/// A random id in the UUID layout (version 4); it travels as the transfer's `reason` memo.
-fn new_withdrawal_id() -> Result<WithdrawalId> {
-    let mut bytes = [0_u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    let id = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    );
-    WithdrawalId::new(id).context("empty withdrawal id")
 }
 
 /// The known instrument `--instrument` (and `--admin`) name, refusing an ambiguous id.
@@ -184,10 +175,12 @@ pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
         admin: PartyId::new("unresolved::1220").context("placeholder party")?,
         id: args.instrument.clone(),
     };
-    order(args, placeholder)?;
+    let unchecked = WithdrawalId::new("unchecked").context("placeholder id")?;
+    order(args, placeholder, unchecked)?;
+    let memo_key = args.memo_key.load()?;
     let (withdrawal, holdings) = runtime()?.block_on(async {
         let store = args.db.open().await?;
-        let result = place(&store, args).await;
+        let result = place(&store, args, memo_key.as_ref()).await;
         store.close().await;
         result
     })?;
@@ -215,12 +208,35 @@ pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-async fn place(store: &Store, args: &WithdrawArgs) -> Result<(Withdrawal, Vec<String>)> {
+async fn place(
+    store: &Store,
+    args: &WithdrawArgs,
+    memo_key: Option<&MemoKey>,
+) -> Result<(Withdrawal, Vec<String>)> {
     let instrument = resolve_instrument(store, args).await?;
-    let order = order(args, instrument)?;
+    let id = new_id(store, args, memo_key).await?;
+    let order = order(args, instrument, id)?;
     let withdrawal = store.place_withdrawal(&order).await?;
     let holdings = funding(store, &withdrawal).await?;
     Ok((withdrawal, holdings))
+}
+
+/// The withdrawal's id, sealed for the treasury party recorded in the DB when there is a memo
+/// key.
+async fn new_id(
+    store: &Store,
+    args: &WithdrawArgs,
+    memo_key: Option<&MemoKey>,
+) -> Result<WithdrawalId> {
+    let account = AccountId::new(args.account.as_str()).context("empty --account")?;
+    let treasury = match memo_key {
+        Some(_) => Some(store.treasury_party().await?.context(
+            "the Integration DB names no treasury party yet (ingestion records it): a sealed withdrawal id needs it",
+        )?),
+        None => None,
+    };
+    let seal_with = memo_key.zip(treasury.as_ref());
+    Ok(memo_key::new_withdrawal_id(seal_with, &account)?)
 }
 
 /// The active holdings reserved for `withdrawal`.

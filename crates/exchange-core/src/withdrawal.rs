@@ -20,7 +20,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::changeset::Origin;
+use crate::changeset::{AccountId, Origin};
 use crate::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
 /// The exchange's id of a withdrawal, sent on the ledger as the transfer's `reason` memo.
@@ -244,6 +244,9 @@ pub struct WithdrawalTransition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveredWithdrawal {
     pub id: WithdrawalId,
+    /// The customer account it was attributed to (through its sealed memo or the account
+    /// metadata) and debited; `None`: debited to suspense until an operator attributes it.
+    pub account: Option<AccountId>,
     pub instrument: InstrumentId,
     pub amount: Amount,
     pub receiver: PartyId,

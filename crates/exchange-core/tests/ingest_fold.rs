@@ -298,6 +298,67 @@ fn an_unknown_withdrawal_is_recovered_and_debited_to_suspense() {
     assert!(matches!(debit.cause, JournalCause::WithdrawalReserve(_)));
 }
 
+/// The LocalNet withdrawal with its memo replaced by `memo` (as if the exchange had made it).
+fn with_memo(tx: &JsTransaction, memo: &str) -> JsTransaction {
+    let text = serde_json::to_string(tx).unwrap();
+    assert!(text.contains(WITHDRAWAL_MEMO));
+    serde_json::from_str(&text.replace(WITHDRAWAL_MEMO, memo)).unwrap()
+}
+
+/// A withdrawal lost with the DB whose memo seals its account: with the key it is attributed
+/// to that account (debited there, the attribution recorded); without the key, with another
+/// key, or naming an account that does not exist, it goes to suspense.
+#[test]
+fn a_sealed_memo_attributes_a_recovered_withdrawal() {
+    use exchange_core::memo::{MemoKey, Sealed, seal};
+    let Some(txs) = localnet() else { return };
+    let key = MemoKey::from_bytes([42; 32]);
+    let treasury = PartyId::new(LOCALNET_TREASURY).unwrap();
+    let sealed = |name: &str| {
+        let memo = seal(
+            &key,
+            &treasury,
+            &Sealed {
+                account: account(name),
+                requested_at: Timestamp::from_micros(1).unwrap(),
+            },
+            [3; 24],
+        );
+        with_memo(&txs[1], memo.as_str())
+    };
+    let cases = [
+        (Some(key.clone()), sealed("alice"), Some("alice")),
+        (None, sealed("alice"), None),
+        (Some(MemoKey::from_bytes([1; 32])), sealed("alice"), None),
+        (Some(key.clone()), sealed("nobody"), None),
+    ];
+    for (i, (memo_key, withdrawal, attributed)) in cases.into_iter().enumerate() {
+        let mut config = config(LOCALNET_TREASURY);
+        config.memo_key = memo_key;
+        let mut known = Known::default();
+        known.accounts.insert(account("alice"));
+        run(&txs[..1], &mut known, &config);
+        let f = step(&withdrawal, &mut known, &config);
+        let recovered: Vec<_> = effects(&f)
+            .iter()
+            .filter_map(|e| match e {
+                Effect::WithdrawalRecovered(r) => Some(r.account.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recovered, [attributed.map(account)], "case {i}");
+        let debit = effects(&f)
+            .iter()
+            .find_map(|e| match e {
+                Effect::Journal(j) => Some(j.account.clone()),
+                _ => None,
+            })
+            .expect("a debit");
+        let expected = attributed.map_or(config.suspense_account.clone(), account);
+        assert_eq!(debit, expected, "case {i}");
+    }
+}
+
 /// The LocalNet withdrawal again, as another transaction (a replayed command): its own update
 /// id, a later record time and offset, the same memo and amount.
 fn paid_again(tx: &JsTransaction) -> JsTransaction {

@@ -10,6 +10,7 @@ pub mod deposits;
 pub mod filter;
 pub mod identity;
 pub mod ingest;
+pub mod memo_key;
 pub mod observe;
 pub mod pool;
 mod prepared;

@@ -84,29 +84,13 @@ impl FileSigner {
         let signer = FileSigner {
             key: SigningKey::from_bytes(&seed),
         };
-        let io = |source| KeyFileError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| match e.kind() {
-                ErrorKind::AlreadyExists => KeyFileError::Exists {
-                    path: path.to_owned(),
-                },
-                _ => io(e),
-            })?;
         let text = Zeroizing::new(format!(
             "# canton-exchange Ed25519 signing key: secret, keep it mode 0600.\n\
              format={KEY_FILE_FORMAT}\npublic-key={}\nsecret-key={}\n",
             signer.public_key().to_hex(),
             hex::encode(seed.as_ref()),
         ));
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        write_key_file(path, &text)?;
         Ok(signer)
     }
 
@@ -119,27 +103,53 @@ impl FileSigner {
 
     /// Loads the key in `path`, refusing a file others may access.
     pub fn load(path: &Path) -> Result<FileSigner, KeyFileError> {
-        let io = |source| KeyFileError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let mut file = File::open(path).map_err(io)?;
-        let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyFileError::Permissions {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-        let mut text = Zeroizing::new(String::new());
-        file.read_to_string(&mut text)
-            .map_err(|_| KeyFileError::Malformed {
-                path: path.to_owned(),
-                line: 0,
-                why: "not a UTF-8 text key file",
-            })?;
-        parse(path, &text)
+        parse(path, &read_key_file(path)?)
     }
+}
+
+/// The text of a key file, refusing one that group or others may read or write.
+pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
+    let io = |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::Permissions {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    let mut text = Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .map_err(|_| KeyFileError::Malformed {
+            path: path.to_owned(),
+            line: 0,
+            why: "not a UTF-8 text key file",
+        })?;
+    Ok(text)
+}
+
+/// Writes a new key file: created 0600, never over an existing file, synced.
+pub(crate) fn write_key_file(path: &Path, text: &str) -> Result<(), KeyFileError> {
+    let io = |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            ErrorKind::AlreadyExists => KeyFileError::Exists {
+                path: path.to_owned(),
+            },
+            _ => io(e),
+        })?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
 }
 
 fn parse(path: &Path, text: &str) -> Result<FileSigner, KeyFileError> {

@@ -243,17 +243,27 @@ impl Store {
     /// Turns a switch on or off, saying why (shown to operators and in refusals).
     pub async fn set_switch(&self, switch: Switch, enabled: bool, reason: &str) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        tx.query(
-            "INSERT INTO switches (name, enabled, reason, changed_at_us) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled,
-                 reason = excluded.reason, changed_at_us = excluded.changed_at_us",
-        )
-        .bind(switch.as_str())
-        .bind(enabled)
-        .bind(reason)
-        .bind(now().micros())
-        .execute()
-        .await?;
+        set_switch_in(&mut tx, switch, enabled, reason).await?;
         tx.commit().await
     }
+}
+
+pub(crate) async fn set_switch_in(
+    tx: &mut Tx,
+    switch: Switch,
+    enabled: bool,
+    reason: &str,
+) -> Result<()> {
+    tx.query(
+        "INSERT INTO switches (name, enabled, reason, changed_at_us) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled,
+                 reason = excluded.reason, changed_at_us = excluded.changed_at_us",
+    )
+    .bind(switch.as_str())
+    .bind(enabled)
+    .bind(reason.to_owned())
+    .bind(now().micros())
+    .execute()
+    .await?;
+    Ok(())
 }

@@ -149,6 +149,7 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     at.into(),
                     at.into(),
                     r.duplicate_of.as_ref().map(|d| d.to_string()).into(),
+                    r.account.as_ref().map(|a| a.to_string()).into(),
                 ]);
             }
             // Touches only its own table, which nothing pending reads.
@@ -245,6 +246,7 @@ const RECOVERED_COLUMNS: &[(&str, Kind)] = &[
     ("created_at_us", Kind::Int),
     ("updated_at_us", Kind::Int),
     ("duplicate_of", Kind::Text),
+    ("account_id", Kind::Text),
 ];
 const JOURNAL_COLUMNS: &[(&str, Kind)] = &[
     ("account_id", Kind::Text),

@@ -186,7 +186,8 @@ async fn known_withdrawals(
             },
         );
     }
-    // A recovered withdrawal has no account; the journal says which one ingestion debited.
+    // A recovered withdrawal without an account (not attributed): the journal says which one
+    // ingestion debited (suspense, or a duplicate's).
     let ids: Vec<&str> = recovered.iter().map(WithdrawalId::as_str).collect();
     let select = "SELECT cause_kind, cause_ref, account_id FROM journal";
     for row in rows_in(tx, select, "cause_ref", &ids).await? {

@@ -41,6 +41,7 @@ mod catalog;
 mod claims;
 mod dars;
 mod db;
+mod db_recovery;
 mod deposit_accepts;
 mod deposits;
 mod error;
@@ -64,6 +65,7 @@ pub use catalog::{Switch, SwitchState, Token};
 pub use claims::{AttemptOutcome, ClaimRequest, Claimed};
 pub use dars::{Dar, OnboardingReport};
 pub use db::Backend;
+pub use db_recovery::DbRecovery;
 pub use deposit_accepts::{
     AcceptOutcome, AcceptRecord, AcceptState, ClaimedOffer, FailedAccept, OfferClaimRequest,
     OfferClaims,

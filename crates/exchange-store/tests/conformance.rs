@@ -688,6 +688,7 @@ async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
 async fn recovered_withdrawals(db: &TestDb) {
     let store = funded(db, "100").await;
     let recovered = RecoveredWithdrawal {
+        account: None,
         id: wid("lost-1"),
         instrument: amulet(),
         amount: amount("25"),
@@ -1247,6 +1248,7 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
         4,
         vec![
             Effect::WithdrawalRecovered(RecoveredWithdrawal {
+                account: None,
                 id: wid("lost-1"),
                 instrument: amulet(),
                 amount: amount("5"),
@@ -1543,6 +1545,7 @@ async fn quarantined_updates_are_held_then_released_once(db: &TestDb) {
 async fn a_second_payment_is_stored_as_such(db: &TestDb) {
     let store = funded(db, "100").await;
     let repeat = RecoveredWithdrawal {
+        account: None,
         id: wid("w1#repeat:u2:7"),
         instrument: amulet(),
         amount: amount("25"),
@@ -1638,6 +1641,7 @@ async fn the_store_books_only_what_the_change_set_lists(db: &TestDb) {
 async fn an_automation_transition_refunds_by_the_same_rule_as_ingestion(db: &TestDb) {
     let store = funded(db, "100").await;
     let recovered = RecoveredWithdrawal {
+        account: None,
         id: wid("lost-1"),
         instrument: amulet(),
         amount: amount("25"),

@@ -63,6 +63,10 @@ pub struct FoldConfig {
     /// a recovered withdrawal can debit it. Off (`None`) by default: it costs traffic and shows
     /// the account to the receiver and the registry.
     pub account_meta_key: Option<String>,
+    /// The key that sealed the exchange's withdrawal memos (see [`crate::memo`]): a recovered
+    /// withdrawal whose memo it opens is debited to the account sealed in it. `None`: such
+    /// withdrawals go to suspense.
+    pub memo_key: Option<crate::memo::MemoKey>,
     /// The tokens the operator onboarded: only their issuers' holdings are credited and
     /// counted (see [`crate::tokens`]); everything else is held back.
     pub onboarded: Onboarded,
@@ -75,6 +79,7 @@ impl FoldConfig {
             skip_rule: SkipRule::RecordTime,
             suspense_account: AccountId::new(SUSPENSE_ACCOUNT).expect("non-empty"),
             account_meta_key: None,
+            memo_key: None,
             onboarded: Onboarded::default(),
         }
     }
@@ -994,16 +999,17 @@ impl Fold<'_> {
             );
             return;
         };
-        let named = self
-            .config
-            .account_meta_key
-            .as_ref()
-            .and_then(|key| t.meta.get(key))
-            .and_then(|a| AccountId::new(a.as_str()))
-            .filter(|a| self.state.account_exists(a) && duplicate_of.is_none());
-        let account = named.unwrap_or_else(|| self.config.suspense_account.clone());
+        // A second payment is never the customer's to bear, whatever its memo says.
+        let named = duplicate_of
+            .is_none()
+            .then(|| self.named_account(t, &id))
+            .flatten();
+        let account = named
+            .clone()
+            .unwrap_or_else(|| self.config.suspense_account.clone());
         self.push(Effect::WithdrawalRecovered(RecoveredWithdrawal {
             id: id.clone(),
+            account: named,
             instrument: instrument.clone(),
             amount,
             receiver: receiver.clone(),
@@ -1018,6 +1024,29 @@ impl Fold<'_> {
             cause: JournalCause::WithdrawalReserve(id),
             origin: Some(self.origin.clone()),
         }));
+    }
+}
+
+impl Fold<'_> {
+    /// The existing customer account a recovered withdrawal names: in its sealed memo (opened
+    /// with the exchange's key), or in the plain metadata entry when that option is on.
+    fn named_account(&self, t: &Transfer, id: &WithdrawalId) -> Option<AccountId> {
+        let sealed = self
+            .config
+            .memo_key
+            .as_ref()
+            .and_then(|key| crate::memo::unseal(key, &self.config.treasury, id))
+            .map(|sealed| sealed.account);
+        let in_meta = || {
+            self.config
+                .account_meta_key
+                .as_ref()
+                .and_then(|key| t.meta.get(key))
+                .and_then(|a| AccountId::new(a.as_str()))
+        };
+        let usable =
+            |a: &AccountId| self.state.account_exists(a) && *a != self.config.suspense_account;
+        sealed.filter(usable).or_else(|| in_meta().filter(usable))
     }
 }
 

@@ -105,6 +105,9 @@ impl Automation {
             Ok(intent) => intent,
             Err(why) => return Attempt::Retry(why),
         };
+        if let Some(why) = self.withdrawals_off().await {
+            return Attempt::Retry(format!("not prepared: {why}"));
+        }
         let prepare = self.prepare_request(claimed, &factory, arguments, &intent, max_record_time);
         let prepared = match self.ledger.prepare(&prepare).await {
             Ok(p) => p,
@@ -120,6 +123,10 @@ impl Automation {
             }
         };
         self.rate.until_ready().await;
+        // Asked again right before sending: the switch may have gone off while this waited.
+        if let Some(why) = self.withdrawals_off().await {
+            return Attempt::Retry(format!("not executed: {why}"));
+        }
         let execute = self.execute_request(claimed, prepared.prepared_transaction, &signature.0);
         match self.ledger.execute(&execute).await {
             Ok(()) => Attempt::Executed {

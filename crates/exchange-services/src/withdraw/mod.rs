@@ -19,7 +19,7 @@ use canton_ledger::registry_client::RegistryClient;
 use exchange_core::signing::Signer;
 use exchange_core::withdrawal::{KindRule, WithdrawalState, WithdrawalTransition};
 use exchange_core::{InstrumentId, PartyId, Timestamp};
-use exchange_store::{AttemptOutcome, ClaimRequest, Claimed, Store, StoreError};
+use exchange_store::{AttemptOutcome, ClaimRequest, Claimed, Store, StoreError, Switch};
 use futures_util::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
@@ -94,6 +94,8 @@ pub struct Automation {
     fingerprint: String,
     config: AutomationConfig,
     rate: DefaultDirectRateLimiter,
+    /// Whether the last look found withdrawals switched off, so the change is logged once.
+    paused: std::sync::atomic::AtomicBool,
 }
 
 fn micros(d: Duration) -> i64 {
@@ -120,7 +122,33 @@ impl Automation {
             fingerprint,
             config,
             rate,
+            paused: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Why nothing may be submitted now: the operator switched withdrawals off (e.g. during a
+    /// DB restore, when the DB may have forgotten what was already paid). Asked before each
+    /// prepare and each execute, not only per round, so a switch turned off mid-round stops
+    /// what has not been sent yet. Withdrawals already executed settle through ingestion as
+    /// usual. A failing read counts as off: nothing is sent without knowing.
+    pub(crate) async fn withdrawals_off(&self) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        let off = match self.store.switch(Switch::Withdrawals).await {
+            Ok(state) if state.enabled => None,
+            Ok(state) => Some(format!("withdrawals are disabled: {}", state.reason)),
+            Err(e) => Some(format!("the withdrawals switch could not be read: {e}")),
+        };
+        let was = self.paused.swap(off.is_some(), Ordering::Relaxed);
+        match (&off, was) {
+            (Some(why), false) => {
+                tracing::warn!("withdrawal automation paused, submitting nothing: {why}")
+            }
+            (None, true) => {
+                tracing::info!("withdrawals enabled again: withdrawal automation resumes")
+            }
+            _ => {}
+        }
+        off
     }
 
     fn kind_rule(&self, claimed: &Claimed) -> KindRule {
@@ -136,6 +164,9 @@ impl Automation {
 
     /// One round: claim what is due, attempt each (at most `concurrency` at once), record.
     pub async fn run_round(&self) -> Result<Round, StoreError> {
+        if self.withdrawals_off().await.is_some() {
+            return Ok(Round::default());
+        }
         let request = ClaimRequest {
             worker: &self.config.worker,
             now: Timestamp::now(),
