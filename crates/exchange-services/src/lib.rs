@@ -17,6 +17,7 @@ mod prepared;
 pub mod quarantine;
 pub mod reader;
 pub mod recover;
+pub mod recover_db;
 pub mod retry;
 pub mod signer;
 pub mod source;

@@ -386,7 +386,13 @@ impl Needs {
                     }
                 }
                 Direction::Out => {
-                    self.withdrawals.insert(withdrawal_id(tx, t));
+                    let id = withdrawal_id(tx, t);
+                    let sealed = config
+                        .memo_key
+                        .as_ref()
+                        .and_then(|key| crate::memo::unseal(key, &config.treasury, &id));
+                    self.accounts.extend(sealed.map(|s| s.account));
+                    self.withdrawals.insert(id);
                     let named = config.account_meta_key.as_ref().and_then(|k| t.meta.get(k));
                     if let Some(a) = named.and_then(|a| AccountId::new(a.as_str())) {
                         self.accounts.insert(a);
