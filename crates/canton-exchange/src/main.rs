@@ -13,6 +13,7 @@ mod logs;
 mod migrate;
 mod quarantine;
 mod recover;
+mod recover_db;
 mod run;
 mod sandbox;
 mod secrets;

@@ -14,6 +14,9 @@ pub enum Command {
     /// restored node has the last ingested transaction, find offRecovery for its record time
     /// and synchronizer, and re-point the checkpoint there.
     NodeRestore(NodeRestoreArgs),
+    /// After restoring the Integration DB from a backup: withdrawals off, wait until ingestion
+    /// (run separately) has passed tSafe, list the recovered withdrawals, withdrawals on again.
+    Db(crate::recover_db::Args),
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,7 +53,10 @@ pub struct NodeRestoreArgs {
 }
 
 pub fn run(command: &Command) -> Result<()> {
-    let Command::NodeRestore(args) = command;
+    let args = match command {
+        Command::NodeRestore(args) => args,
+        Command::Db(args) => return crate::recover_db::run(args),
+    };
     let source = args.ledger.source()?;
     let admin_token = token(&args.admin_token, &args.admin_token_file, "Admin API token")?;
     runtime()?.block_on(async {

@@ -54,6 +54,8 @@ pub struct WithdrawArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
+    #[command(subcommand)]
+    command: Option<ListCommand>,
     #[command(flatten)]
     db: DbArgs,
     /// Only withdrawals in this state (requested, submitted, pending_acceptance, completed,
@@ -62,6 +64,46 @@ pub struct ListArgs {
     state: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ListCommand {
+    /// Attribute a recovered withdrawal booked to suspense to the customer account that asked
+    /// for it (after a DB restore, when its memo could not be unsealed): its debit moves from
+    /// suspense to the account in one transaction. Writes.
+    Attribute(AttributeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AttributeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The recovered withdrawal's id (its memo).
+    id: String,
+    /// The customer account it was requested from.
+    #[arg(long)]
+    account: String,
+    /// As given to `ingest`: where recovered withdrawals are debited until attributed.
+    #[arg(long, default_value = exchange_core::ingest::SUSPENSE_ACCOUNT)]
+    suspense_account: String,
+}
+
+fn attribute(args: &AttributeArgs, out: &mut impl Write) -> Result<()> {
+    let id = WithdrawalId::new(args.id.as_str()).context("empty withdrawal id")?;
+    let account = AccountId::new(args.account.as_str()).context("empty --account")?;
+    let suspense =
+        AccountId::new(args.suspense_account.as_str()).context("empty --suspense-account")?;
+    runtime()?.block_on(async {
+        let store = args.db.open().await?;
+        let done = store.attribute_withdrawal(&id, &account, &suspense).await;
+        store.close().await;
+        anyhow::Ok(done?)
+    })?;
+    writeln!(
+        out,
+        "withdrawal {id} attributed to {account}: its debit moved from {suspense}"
+    )?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -273,6 +315,9 @@ fn to_json(w: Withdrawal, holdings: Vec<String>) -> JsonWithdrawal {
 }
 
 pub fn run_list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
+    if let Some(ListCommand::Attribute(attribute_args)) = &args.command {
+        return attribute(attribute_args, out);
+    }
     let state = match &args.state {
         Some(s) => Some(
             s.parse::<WithdrawalState>()
