@@ -180,7 +180,12 @@ async fn a_lost_withdrawal_comes_back_attributed_through_its_sealed_memo(db: &Te
     );
 
     // Ingested record time has not passed tSafe: the wait holds, and a second run resumes
-    // the first with the same tSafe.
+    // the first with the same tSafe (switching withdrawals off again if someone turned them
+    // on meanwhile).
+    x.store
+        .set_switch(Switch::Withdrawals, true, "by hand")
+        .await
+        .unwrap();
     assert_eq!(interrupted(&x).await, t_safe);
     assert!(!x.store.switch(Switch::Withdrawals).await.unwrap().enabled);
 

@@ -68,6 +68,15 @@ impl Store {
         let mut tx = self.pool.write().await?;
         if let Some(run) = read(&mut tx).await? {
             if run.finished_at.is_none() {
+                // Switched on by hand meanwhile: off again, the run is not done.
+                if crate::catalog::switch_in(&mut tx, Switch::Withdrawals)
+                    .await?
+                    .enabled
+                {
+                    crate::catalog::set_switch_in(&mut tx, Switch::Withdrawals, false, &run.reason)
+                        .await?;
+                    tx.commit().await?;
+                }
                 return Ok(run);
             }
         }
