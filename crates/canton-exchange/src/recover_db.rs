@@ -35,6 +35,11 @@ pub struct Args {
     /// unattributed: their customers may withdraw those funds a second time. Logged.
     #[arg(long)]
     accept_unattributed_risk: bool,
+    /// Start a new run even if one is unfinished (its tSafe kept as a floor). Use it when the
+    /// restored backup was taken while a `recover db` run was unfinished: otherwise that old
+    /// run would be resumed with a tSafe that knows nothing of the requests made after it.
+    #[arg(long)]
+    restart: bool,
     /// Milliseconds between looks at ingestion's progress.
     #[arg(long, default_value_t = 2000)]
     poll_ms: u64,
@@ -46,6 +51,7 @@ pub fn run(args: &Args) -> Result<()> {
         poll: Duration::from_millis(args.poll_ms.max(10)),
         reason: args.reason.clone(),
         accept_unattributed_risk: args.accept_unattributed_risk,
+        restart: args.restart,
     };
     let report = runtime()?.block_on(async {
         let store = args.db.open().await?;

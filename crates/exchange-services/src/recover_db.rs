@@ -33,6 +33,9 @@ pub struct RecoverDbConfig {
     pub reason: String,
     /// Re-enable withdrawals even with recovered withdrawals unattributed (logged).
     pub accept_unattributed_risk: bool,
+    /// Start a new run even if one is unfinished (its tSafe kept as a floor): after restoring
+    /// a backup that was taken while a run was unfinished.
+    pub restart: bool,
 }
 
 impl Default for RecoverDbConfig {
@@ -42,6 +45,7 @@ impl Default for RecoverDbConfig {
             poll: Duration::from_secs(2),
             reason: "Integration DB restored from a backup: recover db is resyncing".into(),
             accept_unattributed_risk: false,
+            restart: false,
         }
     }
 }
@@ -103,11 +107,14 @@ pub async fn run(
 ) -> Result<RecoverDbReport, RecoverDbError> {
     let ttl = i64::try_from(config.ttl.as_micros()).unwrap_or(i64::MAX);
     let floor = now.checked_add_micros(ttl).unwrap_or(now);
-    let resumed = store
-        .db_recovery()
-        .await?
-        .is_some_and(|r| r.finished_at.is_none());
-    let run = store.begin_db_recovery(floor, &config.reason).await?;
+    let resumed = !config.restart
+        && store
+            .db_recovery()
+            .await?
+            .is_some_and(|r| r.finished_at.is_none());
+    let run = store
+        .begin_db_recovery(floor, &config.reason, config.restart)
+        .await?;
     progress(&Progress::Started {
         run: run.clone(),
         resumed,

@@ -60,14 +60,22 @@ impl Store {
     /// up where the first stopped). A new run switches withdrawals off with `reason` and takes
     /// tSafe = max(`t_safe_floor`, the latest `trecTgt` of any withdrawal in the DB), in one
     /// transaction.
+    ///
+    /// `restart`: an unfinished run is not resumed but replaced, its tSafe a floor of the new
+    /// one. For a DB restored from a backup taken while a run was unfinished: that run's tSafe
+    /// knows nothing of the requests made after it finished.
     pub async fn begin_db_recovery(
         &self,
         t_safe_floor: Timestamp,
         reason: &str,
+        restart: bool,
     ) -> Result<DbRecovery> {
         let mut tx = self.pool.write().await?;
+        let mut t_safe_floor = t_safe_floor;
         if let Some(run) = read(&mut tx).await? {
-            if run.finished_at.is_none() {
+            if run.finished_at.is_none() && restart {
+                t_safe_floor = t_safe_floor.max(run.t_safe);
+            } else if run.finished_at.is_none() {
                 // Switched on by hand meanwhile: off again, the run is not done.
                 if crate::catalog::switch_in(&mut tx, Switch::Withdrawals)
                     .await?
