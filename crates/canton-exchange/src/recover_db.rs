@@ -112,15 +112,14 @@ impl Display {
             Progress::Waiting { t_safe, behind } => {
                 let list: Vec<String> = behind
                     .iter()
-                    .map(|(s, at)| match at {
-                        Some(at) => format!("{s} at {at}"),
-                        None => s.to_string(),
-                    })
+                    .map(|(s, at)| format!("{s} at {at}"))
                     .collect();
-                format!(
-                    "waiting for ingestion to pass tSafe {t_safe}: {}",
+                let list = if list.is_empty() {
+                    "nothing ingested yet".to_owned()
+                } else {
                     list.join(", ")
-                )
+                };
+                format!("waiting for ingestion to pass tSafe {t_safe}: {list}")
             }
             Progress::CaughtUp => {
                 self.say("ingestion has passed tSafe on every synchronizer");

@@ -55,10 +55,11 @@ impl Default for RecoverDbConfig {
 pub enum Progress {
     /// Withdrawals are off; `resumed`: an interrupted run is picked up (same tSafe).
     Started { run: DbRecovery, resumed: bool },
-    /// Ingestion has not passed tSafe on these synchronizers yet (`None`: nothing ingested).
+    /// Ingestion has not passed tSafe on these synchronizers yet (with their ingested record
+    /// time); empty: nothing was ingested at all yet.
     Waiting {
         t_safe: Timestamp,
-        behind: Vec<(SynchronizerId, Option<Timestamp>)>,
+        behind: Vec<(SynchronizerId, Timestamp)>,
     },
     /// Ingestion has passed tSafe everywhere.
     CaughtUp,
@@ -121,8 +122,16 @@ pub async fn run(
     });
     if run.phase == "waiting" {
         loop {
-            let behind = behind(store, run.t_safe).await?;
-            if behind.is_empty() {
+            let times = store.record_times().await?;
+            // Every synchronizer ingestion has seen (offset checkpoints report each connected
+            // one's time, so a quiet one advances too); before anything was ingested there is
+            // nothing to compare: waiting.
+            let behind: Vec<(SynchronizerId, Timestamp)> = times
+                .iter()
+                .filter(|(_, at)| **at <= run.t_safe)
+                .map(|(s, at)| (s.clone(), *at))
+                .collect();
+            if !times.is_empty() && behind.is_empty() {
                 break;
             }
             progress(&Progress::Waiting {
@@ -159,25 +168,6 @@ pub async fn run(
         unattributed,
         enabled,
     })
-}
-
-/// The synchronizers whose ingested record time has not passed `t_safe`: every one ingestion
-/// has seen (offset checkpoints report each connected synchronizer's time, so a quiet one
-/// advances too). Before anything was ingested there is nothing to compare: waiting.
-async fn behind(
-    store: &Store,
-    t_safe: Timestamp,
-) -> Result<Vec<(SynchronizerId, Option<Timestamp>)>, StoreError> {
-    let times = store.record_times().await?;
-    if times.is_empty() {
-        let none = SynchronizerId::new("(none ingested yet)").expect("non-empty");
-        return Ok(vec![(none, None)]);
-    }
-    Ok(times
-        .into_iter()
-        .filter(|(_, at)| *at <= t_safe)
-        .map(|(s, at)| (s, Some(at)))
-        .collect())
 }
 
 fn funds(
