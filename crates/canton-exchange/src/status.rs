@@ -65,6 +65,14 @@ struct Status {
     quarantined: Vec<JsonQuarantined>,
     /// Deposit offers still pending whose accept attempts ran out (`accept_failed`).
     failed_deposit_accepts: Vec<JsonFailedAccept>,
+    /// Why withdrawals are switched off, when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withdrawals_disabled: Option<String>,
+    /// An unfinished `recover db` run: `{tSafe, phase, startedAt}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_recovery: Option<BTreeMap<String, String>>,
+    /// Recovered withdrawals in suspense no account bears yet (`withdrawals attribute`).
+    unattributed_withdrawals: usize,
 }
 
 #[derive(Serialize)]
@@ -149,6 +157,20 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             },
             None => (BTreeMap::new(), None),
         };
+        let switch = store.switch(exchange_store::Switch::Withdrawals).await?;
+        let withdrawals_disabled = (!switch.enabled).then_some(switch.reason);
+        let db_recovery = store
+            .db_recovery()
+            .await?
+            .filter(|r| r.finished_at.is_none())
+            .map(|r| {
+                BTreeMap::from([
+                    ("tSafe".to_owned(), r.t_safe.to_string()),
+                    ("phase".to_owned(), r.phase),
+                    ("startedAt".to_owned(), r.started_at.to_string()),
+                ])
+            });
+        let unattributed_withdrawals = store.unattributed_withdrawals().await?.len();
         store.close().await;
         let ledger_end = match &args.ledger {
             Some(url) => Some(args.auth.at(url).source()?.ledger_end().await?),
@@ -185,6 +207,9 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             overpaid_withdrawals,
             quarantined,
             failed_deposit_accepts,
+            withdrawals_disabled,
+            db_recovery,
+            unattributed_withdrawals,
             suspense_balance_error,
         })
     })?;
@@ -270,6 +295,26 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
         )?;
     }
     write_failed_accepts(out, &s.failed_deposit_accepts)?;
+    if let Some(reason) = &s.withdrawals_disabled {
+        writeln!(out, "withdrawals DISABLED      {reason}")?;
+    }
+    if let Some(run) = &s.db_recovery {
+        let get = |k: &str| run.get(k).map_or("?", String::as_str);
+        writeln!(
+            out,
+            "recover db unfinished     phase {}, tSafe {} (started {}): run `recover db` again",
+            get("phase"),
+            get("tSafe"),
+            get("startedAt")
+        )?;
+    }
+    if s.unattributed_withdrawals > 0 {
+        writeln!(
+            out,
+            "unattributed withdrawals  {} (recovered, in suspense: `withdrawals attribute`)",
+            s.unattributed_withdrawals
+        )?;
+    }
     writeln!(out, "quarantined updates       {}", s.quarantined.len())?;
     for q in &s.quarantined {
         writeln!(

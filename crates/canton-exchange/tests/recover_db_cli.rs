@@ -88,6 +88,11 @@ fn an_interrupted_recovery_resumes_with_its_t_safe() {
     assert!(second.contains("resumed"), "{second}");
     assert_eq!(t_safe(&first), t_safe(&second));
 
+    let status = run(&["status", "--db", &db]);
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(shown.contains("withdrawals DISABLED"), "{shown}");
+    assert!(shown.contains("recover db unfinished"), "{shown}");
+
     let attribute = run(&[
         "withdrawals",
         "attribute",
