@@ -65,6 +65,48 @@ struct Status {
     quarantined: Vec<JsonQuarantined>,
     /// Deposit offers still pending whose accept attempts ran out (`accept_failed`).
     failed_deposit_accepts: Vec<JsonFailedAccept>,
+    /// The last node-restore recovery (`recover validator`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_recovery: Option<JsonRecovery>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRecovery {
+    at: String,
+    runbook: String,
+    operator: String,
+    t_recovery: String,
+    synchronizer_id: String,
+    last_update_id: String,
+    last_offset_before: i64,
+    last_offset_after: i64,
+    checkpoint_before: i64,
+    checkpoint_after: i64,
+    off_recovery_source: String,
+    participant_id: Option<String>,
+    dars_uploaded: Vec<String>,
+}
+
+impl From<exchange_store::Recovery> for JsonRecovery {
+    fn from(r: exchange_store::Recovery) -> JsonRecovery {
+        let d = r.record;
+        JsonRecovery {
+            at: r.at.to_string(),
+            runbook: d.runbook,
+            operator: d.operator,
+            t_recovery: d.t_recovery.to_string(),
+            synchronizer_id: d.synchronizer_id,
+            last_update_id: d.last_update_id,
+            last_offset_before: d.last_offset_before,
+            last_offset_after: d.last_offset_after,
+            checkpoint_before: d.checkpoint_before,
+            checkpoint_after: d.checkpoint_after,
+            off_recovery_source: d.off_recovery_source,
+            participant_id: d.participant_id,
+            dars_uploaded: d.dars_uploaded,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -149,6 +191,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             },
             None => (BTreeMap::new(), None),
         };
+        let last_recovery = store.last_recovery().await?.map(JsonRecovery::from);
         store.close().await;
         let ledger_end = match &args.ledger {
             Some(url) => Some(args.auth.at(url).source()?.ledger_end().await?),
@@ -186,6 +229,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             quarantined,
             failed_deposit_accepts,
             suspense_balance_error,
+            last_recovery,
         })
     })?;
     if let Some(e) = &status.suspense_balance_error {
@@ -270,6 +314,25 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
         )?;
     }
     write_failed_accepts(out, &s.failed_deposit_accepts)?;
+    if let Some(r) = &s.last_recovery {
+        writeln!(
+            out,
+            "last recovery      {} by {} at {}: tRecovery {} on {}; checkpoint {} -> {}; offRecovery from {}; .dars uploaded again: {}",
+            r.runbook,
+            r.operator,
+            r.at,
+            r.t_recovery,
+            r.synchronizer_id,
+            r.checkpoint_before,
+            r.checkpoint_after,
+            r.off_recovery_source,
+            if r.dars_uploaded.is_empty() {
+                "none".to_owned()
+            } else {
+                r.dars_uploaded.join(", ")
+            }
+        )?;
+    }
     writeln!(out, "quarantined updates       {}", s.quarantined.len())?;
     for q in &s.quarantined {
         writeln!(
