@@ -115,8 +115,6 @@ pub enum RecoverError {
     },
     #[error("the node does not list the re-uploaded .dar main packages {0}")]
     DarNotListed(String),
-    #[error("the runbook needs a node's Ledger API, not a recording")]
-    NotANode,
     #[error("invalid offset {0}")]
     Offset(i64),
     #[error("record time {0} µs since the epoch is out of range")]
@@ -261,9 +259,6 @@ async fn steps_after_the_lease(
         ),
     );
 
-    let Source::Ledger { client, .. } = source else {
-        return Err(RecoverError::NotANode);
-    };
     say(
         3,
         format!(
@@ -272,7 +267,15 @@ async fn steps_after_the_lease(
         ),
     );
     let update_offset = caught_up(runbook, &last).await?;
-    let participant_id = client.participant_id().await.ok();
+    // A recording (audits, replays) stands for a node without packages or identity.
+    let client = match source {
+        Source::Ledger { client, .. } => Some(client),
+        Source::File(_) => None,
+    };
+    let participant_id = match client {
+        Some(c) => c.participant_id().await.ok(),
+        None => None,
+    };
     say(
         3,
         format!(
@@ -288,8 +291,20 @@ async fn steps_after_the_lease(
         4,
         "comparing the node's packages with the .dars recorded at token onboarding".into(),
     );
-    let (dars, missing) = dars::restore_dars(store, client, runbook.dry_run).await?;
-    say(4, describe_dars(&dars, &missing));
+    let dars = match client {
+        Some(client) => {
+            let (dars, missing) = dars::restore_dars(store, client, runbook.dry_run).await?;
+            say(4, describe_dars(&dars, &missing));
+            dars
+        }
+        None => {
+            say(
+                4,
+                "the updates come from a recording: no packages to compare".into(),
+            );
+            DarCheck::default()
+        }
+    };
 
     let (resume, admin) = step_5(runbook, &last, update_offset, say).await?;
     let found = Found {
@@ -390,17 +405,14 @@ async fn step_5(
                     last.synchronizer_id
                 ),
             );
-            let ledger_end = match runbook.source {
-                Source::Ledger { client, .. } => client.ledger_end().await?,
-                Source::File(_) => return Err(RecoverError::NotANode),
-            };
+            let ledger_end = runbook.source.ledger_end().await?;
             let lookup =
                 off_recovery::via_admin(admin, record_times, last, update_offset, ledger_end)
                     .await?;
             say(
                 5,
                 format!(
-                    "offRecovery {} (at {}{})",
+                    "offRecovery {} (GetHighestOffsetByTimestamp at {}{})",
                     lookup.off_recovery,
                     lookup.timestamp,
                     if lookup.forced { ", force=true" } else { "" }
