@@ -1,7 +1,7 @@
 //! `canton-exchange recover validator` (alias `node-restore`): the node-restore runbook, each
 //! step numbered as in the guide.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use canton_ledger::admin_client::AdminClient;
 use exchange_services::filter::treasury_format;
 use exchange_services::recover::{
@@ -31,6 +31,10 @@ pub struct ValidatorArgs {
     /// the runbook says. `https://` uses TLS (system roots, or --admin-ca-file).
     #[arg(long, env = "CANTON_ADMIN_API", conflicts_with = "offset")]
     admin_api: Option<String>,
+    /// A PEM file with the CA certificate(s) to trust for an `https://` Admin API, instead of
+    /// the system's roots.
+    #[arg(long, env = "CANTON_ADMIN_CA_FILE", requires = "admin_api")]
+    admin_ca_file: Option<std::path::PathBuf>,
     /// A bearer token for the Admin API.
     #[arg(long, env = "CANTON_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -73,9 +77,10 @@ pub fn run(command: &Command) -> Result<()> {
             )
         })?;
         let format = treasury_format(party.as_str());
-        let admin = args.admin_api.as_deref().map(|address| {
-            AdminClient::with_limits(address, admin_token.clone(), args.ledger.net.limits())
-        });
+        let admin = match args.admin_api.as_deref() {
+            Some(address) => Some(admin_client(args, address, admin_token.clone())?),
+            None => None,
+        };
         let record_times = if args.non_unique_record_times {
             RecordTimes::NonUnique
         } else {
@@ -105,6 +110,33 @@ pub fn run(command: &Command) -> Result<()> {
         finish(&recovered?);
         Ok(())
     })
+}
+
+const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
+/// The Admin API client: TLS for `https://`, trusting `--admin-ca-file` if given.
+fn admin_client(args: &ValidatorArgs, address: &str, token: Option<String>) -> Result<AdminClient> {
+    let client = AdminClient::with_limits(address, token, args.ledger.net.limits());
+    let Some(path) = &args.admin_ca_file else {
+        return Ok(client);
+    };
+    if !client.uses_tls() {
+        anyhow::bail!(
+            "--admin-ca-file is for TLS: give the Admin API as https://{}",
+            client.address()
+        );
+    }
+    let what = || format!("--admin-ca-file {}", path.display());
+    // A CA bundle is small; a larger file is not one.
+    let size = std::fs::metadata(path).with_context(what)?.len();
+    if size > MAX_CA_FILE_BYTES {
+        anyhow::bail!("{}: {size} bytes is not a CA certificate file", what());
+    }
+    let pem = std::fs::read(path).with_context(what)?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        anyhow::bail!("{}: no PEM certificate in it", what());
+    }
+    Ok(client.with_ca_pem(pem))
 }
 
 fn finish(r: &Recovered) {

@@ -9,9 +9,11 @@ mod harness;
 
 use std::collections::BTreeMap;
 
+use canton_ledger::admin::grpc::party_management_service_server::{
+    PartyManagementService, PartyManagementServiceServer,
+};
 use canton_ledger::admin::{
-    GetHighestOffsetByTimestampRequest, GetHighestOffsetByTimestampResponse, decode_frame,
-    encode_frame,
+    GetHighestOffsetByTimestampRequest, GetHighestOffsetByTimestampResponse,
 };
 use canton_ledger::admin_client::AdminClient;
 use common::*;
@@ -202,63 +204,44 @@ async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
     store.close().await;
 }
 
-/// A scripted Admin API: answers each GetHighestOffsetByTimestamp call with the next answer
-/// (`Ok(offset)`, or `Err((grpc-status, grpc-message))` as a Trailers-Only response), and
-/// records the requests.
-async fn scripted_admin(
-    answers: Vec<Result<i64, (i32, &'static str)>>,
-) -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<GetHighestOffsetByTimestampRequest>>>,
-) {
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<GetHighestOffsetByTimestampRequest>>>;
+
+/// Answers each call with the next scripted answer and records the requests.
+struct Scripted {
+    answers: std::sync::Mutex<std::collections::VecDeque<Result<i64, (i32, &'static str)>>>,
+    seen: Seen,
+}
+
+#[tonic::async_trait]
+impl PartyManagementService for Scripted {
+    async fn get_highest_offset_by_timestamp(
+        &self,
+        request: tonic::Request<GetHighestOffsetByTimestampRequest>,
+    ) -> Result<tonic::Response<GetHighestOffsetByTimestampResponse>, tonic::Status> {
+        self.seen.lock().unwrap().push(request.into_inner());
+        let answer = self.answers.lock().unwrap().pop_front();
+        match answer.expect("a scripted answer for every call") {
+            Ok(ledger_offset) => Ok(tonic::Response::new(GetHighestOffsetByTimestampResponse {
+                ledger_offset,
+            })),
+            Err((code, message)) => Err(tonic::Status::new(tonic::Code::from_i32(code), message)),
+        }
+    }
+}
+
+/// A scripted Admin API (the generated tonic service over h2c): answers each
+/// GetHighestOffsetByTimestamp call with the next answer (`Ok(offset)`, or
+/// `Err((grpc-status, grpc-message))`), and records the requests.
+async fn scripted_admin(answers: Vec<Result<i64, (i32, &'static str)>>) -> (String, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let requests = seen.clone();
-    tokio::spawn(async move {
-        for answer in answers {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut conn = h2::server::handshake(tcp).await.unwrap();
-            let (request, mut respond) = conn.accept().await.unwrap().unwrap();
-            let requests = requests.clone();
-            tokio::spawn(async move {
-                let mut body = request.into_body();
-                let mut data = Vec::new();
-                while let Some(chunk) = body.data().await {
-                    data.extend_from_slice(&chunk.unwrap());
-                }
-                requests
-                    .lock()
-                    .unwrap()
-                    .push(decode_frame::<GetHighestOffsetByTimestampRequest>(&data).unwrap());
-                let head = http::Response::builder().header("content-type", "application/grpc");
-                match answer {
-                    Ok(offset) => {
-                        let mut send = respond
-                            .send_response(head.body(()).unwrap(), false)
-                            .unwrap();
-                        let frame = encode_frame(&GetHighestOffsetByTimestampResponse {
-                            ledger_offset: offset,
-                        });
-                        send.send_data(bytes::Bytes::from(frame), false).unwrap();
-                        let mut trailers = http::HeaderMap::new();
-                        trailers.insert("grpc-status", "0".parse().unwrap());
-                        send.send_trailers(trailers).unwrap();
-                    }
-                    Err((code, message)) => {
-                        let response = head
-                            .header("grpc-status", code.to_string())
-                            .header("grpc-message", message)
-                            .body(())
-                            .unwrap();
-                        respond.send_response(response, true).unwrap();
-                    }
-                }
-            });
-            // Serve the connection until the client hangs up.
-            tokio::spawn(async move { while let Some(Ok(_)) = conn.accept().await {} });
-        }
-    });
+    let seen = Seen::default();
+    let service = Scripted {
+        answers: std::sync::Mutex::new(answers.into()),
+        seen: seen.clone(),
+    };
+    let app = axum::Router::new().fallback_service(PartyManagementServiceServer::new(service));
+    tokio::spawn(async move { axum::serve(listener, app).await });
     (address, seen)
 }
 
