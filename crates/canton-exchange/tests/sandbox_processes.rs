@@ -233,7 +233,7 @@ async fn node_restore_with_the_admin_api(db: &TestDb) {
     let out = run(ingest.clone()).await;
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("recover node-restore"),
+        text(&out.stderr).contains("recover validator"),
         "{}",
         text(&out.stderr)
     );

@@ -81,7 +81,7 @@ async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("recover node-restore"), "{err}");
+    assert!(err.to_string().contains("recover validator"), "{err}");
     assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, before);
 
     // Steps 2, 5, 6: tRecovery from the DB, offRecovery from the node, re-point.
