@@ -584,7 +584,7 @@ async fn the_runbook_uploads_the_dars_the_restored_node_lost(db: &TestDb) {
     for n in [1, 2, 3, 4, 5, 6] {
         assert!(steps.contains(&n), "step {n} said nothing: {said:?}");
     }
-    let step_4 = said.iter().filter(|(n, _)| *n == 4).last().unwrap();
+    let step_4 = said.iter().rev().find(|(n, _)| *n == 4).unwrap();
     assert!(
         step_4.1.contains("uploaded again") && step_4.1.contains(&dar.file_name),
         "{said:?}"
