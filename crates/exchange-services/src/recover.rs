@@ -30,13 +30,14 @@
 
 mod dars;
 mod off_recovery;
+mod repoint;
 
 use canton_ledger::admin_client::{AdminClient, AdminError};
 use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use exchange_core::changeset::{Checkpoint, IngestedUpdate};
-use exchange_core::{Offset, Timestamp};
-use exchange_store::{OperatorNote, RecoveryRecord, Store, StoreError};
+use exchange_core::Timestamp;
+use exchange_store::{Store, StoreError};
 
 use crate::source::Source;
 
@@ -233,14 +234,7 @@ async fn steps_after_the_lease(
     say: &mut dyn FnMut(u8, String),
 ) -> Result<Recovered, RecoverError> {
     let Runbook { store, source, .. } = *runbook;
-    let claims = store.live_claims(Timestamp::now()).await?;
-    if !claims.is_empty() {
-        let list: Vec<String> = claims
-            .iter()
-            .map(|c| format!("{} {} by {} until {}", c.kind, c.id, c.claimed_by, c.until))
-            .collect();
-        return Err(RecoverError::AutomationRunning(list.join("; ")));
-    }
+    refuse_live_claims(store).await?;
     say(1, "ingestion and automation are stopped".into());
 
     let before = store
@@ -287,24 +281,7 @@ async fn steps_after_the_lease(
         ),
     );
 
-    say(
-        4,
-        "comparing the node's packages with the .dars recorded at token onboarding".into(),
-    );
-    let dars = match client {
-        Some(client) => {
-            let (dars, missing) = dars::restore_dars(store, client, runbook.dry_run).await?;
-            say(4, describe_dars(&dars, &missing));
-            dars
-        }
-        None => {
-            say(
-                4,
-                "the updates come from a recording: no packages to compare".into(),
-            );
-            DarCheck::default()
-        }
-    };
+    let dars = dars::step_4(store, client, runbook.dry_run, say).await?;
 
     let (resume, admin) = step_5(runbook, &last, update_offset, say).await?;
     let found = Found {
@@ -314,17 +291,31 @@ async fn steps_after_the_lease(
         dars,
         participant_id,
     };
-    step_6(runbook, found, resume, admin, say).await
+    repoint::step_6(runbook, found, resume, admin, say).await
+}
+
+/// Step 1's second half: automation has no lease, but a replica's claim that has not expired
+/// says it is working on the DB.
+async fn refuse_live_claims(store: &Store) -> Result<(), RecoverError> {
+    let claims = store.live_claims(Timestamp::now()).await?;
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = claims
+        .iter()
+        .map(|c| format!("{} {} by {} until {}", c.kind, c.id, c.claimed_by, c.until))
+        .collect();
+    Err(RecoverError::AutomationRunning(list.join("; ")))
 }
 
 /// What steps 2 to 4 found.
-struct Found {
-    before: Checkpoint,
-    last: IngestedUpdate,
+pub(crate) struct Found {
+    pub(crate) before: Checkpoint,
+    pub(crate) last: IngestedUpdate,
     /// The last ingested update's offset on the restored node.
-    update_offset: i64,
-    dars: DarCheck,
-    participant_id: Option<String>,
+    pub(crate) update_offset: i64,
+    pub(crate) dars: DarCheck,
+    pub(crate) participant_id: Option<String>,
 }
 
 /// Step 3: the restored node's offset of the last ingested update, on the DB's synchronizer.
@@ -345,29 +336,6 @@ async fn caught_up(runbook: &Runbook<'_>, last: &IngestedUpdate) -> Result<i64, 
         });
     }
     Ok(on_node.offset)
-}
-
-fn describe_dars(check: &DarCheck, missing: &[exchange_store::Dar]) -> String {
-    let names: Vec<String> = missing
-        .iter()
-        .map(|d| format!("{} ({})", d.file_name, d.main_package_id))
-        .collect();
-    let present = if check.present.is_empty() {
-        "none".to_owned()
-    } else {
-        check.present.join(", ")
-    };
-    match (names.is_empty(), check.uploaded) {
-        (true, _) => format!("present on the node: {present}; nothing to upload"),
-        (false, true) => format!(
-            "present on the node: {present}; uploaded again and now listed: {}",
-            names.join(", ")
-        ),
-        (false, false) => format!(
-            "present on the node: {present}; missing, would be uploaded again: {}",
-            names.join(", ")
-        ),
-    }
 }
 
 /// Step 5: the offset to resume after, and the Admin lookup that gave it.
@@ -421,105 +389,6 @@ async fn step_5(
             Ok((lookup.off_recovery, Some(lookup)))
         }
     }
-}
-
-/// Step 6: re-points the checkpoint and records the recovery (not in a dry run).
-async fn step_6(
-    runbook: &Runbook<'_>,
-    found: Found,
-    resume: i64,
-    admin: Option<AdminLookup>,
-    say: &mut dyn FnMut(u8, String),
-) -> Result<Recovered, RecoverError> {
-    let Found {
-        before,
-        last,
-        update_offset,
-        dars,
-        participant_id,
-    } = found;
-    let new_offset = Offset::new(update_offset).map_err(|_| RecoverError::Offset(update_offset))?;
-    let resume = Offset::new(resume).map_err(|_| RecoverError::Offset(resume))?;
-    // A resume point past the last ingested update skips what lies between: only ever on the
-    // operator's explicit word, and on the record.
-    let note = (resume > new_offset).then(|| OperatorNote {
-        action: "node-restore: skip updates after the last ingested one".to_owned(),
-        detail: format!(
-            "checkpoint {} -> {}; the last ingested update {} is at offset {} on this node; offsets {}..={} are never ingested",
-            before.offset,
-            resume,
-            last.update_id,
-            new_offset,
-            new_offset.get() + 1,
-            resume
-        ),
-    });
-    let after = Checkpoint {
-        offset: resume,
-        last_update: Some(IngestedUpdate {
-            offset: new_offset,
-            ..last.clone()
-        }),
-    };
-    let source = match &admin {
-        Some(a) => format!(
-            "Admin API {} GetHighestOffsetByTimestamp at {}{}",
-            a.address,
-            a.timestamp,
-            if a.forced { " force=true" } else { "" }
-        ),
-        None => match runbook.off_recovery {
-            OffRecoveryBy::Given(_) => "given by the operator".to_owned(),
-            _ => "the restored node's offset of the last ingested update".to_owned(),
-        },
-    };
-    if runbook.dry_run {
-        say(
-            6,
-            format!(
-                "dry run: would re-point the checkpoint {} -> {} and record the recovery; nothing changed",
-                before.offset, after.offset
-            ),
-        );
-    } else {
-        let record = RecoveryRecord {
-            runbook: "validator".to_owned(),
-            operator: runbook.operator.to_owned(),
-            t_recovery: last.record_time,
-            synchronizer_id: last.synchronizer_id.to_string(),
-            last_update_id: last.update_id.to_string(),
-            last_offset_before: last.offset.get(),
-            last_offset_after: new_offset.get(),
-            checkpoint_before: before.offset.get(),
-            checkpoint_after: after.offset.get(),
-            off_recovery_source: source,
-            participant_id: participant_id.clone(),
-            dars_uploaded: if dars.uploaded {
-                dars.missing.clone()
-            } else {
-                Vec::new()
-            },
-        };
-        runbook
-            .store
-            .record_node_restore(&after, note.as_ref(), &record)
-            .await?;
-        say(
-            6,
-            format!(
-                "checkpoint re-pointed {} -> {} (the last ingested update: offset {} -> {}); recovery recorded",
-                before.offset, after.offset, last.offset, new_offset
-            ),
-        );
-    }
-    Ok(Recovered {
-        before,
-        after,
-        admin,
-        dars,
-        participant_id,
-        dry_run: runbook.dry_run,
-    })
 }
 
 /// The runbook without narration, re-pointing at the operator's `given` offset, else at the

@@ -22,7 +22,53 @@ pub struct DarCheck {
     pub uploaded: bool,
 }
 
-pub(super) async fn restore_dars(
+/// Step 4, narrated; a recording (audits, replays) stands for a node without packages.
+pub(super) async fn step_4(
+    store: &Store,
+    client: Option<&LedgerClient>,
+    dry_run: bool,
+    say: &mut dyn FnMut(u8, String),
+) -> Result<DarCheck, RecoverError> {
+    say(
+        4,
+        "comparing the node's packages with the .dars recorded at token onboarding".into(),
+    );
+    let Some(client) = client else {
+        say(
+            4,
+            "the updates come from a recording: no packages to compare".into(),
+        );
+        return Ok(DarCheck::default());
+    };
+    let (check, missing) = restore_dars(store, client, dry_run).await?;
+    say(4, describe(&check, &missing));
+    Ok(check)
+}
+
+fn describe(check: &DarCheck, missing: &[Dar]) -> String {
+    let names: Vec<String> = missing
+        .iter()
+        .map(|d| format!("{} ({})", d.file_name, d.main_package_id))
+        .collect();
+    let present = if check.present.is_empty() {
+        "none".to_owned()
+    } else {
+        check.present.join(", ")
+    };
+    match (names.is_empty(), check.uploaded) {
+        (true, _) => format!("present on the node: {present}; nothing to upload"),
+        (false, true) => format!(
+            "present on the node: {present}; uploaded again and now listed: {}",
+            names.join(", ")
+        ),
+        (false, false) => format!(
+            "present on the node: {present}; missing, would be uploaded again: {}",
+            names.join(", ")
+        ),
+    }
+}
+
+async fn restore_dars(
     store: &Store,
     client: &LedgerClient,
     dry_run: bool,
