@@ -35,8 +35,8 @@ mod repoint;
 use canton_ledger::admin_client::{AdminClient, AdminError};
 use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
-use exchange_core::changeset::{Checkpoint, IngestedUpdate};
 use exchange_core::Timestamp;
+use exchange_core::changeset::{Checkpoint, IngestedUpdate};
 use exchange_store::{Store, StoreError};
 
 use crate::source::Source;
