@@ -73,6 +73,48 @@ struct Status {
     db_recovery: Option<BTreeMap<String, String>>,
     /// Recovered withdrawals in suspense no account bears yet (`withdrawals attribute`).
     unattributed_withdrawals: usize,
+    /// The last node-restore recovery (`recover validator`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_recovery: Option<JsonRecovery>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRecovery {
+    at: String,
+    runbook: String,
+    operator: String,
+    t_recovery: String,
+    synchronizer_id: String,
+    last_update_id: String,
+    last_offset_before: i64,
+    last_offset_after: i64,
+    checkpoint_before: i64,
+    checkpoint_after: i64,
+    off_recovery_source: String,
+    participant_id: Option<String>,
+    dars_uploaded: Vec<String>,
+}
+
+impl From<exchange_store::Recovery> for JsonRecovery {
+    fn from(r: exchange_store::Recovery) -> JsonRecovery {
+        let d = r.record;
+        JsonRecovery {
+            at: r.at.to_string(),
+            runbook: d.runbook,
+            operator: d.operator,
+            t_recovery: d.t_recovery.to_string(),
+            synchronizer_id: d.synchronizer_id,
+            last_update_id: d.last_update_id,
+            last_offset_before: d.last_offset_before,
+            last_offset_after: d.last_offset_after,
+            checkpoint_before: d.checkpoint_before,
+            checkpoint_after: d.checkpoint_after,
+            off_recovery_source: d.off_recovery_source,
+            participant_id: d.participant_id,
+            dars_uploaded: d.dars_uploaded,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -171,6 +213,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
                 ])
             });
         let unattributed_withdrawals = store.unattributed_withdrawals().await?.len();
+        let last_recovery = store.last_recovery().await?.map(JsonRecovery::from);
         store.close().await;
         let ledger_end = match &args.ledger {
             Some(url) => Some(args.auth.at(url).source()?.ledger_end().await?),
@@ -211,6 +254,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             db_recovery,
             unattributed_withdrawals,
             suspense_balance_error,
+            last_recovery,
         })
     })?;
     if let Some(e) = &status.suspense_balance_error {
@@ -313,6 +357,25 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
             out,
             "unattributed withdrawals  {} (recovered, in suspense: `withdrawals attribute`)",
             s.unattributed_withdrawals
+        )?;
+    }
+    if let Some(r) = &s.last_recovery {
+        writeln!(
+            out,
+            "last recovery      {} by {} at {}: tRecovery {} on {}; checkpoint {} -> {}; offRecovery from {}; .dars uploaded again: {}",
+            r.runbook,
+            r.operator,
+            r.at,
+            r.t_recovery,
+            r.synchronizer_id,
+            r.checkpoint_before,
+            r.checkpoint_after,
+            r.off_recovery_source,
+            if r.dars_uploaded.is_empty() {
+                "none".to_owned()
+            } else {
+                r.dars_uploaded.join(", ")
+            }
         )?;
     }
     writeln!(out, "quarantined updates       {}", s.quarantined.len())?;

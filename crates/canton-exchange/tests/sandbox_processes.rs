@@ -233,7 +233,7 @@ async fn node_restore_with_the_admin_api(db: &TestDb) {
     let out = run(ingest.clone()).await;
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("recover node-restore"),
+        text(&out.stderr).contains("recover validator"),
         "{}",
         text(&out.stderr)
     );
@@ -318,6 +318,164 @@ async fn node_restore_refused_when_the_node_lacks_the_last_update(db: &TestDb) {
     let store = Store::open(&db.url).await.unwrap();
     assert_eq!(store.checkpoint().await.unwrap(), checkpoint);
     store.close().await;
+}
+
+/// The token standard's metadata `.dar` (not built into the sandbox), uploaded to the node and
+/// recorded for Canton Coin as `tokens add --dar` does.
+async fn onboard_metadata_dar(db: &TestDb, node: &Node) -> String {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/dars/splice-api-token-metadata-v1-1.0.0.dar");
+    let content = std::fs::read(&path).unwrap();
+    let info = canton_ledger::dar::read_dar(&content, Default::default()).unwrap();
+    let client = canton_ledger::client::LedgerClient::new(&node.sandbox.ledger_api_url(), None);
+    client.upload_dar(content.clone()).await.unwrap();
+    let dar = exchange_store::Dar {
+        main_package_id: info.main.package_id.clone(),
+        file_name: "splice-api-token-metadata-v1-1.0.0.dar".into(),
+        content_hash: info.content_hash.clone(),
+        package_name: info.main.name.clone(),
+        package_version: info.main.version.clone(),
+        package_ids: info.package_ids().map(str::to_owned).collect(),
+        content,
+        uploaded_at: exchange_core::Timestamp::now(),
+        listed_at: None,
+        ledger_end_before: None,
+        ledger_end_after: None,
+    };
+    let store = Store::open(&db.url).await.unwrap();
+    let amulet = node
+        .sandbox
+        .info()
+        .tokens
+        .into_iter()
+        .find(|t| t.instrument_id == "Amulet")
+        .expect("Canton Coin")
+        .registry_url;
+    store
+        .onboard_token_with_dars(
+            &exchange_core::tokens::OnboardedToken {
+                instrument: node.instrument.clone(),
+                registry_url: amulet,
+                transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
+                package_names: ["splice-amulet".to_owned()].into(),
+            },
+            &[dar],
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    info.main.package_id
+}
+
+fn has_package(node: &Node, id: &str) -> bool {
+    node.sandbox.with_world(|w| w.packages.is_known(id))
+}
+
+/// `recover validator` end to end, as an operator runs it after restoring the node from a
+/// backup taken before a token's `.dar` was uploaded: refused while ingestion holds its lease;
+/// `--dry-run` prints every step and changes nothing; the real run uploads the `.dar` again,
+/// re-points with the Admin API and records the recovery (`status` shows it); ingestion then
+/// credits only what is new.
+async fn recover_validator_walks_the_runbook(db: &TestDb) {
+    let node = Node::start().await;
+    create_accounts(db, &node).await;
+    let url = node.sandbox.ledger_api_url();
+    let admin = node.sandbox.admin_api_url();
+    let mut rng = Rng::new(47);
+    node.deposits(&mut rng, 6);
+    let backup = node.sandbox.backup();
+    let dar = onboard_metadata_dar(db, &node).await;
+    node.deposits(&mut rng, 6);
+    let ingest: Vec<String> = owned(&node.ingest_args(&db.url, &url))
+        .into_iter()
+        .chain(["--once".to_owned()])
+        .collect();
+    let out = run(ingest.clone()).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    node.sandbox.restore(&backup);
+    assert!(!has_package(&node, &dar));
+    node.deposits(&mut rng, 3);
+    let recover = |extra: &[&str]| {
+        let mut args = owned(&[
+            "recover",
+            "validator",
+            "--ledger",
+            &url,
+            "--db",
+            &db.url,
+            "--admin-api",
+            &admin,
+        ]);
+        args.extend(owned(extra));
+        args
+    };
+    let store = Store::open(&db.url).await.unwrap();
+    let checkpoint = store.checkpoint().await.unwrap();
+
+    // Step 1: ingestion (here: this test) holds the lease.
+    let party = PartyId::new(&node.treasury).unwrap();
+    let lease = store.try_ingestion_lease(&party).await.unwrap().unwrap();
+    let out = run(recover(&[])).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("ingestion is running against this DB"),
+        "{}",
+        text(&out.stderr)
+    );
+    lease.release().await;
+
+    // A dry run: every step, the .dar it would upload, offRecovery; nothing changed.
+    let out = run(recover(&["--dry-run"])).await;
+    let stdout = text(&out.stdout);
+    eprintln!("recover validator --dry-run printed:\n{stdout}");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for step in 1..=6 {
+        assert!(stdout.contains(&format!("step {step}: ")), "{stdout}");
+    }
+    assert!(
+        stdout.contains("would be uploaded again") && stdout.contains(&dar),
+        "{stdout}"
+    );
+    assert!(stdout.contains("offRecovery"), "{stdout}");
+    assert!(stdout.contains("nothing changed"), "{stdout}");
+    assert!(!has_package(&node, &dar));
+    assert_eq!(store.checkpoint().await.unwrap(), checkpoint);
+    assert!(store.recoveries().await.unwrap().is_empty());
+
+    // The runbook.
+    let out = run(recover(&[])).await;
+    let stdout = text(&out.stdout);
+    eprintln!("recover validator printed:\n{stdout}");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("uploaded again and now listed"), "{stdout}");
+    assert!(stdout.contains("step 7: restart"), "{stdout}");
+    assert!(has_package(&node, &dar));
+    let recoveries = store.recoveries().await.unwrap();
+    assert_eq!(recoveries.len(), 1);
+    assert_eq!(recoveries[0].record.dars_uploaded, vec![dar.clone()]);
+    store.close().await;
+    let out = run(owned(&["status", "--db", &db.url])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("last recovery      validator"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The alias still works, and a second run converges (the .dar present).
+    let mut again = recover(&[]);
+    again[1] = "node-restore".to_owned();
+    let out = run(again).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("nothing to upload"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = run(ingest).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(balances(db, &node.instrument).await, node.expected());
 }
 
 /// `ingest` SIGKILLed 3–5 times at seeded random moments while deposits keep arriving, then
@@ -454,6 +612,11 @@ mod sqlite {
     async fn sigkilled_ingestion_credits_every_deposit_once() {
         super::sigkilled_ingestion_credits_every_deposit_once(&TestDb::sqlite(), 7).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn recover_validator_walks_the_runbook() {
+        super::recover_validator_walks_the_runbook(&TestDb::sqlite()).await;
+    }
 }
 
 mod postgres {
@@ -470,6 +633,13 @@ mod postgres {
     async fn sigkilled_ingestion_credits_every_deposit_once() {
         if let Some(db) = TestDb::postgres("sigkilled_ingestion").await {
             super::sigkilled_ingestion_credits_every_deposit_once(&db, 11).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn recover_validator_walks_the_runbook() {
+        if let Some(db) = TestDb::postgres("recover_validator_cli").await {
+            super::recover_validator_walks_the_runbook(&db).await;
         }
     }
 }

@@ -1,18 +1,18 @@
 //! A client for the one Admin API call the exchange needs, `PartyManagementService.
-//! GetHighestOffsetByTimestamp` (`ledger-api.md` §6): a unary gRPC call over HTTP/2 cleartext
-//! (h2c, as `grpcurl -plaintext`), with the hand-written messages of [`crate::admin`].
+//! GetHighestOffsetByTimestamp` (`ledger-api.md` §6): a unary gRPC call through tonic, with the
+//! generated stub of [`crate::admin::grpc`] and the hand-written messages of [`crate::admin`].
 //!
-//! gRPC on the wire: `POST /package.Service/Method`, `content-type: application/grpc`,
-//! `te: trailers`, the request as one length-prefixed frame (5-byte prefix); the status is in
-//! `grpc-status` / `grpc-message`, either in the response headers (a "Trailers-Only" answer,
-//! how errors usually come) or in the trailers after the message.
+//! `host:port` or `http://host:port` is HTTP/2 cleartext (as `grpcurl -plaintext`);
+//! `https://host:port` is TLS (rustls), trusting the system's roots, or only the CA of a PEM
+//! file ([`AdminClient::with_ca_pem`]). A bearer token travels as `authorization` metadata and
+//! never appears in an error.
 
 use std::time::Duration;
 
-use crate::admin::{
-    GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, GetHighestOffsetByTimestampRequest,
-    GetHighestOffsetByTimestampResponse, ProtoTimestamp, decode_frame, encode_frame,
-};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use crate::admin::grpc::party_management_service_client::PartyManagementServiceClient;
+use crate::admin::{GetHighestOffsetByTimestampRequest, ProtoTimestamp};
 use crate::client::{Limits, describe_duration};
 use crate::quote::cut;
 
@@ -70,19 +70,35 @@ impl AdminError {
     }
 }
 
-/// The Admin API of one participant node, `host:port` (h2c).
-#[derive(Debug, Clone)]
+/// The Admin API of one participant node.
+#[derive(Clone)]
 pub struct AdminClient {
+    /// `host:port`, for messages.
     authority: String,
+    tls: bool,
+    /// PEM of the only CA to trust (TLS); `None`: the system's roots.
+    ca_pem: Option<Vec<u8>>,
     token: Option<String>,
     limits: Limits,
+}
+
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("AdminClient")
+            .field("authority", &self.authority)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_pem.is_some())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 const WHAT: &str = "GetHighestOffsetByTimestamp";
 
 impl AdminClient {
-    /// `address` is `host:port` as `grpcurl -plaintext` takes it (an `http://` prefix is
-    /// tolerated).
+    /// `address` is `host:port` as `grpcurl -plaintext` takes it, `http://host:port`, or
+    /// `https://host:port` for TLS.
     pub fn new(address: &str, token: Option<String>) -> AdminClient {
         AdminClient::with_limits(address, token, Limits::default())
     }
@@ -90,19 +106,33 @@ impl AdminClient {
     /// A client with explicit timeouts (connect + HTTP/2 handshake; the whole call) and a
     /// bound on the answer's size.
     pub fn with_limits(address: &str, token: Option<String>, limits: Limits) -> AdminClient {
-        let authority = address
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
+        let (tls, rest) = match address.strip_prefix("https://") {
+            Some(rest) => (true, rest),
+            None => (false, address.trim_start_matches("http://")),
+        };
         AdminClient {
-            authority,
+            authority: rest.trim_end_matches('/').to_owned(),
+            tls,
+            ca_pem: None,
             token,
             limits,
         }
     }
 
+    /// Trusts only the CA certificate(s) of `pem` for TLS, instead of the system's roots.
+    pub fn with_ca_pem(mut self, pem: Vec<u8>) -> AdminClient {
+        self.ca_pem = Some(pem);
+        self
+    }
+
+    /// `host:port`.
     pub fn address(&self) -> &str {
         &self.authority
+    }
+
+    /// Whether the calls use TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.tls
     }
 
     /// The highest ledger offset of `synchronizer_id`'s updates with record time at or before
@@ -113,190 +143,95 @@ impl AdminClient {
         micros: i64,
         force: bool,
     ) -> Result<i64, AdminError> {
-        let request = GetHighestOffsetByTimestampRequest {
+        let message = GetHighestOffsetByTimestampRequest {
             synchronizer_id: synchronizer_id.to_owned(),
             timestamp: Some(ProtoTimestamp::from_micros(micros)),
             force,
         };
-        let body = self
-            .unary(GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, encode_frame(&request))
-            .await?;
-        decode_frame::<GetHighestOffsetByTimestampResponse>(&body)
-            .map(|r| r.ledger_offset)
-            .map_err(|e| AdminError::Decode {
-                what: WHAT,
-                reason: e.to_string(),
-            })
-    }
-
-    /// One unary call within the connect and request timeouts.
-    async fn unary(&self, path: &str, frame: Vec<u8>) -> Result<Vec<u8>, AdminError> {
+        let mut request = tonic::Request::new(message);
+        if let Some(token) = &self.token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| self.transport("the Admin API token is not a valid header value"))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        let channel = self.connect().await?;
+        let mut client = PartyManagementServiceClient::new(channel)
+            .max_decoding_message_size(self.limits.max_message_bytes);
         let limit = self.limits.request_timeout;
-        tokio::time::timeout(limit, self.unary_untimed(path, frame))
+        let answer = tokio::time::timeout(limit, client.get_highest_offset_by_timestamp(request))
             .await
-            .map_err(|_| AdminError::Transport {
-                what: WHAT,
-                reason: format!(
+            .map_err(|_| {
+                self.transport(format!(
                     "no answer from {} within {}",
                     self.authority,
                     describe_duration(limit)
-                ),
-            })?
-    }
-
-    /// TCP and the HTTP/2 handshake within the connect timeout.
-    async fn connect(&self) -> Result<h2::client::SendRequest<bytes::Bytes>, AdminError> {
-        let limit: Duration = self.limits.connect_timeout;
-        let timed_out = |step: &str| AdminError::Transport {
-            what: WHAT,
-            reason: format!(
-                "{step} {}: no answer within {}",
-                self.authority,
-                describe_duration(limit)
-            ),
-        };
-        let transport = |reason: String| AdminError::Transport { what: WHAT, reason };
-        let tcp = tokio::time::timeout(limit, tokio::net::TcpStream::connect(&self.authority))
-            .await
-            .map_err(|_| timed_out("connecting to"))?
-            .map_err(|e| transport(format!("cannot connect to {}: {e}", self.authority)))?;
-        let _ = tcp.set_nodelay(true);
-        let (client, connection) = tokio::time::timeout(limit, h2::client::handshake(tcp))
-            .await
-            .map_err(|_| timed_out("the HTTP/2 handshake with"))?
-            .map_err(|e| transport(format!("HTTP/2 handshake with {}: {e}", self.authority)))?;
-        // The connection task ends when the client is dropped (at the end of this call).
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(client)
-    }
-
-    /// One unary call: the response body (one frame) if the status is OK.
-    async fn unary_untimed(&self, path: &str, frame: Vec<u8>) -> Result<Vec<u8>, AdminError> {
-        let transport = |reason: String| AdminError::Transport { what: WHAT, reason };
-        let client = self.connect().await?;
-        let mut client = client.ready().await.map_err(|e| transport(e.to_string()))?;
-        let mut builder = http::Request::post(format!("http://{}{path}", self.authority))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers");
-        if let Some(token) = &self.token {
-            builder = builder.header("authorization", format!("Bearer {token}"));
-        }
-        let request = builder.body(()).map_err(|e| transport(e.to_string()))?;
-        let (response, mut send) = client
-            .send_request(request, false)
-            .map_err(|e| transport(e.to_string()))?;
-        send.send_data(bytes::Bytes::from(frame), true)
-            .map_err(|e| transport(e.to_string()))?;
-        let response = response.await.map_err(|e| transport(e.to_string()))?;
-        let (parts, mut body) = response.into_parts();
-        if parts.status != http::StatusCode::OK {
-            return Err(AdminError::Decode {
-                what: WHAT,
-                reason: format!(
-                    "HTTP status {} (is {} a gRPC port?)",
-                    parts.status, self.authority
-                ),
-            });
-        }
-        // Trailers-Only: the status is in the headers and there is no body.
-        if let Some(status) = status_of(&parts.headers) {
-            return match status {
-                (grpc_code::OK, _) => Err(AdminError::Decode {
-                    what: WHAT,
-                    reason: "OK without a message".into(),
-                }),
-                (code, message) => Err(AdminError::Status {
-                    what: WHAT,
-                    code,
-                    message,
-                }),
-            };
-        }
-        let content_type = parts
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !content_type.starts_with("application/grpc") {
-            return Err(AdminError::Decode {
-                what: WHAT,
-                reason: format!("content-type {content_type:?}"),
-            });
-        }
-        let mut data = Vec::new();
-        let max = self.limits.max_message_bytes;
-        while let Some(chunk) = body.data().await {
-            let chunk = chunk.map_err(|e| transport(e.to_string()))?;
-            let _ = body.flow_control().release_capacity(chunk.len());
-            if data.len() + chunk.len() > max {
-                return Err(AdminError::Decode {
-                    what: WHAT,
-                    reason: format!(
-                        "the answer from {} is larger than {max} bytes",
-                        self.authority
-                    ),
-                });
-            }
-            data.extend_from_slice(&chunk);
-        }
-        let trailers = body
-            .trailers()
-            .await
-            .map_err(|e| transport(e.to_string()))?
-            .ok_or_else(|| AdminError::Decode {
-                what: WHAT,
-                reason: "no trailers (no grpc-status)".into(),
+                ))
             })?;
-        match status_of(&trailers) {
-            Some((grpc_code::OK, _)) => Ok(data),
-            Some((code, message)) => Err(AdminError::Status {
+        match answer {
+            Ok(response) => Ok(response.into_inner().ledger_offset),
+            Err(status) => Err(AdminError::Status {
                 what: WHAT,
-                code,
-                message,
-            }),
-            None => Err(AdminError::Decode {
-                what: WHAT,
-                reason: "no grpc-status in the trailers".into(),
+                code: status.code() as i32,
+                message: status.message().to_owned(),
             }),
         }
     }
-}
 
-/// `(grpc-status, grpc-message)` if `grpc-status` is there; the message is percent-decoded.
-fn status_of(headers: &http::HeaderMap) -> Option<(i32, String)> {
-    let code: i32 = headers
-        .get("grpc-status")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let message = headers
-        .get("grpc-message")
-        .map(|m| percent_decode(m.as_bytes()))
-        .unwrap_or_default();
-    Some((code, message))
-}
-
-/// gRPC percent-encodes `grpc-message` (`%XX` for bytes outside printable ASCII and `%`).
-fn percent_decode(raw: &[u8]) -> String {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            let hex = std::str::from_utf8(&raw[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+    fn transport(&self, reason: impl Into<String>) -> AdminError {
+        AdminError::Transport {
+            what: WHAT,
+            reason: reason.into(),
         }
-        out.push(raw[i]);
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+
+    /// TCP, TLS and the HTTP/2 handshake within the connect timeout.
+    async fn connect(&self) -> Result<Channel, AdminError> {
+        let limit: Duration = self.limits.connect_timeout;
+        let scheme = if self.tls { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", self.authority))
+            .map_err(|e| self.transport(format!("{}: not a host:port ({e})", self.authority)))?
+            .connect_timeout(limit)
+            .tcp_nodelay(true);
+        if self.tls {
+            let config = match &self.ca_pem {
+                Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
+            endpoint = endpoint
+                .tls_config(config)
+                .map_err(|e| self.transport(format!("TLS for {}: {e}", self.authority)))?;
+        }
+        tokio::time::timeout(limit, endpoint.connect())
+            .await
+            .map_err(|_| {
+                self.transport(format!(
+                    "connecting to {}: no answer within {}",
+                    self.authority,
+                    describe_duration(limit)
+                ))
+            })?
+            .map_err(|e| {
+                self.transport(format!(
+                    "cannot connect to {}: {}",
+                    self.authority,
+                    source_chain(&e)
+                ))
+            })
+    }
+}
+
+/// An error and its sources, for a message an operator can act on ("connection refused",
+/// "invalid peer certificate").
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -304,10 +239,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grpc_messages_are_percent_decoded_and_name_the_canton_code() {
-        assert_eq!(percent_decode(b"a%20b%25c"), "a b%c");
-        assert_eq!(percent_decode(b"trailing%2"), "trailing%2");
-        assert_eq!(percent_decode(b"x%zzy"), "x%zzy");
+    fn addresses_name_the_canton_code_and_never_show_the_token() {
         let e = AdminError::Status {
             what: WHAT,
             code: grpc_code::OUT_OF_RANGE,
@@ -324,9 +256,12 @@ mod tests {
             message: "something (odd)".into(),
         };
         assert_eq!(e.canton_code(), None);
-        assert_eq!(
-            AdminClient::new("http://127.0.0.1:5002/", None).address(),
-            "127.0.0.1:5002"
-        );
+        let plain = AdminClient::new("http://127.0.0.1:5002/", Some("s3cret".into()));
+        assert_eq!(plain.address(), "127.0.0.1:5002");
+        assert!(!plain.uses_tls());
+        assert!(!format!("{plain:?}").contains("s3cret"));
+        let tls = AdminClient::new("https://node.example:5002", None);
+        assert_eq!(tls.address(), "node.example:5002");
+        assert!(tls.uses_tls());
     }
 }

@@ -1,21 +1,15 @@
 //! The Admin API (gRPC over h2c): `PartyManagementService.GetHighestOffsetByTimestamp`, the only
 //! Admin call the integration guide's recovery needs. The semantics are the pure function
-//! [`highest_offset_by_timestamp`]; [`router`] frames it as gRPC (unary, uncompressed, errors as
-//! Trailers-Only responses with `grpc-status` and a Canton-style `grpc-message`).
-
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! [`highest_offset_by_timestamp`]; [`router`] serves it with the generated tonic service
+//! (errors as gRPC statuses with a Canton-style message), every other method `UNIMPLEMENTED`.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
-use axum::routing::post;
 use canton_ledger::ErrorCategory;
+use canton_ledger::admin::grpc::party_management_service_server::{
+    PartyManagementService, PartyManagementServiceServer,
+};
 use canton_ledger::admin::{
-    GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, GetHighestOffsetByTimestampRequest,
-    GetHighestOffsetByTimestampResponse, decode_frame, encode_frame,
+    GetHighestOffsetByTimestampRequest, GetHighestOffsetByTimestampResponse,
 };
 use exchange_core::Timestamp;
 
@@ -102,95 +96,29 @@ pub fn highest_offset_by_timestamp(
         })
 }
 
+/// The Admin API's routes: gRPC, for an HTTP/2 server.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
-            GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH,
-            post(get_highest_offset),
-        )
-        .with_state(state)
+    Router::new().fallback_service(PartyManagementServiceServer::new(Admin(state)))
 }
 
-async fn get_highest_offset(State(s): State<AppState>, body: Bytes) -> Response<Body> {
-    let request = match decode_frame::<GetHighestOffsetByTimestampRequest>(&body) {
-        Ok(r) => r,
-        Err(e) => return trailers_only(grpc_code::INTERNAL, &e.to_string()),
-    };
-    let answer = highest_offset_by_timestamp(&s.read().ledger, &request);
-    match answer {
-        Ok(ledger_offset) => {
-            let frame = encode_frame(&GetHighestOffsetByTimestampResponse { ledger_offset });
-            let mut trailers = HeaderMap::new();
-            trailers.insert("grpc-status", HeaderValue::from_static("0"));
-            grpc_response(Body::new(UnaryBody {
-                data: Some(Bytes::from(frame)),
-                trailers: Some(trailers),
-            }))
+struct Admin(AppState);
+
+#[tonic::async_trait]
+impl PartyManagementService for Admin {
+    async fn get_highest_offset_by_timestamp(
+        &self,
+        request: tonic::Request<GetHighestOffsetByTimestampRequest>,
+    ) -> Result<tonic::Response<GetHighestOffsetByTimestampResponse>, tonic::Status> {
+        let answer = highest_offset_by_timestamp(&self.0.read().ledger, request.get_ref());
+        match answer {
+            Ok(ledger_offset) => Ok(tonic::Response::new(GetHighestOffsetByTimestampResponse {
+                ledger_offset,
+            })),
+            Err(e) => Err(tonic::Status::new(
+                tonic::Code::from_i32(e.category.grpc_code()),
+                e.grpc_message(),
+            )),
         }
-        Err(e) => trailers_only(e.category.grpc_code(), &e.grpc_message()),
-    }
-}
-
-mod grpc_code {
-    pub const INTERNAL: i32 = 13;
-}
-
-fn grpc_response(body: Body) -> Response<Body> {
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::OK;
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/grpc"));
-    response
-}
-
-/// An error: status and message in the headers, no body, no trailers.
-fn trailers_only(code: i32, message: &str) -> Response<Body> {
-    let mut response = grpc_response(Body::empty());
-    let headers = response.headers_mut();
-    headers.insert("grpc-status", HeaderValue::from(code));
-    if let Ok(v) = HeaderValue::from_str(&percent_encode(message)) {
-        headers.insert("grpc-message", v);
-    }
-    response
-}
-
-/// gRPC's `grpc-message` encoding: printable ASCII except `%` as is, everything else `%XX`.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if (0x20..=0x7e).contains(&b) && b != b'%' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// One data frame, then the trailers: what a unary gRPC answer is on the wire.
-struct UnaryBody {
-    data: Option<Bytes>,
-    trailers: Option<HeaderMap>,
-}
-
-impl http_body::Body for UnaryBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        if let Some(data) = this.data.take() {
-            return Poll::Ready(Some(Ok(http_body::Frame::data(data))));
-        }
-        Poll::Ready(
-            this.trailers
-                .take()
-                .map(|t| Ok(http_body::Frame::trailers(t))),
-        )
     }
 }
 
@@ -198,11 +126,6 @@ impl http_body::Body for UnaryBody {
 mod tests {
     use super::*;
     use canton_ledger::admin::ProtoTimestamp;
-
-    #[test]
-    fn messages_are_percent_encoded() {
-        assert_eq!(percent_encode("a%b é"), "a%25b %C3%A9");
-    }
 
     #[test]
     fn unknown_synchronizer_and_missing_timestamp_are_invalid_arguments() {

@@ -1,12 +1,10 @@
 //! The Admin API over gRPC (h2c): `GetHighestOffsetByTimestamp` per its 3.4 semantics, before
-//! and after a restore, spoken to with a bare HTTP/2 client as grpcurl would.
+//! and after a restore, spoken to with the exchange's own tonic client.
 
 mod common;
 
-use canton_ledger::admin::{
-    GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH, GetHighestOffsetByTimestampRequest,
-    GetHighestOffsetByTimestampResponse, ProtoTimestamp, decode_frame, encode_frame,
-};
+use canton_ledger::admin::{GetHighestOffsetByTimestampRequest, ProtoTimestamp};
+use canton_ledger::admin_client::{AdminClient, AdminError};
 use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
 use common::*;
 use serde_json::json;
@@ -16,46 +14,14 @@ async fn call(
     admin: &str,
     request: &GetHighestOffsetByTimestampRequest,
 ) -> Result<i64, (i32, String)> {
-    let tcp = tokio::net::TcpStream::connect(admin).await.unwrap();
-    let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
-    tokio::spawn(connection);
-    let http_request = http::Request::post(format!(
-        "http://{admin}{GET_HIGHEST_OFFSET_BY_TIMESTAMP_PATH}"
-    ))
-    .header("content-type", "application/grpc")
-    .header("te", "trailers")
-    .body(())
-    .unwrap();
-    let (response, mut send) = client.send_request(http_request, false).unwrap();
-    send.send_data(encode_frame(request).into(), true).unwrap();
-    let response = response.await.unwrap();
-    let (parts, mut body) = response.into_parts();
-    assert_eq!(parts.headers["content-type"], "application/grpc");
-    let status_of = |h: &http::HeaderMap| -> Option<(i32, String)> {
-        let code: i32 = h.get("grpc-status")?.to_str().ok()?.parse().ok()?;
-        let message = h
-            .get("grpc-message")
-            .map(|m| m.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Some((code, message))
-    };
-    if let Some(status) = status_of(&parts.headers) {
-        return Err(status);
-    }
-    let mut data = Vec::new();
-    while let Some(chunk) = body.data().await {
-        let chunk = chunk.unwrap();
-        let _ = body.flow_control().release_capacity(chunk.len());
-        data.extend_from_slice(&chunk);
-    }
-    let trailers = body.trailers().await.unwrap().expect("trailers");
-    match status_of(&trailers) {
-        Some((0, _)) => Ok(decode_frame::<GetHighestOffsetByTimestampResponse>(&data)
-            .unwrap()
-            .ledger_offset),
-        Some(status) => Err(status),
-        None => panic!("no grpc-status"),
-    }
+    let micros = request.timestamp.unwrap().to_micros().unwrap();
+    AdminClient::new(admin, None)
+        .highest_offset_by_timestamp(&request.synchronizer_id, micros, request.force)
+        .await
+        .map_err(|e| match e {
+            AdminError::Status { code, message, .. } => (code, message),
+            other => panic!("not a gRPC status: {other}"),
+        })
 }
 
 fn at(sync: &str, micros: i64, force: bool) -> GetHighestOffsetByTimestampRequest {

@@ -15,7 +15,7 @@ use crate::retry::{RetryPolicy, retry_call};
 use crate::source::Source;
 
 /// The command of our node-restore runbook.
-pub const RECOVER_COMMAND: &str = "canton-exchange recover node-restore";
+pub const RECOVER_COMMAND: &str = "canton-exchange recover validator";
 
 /// Why ingestion refuses to resume from its checkpoint.
 #[derive(Debug, thiserror::Error)]

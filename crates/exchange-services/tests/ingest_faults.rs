@@ -205,7 +205,7 @@ async fn faults_run(db: &TestDb, seed: u64) {
 
 /// `--once` over the websocket (even seeds) or HTTP (odd ones), with quick, plenty retries.
 async fn once_with_faults(node: &Node, store: &Store, seed: u64) {
-    let transport = if seed % 2 == 0 {
+    let transport = if seed.is_multiple_of(2) {
         Transport::Websocket
     } else {
         Transport::Http

@@ -295,7 +295,7 @@ async fn another_node_is_refused(db: &TestDb) {
     );
     assert!(
         err.to_string()
-            .contains("canton-exchange recover node-restore"),
+            .contains("canton-exchange recover validator"),
         "{err}"
     );
 

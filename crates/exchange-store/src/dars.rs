@@ -47,11 +47,11 @@ pub struct OnboardingReport {
     pub dars_linked: Vec<String>,
 }
 
-const DAR_COLUMNS: &str = "d.main_package_id, d.file_name, d.content, d.uploaded_at_us,
+pub(crate) const DAR_COLUMNS: &str = "d.main_package_id, d.file_name, d.content, d.uploaded_at_us,
     d.content_hash, d.package_name, d.package_version, d.listed_at_us, d.ledger_end_before,
     d.ledger_end_after";
 
-fn dar_from_row(row: &Row) -> Result<Dar> {
+pub(crate) fn dar_from_row(row: &Row) -> Result<Dar> {
     Ok(Dar {
         main_package_id: row.get("main_package_id")?,
         file_name: row.get("file_name")?,
@@ -107,7 +107,7 @@ async fn record_dar_in(tx: &mut Tx, dar: &Dar) -> Result<bool> {
 }
 
 /// Fills in each `.dar`'s package ids.
-async fn with_packages(tx: &mut Tx, mut dars: Vec<Dar>) -> Result<Vec<Dar>> {
+pub(crate) async fn with_packages(tx: &mut Tx, mut dars: Vec<Dar>) -> Result<Vec<Dar>> {
     for dar in &mut dars {
         let rows = tx
             .query(

@@ -54,6 +54,7 @@ mod open_lock;
 mod operator_log;
 mod pool;
 mod quarantine;
+mod recoveries;
 mod schema;
 mod treasury;
 mod withdrawals;
@@ -76,6 +77,7 @@ pub use holdings::HoldingRecord;
 pub use lease::IngestionLease;
 pub use operator_log::{OperatorLogEntry, OperatorNote};
 pub use quarantine::QuarantineEntry;
+pub use recoveries::{LiveClaim, Recovery, RecoveryRecord};
 pub use withdrawals::Withdrawal;
 
 use exchange_core::Timestamp;
