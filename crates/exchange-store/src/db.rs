@@ -173,10 +173,13 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
 }
 
 async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool> {
+    let in_memory = options_in_memory(&options);
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .idle_timeout(None)
         .max_lifetime(None)
+        // A store future cancelled midway must not leave its connection in a transaction.
+        .after_release(crate::released::hook(in_memory))
         .connect_with(options)
         .await?)
 }
@@ -295,7 +298,11 @@ async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Res
 }
 
 fn is_in_memory(pool: &SqlitePool) -> bool {
-    pool.connect_options()
+    options_in_memory(&pool.connect_options())
+}
+
+fn options_in_memory(options: &SqliteConnectOptions) -> bool {
+    options
         .to_url_lossy()
         .query_pairs()
         .any(|(key, value)| key == "mode" && value == "memory")
