@@ -18,6 +18,32 @@ use harness::TestDb;
 
 conformance!(cancelled_writes_leave_the_db_writable);
 
+/// An in-memory DB has one connection, which is the DB: a transaction left open on it is
+/// rolled back, never closed with everything in it.
+#[tokio::test]
+async fn cancelled_writes_leave_an_in_memory_db_writable_and_whole() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let mut n = 0;
+    for cut in cuts() {
+        n += 1;
+        if let Some(result) = cut_short(cut, store.commit(&big_changeset(n), &checkpoint(n))).await
+        {
+            result.unwrap();
+        }
+        n += 1;
+        promptly(
+            "a commit after a cut commit",
+            store.commit(&big_changeset(n), &checkpoint(n)),
+        )
+        .await;
+    }
+    // Every commit that was not cut short is still there.
+    for m in (2..=n).step_by(2) {
+        assert!(all_or_nothing(&store, m).await, "transaction {m}");
+    }
+    store.close().await;
+}
+
 /// Well below the SQLite busy timeout: a write lock left behind makes the next writer wait
 /// for all of it.
 const PROMPT: Duration = Duration::from_secs(3);
