@@ -361,6 +361,14 @@ async fn step_5(
             Ok((off, None))
         }
         OffRecoveryBy::Admin(admin, record_times) => {
+            let timestamp = match off_recovery::lookup_at(record_times, last.record_time) {
+                off_recovery::LookupAt::Time(t) => t,
+                off_recovery::LookupAt::BeforeTheLedger => {
+                    let off = Offset::BEGIN.get();
+                    say(5, format!("offRecovery {off}: {BEFORE_THE_LEDGER}"));
+                    return Ok((off, None));
+                }
+            };
             let t = match record_times {
                 RecordTimes::Unique => "tRecovery",
                 RecordTimes::NonUnique => "tRecovery - 1µs (non-unique record times)",
@@ -373,14 +381,6 @@ async fn step_5(
                     last.synchronizer_id
                 ),
             );
-            let timestamp = match off_recovery::lookup_at(record_times, last.record_time) {
-                off_recovery::LookupAt::Time(t) => t,
-                off_recovery::LookupAt::BeforeTheLedger => {
-                    let off = Offset::BEGIN.get();
-                    say(5, format!("offRecovery {off}: {BEFORE_THE_LEDGER}"));
-                    return Ok((off, None));
-                }
-            };
             let ledger_end = runbook.source.ledger_end().await?;
             let lookup = off_recovery::via_admin(
                 admin,
