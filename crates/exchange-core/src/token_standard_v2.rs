@@ -168,7 +168,10 @@ pub fn decode_holdings_change(argument: &str) -> Result<HoldingsChange, DecodeEr
         .map(|l| {
             let a = amount(&l.amount)?;
             if !a.is_positive() {
-                return Err(invalid("leg amount", format!("{} is not positive", l.amount)));
+                return Err(invalid(
+                    "leg amount",
+                    format!("{} is not positive", l.amount),
+                ));
             }
             Ok(TransferLegSide {
                 transfer_leg_id: l.transfer_leg_id,
@@ -265,7 +268,9 @@ mod tests {
         assert!(!is_v2_interface(
             "55ba:Splice.Api.Token.TransferInstructionV1:TransferFactory"
         ));
-        assert!(!is_v2_interface("x:Other.TransferInstructionV2:TransferFactory"));
+        assert!(!is_v2_interface(
+            "x:Other.TransferInstructionV2:TransferFactory"
+        ));
     }
 
     #[test]

@@ -216,7 +216,10 @@ fn cli_v1_movements(tx: Option<&Value>) -> Vec<Movement> {
 
 /// Transactions where the V1 CLI's reading has a quirk, with what we report instead: (direction,
 /// status, amount) of our transfers read from V1 (instruction records, which V2 does not carry).
-fn v1_quirk(update_id: &str) -> Option<(&'static str, Vec<(Direction, TransferStatus, &str)>)> {
+/// What we report for a transaction: (direction, status, amount) per transfer.
+type OurReport = Vec<(Direction, TransferStatus, &'static str)>;
+
+fn v1_quirk(update_id: &str) -> Option<(&'static str, OurReport)> {
     use Direction::*;
     use TransferStatus::*;
     Some(match update_id {
@@ -250,7 +253,10 @@ fn holding_changes_agree_with_both_cli_readings() {
         assert_eq!(net, cli_net(f.expected_v2.get(update)), "{update}: V2 CLI");
         // The ledger's holdings are what they are, whichever standard explains them.
         assert_eq!(ours.holdings_created, v1_only.holdings_created, "{update}");
-        assert_eq!(ours.holdings_archived, v1_only.holdings_archived, "{update}");
+        assert_eq!(
+            ours.holdings_archived, v1_only.holdings_archived,
+            "{update}"
+        );
         assert!(ours.untrusted_events.is_empty(), "{update}");
     }
 }
@@ -276,7 +282,11 @@ fn v2_transfers_agree_with_the_v2_cli_leg_for_leg() {
         assert_eq!(v2, cli, "{update}");
         let expect_v2 = f.expected_v2.contains_key(update);
         assert_eq!(ours.read_from_v2 == vec![amulet()], expect_v2, "{update}");
-        for t in ours.transfers.iter().filter(|t| t.read_from == Standard::V2) {
+        for t in ours
+            .transfers
+            .iter()
+            .filter(|t| t.read_from == Standard::V2)
+        {
             let leg = t.v2_leg.as_ref().expect("a V2 transfer names its event");
             assert_eq!(leg.account.owner.as_ref().map(|p| p.as_str()), Some(ALICE));
         }
@@ -293,7 +303,10 @@ fn transfers_between_parties_agree_with_the_v1_cli_except_for_its_quirks() {
         let update = ours.update_id.as_str();
         let movements = |p: &ParsedTransaction| -> Vec<Movement> {
             let moved = p.transfers.iter().filter(between_parties).filter(|t| {
-                matches!(t.status, TransferStatus::Completed | TransferStatus::Accepted)
+                matches!(
+                    t.status,
+                    TransferStatus::Completed | TransferStatus::Accepted
+                )
             });
             moved.map(movement).collect()
         };
@@ -319,8 +332,18 @@ fn transfers_between_parties_agree_with_the_v1_cli_except_for_its_quirks() {
         // Read from V1 alone, the same movements between parties, with the same deposit and
         // withdrawal identities (node, instruction) ingestion derives from them.
         let key = |t: &Transfer| (movement(t), t.node_id, t.transfer_instruction_cid.clone());
-        let v1: Vec<_> = v1_only.transfers.iter().filter(between_parties).map(key).collect();
-        let v2: Vec<_> = ours.transfers.iter().filter(between_parties).map(key).collect();
+        let v1: Vec<_> = v1_only
+            .transfers
+            .iter()
+            .filter(between_parties)
+            .map(key)
+            .collect();
+        let v2: Vec<_> = ours
+            .transfers
+            .iter()
+            .filter(between_parties)
+            .map(key)
+            .collect();
         assert_eq!(v2, v1, "{update}");
     }
     assert_eq!(quirks, 7);
@@ -334,7 +357,10 @@ fn no_transfer_is_counted_twice() {
         // What moved between accounts adds up to the party's holding change, per instrument.
         let mut moved: BTreeMap<InstrumentId, Amount> = BTreeMap::new();
         for t in &ours.transfers {
-            if !matches!(t.status, TransferStatus::Completed | TransferStatus::Accepted) {
+            if !matches!(
+                t.status,
+                TransferStatus::Completed | TransferStatus::Accepted
+            ) {
                 continue;
             }
             let signed = match t.direction {

@@ -89,9 +89,12 @@ fn create(node: i32, h: H<'_>, signer: &str, v2_only: bool) -> Value {
         "viewValue": {"account": {"owner": h.owner, "provider": null, "id": ""},
             "instrumentId": instrument, "amount": h.amount, "lock": lock, "meta": {"values": {}}}})];
     if !v2_only {
-        views.insert(0, json!({"interfaceId": HOLDING_V1, "viewStatus": status,
+        views.insert(
+            0,
+            json!({"interfaceId": HOLDING_V1, "viewStatus": status,
             "viewValue": {"owner": h.owner, "instrumentId": instrument, "amount": h.amount,
-                "lock": lock, "meta": {"values": {}}}}));
+                "lock": lock, "meta": {"values": {}}}}),
+        );
     }
     json!({"CreatedEvent": {
         "offset": 7, "nodeId": node, "contractId": h.cid, "templateId": "abc:Gold.Token:Holding",
@@ -169,7 +172,11 @@ fn holdings_change(c: Change<'_>) -> Value {
 }
 
 /// `amount` GOLD received by the treasury from alice, reported by `acting`.
-fn gold_in(node: i32, acting: &'static [&'static str], outputs: &'static [&'static str]) -> Change<'static> {
+fn gold_in(
+    node: i32,
+    acting: &'static [&'static str],
+    outputs: &'static [&'static str],
+) -> Change<'static> {
     Change {
         node,
         acting,
@@ -240,7 +247,12 @@ fn a_forged_event_is_reported_and_the_v1_reading_stands() {
     let acting = vec![ALICE.to_owned()];
     assert_eq!(
         why(&p),
-        vec![(2, Untrusted::NotExercisedByAdmin { acting_parties: acting })]
+        vec![(
+            2,
+            Untrusted::NotExercisedByAdmin {
+                acting_parties: acting
+            }
+        )]
     );
     assert_eq!(p.untrusted_events[0].admin.as_deref(), Some(ADMIN));
     let t = &p.transfers;
@@ -255,7 +267,10 @@ fn a_forged_event_is_reported_and_the_v1_reading_stands() {
         ..gold_in(2, &[ADMIN, ALICE], &["d1"])
     };
     let p = with_onboarded(&deposit_with(co_signed, None), &HoldingBook::default());
-    assert!(matches!(why(&p)[..], [(2, Untrusted::NotExercisedByAdmin { .. })]));
+    assert!(matches!(
+        why(&p)[..],
+        [(2, Untrusted::NotExercisedByAdmin { .. })]
+    ));
     assert_eq!(p.transfers[0].read_from, Standard::V1);
 }
 
@@ -425,7 +440,9 @@ fn the_memo_comes_from_the_v2_leg_meta() {
     let leg = d.v2_leg.as_ref().unwrap().leg.as_ref().unwrap();
     assert_eq!(leg.reason(), Some("acct-9"));
     assert_eq!(
-        d.meta.get("splice.lfdecentralizedtrust.org/reason").map(String::as_str),
+        d.meta
+            .get("splice.lfdecentralizedtrust.org/reason")
+            .map(String::as_str),
         Some("acct-9")
     );
 }
@@ -465,7 +482,10 @@ fn events_that_do_not_add_up_are_not_trusted() {
 /// A book with the treasury's holding `h` (created by ADMIN).
 fn book_with(h: H<'_>) -> HoldingBook {
     let mut book = HoldingBook::default();
-    book.apply(&parse(&tx(vec![create(0, h, ADMIN, false)]), &HoldingBook::default()));
+    book.apply(&parse(
+        &tx(vec![create(0, h, ADMIN, false)]),
+        &HoldingBook::default(),
+    ));
     book
 }
 
@@ -474,14 +494,23 @@ fn mint_and_burn_through_the_special_accounts() {
     let mint = tx(vec![
         create(0, gold("m1", "100.0"), ADMIN, false),
         holdings_change(Change {
-            legs: vec![leg("ReceiverSide", account(None, "cip-112/mint"), "100.0", "GOLD", Some("faucet"))],
+            legs: vec![leg(
+                "ReceiverSide",
+                account(None, "cip-112/mint"),
+                "100.0",
+                "GOLD",
+                Some("faucet"),
+            )],
             ..gold_in(1, &[ADMIN], &["m1"])
         }),
     ]);
     let p = with_onboarded(&mint, &HoldingBook::default());
     let m = &p.transfers;
     assert_eq!(m.len(), 1, "{m:#?}");
-    assert_eq!(summary(&m[0]), (Direction::In, TransferKind::Mint, Standard::V2, a("100")));
+    assert_eq!(
+        summary(&m[0]),
+        (Direction::In, TransferKind::Mint, Standard::V2, a("100"))
+    );
     assert_eq!(m[0].sender, Some(party(ADMIN)));
     assert_eq!(m[0].reason.as_deref(), Some("faucet"));
 
@@ -490,7 +519,13 @@ fn mint_and_burn_through_the_special_accounts() {
         create(1, gold("m2", "90.0"), ADMIN, false),
         holdings_change(Change {
             inputs: &["m1"],
-            legs: vec![leg("SenderSide", account(None, "cip-112/burn"), "10.0", "GOLD", None)],
+            legs: vec![leg(
+                "SenderSide",
+                account(None, "cip-112/burn"),
+                "10.0",
+                "GOLD",
+                None,
+            )],
             ..gold_in(2, &[ADMIN], &["m2"])
         }),
     ]);
@@ -498,7 +533,10 @@ fn mint_and_burn_through_the_special_accounts() {
     assert!(p.untrusted_events.is_empty(), "{:?}", p.untrusted_events);
     let b = &p.transfers;
     assert_eq!(b.len(), 1, "{b:#?}");
-    assert_eq!(summary(&b[0]), (Direction::Out, TransferKind::Burn, Standard::V2, a("10")));
+    assert_eq!(
+        summary(&b[0]),
+        (Direction::Out, TransferKind::Burn, Standard::V2, a("10"))
+    );
     assert_eq!(b[0].receiver, Some(party(ADMIN)));
     assert_eq!(p.holding_changes[0].net, a("-10"));
     // The V1 reading had nothing to explain the archive and the create with.
@@ -507,7 +545,15 @@ fn mint_and_burn_through_the_special_accounts() {
 
 #[test]
 fn lock_and_unlock() {
-    let self_leg = |side| leg(side, account(Some(TREASURY), ""), "10.0", "GOLD", Some("lock for offer"));
+    let self_leg = |side| {
+        leg(
+            side,
+            account(Some(TREASURY), ""),
+            "10.0",
+            "GOLD",
+            Some("lock for offer"),
+        )
+    };
     let locked = H {
         locked: true,
         ..gold("l1", "10.0")
@@ -524,7 +570,12 @@ fn lock_and_unlock() {
     let p = with_onboarded(&lock, &book_with(gold("h1", "10.0")));
     let l = &p.transfers;
     assert_eq!(l.len(), 1, "one self-transfer for both sides: {l:#?}");
-    let want = (Direction::SelfTransfer, TransferKind::MergeSplit, Standard::V2, a("10"));
+    let want = (
+        Direction::SelfTransfer,
+        TransferKind::MergeSplit,
+        Standard::V2,
+        a("10"),
+    );
     assert_eq!(summary(&l[0]), want);
     assert_eq!(l[0].reason.as_deref(), Some("lock for offer"));
 
@@ -540,7 +591,12 @@ fn lock_and_unlock() {
     let p = with_onboarded(&unlock, &book_with(locked));
     let u = &p.transfers;
     assert_eq!(u.len(), 1, "{u:#?}");
-    let want = (Direction::SelfTransfer, TransferKind::Unlock, Standard::V2, a("10"));
+    let want = (
+        Direction::SelfTransfer,
+        TransferKind::Unlock,
+        Standard::V2,
+        a("10"),
+    );
     assert_eq!(summary(&u[0]), want);
     assert_eq!(u[0].reason.as_deref(), Some("holders released lock"));
     assert!(u[0].v2_leg.as_ref().unwrap().leg.is_none());

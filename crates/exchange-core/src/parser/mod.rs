@@ -66,7 +66,6 @@ impl ContractLookup for NoLookup {
     }
 }
 
-
 /// Why a transaction could not be parsed. Carries the update id for the operator's log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

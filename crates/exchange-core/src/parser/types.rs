@@ -250,14 +250,20 @@ impl std::fmt::Display for Untrusted {
         match self {
             Untrusted::Malformed { error } => write!(f, "malformed: {error}"),
             Untrusted::NotExercisedByAdmin { acting_parties } => {
-                write!(f, "not exercised by its admin alone (acting: {acting_parties:?})")
+                write!(
+                    f,
+                    "not exercised by its admin alone (acting: {acting_parties:?})"
+                )
             }
             Untrusted::AdminNotOnboarded => f.write_str("its admin has no onboarded instrument"),
             Untrusted::InstrumentNotOnboarded { instrument } => {
                 write!(f, "instrument {instrument} is not onboarded")
             }
             Untrusted::ForeignHolding { contract_id } => {
-                write!(f, "names holding {contract_id}, not of its admin's instrument or account")
+                write!(
+                    f,
+                    "names holding {contract_id}, not of its admin's instrument or account"
+                )
             }
             Untrusted::UnknownHolding { contract_id } => {
                 write!(f, "names holding {contract_id}, unknown to the transaction")
@@ -299,4 +305,3 @@ pub enum HoldingChangeKind {
     Created,
     Archived,
 }
-

@@ -325,41 +325,44 @@ fn transfers(
     let mut out = Vec::new();
     for leg in &change.transfer_leg_sides {
         let other = leg.otherside.owner.clone();
-        let (kind, direction, sender, receiver) =
-            match (leg.side, leg.otherside.special(), other.as_ref() == Some(party)) {
-                (TransferSide::SenderSide, _, true) => (
-                    TransferKind::MergeSplit,
-                    Direction::SelfTransfer,
-                    Some(party.clone()),
-                    Some(party.clone()),
-                ),
-                // The sender side of the same self-transfer reports it.
-                (TransferSide::ReceiverSide, _, true) => continue,
-                (TransferSide::ReceiverSide, Some(SpecialAccount::Mint), _) => (
-                    TransferKind::Mint,
-                    Direction::In,
-                    Some(admin.clone()),
-                    Some(party.clone()),
-                ),
-                (TransferSide::SenderSide, Some(SpecialAccount::Burn), _) => (
-                    TransferKind::Burn,
-                    Direction::Out,
-                    Some(party.clone()),
-                    Some(admin.clone()),
-                ),
-                (TransferSide::ReceiverSide, _, _) => (
-                    TransferKind::Transfer,
-                    Direction::In,
-                    other,
-                    Some(party.clone()),
-                ),
-                (TransferSide::SenderSide, _, _) => (
-                    TransferKind::Transfer,
-                    Direction::Out,
-                    Some(party.clone()),
-                    other,
-                ),
-            };
+        let (kind, direction, sender, receiver) = match (
+            leg.side,
+            leg.otherside.special(),
+            other.as_ref() == Some(party),
+        ) {
+            (TransferSide::SenderSide, _, true) => (
+                TransferKind::MergeSplit,
+                Direction::SelfTransfer,
+                Some(party.clone()),
+                Some(party.clone()),
+            ),
+            // The sender side of the same self-transfer reports it.
+            (TransferSide::ReceiverSide, _, true) => continue,
+            (TransferSide::ReceiverSide, Some(SpecialAccount::Mint), _) => (
+                TransferKind::Mint,
+                Direction::In,
+                Some(admin.clone()),
+                Some(party.clone()),
+            ),
+            (TransferSide::SenderSide, Some(SpecialAccount::Burn), _) => (
+                TransferKind::Burn,
+                Direction::Out,
+                Some(party.clone()),
+                Some(admin.clone()),
+            ),
+            (TransferSide::ReceiverSide, _, _) => (
+                TransferKind::Transfer,
+                Direction::In,
+                other,
+                Some(party.clone()),
+            ),
+            (TransferSide::SenderSide, _, _) => (
+                TransferKind::Transfer,
+                Direction::Out,
+                Some(party.clone()),
+                other,
+            ),
+        };
         out.push(Transfer {
             kind,
             direction,
@@ -390,7 +393,9 @@ fn legless(change: &HoldingsChange, holdings: &Holdings<'_>, base: Transfer) -> 
         .iter()
         .filter_map(|c| holdings.created.get(c.as_str()))
     {
-        let e = created.entry(&h.instrument).or_insert((Amount::ZERO, false));
+        let e = created
+            .entry(&h.instrument)
+            .or_insert((Amount::ZERO, false));
         // Checked already: the event balanced, so its outputs' sum does not overflow.
         e.0 = e.0.checked_add(h.amount).unwrap_or(e.0);
         e.1 |= h.lock.is_some();

@@ -1,7 +1,6 @@
 //! The V1 reading: the walk over the nodes that lets the first recognised exercise explain its
 //! subtree.
 
-
 use canton_ledger::{Event, ExercisedEvent};
 
 use super::nodes::Node;
@@ -9,7 +8,9 @@ use super::{
     ContractLookup, Direction, HoldingChangeKind, NodeError, ParsedTransaction, Standard, Transfer,
     TransferKind, TransferStatus, Unexplained,
 };
-use crate::token_standard::{self as ts, ChoiceResult, META_REASON, META_TX_KIND, TransferInstruction};
+use crate::token_standard::{
+    self as ts, ChoiceResult, META_REASON, META_TX_KIND, TransferInstruction,
+};
 use crate::token_standard_v2 as ts2;
 use crate::{Amount, ContractId, InstrumentId, PartyId};
 
@@ -184,13 +185,16 @@ impl Walk<'_, '_> {
         }
     }
 
-    pub(super) fn reason(&self, spec_reason: Option<&str>, result: &ChoiceResult) -> Option<String> {
+    pub(super) fn reason(
+        &self,
+        spec_reason: Option<&str>,
+        result: &ChoiceResult,
+    ) -> Option<String> {
         spec_reason
             .or(result.meta.get(META_REASON))
             .filter(|r| !r.is_empty())
             .map(str::to_owned)
     }
-
 
     /// A create or archive outside any recognised exercise.
     fn explain_bare(&mut self, node: &Node<'_>, context: Option<String>) -> Result<(), NodeError> {

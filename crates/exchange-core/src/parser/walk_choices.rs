@@ -272,5 +272,4 @@ impl Walk<'_, '_> {
         // Covered even when the party moved nothing here: nothing below needs explaining.
         Ok(true)
     }
-
 }
