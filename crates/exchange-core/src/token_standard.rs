@@ -492,12 +492,12 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
         else {
             continue;
         };
-        if is(&view.interface_id, crate::token_standard_v2::HOLDING_V2) {
-            v2_view = Some(value);
-        } else if is(&view.interface_id, HOLDING) {
+        if is(&view.interface_id, HOLDING) {
             let mut holding = decode_holding(&event.contract_id, value.get())?;
             holding.provenance = Some(Provenance::of(event));
             views.holding = Some(holding);
+        } else if is(&view.interface_id, crate::token_standard_v2::HOLDING_V2) {
+            v2_view = Some(value);
         } else if is(&view.interface_id, TRANSFER_INSTRUCTION) {
             let mut instruction = decode_instruction(&event.contract_id, value.get())?;
             instruction.provenance = Some(Provenance::of(event));

@@ -103,6 +103,11 @@ pub(super) fn read(
             why,
         };
         let argument = x.choice_argument.as_deref().map_or("null", |a| a.get());
+        // An event about the party's account names the party: the others (the sender's side
+        // of a deposit) are skipped without decoding them.
+        if !argument.contains(party.as_str()) {
+            continue;
+        }
         let change = match ts2::decode_holdings_change(argument) {
             Ok(c) => c,
             Err(e) => {
