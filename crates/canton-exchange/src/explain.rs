@@ -55,6 +55,7 @@ const RAISE: &str = "raise --max-file-mib";
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let party =
         PartyId::new(&args.party).with_context(|| format!("--party {}", quote(&args.party)))?;
+    let onboarded = onboarded(&args.onboarded)?;
     let max = (args.max_file_mib as usize) << 20;
     let text = read_bounded(&args.file, max, RAISE)
         .with_context(|| format!("reading {}", args.file.display()))?;
@@ -69,7 +70,6 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         None => KnownContracts::default(),
     };
 
-    let onboarded = onboarded(&args.onboarded)?;
     let mut book = HoldingBook::default();
     for update in &updates {
         match update {

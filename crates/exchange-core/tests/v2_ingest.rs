@@ -73,7 +73,12 @@ fn ingestion_folds_the_v2_reading_as_the_v1_reading() {
         assert!(f.held_back.is_empty(), "{}: {:?}", p.update_id, f.held_back);
     }
     // Not vacuous: the deposit of update-4 and the offers and their fates are effects.
-    assert!(v2.iter().map(|(_, f)| f.changes.effects.len()).sum::<usize>() > 20);
+    assert!(
+        v2.iter()
+            .map(|(_, f)| f.changes.effects.len())
+            .sum::<usize>()
+            > 20
+    );
 }
 
 #[test]
@@ -98,7 +103,11 @@ fn a_forged_v2_event_is_held_back_not_credited() {
     let (parsed, folded) = &v2[4];
     assert_eq!(parsed.untrusted_events.len(), 1);
     assert_eq!(folded.held_back.len(), 1, "{:?}", folded.held_back);
-    assert!(folded.held_back[0].what.contains("not exercised by its admin alone"));
+    assert!(
+        folded.held_back[0]
+            .what
+            .contains("not exercised by its admin alone")
+    );
     assert!(folded.anomalies.is_empty());
     // What is credited is the V1 reading's.
     assert!(parsed.transfers.iter().all(|t| t.read_from == Standard::V1));
