@@ -209,17 +209,54 @@ fn check(
     if !onboarded.iter().any(|t| &t.instrument.admin == admin) {
         return Err(Untrusted::AdminNotOnboarded);
     }
-    let instrument = |id: &str| InstrumentId {
+    let legs_net = legs_net(change, onboarded)?;
+    let mut holdings_net = holdings_net(change, party, onboarded, holdings)?;
+    for (id, _) in &legs_net {
+        if !holdings_net.iter().any(|(k, _)| k == id) {
+            holdings_net.push((id.clone(), Amount::ZERO));
+        }
+    }
+    for (id, net) in &holdings_net {
+        let legs = legs_net
+            .iter()
+            .find(|(k, _)| k == id)
+            .map_or(Amount::ZERO, |(_, a)| *a);
+        if legs != *net {
+            return Err(Untrusted::Unbalanced {
+                instrument_id: id.clone(),
+                holdings_net: *net,
+                legs_net: legs,
+            });
+        }
+    }
+    let instrument = |id: String| InstrumentId {
         admin: admin.clone(),
-        id: id.to_owned(),
+        id,
     };
-    let mut holdings_net: Vec<(String, Amount)> = Vec::new();
-    let mut legs_net: Vec<(String, Amount)> = Vec::new();
-    let overflow = |_| Untrusted::Malformed {
+    Ok(holdings_net
+        .into_iter()
+        .map(|(id, a)| (instrument(id), a))
+        .collect())
+}
+
+fn overflow(_: String) -> Untrusted {
+    Untrusted::Malformed {
         error: "amounts overflow".into(),
-    };
+    }
+}
+
+/// What the legs say the account's holdings change by, per instrument id; every (admin,
+/// instrument id) pair they name must be onboarded.
+fn legs_net(
+    change: &HoldingsChange,
+    onboarded: &Onboarded,
+) -> Result<Vec<(String, Amount)>, Untrusted> {
+    let mut net = Vec::new();
     for leg in &change.transfer_leg_sides {
-        let i = instrument(&leg.instrument_id);
+        let i = InstrumentId {
+            admin: change.admin.clone(),
+            id: leg.instrument_id.clone(),
+        };
         if !onboarded.is_onboarded(&i) {
             return Err(Untrusted::InstrumentNotOnboarded { instrument: i });
         }
@@ -227,8 +264,22 @@ fn check(
             TransferSide::ReceiverSide => leg.amount,
             TransferSide::SenderSide => -leg.amount,
         };
-        add(&mut legs_net, &leg.instrument_id, signed).map_err(overflow)?;
+        add(&mut net, &leg.instrument_id, signed).map_err(overflow)?;
     }
+    Ok(net)
+}
+
+/// What the holdings the event names change by, per instrument id; each must be in the
+/// transaction, the account owner's, of an onboarded instrument of the admin, and signed by the
+/// admin where its create is known.
+fn holdings_net(
+    change: &HoldingsChange,
+    party: &PartyId,
+    onboarded: &Onboarded,
+    holdings: &Holdings<'_>,
+) -> Result<Vec<(String, Amount)>, Untrusted> {
+    let admin = &change.admin;
+    let mut net = Vec::new();
     let sides = [
         (&change.input_holding_cids, &holdings.archived, true),
         (&change.output_holding_cids, &holdings.created, false),
@@ -255,31 +306,10 @@ fn check(
                 });
             }
             let signed = if is_input { -h.amount } else { h.amount };
-            add(&mut holdings_net, &h.instrument.id, signed).map_err(overflow)?;
+            add(&mut net, &h.instrument.id, signed).map_err(overflow)?;
         }
     }
-    for (id, _) in &legs_net {
-        if !holdings_net.iter().any(|(k, _)| k == id) {
-            holdings_net.push((id.clone(), Amount::ZERO));
-        }
-    }
-    for (id, net) in &holdings_net {
-        let legs = legs_net
-            .iter()
-            .find(|(k, _)| k == id)
-            .map_or(Amount::ZERO, |(_, a)| *a);
-        if legs != *net {
-            return Err(Untrusted::Unbalanced {
-                instrument_id: id.clone(),
-                holdings_net: *net,
-                legs_net: legs,
-            });
-        }
-    }
-    Ok(holdings_net
-        .into_iter()
-        .map(|(id, a)| (instrument(&id), a))
-        .collect())
+    Ok(net)
 }
 
 fn add(list: &mut Vec<(String, Amount)>, key: &str, amount: Amount) -> Result<(), String> {
@@ -329,44 +359,14 @@ fn transfers(
     let admin = &change.admin;
     let mut out = Vec::new();
     for leg in &change.transfer_leg_sides {
-        let other = leg.otherside.owner.clone();
-        let (kind, direction, sender, receiver) = match (
-            leg.side,
-            leg.otherside.special(),
-            other.as_ref() == Some(party),
-        ) {
-            (TransferSide::SenderSide, _, true) => (
-                TransferKind::MergeSplit,
-                Direction::SelfTransfer,
-                Some(party.clone()),
-                Some(party.clone()),
-            ),
-            // The sender side of the same self-transfer reports it.
-            (TransferSide::ReceiverSide, _, true) => continue,
-            (TransferSide::ReceiverSide, Some(SpecialAccount::Mint), _) => (
-                TransferKind::Mint,
-                Direction::In,
-                Some(admin.clone()),
-                Some(party.clone()),
-            ),
-            (TransferSide::SenderSide, Some(SpecialAccount::Burn), _) => (
-                TransferKind::Burn,
-                Direction::Out,
-                Some(party.clone()),
-                Some(admin.clone()),
-            ),
-            (TransferSide::ReceiverSide, _, _) => (
-                TransferKind::Transfer,
-                Direction::In,
-                other,
-                Some(party.clone()),
-            ),
-            (TransferSide::SenderSide, _, _) => (
-                TransferKind::Transfer,
-                Direction::Out,
-                Some(party.clone()),
-                other,
-            ),
+        let Some(Roles {
+            kind,
+            direction,
+            sender,
+            receiver,
+        }) = roles(leg, party, admin)
+        else {
+            continue;
         };
         out.push(Transfer {
             kind,
@@ -382,6 +382,51 @@ fn transfers(
         });
     }
     out
+}
+
+/// What a leg side makes of the party and its counterparty.
+struct Roles {
+    kind: TransferKind,
+    direction: Direction,
+    sender: Option<PartyId>,
+    receiver: Option<PartyId>,
+}
+
+/// The roles of a leg side on the party's account; `None` for the receiver side of a
+/// self-transfer (its sender side reports it, once).
+fn roles(leg: &TransferLegSide, party: &PartyId, admin: &PartyId) -> Option<Roles> {
+    let other = leg.otherside.owner.clone();
+    let me = || Some(party.clone());
+    let (kind, direction, sender, receiver) = match (
+        leg.side,
+        leg.otherside.special(),
+        other.as_ref() == Some(party),
+    ) {
+        (TransferSide::SenderSide, _, true) => (
+            TransferKind::MergeSplit,
+            Direction::SelfTransfer,
+            me(),
+            me(),
+        ),
+        (TransferSide::ReceiverSide, _, true) => return None,
+        (TransferSide::ReceiverSide, Some(SpecialAccount::Mint), _) => {
+            (TransferKind::Mint, Direction::In, Some(admin.clone()), me())
+        }
+        (TransferSide::SenderSide, Some(SpecialAccount::Burn), _) => (
+            TransferKind::Burn,
+            Direction::Out,
+            me(),
+            Some(admin.clone()),
+        ),
+        (TransferSide::ReceiverSide, _, _) => (TransferKind::Transfer, Direction::In, other, me()),
+        (TransferSide::SenderSide, _, _) => (TransferKind::Transfer, Direction::Out, me(), other),
+    };
+    Some(Roles {
+        kind,
+        direction,
+        sender,
+        receiver,
+    })
 }
 
 /// An event without legs moves holdings within the account: an unlock when locked inputs
