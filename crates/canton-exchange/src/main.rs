@@ -1,6 +1,7 @@
 //! `canton-exchange`: the exchange side of a Canton Network integration, one binary.
 
 mod accounts;
+mod api;
 mod db;
 mod db_backup;
 mod demo;
