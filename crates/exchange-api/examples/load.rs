@@ -79,7 +79,7 @@ async fn seed(store: &Store, accounts: usize) {
 }
 
 /// Runs `requests` requests, `concurrency` at a time; prints rps and latency percentiles.
-async fn measure<F, Fut>(name: &str, requests: usize, concurrency: usize, request: F)
+async fn measure<F, Fut>(name: &'static str, requests: usize, concurrency: usize, request: F)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = reqwest::StatusCode> + Send,

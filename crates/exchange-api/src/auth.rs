@@ -119,7 +119,7 @@ impl ApiAuth {
         let presented = TokenHash::of(token);
         let mut found = None;
         for (hash, role) in &self.tokens {
-            if bool::from(hash.0.ct_eq(&presented.0)) {
+            if bool::from(hash.0[..].ct_eq(&presented.0[..])) {
                 found = Some(*role);
             }
         }

@@ -8,10 +8,8 @@ use exchange_store::{Account, DepositRecord, HoldingRecord, JournalRecord, Withd
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A decimal with at most 10 decimal places, as text (`"12.5000000000"`).
-pub type Decimal = String;
-
-fn amount(a: Amount) -> Decimal {
+/// Amounts are exact decimal text with ten decimal places (`"12.5000000000"`).
+fn amount(a: Amount) -> String {
     a.to_string()
 }
 
@@ -69,7 +67,7 @@ pub struct OpenedAccount {
 #[serde(rename_all = "camelCase")]
 pub struct BalanceView {
     pub instrument: InstrumentView,
-    pub amount: Decimal,
+    pub amount: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -87,7 +85,7 @@ pub struct JournalEntryView {
     pub entry_id: i64,
     pub instrument: InstrumentView,
     /// Signed: credits positive, debits negative.
-    pub amount: Decimal,
+    pub amount: String,
     /// `deposit`, `withdrawal_reserve`, `withdrawal_refund`, `withdrawal_fee` or `adjustment`.
     pub cause: String,
     /// The deposit or withdrawal id (or the adjustment's reference).
@@ -122,7 +120,7 @@ pub struct DepositView {
     /// The memo's account; absent when the transfer had no memo.
     pub account_id: Option<String>,
     pub instrument: InstrumentView,
-    pub amount: Decimal,
+    pub amount: String,
     pub sender: String,
     /// The transfer offer of a multi-step deposit.
     pub transfer_instruction: Option<String>,
@@ -178,7 +176,7 @@ pub struct WithdrawalView {
     pub purpose: String,
     pub account_id: Option<String>,
     pub instrument: InstrumentView,
-    pub amount: Decimal,
+    pub amount: String,
     pub receiver: String,
     /// The transfer must commit before this record time, else it expires and is refunded.
     pub trec_tgt: Option<String>,
@@ -222,7 +220,7 @@ impl WithdrawalView {
 pub struct HoldingView {
     pub contract_id: String,
     pub instrument: InstrumentView,
-    pub amount: Decimal,
+    pub amount: String,
     pub locked: bool,
     /// The withdrawal it funds, if reserved.
     pub reserved_by: Option<String>,
@@ -254,12 +252,12 @@ impl From<HoldingRecord> for HoldingView {
 #[serde(rename_all = "camelCase")]
 pub struct TotalsView {
     pub instrument: InstrumentView,
-    pub on_ledger: Decimal,
-    pub held_back: Decimal,
-    pub customer_liabilities: Decimal,
-    pub suspense: Decimal,
-    pub in_flight_withdrawals: Decimal,
-    pub own_funds: Decimal,
+    pub on_ledger: String,
+    pub held_back: String,
+    pub customer_liabilities: String,
+    pub suspense: String,
+    pub in_flight_withdrawals: String,
+    pub own_funds: String,
     pub shortfall: bool,
 }
 

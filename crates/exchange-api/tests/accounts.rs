@@ -6,7 +6,7 @@ mod harness;
 
 mod common;
 
-use common::{INTERNAL, OPERATOR, TREASURY, start};
+use common::{Answer, INTERNAL, OPERATOR, TREASURY, TestApi, start};
 use exchange_core::changeset::DepositState;
 use harness::TestDb;
 use serde_json::json;
@@ -46,31 +46,34 @@ async fn an_account_is_opened_once_per_customer(db: &TestDb) {
     assert_eq!(stored.len(), 2);
 }
 
+async fn post(api: &TestApi, body: serde_json::Value) -> Answer {
+    api.post("/v1/accounts", INTERNAL, &body).await
+}
+
 async fn bad_account_requests_are_refused_before_the_db(db: &TestDb) {
     let api = start(db).await;
-    let post = |body| api.post("/v1/accounts", INTERNAL, body);
-    post(&json!({"customerRef": "c", "accountId": "has space"}))
+    post(&api, json!({"customerRef": "c", "accountId": "has space"}))
         .await
         .problem(422, "invalid-field");
     let long = "a".repeat(65);
-    let answer = post(&json!({"customerRef": "c", "accountId": long})).await;
+    let answer = post(&api, json!({"customerRef": "c", "accountId": long})).await;
     assert_eq!(answer.problem(422, "invalid-field")["field"], "accountId");
-    post(&json!({"customerRef": "", "accountId": "a1"}))
+    post(&api, json!({"customerRef": "", "accountId": "a1"}))
         .await
         .problem(422, "invalid-field");
-    post(&json!({"customerRef": "c\u{7}", "accountId": "a1"}))
+    post(&api, json!({"customerRef": "c\u{7}", "accountId": "a1"}))
         .await
         .problem(422, "invalid-field");
-    post(&json!({"customerRef": "c", "accountId": "suspense"}))
+    post(&api, json!({"customerRef": "c", "accountId": "suspense"}))
         .await
         .problem(409, "reserved-account");
-    post(&json!({"customerRef": "c", "accountId": "a1", "extra": 1}))
+    post(&api, json!({"customerRef": "c", "accountId": "a1", "extra": 1}))
         .await
         .problem(422, "invalid-body");
-    post(&json!({"accountId": "a1"}))
+    post(&api, json!({"accountId": "a1"}))
         .await
         .problem(422, "invalid-body");
-    post(&json!({"customerRef": 7, "accountId": "a1"}))
+    post(&api, json!({"customerRef": 7, "accountId": "a1"}))
         .await
         .problem(422, "invalid-body");
     let malformed = api

@@ -111,9 +111,18 @@ async fn totals_reconcile_holdings_with_what_is_owed(db: &TestDb) {
     let holdings = api.get("/v1/treasury/holdings", OPERATOR).await;
     let list = holdings.ok(200)["holdings"].as_array().unwrap();
     assert_eq!(list.len(), 2);
-    let reserved: Vec<_> = list.iter().filter(|h| h["reservedBy"].is_string()).collect();
-    assert_eq!(reserved.len(), 1);
-    assert_eq!(reserved[0]["reservedBy"], placed.body["withdrawalId"]);
+    // The holdings the withdrawal reserved are the ones it lists.
+    let reserved: Vec<&serde_json::Value> = list
+        .iter()
+        .filter(|h| h["reservedBy"].is_string())
+        .inspect(|h| assert_eq!(h["reservedBy"], placed.body["withdrawalId"]))
+        .map(|h| &h["contractId"])
+        .collect();
+    let funding: Vec<&serde_json::Value> =
+        placed.body["holdings"].as_array().unwrap().iter().collect();
+    assert!(!reserved.is_empty());
+    assert_eq!(reserved.len(), funding.len());
+    assert!(funding.iter().all(|c| reserved.contains(c)));
 
     let totals = api.get("/v1/treasury/totals", INTERNAL).await;
     assert_eq!(

@@ -135,6 +135,7 @@ async fn bad_withdrawals_are_refused_and_debit_nothing(db: &TestDb) {
 
 async fn switched_off_withdrawals_answer_503_with_the_reason(db: &TestDb) {
     let api = funded(db).await;
+    api.holdings(5, "1").await;
     api.withdraw("before", &request("abc123", "1")).await.ok(201);
     let reason = json!({"reason": "restoring the Integration DB"});
     let off = api
@@ -179,6 +180,7 @@ async fn withdrawals_are_listed_filtered_and_paginated(db: &TestDb) {
     let api = funded(db).await;
     api.open_account("other", "c2").await.ok(201);
     api.deposit("d2", "other", "50", DepositState::Credited).await;
+    api.holdings(5, "1").await;
     let mut ids = Vec::new();
     for (n, account) in ["abc123", "other", "abc123", "abc123"].iter().enumerate() {
         let placed = api.withdraw(&format!("k{n}"), &request(account, "1")).await;

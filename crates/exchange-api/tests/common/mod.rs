@@ -219,6 +219,24 @@ impl TestApi {
     }
 }
 
+impl TestApi {
+    /// `n` more treasury holdings of `value` each (own funds: no deposit behind them), so
+    /// several withdrawals can be funded at once.
+    pub async fn holdings(&self, n: usize, value: &str) {
+        let origin = self.next_origin();
+        let effects = (0..n)
+            .map(|i| {
+                Effect::HoldingCreated(holding(
+                    &format!("00spare{}x{i}", origin.update_id),
+                    value,
+                    &origin,
+                ))
+            })
+            .collect();
+        self.ingest(effects).await;
+    }
+}
+
 pub fn holding(contract: &str, value: &str, origin: &Origin) -> Holding {
     Holding {
         contract_id: ContractId::new(contract).unwrap(),
