@@ -31,7 +31,10 @@ pub struct Api {
 
 impl ApiArgs {
     fn auth(&self) -> Result<ApiAuth> {
-        let text = match (&self.api_tokens_file, std::env::var("CANTON_EXCHANGE_API_TOKENS")) {
+        let text = match (
+            &self.api_tokens_file,
+            std::env::var("CANTON_EXCHANGE_API_TOKENS"),
+        ) {
             (Some(_), Ok(_)) => {
                 bail!("API tokens: give CANTON_EXCHANGE_API_TOKENS or --api-tokens-file, not both")
             }
@@ -74,6 +77,9 @@ impl ApiArgs {
 impl Api {
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());
-        self.task.await.context("the API task")?.context("the API server")
+        self.task
+            .await
+            .context("the API task")?
+            .context("the API server")
     }
 }

@@ -7,9 +7,7 @@ use anyhow::{Context, Result};
 use exchange_core::changeset::AccountId;
 use exchange_core::memo::MemoKey;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
-use exchange_services::withdrawal_request::{
-    self, CheckedRequest, RequestError, RequestText,
-};
+use exchange_services::withdrawal_request::{self, CheckedRequest, RequestError, RequestText};
 use exchange_store::{Store, Withdrawal};
 use serde::Serialize;
 

@@ -18,7 +18,9 @@ use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
     IngestedUpdate,
 };
-use exchange_core::{ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId};
+use exchange_core::{
+    ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
+};
 use exchange_store::Store;
 
 const TOKEN: &str = "bench-token";
@@ -35,7 +37,10 @@ fn amulet() -> InstrumentId {
 async fn seed(store: &Store, accounts: usize) {
     for a in 0..accounts {
         let account = AccountId::new(format!("acc-{a}")).expect("id");
-        store.create_account(&account, "bench").await.expect("account");
+        store
+            .create_account(&account, "bench")
+            .await
+            .expect("account");
         let n = i64::try_from(a).expect("small") + 1;
         let update = IngestedUpdate {
             update_id: UpdateId::new(&format!("u{n}")).expect("id"),
@@ -138,7 +143,9 @@ async fn main() {
         ..ApiConfig::default()
     };
     let app = exchange_api::router(store.clone(), auth, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(exchange_api::serve(listener, app, std::future::pending()));
     let http = reqwest::Client::new();

@@ -172,7 +172,10 @@ impl FromRequestParts<AppState> for Internal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        state.auth.authorize(parts, &[Role::Internal]).map(|_| Internal)
+        state
+            .auth
+            .authorize(parts, &[Role::Internal])
+            .map(|_| Internal)
     }
 }
 
@@ -180,7 +183,10 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        state.auth.authorize(parts, &[Role::Operator]).map(|_| Operator)
+        state
+            .auth
+            .authorize(parts, &[Role::Operator])
+            .map(|_| Operator)
     }
 }
 

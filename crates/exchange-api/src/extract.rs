@@ -3,11 +3,11 @@
 //! that does not parse (400). Request types deny unknown fields, so a misspelt optional field
 //! is an error instead of being silently ignored.
 
+use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::Json;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
@@ -53,7 +53,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn query_problem(rejection: &QueryRejection) -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST, "invalid-query", rejection.body_text())
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-query",
+        rejection.body_text(),
+    )
 }
 
 /// A path parameter: one that does not decode is a 400 problem too.

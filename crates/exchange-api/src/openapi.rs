@@ -53,8 +53,16 @@ impl Modify for Security {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
                 let responses = &mut op.responses.responses;
                 if op.security.is_some() {
-                    add(responses, "401", "`unauthorized`: no token, or an unknown one");
-                    add(responses, "403", "`forbidden`: the token's role may not do this");
+                    add(
+                        responses,
+                        "401",
+                        "`unauthorized`: no token, or an unknown one",
+                    );
+                    add(
+                        responses,
+                        "403",
+                        "`forbidden`: the token's role may not do this",
+                    );
                     add(responses, "503", "`database-unavailable`");
                 }
                 add(responses, "500", "`internal`: logged, details withheld");
@@ -63,7 +71,11 @@ impl Modify for Security {
     }
 }
 
-fn add(responses: &mut std::collections::BTreeMap<String, RefOr<Response>>, status: &str, why: &str) {
+fn add(
+    responses: &mut std::collections::BTreeMap<String, RefOr<Response>>,
+    status: &str,
+    why: &str,
+) {
     responses.entry(status.to_owned()).or_insert_with(|| {
         let mut response = Response::new(why);
         response.content.insert(
@@ -93,7 +105,8 @@ pub fn document() -> &'static str {
         let (_, mut doc) = api_router().split_for_parts();
         // Modifiers ran on the base document only: run again over the merged routes.
         Security.modify(&mut doc);
-        doc.to_pretty_json().expect("the OpenAPI document serializes")
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serializes")
     })
 }
 

@@ -62,7 +62,9 @@ fn decode(list: List, cursor: &str) -> Result<String, Problem> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let prefix = format!("{}1:", list.tag());
-    text.strip_prefix(&prefix).map(str::to_owned).ok_or_else(bad)
+    text.strip_prefix(&prefix)
+        .map(str::to_owned)
+        .ok_or_else(bad)
 }
 
 /// A cursor after a text key (accounts).
@@ -81,9 +83,7 @@ pub fn number_cursor(list: List, key: i64) -> String {
 
 pub fn number_after(list: List, cursor: Option<&str>) -> Result<Option<i64>, Problem> {
     cursor
-        .map(|c| {
-            decode(list, c)?.parse().map_err(|_| bad_cursor())
-        })
+        .map(|c| decode(list, c)?.parse().map_err(|_| bad_cursor()))
         .transpose()
 }
 
@@ -120,12 +120,21 @@ mod tests {
         };
         let c = after_cursor(List::Deposits, &after);
         assert_eq!(after_after(List::Deposits, Some(&c)).unwrap(), Some(after));
-        assert_eq!(after_after(List::Withdrawals, Some(&c)).unwrap_err().code, "invalid-cursor");
-        assert_eq!(number_after(List::Journal, Some("%%")).unwrap_err().code, "invalid-cursor");
+        assert_eq!(
+            after_after(List::Withdrawals, Some(&c)).unwrap_err().code,
+            "invalid-cursor"
+        );
+        assert_eq!(
+            number_after(List::Journal, Some("%%")).unwrap_err().code,
+            "invalid-cursor"
+        );
         let n = number_cursor(List::Journal, 42);
         assert_eq!(number_after(List::Journal, Some(&n)).unwrap(), Some(42));
         assert_eq!(limit(None).unwrap(), DEFAULT_LIMIT);
         assert_eq!(limit(Some(0)).unwrap_err().code, "invalid-field");
-        assert_eq!(limit(Some(MAX_LIMIT + 1)).unwrap_err().code, "invalid-field");
+        assert_eq!(
+            limit(Some(MAX_LIMIT + 1)).unwrap_err().code,
+            "invalid-field"
+        );
     }
 }

@@ -109,7 +109,9 @@ impl From<StoreError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "idempotency-key-reused", why)
             }
             E::NotFound(what) => Problem::not_found("not-found", format!("unknown {what}")),
-            e @ E::UnknownWithdrawal(_) => Problem::not_found("withdrawal-not-found", e.to_string()),
+            e @ E::UnknownWithdrawal(_) => {
+                Problem::not_found("withdrawal-not-found", e.to_string())
+            }
             E::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why),
             E::Invalid(why) => Problem::new(unprocessable, "invalid-request", why),
             e @ E::Unreachable(_) => unavailable(&e),
@@ -147,8 +149,12 @@ impl From<InvalidInput> for Problem {
     fn from(e: InvalidInput) -> Problem {
         let field = e.field.api_name();
         if field == "Idempotency-Key" {
-            return Problem::new(StatusCode::BAD_REQUEST, "invalid-idempotency-key", e.to_string())
-                .at(field);
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-idempotency-key",
+                e.to_string(),
+            )
+            .at(field);
         }
         Problem::invalid(field, e.to_string())
     }
@@ -160,20 +166,23 @@ impl From<RequestError> for Problem {
         match error {
             RequestError::Invalid(e) => e.into(),
             e @ RequestError::UnknownInstrument { .. } => {
-                Problem::new(unprocessable, "unknown-instrument", e.to_string())
-                    .at("instrumentId")
+                Problem::new(unprocessable, "unknown-instrument", e.to_string()).at("instrumentId")
             }
             e @ RequestError::AmbiguousInstrument { .. } => {
                 Problem::new(unprocessable, "ambiguous-instrument", e.to_string())
                     .at("instrumentAdmin")
             }
-            e @ RequestError::NoTreasuryParty => {
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "treasury-party-unknown", e.to_string())
-            }
-            RequestError::Store(StoreError::NotFound(what)) => {
-                Problem::new(unprocessable, "account-not-found", format!("unknown {what}"))
-                    .at("account")
-            }
+            e @ RequestError::NoTreasuryParty => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "treasury-party-unknown",
+                e.to_string(),
+            ),
+            RequestError::Store(StoreError::NotFound(what)) => Problem::new(
+                unprocessable,
+                "account-not-found",
+                format!("unknown {what}"),
+            )
+            .at("account"),
             RequestError::Store(e) => e.into(),
             e @ RequestError::Id(_) => internal(&e),
         }

@@ -2,8 +2,8 @@
 //! and times RFC 3339 strings (UTC), never numbers.
 
 use exchange_core::changeset::Deposit;
-use exchange_core::{Amount, ContractId, InstrumentId};
 use exchange_core::tokens::OnboardedToken;
+use exchange_core::{Amount, ContractId, InstrumentId};
 use exchange_store::{Account, DepositRecord, HoldingRecord, JournalRecord, Withdrawal};
 use serde::Serialize;
 use utoipa::ToSchema;

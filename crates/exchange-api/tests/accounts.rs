@@ -37,7 +37,11 @@ async fn an_account_is_opened_once_per_customer(db: &TestDb) {
 
     // Without an id, the API makes one.
     let made = api
-        .post("/v1/accounts", INTERNAL, &json!({"customerRef": "customer-3"}))
+        .post(
+            "/v1/accounts",
+            INTERNAL,
+            &json!({"customerRef": "customer-3"}),
+        )
         .await;
     let id = made.ok(201)["accountId"].as_str().unwrap().to_owned();
     assert!(id.starts_with("acct-") && id.len() == 25, "{id}");
@@ -67,9 +71,12 @@ async fn bad_account_requests_are_refused_before_the_db(db: &TestDb) {
     post(&api, json!({"customerRef": "c", "accountId": "suspense"}))
         .await
         .problem(409, "reserved-account");
-    post(&api, json!({"customerRef": "c", "accountId": "a1", "extra": 1}))
-        .await
-        .problem(422, "invalid-body");
+    post(
+        &api,
+        json!({"customerRef": "c", "accountId": "a1", "extra": 1}),
+    )
+    .await
+    .problem(422, "invalid-body");
     post(&api, json!({"accountId": "a1"}))
         .await
         .problem(422, "invalid-body");
@@ -164,7 +171,8 @@ async fn accounts_are_paginated_by_cursor(db: &TestDb) {
 async fn balances_and_the_journal_follow_the_deposits(db: &TestDb) {
     let api = start(db).await;
     api.open_account("abc123", "c").await.ok(201);
-    api.deposit("d1", "abc123", "100", DepositState::Credited).await;
+    api.deposit("d1", "abc123", "100", DepositState::Credited)
+        .await;
     api.deposit("d2", "abc123", "0.0000000001", DepositState::Credited)
         .await;
     let balances = api.get("/v1/accounts/abc123/balances", INTERNAL).await;
@@ -181,7 +189,9 @@ async fn balances_and_the_journal_follow_the_deposits(db: &TestDb) {
         .await
         .problem(404, "account-not-found");
 
-    let journal = api.get("/v1/accounts/abc123/journal?limit=1", INTERNAL).await;
+    let journal = api
+        .get("/v1/accounts/abc123/journal?limit=1", INTERNAL)
+        .await;
     let first = journal.ok(200);
     assert_eq!(first["items"][0]["cause"], "deposit");
     assert_eq!(first["items"][0]["reference"], "d1");
@@ -189,7 +199,10 @@ async fn balances_and_the_journal_follow_the_deposits(db: &TestDb) {
     assert_eq!(first["items"][0]["updateId"], "u1");
     let cursor = first["nextCursor"].as_str().unwrap();
     let second = api
-        .get(&format!("/v1/accounts/abc123/journal?cursor={cursor}"), INTERNAL)
+        .get(
+            &format!("/v1/accounts/abc123/journal?cursor={cursor}"),
+            INTERNAL,
+        )
         .await;
     assert_eq!(second.ok(200)["items"][0]["reference"], "d2");
     assert!(second.body["nextCursor"].is_null());
@@ -197,9 +210,12 @@ async fn balances_and_the_journal_follow_the_deposits(db: &TestDb) {
     api.open_account("zzz", "c").await.ok(201);
     let accounts = api.get("/v1/accounts?limit=1", INTERNAL).await;
     let foreign = accounts.body["nextCursor"].as_str().unwrap();
-    api.get(&format!("/v1/accounts/abc123/journal?cursor={foreign}"), INTERNAL)
-        .await
-        .problem(400, "invalid-cursor");
+    api.get(
+        &format!("/v1/accounts/abc123/journal?cursor={foreign}"),
+        INTERNAL,
+    )
+    .await
+    .problem(400, "invalid-cursor");
     api.get("/v1/accounts/nobody/journal", INTERNAL)
         .await
         .problem(404, "account-not-found");

@@ -85,8 +85,14 @@ fn the_document_is_well_formed_openapi_3_1() {
     let mut operation_ids = BTreeSet::new();
     for (method, path, op) in operations(&doc) {
         let what = format!("{method} {path}");
-        assert!(operation_ids.insert(op["operationId"].as_str().unwrap().to_owned()), "{what}");
-        assert!(op["summary"].is_string() || op["description"].is_string(), "{what}");
+        assert!(
+            operation_ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+            "{what}"
+        );
+        assert!(
+            op["summary"].is_string() || op["description"].is_string(),
+            "{what}"
+        );
         let responses = op["responses"].as_object().unwrap();
         assert!(responses.keys().any(|s| s.starts_with('2')), "{what}");
         for (status, response) in responses {
@@ -124,7 +130,9 @@ fn the_document_is_well_formed_openapi_3_1() {
     refs(&doc, &mut all);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for r in &all {
-        let name = r.strip_prefix("#/components/schemas/").expect("a schema ref");
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("a schema ref");
         assert!(schemas.contains_key(name), "{r} does not resolve");
     }
     for (name, schema) in schemas {
@@ -167,7 +175,13 @@ async fn the_documented_operations_are_the_routes(db: &TestDb) {
             }
         }
     }
-    for path in ["/v1", "/v1/nothing", "/v2/accounts", "/v1/accounts/x/y/z", "/openapi.yaml"] {
+    for path in [
+        "/v1",
+        "/v1/nothing",
+        "/v2/accounts",
+        "/v1/accounts/x/y/z",
+        "/openapi.yaml",
+    ] {
         let answer = api.get(path, OPERATOR).await;
         answer.problem(404, "no-such-route");
     }
@@ -184,7 +198,11 @@ async fn every_operation_checks_its_tokens_and_roles(db: &TestDb) {
         let request = || api.http.request(m.clone(), &url).json(&json!({}));
         let Some(security) = op["security"].as_array() else {
             let open = api.send(request()).await;
-            assert!(open.status.is_success(), "{what} is public: {}", open.status);
+            assert!(
+                open.status.is_success(),
+                "{what} is public: {}",
+                open.status
+            );
             continue;
         };
         let roles: BTreeSet<&str> = security
@@ -196,7 +214,9 @@ async fn every_operation_checks_its_tokens_and_roles(db: &TestDb) {
         assert_eq!(missing.headers["www-authenticate"], "Bearer", "{what}");
         let unknown = api.send(request().bearer_auth("not-a-token")).await;
         unknown.problem(401, "unauthorized");
-        let basic = api.send(request().header("authorization", "Basic aW50ZXJuYWw=")).await;
+        let basic = api
+            .send(request().header("authorization", "Basic aW50ZXJuYWw="))
+            .await;
         basic.problem(401, "unauthorized");
         for (role, token) in [("internal", INTERNAL), ("operator", OPERATOR)] {
             let answer = api.send(request().bearer_auth(token)).await;
@@ -226,7 +246,10 @@ async fn every_operation_checks_its_tokens_and_roles(db: &TestDb) {
     assert_eq!(allowed("post", "/v1/withdrawals"), internal_only);
     assert_eq!(allowed("post", "/v1/accounts"), internal_only);
     let operator_only = BTreeSet::from(["operator".to_owned()]);
-    assert_eq!(allowed("post", "/v1/operator/withdrawals/enable"), operator_only);
+    assert_eq!(
+        allowed("post", "/v1/operator/withdrawals/enable"),
+        operator_only
+    );
     assert_eq!(allowed("get", "/v1/operator/status"), operator_only);
 }
 
@@ -240,7 +263,10 @@ fn check_schema(doc: &Value, method: &str, path: &str, status: u16, body: &Value
     } else {
         schema
     };
-    assert!(schema.is_object(), "{method} {path} {status} is undocumented");
+    assert!(
+        schema.is_object(),
+        "{method} {path} {status} is undocumented"
+    );
     let mut root = json!({"components": doc["components"].clone()});
     root["allOf"] = json!([schema]);
     let validator = jsonschema::draft202012::new(&root).expect("a valid schema");
@@ -254,8 +280,10 @@ async fn answers_match_their_documented_schemas(db: &TestDb) {
     let doc = document();
     let opened = api.open_account("abc123", "c").await;
     check_schema(&doc, "post", "/v1/accounts", 201, &opened.body);
-    api.deposit("d1", "abc123", "100", DepositState::Credited).await;
-    api.deposit("d2", "ghost", "5", DepositState::UnknownAccount).await;
+    api.deposit("d1", "abc123", "100", DepositState::Credited)
+        .await;
+    api.deposit("d2", "ghost", "5", DepositState::UnknownAccount)
+        .await;
     let body = json!({"account": "abc123", "receiver": "bob::1220bb", "amount": "1", "instrumentId": "Amulet"});
     let placed = api.withdraw("k1", &body).await;
     check_schema(&doc, "post", "/v1/withdrawals", 201, &placed.body);
@@ -264,17 +292,29 @@ async fn answers_match_their_documented_schemas(db: &TestDb) {
     let id = placed.body["withdrawalId"].as_str().unwrap().to_owned();
     let reads: [(&str, String); 12] = [
         ("/v1/accounts", "/v1/accounts".into()),
-        ("/v1/accounts/{accountId}/balances", "/v1/accounts/abc123/balances".into()),
-        ("/v1/accounts/{accountId}/journal", "/v1/accounts/abc123/journal".into()),
+        (
+            "/v1/accounts/{accountId}/balances",
+            "/v1/accounts/abc123/balances".into(),
+        ),
+        (
+            "/v1/accounts/{accountId}/journal",
+            "/v1/accounts/abc123/journal".into(),
+        ),
         ("/v1/deposits", "/v1/deposits".into()),
         ("/v1/deposits/{depositId}", "/v1/deposits/d2".into()),
         ("/v1/withdrawals", "/v1/withdrawals".into()),
-        ("/v1/withdrawals/{withdrawalId}", format!("/v1/withdrawals/{id}")),
+        (
+            "/v1/withdrawals/{withdrawalId}",
+            format!("/v1/withdrawals/{id}"),
+        ),
         ("/v1/treasury/holdings", "/v1/treasury/holdings".into()),
         ("/v1/treasury/totals", "/v1/treasury/totals".into()),
         ("/v1/operator/status", "/v1/operator/status".into()),
         ("/v1/operator/tokens", "/v1/operator/tokens".into()),
-        ("/v1/operator/withdrawals", "/v1/operator/withdrawals".into()),
+        (
+            "/v1/operator/withdrawals",
+            "/v1/operator/withdrawals".into(),
+        ),
     ];
     for (template, path) in reads {
         let answer = api.get(&path, OPERATOR).await;
@@ -286,9 +326,19 @@ async fn answers_match_their_documented_schemas(db: &TestDb) {
     let unauthorized = api.get("/v1/deposits", "nope").await;
     check_schema(&doc, "get", "/v1/deposits", 401, &unauthorized.body);
     let switched = api
-        .post("/v1/operator/withdrawals/disable", OPERATOR, &json!({"reason": "drill"}))
+        .post(
+            "/v1/operator/withdrawals/disable",
+            OPERATOR,
+            &json!({"reason": "drill"}),
+        )
         .await;
-    check_schema(&doc, "post", "/v1/operator/withdrawals/disable", 200, &switched.body);
+    check_schema(
+        &doc,
+        "post",
+        "/v1/operator/withdrawals/disable",
+        200,
+        &switched.body,
+    );
     let off = api.withdraw("k2", &body).await;
     check_schema(&doc, "post", "/v1/withdrawals", 503, &off.body);
     let openapi = api.send(api.http.get(api.url("/openapi.json"))).await;

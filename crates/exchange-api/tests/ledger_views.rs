@@ -23,10 +23,12 @@ conformance!(
 async fn deposits_of_every_state_are_found_for_support(db: &TestDb) {
     let api = start(db).await;
     api.open_account("abc123", "c").await.ok(201);
-    api.deposit("u1#1", "abc123", "10", DepositState::Credited).await;
+    api.deposit("u1#1", "abc123", "10", DepositState::Credited)
+        .await;
     api.deposit("u2#1", "ghost", "5", DepositState::UnknownAccount)
         .await;
-    api.deposit("u3#1", "abc123", "7", DepositState::Offered).await;
+    api.deposit("u3#1", "abc123", "7", DepositState::Offered)
+        .await;
     api.deposit("u4#1", "abc123", "3", DepositState::Unrecognized)
         .await;
 
@@ -37,24 +39,37 @@ async fn deposits_of_every_state_are_found_for_support(db: &TestDb) {
         .iter()
         .map(|d| d["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["credited", "unknown_account", "offered", "unrecognized"]);
+    assert_eq!(
+        states,
+        ["credited", "unknown_account", "offered", "unrecognized"]
+    );
 
-    let unknown = api.get("/v1/deposits?state=unknown_account", OPERATOR).await;
+    let unknown = api
+        .get("/v1/deposits?state=unknown_account", OPERATOR)
+        .await;
     let items = unknown.ok(200)["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["accountId"], "ghost");
     assert_eq!(items[0]["amount"], "5.0000000000");
     let pending = api.get("/v1/deposits?state=offered", OPERATOR).await;
-    assert_eq!(pending.ok(200)["items"][0]["transferInstruction"], "00offeru3#1");
+    assert_eq!(
+        pending.ok(200)["items"][0]["transferInstruction"],
+        "00offeru3#1"
+    );
     let held = api.get("/v1/deposits?state=unrecognized", OPERATOR).await;
     assert_eq!(held.ok(200)["items"][0]["heldBack"], "not onboarded");
 
-    let mine = api.get("/v1/deposits?account=abc123&limit=2", INTERNAL).await;
+    let mine = api
+        .get("/v1/deposits?account=abc123&limit=2", INTERNAL)
+        .await;
     let body = mine.ok(200);
     assert_eq!(body["items"].as_array().unwrap().len(), 2);
     let cursor = body["nextCursor"].as_str().unwrap();
     let rest = api
-        .get(&format!("/v1/deposits?account=abc123&limit=2&cursor={cursor}"), INTERNAL)
+        .get(
+            &format!("/v1/deposits?account=abc123&limit=2&cursor={cursor}"),
+            INTERNAL,
+        )
         .await;
     assert_eq!(rest.ok(200)["items"][0]["depositId"], "u4#1");
     assert!(rest.body["nextCursor"].is_null());
@@ -83,7 +98,10 @@ async fn deposits_of_every_state_are_found_for_support(db: &TestDb) {
     for (query, field) in [
         ("state=lost", "state"),
         ("from=yesterday", "from"),
-        ("from=1970-01-02T00:00:00Z&until=1970-01-01T00:00:00Z", "until"),
+        (
+            "from=1970-01-02T00:00:00Z&until=1970-01-01T00:00:00Z",
+            "until",
+        ),
     ] {
         let bad = api.get(&format!("/v1/deposits?{query}"), INTERNAL).await;
         assert_eq!(bad.problem(422, "invalid-field")["field"], field, "{query}");
@@ -93,7 +111,8 @@ async fn deposits_of_every_state_are_found_for_support(db: &TestDb) {
 async fn totals_reconcile_holdings_with_what_is_owed(db: &TestDb) {
     let api = start(db).await;
     api.open_account("abc123", "c").await.ok(201);
-    api.deposit("d1", "abc123", "100", DepositState::Credited).await;
+    api.deposit("d1", "abc123", "100", DepositState::Credited)
+        .await;
     // A holding of the exchange's own (no deposit behind it).
     let origin = api.next_origin();
     api.ingest(vec![exchange_core::changeset::Effect::HoldingCreated(
@@ -143,13 +162,18 @@ async fn totals_reconcile_holdings_with_what_is_owed(db: &TestDb) {
 async fn the_status_and_tokens_are_the_operators(db: &TestDb) {
     let api = start(db).await;
     api.open_account("abc123", "c").await.ok(201);
-    api.deposit("d1", "abc123", "100", DepositState::Credited).await;
-    api.deposit("d2", "ghost", "1", DepositState::UnknownAccount).await;
+    api.deposit("d1", "abc123", "100", DepositState::Credited)
+        .await;
+    api.deposit("d2", "ghost", "1", DepositState::UnknownAccount)
+        .await;
     let status = api.get("/v1/operator/status", OPERATOR).await;
     let body = status.ok(200);
     assert_eq!(body["checkpoint"]["offset"], 2);
     assert_eq!(body["checkpoint"]["updateId"], "u2");
-    assert_eq!(body["deposits"], json!({"credited": 1, "unknown_account": 1}));
+    assert_eq!(
+        body["deposits"],
+        json!({"credited": 1, "unknown_account": 1})
+    );
     assert_eq!(body["unknownAccountDeposits"], 1);
     assert_eq!(body["withdrawals"], json!({}));
     assert_eq!(body["unattributedWithdrawals"], 0);

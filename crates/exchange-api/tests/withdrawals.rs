@@ -34,7 +34,8 @@ fn request(account: &str, value: &str) -> Value {
 async fn funded(db: &TestDb) -> TestApi {
     let api = start(db).await;
     api.open_account("abc123", "c").await.ok(201);
-    api.deposit("d1", "abc123", "100", DepositState::Credited).await;
+    api.deposit("d1", "abc123", "100", DepositState::Credited)
+        .await;
     api
 }
 
@@ -87,21 +88,76 @@ async fn bad_withdrawals_are_refused_and_debit_nothing(db: &TestDb) {
         body
     };
     let cases: Vec<(Value, u16, &str, Option<&str>)> = vec![
-        (with("amount", json!("0")), 422, "invalid-field", Some("amount")),
-        (with("amount", json!("-1")), 422, "invalid-field", Some("amount")),
-        (with("amount", json!("1e3")), 422, "invalid-field", Some("amount")),
-        (with("amount", json!("1.00000000001")), 422, "invalid-field", Some("amount")),
+        (
+            with("amount", json!("0")),
+            422,
+            "invalid-field",
+            Some("amount"),
+        ),
+        (
+            with("amount", json!("-1")),
+            422,
+            "invalid-field",
+            Some("amount"),
+        ),
+        (
+            with("amount", json!("1e3")),
+            422,
+            "invalid-field",
+            Some("amount"),
+        ),
+        (
+            with("amount", json!("1.00000000001")),
+            422,
+            "invalid-field",
+            Some("amount"),
+        ),
         // A JSON number may already have been rounded: refused as a body error.
         (with("amount", json!(1)), 422, "invalid-body", None),
-        (with("receiver", json!("bob")), 422, "invalid-field", Some("receiver")),
-        (with("ttlSecs", json!(0)), 422, "invalid-field", Some("ttlSecs")),
+        (
+            with("receiver", json!("bob")),
+            422,
+            "invalid-field",
+            Some("receiver"),
+        ),
+        (
+            with("ttlSecs", json!(0)),
+            422,
+            "invalid-field",
+            Some("ttlSecs"),
+        ),
         (with("ttlSecs", json!(-5)), 422, "invalid-body", None),
-        (with("instrumentAdmin", json!("dso")), 422, "invalid-field", Some("instrumentAdmin")),
+        (
+            with("instrumentAdmin", json!("dso")),
+            422,
+            "invalid-field",
+            Some("instrumentAdmin"),
+        ),
         (with("memo", json!("x")), 422, "invalid-body", None),
-        (with("amount", json!("1000")), 422, "insufficient-funds", None),
-        (with("instrumentId", json!("Nope")), 422, "unknown-instrument", Some("instrumentId")),
-        (with("account", json!("ghost")), 422, "account-not-found", Some("account")),
-        (with("account", json!("")), 422, "invalid-field", Some("account")),
+        (
+            with("amount", json!("1000")),
+            422,
+            "insufficient-funds",
+            None,
+        ),
+        (
+            with("instrumentId", json!("Nope")),
+            422,
+            "unknown-instrument",
+            Some("instrumentId"),
+        ),
+        (
+            with("account", json!("ghost")),
+            422,
+            "account-not-found",
+            Some("account"),
+        ),
+        (
+            with("account", json!("")),
+            422,
+            "invalid-field",
+            Some("account"),
+        ),
     ];
     for (n, (body, status, code, field)) in cases.into_iter().enumerate() {
         let answer = api.withdraw(&format!("bad-{n}"), &body).await;
@@ -124,7 +180,9 @@ async fn bad_withdrawals_are_refused_and_debit_nothing(db: &TestDb) {
         .await
         .problem(400, "invalid-idempotency-key");
     // The only holding is reserved now: a second withdrawal has nothing to spend.
-    api.withdraw("k-all", &request("abc123", "60")).await.ok(201);
+    api.withdraw("k-all", &request("abc123", "60"))
+        .await
+        .ok(201);
     api.withdraw("k-more", &request("abc123", "1"))
         .await
         .problem(409, "no-spendable-holdings");
@@ -136,7 +194,9 @@ async fn bad_withdrawals_are_refused_and_debit_nothing(db: &TestDb) {
 async fn switched_off_withdrawals_answer_503_with_the_reason(db: &TestDb) {
     let api = funded(db).await;
     api.holdings(5, "1").await;
-    api.withdraw("before", &request("abc123", "1")).await.ok(201);
+    api.withdraw("before", &request("abc123", "1"))
+        .await
+        .ok(201);
     let reason = json!({"reason": "restoring the Integration DB"});
     let off = api
         .post("/v1/operator/withdrawals/disable", OPERATOR, &reason)
@@ -155,7 +215,9 @@ async fn switched_off_withdrawals_answer_503_with_the_reason(db: &TestDb) {
         "{problem}"
     );
     // A retry of a request accepted before is still answered.
-    api.withdraw("before", &request("abc123", "1")).await.ok(200);
+    api.withdraw("before", &request("abc123", "1"))
+        .await
+        .ok(200);
     assert_eq!(balance(&api, "abc123").await, amount("99"));
     let status = api.get("/v1/operator/status", OPERATOR).await;
     assert_eq!(
@@ -163,14 +225,24 @@ async fn switched_off_withdrawals_answer_503_with_the_reason(db: &TestDb) {
         "restoring the Integration DB"
     );
 
-    api.post("/v1/operator/withdrawals/enable", OPERATOR, &json!({"reason": ""}))
-        .await
-        .problem(422, "invalid-field");
+    api.post(
+        "/v1/operator/withdrawals/enable",
+        OPERATOR,
+        &json!({"reason": ""}),
+    )
+    .await
+    .problem(422, "invalid-field");
     let on = api
-        .post("/v1/operator/withdrawals/enable", OPERATOR, &json!({"reason": "restored"}))
+        .post(
+            "/v1/operator/withdrawals/enable",
+            OPERATOR,
+            &json!({"reason": "restored"}),
+        )
         .await;
     assert_eq!(on.ok(200)["enabled"], true);
-    api.withdraw("during", &request("abc123", "1")).await.ok(201);
+    api.withdraw("during", &request("abc123", "1"))
+        .await
+        .ok(201);
     let log = api.store.operator_log().await.unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.note.action.as_str()).collect();
     assert_eq!(actions, ["withdrawals disabled", "withdrawals enabled"]);
@@ -179,7 +251,8 @@ async fn switched_off_withdrawals_answer_503_with_the_reason(db: &TestDb) {
 async fn withdrawals_are_listed_filtered_and_paginated(db: &TestDb) {
     let api = funded(db).await;
     api.open_account("other", "c2").await.ok(201);
-    api.deposit("d2", "other", "50", DepositState::Credited).await;
+    api.deposit("d2", "other", "50", DepositState::Credited)
+        .await;
     api.holdings(5, "1").await;
     let mut ids = Vec::new();
     for (n, account) in ["abc123", "other", "abc123", "abc123"].iter().enumerate() {

@@ -86,7 +86,10 @@ pub fn totals<'a>(
     }
     for w in withdrawals.into_iter().filter(|w| w.in_flight()) {
         add(
-            &mut out.entry(w.instrument.clone()).or_default().in_flight_withdrawals,
+            &mut out
+                .entry(w.instrument.clone())
+                .or_default()
+                .in_flight_withdrawals,
             w.amount,
         )?;
     }
@@ -153,12 +156,22 @@ mod tests {
         ];
         let suspense = AccountId::new("suspense").unwrap();
         let balances = BTreeMap::from([
-            ((AccountId::new("alice").unwrap(), instrument("dso")), amount("60")),
-            ((AccountId::new("bob").unwrap(), instrument("dso")), amount("30")),
+            (
+                (AccountId::new("alice").unwrap(), instrument("dso")),
+                amount("60"),
+            ),
+            (
+                (AccountId::new("bob").unwrap(), instrument("dso")),
+                amount("30"),
+            ),
             ((suspense.clone(), instrument("dso")), amount("-4")),
         ]);
         let withdrawals = [
-            line("10", WithdrawalState::Submitted, WithdrawalPurpose::Customer),
+            line(
+                "10",
+                WithdrawalState::Submitted,
+                WithdrawalPurpose::Customer,
+            ),
             line("5", WithdrawalState::Completed, WithdrawalPurpose::Customer),
             line("50", WithdrawalState::Requested, WithdrawalPurpose::Pool),
         ];

@@ -122,7 +122,6 @@ pub struct CheckpointReport {
     pub synchronizer_id: Option<String>,
 }
 
-
 /// Reads the status from the DB. `ledger_end` and `lag` are left empty: only a caller that
 /// asked the node fills them ([`StatusReport::with_ledger_end`]).
 pub async fn gather(store: &Store, suspense_account: &str) -> Result<StatusReport, StoreError> {

@@ -140,7 +140,9 @@ pub fn check(text: &RequestText<'_>) -> Result<CheckedRequest, InvalidInput> {
     }
     let admin = text
         .admin
-        .map(|a| PartyId::new(a).map_err(|e| InvalidInput::new(Field::Admin, format!("{a:?}: {e}"))))
+        .map(|a| {
+            PartyId::new(a).map_err(|e| InvalidInput::new(Field::Admin, format!("{a:?}: {e}")))
+        })
         .transpose()?;
     if text.ttl_secs == 0 {
         return Err(InvalidInput::new(Field::Ttl, "must be positive"));
@@ -151,7 +153,12 @@ pub fn check(text: &RequestText<'_>) -> Result<CheckedRequest, InvalidInput> {
         .ok_or_else(|| InvalidInput::new(Field::Ttl, "is too large"))?;
     let idempotency_key = match text.idempotency_key {
         None => None,
-        Some("") => return Err(InvalidInput::new(Field::IdempotencyKey, "must not be empty")),
+        Some("") => {
+            return Err(InvalidInput::new(
+                Field::IdempotencyKey,
+                "must not be empty",
+            ));
+        }
         Some(k) if k.len() > MAX_IDEMPOTENCY_KEY_LEN => {
             return Err(InvalidInput::new(
                 Field::IdempotencyKey,
@@ -253,7 +260,10 @@ fn order(request: &CheckedRequest, instrument: InstrumentId, id: WithdrawalId) -
 }
 
 /// The active holdings reserved to fund `withdrawal`.
-pub async fn funding(store: &Store, withdrawal: &Withdrawal) -> Result<Vec<ContractId>, StoreError> {
+pub async fn funding(
+    store: &Store,
+    withdrawal: &Withdrawal,
+) -> Result<Vec<ContractId>, StoreError> {
     Ok(store
         .active_holdings(&withdrawal.instrument)
         .await?
@@ -291,19 +301,110 @@ mod tests {
     fn each_bad_field_is_named() {
         let long = "k".repeat(MAX_IDEMPOTENCY_KEY_LEN + 1);
         let cases: Vec<(RequestText, Field, &str)> = vec![
-            (RequestText { account: "", ..text() }, Field::Account, "non-empty"),
-            (RequestText { receiver: "bob", ..text() }, Field::Receiver, "\"bob\""),
-            (RequestText { amount: "0", ..text() }, Field::Amount, "must be positive"),
-            (RequestText { amount: "-1", ..text() }, Field::Amount, "must be positive"),
-            (RequestText { amount: "1e3", ..text() }, Field::Amount, "malformed"),
-            (RequestText { amount: "1.00000000001", ..text() }, Field::Amount, "decimal places"),
-            (RequestText { instrument: "", ..text() }, Field::Instrument, "non-empty"),
-            (RequestText { admin: Some("dso"), ..text() }, Field::Admin, "\"dso\""),
-            (RequestText { ttl_secs: 0, ..text() }, Field::Ttl, "positive"),
-            (RequestText { ttl_secs: u64::MAX, ..text() }, Field::Ttl, "too large"),
-            (RequestText { idempotency_key: Some(""), ..text() }, Field::IdempotencyKey, "empty"),
-            (RequestText { idempotency_key: Some(&long), ..text() }, Field::IdempotencyKey, "longer"),
-            (RequestText { idempotency_key: Some("a\nb"), ..text() }, Field::IdempotencyKey, "control"),
+            (
+                RequestText {
+                    account: "",
+                    ..text()
+                },
+                Field::Account,
+                "non-empty",
+            ),
+            (
+                RequestText {
+                    receiver: "bob",
+                    ..text()
+                },
+                Field::Receiver,
+                "\"bob\"",
+            ),
+            (
+                RequestText {
+                    amount: "0",
+                    ..text()
+                },
+                Field::Amount,
+                "must be positive",
+            ),
+            (
+                RequestText {
+                    amount: "-1",
+                    ..text()
+                },
+                Field::Amount,
+                "must be positive",
+            ),
+            (
+                RequestText {
+                    amount: "1e3",
+                    ..text()
+                },
+                Field::Amount,
+                "malformed",
+            ),
+            (
+                RequestText {
+                    amount: "1.00000000001",
+                    ..text()
+                },
+                Field::Amount,
+                "decimal places",
+            ),
+            (
+                RequestText {
+                    instrument: "",
+                    ..text()
+                },
+                Field::Instrument,
+                "non-empty",
+            ),
+            (
+                RequestText {
+                    admin: Some("dso"),
+                    ..text()
+                },
+                Field::Admin,
+                "\"dso\"",
+            ),
+            (
+                RequestText {
+                    ttl_secs: 0,
+                    ..text()
+                },
+                Field::Ttl,
+                "positive",
+            ),
+            (
+                RequestText {
+                    ttl_secs: u64::MAX,
+                    ..text()
+                },
+                Field::Ttl,
+                "too large",
+            ),
+            (
+                RequestText {
+                    idempotency_key: Some(""),
+                    ..text()
+                },
+                Field::IdempotencyKey,
+                "empty",
+            ),
+            (
+                RequestText {
+                    idempotency_key: Some(&long),
+                    ..text()
+                },
+                Field::IdempotencyKey,
+                "longer",
+            ),
+            (
+                RequestText {
+                    idempotency_key: Some("a\nb"),
+                    ..text()
+                },
+                Field::IdempotencyKey,
+                "control",
+            ),
         ];
         for (input, field, why) in cases {
             let e = check(&input).unwrap_err();

@@ -70,7 +70,8 @@ impl Conditions {
     }
 
     fn int(&mut self, condition: &str, value: i64) {
-        self.sql.push(condition.replace('?', &format!("${}", self.next())));
+        self.sql
+            .push(condition.replace('?', &format!("${}", self.next())));
         self.params.push(Param::Int(value));
     }
 
@@ -234,7 +235,12 @@ impl Store {
         }
         let select = format!("SELECT {} FROM deposits", deposits::COLUMNS);
         let rows = conditions
-            .fetch(&mut tx, &select, "created_record_time_us, deposit_id", limit)
+            .fetch(
+                &mut tx,
+                &select,
+                "created_record_time_us, deposit_id",
+                limit,
+            )
             .await?;
         let items = rows
             .iter()

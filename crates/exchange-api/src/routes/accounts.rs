@@ -192,7 +192,11 @@ async fn list_accounts(
     let page = state.store.accounts_page(after.as_deref(), limit).await?;
     let next_cursor = page
         .more
-        .then(|| page.items.last().map(|a| paging::text_cursor(List::Accounts, a.id.as_str())))
+        .then(|| {
+            page.items
+                .last()
+                .map(|a| paging::text_cursor(List::Accounts, a.id.as_str()))
+        })
         .flatten();
     Ok(Json(AccountPage {
         items: page.items.into_iter().map(AccountView::from).collect(),
@@ -259,7 +263,11 @@ async fn journal(
     let page = state.store.journal_page(&account, after, limit).await?;
     let next_cursor = page
         .more
-        .then(|| page.items.last().map(|e| paging::number_cursor(List::Journal, e.entry_id)))
+        .then(|| {
+            page.items
+                .last()
+                .map(|e| paging::number_cursor(List::Journal, e.entry_id))
+        })
         .flatten();
     Ok(Json(JournalPage {
         items: page.items.into_iter().map(Into::into).collect(),

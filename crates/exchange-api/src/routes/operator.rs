@@ -50,7 +50,10 @@ fn check_reason(reason: &str) -> Result<(), Problem> {
         ));
     }
     if reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Problem::invalid("reason", "reason must not contain control characters"));
+        return Err(Problem::invalid(
+            "reason",
+            "reason must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -109,7 +112,11 @@ async fn disable_withdrawals(
     switch(&state, false, &body.reason).await
 }
 
-async fn switch(state: &AppState, enabled: bool, reason: &str) -> Result<Json<SwitchView>, Problem> {
+async fn switch(
+    state: &AppState,
+    enabled: bool,
+    reason: &str,
+) -> Result<Json<SwitchView>, Problem> {
     check_reason(reason)?;
     match state.store.switch_withdrawals(enabled, reason).await {
         Ok(()) => {

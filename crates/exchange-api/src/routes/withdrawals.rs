@@ -95,7 +95,10 @@ async fn create_withdrawal(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(WithdrawalView::new(placed.withdrawal, holdings))))
+    Ok((
+        status,
+        Json(WithdrawalView::new(placed.withdrawal, holdings)),
+    ))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<&str, Problem> {
@@ -151,7 +154,10 @@ async fn list_withdrawals(
         state: query
             .state
             .as_deref()
-            .map(|s| s.parse::<WithdrawalState>().map_err(|e| Problem::invalid("state", e)))
+            .map(|s| {
+                s.parse::<WithdrawalState>()
+                    .map_err(|e| Problem::invalid("state", e))
+            })
             .transpose()?,
         account: query
             .account
