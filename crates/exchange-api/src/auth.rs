@@ -132,10 +132,12 @@ impl ApiAuth {
             .headers
             .get(AUTHORIZATION)
             .ok_or_else(|| Problem::unauthorized("no Authorization header"))?;
+        // The scheme's name is case-insensitive (RFC 9110).
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .filter(|h| h.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer ")))
+            .map(|h| &h[7..])
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Problem::unauthorized("expected `Authorization: Bearer <token>`"))?;
         let role = self

@@ -16,6 +16,7 @@ conformance!(
     a_withdrawal_is_placed_once_per_idempotency_key,
     bad_withdrawals_are_refused_and_debit_nothing,
     switched_off_withdrawals_answer_503_with_the_reason,
+    only_finishing_recover_db_switches_withdrawals_back_on,
     withdrawals_are_listed_filtered_and_paginated,
 );
 
@@ -284,4 +285,31 @@ async fn withdrawals_are_listed_filtered_and_paginated(db: &TestDb) {
     api.get("/v1/withdrawals?limit=-1", OPERATOR)
         .await
         .problem(400, "invalid-query");
+}
+
+async fn only_finishing_recover_db_switches_withdrawals_back_on(db: &TestDb) {
+    let api = funded(db).await;
+    let at = exchange_core::Timestamp::from_micros(1).unwrap();
+    api.store
+        .begin_db_recovery(at, "Integration DB restored", false)
+        .await
+        .unwrap();
+    let refused = api.withdraw("k1", &request("abc123", "1")).await;
+    let problem = refused.problem(503, "withdrawals-disabled");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Integration DB restored")
+    );
+    let enable = json!({"reason": "looks fine to me"});
+    api.post("/v1/operator/withdrawals/enable", OPERATOR, &enable)
+        .await
+        .problem(409, "db-recovery-unfinished");
+    let switch = api.get("/v1/operator/withdrawals", OPERATOR).await;
+    assert_eq!(switch.ok(200)["enabled"], false);
+    let status = api.get("/v1/operator/status", OPERATOR).await;
+    assert!(status.ok(200)["dbRecovery"]["phase"].is_string());
+    api.store.finish_db_recovery(false).await.unwrap();
+    api.withdraw("k1", &request("abc123", "1")).await.ok(201);
 }
