@@ -1,6 +1,7 @@
 //! `canton-exchange`: the exchange side of a Canton Network integration, one binary.
 
 mod accounts;
+mod api;
 mod db;
 mod db_backup;
 mod demo;
@@ -56,7 +57,7 @@ enum Command {
     Ingest(ingest::Args),
     /// The services in one process: ingestion, and Withdrawal Automation signing with the
     /// treasury key (prepare, verify, re-hash, sign, execute). Writes.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// The active treasury holdings (UTXOs). Reads only.
     Holdings(holdings::Args),
     /// Ingestion checkpoint, lag, withdrawals per state, deposits to unknown accounts and the

@@ -87,6 +87,8 @@ pub struct Args {
     deposit_max_attempts: u32,
     #[command(flatten)]
     ingest: IngestOptions,
+    #[command(flatten)]
+    api: crate::api::ApiArgs,
 }
 
 fn registries(args: &Args) -> Result<BTreeMap<PartyId, RegistryClient>> {
@@ -243,6 +245,7 @@ pub fn run(args: &Args) -> Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let store = args.db.open().await?;
+        let api = args.api.start(&store, &ingest).await?;
         let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
         let pool = PoolJob::new(store.clone(), party.clone(), pool_configs);
         let deposits = deposit_config.map(|c| {
@@ -269,6 +272,9 @@ pub fn run(args: &Args) -> Result<()> {
         } else {
             services.until_stopped().await
         };
+        if let Some(api) = api {
+            api.stop().await?;
+        }
         store.close().await;
         result
     })

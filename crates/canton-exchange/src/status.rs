@@ -1,12 +1,10 @@
 //! `canton-exchange status`: where ingestion stands and what needs an operator.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
-use exchange_core::changeset::{AccountId, DepositState};
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
-use serde::Serialize;
+use exchange_services::status::{FailedAcceptReport, StatusReport};
 
 use crate::db::{DbArgs, Format, runtime};
 use crate::ledger::LedgerAuth;
@@ -39,222 +37,15 @@ impl Args {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Status {
-    treasury_party: Option<String>,
-    checkpoint: Option<JsonCheckpoint>,
-    /// Record times of the synchronizers, as ingested.
-    record_times: BTreeMap<String, String>,
-    /// `ledgerEnd - checkpoint.offset` when `--ledger` is given.
-    lag: Option<i64>,
-    ledger_end: Option<i64>,
-    withdrawals: BTreeMap<String, i64>,
-    deposits: BTreeMap<String, i64>,
-    unknown_account_deposits: i64,
-    /// The suspense account's balance per instrument (negative: recovered withdrawals whose
-    /// customer is not known yet).
-    suspense_balance: BTreeMap<String, String>,
-    /// Why the suspense balance could not be computed (a sum beyond Numeric 10); the rest of
-    /// the status is still reported.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    suspense_balance_error: Option<String>,
-    /// Withdrawals paid a second time on the ledger (each booked against suspense).
-    overpaid_withdrawals: i64,
-    /// Transactions held in quarantine (not parseable), oldest first: `quarantine retry`.
-    quarantined: Vec<JsonQuarantined>,
-    /// Deposit offers still pending whose accept attempts ran out (`accept_failed`).
-    failed_deposit_accepts: Vec<JsonFailedAccept>,
-    /// Why withdrawals are switched off, when they are.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    withdrawals_disabled: Option<String>,
-    /// An unfinished `recover db` run: `{tSafe, phase, startedAt}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    db_recovery: Option<BTreeMap<String, String>>,
-    /// Recovered withdrawals in suspense no account bears yet (`withdrawals attribute`).
-    unattributed_withdrawals: usize,
-    /// The last node-restore recovery (`recover validator`), if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_recovery: Option<JsonRecovery>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonRecovery {
-    at: String,
-    runbook: String,
-    operator: String,
-    t_recovery: String,
-    synchronizer_id: String,
-    last_update_id: String,
-    last_offset_before: i64,
-    last_offset_after: i64,
-    checkpoint_before: i64,
-    checkpoint_after: i64,
-    off_recovery_source: String,
-    participant_id: Option<String>,
-    dars_uploaded: Vec<String>,
-}
-
-impl From<exchange_store::Recovery> for JsonRecovery {
-    fn from(r: exchange_store::Recovery) -> JsonRecovery {
-        let d = r.record;
-        JsonRecovery {
-            at: r.at.to_string(),
-            runbook: d.runbook,
-            operator: d.operator,
-            t_recovery: d.t_recovery.to_string(),
-            synchronizer_id: d.synchronizer_id,
-            last_update_id: d.last_update_id,
-            last_offset_before: d.last_offset_before,
-            last_offset_after: d.last_offset_after,
-            checkpoint_before: d.checkpoint_before,
-            checkpoint_after: d.checkpoint_after,
-            off_recovery_source: d.off_recovery_source,
-            participant_id: d.participant_id,
-            dars_uploaded: d.dars_uploaded,
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonFailedAccept {
-    transfer_instruction: String,
-    deposit_id: String,
-    account: String,
-    instrument: String,
-    amount: String,
-    attempts: u32,
-    error: Option<String>,
-    since: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonQuarantined {
-    update_id: String,
-    offset: i64,
-    record_time: String,
-    error: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonCheckpoint {
-    offset: i64,
-    update_id: Option<String>,
-    record_time: Option<String>,
-    synchronizer_id: Option<String>,
-}
-
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let status = runtime()?.block_on(async {
         let store = args.db.open_read_only().await?;
-        let checkpoint = store.checkpoint().await?;
-        let party = store.treasury_party().await?;
-        let record_times = store.record_times().await?;
-        let withdrawals: BTreeMap<_, _> = store.withdrawal_counts().await?.into_iter().collect();
-        let deposits: BTreeMap<_, _> = store.deposit_counts().await?.into_iter().collect();
-        let overpaid_withdrawals = store.overpaid_withdrawal_count().await?;
-        let quarantined = store
-            .quarantine(true)
-            .await?
-            .into_iter()
-            .map(|e| {
-                let u = e.quarantined.update;
-                JsonQuarantined {
-                    update_id: u.update_id.to_string(),
-                    offset: u.offset.get(),
-                    record_time: u.record_time.to_string(),
-                    error: e.quarantined.error,
-                }
-            })
-            .collect();
-        let failed_deposit_accepts = store
-            .failed_deposit_accepts()
-            .await?
-            .into_iter()
-            .map(|f| JsonFailedAccept {
-                transfer_instruction: f.record.instruction.to_string(),
-                deposit_id: f.deposit.to_string(),
-                account: f.account.to_string(),
-                instrument: format!("{}/{}", f.instrument.admin, f.instrument.id),
-                amount: f.amount.to_string(),
-                attempts: f.record.attempts,
-                error: f.record.last_error,
-                since: f.record.updated_at.to_string(),
-            })
-            .collect();
-        let (suspense, suspense_balance_error) = match AccountId::new(args.suspense_account.clone())
-        {
-            Some(a) => match store.balances(&a).await {
-                Ok(balances) => (balances, None),
-                // Unreadable (beyond Numeric 10, damaged): say so and print the rest, which
-                // is what an operator needs to find out why.
-                Err(e) => (
-                    BTreeMap::new(),
-                    Some(format!("account {}: {e}", args.suspense_account)),
-                ),
-            },
-            None => (BTreeMap::new(), None),
-        };
-        let switch = store.switch(exchange_store::Switch::Withdrawals).await?;
-        let withdrawals_disabled = (!switch.enabled).then_some(switch.reason);
-        let db_recovery = store
-            .db_recovery()
-            .await?
-            .filter(|r| r.finished_at.is_none())
-            .map(|r| {
-                BTreeMap::from([
-                    ("tSafe".to_owned(), r.t_safe.to_string()),
-                    ("phase".to_owned(), r.phase),
-                    ("startedAt".to_owned(), r.started_at.to_string()),
-                ])
-            });
-        let unattributed_withdrawals = store.unattributed_withdrawals().await?.len();
-        let last_recovery = store.last_recovery().await?.map(JsonRecovery::from);
+        let status = exchange_services::status::gather(&store, &args.suspense_account).await;
         store.close().await;
-        let ledger_end = match &args.ledger {
-            Some(url) => Some(args.auth.at(url).source()?.ledger_end().await?),
-            None => None,
-        };
-        let offset = checkpoint.as_ref().map_or(0, |c| c.offset.get());
-        anyhow::Ok(Status {
-            treasury_party: party.map(|p| p.to_string()),
-            checkpoint: checkpoint.map(|c| {
-                let last = c.last_update;
-                JsonCheckpoint {
-                    offset: c.offset.get(),
-                    update_id: last.as_ref().map(|u| u.update_id.to_string()),
-                    record_time: last.as_ref().map(|u| u.record_time.to_string()),
-                    synchronizer_id: last.as_ref().map(|u| u.synchronizer_id.to_string()),
-                }
-            }),
-            record_times: record_times
-                .into_iter()
-                .map(|(s, t)| (s.to_string(), t.to_string()))
-                .collect(),
-            lag: ledger_end.map(|e| (e - offset).max(0)),
-            ledger_end,
-            unknown_account_deposits: deposits
-                .get(DepositState::UnknownAccount.as_str())
-                .copied()
-                .unwrap_or(0),
-            withdrawals,
-            deposits,
-            suspense_balance: suspense
-                .into_iter()
-                .map(|(i, a)| (format!("{}/{}", i.admin, i.id), a.to_string()))
-                .collect(),
-            overpaid_withdrawals,
-            quarantined,
-            failed_deposit_accepts,
-            withdrawals_disabled,
-            db_recovery,
-            unattributed_withdrawals,
-            suspense_balance_error,
-            last_recovery,
+        let status = status?;
+        anyhow::Ok(match &args.ledger {
+            Some(url) => status.with_ledger_end(args.auth.at(url).source()?.ledger_end().await?),
+            None => status,
         })
     })?;
     if let Some(e) = &status.suspense_balance_error {
@@ -270,7 +61,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
+fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     let none = || "-".to_owned();
     writeln!(
         out,
@@ -395,7 +186,7 @@ fn write_table(out: &mut impl Write, s: &Status) -> Result<()> {
     Ok(())
 }
 
-fn write_failed_accepts(out: &mut impl Write, failed: &[JsonFailedAccept]) -> Result<()> {
+fn write_failed_accepts(out: &mut impl Write, failed: &[FailedAcceptReport]) -> Result<()> {
     writeln!(out, "deposit offers accept_failed  {}", failed.len())?;
     for f in failed {
         writeln!(
@@ -420,7 +211,7 @@ mod tests {
 
     #[test]
     fn offers_whose_accepts_failed_are_listed_with_their_error() {
-        let failed = [JsonFailedAccept {
+        let failed = [FailedAcceptReport {
             transfer_instruction: "00ab".into(),
             deposit_id: "u1#2".into(),
             account: "acct-7".into(),

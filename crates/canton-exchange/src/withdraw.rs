@@ -3,19 +3,17 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use exchange_core::changeset::AccountId;
-use exchange_core::selection::SelectionPolicy;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
-use exchange_core::{Amount, InstrumentId, PartyId};
+use exchange_core::memo::MemoKey;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use exchange_services::withdrawal_request::{self, CheckedRequest, RequestError, RequestText};
 use exchange_store::{Store, Withdrawal};
 use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
 use crate::holdings::short;
 use crate::keys::MemoKeyArgs;
-use exchange_core::memo::MemoKey;
-use exchange_services::memo_key;
 
 /// How long the automation has to commit a withdrawal's transfer by default.
 const DEFAULT_TTL_SECS: u64 = 600;
@@ -131,98 +129,28 @@ struct JsonWithdrawal {
     holdings: Vec<String>,
 }
 
-/// The order the arguments describe, checked before the DB is opened: bad input loses nothing.
-fn order(
-    args: &WithdrawArgs,
-    instrument: InstrumentId,
-    id: WithdrawalId,
-) -> Result<WithdrawalOrder> {
-    let account = AccountId::new(args.account.as_str()).with_context(|| {
-        format!(
-            "--account {:?}: an account id must be non-empty",
-            args.account
-        )
-    })?;
-    let receiver = PartyId::new(&args.to).with_context(|| format!("--to {:?}", args.to))?;
-    let amount = parse_amount(&args.amount)?;
-    if args.ttl_secs == 0 {
-        bail!("--ttl-secs must be positive");
-    }
-    let ttl_micros = i64::try_from(args.ttl_secs)
-        .ok()
-        .and_then(|s| s.checked_mul(1_000_000))
-        .context("--ttl-secs is too large")?;
-    if args.idempotency_key.as_deref() == Some("") {
-        bail!("--idempotency-key must not be empty");
-    }
-    Ok(WithdrawalOrder {
-        id,
-        account,
-        instrument,
-        amount,
-        receiver,
-        ttl_micros,
-        synchronizer: None,
-        idempotency_key: args.idempotency_key.clone(),
-        policy: SelectionPolicy::default(),
-    })
-}
-
-fn parse_amount(text: &str) -> Result<Amount> {
-    let amount: Amount = text.parse().map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
-    if !amount.is_positive() {
-        bail!("--amount must be positive, not {text}");
-    }
-    Ok(amount)
-}
-
-/// The known instrument `--instrument` (and `--admin`) name, refusing an ambiguous id.
-async fn resolve_instrument(store: &Store, args: &WithdrawArgs) -> Result<InstrumentId> {
-    let admin = match &args.admin {
-        Some(a) => Some(PartyId::new(a).with_context(|| format!("--admin {a:?}"))?),
-        None => None,
+/// The request the arguments describe, checked before the DB is opened: bad input loses
+/// nothing. The checks are the REST API's too (`exchange_services::withdrawal_request`).
+fn checked(args: &WithdrawArgs) -> Result<CheckedRequest> {
+    let text = RequestText {
+        account: &args.account,
+        receiver: &args.to,
+        amount: &args.amount,
+        instrument: &args.instrument,
+        admin: args.admin.as_deref(),
+        idempotency_key: args.idempotency_key.as_deref(),
+        ttl_secs: args.ttl_secs,
     };
-    let matching: Vec<InstrumentId> = store
-        .known_instruments()
-        .await?
-        .into_iter()
-        .filter(|i| i.id == args.instrument && admin.as_ref().is_none_or(|a| &i.admin == a))
-        .collect();
-    match matching.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => match admin {
-            Some(admin) => bail!(
-                "unknown instrument {} of admin {admin}: neither onboarded nor ever held by the treasury",
-                args.instrument
-            ),
-            None => bail!(
-                "unknown instrument {}: neither onboarded nor ever held by the treasury",
-                args.instrument
-            ),
-        },
-        several => {
-            let admins: Vec<String> = several.iter().map(|i| i.admin.to_string()).collect();
-            bail!(
-                "instrument id {} is ambiguous: name its admin with --admin (one of {})",
-                args.instrument,
-                admins.join(", ")
-            )
-        }
-    }
+    withdrawal_request::check(&text)
+        .map_err(|e| anyhow::anyhow!("{} {}", e.field.cli_flag(), e.why))
 }
 
 pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
-    // Checked before the DB is touched: a bad party or amount writes nothing.
-    let placeholder = InstrumentId {
-        admin: PartyId::new("unresolved::1220").context("placeholder party")?,
-        id: args.instrument.clone(),
-    };
-    let unchecked = WithdrawalId::new("unchecked").context("placeholder id")?;
-    order(args, placeholder, unchecked)?;
+    let request = checked(args)?;
     let memo_key = args.memo_key.load()?;
     let (withdrawal, holdings) = runtime()?.block_on(async {
         let store = args.db.open().await?;
-        let result = place(&store, args, memo_key.as_ref()).await;
+        let result = place(&store, &request, memo_key.as_ref()).await;
         store.close().await;
         result
     })?;
@@ -252,43 +180,29 @@ pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
 
 async fn place(
     store: &Store,
-    args: &WithdrawArgs,
+    request: &CheckedRequest,
     memo_key: Option<&MemoKey>,
 ) -> Result<(Withdrawal, Vec<String>)> {
-    let instrument = resolve_instrument(store, args).await?;
-    let id = new_id(store, args, memo_key).await?;
-    let order = order(args, instrument, id)?;
-    let withdrawal = store.place_withdrawal(&order).await?;
+    let withdrawal = withdrawal_request::place(store, request, memo_key)
+        .await
+        .map_err(|e| match e {
+            RequestError::AmbiguousInstrument { id, admins } => anyhow::anyhow!(
+                "instrument id {id} is ambiguous: name its admin with --admin (one of {})",
+                admins.join(", ")
+            ),
+            other => other.into(),
+        })?
+        .withdrawal;
     let holdings = funding(store, &withdrawal).await?;
     Ok((withdrawal, holdings))
 }
 
-/// The withdrawal's id, sealed for the treasury party recorded in the DB when there is a memo
-/// key.
-async fn new_id(
-    store: &Store,
-    args: &WithdrawArgs,
-    memo_key: Option<&MemoKey>,
-) -> Result<WithdrawalId> {
-    let account = AccountId::new(args.account.as_str()).context("empty --account")?;
-    let treasury = match memo_key {
-        Some(_) => Some(store.treasury_party().await?.context(
-            "the Integration DB names no treasury party yet (ingestion records it): a sealed withdrawal id needs it",
-        )?),
-        None => None,
-    };
-    let seal_with = memo_key.zip(treasury.as_ref());
-    Ok(memo_key::new_withdrawal_id(seal_with, &account)?)
-}
-
 /// The active holdings reserved for `withdrawal`.
 async fn funding(store: &Store, withdrawal: &Withdrawal) -> Result<Vec<String>> {
-    Ok(store
-        .active_holdings(&withdrawal.instrument)
+    Ok(withdrawal_request::funding(store, withdrawal)
         .await?
         .into_iter()
-        .filter(|h| h.reserved_by.as_ref() == Some(&withdrawal.id))
-        .map(|h| h.holding.contract_id.to_string())
+        .map(|c| c.to_string())
         .collect())
 }
 

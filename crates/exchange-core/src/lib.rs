@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod memo;
 pub mod parser;
 pub mod pool;
+pub mod reconcile;
 pub mod selection;
 pub mod signing;
 pub mod time;

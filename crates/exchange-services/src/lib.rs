@@ -4,7 +4,8 @@
 //! Today: Tx History Ingestion ([`ingest`]), re-processing of quarantined transactions
 //! ([`quarantine`]), the node-restore runbook ([`recover`]), the treasury's key file
 //! ([`signer`]), Withdrawal Automation ([`withdraw`]) and the treasury's own setup
-//! ([`treasury_setup`]).
+//! ([`treasury_setup`]); and what both the CLI and the REST API need alike: the operator's
+//! [`status`] and the checks of a customer's [`withdrawal_request`].
 
 pub mod deposits;
 pub mod filter;
@@ -21,8 +22,10 @@ pub mod recover_db;
 pub mod retry;
 pub mod signer;
 pub mod source;
+pub mod status;
 pub mod treasury_setup;
 pub mod withdraw;
+pub mod withdrawal_request;
 
 pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};
 pub use observe::{Event, Observer};

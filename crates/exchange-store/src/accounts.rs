@@ -68,7 +68,7 @@ pub(crate) async fn balance_in(
     balances::stored(tx, account, instrument).await
 }
 
-fn journal_from_row(row: &Row) -> Result<JournalRecord> {
+pub(crate) fn journal_from_row(row: &Row) -> Result<JournalRecord> {
     let kind: String = row.get("cause_kind")?;
     let reference: String = row.get("cause_ref")?;
     let cause = JournalCause::from_parts(&kind, &reference)

@@ -169,7 +169,10 @@ pub(crate) async fn stored(
 }
 
 /// The stored balances of one account, or of all accounts.
-async fn stored_all(tx: &mut Tx, account: Option<&AccountId>) -> Result<BTreeMap<Key, Amount>> {
+pub(crate) async fn stored_all(
+    tx: &mut Tx,
+    account: Option<&AccountId>,
+) -> Result<BTreeMap<Key, Amount>> {
     let select =
         "SELECT account_id, instrument_admin, instrument_id, balance FROM account_balances";
     let rows = match account {

@@ -223,6 +223,36 @@ impl Store {
         tx.commit().await
     }
 
+    /// An operator switches withdrawals on or off, saying why; logged in the same transaction.
+    /// Switching them on is refused while a `recover db` run is unfinished
+    /// ([`StoreError::RecoveryUnfinished`]): only finishing it may, after its checks.
+    pub async fn switch_withdrawals(&self, enabled: bool, reason: &str) -> Result<()> {
+        let mut tx = self.pool.write().await?;
+        if enabled {
+            if let Some(run) = read(&mut tx).await?.filter(|r| r.finished_at.is_none()) {
+                return Err(StoreError::RecoveryUnfinished(format!(
+                    "a `recover db` run (phase {}) is unfinished: finishing it switches withdrawals back on",
+                    run.phase
+                )));
+            }
+        }
+        crate::catalog::set_switch_in(&mut tx, Switch::Withdrawals, enabled, reason).await?;
+        let action = if enabled {
+            "withdrawals enabled"
+        } else {
+            "withdrawals disabled"
+        };
+        operator_log::log(
+            &mut tx,
+            &OperatorNote {
+                action: action.into(),
+                detail: reason.to_owned(),
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Attributes a recovered withdrawal booked to suspense to `account`, in one transaction:
     /// its debit moves from suspense to the account (two journal entries), and the withdrawal
     /// records the account (so a later refund goes there). Refused for anything but an

@@ -15,8 +15,15 @@ pub enum StoreError {
     /// cause, withdrawal id) or a row someone else holds (a reserved or archived holding).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An idempotency key given again for a different request: answering with the first
+    /// would hide a bug in the caller.
+    #[error("conflict: {0}")]
+    IdempotencyKeyReused(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// Refused while a `recover db` run is unfinished.
+    #[error("{0}")]
+    RecoveryUnfinished(String),
     /// The request itself is malformed (e.g. a non-positive withdrawal amount).
     #[error("invalid request: {0}")]
     Invalid(String),

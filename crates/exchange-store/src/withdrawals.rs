@@ -263,7 +263,7 @@ async fn repeated(tx: &mut Tx, order: &WithdrawalOrder) -> Result<Option<Withdra
         && first.amount == order.amount
         && first.receiver == order.receiver;
     if !same {
-        return Err(StoreError::Conflict(format!(
+        return Err(StoreError::IdempotencyKeyReused(format!(
             "idempotency key {key:?} was used for withdrawal {} of {} {} to {}, a different request",
             first.id, first.amount, first.instrument.id, first.receiver
         )));

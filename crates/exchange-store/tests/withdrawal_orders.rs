@@ -311,7 +311,7 @@ async fn a_repeated_idempotency_key_returns_the_first_withdrawal(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Conflict(why) if why.contains("idempotency key \"k1\"")),
+        matches!(&err, StoreError::IdempotencyKeyReused(why) if why.contains("idempotency key \"k1\"")),
         "{err:?}"
     );
     assert_eq!(balance(&store).await, amount("90"));

@@ -1,0 +1,9 @@
+//! The routes, one module per resource. Each registers its handlers with `utoipa_axum`, so
+//! a route and its OpenAPI operation are one declaration and cannot drift apart.
+
+pub mod accounts;
+pub mod deposits;
+pub mod health;
+pub mod operator;
+pub mod treasury;
+pub mod withdrawals;
