@@ -17,6 +17,7 @@ use crate::model::{
     CommittedTx, Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta,
     SyncIdx, TxContext,
 };
+use crate::token::events;
 use crate::token::packages::{self, meta};
 use crate::token::result;
 use crate::token::self_transfer::insufficient;
@@ -43,6 +44,25 @@ pub struct AmuletConfig {
     pub round: i64,
     pub rate_per_round: Amount,
     pub amulet_price: Amount,
+    /// Which Splice release's transaction trees the token builds.
+    pub release: SpliceRelease,
+}
+
+/// The Splice release whose Amulet the sandbox reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpliceRelease {
+    /// Before 0.5.16 (the LocalNet recording in `fixtures/localnet-treasury`): token standard
+    /// operations run `AmuletRules_Transfer`, unlocks are `LockedAmulet_Unlock` /
+    /// `_OwnerExpireLock`, holdings implement `HoldingV1` only, no V2 events.
+    Legacy,
+    /// 0.6.11 and later (`fixtures/splice-cli-0.6.11`): V1 signals and V2 events side by side.
+    /// No `AmuletRules_Transfer` under token standard operations (the transfer runs inside
+    /// the factory, `TransferPreapproval_SendV2` or the instruction), every holding change is
+    /// reported by `EventLog_HoldingsChange` (on the `ExternalPartyConfigState`, the
+    /// `AmuletRules` for mints, a temporary `AmuletEventLog` around unlocks), holdings
+    /// implement `HoldingV1` and `HoldingV2`.
+    #[default]
+    V0_6_11,
 }
 
 impl Default for AmuletConfig {
@@ -52,6 +72,7 @@ impl Default for AmuletConfig {
             round: 19,
             rate_per_round: "0.0038051800".parse().expect("valid"),
             amulet_price: "0.0050000000".parse().expect("valid"),
+            release: SpliceRelease::default(),
         }
     }
 }
@@ -66,6 +87,9 @@ pub struct AmuletToken {
     pub amulet_rules: String,
     pub open_round: String,
     pub external_party_rules: String,
+    /// The DSO's `ExternalPartyConfigState` (0.6.11: the transfer context and the `EventLog`
+    /// token standard transfers report on); empty for [`SpliceRelease::Legacy`].
+    pub external_party_config_state: String,
     pub config: AmuletConfig,
 }
 
@@ -150,7 +174,7 @@ impl AmuletToken {
         provider: &str,
         config: AmuletConfig,
     ) -> Result<AmuletToken, TokenError> {
-        let mut cids = (String::new(), String::new(), String::new());
+        let mut cids = (String::new(), String::new(), String::new(), String::new());
         ledger.transact::<TokenError>(
             SubmissionMeta {
                 command_id: "sandbox-amulet-bootstrap".into(),
@@ -190,16 +214,24 @@ impl AmuletToken {
                     vec![("dso", Value::party(dso))],
                     vec![(packages::transfer_factory_interface(), factory_view)],
                 );
+                let mut nodes = vec![
+                    Node::Create(rules.clone()),
+                    Node::Create(round.clone()),
+                    Node::Create(external.clone()),
+                ];
+                let config_state = (config.release == SpliceRelease::V0_6_11)
+                    .then(|| external_party_config_state(ctx, dso, &config));
                 cids = (
-                    rules.contract_id.clone(),
-                    round.contract_id.clone(),
-                    external.contract_id.clone(),
+                    rules.contract_id,
+                    round.contract_id,
+                    external.contract_id,
+                    config_state
+                        .as_ref()
+                        .map(|c| c.contract_id.clone())
+                        .unwrap_or_default(),
                 );
-                Ok(vec![
-                    Node::Create(rules),
-                    Node::Create(round),
-                    Node::Create(external),
-                ])
+                nodes.extend(config_state.map(Node::Create));
+                Ok(nodes)
             },
         )?;
         Ok(AmuletToken {
@@ -208,6 +240,7 @@ impl AmuletToken {
             amulet_rules: cids.0,
             open_round: cids.1,
             external_party_rules: cids.2,
+            external_party_config_state: cids.3,
             config,
         })
     }
@@ -310,8 +343,28 @@ impl AmuletToken {
             ]),
             signatories: parties([self.dso.as_str(), owner]),
             observers: BTreeSet::new(),
-            interfaces: vec![(packages::holding_interface(), view)],
+            interfaces: self.holding_views(owner, view),
         }
+    }
+
+    /// The interface views of a holding from its `HoldingV1` view: since 0.6.11 also
+    /// `HoldingV2`'s (Splice upcasts the V1 view: the owner's basic account instead of `owner`).
+    pub(super) fn holding_views(&self, owner: &str, v1: Value) -> Vec<(Identifier, Value)> {
+        let mut views = vec![(packages::holding_interface(), v1.clone())];
+        if self.has_v2_events() {
+            let Value::Record(fields) = v1 else {
+                return views;
+            };
+            let mut v2 = vec![("account", events::Account::basic(owner).value())];
+            v2.extend(fields.into_iter().filter(|(name, _)| *name != "owner"));
+            views.push((packages::holding_v2_interface(), Value::record(v2)));
+        }
+        views
+    }
+
+    /// Whether this release reports V2 events (and holdings implement `HoldingV2`).
+    pub fn has_v2_events(&self) -> bool {
+        self.config.release == SpliceRelease::V0_6_11
     }
 
     /// The DevNet faucet: `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → new Amulet
@@ -344,8 +397,32 @@ impl AmuletToken {
                     ("amount", Value::Numeric(amount)),
                     ("openRound", Value::cid(&self.open_round)),
                 ]);
+                // 0.6.11 names the faucet in the mint's reason and reports the mint as a V2
+                // event from the mint account, on the AmuletRules, after the create.
+                let v2 = self.has_v2_events();
+                let reason = if v2 {
+                    "tapped DevNet faucet"
+                } else {
+                    "tapped faucet"
+                };
+                let mut mint_argument = argument.clone();
+                if let (true, Value::Record(fields)) = (v2, &mut mint_argument) {
+                    fields.push(("reason", Value::some(Value::text(reason))));
+                }
+                let mut mint_children = vec![
+                    Node::Fetch(Fetch {
+                        contract_id: self.open_round.clone(),
+                        acting_parties: parties([self.dso.as_str()]),
+                    }),
+                    Node::Create(amulet),
+                ];
+                if v2 {
+                    let event =
+                        events::mint_event(&self.dso, "Amulet", owner, amount, &created, reason);
+                    mint_children.push(Node::Exercise(event.exercise(&self.amulet_rules)));
+                }
                 let amulet_sum = Value::record(vec![
-                    ("amulet", Value::cid(&amulet.contract_id)),
+                    ("amulet", Value::cid(&created)),
                     ("amuletPrice", Value::Numeric(self.config.amulet_price)),
                     ("round", round_value(self.config.round)),
                 ]);
@@ -353,18 +430,12 @@ impl AmuletToken {
                     contract_id: self.amulet_rules.clone(),
                     interface: None,
                     choice: "AmuletRules_Mint".into(),
-                    argument: argument.clone(),
+                    argument: mint_argument,
                     acting_parties: parties([self.dso.as_str(), owner]),
                     choice_observers: Default::default(),
                     consuming: false,
                     result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
-                    children: vec![
-                        Node::Fetch(Fetch {
-                            contract_id: self.open_round.clone(),
-                            acting_parties: parties([self.dso.as_str()]),
-                        }),
-                        Node::Create(amulet),
-                    ],
+                    children: mint_children,
                 };
                 let tap = Exercise {
                     contract_id: self.amulet_rules.clone(),
@@ -379,7 +450,7 @@ impl AmuletToken {
                         (
                             "meta",
                             Value::some(Value::metadata([
-                                (meta::REASON, "tapped faucet".to_owned()),
+                                (meta::REASON, reason.to_owned()),
                                 (meta::TX_KIND, "mint".to_owned()),
                             ])),
                         ),
@@ -523,13 +594,12 @@ impl AmuletToken {
                     vec![plan.receiver_amulet.contract_id.clone()],
                     plan.change.iter().map(|c| c.contract_id.clone()).collect(),
                 );
-                Ok(vec![Node::Exercise(self.transfer_tree(
-                    ctx,
-                    request,
-                    &preapproval,
-                    plan,
-                    times,
-                ))])
+                let tree = if self.has_v2_events() {
+                    self.transfer_tree_v2(ctx, request, &preapproval, plan, times)
+                } else {
+                    self.transfer_tree(ctx, request, &preapproval, plan, times)
+                };
+                Ok(vec![Node::Exercise(tree)])
             },
         )?;
         Ok(TransferOutcome::completed(tx, outcome))
@@ -670,9 +740,11 @@ impl AmuletToken {
                         created_in_round: self.config.round,
                         ..holding.clone()
                     };
+                    let event_log = self.has_v2_events().then(|| ctx.new_contract_id());
                     expired_locks.push(ExpiredLock {
                         locked_cid: cid.clone(),
                         unlocked,
+                        event_log,
                     });
                     (holding.owner, spent)
                 }
@@ -753,6 +825,10 @@ impl AmuletToken {
                 contract_id: e.locked_cid.clone(),
                 acting_parties: parties([actor]),
             }));
+            if let Some(log_cid) = &e.event_log {
+                nodes.push(Node::Exercise(self.owner_expire_lock_v2(&h.owner, e, log_cid)));
+                continue;
+            }
             nodes.push(Node::Exercise(Exercise {
                 contract_id: e.locked_cid.clone(),
                 interface: None,
@@ -893,6 +969,12 @@ impl AmuletToken {
             ("amulet-rules", context_cid(&self.amulet_rules)),
             ("open-round", context_cid(&self.open_round)),
         ];
+        if self.has_v2_events() {
+            context.push((
+                "external-party-config-state",
+                context_cid(&self.external_party_config_state),
+            ));
+        }
         if let Some(preapproval) = preapproval {
             context.push(("transfer-preapproval", context_cid(preapproval)));
         }
@@ -1090,7 +1172,7 @@ impl AmuletToken {
                 )
             })
             .collect();
-        Value::record(vec![
+        let mut fields = vec![
             ("inputAppRewardAmount", zero()),
             ("inputValidatorRewardAmount", zero()),
             ("inputSvRewardAmount", zero()),
@@ -1106,7 +1188,11 @@ impl AmuletToken {
             ("amuletPrice", Value::Numeric(self.config.amulet_price)),
             ("inputValidatorFaucetAmount", zero()),
             ("inputUnclaimedActivityRecordAmount", zero()),
-        ])
+        ];
+        if self.has_v2_events() {
+            fields.push(("inputDevelopmentFundAmount", Value::some(zero())));
+        }
+        Value::record(fields)
     }
 }
 
@@ -1174,6 +1260,8 @@ pub(super) struct Spent {
 pub(super) struct ExpiredLock {
     pub(super) locked_cid: String,
     pub(super) unlocked: Create,
+    /// The temporary `AmuletEventLog` 0.6.11 reports the unlock on (`None` before).
+    pub(super) event_log: Option<String>,
 }
 
 impl TransferPlan {
@@ -1203,6 +1291,37 @@ fn times(rate: Amount, n: i64) -> Amount {
 
 pub(super) fn round_value(n: i64) -> Value {
     Value::record(vec![("number", Value::Int64(n))])
+}
+
+/// The DSO's `ExternalPartyConfigState` (0.6.11): the round and price transfers use, and the
+/// `EventLog` they report on. Its `transferConfig` is left out: fees are zero and no reader
+/// ever sees this contract (it is the DSO's alone).
+fn external_party_config_state(
+    ctx: &mut TxContext<'_>,
+    dso: &str,
+    config: &AmuletConfig,
+) -> Create {
+    let archive_after = ctx
+        .let_time
+        .checked_add_micros(DAY_MICROS)
+        .unwrap_or(ctx.let_time);
+    let view = Value::record(vec![
+        ("admin", Value::party(dso)),
+        ("meta", Value::metadata([])),
+    ]);
+    dso_contract(
+        ctx,
+        dso,
+        packages::external_party_config_state_template(),
+        vec![
+            ("dso", Value::party(dso)),
+            ("holdingFeesOpenRoundNumber", round_value(config.round)),
+            ("amuletPrice", Value::Numeric(config.amulet_price)),
+            ("targetArchiveAfter", Value::Time(archive_after)),
+            ("rewardCalculationVersion", Value::none()),
+        ],
+        vec![(packages::event_log_interface(), view)],
+    )
 }
 
 /// A contract the DSO alone signs.

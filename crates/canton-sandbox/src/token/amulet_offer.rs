@@ -21,8 +21,9 @@ use exchange_core::{Amount, Timestamp};
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta, TxContext};
 use crate::token::TokenError;
+use crate::token::amulet_v2::{Settled, v1_transfer_meta};
 use crate::token::amulet::{
     AmuletToken, DAY_MICROS, Holding, RulesTransfer, TransferOutcome, TransferPlan,
     TransferRequest, field, round_value, transfer_meta, transfer_output,
@@ -57,11 +58,18 @@ impl AmuletToken {
     /// The choice context the registry hands out for an instruction's accept, reject and
     /// withdraw (and the submitted `extraArgs.context`).
     pub fn instruction_context_entries(&self) -> Vec<(&'static str, Value)> {
-        vec![
+        let mut entries = vec![
             ("amulet-rules", av_cid(&self.amulet_rules)),
             ("expire-lock", Value::variant("AV_Bool", Value::Bool(true))),
             ("open-round", av_cid(&self.open_round)),
-        ]
+        ];
+        if self.has_v2_events() {
+            entries.push((
+                "external-party-config-state",
+                av_cid(&self.external_party_config_state),
+            ));
+        }
+        entries
     }
 
     /// The active Canton Coin instruction `cid`, if it is one.
@@ -200,6 +208,74 @@ impl AmuletToken {
                 let instruction_cid = instruction.contract_id.clone();
                 outcome = (instruction_cid.clone(), change_cids.clone());
 
+                let v2 = self.has_v2_events();
+                let children = if v2 {
+                    self.offer_children_v2(request, &plan, instruction)
+                } else {
+                    self.offer_children_legacy(request, &plan, execute_before, instruction)
+                };
+                let input_cids = plan
+                    .submitted_inputs()
+                    .into_iter()
+                    .map(Value::cid)
+                    .collect();
+                let mut context = vec![
+                    ("amulet-rules", av_cid(&self.amulet_rules)),
+                    ("open-round", av_cid(&self.open_round)),
+                ];
+                let mut result_meta = Value::metadata([]);
+                if v2 {
+                    context.push((
+                        "external-party-config-state",
+                        av_cid(&self.external_party_config_state),
+                    ));
+                    result_meta = v1_transfer_meta(sender);
+                }
+                Ok(vec![Node::Exercise(result::factory_transfer(
+                    &self.external_party_rules,
+                    sender,
+                    Value::record(vec![
+                        ("expectedAdmin", Value::party(dso)),
+                        ("transfer", transfer(input_cids)),
+                        (
+                            "extraArgs",
+                            Value::record(vec![
+                                ("context", context_value(context)),
+                                ("meta", Value::metadata([])),
+                            ]),
+                        ),
+                    ]),
+                    result::instruction_result_with_meta(
+                        result::pending(&instruction_cid),
+                        change_cids.iter().cloned(),
+                        result_meta,
+                    ),
+                    children,
+                ))])
+            },
+        )?;
+        Ok(TransferOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            receiver_holding_cids: vec![],
+            sender_change_cids: outcome.1,
+            transfer_instruction_cid: Some(outcome.0),
+        })
+    }
+
+    /// An offer's nodes below `TransferFactory_Transfer` before 0.5.16: the fees computed, the
+    /// lock made by `AmuletRules_Transfer`, the instruction.
+    fn offer_children_legacy(
+        &self,
+        request: &TransferRequest,
+        plan: &TransferPlan,
+        execute_before: Timestamp,
+        instruction: Create,
+    ) -> Vec<Node> {
+        let sender = request.sender.as_str();
+        let receiver = request.receiver.as_str();
+        let dso = self.dso.as_str();
                 let compute_fees = Exercise {
                     contract_id: self.amulet_rules.clone(),
                     interface: None,
@@ -239,7 +315,7 @@ impl AmuletToken {
                 ]);
                 let lock_transfer = self.rules_transfer(
                     &RulesTransfer {
-                        plan: &plan,
+                        plan,
                         sender,
                         provider: sender,
                         receiver: sender,
@@ -264,51 +340,10 @@ impl AmuletToken {
                     Node::Exercise(compute_fees),
                     fetch(&self.open_round),
                 ];
-                children.extend(self.input_nodes(sender, &plan));
+                children.extend(self.input_nodes(sender, plan));
                 children.push(Node::Exercise(lock_transfer));
                 children.push(Node::Create(instruction));
-
-                let input_cids = plan
-                    .submitted_inputs()
-                    .into_iter()
-                    .map(Value::cid)
-                    .collect();
-                Ok(vec![Node::Exercise(result::factory_transfer(
-                    &self.external_party_rules,
-                    sender,
-                    Value::record(vec![
-                        ("expectedAdmin", Value::party(dso)),
-                        ("transfer", transfer(input_cids)),
-                        (
-                            "extraArgs",
-                            Value::record(vec![
-                                (
-                                    "context",
-                                    context_value(vec![
-                                        ("amulet-rules", av_cid(&self.amulet_rules)),
-                                        ("open-round", av_cid(&self.open_round)),
-                                    ]),
-                                ),
-                                ("meta", Value::metadata([])),
-                            ]),
-                        ),
-                    ]),
-                    result::instruction_result(
-                        result::pending(&instruction_cid),
-                        change_cids.iter().cloned(),
-                    ),
-                    children,
-                ))])
-            },
-        )?;
-        Ok(TransferOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            receiver_holding_cids: vec![],
-            sender_change_cids: outcome.1,
-            transfer_instruction_cid: Some(outcome.0),
-        })
+                children
     }
 
     /// Accept (receiver), reject (receiver) or withdraw (sender) a pending Canton Coin
@@ -360,12 +395,9 @@ impl AmuletToken {
             );
         }
         let locked = live_lock.ok_or_else(|| LedgerError::ContractNotFound(locked_cid.clone()))?;
-        let sender = pending.sender.as_str();
-        let receiver = pending.receiver.as_str();
-        let dso = self.dso.as_str();
         let actor = match choice {
-            InstructionChoice::Accept | InstructionChoice::Reject => receiver,
-            InstructionChoice::Withdraw => sender,
+            InstructionChoice::Accept | InstructionChoice::Reject => pending.receiver.as_str(),
+            InstructionChoice::Withdraw => pending.sender.as_str(),
         };
         let mut holding_cid = String::new();
         let tx = ledger.transact::<TokenError>(
@@ -382,10 +414,65 @@ impl AmuletToken {
                         pending.execute_before
                     )));
                 }
+                let settled = if self.has_v2_events() {
+                    let accept = choice == InstructionChoice::Accept;
+                    self.settle_v2(ctx, accept, &pending, &locked_cid, locked)
+                } else {
+                    self.settle_legacy(ctx, choice, &pending, &locked_cid, locked)
+                };
+                holding_cid = settled.holding_cid;
+                Ok(vec![Node::Exercise(Exercise {
+                    contract_id: instruction_cid.to_owned(),
+                    interface: Some(transfer_instruction_interface()),
+                    choice: choice.name().into(),
+                    argument: Value::record(vec![(
+                        "extraArgs",
+                        Value::record(vec![
+                            ("context", context_value(self.instruction_context_entries())),
+                            ("meta", Value::metadata([])),
+                        ]),
+                    )]),
+                    acting_parties: parties([actor]),
+                    choice_observers: Default::default(),
+                    consuming: true,
+                    result: result::instruction_result_with_meta(
+                        settled.output,
+                        settled.sender_change,
+                        settled.meta,
+                    ),
+                    children: settled.children,
+                })])
+            },
+        )?;
+        Ok(InstructionOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            holding_cid,
+        })
+    }
+
+    /// [`Self::act`] below the instruction's choice before 0.5.16: `LockedAmulet_Unlock`, then
+    /// for an accept `AmuletRules_Transfer` of the unlocked Amulet to the receiver.
+    fn settle_legacy(
+        &self,
+        ctx: &mut TxContext<'_>,
+        choice: InstructionChoice,
+        pending: &PendingInstruction,
+        locked_cid: &str,
+        locked: Amount,
+    ) -> Settled {
+        let sender = pending.sender.as_str();
+        let receiver = pending.receiver.as_str();
+        let dso = self.dso.as_str();
+        let actor = match choice {
+            InstructionChoice::Accept | InstructionChoice::Reject => receiver,
+            InstructionChoice::Withdraw => sender,
+        };
                 let unlocked = self.new_amulet(ctx, sender, locked);
                 let unlocked_cid = unlocked.contract_id.clone();
                 let unlock = Exercise {
-                    contract_id: locked_cid.clone(),
+                    contract_id: locked_cid.to_owned(),
                     interface: None,
                     choice: "LockedAmulet_Unlock".into(),
                     argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
@@ -419,12 +506,12 @@ impl AmuletToken {
                 };
                 let mut children = vec![
                     Node::Fetch(Fetch {
-                        contract_id: locked_cid.clone(),
+                        contract_id: locked_cid.to_owned(),
                         acting_parties: parties([actor]),
                     }),
                     Node::Exercise(unlock),
                 ];
-                let (output, sender_change) = if choice == InstructionChoice::Accept {
+                let (output, sender_change, holding_cid) = if choice == InstructionChoice::Accept {
                     let input = Holding {
                         contract_id: unlocked_cid,
                         owner: sender.to_owned(),
@@ -441,7 +528,7 @@ impl AmuletToken {
                             .then(|| self.new_amulet(ctx, sender, change)),
                         expired_locks: vec![],
                     };
-                    holding_cid = plan.receiver_amulet.contract_id.clone();
+                    let holding_cid = plan.receiver_amulet.contract_id.clone();
                     let change_cids: Vec<String> =
                         plan.change.iter().map(|c| c.contract_id.clone()).collect();
                     children.push(Node::Exercise(self.accept_transfer(
@@ -450,36 +537,17 @@ impl AmuletToken {
                         pending.amount,
                         &plan,
                     )));
-                    (result::completed([holding_cid.clone()]), change_cids)
+                    (result::completed([holding_cid.clone()]), change_cids, holding_cid)
                 } else {
-                    holding_cid = unlocked_cid.clone();
-                    (result::failed(), vec![unlocked_cid.clone()])
+                    (result::failed(), vec![unlocked_cid.to_owned()], unlocked_cid)
                 };
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: instruction_cid.to_owned(),
-                    interface: Some(transfer_instruction_interface()),
-                    choice: choice.name().into(),
-                    argument: Value::record(vec![(
-                        "extraArgs",
-                        Value::record(vec![
-                            ("context", context_value(self.instruction_context_entries())),
-                            ("meta", Value::metadata([])),
-                        ]),
-                    )]),
-                    acting_parties: parties([actor]),
-                    choice_observers: Default::default(),
-                    consuming: true,
-                    result: result::instruction_result(output, sender_change),
+                Settled {
                     children,
-                })])
-            },
-        )?;
-        Ok(InstructionOutcome {
-            update_id: tx.update_id.clone(),
-            offset: tx.offset,
-            record_time: tx.record_time,
-            holding_cid,
-        })
+                    output,
+                    sender_change,
+                    holding_cid,
+                    meta: Value::metadata([]),
+                }
     }
 
     /// Reject or withdraw with `expire-lock = false`: the instruction is archived, nothing is

@@ -85,19 +85,6 @@ impl AmuletToken {
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();
                 outcome = (vec![output_cid.clone()], change_cids.clone());
 
-                // Every output goes back to the sender unlocked: no `sender` in the meta.
-                let merge_split = self.rules_transfer(
-                    &RulesTransfer {
-                        plan: &plan,
-                        sender,
-                        provider: sender,
-                        receiver: sender,
-                        amount: request.amount,
-                        lock: None,
-                    },
-                    parties([dso, sender]),
-                    Value::some(Value::metadata([(meta::TX_KIND, "merge-split".to_owned())])),
-                );
                 let fetch = |cid: &str| {
                     Node::Fetch(Fetch {
                         contract_id: cid.to_owned(),
@@ -106,12 +93,44 @@ impl AmuletToken {
                 };
                 let mut children = vec![fetch(&self.amulet_rules), fetch(&self.open_round)];
                 children.extend(self.input_nodes(sender, &plan));
-                children.push(Node::Exercise(merge_split));
+                let transfer = RulesTransfer {
+                    plan: &plan,
+                    sender,
+                    provider: sender,
+                    receiver: sender,
+                    amount: request.amount,
+                    lock: None,
+                };
+                // Every output goes back to the sender unlocked: no `sender` in the meta.
+                let merge_split = || Value::metadata([(meta::TX_KIND, "merge-split".to_owned())]);
+                let mut result_meta = Value::metadata([]);
+                if self.has_v2_events() {
+                    // 0.6.11: the factory runs the transfer itself; its events carry the memo
+                    // on both sides of the leg, and its result the V1 history meta.
+                    let memo = request
+                        .memo
+                        .iter()
+                        .map(|m| (meta::REASON.to_owned(), m.clone()))
+                        .collect();
+                    children.extend(self.external_transfer_nodes(&transfer, memo));
+                    result_meta = merge_split();
+                } else {
+                    let merge_split = self.rules_transfer(
+                        &transfer,
+                        parties([dso, sender]),
+                        Value::some(merge_split()),
+                    );
+                    children.push(Node::Exercise(merge_split));
+                }
                 Ok(vec![Node::Exercise(result::factory_transfer(
                     &self.external_party_rules,
                     sender,
                     self.factory_argument(request, &plan.submitted_inputs(), times, None),
-                    result::instruction_result(result::completed([output_cid]), change_cids),
+                    result::instruction_result_with_meta(
+                        result::completed([output_cid]),
+                        change_cids,
+                        result_meta,
+                    ),
                     children,
                 ))])
             },
