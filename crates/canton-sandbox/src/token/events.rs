@@ -79,7 +79,7 @@ impl LegSide {
         };
         Value::record(vec![
             ("transferLegId", Value::text(&self.leg_id)),
-            ("side", Value::variant(side, Value::Unit)),
+            ("side", Value::Enum(side)),
             ("otherside", self.otherside.value()),
             ("amount", Value::Numeric(self.amount)),
             ("instrumentId", Value::text(&self.instrument)),
