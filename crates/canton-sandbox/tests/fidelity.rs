@@ -1,10 +1,13 @@
 //! (a) Structure fidelity: a Canton Coin 1-step deposit and withdrawal made in the sandbox, read
 //! as the treasury with the guide's filter, has the structure of the real LocalNet recording
-//! (`fixtures/localnet-treasury/one-step-deposit-and-withdraw.json`).
+//! (`fixtures/localnet-treasury/one-step-deposit-and-withdraw.json`), made before Splice 0.5.16:
+//! the sandbox reproduces that release ([`SpliceRelease::Legacy`]); `v2_events.rs` holds the
+//! default (0.6.11) to its own recording.
 
 mod common;
 
 use common::*;
+use canton_sandbox::token::SpliceRelease;
 use serde_json::{Value, json};
 
 /// Replays the recording's story: alice deposits 100 from two holdings (60 + 70, so 30 change)
@@ -58,7 +61,7 @@ async fn one_step_deposit_and_withdrawal_match_the_localnet_recording() {
     else {
         return;
     };
-    let sandbox = start_empty().await;
+    let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (treasury, txs) = deposit_and_withdraw(&client).await;
     // The treasury sees its preapproval's creation, the deposit and the withdrawal.
@@ -118,7 +121,7 @@ async fn one_step_deposit_and_withdrawal_match_the_localnet_recording() {
 async fn summary_values_follow_splice_arithmetic() {
     // Independent of the fixture: the balance changes "as of round zero" that the recording
     // shows are reproduced exactly (round 19, rate 0.00380518 per round).
-    let sandbox = start_empty().await;
+    let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (_, txs) = deposit_and_withdraw(&client).await;
     let withdrawal_send = &txs[2]["events"][1]["ExercisedEvent"];
@@ -171,7 +174,7 @@ async fn the_parser_reads_sandbox_and_recording_alike() {
     else {
         return;
     };
-    let sandbox = start_empty().await;
+    let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (treasury, txs) = deposit_and_withdraw(&client).await;
 

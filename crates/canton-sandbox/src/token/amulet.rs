@@ -1372,13 +1372,20 @@ mod tests {
     }
 
     fn setup() -> (Ledger, AmuletToken, String, String) {
+        setup_of(SpliceRelease::default())
+    }
+
+    fn setup_of(release: SpliceRelease) -> (Ledger, AmuletToken, String, String) {
         let mut l = Ledger::new(LedgerConfig::default());
         let dso = l.allocate_party("DSO").unwrap();
         let provider = l.allocate_party("validator").unwrap();
         let treasury = l.allocate_party("treasury").unwrap();
         let alice = l.allocate_party("alice").unwrap();
-        let token =
-            AmuletToken::bootstrap(&mut l, &dso, &provider, AmuletConfig::default()).unwrap();
+        let config = AmuletConfig {
+            release,
+            ..AmuletConfig::default()
+        };
+        let token = AmuletToken::bootstrap(&mut l, &dso, &provider, config).unwrap();
         token.create_preapproval(&mut l, &treasury).unwrap();
         (l, token, treasury, alice)
     }
@@ -1403,7 +1410,7 @@ mod tests {
 
     #[test]
     fn one_step_transfer_has_the_real_node_layout_and_consumes_its_inputs() {
-        let (mut l, token, treasury, alice) = setup();
+        let (mut l, token, treasury, alice) = setup_of(SpliceRelease::Legacy);
         let a = token.mint(&mut l, &alice, amount("60")).unwrap();
         let b = token.mint(&mut l, &alice, amount("70")).unwrap();
         let request = TransferRequest {
@@ -1451,6 +1458,46 @@ mod tests {
             again,
             Err(TokenError::Ledger(LedgerError::ContractNotFound(_)))
         ));
+    }
+
+    #[test]
+    fn one_step_transfer_of_0_6_11_runs_send_v2_and_reports_each_account() {
+        let (mut l, token, treasury, alice) = setup();
+        let a = token.mint(&mut l, &alice, amount("60")).unwrap();
+        let b = token.mint(&mut l, &alice, amount("70")).unwrap();
+        let request = TransferRequest {
+            sender: alice.clone(),
+            receiver: treasury.clone(),
+            amount: amount("100"),
+            memo: Some("memo-1".into()),
+            inputs: Some(vec![a.contract_id, b.contract_id]),
+            command_id: "c1".into(),
+        };
+        let out = token.transfer(&mut l, &request).unwrap();
+        // No AmuletRules_Transfer: SendV2 fetches the config state, spends the inputs, makes
+        // the outputs and reports one event per account.
+        let expected: Vec<(i32, i32, String)> = [
+            (0, 14, "TransferFactory_Transfer"),
+            (1, 1, "fetch"),
+            (2, 2, "fetch"),
+            (3, 3, "fetch"),
+            (4, 4, "fetch"),
+            (5, 14, "TransferPreapproval_SendV2"),
+            (6, 6, "fetch"),
+            (7, 7, "fetch"),
+            (8, 8, "Archive"),
+            (9, 9, "fetch"),
+            (10, 10, "Archive"),
+            (11, 11, "create Amulet"),
+            (12, 12, "create Amulet"),
+            (13, 13, "EventLog_HoldingsChange"),
+            (14, 14, "EventLog_HoldingsChange"),
+        ]
+        .into_iter()
+        .map(|(a, b, c)| (a, b, c.to_owned()))
+        .collect();
+        assert_eq!(layout(&l, out.offset), expected);
+        assert_eq!(token.holdings(&l, &treasury)[0].amount, amount("100"));
     }
 
     #[test]
