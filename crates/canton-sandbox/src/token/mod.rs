@@ -6,6 +6,7 @@ mod amulet_v2;
 pub mod counterfeit;
 pub mod events;
 pub mod offer;
+pub mod offer_v2;
 pub mod packages;
 pub mod preapproval;
 pub mod result;

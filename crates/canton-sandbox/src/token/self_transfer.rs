@@ -26,6 +26,7 @@ use crate::token::amulet::{
     AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
 use crate::token::offer::OfferToken;
+use crate::token::offer_v2::{TransferParts, memo_leg};
 use crate::token::packages::meta;
 use crate::token::result;
 
@@ -233,18 +234,36 @@ impl OfferToken {
                     children.push(Node::Create(c));
                 }
                 outcome = (vec![output_cid.clone()], change_cids.clone());
+                let input_cids: Vec<String> = inputs.iter().map(|(cid, _)| cid.clone()).collect();
+                children.extend(self.transfer_events(
+                    owner,
+                    owner,
+                    request.amount,
+                    input_cids.clone(),
+                    change_cids.first().cloned(),
+                    output_cid.clone(),
+                    memo_leg(request.memo.as_deref()),
+                ));
+                let times = (request.requested_at, request.execute_before);
                 let argument = self.factory_argument(
                     owner,
                     owner,
                     request.amount,
-                    (request.requested_at, request.execute_before),
-                    inputs.iter().map(|(cid, _)| cid.as_str()),
+                    times,
+                    input_cids.iter().map(String::as_str),
                     request.memo.as_deref(),
                 );
-                Ok(vec![Node::Exercise(result::factory_transfer(
-                    &self.factory,
-                    owner,
+                let parts = TransferParts {
+                    sender: owner,
+                    receiver: owner,
+                    amount: request.amount,
+                    times,
+                    inputs: input_cids,
+                    memo: request.memo.as_deref(),
+                };
+                Ok(vec![Node::Exercise(self.factory_exercise(
                     argument,
+                    &parts,
                     result::instruction_result(result::completed([output_cid]), change_cids),
                     children,
                 ))])
