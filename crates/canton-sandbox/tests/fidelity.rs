@@ -177,6 +177,10 @@ async fn the_parser_reads_sandbox_and_recording_alike() {
     let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (treasury, txs) = deposit_and_withdraw(&client).await;
+    // The same story on 0.6.11 trees, which add V2 events the V1 parser must pass over.
+    let sandbox_v2 = start_empty().await;
+    let client_v2 = Client::new(&sandbox_v2);
+    let (treasury_v2, txs_v2) = deposit_and_withdraw(&client_v2).await;
 
     // What matters to the exchange, without the ids that differ between the two ledgers.
     let outline = |party: &str, txs: &[Value]| {
@@ -222,4 +226,9 @@ async fn the_parser_reads_sandbox_and_recording_alike() {
     assert_eq!(ours[0], (vec![], vec![], 0));
     assert_eq!(ours[1..], outline(&recorded_treasury, &recorded)[..]);
     assert_eq!(ours[1].0.len(), 1, "the deposit is one incoming transfer");
+    assert_eq!(
+        outline(&treasury_v2, &txs_v2),
+        ours,
+        "V1 + V2 trees read as the V1 trees: nothing counted twice, nothing unexplained"
+    );
 }

@@ -228,20 +228,31 @@ fn on_ledger(tx: &Value, known: &mut BTreeMap<String, (String, i128)>) -> BTreeM
     let mut out: BTreeMap<String, Changes> = BTreeMap::new();
     for v in tx["events"].as_array().unwrap().iter().map(event) {
         let template = v["templateId"].as_str().unwrap();
-        if !(template.ends_with(":Splice.Amulet:Amulet") || template.ends_with(":Splice.Amulet:LockedAmulet")) {
+        if !(template.ends_with(":Splice.Amulet:Amulet")
+            || template.ends_with(":Splice.Amulet:LockedAmulet")
+            || template.ends_with(":Sandbox.Token:TokenHolding"))
+        {
             continue;
         }
         let cid = v["contractId"].as_str().unwrap().to_owned();
         if let Some(view) = v["interfaceViews"].as_array().and_then(|a| a.first()) {
             let view = &view["viewValue"];
-            let owner = view["owner"].as_str().unwrap().to_owned();
+            // A V1 view names the owner; a V2 view (a V2-only issuer's) its account.
+            let owner = view["owner"]
+                .as_str()
+                .or(view["account"]["owner"].as_str())
+                .unwrap()
+                .to_owned();
             let amount = units(view["amount"].as_str().unwrap());
             known.insert(cid.clone(), (owner.clone(), amount));
             let entry = out.entry(owner).or_default();
             entry.created.insert(cid);
             entry.net += amount;
         } else if v["consuming"] == true {
-            let (owner, amount) = known.get(&cid).cloned().expect("a holding seen made");
+            // A holding the reader never saw made is not its own (it would be a stakeholder).
+            let Some((owner, amount)) = known.get(&cid).cloned() else {
+                continue;
+            };
             let entry = out.entry(owner).or_default();
             entry.consumed.insert(cid);
             entry.net -= amount;
@@ -377,4 +388,121 @@ async fn the_receiver_sees_its_event_and_holdings_carry_both_views() {
     assert_eq!(views[0]["viewValue"]["owner"], json!(s.validator));
     assert_eq!(views[1]["viewValue"]["account"], json!({"owner": s.validator, "provider": null, "id": ""}));
     assert_eq!(views[0]["viewValue"]["amount"], views[1]["viewValue"]["amount"]);
+}
+
+/// Every SBX holding change of `party` in updates up to the ledger end is explained by the
+/// admin's V2 events (on the token's factory); answers the transactions read.
+async fn sbx_changes_are_explained(client: &Client, party: &str) -> Vec<Value> {
+    let end = client.ledger_end().await;
+    let updates = client
+        .post("/v2/updates", &json!({"beginExclusive": 0, "endInclusive": end,
+            "updateFormat": {"includeTransactions": {"eventFormat": v2_filter(party),
+            "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}))
+        .await
+        .ok();
+    let mut known = BTreeMap::new();
+    let mut txs = vec![];
+    for u in updates.as_array().unwrap() {
+        let tx = &u["update"]["Transaction"]["value"];
+        let ledger = on_ledger(tx, &mut known);
+        let Some(mine) = ledger.get(party) else {
+            continue;
+        };
+        let admin = tx["events"].as_array().unwrap().iter().map(event)
+            .find(|v| v["choice"] == "EventLog_HoldingsChange")
+            .map(|v| v["choiceArgument"]["admin"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("holding changes without events: {tx:#}"));
+        let events = reported(tx, &admin);
+        let theirs = &events[party];
+        assert_eq!((&theirs.consumed, &theirs.created, theirs.net),
+            (&mine.consumed, &mine.created, mine.net), "in {tx:#}");
+        txs.push(tx.clone());
+    }
+    txs
+}
+
+/// SBX by default speaks V1 and V2: its mint, offer, accept, reject and withdrawal keep their
+/// V1 signals and add V2 events that explain every holding change, for sender and receiver.
+#[tokio::test]
+async fn sbx_reports_v2_events_beside_its_v1_signals() {
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let alice = client.party("alice").await;
+    let bob = client.party("bob").await;
+    client.post("/sandbox/control/token/mint", &json!({"owner": alice, "amount": "100"})).await.ok();
+    for what in ["accept", "reject", "withdraw"] {
+        let offer = client
+            .post("/sandbox/control/offers", &json!({"sender": alice, "receiver": bob,
+                "amount": "10", "memo": format!("sbx-{what}")}))
+            .await
+            .ok();
+        client.post(&format!("/sandbox/control/offers/{what}"),
+            &json!({"transferInstructionCid": offer["transferInstructionCid"]})).await.ok();
+    }
+    let alices = sbx_changes_are_explained(&client, &alice).await;
+    // mint, then offer + its settlement three times.
+    assert_eq!(alices.len(), 7);
+    let bobs = sbx_changes_are_explained(&client, &bob).await;
+    assert_eq!(bobs.len(), 1, "bob's holdings change once: the accept");
+    let accept = &bobs[0];
+    let events: Vec<&Value> = accept["events"].as_array().unwrap().iter().map(event).collect();
+    assert_eq!(events[0]["interfaceId"].as_str().map(qualified_name).as_deref(),
+        Some("Splice.Api.Token.TransferInstructionV1:TransferInstruction"));
+    let leg = events.iter()
+        .find(|v| v["choiceArgument"]["account"]["owner"] == json!(bob))
+        .map(|v| &v["choiceArgument"]["transferLegSides"][0])
+        .unwrap();
+    assert_eq!(leg["side"], "ReceiverSide");
+    assert_eq!(leg["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"], "sbx-accept");
+}
+
+/// A V2-only issuer: no V1 interface anywhere in its transactions (no `HoldingV1` view, the
+/// factory and the instruction used through their V2 interfaces), V2 events explain every
+/// change, and the exchange's V1 parser finds no transfer to credit in them.
+#[tokio::test]
+async fn a_v2_only_sbx_shows_no_v1_signal_and_the_v1_parser_credits_nothing() {
+    use exchange_core::{HoldingBook, PartyId, parse_transaction};
+
+    let sandbox = canton_sandbox::Sandbox::start(canton_sandbox::SandboxConfig {
+        sbx_v2_only: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = Client::new(&sandbox);
+    let alice = client.party("alice").await;
+    let bob = client.party("bob").await;
+    client.post("/sandbox/control/token/mint", &json!({"owner": alice, "amount": "100"})).await.ok();
+    let offer = client
+        .post("/sandbox/control/offers", &json!({"sender": alice, "receiver": bob,
+            "amount": "10", "memo": "v2-only"}))
+        .await
+        .ok();
+    client.post("/sandbox/control/offers/accept",
+        &json!({"transferInstructionCid": offer["transferInstructionCid"]})).await.ok();
+    let alices = sbx_changes_are_explained(&client, &alice).await;
+    let bobs = sbx_changes_are_explained(&client, &bob).await;
+    assert_eq!((alices.len(), bobs.len()), (3, 1));
+    for tx in alices.iter().chain(&bobs) {
+        let text = tx.to_string();
+        for v1 in ["Splice.Api.Token.HoldingV1", "Splice.Api.Token.TransferInstructionV1"] {
+            assert!(!text.contains(v1), "{v1} in a V2-only transaction: {tx:#}");
+        }
+    }
+    let root = event(&bobs[0]["events"][0]);
+    assert_eq!(root["choice"], "TransferInstruction_Accept");
+    assert_eq!(root["interfaceId"].as_str().map(qualified_name).as_deref(),
+        Some("Splice.Api.Token.TransferInstructionV2:TransferInstruction"));
+    assert_eq!(root["choiceArgument"]["actors"], json!([bob]));
+    let party = PartyId::new(&bob).unwrap();
+    let parsed = parse_transaction(&serde_json::from_value(bobs[0].clone()).unwrap(), &party,
+        &HoldingBook::default()).unwrap();
+    // It knows the choice name (whichever interface), but finds neither amount nor instrument
+    // nor any holding to credit: reading V2 is the V2 parser's job.
+    assert!(
+        parsed.transfers.iter().all(|t| t.amount.is_none() && t.instrument.is_none()),
+        "the V1 parser read an amount: {:?}",
+        parsed.transfers
+    );
+    assert!(parsed.holding_changes.is_empty(), "{:?}", parsed.holding_changes);
 }
