@@ -2,10 +2,13 @@
 //! DevNet faucet and moved by 1-step transfers through the receiver's `TransferPreapproval`, or
 //! by offers when the receiver has none ([`crate::token::amulet_offer`]).
 //!
-//! The transaction trees are the real ones node for node (`token-standard.md` §6.3; checked
-//! against the LocalNet recording): fetch nodes sit where the real engine fetches, so every
-//! reader sees the same node ids and gaps a real participant would show. Fees are zero, as on
-//! networks after CIP-0078; there is one open mining round that never advances.
+//! The transaction trees are the real ones node for node (`token-standard.md` §6.3): fetch
+//! nodes sit where the real engine fetches, so every reader sees the same node ids and gaps a
+//! real participant would show. Two releases are reproduced ([`SpliceRelease`]): Splice 0.6.11+
+//! by default (V1 signals and V2 events, [`crate::token::amulet_v2`], checked against the
+//! splice-cli-0.6.11 recording), and the older trees of the LocalNet recording
+//! (`AmuletRules_Transfer` under every token standard operation). Fees are zero, as on networks
+//! after CIP-0078; there is one open mining round that never advances.
 
 use std::collections::BTreeSet;
 

@@ -8,7 +8,8 @@
 //! → archives of the inputs → the locked holding → the sender's change → the instruction, whose
 //! only stakeholder-observer is the receiver, so the receiver's view is just that create. The
 //! instruction's choices archive the locked holding and create the receiver's (accept) or the
-//! sender's (reject, withdraw) unlocked holding.
+//! sender's (reject, withdraw) unlocked holding. Every holding change is also reported as a
+//! token standard V2 event, and the token can be a V2-only issuer ([`crate::token::offer_v2`]).
 
 use exchange_core::{Amount, Timestamp};
 
@@ -19,7 +20,7 @@ use crate::model::{
 };
 use crate::token::TokenError;
 use crate::token::amulet::MAX_INPUTS;
-use crate::token::offer_v2::{TransferParts, memo_leg};
+use crate::token::offer_v2::{SbxTransfer, TransferParts, memo_leg};
 use crate::token::result;
 
 pub const PACKAGE_ID: &str = "5a4d8b0a7c1e6f2d3b9a8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f";
@@ -510,18 +511,18 @@ impl OfferToken {
                     change_cids.push(c.contract_id.clone());
                     children.push(Node::Create(c));
                 }
-                children.extend(self.transfer_events(
+                children.extend(self.transfer_events(SbxTransfer {
                     sender,
-                    sender,
-                    request.amount,
-                    inputs.clone(),
-                    change_cids.first().cloned(),
-                    locked_cid.clone(),
-                    vec![(
+                    receiver: sender,
+                    amount: request.amount,
+                    inputs: inputs.clone(),
+                    change: change_cids.first().cloned(),
+                    output: locked_cid.clone(),
+                    leg_meta: vec![(
                         super::packages::meta::REASON.to_owned(),
                         format!("lock for transfer to '{}'", request.receiver),
                     )],
-                ));
+                }));
                 let parts = |inputs: &[String]| TransferParts {
                     sender,
                     receiver: &request.receiver,
@@ -628,15 +629,15 @@ impl OfferToken {
                     vec![holding_cid.clone()]
                 };
                 let event = if choice == InstructionChoice::Accept {
-                    self.transfer_events(
-                        &pending.sender,
-                        &pending.receiver,
-                        pending.amount,
-                        vec![locked_cid.clone()],
-                        None,
-                        holding_cid.clone(),
-                        memo_leg(pending.memo.as_deref()),
-                    )
+                    self.transfer_events(SbxTransfer {
+                        sender: &pending.sender,
+                        receiver: &pending.receiver,
+                        amount: pending.amount,
+                        inputs: vec![locked_cid.clone()],
+                        change: None,
+                        output: holding_cid.clone(),
+                        leg_meta: memo_leg(pending.memo.as_deref()),
+                    })
                 } else {
                     vec![self.unlock_event(&pending.sender, &locked_cid, &holding_cid)]
                 };

@@ -185,29 +185,18 @@ impl OfferToken {
             .collect()
     }
 
-    /// The events of a transfer of `amount` from `sender` (spending `inputs`, keeping
-    /// `change`) to `receiver`'s new `output`, the memo on the leg.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn transfer_events(
-        &self,
-        sender: &str,
-        receiver: &str,
-        amount: Amount,
-        inputs: Vec<String>,
-        change: Option<String>,
-        output: String,
-        leg_meta: Vec<(String, String)>,
-    ) -> Vec<Node> {
+    /// The events of a transfer by this token's admin (see [`TransferEvents`]).
+    pub(super) fn transfer_events(&self, t: SbxTransfer<'_>) -> Vec<Node> {
         let events = TransferEvents {
             admin: &self.admin,
             instrument: INSTRUMENT_ID,
-            sender,
-            receiver,
-            amount,
-            inputs,
-            change,
-            output,
-            leg_meta,
+            sender: t.sender,
+            receiver: t.receiver,
+            amount: t.amount,
+            inputs: t.inputs,
+            change: t.change,
+            output: t.output,
+            leg_meta: t.leg_meta,
         };
         self.event_nodes(events.events())
     }
@@ -227,6 +216,18 @@ impl OfferToken {
         );
         Node::Exercise(e.exercise(&self.factory))
     }
+}
+
+/// A transfer of `amount` from `sender` (spending `inputs`, keeping `change`) to `receiver`'s
+/// new `output`, with `leg_meta` (the memo) on the leg.
+pub(super) struct SbxTransfer<'a> {
+    pub(super) sender: &'a str,
+    pub(super) receiver: &'a str,
+    pub(super) amount: Amount,
+    pub(super) inputs: Vec<String>,
+    pub(super) change: Option<String>,
+    pub(super) output: String,
+    pub(super) leg_meta: Vec<(String, String)>,
 }
 
 /// `{"values": {reason: memo}}`, or empty.

@@ -4,7 +4,11 @@
 //! rest as one change holding; the result is `TransferInstructionResult_Completed`. It is how a
 //! wallet merges UTXOs (amount = the inputs' total gives one holding).
 //!
-//! Canton Coin, as `amulet_transferFactory_transferImpl`'s self branch (splice
+//! Canton Coin since Splice 0.6.11 (the default): the factory runs the transfer itself (a fetch
+//! of the config state, the inputs archived, output and change created) and reports one
+//! `EventLog_HoldingsChange` for the sender's account with both sides of the self leg; its
+//! result meta says `tx-kind: merge-split`. Before 0.5.16 ([`crate::token::SpliceRelease::Legacy`]),
+//! as `amulet_transferFactory_transferImpl`'s self branch (splice
 //! `ExternalPartyAmuletRules.daml`): `TransferFactory_Transfer` → fetches of the rules, the
 //! round and each input → `AmuletRules_Transfer` with provider = sender and one unlocked output
 //! to the sender, exercised with the DSO's authority as the offer's lock transfer is; its
@@ -26,7 +30,7 @@ use crate::token::amulet::{
     AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
 use crate::token::offer::OfferToken;
-use crate::token::offer_v2::{TransferParts, memo_leg};
+use crate::token::offer_v2::{SbxTransfer, TransferParts, memo_leg};
 use crate::token::packages::meta;
 use crate::token::result;
 
@@ -235,15 +239,15 @@ impl OfferToken {
                 }
                 outcome = (vec![output_cid.clone()], change_cids.clone());
                 let input_cids: Vec<String> = inputs.iter().map(|(cid, _)| cid.clone()).collect();
-                children.extend(self.transfer_events(
-                    owner,
-                    owner,
-                    request.amount,
-                    input_cids.clone(),
-                    change_cids.first().cloned(),
-                    output_cid.clone(),
-                    memo_leg(request.memo.as_deref()),
-                ));
+                children.extend(self.transfer_events(SbxTransfer {
+                    sender: owner,
+                    receiver: owner,
+                    amount: request.amount,
+                    inputs: input_cids.clone(),
+                    change: change_cids.first().cloned(),
+                    output: output_cid.clone(),
+                    leg_meta: memo_leg(request.memo.as_deref()),
+                }));
                 let times = (request.requested_at, request.execute_before);
                 let argument = self.factory_argument(
                     owner,
