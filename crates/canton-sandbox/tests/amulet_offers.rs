@@ -10,8 +10,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::*;
 use canton_sandbox::token::SpliceRelease;
+use common::*;
 use serde_json::{Value, json};
 
 /// The transaction at `offset` as `party` reads it with the guide's filter.

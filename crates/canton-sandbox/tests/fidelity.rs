@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::*;
 use canton_sandbox::token::SpliceRelease;
+use common::*;
 use serde_json::{Value, json};
 
 /// Replays the recording's story: alice deposits 100 from two holdings (60 + 70, so 30 change)

@@ -83,7 +83,11 @@ fn assert_faithful(name: &str, recorded: &Value, ours: &Value) {
                 && (d.contains(".contractKeyHash:") || d.contains(".implementationPackageId:")))
         })
         .collect();
-    assert!(diffs.is_empty(), "{name}: shape differs:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{name}: shape differs:\n{}",
+        diffs.join("\n")
+    );
 }
 
 /// The parties and the sandbox of one story.
@@ -134,9 +138,11 @@ impl Story {
     async fn offer(&self) -> Value {
         let a = self.client.mint(&self.alice, "700").await;
         let b = self.client.mint(&self.alice, "600").await;
-        self.transfer(json!({"sender": self.alice, "receiver": self.bob, "amount": "1000",
-            "inputHoldingCids": [a, b]}))
-            .await
+        self.transfer(
+            json!({"sender": self.alice, "receiver": self.bob, "amount": "1000",
+            "inputHoldingCids": [a, b]}),
+        )
+        .await
     }
 }
 
@@ -161,8 +167,10 @@ async fn every_amulet_operation_has_the_node_structure_of_splice_0_6_11() {
     // tx 5: a 1-step transfer through the receiver's preapproval, one input, with change.
     let input = minted["contractId"].clone();
     let sent = s
-        .transfer(json!({"sender": s.alice, "receiver": s.validator, "amount": "100",
-            "inputHoldingCids": [input]}))
+        .transfer(
+            json!({"sender": s.alice, "receiver": s.validator, "amount": "100",
+            "inputHoldingCids": [input]}),
+        )
         .await;
     let ours = tx_at(&s.client, &s.alice, sent["offset"].as_i64().unwrap()).await;
     assert_faithful("1-step transfer", &recorded(&all, 5), &ours);
@@ -206,17 +214,32 @@ fn reported(tx: &Value, admin: &str) -> BTreeMap<String, Changes> {
         if v["choice"] != "EventLog_HoldingsChange" {
             continue;
         }
-        assert_eq!(v["actingParties"], json!([admin]), "exercised by the admin alone");
+        assert_eq!(
+            v["actingParties"],
+            json!([admin]),
+            "exercised by the admin alone"
+        );
         let arg = &v["choiceArgument"];
         assert_eq!(arg["admin"], admin);
         let owner = arg["account"]["owner"].as_str().unwrap().to_owned();
         let entry = out.entry(owner).or_default();
-        let cids = |k: &str| arg[k].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        let cids = |k: &str| {
+            arg[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
         entry.consumed.extend(cids("inputHoldingCids"));
         entry.created.extend(cids("outputHoldingCids"));
         for leg in arg["transferLegSides"].as_array().unwrap() {
             let amount = units(leg["amount"].as_str().unwrap());
-            entry.net += if leg["side"] == "SenderSide" { -amount } else { amount };
+            entry.net += if leg["side"] == "SenderSide" {
+                -amount
+            } else {
+                amount
+            };
         }
     }
     out
@@ -224,7 +247,10 @@ fn reported(tx: &Value, admin: &str) -> BTreeMap<String, Changes> {
 
 /// What the ledger shows of `tx`: holdings (Amulet, LockedAmulet) created and consumed, by
 /// owner; `known` remembers every holding seen made (owner, amount), here and before.
-fn on_ledger(tx: &Value, known: &mut BTreeMap<String, (String, i128)>) -> BTreeMap<String, Changes> {
+fn on_ledger(
+    tx: &Value,
+    known: &mut BTreeMap<String, (String, i128)>,
+) -> BTreeMap<String, Changes> {
     let mut out: BTreeMap<String, Changes> = BTreeMap::new();
     for v in tx["events"].as_array().unwrap().iter().map(event) {
         let template = v["templateId"].as_str().unwrap();
@@ -270,13 +296,17 @@ async fn v2_events_explain_every_holding_change_of_every_operation() {
     let a = s.client.mint(&s.alice, "50").await;
     let b = s.client.mint(&s.alice, "70").await;
     let merged = s
-        .transfer(json!({"sender": s.alice, "receiver": s.alice, "amount": "120",
-            "inputHoldingCids": [a, b]}))
+        .transfer(
+            json!({"sender": s.alice, "receiver": s.alice, "amount": "120",
+            "inputHoldingCids": [a, b]}),
+        )
         .await;
     let whole = merged["receiverHoldingCids"][0].clone();
-    s.transfer(json!({"sender": s.alice, "receiver": s.alice, "amount": "20",
-        "inputHoldingCids": [whole], "memo": "split-1"}))
-        .await;
+    s.transfer(
+        json!({"sender": s.alice, "receiver": s.alice, "amount": "20",
+        "inputHoldingCids": [whole], "memo": "split-1"}),
+    )
+    .await;
     let direct = s
         .transfer(json!({"sender": s.alice, "receiver": s.validator, "amount": "5", "memo": "m-1"}))
         .await;
@@ -296,20 +326,28 @@ async fn v2_events_explain_every_holding_change_of_every_operation() {
         .map(|v| v["contractId"].clone())
         .unwrap();
     s.client
-        .post("/sandbox/control/advance-time", &json!({"micros": 2 * 86_400_000_000_i64}))
+        .post(
+            "/sandbox/control/advance-time",
+            &json!({"micros": 2 * 86_400_000_000_i64}),
+        )
         .await
         .ok();
     let unlocked = s
-        .transfer(json!({"sender": s.alice, "receiver": s.alice, "amount": "1000",
-            "inputHoldingCids": [locked]}))
+        .transfer(
+            json!({"sender": s.alice, "receiver": s.alice, "amount": "1000",
+            "inputHoldingCids": [locked]}),
+        )
         .await;
 
     let end = s.client.ledger_end().await;
     let updates = s
         .client
-        .post("/v2/updates", &json!({"beginExclusive": 0, "endInclusive": end,
+        .post(
+            "/v2/updates",
+            &json!({"beginExclusive": 0, "endInclusive": end,
             "updateFormat": {"includeTransactions": {"eventFormat": v2_filter(&s.alice),
-            "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}))
+            "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        )
         .await
         .ok();
     let mut known = BTreeMap::new();
@@ -321,33 +359,59 @@ async fn v2_events_explain_every_holding_change_of_every_operation() {
         let Some(mine) = ledger.get(&s.alice) else {
             continue;
         };
-        let admin = tx["events"].as_array().unwrap().iter().map(event)
+        let admin = tx["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(event)
             .find_map(|v| v["interfaceViews"][0]["viewValue"]["instrumentId"]["admin"].as_str())
             .or_else(|| known.is_empty().then_some(""))
             .map(str::to_owned);
         let admin = admin.unwrap_or_else(|| {
-            tx["events"].as_array().unwrap().iter().map(event)
+            tx["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(event)
                 .find(|v| v["choice"] == "EventLog_HoldingsChange")
                 .map(|v| v["choiceArgument"]["admin"].as_str().unwrap().to_owned())
                 .expect("holding changes come with events")
         });
         let events = reported(tx, &admin);
-        let theirs = events.get(&s.alice).unwrap_or_else(|| panic!("no event for alice in {tx:#}"));
+        let theirs = events
+            .get(&s.alice)
+            .unwrap_or_else(|| panic!("no event for alice in {tx:#}"));
         assert_eq!(theirs.consumed, mine.consumed, "consumed, in {tx:#}");
         assert_eq!(theirs.created, mine.created, "created, in {tx:#}");
         assert_eq!(theirs.net, mine.net, "legs vs balance change, in {tx:#}");
-        kinds.extend(tx["events"].as_array().unwrap().iter().map(event).filter_map(|v| v["choice"].as_str()).map(str::to_owned));
+        kinds.extend(
+            tx["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(event)
+                .filter_map(|v| v["choice"].as_str())
+                .map(str::to_owned),
+        );
         checked += 1;
     }
     // 2 mints, merge, split, transfer, 4 offers (each after 2 mints), accept, reject,
     // withdraw, the expired lock's unlock and spend.
     assert_eq!(checked, 21);
-    for choice in ["LockedAmulet_UnlockV2", "LockedAmulet_OwnerExpireLockV2", "TransferPreapproval_SendV2"] {
+    for choice in [
+        "LockedAmulet_UnlockV2",
+        "LockedAmulet_OwnerExpireLockV2",
+        "TransferPreapproval_SendV2",
+    ] {
         assert!(kinds.contains(choice), "{choice} among {kinds:?}");
     }
     // The memo travels on both sides of the direct transfer's leg (the sender sees both).
     let direct_tx = tx_at(&s.client, &s.alice, direct["offset"].as_i64().unwrap()).await;
-    let leg_memos: Vec<&Value> = direct_tx["events"].as_array().unwrap().iter().map(event)
+    let leg_memos: Vec<&Value> = direct_tx["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(event)
         .filter(|v| v["choice"] == "EventLog_HoldingsChange")
         .flat_map(|v| v["choiceArgument"]["transferLegSides"].as_array().unwrap())
         .map(|l| &l["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"])
@@ -370,24 +434,40 @@ async fn the_receiver_sees_its_event_and_holdings_carry_both_views() {
     let events: Vec<&Value> = tx["events"].as_array().unwrap().iter().map(event).collect();
     let mine: Vec<&&Value> = events
         .iter()
-        .filter(|v| v["choice"] == "EventLog_HoldingsChange"
-            && v["choiceArgument"]["account"]["owner"] == json!(s.validator))
+        .filter(|v| {
+            v["choice"] == "EventLog_HoldingsChange"
+                && v["choiceArgument"]["account"]["owner"] == json!(s.validator)
+        })
         .collect();
     assert_eq!(mine.len(), 1, "{tx:#}");
     let arg = &mine[0]["choiceArgument"];
     assert_eq!(arg["outputHoldingCids"], sent["receiverHoldingCids"]);
     assert_eq!(arg["transferLegSides"][0]["side"], "ReceiverSide");
-    assert_eq!(arg["transferLegSides"][0]["otherside"]["owner"], json!(s.alice));
-    assert_eq!(arg["transferLegSides"][0]["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"], "r-1");
+    assert_eq!(
+        arg["transferLegSides"][0]["otherside"]["owner"],
+        json!(s.alice)
+    );
+    assert_eq!(
+        arg["transferLegSides"][0]["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"],
+        "r-1"
+    );
     let created = events
         .iter()
-        .find(|v| v["contractId"] == sent["receiverHoldingCids"][0] && v["createArgument"].is_object())
+        .find(|v| {
+            v["contractId"] == sent["receiverHoldingCids"][0] && v["createArgument"].is_object()
+        })
         .unwrap();
     let views = created["interfaceViews"].as_array().unwrap();
     assert_eq!(views.len(), 2);
     assert_eq!(views[0]["viewValue"]["owner"], json!(s.validator));
-    assert_eq!(views[1]["viewValue"]["account"], json!({"owner": s.validator, "provider": null, "id": ""}));
-    assert_eq!(views[0]["viewValue"]["amount"], views[1]["viewValue"]["amount"]);
+    assert_eq!(
+        views[1]["viewValue"]["account"],
+        json!({"owner": s.validator, "provider": null, "id": ""})
+    );
+    assert_eq!(
+        views[0]["viewValue"]["amount"],
+        views[1]["viewValue"]["amount"]
+    );
 }
 
 /// Every SBX holding change of `party` in updates up to the ledger end is explained by the
@@ -395,9 +475,12 @@ async fn the_receiver_sees_its_event_and_holdings_carry_both_views() {
 async fn sbx_changes_are_explained(client: &Client, party: &str) -> Vec<Value> {
     let end = client.ledger_end().await;
     let updates = client
-        .post("/v2/updates", &json!({"beginExclusive": 0, "endInclusive": end,
+        .post(
+            "/v2/updates",
+            &json!({"beginExclusive": 0, "endInclusive": end,
             "updateFormat": {"includeTransactions": {"eventFormat": v2_filter(party),
-            "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}))
+            "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        )
         .await
         .ok();
     let mut known = BTreeMap::new();
@@ -408,14 +491,21 @@ async fn sbx_changes_are_explained(client: &Client, party: &str) -> Vec<Value> {
         let Some(mine) = ledger.get(party) else {
             continue;
         };
-        let admin = tx["events"].as_array().unwrap().iter().map(event)
+        let admin = tx["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(event)
             .find(|v| v["choice"] == "EventLog_HoldingsChange")
             .map(|v| v["choiceArgument"]["admin"].as_str().unwrap().to_owned())
             .unwrap_or_else(|| panic!("holding changes without events: {tx:#}"));
         let events = reported(tx, &admin);
         let theirs = &events[party];
-        assert_eq!((&theirs.consumed, &theirs.created, theirs.net),
-            (&mine.consumed, &mine.created, mine.net), "in {tx:#}");
+        assert_eq!(
+            (&theirs.consumed, &theirs.created, theirs.net),
+            (&mine.consumed, &mine.created, mine.net),
+            "in {tx:#}"
+        );
         txs.push(tx.clone());
     }
     txs
@@ -429,15 +519,29 @@ async fn sbx_reports_v2_events_beside_its_v1_signals() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     let bob = client.party("bob").await;
-    client.post("/sandbox/control/token/mint", &json!({"owner": alice, "amount": "100"})).await.ok();
+    client
+        .post(
+            "/sandbox/control/token/mint",
+            &json!({"owner": alice, "amount": "100"}),
+        )
+        .await
+        .ok();
     for what in ["accept", "reject", "withdraw"] {
         let offer = client
-            .post("/sandbox/control/offers", &json!({"sender": alice, "receiver": bob,
-                "amount": "10", "memo": format!("sbx-{what}")}))
+            .post(
+                "/sandbox/control/offers",
+                &json!({"sender": alice, "receiver": bob,
+                "amount": "10", "memo": format!("sbx-{what}")}),
+            )
             .await
             .ok();
-        client.post(&format!("/sandbox/control/offers/{what}"),
-            &json!({"transferInstructionCid": offer["transferInstructionCid"]})).await.ok();
+        client
+            .post(
+                &format!("/sandbox/control/offers/{what}"),
+                &json!({"transferInstructionCid": offer["transferInstructionCid"]}),
+            )
+            .await
+            .ok();
     }
     let alices = sbx_changes_are_explained(&client, &alice).await;
     // mint, then offer + its settlement three times.
@@ -445,15 +549,29 @@ async fn sbx_reports_v2_events_beside_its_v1_signals() {
     let bobs = sbx_changes_are_explained(&client, &bob).await;
     assert_eq!(bobs.len(), 1, "bob's holdings change once: the accept");
     let accept = &bobs[0];
-    let events: Vec<&Value> = accept["events"].as_array().unwrap().iter().map(event).collect();
-    assert_eq!(events[0]["interfaceId"].as_str().map(qualified_name).as_deref(),
-        Some("Splice.Api.Token.TransferInstructionV1:TransferInstruction"));
-    let leg = events.iter()
+    let events: Vec<&Value> = accept["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(event)
+        .collect();
+    assert_eq!(
+        events[0]["interfaceId"]
+            .as_str()
+            .map(qualified_name)
+            .as_deref(),
+        Some("Splice.Api.Token.TransferInstructionV1:TransferInstruction")
+    );
+    let leg = events
+        .iter()
         .find(|v| v["choiceArgument"]["account"]["owner"] == json!(bob))
         .map(|v| &v["choiceArgument"]["transferLegSides"][0])
         .unwrap();
     assert_eq!(leg["side"], "ReceiverSide");
-    assert_eq!(leg["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"], "sbx-accept");
+    assert_eq!(
+        leg["meta"]["values"]["splice.lfdecentralizedtrust.org/reason"],
+        "sbx-accept"
+    );
 }
 
 /// A V2-only issuer: no V1 interface anywhere in its transactions (no `HoldingV1` view, the
@@ -472,37 +590,67 @@ async fn a_v2_only_sbx_shows_no_v1_signal_and_the_v1_parser_credits_nothing() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     let bob = client.party("bob").await;
-    client.post("/sandbox/control/token/mint", &json!({"owner": alice, "amount": "100"})).await.ok();
-    let offer = client
-        .post("/sandbox/control/offers", &json!({"sender": alice, "receiver": bob,
-            "amount": "10", "memo": "v2-only"}))
+    client
+        .post(
+            "/sandbox/control/token/mint",
+            &json!({"owner": alice, "amount": "100"}),
+        )
         .await
         .ok();
-    client.post("/sandbox/control/offers/accept",
-        &json!({"transferInstructionCid": offer["transferInstructionCid"]})).await.ok();
+    let offer = client
+        .post(
+            "/sandbox/control/offers",
+            &json!({"sender": alice, "receiver": bob,
+            "amount": "10", "memo": "v2-only"}),
+        )
+        .await
+        .ok();
+    client
+        .post(
+            "/sandbox/control/offers/accept",
+            &json!({"transferInstructionCid": offer["transferInstructionCid"]}),
+        )
+        .await
+        .ok();
     let alices = sbx_changes_are_explained(&client, &alice).await;
     let bobs = sbx_changes_are_explained(&client, &bob).await;
     assert_eq!((alices.len(), bobs.len()), (3, 1));
     for tx in alices.iter().chain(&bobs) {
         let text = tx.to_string();
-        for v1 in ["Splice.Api.Token.HoldingV1", "Splice.Api.Token.TransferInstructionV1"] {
+        for v1 in [
+            "Splice.Api.Token.HoldingV1",
+            "Splice.Api.Token.TransferInstructionV1",
+        ] {
             assert!(!text.contains(v1), "{v1} in a V2-only transaction: {tx:#}");
         }
     }
     let root = event(&bobs[0]["events"][0]);
     assert_eq!(root["choice"], "TransferInstruction_Accept");
-    assert_eq!(root["interfaceId"].as_str().map(qualified_name).as_deref(),
-        Some("Splice.Api.Token.TransferInstructionV2:TransferInstruction"));
+    assert_eq!(
+        root["interfaceId"].as_str().map(qualified_name).as_deref(),
+        Some("Splice.Api.Token.TransferInstructionV2:TransferInstruction")
+    );
     assert_eq!(root["choiceArgument"]["actors"], json!([bob]));
     let party = PartyId::new(&bob).unwrap();
-    let parsed = parse_transaction(&serde_json::from_value(bobs[0].clone()).unwrap(), &party,
-        &HoldingBook::default()).unwrap();
+    let parsed = parse_transaction(
+        &serde_json::from_value(bobs[0].clone()).unwrap(),
+        &party,
+        &HoldingBook::default(),
+    )
+    .unwrap();
     // It knows the choice name (whichever interface), but finds neither amount nor instrument
     // nor any holding to credit: reading V2 is the V2 parser's job.
     assert!(
-        parsed.transfers.iter().all(|t| t.amount.is_none() && t.instrument.is_none()),
+        parsed
+            .transfers
+            .iter()
+            .all(|t| t.amount.is_none() && t.instrument.is_none()),
         "the V1 parser read an amount: {:?}",
         parsed.transfers
     );
-    assert!(parsed.holding_changes.is_empty(), "{:?}", parsed.holding_changes);
+    assert!(
+        parsed.holding_changes.is_empty(),
+        "{:?}",
+        parsed.holding_changes
+    );
 }

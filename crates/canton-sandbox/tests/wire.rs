@@ -351,7 +351,9 @@ async fn basic_scenario_and_info_file() {
         })
         .filter_map(|e| {
             let ex = e.get("ExercisedEvent")?;
-            let send = ex["choice"].as_str()?.starts_with("TransferPreapproval_Send");
+            let send = ex["choice"]
+                .as_str()?
+                .starts_with("TransferPreapproval_Send");
             send.then(|| {
                 ex["choiceArgument"]["description"]
                     .as_str()

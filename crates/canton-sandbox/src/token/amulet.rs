@@ -829,7 +829,9 @@ impl AmuletToken {
                 acting_parties: parties([actor]),
             }));
             if let Some(log_cid) = &e.event_log {
-                nodes.push(Node::Exercise(self.owner_expire_lock_v2(&h.owner, e, log_cid)));
+                nodes.push(Node::Exercise(
+                    self.owner_expire_lock_v2(&h.owner, e, log_cid),
+                ));
                 continue;
             }
             nodes.push(Node::Exercise(Exercise {

@@ -26,11 +26,11 @@ use crate::daml::Value;
 use crate::model::tree::parties;
 use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta, TxContext};
 use crate::token::TokenError;
-use crate::token::amulet_v2::{Settled, v1_transfer_meta};
 use crate::token::amulet::{
     AmuletToken, DAY_MICROS, Holding, RulesTransfer, TransferOutcome, TransferPlan,
     TransferRequest, field, round_value, transfer_meta, transfer_output,
 };
+use crate::token::amulet_v2::{Settled, v1_transfer_meta};
 use crate::token::offer::{
     InstructionChoice, InstructionOutcome, PendingInstruction, read_instruction,
 };
@@ -279,74 +279,74 @@ impl AmuletToken {
         let sender = request.sender.as_str();
         let receiver = request.receiver.as_str();
         let dso = self.dso.as_str();
-                let compute_fees = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_ComputeFees".into(),
-                    argument: Value::record(vec![
-                        ("context", self.transfer_context()),
-                        ("sender", Value::party(sender)),
-                        (
-                            "outputs",
-                            Value::List(vec![transfer_output(
-                                receiver,
-                                request.amount,
-                                Value::none(),
-                            )]),
-                        ),
-                        ("expectedDso", Value::some(Value::party(dso))),
-                    ]),
-                    acting_parties: parties([sender]),
-                    choice_observers: Default::default(),
-                    consuming: false,
-                    result: Value::record(vec![(
-                        "fees",
-                        Value::List(vec![Value::Numeric(Amount::ZERO)]),
+        let compute_fees = Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_ComputeFees".into(),
+            argument: Value::record(vec![
+                ("context", self.transfer_context()),
+                ("sender", Value::party(sender)),
+                (
+                    "outputs",
+                    Value::List(vec![transfer_output(
+                        receiver,
+                        request.amount,
+                        Value::none(),
                     )]),
-                    children: vec![Node::Fetch(Fetch {
-                        contract_id: self.open_round.clone(),
-                        acting_parties: parties([sender]),
-                    })],
-                };
-                let lock = Value::record(vec![
-                    ("holders", Value::List(vec![Value::party(dso)])),
-                    ("expiresAt", Value::Time(execute_before)),
-                    (
-                        "optContext",
-                        Value::some(Value::text(format!("transfer to '{receiver}'"))),
-                    ),
-                ]);
-                let lock_transfer = self.rules_transfer(
-                    &RulesTransfer {
-                        plan,
-                        sender,
-                        provider: sender,
-                        receiver: sender,
-                        // Zero fees: the lock is the amount itself.
-                        amount: request.amount,
-                        lock: Some(lock),
-                    },
-                    parties([dso, sender]),
-                    transfer_meta(sender),
-                );
+                ),
+                ("expectedDso", Value::some(Value::party(dso))),
+            ]),
+            acting_parties: parties([sender]),
+            choice_observers: Default::default(),
+            consuming: false,
+            result: Value::record(vec![(
+                "fees",
+                Value::List(vec![Value::Numeric(Amount::ZERO)]),
+            )]),
+            children: vec![Node::Fetch(Fetch {
+                contract_id: self.open_round.clone(),
+                acting_parties: parties([sender]),
+            })],
+        };
+        let lock = Value::record(vec![
+            ("holders", Value::List(vec![Value::party(dso)])),
+            ("expiresAt", Value::Time(execute_before)),
+            (
+                "optContext",
+                Value::some(Value::text(format!("transfer to '{receiver}'"))),
+            ),
+        ]);
+        let lock_transfer = self.rules_transfer(
+            &RulesTransfer {
+                plan,
+                sender,
+                provider: sender,
+                receiver: sender,
+                // Zero fees: the lock is the amount itself.
+                amount: request.amount,
+                lock: Some(lock),
+            },
+            parties([dso, sender]),
+            transfer_meta(sender),
+        );
 
-                // Fetches where the engine fetches: the rules, then (after computing the fees)
-                // the round and each input.
-                let fetch = |cid: &str| {
-                    Node::Fetch(Fetch {
-                        contract_id: cid.to_owned(),
-                        acting_parties: parties([sender]),
-                    })
-                };
-                let mut children = vec![
-                    fetch(&self.amulet_rules),
-                    Node::Exercise(compute_fees),
-                    fetch(&self.open_round),
-                ];
-                children.extend(self.input_nodes(sender, plan));
-                children.push(Node::Exercise(lock_transfer));
-                children.push(Node::Create(instruction));
-                children
+        // Fetches where the engine fetches: the rules, then (after computing the fees)
+        // the round and each input.
+        let fetch = |cid: &str| {
+            Node::Fetch(Fetch {
+                contract_id: cid.to_owned(),
+                acting_parties: parties([sender]),
+            })
+        };
+        let mut children = vec![
+            fetch(&self.amulet_rules),
+            Node::Exercise(compute_fees),
+            fetch(&self.open_round),
+        ];
+        children.extend(self.input_nodes(sender, plan));
+        children.push(Node::Exercise(lock_transfer));
+        children.push(Node::Create(instruction));
+        children
     }
 
     /// Accept (receiver), reject (receiver) or withdraw (sender) a pending Canton Coin
@@ -472,85 +472,93 @@ impl AmuletToken {
             InstructionChoice::Accept | InstructionChoice::Reject => receiver,
             InstructionChoice::Withdraw => sender,
         };
-                let unlocked = self.new_amulet(ctx, sender, locked);
-                let unlocked_cid = unlocked.contract_id.clone();
-                let unlock = Exercise {
-                    contract_id: locked_cid.to_owned(),
-                    interface: None,
-                    choice: "LockedAmulet_Unlock".into(),
-                    argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
-                    acting_parties: parties([dso, sender]),
-                    choice_observers: Default::default(),
-                    consuming: true,
-                    result: Value::record(vec![
-                        (
-                            "amuletSum",
-                            Value::record(vec![
-                                ("amulet", Value::cid(&unlocked_cid)),
-                                ("amuletPrice", Value::Numeric(self.config.amulet_price)),
-                                ("round", round_value(self.config.round)),
-                            ]),
-                        ),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([
-                                (meta::REASON, "holders released lock".to_owned()),
-                                (meta::TX_KIND, "unlock".to_owned()),
-                            ])),
-                        ),
+        let unlocked = self.new_amulet(ctx, sender, locked);
+        let unlocked_cid = unlocked.contract_id.clone();
+        let unlock = Exercise {
+            contract_id: locked_cid.to_owned(),
+            interface: None,
+            choice: "LockedAmulet_Unlock".into(),
+            argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
+            acting_parties: parties([dso, sender]),
+            choice_observers: Default::default(),
+            consuming: true,
+            result: Value::record(vec![
+                (
+                    "amuletSum",
+                    Value::record(vec![
+                        ("amulet", Value::cid(&unlocked_cid)),
+                        ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+                        ("round", round_value(self.config.round)),
                     ]),
-                    children: vec![
-                        Node::Fetch(Fetch {
-                            contract_id: self.open_round.clone(),
-                            acting_parties: parties([actor]),
-                        }),
-                        Node::Create(unlocked),
-                    ],
-                };
-                let mut children = vec![
-                    Node::Fetch(Fetch {
-                        contract_id: locked_cid.to_owned(),
-                        acting_parties: parties([actor]),
-                    }),
-                    Node::Exercise(unlock),
-                ];
-                let (output, sender_change, holding_cid) = if choice == InstructionChoice::Accept {
-                    let input = Holding {
-                        contract_id: unlocked_cid,
-                        owner: sender.to_owned(),
-                        amount: locked,
-                        created_in_round: self.config.round,
-                    };
-                    let change = locked.checked_sub(pending.amount).unwrap_or(Amount::ZERO);
-                    let plan = TransferPlan {
-                        inputs: vec![input],
-                        total: locked,
-                        receiver_amulet: self.new_amulet(ctx, receiver, pending.amount),
-                        change: change
-                            .is_positive()
-                            .then(|| self.new_amulet(ctx, sender, change)),
-                        expired_locks: vec![],
-                    };
-                    let holding_cid = plan.receiver_amulet.contract_id.clone();
-                    let change_cids: Vec<String> =
-                        plan.change.iter().map(|c| c.contract_id.clone()).collect();
-                    children.push(Node::Exercise(self.accept_transfer(
-                        sender,
-                        receiver,
-                        pending.amount,
-                        &plan,
-                    )));
-                    (result::completed([holding_cid.clone()]), change_cids, holding_cid)
-                } else {
-                    (result::failed(), vec![unlocked_cid.to_owned()], unlocked_cid)
-                };
-                Settled {
-                    children,
-                    output,
-                    sender_change,
-                    holding_cid,
-                    meta: Value::metadata([]),
-                }
+                ),
+                (
+                    "meta",
+                    Value::some(Value::metadata([
+                        (meta::REASON, "holders released lock".to_owned()),
+                        (meta::TX_KIND, "unlock".to_owned()),
+                    ])),
+                ),
+            ]),
+            children: vec![
+                Node::Fetch(Fetch {
+                    contract_id: self.open_round.clone(),
+                    acting_parties: parties([actor]),
+                }),
+                Node::Create(unlocked),
+            ],
+        };
+        let mut children = vec![
+            Node::Fetch(Fetch {
+                contract_id: locked_cid.to_owned(),
+                acting_parties: parties([actor]),
+            }),
+            Node::Exercise(unlock),
+        ];
+        let (output, sender_change, holding_cid) = if choice == InstructionChoice::Accept {
+            let input = Holding {
+                contract_id: unlocked_cid,
+                owner: sender.to_owned(),
+                amount: locked,
+                created_in_round: self.config.round,
+            };
+            let change = locked.checked_sub(pending.amount).unwrap_or(Amount::ZERO);
+            let plan = TransferPlan {
+                inputs: vec![input],
+                total: locked,
+                receiver_amulet: self.new_amulet(ctx, receiver, pending.amount),
+                change: change
+                    .is_positive()
+                    .then(|| self.new_amulet(ctx, sender, change)),
+                expired_locks: vec![],
+            };
+            let holding_cid = plan.receiver_amulet.contract_id.clone();
+            let change_cids: Vec<String> =
+                plan.change.iter().map(|c| c.contract_id.clone()).collect();
+            children.push(Node::Exercise(self.accept_transfer(
+                sender,
+                receiver,
+                pending.amount,
+                &plan,
+            )));
+            (
+                result::completed([holding_cid.clone()]),
+                change_cids,
+                holding_cid,
+            )
+        } else {
+            (
+                result::failed(),
+                vec![unlocked_cid.to_owned()],
+                unlocked_cid,
+            )
+        };
+        Settled {
+            children,
+            output,
+            sender_change,
+            holding_cid,
+            meta: Value::metadata([]),
+        }
     }
 
     /// Reject or withdraw with `expire-lock = false`: the instruction is archived, nothing is

@@ -168,8 +168,13 @@ impl AmuletToken {
         log_cid: &str,
     ) -> Exercise {
         let unlocked = e.unlocked.contract_id.as_str();
-        let event =
-            events::unlock_event(&self.dso, owner, &e.locked_cid, unlocked, OWNER_RELEASED_EXPIRED);
+        let event = events::unlock_event(
+            &self.dso,
+            owner,
+            &e.locked_cid,
+            unlocked,
+            OWNER_RELEASED_EXPIRED,
+        );
         let mut children = vec![Node::Create(e.unlocked.clone())];
         children.extend(self.temp_log(log_cid, &[event]));
         Exercise {
@@ -195,8 +200,13 @@ impl AmuletToken {
         log_cid: &str,
     ) -> Exercise {
         let unlocked_cid = unlocked.contract_id.clone();
-        let event =
-            events::unlock_event(&self.dso, owner, locked_cid, &unlocked_cid, HOLDERS_RELEASED);
+        let event = events::unlock_event(
+            &self.dso,
+            owner,
+            locked_cid,
+            &unlocked_cid,
+            HOLDERS_RELEASED,
+        );
         let mut children = vec![Node::Create(unlocked)];
         children.extend(self.temp_log(log_cid, &[event]));
         Exercise {
@@ -283,7 +293,9 @@ impl AmuletToken {
         for e in &plan.expired_locks {
             if let Some(log_cid) = &e.event_log {
                 children.push(self.fetch_by(&e.locked_cid, sender));
-                children.push(Node::Exercise(self.owner_expire_lock_v2(sender, e, log_cid)));
+                children.push(Node::Exercise(
+                    self.owner_expire_lock_v2(sender, e, log_cid),
+                ));
             }
         }
         let lock_transfer = RulesTransfer {
