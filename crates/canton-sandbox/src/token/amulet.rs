@@ -395,72 +395,7 @@ impl AmuletToken {
             |ctx| {
                 let amulet = self.new_amulet(ctx, owner, amount);
                 created = amulet.contract_id.clone();
-                let argument = Value::record(vec![
-                    ("receiver", Value::party(owner)),
-                    ("amount", Value::Numeric(amount)),
-                    ("openRound", Value::cid(&self.open_round)),
-                ]);
-                // 0.6.11 names the faucet in the mint's reason and reports the mint as a V2
-                // event from the mint account, on the AmuletRules, after the create.
-                let v2 = self.has_v2_events();
-                let reason = if v2 {
-                    "tapped DevNet faucet"
-                } else {
-                    "tapped faucet"
-                };
-                let mut mint_argument = argument.clone();
-                if let (true, Value::Record(fields)) = (v2, &mut mint_argument) {
-                    fields.push(("reason", Value::some(Value::text(reason))));
-                }
-                let mut mint_children = vec![
-                    Node::Fetch(Fetch {
-                        contract_id: self.open_round.clone(),
-                        acting_parties: parties([self.dso.as_str()]),
-                    }),
-                    Node::Create(amulet),
-                ];
-                if v2 {
-                    let event =
-                        events::mint_event(&self.dso, "Amulet", owner, amount, &created, reason);
-                    mint_children.push(Node::Exercise(event.exercise(&self.amulet_rules)));
-                }
-                let amulet_sum = Value::record(vec![
-                    ("amulet", Value::cid(&created)),
-                    ("amuletPrice", Value::Numeric(self.config.amulet_price)),
-                    ("round", round_value(self.config.round)),
-                ]);
-                let mint = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_Mint".into(),
-                    argument: mint_argument,
-                    acting_parties: parties([self.dso.as_str(), owner]),
-                    choice_observers: Default::default(),
-                    consuming: false,
-                    result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
-                    children: mint_children,
-                };
-                let tap = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_DevNet_Tap".into(),
-                    argument,
-                    acting_parties: parties([owner]),
-                    choice_observers: Default::default(),
-                    consuming: false,
-                    result: Value::record(vec![
-                        ("amuletSum", amulet_sum),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([
-                                (meta::REASON, reason.to_owned()),
-                                (meta::TX_KIND, "mint".to_owned()),
-                            ])),
-                        ),
-                    ]),
-                    children: vec![Node::Exercise(mint)],
-                };
-                Ok(vec![Node::Exercise(tap)])
+                Ok(vec![Node::Exercise(self.tap_tree(owner, amount, amulet))])
             },
         )?;
         Ok(Committed {
@@ -469,6 +404,76 @@ impl AmuletToken {
             record_time: tx.record_time,
             contract_id: created,
         })
+    }
+
+    /// `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → the new `amulet` (and since 0.6.11 the
+    /// mint's V2 event, from the mint account, on the AmuletRules, after the create).
+    fn tap_tree(&self, owner: &str, amount: Amount, amulet: Create) -> Exercise {
+        let created = amulet.contract_id.clone();
+        let argument = Value::record(vec![
+            ("receiver", Value::party(owner)),
+            ("amount", Value::Numeric(amount)),
+            ("openRound", Value::cid(&self.open_round)),
+        ]);
+        // 0.6.11 names the faucet in the mint's reason and reports the mint as a V2
+        // event from the mint account, on the AmuletRules, after the create.
+        let v2 = self.has_v2_events();
+        let reason = if v2 {
+            "tapped DevNet faucet"
+        } else {
+            "tapped faucet"
+        };
+        let mut mint_argument = argument.clone();
+        if let (true, Value::Record(fields)) = (v2, &mut mint_argument) {
+            fields.push(("reason", Value::some(Value::text(reason))));
+        }
+        let mut mint_children = vec![
+            Node::Fetch(Fetch {
+                contract_id: self.open_round.clone(),
+                acting_parties: parties([self.dso.as_str()]),
+            }),
+            Node::Create(amulet),
+        ];
+        if v2 {
+            let event = events::mint_event(&self.dso, "Amulet", owner, amount, &created, reason);
+            mint_children.push(Node::Exercise(event.exercise(&self.amulet_rules)));
+        }
+        let amulet_sum = Value::record(vec![
+            ("amulet", Value::cid(&created)),
+            ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+            ("round", round_value(self.config.round)),
+        ]);
+        let mint = Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_Mint".into(),
+            argument: mint_argument,
+            acting_parties: parties([self.dso.as_str(), owner]),
+            choice_observers: Default::default(),
+            consuming: false,
+            result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
+            children: mint_children,
+        };
+        Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_DevNet_Tap".into(),
+            argument,
+            acting_parties: parties([owner]),
+            choice_observers: Default::default(),
+            consuming: false,
+            result: Value::record(vec![
+                ("amuletSum", amulet_sum),
+                (
+                    "meta",
+                    Value::some(Value::metadata([
+                        (meta::REASON, reason.to_owned()),
+                        (meta::TX_KIND, "mint".to_owned()),
+                    ])),
+                ),
+            ]),
+            children: vec![Node::Exercise(mint)],
+        }
     }
 
     /// A participant-local ACS import of Amulets owned by `owner`, at record time

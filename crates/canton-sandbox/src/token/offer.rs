@@ -485,44 +485,8 @@ impl OfferToken {
                         request.memo.as_deref(),
                     )
                 };
-                let mut children: Vec<Node> = inputs
-                    .iter()
-                    .map(|cid| {
-                        Node::Exercise(Exercise::archive(
-                            cid,
-                            &parties([self.admin.as_str(), sender]),
-                        ))
-                    })
-                    .collect();
-                let locked = self.holding(
-                    ctx,
-                    sender,
-                    request.amount,
-                    Some((
-                        execute_before,
-                        format!("transfer to '{}'", request.receiver),
-                    )),
-                );
-                let locked_cid = locked.contract_id.clone();
-                children.push(Node::Create(locked));
-                let mut change_cids = Vec::new();
-                if change.is_positive() {
-                    let c = self.holding(ctx, sender, change, None);
-                    change_cids.push(c.contract_id.clone());
-                    children.push(Node::Create(c));
-                }
-                children.extend(self.transfer_events(SbxTransfer {
-                    sender,
-                    receiver: sender,
-                    amount: request.amount,
-                    inputs: inputs.clone(),
-                    change: change_cids.first().cloned(),
-                    output: locked_cid.clone(),
-                    leg_meta: vec![(
-                        super::packages::meta::REASON.to_owned(),
-                        format!("lock for transfer to '{}'", request.receiver),
-                    )],
-                }));
+                let (mut children, locked_cid, change_cids) =
+                    self.lock_nodes(ctx, request, &inputs, change, execute_before);
                 let parts = |inputs: &[String]| TransferParts {
                     sender,
                     receiver: &request.receiver,
@@ -571,6 +535,59 @@ impl OfferToken {
             transfer_instruction_cid: out.0,
             sender_change_cids: out.1,
         })
+    }
+
+    /// An offer's effects: the inputs archived, the amount locked for the receiver until
+    /// `execute_before`, the change, and their V2 events (the lock is a transfer to the sender
+    /// herself, as Amulet reports it); with the locked holding and the change.
+    fn lock_nodes(
+        &self,
+        ctx: &mut TxContext<'_>,
+        request: &OfferRequest,
+        inputs: &[String],
+        change: Amount,
+        execute_before: Timestamp,
+    ) -> (Vec<Node>, String, Vec<String>) {
+        let sender = request.sender.as_str();
+        let mut children: Vec<Node> = inputs
+            .iter()
+            .map(|cid| {
+                Node::Exercise(Exercise::archive(
+                    cid,
+                    &parties([self.admin.as_str(), sender]),
+                ))
+            })
+            .collect();
+        let locked = self.holding(
+            ctx,
+            sender,
+            request.amount,
+            Some((
+                execute_before,
+                format!("transfer to '{}'", request.receiver),
+            )),
+        );
+        let locked_cid = locked.contract_id.clone();
+        children.push(Node::Create(locked));
+        let mut change_cids = Vec::new();
+        if change.is_positive() {
+            let c = self.holding(ctx, sender, change, None);
+            change_cids.push(c.contract_id.clone());
+            children.push(Node::Create(c));
+        }
+        children.extend(self.transfer_events(SbxTransfer {
+            sender,
+            receiver: sender,
+            amount: request.amount,
+            inputs: inputs.to_vec(),
+            change: change_cids.first().cloned(),
+            output: locked_cid.clone(),
+            leg_meta: vec![(
+                super::packages::meta::REASON.to_owned(),
+                format!("lock for transfer to '{}'", request.receiver),
+            )],
+        }));
+        (children, locked_cid, change_cids)
     }
 
     /// Accept (receiver), reject (receiver) or withdraw (sender) a pending instruction.
