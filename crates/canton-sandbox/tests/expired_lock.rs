@@ -127,14 +127,14 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert_eq!(refused.json()["code"], "DAML_INTERPRETATION_ERROR");
     let (_, live) = post_abs(&context_url(&instruction, "reject"), &json!({})).await;
-    // The LockedAmulet is disclosed with the rules and the round.
+    // The LockedAmulet is disclosed with the rules, the round and (0.6.11) the config state.
     let disclosed: Vec<&str> = live["disclosedContracts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["contractId"].as_str().unwrap())
         .collect();
-    assert_eq!(disclosed.len(), 3);
+    assert_eq!(disclosed.len(), 4);
     assert!(disclosed.contains(&locked.as_str()));
     assert_eq!(
         live["choiceContextData"]["values"]["expire-lock"],
