@@ -44,6 +44,21 @@ pub struct Args {
     /// times are wall-clock times, so `run` against this node expires them as a real one would.
     #[arg(long)]
     wall_clock: bool,
+    /// Which Splice release's Canton Coin transactions the node reproduces: `0.6.11` (V1
+    /// signals and token standard V2 events) or `legacy` (before 0.5.16, V1 only).
+    #[arg(long, value_enum, default_value_t = ReleaseName::V0_6_11)]
+    splice_release: ReleaseName,
+    /// SBX becomes a V2-only issuer: token standard V2 views, interfaces and events, no V1
+    /// signals.
+    #[arg(long)]
+    sbx_v2_only: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReleaseName {
+    #[value(name = "0.6.11")]
+    V0_6_11,
+    Legacy,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -83,7 +98,12 @@ async fn serve(args: &Args) -> Result<()> {
         scenario,
         treasury_key,
         wall_clock: args.wall_clock,
+        sbx_v2_only: args.sbx_v2_only,
         ..Default::default()
+    };
+    config.amulet.release = match args.splice_release {
+        ReleaseName::V0_6_11 => canton_sandbox::token::SpliceRelease::V0_6_11,
+        ReleaseName::Legacy => canton_sandbox::token::SpliceRelease::Legacy,
     };
     if args.second_synchronizer {
         config = config.with_second_synchronizer(canton_sandbox::server::MULTI_SYNC_BEHIND_MICROS);

@@ -17,6 +17,9 @@ pub enum Value {
     /// Fields in declaration order.
     Record(Vec<(&'static str, Value)>),
     Variant(&'static str, Box<Value>),
+    /// A constructor of a Daml enum (a variant whose constructors all lack payloads, such as
+    /// `TransferSide`): printed as its bare name.
+    Enum(&'static str),
     Text(String),
     Party(String),
     ContractId(String),
@@ -109,6 +112,7 @@ impl Value {
                 m.insert("value".into(), payload.to_json(rendering));
                 J::Object(m)
             }
+            Value::Enum(constructor) => J::String((*constructor).to_owned()),
             Value::Text(s) | Value::Party(s) | Value::ContractId(s) => J::String(s.clone()),
             Value::Numeric(a) => J::String(a.to_string()),
             Value::Int64(i) => J::String(i.to_string()),

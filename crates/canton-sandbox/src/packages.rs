@@ -11,7 +11,9 @@ use std::sync::Arc;
 use crate::token::counterfeit::PACKAGE_ID as COUNTERFEIT_PACKAGE_ID;
 use crate::token::offer::PACKAGE_ID as SANDBOX_TOKEN_PACKAGE_ID;
 use crate::token::packages::{
-    HOLDING_V1_PACKAGE_ID, SPLICE_AMULET_PACKAGE_ID, TRANSFER_INSTRUCTION_V1_PACKAGE_ID,
+    ALLOCATION_V2_PACKAGE_ID, HOLDING_V1_PACKAGE_ID, HOLDING_V2_PACKAGE_ID,
+    SPLICE_AMULET_PACKAGE_ID, TRANSFER_EVENTS_V2_PACKAGE_ID, TRANSFER_INSTRUCTION_V1_PACKAGE_ID,
+    TRANSFER_INSTRUCTION_V2_PACKAGE_ID,
 };
 
 /// What a `.dar` holds.
@@ -98,10 +100,16 @@ pub struct Packages {
 /// The packages of the templates and interfaces the sandbox's tokens use; the node has them
 /// from the start but no archives to hand out. The counterfeit's is among them as if its `.dar`
 /// had been uploaded: a participant hosts informees only of contracts whose package it vetted.
-pub const BUILT_IN: [&str; 5] = [
+/// The token standard V2 interfaces are there as on a Splice 0.6.11+ node (Amulet implements
+/// them; the V2-only SBX mode uses nothing else).
+pub const BUILT_IN: [&str; 9] = [
     SPLICE_AMULET_PACKAGE_ID,
     HOLDING_V1_PACKAGE_ID,
     TRANSFER_INSTRUCTION_V1_PACKAGE_ID,
+    HOLDING_V2_PACKAGE_ID,
+    TRANSFER_EVENTS_V2_PACKAGE_ID,
+    TRANSFER_INSTRUCTION_V2_PACKAGE_ID,
+    ALLOCATION_V2_PACKAGE_ID,
     SANDBOX_TOKEN_PACKAGE_ID,
     COUNTERFEIT_PACKAGE_ID,
 ];

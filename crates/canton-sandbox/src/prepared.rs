@@ -303,6 +303,10 @@ fn value(
             constructor: (*tag).to_owned(),
             value: Some(Box::new(inner(payload))),
         }),
+        Value::Enum(constructor) => Sum::Enum(proto::Enum {
+            enum_id: None,
+            constructor: (*constructor).to_owned(),
+        }),
         Value::Text(s) => Sum::Text(s.clone()),
         Value::Party(s) => Sum::Party(s.clone()),
         Value::ContractId(s) => Sum::ContractId(cid(s)),

@@ -141,6 +141,14 @@ impl Registry {
                     disclose(&a.open_round),
                     disclose(&a.external_party_rules),
                 ];
+                // Since 0.6.11 transfers read the config state and report on it.
+                if a.has_v2_events() {
+                    values.push((
+                        "external-party-config-state",
+                        contract_id_value(&a.external_party_config_state),
+                    ));
+                    contracts.push(disclose(&a.external_party_config_state));
+                }
                 let kind = if t.sender == t.receiver {
                     TransferKind::SelfTransfer
                 } else if let Some(preapproval) = a.preapproval_of(&w.ledger, &t.receiver) {
@@ -214,22 +222,28 @@ impl Registry {
                 }
                 // The lock is there: every choice unlocks it, and the LockedAmulet is disclosed
                 // (the receiver is no stakeholder of it).
-                let values = vec![
+                let mut values = vec![
                     ("amulet-rules", contract_id_value(&a.amulet_rules)),
                     ("expire-lock", json!({"tag": "AV_Bool", "value": true})),
                     ("open-round", contract_id_value(&a.open_round)),
                 ];
                 let disclose = |cid: &str| disclosed(w, cid, exclude_debug_fields);
+                let mut contracts = vec![
+                    disclose(&a.amulet_rules),
+                    disclose(&a.open_round),
+                    disclose(&locked),
+                ];
+                // Since 0.6.11 the accept's transfer and the unlocks report on it.
+                if a.has_v2_events() {
+                    values.push((
+                        "external-party-config-state",
+                        contract_id_value(&a.external_party_config_state),
+                    ));
+                    contracts.push(disclose(&a.external_party_config_state));
+                }
                 Ok(ChoiceContext {
                     choice_context_data: context_data(values),
-                    disclosed_contracts: [
-                        disclose(&a.amulet_rules),
-                        disclose(&a.open_round),
-                        disclose(&locked),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
+                    disclosed_contracts: contracts.into_iter().flatten().collect(),
                 })
             }
             Registry::Token => {

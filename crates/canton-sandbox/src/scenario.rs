@@ -346,7 +346,8 @@ mod tests {
 
     #[test]
     fn load_commits_the_requested_number_of_transfers() {
-        let mut world = World::new(LedgerConfig::default(), AmuletConfig::default(), 0).unwrap();
+        let mut world =
+            World::new(LedgerConfig::default(), AmuletConfig::default(), 0, false).unwrap();
         let before = world.ledger.ledger_end();
         let parties = load(&mut world, 300, None).unwrap();
         assert_eq!(parties.customers.len(), 3);

@@ -29,6 +29,9 @@ pub struct SandboxConfig {
     pub amulet: AmuletConfig,
     /// Which of `ledger.synchronizers` the offer-only token (SBX) lives on.
     pub token_synchronizer: SyncIdx,
+    /// SBX as a V2-only issuer: token standard V2 views, interfaces and events, no V1 signals
+    /// (a V1 reader sees no SBX transfer). Off by default: SBX then speaks V1 and V2.
+    pub sbx_v2_only: bool,
     pub scenario: Scenario,
     /// When set, every Ledger API (`/v2`) request must present this bearer token.
     pub auth_token: Option<String>,
@@ -52,6 +55,7 @@ impl Default for SandboxConfig {
             ledger: LedgerConfig::default(),
             amulet: AmuletConfig::default(),
             token_synchronizer: 0,
+            sbx_v2_only: false,
             scenario: Scenario::Empty,
             auth_token: None,
             faults: FaultConfig::default(),
@@ -147,7 +151,12 @@ impl Sandbox {
     /// Seeds the ledger, binds, and serves in a background task of the current runtime.
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, StartError> {
         let config = config.for_scenario();
-        let mut world = World::new(config.ledger, config.amulet, config.token_synchronizer)?;
+        let mut world = World::new(
+            config.ledger,
+            config.amulet,
+            config.token_synchronizer,
+            config.sbx_v2_only,
+        )?;
         let parties = plant(&mut world, config.scenario, config.treasury_key.as_ref())?;
         let mut state = AppState::new(world);
         if config.wall_clock {

@@ -449,7 +449,8 @@ mod tests {
     /// commits and its outcome is read back from the transaction.
     #[test]
     fn a_treasury_signing_with_another_key_is_refused() {
-        let mut world = World::new(LedgerConfig::default(), AmuletConfig::default(), 0).unwrap();
+        let mut world =
+            World::new(LedgerConfig::default(), AmuletConfig::default(), 0, false).unwrap();
         let treasury = Treasury::allocate(&mut world, Some(&key(1))).unwrap();
         treasury.create_preapproval(&mut world).unwrap();
         let impostor = Treasury {

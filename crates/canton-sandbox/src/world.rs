@@ -34,11 +34,13 @@ pub struct World {
 impl World {
     /// A ledger with the DSO and a validator operator party, Canton Coin and the offer-only token
     /// deployed.
-    /// `token_synchronizer`: where the offer-only token lives (Canton Coin's is in `amulet`).
+    /// `token_synchronizer`: where the offer-only token lives (Canton Coin's is in `amulet`);
+    /// `sbx_v2_only`: whether it is a V2-only issuer.
     pub fn new(
         ledger: LedgerConfig,
         amulet: AmuletConfig,
         token_synchronizer: SyncIdx,
+        sbx_v2_only: bool,
     ) -> Result<World, TokenError> {
         let mut ledger = Ledger::new(ledger);
         let connected = ledger.synchronizers().len();
@@ -52,7 +54,7 @@ impl World {
         let dso = ledger.allocate_party("DSO")?;
         let validator = ledger.allocate_party("sandbox-validator")?;
         let amulet = AmuletToken::bootstrap(&mut ledger, &dso, &validator, amulet)?;
-        let token = OfferToken::bootstrap(&mut ledger, token_synchronizer)?;
+        let token = OfferToken::bootstrap(&mut ledger, token_synchronizer, sbx_v2_only)?;
         Ok(World {
             ledger,
             amulet,

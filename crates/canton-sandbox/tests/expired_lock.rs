@@ -1,5 +1,5 @@
 //! The expired-lock path of Canton Coin offers (splice `abortTwoStepTransfer`,
-//! `LockedAmulet_OwnerExpireLock`): once `executeBefore` has passed, the sender may spend the
+//! `LockedAmulet_OwnerExpireLockV2` since Splice 0.6.11): once `executeBefore` has passed, the sender may spend the
 //! offer's LockedAmulet as a transfer input (the factory unlocks it on the fly); the registry
 //! then answers reject/withdraw with `expire-lock = false` only, and those choices archive the
 //! instruction without unlocking anything. `false` before expiry is refused; `true` with the
@@ -127,14 +127,14 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     assert_eq!(refused.status, 400, "{}", refused.text);
     assert_eq!(refused.json()["code"], "DAML_INTERPRETATION_ERROR");
     let (_, live) = post_abs(&context_url(&instruction, "reject"), &json!({})).await;
-    // The LockedAmulet is disclosed with the rules and the round.
+    // The LockedAmulet is disclosed with the rules, the round and (0.6.11) the config state.
     let disclosed: Vec<&str> = live["disclosedContracts"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["contractId"].as_str().unwrap())
         .collect();
-    assert_eq!(disclosed.len(), 3);
+    assert_eq!(disclosed.len(), 4);
     assert!(disclosed.contains(&locked.as_str()));
     assert_eq!(
         live["choiceContextData"]["values"]["expire-lock"],
@@ -192,7 +192,7 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     let unlock = events
         .iter()
         .filter_map(|e| e.get("ExercisedEvent"))
-        .find(|e| e["choice"] == "LockedAmulet_OwnerExpireLock")
+        .find(|e| e["choice"] == "LockedAmulet_OwnerExpireLockV2")
         .expect("the factory unlocks the expired lock");
     assert_eq!(unlock["contractId"], locked);
     assert_eq!(unlock["actingParties"], json!([alice]));

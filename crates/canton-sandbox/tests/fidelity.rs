@@ -1,9 +1,12 @@
 //! (a) Structure fidelity: a Canton Coin 1-step deposit and withdrawal made in the sandbox, read
 //! as the treasury with the guide's filter, has the structure of the real LocalNet recording
-//! (`fixtures/localnet-treasury/one-step-deposit-and-withdraw.json`).
+//! (`fixtures/localnet-treasury/one-step-deposit-and-withdraw.json`), made before Splice 0.5.16:
+//! the sandbox reproduces that release ([`SpliceRelease::Legacy`]); `v2_events.rs` holds the
+//! default (0.6.11) to its own recording.
 
 mod common;
 
+use canton_sandbox::token::SpliceRelease;
 use common::*;
 use serde_json::{Value, json};
 
@@ -58,7 +61,7 @@ async fn one_step_deposit_and_withdrawal_match_the_localnet_recording() {
     else {
         return;
     };
-    let sandbox = start_empty().await;
+    let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (treasury, txs) = deposit_and_withdraw(&client).await;
     // The treasury sees its preapproval's creation, the deposit and the withdrawal.
@@ -118,7 +121,7 @@ async fn one_step_deposit_and_withdrawal_match_the_localnet_recording() {
 async fn summary_values_follow_splice_arithmetic() {
     // Independent of the fixture: the balance changes "as of round zero" that the recording
     // shows are reproduced exactly (round 19, rate 0.00380518 per round).
-    let sandbox = start_empty().await;
+    let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (_, txs) = deposit_and_withdraw(&client).await;
     let withdrawal_send = &txs[2]["events"][1]["ExercisedEvent"];
@@ -171,9 +174,13 @@ async fn the_parser_reads_sandbox_and_recording_alike() {
     else {
         return;
     };
-    let sandbox = start_empty().await;
+    let sandbox = start_release(SpliceRelease::Legacy).await;
     let client = Client::new(&sandbox);
     let (treasury, txs) = deposit_and_withdraw(&client).await;
+    // The same story on 0.6.11 trees, which add V2 events the V1 parser must pass over.
+    let sandbox_v2 = start_empty().await;
+    let client_v2 = Client::new(&sandbox_v2);
+    let (treasury_v2, txs_v2) = deposit_and_withdraw(&client_v2).await;
 
     // What matters to the exchange, without the ids that differ between the two ledgers.
     let outline = |party: &str, txs: &[Value]| {
@@ -219,4 +226,9 @@ async fn the_parser_reads_sandbox_and_recording_alike() {
     assert_eq!(ours[0], (vec![], vec![], 0));
     assert_eq!(ours[1..], outline(&recorded_treasury, &recorded)[..]);
     assert_eq!(ours[1].0.len(), 1, "the deposit is one incoming transfer");
+    assert_eq!(
+        outline(&treasury_v2, &txs_v2),
+        ours,
+        "V1 + V2 trees read as the V1 trees: nothing counted twice, nothing unexplained"
+    );
 }

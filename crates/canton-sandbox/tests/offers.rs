@@ -2,7 +2,8 @@
 //! accepts or rejects and the sender may withdraw; accepting after `executeBefore` fails. Trees
 //! have the structure of the splice-cli recording (`fixtures/splice-cli/txs.json`): the sender
 //! sees `TransferFactory_Transfer` with a `Pending` result, the receiver only the instruction's
-//! create; the instruction's choices are consuming roots over an archive and a create.
+//! create; the instruction's choices are consuming roots over an archive and a create. Since
+//! SBX speaks V2 too, each holding change is also reported by an `EventLog_HoldingsChange`.
 
 mod common;
 
@@ -76,6 +77,8 @@ async fn offers_accept_reject_withdraw_and_expire() {
             ("ExercisedEvent", "Archive"),
             ("CreatedEvent", "TokenHolding"),
             ("CreatedEvent", "TokenHolding"),
+            // The lock and the change, reported to the sender (V2, one event per account).
+            ("ExercisedEvent", "EventLog_HoldingsChange"),
             ("CreatedEvent", "TokenTransferInstruction"),
         ]
     );
@@ -84,7 +87,7 @@ async fn offers_accept_reject_withdraw_and_expire() {
         kinds(&receiver_view),
         vec![("CreatedEvent", "TokenTransferInstruction")]
     );
-    assert_eq!(receiver_view[0].0, 4, "node ids of the full tree");
+    assert_eq!(receiver_view[0].0, 5, "node ids of the full tree");
     let pending = client
         .post("/sandbox/control/offers/pending", &json!({"party": alice}))
         .await
@@ -103,6 +106,9 @@ async fn offers_accept_reject_withdraw_and_expire() {
             ("ExercisedEvent", "TransferInstruction_Accept"),
             ("ExercisedEvent", "Archive"),
             ("CreatedEvent", "TokenHolding"),
+            // The sender's and the receiver's V2 events.
+            ("ExercisedEvent", "EventLog_HoldingsChange"),
+            ("ExercisedEvent", "EventLog_HoldingsChange"),
         ]
     );
     let alice_holdings = client

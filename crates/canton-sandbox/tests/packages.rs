@@ -102,3 +102,42 @@ async fn real_dars_upload_list_download_and_are_lost_by_a_restore() {
     let gone = client.get(&format!("/v2/packages/{METADATA_V1}")).await;
     assert_eq!(gone.status, 404);
 }
+
+/// The token standard V2 interface packages are on the node from the start, under the main
+/// package ids of the released DARs (`reference/token-standard-v2/dars/`), as the V1 ones are.
+#[tokio::test]
+async fn token_standard_v2_packages_are_built_in_with_their_released_ids() {
+    let dir = shared_dir().join("reference/token-standard-v2/dars");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "reference DARs required under CI=true"
+        );
+        eprintln!("SKIPPED: {} is not readable", dir.display());
+        return;
+    };
+    let sandbox = start_empty().await;
+    let client = Client::new(&sandbox);
+    let listed = ids(&client).await;
+    let mut main_ids = Vec::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let dar = canton_sandbox::packages::read_dar(&std::fs::read(&path).unwrap()).unwrap();
+        main_ids.push(dar.main_package_id.clone());
+        assert!(
+            listed.contains(&dar.main_package_id),
+            "{} ({}) is not on the node",
+            path.display(),
+            dar.main_package_id
+        );
+    }
+    main_ids.sort();
+    let mut built_in = vec![
+        canton_sandbox::token::packages::ALLOCATION_V2_PACKAGE_ID,
+        canton_sandbox::token::packages::HOLDING_V2_PACKAGE_ID,
+        canton_sandbox::token::packages::TRANSFER_EVENTS_V2_PACKAGE_ID,
+        canton_sandbox::token::packages::TRANSFER_INSTRUCTION_V2_PACKAGE_ID,
+    ];
+    built_in.sort();
+    assert_eq!(main_ids, built_in);
+}

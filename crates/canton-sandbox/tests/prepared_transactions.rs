@@ -402,6 +402,12 @@ async fn canton_coin_direct_offer_and_self_transfers_round_trip_as_protobuf() {
         assert_eq!(root.choice_id, "TransferFactory_Transfer");
         assert_eq!(root.acting_parties, [treasury.as_str()]);
         assert_eq!(party(transfer_field(&root, "receiver")), receiver);
+        // Splice 0.6.11's V2 events are nodes of what is signed: in the bytes, in the hash.
+        let events = nodes(&tx)
+            .into_values()
+            .filter(|n| matches!(n, v1::NodeType::Exercise(e) if e.choice_id == "EventLog_HoldingsChange"))
+            .count();
+        assert!(events >= 1, "{command_id}: no EventLog_HoldingsChange node");
         assert_eq!(
             transfer_field(&root, "amount").sum,
             Some(Sum::Numeric("10.0000000000".into()))

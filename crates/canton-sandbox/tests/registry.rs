@@ -110,10 +110,18 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     assert_eq!(values["amulet-rules"]["tag"], "AV_ContractId");
     assert_eq!(values["open-round"]["tag"], "AV_ContractId");
     assert_eq!(values["transfer-preapproval"]["tag"], "AV_ContractId");
+    // Splice 0.6.11: the config state transfers read and report their V2 events on.
+    let config_state = &values["external-party-config-state"];
+    assert_eq!(config_state["tag"], "AV_ContractId");
     let disclosed = direct["choiceContext"]["disclosedContracts"]
         .as_array()
         .unwrap();
-    assert_eq!(disclosed.len(), 4);
+    assert_eq!(disclosed.len(), 5);
+    assert!(
+        disclosed
+            .iter()
+            .any(|d| d["contractId"] == config_state["value"])
+    );
     for d in disclosed {
         for field in [
             "templateId",

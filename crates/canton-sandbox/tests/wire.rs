@@ -351,7 +351,10 @@ async fn basic_scenario_and_info_file() {
         })
         .filter_map(|e| {
             let ex = e.get("ExercisedEvent")?;
-            (ex["choice"] == "TransferPreapproval_Send").then(|| {
+            let send = ex["choice"]
+                .as_str()?
+                .starts_with("TransferPreapproval_Send");
+            send.then(|| {
                 ex["choiceArgument"]["description"]
                     .as_str()
                     .unwrap()

@@ -194,6 +194,7 @@ mod tag {
     pub const LIST: u8 = 13;
     pub const TEXT_MAP: u8 = 14;
     pub const GEN_MAP: u8 = 15;
+    pub const ENUM: u8 = 16;
 }
 
 pub fn encode(value: &Value, table: &mut SymbolTable) -> Encoded {
@@ -232,6 +233,10 @@ fn encode_into(value: &Value, table: &mut SymbolTable, out: &mut Vec<u8>) {
             out.push(tag::VARIANT);
             put_uvarint(out, u128::from(table.label(label)));
             encode_into(v, table, out);
+        }
+        Value::Enum(label) => {
+            out.push(tag::ENUM);
+            put_uvarint(out, u128::from(table.label(label)));
         }
         Value::Text(s) => sym(out, tag::TEXT, s, table),
         Value::Party(s) => sym(out, tag::PARTY, s, table),
@@ -334,7 +339,13 @@ impl Reader<'_> {
                 self.uvarint();
                 self.skip();
             }
-            tag::TEXT | tag::PARTY | tag::CONTRACT_ID | tag::NUMERIC | tag::INT64 | tag::TIME => {
+            tag::TEXT
+            | tag::PARTY
+            | tag::CONTRACT_ID
+            | tag::NUMERIC
+            | tag::INT64
+            | tag::TIME
+            | tag::ENUM => {
                 self.uvarint();
             }
             tag::SOME => self.skip(),
@@ -381,6 +392,7 @@ fn decode_one(r: &mut Reader<'_>, table: &SymbolTable) -> Value {
             let label = table.labels[r.index()];
             Value::Variant(label, Box::new(decode_one(r, table)))
         }
+        tag::ENUM => Value::Enum(table.labels[r.index()]),
         tag::TEXT => Value::Text(string(r)),
         tag::PARTY => Value::Party(string(r)),
         tag::CONTRACT_ID => Value::ContractId(string(r)),
@@ -471,6 +483,7 @@ fn write_one(r: &mut Reader<'_>, table: &SymbolTable, rendering: Rendering, out:
             write_one(r, table, rendering, out);
             out.push('}');
         }
+        tag::ENUM => write_json_str(table.labels[r.index()], out),
         tag::TEXT | tag::PARTY | tag::CONTRACT_ID => write_sym(table, r.sym(), out),
         tag::NUMERIC => {
             let a = Amount::from_units(r.ivarint()).expect("encoded Amount");
@@ -579,6 +592,7 @@ mod tests {
             ("i", Value::Int64(-19)),
             ("t", Value::Time(Timestamp::from_micros(1_500_000).unwrap())),
             ("v", Value::variant("Tag", Value::Unit)),
+            ("e", Value::Enum("SenderSide")),
             ("p", Value::party("alice::1220ab")),
             ("c", Value::cid("00ff")),
             ("o", Value::some(Value::text("quote \" and é"))),

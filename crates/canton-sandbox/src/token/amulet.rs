@@ -2,10 +2,13 @@
 //! DevNet faucet and moved by 1-step transfers through the receiver's `TransferPreapproval`, or
 //! by offers when the receiver has none ([`crate::token::amulet_offer`]).
 //!
-//! The transaction trees are the real ones node for node (`token-standard.md` §6.3; checked
-//! against the LocalNet recording): fetch nodes sit where the real engine fetches, so every
-//! reader sees the same node ids and gaps a real participant would show. Fees are zero, as on
-//! networks after CIP-0078; there is one open mining round that never advances.
+//! The transaction trees are the real ones node for node (`token-standard.md` §6.3): fetch
+//! nodes sit where the real engine fetches, so every reader sees the same node ids and gaps a
+//! real participant would show. Two releases are reproduced ([`SpliceRelease`]): Splice 0.6.11+
+//! by default (V1 signals and V2 events, [`crate::token::amulet_v2`], checked against the
+//! splice-cli-0.6.11 recording), and the older trees of the LocalNet recording
+//! (`AmuletRules_Transfer` under every token standard operation). Fees are zero, as on networks
+//! after CIP-0078; there is one open mining round that never advances.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +20,7 @@ use crate::model::{
     CommittedTx, Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta,
     SyncIdx, TxContext,
 };
+use crate::token::events;
 use crate::token::packages::{self, meta};
 use crate::token::result;
 use crate::token::self_transfer::insufficient;
@@ -43,6 +47,25 @@ pub struct AmuletConfig {
     pub round: i64,
     pub rate_per_round: Amount,
     pub amulet_price: Amount,
+    /// Which Splice release's transaction trees the token builds.
+    pub release: SpliceRelease,
+}
+
+/// The Splice release whose Amulet the sandbox reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpliceRelease {
+    /// Before 0.5.16 (the LocalNet recording in `fixtures/localnet-treasury`): token standard
+    /// operations run `AmuletRules_Transfer`, unlocks are `LockedAmulet_Unlock` /
+    /// `_OwnerExpireLock`, holdings implement `HoldingV1` only, no V2 events.
+    Legacy,
+    /// 0.6.11 and later (`fixtures/splice-cli-0.6.11`): V1 signals and V2 events side by side.
+    /// No `AmuletRules_Transfer` under token standard operations (the transfer runs inside
+    /// the factory, `TransferPreapproval_SendV2` or the instruction), every holding change is
+    /// reported by `EventLog_HoldingsChange` (on the `ExternalPartyConfigState`, the
+    /// `AmuletRules` for mints, a temporary `AmuletEventLog` around unlocks), holdings
+    /// implement `HoldingV1` and `HoldingV2`.
+    #[default]
+    V0_6_11,
 }
 
 impl Default for AmuletConfig {
@@ -52,6 +75,7 @@ impl Default for AmuletConfig {
             round: 19,
             rate_per_round: "0.0038051800".parse().expect("valid"),
             amulet_price: "0.0050000000".parse().expect("valid"),
+            release: SpliceRelease::default(),
         }
     }
 }
@@ -66,6 +90,9 @@ pub struct AmuletToken {
     pub amulet_rules: String,
     pub open_round: String,
     pub external_party_rules: String,
+    /// The DSO's `ExternalPartyConfigState` (0.6.11: the transfer context and the `EventLog`
+    /// token standard transfers report on); empty for [`SpliceRelease::Legacy`].
+    pub external_party_config_state: String,
     pub config: AmuletConfig,
 }
 
@@ -150,7 +177,7 @@ impl AmuletToken {
         provider: &str,
         config: AmuletConfig,
     ) -> Result<AmuletToken, TokenError> {
-        let mut cids = (String::new(), String::new(), String::new());
+        let mut cids = (String::new(), String::new(), String::new(), String::new());
         ledger.transact::<TokenError>(
             SubmissionMeta {
                 command_id: "sandbox-amulet-bootstrap".into(),
@@ -190,16 +217,24 @@ impl AmuletToken {
                     vec![("dso", Value::party(dso))],
                     vec![(packages::transfer_factory_interface(), factory_view)],
                 );
+                let mut nodes = vec![
+                    Node::Create(rules.clone()),
+                    Node::Create(round.clone()),
+                    Node::Create(external.clone()),
+                ];
+                let config_state = (config.release == SpliceRelease::V0_6_11)
+                    .then(|| external_party_config_state(ctx, dso, &config));
                 cids = (
-                    rules.contract_id.clone(),
-                    round.contract_id.clone(),
-                    external.contract_id.clone(),
+                    rules.contract_id,
+                    round.contract_id,
+                    external.contract_id,
+                    config_state
+                        .as_ref()
+                        .map(|c| c.contract_id.clone())
+                        .unwrap_or_default(),
                 );
-                Ok(vec![
-                    Node::Create(rules),
-                    Node::Create(round),
-                    Node::Create(external),
-                ])
+                nodes.extend(config_state.map(Node::Create));
+                Ok(nodes)
             },
         )?;
         Ok(AmuletToken {
@@ -208,6 +243,7 @@ impl AmuletToken {
             amulet_rules: cids.0,
             open_round: cids.1,
             external_party_rules: cids.2,
+            external_party_config_state: cids.3,
             config,
         })
     }
@@ -310,8 +346,28 @@ impl AmuletToken {
             ]),
             signatories: parties([self.dso.as_str(), owner]),
             observers: BTreeSet::new(),
-            interfaces: vec![(packages::holding_interface(), view)],
+            interfaces: self.holding_views(owner, view),
         }
+    }
+
+    /// The interface views of a holding from its `HoldingV1` view: since 0.6.11 also
+    /// `HoldingV2`'s (Splice upcasts the V1 view: the owner's basic account instead of `owner`).
+    pub(super) fn holding_views(&self, owner: &str, v1: Value) -> Vec<(Identifier, Value)> {
+        let mut views = vec![(packages::holding_interface(), v1.clone())];
+        if self.has_v2_events() {
+            let Value::Record(fields) = v1 else {
+                return views;
+            };
+            let mut v2 = vec![("account", events::Account::basic(owner).value())];
+            v2.extend(fields.into_iter().filter(|(name, _)| *name != "owner"));
+            views.push((packages::holding_v2_interface(), Value::record(v2)));
+        }
+        views
+    }
+
+    /// Whether this release reports V2 events (and holdings implement `HoldingV2`).
+    pub fn has_v2_events(&self) -> bool {
+        self.config.release == SpliceRelease::V0_6_11
     }
 
     /// The DevNet faucet: `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → new Amulet
@@ -339,54 +395,7 @@ impl AmuletToken {
             |ctx| {
                 let amulet = self.new_amulet(ctx, owner, amount);
                 created = amulet.contract_id.clone();
-                let argument = Value::record(vec![
-                    ("receiver", Value::party(owner)),
-                    ("amount", Value::Numeric(amount)),
-                    ("openRound", Value::cid(&self.open_round)),
-                ]);
-                let amulet_sum = Value::record(vec![
-                    ("amulet", Value::cid(&amulet.contract_id)),
-                    ("amuletPrice", Value::Numeric(self.config.amulet_price)),
-                    ("round", round_value(self.config.round)),
-                ]);
-                let mint = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_Mint".into(),
-                    argument: argument.clone(),
-                    acting_parties: parties([self.dso.as_str(), owner]),
-                    choice_observers: Default::default(),
-                    consuming: false,
-                    result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
-                    children: vec![
-                        Node::Fetch(Fetch {
-                            contract_id: self.open_round.clone(),
-                            acting_parties: parties([self.dso.as_str()]),
-                        }),
-                        Node::Create(amulet),
-                    ],
-                };
-                let tap = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_DevNet_Tap".into(),
-                    argument,
-                    acting_parties: parties([owner]),
-                    choice_observers: Default::default(),
-                    consuming: false,
-                    result: Value::record(vec![
-                        ("amuletSum", amulet_sum),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([
-                                (meta::REASON, "tapped faucet".to_owned()),
-                                (meta::TX_KIND, "mint".to_owned()),
-                            ])),
-                        ),
-                    ]),
-                    children: vec![Node::Exercise(mint)],
-                };
-                Ok(vec![Node::Exercise(tap)])
+                Ok(vec![Node::Exercise(self.tap_tree(owner, amount, amulet))])
             },
         )?;
         Ok(Committed {
@@ -395,6 +404,76 @@ impl AmuletToken {
             record_time: tx.record_time,
             contract_id: created,
         })
+    }
+
+    /// `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → the new `amulet` (and since 0.6.11 the
+    /// mint's V2 event, from the mint account, on the AmuletRules, after the create).
+    fn tap_tree(&self, owner: &str, amount: Amount, amulet: Create) -> Exercise {
+        let created = amulet.contract_id.clone();
+        let argument = Value::record(vec![
+            ("receiver", Value::party(owner)),
+            ("amount", Value::Numeric(amount)),
+            ("openRound", Value::cid(&self.open_round)),
+        ]);
+        // 0.6.11 names the faucet in the mint's reason and reports the mint as a V2
+        // event from the mint account, on the AmuletRules, after the create.
+        let v2 = self.has_v2_events();
+        let reason = if v2 {
+            "tapped DevNet faucet"
+        } else {
+            "tapped faucet"
+        };
+        let mut mint_argument = argument.clone();
+        if let (true, Value::Record(fields)) = (v2, &mut mint_argument) {
+            fields.push(("reason", Value::some(Value::text(reason))));
+        }
+        let mut mint_children = vec![
+            Node::Fetch(Fetch {
+                contract_id: self.open_round.clone(),
+                acting_parties: parties([self.dso.as_str()]),
+            }),
+            Node::Create(amulet),
+        ];
+        if v2 {
+            let event = events::mint_event(&self.dso, "Amulet", owner, amount, &created, reason);
+            mint_children.push(Node::Exercise(event.exercise(&self.amulet_rules)));
+        }
+        let amulet_sum = Value::record(vec![
+            ("amulet", Value::cid(&created)),
+            ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+            ("round", round_value(self.config.round)),
+        ]);
+        let mint = Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_Mint".into(),
+            argument: mint_argument,
+            acting_parties: parties([self.dso.as_str(), owner]),
+            choice_observers: Default::default(),
+            consuming: false,
+            result: Value::record(vec![("amuletSum", amulet_sum.clone())]),
+            children: mint_children,
+        };
+        Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_DevNet_Tap".into(),
+            argument,
+            acting_parties: parties([owner]),
+            choice_observers: Default::default(),
+            consuming: false,
+            result: Value::record(vec![
+                ("amuletSum", amulet_sum),
+                (
+                    "meta",
+                    Value::some(Value::metadata([
+                        (meta::REASON, reason.to_owned()),
+                        (meta::TX_KIND, "mint".to_owned()),
+                    ])),
+                ),
+            ]),
+            children: vec![Node::Exercise(mint)],
+        }
     }
 
     /// A participant-local ACS import of Amulets owned by `owner`, at record time
@@ -523,13 +602,12 @@ impl AmuletToken {
                     vec![plan.receiver_amulet.contract_id.clone()],
                     plan.change.iter().map(|c| c.contract_id.clone()).collect(),
                 );
-                Ok(vec![Node::Exercise(self.transfer_tree(
-                    ctx,
-                    request,
-                    &preapproval,
-                    plan,
-                    times,
-                ))])
+                let tree = if self.has_v2_events() {
+                    self.transfer_tree_v2(ctx, request, &preapproval, plan, times)
+                } else {
+                    self.transfer_tree(ctx, request, &preapproval, plan, times)
+                };
+                Ok(vec![Node::Exercise(tree)])
             },
         )?;
         Ok(TransferOutcome::completed(tx, outcome))
@@ -670,9 +748,11 @@ impl AmuletToken {
                         created_in_round: self.config.round,
                         ..holding.clone()
                     };
+                    let event_log = self.has_v2_events().then(|| ctx.new_contract_id());
                     expired_locks.push(ExpiredLock {
                         locked_cid: cid.clone(),
                         unlocked,
+                        event_log,
                     });
                     (holding.owner, spent)
                 }
@@ -753,6 +833,12 @@ impl AmuletToken {
                 contract_id: e.locked_cid.clone(),
                 acting_parties: parties([actor]),
             }));
+            if let Some(log_cid) = &e.event_log {
+                nodes.push(Node::Exercise(
+                    self.owner_expire_lock_v2(&h.owner, e, log_cid),
+                ));
+                continue;
+            }
             nodes.push(Node::Exercise(Exercise {
                 contract_id: e.locked_cid.clone(),
                 interface: None,
@@ -893,6 +979,12 @@ impl AmuletToken {
             ("amulet-rules", context_cid(&self.amulet_rules)),
             ("open-round", context_cid(&self.open_round)),
         ];
+        if self.has_v2_events() {
+            context.push((
+                "external-party-config-state",
+                context_cid(&self.external_party_config_state),
+            ));
+        }
         if let Some(preapproval) = preapproval {
             context.push(("transfer-preapproval", context_cid(preapproval)));
         }
@@ -1090,7 +1182,7 @@ impl AmuletToken {
                 )
             })
             .collect();
-        Value::record(vec![
+        let mut fields = vec![
             ("inputAppRewardAmount", zero()),
             ("inputValidatorRewardAmount", zero()),
             ("inputSvRewardAmount", zero()),
@@ -1106,7 +1198,11 @@ impl AmuletToken {
             ("amuletPrice", Value::Numeric(self.config.amulet_price)),
             ("inputValidatorFaucetAmount", zero()),
             ("inputUnclaimedActivityRecordAmount", zero()),
-        ])
+        ];
+        if self.has_v2_events() {
+            fields.push(("inputDevelopmentFundAmount", Value::some(zero())));
+        }
+        Value::record(fields)
     }
 }
 
@@ -1174,6 +1270,8 @@ pub(super) struct Spent {
 pub(super) struct ExpiredLock {
     pub(super) locked_cid: String,
     pub(super) unlocked: Create,
+    /// The temporary `AmuletEventLog` 0.6.11 reports the unlock on (`None` before).
+    pub(super) event_log: Option<String>,
 }
 
 impl TransferPlan {
@@ -1203,6 +1301,37 @@ fn times(rate: Amount, n: i64) -> Amount {
 
 pub(super) fn round_value(n: i64) -> Value {
     Value::record(vec![("number", Value::Int64(n))])
+}
+
+/// The DSO's `ExternalPartyConfigState` (0.6.11): the round and price transfers use, and the
+/// `EventLog` they report on. Its `transferConfig` is left out: fees are zero and no reader
+/// ever sees this contract (it is the DSO's alone).
+fn external_party_config_state(
+    ctx: &mut TxContext<'_>,
+    dso: &str,
+    config: &AmuletConfig,
+) -> Create {
+    let archive_after = ctx
+        .let_time
+        .checked_add_micros(DAY_MICROS)
+        .unwrap_or(ctx.let_time);
+    let view = Value::record(vec![
+        ("admin", Value::party(dso)),
+        ("meta", Value::metadata([])),
+    ]);
+    dso_contract(
+        ctx,
+        dso,
+        packages::external_party_config_state_template(),
+        vec![
+            ("dso", Value::party(dso)),
+            ("holdingFeesOpenRoundNumber", round_value(config.round)),
+            ("amuletPrice", Value::Numeric(config.amulet_price)),
+            ("targetArchiveAfter", Value::Time(archive_after)),
+            ("rewardCalculationVersion", Value::none()),
+        ],
+        vec![(packages::event_log_interface(), view)],
+    )
 }
 
 /// A contract the DSO alone signs.
@@ -1253,13 +1382,20 @@ mod tests {
     }
 
     fn setup() -> (Ledger, AmuletToken, String, String) {
+        setup_of(SpliceRelease::default())
+    }
+
+    fn setup_of(release: SpliceRelease) -> (Ledger, AmuletToken, String, String) {
         let mut l = Ledger::new(LedgerConfig::default());
         let dso = l.allocate_party("DSO").unwrap();
         let provider = l.allocate_party("validator").unwrap();
         let treasury = l.allocate_party("treasury").unwrap();
         let alice = l.allocate_party("alice").unwrap();
-        let token =
-            AmuletToken::bootstrap(&mut l, &dso, &provider, AmuletConfig::default()).unwrap();
+        let config = AmuletConfig {
+            release,
+            ..AmuletConfig::default()
+        };
+        let token = AmuletToken::bootstrap(&mut l, &dso, &provider, config).unwrap();
         token.create_preapproval(&mut l, &treasury).unwrap();
         (l, token, treasury, alice)
     }
@@ -1284,7 +1420,7 @@ mod tests {
 
     #[test]
     fn one_step_transfer_has_the_real_node_layout_and_consumes_its_inputs() {
-        let (mut l, token, treasury, alice) = setup();
+        let (mut l, token, treasury, alice) = setup_of(SpliceRelease::Legacy);
         let a = token.mint(&mut l, &alice, amount("60")).unwrap();
         let b = token.mint(&mut l, &alice, amount("70")).unwrap();
         let request = TransferRequest {
@@ -1332,6 +1468,46 @@ mod tests {
             again,
             Err(TokenError::Ledger(LedgerError::ContractNotFound(_)))
         ));
+    }
+
+    #[test]
+    fn one_step_transfer_of_0_6_11_runs_send_v2_and_reports_each_account() {
+        let (mut l, token, treasury, alice) = setup();
+        let a = token.mint(&mut l, &alice, amount("60")).unwrap();
+        let b = token.mint(&mut l, &alice, amount("70")).unwrap();
+        let request = TransferRequest {
+            sender: alice.clone(),
+            receiver: treasury.clone(),
+            amount: amount("100"),
+            memo: Some("memo-1".into()),
+            inputs: Some(vec![a.contract_id, b.contract_id]),
+            command_id: "c1".into(),
+        };
+        let out = token.transfer(&mut l, &request).unwrap();
+        // No AmuletRules_Transfer: SendV2 fetches the config state, spends the inputs, makes
+        // the outputs and reports one event per account.
+        let expected: Vec<(i32, i32, String)> = [
+            (0, 14, "TransferFactory_Transfer"),
+            (1, 1, "fetch"),
+            (2, 2, "fetch"),
+            (3, 3, "fetch"),
+            (4, 4, "fetch"),
+            (5, 14, "TransferPreapproval_SendV2"),
+            (6, 6, "fetch"),
+            (7, 7, "fetch"),
+            (8, 8, "Archive"),
+            (9, 9, "fetch"),
+            (10, 10, "Archive"),
+            (11, 11, "create Amulet"),
+            (12, 12, "create Amulet"),
+            (13, 13, "EventLog_HoldingsChange"),
+            (14, 14, "EventLog_HoldingsChange"),
+        ]
+        .into_iter()
+        .map(|(a, b, c)| (a, b, c.to_owned()))
+        .collect();
+        assert_eq!(layout(&l, out.offset), expected);
+        assert_eq!(token.holdings(&l, &treasury)[0].amount, amount("100"));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Canton Coin offers (`token-standard.md` §6.3 item 3): a transfer to a receiver without a
 //! `TransferPreapproval` locks the amount and leaves an `AmuletTransferInstruction` that the
-//! receiver accepts or rejects, or the sender withdraws. The trees are the LocalNet recording's
+//! receiver accepts or rejects, or the sender withdraws. Since Splice 0.6.11 (the default) the
+//! lock, the accept's transfer and the unlocks run without `AmuletRules_Transfer` and report V2
+//! events (`LockedAmulet_UnlockV2`; see [`crate::token::amulet_v2`]); what follows describes the
+//! [`crate::token::SpliceRelease::Legacy`] trees, which are the LocalNet recording's
 //! (`splice-test-cases.json`, offsets 8–15) node for node, less the reward coupons, which only
 //! non-zero fees create; with zero fees the lock is exactly the amount (`amount + 4 × fee`).
 //!
@@ -21,12 +24,13 @@ use exchange_core::{Amount, Timestamp};
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta, TxContext};
 use crate::token::TokenError;
 use crate::token::amulet::{
     AmuletToken, DAY_MICROS, Holding, RulesTransfer, TransferOutcome, TransferPlan,
     TransferRequest, field, round_value, transfer_meta, transfer_output,
 };
+use crate::token::amulet_v2::{Settled, v1_transfer_meta};
 use crate::token::offer::{
     InstructionChoice, InstructionOutcome, PendingInstruction, read_instruction,
 };
@@ -57,11 +61,18 @@ impl AmuletToken {
     /// The choice context the registry hands out for an instruction's accept, reject and
     /// withdraw (and the submitted `extraArgs.context`).
     pub fn instruction_context_entries(&self) -> Vec<(&'static str, Value)> {
-        vec![
+        let mut entries = vec![
             ("amulet-rules", av_cid(&self.amulet_rules)),
             ("expire-lock", Value::variant("AV_Bool", Value::Bool(true))),
             ("open-round", av_cid(&self.open_round)),
-        ]
+        ];
+        if self.has_v2_events() {
+            entries.push((
+                "external-party-config-state",
+                av_cid(&self.external_party_config_state),
+            ));
+        }
+        entries
     }
 
     /// The active Canton Coin instruction `cid`, if it is one.
@@ -200,79 +211,29 @@ impl AmuletToken {
                 let instruction_cid = instruction.contract_id.clone();
                 outcome = (instruction_cid.clone(), change_cids.clone());
 
-                let compute_fees = Exercise {
-                    contract_id: self.amulet_rules.clone(),
-                    interface: None,
-                    choice: "AmuletRules_ComputeFees".into(),
-                    argument: Value::record(vec![
-                        ("context", self.transfer_context()),
-                        ("sender", Value::party(sender)),
-                        (
-                            "outputs",
-                            Value::List(vec![transfer_output(
-                                receiver,
-                                request.amount,
-                                Value::none(),
-                            )]),
-                        ),
-                        ("expectedDso", Value::some(Value::party(dso))),
-                    ]),
-                    acting_parties: parties([sender]),
-                    choice_observers: Default::default(),
-                    consuming: false,
-                    result: Value::record(vec![(
-                        "fees",
-                        Value::List(vec![Value::Numeric(Amount::ZERO)]),
-                    )]),
-                    children: vec![Node::Fetch(Fetch {
-                        contract_id: self.open_round.clone(),
-                        acting_parties: parties([sender]),
-                    })],
+                let v2 = self.has_v2_events();
+                let children = if v2 {
+                    self.offer_children_v2(request, &plan, instruction)
+                } else {
+                    self.offer_children_legacy(request, &plan, execute_before, instruction)
                 };
-                let lock = Value::record(vec![
-                    ("holders", Value::List(vec![Value::party(dso)])),
-                    ("expiresAt", Value::Time(execute_before)),
-                    (
-                        "optContext",
-                        Value::some(Value::text(format!("transfer to '{receiver}'"))),
-                    ),
-                ]);
-                let lock_transfer = self.rules_transfer(
-                    &RulesTransfer {
-                        plan: &plan,
-                        sender,
-                        provider: sender,
-                        receiver: sender,
-                        // Zero fees: the lock is the amount itself.
-                        amount: request.amount,
-                        lock: Some(lock),
-                    },
-                    parties([dso, sender]),
-                    transfer_meta(sender),
-                );
-
-                // Fetches where the engine fetches: the rules, then (after computing the fees)
-                // the round and each input.
-                let fetch = |cid: &str| {
-                    Node::Fetch(Fetch {
-                        contract_id: cid.to_owned(),
-                        acting_parties: parties([sender]),
-                    })
-                };
-                let mut children = vec![
-                    fetch(&self.amulet_rules),
-                    Node::Exercise(compute_fees),
-                    fetch(&self.open_round),
-                ];
-                children.extend(self.input_nodes(sender, &plan));
-                children.push(Node::Exercise(lock_transfer));
-                children.push(Node::Create(instruction));
-
                 let input_cids = plan
                     .submitted_inputs()
                     .into_iter()
                     .map(Value::cid)
                     .collect();
+                let mut context = vec![
+                    ("amulet-rules", av_cid(&self.amulet_rules)),
+                    ("open-round", av_cid(&self.open_round)),
+                ];
+                let mut result_meta = Value::metadata([]);
+                if v2 {
+                    context.push((
+                        "external-party-config-state",
+                        av_cid(&self.external_party_config_state),
+                    ));
+                    result_meta = v1_transfer_meta(sender);
+                }
                 Ok(vec![Node::Exercise(result::factory_transfer(
                     &self.external_party_rules,
                     sender,
@@ -282,20 +243,15 @@ impl AmuletToken {
                         (
                             "extraArgs",
                             Value::record(vec![
-                                (
-                                    "context",
-                                    context_value(vec![
-                                        ("amulet-rules", av_cid(&self.amulet_rules)),
-                                        ("open-round", av_cid(&self.open_round)),
-                                    ]),
-                                ),
+                                ("context", context_value(context)),
                                 ("meta", Value::metadata([])),
                             ]),
                         ),
                     ]),
-                    result::instruction_result(
+                    result::instruction_result_with_meta(
                         result::pending(&instruction_cid),
                         change_cids.iter().cloned(),
+                        result_meta,
                     ),
                     children,
                 ))])
@@ -309,6 +265,88 @@ impl AmuletToken {
             sender_change_cids: outcome.1,
             transfer_instruction_cid: Some(outcome.0),
         })
+    }
+
+    /// An offer's nodes below `TransferFactory_Transfer` before 0.5.16: the fees computed, the
+    /// lock made by `AmuletRules_Transfer`, the instruction.
+    fn offer_children_legacy(
+        &self,
+        request: &TransferRequest,
+        plan: &TransferPlan,
+        execute_before: Timestamp,
+        instruction: Create,
+    ) -> Vec<Node> {
+        let sender = request.sender.as_str();
+        let receiver = request.receiver.as_str();
+        let dso = self.dso.as_str();
+        let compute_fees = Exercise {
+            contract_id: self.amulet_rules.clone(),
+            interface: None,
+            choice: "AmuletRules_ComputeFees".into(),
+            argument: Value::record(vec![
+                ("context", self.transfer_context()),
+                ("sender", Value::party(sender)),
+                (
+                    "outputs",
+                    Value::List(vec![transfer_output(
+                        receiver,
+                        request.amount,
+                        Value::none(),
+                    )]),
+                ),
+                ("expectedDso", Value::some(Value::party(dso))),
+            ]),
+            acting_parties: parties([sender]),
+            choice_observers: Default::default(),
+            consuming: false,
+            result: Value::record(vec![(
+                "fees",
+                Value::List(vec![Value::Numeric(Amount::ZERO)]),
+            )]),
+            children: vec![Node::Fetch(Fetch {
+                contract_id: self.open_round.clone(),
+                acting_parties: parties([sender]),
+            })],
+        };
+        let lock = Value::record(vec![
+            ("holders", Value::List(vec![Value::party(dso)])),
+            ("expiresAt", Value::Time(execute_before)),
+            (
+                "optContext",
+                Value::some(Value::text(format!("transfer to '{receiver}'"))),
+            ),
+        ]);
+        let lock_transfer = self.rules_transfer(
+            &RulesTransfer {
+                plan,
+                sender,
+                provider: sender,
+                receiver: sender,
+                // Zero fees: the lock is the amount itself.
+                amount: request.amount,
+                lock: Some(lock),
+            },
+            parties([dso, sender]),
+            transfer_meta(sender),
+        );
+
+        // Fetches where the engine fetches: the rules, then (after computing the fees)
+        // the round and each input.
+        let fetch = |cid: &str| {
+            Node::Fetch(Fetch {
+                contract_id: cid.to_owned(),
+                acting_parties: parties([sender]),
+            })
+        };
+        let mut children = vec![
+            fetch(&self.amulet_rules),
+            Node::Exercise(compute_fees),
+            fetch(&self.open_round),
+        ];
+        children.extend(self.input_nodes(sender, plan));
+        children.push(Node::Exercise(lock_transfer));
+        children.push(Node::Create(instruction));
+        children
     }
 
     /// Accept (receiver), reject (receiver) or withdraw (sender) a pending Canton Coin
@@ -360,12 +398,9 @@ impl AmuletToken {
             );
         }
         let locked = live_lock.ok_or_else(|| LedgerError::ContractNotFound(locked_cid.clone()))?;
-        let sender = pending.sender.as_str();
-        let receiver = pending.receiver.as_str();
-        let dso = self.dso.as_str();
         let actor = match choice {
-            InstructionChoice::Accept | InstructionChoice::Reject => receiver,
-            InstructionChoice::Withdraw => sender,
+            InstructionChoice::Accept | InstructionChoice::Reject => pending.receiver.as_str(),
+            InstructionChoice::Withdraw => pending.sender.as_str(),
         };
         let mut holding_cid = String::new();
         let tx = ledger.transact::<TokenError>(
@@ -382,79 +417,13 @@ impl AmuletToken {
                         pending.execute_before
                     )));
                 }
-                let unlocked = self.new_amulet(ctx, sender, locked);
-                let unlocked_cid = unlocked.contract_id.clone();
-                let unlock = Exercise {
-                    contract_id: locked_cid.clone(),
-                    interface: None,
-                    choice: "LockedAmulet_Unlock".into(),
-                    argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
-                    acting_parties: parties([dso, sender]),
-                    choice_observers: Default::default(),
-                    consuming: true,
-                    result: Value::record(vec![
-                        (
-                            "amuletSum",
-                            Value::record(vec![
-                                ("amulet", Value::cid(&unlocked_cid)),
-                                ("amuletPrice", Value::Numeric(self.config.amulet_price)),
-                                ("round", round_value(self.config.round)),
-                            ]),
-                        ),
-                        (
-                            "meta",
-                            Value::some(Value::metadata([
-                                (meta::REASON, "holders released lock".to_owned()),
-                                (meta::TX_KIND, "unlock".to_owned()),
-                            ])),
-                        ),
-                    ]),
-                    children: vec![
-                        Node::Fetch(Fetch {
-                            contract_id: self.open_round.clone(),
-                            acting_parties: parties([actor]),
-                        }),
-                        Node::Create(unlocked),
-                    ],
-                };
-                let mut children = vec![
-                    Node::Fetch(Fetch {
-                        contract_id: locked_cid.clone(),
-                        acting_parties: parties([actor]),
-                    }),
-                    Node::Exercise(unlock),
-                ];
-                let (output, sender_change) = if choice == InstructionChoice::Accept {
-                    let input = Holding {
-                        contract_id: unlocked_cid,
-                        owner: sender.to_owned(),
-                        amount: locked,
-                        created_in_round: self.config.round,
-                    };
-                    let change = locked.checked_sub(pending.amount).unwrap_or(Amount::ZERO);
-                    let plan = TransferPlan {
-                        inputs: vec![input],
-                        total: locked,
-                        receiver_amulet: self.new_amulet(ctx, receiver, pending.amount),
-                        change: change
-                            .is_positive()
-                            .then(|| self.new_amulet(ctx, sender, change)),
-                        expired_locks: vec![],
-                    };
-                    holding_cid = plan.receiver_amulet.contract_id.clone();
-                    let change_cids: Vec<String> =
-                        plan.change.iter().map(|c| c.contract_id.clone()).collect();
-                    children.push(Node::Exercise(self.accept_transfer(
-                        sender,
-                        receiver,
-                        pending.amount,
-                        &plan,
-                    )));
-                    (result::completed([holding_cid.clone()]), change_cids)
+                let settled = if self.has_v2_events() {
+                    let accept = choice == InstructionChoice::Accept;
+                    self.settle_v2(ctx, accept, &pending, &locked_cid, locked)
                 } else {
-                    holding_cid = unlocked_cid.clone();
-                    (result::failed(), vec![unlocked_cid.clone()])
+                    self.settle_legacy(ctx, choice, &pending, &locked_cid, locked)
                 };
+                holding_cid = settled.holding_cid;
                 Ok(vec![Node::Exercise(Exercise {
                     contract_id: instruction_cid.to_owned(),
                     interface: Some(transfer_instruction_interface()),
@@ -469,8 +438,12 @@ impl AmuletToken {
                     acting_parties: parties([actor]),
                     choice_observers: Default::default(),
                     consuming: true,
-                    result: result::instruction_result(output, sender_change),
-                    children,
+                    result: result::instruction_result_with_meta(
+                        settled.output,
+                        settled.sender_change,
+                        settled.meta,
+                    ),
+                    children: settled.children,
                 })])
             },
         )?;
@@ -480,6 +453,112 @@ impl AmuletToken {
             record_time: tx.record_time,
             holding_cid,
         })
+    }
+
+    /// [`Self::act`] below the instruction's choice before 0.5.16: `LockedAmulet_Unlock`, then
+    /// for an accept `AmuletRules_Transfer` of the unlocked Amulet to the receiver.
+    fn settle_legacy(
+        &self,
+        ctx: &mut TxContext<'_>,
+        choice: InstructionChoice,
+        pending: &PendingInstruction,
+        locked_cid: &str,
+        locked: Amount,
+    ) -> Settled {
+        let sender = pending.sender.as_str();
+        let receiver = pending.receiver.as_str();
+        let dso = self.dso.as_str();
+        let actor = match choice {
+            InstructionChoice::Accept | InstructionChoice::Reject => receiver,
+            InstructionChoice::Withdraw => sender,
+        };
+        let unlocked = self.new_amulet(ctx, sender, locked);
+        let unlocked_cid = unlocked.contract_id.clone();
+        let unlock = Exercise {
+            contract_id: locked_cid.to_owned(),
+            interface: None,
+            choice: "LockedAmulet_Unlock".into(),
+            argument: Value::record(vec![("openRoundCid", Value::cid(&self.open_round))]),
+            acting_parties: parties([dso, sender]),
+            choice_observers: Default::default(),
+            consuming: true,
+            result: Value::record(vec![
+                (
+                    "amuletSum",
+                    Value::record(vec![
+                        ("amulet", Value::cid(&unlocked_cid)),
+                        ("amuletPrice", Value::Numeric(self.config.amulet_price)),
+                        ("round", round_value(self.config.round)),
+                    ]),
+                ),
+                (
+                    "meta",
+                    Value::some(Value::metadata([
+                        (meta::REASON, "holders released lock".to_owned()),
+                        (meta::TX_KIND, "unlock".to_owned()),
+                    ])),
+                ),
+            ]),
+            children: vec![
+                Node::Fetch(Fetch {
+                    contract_id: self.open_round.clone(),
+                    acting_parties: parties([actor]),
+                }),
+                Node::Create(unlocked),
+            ],
+        };
+        let mut children = vec![
+            Node::Fetch(Fetch {
+                contract_id: locked_cid.to_owned(),
+                acting_parties: parties([actor]),
+            }),
+            Node::Exercise(unlock),
+        ];
+        let (output, sender_change, holding_cid) = if choice == InstructionChoice::Accept {
+            let input = Holding {
+                contract_id: unlocked_cid,
+                owner: sender.to_owned(),
+                amount: locked,
+                created_in_round: self.config.round,
+            };
+            let change = locked.checked_sub(pending.amount).unwrap_or(Amount::ZERO);
+            let plan = TransferPlan {
+                inputs: vec![input],
+                total: locked,
+                receiver_amulet: self.new_amulet(ctx, receiver, pending.amount),
+                change: change
+                    .is_positive()
+                    .then(|| self.new_amulet(ctx, sender, change)),
+                expired_locks: vec![],
+            };
+            let holding_cid = plan.receiver_amulet.contract_id.clone();
+            let change_cids: Vec<String> =
+                plan.change.iter().map(|c| c.contract_id.clone()).collect();
+            children.push(Node::Exercise(self.accept_transfer(
+                sender,
+                receiver,
+                pending.amount,
+                &plan,
+            )));
+            (
+                result::completed([holding_cid.clone()]),
+                change_cids,
+                holding_cid,
+            )
+        } else {
+            (
+                result::failed(),
+                vec![unlocked_cid.to_owned()],
+                unlocked_cid,
+            )
+        };
+        Settled {
+            children,
+            output,
+            sender_change,
+            holding_cid,
+            meta: Value::metadata([]),
+        }
     }
 
     /// Reject or withdraw with `expire-lock = false`: the instruction is archived, nothing is

@@ -8,7 +8,8 @@
 //! → archives of the inputs → the locked holding → the sender's change → the instruction, whose
 //! only stakeholder-observer is the receiver, so the receiver's view is just that create. The
 //! instruction's choices archive the locked holding and create the receiver's (accept) or the
-//! sender's (reject, withdraw) unlocked holding.
+//! sender's (reject, withdraw) unlocked holding. Every holding change is also reported as a
+//! token standard V2 event, and the token can be a V2-only issuer ([`crate::token::offer_v2`]).
 
 use exchange_core::{Amount, Timestamp};
 
@@ -19,9 +20,7 @@ use crate::model::{
 };
 use crate::token::TokenError;
 use crate::token::amulet::MAX_INPUTS;
-use crate::token::packages::{
-    holding_interface, transfer_factory_interface, transfer_instruction_interface,
-};
+use crate::token::offer_v2::{SbxTransfer, TransferParts, memo_leg};
 use crate::token::result;
 
 pub const PACKAGE_ID: &str = "5a4d8b0a7c1e6f2d3b9a8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f";
@@ -53,6 +52,9 @@ pub struct OfferToken {
     /// Where the token's contracts live (and its transactions commit); it may be another
     /// synchronizer than Canton Coin's.
     pub synchronizer: SyncIdx,
+    /// A V2-only issuer: V2 views, interfaces and events, no V1 signals (see
+    /// [`crate::token::offer_v2`]).
+    pub v2_only: bool,
 }
 
 /// An offer to make: `execute_before` defaults to a day after submission.
@@ -129,7 +131,11 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 
 impl OfferToken {
     /// Allocates the admin party `token-admin` and creates its transfer factory.
-    pub fn bootstrap(ledger: &mut Ledger, synchronizer: SyncIdx) -> Result<OfferToken, TokenError> {
+    pub fn bootstrap(
+        ledger: &mut Ledger,
+        synchronizer: SyncIdx,
+        v2_only: bool,
+    ) -> Result<OfferToken, TokenError> {
         let admin = ledger.allocate_party("token-admin")?;
         let mut factory = String::new();
         ledger.transact::<TokenError>(
@@ -147,13 +153,7 @@ impl OfferToken {
                     argument: Value::record(vec![("admin", Value::party(&admin))]),
                     signatories: parties([admin.as_str()]),
                     observers: Default::default(),
-                    interfaces: vec![(
-                        transfer_factory_interface(),
-                        Value::record(vec![
-                            ("admin", Value::party(&admin)),
-                            ("meta", Value::metadata([])),
-                        ]),
-                    )],
+                    interfaces: OfferToken::factory_views(&admin, v2_only),
                 })])
             },
         )?;
@@ -161,6 +161,7 @@ impl OfferToken {
             admin,
             factory,
             synchronizer,
+            v2_only,
         })
     }
 
@@ -203,8 +204,8 @@ impl OfferToken {
             ]),
             signatories: parties([self.admin.as_str(), owner]),
             observers: Default::default(),
-            interfaces: vec![(
-                holding_interface(),
+            interfaces: self.holding_views(
+                owner,
                 Value::record(vec![
                     ("owner", Value::party(owner)),
                     ("instrumentId", self.instrument_id()),
@@ -212,7 +213,7 @@ impl OfferToken {
                     ("lock", lock_value(true)),
                     ("meta", Value::metadata([])),
                 ]),
-            )],
+            ),
         }
     }
 
@@ -301,7 +302,7 @@ impl OfferToken {
             |ctx| {
                 let h = self.holding(ctx, owner, amount, None);
                 cid = h.contract_id.clone();
-                Ok(vec![Node::Create(h)])
+                Ok(vec![Node::Create(h), self.mint_event(owner, amount, &cid)])
             },
         )?;
         Ok((cid, tx.offset))
@@ -484,32 +485,16 @@ impl OfferToken {
                         request.memo.as_deref(),
                     )
                 };
-                let mut children: Vec<Node> = inputs
-                    .iter()
-                    .map(|cid| {
-                        Node::Exercise(Exercise::archive(
-                            cid,
-                            &parties([self.admin.as_str(), sender]),
-                        ))
-                    })
-                    .collect();
-                let locked = self.holding(
-                    ctx,
+                let (mut children, locked_cid, change_cids) =
+                    self.lock_nodes(ctx, request, &inputs, change, execute_before);
+                let parts = |inputs: &[String]| TransferParts {
                     sender,
-                    request.amount,
-                    Some((
-                        execute_before,
-                        format!("transfer to '{}'", request.receiver),
-                    )),
-                );
-                let locked_cid = locked.contract_id.clone();
-                children.push(Node::Create(locked));
-                let mut change_cids = Vec::new();
-                if change.is_positive() {
-                    let c = self.holding(ctx, sender, change, None);
-                    change_cids.push(c.contract_id.clone());
-                    children.push(Node::Create(c));
-                }
+                    receiver: &request.receiver,
+                    amount: request.amount,
+                    times: (requested_at, execute_before),
+                    inputs: inputs.to_vec(),
+                    memo: request.memo.as_deref(),
+                };
                 let instruction_transfer = transfer(std::slice::from_ref(&locked_cid));
                 let instruction = Create {
                     contract_id: ctx.new_contract_id(),
@@ -520,22 +505,21 @@ impl OfferToken {
                     ]),
                     signatories: parties([self.admin.as_str(), sender]),
                     observers: parties([request.receiver.as_str()]),
-                    interfaces: vec![(
-                        transfer_instruction_interface(),
+                    interfaces: self.instruction_views(
                         result::pending_instruction_view(instruction_transfer),
-                    )],
+                        &parts(std::slice::from_ref(&locked_cid)),
+                    ),
                 };
                 let instruction_cid = instruction.contract_id.clone();
                 children.push(Node::Create(instruction));
                 out = (instruction_cid.clone(), change_cids.clone());
-                Ok(vec![Node::Exercise(result::factory_transfer(
-                    &self.factory,
-                    sender,
+                Ok(vec![Node::Exercise(self.factory_exercise(
                     Value::record(vec![
                         ("expectedAdmin", Value::party(&self.admin)),
                         ("transfer", transfer(&inputs)),
                         ("extraArgs", extra_args()),
                     ]),
+                    &parts(&inputs),
                     result::instruction_result(
                         result::pending(&instruction_cid),
                         change_cids.iter().cloned(),
@@ -551,6 +535,59 @@ impl OfferToken {
             transfer_instruction_cid: out.0,
             sender_change_cids: out.1,
         })
+    }
+
+    /// An offer's effects: the inputs archived, the amount locked for the receiver until
+    /// `execute_before`, the change, and their V2 events (the lock is a transfer to the sender
+    /// herself, as Amulet reports it); with the locked holding and the change.
+    fn lock_nodes(
+        &self,
+        ctx: &mut TxContext<'_>,
+        request: &OfferRequest,
+        inputs: &[String],
+        change: Amount,
+        execute_before: Timestamp,
+    ) -> (Vec<Node>, String, Vec<String>) {
+        let sender = request.sender.as_str();
+        let mut children: Vec<Node> = inputs
+            .iter()
+            .map(|cid| {
+                Node::Exercise(Exercise::archive(
+                    cid,
+                    &parties([self.admin.as_str(), sender]),
+                ))
+            })
+            .collect();
+        let locked = self.holding(
+            ctx,
+            sender,
+            request.amount,
+            Some((
+                execute_before,
+                format!("transfer to '{}'", request.receiver),
+            )),
+        );
+        let locked_cid = locked.contract_id.clone();
+        children.push(Node::Create(locked));
+        let mut change_cids = Vec::new();
+        if change.is_positive() {
+            let c = self.holding(ctx, sender, change, None);
+            change_cids.push(c.contract_id.clone());
+            children.push(Node::Create(c));
+        }
+        children.extend(self.transfer_events(SbxTransfer {
+            sender,
+            receiver: sender,
+            amount: request.amount,
+            inputs: inputs.to_vec(),
+            change: change_cids.first().cloned(),
+            output: locked_cid.clone(),
+            leg_meta: vec![(
+                super::packages::meta::REASON.to_owned(),
+                format!("lock for transfer to '{}'", request.receiver),
+            )],
+        }));
+        (children, locked_cid, change_cids)
     }
 
     /// Accept (receiver), reject (receiver) or withdraw (sender) a pending instruction.
@@ -608,23 +645,35 @@ impl OfferToken {
                 } else {
                     vec![holding_cid.clone()]
                 };
-                Ok(vec![Node::Exercise(Exercise {
-                    contract_id: instruction_cid.to_owned(),
-                    interface: Some(transfer_instruction_interface()),
-                    choice: choice.name().into(),
-                    argument: Value::record(vec![("extraArgs", extra_args())]),
-                    acting_parties: parties([actor.as_str()]),
-                    choice_observers: Default::default(),
-                    consuming: true,
-                    result: result::instruction_result(output, sender_change),
-                    children: vec![
-                        Node::Exercise(Exercise::archive(
-                            &locked_cid,
-                            &parties([self.admin.as_str(), pending.sender.as_str()]),
-                        )),
-                        Node::Create(unlocked),
-                    ],
-                })])
+                let event = if choice == InstructionChoice::Accept {
+                    self.transfer_events(SbxTransfer {
+                        sender: &pending.sender,
+                        receiver: &pending.receiver,
+                        amount: pending.amount,
+                        inputs: vec![locked_cid.clone()],
+                        change: None,
+                        output: holding_cid.clone(),
+                        leg_meta: memo_leg(pending.memo.as_deref()),
+                    })
+                } else {
+                    vec![self.unlock_event(&pending.sender, &locked_cid, &holding_cid)]
+                };
+                let mut children = vec![
+                    Node::Exercise(Exercise::archive(
+                        &locked_cid,
+                        &parties([self.admin.as_str(), pending.sender.as_str()]),
+                    )),
+                    Node::Create(unlocked),
+                ];
+                children.extend(event);
+                Ok(vec![Node::Exercise(self.instruction_exercise(
+                    instruction_cid,
+                    &pending,
+                    choice,
+                    &actor,
+                    result::instruction_result(output, sender_change),
+                    children,
+                ))])
             },
         )?;
         Ok(InstructionOutcome {

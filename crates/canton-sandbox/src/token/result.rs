@@ -64,6 +64,20 @@ pub fn instruction_result<S: Into<String>>(
     ])
 }
 
+/// [`instruction_result`] with the V1 history `meta` Splice 0.6.11 returns (sender, tx-kind).
+pub fn instruction_result_with_meta<S: Into<String>>(
+    output: Value,
+    sender_change_cids: impl IntoIterator<Item = S>,
+    meta: Value,
+) -> Value {
+    let mut result = instruction_result(output, sender_change_cids);
+    if let Value::Record(fields) = &mut result {
+        fields.retain(|(name, _)| *name != "meta");
+        fields.push(("meta", meta));
+    }
+    result
+}
+
 /// The `TransferFactory_Transfer` exercise `sender` submits to `factory`, answering `result`.
 pub fn factory_transfer(
     factory: &str,

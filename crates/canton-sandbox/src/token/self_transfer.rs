@@ -4,7 +4,11 @@
 //! rest as one change holding; the result is `TransferInstructionResult_Completed`. It is how a
 //! wallet merges UTXOs (amount = the inputs' total gives one holding).
 //!
-//! Canton Coin, as `amulet_transferFactory_transferImpl`'s self branch (splice
+//! Canton Coin since Splice 0.6.11 (the default): the factory runs the transfer itself (a fetch
+//! of the config state, the inputs archived, output and change created) and reports one
+//! `EventLog_HoldingsChange` for the sender's account with both sides of the self leg; its
+//! result meta says `tx-kind: merge-split`. Before 0.5.16 ([`crate::token::SpliceRelease::Legacy`]),
+//! as `amulet_transferFactory_transferImpl`'s self branch (splice
 //! `ExternalPartyAmuletRules.daml`): `TransferFactory_Transfer` → fetches of the rules, the
 //! round and each input → `AmuletRules_Transfer` with provider = sender and one unlocked output
 //! to the sender, exercised with the DSO's authority as the offer's lock transfer is; its
@@ -26,6 +30,7 @@ use crate::token::amulet::{
     AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
 use crate::token::offer::OfferToken;
+use crate::token::offer_v2::{SbxTransfer, TransferParts, memo_leg};
 use crate::token::packages::meta;
 use crate::token::result;
 
@@ -85,19 +90,6 @@ impl AmuletToken {
                     plan.change.iter().map(|c| c.contract_id.clone()).collect();
                 outcome = (vec![output_cid.clone()], change_cids.clone());
 
-                // Every output goes back to the sender unlocked: no `sender` in the meta.
-                let merge_split = self.rules_transfer(
-                    &RulesTransfer {
-                        plan: &plan,
-                        sender,
-                        provider: sender,
-                        receiver: sender,
-                        amount: request.amount,
-                        lock: None,
-                    },
-                    parties([dso, sender]),
-                    Value::some(Value::metadata([(meta::TX_KIND, "merge-split".to_owned())])),
-                );
                 let fetch = |cid: &str| {
                     Node::Fetch(Fetch {
                         contract_id: cid.to_owned(),
@@ -106,12 +98,44 @@ impl AmuletToken {
                 };
                 let mut children = vec![fetch(&self.amulet_rules), fetch(&self.open_round)];
                 children.extend(self.input_nodes(sender, &plan));
-                children.push(Node::Exercise(merge_split));
+                let transfer = RulesTransfer {
+                    plan: &plan,
+                    sender,
+                    provider: sender,
+                    receiver: sender,
+                    amount: request.amount,
+                    lock: None,
+                };
+                // Every output goes back to the sender unlocked: no `sender` in the meta.
+                let merge_split = || Value::metadata([(meta::TX_KIND, "merge-split".to_owned())]);
+                let mut result_meta = Value::metadata([]);
+                if self.has_v2_events() {
+                    // 0.6.11: the factory runs the transfer itself; its events carry the memo
+                    // on both sides of the leg, and its result the V1 history meta.
+                    let memo = request
+                        .memo
+                        .iter()
+                        .map(|m| (meta::REASON.to_owned(), m.clone()))
+                        .collect();
+                    children.extend(self.external_transfer_nodes(&transfer, memo));
+                    result_meta = merge_split();
+                } else {
+                    let merge_split = self.rules_transfer(
+                        &transfer,
+                        parties([dso, sender]),
+                        Value::some(merge_split()),
+                    );
+                    children.push(Node::Exercise(merge_split));
+                }
                 Ok(vec![Node::Exercise(result::factory_transfer(
                     &self.external_party_rules,
                     sender,
                     self.factory_argument(request, &plan.submitted_inputs(), times, None),
-                    result::instruction_result(result::completed([output_cid]), change_cids),
+                    result::instruction_result_with_meta(
+                        result::completed([output_cid]),
+                        change_cids,
+                        result_meta,
+                    ),
                     children,
                 ))])
             },
@@ -214,18 +238,36 @@ impl OfferToken {
                     children.push(Node::Create(c));
                 }
                 outcome = (vec![output_cid.clone()], change_cids.clone());
+                let input_cids: Vec<String> = inputs.iter().map(|(cid, _)| cid.clone()).collect();
+                children.extend(self.transfer_events(SbxTransfer {
+                    sender: owner,
+                    receiver: owner,
+                    amount: request.amount,
+                    inputs: input_cids.clone(),
+                    change: change_cids.first().cloned(),
+                    output: output_cid.clone(),
+                    leg_meta: memo_leg(request.memo.as_deref()),
+                }));
+                let times = (request.requested_at, request.execute_before);
                 let argument = self.factory_argument(
                     owner,
                     owner,
                     request.amount,
-                    (request.requested_at, request.execute_before),
-                    inputs.iter().map(|(cid, _)| cid.as_str()),
+                    times,
+                    input_cids.iter().map(String::as_str),
                     request.memo.as_deref(),
                 );
-                Ok(vec![Node::Exercise(result::factory_transfer(
-                    &self.factory,
-                    owner,
+                let parts = TransferParts {
+                    sender: owner,
+                    receiver: owner,
+                    amount: request.amount,
+                    times,
+                    inputs: input_cids,
+                    memo: request.memo.as_deref(),
+                };
+                Ok(vec![Node::Exercise(self.factory_exercise(
                     argument,
+                    &parts,
                     result::instruction_result(result::completed([output_cid]), change_cids),
                     children,
                 ))])

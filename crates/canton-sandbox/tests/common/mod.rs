@@ -80,6 +80,14 @@ pub async fn post_abs(url: &str, body: &Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// An empty sandbox whose Canton Coin is that of Splice `release` (recordings of an older
+/// release are held against [`SpliceRelease::Legacy`]).
+pub async fn start_release(release: canton_sandbox::token::SpliceRelease) -> Sandbox {
+    let mut config = SandboxConfig::default();
+    config.amulet.release = release;
+    Sandbox::start(config).await.expect("sandbox starts")
+}
+
 pub async fn start_empty() -> Sandbox {
     Sandbox::start(SandboxConfig::default())
         .await
