@@ -173,8 +173,19 @@ pub async fn node_restore(
             x.tick(false).await?;
         }
         eligible = backups.eligible(clock::ledger_time(&x.sandbox), traffic.book.last_import);
+        if eligible.is_empty() {
+            // That traffic imported into the ACS again: a backup after it.
+            backups.node_backup(x, step);
+            eligible = vec![backups.node.len() - 1];
+        }
     }
-    let (id, taken, from_step) = backups.node[eligible[rng.index(eligible.len())]].clone();
+    // Half the time the oldest a restore may use (the most lost, the most replayed).
+    let pick = if rng.percent(50) {
+        eligible[0]
+    } else {
+        eligible[rng.index(eligible.len())]
+    };
+    let (id, taken, from_step) = backups.node[pick].clone();
     let age_days = (clock::ledger_time(&x.sandbox).micros() - taken.micros()) as f64 / clock::DAY as f64;
     let non_unique = traffic.book.own_funds.values().any(|a| !a.is_zero());
     let started = Instant::now();
@@ -208,11 +219,13 @@ pub async fn db_restore(
     rng: &mut Rng,
     step: usize,
 ) -> Result<Disaster, RecoveryFailed> {
-    let Some((from, from_step)) = backups
-        .db
-        .get(rng.index(backups.db.len()))
-        .cloned()
-    else {
+    // Half the time the oldest backup (the most requests lost), else any.
+    let pick = if rng.percent(50) {
+        0
+    } else {
+        rng.index(backups.db.len())
+    };
+    let Some((from, from_step)) = backups.db.get(pick).cloned() else {
         return Err(RecoveryFailed("no DB backup to restore".into()));
     };
     let started = Instant::now();

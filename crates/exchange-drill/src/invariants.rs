@@ -161,17 +161,27 @@ async fn read_db(x: &Exchange) -> Result<Db, DrillError> {
     })
 }
 
+/// Debited and not yet paid out. A recovered withdrawal re-created from an offer stays
+/// `recovered` while the offer waits (then completes or fails like any offer); one re-created
+/// from a 1-step transfer was paid.
 fn in_flight(w: &Withdrawal) -> bool {
     w.purpose == WithdrawalPurpose::Customer
-        && matches!(
-            w.state,
-            WithdrawalState::Requested | WithdrawalState::Submitted | WithdrawalState::PendingAcceptance
-        )
+        && match w.state {
+            WithdrawalState::Requested
+            | WithdrawalState::Submitted
+            | WithdrawalState::PendingAcceptance => true,
+            WithdrawalState::Recovered => w.transfer_instruction.is_some(),
+            _ => false,
+        }
 }
 
 fn paid(w: &Withdrawal) -> bool {
     w.purpose == WithdrawalPurpose::Customer
-        && matches!(w.state, WithdrawalState::Completed | WithdrawalState::Recovered)
+        && match w.state {
+            WithdrawalState::Completed => true,
+            WithdrawalState::Recovered => w.transfer_instruction.is_none(),
+            _ => false,
+        }
 }
 
 /// Per customer and instrument, what the DB says the exchange paid it.
