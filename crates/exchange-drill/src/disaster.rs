@@ -61,17 +61,31 @@ pub struct Disaster {
     pub detail: String,
 }
 
-/// Backups taken so far: node snapshots with their sandbox time, DB copies (SQLite).
+/// A node snapshot: its sandbox time, the step it was taken at, and how many ACS imports the
+/// node had had by then.
+#[derive(Clone)]
+struct NodeBackup {
+    id: BackupId,
+    at: Timestamp,
+    step: usize,
+    imports: u32,
+}
+
+/// Backups taken so far: node snapshots, DB copies (SQLite).
 #[derive(Default)]
 pub struct Backups {
-    node: Vec<(BackupId, Timestamp, usize)>,
+    node: Vec<NodeBackup>,
     db: Vec<(PathBuf, usize)>,
 }
 
 impl Backups {
-    pub fn node_backup(&mut self, x: &Exchange, step: usize) {
-        let at = clock::ledger_time(&x.sandbox);
-        self.node.push((x.sandbox.backup(), at, step));
+    pub fn node_backup(&mut self, x: &Exchange, step: usize, imports: u32) {
+        self.node.push(NodeBackup {
+            id: x.sandbox.backup(),
+            at: clock::ledger_time(&x.sandbox),
+            step,
+            imports,
+        });
     }
 
     pub async fn db_backup(&mut self, x: &Exchange, step: usize) -> Result<(), DrillError> {
@@ -89,12 +103,13 @@ impl Backups {
     }
 
     /// Node backups a restore may use: at most 30 days old, and taken after the last ACS
-    /// import (participant-local data a restore would lose).
-    fn eligible(&self, now: Timestamp, last_import: Option<Timestamp>) -> Vec<usize> {
+    /// import (participant-local data a restore would lose). An import does not move the
+    /// clock, so it is counted, not timed.
+    fn eligible(&self, now: Timestamp, imports: u32) -> Vec<usize> {
         (0..self.node.len())
             .filter(|&i| {
-                let at = self.node[i].1;
-                now.micros() - at.micros() <= BACKUP_MAX_AGE && last_import.is_none_or(|t| at >= t)
+                let b = &self.node[i];
+                now.micros() - b.at.micros() <= BACKUP_MAX_AGE && b.imports == imports
             })
             .collect()
     }
@@ -142,7 +157,11 @@ async fn recover_validator(x: &Exchange, non_unique: bool) -> Result<String, Rec
         operator: "drill",
     };
     let mut said = Vec::new();
-    match validator_restore(&runbook, &mut |step, text| said.push(format!("{step}: {text}"))).await {
+    match validator_restore(&runbook, &mut |step, text| {
+        said.push(format!("{step}: {text}"))
+    })
+    .await
+    {
         Ok(r) => Ok(format!(
             "checkpoint {} -> {}",
             r.before.offset.get(),
@@ -163,19 +182,20 @@ pub async fn node_restore(
     rng: &mut Rng,
     step: usize,
 ) -> Result<Disaster, RecoveryFailed> {
-    let mut eligible = backups.eligible(clock::ledger_time(&x.sandbox), traffic.book.last_import);
+    let imports = || traffic.counts.acs_imports;
+    let mut eligible = backups.eligible(clock::ledger_time(&x.sandbox), imports());
     if eligible.is_empty() {
         // Every backup is too old (or predates an import): the operator's next backup, then
         // a little traffic that the restore will lose and the node replay.
-        backups.node_backup(x, step);
+        backups.node_backup(x, step, imports());
         for _ in 0..3 {
             traffic.step(x, rng).await?;
             x.tick(false).await?;
         }
-        eligible = backups.eligible(clock::ledger_time(&x.sandbox), traffic.book.last_import);
+        eligible = backups.eligible(clock::ledger_time(&x.sandbox), traffic.counts.acs_imports);
         if eligible.is_empty() {
             // That traffic imported into the ACS again: a backup after it.
-            backups.node_backup(x, step);
+            backups.node_backup(x, step, traffic.counts.acs_imports);
             eligible = vec![backups.node.len() - 1];
         }
     }
@@ -185,8 +205,14 @@ pub async fn node_restore(
     } else {
         eligible[rng.index(eligible.len())]
     };
-    let (id, taken, from_step) = backups.node[pick].clone();
-    let age_days = (clock::ledger_time(&x.sandbox).micros() - taken.micros()) as f64 / clock::DAY as f64;
+    let NodeBackup {
+        id,
+        at: taken,
+        step: from_step,
+        ..
+    } = backups.node[pick].clone();
+    let age_days =
+        (clock::ledger_time(&x.sandbox).micros() - taken.micros()) as f64 / clock::DAY as f64;
     let non_unique = traffic.book.own_funds.values().any(|a| !a.is_zero());
     let started = Instant::now();
     let report = x
@@ -275,7 +301,11 @@ pub async fn db_restore(
             "backup of step {from_step}; tSafe {}; {} withdrawal(s) recovered{}",
             report.run.t_safe,
             report.recovered.len(),
-            if repointed { "; the backup predates a node restore: recover validator too" } else { "" }
+            if repointed {
+                "; the backup predates a node restore: recover validator too"
+            } else {
+                ""
+            }
         ),
     })
 }
@@ -316,7 +346,11 @@ async fn resync(
 
 /// One service dropped mid-flight after a random few milliseconds, and the process
 /// restarted (a new DB pool; the crashed replica's claims lapse on their own).
-pub async fn crash(x: &mut Exchange, rng: &mut Rng, step: usize) -> Result<Disaster, RecoveryFailed> {
+pub async fn crash(
+    x: &mut Exchange,
+    rng: &mut Rng,
+    step: usize,
+) -> Result<Disaster, RecoveryFailed> {
     let budget = Duration::from_micros(rng.between(200, 30_000) as u64);
     let which = rng.below(4);
     let component = match which {

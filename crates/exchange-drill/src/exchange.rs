@@ -124,7 +124,12 @@ impl Exchange {
         let (sbx, sbx_registry) = instrument("SBX")?;
         let registries = [(&amulet, &amulet_registry), (&sbx, &sbx_registry)]
             .into_iter()
-            .map(|(i, url)| (i.admin.clone(), RegistryClient::new(url, Default::default())))
+            .map(|(i, url)| {
+                (
+                    i.admin.clone(),
+                    RegistryClient::new(url, Default::default()),
+                )
+            })
             .collect();
         let store = db.open().await?;
         for i in 0..CUSTOMERS {
@@ -134,8 +139,18 @@ impl Exchange {
         }
         store.create_account(&suspense(), "operator").await?;
         for (instrument, url, kind, package) in [
-            (&amulet, &amulet_registry, TokenTransferKind::OneStep, "splice-amulet"),
-            (&sbx, &sbx_registry, TokenTransferKind::MultiStep, "sandbox-token"),
+            (
+                &amulet,
+                &amulet_registry,
+                TokenTransferKind::OneStep,
+                "splice-amulet",
+            ),
+            (
+                &sbx,
+                &sbx_registry,
+                TokenTransferKind::MultiStep,
+                "sandbox-token",
+            ),
         ] {
             store
                 .onboard_token(&OnboardedToken {

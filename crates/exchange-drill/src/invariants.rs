@@ -138,11 +138,21 @@ async fn read_db(x: &Exchange) -> Result<Db, DrillError> {
         balances.insert(id.clone(), store.balances(&id).await?);
     }
     let mut unknown_account_deposits = PerInstrument::new();
-    for d in store.deposits_in_state(DepositState::UnknownAccount).await? {
-        add(&mut unknown_account_deposits, &d.deposit.instrument, d.deposit.amount);
+    for d in store
+        .deposits_in_state(DepositState::UnknownAccount)
+        .await?
+    {
+        add(
+            &mut unknown_account_deposits,
+            &d.deposit.instrument,
+            d.deposit.amount,
+        );
     }
-    let mut holdings: BTreeMap<InstrumentId, BTreeSet<(String, Amount)>> =
-        [(x.amulet.clone(), BTreeSet::new()), (x.sbx.clone(), BTreeSet::new())].into();
+    let mut holdings: BTreeMap<InstrumentId, BTreeSet<(String, Amount)>> = [
+        (x.amulet.clone(), BTreeSet::new()),
+        (x.sbx.clone(), BTreeSet::new()),
+    ]
+    .into();
     for h in store.all_active_holdings().await? {
         if h.holding.held_back.is_some() {
             continue;
@@ -190,7 +200,11 @@ fn paid_per_customer(x: &Exchange, db: &Db) -> Vec<PerInstrument> {
         .iter()
         .map(|c| {
             let mut out = PerInstrument::new();
-            for w in db.withdrawals.iter().filter(|w| paid(w) && w.receiver.as_str() == c) {
+            for w in db
+                .withdrawals
+                .iter()
+                .filter(|w| paid(w) && w.receiver.as_str() == c)
+            {
                 add(&mut out, &w.instrument, w.amount);
             }
             out
@@ -203,14 +217,21 @@ fn paid_per_customer(x: &Exchange, db: &Db) -> Vec<PerInstrument> {
 fn paid_on_ledger(x: &Exchange, node: &Node, book: &Book) -> Vec<PerInstrument> {
     (0..CUSTOMERS)
         .map(|c| {
-            let deposited = node.deposited[c].get(&x.amulet).copied().unwrap_or_default();
+            let deposited = node.deposited[c]
+                .get(&x.amulet)
+                .copied()
+                .unwrap_or_default();
             let amulet = sub(
-                node.customer_amulet[c].checked_add(deposited).unwrap_or_default(),
+                node.customer_amulet[c]
+                    .checked_add(deposited)
+                    .unwrap_or_default(),
                 Amount::from_whole(INITIAL_AMULET),
             );
             let minted = book.sbx_minted.get(&c).copied().unwrap_or_default();
             let sbx = sub(
-                node.customer_sbx[c].checked_add(node.sbx_offered[c]).unwrap_or_default(),
+                node.customer_sbx[c]
+                    .checked_add(node.sbx_offered[c])
+                    .unwrap_or_default(),
                 minted,
             );
             [(x.amulet.clone(), amulet), (x.sbx.clone(), sbx)].into()
@@ -228,11 +249,18 @@ fn deposits_credited_once(x: &Exchange, node: &Node, db: &Db) -> Vec<String> {
     let mut out = Vec::new();
     for c in 0..CUSTOMERS {
         let account = account_of(c);
-        let credited = db.deposit_credits.get(&account).cloned().unwrap_or_default();
+        let credited = db
+            .deposit_credits
+            .get(&account)
+            .cloned()
+            .unwrap_or_default();
         for i in [&x.amulet, &x.sbx] {
             let (want, got) = (get(&node.deposited[c], i), get(&credited, i));
             if want != got {
-                out.push(format!("{account} {}: the node received {want} in deposits, the journal credits {got}", i.id));
+                out.push(format!(
+                    "{account} {}: the node received {want} in deposits, the journal credits {got}",
+                    i.id
+                ));
             }
         }
     }
@@ -245,7 +273,11 @@ fn no_withdrawal_paid_twice(x: &Exchange, node_paid: &[PerInstrument], db: &Db) 
     let mut out: Vec<String> = db
         .withdrawals
         .iter()
-        .filter_map(|w| w.duplicate_of.as_ref().map(|d| format!("withdrawal {d} was paid again ({})", w.id)))
+        .filter_map(|w| {
+            w.duplicate_of
+                .as_ref()
+                .map(|d| format!("withdrawal {d} was paid again ({})", w.id))
+        })
         .collect();
     for (c, db_paid) in paid_per_customer(x, db).iter().enumerate() {
         for i in [&x.amulet, &x.sbx] {
@@ -269,13 +301,21 @@ fn no_respend(x: &Exchange, node: &Node, node_paid: &[PerInstrument], db: &Db) -
             let pending = sum(&db
                 .withdrawals
                 .iter()
-                .filter(|w| in_flight(w) && w.account.as_ref() == Some(&account) && &w.instrument == i)
+                .filter(|w| {
+                    in_flight(w) && w.account.as_ref() == Some(&account) && &w.instrument == i
+                })
                 .map(|w| w.amount)
                 .collect::<Vec<_>>());
-            let want = sub(sub(get(&node.deposited[c], i), get(&node_paid[c], i)), pending);
+            let want = sub(
+                sub(get(&node.deposited[c], i), get(&node_paid[c], i)),
+                pending,
+            );
             let got = get(&balances, i);
             if want != got || got.is_negative() {
-                out.push(format!("{account} {}: balance {got}, the node implies {want} ({pending} in flight)", i.id));
+                out.push(format!(
+                    "{account} {}: balance {got}, the node implies {want} ({pending} in flight)",
+                    i.id
+                ));
             }
         }
     }
@@ -286,7 +326,12 @@ fn no_respend(x: &Exchange, node: &Node, node_paid: &[PerInstrument], db: &Db) -
 fn balances_equal_journals(db: &Db) -> Vec<String> {
     db.drift
         .iter()
-        .map(|d| format!("{} {}: journal {:?}, balance {:?}", d.account, d.instrument.id, d.journal, d.materialized))
+        .map(|d| {
+            format!(
+                "{} {}: journal {:?}, balance {:?}",
+                d.account, d.instrument.id, d.journal, d.materialized
+            )
+        })
         .collect()
 }
 
@@ -297,10 +342,16 @@ fn holdings_match_node(node: &Node, db: &Db) -> Vec<String> {
         let empty = BTreeSet::new();
         let in_db = db.holdings.get(i).unwrap_or(&empty);
         for (cid, a) in on_node.difference(in_db) {
-            out.push(format!("{}: the node's holding {cid} ({a}) is not active in the DB", i.id));
+            out.push(format!(
+                "{}: the node's holding {cid} ({a}) is not active in the DB",
+                i.id
+            ));
         }
         for (cid, a) in in_db.difference(on_node) {
-            out.push(format!("{}: the DB's holding {cid} ({a}) is not active on the node", i.id));
+            out.push(format!(
+                "{}: the DB's holding {cid} ({a}) is not active on the node",
+                i.id
+            ));
         }
     }
     out
@@ -342,11 +393,23 @@ pub async fn check(x: &Exchange, book: &Book) -> Result<Vec<Broken>, DrillError>
     let mut note = |name: &'static str, found: Vec<String>| {
         broken.extend(found.into_iter().map(|f| (name, f)));
     };
-    note("deposits-credited-once", deposits_credited_once(x, &node, &db));
-    note("no-withdrawal-paid-twice", no_withdrawal_paid_twice(x, &node_paid, &db));
-    note("no-respend-of-in-flight-funds", no_respend(x, &node, &node_paid, &db));
+    note(
+        "deposits-credited-once",
+        deposits_credited_once(x, &node, &db),
+    );
+    note(
+        "no-withdrawal-paid-twice",
+        no_withdrawal_paid_twice(x, &node_paid, &db),
+    );
+    note(
+        "no-respend-of-in-flight-funds",
+        no_respend(x, &node, &node_paid, &db),
+    );
     note("balances-equal-journals", balances_equal_journals(&db));
-    note("treasury-holdings-match-node", holdings_match_node(&node, &db));
+    note(
+        "treasury-holdings-match-node",
+        holdings_match_node(&node, &db),
+    );
     note("books-balance", books_balance(&node, &db, book));
     Ok(broken)
 }

@@ -13,8 +13,8 @@ pub mod exchange;
 pub mod invariants;
 pub mod report;
 pub mod rng;
-pub mod traffic;
 mod run;
+pub mod traffic;
 
 use exchange_services::IngestError;
 use exchange_store::StoreError;

@@ -53,6 +53,10 @@ mod tests {
         assert_eq!(draw(7), draw(7));
         assert_ne!(draw(7), draw(8));
         let mut r = Rng::new(1);
-        assert!((0..1000).map(|_| r.between(3, 5)).all(|v| (3..=5).contains(&v)));
+        assert!(
+            (0..1000)
+                .map(|_| r.between(3, 5))
+                .all(|v| (3..=5).contains(&v))
+        );
     }
 }

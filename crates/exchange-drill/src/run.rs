@@ -100,7 +100,12 @@ pub async fn run_drill(config: DrillConfig) -> Result<Report, DrillError> {
     };
     let outcome = drill.run(&mut x, &config, &plan, &mut report).await;
     if let Err((step, e)) = outcome {
-        report.violations.push(Violation::new(config.seed, step, "drill-error", e.to_string()));
+        report.violations.push(Violation::new(
+            config.seed,
+            step,
+            "drill-error",
+            e.to_string(),
+        ));
     }
     report.traffic = drill.traffic.counts.clone();
     report.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -125,15 +130,19 @@ impl Drill {
         report: &mut Report,
     ) -> Result<(), StepError> {
         let at = |step| move |e: DrillError| (step, e);
-        self.backups.node_backup(x, 0);
+        self.backups.node_backup(x, 0, 0);
         self.backups.db_backup(x, 0).await.map_err(at(0))?;
         for step in 1..=config.steps {
-            self.traffic.step(x, &mut self.rng).await.map_err(at(step))?;
+            self.traffic
+                .step(x, &mut self.rng)
+                .await
+                .map_err(at(step))?;
             if self.rng.percent(85) {
                 x.tick(step % 4 == 0).await.map_err(at(step))?;
             }
             if self.rng.percent(25) {
-                self.backups.node_backup(x, step);
+                self.backups
+                    .node_backup(x, step, self.traffic.counts.acs_imports);
             }
             if self.rng.percent(25) {
                 self.backups.db_backup(x, step).await.map_err(at(step))?;
@@ -143,11 +152,15 @@ impl Drill {
                 match done {
                     Ok(d) => report.disasters.push(d),
                     Err(RecoveryFailed(why)) => {
-                        report.violations.push(Violation::new(config.seed, step, "recovery", why));
+                        report
+                            .violations
+                            .push(Violation::new(config.seed, step, "recovery", why));
                         return Ok(());
                     }
                 }
-                self.check(x, config.seed, step, report).await.map_err(at(step))?;
+                self.check(x, config.seed, step, report)
+                    .await
+                    .map_err(at(step))?;
                 if !report.violations.is_empty() {
                     return Ok(());
                 }
@@ -158,7 +171,9 @@ impl Drill {
         if config.plant == Some(Plant::CorruptJournal) {
             corrupt_journal(&x.db.url).await.map_err(at(last))?;
         }
-        self.check(x, config.seed, last, report).await.map_err(at(last))
+        self.check(x, config.seed, last, report)
+            .await
+            .map_err(at(last))
     }
 
     async fn disaster(
@@ -187,7 +202,9 @@ impl Drill {
         report: &mut Report,
     ) -> Result<(), DrillError> {
         for (invariant, detail) in invariants::check(x, &self.traffic.book).await? {
-            report.violations.push(Violation::new(seed, step, invariant, detail));
+            report
+                .violations
+                .push(Violation::new(seed, step, invariant, detail));
         }
         Ok(())
     }
@@ -223,7 +240,9 @@ async fn corrupt_journal(url: &str) -> Result<(), DrillError> {
         n
     };
     if changed == 0 {
-        return Err(DrillError::Config("no deposit in the journal to corrupt".into()));
+        return Err(DrillError::Config(
+            "no deposit in the journal to corrupt".into(),
+        ));
     }
     Ok(())
 }
@@ -258,8 +277,12 @@ pub async fn run_many(seeds: impl IntoIterator<Item = u64>, template: &DrillConf
         match joined {
             Ok((seed, Ok(Ok(report)))) => summary.add(seed, report),
             Ok((seed, Ok(Err(e)))) => summary.errors.push((seed, e.to_string())),
-            Ok((seed, Err(e))) => summary.errors.push((seed, format!("the drill panicked: {e}"))),
-            Err(e) => summary.errors.push((0, format!("a drill task failed: {e}"))),
+            Ok((seed, Err(e))) => summary
+                .errors
+                .push((seed, format!("the drill panicked: {e}"))),
+            Err(e) => summary
+                .errors
+                .push((0, format!("a drill task failed: {e}"))),
         }
     }
     summary.finish(started.elapsed());

@@ -13,7 +13,7 @@ use canton_sandbox::token::counterfeit::CounterfeitTransfer;
 use canton_sandbox::token::{InstructionChoice, OfferRequest, TransferRequest};
 use exchange_core::selection::SelectionPolicy;
 use exchange_core::withdrawal::WithdrawalOrder;
-use exchange_core::{Amount, InstrumentId, Timestamp};
+use exchange_core::{Amount, InstrumentId};
 use exchange_services::memo_key;
 use exchange_store::StoreError;
 use serde::Serialize;
@@ -32,11 +32,10 @@ pub struct Book {
     /// SBX deposit offers: (customer, amount, transfer instruction). Each locks the amount
     /// from the customer; it is owed to the account once the treasury accepted it.
     pub deposit_offers: Vec<(usize, Amount, String)>,
-    /// Treasury funds that belong to no customer (ACS imports), per instrument.
+    /// Treasury funds that belong to no customer (ACS imports), per instrument. Node backups
+    /// before an import are not restored: an import is participant-local data a restore
+    /// loses (operators back up after one).
     pub own_funds: BTreeMap<InstrumentId, Amount>,
-    /// Sandbox time of the last ACS import: node backups before it are not restored (an
-    /// import is participant-local data a restore loses; operators back up after one).
-    pub last_import: Option<Timestamp>,
 }
 
 /// How many of each step ran.
@@ -297,7 +296,6 @@ impl Traffic {
                 .checked_add(*a)
                 .map_err(|_| DrillError::Setup("amount overflow".into()))?;
         }
-        self.book.last_import = Some(clock::ledger_time(&x.sandbox));
         self.counts.acs_imports += 1;
         // TODO(fixes, bug 1): `recover validator` with non-unique record times fails with
         // RecoverError::RecordTime when the last ingested update is an ACS import (record time

@@ -133,7 +133,9 @@ async fn random_on_sqlite_and_postgres() {
     if let Some(r) = on_postgres(DrillKind::Random, 4).await {
         assert_drilled(&r, &[]);
         assert!(
-            r.disasters.iter().all(|d| d.kind != DisasterKind::DbRestore),
+            r.disasters
+                .iter()
+                .all(|d| d.kind != DisasterKind::DbRestore),
             "{}",
             r.text()
         );
@@ -145,7 +147,12 @@ async fn random_on_sqlite_and_postgres() {
 async fn a_seed_replays_its_disasters() {
     let a = drill(DrillKind::Random, 9, DbTarget::Sqlite).await;
     let b = drill(DrillKind::Random, 9, DbTarget::Sqlite).await;
-    let plan = |r: &Report| r.disasters.iter().map(|d| (d.step, d.kind)).collect::<Vec<_>>();
+    let plan = |r: &Report| {
+        r.disasters
+            .iter()
+            .map(|d| (d.step, d.kind))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(plan(&a), plan(&b));
 }
 
@@ -165,7 +172,11 @@ async fn a_planted_fault_is_caught() {
         let broken: Vec<&str> = r.violations.iter().map(|v| v.invariant.as_str()).collect();
         assert!(broken.contains(&"balances-equal-journals"), "{}", r.text());
         assert!(broken.contains(&"deposits-credited-once"), "{}", r.text());
-        assert!(r.violations.iter().all(|v| v.seed == 5 && v.step == 24), "{}", r.text());
+        assert!(
+            r.violations.iter().all(|v| v.seed == 5 && v.step == 24),
+            "{}",
+            r.text()
+        );
     }
 }
 
@@ -179,8 +190,16 @@ async fn random_over_hundreds_of_seeds() {
     let summary = exchange_drill::run_many(1000..1200, &c).await;
     assert!(summary.passed(), "{}", summary.text());
     assert_eq!(summary.seeds, 200);
-    assert!(summary.disasters.contains_key("db-restore"), "{}", summary.text());
-    assert!(summary.disasters.contains_key("crash"), "{}", summary.text());
+    assert!(
+        summary.disasters.contains_key("db-restore"),
+        "{}",
+        summary.text()
+    );
+    assert!(
+        summary.disasters.contains_key("crash"),
+        "{}",
+        summary.text()
+    );
     eprintln!("{}", summary.text());
     if let Some(db) = postgres_server().await {
         c.db = db;

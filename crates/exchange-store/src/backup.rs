@@ -179,7 +179,11 @@ fn move_aside(db: &Path) -> Result<Option<PathBuf>> {
     // A second restore within the same second (found by the drills) gets `-2`, `-3`, ...:
     // a restore never refuses for want of a name, and never overwrites a kept file.
     let free = |n: u32| {
-        let tail = if n == 1 { String::new() } else { format!("-{n}") };
+        let tail = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let aside = suffixed(db, &format!(".replaced-{secs}{tail}"));
         let taken = ["", "-wal", "-journal"]
             .iter()
