@@ -68,60 +68,10 @@ impl Exchange {
             FileSigner::generate(&db.file("treasury.key"))
                 .map_err(|e| DrillError::Setup(format!("treasury key: {e}")))?,
         );
-        let mut config = SandboxConfig::default();
-        config.ledger.seed = format!("drill-{seed}");
-        config.ledger.start_time = Timestamp::now();
-        // Record times step by 1 µs per transaction: the clock moves only where the drill says.
-        config.ledger.clock_step_micros = 1;
-        let sandbox = Sandbox::start(config)
-            .await
-            .map_err(|e| DrillError::Setup(format!("sandbox: {e}")))?;
-        let public = signer.public_key().0;
-        let (treasury, customers) = sandbox
-            .with_world(|w| -> Result<_, String> {
-                let (treasury, _) = w
-                    .external
-                    .allocate(&mut w.ledger, "treasury", &public)
-                    .map_err(|e| e.to_string())?;
-                w.amulet
-                    .create_preapproval(&mut w.ledger, &treasury)
-                    .map_err(|e| e.to_string())?;
-                let mut customers = Vec::new();
-                for i in 0..CUSTOMERS {
-                    let c = w
-                        .ledger
-                        .allocate_party(&format!("customer{i}"))
-                        .map_err(|e| e.to_string())?;
-                    w.amulet
-                        .create_preapproval(&mut w.ledger, &c)
-                        .map_err(|e| e.to_string())?;
-                    w.amulet
-                        .mint(&mut w.ledger, &c, Amount::from_whole(INITIAL_AMULET))
-                        .map_err(|e| e.to_string())?;
-                    customers.push(c);
-                }
-                Ok((treasury, customers))
-            })
-            .map_err(DrillError::Setup)?;
+        let (sandbox, treasury, customers) = start_node(seed, &signer.public_key().0).await?;
         let info = sandbox.info();
-        let instrument = |id: &str| -> Result<(InstrumentId, String), DrillError> {
-            let t = info
-                .tokens
-                .iter()
-                .find(|t| t.instrument_id == id)
-                .ok_or_else(|| DrillError::Setup(format!("the sandbox has no {id}")))?;
-            let admin = PartyId::new(&t.admin)
-                .map_err(|e| DrillError::Setup(format!("admin {}: {e:?}", t.admin)))?;
-            Ok((
-                InstrumentId {
-                    admin,
-                    id: id.into(),
-                },
-                t.registry_url.clone(),
-            ))
-        };
-        let (amulet, amulet_registry) = instrument("Amulet")?;
-        let (sbx, sbx_registry) = instrument("SBX")?;
+        let (amulet, amulet_registry) = instrument(&info, "Amulet")?;
+        let (sbx, sbx_registry) = instrument(&info, "SBX")?;
         let registries = [(&amulet, &amulet_registry), (&sbx, &sbx_registry)]
             .into_iter()
             .map(|(i, url)| {
@@ -138,29 +88,23 @@ impl Exchange {
                 .await?;
         }
         store.create_account(&suspense(), "operator").await?;
-        for (instrument, url, kind, package) in [
-            (
-                &amulet,
-                &amulet_registry,
-                TokenTransferKind::OneStep,
-                "splice-amulet",
-            ),
-            (
-                &sbx,
-                &sbx_registry,
-                TokenTransferKind::MultiStep,
-                "sandbox-token",
-            ),
-        ] {
-            store
-                .onboard_token(&OnboardedToken {
-                    instrument: instrument.clone(),
-                    registry_url: url.clone(),
-                    transfer_kind: kind,
-                    package_names: [package.to_owned()].into(),
-                })
-                .await?;
-        }
+        onboard(
+            &store,
+            &amulet,
+            &amulet_registry,
+            TokenTransferKind::OneStep,
+            "splice-amulet",
+        )
+        .await?;
+        onboard(
+            &store,
+            &sbx,
+            &sbx_registry,
+            TokenTransferKind::MultiStep,
+            "sandbox-token",
+        )
+        .await?;
+        // The memo key is the drill's own, derived from the seed (a drill has no secrets).
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&seed.to_le_bytes());
         key[8] = 0xd7;
@@ -315,4 +259,84 @@ impl Exchange {
         self.sandbox.shutdown().await;
         self.db.remove().await;
     }
+}
+
+/// The node: record times step 1 µs per transaction from the wall clock's now (the drill moves
+/// the clock where it wants it); the treasury an external party of `public`, with a Canton
+/// Coin preapproval; funded customers with theirs.
+async fn start_node(
+    seed: u64,
+    public: &[u8],
+) -> Result<(Sandbox, String, Vec<String>), DrillError> {
+    let mut config = SandboxConfig::default();
+    config.ledger.seed = format!("drill-{seed}");
+    config.ledger.start_time = Timestamp::now();
+    config.ledger.clock_step_micros = 1;
+    let sandbox = Sandbox::start(config)
+        .await
+        .map_err(|e| DrillError::Setup(format!("sandbox: {e}")))?;
+    let parties = sandbox.with_world(|w| -> Result<_, String> {
+        let (treasury, _) = w
+            .external
+            .allocate(&mut w.ledger, "treasury", public)
+            .map_err(|e| e.to_string())?;
+        w.amulet
+            .create_preapproval(&mut w.ledger, &treasury)
+            .map_err(|e| e.to_string())?;
+        let mut customers = Vec::new();
+        for i in 0..CUSTOMERS {
+            let c = w
+                .ledger
+                .allocate_party(&format!("customer{i}"))
+                .map_err(|e| e.to_string())?;
+            w.amulet
+                .create_preapproval(&mut w.ledger, &c)
+                .map_err(|e| e.to_string())?;
+            w.amulet
+                .mint(&mut w.ledger, &c, Amount::from_whole(INITIAL_AMULET))
+                .map_err(|e| e.to_string())?;
+            customers.push(c);
+        }
+        Ok((treasury, customers))
+    });
+    let (treasury, customers) = parties.map_err(DrillError::Setup)?;
+    Ok((sandbox, treasury, customers))
+}
+
+/// A sandbox token's instrument id and registry URL.
+fn instrument(
+    info: &canton_sandbox::SandboxInfo,
+    id: &str,
+) -> Result<(InstrumentId, String), DrillError> {
+    let t = info
+        .tokens
+        .iter()
+        .find(|t| t.instrument_id == id)
+        .ok_or_else(|| DrillError::Setup(format!("the sandbox has no {id}")))?;
+    let admin = PartyId::new(&t.admin)
+        .map_err(|e| DrillError::Setup(format!("admin {}: {e:?}", t.admin)))?;
+    Ok((
+        InstrumentId {
+            admin,
+            id: id.into(),
+        },
+        t.registry_url.clone(),
+    ))
+}
+
+/// Onboards a token as `tokens add` records it.
+async fn onboard(
+    store: &Store,
+    instrument: &InstrumentId,
+    registry_url: &str,
+    kind: TokenTransferKind,
+    package: &str,
+) -> Result<(), DrillError> {
+    let token = OnboardedToken {
+        instrument: instrument.clone(),
+        registry_url: registry_url.to_owned(),
+        transfer_kind: kind,
+        package_names: [package.to_owned()].into(),
+    };
+    Ok(store.onboard_token(&token).await?)
 }

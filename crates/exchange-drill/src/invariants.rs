@@ -294,7 +294,7 @@ fn no_withdrawal_paid_twice(x: &Exchange, node_paid: &[PerInstrument], db: &Db) 
 /// node says it deposited, less what the node says it was paid, less what is in flight.
 fn no_respend(x: &Exchange, node: &Node, node_paid: &[PerInstrument], db: &Db) -> Vec<String> {
     let mut out = Vec::new();
-    for c in 0..CUSTOMERS {
+    for (c, paid) in node_paid.iter().enumerate() {
         let account = account_of(c);
         let balances = db.balances.get(&account).cloned().unwrap_or_default();
         for i in [&x.amulet, &x.sbx] {
@@ -306,10 +306,7 @@ fn no_respend(x: &Exchange, node: &Node, node_paid: &[PerInstrument], db: &Db) -
                 })
                 .map(|w| w.amount)
                 .collect::<Vec<_>>());
-            let want = sub(
-                sub(get(&node.deposited[c], i), get(&node_paid[c], i)),
-                pending,
-            );
+            let want = sub(sub(get(&node.deposited[c], i), get(paid, i)), pending);
             let got = get(&balances, i);
             if want != got || got.is_negative() {
                 out.push(format!(
