@@ -344,8 +344,9 @@ async fn resync(
     Ok(repointed)
 }
 
-/// One service dropped mid-flight after a random few milliseconds, and the process
-/// restarted (a new DB pool; the crashed replica's claims lapse on their own).
+/// One service dropped mid-flight after a random few milliseconds, then restarted: either the
+/// whole process (a new DB pool) or the service alone in the same process (the same pool, as
+/// a supervisor restarting a failed task). The crashed replica's claims lapse on their own.
 pub async fn crash(
     x: &mut Exchange,
     rng: &mut Rng,
@@ -353,6 +354,10 @@ pub async fn crash(
 ) -> Result<Disaster, RecoveryFailed> {
     let budget = Duration::from_micros(rng.between(200, 30_000) as u64);
     let which = rng.below(4);
+    // TODO(fixes, bug 2): a store future cancelled after SQLite's BEGIN IMMEDIATE leaves its
+    // pooled connection holding the write lock; until that fix is merged, a service restarted
+    // in the same process is drilled on PostgreSQL only (on SQLite the process restarts).
+    let in_process = rng.percent(50) && !x.db.is_sqlite();
     let component = match which {
         0 => "ingestion",
         1 => "withdrawal automation",
@@ -375,16 +380,19 @@ pub async fn crash(
         .await
         .is_ok(),
     };
-    x.reopen().await?;
+    if !in_process {
+        x.reopen().await?;
+    }
     x.tick(false).await?;
     Ok(Disaster {
         step,
         kind: DisasterKind::Crash,
         recovery_ms: started.elapsed().as_millis() as u64,
         detail: format!(
-            "{component} dropped after {} µs{}",
+            "{component} dropped after {} µs{}, {} restarted",
             budget.as_micros(),
-            if finished { " (it had finished)" } else { "" }
+            if finished { " (it had finished)" } else { "" },
+            if in_process { "the service" } else { "the process" }
         ),
     })
 }
