@@ -107,15 +107,37 @@ impl ScratchDb {
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+}
 
-    /// Drops a scratch PostgreSQL database (the SQLite directory goes with `self`).
-    pub async fn remove(self) {
-        if let Some((admin_url, name)) = &self.pg {
-            if let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await {
+impl Drop for ScratchDb {
+    /// Drops a scratch PostgreSQL database however the drill ended (the SQLite directory goes
+    /// with `self`). Drop has no async and the drill's runtime may be gone: a thread with a
+    /// small runtime of its own.
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.pg.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                let _ = sqlx::query(&sql).execute(&mut admin).await;
+                sqlx::query(&sql)
+                    .execute(&mut admin)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let _ = admin.close().await;
-            }
+                Ok::<(), String>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop a drill's scratch database: {dropped:?}");
         }
     }
 }

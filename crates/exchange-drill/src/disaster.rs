@@ -98,10 +98,6 @@ impl Backups {
         Ok(())
     }
 
-    pub fn has_db_backup(&self) -> bool {
-        !self.db.is_empty()
-    }
-
     /// Node backups a restore may use: at most 30 days old, and taken after the last ACS
     /// import (participant-local data a restore would lose). An import does not move the
     /// clock, so it is counted, not timed.
@@ -392,7 +388,11 @@ pub async fn crash(
             "{component} dropped after {} µs{}, {} restarted",
             budget.as_micros(),
             if finished { " (it had finished)" } else { "" },
-            if in_process { "the service" } else { "the process" }
+            if in_process {
+                "the service"
+            } else {
+                "the process"
+            }
         ),
     })
 }

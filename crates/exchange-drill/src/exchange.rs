@@ -253,11 +253,10 @@ impl Exchange {
 }
 
 impl Exchange {
-    /// Stops the node, closes the DB and drops a scratch PostgreSQL database.
+    /// Stops the node and closes the DB; a scratch PostgreSQL database is dropped with `db`.
     pub async fn finish(self) {
         self.store.close().await;
         self.sandbox.shutdown().await;
-        self.db.remove().await;
     }
 }
 

@@ -159,7 +159,7 @@ impl Summary {
         }
     }
 
-    pub fn add(&mut self, _seed: u64, report: Report) {
+    pub fn add(&mut self, report: Report) {
         self.seeds += 1;
         if report.passed() {
             self.passed += 1;

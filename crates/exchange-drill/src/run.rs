@@ -275,7 +275,7 @@ pub async fn run_many(seeds: impl IntoIterator<Item = u64>, template: &DrillConf
     let mut summary = Summary::new(template);
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((seed, Ok(Ok(report)))) => summary.add(seed, report),
+            Ok((_, Ok(Ok(report)))) => summary.add(report),
             Ok((seed, Ok(Err(e)))) => summary.errors.push((seed, e.to_string())),
             Ok((seed, Err(e))) => summary
                 .errors
