@@ -174,7 +174,7 @@ async fn read_db(x: &Exchange) -> Result<Db, DrillError> {
 /// Debited and not yet paid out. A recovered withdrawal re-created from an offer stays
 /// `recovered` while the offer waits (then completes or fails like any offer); one re-created
 /// from a 1-step transfer was paid.
-fn in_flight(w: &Withdrawal) -> bool {
+pub(crate) fn in_flight(w: &Withdrawal) -> bool {
     w.purpose == WithdrawalPurpose::Customer
         && match w.state {
             WithdrawalState::Requested

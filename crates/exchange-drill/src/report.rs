@@ -50,6 +50,8 @@ pub struct Report {
     pub steps: usize,
     pub disasters: Vec<Disaster>,
     pub traffic: TrafficCounts,
+    /// Withdrawals (and pool transfers) per state at the end.
+    pub withdrawals: BTreeMap<String, i64>,
     pub violations: Vec<Violation>,
     pub elapsed_ms: u64,
 }
@@ -67,6 +69,7 @@ impl Report {
             steps: config.steps,
             disasters: Vec::new(),
             traffic: TrafficCounts::default(),
+            withdrawals: BTreeMap::new(),
             violations: Vec::new(),
             elapsed_ms: 0,
         }
@@ -112,6 +115,12 @@ impl Report {
             t.acs_imports,
             t.time_advanced_days
         );
+        let states: Vec<String> = self
+            .withdrawals
+            .iter()
+            .map(|(state, n)| format!("{n} {state}"))
+            .collect();
+        let _ = writeln!(out, "  withdrawals at the end: {}", states.join(", "));
         for v in &self.violations {
             let _ = writeln!(out, "  VIOLATION {v}");
         }

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use exchange_core::Timestamp;
+use exchange_core::{Amount, Timestamp};
 use sqlx::Connection;
 
+use crate::clock::{self, DAY, OFFER_TIME};
 use crate::db::ScratchDb;
 use crate::disaster::{self, Backups, RecoveryFailed};
 use crate::exchange::Exchange;
@@ -168,6 +169,12 @@ impl Drill {
         }
         let last = config.steps;
         self.settle(x).await.map_err(at(last))?;
+        let states = x
+            .store
+            .withdrawal_counts()
+            .await
+            .map_err(|e| (last, e.into()))?;
+        report.withdrawals = states.into_iter().collect();
         if config.plant == Some(Plant::CorruptJournal) {
             corrupt_journal(&x.db.url).await.map_err(at(last))?;
         }
@@ -209,18 +216,35 @@ impl Drill {
         Ok(())
     }
 
-    /// The end of the drill: customers answer the offers still waiting, and the services turn
-    /// until no withdrawal is left to act on (or a bound).
+    /// The end of the drill: customers answer some of the offers waiting for them while the
+    /// services settle; then time runs out for the rest (the node's clock passes every
+    /// `executeBefore` and `trecTgt`): offers left unanswered expire and requests never
+    /// executed fail, both refunded, and the services settle again.
     async fn settle(&mut self, x: &mut Exchange) -> Result<(), DrillError> {
-        for round in 0..40 {
-            self.traffic.answer_offers(x, &mut self.rng)?;
+        for round in 0..20 {
+            if round == 1 {
+                self.traffic.answer_offers(x, &mut self.rng)?;
+            }
             x.tick(round % 5 == 0).await?;
-            if x.store.withdrawals_in_progress(Timestamp::now()).await? == 0 {
+            if x.store.withdrawals_in_progress(Timestamp::now()).await? == 0 && round >= 2 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        x.tick(false).await
+        if let Some(end) = Timestamp::now().checked_add_micros(OFFER_TIME + 2 * DAY) {
+            clock::move_to(&x.sandbox, end);
+        }
+        // A transaction after it, so that ingestion sees the time pass.
+        self.traffic.deposit(x, 0, Amount::from_whole(1))?;
+        for _ in 0..20 {
+            x.tick(false).await?;
+            let open = x.store.withdrawals(None).await?;
+            if !open.iter().any(invariants::in_flight) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Ok(())
     }
 }
 

@@ -171,24 +171,29 @@ impl Traffic {
     async fn withdraw(&mut self, x: &mut Exchange, rng: &mut Rng) -> Result<(), DrillError> {
         let customer = rng.index(CUSTOMERS);
         let account = account_of(customer);
-        let instrument = if rng.percent(60) {
-            x.amulet.clone()
-        } else {
-            x.sbx.clone()
-        };
-        let balance = x.store.balance(&account, &instrument).await?;
-        let whole = balance.to_string();
-        let whole: i64 = whole
-            .split('.')
-            .next()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or(0);
+        // Either token, among those the account has at least 1 of (half the time SBX, an
+        // offer, when it has both).
+        let mut held = Vec::new();
+        for instrument in [&x.amulet, &x.sbx] {
+            let balance = x.store.balance(&account, instrument).await?;
+            let whole: i64 = balance
+                .to_string()
+                .split('.')
+                .next()
+                .and_then(|w| w.parse().ok())
+                .unwrap_or(0);
+            if whole >= 1 {
+                held.push((instrument.clone(), balance, whole));
+            }
+        }
+        if held.is_empty() {
+            return Ok(());
+        }
+        let (instrument, balance, whole) = held.swap_remove(rng.index(held.len()));
         let value = if rng.percent(10) {
             balance
                 .checked_add(Amount::from_whole(1))
                 .unwrap_or(balance)
-        } else if whole < 1 {
-            return Ok(());
         } else {
             some_amount(rng, whole.min(400)).min(balance)
         };
