@@ -9,11 +9,16 @@ use canton_ledger::Update;
 use canton_ledger::contract_events::JsGetEventsByContractIdResponse;
 use canton_ledger::quote::{cut, quote};
 use canton_ledger::recording::read_updates;
-use exchange_core::book::Chain;
+use exchange_core::book::{Chain, WithOnboarded};
 use exchange_core::parser::{
-    Direction, HoldingChange, HoldingChangeKind, PossiblyOwnArchive, PossiblyOwnBecause, Transfer,
+    Direction, HoldingChange, HoldingChangeKind, PossiblyOwnArchive, PossiblyOwnBecause, Standard,
+    Transfer, UntrustedEvent,
 };
-use exchange_core::{HoldingBook, KnownContracts, ParsedTransaction, PartyId, parse_transaction};
+use exchange_core::tokens::{Onboarded, OnboardedToken, TokenTransferKind};
+use exchange_core::{
+    ContractLookup, HoldingBook, InstrumentId, KnownContracts, ParsedTransaction, PartyId,
+    parse_transaction,
+};
 use exchange_services::source::read_bounded;
 use serde::Serialize;
 
@@ -30,6 +35,10 @@ pub struct Args {
     events_by_contract_id: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// An onboarded instrument, `ADMIN/ID` (repeatable): V2 events of its admin are read, as
+    /// ingestion reads them. Without any, transfers are read from V1 only.
+    #[arg(long = "onboarded", value_name = "ADMIN/ID")]
+    onboarded: Vec<String>,
     /// The largest file read, in MiB (explain reads its files whole).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
     max_file_mib: u64,
@@ -46,6 +55,7 @@ const RAISE: &str = "raise --max-file-mib";
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let party =
         PartyId::new(&args.party).with_context(|| format!("--party {}", quote(&args.party)))?;
+    let onboarded = onboarded(&args.onboarded)?;
     let max = (args.max_file_mib as usize) << 20;
     let text = read_bounded(&args.file, max, RAISE)
         .with_context(|| format!("reading {}", args.file.display()))?;
@@ -64,7 +74,13 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     for update in &updates {
         match update {
             Update::Transaction(t) => {
-                let parsed = parse_transaction(&t.value, &party, &Chain(&book, &known))?;
+                let chain = Chain(&book, &known);
+                let with = onboarded.as_ref().map(|o| WithOnboarded(&chain, o));
+                let lookup: &dyn ContractLookup = match &with {
+                    Some(w) => w,
+                    None => &chain,
+                };
+                let parsed = parse_transaction(&t.value, &party, lookup)?;
                 book.apply(&parsed);
                 match args.format {
                     Format::Json => {
@@ -83,6 +99,34 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `--onboarded ADMIN/ID` instruments (party ids have no `/`); `None` without any.
+fn onboarded(args: &[String]) -> Result<Option<Onboarded>> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let tokens = args
+        .iter()
+        .map(|a| {
+            let (admin, id) = a
+                .split_once('/')
+                .filter(|(_, id)| !id.is_empty())
+                .with_context(|| format!("--onboarded {}: not ADMIN/ID", quote(a)))?;
+            let admin = PartyId::new(admin).with_context(|| format!("--onboarded {}", quote(a)))?;
+            Ok(OnboardedToken {
+                instrument: InstrumentId {
+                    admin,
+                    id: id.to_owned(),
+                },
+                // Only the instrument matters to the parser.
+                registry_url: String::new(),
+                transfer_kind: TokenTransferKind::OneStep,
+                package_names: Default::default(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Onboarded::new(tokens)))
 }
 
 fn load_known(path: &std::path::Path, max: usize) -> Result<KnownContracts> {
@@ -121,6 +165,9 @@ struct JsonTransaction<'a> {
     holding_changes: Vec<JsonHoldingChange<'a>>,
     transfers: &'a [Transfer],
     unexplained: Vec<JsonUnexplained<'a>>,
+    /// V2 events about the party's accounts that were not credited, and why.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    untrusted_events: &'a [UntrustedEvent],
     /// Archives of holdings that may be the party's but are unknown to the file (created
     /// before it starts): their amounts are missing from `holdingChanges`.
     unresolved_archives: &'a [PossiblyOwnArchive],
@@ -175,6 +222,7 @@ impl<'a> From<&'a ParsedTransaction> for JsonTransaction<'a> {
                 })
                 .collect(),
             transfers: &p.transfers,
+            untrusted_events: &p.untrusted_events,
             unresolved_archives: &p.possibly_own_archives,
             resolve_with: (!p.possibly_own_archives.is_empty()).then_some(RESOLVE_WITH),
             unexplained: p
@@ -251,7 +299,20 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
         if let Some(cid) = &t.transfer_instruction_cid {
             write!(out, " instruction {}", short_cid(cid.as_str()))?;
         }
-        writeln!(out, "  [{}]", t.choice)?;
+        let standard = match t.read_from {
+            Standard::V1 => "V1",
+            Standard::V2 => "V2",
+        };
+        writeln!(out, "  [{} {standard}]", t.choice)?;
+    }
+    for u in &p.untrusted_events {
+        writeln!(
+            out,
+            "  UNTRUSTED V2 event node {} of admin {}: {} (not credited)",
+            u.node_id,
+            u.admin.as_deref().map_or("?".to_owned(), short),
+            u.why
+        )?;
     }
     for u in &p.unexplained {
         writeln!(
@@ -266,6 +327,7 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
     }
     if p.transfers.is_empty()
         && p.unexplained.is_empty()
+        && p.untrusted_events.is_empty()
         && p.possibly_own_archives.is_empty()
         && p.holdings_created.is_empty()
         && p.holdings_archived.is_empty()

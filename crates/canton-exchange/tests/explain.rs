@@ -197,3 +197,98 @@ fn an_unresolved_own_archive_is_reported() {
             .contains("--events-by-contract-id")
     );
 }
+
+/// The splice-cli 0.6.11 recording (Canton Coin with V1 and V2 signals), as alice.
+fn splice_v2(extra: &[&str], file: Option<&str>) -> String {
+    let dir = fixtures().unwrap().join("splice-cli-0.6.11");
+    let txs = dir.join("txs.json");
+    let known = dir.join("eventsByContractIdResponses.json");
+    let mut args = vec![
+        "--party",
+        "alice::normalized",
+        "--events-by-contract-id",
+        known.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    args.push(file.unwrap_or(txs.to_str().unwrap()));
+    let out = explain(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn each_transfer_says_which_standard_it_was_read_from() {
+    if fixtures().is_none() {
+        return;
+    }
+    let onboarded = ["--onboarded", "dso::normalized/Amulet"];
+    let text = splice_v2(&onboarded, None);
+    // update-4: 200 CC from aliceValidator, labelled in V1 and reported in V2.
+    assert!(text.contains("[TransferPreapproval_SendV2 V2]"), "{text}");
+    assert!(text.contains("[EventLog_HoldingsChange V2]"), "{text}");
+    assert!(!text.contains("UNTRUSTED"), "{text}");
+    let v1_only = splice_v2(&[], None);
+    assert!(
+        v1_only.contains("[TransferPreapproval_SendV2 V1]"),
+        "{v1_only}"
+    );
+    assert!(!v1_only.contains(" V2]"), "{v1_only}");
+
+    let json = splice_v2(&[onboarded[0], onboarded[1], "--format", "json"], None);
+    let update4: serde_json::Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|t| t["updateId"] == "update-4")
+        .unwrap();
+    let transfer = &update4["transfers"][0];
+    assert_eq!(transfer["readFrom"], "V2");
+    assert_eq!(transfer["v2Leg"]["leg"]["side"], "ReceiverSide");
+    assert_eq!(transfer["amount"], "200.0000000000");
+
+    let bad = explain(&[
+        "--party",
+        "alice::normalized",
+        "--onboarded",
+        "Amulet",
+        "x.json",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not ADMIN/ID"));
+}
+
+#[test]
+fn untrusted_v2_events_are_shown() {
+    let Some(dir) = fixtures() else { return };
+    let text = std::fs::read_to_string(dir.join("splice-cli-0.6.11/txs.json")).unwrap();
+    let mut all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // update-4's event on alice's account, exercised by alice instead of the DSO.
+    let events = &mut all[4]["update"]["Transaction"]["value"]["events"];
+    let forged = events
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .filter_map(|e| e.get_mut("ExercisedEvent"))
+        .find(|x| {
+            x["choice"] == "EventLog_HoldingsChange"
+                && x["choiceArgument"]["account"]["owner"] == "alice::normalized"
+        })
+        .unwrap();
+    forged["actingParties"] = serde_json::json!(["alice::normalized"]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), all.to_string()).unwrap();
+    let out = splice_v2(
+        &["--onboarded", "dso::normalized/Amulet"],
+        Some(file.path().to_str().unwrap()),
+    );
+    assert!(
+        out.contains(
+            "UNTRUSTED V2 event node 11 of admin dso::normalized: not exercised by its admin alone"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("[TransferPreapproval_SendV2 V1]"), "{out}");
+}

@@ -11,6 +11,7 @@ use canton_ledger::CreatedEvent;
 use crate::ContractId;
 use crate::parser::{ContractLookup, ParsedTransaction};
 use crate::token_standard::{DecodeError, Holding, TransferInstruction, decode_views};
+use crate::tokens::Onboarded;
 
 /// Active holdings and instructions of one party, updated transaction by transaction.
 #[derive(Debug, Default, Clone)]
@@ -99,5 +100,24 @@ impl ContractLookup for Chain<'_> {
         self.0
             .instruction(contract_id)
             .or_else(|| self.1.instruction(contract_id))
+    }
+    fn onboarded(&self) -> Option<&Onboarded> {
+        self.0.onboarded().or_else(|| self.1.onboarded())
+    }
+}
+
+/// A lookup that also knows the onboarded instruments, so that the parser reads the V2 events
+/// of their admins (ingestion, quarantine re-processing and `explain` wrap theirs in it).
+pub struct WithOnboarded<'a>(pub &'a dyn ContractLookup, pub &'a Onboarded);
+
+impl ContractLookup for WithOnboarded<'_> {
+    fn holding(&self, contract_id: &str) -> Option<Holding> {
+        self.0.holding(contract_id)
+    }
+    fn instruction(&self, contract_id: &str) -> Option<TransferInstruction> {
+        self.0.instruction(contract_id)
+    }
+    fn onboarded(&self) -> Option<&Onboarded> {
+        Some(self.1)
     }
 }

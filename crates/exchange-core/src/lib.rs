@@ -18,6 +18,7 @@ pub mod selection;
 pub mod signing;
 pub mod time;
 pub mod token_standard;
+pub mod token_standard_v2;
 pub mod tokens;
 pub mod withdrawal;
 

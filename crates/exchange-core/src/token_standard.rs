@@ -150,19 +150,19 @@ pub struct TransferInstruction {
 #[error("{}", canton_ledger::quote::cut(.0))]
 pub struct DecodeError(pub String);
 
-fn invalid(what: &str, e: impl std::fmt::Display) -> DecodeError {
+pub(crate) fn invalid(what: &str, e: impl std::fmt::Display) -> DecodeError {
     DecodeError(format!("invalid {what}: {e}"))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct InstrumentJson {
+pub(crate) struct InstrumentJson {
     admin: String,
     id: String,
 }
 
 impl InstrumentJson {
-    fn typed(self) -> Result<InstrumentId, DecodeError> {
+    pub(crate) fn typed(self) -> Result<InstrumentId, DecodeError> {
         Ok(InstrumentId {
             admin: party(&self.admin)?,
             id: self.id,
@@ -177,7 +177,7 @@ struct RelTimeJson {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LockJson {
+pub(crate) struct LockJson {
     #[serde(default)]
     holders: Vec<String>,
     #[serde(default)]
@@ -229,21 +229,21 @@ struct InstructionViewJson {
     status: VariantJson,
 }
 
-fn party(s: &str) -> Result<PartyId, DecodeError> {
+pub(crate) fn party(s: &str) -> Result<PartyId, DecodeError> {
     PartyId::new(s).map_err(|e| invalid("party", e))
 }
 
-fn contract(s: &str) -> Result<ContractId, DecodeError> {
+pub(crate) fn contract(s: &str) -> Result<ContractId, DecodeError> {
     ContractId::new(s).map_err(|e| invalid("contract id", e))
 }
 
-fn amount(s: &str) -> Result<Amount, DecodeError> {
+pub(crate) fn amount(s: &str) -> Result<Amount, DecodeError> {
     s.parse().map_err(|e| invalid("amount", e))
 }
 
 /// A holding holds something: a negative amount is a malformed view (a buggy or hostile
 /// registry), and booking it would lower the treasury's holdings without a transfer.
-fn holding_amount(s: &str) -> Result<Amount, DecodeError> {
+pub(crate) fn holding_amount(s: &str) -> Result<Amount, DecodeError> {
     let a = amount(s)?;
     if a.is_negative() {
         return Err(invalid("holding amount", format!("{s} is negative")));
@@ -255,35 +255,36 @@ fn time(s: &str) -> Result<Timestamp, DecodeError> {
     s.parse().map_err(|e| invalid("time", e))
 }
 
-fn json<'a, T: Deserialize<'a>>(what: &str, raw: &'a str) -> Result<T, DecodeError> {
+pub(crate) fn json<'a, T: Deserialize<'a>>(what: &str, raw: &'a str) -> Result<T, DecodeError> {
     serde_json::from_str(raw).map_err(|e| invalid(what, e))
+}
+
+impl LockJson {
+    pub(crate) fn typed(self) -> Result<Lock, DecodeError> {
+        Ok(Lock {
+            holders: self
+                .holders
+                .iter()
+                .map(|h| party(h))
+                .collect::<Result<_, _>>()?,
+            expires_at: self.expires_at.as_deref().map(time).transpose()?,
+            expires_after_micros: self
+                .expires_after
+                .map(|r| {
+                    r.microseconds
+                        .parse::<i64>()
+                        .map_err(|e| invalid("RelTime", e))
+                })
+                .transpose()?,
+            context: self.context,
+        })
+    }
 }
 
 /// Reads a `HoldingV1.HoldingView` value.
 pub fn decode_holding(contract_id: &str, view: &str) -> Result<Holding, DecodeError> {
     let v: HoldingViewJson = json("holding view", view)?;
-    let lock = v
-        .lock
-        .map(|l| -> Result<Lock, DecodeError> {
-            Ok(Lock {
-                holders: l
-                    .holders
-                    .iter()
-                    .map(|h| party(h))
-                    .collect::<Result<_, _>>()?,
-                expires_at: l.expires_at.as_deref().map(time).transpose()?,
-                expires_after_micros: l
-                    .expires_after
-                    .map(|r| {
-                        r.microseconds
-                            .parse::<i64>()
-                            .map_err(|e| invalid("RelTime", e))
-                    })
-                    .transpose()?,
-                context: l.context,
-            })
-        })
-        .transpose()?;
+    let lock = v.lock.map(LockJson::typed).transpose()?;
     Ok(Holding {
         contract_id: contract(contract_id)?,
         owner: party(&v.owner)?,
@@ -480,6 +481,9 @@ pub struct ContractViews {
 /// its interface views. Views that failed on the node (`viewStatus.code != 0`) are skipped.
 pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews, DecodeError> {
     let mut views = ContractViews::default();
+    // A `HoldingV2` view is read only for a holding without a `HoldingV1` one (a V2-only
+    // token): both describe the same contract, and V1 is the one the rest of the system keeps.
+    let mut v2_view = None;
     for view in &event.interface_views {
         let Some(value) = view
             .view_value
@@ -492,11 +496,22 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
             let mut holding = decode_holding(&event.contract_id, value.get())?;
             holding.provenance = Some(Provenance::of(event));
             views.holding = Some(holding);
+        } else if is(&view.interface_id, crate::token_standard_v2::HOLDING_V2) {
+            v2_view = Some(value);
         } else if is(&view.interface_id, TRANSFER_INSTRUCTION) {
             let mut instruction = decode_instruction(&event.contract_id, value.get())?;
             instruction.provenance = Some(Provenance::of(event));
             views.instruction = Some(instruction);
         }
+    }
+    if let (None, Some(value)) = (&views.holding, v2_view) {
+        views.holding =
+            crate::token_standard_v2::decode_holding_v2(&event.contract_id, value.get())?.map(
+                |mut h| {
+                    h.provenance = Some(Provenance::of(event));
+                    h
+                },
+            );
     }
     Ok(views)
 }

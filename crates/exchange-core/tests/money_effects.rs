@@ -136,6 +136,8 @@ fn signed_transaction(n: i64, transfer: Transfer, signatory: &str) -> ParsedTran
         unexplained: Vec::new(),
         unresolved_archives: Vec::new(),
         possibly_own_archives: Vec::new(),
+        untrusted_events: Vec::new(),
+        read_from_v2: Vec::new(),
     }
 }
 
@@ -157,6 +159,8 @@ fn transfer(direction: Direction, status: TransferStatus, reason: &str) -> Trans
         status,
         transfer_instruction_cid: None,
         meta: BTreeMap::new(),
+        read_from: exchange_core::parser::Standard::V1,
+        v2_leg: None,
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
-use exchange_core::book::Chain;
+use exchange_core::book::{Chain, WithOnboarded};
 use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate};
 use exchange_core::held_back::judge_again;
 use exchange_core::ingest::{
@@ -700,7 +700,9 @@ impl Ingestor {
                 state: &known,
                 treasury: &config.treasury,
             };
-            match parse_transaction(tx, &config.treasury, &Chain(&book, &lookup)) {
+            let chain = Chain(&book, &lookup);
+            let lookup = WithOnboarded(&chain, &config.onboarded);
+            match parse_transaction(tx, &config.treasury, &lookup) {
                 Ok(p) => {
                     book.apply(&p);
                     needs.add_parsed(&p, config);

@@ -147,6 +147,7 @@ async fn release(
         state: &known,
         treasury: &config.treasury,
     };
+    let lookup = exchange_core::book::WithOnboarded(&lookup, &config.onboarded);
     let parsed = match parse_transaction(tx, &config.treasury, &lookup) {
         Ok(p) => p,
         Err(e) => return Ok(Err(e.to_string())),

@@ -26,7 +26,9 @@
 //! operator retries once the node has caught up. The exception is 3.4's `OUT_OF_RANGE` for
 //! `tRecovery - 1 µs`, which also means "no update at or before": asked again with force, a
 //! second `OUT_OF_RANGE` means tRecovery is the synchronizer's first record time, and
-//! ingestion resumes from the ledger's beginning.
+//! ingestion resumes from the ledger's beginning. So it does, without asking, when tRecovery is
+//! the minimum record time itself (the last ingested update an ACS import): `tRecovery - 1 µs`
+//! lies before the ledger's first instant.
 
 mod dars;
 mod off_recovery;
@@ -35,8 +37,8 @@ mod repoint;
 use canton_ledger::admin_client::{AdminClient, AdminError};
 use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
-use exchange_core::Timestamp;
 use exchange_core::changeset::{Checkpoint, IngestedUpdate};
+use exchange_core::{Offset, Timestamp};
 use exchange_store::{Store, StoreError};
 
 use crate::source::Source;
@@ -118,8 +120,6 @@ pub enum RecoverError {
     DarNotListed(String),
     #[error("invalid offset {0}")]
     Offset(i64),
-    #[error("record time {0} µs since the epoch is out of range")]
-    RecordTime(i64),
     #[error(transparent)]
     Ledger(#[from] ClientError),
     #[error(transparent)]
@@ -361,6 +361,14 @@ async fn step_5(
             Ok((off, None))
         }
         OffRecoveryBy::Admin(admin, record_times) => {
+            let timestamp = match off_recovery::lookup_at(record_times, last.record_time) {
+                off_recovery::LookupAt::Time(t) => t,
+                off_recovery::LookupAt::BeforeTheLedger => {
+                    let off = Offset::BEGIN.get();
+                    say(5, format!("offRecovery {off}: {BEFORE_THE_LEDGER}"));
+                    return Ok((off, None));
+                }
+            };
             let t = match record_times {
                 RecordTimes::Unique => "tRecovery",
                 RecordTimes::NonUnique => "tRecovery - 1µs (non-unique record times)",
@@ -374,9 +382,15 @@ async fn step_5(
                 ),
             );
             let ledger_end = runbook.source.ledger_end().await?;
-            let lookup =
-                off_recovery::via_admin(admin, record_times, last, update_offset, ledger_end)
-                    .await?;
+            let lookup = off_recovery::via_admin(
+                admin,
+                record_times,
+                timestamp,
+                last,
+                update_offset,
+                ledger_end,
+            )
+            .await?;
             say(
                 5,
                 format!(
@@ -390,6 +404,10 @@ async fn step_5(
         }
     }
 }
+
+/// Why `offRecovery` is the ledger's beginning when tRecovery is the minimum record time (said
+/// in step 5 and recorded in step 6).
+pub(crate) const BEFORE_THE_LEDGER: &str = "the ledger's beginning: tRecovery is the minimum record time (an ACS import's), so nothing lies at or before tRecovery - 1µs (non-unique record times) and the Admin API was not asked; everything is read again and updates already ingested are skipped by update id";
 
 /// The runbook without narration, re-pointing at the operator's `given` offset, else at the
 /// node's offset of the last ingested transaction.

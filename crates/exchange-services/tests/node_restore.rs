@@ -391,6 +391,93 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
     store.close().await;
 }
 
+/// The drills' case: the last ingested update is an ACS import (record time 0001-01-01, the
+/// minimum). With non-unique record times the runbook looks up `tRecovery - 1 µs`, which lies
+/// before the ledger's first instant: nothing can be at or before it, so offRecovery is the
+/// ledger's beginning (the Admin API is not asked). Ingestion then reads everything again,
+/// skips what it knows by update id (the import included) and credits only what is new: the
+/// deposits committed after the backup (re-delivered by the restore) and after the restore.
+async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(43);
+    let mut expected = BTreeMap::new();
+    // Non-unique record times: the skip rule by update id, as `--non-unique-record-times` sets.
+    let ingest = |node: &Node| {
+        let mut config = node.config(true, 5);
+        config.fold.skip_rule = exchange_core::ingest::SkipRule::KnownUpdateId;
+        common::ingest(&store, node.source(Transport::Websocket), config)
+    };
+    deposit_round(&mut node, &mut rng, 5, &mut expected);
+    let imported = node
+        .sandbox
+        .import_acs_at_min_time(&node.treasury, &[amount("7"), amount("11")])
+        .unwrap();
+    assert_eq!(imported.record_time, exchange_core::Timestamp::MIN);
+    ingest(&node).await.unwrap();
+    let checkpoint = store.checkpoint().await.unwrap().unwrap();
+    let last = checkpoint.last_update.clone().unwrap();
+    assert_eq!(last.update_id.as_str(), imported.update_id);
+    assert_eq!(last.record_time, exchange_core::Timestamp::MIN);
+
+    // Ingestion stops; deposits commit; the node is restored from a backup taken before them.
+    let backup = node.sandbox.backup();
+    deposit_round(&mut node, &mut rng, 3, &mut expected);
+    let report = node.sandbox.restore(&backup);
+    assert_eq!(report.redelivered, 3, "{report:?}");
+    deposit_round(&mut node, &mut rng, 2, &mut expected);
+
+    let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    let recovered =
+        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
+            .await
+            .unwrap();
+    assert_eq!(recovered.after.offset, exchange_core::Offset::BEGIN);
+    assert_eq!(recovered.admin, None, "nothing to ask the Admin API");
+    assert_eq!(
+        recovered.after.last_update.as_ref().unwrap().update_id,
+        last.update_id
+    );
+    let record = store.last_recovery().await.unwrap().unwrap().record;
+    assert_eq!(record.checkpoint_after, 0);
+    assert!(
+        record.off_recovery_source.contains("minimum record time"),
+        "{record:?}"
+    );
+
+    // The whole ledger again: the 5 deposits, the import and the setup skipped, the 5 new
+    // deposits credited once.
+    let summary = ingest(&node).await.unwrap();
+    assert_eq!(summary.ingested, 5, "{summary:?}");
+    assert!(summary.skipped >= 6, "{summary:?}");
+    assert_eq!(
+        balances(&store, CUSTOMERS, &node.instrument).await,
+        with_zeros(&expected, CUSTOMERS)
+    );
+    // The treasury's holdings mirror the node's exactly: the imported ones once, none lost.
+    let mut in_db: Vec<(String, Amount)> = store
+        .active_holdings(&node.instrument)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.holding.contract_id.to_string(), h.holding.amount))
+        .collect();
+    in_db.sort();
+    let mut on_node: Vec<(String, Amount)> = node
+        .sandbox
+        .with_world(|w| w.amulet.holdings(&w.ledger, &node.treasury))
+        .into_iter()
+        .map(|h| (h.contract_id, h.amount))
+        .collect();
+    on_node.sort();
+    assert_eq!(in_db, on_node);
+    for id in &imported.contract_ids {
+        assert_eq!(in_db.iter().filter(|(c, _)| c == id).count(), 1, "{id}");
+    }
+    store.close().await;
+}
+
 /// An operator's `--offset` past the restored node's offset of the last ingested update would
 /// skip the deposits in between for good: refused, naming the highest acceptable offset; only
 /// the explicit override accepts it, and the DB's operator log records it.
@@ -889,6 +976,7 @@ conformance!(
     the_admin_api_of_another_node_is_refused,
     an_offset_past_the_last_ingested_update_is_refused,
     non_unique_record_times_at_the_synchronizers_first_update,
+    non_unique_record_times_after_an_acs_import,
     the_admin_api_with_non_unique_record_times,
     the_admin_api_answers_not_found_out_of_range_and_nonsense,
     a_restored_node_is_refused_then_resumed_at_off_recovery,

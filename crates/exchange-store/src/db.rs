@@ -21,8 +21,8 @@ use sqlx::sqlite::{
 };
 use sqlx::types::BigDecimal;
 use sqlx::{
-    ConnectOptions as _, Connection as _, Decode, Encode, PgConnection, PgPool, Postgres, Row as _,
-    Sqlite, SqlitePool, Type,
+    Connection as _, Decode, Encode, PgConnection, PgPool, Postgres, Row as _, Sqlite, SqlitePool,
+    Type,
 };
 
 use crate::error::{Result, StoreError};
@@ -51,6 +51,8 @@ pub(crate) enum Pool {
         ingest: SqlitePool,
         /// Held while the store is open, so `db restore` refuses to swap the file under it.
         users: OpenLock,
+        /// An in-memory DB: its one connection is the DB, never to be closed while open.
+        in_memory: bool,
     },
     Postgres(PgPool),
 }
@@ -88,11 +90,12 @@ impl Pool {
                 )));
             }
             let users = OpenLock::shared(Some(file), true)?;
-            let main = sqlite_pool(options, 4).await?;
+            let main = sqlite_pool(options, 4, false).await?;
             Pool::Sqlite {
                 ingest: main.clone(),
                 main,
                 users,
+                in_memory: false,
             }
         } else if is_postgres(url) {
             Pool::Postgres(connect_postgres(url).await?)
@@ -124,7 +127,9 @@ impl Pool {
     /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { main, .. } => begin_sqlite(main, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite {
+                main, in_memory, ..
+            } => begin_sqlite(main, *in_memory, Some("BEGIN IMMEDIATE")).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -133,7 +138,9 @@ impl Pool {
     /// `synchronous=NORMAL`).
     pub(crate) async fn write_ingest(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { ingest, .. } => begin_sqlite(ingest, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite {
+                ingest, in_memory, ..
+            } => begin_sqlite(ingest, *in_memory, Some("BEGIN IMMEDIATE")).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -141,7 +148,9 @@ impl Pool {
     /// A transaction that only reads: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { main, .. } => begin_sqlite(main, None).await?,
+            Pool::Sqlite {
+                main, in_memory, ..
+            } => begin_sqlite(main, *in_memory, None).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -152,6 +161,7 @@ impl Pool {
                 main,
                 ingest,
                 users,
+                ..
             } => {
                 ingest.close().await;
                 main.close().await;
@@ -172,11 +182,19 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
         .busy_timeout(std::time::Duration::from_secs(10)))
 }
 
-async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool> {
+/// `in_memory` is the caller's to say: sqlx cannot print an in-memory DB's options as a URL
+/// (`to_url_lossy` panics on them).
+async fn sqlite_pool(
+    options: SqliteConnectOptions,
+    max: u32,
+    in_memory: bool,
+) -> Result<SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .idle_timeout(None)
         .max_lifetime(None)
+        // A store future cancelled midway must not leave its connection in a transaction.
+        .after_release(crate::released::hook(in_memory))
         .connect_with(options)
         .await?)
 }
@@ -187,12 +205,13 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if in_memory {
         // Each connection would otherwise be its own empty database.
-        let main = sqlite_pool(options, 1).await?;
+        let main = sqlite_pool(options, 1, true).await?;
         SQLITE_MIGRATIONS.run(&main).await?;
         return Ok(Pool::Sqlite {
             ingest: main.clone(),
             main,
             users: OpenLock::default(),
+            in_memory: true,
         });
     }
     let users = OpenLock::shared(Some(options.get_filename()), false)?;
@@ -212,7 +231,12 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
     // may lose the last ones, never part of one, and never one that a later FULL commit
     // depends on (the WAL is synced in order); ingestion re-reads them from the
     // checkpoint it finds.
-    let main = sqlite_pool(options.clone().synchronous(SqliteSynchronous::Full), 4).await?;
+    let main = sqlite_pool(
+        options.clone().synchronous(SqliteSynchronous::Full),
+        4,
+        false,
+    )
+    .await?;
     SQLITE_MIGRATIONS.run(&main).await?;
     // The ingestion connection checkpoints the WAL back into the DB at 64 MiB instead of
     // 4 MiB (SQLite's default, 1000 pages): a batch of 1000 transactions dirties
@@ -226,12 +250,14 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
             .synchronous(SqliteSynchronous::Normal)
             .pragma("wal_autocheckpoint", "16384"),
         1,
+        false,
     )
     .await?;
     Ok(Pool::Sqlite {
         main,
         ingest,
         users,
+        in_memory: false,
     })
 }
 
@@ -271,7 +297,11 @@ async fn connect_postgres(url: &str) -> Result<PgPool> {
 /// at non-zero transaction depth": a full disk could never be retried, even once space was
 /// free. Such a connection is closed (its file-backed DB loses nothing: SQLite already rolled
 /// back) and a fresh one is taken.
-async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Result<Tx> {
+async fn begin_sqlite(
+    pool: &SqlitePool,
+    in_memory: bool,
+    statement: Option<&'static str>,
+) -> Result<Tx> {
     let mut conn = pool.acquire().await?;
     if conn.is_in_transaction() {
         // A rollback queued by a dropped transaction runs before the ping: only a connection
@@ -279,7 +309,7 @@ async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Res
         conn.ping().await?;
     }
     if conn.is_in_transaction() {
-        if is_in_memory(pool) {
+        if in_memory {
             // Closing the only connection of an in-memory DB would silently empty it.
             return Err(StoreError::Database(sqlx::Error::Protocol(
                 "the in-memory SQLite DB's connection is stuck in a transaction SQLite rolled back"
@@ -292,13 +322,6 @@ async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Res
     // `Transaction::begin` is what `Pool::begin_with` runs on the connection it acquires.
     let tx = sqlx::Transaction::begin(conn, statement.map(Into::into)).await?;
     Ok(Tx::Sqlite(tx))
-}
-
-fn is_in_memory(pool: &SqlitePool) -> bool {
-    pool.connect_options()
-        .to_url_lossy()
-        .query_pairs()
-        .any(|(key, value)| key == "mode" && value == "memory")
 }
 
 pub(crate) enum Tx {

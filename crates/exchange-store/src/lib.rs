@@ -55,6 +55,7 @@ mod operator_log;
 mod pool;
 mod quarantine;
 mod recoveries;
+mod released;
 mod schema;
 mod treasury;
 mod withdrawals;

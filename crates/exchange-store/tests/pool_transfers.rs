@@ -366,10 +366,14 @@ fn self_transfer(
             status: TransferStatus::Completed,
             transfer_instruction_cid: None,
             meta: BTreeMap::new(),
+            read_from: exchange_core::parser::Standard::V1,
+            v2_leg: None,
         }],
         unexplained: Vec::new(),
         unresolved_archives: Vec::new(),
         possibly_own_archives: Vec::new(),
+        untrusted_events: Vec::new(),
+        read_from_v2: Vec::new(),
     }
 }
 

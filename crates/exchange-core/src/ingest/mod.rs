@@ -606,6 +606,19 @@ fn fold_effects(
             });
         }
     }
+    for u in &tx.untrusted_events {
+        let what = format!(
+            "V2 event of admin {} not credited: {}",
+            u.admin.as_deref().unwrap_or("?"),
+            u.why
+        );
+        match u.why {
+            // The admin's own events do not add up: the instrument was read from V1.
+            crate::parser::Untrusted::Incomplete { .. } => f.anomaly(Some(u.node_id), what),
+            // Anyone can log an event naming any admin: like a counterfeit, never a reason to stop.
+            _ => f.held_back(Some(u.node_id), what),
+        }
+    }
     for u in &tx.unexplained {
         f.anomaly(
             Some(u.node_id),

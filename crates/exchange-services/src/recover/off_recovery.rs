@@ -3,27 +3,47 @@
 //! the restored node showed in step 3.
 
 use canton_ledger::admin_client::{AdminClient, AdminError, grpc_code};
-use exchange_core::Offset;
 use exchange_core::changeset::IngestedUpdate;
+use exchange_core::{Offset, Timestamp};
 
 use super::{AdminLookup, GivenOffset, RecordTimes, RecoverError};
 
-/// The Admin API lookup for `last` (at `update_offset` on the restored node, whose ledger end
-/// is `ledger_end`).
+/// Which time step 5 looks up, decided before anything is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LookupAt {
+    /// `GetHighestOffsetByTimestamp` at this time.
+    Time(Timestamp),
+    /// `tRecovery - 1 µs` with tRecovery at the minimum record time (0001-01-01, where ACS
+    /// imports put their updates): no update can lie at or before a time before the ledger's
+    /// first instant, so `offRecovery` is the ledger's beginning. Everything is read again and
+    /// the skip rule (by update id, which non-unique record times call for) drops what was
+    /// ingested. There is nothing to ask the Admin API: any answer but "nothing" would be
+    /// nonsense, and the time is not even representable.
+    BeforeTheLedger,
+}
+
+/// The guide's step 5: `tRecovery`, or `tRecovery - 1 µs` for non-unique record times.
+pub(super) fn lookup_at(record_times: RecordTimes, t_recovery: Timestamp) -> LookupAt {
+    match record_times {
+        RecordTimes::Unique => LookupAt::Time(t_recovery),
+        RecordTimes::NonUnique => match Timestamp::from_micros(t_recovery.micros() - 1) {
+            Some(t) => LookupAt::Time(t),
+            None => LookupAt::BeforeTheLedger,
+        },
+    }
+}
+
+/// The Admin API lookup at `timestamp` (from [`lookup_at`]) for `last` (at `update_offset`
+/// on the restored node, whose ledger end is `ledger_end`).
 pub(super) async fn via_admin(
     admin: &AdminClient,
     record_times: RecordTimes,
+    timestamp: Timestamp,
     last: &IngestedUpdate,
     update_offset: i64,
     ledger_end: i64,
 ) -> Result<AdminLookup, RecoverError> {
-    let t_recovery = last.record_time.micros();
-    let micros = match record_times {
-        RecordTimes::Unique => t_recovery,
-        RecordTimes::NonUnique => t_recovery - 1,
-    };
-    let timestamp =
-        exchange_core::Timestamp::from_micros(micros).ok_or(RecoverError::RecordTime(micros))?;
+    let micros = timestamp.micros();
     let sync = last.synchronizer_id.as_str();
     let failed = |e: AdminError| classify(e, admin, sync, &timestamp);
     let (off, forced) = match admin.highest_offset_by_timestamp(sync, micros, false).await {
@@ -83,7 +103,7 @@ fn classify(
     e: AdminError,
     admin: &AdminClient,
     synchronizer_id: &str,
-    timestamp: &exchange_core::Timestamp,
+    timestamp: &Timestamp,
 ) -> RecoverError {
     if is_not_caught_up(&e) {
         return RecoverError::AdminNotCaughtUp {
@@ -126,4 +146,43 @@ pub(super) fn given(
         });
     }
     Ok(given.offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn unique_record_times_look_up_t_recovery_itself() {
+        for at in [Timestamp::MIN, t("2026-01-02T03:04:05.000006Z")] {
+            assert_eq!(lookup_at(RecordTimes::Unique, at), LookupAt::Time(at));
+        }
+    }
+
+    #[test]
+    fn non_unique_record_times_look_up_one_microsecond_earlier() {
+        assert_eq!(
+            lookup_at(RecordTimes::NonUnique, t("2026-01-02T03:04:05.000006Z")),
+            LookupAt::Time(t("2026-01-02T03:04:05.000005Z"))
+        );
+        // One above the minimum: the minimum itself is still a time to ask about.
+        let next = Timestamp::from_micros(Timestamp::MIN.micros() + 1).unwrap();
+        assert_eq!(
+            lookup_at(RecordTimes::NonUnique, next),
+            LookupAt::Time(Timestamp::MIN)
+        );
+    }
+
+    /// The ACS import's record time: nothing lies before it, so the ledger's beginning.
+    #[test]
+    fn non_unique_record_times_at_the_minimum_record_time_start_from_the_beginning() {
+        assert_eq!(
+            lookup_at(RecordTimes::NonUnique, t("0001-01-01T00:00:00Z")),
+            LookupAt::BeforeTheLedger
+        );
+    }
 }

@@ -98,7 +98,11 @@ fn record(
         ),
         None => match runbook.off_recovery {
             OffRecoveryBy::Given(_) => "given by the operator".to_owned(),
-            _ => "the restored node's offset of the last ingested update".to_owned(),
+            // The Admin API is not asked only when there is nothing before tRecovery.
+            OffRecoveryBy::Admin(..) => super::BEFORE_THE_LEDGER.to_owned(),
+            OffRecoveryBy::LastIngested => {
+                "the restored node's offset of the last ingested update".to_owned()
+            }
         },
     };
     RecoveryRecord {
