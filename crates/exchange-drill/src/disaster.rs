@@ -350,10 +350,7 @@ pub async fn crash(
 ) -> Result<Disaster, RecoveryFailed> {
     let budget = Duration::from_micros(rng.between(200, 30_000) as u64);
     let which = rng.below(4);
-    // TODO(fixes, bug 2): a store future cancelled after SQLite's BEGIN IMMEDIATE leaves its
-    // pooled connection holding the write lock; until that fix is merged, a service restarted
-    // in the same process is drilled on PostgreSQL only (on SQLite the process restarts).
-    let in_process = rng.percent(50) && !x.db.is_sqlite();
+    let in_process = rng.percent(50);
     let component = match which {
         0 => "ingestion",
         1 => "withdrawal automation",
