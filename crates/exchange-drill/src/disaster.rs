@@ -251,7 +251,11 @@ pub async fn db_restore(
         return Err(RecoveryFailed("no DB backup to restore".into()));
     };
     let started = Instant::now();
+    // The service stops. A stopped process has no connection left; in one process a
+    // connection still being handed back (a commit task's, the release hook's) can outlive
+    // `close`, and would then write the old DB's WAL beside the restored file: a moment for it.
     x.store.close().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     exchange_store::restore_sqlite(&x.db.url, &from)
         .await
         .map_err(|e| RecoveryFailed(format!("db restore: {e}")))?;
