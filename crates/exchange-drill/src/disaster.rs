@@ -19,7 +19,9 @@ use canton_sandbox::BackupId;
 use exchange_core::Timestamp;
 use exchange_services::IngestError;
 use exchange_services::filter::treasury_format;
-use exchange_services::recover::{OffRecoveryBy, RecordTimes, Runbook, validator_restore};
+use exchange_services::recover::{
+    OffRecoveryBy, RecordTimes, RecoverError, Runbook, validator_restore,
+};
 use exchange_services::recover_db::{self, Progress, RecoverDbConfig};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -163,6 +165,11 @@ async fn recover_validator(x: &Exchange, non_unique: bool) -> Result<String, Rec
             r.before.offset.get(),
             r.after.offset.get()
         )),
+        // Nothing ingested before the disaster: nothing to re-point, ingestion starts from
+        // the restored node's beginning as it would have anyway.
+        Err(RecoverError::NothingIngested) => {
+            Ok("nothing ingested yet: nothing to re-point".into())
+        }
         Err(e) => Err(RecoveryFailed(format!(
             "recover validator failed: {e} (it said: {})",
             said.join(" | ")
