@@ -5,6 +5,7 @@ mod api;
 mod db;
 mod db_backup;
 mod demo;
+mod drill;
 mod explain;
 mod holdings;
 mod ingest;
@@ -79,6 +80,11 @@ enum Command {
     /// Run a sandbox Canton node (JSON Ledger API, Admin API gRPC, control API) for tests,
     /// demos and disaster drills.
     Sandbox(sandbox::Args),
+    /// Disaster drills against a built-in sandbox: seeded traffic, node and DB restores and
+    /// crashes at random steps, the recovery runbooks, then the invariants (every deposit
+    /// credited once, no withdrawal paid twice, books that balance against the node). Exits
+    /// non-zero on any violation, naming the seed and the step.
+    Drill(drill::Args),
     /// Deposit accounts and their balances per instrument (reads only); `accounts add --id ID
     /// --customer REF` opens one (writes).
     Accounts(accounts::Args),
@@ -115,6 +121,7 @@ fn main() -> ExitCode {
         Command::Db(command) => db_backup::run(&command, &mut std::io::stdout().lock()),
         Command::Recover(command) => recover::run(&command),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Drill(args) => drill::run(&args, &mut std::io::stdout().lock()),
         Command::Accounts(args) => accounts::run(&args, &mut std::io::stdout().lock()),
         Command::Withdraw(args) => withdraw::run_withdraw(&args, &mut std::io::stdout().lock()),
         Command::Withdrawals(args) => withdraw::run_list(&args, &mut std::io::stdout().lock()),

@@ -158,7 +158,7 @@ async fn check_backup(path: &Path) -> Result<()> {
 }
 
 /// Renames `db` (and its WAL or rollback journal, which belong to it and would otherwise be
-/// applied to the restored file) to `<db>.replaced-<unix seconds>`; drops its `-shm` (an index
+/// applied to the restored file) to `<db>.replaced-<unix seconds>[-n]`; drops its `-shm` (an index
 /// SQLite rebuilds). Nothing to do for a DB that does not exist yet.
 fn move_aside(db: &Path) -> Result<Option<PathBuf>> {
     let suffixed = |path: &Path, suffix: &str| {
@@ -176,10 +176,23 @@ fn move_aside(db: &Path) -> Result<Option<PathBuf>> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let aside = suffixed(db, &format!(".replaced-{secs}"));
-    if aside.exists() {
-        return Err(exists(&aside));
-    }
+    // A second restore within the same second (found by the drills) gets `-2`, `-3`, ...:
+    // a restore never refuses for want of a name, and never overwrites a kept file.
+    let free = |n: u32| {
+        let tail = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        let aside = suffixed(db, &format!(".replaced-{secs}{tail}"));
+        let taken = ["", "-wal", "-journal"]
+            .iter()
+            .any(|j| suffixed(&aside, j).exists());
+        (!taken).then_some(aside)
+    };
+    let Some(aside) = (1..1000).find_map(free) else {
+        return Err(exists(&suffixed(db, &format!(".replaced-{secs}"))));
+    };
     // The WAL first: a crash between the two renames leaves the old DB without its newest
     // commits, never the restored file with the old DB's WAL applied to it.
     for journal in ["-wal", "-journal"] {

@@ -1,6 +1,7 @@
 //! `db backup` / `db restore` of a SQLite Integration DB: a consistent copy taken while a writer
 //! writes, written 0600 and never over an existing file unless asked, and a restore that
-//! refuses while the DB is open, refuses what it could not run, and keeps the file it replaces.
+//! refuses while the DB is open, refuses what it could not run, and keeps the file it replaces
+//! (each of several restores within a second under a name of its own).
 //! PostgreSQL refuses both with the tools to use instead.
 
 mod harness;
@@ -153,6 +154,34 @@ async fn a_restore_puts_the_backup_back_and_keeps_the_replaced_file() {
         "the replaced DB keeps its last commits (its WAL moved with it)"
     );
     old.close().await;
+}
+
+/// Restores in quick succession (the drills restore twice within a second): each keeps the
+/// file it replaced under a name of its own, none refused, none overwritten.
+#[tokio::test]
+async fn restores_within_one_second_each_keep_their_replaced_file() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    let store = db.open().await;
+    store.backup_to(&backup, false).await.unwrap();
+    store.close().await;
+    let mut kept = Vec::new();
+    for n in 1..=3 {
+        let store = db.open().await;
+        store.create_account(&account(n), "c").await.unwrap();
+        store.close().await;
+        drop(store);
+        let restored = restore_sqlite(&db.url, &backup).await.unwrap();
+        kept.push(restored.replaced.expect("the old DB is kept"));
+    }
+    let distinct: std::collections::BTreeSet<_> = kept.iter().collect();
+    assert_eq!(distinct.len(), 3, "{kept:?}");
+    for (n, replaced) in (1..=3).zip(&kept) {
+        let old = Store::open_read_only(&url_of(replaced)).await.unwrap();
+        assert_eq!(account_ids(&old).await, vec![account(n).to_string()]);
+        old.close().await;
+    }
 }
 
 #[tokio::test]
