@@ -136,7 +136,10 @@ impl ApiAuth {
         let token = header
             .to_str()
             .ok()
-            .filter(|h| h.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer ")))
+            .filter(|h| {
+                h.get(..7)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+            })
             .map(|h| &h[7..])
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Problem::unauthorized("expected `Authorization: Bearer <token>`"))?;

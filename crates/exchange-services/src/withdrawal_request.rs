@@ -265,10 +265,9 @@ pub async fn funding(
     withdrawal: &Withdrawal,
 ) -> Result<Vec<ContractId>, StoreError> {
     Ok(store
-        .active_holdings(&withdrawal.instrument)
+        .reserved_holdings(&withdrawal.id)
         .await?
         .into_iter()
-        .filter(|h| h.reserved_by.as_ref() == Some(&withdrawal.id))
         .map(|h| h.holding.contract_id)
         .collect())
 }

@@ -212,6 +212,18 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// The active holdings reserved to fund `withdrawal` (one indexed read, however many
+    /// holdings the treasury has).
+    pub async fn reserved_holdings(&self, withdrawal: &WithdrawalId) -> Result<Vec<HoldingRecord>> {
+        let mut tx = self.pool.read().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM holdings
+             WHERE reserved_by = $1 AND archived_update_id IS NULL ORDER BY contract_id"
+        );
+        let rows = tx.query(&sql).bind(withdrawal.as_str()).fetch_all().await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// The active treasury holdings of `instrument`, reserved or not, held back or not.
     pub async fn active_holdings(&self, instrument: &InstrumentId) -> Result<Vec<HoldingRecord>> {
         self.holdings_where(instrument, "").await
