@@ -4,7 +4,8 @@
 //! - node restore: the sandbox restored from a node backup up to 30 days old (sandbox time),
 //!   then `recover validator` (`validator_restore`) through the node's Admin API; with ACS
 //!   imports on the node, the guide's variant for non-unique record times;
-//! - DB restore (SQLite): the Integration DB replaced by an earlier backup, then `recover db`
+//! - DB restore: the Integration DB replaced by an earlier backup (SQLite's online backup, or
+//!   `pg_dump`/`pg_restore` on PostgreSQL; see [`crate::db`]), then `recover db`
 //!   (`recover_db::run`) while ingestion resyncs; if the backup predates a node restore, its
 //!   checkpoint names the old offsets and ingestion says so: `recover validator` then too;
 //! - crash: one service's future dropped mid-flight, the process "restarted" (a new DB pool).
@@ -73,7 +74,7 @@ struct NodeBackup {
     imports: u32,
 }
 
-/// Backups taken so far: node snapshots, DB copies (SQLite).
+/// Backups taken so far: node snapshots, DB backups (their files, and the step of each).
 #[derive(Default)]
 pub struct Backups {
     node: Vec<NodeBackup>,
@@ -91,11 +92,7 @@ impl Backups {
     }
 
     pub async fn db_backup(&mut self, x: &Exchange, step: usize) -> Result<(), DrillError> {
-        if !x.db.is_sqlite() {
-            return Ok(());
-        }
-        let path = x.db.file(&format!("backup-{}.db", self.db.len()));
-        x.store.backup_to(&path, false).await?;
+        let path = x.db.backup(&x.store, step).await?;
         self.db.push((path, step));
         Ok(())
     }
@@ -258,15 +255,10 @@ pub async fn db_restore(
         return Err(RecoveryFailed("no DB backup to restore".into()));
     };
     let started = Instant::now();
-    // The service stops. A stopped process has no connection left; in one process a
-    // connection still being handed back (a commit task's, the release hook's) can outlive
-    // `close`, and would then write the old DB's WAL beside the restored file: a moment for it.
-    x.store.close().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    exchange_store::restore_sqlite(&x.db.url, &from)
-        .await
-        .map_err(|e| RecoveryFailed(format!("db restore: {e}")))?;
-    x.store = x.db.open().await?;
+    x.store =
+        x.db.restore(&x.store, &from)
+            .await
+            .map_err(|e| RecoveryFailed(format!("db restore: {e}")))?;
     let non_unique = traffic.book.own_funds.values().any(|a| !a.is_zero());
 
     let store = x.store.clone();

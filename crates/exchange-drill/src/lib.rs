@@ -11,6 +11,7 @@ pub mod db;
 pub mod disaster;
 pub mod exchange;
 pub mod invariants;
+mod pg_tools;
 pub mod report;
 pub mod rng;
 mod run;
@@ -31,11 +32,11 @@ pub use run::{run_drill, run_many};
 pub enum DrillKind {
     /// One node restore from a backup, then `recover validator`.
     ValidatorRestore,
-    /// One Integration DB restore from a backup, then `recover db` (SQLite).
+    /// One Integration DB restore from a backup, then `recover db`.
     DbRestore,
-    /// One of each, in a random order (SQLite).
+    /// One of each, in a random order.
     Both,
-    /// Any number of node restores, DB restores (SQLite) and crashes, at random steps.
+    /// Any number of node restores, DB restores and crashes, at random steps.
     Random,
 }
 

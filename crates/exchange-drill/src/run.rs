@@ -25,19 +25,12 @@ enum Planned {
     Crash,
 }
 
-/// Which steps get which disaster. DB restores need SQLite (see [`crate::db`]).
+/// Which steps get which disaster (the same on either database).
 fn schedule(
     kind: DrillKind,
     steps: usize,
-    sqlite: bool,
     rng: &mut Rng,
 ) -> Result<BTreeMap<usize, Planned>, DrillError> {
-    if !sqlite && matches!(kind, DrillKind::DbRestore | DrillKind::Both) {
-        return Err(DrillError::Config(format!(
-            "`drill {}` restores the Integration DB from a backup, which drills do on SQLite only (PostgreSQL backups are pg_dump or base backups, outside the process); run it without --db, or use validator-restore or random on PostgreSQL",
-            kind.name()
-        )));
-    }
     if steps < 4 {
         return Err(DrillError::Config("a drill needs at least 4 steps".into()));
     }
@@ -65,14 +58,14 @@ fn schedule(
                 if rng.percent(12) {
                     let kind = match rng.below(10) {
                         0..=3 => Planned::NodeRestore,
-                        4..=6 if sqlite => Planned::DbRestore,
+                        4..=6 => Planned::DbRestore,
                         _ => Planned::Crash,
                     };
                     plan.insert(step, kind);
                 }
             }
             if plan.is_empty() {
-                let kind = if sqlite && rng.percent(50) {
+                let kind = if rng.percent(50) {
                     Planned::DbRestore
                 } else {
                     Planned::NodeRestore
@@ -89,7 +82,7 @@ fn schedule(
 pub async fn run_drill(config: DrillConfig) -> Result<Report, DrillError> {
     let started = Instant::now();
     let mut rng = Rng::new(config.seed);
-    let plan = schedule(config.kind, config.steps, config.db.is_sqlite(), &mut rng)?;
+    let plan = schedule(config.kind, config.steps, &mut rng)?;
     let db = ScratchDb::create(&config.db, config.seed).await?;
     let sqlite = db.is_sqlite();
     let mut x = Exchange::start(db, config.seed).await?;
