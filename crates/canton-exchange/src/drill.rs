@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     count: u64,
     /// `sqlite` (a new file per drill), or a PostgreSQL URL on which each drill creates a
-    /// database of its own and drops it after (DB-restore drills are SQLite's).
+    /// database of its own and drops it after (DB restores there use pg_dump/pg_restore).
     #[arg(long, default_value = "sqlite")]
     db: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]

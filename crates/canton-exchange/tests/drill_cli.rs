@@ -95,21 +95,10 @@ fn without_a_seed_one_is_drawn_and_printed() {
     assert!(text(&out.stdout).contains(&format!("seed {seed} on sqlite")));
 }
 
+/// (DB-restore drills on PostgreSQL are exchange-drill's tests: db_restore_on_postgres,
+/// both_on_postgres.)
 #[test]
-fn db_restore_drills_refuse_postgres() {
-    let out = drill(&[
-        "db-restore",
-        "--seed",
-        "1",
-        "--db",
-        "postgres://root@127.0.0.1:5432/postgres",
-    ]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("SQLite only"),
-        "{}",
-        text(&out.stderr)
-    );
+fn a_db_that_is_neither_sqlite_nor_postgres_is_refused() {
     let bad = drill(&["random", "--seed", "1", "--db", "mysql://x"]);
     assert!(!bad.status.success());
     assert!(
