@@ -12,15 +12,15 @@ use exchange_store::Store;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct ApiArgs {
     /// Serve the REST API (and /openapi.json, /healthz, /readyz) on this address.
     #[arg(long, value_name = "ADDR")]
-    api_listen: Option<SocketAddr>,
+    pub(crate) api_listen: Option<SocketAddr>,
     /// A file of API token hashes, one `ROLE SHA256-HEX` line each (ROLE: internal or
     /// operator). The same lines may be given in CANTON_EXCHANGE_API_TOKENS instead.
     #[arg(long, env = "CANTON_EXCHANGE_API_TOKENS_FILE", value_name = "FILE")]
-    api_tokens_file: Option<PathBuf>,
+    pub(crate) api_tokens_file: Option<PathBuf>,
 }
 
 /// The running API: stopped (requests in progress finished) by [`Api::stop`].

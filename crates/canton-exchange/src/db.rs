@@ -20,6 +20,9 @@ pub struct DbArgs {
     /// CANTON_EXCHANGE_DB_PASSWORD may hold it instead.
     #[arg(long, env = "CANTON_EXCHANGE_DB_PASSWORD_FILE")]
     pub db_password_file: Option<PathBuf>,
+    /// The password resolved by `run --config` (never a flag).
+    #[arg(skip)]
+    pub db_password: Option<String>,
 }
 
 /// The environment variable that may hold the DB password (never a flag: argv is visible).
@@ -30,6 +33,7 @@ impl DbArgs {
         DbArgs {
             db: db.to_owned(),
             db_password_file: None,
+            db_password: None,
         }
     }
 
@@ -40,6 +44,9 @@ impl DbArgs {
 
     /// The password from --db-password-file or the environment, if any.
     fn password(&self) -> Result<Option<String>> {
+        if let Some(password) = &self.db_password {
+            return Ok(Some(password.clone()));
+        }
         if let Some(path) = &self.db_password_file {
             return read_secret_file(path, "DB password").map(Some);
         }

@@ -90,7 +90,7 @@ async fn onboard_sandbox_tokens(
             transfer_kind: kind,
             package_names: [package.to_owned()].into(),
         };
-        crate::tokens::check_metadata(&onboarded, Default::default()).await?;
+        crate::tokens::check_metadata(&onboarded, Default::default(), Default::default()).await?;
         store.onboard_token(&onboarded).await?;
         writeln!(
             out,

@@ -36,41 +36,41 @@ pub struct Args {
 }
 
 /// How ingestion reads and books (shared by `ingest` and `run`).
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct IngestOptions {
     /// Stop at the first anomaly (an unexpected transaction) too, instead of logging it.
     #[arg(long)]
-    strict: bool,
+    pub(crate) strict: bool,
     /// Set a transaction that cannot be parsed aside in the quarantine (shown by `status`,
     /// re-processed by `quarantine retry`) and go on, instead of stopping before it.
     #[arg(long, conflicts_with = "strict")]
-    quarantine_unparseable: bool,
+    pub(crate) quarantine_unparseable: bool,
     /// Skip transactions by known update id instead of by record time: for nodes whose
     /// history was edited locally (ACS imports, party replication, repairs), where record
     /// times are not unique.
     #[arg(long)]
-    non_unique_record_times: bool,
+    pub(crate) non_unique_record_times: bool,
     /// A metadata key on withdrawal transfers that names the customer account, so that a
     /// withdrawal lost in a DB restore debits that account when it is recovered.
     #[arg(long)]
-    account_meta_key: Option<String>,
+    pub(crate) account_meta_key: Option<String>,
     #[command(flatten)]
-    memo_key: MemoKeyArgs,
+    pub(crate) memo_key: MemoKeyArgs,
     /// The operator account recovered withdrawals are debited to otherwise.
     #[arg(long, default_value = exchange_core::ingest::SUSPENSE_ACCOUNT)]
-    suspense_account: String,
+    pub(crate) suspense_account: String,
     /// Transactions per committed batch.
     #[arg(long, default_value_t = 1000)]
-    batch_size: usize,
+    pub(crate) batch_size: usize,
     /// Retries of a failing ledger read or DB commit before giving up.
     #[arg(long, default_value_t = 6)]
-    max_retries: u32,
+    pub(crate) max_retries: u32,
     /// The first retry's delay in milliseconds (doubling each time).
     #[arg(long, default_value_t = 2000)]
-    retry_delay_ms: u64,
+    pub(crate) retry_delay_ms: u64,
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
-    progress_secs: u64,
+    pub(crate) progress_secs: u64,
 }
 
 impl IngestOptions {

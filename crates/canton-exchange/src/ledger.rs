@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use canton_ledger::client::{LedgerClient, Limits};
+use anyhow::{Context, Result, bail};
+use canton_ledger::auth::{Auth, OAuth2Config, TokenProvider};
+use canton_ledger::client::{ClientOptions, LedgerClient, Limits};
+use canton_ledger::tls::Trust;
 use exchange_services::{Recording, Source, Transport};
 
 use crate::secrets::read_secret_file;
@@ -50,6 +52,102 @@ impl NetArgs {
     }
 }
 
+/// The environment variable that may hold the OAuth2 client secret (never a flag).
+pub const OAUTH_SECRET_ENV: &str = "CANTON_OAUTH_CLIENT_SECRET";
+
+/// TLS trust and OAuth2 client credentials for a node (every command that talks to one);
+/// boxed where flattened, so the commands' argument structs stay small.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SecureArgs {
+    /// A PEM file of the CA(s) the node's certificate must chain to (`https://`, and the
+    /// websocket's `wss://`); without it, the system's trusted roots.
+    #[arg(long, env = "CANTON_LEDGER_CA_FILE", value_name = "FILE")]
+    pub ledger_ca_file: Option<PathBuf>,
+    /// An OAuth2 token endpoint: Ledger API tokens are fetched from it by the
+    /// client-credentials grant, cached and renewed before they expire (instead of --token).
+    #[arg(long, env = "CANTON_OAUTH_TOKEN_URL", value_name = "URL",
+          requires = "oauth_client_id", conflicts_with_all = ["token", "token_file"])]
+    pub oauth_token_url: Option<String>,
+    /// The OAuth2 client id.
+    #[arg(long, env = "CANTON_OAUTH_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+    /// A file holding the OAuth2 client secret (its first line); the environment variable
+    /// CANTON_OAUTH_CLIENT_SECRET may hold it instead.
+    #[arg(long, env = "CANTON_OAUTH_CLIENT_SECRET_FILE", value_name = "FILE")]
+    pub oauth_client_secret_file: Option<PathBuf>,
+    /// The secret resolved by `run --config` (a secret never comes from argv).
+    #[arg(skip)]
+    pub oauth_client_secret: Option<String>,
+    /// The OAuth2 `audience` parameter (the Ledger API's audience at the identity provider).
+    #[arg(long, env = "CANTON_OAUTH_AUDIENCE")]
+    pub oauth_audience: Option<String>,
+    /// The OAuth2 `scope` parameter.
+    #[arg(long, env = "CANTON_OAUTH_SCOPE")]
+    pub oauth_scope: Option<String>,
+    /// A PEM file of the CA(s) of the token endpoint's certificate; default: the system's.
+    #[arg(long, env = "CANTON_OAUTH_CA_FILE", value_name = "FILE")]
+    pub oauth_ca_file: Option<PathBuf>,
+}
+
+/// Trust only the CAs of `file`, if given, else the system's roots.
+pub fn trust(file: &Option<PathBuf>, what: &str) -> Result<Trust> {
+    match file {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("reading the {what} CA file {}", path.display()))?;
+            let trust = Trust::CaPem(pem);
+            trust
+                .client_config()
+                .with_context(|| format!("the {what} CA file {}", path.display()))?;
+            Ok(trust)
+        }
+        None => Ok(Trust::System),
+    }
+}
+
+impl SecureArgs {
+    /// The OAuth2 settings, if a token endpoint is given; the secret from the config, the
+    /// file or the environment.
+    pub fn oauth2(&self) -> Result<Option<OAuth2Config>> {
+        let Some(token_url) = &self.oauth_token_url else {
+            return Ok(None);
+        };
+        let client_secret = match (&self.oauth_client_secret, &self.oauth_client_secret_file) {
+            (Some(secret), _) => secret.clone(),
+            (None, Some(path)) => read_secret_file(path, "OAuth2 client secret")?,
+            (None, None) => match std::env::var(OAUTH_SECRET_ENV) {
+                Ok(secret) if !secret.is_empty() => secret,
+                _ => bail!(
+                    "--oauth-token-url needs the client secret: --oauth-client-secret-file or {OAUTH_SECRET_ENV}"
+                ),
+            },
+        };
+        Ok(Some(OAuth2Config {
+            token_url: token_url.clone(),
+            client_id: self.oauth_client_id.clone().unwrap_or_default(),
+            client_secret,
+            audience: self.oauth_audience.clone(),
+            scope: self.oauth_scope.clone(),
+            trust: trust(&self.oauth_ca_file, "token endpoint")?,
+        }))
+    }
+
+    /// How to reach a node: OAuth2 if configured, else the static `token`; trusting the CA file.
+    pub fn options(&self, token: Option<String>, limits: Limits) -> Result<ClientOptions> {
+        let auth = match self.oauth2()? {
+            Some(config) => Auth::OAuth2(Arc::new(
+                TokenProvider::new(config, limits).context("the OAuth2 token endpoint")?,
+            )),
+            None => Auth::from(token),
+        };
+        Ok(ClientOptions {
+            auth,
+            trust: trust(&self.ledger_ca_file, "Ledger API")?,
+            limits,
+        })
+    }
+}
+
 /// The token from `--token-file`, else `--token` / its environment variable.
 pub fn token(token: &Option<String>, file: &Option<PathBuf>, what: &str) -> Result<Option<String>> {
     match file {
@@ -69,16 +167,24 @@ pub struct LedgerAuth {
     #[arg(long, env = "CANTON_LEDGER_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
     #[command(flatten)]
+    pub secure: Box<SecureArgs>,
+    #[command(flatten)]
     pub net: NetArgs,
 }
 
 impl LedgerAuth {
+    /// A client of the node at `url`.
+    pub fn client(&self, url: &str) -> Result<LedgerClient> {
+        self.at(url).client()
+    }
+
     /// The node (or recording) at `url`, reached with this token and these limits.
     pub fn at(&self, url: &str) -> LedgerArgs {
         LedgerArgs {
             ledger: url.to_owned(),
             token: self.token.clone(),
             token_file: self.token_file.clone(),
+            secure: self.secure.clone(),
             http_pages: false,
             net: self.net.clone(),
         }
@@ -98,6 +204,8 @@ pub struct LedgerArgs {
     /// A file holding the Ledger API bearer token (its first line); used instead of --token.
     #[arg(long, env = "CANTON_LEDGER_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub secure: Box<SecureArgs>,
     /// Read updates as HTTP pages instead of the websocket (where websockets are blocked).
     #[arg(long)]
     pub http_pages: bool,
@@ -106,6 +214,14 @@ pub struct LedgerArgs {
 }
 
 impl LedgerArgs {
+    /// A client of the node, with its token or OAuth2, its CA and limits.
+    pub fn client(&self) -> Result<LedgerClient> {
+        let token = token(&self.token, &self.token_file, "Ledger API token")?;
+        let options = self.secure.options(token, self.net.limits())?;
+        LedgerClient::with_options(&self.ledger, options)
+            .with_context(|| format!("the Ledger API {}", self.ledger))
+    }
+
     pub fn source(&self) -> Result<Source> {
         if let Some(path) = self.ledger.strip_prefix("file:") {
             let max_line = self.net.limits().max_message_bytes;
@@ -114,11 +230,7 @@ impl LedgerArgs {
             return Ok(Source::File(Arc::new(recording)));
         }
         Ok(Source::Ledger {
-            client: LedgerClient::with_limits(
-                &self.ledger,
-                token(&self.token, &self.token_file, "Ledger API token")?,
-                self.net.limits(),
-            ),
+            client: self.client()?,
             transport: if self.http_pages {
                 Transport::Http
             } else {

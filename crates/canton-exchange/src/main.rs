@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api;
+mod config;
 mod db;
 mod db_backup;
 mod demo;
@@ -58,7 +59,12 @@ enum Command {
     Ingest(ingest::Args),
     /// The services in one process: ingestion, and Withdrawal Automation signing with the
     /// treasury key (prepare, verify, re-hash, sign, execute). Writes.
-    Run(Box<run::Args>),
+    Run(Box<run::Cli>),
+    /// The config file of `run --config`: `config check FILE` validates it (readable, secrets
+    /// resolvable, key files 0600, URLs and amounts well-formed) and prints what `run` would
+    /// do, secrets redacted. Reads only; contacts nothing.
+    #[command(subcommand)]
+    Config(config::Command),
     /// The active treasury holdings (UTXOs). Reads only.
     Holdings(holdings::Args),
     /// Ingestion checkpoint, lag, withdrawals per state, deposits to unknown accounts and the
@@ -113,7 +119,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
         Command::Explain(args) => explain::run(&args, &mut std::io::stdout().lock()),
         Command::Ingest(args) => ingest::run(&args),
-        Command::Run(args) => run::run(&args),
+        Command::Run(cli) => run::run_cli(&cli),
+        Command::Config(command) => config::run(&command, &mut std::io::stdout().lock()),
         Command::Holdings(args) => holdings::run(&args, &mut std::io::stdout().lock()),
         Command::Status(args) => status::run(&args, &mut std::io::stdout().lock()),
         Command::Quarantine(command) => quarantine::run(&command, &mut std::io::stdout().lock()),

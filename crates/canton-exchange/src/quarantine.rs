@@ -76,9 +76,13 @@ fn list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
     let entries = runtime()?.block_on(async {
         let store = args.db.open_read_only().await?;
         let entries = store.quarantine(false).await;
+        // Untrusted V2 events are held back, not quarantined: said here so that an operator
+        // looking for what ingestion set aside sees them too.
+        let untrusted = store.untrusted_events(0).await;
         store.close().await;
-        anyhow::Ok(entries?)
+        anyhow::Ok((entries?, untrusted?.0))
     })?;
+    let (entries, untrusted) = entries;
     let entries: Vec<Entry> = entries
         .into_iter()
         .map(|e| {
@@ -109,6 +113,13 @@ fn list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
             }
             let held = entries.iter().filter(|e| e.state == "held").count();
             writeln!(out, "{held} held, {} released", entries.len() - held)?;
+            if untrusted > 0 {
+                writeln!(
+                    out,
+                    "{untrusted} untrusted V2 events held back (never credited, not quarantined; \
+                     `status` lists them)"
+                )?;
+            }
         }
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! `canton-exchange run`: the exchange's services in one process: Tx History Ingestion,
 //! Withdrawal Automation and Multi-Step Deposit Automation (off with `--no-deposit-automation`),
 //! against one node and one Integration DB, until stopped (SIGINT /
-//! SIGTERM) or, with `--until-idle`, until nothing is left to do.
+//! SIGTERM) or, with `--until-idle`, until nothing is left to do. Settings come from flags or
+//! from a config file (`--config`, see `config.rs`); `--only` runs some of the parts, for
+//! replicas on PostgreSQL (one ingestion writer and a standby, several automation workers).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
@@ -18,80 +20,167 @@ use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::deposits::{DepositAutomation, DepositConfig};
 use exchange_services::pool::{PoolConfig, PoolJob};
 use exchange_services::signer::FileSigner;
-use exchange_services::withdraw::{Automation, AutomationConfig};
+use exchange_services::withdraw::{Automation, AutomationConfig, Round};
 use exchange_services::{Ingestor, Source};
 use exchange_store::{Store, StoreError};
 use tokio::sync::watch;
 
 use crate::db::DbArgs;
 use crate::ingest::{IngestOptions, Log};
-use crate::ledger::LedgerArgs;
+use crate::ledger::{LedgerArgs, LedgerAuth};
+
+/// The parts of `run`, each of which can run alone.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// Tx History Ingestion (one writer per DB; others wait as standbys).
+    Ingestion,
+    /// Withdrawal Automation.
+    Withdrawals,
+    /// Multi-Step Deposit Automation (accepting deposit offers).
+    Deposits,
+    /// The holding pool job.
+    Pool,
+}
 
 #[derive(clap::Args, Debug)]
+pub struct Cli {
+    /// A TOML config file (`docs/config.sample.toml`) instead of the service flags (which are
+    /// then not read); any of its keys can be overridden by an environment variable
+    /// `CANTON_EXCHANGE__SECTION__KEY`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Run only this part (repeatable): ingestion, withdrawals, deposits, pool. Default: all
+    /// (the config's `[service] only` otherwise).
+    #[arg(long, value_enum, value_name = "PART")]
+    pub only: Vec<Part>,
+    /// Stop once ingestion reached the ledger end and no withdrawal is left to act on.
+    #[arg(long)]
+    pub until_idle: bool,
+    #[command(flatten)]
+    pub flags: Box<Args>,
+}
+
+#[derive(clap::Args, Clone, Debug)]
 pub struct Args {
     /// The treasury party: an external party whose key is --treasury-key.
-    #[arg(long, env = "CANTON_EXCHANGE_PARTY")]
-    party: String,
+    #[arg(
+        long,
+        env = "CANTON_EXCHANGE_PARTY",
+        required_unless_present = "config"
+    )]
+    pub(crate) party: Option<String>,
+    /// `http://host:port` or `https://host:port` of the node's JSON Ledger API.
+    #[arg(
+        long = "ledger",
+        env = "CANTON_LEDGER_URL",
+        required_unless_present = "config"
+    )]
+    pub(crate) ledger_url: Option<String>,
     #[command(flatten)]
-    ledger: LedgerArgs,
+    pub(crate) ledger_auth: LedgerAuth,
+    /// Read updates as HTTP pages instead of the websocket (where websockets are blocked).
+    #[arg(long)]
+    pub(crate) http_pages: bool,
     #[command(flatten)]
-    db: DbArgs,
+    pub(crate) db: DbArgs,
     /// The treasury's Ed25519 key file (mode 0600; `canton-exchange keys generate`).
-    #[arg(long, env = "CANTON_EXCHANGE_TREASURY_KEY")]
-    treasury_key: PathBuf,
+    #[arg(
+        long,
+        env = "CANTON_EXCHANGE_TREASURY_KEY",
+        required_unless_present = "config"
+    )]
+    pub(crate) treasury_key: Option<PathBuf>,
     /// A token admin's Registry API: `ADMIN=URL`, once per admin whose tokens are withdrawn.
     #[arg(long = "registry", value_name = "ADMIN=URL")]
-    registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
+    /// A PEM file of the CA(s) the registries' certificates must chain to (`https://`);
+    /// without it, the system's trusted roots.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) registry_ca_file: Option<PathBuf>,
     /// Instruments (`ADMIN/ID`, or `ID` for every admin's) whose transfers must be 1-step;
     /// a withdrawal the registry would make an offer of fails (refunded).
     #[arg(long = "one-step", value_name = "INSTRUMENT", default_value = "Amulet")]
-    one_step: Vec<String>,
+    pub(crate) one_step: Vec<String>,
     /// A holding pool to keep: `INSTRUMENT:K:TARGET:DUST` (INSTRUMENT as for --one-step): keep
     /// K holdings worth TARGET or more and merge those below DUST, by self-transfers.
     #[arg(long = "pool", value_name = "INSTRUMENT:K:TARGET:DUST")]
-    pools: Vec<String>,
+    pub(crate) pools: Vec<String>,
+    /// The most holdings one pool merge takes as inputs.
+    #[arg(long, default_value_t = exchange_core::selection::SelectionPolicy::default().max_inputs,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100))]
+    pub(crate) max_inputs: usize,
+    /// Seconds a pool merge's prepared transaction stays valid.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..))]
+    pub(crate) pool_ttl_secs: u64,
     /// Seconds between passes of the pool job.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    pool_secs: u64,
-    /// Stop once ingestion reached the ledger end and no withdrawal is left to act on.
-    #[arg(long)]
-    until_idle: bool,
+    pub(crate) pool_secs: u64,
     /// This replica's name in work claims (default: host name and process id).
     #[arg(long)]
-    worker: Option<String>,
+    pub(crate) worker: Option<String>,
     /// The Ledger API user commands are submitted as.
     #[arg(long, default_value = "canton-exchange")]
-    user_id: String,
+    pub(crate) user_id: String,
     /// Executions per second at most (each costs traffic).
     #[arg(long, default_value_t = NonZeroU32::new(200).expect("non-zero"))]
-    executions_per_second: NonZeroU32,
+    pub(crate) executions_per_second: NonZeroU32,
     /// Withdrawal attempts in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    concurrency: u64,
+    pub(crate) concurrency: u64,
     /// Seconds to wait for an executed transfer to show up before trying again.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
-    outcome_timeout_secs: u64,
+    pub(crate) outcome_timeout_secs: u64,
     /// Seconds before retrying an attempt that did not reach the ledger.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
-    retry_secs: u64,
+    pub(crate) retry_secs: u64,
     /// Hours an offer (multi-step withdrawal) stays open for its receiver.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
-    offer_hours: u64,
+    pub(crate) offer_hours: u64,
     /// Do not accept deposit offers (multi-step deposits): they stay pending for another
     /// replica, an operator or their sender.
     #[arg(long)]
-    no_deposit_automation: bool,
+    pub(crate) no_deposit_automation: bool,
     /// Accept attempts per deposit offer; after the last one an offer still pending is
     /// reported as `accept_failed` (see `status`).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-    deposit_max_attempts: u32,
+    pub(crate) deposit_max_attempts: u32,
+    /// If another ingestion holds this DB, wait and take over when it stops (a standby)
+    /// instead of failing.
+    #[arg(long)]
+    pub(crate) standby: bool,
     #[command(flatten)]
-    ingest: IngestOptions,
+    pub(crate) ingest: IngestOptions,
     #[command(flatten)]
-    api: crate::api::ApiArgs,
+    pub(crate) api: crate::api::ApiArgs,
 }
 
-fn registries(args: &Args) -> Result<BTreeMap<PartyId, RegistryClient>> {
+impl Args {
+    /// The settings `run` needs, present (clap requires them unless `--config` is given).
+    fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str) -> Result<&'a T> {
+        value.with_context(|| format!("{flag} is required (or --config FILE)"))
+    }
+
+    pub(crate) fn party(&self) -> Result<&str> {
+        Args::required(self.party.as_deref(), "--party")
+    }
+
+    pub(crate) fn treasury_key(&self) -> Result<&std::path::Path> {
+        Args::required(self.treasury_key.as_deref(), "--treasury-key")
+    }
+
+    /// The node: its URL with the credentials, CA and limits flags.
+    pub(crate) fn ledger(&self) -> Result<LedgerArgs> {
+        let url = Args::required(self.ledger_url.as_deref(), "--ledger")?;
+        let mut ledger = self.ledger_auth.at(url);
+        ledger.http_pages = self.http_pages;
+        Ok(ledger)
+    }
+}
+
+pub(crate) fn registries(args: &Args) -> Result<BTreeMap<PartyId, RegistryClient>> {
     let mut out = BTreeMap::new();
     for entry in &args.registries {
         let (admin, url) = entry
@@ -101,12 +190,15 @@ fn registries(args: &Args) -> Result<BTreeMap<PartyId, RegistryClient>> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("--registry {entry:?}: the URL must start with http:// or https://");
         }
-        out.insert(admin, RegistryClient::new(url, args.ledger.net.limits()));
+        let trust = crate::ledger::trust(&args.registry_ca_file, "registry")?;
+        let client = RegistryClient::with_trust(url, trust, args.ledger_auth.net.limits())
+            .with_context(|| format!("--registry {entry:?}"))?;
+        out.insert(admin, client);
     }
     Ok(out)
 }
 
-fn one_step(
+pub(crate) fn one_step(
     args: &Args,
     admins: &BTreeMap<PartyId, RegistryClient>,
 ) -> Result<BTreeSet<InstrumentId>> {
@@ -140,7 +232,10 @@ fn instruments(
     })
 }
 
-fn pools(args: &Args, admins: &BTreeMap<PartyId, RegistryClient>) -> Result<Vec<PoolConfig>> {
+pub(crate) fn pools(
+    args: &Args,
+    admins: &BTreeMap<PartyId, RegistryClient>,
+) -> Result<Vec<PoolConfig>> {
     let mut out = Vec::new();
     for entry in &args.pools {
         let parts: Vec<&str> = entry.rsplitn(4, ':').collect();
@@ -156,7 +251,7 @@ fn pools(args: &Args, admins: &BTreeMap<PartyId, RegistryClient>) -> Result<Vec<
                 .with_context(|| format!("--pool {entry:?}: K {k:?}"))?,
             target: amount("TARGET", target)?,
             dust: amount("DUST", dust)?,
-            max_inputs: exchange_core::selection::SelectionPolicy::default().max_inputs,
+            max_inputs: args.max_inputs,
         };
         policy
             .check()
@@ -165,7 +260,7 @@ fn pools(args: &Args, admins: &BTreeMap<PartyId, RegistryClient>) -> Result<Vec<
             out.push(PoolConfig {
                 instrument,
                 policy,
-                ttl: Duration::from_secs(3600),
+                ttl: Duration::from_secs(args.pool_ttl_secs),
             });
         }
     }
@@ -173,7 +268,7 @@ fn pools(args: &Args, admins: &BTreeMap<PartyId, RegistryClient>) -> Result<Vec<
 }
 
 /// The key must be the treasury's: an external party's namespace is its key's fingerprint.
-fn check_key(party: &PartyId, signer: &FileSigner) -> Result<()> {
+pub(crate) fn check_key(party: &PartyId, signer: &FileSigner) -> Result<()> {
     let fingerprint = signer.public_key().fingerprint();
     let namespace = party.as_str().rsplit_once("::").map(|(_, n)| n);
     if namespace != Some(fingerprint.as_str()) {
@@ -219,21 +314,58 @@ fn deposit_config(args: &Args, worker: &str) -> Option<DepositConfig> {
     config.outcome_timeout = Duration::from_secs(args.outcome_timeout_secs);
     config.retry_delay = Duration::from_secs(args.retry_secs);
     config.max_attempts = args.deposit_max_attempts;
-    config.registry_limits = args.ledger.net.limits();
+    config.registry_limits = args.ledger_auth.net.limits();
     Some(config)
 }
 
-pub fn run(args: &Args) -> Result<()> {
+/// `run` with the flags, or with the config file's settings.
+pub fn run_cli(cli: &Cli) -> Result<()> {
     crate::logs::init();
-    let ingest = args.ingest.config(&args.party)?;
+    let flags = &cli.flags;
+    let (args, mut only) = match &cli.config {
+        Some(_)
+            if flags.party.is_some()
+                || flags.ledger_url.is_some()
+                || flags.treasury_key.is_some() =>
+        {
+            bail!(
+                "--config replaces the service flags (--party, --ledger, --treasury-key…): put those settings in the file, or override them with CANTON_EXCHANGE__SECTION__KEY"
+            )
+        }
+        Some(path) => crate::config::Config::load(path)?.run_args()?,
+        None => (Args::clone(flags), Vec::new()),
+    };
+    if !cli.only.is_empty() {
+        only = cli.only.clone();
+    }
+    run(&args, &Only::new(only), cli.until_idle)
+}
+
+/// Which parts run: all when none is named.
+#[derive(Clone, Debug)]
+pub struct Only(BTreeSet<Part>);
+
+impl Only {
+    pub fn new(parts: Vec<Part>) -> Only {
+        Only(parts.into_iter().collect())
+    }
+
+    pub fn runs(&self, part: Part) -> bool {
+        self.0.is_empty() || self.0.contains(&part)
+    }
+}
+
+pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
+    let mut ingest = args.ingest.config(args.party()?)?;
+    ingest.standby = args.standby;
     let party = ingest.fold.treasury.clone();
-    let signer = FileSigner::load(&args.treasury_key).context("--treasury-key")?;
+    let signer = FileSigner::load(args.treasury_key()?).context("--treasury-key")?;
     check_key(&party, &signer)?;
     let admins = registries(args)?;
     let config = automation_config(args, &admins)?;
-    let deposit_config = deposit_config(args, &config.worker);
+    let deposit_config = deposit_config(args, &config.worker).filter(|_| only.runs(Part::Deposits));
     let pool_configs = pools(args, &admins)?;
-    let source = args.ledger.source()?;
+    let source = args.ledger()?.source()?;
     let Source::Ledger { client, .. } = &source else {
         bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
     };
@@ -259,6 +391,7 @@ pub fn run(args: &Args) -> Result<()> {
         });
         let automation = Automation::new(store.clone(), ledger, admins, signer, party, config);
         let services = Services {
+            only: only.clone(),
             store: store.clone(),
             source,
             ingest,
@@ -267,7 +400,7 @@ pub fn run(args: &Args) -> Result<()> {
             pool,
             pool_every: Duration::from_secs(args.pool_secs),
         };
-        let result = if args.until_idle {
+        let result = if until_idle {
             services.until_idle().await
         } else {
             services.until_stopped().await
@@ -281,6 +414,7 @@ pub fn run(args: &Args) -> Result<()> {
 }
 
 struct Services {
+    only: Only,
     store: Store,
     source: Source,
     ingest: exchange_services::IngestConfig,
@@ -306,21 +440,35 @@ impl Services {
     /// do: for scripts and tests.
     async fn until_idle(&self) -> Result<()> {
         let (_stop_tx, stop) = watch::channel(false);
+        let only = &self.only;
         loop {
-            self.ingestor(true).run(stop.clone()).await?;
-            let placed = self.pool.run_once().await?;
-            let round = self.automation.run_round().await?;
+            if only.runs(Part::Ingestion) {
+                self.ingestor(true).run(stop.clone()).await?;
+            }
+            let placed = match only.runs(Part::Pool) {
+                true => self.pool.run_once().await?,
+                false => 0,
+            };
+            let round = match only.runs(Part::Withdrawals) {
+                true => self.automation.run_round().await?,
+                false => Round::default(),
+            };
             let accepts = match &self.deposits {
                 Some(deposits) => deposits.run_round().await?.claimed,
                 None => 0,
             };
-            let open = self.store.withdrawals_in_progress(Timestamp::now()).await?;
+            let open = match only.runs(Part::Withdrawals) {
+                true => self.store.withdrawals_in_progress(Timestamp::now()).await?,
+                false => 0,
+            };
             let offers = match &self.deposits {
                 Some(_) => self.store.deposit_offers_in_progress().await?,
                 None => 0,
             };
             if placed == 0 && round.claimed == 0 && accepts == 0 && open == 0 && offers == 0 {
-                self.ingestor(true).run(stop.clone()).await?;
+                if only.runs(Part::Ingestion) {
+                    self.ingestor(true).run(stop.clone()).await?;
+                }
                 eprintln!("idle: nothing left to do");
                 return Ok(());
             }
@@ -338,8 +486,33 @@ impl Services {
         }
     }
 
+    /// The withdrawal automation until `stop`, if it runs here.
+    async fn withdrawals(&self, stop: watch::Receiver<bool>) -> Result<(), StoreError> {
+        match self.only.runs(Part::Withdrawals) {
+            true => self.automation.run(stop).await,
+            false => Ok(()),
+        }
+    }
+
+    /// Tailing ingestion until `stop`, if it runs here; else waits for `stop`.
+    async fn ingestion(&self, mut stop: watch::Receiver<bool>) -> Result<()> {
+        if self.only.runs(Part::Ingestion) {
+            self.ingestor(false).run(stop).await?;
+            return Ok(());
+        }
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Pool passes every `pool_every` until `stop`.
     async fn pool_passes(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
+        if !self.only.runs(Part::Pool) {
+            return Ok(());
+        }
         while !*stop.borrow() {
             self.pool.run_once().await?;
             tokio::select! {
@@ -361,12 +534,11 @@ impl Services {
             eprintln!("stopping");
             let _ = on_signal.send(true);
         });
-        let ingestor = self.ingestor(false);
-        let ingesting = ingestor.run(stop.clone());
+        let ingesting = self.ingestion(stop.clone());
         let automating = async {
             // The first error of either ends both.
             tokio::try_join!(
-                self.automation.run(stop.clone()),
+                self.withdrawals(stop.clone()),
                 self.accept_offers(stop.clone()),
                 self.pool_passes(stop.clone())
             )

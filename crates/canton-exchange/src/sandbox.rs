@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use canton_sandbox::{Sandbox, SandboxConfig, Scenario, TreasuryKey};
+use canton_sandbox::{OAuthConfig, Sandbox, SandboxConfig, Scenario, TlsIdentity, TreasuryKey};
 use exchange_services::signer::FileSigner;
+
+use crate::secrets::read_secret_file;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,6 +54,23 @@ pub struct Args {
     /// signals.
     #[arg(long)]
     sbx_v2_only: bool,
+    /// Serve the Ledger API, the registries and the Admin API over TLS with this PEM
+    /// certificate (chain) and --tls-key; URLs in the info file become `https://`.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Issue OAuth2 tokens at `POST /oauth/token` (client credentials) to this client id, and
+    /// require a valid one on the Ledger API.
+    #[arg(long, requires = "oauth_client_secret_file")]
+    oauth_client_id: Option<String>,
+    /// A file holding the OAuth2 client's secret (its first line).
+    #[arg(long, value_name = "FILE", requires = "oauth_client_id")]
+    oauth_client_secret_file: Option<PathBuf>,
+    /// Seconds an issued token lives.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    oauth_token_lifetime_secs: u64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -59,6 +78,29 @@ enum ReleaseName {
     #[value(name = "0.6.11")]
     V0_6_11,
     Legacy,
+}
+
+/// The TLS certificate and key, if given.
+fn tls(args: &Args) -> Result<Option<TlsIdentity>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    Ok(Some(TlsIdentity {
+        cert_pem: std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,
+        key_pem: std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
+    }))
+}
+
+/// The OAuth2 client the token endpoint serves, if given.
+fn oauth(args: &Args) -> Result<Option<OAuthConfig>> {
+    let (Some(id), Some(file)) = (&args.oauth_client_id, &args.oauth_client_secret_file) else {
+        return Ok(None);
+    };
+    Ok(Some(OAuthConfig {
+        client_id: id.clone(),
+        client_secret: read_secret_file(file, "OAuth2 client secret")?,
+        token_lifetime: std::time::Duration::from_secs(args.oauth_token_lifetime_secs),
+    }))
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -99,6 +141,8 @@ async fn serve(args: &Args) -> Result<()> {
         treasury_key,
         wall_clock: args.wall_clock,
         sbx_v2_only: args.sbx_v2_only,
+        tls: tls(args)?,
+        oauth: oauth(args)?,
         ..Default::default()
     };
     config.amulet.release = match args.splice_release {

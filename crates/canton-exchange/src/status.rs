@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
-use exchange_services::status::{FailedAcceptReport, StatusReport};
+use exchange_services::status::{FailedAcceptReport, StatusReport, UntrustedReport};
 
 use crate::db::{DbArgs, Format, runtime};
 use crate::ledger::LedgerAuth;
@@ -130,6 +130,7 @@ fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
         )?;
     }
     write_failed_accepts(out, &s.failed_deposit_accepts)?;
+    write_untrusted(out, &s.untrusted_v2_events)?;
     if let Some(reason) = &s.withdrawals_disabled {
         writeln!(out, "withdrawals DISABLED      {reason}")?;
     }
@@ -181,6 +182,25 @@ fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
         writeln!(
             out,
             "  fix the cause, then: canton-exchange quarantine retry (with ingestion stopped)"
+        )?;
+    }
+    Ok(())
+}
+
+fn write_untrusted(out: &mut impl Write, u: &UntrustedReport) -> Result<()> {
+    writeln!(out, "untrusted V2 events       {}", u.count)?;
+    if u.count == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  held back, never credited (anyone can log one naming an admin); latest first:"
+    )?;
+    for e in &u.latest {
+        writeln!(
+            out,
+            "  {} node {} ({}): {}",
+            e.update_id, e.node_id, e.record_time, e.reason
         )?;
     }
     Ok(())

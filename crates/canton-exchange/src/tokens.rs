@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use canton_ledger::client::{LedgerClient, Limits, shown_url};
 use canton_ledger::dar::{DarInfo, DarLimits, read_dar};
 use canton_ledger::registry_client::RegistryClient;
+use canton_ledger::tls::Trust;
 use exchange_core::tokens::{
     OnboardedToken, TokenTransferKind, check_registry, onboarding_package_names,
 };
@@ -23,7 +24,7 @@ use exchange_core::{InstrumentId, PartyId, Timestamp};
 use exchange_store::{Dar, OnboardingReport};
 
 use crate::db::{DbArgs, Format, runtime};
-use crate::ledger::{LedgerAuth, token as bearer_token};
+use crate::ledger::LedgerAuth;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -60,6 +61,10 @@ pub struct AddArgs {
     /// The admin's Registry API base URL (for Canton Coin: the validator's scan proxy).
     #[arg(long)]
     registry_url: String,
+    /// A PEM file of the CA(s) the registry's certificate must chain to (`https://`);
+    /// without it, the system's trusted roots.
+    #[arg(long, value_name = "FILE")]
+    registry_ca_file: Option<PathBuf>,
     /// A `.dar` of the token's packages, uploaded to the node; its main package's name is one
     /// the token's holdings may come from. Repeatable.
     #[arg(long = "dar")]
@@ -153,8 +158,13 @@ fn plan(args: &AddArgs) -> Result<(OnboardedToken, Vec<DarFile>)> {
 }
 
 /// The registry must be the instrument admin's and serve the instrument.
-pub(crate) async fn check_metadata(token: &OnboardedToken, limits: Limits) -> Result<()> {
-    let registry = RegistryClient::new(&token.registry_url, limits);
+pub(crate) async fn check_metadata(
+    token: &OnboardedToken,
+    trust: Trust,
+    limits: Limits,
+) -> Result<()> {
+    let registry = RegistryClient::with_trust(&token.registry_url, trust, limits)
+        .context("the registry's CA file")?;
     let refused = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!(
             "refused: the registry at {} does not confirm {}/{}: {e}; nothing was uploaded or \
@@ -178,15 +188,12 @@ async fn add(args: &AddArgs, out: &mut impl Write) -> Result<()> {
     }
     let (token, files) = plan(args)?;
     let limits = args.auth.net.limits();
-    check_metadata(&token, limits).await?;
+    let trust = crate::ledger::trust(&args.registry_ca_file, "registry")?;
+    check_metadata(&token, trust, limits).await?;
     // Opened before uploading: a DB that cannot take the record stops us before the node
     // changes.
     let store = args.db.open().await?;
-    let ledger = LedgerClient::with_limits(
-        &args.ledger,
-        bearer_token(&args.auth.token, &args.auth.token_file, "Ledger API token")?,
-        limits,
-    );
+    let ledger = args.auth.client(&args.ledger)?;
     let mut dars = Vec::with_capacity(files.len());
     for file in files {
         dars.push(upload(&ledger, file, out).await?);

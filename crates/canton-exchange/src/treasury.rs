@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use canton_ledger::client::LedgerClient;
 use canton_ledger::registry_client::RegistryClient;
 use exchange_core::PartyId;
 use exchange_core::signing::Signer;
@@ -17,7 +16,7 @@ use exchange_services::signer::FileSigner;
 use exchange_services::treasury_setup::{SetupConfig, setup_treasury};
 
 use crate::db::runtime;
-use crate::ledger::{LedgerAuth, token};
+use crate::ledger::LedgerAuth;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -76,11 +75,7 @@ fn party(flag: &str, value: &Option<String>) -> Result<Option<PartyId>> {
 fn setup(args: &SetupArgs, out: &mut impl std::io::Write) -> Result<()> {
     let signer = FileSigner::load(&args.key).context("--key")?;
     let limits = args.auth.net.limits();
-    let client = LedgerClient::with_limits(
-        &args.ledger,
-        token(&args.auth.token, &args.auth.token_file, "Ledger API token")?,
-        limits,
-    );
+    let client = args.auth.client(&args.ledger)?;
     let mut config = SetupConfig::new(&args.hint, &args.user_id);
     config.synchronizer = args.synchronizer.clone();
     config.provider = party("--provider", &args.provider)?;

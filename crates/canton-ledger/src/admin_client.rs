@@ -194,6 +194,7 @@ impl AdminClient {
             .connect_timeout(limit)
             .tcp_nodelay(true);
         if self.tls {
+            crate::tls::install_default_provider();
             let config = match &self.ca_pem {
                 Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
                 None => ClientTlsConfig::new().with_native_roots(),

@@ -7,11 +7,7 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-
+use crate::auth::Auth;
 use crate::errors::{ErrorCategory, JsCantonError};
 use crate::filters::UpdateFormat;
 use crate::interactive::{
@@ -20,9 +16,14 @@ use crate::interactive::{
 use crate::quote::cut;
 use crate::serde_util::Empty;
 use crate::state::{GetLatestPrunedOffsetsResponse, GetLedgerEndResponse};
+use crate::tls::{TlsError, Trust};
 use crate::updates::{
     GetUpdateByIdRequest, GetUpdateByOffsetRequest, GetUpdatesRequest, JsGetUpdatesResponse, Update,
 };
+
+mod ws;
+
+pub use ws::UpdateStream;
 
 /// What to do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,10 @@ impl ClientError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ClientError::Api { status, error, .. } => {
+                // A stream outlived its token: a new token (a new stream) is the cure.
+                if error.code == ACCESS_TOKEN_EXPIRED {
+                    return ErrorClass::Retryable;
+                }
                 if error.category()
                     == Some(ErrorCategory::InvalidGivenCurrentSystemStateSeekAfterEnd)
                 {
@@ -79,6 +84,14 @@ impl ClientError {
         }
     }
 
+    /// The HTTP status the node answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } | ClientError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// The Canton error id, e.g. `UPDATE_NOT_FOUND`.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -87,6 +100,9 @@ impl ClientError {
         }
     }
 }
+
+/// The error a node closes a stream with when the token it was opened with expires.
+pub const ACCESS_TOKEN_EXPIRED: &str = "ACCESS_TOKEN_EXPIRED";
 
 /// The guide's exclude list (401, 403, 500, 501) plus the other client errors; the rest retries.
 fn class_of_status(status: u16) -> ErrorClass {
@@ -166,12 +182,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// How a client reaches a node: credentials, trusted CAs (for `https://`), limits.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    pub auth: Auth,
+    pub trust: Trust,
+    pub limits: Limits,
+}
+
 /// One node's JSON Ledger API.
 #[derive(Clone, Debug)]
 pub struct LedgerClient {
     base: String,
     http: reqwest::Client,
-    token: Option<String>,
+    auth: Auth,
+    /// For `wss://` (reqwest has its own copy for `https://`).
+    tls: std::sync::Arc<rustls::ClientConfig>,
     limits: Limits,
 }
 
@@ -182,20 +208,32 @@ impl LedgerClient {
         LedgerClient::with_limits(base, token, Limits::default())
     }
 
-    /// A client with explicit timeouts and size bounds.
+    /// A client with explicit timeouts and size bounds, trusting the system's roots.
     pub fn with_limits(base: &str, token: Option<String>, limits: Limits) -> LedgerClient {
-        // Building fails only where TLS cannot be initialized, and this build has no TLS
-        // (`reqwest::Client::new` panics the same way).
+        let options = ClientOptions {
+            auth: token.into(),
+            trust: Trust::System,
+            limits,
+        };
+        LedgerClient::with_options(base, options)
+            .expect("a client trusting the system's roots always builds")
+    }
+
+    /// A client with these credentials, trusted CAs and limits; fails on an unusable CA.
+    pub fn with_options(base: &str, options: ClientOptions) -> Result<LedgerClient, TlsError> {
+        let tls = options.trust.client_config()?;
         let http = reqwest::Client::builder()
-            .connect_timeout(limits.connect_timeout)
+            .connect_timeout(options.limits.connect_timeout)
+            .tls_backend_preconfigured((*tls).clone())
             .build()
-            .expect("an HTTP client without TLS builds");
-        LedgerClient {
+            .map_err(|e| TlsError::Certificate(error_chain(&e)))?;
+        Ok(LedgerClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
-            token,
-            limits,
-        }
+            auth: options.auth,
+            tls,
+            limits: options.limits,
+        })
     }
 
     pub fn limits(&self) -> Limits {
@@ -216,13 +254,35 @@ impl LedgerClient {
         &self.http
     }
 
-    /// Sends a request with this client's token, timeout and size bound; the JSON answer.
+    /// Sends a request with this client's token, timeout and size bound; the JSON answer. A
+    /// 401 to a token that can be renewed (OAuth2) is retried once with a new token.
     pub(crate) async fn send<T: serde::de::DeserializeOwned>(
         &self,
         what: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let request = match &self.token {
+        let again = request.try_clone();
+        let token = self.auth.token().await?;
+        let first = self.send_with(what, request, token.as_deref()).await;
+        match (first, token, again) {
+            (Err(e), Some(token), Some(again)) if e.status() == Some(401) => {
+                if !self.auth.rejected(&token).await {
+                    return Err(e);
+                }
+                let token = self.auth.token().await?;
+                self.send_with(what, again, token.as_deref()).await
+            }
+            (result, _, _) => result,
+        }
+    }
+
+    pub(crate) async fn send_with<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        request: reqwest::RequestBuilder,
+        token: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let request = match token {
             Some(token) => request.bearer_auth(token),
             None => request,
         };
@@ -401,187 +461,11 @@ impl LedgerClient {
             .await?;
         Ok(page.into_iter().map(|e| e.update).collect())
     }
-
-    /// Opens the websocket `GET /v2/updates` and sends `request` as its first frame.
-    pub async fn updates_stream(
-        &self,
-        request: &GetUpdatesRequest,
-    ) -> Result<UpdateStream, ClientError> {
-        let what = "updates websocket";
-        let transport = |e: tokio_tungstenite::tungstenite::Error| ClientError::Transport {
-            what,
-            reason: e.to_string(),
-        };
-        let ws_base = match self.base.strip_prefix("https://") {
-            Some(rest) => format!("wss://{rest}"),
-            None => format!(
-                "ws://{}",
-                self.base.strip_prefix("http://").unwrap_or(&self.base)
-            ),
-        };
-        let mut upgrade = format!("{ws_base}/v2/updates")
-            .into_client_request()
-            .map_err(transport)?;
-        if let Some(token) = &self.token {
-            // The JSON API reads the token from the subprotocols (`ledger-api.md` §1.9).
-            let protocols = format!("jwt.token.{token}, daml.ws.auth");
-            let value = protocols.parse().map_err(|_| ClientError::Transport {
-                what,
-                reason: "the token is not a valid header value".into(),
-            })?;
-            upgrade
-                .headers_mut()
-                .insert("Sec-WebSocket-Protocol", value);
-        }
-        let mut socket = self.open_websocket(upgrade).await?;
-        let first = serde_json::to_string(request).map_err(|e| ClientError::Decode {
-            what,
-            reason: e.to_string(),
-        })?;
-        let limit = self.limits.request_timeout;
-        tokio::time::timeout(limit, socket.send(Message::text(first)))
-            .await
-            .map_err(|_| ClientError::Transport {
-                what,
-                reason: format!(
-                    "sending the request to {} took over {}",
-                    shown_url(&self.base),
-                    describe_duration(limit)
-                ),
-            })?
-            .map_err(transport)?;
-        Ok(UpdateStream { socket })
-    }
-
-    /// TCP within the connect timeout, then the upgrade within the request timeout; messages
-    /// are bounded by `max_message_bytes`.
-    async fn open_websocket(&self, upgrade: http::Request<()>) -> Result<Socket, ClientError> {
-        let what = "updates websocket";
-        let url = shown_url(&upgrade.uri().to_string());
-        let timed_out = |step: &str, limit: Duration| ClientError::Transport {
-            what,
-            reason: format!(
-                "{step} {url}: no answer within {}",
-                describe_duration(limit)
-            ),
-        };
-        let uri = upgrade.uri();
-        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
-        if uri.scheme_str() == Some("wss") {
-            return Err(ClientError::Transport {
-                what,
-                reason: format!(
-                    "{url}: this build has no TLS; use http:// (e.g. behind a TLS proxy)"
-                ),
-            });
-        }
-        let port = uri.port_u16().unwrap_or(80);
-        let limits = self.limits;
-        let tcp = tokio::time::timeout(
-            limits.connect_timeout,
-            tokio::net::TcpStream::connect((host.to_owned(), port)),
-        )
-        .await
-        .map_err(|_| timed_out("connecting to", limits.connect_timeout))?
-        .map_err(|e| ClientError::Transport {
-            what,
-            reason: format!("connecting to {url}: {e}"),
-        })?;
-        let _ = tcp.set_nodelay(true);
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(limits.max_message_bytes))
-            .max_frame_size(Some(limits.max_message_bytes));
-        let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp);
-        let handshake = tokio_tungstenite::client_async_with_config(upgrade, stream, Some(config));
-        let (socket, _) = tokio::time::timeout(limits.request_timeout, handshake)
-            .await
-            .map_err(|_| timed_out("the websocket handshake with", limits.request_timeout))?
-            .map_err(|e| ClientError::Transport {
-                what,
-                reason: format!("the websocket handshake with {url}: {}", error_chain(&e)),
-            })?;
-        Ok(socket)
-    }
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The websocket update stream: one element per text frame.
-pub struct UpdateStream {
-    socket: Socket,
-}
-
-impl UpdateStream {
-    /// The next element; `None` when a bounded stream is complete. Cancel-safe.
-    pub async fn next(&mut self) -> Option<Result<Update, ClientError>> {
-        let what = "updates websocket";
-        loop {
-            let message = match self.socket.next().await? {
-                Ok(m) => m,
-                // Retrying cannot make the same message smaller.
-                Err(tokio_tungstenite::tungstenite::Error::Capacity(e)) => {
-                    return Some(Err(ClientError::Decode {
-                        what,
-                        reason: format!("{e}: a message over the bound (--max-message-mib)"),
-                    }));
-                }
-                Err(e) => {
-                    return Some(Err(ClientError::Transport {
-                        what,
-                        reason: e.to_string(),
-                    }));
-                }
-            };
-            let text = match message {
-                Message::Text(text) => text,
-                Message::Binary(bytes) => match String::from_utf8(bytes.to_vec()) {
-                    Ok(text) => text.into(),
-                    Err(e) => {
-                        return Some(Err(ClientError::Decode {
-                            what,
-                            reason: e.to_string(),
-                        }));
-                    }
-                },
-                Message::Close(_) => return None,
-                _ => continue,
-            };
-            return Some(decode_frame(&text));
-        }
-    }
-}
-
-/// A frame is `{"update": …}` or a `JsCantonError` (errors are never close frames).
-fn decode_frame(text: &str) -> Result<Update, ClientError> {
-    let what = "updates websocket";
-    let is_update = text
-        .trim_start()
-        .strip_prefix('{')
-        .is_some_and(|rest| rest.trim_start().starts_with("\"update\""));
-    if is_update {
-        return serde_json::from_str::<JsGetUpdatesResponse>(text)
-            .map(|e| e.update)
-            .map_err(|e| ClientError::Decode {
-                what,
-                reason: e.to_string(),
-            });
-    }
-    match serde_json::from_str::<JsCantonError>(text) {
-        Ok(error) => Err(ClientError::Api {
-            what,
-            status: error.http_status(),
-            error: Box::new(error),
-        }),
-        Err(e) => Err(ClientError::Decode {
-            what,
-            reason: e.to_string(),
-        }),
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::ws::decode_frame;
     use super::*;
 
     #[test]

@@ -77,6 +77,8 @@ pub mod admin;
 #[cfg(feature = "client")]
 pub mod admin_client;
 #[cfg(feature = "client")]
+pub mod auth;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod commands;
 pub mod completions;
@@ -100,6 +102,8 @@ pub mod registry;
 pub mod registry_client;
 pub mod serde_util;
 pub mod state;
+#[cfg(feature = "client")]
+pub mod tls;
 pub mod topology;
 pub mod updates;
 pub mod version;

@@ -2,12 +2,13 @@
 //! Ledger API client's transport, so both have the same timeouts, size bounds and error classes
 //! (a registry's `{"error": …}` answers come back as [`ClientError::Http`] with that body).
 
-use crate::client::{ClientError, LedgerClient, Limits};
+use crate::client::{ClientError, ClientOptions, LedgerClient, Limits};
 use crate::registry::{
     ChoiceContext, GetChoiceContextRequest, GetFactoryRequest, GetRegistryInfoResponse, Instrument,
     TransferFactoryWithChoiceContext, TransferInstructionChoice,
 };
 use crate::serde_util::DamlValue;
+use crate::tls::{TlsError, Trust};
 
 /// The Registry API of one instrument admin, at its base URL (the prefix of `/registry/…`).
 #[derive(Clone, Debug)]
@@ -20,6 +21,22 @@ impl RegistryClient {
         RegistryClient {
             http: LedgerClient::with_limits(base, None, limits),
         }
+    }
+
+    /// A registry served over `https://` with certificates of these CAs.
+    pub fn with_trust(
+        base: &str,
+        trust: Trust,
+        limits: Limits,
+    ) -> Result<RegistryClient, TlsError> {
+        let options = ClientOptions {
+            trust,
+            limits,
+            ..ClientOptions::default()
+        };
+        Ok(RegistryClient {
+            http: LedgerClient::with_options(base, options)?,
+        })
     }
 
     pub fn base_url(&self) -> &str {

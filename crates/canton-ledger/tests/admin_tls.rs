@@ -56,6 +56,8 @@ async fn tls_node() -> (u16, Arc<Mutex<Vec<Option<String>>>>) {
     let port = listener.local_addr().unwrap().port();
     let node = Node::default();
     let seen = node.authorizations.clone();
+    // tonic's TLS takes the process's default provider (ring here; see `tls.rs`).
+    canton_ledger::tls::install_default_provider();
     let identity = Identity::from_pem(tls_file("node.pem"), tls_file("node.key"));
     let server = Server::builder()
         .tls_config(ServerTlsConfig::new().identity(identity))

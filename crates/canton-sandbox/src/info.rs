@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct SandboxInfo {
     pub ledger_api_url: String,
-    /// `host:port` of the Admin API (gRPC over h2c).
+    /// `host:port` of the Admin API (gRPC over h2c), or `https://host:port` with TLS.
     pub admin_api_url: String,
+    /// The OAuth2 token endpoint (client credentials), when the sandbox issues tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_token_url: Option<String>,
     /// The global synchronizer's id (kept for readers that know only one).
     pub synchronizer_id: String,
     /// Every connected synchronizer, the global one first.

@@ -33,6 +33,7 @@ pub mod scenario;
 pub mod server;
 pub mod submit;
 pub mod tamper;
+pub mod tls;
 pub mod token;
 pub mod topology;
 pub mod treasury;
@@ -40,8 +41,10 @@ pub mod world;
 
 pub use disaster::BackupId;
 pub use faults::{FaultConfig, TamperKind};
+pub use http::oauth::OAuthConfig;
 pub use info::SandboxInfo;
 pub use model::{SyncIdx, SynchronizerConfig};
 pub use scenario::Scenario;
 pub use server::{Sandbox, SandboxConfig, StartError};
+pub use tls::TlsIdentity;
 pub use treasury::TreasuryKey;

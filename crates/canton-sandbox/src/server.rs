@@ -10,11 +10,15 @@ use exchange_core::Amount;
 use crate::disaster::{BackupId, UnknownBackup};
 use crate::faults::FaultConfig;
 use crate::http::interactive::release_pending;
-use crate::http::{AppState, RestoreReport, router};
+use std::sync::Arc;
+
+use crate::http::oauth::{Issuer, OAuthConfig};
+use crate::http::{AppState, AuthConfig, RestoreReport, router};
 use crate::info::{InfoParties, InfoSynchronizer, InfoToken, SandboxInfo};
 use crate::model::{LedgerConfig, LedgerError, SyncIdx, SynchronizerConfig};
 use crate::pending::ReleaseReport;
 use crate::scenario::{Scenario, ScenarioParties, plant};
+use crate::tls::{TlsIdentity, TlsListener};
 use crate::token::{AmuletConfig, ImportedAcs, TokenError};
 use crate::treasury::TreasuryKey;
 use crate::world::World;
@@ -35,6 +39,12 @@ pub struct SandboxConfig {
     pub scenario: Scenario,
     /// When set, every Ledger API (`/v2`) request must present this bearer token.
     pub auth_token: Option<String>,
+    /// When set, `POST /oauth/token` issues short-lived tokens to this client, and the Ledger
+    /// API accepts them (besides `auth_token`) until they expire.
+    pub oauth: Option<OAuthConfig>,
+    /// When set, the Ledger API (with the registries and the token endpoint) and the Admin
+    /// API are served over TLS with this certificate.
+    pub tls: Option<TlsIdentity>,
     /// Injected Ledger API faults from the start (changeable at runtime through
     /// `POST /sandbox/control/faults`); the default injects nothing.
     pub faults: FaultConfig,
@@ -58,6 +68,8 @@ impl Default for SandboxConfig {
             sbx_v2_only: false,
             scenario: Scenario::Empty,
             auth_token: None,
+            oauth: None,
+            tls: None,
             faults: FaultConfig::default(),
             treasury_key: None,
             wall_clock: false,
@@ -108,6 +120,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("the TLS certificate: {0}")]
+    Tls(String),
     #[error("seeding the ledger failed: {0}")]
     Seed(#[from] crate::token::TokenError),
 }
@@ -116,6 +130,10 @@ pub enum StartError {
 pub struct Sandbox {
     addr: SocketAddr,
     admin_addr: SocketAddr,
+    /// Served over TLS: URLs are `https://`.
+    tls: bool,
+    /// The token endpoint's issuer, when `POST /oauth/token` issues tokens.
+    issuer: Option<Arc<Issuer>>,
     state: AppState,
     parties: ScenarioParties,
     shutdown: Vec<oneshot::Sender<()>>,
@@ -131,19 +149,31 @@ async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr),
     Ok((listener, bound))
 }
 
-/// Serves `app` until told to stop.
+/// Serves `app` until told to stop, over TLS with `tls`.
 fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    tls: Option<&std::sync::Arc<rustls::ServerConfig>>,
 ) -> (oneshot::Sender<()>, JoinHandle<()>) {
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
+    let stop = async {
+        let _ = rx.await;
+    };
+    let task = match tls {
+        Some(config) => {
+            let listener = TlsListener::new(listener, config.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await;
             })
-            .await;
-    });
+        }
+        None => tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await;
+        }),
+    };
     (tx, task)
 }
 
@@ -163,16 +193,28 @@ impl Sandbox {
             state.follow_wall_clock();
         }
         state.set_faults(config.faults);
+        let tls = match &config.tls {
+            Some(identity) => Some(identity.server_config().map_err(StartError::Tls)?),
+            None => None,
+        };
         let (listener, addr) = bind(config.listen).await?;
         let (admin_listener, admin_addr) = bind(config.admin_listen).await?;
-        let (stop_api, api) = serve(
-            listener,
-            router(state.clone(), config.auth_token.as_deref()),
+        let issuer = config.oauth.clone().map(|c| Arc::new(Issuer::new(c)));
+        let auth = AuthConfig {
+            token: config.auth_token.clone(),
+            issuer: issuer.clone(),
+        };
+        let (stop_api, api) = serve(listener, router(state.clone(), &auth), tls.as_ref());
+        let (stop_admin, admin) = serve(
+            admin_listener,
+            crate::admin::router(state.clone()),
+            tls.as_ref(),
         );
-        let (stop_admin, admin) = serve(admin_listener, crate::admin::router(state.clone()));
         Ok(Sandbox {
             addr,
             admin_addr,
+            tls: tls.is_some(),
+            issuer,
             state,
             parties,
             shutdown: vec![stop_api, stop_admin],
@@ -184,14 +226,39 @@ impl Sandbox {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`, the base of `/v2/...`.
+    /// `http://127.0.0.1:<port>` (`https://` with TLS), the base of `/v2/...`.
     pub fn ledger_api_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
-    /// `host:port` of the Admin API (gRPC over h2c), as `grpcurl -plaintext` takes it.
+    /// `host:port` of the Admin API (gRPC over h2c), as `grpcurl -plaintext` takes it;
+    /// `https://host:port` with TLS.
     pub fn admin_api_url(&self) -> String {
-        self.admin_addr.to_string()
+        match self.tls {
+            true => format!("https://{}", self.admin_addr),
+            false => self.admin_addr.to_string(),
+        }
+    }
+
+    /// The OAuth2 token endpoint, when the sandbox issues tokens.
+    pub fn oauth_token_url(&self) -> Option<String> {
+        self.issuer
+            .as_ref()
+            .map(|_| format!("{}/oauth/token", self.ledger_api_url()))
+    }
+
+    /// How many OAuth2 tokens the token endpoint issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.issuer.as_ref().map_or(0, |i| i.issued())
+    }
+
+    /// Invalidates every OAuth2 token issued so far (as a key rotation at an identity
+    /// provider does): requests presenting one get 401.
+    pub fn revoke_tokens(&self) {
+        if let Some(issuer) = &self.issuer {
+            issuer.revoke_all();
+        }
     }
 
     pub fn ledger_end(&self) -> i64 {
@@ -293,6 +360,7 @@ impl Sandbox {
         SandboxInfo {
             ledger_api_url: self.ledger_api_url(),
             admin_api_url: self.admin_api_url(),
+            oauth_token_url: self.oauth_token_url(),
             synchronizer_id: world.ledger.synchronizer_id().to_owned(),
             synchronizers: world
                 .ledger

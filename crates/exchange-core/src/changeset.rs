@@ -457,6 +457,19 @@ pub enum Effect {
         contract_id: ContractId,
         archived: Origin,
     },
+    /// A token standard V2 event about the treasury's account that failed the trust checks:
+    /// not credited and, since anyone can log one naming any admin, never a reason to stop;
+    /// kept so that operators see it (`status`).
+    UntrustedEvent(UntrustedEvent),
+}
+
+/// See [`Effect::UntrustedEvent`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UntrustedEvent {
+    pub origin: Origin,
+    pub node_id: i32,
+    /// Why it is not trusted (the admin it names included).
+    pub reason: String,
 }
 
 /// A transaction ingestion could not parse, kept whole for a later attempt.

@@ -251,7 +251,7 @@ pub(crate) fn holding_amount(s: &str) -> Result<Amount, DecodeError> {
     Ok(a)
 }
 
-fn time(s: &str) -> Result<Timestamp, DecodeError> {
+pub(crate) fn time(s: &str) -> Result<Timestamp, DecodeError> {
     s.parse().map_err(|e| invalid("time", e))
 }
 
@@ -475,6 +475,8 @@ pub fn argument_sender(argument: &str) -> Option<String> {
 pub struct ContractViews {
     pub holding: Option<Holding>,
     pub instruction: Option<TransferInstruction>,
+    /// Whether `instruction` was read from a `TransferInstructionV2` view (a V2-only token).
+    pub instruction_from_v2: bool,
 }
 
 /// Reads the `Holding` and `TransferInstruction` views of a create, wherever they stand among
@@ -484,6 +486,7 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
     // A `HoldingV2` view is read only for a holding without a `HoldingV1` one (a V2-only
     // token): both describe the same contract, and V1 is the one the rest of the system keeps.
     let mut v2_view = None;
+    let mut v2_instruction = None;
     for view in &event.interface_views {
         let Some(value) = view
             .view_value
@@ -502,7 +505,21 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
             let mut instruction = decode_instruction(&event.contract_id, value.get())?;
             instruction.provenance = Some(Provenance::of(event));
             views.instruction = Some(instruction);
+        } else if is(
+            &view.interface_id,
+            crate::token_standard_v2::TRANSFER_INSTRUCTION_V2,
+        ) {
+            v2_instruction = Some(value);
         }
+    }
+    // Likewise a `TransferInstructionV2` view only for an instruction without a V1 one: an
+    // instruction with both is one offer, read once.
+    if let (None, Some(value)) = (&views.instruction, v2_instruction) {
+        let mut instruction =
+            crate::token_standard_v2::decode_instruction_v2(&event.contract_id, value.get())?;
+        instruction.provenance = Some(Provenance::of(event));
+        views.instruction = Some(instruction);
+        views.instruction_from_v2 = true;
     }
     if let (None, Some(value)) = (&views.holding, v2_view) {
         views.holding =

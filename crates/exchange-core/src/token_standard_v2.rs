@@ -9,8 +9,8 @@
 use serde::Deserialize;
 
 use crate::token_standard::{
-    self as ts, DecodeError, Holding, InstrumentJson, LockJson, Metadata, amount, contract,
-    holding_amount, invalid, json, party,
+    self as ts, DecodeError, Holding, InstrumentJson, LockJson, Metadata, TransferInstruction,
+    TransferSpec, amount, contract, holding_amount, invalid, json, party, time,
 };
 use crate::{Amount, ContractId, PartyId};
 
@@ -18,6 +18,21 @@ pub const HOLDING_V2: &str = "Splice.Api.Token.HoldingV2:Holding";
 /// The interface whose choice reports holding changes.
 pub const EVENT_LOG: &str = "Splice.Api.Token.TransferEventsV2:EventLog";
 pub const HOLDINGS_CHANGE: &str = "EventLog_HoldingsChange";
+/// The V2 transfer instruction (an offer): its view has accounts, and `availableActions` in
+/// place of V1's `status`; its choices are nonconsuming and take `actors`.
+pub const TRANSFER_INSTRUCTION_V2: &str =
+    "Splice.Api.Token.TransferInstructionV2:TransferInstruction";
+
+/// Whether an exercise is one of the V2 transfer instruction's choices (accept, reject,
+/// withdraw: V2 has no update), exercised through the V2 interface.
+pub fn is_v2_instruction_choice(interface_id: Option<&str>, choice: &str) -> bool {
+    matches!(
+        choice,
+        "TransferInstruction_Accept"
+            | "TransferInstruction_Reject"
+            | "TransferInstruction_Withdraw"
+    ) && interface_id.is_some_and(|i| ts::is(i, TRANSFER_INSTRUCTION_V2))
+}
 
 /// Whether an interface is one of the V2 token-standard APIs (`Splice.Api.Token.…V2`): its
 /// choices share names with V1's but not their arguments.
@@ -190,6 +205,119 @@ pub fn decode_holdings_change(argument: &str) -> Result<HoldingsChange, DecodeEr
         transfer_leg_sides: legs,
         output_holding_cids: cids(&v.output_holding_cids)?,
         meta: v.extra_args.and_then(|e| e.meta).unwrap_or_default(),
+    })
+}
+
+/// `TransferInstructionV2.Transfer`: as V1's, with accounts for sender and receiver.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransferV2Json {
+    sender: AccountJson,
+    receiver: AccountJson,
+    amount: String,
+    instrument_id: InstrumentJson,
+    requested_at: String,
+    execute_before: String,
+    #[serde(default)]
+    input_holding_cids: Vec<String>,
+    #[serde(default)]
+    meta: Option<Metadata>,
+}
+
+#[derive(Deserialize)]
+struct ActionJson {
+    tag: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InstructionV2ViewJson {
+    #[serde(default)]
+    original_instruction_cid: Option<String>,
+    transfer: TransferV2Json,
+    /// `Map TransferInstructionAction [[Party]]`: a Daml map with non-text keys is a list of
+    /// `[key, value]` pairs in the JSON API.
+    #[serde(default)]
+    available_actions: Vec<(ActionJson, Vec<Vec<String>>)>,
+}
+
+/// The party standing for an account in a transfer: its owner, or the admin for the special
+/// mint and burn accounts (as the V2 reading of legs does). Any other owner-less account is
+/// nobody the exchange can deal with.
+fn account_party(
+    account: AccountJson,
+    admin: &PartyId,
+    role: &str,
+) -> Result<PartyId, DecodeError> {
+    let account = account.typed()?;
+    let special = account.special();
+    match (account.owner, special) {
+        (Some(owner), _) => Ok(owner),
+        (None, Some(_)) => Ok(admin.clone()),
+        (None, None) => Err(invalid(
+            &format!("transfer {role}"),
+            format!("account {:?} has no owner", account.id),
+        )),
+    }
+}
+
+/// Reads a `TransferInstructionV2.TransferInstructionView` as the [`TransferInstruction`] the
+/// V1 view would give. V2 reports no status: the instruction awaits the receiver when the
+/// receiver's account (its owner, or provider) alone may accept it, and its registry otherwise
+/// (V1's `TransferPendingReceiverAcceptance` and `TransferPendingInternalWorkflow`).
+pub fn decode_instruction_v2(
+    contract_id: &str,
+    view: &str,
+) -> Result<TransferInstruction, DecodeError> {
+    let v: InstructionV2ViewJson = json("transfer instruction V2 view", view)?;
+    let t = v.transfer;
+    let instrument = t.instrument_id.typed()?;
+    let receiver_parties: Vec<String> = [&t.receiver.owner, &t.receiver.provider]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let receiver_accepts = v.available_actions.iter().any(|(action, groups)| {
+        action.tag == "TIA_Accept"
+            && groups
+                .iter()
+                .any(|g| !g.is_empty() && g.iter().all(|p| receiver_parties.contains(p)))
+    });
+    let reason = t
+        .meta
+        .as_ref()
+        .and_then(|m| m.get(ts::META_REASON))
+        .map(str::to_owned);
+    let transfer = TransferSpec {
+        sender: account_party(t.sender, &instrument.admin, "sender")?,
+        receiver: account_party(t.receiver, &instrument.admin, "receiver")?,
+        amount: amount(&t.amount)?,
+        requested_at: time(&t.requested_at)?,
+        execute_before: time(&t.execute_before)?,
+        input_holding_cids: t
+            .input_holding_cids
+            .iter()
+            .map(|c| contract(c))
+            .collect::<Result<_, _>>()?,
+        reason,
+        meta: t.meta.map(|m| m.values.0).unwrap_or_default(),
+        instrument,
+    };
+    Ok(TransferInstruction {
+        contract_id: contract(contract_id)?,
+        original_instruction_cid: v
+            .original_instruction_cid
+            .as_deref()
+            .map(contract)
+            .transpose()?,
+        transfer,
+        status: if receiver_accepts {
+            "TransferPendingReceiverAcceptance"
+        } else {
+            "TransferPendingInternalWorkflow"
+        }
+        .to_owned(),
+        provenance: None,
     })
 }
 

@@ -8,7 +8,7 @@ mod common;
 use canton_ledger::JsTransaction;
 use common::*;
 use exchange_core::book::WithOnboarded;
-use exchange_core::changeset::ChangeSet;
+use exchange_core::changeset::{ChangeSet, Effect};
 use exchange_core::ingest::{FoldConfig, Folded, Known, StateLookup, fold};
 use exchange_core::parser::{ContractLookup, Standard};
 use exchange_core::tokens::{Onboarded, OnboardedToken, TokenTransferKind};
@@ -109,7 +109,32 @@ fn a_forged_v2_event_is_held_back_not_credited() {
             .contains("not exercised by its admin alone")
     );
     assert!(folded.anomalies.is_empty());
-    // What is credited is the V1 reading's.
+    // What is credited is the V1 reading's; the event is recorded for operators besides.
     assert!(parsed.transfers.iter().all(|t| t.read_from == Standard::V1));
-    assert_eq!(changes(&v2), changes(&v1));
+    let recorded: Vec<_> = folded
+        .changes
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::UntrustedEvent(u) => Some((u.node_id, u.reason.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        vec![(
+            folded.held_back[0].node_id.unwrap(),
+            folded.held_back[0].what.clone()
+        )]
+    );
+    let without: Vec<ChangeSet> = v2
+        .iter()
+        .map(|(_, f)| {
+            let mut c = f.changes.clone();
+            c.effects
+                .retain(|e| !matches!(e, Effect::UntrustedEvent(_)));
+            c
+        })
+        .collect();
+    assert_eq!(without.iter().collect::<Vec<_>>(), changes(&v1));
 }

@@ -35,6 +35,9 @@ pub struct StatusReport {
     pub quarantined: Vec<QuarantinedReport>,
     /// Deposit offers still pending whose accept attempts ran out (`accept_failed`).
     pub failed_deposit_accepts: Vec<FailedAcceptReport>,
+    /// Token standard V2 events about the treasury's account that failed the trust checks
+    /// (forged or foreign): held back, never credited, never a reason to stop ingestion.
+    pub untrusted_v2_events: UntrustedReport,
     /// Why withdrawals are switched off, when they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub withdrawals_disabled: Option<String>,
@@ -47,6 +50,28 @@ pub struct StatusReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_recovery: Option<RecoveryReport>,
 }
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UntrustedReport {
+    pub count: i64,
+    /// The latest few, newest first.
+    pub latest: Vec<UntrustedEventReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UntrustedEventReport {
+    pub update_id: String,
+    pub node_id: i32,
+    pub record_time: String,
+    pub reason: String,
+}
+
+/// How many of the latest untrusted V2 events the status lists.
+const UNTRUSTED_LISTED: i64 = 5;
 
 #[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -159,6 +184,7 @@ pub async fn gather(store: &Store, suspense_account: &str) -> Result<StatusRepor
         overpaid_withdrawals: store.overpaid_withdrawal_count().await?,
         quarantined: quarantined(store).await?,
         failed_deposit_accepts: failed_accepts(store).await?,
+        untrusted_v2_events: untrusted(store).await?,
         withdrawals_disabled: (!switch.enabled).then_some(switch.reason),
         db_recovery: store
             .db_recovery()
@@ -173,6 +199,22 @@ pub async fn gather(store: &Store, suspense_account: &str) -> Result<StatusRepor
             }),
         unattributed_withdrawals: store.unattributed_withdrawals().await?.len(),
         last_recovery: store.last_recovery().await?.map(RecoveryReport::from),
+    })
+}
+
+async fn untrusted(store: &Store) -> Result<UntrustedReport, StoreError> {
+    let (count, latest) = store.untrusted_events(UNTRUSTED_LISTED).await?;
+    Ok(UntrustedReport {
+        count,
+        latest: latest
+            .into_iter()
+            .map(|e| UntrustedEventReport {
+                update_id: e.origin.update_id.to_string(),
+                node_id: e.node_id,
+                record_time: e.origin.record_time.to_string(),
+                reason: e.reason,
+            })
+            .collect(),
     })
 }
 

@@ -11,7 +11,7 @@ use crate::balances::Deltas;
 use crate::bulk::{Kind, Rows};
 use crate::db::{Backend, Tx};
 use crate::error::{Result, StoreError};
-use crate::{Store, deposits, holdings, instructions, quarantine, withdrawals};
+use crate::{Store, deposits, holdings, instructions, quarantine, untrusted, withdrawals};
 
 const UPSERT_CHECKPOINT: &str = "
     INSERT INTO checkpoint (id, ledger_offset, last_update_id, last_update_offset,
@@ -193,6 +193,8 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                 contract_id,
                 archived,
             } => quarantine::unmatched_archive(tx, contract_id, archived).await?,
+            // Touches only its own table; a replayed transaction's events are recorded once.
+            Effect::UntrustedEvent(e) => untrusted::record(tx, e).await?,
         }
     }
     pending.flush(tx).await?;

@@ -59,6 +59,7 @@ mod recoveries;
 mod released;
 mod schema;
 mod treasury;
+mod untrusted;
 mod withdrawals;
 
 pub use accounts::{Account, JournalRecord};

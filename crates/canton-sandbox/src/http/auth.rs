@@ -3,6 +3,10 @@
 //! websocket upgrade, as the subprotocol `jwt.token.<token>` (next to `daml.ws.auth`). The token
 //! is compared as an opaque string: there is no JWT validation, no user or rights model. The
 //! control API and the registries stay open (the Registry API has no standardized auth).
+//!
+//! With the token endpoint on (`oauth.rs`), a token it issued is accepted until it expires;
+//! after that the request is refused with 401, as a node refuses an expired JWT, and a
+//! websocket opened with it is closed with `ACCESS_TOKEN_EXPIRED` when it expires.
 
 use std::sync::Arc;
 
@@ -13,6 +17,17 @@ use axum::response::{IntoResponse, Response};
 use canton_ledger::ErrorCategory;
 
 use crate::http::error::ApiError;
+use crate::http::oauth::{Issuer, Validity};
+
+/// The tokens the Ledger API accepts.
+pub struct Authenticator {
+    pub token: Option<String>,
+    pub issuer: Option<Arc<Issuer>>,
+}
+
+/// When the token a websocket was opened with expires (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct TokenExpiry(pub std::time::Instant);
 
 /// The token a request presented, if any.
 fn presented(headers: &HeaderMap) -> Option<&str> {
@@ -33,13 +48,28 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub async fn require_token(
-    State(token): State<Arc<str>>,
-    request: Request,
+    State(auth): State<Arc<Authenticator>>,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    if presented(request.headers()) == Some(&*token) {
+    let presented = presented(request.headers()).map(str::to_owned);
+    let Some(presented) = presented else {
+        return unauthenticated("invalid token");
+    };
+    if auth.token.as_deref() == Some(presented.as_str()) {
         return next.run(request).await;
     }
+    match auth.issuer.as_ref().map(|i| i.validity(&presented)) {
+        Some(Validity::Valid { expires }) => {
+            request.extensions_mut().insert(TokenExpiry(expires));
+            next.run(request).await
+        }
+        Some(Validity::Expired) => unauthenticated("token expired"),
+        _ => unauthenticated("invalid token"),
+    }
+}
+
+fn unauthenticated(why: &str) -> Response {
     let mut error = ApiError::canton(
         "UNAUTHENTICATED",
         ErrorCategory::AuthInterceptorInvalidAuthenticationCredentials,
@@ -48,7 +78,7 @@ pub async fn require_token(
     );
     if let ApiError::Canton(e) = &mut error {
         e.context
-            .insert("ledger_api_error".to_owned(), "invalid token".to_owned());
+            .insert("ledger_api_error".to_owned(), why.to_owned());
     }
     error.into_response()
 }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod faults;
 pub mod interactive;
+pub mod oauth;
 pub mod packages;
 pub mod parties;
 pub mod registry;
@@ -200,8 +201,17 @@ impl AppState {
     }
 }
 
-/// The node's HTTP routes; with `auth_token`, the Ledger API (`/v2`) requires it.
-pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
+/// How the Ledger API authenticates: a static token, tokens from the sandbox's own OAuth2
+/// token endpoint (`POST /oauth/token`), either, or none.
+#[derive(Clone, Default)]
+pub struct AuthConfig {
+    pub token: Option<String>,
+    pub issuer: Option<Arc<oauth::Issuer>>,
+}
+
+/// The node's HTTP routes; with a token or OAuth2 in `auth`, the Ledger API (`/v2`) requires
+/// one.
+pub fn router(state: AppState, auth: &AuthConfig) -> Router {
     let ledger_api = Router::new()
         .route("/v2/state/ledger-end", get(state::ledger_end))
         .route(
@@ -260,12 +270,18 @@ pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
             "/v2/events/events-by-contract-id",
             post(events::events_by_contract_id),
         );
-    let ledger_api = match auth_token {
-        Some(token) => ledger_api.route_layer(axum::middleware::from_fn_with_state(
-            Arc::<str>::from(token),
+    let issuer = auth.issuer.clone();
+    let ledger_api = if auth.token.is_some() || issuer.is_some() {
+        let authenticator = Arc::new(auth::Authenticator {
+            token: auth.token.clone(),
+            issuer: issuer.clone(),
+        });
+        ledger_api.route_layer(axum::middleware::from_fn_with_state(
+            authenticator,
             auth::require_token,
-        )),
-        None => ledger_api,
+        ))
+    } else {
+        ledger_api
     };
     // Outermost (layered last): an overloaded node sheds load before it authenticates.
     let ledger_api = ledger_api.route_layer(axum::middleware::from_fn_with_state(
@@ -283,4 +299,15 @@ pub fn router(state: AppState, auth_token: Option<&str>) -> Router {
             registry::router(crate::registry::Registry::Token),
         )
         .with_state(state)
+        .merge(token_endpoint(issuer))
+}
+
+/// `POST /oauth/token`, when the sandbox issues tokens.
+fn token_endpoint(issuer: Option<Arc<oauth::Issuer>>) -> Router {
+    match issuer {
+        Some(issuer) => Router::new()
+            .route("/oauth/token", post(oauth::token))
+            .with_state(issuer),
+        None => Router::new(),
+    }
 }

@@ -4,10 +4,15 @@
 //! the socket tails, sending an `OffsetCheckpoint` whenever it has caught up and the ledger end
 //! or the synchronizer time moved.
 
+use std::time::Instant;
+
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use canton_ledger::GetUpdatesRequest;
+use canton_ledger::{ErrorCategory, GetUpdatesRequest};
+
+use crate::http::auth::TokenExpiry;
 
 use crate::http::error::{ApiError, decode};
 use crate::http::updates::{Cursor, UpdatesQuery};
@@ -16,13 +21,41 @@ use crate::http::{AppState, WebsocketCut};
 /// Elements read per lock acquisition, so a long catch-up does not starve writers.
 const BATCH: usize = 100;
 
+/// What a node closes a stream with when its token expires (the client's constant too).
+pub const ACCESS_TOKEN_EXPIRED: &str = "ACCESS_TOKEN_EXPIRED";
+
 /// The server echoes the `daml.ws.auth` subprotocol clients send along with their token.
-pub async fn updates_websocket(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn updates_websocket(
+    State(s): State<AppState>,
+    expiry: Option<Extension<TokenExpiry>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let expires = expiry.map(|Extension(TokenExpiry(at))| at);
     ws.protocols(["daml.ws.auth"])
-        .on_upgrade(move |socket| stream_updates(s, socket))
+        .on_upgrade(move |socket| stream_updates(s, socket, expires))
 }
 
-async fn stream_updates(state: AppState, mut socket: WebSocket) {
+/// The stream's token expired: an error frame, then the socket closes.
+async fn token_expired(socket: &mut WebSocket) {
+    let error = ApiError::canton(
+        ACCESS_TOKEN_EXPIRED,
+        ErrorCategory::AuthInterceptorInvalidAuthenticationCredentials,
+        "The access token the stream was opened with has expired",
+        vec![],
+    );
+    let _ = socket.send(Message::Text(error.to_frame().into())).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn stream_updates(state: AppState, mut socket: WebSocket, expires: Option<Instant>) {
     let query = match first_request(&state, &mut socket).await {
         Ok(Some(q)) => q,
         Ok(None) => return,
@@ -57,6 +90,9 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
             let _ = socket.send(Message::Close(None)).await;
             return;
         };
+        if expires.is_some_and(|at| Instant::now() >= at) {
+            return token_expired(&mut socket).await;
+        }
         for element in batch {
             if frames_left == Some(0) {
                 if let Some((_, WebsocketCut::Close)) = cut {
@@ -81,6 +117,7 @@ async fn stream_updates(state: AppState, mut socket: WebSocket) {
         // Wait for the ledger to move, or for the client to leave.
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
+            _ = until(expires) => return token_expired(&mut socket).await,
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}

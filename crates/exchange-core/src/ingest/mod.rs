@@ -266,6 +266,7 @@ impl Known {
                 // reservations are not part of what the fold reads.
                 Effect::QuarantineReleased { .. }
                 | Effect::UnmatchedArchive { .. }
+                | Effect::UntrustedEvent(_)
                 | Effect::HoldingsReleased { .. } => {}
             }
         }
@@ -615,8 +616,16 @@ fn fold_effects(
         match u.why {
             // The admin's own events do not add up: the instrument was read from V1.
             crate::parser::Untrusted::Incomplete { .. } => f.anomaly(Some(u.node_id), what),
-            // Anyone can log an event naming any admin: like a counterfeit, never a reason to stop.
-            _ => f.held_back(Some(u.node_id), what),
+            // Anyone can log an event naming any admin: like a counterfeit, never a reason to stop;
+            // recorded for operators all the same.
+            _ => {
+                f.push(Effect::UntrustedEvent(crate::changeset::UntrustedEvent {
+                    origin: f.origin.clone(),
+                    node_id: u.node_id,
+                    reason: what.clone(),
+                }));
+                f.held_back(Some(u.node_id), what)
+            }
         }
     }
     for u in &tx.unexplained {

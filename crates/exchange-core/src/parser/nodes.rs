@@ -19,6 +19,8 @@ pub(super) struct Node<'a> {
     /// A holding created here (any owner).
     pub(super) created_holding: Option<Holding>,
     pub(super) created_instruction: Option<TransferInstruction>,
+    /// Whether `created_instruction` comes from a `TransferInstructionV2` view (V2-only).
+    pub(super) instruction_from_v2: bool,
     /// A holding consumed here (any owner), when resolved.
     pub(super) archived_holding: Option<Holding>,
 }
@@ -46,6 +48,7 @@ pub(super) fn decode_nodes<'a>(
             event,
             created_holding: None,
             created_instruction: None,
+            instruction_from_v2: false,
             archived_holding: None,
         };
         match event {
@@ -53,6 +56,7 @@ pub(super) fn decode_nodes<'a>(
                 let views = ts::decode_views(c).map_err(|e| (id, e.to_string()))?;
                 node.created_holding = views.holding;
                 node.created_instruction = views.instruction;
+                node.instruction_from_v2 = views.instruction_from_v2;
                 if node.created_holding.is_some() {
                     created_here.insert(&c.contract_id, nodes.len());
                 }

@@ -60,12 +60,15 @@ fn moved_holdings(status: TransferStatus) -> bool {
 
 /// Takes the V1 transfer that is the same movement as `t`, if any.
 fn counterpart(t: &Transfer, v1: &mut [Option<Transfer>]) -> Option<Transfer> {
+    // A party the V1 reading could not name (an instruction unknown to the lookup) does not
+    // tell the movements apart.
+    let party = |v1: &Option<_>, v2: &Option<_>| v1.is_none() || v1 == v2;
     let same = |o: &Transfer| {
         o.instrument == t.instrument
             && o.direction == t.direction
             && o.kind == t.kind
-            && o.sender == t.sender
-            && o.receiver == t.receiver
+            && party(&o.sender, &t.sender)
+            && party(&o.receiver, &t.receiver)
     };
     let exact = v1
         .iter()

@@ -106,6 +106,25 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
+    /// Whether a V2 instruction choice calls its V1 counterpart on the same contract (what
+    /// V1+V2 implementations such as Amulet's do): then the V1 choice below explains it, once.
+    fn v1_choice_below(&self, index: usize, x: &ExercisedEvent) -> bool {
+        let last = self.nodes[index].last;
+        self.nodes[index + 1..]
+            .iter()
+            .take_while(|n| n.id <= last)
+            .any(|n| match n.event {
+                Event::ExercisedEvent(c) => {
+                    c.contract_id == x.contract_id
+                        && c.choice.starts_with("TransferInstruction_")
+                        && c.interface_id
+                            .as_deref()
+                            .is_some_and(|i| ts::is(i, ts::TRANSFER_INSTRUCTION))
+                }
+                _ => false,
+            })
+    }
+
     pub(super) fn involves(&self, i: &TransferInstruction) -> bool {
         &i.transfer.sender == self.party || &i.transfer.receiver == self.party
     }
@@ -164,8 +183,14 @@ impl Walk<'_, '_> {
             Some(r) => ts::decode_result(r.get()).map_err(err)?,
             None => ChoiceResult::default(),
         };
-        // A V2 interface's choice of the same name takes V2 arguments: its V2 events explain it.
+        // A V2 interface's choice of the same name takes V2 arguments: its V2 events explain it,
+        // except a V2 instruction's fate, which holdings do not tell (see `v2_instruction`).
         if x.interface_id.as_deref().is_some_and(ts2::is_v2_interface) {
+            if ts2::is_v2_instruction_choice(x.interface_id.as_deref(), &x.choice)
+                && !self.v1_choice_below(index, x)
+            {
+                return self.instruction_choice(index, x, &result);
+            }
             return Ok(false);
         }
         match x.choice.as_str() {
@@ -255,7 +280,11 @@ impl Walk<'_, '_> {
                 status: TransferStatus::Pending,
                 transfer_instruction_cid: Some(i.contract_id.clone()),
                 meta: spec.meta.clone(),
-                read_from: Standard::V1,
+                read_from: if node.instruction_from_v2 {
+                    Standard::V2
+                } else {
+                    Standard::V1
+                },
                 v2_leg: None,
             });
         }

@@ -8,6 +8,7 @@ use canton_ledger::ExercisedEvent;
 use super::walk::Walk;
 use super::{Direction, NodeError, Standard, Transfer, TransferKind, TransferStatus};
 use crate::token_standard::{self as ts, ChoiceOutput, ChoiceResult, META_SENDER, TransferSpec};
+use crate::token_standard_v2 as ts2;
 use crate::{Amount, ContractId, InstrumentId, PartyId};
 
 impl Walk<'_, '_> {
@@ -152,7 +153,12 @@ impl Walk<'_, '_> {
             status,
             transfer_instruction_cid: ContractId::new(&x.contract_id).ok(),
             meta: spec.map(|s| s.meta.clone()).unwrap_or_default(),
-            read_from: Standard::V1,
+            // A V2 instruction's choice (see `Walk::v1_choice_below`) is read from V2.
+            read_from: if x.interface_id.as_deref().is_some_and(ts2::is_v2_interface) {
+                Standard::V2
+            } else {
+                Standard::V1
+            },
             v2_leg: None,
         };
         if direction == Direction::In && status == TransferStatus::Accepted {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+pub use crate::parser::Standard;
 use crate::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
 
 /// The metadata key the token standard reads the memo from (`transfer.meta`).
@@ -59,6 +60,9 @@ pub struct AcceptIntent {
     pub instruction: ContractId,
     /// The instrument the offer is in: the only holdings the treasury may receive.
     pub instrument: InstrumentId,
+    /// The interface the accept goes through: V1's `TransferInstruction_Accept {extraArgs}`,
+    /// or, for an offer of a V2-only token, V2's `{actors = [treasury], extraArgs}`.
+    pub through: Standard,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,7 +33,9 @@ pub mod templates;
 pub mod values;
 mod verify;
 
-pub use intent::{AcceptIntent, Common, Intent, PreapprovalIntent, REASON_KEY, TransferIntent};
+pub use intent::{
+    AcceptIntent, Common, Intent, PreapprovalIntent, REASON_KEY, Standard, TransferIntent,
+};
 pub use mismatch::Mismatch;
 pub use onboarding::{GeneratedTopology, VerifiedOnboarding, verify_onboarding};
 pub use signer::{PublicKey, Refused, SignError, Signature, Signer, verify_and_sign};

@@ -4,10 +4,13 @@ use std::collections::BTreeMap;
 
 use canton_interactive::proto::{Record, Value, v1};
 
-use super::intent::{AcceptIntent, Intent, PreapprovalIntent, REASON_KEY, TransferIntent};
+use super::intent::{
+    AcceptIntent, Intent, PreapprovalIntent, REASON_KEY, Standard, TransferIntent,
+};
 use super::mismatch::Mismatch;
 use super::templates::{
-    self, TRANSFER_FACTORY, TRANSFER_INSTRUCTION, TRANSFER_PREAPPROVAL_PROPOSAL,
+    self, TRANSFER_FACTORY, TRANSFER_INSTRUCTION, TRANSFER_INSTRUCTION_V2,
+    TRANSFER_PREAPPROVAL_PROPOSAL,
 };
 use super::values::{
     contract_id, field, list, numeric, optional, party, record, text, text_pairs, timestamp,
@@ -195,14 +198,42 @@ fn check_empty_extra_meta(arg: &Record) -> Result<(), Mismatch> {
 
 fn check_accept(a: &AcceptIntent, e: &v1::Exercise) -> Result<(), Mismatch> {
     let treasury = a.common.treasury.as_str();
+    let interface = match a.through {
+        Standard::V1 => TRANSFER_INSTRUCTION,
+        Standard::V2 => TRANSFER_INSTRUCTION_V2,
+    };
     check_exercise(
         e,
         a.instruction.as_str(),
         "TransferInstruction_Accept",
-        TRANSFER_INSTRUCTION,
+        interface,
         treasury,
     )?;
-    check_empty_extra_meta(record("choice", e.chosen_value.as_ref())?)
+    let arg = record("choice", e.chosen_value.as_ref())?;
+    if a.through == Standard::V2 {
+        // V2's choice takes its controllers as an argument: the node must say it is V2's (a
+        // template choice of that name could take anything), and the treasury alone acts.
+        if !templates::is(e.interface_id.as_ref(), interface) {
+            return Err(Mismatch::field(
+                "root.interface_id",
+                format!("{}:{}", interface.0, interface.1),
+                templates::display(e.interface_id.as_ref()),
+            ));
+        }
+        let actors = list("choice.actors", field("choice", arg, "actors")?)?;
+        let found = actors
+            .iter()
+            .map(|p| party("choice.actors", p))
+            .collect::<Result<Vec<_>, _>>()?;
+        if found != [treasury] {
+            return Err(Mismatch::field(
+                "choice.actors",
+                format!("[{treasury}]"),
+                format!("{found:?}"),
+            ));
+        }
+    }
+    check_empty_extra_meta(arg)
 }
 
 /// A lone create of `TransferPreapprovalProposal {receiver = treasury, provider, expectedDso}`.

@@ -27,6 +27,11 @@ pub const TRANSFER_INSTRUCTION: Name = (
     "Splice.Api.Token.TransferInstructionV1",
     "TransferInstruction",
 );
+/// The V2 instruction interface: a V2-only token's offers are accepted through it.
+pub const TRANSFER_INSTRUCTION_V2: Name = (
+    "Splice.Api.Token.TransferInstructionV2",
+    "TransferInstruction",
+);
 /// Reward coupons Canton Coin transfers may create with the sender as an observer only: no
 /// holding, no obligation of the treasury.
 pub const OBSERVER_ONLY_ALLOWED: [Name; 2] = [

@@ -15,7 +15,7 @@ use canton_interactive::proto::{
 };
 use canton_interactive::{HashingSchemeVersion, hash_prepared_transaction};
 use exchange_core::signing::{
-    AcceptIntent, Common, Intent, PublicKey, REASON_KEY, SignError, Signature, Signer,
+    AcceptIntent, Common, Intent, PublicKey, REASON_KEY, SignError, Signature, Signer, Standard,
     TransferIntent, Verified, VerifiedOnboarding,
 };
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
@@ -687,6 +687,7 @@ pub fn accept(amount: &str) -> (Intent, PreparedTransaction) {
         common: common(&[AMULET_RULES, SENDER_LOCKED]),
         instruction: ContractId::new(&cid(INSTRUCTION)).unwrap(),
         instrument: amulet_instrument(),
+        through: Standard::V1,
     });
     (intent, prepared)
 }

@@ -15,7 +15,7 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::{ChoiceContext, TransferInstructionChoice};
-use exchange_core::signing::{AcceptIntent, Common, Intent};
+use exchange_core::signing::{AcceptIntent, Common, Intent, Standard};
 
 use crate::prepared::sign_prepared;
 use exchange_core::{ContractId, SynchronizerId};
@@ -115,6 +115,8 @@ impl DepositAutomation {
             },
             instruction: claimed.instruction.contract_id.clone(),
             instrument: claimed.instruction.instrument.clone(),
+            // The command below goes through V1's interface (V2-only offers: not yet).
+            through: Standard::V1,
         }))
     }
 
