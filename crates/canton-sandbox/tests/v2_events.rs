@@ -578,7 +578,7 @@ async fn sbx_reports_v2_events_beside_its_v1_signals() {
 /// factory and the instruction used through their V2 interfaces), V2 events explain every
 /// change, and the exchange's parser finds no transfer to credit in them.
 #[tokio::test]
-async fn a_v2_only_sbx_shows_no_v1_signal_and_the_v1_parser_credits_nothing() {
+async fn a_v2_only_sbx_shows_no_v1_signal_and_its_offers_are_read_from_v2() {
     use exchange_core::{HoldingBook, PartyId, parse_transaction};
 
     let sandbox = canton_sandbox::Sandbox::start(canton_sandbox::SandboxConfig {
@@ -638,15 +638,19 @@ async fn a_v2_only_sbx_shows_no_v1_signal_and_the_v1_parser_credits_nothing() {
         &HoldingBook::default(),
     )
     .unwrap();
-    // A V1 reader knows the choice name (whichever interface) but finds neither amount nor
-    // instrument: nothing to credit. (A V2 reader credits only what an onboarded issuer
-    // reports, and this book has none onboarded.)
-    assert!(
-        parsed
-            .transfers
-            .iter()
-            .all(|t| t.amount.is_none() && t.instrument.is_none()),
-        "a transfer was read with an amount: {:?}",
-        parsed.transfers
+    // The accept is read from the instruction's V2 view alone (no V1 view to read it from):
+    // one transfer, marked V2, so ingestion judges it by V2's trust rules (an onboarded
+    // issuer) before crediting anything.
+    assert_eq!(parsed.transfers.len(), 1, "{:?}", parsed.transfers);
+    let accepted = &parsed.transfers[0];
+    assert_eq!(accepted.read_from, exchange_core::parser::Standard::V2);
+    assert_eq!(accepted.choice, "TransferInstruction_Accept");
+    assert_eq!(
+        accepted.amount.map(|a| a.to_string()).as_deref(),
+        Some("10.0000000000")
+    );
+    assert_eq!(
+        accepted.instrument.as_ref().map(|i| i.id.as_str()),
+        Some("SBX")
     );
 }
