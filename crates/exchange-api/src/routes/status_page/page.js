@@ -222,10 +222,10 @@
   }
 
   /** One kind of problem: a heading with its count, what to do, and the cases. */
-  function problem(name, title, count, hint, header, rows) {
+  function problem(name, title, count, hint, header, rows, shown = count) {
     const marked = count > 0 && hint !== null;
     const section = el("div", { class: "problem", "data-count": count },
-      el("h3", {}, `${title}: `, el("span", { testid: `problems:${name}`, class: marked ? "bad" : "" }, count)));
+      el("h3", {}, `${title}: `, el("span", { testid: `problems:${name}`, class: marked ? "bad" : "" }, shown)));
     if (marked) section.append(el("p", { class: "hint" }, hint));
     if (rows.length > 0) {
       section.append(el("table", {},
@@ -269,7 +269,8 @@
     // Not a problem: what an operator did last, shown for context (no hint, never marked).
     const lastRecovery = problem("last-recovery", "Last validator recovery", last ? 1 : 0, null,
       ["at", "runbook", "operator", "t recovery", "checkpoint before → after"],
-      last ? [[last.at, last.runbook, last.operator, last.tRecovery, `${last.checkpointBefore} → ${last.checkpointAfter}`]] : []);
+      last ? [[last.at, last.runbook, last.operator, last.tRecovery, `${last.checkpointBefore} → ${last.checkpointAfter}`]] : [],
+      last ? last.at : "none");
     fill($("problems"), [...kinds, lastRecovery]);
     return kinds.filter((k) => k.dataset.count !== "0").length;
   }
