@@ -23,7 +23,7 @@ use exchange_core::changeset::{
     Deposit, DepositId, DepositState, Effect, QuarantinedUpdate, UntrustedEvent,
 };
 use harness::TestDb;
-use serde_json::json;
+use serde_json::{Value, json};
 
 conformance!(the_page_shows_what_the_api_reports);
 
@@ -220,16 +220,8 @@ fn page_url(api: &TestApi, token: Option<&str>) -> String {
 async fn the_page_shows_what_the_api_reports(db: &TestDb) {
     let api = start(db).await;
     seed(&api).await;
-    let status = api
-        .get("/v1/operator/status", OPERATOR)
-        .await
-        .ok(200)
-        .clone();
-    let totals = api
-        .get("/v1/treasury/totals", OPERATOR)
-        .await
-        .ok(200)
-        .clone();
+    let status = api.get("/v1/operator/status", OPERATOR).await;
+    let totals = api.get("/v1/treasury/totals", OPERATOR).await;
     let Some(page) = render(page_url(&api, Some(OPERATOR))).await else {
         return;
     };
@@ -239,7 +231,26 @@ async fn the_page_shows_what_the_api_reports(db: &TestDb) {
         "{}",
         page.dom
     );
+    // Signed in: the token form is out of the way.
+    assert!(
+        page.dom
+            .contains("<form id=\"login\" data-testid=\"login\" hidden=\"\">")
+    );
+    shows_ingestion(&page, status.ok(200));
+    shows_counts_and_the_switch(&page, status.ok(200));
+    shows_reconciliation(&page, totals.ok(200));
+    shows_problems(&page, status.ok(200));
+    // Shortfall, switch off, quarantine, untrusted event, unknown-account deposit.
+    assert_eq!(page.text("verdict"), "5 need attention");
+    // What the data says is text, never markup: no element came from it, and the script it
+    // carried did not run.
+    assert_eq!(page.count("<img"), 0, "{}", page.dom);
+    assert_eq!(page.count("<b>"), 0, "{}", page.dom);
+    assert!(page.dom.contains(&escape(HOSTILE_REASON)), "{}", page.dom);
+    assert!(page.dom.contains("<title>canton-exchange status</title>"));
+}
 
+fn shows_ingestion(page: &Rendered, status: &Value) {
     let checkpoint = &status["checkpoint"];
     assert_eq!(
         page.text("checkpoint-offset"),
@@ -253,9 +264,12 @@ async fn the_page_shows_what_the_api_reports(db: &TestDb) {
     assert_eq!(page.text("treasury-party"), status["treasuryParty"]);
     assert_eq!(status["treasuryParty"], TREASURY);
     // The record times of 1970 are decades behind this machine's clock.
-    assert!(page.text("lag-wall-clock").ends_with(" h"), "{}", page.dom);
+    let lag = page.text("lag-wall-clock");
+    assert!(lag.contains(" d ") && lag.ends_with(" h"), "{lag}");
     assert!(page.text("lag-ledger-end").starts_with("not known"));
+}
 
+fn shows_counts_and_the_switch(page: &Rendered, status: &Value) {
     for kind in ["withdrawals", "deposits"] {
         let counts = status[kind].as_object().unwrap();
         assert!(!counts.is_empty(), "the fixture has {kind}");
@@ -264,7 +278,15 @@ async fn the_page_shows_what_the_api_reports(db: &TestDb) {
         }
         assert_eq!(page.count(&format!("data-testid=\"{kind}:")), counts.len());
     }
+    assert_eq!(status["withdrawalsDisabled"], SWITCH_REASON);
+    assert_eq!(page.text("withdrawals-switch"), "DISABLED");
+    assert_eq!(
+        page.text("withdrawals-switch-reason"),
+        format!("({SWITCH_REASON})")
+    );
+}
 
+fn shows_reconciliation(page: &Rendered, totals: &Value) {
     let rows = totals["totals"].as_array().unwrap();
     let shortfalls: Vec<bool> = rows.iter().map(|t| t["shortfall"] == true).collect();
     assert_eq!(
@@ -273,10 +295,11 @@ async fn the_page_shows_what_the_api_reports(db: &TestDb) {
         "one covered, one short: {totals}"
     );
     for row in rows {
+        let instrument = &row["instrument"];
         let key = format!(
             "{}/{}",
-            row["instrument"]["admin"].as_str().unwrap(),
-            row["instrument"]["id"].as_str().unwrap()
+            instrument["admin"].as_str().unwrap(),
+            instrument["id"].as_str().unwrap()
         );
         for field in [
             "onLedger",
@@ -304,30 +327,22 @@ async fn the_page_shows_what_the_api_reports(db: &TestDb) {
         page.text("totals:issuer::1220cc/USDx:ownFunds"),
         "-50.0000000001"
     );
+}
 
-    assert_eq!(page.text("withdrawals-switch"), "DISABLED");
-    assert_eq!(
-        page.text("withdrawals-switch-reason"),
-        format!("({SWITCH_REASON})")
-    );
+fn shows_problems(page: &Rendered, status: &Value) {
     let quarantined = status["quarantined"].as_array().unwrap();
-    assert_eq!(
-        page.text("problems:quarantined"),
-        quarantined.len().to_string()
-    );
-    assert_eq!(
-        page.count("data-testid=\"problems:quarantined:row\""),
-        quarantined.len()
-    );
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(page.text("problems:quarantined"), "1");
+    assert_eq!(page.count("data-testid=\"problems:quarantined:row\""), 1);
     assert!(
         page.dom
             .contains(&escape(quarantined[0]["error"].as_str().unwrap()))
     );
-    let untrusted = &status["untrustedV2Events"];
     assert_eq!(
         page.text("problems:untrusted"),
-        untrusted["count"].to_string()
+        status["untrustedV2Events"]["count"].to_string()
     );
+    assert_eq!(page.count("data-testid=\"problems:untrusted:row\""), 1);
     for (id, field) in [
         ("problems:unknown-account", "unknownAccountDeposits"),
         ("problems:unattributed", "unattributedWithdrawals"),
@@ -335,23 +350,13 @@ async fn the_page_shows_what_the_api_reports(db: &TestDb) {
     ] {
         assert_eq!(page.text(id), status[field].to_string(), "{id}");
     }
+    let failed = status["failedDepositAccepts"].as_array().unwrap();
     assert_eq!(
         page.text("problems:failed-accepts"),
-        status["failedDepositAccepts"]
-            .as_array()
-            .unwrap()
-            .len()
-            .to_string()
+        failed.len().to_string()
     );
-    // Shortfall, switch off, quarantine, untrusted event, unknown-account deposit.
-    assert_eq!(page.text("verdict"), "5 need attention");
-
-    // What the data says is text, never markup: no element came from it, and the script it
-    // carried did not run.
-    assert_eq!(page.count("<img"), 0, "{}", page.dom);
-    assert_eq!(page.count("<b>"), 0, "{}", page.dom);
-    assert!(page.dom.contains(&escape(HOSTILE_REASON)), "{}", page.dom);
-    assert!(page.dom.contains("<title>canton-exchange status</title>"));
+    assert!(status["lastRecovery"].is_null());
+    assert_eq!(page.text("problems:last-recovery"), "none");
 }
 
 /// As a browser serializes text: `&`, `<` and `>` escaped.
