@@ -1,7 +1,8 @@
 //! The status page at `/` in a real headless browser (Debian's chromium): on a DB with
 //! deposits, withdrawals, a shortfall, quarantine and untrusted events, on SQLite and
 //! PostgreSQL, the rendered page shows exactly what the API's JSON says, escapes what the data
-//! contains, and logs no error; without a known token it shows none of the data.
+//! contains, and logs no error; it refreshes itself; without a known token it shows none of
+//! the data.
 //!
 //! The browser runs with `--dump-dom`, which prints the DOM once the page's virtual-time
 //! budget is spent; console messages (errors included) go to its stderr as `CONSOLE` lines, and
@@ -398,6 +399,11 @@ async fn without_an_operator_token_the_page_shows_no_status() {
         "{}",
         none.dom
     );
+
+    // Not even URI-encoded: refused like any unknown token, not a script error.
+    let malformed = render(page_url(&api, Some("%E0%A4%A"))).await.unwrap();
+    malformed.assert_no_errors();
+    assert!(malformed.dom.contains("<body data-state=\"no-token\">"));
 
     let unknown = render(page_url(&api, Some("not-a-token"))).await.unwrap();
     unknown.assert_no_errors();

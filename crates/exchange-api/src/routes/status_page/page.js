@@ -49,8 +49,13 @@
   function takeTokenFromFragment() {
     for (const part of location.hash.slice(1).split("&")) {
       if (part.startsWith("token=") && part.length > 6) {
-        sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(part.slice(6)));
         history.replaceState(null, "", location.pathname + location.search);
+        try {
+          sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(part.slice(6)));
+        } catch (e) {
+          if (!(e instanceof URIError)) throw e;
+          sessionStorage.removeItem(TOKEN_KEY);
+        }
       }
     }
   }
