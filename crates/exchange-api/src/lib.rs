@@ -9,6 +9,8 @@
 //! - Amounts are decimal strings, lists are cursor-paginated ([`paging`]), errors are
 //!   `application/problem+json` with stable codes ([`problem`]). Bodies, queries and paths are
 //!   checked before anything reaches the DB ([`extract`]).
+//! - `/`: the operators' status page ([`routes::status_page`]), public but holding no data:
+//!   it reads the API with a token given in the browser.
 //!
 //! The API decides nothing itself: a withdrawal request goes through the same checks as the
 //! `withdraw` command (`exchange_services::withdrawal_request`), reconciliation is

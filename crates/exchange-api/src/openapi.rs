@@ -30,6 +30,7 @@ use crate::state::AppState;
         (name = "treasury", description = "Holdings and reconciliation"),
         (name = "operator", description = "Operations (operator role)"),
         (name = "health", description = "Liveness and readiness (no authentication)"),
+        (name = "page", description = "The operators' status page (HTML without data, no authentication: it reads the API with a token given in the browser)"),
     )
 )]
 struct Base;
@@ -95,6 +96,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::routes::treasury::router())
         .merge(crate::routes::operator::router())
         .merge(crate::routes::health::router())
+        // Documented like any route (as `text/html`), so the contract test holds it to the
+        // router too: `/` answers GET only, without a token.
+        .merge(crate::routes::status_page::router())
         .routes(routes!(openapi_json))
 }
 

@@ -124,6 +124,14 @@ fn the_document_is_well_formed_openapi_3_1() {
             }
         }
     }
+    // The status page is a route like the others, documented as what it is: HTML, public
+    // (it holds no data; the endpoints it reads in the browser need their tokens).
+    let page = &doc["paths"]["/"]["get"];
+    assert!(
+        page["responses"]["200"]["content"]["text/html"].is_object(),
+        "{page}"
+    );
+    assert!(page["security"].is_null(), "{page}");
     // Every reference resolves, and every schema is a valid JSON Schema (2020-12, which
     // OpenAPI 3.1 uses).
     let mut all = BTreeSet::new();

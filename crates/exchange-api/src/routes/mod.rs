@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod deposits;
 pub mod health;
 pub mod operator;
+pub mod status_page;
 pub mod treasury;
 pub mod withdrawals;

@@ -159,13 +159,8 @@ impl TestApi {
     /// Commits one ledger update's effects, as ingestion would: the next offset, record time
     /// `offset` ms.
     pub async fn ingest(&self, effects: Vec<Effect>) -> Origin {
-        let n = self.offset.fetch_add(1, Ordering::SeqCst) + 1;
-        let update = IngestedUpdate {
-            update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-            offset: Offset::new(n).unwrap(),
-            record_time: Timestamp::from_micros(n * 1000).unwrap(),
-            synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-        };
+        let update = self.next_update();
+        self.offset.fetch_add(1, Ordering::SeqCst);
         let origin = update.origin();
         let mut changes = ChangeSet::default();
         changes.ingest(update.clone());
@@ -176,6 +171,17 @@ impl TestApi {
         };
         self.store.commit(&changes, &checkpoint).await.unwrap();
         origin
+    }
+
+    /// The update the next [`TestApi::ingest`] commits.
+    pub fn next_update(&self) -> IngestedUpdate {
+        let n = self.offset.load(Ordering::SeqCst) + 1;
+        IngestedUpdate {
+            update_id: UpdateId::new(&format!("u{n}")).unwrap(),
+            offset: Offset::new(n).unwrap(),
+            record_time: Timestamp::from_micros(n * 1000).unwrap(),
+            synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
+        }
     }
 
     pub fn next_origin(&self) -> Origin {
