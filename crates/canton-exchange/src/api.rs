@@ -7,14 +7,17 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use exchange_api::{ApiAuth, ApiConfig};
-use exchange_services::IngestConfig;
+use std::time::Duration;
+
+use canton_ledger::client::LedgerClient;
+use exchange_services::{IngestConfig, Metrics};
 use exchange_store::Store;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct ApiArgs {
-    /// Serve the REST API (and /openapi.json, /healthz, /readyz) on this address.
+    /// Serve the REST API (and /openapi.json, /healthz, /readyz, /metrics) on this address.
     #[arg(long, value_name = "ADDR")]
     pub(crate) api_listen: Option<SocketAddr>,
     /// A file of API token hashes, one `ROLE SHA256-HEX` line each (ROLE: internal or
@@ -27,6 +30,7 @@ pub struct ApiArgs {
 pub struct Api {
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    watcher: JoinHandle<()>,
 }
 
 impl ApiArgs {
@@ -49,8 +53,15 @@ impl ApiArgs {
     }
 
     /// Binds and starts the API if `--api-listen` is given (before the services, so a bad
-    /// address or token file fails the start).
-    pub async fn start(&self, store: &Store, ingest: &IngestConfig) -> Result<Option<Api>> {
+    /// address or token file fails the start), with `/metrics` serving `metrics` and the
+    /// node's ledger end watched for the status's lag.
+    pub async fn start(
+        &self,
+        store: &Store,
+        ingest: &IngestConfig,
+        ledger: &LedgerClient,
+        metrics: &Metrics,
+    ) -> Result<Option<Api>> {
         let Some(addr) = self.api_listen else {
             return Ok(None);
         };
@@ -59,23 +70,46 @@ impl ApiArgs {
             treasury_party: Some(ingest.fold.treasury.clone()),
             memo_key: ingest.fold.memo_key.clone(),
             suspense_account: ingest.fold.suspense_account.clone(),
+            metrics: metrics.clone(),
             ..ApiConfig::default()
         };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("--api-listen {addr}"))?;
-        eprintln!("api: listening on http://{}", listener.local_addr()?);
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "api: listening on http://{address}");
         let app = exchange_api::router(store.clone(), auth, config);
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(exchange_api::serve(listener, app, async {
             let _ = stopped.await;
         }));
-        Ok(Some(Api { stop, task }))
+        let watcher = tokio::spawn(watch_ledger_end(ledger.clone(), metrics.clone()));
+        Ok(Some(Api {
+            stop,
+            task,
+            watcher,
+        }))
+    }
+}
+
+/// How often the API's process asks the node for its ledger end.
+const LEDGER_END_EVERY: Duration = Duration::from_secs(5);
+
+/// Keeps `metrics`' ledger end fresh, so the status and `/metrics` report the lag behind it
+/// whichever parts this process runs. A failed read keeps the last value (and is counted as
+/// an error in the ledger call metrics).
+async fn watch_ledger_end(ledger: LedgerClient, metrics: Metrics) {
+    loop {
+        if let Ok(end) = ledger.ledger_end().await {
+            metrics.set_ledger_end(end);
+        }
+        tokio::time::sleep(LEDGER_END_EVERY).await;
     }
 }
 
 impl Api {
     pub async fn stop(self) -> Result<()> {
+        self.watcher.abort();
         let _ = self.stop.send(());
         self.task
             .await

@@ -29,7 +29,7 @@ use crate::state::AppState;
         (name = "withdrawals", description = "Customer withdrawals"),
         (name = "treasury", description = "Holdings and reconciliation"),
         (name = "operator", description = "Operations (operator role)"),
-        (name = "health", description = "Liveness and readiness (no authentication)"),
+        (name = "health", description = "Liveness, readiness and metrics (no authentication)"),
     )
 )]
 struct Base;
@@ -95,6 +95,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::routes::treasury::router())
         .merge(crate::routes::operator::router())
         .merge(crate::routes::health::router())
+        .merge(crate::routes::metrics::router())
         .routes(routes!(openapi_json))
 }
 

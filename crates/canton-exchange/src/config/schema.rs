@@ -280,6 +280,9 @@ pub struct Service {
     /// The parts this process runs (default: all); `--only` overrides it.
     #[serde(default)]
     pub only: Vec<Part>,
+    /// `human` (default) or `json` log lines; `--log-format` overrides it.
+    #[serde(default)]
+    pub log_format: Option<crate::logs::LogFormat>,
 }
 
 fn default_user_id() -> String {
