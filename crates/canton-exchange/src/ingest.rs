@@ -104,7 +104,11 @@ impl Observer for Log {
     fn event(&self, event: &Event) {
         match event {
             Event::Started { from, to: Some(to) } => {
-                tracing::info!(from, to, "ingesting after offset {from} up to the ledger end {to}")
+                tracing::info!(
+                    from,
+                    to,
+                    "ingesting after offset {from} up to the ledger end {to}"
+                )
             }
             Event::Started { from, to: None } => {
                 tracing::info!(from, "ingesting after offset {from}, tailing the ledger")
@@ -155,7 +159,9 @@ impl Observer for Log {
                 delay,
             } => tracing::warn!(attempt, "retry {attempt} in {delay:?}: {what}"),
             Event::Standby { lease } => {
-                tracing::info!("standby: another ingestion holds the {lease}; taking over when it stops")
+                tracing::info!(
+                    "standby: another ingestion holds the {lease}; taking over when it stops"
+                )
             }
             Event::TookOver => tracing::info!("the other ingestion stopped: taking over"),
         }

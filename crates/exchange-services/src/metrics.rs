@@ -349,7 +349,9 @@ impl Metrics {
             .map(|u| u.record_time);
         set_int(&f.checkpoint_offset, offset);
         set_float(&f.record_time, record_time.map(unix_seconds));
-        let lag = self.ledger_end().map(|end| (end - offset.unwrap_or(0)).max(0));
+        let lag = self
+            .ledger_end()
+            .map(|end| (end - offset.unwrap_or(0)).max(0));
         set_int(&f.lag_offsets, lag);
         let behind = record_time.map(|t| seconds_between(t, Timestamp::now()));
         set_float(&f.lag_seconds, behind);

@@ -36,7 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
     let metrics = &state.config.metrics;
     match tokio::time::timeout(REFRESH_TIMEOUT, metrics.refresh(&state.store)).await {
-        Ok(Ok(())) => Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode()).into_response()),
+        Ok(Ok(())) => {
+            Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode()).into_response())
+        }
         Ok(Err(e)) => Err(unavailable(&e)),
         Err(_) => Err(unavailable(&"no answer within 2 s")),
     }
@@ -53,7 +55,11 @@ fn unavailable(why: &dyn std::fmt::Display) -> Problem {
 
 /// Counts each request under its route's template (`/v1/withdrawals/{withdrawalId}`), never the
 /// path asked for, which may hold ids; requests no route matched count as `unmatched`.
-pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
