@@ -126,7 +126,10 @@ async fn metrics_show_ingestion_withdrawals_and_requests(db: &TestDb) {
         0.002
     );
     assert_eq!(value(&after, "canton_exchange_ledger_end_offset{}"), 7.0);
-    assert_eq!(value(&after, "canton_exchange_ingestion_lag_offsets{}"), 5.0);
+    assert_eq!(
+        value(&after, "canton_exchange_ingestion_lag_offsets{}"),
+        5.0
+    );
     // The record time is 1970: decades behind the wall clock.
     assert!(value(&after, "canton_exchange_ingestion_lag_seconds{}") > 1.5e9);
     assert_eq!(

@@ -423,3 +423,118 @@ impl Observer for Metrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn ingestion_events_fill_the_batch_series() {
+        let metrics = Metrics::new();
+        let committed = |offset, transactions, skipped, ms| Event::Committed {
+            offset,
+            transactions,
+            skipped,
+            committing: Duration::from_millis(ms),
+        };
+        metrics.event(&Event::Started {
+            from: 0,
+            to: Some(40),
+        });
+        metrics.event(&committed(10, 10, 2, 3));
+        metrics.event(&committed(30, 20, 0, 300));
+        metrics.event(&Event::Retrying {
+            what: "commit".into(),
+            attempt: 1,
+            delay: Duration::ZERO,
+        });
+        let text = metrics.encode();
+        let get = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("{series}"));
+        assert_eq!(get("canton_exchange_ingestion_updates_total"), 28.0);
+        assert_eq!(get("canton_exchange_ingestion_retries_total"), 1.0);
+        assert_eq!(get("canton_exchange_ingestion_checkpoint_offset{}"), 30.0);
+        assert_eq!(get("canton_exchange_ledger_end_offset{}"), 40.0);
+        assert_eq!(metrics.ledger_end(), Some(40));
+        let batches = "canton_exchange_ingestion_batch_transactions";
+        assert_eq!(get(&format!("{batches}_count")), 2.0);
+        assert_eq!(get(&format!("{batches}_sum")), 30.0);
+        assert_eq!(get(&format!("{batches}_bucket{{le=\"16.0\"}}")), 1.0);
+        let commits = "canton_exchange_ingestion_batch_commit_seconds";
+        assert_eq!(get(&format!("{commits}_count")), 2.0);
+        assert_eq!(get(&format!("{commits}_bucket{{le=\"0.004\"}}")), 1.0);
+        assert_eq!(get(&format!("{commits}_bucket{{le=\"0.512\"}}")), 2.0);
+    }
+
+    #[test]
+    fn attempts_and_calls_are_counted_by_outcome_and_operation() {
+        let metrics = Metrics::new();
+        metrics.withdrawal_attempt(AttemptOutcome::Retry, 1);
+        metrics.withdrawal_attempt(AttemptOutcome::Executed, 2);
+        metrics.withdrawal_attempt(AttemptOutcome::Executed, 1);
+        metrics.deposit_accept(AttemptOutcome::Uncertain);
+        metrics.registry_calls().observe(
+            "registry transfer factory",
+            Duration::from_millis(20),
+            true,
+        );
+        let ledger = metrics.ledger_calls();
+        ledger.observe("execute", Duration::from_millis(7), false);
+        ledger.observe("ledger end", Duration::from_millis(1), true);
+        let text = metrics.encode();
+        let get = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("{series}"));
+        let attempts = "canton_exchange_withdrawal_attempts_total";
+        assert_eq!(get(&format!("{attempts}{{outcome=\"executed\"}}")), 2.0);
+        assert_eq!(get(&format!("{attempts}{{outcome=\"retry\"}}")), 1.0);
+        assert_eq!(get("canton_exchange_withdrawal_retries_total"), 1.0);
+        assert_eq!(
+            get("canton_exchange_deposit_accepts_total{outcome=\"uncertain\"}"),
+            1.0
+        );
+        let registry = "canton_exchange_registry_call_seconds";
+        assert_eq!(
+            get(&format!(
+                "{registry}_count{{operation=\"transfer_factory\",outcome=\"ok\"}}"
+            )),
+            1.0
+        );
+        let ledger = "canton_exchange_ledger_call_seconds";
+        assert_eq!(
+            get(&format!(
+                "{ledger}_count{{operation=\"execute\",outcome=\"error\"}}"
+            )),
+            1.0
+        );
+        assert_eq!(
+            get(&format!(
+                "{ledger}_bucket{{le=\"0.005\",operation=\"ledger_end\",outcome=\"ok\"}}"
+            )),
+            1.0
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_absent_not_zero() {
+        let text = Metrics::new().encode();
+        assert!(
+            !text.contains("canton_exchange_ledger_end_offset{"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("canton_exchange_ingestion_lag_offsets{"),
+            "{text}"
+        );
+        assert_eq!(Metrics::new().ledger_end(), None);
+    }
+
+    #[test]
+    fn seconds_between_never_goes_negative() {
+        let t = |micros| Timestamp::from_micros(micros).unwrap();
+        assert_eq!(seconds_between(t(1_000_000), t(3_500_000)), 2.5);
+        assert_eq!(seconds_between(t(3_500_000), t(1_000_000)), 0.0);
+    }
+}
