@@ -1,9 +1,9 @@
 //! Logs of the long-running commands: `tracing` events on stderr, filtered by `RUST_LOG`
 //! (default `info`), as readable lines or (`--log-format json`) one JSON object per line
 //! for log shippers: `timestamp`, `level`, `target`, `fields.message` and the event's other
-//! fields. Events name withdrawals, offsets and what went wrong, never secrets: tokens and
-//! keys are never formatted into an event, and URLs only through `shown_url` (no userinfo,
-//! no query).
+//! fields. Events name withdrawals, offsets and what went wrong, never secrets: tokens, keys
+//! and client secrets are never formatted into an event, a URL's password is shown as `***`
+//! (`shown_url`, and the DB's errors are scrubbed of theirs).
 
 use tracing_subscriber::EnvFilter;
 
