@@ -4,12 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-use anyhow::{Context, Result, bail};
-use exchange_api::{ApiAuth, ApiConfig};
 use std::time::Duration;
 
+use anyhow::{Context, Result, bail};
 use canton_ledger::client::LedgerClient;
+use exchange_api::{ApiAuth, ApiConfig};
 use exchange_services::{IngestConfig, Metrics};
 use exchange_store::Store;
 use tokio::sync::oneshot;

@@ -58,26 +58,27 @@ struct RequestLabels {
     status: String,
 }
 
-/// How a withdrawal attempt ended (`canton_exchange_withdrawal_attempts_total{outcome}`).
+/// How a withdrawal or deposit accept attempt ended (the `outcome` label of
+/// `canton_exchange_withdrawal_attempts_total` and `canton_exchange_deposit_accepts_total`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AttemptOutcome {
+pub enum Outcome {
     /// Executed: the node took the signed transaction for sequencing.
     Executed,
     /// Executed, but the answer went missing: the outcome is read from the ledger.
     Uncertain,
     /// Did not reach the ledger; tried again later.
     Retry,
-    /// Failed for good before reaching the ledger (refunded).
+    /// Failed for good before reaching the ledger (a withdrawal, refunded).
     Failed,
 }
 
-impl AttemptOutcome {
+impl Outcome {
     fn as_str(self) -> &'static str {
         match self {
-            AttemptOutcome::Executed => "executed",
-            AttemptOutcome::Uncertain => "uncertain",
-            AttemptOutcome::Retry => "retry",
-            AttemptOutcome::Failed => "failed",
+            Outcome::Executed => "executed",
+            Outcome::Uncertain => "uncertain",
+            Outcome::Retry => "retry",
+            Outcome::Failed => "failed",
         }
     }
 }
@@ -282,7 +283,7 @@ impl Metrics {
     }
 
     /// A withdrawal attempt ended; `attempt` is its number (1 for the first).
-    pub fn withdrawal_attempt(&self, outcome: AttemptOutcome, attempt: u32) {
+    pub fn withdrawal_attempt(&self, outcome: Outcome, attempt: u32) {
         let label = OutcomeLabel {
             outcome: outcome.as_str().to_owned(),
         };
@@ -293,7 +294,7 @@ impl Metrics {
     }
 
     /// A deposit accept attempt ended (`executed`, `uncertain` or `retry`).
-    pub fn deposit_accept(&self, outcome: AttemptOutcome) {
+    pub fn deposit_accept(&self, outcome: Outcome) {
         let label = OutcomeLabel {
             outcome: outcome.as_str().to_owned(),
         };
@@ -473,10 +474,10 @@ mod tests {
     #[test]
     fn attempts_and_calls_are_counted_by_outcome_and_operation() {
         let metrics = Metrics::new();
-        metrics.withdrawal_attempt(AttemptOutcome::Retry, 1);
-        metrics.withdrawal_attempt(AttemptOutcome::Executed, 2);
-        metrics.withdrawal_attempt(AttemptOutcome::Executed, 1);
-        metrics.deposit_accept(AttemptOutcome::Uncertain);
+        metrics.withdrawal_attempt(Outcome::Retry, 1);
+        metrics.withdrawal_attempt(Outcome::Executed, 2);
+        metrics.withdrawal_attempt(Outcome::Executed, 1);
+        metrics.deposit_accept(Outcome::Uncertain);
         metrics.registry_calls().observe(
             "registry transfer factory",
             Duration::from_millis(20),

@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use attempt::Attempt;
 
-use crate::metrics::{AttemptOutcome, Metrics};
+use crate::metrics::{Metrics, Outcome};
 
 #[derive(Clone, Debug)]
 pub struct DepositConfig {
@@ -188,11 +188,11 @@ impl DepositAutomation {
                 let counted = match &note {
                     None => {
                         tracing::info!(%offer, %deposit, attempt = attempt_no, "accept executed");
-                        AttemptOutcome::Executed
+                        Outcome::Executed
                     }
                     Some(why) => {
                         tracing::warn!(%offer, %deposit, attempt = attempt_no, "{why}");
-                        AttemptOutcome::Uncertain
+                        Outcome::Uncertain
                     }
                 };
                 self.metrics.deposit_accept(counted);
@@ -205,7 +205,7 @@ impl DepositAutomation {
             Attempt::Retry(why) => {
                 round.retried += 1;
                 tracing::warn!(%offer, %deposit, attempt = attempt_no, "accept: {why}");
-                self.metrics.deposit_accept(AttemptOutcome::Retry);
+                self.metrics.deposit_accept(Outcome::Retry);
                 AcceptOutcome {
                     executed: false,
                     retry_at: later(self.config.retry_delay),

@@ -218,11 +218,11 @@ impl Automation {
                 let counted = match note {
                     None => {
                         tracing::info!(withdrawal = %id, attempt = claimed.attempts, "executed");
-                        metrics::AttemptOutcome::Executed
+                        metrics::Outcome::Executed
                     }
                     Some(why) => {
                         tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}");
-                        metrics::AttemptOutcome::Uncertain
+                        metrics::Outcome::Uncertain
                     }
                 };
                 self.metrics.withdrawal_attempt(counted, claimed.attempts);
@@ -236,8 +236,8 @@ impl Automation {
             Attempt::Retry(why) | Attempt::Fail(why) => {
                 tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}");
                 let counted = match attempt {
-                    Attempt::Fail(_) => metrics::AttemptOutcome::Failed,
-                    _ => metrics::AttemptOutcome::Retry,
+                    Attempt::Fail(_) => metrics::Outcome::Failed,
+                    _ => metrics::Outcome::Retry,
                 };
                 self.metrics.withdrawal_attempt(counted, claimed.attempts);
                 AttemptOutcome {
