@@ -68,7 +68,8 @@ pub enum Outcome {
     Uncertain,
     /// Did not reach the ledger; tried again later.
     Retry,
-    /// Failed for good before reaching the ledger (a withdrawal, refunded).
+    /// Failed for good: a withdrawal before reaching the ledger (refunded); a deposit offer
+    /// whose accept attempts ran out (`accept_failed`, for an operator).
     Failed,
 }
 
@@ -218,7 +219,7 @@ impl Families {
         );
         r.register(
             "deposit_accepts",
-            "Deposit offer accept attempts by outcome: executed, uncertain, retry",
+            "Deposit offer accept attempts by outcome: executed, uncertain, retry; failed: offers given up after their last attempt",
             f.deposit_accepts.clone(),
         );
         r.register(
@@ -293,7 +294,8 @@ impl Metrics {
         }
     }
 
-    /// A deposit accept attempt ended (`executed`, `uncertain` or `retry`).
+    /// A deposit accept attempt ended (`executed`, `uncertain` or `retry`), or an offer was
+    /// given up (`failed`).
     pub fn deposit_accept(&self, outcome: Outcome) {
         let label = OutcomeLabel {
             outcome: outcome.as_str().to_owned(),

@@ -155,6 +155,7 @@ impl DepositAutomation {
         for (offer, error) in &claims.gave_up {
             let error = error.as_deref().unwrap_or("-");
             tracing::error!(%offer, "deposit offer accept_failed after its last attempt: {error}");
+            self.metrics.deposit_accept(Outcome::Failed);
         }
         let claimed = claims.offers;
         let mut round = DepositRound {
