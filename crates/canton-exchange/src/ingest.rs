@@ -33,6 +33,9 @@ pub struct Args {
     standby: bool,
     #[command(flatten)]
     options: IngestOptions,
+    /// Log lines on stderr: `human` or `json` (one object per line).
+    #[arg(long, value_enum, default_value = "human", value_name = "FORMAT")]
+    log_format: crate::logs::LogFormat,
 }
 
 /// How ingestion reads and books (shared by `ingest` and `run`).
@@ -169,7 +172,7 @@ impl Observer for Log {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    crate::logs::init(crate::logs::LogFormat::Human);
+    crate::logs::init(args.log_format);
     let mut config = args.options.config(&args.party)?;
     config.once = args.once;
     config.standby = args.standby;
@@ -186,7 +189,7 @@ pub fn run(args: &Args) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;
-            eprintln!("stopping after the current batch");
+            tracing::info!("stopping after the current batch");
             let _ = stop_tx.send(true);
         });
         let ingestor = Ingestor::new(store.clone(), source, config, Arc::new(Log));
@@ -198,7 +201,7 @@ pub fn run(args: &Args) -> Result<()> {
             summary.ingested, summary.skipped, summary.batches, summary.offset, summary.anomalies
         );
         let t = &summary.timings;
-        eprintln!(
+        tracing::info!(
             "time: waiting for the ledger {:.1} s, reading the DB {:.1} s, parsing {:.1} s, folding {:.1} s, waiting for commits {:.1} s (committing {:.1} s, overlapped with the rest)",
             t.waiting.as_secs_f64(),
             t.loading.as_secs_f64(),
