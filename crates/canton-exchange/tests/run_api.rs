@@ -155,6 +155,8 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         key.to_str().unwrap(),
         "--api-listen",
         "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
         "--log-format",
         "json",
     ];
@@ -187,17 +189,23 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         }
     });
     let mut logged = Vec::new();
-    let base = loop {
+    // Where the API and `/metrics` alone listen.
+    let (mut base, mut scrapes) = (None, None);
+    while base.is_none() || scrapes.is_none() {
         let line = lines
             .recv_timeout(Duration::from_secs(60))
-            .expect("run logs where the API listens");
+            .expect("run logs where the API and the metrics listen");
         let event = json_event(&line);
         logged.push(line);
         let message = event["fields"]["message"].as_str().unwrap_or("");
         if let Some(addr) = message.strip_prefix("api: listening on ") {
-            break addr.to_owned();
+            base = Some(addr.to_owned());
         }
-    };
+        if let Some(addr) = message.strip_prefix("metrics: listening on ") {
+            scrapes = Some(addr.to_owned());
+        }
+    }
+    let (base, scrapes) = (base.unwrap(), scrapes.unwrap());
     let http = reqwest::Client::new();
     let balances = format!("{base}/v1/accounts/deposit-account-alice/balances");
     eventually("the deposit's credit", || async {
@@ -243,6 +251,12 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     assert_eq!(amulet["inFlightWithdrawals"], "0.0000000000", "{totals}");
     assert_eq!(amulet["shortfall"], false, "{totals}");
     check_metrics(&http, &base).await;
+    // `/metrics` alone on its own listener: the same process's series, and no API there.
+    let alone = scrape(&http, &scrapes).await;
+    let placed = r#"canton_exchange_api_requests_total{route="/v1/withdrawals",status="201"}"#;
+    assert_eq!(alone.get(placed), Some(&1.0), "{alone:#?}");
+    let (status, _) = get(&http, &format!("{scrapes}/v1/withdrawals"), INTERNAL).await;
+    assert_eq!(status, 404);
 
     // SIGTERM: the services and the API stop, and the process exits cleanly.
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();

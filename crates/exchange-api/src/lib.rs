@@ -60,6 +60,21 @@ pub fn router(store: Store, auth: ApiAuth, config: ApiConfig) -> Router {
         .with_state(state)
 }
 
+/// `/metrics` alone (`run --metrics-listen`): for a process that serves no API, or to keep
+/// scrapes off the API's listener. No route needs a token.
+pub fn metrics_router(store: Store, metrics: exchange_services::Metrics) -> Router {
+    let state = state::AppState {
+        store,
+        auth: Arc::new(ApiAuth::new()),
+        config: Arc::new(ApiConfig {
+            metrics,
+            ..ApiConfig::default()
+        }),
+    };
+    let (router, _) = routes::metrics::router().split_for_parts();
+    router.fallback(not_found).with_state(state)
+}
+
 async fn not_found() -> problem::Problem {
     problem::Problem::not_found("no-such-route", "no such route")
 }

@@ -269,6 +269,9 @@ pub struct Api {
     /// `CANTON_EXCHANGE_API_TOKENS` environment variable).
     #[serde(default)]
     pub tokens_file: Option<PathBuf>,
+    /// Where `/metrics` alone listens (`host:port`), beside or instead of the API.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
