@@ -156,6 +156,11 @@ impl Families {
     }
 
     fn register(&self, r: &mut Registry) {
+        self.register_ingestion(r);
+        self.register_services(r);
+    }
+
+    fn register_ingestion(&self, r: &mut Registry) {
         let f = self;
         r.register(
             "ingestion_checkpoint_offset",
@@ -202,6 +207,10 @@ impl Families {
             "Retries of failed ledger reads and DB commits by ingestion",
             f.ingestion_retries.clone(),
         );
+    }
+
+    fn register_services(&self, r: &mut Registry) {
+        let f = self;
         r.register(
             "withdrawals",
             "Withdrawals per state in the Integration DB",
