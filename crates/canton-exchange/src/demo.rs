@@ -32,6 +32,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
+    // Ingestion's warnings and progress on stderr, as `ingest` shows them.
+    crate::logs::init(crate::logs::LogFormat::Human);
     let db = match &args.db {
         Some(db) => db.clone(),
         None => {

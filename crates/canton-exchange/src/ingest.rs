@@ -33,6 +33,9 @@ pub struct Args {
     standby: bool,
     #[command(flatten)]
     options: IngestOptions,
+    /// Log lines on stderr: `human` or `json` (one object per line).
+    #[arg(long, value_enum, default_value = "human", value_name = "FORMAT")]
+    log_format: crate::logs::LogFormat,
 }
 
 /// How ingestion reads and books (shared by `ingest` and `run`).
@@ -97,17 +100,21 @@ impl IngestOptions {
     }
 }
 
-/// Prints what ingestion reports, one readable line each, on stderr.
+/// Logs what ingestion reports, one event each.
 pub(crate) struct Log;
 
 impl Observer for Log {
     fn event(&self, event: &Event) {
         match event {
             Event::Started { from, to: Some(to) } => {
-                eprintln!("ingesting after offset {from} up to the ledger end {to}")
+                tracing::info!(
+                    from,
+                    to,
+                    "ingesting after offset {from} up to the ledger end {to}"
+                )
             }
             Event::Started { from, to: None } => {
-                eprintln!("ingesting after offset {from}, tailing the ledger")
+                tracing::info!(from, "ingesting after offset {from}, tailing the ledger")
             }
             Event::Committed { .. } => {}
             Event::Progress {
@@ -116,44 +123,56 @@ impl Observer for Log {
                 transactions,
                 per_second,
             } => {
-                let lag = ledger_end.map_or(String::new(), |e| {
-                    format!(", ledger end {e}, lag {}", (e - offset).max(0))
-                });
-                eprintln!(
-                    "progress: offset {offset}{lag}, {transactions} transactions, {per_second:.0} tx/s"
+                let lag = ledger_end.map(|e| (e - offset).max(0));
+                let shown = match (ledger_end, lag) {
+                    (Some(e), Some(l)) => format!(", ledger end {e}, lag {l}"),
+                    _ => String::new(),
+                };
+                tracing::info!(
+                    offset,
+                    ledger_end,
+                    lag,
+                    transactions,
+                    "progress: offset {offset}{shown}, {transactions} transactions, {per_second:.0} tx/s"
                 );
             }
-            Event::Anomaly(a) => eprintln!("warning: {a}"),
-            Event::HeldBack(a) => eprintln!("not credited: {a}"),
-            Event::Recognized { holdings, deposits } => eprintln!(
+            Event::Anomaly(a) => tracing::warn!("{a}"),
+            Event::HeldBack(a) => tracing::warn!("not credited: {a}"),
+            Event::Recognized { holdings, deposits } => tracing::info!(
+                holdings,
+                deposits,
                 "onboarded tokens: {holdings} held-back holdings now count, {deposits} deposits judged again"
             ),
             Event::Unparseable {
                 update_id,
                 error,
                 quarantined: true,
-            } => eprintln!(
-                "warning: update {update_id} cannot be parsed ({error}): quarantined, see `canton-exchange quarantine list`"
+            } => tracing::warn!(
+                update_id,
+                "update {update_id} cannot be parsed ({error}): quarantined, see `canton-exchange quarantine list`"
             ),
             Event::Unparseable {
                 update_id,
                 error,
                 quarantined: false,
-            } => eprintln!("error: update {update_id} cannot be parsed: {error}"),
+            } => tracing::error!(update_id, "update {update_id} cannot be parsed: {error}"),
             Event::Retrying {
                 what,
                 attempt,
                 delay,
-            } => eprintln!("retry {attempt} in {delay:?}: {what}"),
+            } => tracing::warn!(attempt, "retry {attempt} in {delay:?}: {what}"),
             Event::Standby { lease } => {
-                eprintln!("standby: another ingestion holds the {lease}; taking over when it stops")
+                tracing::info!(
+                    "standby: another ingestion holds the {lease}; taking over when it stops"
+                )
             }
-            Event::TookOver => eprintln!("the other ingestion stopped: taking over"),
+            Event::TookOver => tracing::info!("the other ingestion stopped: taking over"),
         }
     }
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    crate::logs::init(args.log_format);
     let mut config = args.options.config(&args.party)?;
     config.once = args.once;
     config.standby = args.standby;
@@ -170,7 +189,7 @@ pub fn run(args: &Args) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;
-            eprintln!("stopping after the current batch");
+            tracing::info!("stopping after the current batch");
             let _ = stop_tx.send(true);
         });
         let ingestor = Ingestor::new(store.clone(), source, config, Arc::new(Log));
@@ -182,7 +201,7 @@ pub fn run(args: &Args) -> Result<()> {
             summary.ingested, summary.skipped, summary.batches, summary.offset, summary.anomalies
         );
         let t = &summary.timings;
-        eprintln!(
+        tracing::info!(
             "time: waiting for the ledger {:.1} s, reading the DB {:.1} s, parsing {:.1} s, folding {:.1} s, waiting for commits {:.1} s (committing {:.1} s, overlapped with the rest)",
             t.waiting.as_secs_f64(),
             t.loading.as_secs_f64(),

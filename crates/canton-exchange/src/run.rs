@@ -18,10 +18,11 @@ use exchange_core::pool::PoolPolicy;
 use exchange_core::signing::Signer;
 use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
 use exchange_services::deposits::{DepositAutomation, DepositConfig};
+use exchange_services::observe::Both;
 use exchange_services::pool::{PoolConfig, PoolJob};
 use exchange_services::signer::FileSigner;
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
-use exchange_services::{Ingestor, Source};
+use exchange_services::{Ingestor, Metrics, Source};
 use exchange_store::{Store, StoreError};
 use tokio::sync::watch;
 
@@ -59,6 +60,10 @@ pub struct Cli {
     /// Stop once ingestion reached the ledger end and no withdrawal is left to act on.
     #[arg(long)]
     pub until_idle: bool,
+    /// Log lines on stderr: `human` (default) or `json` (one object per line); the config's
+    /// `[service] log_format` otherwise.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<crate::logs::LogFormat>,
     #[command(flatten)]
     pub flags: Box<Args>,
 }
@@ -320,19 +325,26 @@ fn deposit_config(args: &Args, worker: &str) -> Option<DepositConfig> {
 
 /// `run` with the flags, or with the config file's settings.
 pub fn run_cli(cli: &Cli) -> Result<()> {
-    crate::logs::init();
     let flags = &cli.flags;
-    let (args, mut only) = match &cli.config {
-        Some(_)
-            if flags.party.is_some()
-                || flags.ledger_url.is_some()
-                || flags.treasury_key.is_some() =>
-        {
-            bail!(
-                "--config replaces the service flags (--party, --ledger, --treasury-key…): put those settings in the file, or override them with CANTON_EXCHANGE__SECTION__KEY"
-            )
-        }
-        Some(path) => crate::config::Config::load(path)?.run_args()?,
+    if cli.config.is_some()
+        && (flags.party.is_some() || flags.ledger_url.is_some() || flags.treasury_key.is_some())
+    {
+        bail!(
+            "--config replaces the service flags (--party, --ledger, --treasury-key…): put those settings in the file, or override them with CANTON_EXCHANGE__SECTION__KEY"
+        )
+    }
+    let config = cli
+        .config
+        .as_deref()
+        .map(crate::config::Config::load)
+        .transpose()?;
+    let format = cli
+        .log_format
+        .or_else(|| config.as_ref().and_then(|c| c.service.log_format))
+        .unwrap_or_default();
+    crate::logs::init(format);
+    let (args, mut only) = match &config {
+        Some(config) => config.run_args()?,
         None => (Args::clone(flags), Vec::new()),
     };
     if !cli.only.is_empty() {
@@ -365,11 +377,8 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
     let config = automation_config(args, &admins)?;
     let deposit_config = deposit_config(args, &config.worker).filter(|_| only.runs(Part::Deposits));
     let pool_configs = pools(args, &admins)?;
-    let source = args.ledger()?.source()?;
-    let Source::Ledger { client, .. } = &source else {
-        bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
-    };
-    let ledger: LedgerClient = client.clone();
+    let metrics = Metrics::new();
+    let (source, ledger) = timed_ledger(args.ledger()?.source()?, &metrics)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -377,7 +386,7 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let store = args.db.open().await?;
-        let api = args.api.start(&store, &ingest).await?;
+        let api = args.api.start(&store, &ingest, &ledger, &metrics).await?;
         let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
         let pool = PoolJob::new(store.clone(), party.clone(), pool_configs);
         let deposits = deposit_config.map(|c| {
@@ -388,8 +397,10 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
                 party.clone(),
                 c,
             )
+            .with_metrics(metrics.clone())
         });
-        let automation = Automation::new(store.clone(), ledger, admins, signer, party, config);
+        let automation = Automation::new(store.clone(), ledger, admins, signer, party, config)
+            .with_metrics(metrics.clone());
         let services = Services {
             only: only.clone(),
             store: store.clone(),
@@ -399,6 +410,7 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
             deposits,
             pool,
             pool_every: Duration::from_secs(args.pool_secs),
+            metrics,
         };
         let result = if until_idle {
             services.until_idle().await
@@ -413,6 +425,19 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
     })
 }
 
+/// The node's client, timing its requests in `metrics`; a recording cannot take withdrawals.
+fn timed_ledger(source: Source, metrics: &Metrics) -> Result<(Source, LedgerClient)> {
+    let Source::Ledger { client, transport } = source else {
+        bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
+    };
+    let client = client.with_call_observer(metrics.ledger_calls());
+    let source = Source::Ledger {
+        client: client.clone(),
+        transport,
+    };
+    Ok((source, client))
+}
+
 struct Services {
     only: Only,
     store: Store,
@@ -422,6 +447,7 @@ struct Services {
     deposits: Option<DepositAutomation>,
     pool: PoolJob,
     pool_every: Duration,
+    metrics: Metrics,
 }
 
 impl Services {
@@ -432,7 +458,7 @@ impl Services {
             self.store.clone(),
             self.source.clone(),
             config,
-            Arc::new(Log),
+            Arc::new(Both(Log, self.metrics.clone())),
         )
     }
 
@@ -469,7 +495,7 @@ impl Services {
                 if only.runs(Part::Ingestion) {
                     self.ingestor(true).run(stop.clone()).await?;
                 }
-                eprintln!("idle: nothing left to do");
+                tracing::info!("idle: nothing left to do");
                 return Ok(());
             }
             if round.claimed == 0 && accepts == 0 {
@@ -531,7 +557,7 @@ impl Services {
         let on_signal = stop_tx.clone();
         tokio::spawn(async move {
             crate::ingest::wait_for_signal().await;
-            eprintln!("stopping");
+            tracing::info!("stopping");
             let _ = on_signal.send(true);
         });
         let ingesting = self.ingestion(stop.clone());

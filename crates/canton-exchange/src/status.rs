@@ -92,6 +92,12 @@ fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     if let (Some(end), Some(lag)) = (s.ledger_end, s.lag) {
         writeln!(out, "ledger end         {end} (lag {lag})")?;
     }
+    if let Some(behind) = s.record_time_lag_seconds {
+        writeln!(
+            out,
+            "behind wall clock  {behind} s (since the last ingested record time)"
+        )?;
+    }
     for (sync, time) in &s.record_times {
         writeln!(out, "record time        {time}  {sync}")?;
     }

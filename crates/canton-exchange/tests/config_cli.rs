@@ -121,6 +121,7 @@ fn config_check_accepts_the_sample_and_prints_the_plan_without_secrets() {
         "ingestion, withdrawals, deposits, pool",
         "keep 4 holdings of 1000 or more, merge those below 1",
         "listen on 127.0.0.1:8080",
+        "logs       human lines on stderr",
     ] {
         assert!(stdout.contains(expected), "{expected:?} not in:\n{stdout}");
     }
@@ -138,6 +139,16 @@ fn config_check_accepts_the_sample_and_prints_the_plan_without_secrets() {
     let out = check(Path::new(SAMPLE), &overridden);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("run        ingestion as"), "{stdout}");
+    // The log format, from the file's `[service] log_format` or its override.
+    let mut json_logs = env.clone();
+    json_logs.push(("CANTON_EXCHANGE__SERVICE__LOG_FORMAT".into(), "json".into()));
+    let out = check(Path::new(SAMPLE), &json_logs);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("logs       json lines"), "{stdout}");
+    let mut bad_logs = env.clone();
+    bad_logs.push(("CANTON_EXCHANGE__SERVICE__LOG_FORMAT".into(), "xml".into()));
+    let e = refused(Path::new(SAMPLE), &bad_logs);
+    assert!(e.contains("log_format") || e.contains("xml"), "{e}");
 
     // As shipped, its paths do not exist here: the error names the key.
     let e = refused(Path::new(SAMPLE), &env[2..]);

@@ -35,6 +35,29 @@ fn run(args: &[&str]) -> Output {
     out
 }
 
+/// Every line a JSON log event with its time, level, target and message; ingestion's start
+/// among them with its offset as a field.
+fn json_logs(stderr: &str) {
+    let events: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for e in &events {
+        for key in ["timestamp", "level", "target"] {
+            assert!(e[key].is_string(), "{key}: {e}");
+        }
+        assert!(e["fields"]["message"].is_string(), "{e}");
+    }
+    assert!(
+        events.iter().any(|e| e["fields"]["from"] == 0
+            && e["fields"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("ingesting after offset 0")),
+        "{stderr}"
+    );
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -79,11 +102,23 @@ fn replay(recording: &Path, expected: &Path) {
     let db = format!("sqlite://{}", dir.path().join("replay.db").display());
     onboard_canton_coin(&db);
     let ledger = format!("file:{}", recording.display());
-    for _ in 0..2 {
+    for format in ["json", "human"] {
         // The second run finds everything ingested and changes nothing.
-        run(&[
-            "ingest", "--once", "--party", party, "--ledger", &ledger, "--db", &db,
+        let out = run(&[
+            "ingest",
+            "--once",
+            "--party",
+            party,
+            "--ledger",
+            &ledger,
+            "--db",
+            &db,
+            "--log-format",
+            format,
         ]);
+        if format == "json" {
+            json_logs(&String::from_utf8(out.stderr).unwrap());
+        }
     }
 
     let holdings = json(&run(&["holdings", "--db", &db, "--format", "json"]));
@@ -123,10 +158,19 @@ fn replay(recording: &Path, expected: &Path) {
         expected["sourceSynchronizerId"]
     );
     assert_eq!(status["lag"], 0);
+    let recorded: exchange_core::Timestamp =
+        checkpoint["recordTime"].as_str().unwrap().parse().unwrap();
+    let behind = (exchange_core::Timestamp::now().micros() - recorded.micros()) / 1_000_000;
+    let reported = status["recordTimeLagSeconds"].as_i64().unwrap();
+    assert!(
+        (reported..=reported + 5).contains(&behind),
+        "{reported} vs {behind}"
+    );
 
     // The table forms are readable too.
     let table = String::from_utf8(run(&["status", "--db", &db]).stdout).unwrap();
     assert!(table.contains("checkpoint offset"), "{table}");
+    assert!(table.contains("behind wall clock"), "{table}");
     // The table counts the treasury's funds; holdings of tokens not onboarded (the splice
     // recording's own `DummyHolding`) are listed apart, never counted.
     let held_back = holdings

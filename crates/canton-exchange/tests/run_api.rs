@@ -2,12 +2,15 @@
 //! API serves beside ingestion and the automation against a sandbox process, with its tokens
 //! from the environment. A deposit shows in the balance, a withdrawal placed over HTTP is
 //! executed by the automation and completes, reconciliation balances; SIGTERM stops it all.
-//! Without tokens, `--api-listen` refuses to start.
+//! Without tokens, `--api-listen` refuses to start. With `--log-format json` every stderr line
+//! is a JSON log event, and `/metrics` shows the ingestion, the withdrawal's attempt, the
+//! ledger and registry calls; the operator status reports both lags.
 
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -152,6 +155,10 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         key.to_str().unwrap(),
         "--api-listen",
         "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
     ];
 
     // No tokens: refused before anything runs.
@@ -181,14 +188,24 @@ async fn the_api_serves_beside_run(db: &TestDb) {
             let _ = lines_tx.send(line);
         }
     });
-    let base = loop {
+    let mut logged = Vec::new();
+    // Where the API and `/metrics` alone listen.
+    let (mut base, mut scrapes) = (None, None);
+    while base.is_none() || scrapes.is_none() {
         let line = lines
             .recv_timeout(Duration::from_secs(60))
-            .expect("run prints where the API listens");
-        if let Some(addr) = line.strip_prefix("api: listening on ") {
-            break addr.to_owned();
+            .expect("run logs where the API and the metrics listen");
+        let event = json_event(&line);
+        logged.push(line);
+        let message = event["fields"]["message"].as_str().unwrap_or("");
+        if let Some(addr) = message.strip_prefix("api: listening on ") {
+            base = Some(addr.to_owned());
         }
-    };
+        if let Some(addr) = message.strip_prefix("metrics: listening on ") {
+            scrapes = Some(addr.to_owned());
+        }
+    }
+    let (base, scrapes) = (base.unwrap(), scrapes.unwrap());
     let http = reqwest::Client::new();
     let balances = format!("{base}/v1/accounts/deposit-account-alice/balances");
     eventually("the deposit's credit", || async {
@@ -233,6 +250,13 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     assert_eq!(amulet["customerLiabilities"], "70.0000000000", "{totals}");
     assert_eq!(amulet["inFlightWithdrawals"], "0.0000000000", "{totals}");
     assert_eq!(amulet["shortfall"], false, "{totals}");
+    check_metrics(&http, &base).await;
+    // `/metrics` alone on its own listener: the same process's series, and no API there.
+    let alone = scrape(&http, &scrapes).await;
+    let placed = r#"canton_exchange_api_requests_total{route="/v1/withdrawals",status="201"}"#;
+    assert_eq!(alone.get(placed), Some(&1.0), "{alone:#?}");
+    let (status, _) = get(&http, &format!("{scrapes}/v1/withdrawals"), INTERNAL).await;
+    assert_eq!(status, 404);
 
     // SIGTERM: the services and the API stop, and the process exits cleanly.
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -248,4 +272,127 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     };
     assert!(status.success(), "{status}");
     assert!(http.get(format!("{base}/healthz")).send().await.is_err());
+    logged.extend(lines.iter());
+    check_logs(&logged);
+}
+
+/// A JSON log line: timestamp, level, target and a message among its fields.
+#[track_caller]
+fn json_event(line: &str) -> Value {
+    let event: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    for key in ["timestamp", "level", "target"] {
+        assert!(event[key].is_string(), "{key} missing: {line}");
+    }
+    assert!(event["fields"]["message"].is_string(), "{line}");
+    event
+}
+
+/// Every line is a JSON event; the withdrawal's execution and ingestion's start are among them
+/// with their fields; no token appears.
+fn check_logs(lines: &[String]) {
+    let events: Vec<Value> = lines.iter().map(|l| json_event(l)).collect();
+    let message = |e: &Value| e["fields"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(
+        events
+            .iter()
+            .any(|e| message(e) == "executed" && e["fields"]["withdrawal"].is_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| message(e).starts_with("ingesting after offset")
+                && e["fields"]["from"].is_i64()),
+        "{lines:#?}"
+    );
+    assert!(
+        events.iter().any(|e| message(e) == "stopping"),
+        "{lines:#?}"
+    );
+    for line in lines {
+        for token in [INTERNAL, OPERATOR] {
+            assert!(!line.contains(token), "a token in the logs: {line}");
+        }
+    }
+}
+
+/// The series of one scrape, `name{labels}` to value.
+async fn scrape(http: &reqwest::Client, base: &str) -> BTreeMap<String, f64> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            (series.to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// After a deposit and a completed withdrawal: what `/metrics` and the status report.
+async fn check_metrics(http: &reqwest::Client, base: &str) {
+    let status_url = format!("{base}/v1/operator/status");
+    let agree = |status: &Value, m: &BTreeMap<String, f64>| {
+        let states = [
+            "requested",
+            "submitted",
+            "pending_acceptance",
+            "completed",
+            "failed",
+            "expired",
+            "recovered",
+        ];
+        states.iter().all(|state| {
+            let series = format!(r#"canton_exchange_withdrawals{{state="{state}"}}"#);
+            let counted = status["withdrawals"][state].as_i64().unwrap_or(0);
+            m.get(&series) == Some(&(counted as f64))
+        })
+    };
+    // The status and a scrape agree on the withdrawals per state (the pool's merges are
+    // withdrawals to self, which may still settle meanwhile), once the ledger end is known.
+    let (status, m) = eventually("the status and /metrics to agree", || async {
+        let (_, status) = get(http, &status_url, OPERATOR).await;
+        let m = scrape(http, base).await;
+        (status["ledgerEnd"].is_i64() && agree(&status, &m)).then_some((status, m))
+    })
+    .await;
+    assert!(status["lag"].as_i64().unwrap() >= 0, "{status}");
+    assert!(
+        status["recordTimeLagSeconds"].as_i64().unwrap() >= 0,
+        "{status}"
+    );
+    let get = |series: &str| {
+        *m.get(series)
+            .unwrap_or_else(|| panic!("no {series}: {m:#?}"))
+    };
+    assert!(get(r#"canton_exchange_withdrawals{state="completed"}"#) >= 1.0);
+    assert!(get(r#"canton_exchange_withdrawal_attempts_total{outcome="executed"}"#) >= 1.0);
+    // The deposit and the withdrawal at least, in one batch or more.
+    assert!(get("canton_exchange_ingestion_updates_total") >= 2.0);
+    assert!(get("canton_exchange_ingestion_batch_transactions_count") >= 1.0);
+    assert!(get("canton_exchange_ingestion_batch_commit_seconds_count") >= 1.0);
+    assert!(
+        get("canton_exchange_ingestion_checkpoint_offset{}")
+            >= status["checkpoint"]["offset"].as_i64().unwrap() as f64
+    );
+    assert!(get("canton_exchange_ledger_end_offset{}") >= 1.0);
+    assert!(get("canton_exchange_ingestion_record_time_seconds{}") > 1.0e9);
+    for operation in ["prepare", "execute"] {
+        let series = format!(
+            r#"canton_exchange_ledger_call_seconds_count{{operation="{operation}",outcome="ok"}}"#
+        );
+        assert!(get(&series) >= 1.0, "{series}");
+    }
+    let factory =
+        r#"canton_exchange_registry_call_seconds_count{operation="transfer_factory",outcome="ok"}"#;
+    assert!(get(factory) >= 1.0);
+    let placed = r#"canton_exchange_api_requests_total{route="/v1/withdrawals",status="201"}"#;
+    assert_eq!(get(placed), 1.0);
 }

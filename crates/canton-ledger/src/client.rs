@@ -5,9 +5,11 @@
 //! advice (`non-functionals.rst`): retry by default, except on 401, 403, 500 and 501 and on
 //! requests the node calls invalid; reading past the ledger end is "not yet available".
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
+use crate::call_timer::{CallObserver, CallTimer};
 use crate::errors::{ErrorCategory, JsCantonError};
 use crate::filters::UpdateFormat;
 use crate::interactive::{
@@ -199,6 +201,7 @@ pub struct LedgerClient {
     /// For `wss://` (reqwest has its own copy for `https://`).
     tls: std::sync::Arc<rustls::ClientConfig>,
     limits: Limits,
+    timer: CallTimer,
 }
 
 impl LedgerClient {
@@ -233,7 +236,14 @@ impl LedgerClient {
             auth: options.auth,
             tls,
             limits: options.limits,
+            timer: CallTimer::default(),
         })
+    }
+
+    /// This client, telling `observer` how long each request took (metrics).
+    pub fn with_call_observer(mut self, observer: Arc<dyn CallObserver>) -> LedgerClient {
+        self.timer = CallTimer::new(observer);
+        self
     }
 
     pub fn limits(&self) -> Limits {
@@ -257,6 +267,17 @@ impl LedgerClient {
     /// Sends a request with this client's token, timeout and size bound; the JSON answer. A
     /// 401 to a token that can be renewed (OAuth2) is retried once with a new token.
     pub(crate) async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let started = std::time::Instant::now();
+        let result = self.send_renewing(what, request).await;
+        self.timer.observe(what, started.elapsed(), result.is_ok());
+        result
+    }
+
+    async fn send_renewing<T: serde::de::DeserializeOwned>(
         &self,
         what: &'static str,
         request: reqwest::RequestBuilder,

@@ -79,6 +79,8 @@ pub mod admin_client;
 #[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "client")]
+pub mod call_timer;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod commands;
 pub mod completions;

@@ -43,6 +43,16 @@ impl RegistryClient {
         self.http.base_url()
     }
 
+    /// This client, telling `observer` how long each request took (metrics).
+    pub fn with_call_observer(
+        self,
+        observer: std::sync::Arc<dyn crate::call_timer::CallObserver>,
+    ) -> RegistryClient {
+        RegistryClient {
+            http: self.http.with_call_observer(observer),
+        }
+    }
+
     /// `GET /registry/metadata/v1/info`: the registry's admin party (for Canton Coin, the DSO).
     pub async fn info(&self) -> Result<GetRegistryInfoResponse, ClientError> {
         self.http

@@ -2,8 +2,8 @@
 //! guide's information flow) and its operators, over the Integration DB.
 //!
 //! - Routes under `/v1`: accounts, deposits, withdrawals, treasury, operator; `/healthz`,
-//!   `/readyz` and `/openapi.json` (OpenAPI 3.1, generated from the handlers, see
-//!   [`openapi`]) without authentication.
+//!   `/readyz`, `/metrics` (Prometheus, see [`routes::metrics`]) and `/openapi.json`
+//!   (OpenAPI 3.1, generated from the handlers, see [`openapi`]) without authentication.
 //! - Bearer tokens with two roles ([`auth`]); the caller hands over their hashes
 //!   ([`ApiAuth`]), loaded from a file or the environment, never from argv.
 //! - Amounts are decimal strings, lists are cursor-paginated ([`paging`]), errors are
@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use exchange_store::Store;
 use tokio::net::TcpListener;
 
@@ -53,8 +54,27 @@ pub fn router(store: Store, auth: ApiAuth, config: ApiConfig) -> Router {
     let (router, _) = openapi::api_router().split_for_parts();
     router
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            routes::metrics::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// `/metrics` alone (`run --metrics-listen`): for a process that serves no API, or to keep
+/// scrapes off the API's listener. No route needs a token.
+pub fn metrics_router(store: Store, metrics: exchange_services::Metrics) -> Router {
+    let state = state::AppState {
+        store,
+        auth: Arc::new(ApiAuth::new()),
+        config: Arc::new(ApiConfig {
+            metrics,
+            ..ApiConfig::default()
+        }),
+    };
+    let (router, _) = routes::metrics::router().split_for_parts();
+    router.fallback(not_found).with_state(state)
 }
 
 async fn not_found() -> problem::Problem {

@@ -29,7 +29,7 @@ use crate::state::AppState;
         (name = "withdrawals", description = "Customer withdrawals"),
         (name = "treasury", description = "Holdings and reconciliation"),
         (name = "operator", description = "Operations (operator role)"),
-        (name = "health", description = "Liveness and readiness (no authentication)"),
+        (name = "health", description = "Liveness, readiness and metrics (no authentication)"),
         (name = "page", description = "The operators' status page (HTML without data, no authentication: it reads the API with a token given in the browser)"),
     )
 )]
@@ -99,6 +99,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         // Documented like any route (as `text/html`), so the contract test holds it to the
         // router too: `/` answers GET only, without a token.
         .merge(crate::routes::status_page::router())
+        .merge(crate::routes::metrics::router())
         .routes(routes!(openapi_json))
 }
 

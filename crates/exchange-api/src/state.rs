@@ -6,6 +6,7 @@ use exchange_core::PartyId;
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
 use exchange_core::memo::MemoKey;
+use exchange_services::Metrics;
 use exchange_store::Store;
 
 use crate::auth::ApiAuth;
@@ -25,6 +26,9 @@ pub struct ApiConfig {
     /// take its name.
     pub suspense_account: AccountId,
     pub default_ttl_secs: u64,
+    /// What `/metrics` serves, shared with the services of the process; its cached ledger end
+    /// fills the operator status's lag.
+    pub metrics: Metrics,
 }
 
 impl Default for ApiConfig {
@@ -34,6 +38,7 @@ impl Default for ApiConfig {
             memo_key: None,
             suspense_account: AccountId::new(SUSPENSE_ACCOUNT).expect("non-empty"),
             default_ttl_secs: DEFAULT_TTL_SECS,
+            metrics: Metrics::default(),
         }
     }
 }

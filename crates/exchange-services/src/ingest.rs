@@ -521,6 +521,7 @@ impl Ingestor {
             offset: outcome.offset,
             transactions: (outcome.ingested + outcome.skipped) as usize,
             skipped: outcome.skipped as usize,
+            committing: outcome.timings.committing,
         });
         match &outcome.stop {
             Some(stop) => Err(stop.clone().into()),

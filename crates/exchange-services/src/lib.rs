@@ -12,6 +12,7 @@ pub mod filter;
 pub mod identity;
 pub mod ingest;
 pub mod memo_key;
+pub mod metrics;
 pub mod observe;
 pub mod pool;
 mod prepared;
@@ -28,5 +29,6 @@ pub mod withdraw;
 pub mod withdrawal_request;
 
 pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};
+pub use metrics::Metrics;
 pub use observe::{Event, Observer};
 pub use source::{Recording, RecordingFileError, Source, Transport};

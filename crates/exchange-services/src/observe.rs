@@ -14,6 +14,8 @@ pub enum Event {
         offset: i64,
         transactions: usize,
         skipped: usize,
+        /// How long the DB commit took.
+        committing: Duration,
     },
     /// Periodic, and at the end: where ingestion is and how fast it goes.
     Progress {
@@ -53,6 +55,16 @@ pub enum Event {
 /// Receives [`Event`]s; must not block.
 pub trait Observer: Send + Sync {
     fn event(&self, event: &Event);
+}
+
+/// Tells both (e.g. the log and the metrics).
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: Observer, B: Observer> Observer for Both<A, B> {
+    fn event(&self, event: &Event) {
+        self.0.event(event);
+        self.1.event(event);
+    }
 }
 
 /// Ignores everything.

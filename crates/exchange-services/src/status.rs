@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use exchange_core::Timestamp;
 use exchange_core::changeset::{AccountId, DepositState};
 use exchange_store::{Store, StoreError, Switch};
 use serde::Serialize;
@@ -19,6 +20,10 @@ pub struct StatusReport {
     /// `ledgerEnd - checkpoint.offset`, when the caller asked the node for its ledger end.
     pub lag: Option<i64>,
     pub ledger_end: Option<i64>,
+    /// Seconds from the checkpoint's record time to now (the status's clock): how far behind
+    /// the wall clock ingestion is. It also grows while the ledger is idle, so read it with
+    /// `lag` (0 there means caught up).
+    pub record_time_lag_seconds: Option<i64>,
     pub withdrawals: BTreeMap<String, i64>,
     pub deposits: BTreeMap<String, i64>,
     pub unknown_account_deposits: i64,
@@ -154,6 +159,11 @@ pub async fn gather(store: &Store, suspense_account: &str) -> Result<StatusRepor
     let deposits: BTreeMap<_, _> = store.deposit_counts().await?.into_iter().collect();
     let (suspense, suspense_balance_error) = suspense_balance(store, suspense_account).await;
     let switch = store.switch(Switch::Withdrawals).await?;
+    let now = Timestamp::now();
+    let record_time_lag_seconds = checkpoint
+        .as_ref()
+        .and_then(|c| c.last_update.as_ref())
+        .map(|u| seconds_behind(u.record_time, now));
     Ok(StatusReport {
         treasury_party: store.treasury_party().await?.map(|p| p.to_string()),
         checkpoint: checkpoint.map(|c| {
@@ -173,6 +183,7 @@ pub async fn gather(store: &Store, suspense_account: &str) -> Result<StatusRepor
             .collect(),
         lag: None,
         ledger_end: None,
+        record_time_lag_seconds,
         withdrawals: store.withdrawal_counts().await?.into_iter().collect(),
         unknown_account_deposits: deposits
             .get(DepositState::UnknownAccount.as_str())
@@ -226,6 +237,11 @@ impl StatusReport {
         self.ledger_end = Some(ledger_end);
         self
     }
+}
+
+/// Whole seconds from `record_time` to `now`; 0 when the record time is ahead (clocks apart).
+pub fn seconds_behind(record_time: Timestamp, now: Timestamp) -> i64 {
+    now.micros().saturating_sub(record_time.micros()).max(0) / 1_000_000
 }
 
 /// The suspense account's balances, or why they could not be read (beyond Numeric 10,
@@ -285,4 +301,17 @@ async fn failed_accepts(store: &Store) -> Result<Vec<FailedAcceptReport>, StoreE
             since: f.record.updated_at.to_string(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_time_lag_is_whole_seconds_and_never_negative() {
+        let t = |micros| Timestamp::from_micros(micros).unwrap();
+        assert_eq!(seconds_behind(t(1_000_000), t(3_999_999)), 2);
+        assert_eq!(seconds_behind(t(5_000_000), t(5_000_000)), 0);
+        assert_eq!(seconds_behind(t(9_000_000), t(1_000_000)), 0);
+    }
 }

@@ -22,6 +22,7 @@ use exchange_core::changeset::{DepositState, InstructionState};
 use exchange_core::signing::Signer;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+use exchange_services::Metrics;
 use exchange_services::deposits::{DepositAutomation, DepositConfig};
 use exchange_store::AcceptState;
 use harness::TestDb;
@@ -365,10 +366,29 @@ async fn registry_errors_are_retried_then_reported_and_the_offers_fate_still_set
     let memo = account_of(0).to_string();
     let withdrawn = offer(&mut x, 0, &memo, "3", None).await;
     let retried = offer(&mut x, 0, &memo, "4", None).await;
-    let a = automation(&x, config("a"));
+    let metrics = Metrics::new();
+    let a = automation(&x, config("a")).with_metrics(metrics.clone());
     settle(&x, &a, 40).await;
     let failed = x.store.failed_deposit_accepts().await.unwrap();
     assert_eq!(failed.len(), 2, "{failed:?}");
+    // Counted: three attempts per offer, each a retry, then both given up; the registry's
+    // calls as errors.
+    let accepts = |outcome: &str| {
+        sample(
+            &metrics,
+            &format!("canton_exchange_deposit_accepts_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(accepts("retry"), Some(6.0));
+    assert_eq!(accepts("failed"), Some(2.0));
+    assert_eq!(accepts("executed"), None);
+    let context = |outcome: &str| {
+        let series = format!(
+            "canton_exchange_registry_call_seconds_count{{operation=\"choice_context\",outcome=\"{outcome}\"}}"
+        );
+        sample(&metrics, &series)
+    };
+    assert_eq!(context("error"), Some(6.0));
     for f in &failed {
         assert_eq!((f.record.attempts, f.record.executions), (3, 0), "{f:?}");
         let error = f.record.last_error.as_deref().unwrap_or_default();
@@ -386,6 +406,16 @@ async fn registry_errors_are_retried_then_reported_and_the_offers_fate_still_set
     assert_eq!(deposit_state(&x, &retried).await, DepositState::Credited);
     assert_eq!(x.balance(0, &x.sbx).await, amount("4"));
     assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
+    assert_eq!(accepts("executed"), Some(1.0));
+    assert_eq!(context("ok"), Some(1.0));
+}
+
+/// The value of one series in a scrape of `metrics`, if present.
+fn sample(metrics: &Metrics, series: &str) -> Option<f64> {
+    metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 async fn a_node_that_tampers_gets_no_accept_signed_and_the_offer_is_reported(db: &TestDb) {

@@ -180,7 +180,15 @@ fn describe(config: &Config, args: &Args, only: &Only, out: &mut impl Write) -> 
         if i.strict { ", strict" } else { "" },
     )?;
     if let Some(listen) = config.api.listen {
-        writeln!(out, "  api        listen on {listen}")?;
+        writeln!(
+            out,
+            "  api        listen on {listen} (and /metrics, unauthenticated)"
+        )?;
     }
+    let logs = match config.service.log_format.unwrap_or_default() {
+        crate::logs::LogFormat::Human => "human",
+        crate::logs::LogFormat::Json => "json",
+    };
+    writeln!(out, "  logs       {logs} lines on stderr")?;
     Ok(())
 }

@@ -269,6 +269,9 @@ pub struct Api {
     /// `CANTON_EXCHANGE_API_TOKENS` environment variable).
     #[serde(default)]
     pub tokens_file: Option<PathBuf>,
+    /// Where `/metrics` alone listens (`host:port`), beside or instead of the API.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +283,9 @@ pub struct Service {
     /// The parts this process runs (default: all); `--only` overrides it.
     #[serde(default)]
     pub only: Vec<Part>,
+    /// `human` (default) or `json` log lines; `--log-format` overrides it.
+    #[serde(default)]
+    pub log_format: Option<crate::logs::LogFormat>,
 }
 
 fn default_user_id() -> String {

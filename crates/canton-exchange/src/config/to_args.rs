@@ -108,6 +108,7 @@ impl Config {
             api: crate::api::ApiArgs {
                 api_listen: self.api.listen,
                 api_tokens_file: self.api.tokens_file.clone(),
+                metrics_listen: self.api.metrics_listen,
             },
         };
         Ok((args, self.service.only.clone()))

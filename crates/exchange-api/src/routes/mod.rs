@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod deposits;
 pub mod health;
+pub mod metrics;
 pub mod operator;
 pub mod status_page;
 pub mod treasury;

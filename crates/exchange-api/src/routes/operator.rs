@@ -132,7 +132,8 @@ async fn switch(
     }
 }
 
-/// The exchange's status: checkpoint and record times, withdrawals and deposits per state,
+/// The exchange's status: checkpoint and record times, the lag behind the ledger end (when
+/// this process follows the node) and behind the wall clock, withdrawals and deposits per state,
 /// suspense, quarantine, failed deposit accepts, recovered and unattributed withdrawals, the
 /// last recovery and whether withdrawals are off.
 #[utoipa::path(get, path = "/v1/operator/status", tag = "operator",
@@ -143,7 +144,10 @@ async fn operator_status(
     State(state): State<AppState>,
 ) -> Result<Json<StatusReport>, Problem> {
     let report = status::gather(&state.store, state.config.suspense_account.as_str()).await?;
-    Ok(Json(report))
+    Ok(Json(match state.config.metrics.ledger_end() {
+        Some(end) => report.with_ledger_end(end),
+        None => report,
+    }))
 }
 
 /// The onboarded tokens.

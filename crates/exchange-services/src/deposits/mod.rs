@@ -28,6 +28,8 @@ use tokio::sync::watch;
 
 use attempt::Attempt;
 
+use crate::metrics::{Metrics, Outcome};
+
 #[derive(Clone, Debug)]
 pub struct DepositConfig {
     /// This replica's name in claims (unique per running process).
@@ -93,6 +95,7 @@ pub struct DepositAutomation {
     rate: DefaultDirectRateLimiter,
     /// One client per registry URL (the onboarded tokens name them; they may change).
     registries: Mutex<BTreeMap<String, RegistryClient>>,
+    metrics: Metrics,
 }
 
 fn micros(d: Duration) -> i64 {
@@ -118,14 +121,24 @@ impl DepositAutomation {
             config,
             rate,
             registries: Mutex::new(BTreeMap::new()),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts accept attempts by outcome in `metrics` (and the registries' latencies).
+    pub fn with_metrics(mut self, metrics: Metrics) -> DepositAutomation {
+        self.metrics = metrics;
+        self
     }
 
     fn registry(&self, url: &str) -> RegistryClient {
         let mut clients = self.registries.lock().unwrap_or_else(|e| e.into_inner());
         clients
             .entry(url.to_owned())
-            .or_insert_with(|| RegistryClient::new(url, self.config.registry_limits))
+            .or_insert_with(|| {
+                RegistryClient::new(url, self.config.registry_limits)
+                    .with_call_observer(self.metrics.registry_calls())
+            })
             .clone()
     }
 
@@ -142,6 +155,7 @@ impl DepositAutomation {
         for (offer, error) in &claims.gave_up {
             let error = error.as_deref().unwrap_or("-");
             tracing::error!(%offer, "deposit offer accept_failed after its last attempt: {error}");
+            self.metrics.deposit_accept(Outcome::Failed);
         }
         let claimed = claims.offers;
         let mut round = DepositRound {
@@ -172,12 +186,17 @@ impl DepositAutomation {
         let outcome = match attempt {
             Attempt::Executed { note } => {
                 round.executed += 1;
-                match &note {
+                let counted = match &note {
                     None => {
-                        tracing::info!(%offer, %deposit, attempt = attempt_no, "accept executed")
+                        tracing::info!(%offer, %deposit, attempt = attempt_no, "accept executed");
+                        Outcome::Executed
                     }
-                    Some(why) => tracing::warn!(%offer, %deposit, attempt = attempt_no, "{why}"),
-                }
+                    Some(why) => {
+                        tracing::warn!(%offer, %deposit, attempt = attempt_no, "{why}");
+                        Outcome::Uncertain
+                    }
+                };
+                self.metrics.deposit_accept(counted);
                 AcceptOutcome {
                     executed: true,
                     retry_at: later(self.config.outcome_timeout),
@@ -187,6 +206,7 @@ impl DepositAutomation {
             Attempt::Retry(why) => {
                 round.retried += 1;
                 tracing::warn!(%offer, %deposit, attempt = attempt_no, "accept: {why}");
+                self.metrics.deposit_accept(Outcome::Retry);
                 AcceptOutcome {
                     executed: false,
                     retry_at: later(self.config.retry_delay),

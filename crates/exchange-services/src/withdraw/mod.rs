@@ -26,6 +26,8 @@ use tokio::sync::watch;
 
 use attempt::Attempt;
 
+use crate::metrics::{self, Metrics};
+
 #[derive(Clone, Debug)]
 pub struct AutomationConfig {
     /// This replica's name in claims (unique per running process).
@@ -96,6 +98,7 @@ pub struct Automation {
     rate: DefaultDirectRateLimiter,
     /// Whether the last look found withdrawals switched off, so the change is logged once.
     paused: std::sync::atomic::AtomicBool,
+    metrics: Metrics,
 }
 
 fn micros(d: Duration) -> i64 {
@@ -123,7 +126,17 @@ impl Automation {
             config,
             rate,
             paused: std::sync::atomic::AtomicBool::new(false),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts attempts by outcome in `metrics` (and the registries' latencies).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Automation {
+        for client in self.registries.values_mut() {
+            *client = client.clone().with_call_observer(metrics.registry_calls());
+        }
+        self.metrics = metrics;
+        self
     }
 
     /// Why nothing may be submitted now: the operator switched withdrawals off (e.g. during a
@@ -202,14 +215,17 @@ impl Automation {
                 execute_before,
             } => {
                 round.executed += 1;
-                match note {
+                let counted = match note {
                     None => {
-                        tracing::info!(withdrawal = %id, attempt = claimed.attempts, "executed")
+                        tracing::info!(withdrawal = %id, attempt = claimed.attempts, "executed");
+                        metrics::Outcome::Executed
                     }
                     Some(why) => {
-                        tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}")
+                        tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}");
+                        metrics::Outcome::Uncertain
                     }
-                }
+                };
+                self.metrics.withdrawal_attempt(counted, claimed.attempts);
                 AttemptOutcome {
                     executed: true,
                     retry_at: later(self.config.outcome_timeout),
@@ -219,6 +235,11 @@ impl Automation {
             }
             Attempt::Retry(why) | Attempt::Fail(why) => {
                 tracing::warn!(withdrawal = %id, attempt = claimed.attempts, "{why}");
+                let counted = match attempt {
+                    Attempt::Fail(_) => metrics::Outcome::Failed,
+                    _ => metrics::Outcome::Retry,
+                };
+                self.metrics.withdrawal_attempt(counted, claimed.attempts);
                 AttemptOutcome {
                     executed: false,
                     retry_at: later(self.config.retry_delay),
