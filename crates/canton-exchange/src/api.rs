@@ -55,23 +55,34 @@ impl ApiArgs {
             return Ok(None);
         };
         let auth = self.auth()?;
-        let config = ApiConfig {
-            treasury_party: Some(ingest.fold.treasury.clone()),
-            memo_key: ingest.fold.memo_key.clone(),
-            suspense_account: ingest.fold.suspense_account.clone(),
-            ..ApiConfig::default()
-        };
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("--api-listen {addr}"))?;
-        eprintln!("api: listening on http://{}", listener.local_addr()?);
-        let app = exchange_api::router(store.clone(), auth, config);
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(exchange_api::serve(listener, app, async {
-            let _ = stopped.await;
-        }));
-        Ok(Some(Api { stop, task }))
+        serve(addr, auth, store, ingest).await.map(Some)
     }
+}
+
+/// Binds `addr` and serves the API over `store` with `auth`'s tokens; the memo key and the
+/// treasury party are ingestion's.
+pub async fn serve(
+    addr: SocketAddr,
+    auth: ApiAuth,
+    store: &Store,
+    ingest: &IngestConfig,
+) -> Result<Api> {
+    let config = ApiConfig {
+        treasury_party: Some(ingest.fold.treasury.clone()),
+        memo_key: ingest.fold.memo_key.clone(),
+        suspense_account: ingest.fold.suspense_account.clone(),
+        ..ApiConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("--api-listen {addr}"))?;
+    eprintln!("api: listening on http://{}", listener.local_addr()?);
+    let app = exchange_api::router(store.clone(), auth, config);
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(exchange_api::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    Ok(Api { stop, task })
 }
 
 impl Api {

@@ -355,7 +355,22 @@ impl Only {
     }
 }
 
-pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
+/// What the services are made of, checked before anything starts (a wrong key or a bad
+/// registry URL fails the start).
+struct Prepared {
+    ingest: exchange_services::IngestConfig,
+    party: PartyId,
+    signer: Arc<dyn Signer + Send + Sync>,
+    admins: BTreeMap<PartyId, RegistryClient>,
+    config: AutomationConfig,
+    deposit_config: Option<DepositConfig>,
+    pool_configs: Vec<PoolConfig>,
+    source: Source,
+    ledger: LedgerClient,
+    pool_every: Duration,
+}
+
+fn prepare(args: &Args, only: &Only) -> Result<Prepared> {
     let mut ingest = args.ingest.config(args.party()?)?;
     ingest.standby = args.standby;
     let party = ingest.fold.treasury.clone();
@@ -370,15 +385,34 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
         bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
     };
     let ledger: LedgerClient = client.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let store = args.db.open().await?;
-        let api = args.api.start(&store, &ingest).await?;
-        let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
+    Ok(Prepared {
+        ingest,
+        party,
+        signer: Arc::new(signer),
+        admins,
+        config,
+        deposit_config,
+        pool_configs,
+        source,
+        ledger,
+        pool_every: Duration::from_secs(args.pool_secs),
+    })
+}
+
+impl Prepared {
+    fn services(self, store: &Store, only: &Only) -> Services {
+        let Prepared {
+            ingest,
+            party,
+            signer,
+            admins,
+            config,
+            deposit_config,
+            pool_configs,
+            source,
+            ledger,
+            pool_every,
+        } = self;
         let pool = PoolJob::new(store.clone(), party.clone(), pool_configs);
         let deposits = deposit_config.map(|c| {
             DepositAutomation::new(
@@ -390,7 +424,7 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
             )
         });
         let automation = Automation::new(store.clone(), ledger, admins, signer, party, config);
-        let services = Services {
+        Services {
             only: only.clone(),
             store: store.clone(),
             source,
@@ -398,12 +432,32 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
             automation,
             deposits,
             pool,
-            pool_every: Duration::from_secs(args.pool_secs),
-        };
+            pool_every,
+        }
+    }
+}
+
+pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
+    let prepared = prepare(args, only)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = args.db.open().await?;
+        let api = args.api.start(&store, &prepared.ingest).await?;
+        let services = prepared.services(&store, only);
         let result = if until_idle {
             services.until_idle().await
         } else {
-            services.until_stopped().await
+            let (stop_tx, stop) = watch::channel(false);
+            tokio::spawn(async move {
+                crate::ingest::wait_for_signal().await;
+                eprintln!("stopping");
+                let _ = stop_tx.send(true);
+            });
+            services.until_stopped(stop).await
         };
         if let Some(api) = api {
             api.stop().await?;
@@ -411,6 +465,27 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
         store.close().await;
         result
     })
+}
+
+/// The services of `run` in the caller's runtime, with the API on `listen` under `auth`
+/// (tokens the caller made), until `stop`: for `demo`, which drives them through the API and
+/// stops them for restores as an operator stops the service.
+pub(crate) async fn serve_until(
+    args: &Args,
+    auth: exchange_api::ApiAuth,
+    listen: std::net::SocketAddr,
+    stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let prepared = prepare(args, &Only::new(Vec::new()))?;
+    let store = args.db.open().await?;
+    let api = crate::api::serve(listen, auth, &store, &prepared.ingest).await?;
+    let result = prepared
+        .services(&store, &Only::new(Vec::new()))
+        .until_stopped(stop)
+        .await;
+    let stopped = api.stop().await;
+    store.close().await;
+    result.and(stopped)
 }
 
 struct Services {
@@ -525,15 +600,21 @@ impl Services {
 
     /// Ingestion (tailing) and automation side by side until a signal; when either stops (an
     /// error), the other is stopped too.
-    async fn until_stopped(&self) -> Result<()> {
-        let (stop_tx, stop) = watch::channel(false);
-        let stop_tx = Arc::new(stop_tx);
-        let on_signal = stop_tx.clone();
-        tokio::spawn(async move {
-            crate::ingest::wait_for_signal().await;
-            eprintln!("stopping");
-            let _ = on_signal.send(true);
-        });
+    async fn until_stopped(&self, stop: watch::Receiver<bool>) -> Result<()> {
+        // Either part ending (an error) stops the other: a stop of our own, following the
+        // caller's.
+        let (stop_tx, own_stop) = watch::channel(false);
+        let mut outer = stop;
+        let forward = async {
+            while !*outer.borrow() {
+                if outer.changed().await.is_err() {
+                    break;
+                }
+            }
+            let _ = stop_tx.send(true);
+            std::future::pending::<()>().await
+        };
+        let stop = own_stop;
         let ingesting = self.ingestion(stop.clone());
         let automating = async {
             // The first error of either ends both.
@@ -544,21 +625,27 @@ impl Services {
             )
             .map(|_| ())
         };
-        tokio::pin!(ingesting, automating);
+        let work = async {
+            tokio::pin!(ingesting, automating);
+            tokio::select! {
+                ingested = &mut ingesting => {
+                    let _ = stop_tx.send(true);
+                    let automated = automating.await;
+                    ingested?;
+                    automated?;
+                }
+                automated = &mut automating => {
+                    let _ = stop_tx.send(true);
+                    let ingested = ingesting.await;
+                    automated?;
+                    ingested?;
+                }
+            }
+            Ok(())
+        };
         tokio::select! {
-            ingested = &mut ingesting => {
-                let _ = stop_tx.send(true);
-                let automated = automating.await;
-                ingested?;
-                automated?;
-            }
-            automated = &mut automating => {
-                let _ = stop_tx.send(true);
-                let ingested = ingesting.await;
-                automated?;
-                ingested?;
-            }
+            done = work => done,
+            () = forward => Ok(()),
         }
-        Ok(())
     }
 }

@@ -1,0 +1,200 @@
+//! The demo's closing report: what happened, the balances and the reconciliation as the API
+//! shows them after the restores, and the verdict (every invariant held, the books balance
+//! with no suspense and no own funds appearing from nowhere, withdrawals on).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+use exchange_core::Amount;
+use exchange_drill::disaster::Disaster;
+use exchange_drill::exchange::account_of;
+use exchange_drill::invariants::Broken;
+use serde_json::Value;
+
+use super::client::{Client, amount};
+use super::story::CUSTOMERS;
+
+/// The withdrawals the story requested, by id.
+pub struct Withdrawals {
+    pub completed: String,
+    pub rejected: String,
+    pub expired: String,
+}
+
+/// What the story did, for the report.
+pub struct Told {
+    pub withdrawals: Withdrawals,
+    pub merges: usize,
+    pub restores: Vec<Disaster>,
+    /// Invariants broken after the node restore, the DB restore and at the end.
+    pub broken: Vec<Broken>,
+    pub seconds: f64,
+}
+
+/// The API's view at the end.
+pub struct Final {
+    balances: Vec<(usize, Vec<(String, String)>)>,
+    withdrawals: Vec<Value>,
+    deposits: BTreeMap<String, usize>,
+    totals: Vec<Value>,
+    status: Value,
+}
+
+pub async fn read(api: &Client) -> Result<Final> {
+    let mut balances = Vec::new();
+    for c in 0..CUSTOMERS.len() {
+        let b = api
+            .get(&format!("/v1/accounts/{}/balances", account_of(c)))
+            .await?;
+        let rows = b["balances"].as_array().into_iter().flatten();
+        let rows = rows.map(|r| {
+            let id = r["instrument"]["id"].as_str().unwrap_or("?").to_owned();
+            (
+                id,
+                amount(&r["amount"])
+                    .map(|a| a.to_plain_string())
+                    .unwrap_or_default(),
+            )
+        });
+        balances.push((c, rows.collect()));
+    }
+    let mut deposits = BTreeMap::new();
+    for d in api.all("/v1/deposits").await? {
+        *deposits
+            .entry(d["state"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    let totals = api.get("/v1/treasury/totals").await?;
+    Ok(Final {
+        balances,
+        withdrawals: api.all("/v1/withdrawals").await?,
+        deposits,
+        totals: totals["totals"].as_array().cloned().unwrap_or_default(),
+        status: api.get_as_operator("/v1/operator/status").await?,
+    })
+}
+
+fn plain(v: &Value) -> String {
+    amount(v)
+        .map(|a| a.to_plain_string())
+        .unwrap_or_else(|_| v.to_string())
+}
+
+/// Prints the report; returns what is wrong (empty: the demo succeeded).
+pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String>> {
+    writeln!(out, "\n== report")?;
+    let w = &told.withdrawals;
+    writeln!(out, "  deposits by state      {:?}", end.deposits)?;
+    writeln!(
+        out,
+        "  withdrawals            {} completed, {} rejected by carol, {} expired",
+        w.completed, w.rejected, w.expired
+    )?;
+    writeln!(
+        out,
+        "  pool job               {} dust merge(s)",
+        told.merges
+    )?;
+    for d in &told.restores {
+        writeln!(
+            out,
+            "  {:<22} {} ({} ms)",
+            d.kind.name(),
+            d.detail,
+            d.recovery_ms
+        )?;
+    }
+    writeln!(out, "\n  withdrawals now (GET /v1/withdrawals)")?;
+    for x in &end.withdrawals {
+        writeln!(
+            out,
+            "    {:<34} {:<8} {:>10} {:<6} {}",
+            x["withdrawalId"].as_str().unwrap_or("?"),
+            x["purpose"].as_str().unwrap_or("?"),
+            plain(&x["amount"]),
+            x["instrument"]["id"].as_str().unwrap_or("?"),
+            x["state"].as_str().unwrap_or("?"),
+        )?;
+    }
+    if end.withdrawals.iter().any(|x| x["state"] == "recovered") {
+        writeln!(
+            out,
+            "    (recovered: paid on the ledger after the DB backup, re-created by `recover db` and\n     debited to its customer through the sealed memo in its id)"
+        )?;
+    }
+    writeln!(out, "\n  balances (GET /v1/accounts/{{id}}/balances)")?;
+    for (c, rows) in &end.balances {
+        let shown: Vec<String> = rows.iter().map(|(i, a)| format!("{a} {i}")).collect();
+        writeln!(
+            out,
+            "    {:<6} {:<7} {}",
+            CUSTOMERS[*c],
+            account_of(*c),
+            shown.join(", ")
+        )?;
+    }
+    let mut problems = reconcile(&end.totals, out)?;
+    if let Some(why) = end.status["withdrawalsDisabled"].as_str() {
+        problems.push(format!("withdrawals are off: {why}"));
+    }
+    if end.status["unattributedWithdrawals"].as_u64().unwrap_or(0) > 0 {
+        problems.push("recovered withdrawals are left unattributed".into());
+    }
+    problems.extend(
+        told.broken
+            .iter()
+            .map(|(n, d)| format!("invariant {n}: {d}")),
+    );
+    match told.broken.len() {
+        0 => writeln!(
+            out,
+            "\n  invariants (against the node): all held after each restore and at the end"
+        )?,
+        n => writeln!(out, "\n  invariants (against the node): {n} BROKEN")?,
+    }
+    writeln!(out, "  the story took {:.1} s", told.seconds)?;
+    Ok(problems)
+}
+
+/// `onLedger = customerLiabilities + suspense + inFlightWithdrawals + ownFunds` per
+/// instrument; in this story suspense and own funds must both be zero.
+fn reconcile(totals: &[Value], out: &mut dyn Write) -> Result<Vec<String>> {
+    writeln!(out, "\n  reconciliation (GET /v1/treasury/totals)")?;
+    let mut problems = Vec::new();
+    for t in totals {
+        let id = t["instrument"]["id"].as_str().unwrap_or("?");
+        let part = |k: &str| amount(&t[k]);
+        let (held, owed, suspense, flight, own) = (
+            part("onLedger")?,
+            part("customerLiabilities")?,
+            part("suspense")?,
+            part("inFlightWithdrawals")?,
+            part("ownFunds")?,
+        );
+        let sum = [owed, suspense, flight, own]
+            .iter()
+            .try_fold(Amount::ZERO, |s, a| s.checked_add(*a))
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+        let balanced = sum == held && !t["shortfall"].as_bool().unwrap_or(true);
+        writeln!(
+            out,
+            "    {id:<7} holdings {} = liabilities {} + suspense {} + in flight {} + own funds {}  {}",
+            held.to_plain_string(),
+            owed.to_plain_string(),
+            suspense.to_plain_string(),
+            flight.to_plain_string(),
+            own.to_plain_string(),
+            if balanced { "ok" } else { "MISMATCH" }
+        )?;
+        if !balanced {
+            problems.push(format!("{id}: the treasury totals do not balance: {t}"));
+        }
+        if !suspense.is_zero() || !own.is_zero() {
+            problems.push(format!(
+                "{id}: suspense {suspense} and own funds {own}, where the story explains none"
+            ));
+        }
+    }
+    Ok(problems)
+}

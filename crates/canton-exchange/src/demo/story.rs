@@ -1,0 +1,320 @@
+//! The story before the disasters, told through the REST API as the exchange's internal
+//! systems would: accounts opened, deposits (1-step and by offer) credited, dust merged by the
+//! pool job, the operator's backups, three withdrawals (completed, rejected by the customer,
+//! expired), a counterfeit refused. The sandbox plays the customers.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail, ensure};
+use canton_sandbox::token::InstructionChoice;
+use exchange_core::Amount;
+use exchange_drill::clock::{self, SECOND};
+use exchange_drill::exchange::account_of;
+use serde_json::{Value, json};
+
+use super::client::{Client, amount, until};
+use super::stage::World;
+
+/// The customers, by the drill's index (their accounts are `account_of(index)`).
+pub const CUSTOMERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+fn whole(n: i64) -> Amount {
+    Amount::from_whole(n)
+}
+
+fn dec(text: &str) -> Amount {
+    text.parse().expect("a valid amount literal")
+}
+
+/// Opens every customer's deposit account through the API; each learns where to send funds.
+pub async fn open_accounts(w: &World, api: &Client, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "\n== accounts opened (POST /v1/accounts)")?;
+    for (i, name) in CUSTOMERS.iter().enumerate() {
+        let body = json!({"customerRef": name, "accountId": account_of(i).to_string()});
+        let (status, opened) = api.post("/v1/accounts", &body, None).await?;
+        ensure!(
+            status.is_success(),
+            "opening {name}'s account: {status} {opened}"
+        );
+        let memo = opened["memo"].as_str().unwrap_or_default();
+        ensure!(memo == account_of(i).as_str(), "{name}'s memo is {memo:?}");
+        ensure!(opened["treasuryParty"] == w.x.treasury.as_str(), "{opened}");
+        writeln!(
+            out,
+            "  {name:<6} deposits to the treasury with reason {memo:?}"
+        )?;
+    }
+    Ok(())
+}
+
+/// Waits until the API shows each account's balance of `instrument` as expected.
+async fn balances_become(
+    w: &World,
+    api: &Client,
+    expected: &[(usize, &str, Amount)],
+) -> Result<()> {
+    until("the deposits to be credited", &w.x.sandbox, async || {
+        for (customer, instrument, want) in expected {
+            let got = api
+                .balance(account_of(*customer).as_str(), instrument)
+                .await?;
+            if got != *want {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    })
+    .await
+}
+
+/// Deposits: Canton Coin by 1-step transfer, SBX by offer (accepted by the deposit automation).
+pub async fn deposit(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "\n== customers deposit")?;
+    for (customer, value) in [(0, 250), (1, 120)] {
+        w.traffic.deposit(&mut w.x, customer, whole(value))?;
+        let name = CUSTOMERS[customer];
+        writeln!(out, "  {name:<6} sends {value} Amulet (a 1-step transfer)")?;
+    }
+    for (customer, value) in [(2, 300), (3, 80)] {
+        w.traffic
+            .offer_deposit(&mut w.x, customer, whole(value), false)?;
+        let name = CUSTOMERS[customer];
+        writeln!(
+            out,
+            "  {name:<6} offers {value} SBX (a transfer offer the deposit automation accepts)"
+        )?;
+    }
+    let expected = [
+        (0, "Amulet", whole(250)),
+        (1, "Amulet", whole(120)),
+        (2, "SBX", whole(300)),
+        (3, "SBX", whole(80)),
+    ];
+    balances_become(w, api, &expected).await?;
+    let credited = api.all("/v1/deposits?state=credited").await?;
+    writeln!(out, "  the API shows {} deposits credited:", credited.len())?;
+    for d in &credited {
+        writeln!(
+            out,
+            "    {:<8} {:>8} {:<6} ({})",
+            d["accountId"].as_str().unwrap_or("-"),
+            amount(&d["amount"])?.to_plain_string(),
+            d["instrument"]["id"].as_str().unwrap_or("?"),
+            if d["transferInstruction"].is_null() {
+                "1-step"
+            } else {
+                "offer accepted"
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// Dust: small deposits leave small holdings, which the pool job merges by self-transfers.
+pub async fn dust(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<usize> {
+    writeln!(
+        out,
+        "\n== dust merged by the pool job (holdings below 5 Amulet)"
+    )?;
+    for value in ["0.4", "1.1", "2.3"] {
+        w.traffic.deposit(&mut w.x, 0, dec(value))?;
+    }
+    writeln!(
+        out,
+        "  alice  sends 0.4, 1.1 and 2.3 Amulet: three dust holdings"
+    )?;
+    balances_become(w, api, &[(0, "Amulet", dec("253.8"))]).await?;
+    let merges = until("the pool job to merge the dust", &w.x.sandbox, async || {
+        let holdings = api.get("/v1/treasury/holdings").await?;
+        let mut dust = 0;
+        for h in holdings["holdings"].as_array().into_iter().flatten() {
+            if h["instrument"]["id"] == "Amulet" && amount(&h["amount"])? < whole(5) {
+                dust += 1;
+            }
+        }
+        let done = api.all("/v1/withdrawals?state=completed").await?;
+        let merges = done.iter().filter(|t| t["purpose"] == "pool").count();
+        Ok((dust <= 1 && merges > 0).then_some(merges))
+    })
+    .await?;
+    writeln!(
+        out,
+        "  the pool job merged them: {merges} self-transfer(s), at most one dust holding left"
+    )?;
+    Ok(merges)
+}
+
+/// The operator's backups: a node snapshot and an Integration DB backup (the restores later go
+/// back to them). Taken while two offers wait: the restored DB must follow them to their end.
+pub async fn back_up(w: &mut World, out: &mut dyn Write) -> Result<()> {
+    w.backups.node_backup(&w.x, 1, 0);
+    w.backups.db_backup(&w.x, 1).await?;
+    writeln!(
+        out,
+        "\n== the operator's backups: a node snapshot and an Integration DB backup"
+    )?;
+    Ok(())
+}
+
+/// POST /v1/withdrawals for `customer` to its own party.
+async fn request(
+    w: &World,
+    api: &Client,
+    customer: usize,
+    value: i64,
+    instrument: &str,
+    key: &str,
+) -> Result<Value> {
+    let body = json!({
+        "account": account_of(customer).to_string(),
+        "receiver": w.x.customers[customer],
+        "amount": value.to_string(),
+        "instrumentId": instrument,
+    });
+    let (status, placed) = api.post("/v1/withdrawals", &body, Some(key)).await?;
+    ensure!(
+        status.as_u16() == 201,
+        "withdrawal {key}: {status} {placed}"
+    );
+    Ok(placed)
+}
+
+/// Waits until withdrawal `id` is in `state`; returns it.
+async fn reaches(w: &World, api: &Client, id: &str, state: &str) -> Result<Value> {
+    until(
+        &format!("withdrawal {id} to be {state}"),
+        &w.x.sandbox,
+        async || {
+            let found = api.withdrawal(id).await?;
+            Ok((found["state"] == state).then_some(found))
+        },
+    )
+    .await
+}
+
+fn id_of(placed: &Value) -> Result<String> {
+    placed["withdrawalId"]
+        .as_str()
+        .map(str::to_owned)
+        .context("a withdrawal without an id")
+}
+
+/// Two SBX withdrawals, each an offer to its customer: carol's she will reject, dave's he
+/// will leave to expire. Returns their ids.
+pub async fn request_offers(
+    w: &mut World,
+    api: &Client,
+    out: &mut dyn Write,
+) -> Result<(String, String)> {
+    writeln!(
+        out,
+        "\n== withdrawals requested (POST /v1/withdrawals, each with an Idempotency-Key)"
+    )?;
+    // One after the other: an offer's inputs stay reserved until it is on the ledger (its
+    // change then funds the next).
+    let rejected = id_of(&request(w, api, 2, 100, "SBX", "demo-carol-1").await?)?;
+    reaches(w, api, &rejected, "pending_acceptance").await?;
+    writeln!(out, "  carol  100 SBX: {rejected}")?;
+    let expired = id_of(&request(w, api, 3, 30, "SBX", "demo-dave-1").await?)?;
+    reaches(w, api, &expired, "pending_acceptance").await?;
+    writeln!(out, "  dave    30 SBX: {expired}")?;
+    writeln!(
+        out,
+        "  both are offers now, open for an hour; their SBX are debited meanwhile"
+    )?;
+    Ok((rejected, expired))
+}
+
+/// Carol rejects the offer: the withdrawal fails and she gets her SBX back.
+pub async fn reject(w: &mut World, api: &Client, id: &str, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "\n== the withdrawals go on after the backups")?;
+    if w.traffic
+        .answer_offers_of(&mut w.x, 2, InstructionChoice::Reject)
+        != 1
+    {
+        bail!("carol found no offer to reject");
+    }
+    let failed = reaches(w, api, id, "failed").await?;
+    balances_become(w, api, &[(2, "SBX", whole(300))]).await?;
+    let reason = failed["reason"].as_str().unwrap_or("-");
+    writeln!(
+        out,
+        "  carol  rejects the offer: failed ({reason}); her 100 SBX are back"
+    )?;
+    Ok(())
+}
+
+/// Alice withdraws Canton Coin (1-step): the withdrawal completes. A retry with the same key
+/// answers the same withdrawal. Returns its id.
+pub async fn pay_out(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<String> {
+    let placed = request(w, api, 0, 50, "Amulet", "demo-alice-1").await?;
+    let id = id_of(&placed)?;
+    let body = json!({"account": "acct-0", "receiver": w.x.customers[0], "amount": "50", "instrumentId": "Amulet"});
+    let (status, again) = api
+        .post("/v1/withdrawals", &body, Some("demo-alice-1"))
+        .await?;
+    ensure!(
+        status.as_u16() == 200 && id_of(&again)? == id,
+        "a retry: {status} {again}"
+    );
+    writeln!(
+        out,
+        "  alice   50 Amulet: {id} (retried with the same key: the same one)"
+    )?;
+    reaches(w, api, &id, "completed").await?;
+    balances_become(w, api, &[(0, "Amulet", dec("203.8"))]).await?;
+    writeln!(out, "         completed: a 1-step transfer to alice")?;
+    Ok(id)
+}
+
+/// A token whose admin is not the instrument's: recorded, never credited.
+pub async fn counterfeit(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<Value> {
+    writeln!(out, "\n== a counterfeit deposit")?;
+    w.traffic.counterfeit_deposit(&mut w.x, 1, whole(500))?;
+    writeln!(
+        out,
+        "  bob    sends 500 \"Amulet\" of another admin, reason \"acct-1\""
+    )?;
+    let found = until("the counterfeit to be recorded", &w.x.sandbox, async || {
+        let refused = api.all("/v1/deposits?state=unrecognized").await?;
+        Ok(refused
+            .into_iter()
+            .find(|d| d["amount"].as_str().is_some_and(|a| a.starts_with("500"))))
+    })
+    .await?;
+    let balance = api.balance("acct-1", "Amulet").await?;
+    ensure!(balance == whole(120), "bob's balance is {balance}");
+    let why = found["heldBack"]
+        .as_str()
+        .unwrap_or("not an onboarded token");
+    writeln!(
+        out,
+        "  recorded as unrecognized, not credited ({why}); bob's balance stays 120"
+    )?;
+    Ok(found)
+}
+
+/// Time passes the offer's deadline: dave's withdrawal expires and is refunded.
+pub async fn expire(w: &mut World, api: &Client, id: &str, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "\n== two hours pass on the node")?;
+    clock::advance(&w.x.sandbox, 2 * 3_600 * SECOND);
+    w.traffic.deposit(&mut w.x, 1, whole(5))?;
+    writeln!(
+        out,
+        "  bob    sends 5 Amulet: the first transaction after the offer's deadline"
+    )?;
+    // An offer nobody accepted in time fails (`expired` is for a transfer that never
+    // committed before its target record time).
+    let failed = reaches(w, api, id, "failed").await?;
+    let reason = failed["reason"].as_str().unwrap_or_default();
+    ensure!(
+        reason.starts_with("offer expired"),
+        "dave's withdrawal failed: {reason}"
+    );
+    balances_become(w, api, &[(3, "SBX", whole(80)), (1, "Amulet", whole(125))]).await?;
+    writeln!(
+        out,
+        "  dave's offer expired: the withdrawal failed, his 30 SBX are back (80)"
+    )?;
+    Ok(())
+}
