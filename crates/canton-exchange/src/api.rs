@@ -27,6 +27,8 @@ pub struct ApiArgs {
 pub struct Api {
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Where it listens (the port chosen for `:0`).
+    addr: SocketAddr,
 }
 
 impl ApiArgs {
@@ -55,7 +57,9 @@ impl ApiArgs {
             return Ok(None);
         };
         let auth = self.auth()?;
-        serve(addr, auth, store, ingest).await.map(Some)
+        let api = serve(addr, auth, store, ingest).await?;
+        eprintln!("api: listening on http://{}", api.addr);
+        Ok(Some(api))
     }
 }
 
@@ -76,13 +80,13 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("--api-listen {addr}"))?;
-    eprintln!("api: listening on http://{}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
     let app = exchange_api::router(store.clone(), auth, config);
     let (stop, stopped) = oneshot::channel();
     let task = tokio::spawn(exchange_api::serve(listener, app, async {
         let _ = stopped.await;
     }));
-    Ok(Api { stop, task })
+    Ok(Api { stop, task, addr })
 }
 
 impl Api {

@@ -21,7 +21,7 @@ use exchange_services::deposits::{DepositAutomation, DepositConfig};
 use exchange_services::pool::{PoolConfig, PoolJob};
 use exchange_services::signer::FileSigner;
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
-use exchange_services::{Ingestor, Source};
+use exchange_services::{Ingestor, Observer, Source};
 use exchange_store::{Store, StoreError};
 use tokio::sync::watch;
 
@@ -400,7 +400,12 @@ fn prepare(args: &Args, only: &Only) -> Result<Prepared> {
 }
 
 impl Prepared {
-    fn services(self, store: &Store, only: &Only) -> Services {
+    fn services(
+        self,
+        store: &Store,
+        only: &Only,
+        log: Arc<dyn Observer + Send + Sync>,
+    ) -> Services {
         let Prepared {
             ingest,
             party,
@@ -433,6 +438,7 @@ impl Prepared {
             deposits,
             pool,
             pool_every,
+            log,
         }
     }
 }
@@ -447,7 +453,7 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
     runtime.block_on(async {
         let store = args.db.open().await?;
         let api = args.api.start(&store, &prepared.ingest).await?;
-        let services = prepared.services(&store, only);
+        let services = prepared.services(&store, only, Arc::new(Log));
         let result = if until_idle {
             services.until_idle().await
         } else {
@@ -469,18 +475,19 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
 
 /// The services of `run` in the caller's runtime, with the API on `listen` under `auth`
 /// (tokens the caller made), until `stop`: for `demo`, which drives them through the API and
-/// stops them for restores as an operator stops the service.
+/// stops them for restores as an operator stops the service. Ingestion reports to `log`.
 pub(crate) async fn serve_until(
     args: &Args,
     auth: exchange_api::ApiAuth,
     listen: std::net::SocketAddr,
     stop: watch::Receiver<bool>,
+    log: Arc<dyn Observer + Send + Sync>,
 ) -> Result<()> {
     let prepared = prepare(args, &Only::new(Vec::new()))?;
     let store = args.db.open().await?;
     let api = crate::api::serve(listen, auth, &store, &prepared.ingest).await?;
     let result = prepared
-        .services(&store, &Only::new(Vec::new()))
+        .services(&store, &Only::new(Vec::new()), log)
         .until_stopped(stop)
         .await;
     let stopped = api.stop().await;
@@ -497,6 +504,8 @@ struct Services {
     deposits: Option<DepositAutomation>,
     pool: PoolJob,
     pool_every: Duration,
+    /// Where ingestion's progress and warnings go.
+    log: Arc<dyn Observer + Send + Sync>,
 }
 
 impl Services {
@@ -507,7 +516,7 @@ impl Services {
             self.store.clone(),
             self.source.clone(),
             config,
-            Arc::new(Log),
+            self.log.clone(),
         )
     }
 

@@ -75,6 +75,11 @@ pub async fn read(api: &Client) -> Result<Final> {
     })
 }
 
+/// A withdrawal id's first characters, enough to tell it in the list below.
+fn short(id: &str) -> String {
+    id.chars().take(12).collect::<String>() + "…"
+}
+
 fn plain(v: &Value) -> String {
     amount(v)
         .map(|a| a.to_plain_string())
@@ -84,22 +89,46 @@ fn plain(v: &Value) -> String {
 /// Prints the report; returns what is wrong (empty: the demo succeeded).
 pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String>> {
     writeln!(out, "\n== report")?;
+    let count = |state: &str| end.deposits.get(state).copied().unwrap_or(0);
     let w = &told.withdrawals;
-    writeln!(out, "  deposits by state      {:?}", end.deposits)?;
-    writeln!(
-        out,
-        "  withdrawals            {} completed, {} rejected by carol, {} expired",
-        w.completed, w.rejected, w.expired
-    )?;
-    writeln!(
-        out,
-        "  pool job               {} dust merge(s)",
-        told.merges
-    )?;
+    let lines = [
+        (
+            "accounts",
+            format!(
+                "{} opened through the API: {}",
+                CUSTOMERS.len(),
+                CUSTOMERS.join(", ")
+            ),
+        ),
+        (
+            "deposits",
+            format!(
+                "{} credited (1-step and accepted offers); {} unrecognized (the counterfeit, not credited)",
+                count("credited"),
+                count("unrecognized")
+            ),
+        ),
+        (
+            "withdrawals",
+            format!(
+                "alice's paid ({}); carol's offer rejected ({}) and dave's expired ({}), both refunded",
+                short(&w.completed),
+                short(&w.rejected),
+                short(&w.expired)
+            ),
+        ),
+        (
+            "pool",
+            format!("{} self-transfer(s) merged the dust", told.merges),
+        ),
+    ];
+    for (what, line) in lines {
+        writeln!(out, "  {what:<17} {line}")?;
+    }
     for d in &told.restores {
         writeln!(
             out,
-            "  {:<22} {} ({} ms)",
+            "  {:<17} {} ({} ms)",
             d.kind.name(),
             d.detail,
             d.recovery_ms
@@ -109,12 +138,12 @@ pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String
     for x in &end.withdrawals {
         writeln!(
             out,
-            "    {:<34} {:<8} {:>10} {:<6} {}",
-            x["withdrawalId"].as_str().unwrap_or("?"),
+            "    {:<10} {:<8} {:>6} {:<6} {}",
+            x["state"].as_str().unwrap_or("?"),
             x["purpose"].as_str().unwrap_or("?"),
             plain(&x["amount"]),
             x["instrument"]["id"].as_str().unwrap_or("?"),
-            x["state"].as_str().unwrap_or("?"),
+            x["withdrawalId"].as_str().unwrap_or("?"),
         )?;
     }
     if end.withdrawals.iter().any(|x| x["state"] == "recovered") {
@@ -154,6 +183,10 @@ pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String
         n => writeln!(out, "\n  invariants (against the node): {n} BROKEN")?,
     }
     writeln!(out, "  the story took {:.1} s", told.seconds)?;
+    match problems.len() {
+        0 => writeln!(out, "  verdict: every invariant held and the books balance")?,
+        n => writeln!(out, "  verdict: {n} problem(s), listed below")?,
+    }
     Ok(problems)
 }
 

@@ -176,7 +176,10 @@ impl Services {
     /// error of the part.
     pub async fn during<T>(&self, part: impl Future<Output = Result<T>>) -> Result<T> {
         let (stop_tx, stop) = watch::channel(false);
-        let services = crate::run::serve_until(&self.args, self.auth.clone(), self.listen, stop);
+        // The story says what happens; ingestion's own lines would only interleave with it.
+        let quiet = std::sync::Arc::new(exchange_services::observe::Silent);
+        let services =
+            crate::run::serve_until(&self.args, self.auth.clone(), self.listen, stop, quiet);
         tokio::pin!(services, part);
         tokio::select! {
             done = &mut part => {

@@ -289,8 +289,9 @@ pub async fn counterfeit(w: &mut World, api: &Client, out: &mut dyn Write) -> Re
         .unwrap_or("not an onboarded token");
     writeln!(
         out,
-        "  recorded as unrecognized, not credited ({why}); bob's balance stays 120"
+        "  recorded as unrecognized and held back, not credited; bob's balance stays 120"
     )?;
+    writeln!(out, "  why: {why}")?;
     Ok(found)
 }
 
