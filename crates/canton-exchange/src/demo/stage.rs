@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
 use exchange_api::{ApiAuth, Role, TokenHash};
 use exchange_drill::disaster::Backups;
@@ -62,6 +62,22 @@ fn new_token() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The story starts from nothing: a DB that already has accounts is another exchange's (or
+/// an earlier demo's, of a node that is gone), and is left as it is.
+async fn refuse_a_used_db(db: &ScratchDb) -> Result<()> {
+    let store = db.open().await?;
+    let accounts = store.accounts().await;
+    store.close().await;
+    let accounts = accounts?.len();
+    if accounts > 0 {
+        bail!(
+            "the demo needs a new, empty Integration DB: {} already has {accounts} account(s)",
+            crate::secrets::redact_url(&db.url)
+        );
+    }
+    Ok(())
+}
+
 /// A free port on 127.0.0.1 for the API, kept across the restarts so that its URL stays.
 async fn free_port() -> Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -78,6 +94,7 @@ impl Stage {
             Some(url) => DbTarget::Url(url.to_owned()),
         };
         let scratch = ScratchDb::create(&target, SEED).await?;
+        refuse_a_used_db(&scratch).await?;
         let mut x = Exchange::launch(scratch, SEED).await?;
         let memo_file = x.db.file(MEMO_KEY_FILE);
         x.memo_key = memo_key::generate(&memo_file).context("the withdrawal memo key")?;
