@@ -231,3 +231,66 @@ fn reconcile(totals: &[Value], out: &mut dyn Write) -> Result<Vec<String>> {
     }
     Ok(problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::reconcile;
+
+    fn totals(
+        on_ledger: &str,
+        liabilities: &str,
+        suspense: &str,
+        own: &str,
+        shortfall: bool,
+    ) -> Vec<serde_json::Value> {
+        vec![json!({
+            "instrument": {"admin": "DSO::1220", "id": "Amulet"},
+            "onLedger": on_ledger,
+            "heldBack": "0",
+            "customerLiabilities": liabilities,
+            "suspense": suspense,
+            "inFlightWithdrawals": "0",
+            "ownFunds": own,
+            "shortfall": shortfall,
+        })]
+    }
+
+    #[test]
+    fn balanced_books_without_suspense_or_own_funds_pass() {
+        let mut out = Vec::new();
+        let problems = reconcile(&totals("329.8", "329.8", "0", "0", false), &mut out).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let shown = String::from_utf8(out).unwrap();
+        assert!(
+            shown.contains(
+                "holdings 329.8 = liabilities 329.8 + suspense 0 + in flight 0 + own funds 0  ok"
+            ),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unexplained_own_funds_or_suspense_fail_the_demo() {
+        let mut out = Vec::new();
+        let problems = reconcile(&totals("380", "350", "0", "30", false), &mut out).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("own funds 30"), "{problems:?}");
+        let problems = reconcile(&totals("380", "390", "-10", "0", false), &mut out).unwrap();
+        assert!(problems[0].contains("suspense -10"), "{problems:?}");
+    }
+
+    #[test]
+    fn totals_that_do_not_add_up_or_a_shortfall_fail_the_demo() {
+        let mut out = Vec::new();
+        let problems = reconcile(&totals("100", "90", "0", "0", false), &mut out).unwrap();
+        assert!(problems[0].contains("do not balance"), "{problems:?}");
+        let problems = reconcile(&totals("100", "110", "0", "-10", true), &mut out).unwrap();
+        assert!(
+            problems.iter().any(|p| p.contains("do not balance")),
+            "{problems:?}"
+        );
+        assert!(String::from_utf8(out).unwrap().contains("MISMATCH"));
+    }
+}
