@@ -119,3 +119,100 @@ async fn demo_tells_the_story_on_postgres() {
         .await
         .unwrap();
 }
+
+/// A child process, killed when dropped (a failed assertion must not leave it running).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The line of `lines` that starts (after its indent) with `label`, its value after it.
+fn value_after(lines: &[String], label: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {lines:#?}"));
+    let rest = line.trim_start()[label.len()..].trim();
+    rest.split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
+    use std::io::BufRead;
+
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
+            .args(["demo", "--keep-running"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let last = line.contains("operator token");
+            seen.push(line);
+            if last {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("verdict: every invariant held")),
+        "{lines:#?}"
+    );
+    let page = value_after(&lines, "status page");
+    let token = value_after(&lines, "operator token");
+    let base = page.trim_end_matches('/');
+    assert!(base.starts_with("http://127.0.0.1:"), "{page}");
+
+    // The printed token is an operator's: it reads the status, and may not open accounts.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let status = http
+        .get(format!("{base}/v1/operator/status"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    let status: serde_json::Value = status.json().await.unwrap();
+    assert_eq!(status["withdrawals"]["recovered"], 1, "{status}");
+    let open = http
+        .post(format!("{base}/v1/accounts"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"customerRef": "eve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status(), 403);
+    let anonymous = http
+        .get(format!("{base}/v1/accounts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // SIGTERM: a clean stop, exit 0, the API gone.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(http.get(format!("{base}/healthz")).send().await.is_err());
+}
