@@ -121,19 +121,28 @@ async fn tell(
     Ok((told, end))
 }
 
+/// The services and the API up again until Ctrl-C or SIGTERM; the URLs are printed once the
+/// API answers.
 async fn keep_running(stage: &Stage, out: &mut dyn Write) -> Result<()> {
-    let base = stage.api.base();
-    writeln!(out, "\n== still running (Ctrl-C or SIGTERM to stop)")?;
-    writeln!(out, "  status page     {base}/")?;
-    writeln!(
-        out,
-        "  REST API        {base}/v1  (OpenAPI: {base}/openapi.json)"
-    )?;
-    writeln!(out, "  operator token  {}", stage.services.operator_token)?;
-    writeln!(
-        out,
-        "  e.g. curl -H 'Authorization: Bearer <token>' {base}/v1/operator/status"
-    )?;
-    out.flush()?;
-    stage.services.until_signal().await
+    let api = &stage.api;
+    let base = api.base();
+    let token = &stage.services.operator_token;
+    let serve = async {
+        api.ready().await?;
+        writeln!(out, "\n== still running (Ctrl-C or SIGTERM to stop)")?;
+        writeln!(out, "  status page     {base}/")?;
+        writeln!(
+            out,
+            "  REST API        {base}/v1  (OpenAPI: {base}/openapi.json)"
+        )?;
+        writeln!(out, "  operator token  {token}")?;
+        writeln!(
+            out,
+            "  e.g. curl -H 'Authorization: Bearer <token>' {base}/v1/operator/status"
+        )?;
+        out.flush()?;
+        crate::ingest::wait_for_signal().await;
+        Ok(())
+    };
+    stage.services.during(serve).await
 }

@@ -209,13 +209,4 @@ impl Services {
             })),
         }
     }
-
-    /// The services and the API until Ctrl-C or SIGTERM.
-    pub async fn until_signal(&self) -> Result<()> {
-        self.during(async {
-            crate::ingest::wait_for_signal().await;
-            Ok(())
-        })
-        .await
-    }
 }
