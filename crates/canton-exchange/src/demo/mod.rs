@@ -58,6 +58,14 @@ async fn demo(args: &Args, out: &mut dyn Write) -> Result<Vec<String>> {
     let result = match told {
         Ok((told, end)) => {
             let problems = report::print(&told, &end, out)?;
+            if let Some(db) = &args.db {
+                // Shown redacted: the URL may hold a password.
+                let shown = crate::secrets::redact_url(db);
+                writeln!(
+                    out,
+                    "\nThe Integration DB stays at {shown}: try `canton-exchange status --db {shown}`."
+                )?;
+            }
             if args.keep_running {
                 keep_running(&stage, out).await?;
             }
