@@ -152,11 +152,18 @@ async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
             .spawn()
             .unwrap(),
     );
+    // Read on a thread of its own that drains stdout to its end (a closed pipe would fail the
+    // demo's next line); the test takes the lines up to the token.
     let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
     let lines = tokio::task::spawn_blocking(move || {
         let mut seen = Vec::new();
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
             let last = line.contains("operator token");
             seen.push(line);
             if last {
