@@ -11,6 +11,7 @@ mod recovery;
 mod report;
 mod stage;
 mod story;
+mod withdrawals;
 
 use std::io::Write;
 use std::time::Instant;
@@ -93,12 +94,12 @@ async fn tell(
             story::open_accounts(w, api, out).await?;
             story::deposit(w, api, out).await?;
             let merges = story::dust(w, api, out).await?;
-            let (rejected, expired) = story::request_offers(w, api, out).await?;
+            let (rejected, expired) = withdrawals::request_offers(w, api, out).await?;
             story::back_up(w, out).await?;
-            story::reject(w, api, &rejected, out).await?;
-            let completed = story::pay_out(w, api, out).await?;
+            withdrawals::reject(w, api, &rejected, out).await?;
+            let completed = withdrawals::pay_out(w, api, out).await?;
             story::counterfeit(w, api, out).await?;
-            story::expire(w, api, &expired, out).await?;
+            withdrawals::expire(w, api, &expired, out).await?;
             let withdrawals = Withdrawals {
                 completed,
                 rejected,
