@@ -89,6 +89,37 @@ fn plain(v: &Value) -> String {
 /// Prints the report; returns what is wrong (empty: the demo succeeded).
 pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String>> {
     writeln!(out, "\n== report")?;
+    what_happened(told, end, out)?;
+    listings(end, out)?;
+    let mut problems = reconcile(&end.totals, out)?;
+    if let Some(why) = end.status["withdrawalsDisabled"].as_str() {
+        problems.push(format!("withdrawals are off: {why}"));
+    }
+    if end.status["unattributedWithdrawals"].as_u64().unwrap_or(0) > 0 {
+        problems.push("recovered withdrawals are left unattributed".into());
+    }
+    problems.extend(
+        told.broken
+            .iter()
+            .map(|(n, d)| format!("invariant {n}: {d}")),
+    );
+    match told.broken.len() {
+        0 => writeln!(
+            out,
+            "\n  invariants (against the node): all held after each restore and at the end"
+        )?,
+        n => writeln!(out, "\n  invariants (against the node): {n} BROKEN")?,
+    }
+    writeln!(out, "  the story took {:.1} s", told.seconds)?;
+    match problems.len() {
+        0 => writeln!(out, "  verdict: every invariant held and the books balance")?,
+        n => writeln!(out, "  verdict: {n} problem(s), listed below")?,
+    }
+    Ok(problems)
+}
+
+/// One line per part of the story, and the restores.
+fn what_happened(told: &Told, end: &Final, out: &mut dyn Write) -> Result<()> {
     let count = |state: &str| end.deposits.get(state).copied().unwrap_or(0);
     let w = &told.withdrawals;
     let lines = [
@@ -134,6 +165,11 @@ pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String
             d.recovery_ms
         )?;
     }
+    Ok(())
+}
+
+/// The withdrawals and the balances, as the API lists them.
+fn listings(end: &Final, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "\n  withdrawals now (GET /v1/withdrawals)")?;
     for x in &end.withdrawals {
         writeln!(
@@ -163,31 +199,7 @@ pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String
             shown.join(", ")
         )?;
     }
-    let mut problems = reconcile(&end.totals, out)?;
-    if let Some(why) = end.status["withdrawalsDisabled"].as_str() {
-        problems.push(format!("withdrawals are off: {why}"));
-    }
-    if end.status["unattributedWithdrawals"].as_u64().unwrap_or(0) > 0 {
-        problems.push("recovered withdrawals are left unattributed".into());
-    }
-    problems.extend(
-        told.broken
-            .iter()
-            .map(|(n, d)| format!("invariant {n}: {d}")),
-    );
-    match told.broken.len() {
-        0 => writeln!(
-            out,
-            "\n  invariants (against the node): all held after each restore and at the end"
-        )?,
-        n => writeln!(out, "\n  invariants (against the node): {n} BROKEN")?,
-    }
-    writeln!(out, "  the story took {:.1} s", told.seconds)?;
-    match problems.len() {
-        0 => writeln!(out, "  verdict: every invariant held and the books balance")?,
-        n => writeln!(out, "  verdict: {n} problem(s), listed below")?,
-    }
-    Ok(problems)
+    Ok(())
 }
 
 /// `onLedger = customerLiabilities + suspense + inFlightWithdrawals + ownFunds` per
