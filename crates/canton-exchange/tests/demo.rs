@@ -90,7 +90,11 @@ fn demo_tells_the_story_through_the_api_on_sqlite() {
     let status = status_of(&db);
     assert_eq!(status["withdrawals"]["failed"], 2, "{status}");
     assert_eq!(status["withdrawals"]["recovered"], 1, "{status}");
-    assert_eq!(status["withdrawals"]["completed"], 1, "{status}"); // the pool's merge
+    // The pool's merges (at least the story's; later dust may take another).
+    assert!(
+        status["withdrawals"]["completed"].as_i64() >= Some(1),
+        "{status}"
+    );
     assert_eq!(status["deposits"]["credited"], 9, "{status}");
     assert_eq!(status["deposits"]["unrecognized"], 1, "{status}");
     assert_eq!(status["unattributedWithdrawals"], 0, "{status}");

@@ -88,12 +88,12 @@ async fn tell(
         api,
         services,
     } = stage;
-    let (withdrawals, merges) = services
+    let withdrawals = services
         .during(async {
             api.ready().await?;
             story::open_accounts(w, api, out).await?;
             story::deposit(w, api, out).await?;
-            let merges = story::dust(w, api, out).await?;
+            story::dust(w, api, out).await?;
             let (rejected, expired) = withdrawals::request_offers(w, api, out).await?;
             story::back_up(w, out).await?;
             withdrawals::reject(w, api, &rejected, out).await?;
@@ -105,7 +105,7 @@ async fn tell(
                 rejected,
                 expired,
             };
-            Ok((withdrawals, merges))
+            Ok(withdrawals)
         })
         .await?;
     let mut broken = recovery::check(w, out).await?;
@@ -114,7 +114,7 @@ async fn tell(
     let db = recovery::db_restore(w, out).await?;
     let end = services
         .during(async {
-            recovery::caught_up(w, api).await?;
+            recovery::settled(w, api).await?;
             report::read(api).await
         })
         .await?;
@@ -122,7 +122,6 @@ async fn tell(
     broken.extend(recovery::check(w, out).await?);
     let told = Told {
         withdrawals,
-        merges,
         restores: vec![node, db],
         broken,
         seconds: started.elapsed().as_secs_f64(),

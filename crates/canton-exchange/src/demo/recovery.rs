@@ -12,6 +12,7 @@ use exchange_drill::invariants::{self, Broken};
 
 use super::client::{Client, until};
 use super::stage::{Services, World};
+use super::story::dust_holdings;
 
 /// Steps of the drill's runbooks (in their reports).
 const NODE_RESTORE_STEP: usize = 2;
@@ -77,6 +78,26 @@ pub async fn caught_up(w: &World, api: &Client) -> Result<()> {
         },
     )
     .await
+}
+
+/// Caught up, and nothing left to do: no withdrawal or pool transfer on its way, the dust
+/// merged (the DB restore's deposit after tSafe is dust the pool job merges).
+pub async fn settled(w: &World, api: &Client) -> Result<()> {
+    caught_up(w, api).await?;
+    until("the services to settle", &w.x.sandbox, async || {
+        for state in ["requested", "submitted", "pending_acceptance"] {
+            if !api
+                .all(&format!("/v1/withdrawals?state={state}"))
+                .await?
+                .is_empty()
+            {
+                return Ok(None);
+            }
+        }
+        Ok((dust_holdings(api).await? <= 1).then_some(()))
+    })
+    .await?;
+    caught_up(w, api).await
 }
 
 /// The services restarted as an operator would, until they caught up; then the invariants

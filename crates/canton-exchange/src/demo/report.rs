@@ -25,7 +25,6 @@ pub struct Withdrawals {
 /// What the story did, for the report.
 pub struct Told {
     pub withdrawals: Withdrawals,
-    pub merges: usize,
     pub restores: Vec<Disaster>,
     /// Invariants broken after the node restore, the DB restore and at the end.
     pub broken: Vec<Broken>,
@@ -121,6 +120,11 @@ pub fn print(told: &Told, end: &Final, out: &mut dyn Write) -> Result<Vec<String
 /// One line per part of the story, and the restores.
 fn what_happened(told: &Told, end: &Final, out: &mut dyn Write) -> Result<()> {
     let count = |state: &str| end.deposits.get(state).copied().unwrap_or(0);
+    let pool_merges = end
+        .withdrawals
+        .iter()
+        .filter(|x| x["purpose"] == "pool" && x["state"] == "completed")
+        .count();
     let w = &told.withdrawals;
     let lines = [
         (
@@ -150,7 +154,7 @@ fn what_happened(told: &Told, end: &Final, out: &mut dyn Write) -> Result<()> {
         ),
         (
             "pool",
-            format!("{} self-transfer(s) merged the dust", told.merges),
+            format!("{} self-transfer(s) merged dust", pool_merges),
         ),
     ];
     for (what, line) in lines {

@@ -109,7 +109,7 @@ pub async fn deposit(w: &mut World, api: &Client, out: &mut dyn Write) -> Result
 }
 
 /// Dust: small deposits leave small holdings, which the pool job merges by self-transfers.
-pub async fn dust(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<usize> {
+pub async fn dust(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<()> {
     writeln!(
         out,
         "\n== dust merged by the pool job (holdings below 5 Amulet)"
@@ -123,23 +123,33 @@ pub async fn dust(w: &mut World, api: &Client, out: &mut dyn Write) -> Result<us
     )?;
     balances_become(w, api, &[(0, "Amulet", dec("253.8"))]).await?;
     let merges = until("the pool job to merge the dust", &w.x.sandbox, async || {
-        let holdings = api.get("/v1/treasury/holdings").await?;
-        let mut dust = 0;
-        for h in holdings["holdings"].as_array().into_iter().flatten() {
-            if h["instrument"]["id"] == "Amulet" && amount(&h["amount"])? < whole(5) {
-                dust += 1;
-            }
-        }
-        let done = api.all("/v1/withdrawals?state=completed").await?;
-        let merges = done.iter().filter(|t| t["purpose"] == "pool").count();
-        Ok((dust <= 1 && merges > 0).then_some(merges))
+        let merges = pool_merges(api).await?;
+        Ok((dust_holdings(api).await? <= 1 && merges > 0).then_some(merges))
     })
     .await?;
     writeln!(
         out,
         "  the pool job merged them: {merges} self-transfer(s), at most one dust holding left"
     )?;
-    Ok(merges)
+    Ok(())
+}
+
+/// The treasury's Canton Coin holdings below the pool's dust threshold (5).
+pub(super) async fn dust_holdings(api: &Client) -> Result<usize> {
+    let holdings = api.get("/v1/treasury/holdings").await?;
+    let mut dust = 0;
+    for h in holdings["holdings"].as_array().into_iter().flatten() {
+        if h["instrument"]["id"] == "Amulet" && amount(&h["amount"])? < whole(5) {
+            dust += 1;
+        }
+    }
+    Ok(dust)
+}
+
+/// The pool job's completed self-transfers.
+async fn pool_merges(api: &Client) -> Result<usize> {
+    let done = api.all("/v1/withdrawals?state=completed").await?;
+    Ok(done.iter().filter(|t| t["purpose"] == "pool").count())
 }
 
 /// The operator's backups: a node snapshot and an Integration DB backup (the restores later go
