@@ -46,7 +46,9 @@ fn demo_succeeds_on(db: &str) -> String {
         // Both restores and their runbooks.
         "then `recover validator`:",
         "then `recover db`:",
-        "1 withdrawal(s) recovered",
+        // alice's withdrawal, paid after the DB backup, back as `recovered` (the runbook's own
+        // count may miss it when ingestion resyncs it before the runbook records its start).
+        "recovered  customer     50 Amulet w1.",
         // The report: balances, reconciliation, verdict.
         "alice  acct-0 204.8 Amulet",
         "bob    acct-1 125 Amulet",
