@@ -78,6 +78,8 @@ async fn demo(args: &Args, out: &mut dyn Write) -> Result<Vec<String>> {
     result
 }
 
+/// The story part by part: the services up for each, stopped for the restores in between;
+/// returns what the report needs and the API's view at the end.
 async fn tell(
     stage: &mut Stage,
     out: &mut dyn Write,
