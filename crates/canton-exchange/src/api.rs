@@ -68,14 +68,8 @@ impl ApiArgs {
     ) -> Result<Option<Api>> {
         let mut apps = Vec::new();
         if let Some(addr) = self.api_listen {
-            let config = ApiConfig {
-                treasury_party: Some(ingest.fold.treasury.clone()),
-                memo_key: ingest.fold.memo_key.clone(),
-                suspense_account: ingest.fold.suspense_account.clone(),
-                metrics: metrics.clone(),
-                ..ApiConfig::default()
-            };
-            let app = exchange_api::router(store.clone(), self.auth()?, config);
+            let app =
+                exchange_api::router(store.clone(), self.auth()?, api_config(ingest, metrics));
             apps.push((addr, "--api-listen", "api", app));
         }
         if let Some(addr) = self.metrics_listen {
@@ -85,30 +79,40 @@ impl ApiArgs {
         if apps.is_empty() {
             return Ok(None);
         }
-        let (stop, stopped) = watch::channel(false);
-        let mut servers = Vec::new();
-        for (addr, flag, what, app) in apps {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("{flag} {addr}"))?;
-            let address = listener.local_addr()?;
-            tracing::info!(%address, "{what}: listening on http://{address}");
-            let mut stopped = stopped.clone();
-            servers.push(tokio::spawn(exchange_api::serve(
-                listener,
-                app,
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                },
-            )));
-        }
-        let watcher = tokio::spawn(watch_ledger_end(ledger.clone(), metrics.clone()));
-        Ok(Some(Api {
-            stop,
-            servers,
-            watcher,
-        }))
+        listen(apps, ledger, metrics).await.map(Some)
     }
+}
+
+/// Binds each app's address and serves it until [`Api::stop`]; while they serve, the node's
+/// ledger end is watched for the lag.
+async fn listen(
+    apps: Vec<(SocketAddr, &str, &str, exchange_api::Router)>,
+    ledger: &LedgerClient,
+    metrics: &Metrics,
+) -> Result<Api> {
+    let (stop, stopped) = watch::channel(false);
+    let mut servers = Vec::new();
+    for (addr, flag, what, app) in apps {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{flag} {addr}"))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, "{what}: listening on http://{address}");
+        let mut stopped = stopped.clone();
+        servers.push(tokio::spawn(exchange_api::serve(
+            listener,
+            app,
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        )));
+    }
+    let watcher = tokio::spawn(watch_ledger_end(ledger.clone(), metrics.clone()));
+    Ok(Api {
+        stop,
+        servers,
+        watcher,
+    })
 }
 
 /// How often the API's process asks the node for its ledger end.
@@ -123,6 +127,30 @@ async fn watch_ledger_end(ledger: LedgerClient, metrics: Metrics) {
             metrics.set_ledger_end(end);
         }
         tokio::time::sleep(LEDGER_END_EVERY).await;
+    }
+}
+
+/// Serves the API over `store` on `addr` with `auth`'s tokens (tokens the caller made, as
+/// `demo` does); the memo key and the treasury party are ingestion's.
+pub async fn serve(
+    addr: SocketAddr,
+    auth: ApiAuth,
+    store: &Store,
+    ingest: &IngestConfig,
+    ledger: &LedgerClient,
+    metrics: &Metrics,
+) -> Result<Api> {
+    let app = exchange_api::router(store.clone(), auth, api_config(ingest, metrics));
+    listen(vec![(addr, "--api-listen", "api", app)], ledger, metrics).await
+}
+
+fn api_config(ingest: &IngestConfig, metrics: &Metrics) -> ApiConfig {
+    ApiConfig {
+        treasury_party: Some(ingest.fold.treasury.clone()),
+        memo_key: ingest.fold.memo_key.clone(),
+        suspense_account: ingest.fold.suspense_account.clone(),
+        metrics: metrics.clone(),
+        ..ApiConfig::default()
     }
 }
 

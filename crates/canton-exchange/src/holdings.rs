@@ -16,16 +16,6 @@ pub struct Args {
     format: Format,
 }
 
-impl Args {
-    /// The table form for one DB (the demo prints it).
-    pub fn for_db(db: &str) -> Args {
-        Args {
-            db: DbArgs::for_url(db),
-            format: Format::Table,
-        }
-    }
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonHolding {

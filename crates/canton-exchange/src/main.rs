@@ -47,9 +47,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The whole flow on the embedded defaults: a built-in sandbox node with customers'
-    /// deposits and a withdrawal, ingested into a new SQLite Integration DB, then status,
-    /// holdings and balances.
+    /// The whole story through the REST API: a built-in sandbox node and the services of `run`
+    /// on a new SQLite DB; deposits, withdrawals, dust, a counterfeit, a node restore and a DB
+    /// restore with their runbooks; then a report. Exits non-zero if an invariant broke.
     Demo(demo::Args),
     /// Explain what recorded ledger transactions mean for a party (deposits, withdrawals,
     /// holdings); for support staff and audits.

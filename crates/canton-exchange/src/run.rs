@@ -12,23 +12,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use canton_ledger::client::LedgerClient;
 use canton_ledger::registry_client::RegistryClient;
 use exchange_core::pool::PoolPolicy;
 use exchange_core::signing::Signer;
-use exchange_core::{Amount, InstrumentId, PartyId, Timestamp};
-use exchange_services::deposits::{DepositAutomation, DepositConfig};
-use exchange_services::observe::Both;
-use exchange_services::pool::{PoolConfig, PoolJob};
+use exchange_core::{Amount, InstrumentId, PartyId};
+use exchange_services::Observer;
+use exchange_services::deposits::DepositConfig;
+use exchange_services::pool::PoolConfig;
 use exchange_services::signer::FileSigner;
-use exchange_services::withdraw::{Automation, AutomationConfig, Round};
-use exchange_services::{Ingestor, Metrics, Source};
-use exchange_store::{Store, StoreError};
+use exchange_services::withdraw::AutomationConfig;
 use tokio::sync::watch;
 
 use crate::db::DbArgs;
 use crate::ingest::{IngestOptions, Log};
 use crate::ledger::{LedgerArgs, LedgerAuth};
+
+mod services;
+
+use services::prepare;
 
 /// The parts of `run`, each of which can run alone.
 #[derive(
@@ -368,17 +369,7 @@ impl Only {
 }
 
 pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
-    let mut ingest = args.ingest.config(args.party()?)?;
-    ingest.standby = args.standby;
-    let party = ingest.fold.treasury.clone();
-    let signer = FileSigner::load(args.treasury_key()?).context("--treasury-key")?;
-    check_key(&party, &signer)?;
-    let admins = registries(args)?;
-    let config = automation_config(args, &admins)?;
-    let deposit_config = deposit_config(args, &config.worker).filter(|_| only.runs(Part::Deposits));
-    let pool_configs = pools(args, &admins)?;
-    let metrics = Metrics::new();
-    let (source, ledger) = timed_ledger(args.ledger()?.source()?, &metrics)?;
+    let prepared = prepare(args, only)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -386,36 +377,26 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let store = args.db.open().await?;
-        let api = args.api.start(&store, &ingest, &ledger, &metrics).await?;
-        let signer: Arc<dyn Signer + Send + Sync> = Arc::new(signer);
-        let pool = PoolJob::new(store.clone(), party.clone(), pool_configs);
-        let deposits = deposit_config.map(|c| {
-            DepositAutomation::new(
-                store.clone(),
-                ledger.clone(),
-                signer.clone(),
-                party.clone(),
-                c,
+        let api = args
+            .api
+            .start(
+                &store,
+                &prepared.ingest,
+                &prepared.ledger,
+                &prepared.metrics,
             )
-            .with_metrics(metrics.clone())
-        });
-        let automation = Automation::new(store.clone(), ledger, admins, signer, party, config)
-            .with_metrics(metrics.clone());
-        let services = Services {
-            only: only.clone(),
-            store: store.clone(),
-            source,
-            ingest,
-            automation,
-            deposits,
-            pool,
-            pool_every: Duration::from_secs(args.pool_secs),
-            metrics,
-        };
+            .await?;
+        let services = prepared.services(&store, only, Arc::new(Log));
         let result = if until_idle {
             services.until_idle().await
         } else {
-            services.until_stopped().await
+            let (stop_tx, stop) = watch::channel(false);
+            tokio::spawn(async move {
+                crate::ingest::wait_for_signal().await;
+                tracing::info!("stopping");
+                let _ = stop_tx.send(true);
+            });
+            services.until_stopped(stop).await
         };
         if let Some(api) = api {
             api.stop().await?;
@@ -425,166 +406,32 @@ pub fn run(args: &Args, only: &Only, until_idle: bool) -> Result<()> {
     })
 }
 
-/// The node's client, timing its requests in `metrics`; a recording cannot take withdrawals.
-fn timed_ledger(source: Source, metrics: &Metrics) -> Result<(Source, LedgerClient)> {
-    let Source::Ledger { client, transport } = source else {
-        bail!("--ledger must be a node's Ledger API: a recording cannot take withdrawals");
-    };
-    let client = client.with_call_observer(metrics.ledger_calls());
-    let source = Source::Ledger {
-        client: client.clone(),
-        transport,
-    };
-    Ok((source, client))
-}
-
-struct Services {
-    only: Only,
-    store: Store,
-    source: Source,
-    ingest: exchange_services::IngestConfig,
-    automation: Automation,
-    deposits: Option<DepositAutomation>,
-    pool: PoolJob,
-    pool_every: Duration,
-    metrics: Metrics,
-}
-
-impl Services {
-    fn ingestor(&self, once: bool) -> Ingestor {
-        let mut config = self.ingest.clone();
-        config.once = once;
-        Ingestor::new(
-            self.store.clone(),
-            self.source.clone(),
-            config,
-            Arc::new(Both(Log, self.metrics.clone())),
-        )
-    }
-
-    /// Rounds of ingestion to the ledger end and automation, until a round finds nothing to
-    /// do: for scripts and tests.
-    async fn until_idle(&self) -> Result<()> {
-        let (_stop_tx, stop) = watch::channel(false);
-        let only = &self.only;
-        loop {
-            if only.runs(Part::Ingestion) {
-                self.ingestor(true).run(stop.clone()).await?;
-            }
-            let placed = match only.runs(Part::Pool) {
-                true => self.pool.run_once().await?,
-                false => 0,
-            };
-            let round = match only.runs(Part::Withdrawals) {
-                true => self.automation.run_round().await?,
-                false => Round::default(),
-            };
-            let accepts = match &self.deposits {
-                Some(deposits) => deposits.run_round().await?.claimed,
-                None => 0,
-            };
-            let open = match only.runs(Part::Withdrawals) {
-                true => self.store.withdrawals_in_progress(Timestamp::now()).await?,
-                false => 0,
-            };
-            let offers = match &self.deposits {
-                Some(_) => self.store.deposit_offers_in_progress().await?,
-                None => 0,
-            };
-            if placed == 0 && round.claimed == 0 && accepts == 0 && open == 0 && offers == 0 {
-                if only.runs(Part::Ingestion) {
-                    self.ingestor(true).run(stop.clone()).await?;
-                }
-                tracing::info!("idle: nothing left to do");
-                return Ok(());
-            }
-            if round.claimed == 0 && accepts == 0 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-
-    /// The deposit automation's rounds until `stop`, if it is on.
-    async fn accept_offers(&self, stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        match &self.deposits {
-            Some(deposits) => deposits.run(stop).await,
-            None => Ok(()),
-        }
-    }
-
-    /// The withdrawal automation until `stop`, if it runs here.
-    async fn withdrawals(&self, stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        match self.only.runs(Part::Withdrawals) {
-            true => self.automation.run(stop).await,
-            false => Ok(()),
-        }
-    }
-
-    /// Tailing ingestion until `stop`, if it runs here; else waits for `stop`.
-    async fn ingestion(&self, mut stop: watch::Receiver<bool>) -> Result<()> {
-        if self.only.runs(Part::Ingestion) {
-            self.ingestor(false).run(stop).await?;
-            return Ok(());
-        }
-        while !*stop.borrow() {
-            if stop.changed().await.is_err() {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Pool passes every `pool_every` until `stop`.
-    async fn pool_passes(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        if !self.only.runs(Part::Pool) {
-            return Ok(());
-        }
-        while !*stop.borrow() {
-            self.pool.run_once().await?;
-            tokio::select! {
-                _ = stop.changed() => {}
-                _ = tokio::time::sleep(self.pool_every) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Ingestion (tailing) and automation side by side until a signal; when either stops (an
-    /// error), the other is stopped too.
-    async fn until_stopped(&self) -> Result<()> {
-        let (stop_tx, stop) = watch::channel(false);
-        let stop_tx = Arc::new(stop_tx);
-        let on_signal = stop_tx.clone();
-        tokio::spawn(async move {
-            crate::ingest::wait_for_signal().await;
-            tracing::info!("stopping");
-            let _ = on_signal.send(true);
-        });
-        let ingesting = self.ingestion(stop.clone());
-        let automating = async {
-            // The first error of either ends both.
-            tokio::try_join!(
-                self.withdrawals(stop.clone()),
-                self.accept_offers(stop.clone()),
-                self.pool_passes(stop.clone())
-            )
-            .map(|_| ())
-        };
-        tokio::pin!(ingesting, automating);
-        tokio::select! {
-            ingested = &mut ingesting => {
-                let _ = stop_tx.send(true);
-                let automated = automating.await;
-                ingested?;
-                automated?;
-            }
-            automated = &mut automating => {
-                let _ = stop_tx.send(true);
-                let ingested = ingesting.await;
-                automated?;
-                ingested?;
-            }
-        }
-        Ok(())
-    }
+/// The services of `run` in the caller's runtime, with the API on `listen` under `auth`
+/// (tokens the caller made), until `stop`: for `demo`, which drives them through the API and
+/// stops them for restores as an operator stops the service. Ingestion reports to `log`.
+pub(crate) async fn serve_until(
+    args: &Args,
+    auth: exchange_api::ApiAuth,
+    listen: std::net::SocketAddr,
+    stop: watch::Receiver<bool>,
+    log: Arc<dyn Observer + Send + Sync>,
+) -> Result<()> {
+    let prepared = prepare(args, &Only::new(Vec::new()))?;
+    let store = args.db.open().await?;
+    let api = crate::api::serve(
+        listen,
+        auth,
+        &store,
+        &prepared.ingest,
+        &prepared.ledger,
+        &prepared.metrics,
+    )
+    .await?;
+    let result = prepared
+        .services(&store, &Only::new(Vec::new()), log)
+        .until_stopped(stop)
+        .await;
+    let stopped = api.stop().await;
+    store.close().await;
+    result.and(stopped)
 }

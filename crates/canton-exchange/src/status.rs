@@ -24,19 +24,6 @@ pub struct Args {
     format: Format,
 }
 
-impl Args {
-    /// The table form for one DB, without a ledger to compare with (the demo prints it).
-    pub fn for_db(db: &str) -> Args {
-        Args {
-            db: DbArgs::for_url(db),
-            ledger: None,
-            auth: LedgerAuth::default(),
-            suspense_account: SUSPENSE_ACCOUNT.to_owned(),
-            format: Format::Table,
-        }
-    }
-}
-
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let status = runtime()?.block_on(async {
         let store = args.db.open_read_only().await?;

@@ -1,89 +1,231 @@
-//! `canton-exchange demo`, the README's main command: sandbox, ingestion into SQLite, report.
+//! `canton-exchange demo`, the README's main command: the whole story through the REST API,
+//! on SQLite and on PostgreSQL; its report's facts, its exit status, and the DB it leaves
+//! behind read back by other commands.
 
-use std::process::Command;
+#[path = "../../exchange-store/tests/harness/mod.rs"]
+#[allow(dead_code)] // shared with the store's tests, which use all of it
+mod harness;
+
+use std::process::{Command, Output};
+
+use harness::TestDb;
+use serde_json::Value;
+
+fn canton_exchange(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The demo on `db`: it must exit 0 and report the story's facts.
+fn demo_succeeds_on(db: &str) -> String {
+    let out = canton_exchange(&["demo", "--db", db]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let facts = [
+        // Accounts opened through the API; deposits 1-step and by offer, credited.
+        "alice  deposits to the treasury with reason \"acct-0\"",
+        "the API shows 4 deposits credited",
+        "acct-2        300 SBX    (offer accepted)",
+        // The pool job, the three withdrawals, the idempotent retry, the counterfeit.
+        "the pool job merged them",
+        "carol  rejects the offer: failed (rejected by the receiver); her 100 SBX are back",
+        "(retried with the same key: the same one)",
+        "completed: a 1-step transfer to alice",
+        "dave's offer expired: the withdrawal failed, his 30 SBX are back (80)",
+        "recorded as unrecognized and held back, not credited; bob's balance stays 120",
+        // Both restores and their runbooks.
+        "then `recover validator`:",
+        "then `recover db`:",
+        // alice's withdrawal, paid after the DB backup, back as `recovered` (the runbook's own
+        // count may miss it when ingestion resyncs it before the runbook records its start).
+        "recovered  customer     50 Amulet w1.",
+        // The report: balances, reconciliation, verdict.
+        "alice  acct-0 204.8 Amulet",
+        "bob    acct-1 125 Amulet",
+        "carol  acct-2 300 SBX",
+        "dave   acct-3 80 SBX",
+        "Amulet  holdings 329.8 = liabilities 329.8 + suspense 0 + in flight 0 + own funds 0  ok",
+        "SBX     holdings 380 = liabilities 380 + suspense 0 + in flight 0 + own funds 0  ok",
+        "invariants (against the node): all held after each restore and at the end",
+        "verdict: every invariant held and the books balance",
+    ];
+    for fact in facts {
+        assert!(shown.contains(fact), "missing {fact:?} in\n{shown}");
+    }
+    assert_eq!(
+        shown
+            .matches("invariants checked against the node: all held")
+            .count(),
+        3,
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("BROKEN") && !shown.contains("MISMATCH"),
+        "{shown}"
+    );
+    shown
+}
+
+/// What `status` reads from the DB the demo left: the same story, told by another command.
+fn status_of(db: &str) -> Value {
+    let out = canton_exchange(&["status", "--db", db, "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 #[test]
-fn demo_ingests_the_basic_scenario_and_reports_it() {
-    let dir = std::env::temp_dir().join(format!("demo-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("demo.db").display());
-    let out = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .args(["demo", "--db", &db])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The scenario's deposits: alice 100 and bob 25 to their accounts, carol's unknown memo
-    // recorded but not credited, bob's offer still pending.
-    assert!(
-        stdout.contains("deposit-account-alice        Amulet             100.0000000000"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("deposit-account-bob          Amulet              25.0000000000"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("credited             2"), "{stdout}");
-    assert!(stdout.contains("unknown-account deposits  1"), "{stdout}");
-    assert!(stdout.contains("offered              1"), "{stdout}");
-    // The treasury's own withdrawal was made outside this DB: recovered, booked to suspense.
-    assert!(stdout.contains("recovered"), "{stdout}");
-    assert!(stdout.contains("active holdings"), "{stdout}");
+fn demo_tells_the_story_through_the_api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    demo_succeeds_on(&db);
 
-    // The treasury's pending outgoing offers lock their amounts: `holdings` shows each lock as
-    // the holding view has it (held by the token's admin, until the offer's executeBefore,
-    // naming the receiver), the other holdings as unlocked.
-    let out = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .args(["holdings", "--db", &db, "--format", "json"])
-        .output()
-        .unwrap();
+    let status = status_of(&db);
+    assert_eq!(status["withdrawals"]["failed"], 2, "{status}");
+    assert_eq!(status["withdrawals"]["recovered"], 1, "{status}");
+    // The pool's merges (at least the story's; later dust may take another).
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        status["withdrawals"]["completed"].as_i64() >= Some(1),
+        "{status}"
     );
-    let holdings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let holdings = holdings.as_array().unwrap();
-    let locked: Vec<&serde_json::Value> =
-        holdings.iter().filter(|h| !h["lock"].is_null()).collect();
-    assert!(!locked.is_empty(), "{holdings:?}");
-    assert!(locked.len() < holdings.len(), "{holdings:?}");
-    for h in locked {
-        let lock = &h["lock"];
-        let holders = lock["holders"].as_array().unwrap();
-        assert_eq!(holders.len(), 1, "{lock}");
-        assert_eq!(holders[0], h["instrument"]["admin"], "{lock}");
-        let expires: &str = lock["expiresAt"].as_str().unwrap();
-        assert!(expires.ends_with('Z') && expires.contains('T'), "{lock}");
-        assert!(
-            lock["context"]
-                .as_str()
-                .unwrap()
-                .starts_with("transfer to '"),
-            "{lock}"
-        );
-        assert!(lock.get("expiresAfter").is_none(), "{lock}");
+    assert_eq!(status["deposits"]["credited"], 9, "{status}");
+    assert_eq!(status["deposits"]["unrecognized"], 1, "{status}");
+    assert_eq!(status["unattributedWithdrawals"], 0, "{status}");
+    assert!(status.get("withdrawalsDisabled").is_none(), "{status}");
+
+    // The DB is another node's now: a second demo on it refuses, saying why, and exits non-zero.
+    let again = canton_exchange(&["demo", "--db", &db]);
+    let shown = text(&again);
+    assert!(!again.status.success(), "{shown}");
+    assert!(
+        shown.contains("error: the demo needs a new, empty Integration DB"),
+        "{shown}"
+    );
+    assert!(shown.contains("already has 5 account(s)"), "{shown}");
+    assert!(!shown.contains("verdict: every invariant held"), "{shown}");
+}
+
+#[tokio::test]
+async fn demo_tells_the_story_on_postgres() {
+    let Some(db) = TestDb::postgres("demo").await else {
+        return;
+    };
+    let url = db.url.clone();
+    // The demo blocks on its own runtime: off this one's threads.
+    tokio::task::spawn_blocking(move || demo_succeeds_on(&url))
+        .await
+        .unwrap();
+}
+
+/// A child process, killed when dropped (a failed assertion must not leave it running).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
+}
 
-    // A second run on the same DB ingests nothing again and credits nothing twice.
-    let again = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .args(["demo", "--db", &db])
-        .output()
+/// The line of `lines` that starts (after its indent) with `label`, its value after it.
+fn value_after(lines: &[String], label: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {lines:#?}"));
+    let rest = line.trim_start()[label.len()..].trim();
+    rest.split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
+    use std::io::BufRead;
+
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
+            .args(["demo", "--keep-running"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Read on a thread of its own that drains stdout to its end (a closed pipe would fail the
+    // demo's next line); the test takes the lines up to the token.
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
+            let last = line.contains("operator token");
+            seen.push(line);
+            if last {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("verdict: every invariant held")),
+        "{lines:#?}"
+    );
+    let page = value_after(&lines, "status page");
+    let token = value_after(&lines, "operator token");
+    let base = page.trim_end_matches('/');
+    assert!(base.starts_with("http://127.0.0.1:"), "{page}");
+
+    // The printed token is an operator's: it reads the status, and may not open accounts.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let status = http
+        .get(format!("{base}/v1/operator/status"))
+        .bearer_auth(&token)
+        .send()
+        .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&again.stdout);
-    assert!(
-        again.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    assert!(stdout.contains("ingested 0 transactions"), "{stdout}");
-    assert!(
-        stdout.contains("deposit-account-alice        Amulet             100.0000000000"),
-        "{stdout}"
-    );
-    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(status.status(), 200);
+    let status: serde_json::Value = status.json().await.unwrap();
+    assert_eq!(status["withdrawals"]["recovered"], 1, "{status}");
+    let open = http
+        .post(format!("{base}/v1/accounts"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"customerRef": "eve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status(), 403);
+    let anonymous = http
+        .get(format!("{base}/v1/accounts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // SIGTERM: a clean stop, exit 0, the API gone.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(http.get(format!("{base}/healthz")).send().await.is_err());
 }

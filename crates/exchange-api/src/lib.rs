@@ -32,13 +32,14 @@ pub mod views;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use exchange_store::Store;
 use tokio::net::TcpListener;
 
 pub use auth::{ApiAuth, AuthError, Role, TokenHash};
+/// What [`router`] and [`metrics_router`] return, for callers that serve them with [`serve`].
+pub use axum::Router;
 pub use state::ApiConfig;
 
 /// Request bodies are small JSON objects; anything larger is refused before it is read.

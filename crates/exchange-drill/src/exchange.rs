@@ -39,6 +39,9 @@ pub const INITIAL_AMULET: i64 = 1_000_000;
 /// How long an automation claim holds: a crashed replica's claims lapse after this.
 pub const CLAIM: Duration = Duration::from_millis(400);
 
+/// The treasury's key file, in the DB's directory (mode 0600, see [`FileSigner::generate`]).
+pub const TREASURY_KEY_FILE: &str = "treasury.key";
+
 pub fn account_of(customer: usize) -> AccountId {
     AccountId::new(format!("acct-{customer}")).expect("non-empty")
 }
@@ -62,10 +65,24 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// A new node (its ids derive from `seed`) and a new Integration DB in `db`.
+    /// A new node (its ids derive from `seed`) and a new Integration DB in `db`, with the
+    /// customers' deposit accounts open.
     pub async fn start(db: ScratchDb, seed: u64) -> Result<Exchange, DrillError> {
+        let x = Exchange::launch(db, seed).await?;
+        for i in 0..CUSTOMERS {
+            x.store
+                .create_account(&account_of(i), &format!("customer-{i}"))
+                .await?;
+        }
+        Ok(x)
+    }
+
+    /// [`Exchange::start`] without the customers' accounts, for callers that open them their
+    /// own way (the demo, through the REST API): the node, the DB, the suspense account and
+    /// the onboarded tokens.
+    pub async fn launch(db: ScratchDb, seed: u64) -> Result<Exchange, DrillError> {
         let signer = Arc::new(
-            FileSigner::generate(&db.file("treasury.key"))
+            FileSigner::generate(&db.file(TREASURY_KEY_FILE))
                 .map_err(|e| DrillError::Setup(format!("treasury key: {e}")))?,
         );
         let (sandbox, treasury, customers) = start_node(seed, &signer.public_key().0).await?;
@@ -82,11 +99,6 @@ impl Exchange {
             })
             .collect();
         let store = db.open().await?;
-        for i in 0..CUSTOMERS {
-            store
-                .create_account(&account_of(i), &format!("customer-{i}"))
-                .await?;
-        }
         store.create_account(&suspense(), "operator").await?;
         onboard(
             &store,

@@ -133,6 +133,17 @@ impl Traffic {
     ) -> Result<(), DrillError> {
         let customer = rng.index(CUSTOMERS);
         let value = some_amount(rng, 300);
+        self.offer_deposit(x, customer, value, expiring)
+    }
+
+    /// An SBX offer of `value` by `customer` to the treasury, as [`Traffic::step`] makes them.
+    pub fn offer_deposit(
+        &mut self,
+        x: &mut Exchange,
+        customer: usize,
+        value: Amount,
+        expiring: bool,
+    ) -> Result<(), DrillError> {
         let execute_before = expiring
             .then(|| clock::ledger_time(&x.sandbox).checked_add_micros(3_600 * SECOND))
             .flatten();
@@ -225,6 +236,34 @@ impl Traffic {
         Ok(())
     }
 
+    /// `customer` answers every SBX withdrawal offer waiting for it with `choice`; returns
+    /// how many it answered (an offer past its executeBefore can no longer be).
+    pub fn answer_offers_of(
+        &mut self,
+        x: &mut Exchange,
+        customer: usize,
+        choice: InstructionChoice,
+    ) -> usize {
+        let party = x.customers[customer].clone();
+        let pending = x.sandbox.with_world(|w| w.token.pending(&w.ledger, &party));
+        let mut answered = 0;
+        for offer in pending.iter().filter(|p| p.receiver == party) {
+            let command_id = x.command_id("answer");
+            let acted = x.sandbox.with_world(|w| {
+                w.token
+                    .act(&mut w.ledger, &offer.contract_id, choice, &command_id)
+            });
+            if acted.is_ok() {
+                answered += 1;
+                match choice {
+                    InstructionChoice::Accept => self.counts.offers_accepted += 1,
+                    _ => self.counts.offers_rejected += 1,
+                }
+            }
+        }
+        answered
+    }
+
     /// Customers answer the SBX withdrawal offers waiting for them: mostly accepted, some
     /// rejected, some left to expire.
     pub fn answer_offers(&mut self, x: &mut Exchange, rng: &mut Rng) -> Result<(), DrillError> {
@@ -262,6 +301,16 @@ impl Traffic {
     fn counterfeit(&mut self, x: &mut Exchange, rng: &mut Rng) -> Result<(), DrillError> {
         let customer = rng.index(CUSTOMERS);
         let value = some_amount(rng, 1000);
+        self.counterfeit_deposit(x, customer, value)
+    }
+
+    /// A counterfeit "Canton Coin" of `value` sent by `customer` with its account's memo.
+    pub fn counterfeit_deposit(
+        &mut self,
+        x: &mut Exchange,
+        customer: usize,
+        value: Amount,
+    ) -> Result<(), DrillError> {
         let sender = x.customers[customer].clone();
         let request = CounterfeitTransfer {
             sender: sender.clone(),

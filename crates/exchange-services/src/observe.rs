@@ -60,6 +60,13 @@ pub trait Observer: Send + Sync {
 /// Tells both (e.g. the log and the metrics).
 pub struct Both<A, B>(pub A, pub B);
 
+/// A shared observer observes too (the caller keeps its own handle).
+impl<T: Observer + ?Sized> Observer for std::sync::Arc<T> {
+    fn event(&self, event: &Event) {
+        (**self).event(event);
+    }
+}
+
 impl<A: Observer, B: Observer> Observer for Both<A, B> {
     fn event(&self, event: &Event) {
         self.0.event(event);
