@@ -9,6 +9,7 @@ use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect,
     IngestedUpdate, InstructionState, Origin, TransferInstruction,
 };
+use exchange_core::parser::Standard;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use exchange_core::{Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp};
 use exchange_store::{AcceptOutcome, AcceptState, OfferClaimRequest, Store, StoreError};
@@ -79,6 +80,7 @@ fn instruction(id: &str, instrument: InstrumentId, state: InstructionState, n: i
         state,
         origin: origin(n),
         expiry: None,
+        read_from: Standard::V1,
     })
 }
 
