@@ -6,7 +6,8 @@
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
 //! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
 //! the SBX factory (an offer, or a merge/split), and
-//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions,
+//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions
+//! (through V1's interface, or V2's with `actors`; a V2-only SBX's only through V2's),
 //! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's
 //! validator operator is the provider).
 //! Pure: no IO.
@@ -191,7 +192,20 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                 "TransferInstruction_Reject" => (InstructionChoice::Reject, &pending.receiver),
                 _ => (InstructionChoice::Withdraw, &pending.sender),
             };
-            authorize(&act_as, actor)?;
+            // V2's choices are controlled by their `actors`, which the implementation checks.
+            let via_v2 = packages::transfer_instruction_v2_interface().matches(&exercise.template_id);
+            if via_v2 {
+                check_actors(&argument, &act_as, actor)?;
+            } else {
+                authorize(&act_as, actor)?;
+            }
+            if !is_amulet && token.v2_only && !via_v2 {
+                return Err(TokenError::Interpretation(format!(
+                    "Contract {cid} (template {}) does not implement interface {}",
+                    crate::token::offer::instruction_template(),
+                    exercise.template_id
+                )));
+            }
             let out = if is_amulet {
                 amulet.act(
                     ledger,
@@ -201,7 +215,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                     context_bool(&argument, "expire-lock"),
                 )?
             } else {
-                token.act(ledger, cid, choice, &command_id)?
+                token.act_through(ledger, cid, choice, &command_id, via_v2)?
             };
             Ok(Submitted {
                 update_id: out.update_id,
@@ -265,6 +279,37 @@ fn context_bool(argument: &Json, key: &str) -> Option<bool> {
     (value["tag"] == "AV_Bool")
         .then(|| value["value"].as_bool())
         .flatten()
+}
+
+/// V2's `actors`: every one must be among `actAs` (they are the choice's controllers), and the
+/// party the instruction waits for must be one of them (the implementation's check).
+fn check_actors(
+    argument: &Json,
+    act_as: &BTreeSet<&str>,
+    expected: &str,
+) -> Result<(), TokenError> {
+    let Some(actors) = argument["actors"].as_array() else {
+        return Err(TokenError::InvalidArgument(
+            "choiceArgument: actors must be a list of parties".into(),
+        ));
+    };
+    let actors = actors
+        .iter()
+        .map(|a| {
+            a.as_str().ok_or_else(|| {
+                TokenError::InvalidArgument("choiceArgument: actors[] must be a party".into())
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for actor in &actors {
+        authorize(act_as, actor)?;
+    }
+    if !actors.contains(&expected) {
+        return Err(TokenError::Interpretation(format!(
+            "actors {actors:?} do not include {expected}, who must authorize this choice"
+        )));
+    }
+    Ok(())
 }
 
 /// The choice's controller must be among `actAs` (Canton: `DAML_AUTHORIZATION_ERROR`, which

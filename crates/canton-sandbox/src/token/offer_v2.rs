@@ -139,19 +139,19 @@ impl OfferToken {
         exercise
     }
 
-    /// The instruction's choice by `actor`. V1: consuming, through the V1 interface. V2-only:
+    /// The instruction's choice by `actor`. V1: consuming, through the V1 interface. Via V2:
     /// non-consuming through the V2 interface with `actors`, the instruction archived inside.
     pub(super) fn instruction_exercise(
         &self,
         instruction_cid: &str,
         pending: &PendingInstruction,
-        choice: InstructionChoice,
+        (choice, via_v2): (InstructionChoice, bool),
         actor: &str,
         result: Value,
         mut children: Vec<Node>,
     ) -> Exercise {
         let mut argument = vec![("extraArgs", extra_args())];
-        let interface = if self.v2_only {
+        let interface = if via_v2 {
             argument.insert(0, ("actors", Value::List(vec![Value::party(actor)])));
             children.insert(
                 0,
@@ -171,7 +171,7 @@ impl OfferToken {
             argument: Value::record(argument),
             acting_parties: parties([actor]),
             choice_observers: Default::default(),
-            consuming: !self.v2_only,
+            consuming: !via_v2,
             result,
             children,
         }
