@@ -18,7 +18,7 @@ use canton_ledger::registry::TransferInstructionChoice;
 use canton_ledger::registry_client::RegistryClient;
 use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::packages::transfer_instruction_v2_interface;
-use canton_sandbox::token::{InstructionChoice, OfferRequest};
+use canton_sandbox::token::OfferRequest;
 use common::exchange::*;
 use common::*;
 use exchange_core::changeset::{DepositState, InstructionState, JournalCause};
@@ -30,8 +30,9 @@ use harness::TestDb;
 
 conformance!(
     a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_its_v2_leg,
-    a_v2_only_deposit_accepted_in_one_go_is_credited,
+    a_v2_only_one_step_deposit_is_credited,
     an_offer_of_a_v2_only_token_to_an_unknown_account_is_not_accepted,
+    on_a_node_without_the_v2_packages_ingestion_falls_back_to_v1_views,
 );
 
 fn automation(x: &Exchange) -> DepositAutomation {
@@ -189,27 +190,42 @@ async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_it
     assert_eq!(x.balance(1, &x.sbx).await, amount("42.5"));
 }
 
-/// The offer accepted by the treasury right away (the sandbox's scenario treasury acting through
-/// V2's interface, as a wallet would): the deposit is credited from the V2 accept's events
-/// without the automation.
-async fn a_v2_only_deposit_accepted_in_one_go_is_credited(db: &TestDb) {
-    let mut x = Exchange::start_with_v2_only_sbx(db, 1).await;
-    let memo = account_of(0).to_string();
-    let cid = offer(&mut x, 0, &memo, "7").await;
-    x.sandbox
-        .with_world(|w| {
-            w.token.act(
-                &mut w.ledger,
-                cid.as_str(),
-                InstructionChoice::Accept,
-                "direct-accept",
-            )
-        })
-        .unwrap();
+/// A 1-step deposit of a V2-only token (V2's factory transfer with the customer and the
+/// treasury as its actors, completed at once): credited from the V2 events, with the memo of
+/// the V2 leg, with nothing for the automation to do.
+async fn a_v2_only_one_step_deposit_is_credited(db: &TestDb) {
+    let x = Exchange::start_with_v2_only_sbx(db, 2).await;
+    let (sender, treasury) = (x.customers[0].clone(), x.treasury.clone());
+    let request = OfferRequest {
+        sender: sender.clone(),
+        receiver: treasury,
+        amount: amount("7"),
+        memo: Some(account_of(0).to_string()),
+        execute_before: None,
+        command_id: "one-step-1".into(),
+    };
+    x.sandbox.with_world(|w| {
+        w.token.mint(&mut w.ledger, &sender, amount("10")).unwrap();
+        w.token.transfer_in_one_step(&mut w.ledger, &request).unwrap();
+    });
     x.ingest().await;
-    assert_eq!(deposit_of(&x, &cid).await, DepositState::Credited);
+    let credited = x
+        .store
+        .deposits_in_state(DepositState::Credited)
+        .await
+        .unwrap();
+    assert_eq!(credited.len(), 1, "{credited:?}");
+    let deposit = &credited[0].deposit;
+    assert_eq!(deposit.transfer_instruction, None, "no offer: one step");
+    assert_eq!(deposit.amount, amount("7"));
     assert_eq!(x.balance(0, &x.sbx).await, amount("7"));
+    assert_eq!(x.balance(1, &x.sbx).await, Amount::ZERO);
     assert_eq!(sbx_held(&x), amount("7"));
+    let a = automation(&x);
+    assert_eq!(a.run_round().await.unwrap().claimed, 0);
+    // Read again (a second ingestion run), nothing is credited twice.
+    x.ingest().await;
+    assert_eq!(x.balance(0, &x.sbx).await, amount("7"));
 }
 
 async fn an_offer_of_a_v2_only_token_to_an_unknown_account_is_not_accepted(db: &TestDb) {
@@ -226,4 +242,27 @@ async fn an_offer_of_a_v2_only_token_to_an_unknown_account_is_not_accepted(db: &
         InstructionState::Pending
     );
     assert_eq!(sbx_held(&x), Amount::ZERO);
+}
+
+/// A node without the V2 interface packages (Splice before 0.6.11) refuses a filter naming
+/// them; ingestion then reads V1's views alone, and a Canton Coin deposit is credited as ever.
+async fn on_a_node_without_the_v2_packages_ingestion_falls_back_to_v1_views(db: &TestDb) {
+    let mut x = Exchange::start_on_a_legacy_node(db, 1).await;
+    // The node's answer to the V2 filter, which ingestion recognises.
+    let client = LedgerClient::new(&x.sandbox.ledger_api_url(), None);
+    let probe = canton_ledger::GetUpdatesRequest {
+        update_format: Some(exchange_services::filter::treasury_format(&x.treasury)),
+        end_inclusive: Some(0),
+        ..Default::default()
+    };
+    let refused = client.updates_page(&probe, 1, None).await.unwrap_err();
+    assert_eq!(refused.code(), Some("PACKAGE_NAMES_NOT_FOUND"), "{refused}");
+    assert!(exchange_services::filter::lacks_v2_packages(&refused));
+    let views = exchange_services::filter::negotiate(&client, &x.treasury)
+        .await
+        .unwrap();
+    assert_eq!(views, exchange_services::filter::Views::V1Only);
+    // Ingestion runs with V1's views and credits.
+    x.deposit(0, "12").await;
+    assert_eq!(x.balance(0, &x.amulet).await, amount("12"));
 }
