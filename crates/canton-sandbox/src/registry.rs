@@ -124,6 +124,14 @@ impl Registry {
         choice_arguments: &Json,
         exclude_debug_fields: bool,
     ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
+        // A V2-only issuer's factory does not implement V1's interface: no V1 factory to name.
+        if self == Registry::Token && w.token.v2_only {
+            return Err(RegistryError::NotFound(
+                "SBX is a V2-only token: its transfer factory implements \
+                 TransferInstructionV2.TransferFactory only (not served here)"
+                    .into(),
+            ));
+        }
         let t = TransferArgument::read(choice_arguments).map_err(|e| {
             RegistryError::BadRequest(format!(
                 "Field choiceArguments does not contain a valid TransferFactory_Transfer: {e}"

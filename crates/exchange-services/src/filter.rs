@@ -14,6 +14,8 @@ use canton_ledger::filters::{EventFormat, Filters, TransactionFormat, UpdateForm
 use canton_ledger::updates::GetUpdatesRequest;
 use canton_ledger::{CumulativeFilter, TransactionShape};
 
+use crate::source::Source;
+
 pub const HOLDING: &str = "#splice-api-token-holding-v1:Splice.Api.Token.HoldingV1:Holding";
 pub const TRANSFER_FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
 pub const TRANSFER_INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
@@ -82,6 +84,16 @@ pub fn lacks_v2_packages(e: &ClientError) -> bool {
         }
         _ => false,
     }
+}
+
+/// The treasury's update format for reading from `source`: negotiated with a node
+/// ([`negotiate`]); a recording is read as it was recorded.
+pub async fn treasury_format_for(source: &Source, party: &str) -> Result<UpdateFormat, ClientError> {
+    let views = match source {
+        Source::Ledger { client, .. } => negotiate(client, party).await?,
+        Source::File(_) => Views::V1AndV2,
+    };
+    Ok(treasury_format_with(party, views))
 }
 
 /// The treasury's update format this node serves: V1's and V2's views, or V1's alone (with a
