@@ -101,6 +101,20 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
     let needed = disclosure::referenced(world, cid, &exercise.choice, &argument);
     disclosure::check(world, commands, &needed)?;
     let command_id = commands.command_id.clone();
+    if let choice @ ("TransferInstruction_Accept"
+    | "TransferInstruction_Reject"
+    | "TransferInstruction_Withdraw") = exercise.choice.as_str()
+    {
+        let call = InstructionCall {
+            interface: &exercise.template_id,
+            cid,
+            choice,
+            argument: &argument,
+            act_as: &act_as,
+            command_id: &command_id,
+        };
+        return interpret_instruction_choice(world, call);
+    }
     let World {
         ledger,
         amulet,
@@ -179,50 +193,6 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                 Err(LedgerError::ContractNotFound(cid.to_owned()).into())
             }
         }
-        choice @ ("TransferInstruction_Accept"
-        | "TransferInstruction_Reject"
-        | "TransferInstruction_Withdraw") => {
-            let amulet_instruction = amulet.pending_instruction(ledger, cid);
-            let is_amulet = amulet_instruction.is_some();
-            let pending = amulet_instruction
-                .or_else(|| token.pending_instruction(ledger, cid))
-                .ok_or_else(|| LedgerError::ContractNotFound(cid.to_owned()))?;
-            let (choice, actor) = match choice {
-                "TransferInstruction_Accept" => (InstructionChoice::Accept, &pending.receiver),
-                "TransferInstruction_Reject" => (InstructionChoice::Reject, &pending.receiver),
-                _ => (InstructionChoice::Withdraw, &pending.sender),
-            };
-            // V2's choices are controlled by their `actors`, which the implementation checks.
-            let via_v2 = packages::transfer_instruction_v2_interface().matches(&exercise.template_id);
-            if via_v2 {
-                check_actors(&argument, &act_as, actor)?;
-            } else {
-                authorize(&act_as, actor)?;
-            }
-            if !is_amulet && token.v2_only && !via_v2 {
-                return Err(TokenError::Interpretation(format!(
-                    "Contract {cid} (template {}) does not implement interface {}",
-                    crate::token::offer::instruction_template(),
-                    exercise.template_id
-                )));
-            }
-            let out = if is_amulet {
-                amulet.act(
-                    ledger,
-                    cid,
-                    choice,
-                    &command_id,
-                    context_bool(&argument, "expire-lock"),
-                )?
-            } else {
-                token.act_through(ledger, cid, choice, &command_id, via_v2)?
-            };
-            Ok(Submitted {
-                update_id: out.update_id,
-                offset: out.offset,
-                record_time: out.record_time,
-            })
-        }
         other => match ledger.contract(cid) {
             Some(c) if c.is_active() => Err(TokenError::InvalidArgument(format!(
                 "the sandbox does not interpret choice {other} on {}",
@@ -231,6 +201,68 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
         },
     }
+}
+
+/// A submitted choice on a transfer instruction.
+struct InstructionCall<'a> {
+    /// The command's `templateId`: the interface it exercises the choice through.
+    interface: &'a str,
+    cid: &'a str,
+    choice: &'a str,
+    argument: &'a Json,
+    act_as: &'a BTreeSet<&'a str>,
+    command_id: &'a str,
+}
+
+/// Accept, reject or withdraw on a Canton Coin or SBX instruction, by its controller: through
+/// V1's interface, or V2's with `actors` (a V2-only SBX's only through V2's, as its instructions
+/// implement no other).
+fn interpret_instruction_choice(
+    world: &mut World,
+    call: InstructionCall<'_>,
+) -> Result<Submitted, TokenError> {
+    let World {
+        ledger,
+        amulet,
+        token,
+        ..
+    } = world;
+    let cid = call.cid;
+    let amulet_instruction = amulet.pending_instruction(ledger, cid);
+    let is_amulet = amulet_instruction.is_some();
+    let pending = amulet_instruction
+        .or_else(|| token.pending_instruction(ledger, cid))
+        .ok_or_else(|| LedgerError::ContractNotFound(cid.to_owned()))?;
+    let (choice, actor) = match call.choice {
+        "TransferInstruction_Accept" => (InstructionChoice::Accept, &pending.receiver),
+        "TransferInstruction_Reject" => (InstructionChoice::Reject, &pending.receiver),
+        _ => (InstructionChoice::Withdraw, &pending.sender),
+    };
+    // V2's choices are controlled by their `actors`, which the implementation checks.
+    let via_v2 = packages::transfer_instruction_v2_interface().matches(call.interface);
+    if via_v2 {
+        check_actors(call.argument, call.act_as, actor)?;
+    } else {
+        authorize(call.act_as, actor)?;
+    }
+    if !is_amulet && token.v2_only && !via_v2 {
+        return Err(TokenError::Interpretation(format!(
+            "Contract {cid} (template {}) does not implement interface {}",
+            crate::token::offer::instruction_template(),
+            call.interface
+        )));
+    }
+    let out = if is_amulet {
+        let expire_lock = context_bool(call.argument, "expire-lock");
+        amulet.act(ledger, cid, choice, call.command_id, expire_lock)?
+    } else {
+        token.act_through(ledger, cid, choice, call.command_id, via_v2)?
+    };
+    Ok(Submitted {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+    })
 }
 
 /// A create command: the sandbox interprets a receiver's `TransferPreapprovalProposal` only

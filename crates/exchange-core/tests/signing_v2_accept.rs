@@ -137,6 +137,16 @@ fn nodes_beyond_the_accept_are_refused() {
         v1::NodeType::Rollback(v1::Rollback { children: vec![] }),
     );
     assert_refused(&i, &p, "rollback");
+    // A second root beside the accept.
+    let (i, mut p) = v2_accept();
+    let extra = nodes_mut(&mut p).len();
+    add_child(&mut p, 0, archive(&cid(77)));
+    if let v1::NodeType::Exercise(e) = node_mut(&mut p, 0) {
+        e.children.retain(|c| *c != extra.to_string());
+    }
+    let tx = p.transaction.as_mut().unwrap();
+    tx.roots.push(extra.to_string());
+    assert_refused(&i, &p, "transaction.roots");
 }
 
 fn archive_holding(contract: &str) -> v1::NodeType {

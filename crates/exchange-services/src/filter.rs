@@ -102,6 +102,16 @@ pub async fn treasury_format_for(source: &Source, party: &str) -> Result<UpdateF
 /// reads that follow meet it again and handle it as they handle any error.
 pub async fn negotiate(client: &LedgerClient, party: &str) -> Result<Views, ClientError> {
     let end = client.ledger_end().await?;
+    probe_views(client, party, end).await
+}
+
+/// [`negotiate`]'s one question, at offset `end` (the ledger end): one request, so that a
+/// caller can retry it on its own.
+pub async fn probe_views(
+    client: &LedgerClient,
+    party: &str,
+    end: i64,
+) -> Result<Views, ClientError> {
     let probe = GetUpdatesRequest {
         begin_exclusive: end,
         end_inclusive: Some(end),

@@ -437,8 +437,10 @@ impl Ingestor {
         };
         let (retry, observer) = (&self.config.retry, &*self.observer);
         let party = self.config.fold.treasury.as_str();
+        // Each request retried on its own, as every call at start is.
+        let end = retry_call(retry, observer, "ledger end", || client.ledger_end()).await?;
         let views = retry_call(retry, observer, "update filter", || {
-            filter::negotiate(client, party)
+            filter::probe_views(client, party, end)
         })
         .await?;
         *self.format.lock().unwrap_or_else(|e| e.into_inner()) =
