@@ -232,14 +232,22 @@ impl Treasury {
         let context = if v2 {
             Registry::Token.instruction_choice_context_v2(world, instruction_cid, true)
         } else {
-            Registry::Token.instruction_choice_context(world, instruction_cid, registry_choice, true)
+            Registry::Token.instruction_choice_context(
+                world,
+                instruction_cid,
+                registry_choice,
+                true,
+            )
         }
         .map_err(registry_error)?;
         let extra_args = json!({"context": context_json(&context), "meta": {"values": {}}});
         let (interface, argument) = if v2 {
             let actors = json!([self.party]);
             let argument = json!({"actors": actors, "extraArgs": extra_args});
-            (packages::transfer_instruction_v2_interface().wire(), argument)
+            (
+                packages::transfer_instruction_v2_interface().wire(),
+                argument,
+            )
         } else {
             let argument = json!({ "extraArgs": extra_args });
             (TRANSFER_INSTRUCTION.to_owned(), argument)

@@ -88,7 +88,10 @@ pub fn lacks_v2_packages(e: &ClientError) -> bool {
 
 /// The treasury's update format for reading from `source`: negotiated with a node
 /// ([`negotiate`]); a recording is read as it was recorded.
-pub async fn treasury_format_for(source: &Source, party: &str) -> Result<UpdateFormat, ClientError> {
+pub async fn treasury_format_for(
+    source: &Source,
+    party: &str,
+) -> Result<UpdateFormat, ClientError> {
     let views = match source {
         Source::Ledger { client, .. } => negotiate(client, party).await?,
         Source::File(_) => Views::V1AndV2,

@@ -426,7 +426,10 @@ impl Ingestor {
     }
 
     fn format(&self) -> UpdateFormat {
-        self.format.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.format
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whether the node serves the V2 views (see [`filter::negotiate`]); a recording is read
@@ -443,8 +446,7 @@ impl Ingestor {
             filter::probe_views(client, party, end)
         })
         .await?;
-        *self.format.lock().unwrap_or_else(|e| e.into_inner()) =
-            treasury_format_with(party, views);
+        *self.format.lock().unwrap_or_else(|e| e.into_inner()) = treasury_format_with(party, views);
         Ok(())
     }
 

@@ -17,8 +17,8 @@ use canton_ledger::client::LedgerClient;
 use canton_ledger::registry::TransferInstructionChoice;
 use canton_ledger::registry_client::RegistryClient;
 use canton_sandbox::model::ledger::TxNodeKind;
-use canton_sandbox::token::packages::transfer_instruction_v2_interface;
 use canton_sandbox::token::OfferRequest;
+use canton_sandbox::token::packages::transfer_instruction_v2_interface;
 use common::exchange::*;
 use common::*;
 use exchange_core::changeset::{DepositState, InstructionState, JournalCause};
@@ -128,7 +128,10 @@ fn accept_root(x: &Exchange, offer: &ContractId) -> (String, Vec<String>, bool) 
         else {
             panic!("the accept's root is no exercise");
         };
-        let interface = interface.as_ref().map(|i| i.to_string()).unwrap_or_default();
+        let interface = interface
+            .as_ref()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         let actors = table.parties(*acting_parties).map(str::to_owned).collect();
         (interface, actors, *consuming)
     })
@@ -149,7 +152,11 @@ async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_it
     assert_eq!(x.balance(1, &x.sbx).await, Amount::ZERO);
     // A V2-only token's registry has no V1 context for it: V1's accept cannot be the way.
     let info = x.sandbox.info();
-    let sbx = info.tokens.iter().find(|t| t.instrument_id == "SBX").unwrap();
+    let sbx = info
+        .tokens
+        .iter()
+        .find(|t| t.instrument_id == "SBX")
+        .unwrap();
     let registry = RegistryClient::new(&sbx.registry_url, Default::default());
     let v1 = registry
         .choice_context(cid.as_str(), TransferInstructionChoice::Accept)
@@ -162,7 +169,10 @@ async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_it
     let (interface, actors, consuming) = accept_root(&x, &cid);
     assert_eq!(interface, transfer_instruction_v2_interface().to_string());
     assert_eq!(actors, [x.treasury.clone()]);
-    assert!(!consuming, "V2's accept is nonconsuming (it archives the offer inside)");
+    assert!(
+        !consuming,
+        "V2's accept is nonconsuming (it archives the offer inside)"
+    );
     let done = x.store.transfer_instruction(&cid).await.unwrap().unwrap();
     assert_eq!(done.state, InstructionState::Accepted);
     assert_eq!(deposit_of(&x, &cid).await, DepositState::Credited);
@@ -206,7 +216,9 @@ async fn a_v2_only_one_step_deposit_is_credited(db: &TestDb) {
     };
     x.sandbox.with_world(|w| {
         w.token.mint(&mut w.ledger, &sender, amount("10")).unwrap();
-        w.token.transfer_in_one_step(&mut w.ledger, &request).unwrap();
+        w.token
+            .transfer_in_one_step(&mut w.ledger, &request)
+            .unwrap();
     });
     x.ingest().await;
     let credited = x
@@ -238,7 +250,12 @@ async fn an_offer_of_a_v2_only_token_to_an_unknown_account_is_not_accepted(db: &
     }
     x.ingest().await;
     assert_eq!(
-        x.store.transfer_instruction(&cid).await.unwrap().unwrap().state,
+        x.store
+            .transfer_instruction(&cid)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         InstructionState::Pending
     );
     assert_eq!(sbx_held(&x), Amount::ZERO);

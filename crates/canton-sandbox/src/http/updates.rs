@@ -18,10 +18,10 @@ use serde::Deserialize;
 
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
+use crate::model::CommittedTx;
 use crate::model::filter::ResolvedFilter;
 use crate::model::projection::{project_transaction, project_with};
 use crate::model::render::write_transaction_update;
-use crate::model::CommittedTx;
 use crate::world::World;
 
 /// A validated `GetUpdatesRequest`.

@@ -346,7 +346,12 @@ impl OfferToken {
     }
 
     /// The sender's unlocked holdings, smallest count first, until they cover `amount`.
-    pub(super) fn pick_inputs(&self, ledger: &Ledger, sender: &str, amount: Amount) -> (Vec<String>, Amount) {
+    pub(super) fn pick_inputs(
+        &self,
+        ledger: &Ledger,
+        sender: &str,
+        amount: Amount,
+    ) -> (Vec<String>, Amount) {
         let mut inputs = Vec::new();
         let mut total = Amount::ZERO;
         for (cid, held) in self.holdings(ledger, sender) {

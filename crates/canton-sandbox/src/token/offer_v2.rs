@@ -17,12 +17,12 @@ use crate::token::offer::{
     INSTRUMENT_ID, InstructionChoice, InstructionOutcome, OfferRequest, OfferToken,
     PendingInstruction,
 };
-use crate::token::result;
 use crate::token::packages::{
     self, holding_interface, holding_v2_interface, transfer_factory_interface,
     transfer_factory_v2_interface, transfer_instruction_interface,
     transfer_instruction_v2_interface,
 };
+use crate::token::result;
 
 /// The parts of a token standard `Transfer` (V1 or V2).
 pub(super) struct TransferParts<'a> {
@@ -267,9 +267,11 @@ impl OfferToken {
                 synchronizer: self.synchronizer,
             },
             |ctx| {
-                let execute_before = request
-                    .execute_before
-                    .unwrap_or(ctx.let_time.checked_add_micros(3_600_000_000).unwrap_or(ctx.let_time));
+                let execute_before = request.execute_before.unwrap_or(
+                    ctx.let_time
+                        .checked_add_micros(3_600_000_000)
+                        .unwrap_or(ctx.let_time),
+                );
                 let parts = TransferParts {
                     sender,
                     receiver,

@@ -43,7 +43,9 @@ pub struct Exchange {
 impl Exchange {
     /// With the sandbox's tokens onboarded, as the tests of everything but onboarding want.
     pub async fn start(db: &TestDb, customers: usize) -> Exchange {
-        Exchange::start_with(db, customers, false, true, |_| {}).await.0
+        Exchange::start_with(db, customers, false, true, |_| {})
+            .await
+            .0
     }
 
     /// As [`Exchange::start`], with SBX a V2-only issuer (token standard V2 only, CIP-0112).
@@ -65,7 +67,9 @@ impl Exchange {
 
     /// With no token onboarded yet (nothing is credited until one is).
     pub async fn start_without_tokens(db: &TestDb, customers: usize) -> Exchange {
-        Exchange::start_with(db, customers, false, false, |_| {}).await.0
+        Exchange::start_with(db, customers, false, false, |_| {})
+            .await
+            .0
     }
 
     /// As [`Exchange::start`], but the treasury is onboarded and given its preapproval by
