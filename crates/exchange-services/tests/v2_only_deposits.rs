@@ -272,6 +272,9 @@ async fn on_a_node_without_the_v2_packages_ingestion_falls_back_to_v1_views(db: 
         end_inclusive: Some(0),
         ..Default::default()
     };
+    let packages = client.package_ids().await.unwrap();
+    let holding_v2 = canton_sandbox::token::packages::HOLDING_V2_PACKAGE_ID;
+    assert!(!packages.iter().any(|p| p == holding_v2), "{packages:?}");
     let refused = client.updates_page(&probe, 1, None).await.unwrap_err();
     assert_eq!(refused.code(), Some("PACKAGE_NAMES_NOT_FOUND"), "{refused}");
     assert!(exchange_services::filter::lacks_v2_packages(&refused));

@@ -97,7 +97,7 @@ const V2_PACKAGE_NAMES: [&str; 4] = [
 /// A filter naming (`#name:…`) a package the node does not have is refused as a participant
 /// refuses it (`PACKAGE_NAMES_NOT_FOUND`, 404), naming the unknown package names.
 fn check_filter_packages(world: &World, format: &EventFormat) -> Result<(), ApiError> {
-    if world.amulet.config.release != crate::token::SpliceRelease::Legacy {
+    if world.has_v2_packages() {
         return Ok(());
     }
     let filters = format
