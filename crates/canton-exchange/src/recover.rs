@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use canton_ledger::admin_client::AdminClient;
-use exchange_services::filter::treasury_format;
+use exchange_services::filter::treasury_format_for;
 use exchange_services::recover::{
     GivenOffset, OffRecoveryBy, RecordTimes, Recovered, Runbook, validator_restore,
 };
@@ -82,7 +82,8 @@ pub fn run(command: &Command) -> Result<()> {
                 "the DB has no treasury party: nothing was ingested, nothing to recover"
             )
         })?;
-        let format = treasury_format(party.as_str());
+        // The V2 views only where the node has the V2 packages, as ingestion reads.
+        let format = treasury_format_for(&source, party.as_str()).await?;
         let admin = match args.admin_api.as_deref() {
             Some(address) => Some(admin_client(args, address, admin_token.clone())?),
             None => None,

@@ -386,7 +386,8 @@ fn recover_node_restore_against_a_silent_node_times_out() {
     assert!(!out.status.success());
     assert!(
         text(&out).contains(&format!(
-            "no answer from {node}/v2/updates/update-by-id within 1 s"
+            // The first call: the ledger end, before the update filter is asked about.
+            "no answer from {node}/v2/state/ledger-end within 1 s"
         )),
         "{}",
         text(&out)

@@ -119,6 +119,16 @@ impl TransferInstructionChoice {
             self.path_segment()
         )
     }
+
+    /// The V2 registry API's path (`transfer-instruction-v2.yaml`):
+    /// `/registry/transfer-instruction/v2/{id}/choice-contexts/{choice}`, where a V2-only
+    /// token's registry serves the context of the `TransferInstructionV2` choices.
+    pub fn v2_path(self, transfer_instruction_id: &str) -> String {
+        format!(
+            "/registry/transfer-instruction/v2/{transfer_instruction_id}/choice-contexts/{}",
+            self.path_segment()
+        )
+    }
 }
 
 /// The registry's error body (400/404/409/500).

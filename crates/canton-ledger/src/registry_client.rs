@@ -94,6 +94,23 @@ impl RegistryClient {
             .await
     }
 
+    /// As [`RegistryClient::choice_context`], from the V2 registry API: the context of a
+    /// `TransferInstructionV2` choice (a V2-only token's instruction).
+    pub async fn choice_context_v2(
+        &self,
+        transfer_instruction_id: &str,
+        choice: TransferInstructionChoice,
+    ) -> Result<ChoiceContext, ClientError> {
+        let body = GetChoiceContextRequest {
+            meta: None,
+            exclude_debug_fields: Some(true),
+        };
+        let path = choice.v2_path(transfer_instruction_id);
+        self.http
+            .post_json("registry V2 choice context", &path, &body)
+            .await
+    }
+
     /// `GET /registry/metadata/v1/instruments/{id}`: one instrument the registry serves.
     pub async fn instrument(&self, id: &str) -> Result<Instrument, ClientError> {
         let path = format!("/registry/metadata/v1/instruments/{}", path_segment(id));

@@ -114,6 +114,14 @@ pub const BUILT_IN: [&str; 9] = [
     COUNTERFEIT_PACKAGE_ID,
 ];
 
+/// The token standard V2 interface packages (CIP-0112, Splice 0.6.11+).
+pub const V2_INTERFACE_PACKAGES: [&str; 4] = [
+    HOLDING_V2_PACKAGE_ID,
+    TRANSFER_EVENTS_V2_PACKAGE_ID,
+    TRANSFER_INSTRUCTION_V2_PACKAGE_ID,
+    ALLOCATION_V2_PACKAGE_ID,
+];
+
 impl Packages {
     /// Adds the `.dar`'s archives (re-uploading the same packages is a no-op, as on a node).
     pub fn upload(&mut self, dar: Dar) -> String {

@@ -8,7 +8,9 @@
 //! `transfer-preapproval`; a pending `AmuletTransferInstruction`'s choice contexts carry
 //! `amulet-rules`, `open-round` and `expire-lock` (reject/withdraw: `expire-lock = false` alone
 //! once the LockedAmulet is gone). The SBX registry always answers `offer` (or
-//! `self`).
+//! `self`). The SBX registry also serves the V2 API's choice contexts
+//! (`transfer-instruction-v2.yaml`), and a V2-only SBX's only those: its instructions do not
+//! implement V1's interface, so V1's contexts are of no use.
 
 use canton_ledger::registry::{
     ChoiceContext, DisclosedContract, GetRegistryInfoResponse, Instrument, SupportedApis,
@@ -40,6 +42,13 @@ pub enum RegistryError {
 }
 
 const METADATA_API: &str = "splice-api-token-metadata-v1";
+/// What a V2-only token speaks: V1's metadata API (V2 has none) and V2's holdings and transfer
+/// instructions.
+const V2_ONLY_APIS: [&str; 3] = [
+    "splice-api-token-metadata-v1",
+    "splice-api-token-holding-v2",
+    "splice-api-token-transfer-instruction-v2",
+];
 const ALL_APIS: [&str; 5] = [
     "splice-api-token-metadata-v1",
     "splice-api-token-holding-v1",
@@ -85,6 +94,7 @@ impl Registry {
         };
         let apis: &[&str] = match self {
             Registry::Amulet => &ALL_APIS,
+            Registry::Token if w.token.v2_only => &V2_ONLY_APIS,
             // The offer-only token has no allocations.
             Registry::Token => &ALL_APIS[..3],
         };
@@ -114,6 +124,14 @@ impl Registry {
         choice_arguments: &Json,
         exclude_debug_fields: bool,
     ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
+        // A V2-only issuer's factory does not implement V1's interface: no V1 factory to name.
+        if self == Registry::Token && w.token.v2_only {
+            return Err(RegistryError::NotFound(
+                "SBX is a V2-only token: its transfer factory implements \
+                 TransferInstructionV2.TransferFactory only (not served here)"
+                    .into(),
+            ));
+        }
         let t = TransferArgument::read(choice_arguments).map_err(|e| {
             RegistryError::BadRequest(format!(
                 "Field choiceArguments does not contain a valid TransferFactory_Transfer: {e}"
@@ -246,30 +264,56 @@ impl Registry {
                     disclosed_contracts: contracts.into_iter().flatten().collect(),
                 })
             }
-            Registry::Token => {
-                w.token
-                    .pending_instruction(&w.ledger, instruction_id)
-                    .ok_or_else(|| {
-                        RegistryError::NotFound(format!(
-                            "TransferInstruction '{instruction_id}' not found."
-                        ))
-                    })?;
-                // The receiver is no stakeholder of the locked holding its choices consume.
-                let locked =
-                    crate::disclosure::token_locked_holding(w, instruction_id).unwrap_or_default();
-                Ok(ChoiceContext {
-                    choice_context_data: context_data(vec![]),
-                    disclosed_contracts: [
-                        disclosed(w, &w.token.factory, exclude_debug_fields),
-                        disclosed(w, &locked, exclude_debug_fields),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-                })
-            }
+            Registry::Token if w.token.v2_only => Err(RegistryError::NotFound(format!(
+                "TransferInstruction '{instruction_id}' is a V2-only token's: its choice contexts \
+                 are served by /registry/transfer-instruction/v2"
+            ))),
+            Registry::Token => token_choice_context(w, instruction_id, exclude_debug_fields),
         }
     }
+
+    /// The V2 API's `choice-contexts/{accept|reject|withdraw}` (`transfer-instruction-v2.yaml`),
+    /// for a `TransferInstructionV2` choice. Served by the SBX registry (its instructions
+    /// implement V2's interface); Canton Coin's is V1's only here.
+    pub fn instruction_choice_context_v2(
+        self,
+        w: &World,
+        instruction_id: &str,
+        exclude_debug_fields: bool,
+    ) -> Result<ChoiceContext, RegistryError> {
+        match self {
+            Registry::Amulet => Err(RegistryError::NotFound(
+                "this registry serves the V1 transfer instruction API only".into(),
+            )),
+            Registry::Token => token_choice_context(w, instruction_id, exclude_debug_fields),
+        }
+    }
+}
+
+/// An SBX instruction's choice context: the same for each choice and either API (the token
+/// needs no context), with the factory and the locked holding disclosed.
+fn token_choice_context(
+    w: &World,
+    instruction_id: &str,
+    exclude_debug_fields: bool,
+) -> Result<ChoiceContext, RegistryError> {
+    w.token
+        .pending_instruction(&w.ledger, instruction_id)
+        .ok_or_else(|| {
+            RegistryError::NotFound(format!("TransferInstruction '{instruction_id}' not found."))
+        })?;
+    // The receiver is no stakeholder of the locked holding its choices consume.
+    let locked = crate::disclosure::token_locked_holding(w, instruction_id).unwrap_or_default();
+    Ok(ChoiceContext {
+        choice_context_data: context_data(vec![]),
+        disclosed_contracts: [
+            disclosed(w, &w.token.factory, exclude_debug_fields),
+            disclosed(w, &locked, exclude_debug_fields),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    })
 }
 
 /// What the registry's holdings add up to (its `totalSupply`).

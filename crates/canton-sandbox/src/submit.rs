@@ -6,7 +6,8 @@
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
 //! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
 //! the SBX factory (an offer, or a merge/split), and
-//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions,
+//! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions
+//! (through V1's interface, or V2's with `actors`; a V2-only SBX's only through V2's),
 //! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's
 //! validator operator is the provider).
 //! Pure: no IO.
@@ -100,6 +101,20 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
     let needed = disclosure::referenced(world, cid, &exercise.choice, &argument);
     disclosure::check(world, commands, &needed)?;
     let command_id = commands.command_id.clone();
+    if let choice @ ("TransferInstruction_Accept"
+    | "TransferInstruction_Reject"
+    | "TransferInstruction_Withdraw") = exercise.choice.as_str()
+    {
+        let call = InstructionCall {
+            interface: &exercise.template_id,
+            cid,
+            choice,
+            argument: &argument,
+            act_as: &act_as,
+            command_id: &command_id,
+        };
+        return interpret_instruction_choice(world, call);
+    }
     let World {
         ledger,
         amulet,
@@ -178,37 +193,6 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                 Err(LedgerError::ContractNotFound(cid.to_owned()).into())
             }
         }
-        choice @ ("TransferInstruction_Accept"
-        | "TransferInstruction_Reject"
-        | "TransferInstruction_Withdraw") => {
-            let amulet_instruction = amulet.pending_instruction(ledger, cid);
-            let is_amulet = amulet_instruction.is_some();
-            let pending = amulet_instruction
-                .or_else(|| token.pending_instruction(ledger, cid))
-                .ok_or_else(|| LedgerError::ContractNotFound(cid.to_owned()))?;
-            let (choice, actor) = match choice {
-                "TransferInstruction_Accept" => (InstructionChoice::Accept, &pending.receiver),
-                "TransferInstruction_Reject" => (InstructionChoice::Reject, &pending.receiver),
-                _ => (InstructionChoice::Withdraw, &pending.sender),
-            };
-            authorize(&act_as, actor)?;
-            let out = if is_amulet {
-                amulet.act(
-                    ledger,
-                    cid,
-                    choice,
-                    &command_id,
-                    context_bool(&argument, "expire-lock"),
-                )?
-            } else {
-                token.act(ledger, cid, choice, &command_id)?
-            };
-            Ok(Submitted {
-                update_id: out.update_id,
-                offset: out.offset,
-                record_time: out.record_time,
-            })
-        }
         other => match ledger.contract(cid) {
             Some(c) if c.is_active() => Err(TokenError::InvalidArgument(format!(
                 "the sandbox does not interpret choice {other} on {}",
@@ -217,6 +201,68 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
         },
     }
+}
+
+/// A submitted choice on a transfer instruction.
+struct InstructionCall<'a> {
+    /// The command's `templateId`: the interface it exercises the choice through.
+    interface: &'a str,
+    cid: &'a str,
+    choice: &'a str,
+    argument: &'a Json,
+    act_as: &'a BTreeSet<&'a str>,
+    command_id: &'a str,
+}
+
+/// Accept, reject or withdraw on a Canton Coin or SBX instruction, by its controller: through
+/// V1's interface, or V2's with `actors` (a V2-only SBX's only through V2's, as its instructions
+/// implement no other).
+fn interpret_instruction_choice(
+    world: &mut World,
+    call: InstructionCall<'_>,
+) -> Result<Submitted, TokenError> {
+    let World {
+        ledger,
+        amulet,
+        token,
+        ..
+    } = world;
+    let cid = call.cid;
+    let amulet_instruction = amulet.pending_instruction(ledger, cid);
+    let is_amulet = amulet_instruction.is_some();
+    let pending = amulet_instruction
+        .or_else(|| token.pending_instruction(ledger, cid))
+        .ok_or_else(|| LedgerError::ContractNotFound(cid.to_owned()))?;
+    let (choice, actor) = match call.choice {
+        "TransferInstruction_Accept" => (InstructionChoice::Accept, &pending.receiver),
+        "TransferInstruction_Reject" => (InstructionChoice::Reject, &pending.receiver),
+        _ => (InstructionChoice::Withdraw, &pending.sender),
+    };
+    // V2's choices are controlled by their `actors`, which the implementation checks.
+    let via_v2 = packages::transfer_instruction_v2_interface().matches(call.interface);
+    if via_v2 {
+        check_actors(call.argument, call.act_as, actor)?;
+    } else {
+        authorize(call.act_as, actor)?;
+    }
+    if !is_amulet && token.v2_only && !via_v2 {
+        return Err(TokenError::Interpretation(format!(
+            "Contract {cid} (template {}) does not implement interface {}",
+            crate::token::offer::instruction_template(),
+            call.interface
+        )));
+    }
+    let out = if is_amulet {
+        let expire_lock = context_bool(call.argument, "expire-lock");
+        amulet.act(ledger, cid, choice, call.command_id, expire_lock)?
+    } else {
+        token.act_through(ledger, cid, choice, call.command_id, via_v2)?
+    };
+    Ok(Submitted {
+        update_id: out.update_id,
+        offset: out.offset,
+        record_time: out.record_time,
+    })
 }
 
 /// A create command: the sandbox interprets a receiver's `TransferPreapprovalProposal` only
@@ -265,6 +311,37 @@ fn context_bool(argument: &Json, key: &str) -> Option<bool> {
     (value["tag"] == "AV_Bool")
         .then(|| value["value"].as_bool())
         .flatten()
+}
+
+/// V2's `actors`: every one must be among `actAs` (they are the choice's controllers), and the
+/// party the instruction waits for must be one of them (the implementation's check).
+fn check_actors(
+    argument: &Json,
+    act_as: &BTreeSet<&str>,
+    expected: &str,
+) -> Result<(), TokenError> {
+    let Some(actors) = argument["actors"].as_array() else {
+        return Err(TokenError::InvalidArgument(
+            "choiceArgument: actors must be a list of parties".into(),
+        ));
+    };
+    let actors = actors
+        .iter()
+        .map(|a| {
+            a.as_str().ok_or_else(|| {
+                TokenError::InvalidArgument("choiceArgument: actors[] must be a party".into())
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for actor in &actors {
+        authorize(act_as, actor)?;
+    }
+    if !actors.contains(&expected) {
+        return Err(TokenError::Interpretation(format!(
+            "actors {actors:?} do not include {expected}, who must authorize this choice"
+        )));
+    }
+    Ok(())
 }
 
 /// The choice's controller must be among `actAs` (Canton: `DAML_AUTHORIZATION_ERROR`, which

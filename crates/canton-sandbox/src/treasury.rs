@@ -227,15 +227,33 @@ impl Treasury {
                 TransferInstructionChoice::Withdraw,
             ),
         };
-        let context = Registry::Token
-            .instruction_choice_context(world, instruction_cid, registry_choice, true)
-            .map_err(registry_error)?;
-        let argument = json!({"extraArgs": {
-            "context": context_json(&context),
-            "meta": {"values": {}},
-        }});
+        // A V2-only SBX's instructions are used through V2's interface and registry API.
+        let v2 = world.token.v2_only;
+        let context = if v2 {
+            Registry::Token.instruction_choice_context_v2(world, instruction_cid, true)
+        } else {
+            Registry::Token.instruction_choice_context(
+                world,
+                instruction_cid,
+                registry_choice,
+                true,
+            )
+        }
+        .map_err(registry_error)?;
+        let extra_args = json!({"context": context_json(&context), "meta": {"values": {}}});
+        let (interface, argument) = if v2 {
+            let actors = json!([self.party]);
+            let argument = json!({"actors": actors, "extraArgs": extra_args});
+            (
+                packages::transfer_instruction_v2_interface().wire(),
+                argument,
+            )
+        } else {
+            let argument = json!({ "extraArgs": extra_args });
+            (TRANSFER_INSTRUCTION.to_owned(), argument)
+        };
         let command = Command::ExerciseCommand(ExerciseCommand {
-            template_id: TRANSFER_INSTRUCTION.to_owned(),
+            template_id: interface,
             contract_id: instruction_cid.to_owned(),
             choice: name.to_owned(),
             choice_argument: raw(&argument),

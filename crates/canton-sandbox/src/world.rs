@@ -96,6 +96,27 @@ impl World {
         self.ledger.restore(&snapshot.ledger)
     }
 
+    /// Whether the node has the token standard V2 interface packages: one reproducing a Splice
+    /// release before 0.6.11 (`legacy`) has not.
+    pub fn has_v2_packages(&self) -> bool {
+        self.amulet.config.release != crate::token::SpliceRelease::Legacy
+    }
+
+    /// The packages on the node (`GET /v2/packages`): built in, uploaded, and the V2 interface
+    /// packages where the node has them.
+    pub fn package_ids(&self) -> Vec<String> {
+        let mut ids = self.packages.ids();
+        if !self.has_v2_packages() {
+            ids.retain(|id| !crate::packages::V2_INTERFACE_PACKAGES.contains(&id.as_str()));
+        }
+        ids
+    }
+
+    pub fn has_package(&self, id: &str) -> bool {
+        self.packages.is_known(id)
+            && (self.has_v2_packages() || !crate::packages::V2_INTERFACE_PACKAGES.contains(&id))
+    }
+
     /// Parties hosted on this participant (all of them: the sandbox is one node).
     pub fn hosted_parties(&self) -> Vec<String> {
         self.ledger.parties().map(|p| p.party.clone()).collect()

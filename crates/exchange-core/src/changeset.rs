@@ -398,6 +398,10 @@ pub struct TransferInstruction {
     /// When it can no longer be accepted, on its synchronizer's record time (`None` when
     /// recorded before this was kept).
     pub expiry: Option<OfferExpiry>,
+    /// The standard the offer was read from: V2 for a V2-only token's instruction (a
+    /// `TransferInstructionV2` view and no V1 one), which must be accepted through V2's
+    /// interface; V1 otherwise.
+    pub read_from: crate::parser::Standard,
 }
 
 /// An offer's `executeBefore` and the synchronizer whose record time judges it.

@@ -617,6 +617,7 @@ fn an_incoming_offer_expires_once_record_time_is_past_its_execute_before() {
                 execute_before: time(10_000_000),
                 synchronizer: sync(),
             }),
+            read_from: exchange_core::parser::Standard::V1,
         },
     );
     known.deposits.insert(

@@ -1,7 +1,8 @@
 //! The verifier on the accept of a V2-only token's offer: the intent says the accept goes
 //! through `TransferInstructionV2`, and then exactly V2's `TransferInstruction_Accept` with the
-//! treasury as its only actor passes; V1's accept, a template choice of that name, or other
-//! actors are refused (and a V1 intent refuses V2's accept).
+//! treasury as its only actor passes; V1's accept, a template choice of that name, other
+//! actors, another instruction or nodes beyond the accept's are refused (and a V1 intent
+//! refuses V2's accept).
 
 mod signing_support;
 
@@ -55,6 +56,111 @@ fn v2_root(prepared: &mut PreparedTransaction, actors: &[&str]) {
     ]);
     let actors = list(actors.iter().map(|p| party(p)).collect());
     e.chosen_value = Some(rec(&[("actors", actors), ("extraArgs", extra)]));
+}
+
+/// V2's accept as implementations make it: the nonconsuming choice archives the instruction
+/// below it (`TransferInstructionV2`: "MUST ensure that the transfer instruction is archived").
+fn v2_accept() -> (Intent, PreparedTransaction) {
+    let (i, mut p) = intent(Standard::V2);
+    v2_root(&mut p, &[TREASURY]);
+    add_child(&mut p, 0, archive(&cid(INSTRUCTION)));
+    (i, p)
+}
+
+fn archive(contract: &str) -> v1::NodeType {
+    exercise(Ex {
+        cid: contract.to_owned(),
+        template: (
+            "Splice.AmuletTransferInstruction",
+            "AmuletTransferInstruction",
+        ),
+        interface: None,
+        choice: "Archive",
+        arg: rec(&[]),
+        consuming: true,
+        signatories: &[DSO, ALICE],
+        observers: &[TREASURY],
+        children: vec![],
+    })
+}
+
+#[test]
+fn v2_s_accept_archiving_the_instruction_below_it_passes() {
+    let (i, p) = v2_accept();
+    assert_eq!(attempt(&i, &p), (Ok(()), 1));
+}
+
+#[test]
+fn another_instruction_is_refused() {
+    // The node accepts another offer than the one the exchange asked for.
+    let (i, mut p) = v2_accept();
+    if let v1::NodeType::Exercise(e) = node_mut(&mut p, 0) {
+        e.contract_id = cid(SENDER_LOCKED);
+    }
+    assert_refused(&i, &p, "root.contract_id");
+    // The exchange asked for another offer than the one prepared.
+    let (mut i, p) = v2_accept();
+    let Intent::AcceptInstruction(a) = &mut i else {
+        unreachable!()
+    };
+    a.instruction = exchange_core::ContractId::new(&cid(77)).unwrap();
+    assert_refused(&i, &p, "root.contract_id");
+}
+
+#[test]
+fn nodes_beyond_the_accept_are_refused() {
+    // A second holding for the treasury, beyond the one received.
+    let (i, mut p) = v2_accept();
+    add_child(&mut p, 0, amulet(&cid(105), TREASURY, "12.5000000000"));
+    assert_refused(&i, &p, "create");
+    // A second instruction accepted (archived) on the way: not one the transaction may use.
+    let (i, mut p) = v2_accept();
+    add_child(&mut p, 0, archive(&cid(77)));
+    assert_refused(&i, &p, "unknown_contract");
+    // A treasury holding spent on the way, declared as an input or not.
+    let (i, mut p) = v2_accept();
+    add_child(&mut p, 0, archive_holding(&cid(79)));
+    assert_refused(&i, &p, "unknown_contract");
+    let (i, mut p) = v2_accept();
+    add_child(&mut p, 0, archive_holding(&cid(79)));
+    p.metadata
+        .as_mut()
+        .unwrap()
+        .input_contracts
+        .push(input(amulet(&cid(79), TREASURY, "3.0000000000")));
+    assert_refused(&i, &p, "input_contracts");
+    // A rollback node: what it hides is not what was asked for.
+    let (i, mut p) = v2_accept();
+    add_child(
+        &mut p,
+        0,
+        v1::NodeType::Rollback(v1::Rollback { children: vec![] }),
+    );
+    assert_refused(&i, &p, "rollback");
+    // A second root beside the accept.
+    let (i, mut p) = v2_accept();
+    let extra = nodes_mut(&mut p).len();
+    add_child(&mut p, 0, archive(&cid(77)));
+    if let v1::NodeType::Exercise(e) = node_mut(&mut p, 0) {
+        e.children.retain(|c| *c != extra.to_string());
+    }
+    let tx = p.transaction.as_mut().unwrap();
+    tx.roots.push(extra.to_string());
+    assert_refused(&i, &p, "transaction.roots");
+}
+
+fn archive_holding(contract: &str) -> v1::NodeType {
+    exercise(Ex {
+        cid: contract.to_owned(),
+        template: ("Splice.Amulet", "Amulet"),
+        interface: None,
+        choice: "Archive",
+        arg: rec(&[]),
+        consuming: true,
+        signatories: &[DSO, TREASURY],
+        observers: &[],
+        children: vec![],
+    })
 }
 
 #[test]

@@ -393,6 +393,35 @@ fn ingestion_offers_then_credits_a_v2_only_deposit() {
     );
 }
 
+/// The standard an offer is recorded with says how the automation accepts it: V2's interface
+/// for an instruction with no V1 view, V1's when it has one (both views: one offer, V1's).
+#[test]
+fn offers_are_recorded_with_the_standard_to_accept_them_through() {
+    for (with_v1, expected) in [(false, Standard::V2), (true, Standard::V1)] {
+        let mut known = known_with_account();
+        let created = at(
+            tx(vec![offer(0, ALICE, TREASURY, ISSUER, with_v1)]),
+            "1220a1",
+            7,
+        );
+        let folded = ingest(&mut known, &[created]);
+        let recorded: Vec<_> = folded[0]
+            .changes
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::TransferInstruction(i) => Some((i.state, i.read_from)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            recorded,
+            [(InstructionState::Pending, expected)],
+            "with a V1 view: {with_v1}"
+        );
+    }
+}
+
 #[test]
 fn a_v2_only_offer_expires_on_the_record_time() {
     let mut known = known_with_account();

@@ -35,7 +35,7 @@ use exchange_core::{
 use exchange_store::{IngestionLease, Store, StoreError};
 use tokio::sync::watch;
 
-use crate::filter::treasury_format;
+use crate::filter::{self, treasury_format, treasury_format_with};
 use crate::identity::{self, IdentityError};
 use crate::observe::{Event, Observer};
 use crate::reader::{self, ReadRequest};
@@ -166,7 +166,9 @@ pub struct Ingestor {
     store: Store,
     source: Source,
     config: IngestConfig,
-    format: UpdateFormat,
+    /// V1's and V2's views, or V1's alone on a node without the V2 packages
+    /// ([`filter::negotiate`], at start).
+    format: std::sync::Mutex<UpdateFormat>,
     observer: Arc<dyn Observer>,
     /// `config.fold` with the onboarded tokens as last read from the DB: what batches are
     /// folded with. Read once per batch, so a token onboarded while ingestion runs counts from
@@ -181,7 +183,7 @@ impl Ingestor {
         config: IngestConfig,
         observer: Arc<dyn Observer>,
     ) -> Ingestor {
-        let format = treasury_format(config.fold.treasury.as_str());
+        let format = std::sync::Mutex::new(treasury_format(config.fold.treasury.as_str()));
         let fold = std::sync::Mutex::new(Arc::new(config.fold.clone()));
         Ingestor {
             store,
@@ -246,6 +248,7 @@ impl Ingestor {
             offset: Offset::BEGIN,
             last_update: None,
         });
+        self.negotiate_format().await?;
         let end = self.check_node(&checkpoint).await?;
         self.refresh_tokens().await?;
         let begin = checkpoint.offset.get();
@@ -265,7 +268,7 @@ impl Ingestor {
             ReadRequest {
                 begin_exclusive: begin,
                 end_inclusive: end,
-                format: self.format.clone(),
+                format: self.format(),
             },
             self.config.retry,
             2 * self.config.batch_transactions,
@@ -422,12 +425,37 @@ impl Ingestor {
         Ok(())
     }
 
+    fn format(&self) -> UpdateFormat {
+        self.format
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether the node serves the V2 views (see [`filter::negotiate`]); a recording is read
+    /// as it was recorded.
+    async fn negotiate_format(&self) -> Result<(), IngestError> {
+        let Source::Ledger { client, .. } = &self.source else {
+            return Ok(());
+        };
+        let (retry, observer) = (&self.config.retry, &*self.observer);
+        let party = self.config.fold.treasury.as_str();
+        // Each request retried on its own, as every call at start is.
+        let end = retry_call(retry, observer, "ledger end", || client.ledger_end()).await?;
+        let views = retry_call(retry, observer, "update filter", || {
+            filter::probe_views(client, party, end)
+        })
+        .await?;
+        *self.format.lock().unwrap_or_else(|e| e.into_inner()) = treasury_format_with(party, views);
+        Ok(())
+    }
+
     /// Checks the node against the checkpoint ([`identity::check`]); with `once`, the ledger end
     /// to stop at. The node may be briefly unreachable at start too: each call is retried on
     /// its own.
     async fn check_node(&self, checkpoint: &Checkpoint) -> Result<Option<i64>, IngestError> {
         let (retry, observer) = (&self.config.retry, &*self.observer);
-        identity::check(&self.source, checkpoint, &self.format, retry, observer)
+        identity::check(&self.source, checkpoint, &self.format(), retry, observer)
             .await
             .map_err(|e| match e {
                 // The node could not be read (retries used up): the same error as later reads.

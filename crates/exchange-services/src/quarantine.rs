@@ -12,7 +12,7 @@ use exchange_core::ingest::{Anomaly, FoldConfig, Known, Needs, StateLookup, fold
 use exchange_core::{UpdateId, parse_transaction};
 use exchange_store::{QuarantineEntry, Store, StoreError};
 
-use crate::filter::treasury_format;
+use crate::filter::treasury_format_for;
 use crate::source::Source;
 
 #[derive(Debug, thiserror::Error)]
@@ -121,14 +121,17 @@ async fn transaction(
         return Ok(serde_json::from_str(&entry.quarantined.raw_json)
             .map_err(|e| format!("the kept copy does not decode: {e}")));
     };
-    let format = treasury_format(config.treasury.as_str());
+    let ledger_error = |source| QuarantineError::Ledger {
+        update_id: update_id.to_owned(),
+        source,
+    };
+    let format = treasury_format_for(source, config.treasury.as_str())
+        .await
+        .map_err(&ledger_error)?;
     match source.transaction(update_id, &format).await {
         Ok(Some(tx)) => Ok(Ok(tx)),
         Ok(None) => Ok(Err("the ledger does not have it".to_owned())),
-        Err(source) => Err(QuarantineError::Ledger {
-            update_id: update_id.to_owned(),
-            source,
-        }),
+        Err(source) => Err(ledger_error(source)),
     }
 }
 

@@ -228,7 +228,7 @@ async fn offer(tx: &mut Tx, id: &str, attempts: u32, executions: u32) -> Result<
         "SELECT i.contract_id, i.direction, i.state, i.sender, i.receiver, i.instrument_admin,
              i.instrument_id, i.amount, i.reason, i.created_update_id, i.created_record_time_us,
              i.updated_update_id, i.updated_record_time_us, i.execute_before_us,
-             i.synchronizer_id, d.deposit_id, d.account_id, t.registry_url
+             i.synchronizer_id, i.read_from, d.deposit_id, d.account_id, t.registry_url
          FROM {OPEN_OFFERS} AND i.contract_id = $1"
     );
     let row = tx

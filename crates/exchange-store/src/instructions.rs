@@ -12,7 +12,7 @@ use crate::error::{Result, StoreError};
 pub(crate) const COLUMNS: &str =
     "contract_id, direction, state, sender, receiver, instrument_admin,
     instrument_id, amount, reason, created_update_id, created_record_time_us, updated_update_id,
-    updated_record_time_us, execute_before_us, synchronizer_id";
+    updated_record_time_us, execute_before_us, synchronizer_id, read_from";
 
 /// The instruction as last updated; `origin` is the update that last changed it.
 pub(crate) fn from_row(row: &Row) -> Result<TransferInstruction> {
@@ -40,6 +40,7 @@ pub(crate) fn from_row(row: &Row) -> Result<TransferInstruction> {
             }),
             _ => None,
         },
+        read_from: row.parse("read_from")?,
     })
 }
 
@@ -50,8 +51,8 @@ pub(crate) async fn upsert(tx: &mut Tx, i: &TransferInstruction) -> Result<()> {
         "INSERT INTO transfer_instructions (contract_id, direction, state, sender, receiver,
              instrument_admin, instrument_id, amount, reason, created_update_id,
              created_record_time_us, updated_update_id, updated_record_time_us,
-             execute_before_us, synchronizer_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13)
+             execute_before_us, synchronizer_id, read_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $11, $12, $13, $14)
          ON CONFLICT (contract_id) DO UPDATE SET
              state = excluded.state,
              updated_update_id = excluded.updated_update_id,
@@ -70,6 +71,7 @@ pub(crate) async fn upsert(tx: &mut Tx, i: &TransferInstruction) -> Result<()> {
     .bind(i.origin.record_time.micros())
     .bind(i.expiry.as_ref().map(|e| e.execute_before.micros()))
     .bind(i.expiry.as_ref().map(|e| e.synchronizer.to_string()))
+    .bind(i.read_from.as_str())
     .execute()
     .await?;
     Ok(())

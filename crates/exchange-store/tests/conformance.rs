@@ -8,6 +8,7 @@ use exchange_core::changeset::{
     TransferInstruction,
 };
 use exchange_core::ingest::{Known, Needs, transition_effects};
+use exchange_core::parser::Standard;
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
@@ -842,6 +843,8 @@ async fn transfer_instructions_in_both_directions(db: &TestDb) {
         state: InstructionState::Pending,
         origin: origin(1),
         expiry: None,
+        // A V2-only token's offer: the standard it was read from is kept.
+        read_from: Standard::V2,
     };
     let outgoing = TransferInstruction {
         contract_id: cid("ti2"),
@@ -849,6 +852,7 @@ async fn transfer_instructions_in_both_directions(db: &TestDb) {
         sender: party("treasury"),
         receiver: party("bob"),
         reason: Some("w1".into()),
+        read_from: Standard::V1,
         ..incoming.clone()
     };
     store
@@ -1227,6 +1231,7 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
         state: InstructionState::Accepted,
         origin: origin(3),
         expiry: None,
+        read_from: Standard::V1,
     };
     let mut effects = vec![
         Effect::HoldingArchived {

@@ -9,6 +9,7 @@ use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect,
     IngestedUpdate, InstructionState, Origin, TransferInstruction,
 };
+use exchange_core::parser::Standard;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use exchange_core::{Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp};
 use exchange_store::{AcceptOutcome, AcceptState, OfferClaimRequest, Store, StoreError};
@@ -79,6 +80,7 @@ fn instruction(id: &str, instrument: InstrumentId, state: InstructionState, n: i
         state,
         origin: origin(n),
         expiry: None,
+        read_from: Standard::V1,
     })
 }
 
@@ -96,8 +98,9 @@ fn deposit(id: &str, offer: &str, instrument: InstrumentId, state: DepositState)
     })
 }
 
-/// A store with account `acc`, SBX onboarded, and pending offers: `o1`..`o{n}` of SBX to `acc`;
-/// `unknown` (to an unknown account), `other` (a token not onboarded).
+/// A store with account `acc`, SBX onboarded, and pending offers: `o1`..`o{n}` of SBX to `acc`
+/// (the even ones read from V2: a V2-only token's offers); `unknown` (to an unknown account),
+/// `other` (a token not onboarded).
 async fn store_with_offers(db: &TestDb, n: usize) -> Store {
     let store = db.open().await;
     store
@@ -116,7 +119,11 @@ async fn store_with_offers(db: &TestDb, n: usize) -> Store {
     let mut effects = Vec::new();
     for i in 1..=n {
         let id = format!("o{i}");
-        effects.push(instruction(&id, sbx(), InstructionState::Pending, 1));
+        let mut offer = instruction(&id, sbx(), InstructionState::Pending, 1);
+        if let (0, Effect::TransferInstruction(t)) = (i % 2, &mut offer) {
+            t.read_from = Standard::V2;
+        }
+        effects.push(offer);
         effects.push(deposit(&format!("d{i}"), &id, sbx(), DepositState::Offered));
     }
     effects.push(instruction("unknown", sbx(), InstructionState::Pending, 1));
@@ -176,6 +183,9 @@ async fn only_open_offers_of_onboarded_tokens_to_known_accounts_are_claimed(db: 
     assert_eq!(first.registry_url, "http://registry");
     assert_eq!(first.instruction.amount, "5".parse::<Amount>().unwrap());
     assert_eq!((first.attempts, first.executions), (1, 0));
+    // The standard each offer was read from comes with it: how the automation accepts it.
+    let standards: Vec<_> = claimed.iter().map(|c| c.instruction.read_from).collect();
+    assert_eq!(standards, [Standard::V1, Standard::V2]);
     for other in ["unknown", "other"] {
         assert_eq!(store.deposit_accept(&cid(other)).await.unwrap(), None);
     }

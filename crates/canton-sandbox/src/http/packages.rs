@@ -30,7 +30,7 @@ pub async fn upload(State(s): State<AppState>, body: Bytes) -> Result<Json<Empty
 
 pub async fn list(State(s): State<AppState>) -> Json<ListPackagesResponse> {
     Json(ListPackagesResponse {
-        package_ids: s.read().packages.ids(),
+        package_ids: s.read().package_ids(),
     })
 }
 
@@ -38,7 +38,7 @@ pub async fn status(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Json<GetPackageStatusResponse> {
-    let known = s.read().packages.is_known(&id);
+    let known = s.read().has_package(&id);
     Json(GetPackageStatusResponse {
         package_status: if known {
             PackageStatus::Registered

@@ -33,6 +33,14 @@ pub fn router(registry: Registry) -> Router<AppState> {
             ),
         )
         .route(
+            "/registry/transfer-instruction/v2/{id}/choice-contexts/{choice}",
+            post(
+                move |State(s): State<AppState>,
+                      Path((id, choice)): Path<(String, String)>,
+                      body: Bytes| { choice_context_v2(at(s), id, choice, body) },
+            ),
+        )
+        .route(
             "/registry/metadata/v1/info",
             get(move |State(s): State<AppState>| info(at(s))),
         )
@@ -90,29 +98,50 @@ async fn transfer_factory(
     )?))
 }
 
+fn choice_of(choice: &str) -> Result<TransferInstructionChoice, RegistryAnswer> {
+    match choice {
+        "accept" => Ok(TransferInstructionChoice::Accept),
+        "reject" => Ok(TransferInstructionChoice::Reject),
+        "withdraw" => Ok(TransferInstructionChoice::Withdraw),
+        other => Err(RegistryError::NotFound(format!("no choice context for '{other}'")).into()),
+    }
+}
+
+fn context_request(body: &[u8]) -> Result<GetChoiceContextRequest, RegistryAnswer> {
+    if body.is_empty() {
+        Ok(GetChoiceContextRequest::default())
+    } else {
+        decode(body)
+    }
+}
+
 async fn choice_context(
     (s, registry): (AppState, Registry),
     id: String,
     choice: String,
     body: Bytes,
 ) -> Result<Json<ChoiceContext>, RegistryAnswer> {
-    let choice = match choice.as_str() {
-        "accept" => TransferInstructionChoice::Accept,
-        "reject" => TransferInstructionChoice::Reject,
-        "withdraw" => TransferInstructionChoice::Withdraw,
-        other => {
-            return Err(RegistryError::NotFound(format!("no choice context for '{other}'")).into());
-        }
-    };
-    let request: GetChoiceContextRequest = if body.is_empty() {
-        GetChoiceContextRequest::default()
-    } else {
-        decode(&body)?
-    };
+    let choice = choice_of(&choice)?;
+    let request = context_request(&body)?;
     Ok(Json(registry.instruction_choice_context(
         &s.read(),
         &id,
         choice,
+        request.exclude_debug_fields.unwrap_or(false),
+    )?))
+}
+
+async fn choice_context_v2(
+    (s, registry): (AppState, Registry),
+    id: String,
+    choice: String,
+    body: Bytes,
+) -> Result<Json<ChoiceContext>, RegistryAnswer> {
+    choice_of(&choice)?;
+    let request = context_request(&body)?;
+    Ok(Json(registry.instruction_choice_context_v2(
+        &s.read(),
+        &id,
         request.exclude_debug_fields.unwrap_or(false),
     )?))
 }

@@ -18,10 +18,10 @@ use serde::Deserialize;
 
 use crate::http::error::{ApiError, decode};
 use crate::http::{AppState, DEFAULT_IDLE_MS, MAX_LIST_ELEMENTS};
+use crate::model::CommittedTx;
 use crate::model::filter::ResolvedFilter;
 use crate::model::projection::{project_transaction, project_with};
 use crate::model::render::write_transaction_update;
-use crate::model::{CommittedTx, Ledger};
 use crate::world::World;
 
 /// A validated `GetUpdatesRequest`.
@@ -34,7 +34,8 @@ pub struct UpdatesQuery {
 }
 
 impl UpdatesQuery {
-    pub fn validate(request: GetUpdatesRequest, ledger: &Ledger) -> Result<UpdatesQuery, ApiError> {
+    pub fn validate(request: GetUpdatesRequest, world: &World) -> Result<UpdatesQuery, ApiError> {
+        let ledger = &world.ledger;
         let ledger_end = ledger.ledger_end();
         if request.begin_exclusive < 0 {
             return Err(ApiError::invalid_argument(
@@ -73,12 +74,65 @@ impl UpdatesQuery {
                 verbose: request.verbose,
             }),
         )?;
+        if let Some(format) = transactions.as_ref().and_then(|t| t.event_format.as_ref()) {
+            check_filter_packages(world, format)?;
+        }
         Ok(UpdatesQuery {
             begin_exclusive: request.begin_exclusive,
             end_inclusive: request.end_inclusive,
             transactions,
         })
     }
+}
+
+/// The token standard V2 interface packages (CIP-0112), which a node of a Splice release before
+/// 0.6.11 (the sandbox's `legacy` release) does not have.
+const V2_PACKAGE_NAMES: [&str; 4] = [
+    "splice-api-token-holding-v2",
+    "splice-api-token-transfer-events-v2",
+    "splice-api-token-transfer-instruction-v2",
+    "splice-api-token-allocation-v2",
+];
+
+/// A filter naming (`#name:…`) a package the node does not have is refused as a participant
+/// refuses it (`PACKAGE_NAMES_NOT_FOUND`, 404), naming the unknown package names.
+fn check_filter_packages(world: &World, format: &EventFormat) -> Result<(), ApiError> {
+    if world.has_v2_packages() {
+        return Ok(());
+    }
+    let filters = format
+        .filters_by_party
+        .values()
+        .chain(format.filters_for_any_party.as_ref());
+    let mut unknown: Vec<&str> = filters
+        .flat_map(|f| &f.cumulative)
+        .filter_map(|c| match &c.identifier_filter {
+            canton_ledger::IdentifierFilter::InterfaceFilter(i) => {
+                i.value.interface_id.strip_prefix('#')
+            }
+            canton_ledger::IdentifierFilter::TemplateFilter(t) => {
+                t.value.template_id.strip_prefix('#')
+            }
+            _ => None,
+        })
+        .filter_map(|id| id.split(':').next())
+        .filter(|name| V2_PACKAGE_NAMES.contains(name))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    unknown.dedup();
+    Err(ApiError::canton(
+        "PACKAGE_NAMES_NOT_FOUND",
+        canton_ledger::ErrorCategory::InvalidGivenCurrentSystemStateResourceMissing,
+        format!(
+            "The following package names do not match upgradable packages uploaded on this \
+             participant: [{}].",
+            unknown.join(", ")
+        ),
+        vec![],
+    ))
 }
 
 /// `updateFormat`, or the legacy `filter` read as LEDGER_EFFECTS (the 3.4 line's mapping).
@@ -268,7 +322,7 @@ pub async fn post_updates(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: GetUpdatesRequest = decode(&body)?;
-    let query = UpdatesQuery::validate(request, &s.read().ledger)?;
+    let query = UpdatesQuery::validate(request, &s.read())?;
     let cap = params
         .limit
         .unwrap_or(MAX_LIST_ELEMENTS + 1)

@@ -135,11 +135,11 @@ async fn first_request(
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
             Some(Ok(Message::Text(text))) => {
                 let request: GetUpdatesRequest = decode(text.as_bytes())?;
-                return UpdatesQuery::validate(request, &state.read().ledger).map(Some);
+                return UpdatesQuery::validate(request, &state.read()).map(Some);
             }
             Some(Ok(Message::Binary(bytes))) => {
                 let request: GetUpdatesRequest = decode(&bytes)?;
-                return UpdatesQuery::validate(request, &state.read().ledger).map(Some);
+                return UpdatesQuery::validate(request, &state.read()).map(Some);
             }
             Some(Ok(_)) => continue, // pings
         }

@@ -346,7 +346,12 @@ impl OfferToken {
     }
 
     /// The sender's unlocked holdings, smallest count first, until they cover `amount`.
-    fn pick_inputs(&self, ledger: &Ledger, sender: &str, amount: Amount) -> (Vec<String>, Amount) {
+    pub(super) fn pick_inputs(
+        &self,
+        ledger: &Ledger,
+        sender: &str,
+        amount: Amount,
+    ) -> (Vec<String>, Amount) {
         let mut inputs = Vec::new();
         let mut total = Amount::ZERO;
         for (cid, held) in self.holdings(ledger, sender) {
@@ -590,13 +595,27 @@ impl OfferToken {
         (children, locked_cid, change_cids)
     }
 
-    /// Accept (receiver), reject (receiver) or withdraw (sender) a pending instruction.
+    /// Accept (receiver), reject (receiver) or withdraw (sender) a pending instruction, through
+    /// the interface this token is used through (V2's when V2-only, V1's otherwise).
     pub fn act(
         &self,
         ledger: &mut Ledger,
         instruction_cid: &str,
         choice: InstructionChoice,
         command_id: &str,
+    ) -> Result<InstructionOutcome, TokenError> {
+        self.act_through(ledger, instruction_cid, choice, command_id, self.v2_only)
+    }
+
+    /// [`OfferToken::act`] through V2's `TransferInstruction` interface (`via_v2`: the
+    /// nonconsuming choice with `actors = [actor]`, archiving the instruction inside) or V1's.
+    pub fn act_through(
+        &self,
+        ledger: &mut Ledger,
+        instruction_cid: &str,
+        choice: InstructionChoice,
+        command_id: &str,
+        via_v2: bool,
     ) -> Result<InstructionOutcome, TokenError> {
         let pending = ledger
             .contract(instruction_cid)
@@ -669,7 +688,7 @@ impl OfferToken {
                 Ok(vec![Node::Exercise(self.instruction_exercise(
                     instruction_cid,
                     &pending,
-                    choice,
+                    (choice, via_v2),
                     &actor,
                     result::instruction_result(output, sender_change),
                     children,

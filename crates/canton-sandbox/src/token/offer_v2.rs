@@ -10,14 +10,19 @@ use exchange_core::{Amount, Timestamp};
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Exercise, Identifier, Node};
+use crate::model::{Exercise, Identifier, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::token::TokenError;
 use crate::token::events::{self, Account, HoldingsChange, TransferEvents};
-use crate::token::offer::{INSTRUMENT_ID, InstructionChoice, OfferToken, PendingInstruction};
+use crate::token::offer::{
+    INSTRUMENT_ID, InstructionChoice, InstructionOutcome, OfferRequest, OfferToken,
+    PendingInstruction,
+};
 use crate::token::packages::{
     self, holding_interface, holding_v2_interface, transfer_factory_interface,
     transfer_factory_v2_interface, transfer_instruction_interface,
     transfer_instruction_v2_interface,
 };
+use crate::token::result;
 
 /// The parts of a token standard `Transfer` (V1 or V2).
 pub(super) struct TransferParts<'a> {
@@ -139,19 +144,19 @@ impl OfferToken {
         exercise
     }
 
-    /// The instruction's choice by `actor`. V1: consuming, through the V1 interface. V2-only:
+    /// The instruction's choice by `actor`. V1: consuming, through the V1 interface. Via V2:
     /// non-consuming through the V2 interface with `actors`, the instruction archived inside.
     pub(super) fn instruction_exercise(
         &self,
         instruction_cid: &str,
         pending: &PendingInstruction,
-        choice: InstructionChoice,
+        (choice, via_v2): (InstructionChoice, bool),
         actor: &str,
         result: Value,
         mut children: Vec<Node>,
     ) -> Exercise {
         let mut argument = vec![("extraArgs", extra_args())];
-        let interface = if self.v2_only {
+        let interface = if via_v2 {
             argument.insert(0, ("actors", Value::List(vec![Value::party(actor)])));
             children.insert(
                 0,
@@ -171,7 +176,7 @@ impl OfferToken {
             argument: Value::record(argument),
             acting_parties: parties([actor]),
             choice_observers: Default::default(),
-            consuming: !self.v2_only,
+            consuming: !via_v2,
             result,
             children,
         }
@@ -215,6 +220,120 @@ impl OfferToken {
             "holders released lock",
         );
         Node::Exercise(e.exercise(&self.factory))
+    }
+}
+
+impl OfferToken {
+    /// A V2-only SBX transfer completed in one step: V2's `TransferFactory_Transfer` with the
+    /// sender and the receiver as its `actors` (V2 completes a transfer "in a single-step if the
+    /// actors include all" whose authorization it needs, `TransferInstructionV2.daml`), as a
+    /// wallet acting for both, or a receiver's standing authorization, submits it. Committed
+    /// with both parties' authority (the control API's way); `requestedAt` is the ledger time.
+    /// The answer's `holding_cid` is the receiver's new holding.
+    pub fn transfer_in_one_step(
+        &self,
+        ledger: &mut Ledger,
+        request: &OfferRequest,
+    ) -> Result<InstructionOutcome, TokenError> {
+        if !self.v2_only {
+            return Err(TokenError::InvalidArgument(
+                "a one-step SBX transfer is V2's (actors = sender and receiver): V2-only SBX only"
+                    .into(),
+            ));
+        }
+        let (sender, receiver) = (request.sender.as_str(), request.receiver.as_str());
+        if !request.amount.is_positive() || sender == receiver {
+            return Err(TokenError::InvalidArgument(
+                "a positive amount to another party".into(),
+            ));
+        }
+        if !ledger.is_known_party(receiver) {
+            return Err(LedgerError::UnknownParty(receiver.to_owned()).into());
+        }
+        let (inputs, total) = self.pick_inputs(ledger, sender, request.amount);
+        if total < request.amount {
+            return Err(TokenError::Interpretation(format!(
+                "InsufficientFunds: {sender} holds {total} unlocked, needs {}",
+                request.amount
+            )));
+        }
+        let change = total.checked_sub(request.amount).unwrap_or(Amount::ZERO);
+        let mut holding_cid = String::new();
+        let tx = ledger.transact::<TokenError>(
+            SubmissionMeta {
+                command_id: request.command_id.clone(),
+                act_as: parties([sender, receiver]),
+                record_time: None,
+                synchronizer: self.synchronizer,
+            },
+            |ctx| {
+                let execute_before = request.execute_before.unwrap_or(
+                    ctx.let_time
+                        .checked_add_micros(3_600_000_000)
+                        .unwrap_or(ctx.let_time),
+                );
+                let parts = TransferParts {
+                    sender,
+                    receiver,
+                    amount: request.amount,
+                    times: (ctx.let_time, execute_before),
+                    inputs: inputs.clone(),
+                    memo: request.memo.as_deref(),
+                };
+                let mut children: Vec<Node> = inputs
+                    .iter()
+                    .map(|cid| {
+                        Node::Exercise(Exercise::archive(
+                            cid,
+                            &parties([self.admin.as_str(), sender]),
+                        ))
+                    })
+                    .collect();
+                let received = self.unlocked_holding(ctx, receiver, request.amount);
+                holding_cid = received.contract_id.clone();
+                children.push(Node::Create(received));
+                let mut change_cids = Vec::new();
+                if change.is_positive() {
+                    let c = self.unlocked_holding(ctx, sender, change);
+                    change_cids.push(c.contract_id.clone());
+                    children.push(Node::Create(c));
+                }
+                children.extend(self.transfer_events(SbxTransfer {
+                    sender,
+                    receiver,
+                    amount: request.amount,
+                    inputs: inputs.clone(),
+                    change: change_cids.first().cloned(),
+                    output: holding_cid.clone(),
+                    leg_meta: memo_leg(request.memo.as_deref()),
+                }));
+                let mut exercise = self.factory_exercise(
+                    Value::Unit,
+                    &parts,
+                    result::instruction_result(
+                        result::completed([holding_cid.clone()]),
+                        change_cids,
+                    ),
+                    children,
+                );
+                exercise.argument = Value::record(vec![
+                    ("transfer", self.transfer_v2(&parts)),
+                    (
+                        "actors",
+                        Value::List(vec![Value::party(sender), Value::party(receiver)]),
+                    ),
+                    ("extraArgs", extra_args()),
+                ]);
+                exercise.acting_parties = parties([sender, receiver]);
+                Ok(vec![Node::Exercise(exercise)])
+            },
+        )?;
+        Ok(InstructionOutcome {
+            update_id: tx.update_id.clone(),
+            offset: tx.offset,
+            record_time: tx.record_time,
+            holding_cid,
+        })
     }
 }
 

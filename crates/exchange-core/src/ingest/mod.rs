@@ -908,6 +908,7 @@ impl Fold<'_> {
                     state,
                     origin: self.origin.clone(),
                     expiry,
+                    read_from: t.read_from,
                 }));
             }
             // The fate of an offer made before the DB's history: nothing to update.

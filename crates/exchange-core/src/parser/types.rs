@@ -189,6 +189,27 @@ pub enum Standard {
     V2,
 }
 
+impl Standard {
+    /// As the DB keeps it (`transfer_instructions.read_from`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standard::V1 => "v1",
+            Standard::V2 => "v2",
+        }
+    }
+}
+
+impl std::str::FromStr for Standard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "v1" => Ok(Standard::V1),
+            "v2" => Ok(Standard::V2),
+            _ => Err(format!("unknown token standard {s:?}")),
+        }
+    }
+}
+
 /// Where a V2 transfer comes from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,6 +3,10 @@
 //! `prepare` of `TransferInstruction_Accept` as the treasury → decode, verify and re-hash (core:
 //! it must be exactly that accept, `AcceptIntent`) → sign → rate-limited `execute`. The outcome
 //! is not learned here: ingestion reads it from the ledger.
+//!
+//! The offer's standard (as ingestion read it) says which accept: V1's interface and registry
+//! API for an offer with a V1 view; for a V2-only token's offer, the V2 registry API's context
+//! and `TransferInstructionV2`'s accept, whose controllers are its `actors = [treasury]`.
 
 use std::collections::BTreeSet;
 
@@ -24,8 +28,9 @@ use serde_json::{Value, json};
 
 use super::DepositAutomation;
 
-/// The token standard's transfer instruction interface, by package name (resolved by the node).
-const TRANSFER_INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
+/// The token standard's transfer instruction interfaces, by package name (resolved by the node).
+const TRANSFER_INSTRUCTION: &str = crate::filter::TRANSFER_INSTRUCTION;
+const TRANSFER_INSTRUCTION_V2: &str = crate::filter::TRANSFER_INSTRUCTION_V2;
 
 /// How an attempt ended.
 #[derive(Debug)]
@@ -49,10 +54,12 @@ impl DepositAutomation {
     pub(crate) async fn attempt(&self, claimed: &ClaimedOffer) -> Attempt {
         let offer = claimed.instruction.contract_id.as_str();
         let registry = self.registry(&claimed.registry_url);
-        let context = match registry
-            .choice_context(offer, TransferInstructionChoice::Accept)
-            .await
-        {
+        let accept = TransferInstructionChoice::Accept;
+        let context = match claimed.instruction.read_from {
+            Standard::V1 => registry.choice_context(offer, accept).await,
+            Standard::V2 => registry.choice_context_v2(offer, accept).await,
+        };
+        let context = match context {
             Ok(c) => c,
             Err(e) => return retry_after("registry", &e),
         };
@@ -115,8 +122,7 @@ impl DepositAutomation {
             },
             instruction: claimed.instruction.contract_id.clone(),
             instrument: claimed.instruction.instrument.clone(),
-            // The command below goes through V1's interface (V2-only offers: not yet).
-            through: Standard::V1,
+            through: claimed.instruction.read_from,
         }))
     }
 
@@ -128,9 +134,17 @@ impl DepositAutomation {
         intent: &Intent,
     ) -> JsPrepareSubmissionRequest {
         let offer = claimed.instruction.contract_id.as_str();
-        let argument = json!({"extraArgs": {"context": context_data, "meta": {"values": {}}}});
+        let extra_args = json!({"context": context_data, "meta": {"values": {}}});
+        // V2's choice names its controllers: the treasury alone.
+        let (interface, argument) = match claimed.instruction.read_from {
+            Standard::V1 => (TRANSFER_INSTRUCTION, json!({"extraArgs": extra_args})),
+            Standard::V2 => (
+                TRANSFER_INSTRUCTION_V2,
+                json!({"actors": [self.treasury.as_str()], "extraArgs": extra_args}),
+            ),
+        };
         let command = ExerciseCommand {
-            template_id: TRANSFER_INSTRUCTION.into(),
+            template_id: interface.into(),
             contract_id: offer.to_owned(),
             choice: "TransferInstruction_Accept".into(),
             choice_argument: serde_json::value::to_raw_value(&argument).expect("JSON"),

@@ -43,19 +43,40 @@ pub struct Exchange {
 impl Exchange {
     /// With the sandbox's tokens onboarded, as the tests of everything but onboarding want.
     pub async fn start(db: &TestDb, customers: usize) -> Exchange {
-        Exchange::start_with(db, customers, false, true).await.0
+        Exchange::start_with(db, customers, false, true, |_| {})
+            .await
+            .0
+    }
+
+    /// As [`Exchange::start`], with SBX a V2-only issuer (token standard V2 only, CIP-0112).
+    pub async fn start_with_v2_only_sbx(db: &TestDb, customers: usize) -> Exchange {
+        Exchange::start_with(db, customers, false, true, |c| c.sbx_v2_only = true)
+            .await
+            .0
+    }
+
+    /// As [`Exchange::start`], on a node of a Splice release before 0.6.11: no token standard
+    /// V2 packages (a filter naming them is refused).
+    pub async fn start_on_a_legacy_node(db: &TestDb, customers: usize) -> Exchange {
+        Exchange::start_with(db, customers, false, true, |c| {
+            c.amulet.release = canton_sandbox::token::SpliceRelease::Legacy
+        })
+        .await
+        .0
     }
 
     /// With no token onboarded yet (nothing is credited until one is).
     pub async fn start_without_tokens(db: &TestDb, customers: usize) -> Exchange {
-        Exchange::start_with(db, customers, false, false).await.0
+        Exchange::start_with(db, customers, false, false, |_| {})
+            .await
+            .0
     }
 
     /// As [`Exchange::start`], but the treasury is onboarded and given its preapproval by
     /// `treasury_setup` over the Ledger API (the validator operator as provider, the DSO from
     /// the Canton Coin registry), as an operator's `canton-exchange treasury setup` does.
     pub async fn start_via_setup(db: &TestDb, customers: usize) -> (Exchange, Setup) {
-        let (x, setup) = Exchange::start_with(db, customers, true, true).await;
+        let (x, setup) = Exchange::start_with(db, customers, true, true, |_| {}).await;
         (x, setup.expect("set up"))
     }
 
@@ -64,6 +85,7 @@ impl Exchange {
         customers: usize,
         via_setup: bool,
         onboard: bool,
+        configure: impl FnOnce(&mut SandboxConfig),
     ) -> (Exchange, Option<Setup>) {
         let keys = tempfile::tempdir().unwrap();
         let signer = Arc::new(FileSigner::generate(&keys.path().join("treasury.key")).unwrap());
@@ -72,6 +94,7 @@ impl Exchange {
         config.ledger.start_time = Timestamp::now();
         config.ledger.clock_step_micros = 1;
         config.wall_clock = true;
+        configure(&mut config);
         let sandbox = Sandbox::start(config).await.unwrap();
         let setup = if via_setup {
             Some(run_setup(&sandbox, signer.as_ref()).await.unwrap())
