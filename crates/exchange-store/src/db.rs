@@ -16,8 +16,9 @@ use sqlx::postgres::{
     PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef,
 };
 use sqlx::sqlite::{
-    SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteJournalMode,
-    SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteConnection,
+    SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo,
+    SqliteValueRef,
 };
 use sqlx::types::BigDecimal;
 use sqlx::{
@@ -51,8 +52,8 @@ pub(crate) enum Pool {
         ingest: SqlitePool,
         /// Held while the store is open, so `db restore` refuses to swap the file under it.
         users: OpenLock,
-        /// An in-memory DB: its one connection is the DB, never to be closed while open.
-        in_memory: bool,
+        /// An in-memory DB's own connection, outside the pool: see [`MemoryKeeper`].
+        keeper: Option<MemoryKeeper>,
     },
     Postgres(PgPool),
 }
@@ -90,12 +91,12 @@ impl Pool {
                 )));
             }
             let users = OpenLock::shared(Some(file), true)?;
-            let main = sqlite_pool(options, 4, false).await?;
+            let main = sqlite_pool(options, 4).await?;
             Pool::Sqlite {
                 ingest: main.clone(),
                 main,
                 users,
-                in_memory: false,
+                keeper: None,
             }
         } else if is_postgres(url) {
             Pool::Postgres(connect_postgres(url).await?)
@@ -127,9 +128,7 @@ impl Pool {
     /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite {
-                main, in_memory, ..
-            } => begin_sqlite(main, *in_memory, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite { main, .. } => begin_sqlite(main, Some("BEGIN IMMEDIATE")).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -138,9 +137,7 @@ impl Pool {
     /// `synchronous=NORMAL`).
     pub(crate) async fn write_ingest(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite {
-                ingest, in_memory, ..
-            } => begin_sqlite(ingest, *in_memory, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite { ingest, .. } => begin_sqlite(ingest, Some("BEGIN IMMEDIATE")).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -148,9 +145,7 @@ impl Pool {
     /// A transaction that only reads: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite {
-                main, in_memory, ..
-            } => begin_sqlite(main, *in_memory, None).await?,
+            Pool::Sqlite { main, .. } => begin_sqlite(main, None).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -161,10 +156,13 @@ impl Pool {
                 main,
                 ingest,
                 users,
-                ..
+                keeper,
             } => {
                 ingest.close().await;
                 main.close().await;
+                if let Some(keeper) = keeper {
+                    keeper.close().await;
+                }
                 users.release();
             }
             Pool::Postgres(pool) => pool.close().await,
@@ -182,19 +180,13 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
         .busy_timeout(std::time::Duration::from_secs(10)))
 }
 
-/// `in_memory` is the caller's to say: sqlx cannot print an in-memory DB's options as a URL
-/// (`to_url_lossy` panics on them).
-async fn sqlite_pool(
-    options: SqliteConnectOptions,
-    max: u32,
-    in_memory: bool,
-) -> Result<SqlitePool> {
+async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .idle_timeout(None)
         .max_lifetime(None)
         // A store future cancelled midway must not leave its connection in a transaction.
-        .after_release(crate::released::hook(in_memory))
+        .after_release(crate::released::hook())
         .connect_with(options)
         .await?)
 }
@@ -204,14 +196,18 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
     let options = sqlite_options(url)?.create_if_missing(true);
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if in_memory {
-        // Each connection would otherwise be its own empty database.
-        let main = sqlite_pool(options, 1, true).await?;
+        // Shared cache: the pool's connection and the keeper open the same DB.
+        let options = options.shared_cache(true);
+        let keeper = MemoryKeeper::connect(&options).await?;
+        // One connection: shared-cache connections lock whole tables and fail with
+        // SQLITE_LOCKED instead of waiting out the busy timeout.
+        let main = sqlite_pool(options, 1).await?;
         SQLITE_MIGRATIONS.run(&main).await?;
         return Ok(Pool::Sqlite {
             ingest: main.clone(),
             main,
             users: OpenLock::default(),
-            in_memory: true,
+            keeper: Some(keeper),
         });
     }
     let users = OpenLock::shared(Some(options.get_filename()), false)?;
@@ -231,12 +227,7 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
     // may lose the last ones, never part of one, and never one that a later FULL commit
     // depends on (the WAL is synced in order); ingestion re-reads them from the
     // checkpoint it finds.
-    let main = sqlite_pool(
-        options.clone().synchronous(SqliteSynchronous::Full),
-        4,
-        false,
-    )
-    .await?;
+    let main = sqlite_pool(options.clone().synchronous(SqliteSynchronous::Full), 4).await?;
     SQLITE_MIGRATIONS.run(&main).await?;
     // The ingestion connection checkpoints the WAL back into the DB at 64 MiB instead of
     // 4 MiB (SQLite's default, 1000 pages): a batch of 1000 transactions dirties
@@ -250,15 +241,42 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
             .synchronous(SqliteSynchronous::Normal)
             .pragma("wal_autocheckpoint", "16384"),
         1,
-        false,
     )
     .await?;
     Ok(Pool::Sqlite {
         main,
         ingest,
         users,
-        in_memory: false,
+        keeper: None,
     })
+}
+
+/// Keeps an in-memory SQLite DB alive while the store is open.
+///
+/// SQLite frees an in-memory DB with its last connection, and sqlx's pool closes connections in
+/// places we do not control: an `acquire` dropped while sqlx checks an idle connection (a ping,
+/// `test_before_acquire`) drops that connection with it, so a write cut short at that moment
+/// (a timeout, a `select!`) used to take the whole DB along, and the next write met a new empty
+/// one ("no such table: checkpoint"). This connection never leaves the store and runs nothing,
+/// so pool connections can come and go like a file DB's, a stuck one closed as for a file.
+#[derive(Clone, Debug)]
+pub(crate) struct MemoryKeeper(std::sync::Arc<std::sync::Mutex<Option<SqliteConnection>>>);
+
+impl MemoryKeeper {
+    async fn connect(options: &SqliteConnectOptions) -> Result<MemoryKeeper> {
+        let conn = SqliteConnection::connect_with(options).await?;
+        Ok(MemoryKeeper(std::sync::Arc::new(std::sync::Mutex::new(
+            Some(conn),
+        ))))
+    }
+
+    /// Frees the DB (after the pools closed: nothing can use it any more).
+    async fn close(&self) {
+        let conn = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(conn) = conn {
+            let _ = conn.close().await;
+        }
+    }
 }
 
 /// How long the first connection to PostgreSQL may take before the open fails.
@@ -297,11 +315,7 @@ async fn connect_postgres(url: &str) -> Result<PgPool> {
 /// at non-zero transaction depth": a full disk could never be retried, even once space was
 /// free. Such a connection is closed (its file-backed DB loses nothing: SQLite already rolled
 /// back) and a fresh one is taken.
-async fn begin_sqlite(
-    pool: &SqlitePool,
-    in_memory: bool,
-    statement: Option<&'static str>,
-) -> Result<Tx> {
+async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Result<Tx> {
     let mut conn = pool.acquire().await?;
     if conn.is_in_transaction() {
         // A rollback queued by a dropped transaction runs before the ping: only a connection
@@ -309,13 +323,7 @@ async fn begin_sqlite(
         conn.ping().await?;
     }
     if conn.is_in_transaction() {
-        if in_memory {
-            // Closing the only connection of an in-memory DB would silently empty it.
-            return Err(StoreError::Database(sqlx::Error::Protocol(
-                "the in-memory SQLite DB's connection is stuck in a transaction SQLite rolled back"
-                    .into(),
-            )));
-        }
+        // An in-memory DB survives this too: its keeper holds it.
         conn.close().await?;
         conn = pool.acquire().await?;
     }
