@@ -54,6 +54,8 @@ pub(crate) enum Pool {
         users: OpenLock,
         /// An in-memory DB's own connection, outside the pool: see [`MemoryKeeper`].
         keeper: Option<MemoryKeeper>,
+        /// Whose turn it is to write, among this store's writers: see [`WriterQueue`].
+        writers: WriterQueue,
     },
     Postgres(PgPool),
 }
@@ -97,6 +99,7 @@ impl Pool {
                 main,
                 users,
                 keeper: None,
+                writers: WriterQueue::default(),
             }
         } else if is_postgres(url) {
             Pool::Postgres(connect_postgres(url).await?)
@@ -128,7 +131,10 @@ impl Pool {
     /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { main, .. } => begin_sqlite(main, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite { main, writers, .. } => {
+                let turn = writers.wait().await?;
+                begin_sqlite(main, Some("BEGIN IMMEDIATE"), Some(turn)).await?
+            }
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -137,7 +143,12 @@ impl Pool {
     /// `synchronous=NORMAL`).
     pub(crate) async fn write_ingest(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { ingest, .. } => begin_sqlite(ingest, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite {
+                ingest, writers, ..
+            } => {
+                let turn = writers.wait().await?;
+                begin_sqlite(ingest, Some("BEGIN IMMEDIATE"), Some(turn)).await?
+            }
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -145,7 +156,7 @@ impl Pool {
     /// A transaction that only reads: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite { main, .. } => begin_sqlite(main, None).await?,
+            Pool::Sqlite { main, .. } => begin_sqlite(main, None, None).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -157,6 +168,7 @@ impl Pool {
                 ingest,
                 users,
                 keeper,
+                ..
             } => {
                 ingest.close().await;
                 main.close().await;
@@ -174,10 +186,13 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// How long a SQLite writer waits for the write lock before it fails.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)?
         .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(10)))
+        .busy_timeout(BUSY_TIMEOUT))
 }
 
 async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool> {
@@ -208,6 +223,7 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
             main,
             users: OpenLock::default(),
             keeper: Some(keeper),
+            writers: WriterQueue::default(),
         });
     }
     let users = OpenLock::shared(Some(options.get_filename()), false)?;
@@ -248,7 +264,36 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
         ingest,
         users,
         keeper: None,
+        writers: WriterQueue::default(),
     })
+}
+
+/// The store's SQLite writers, one at a time, in the order they came.
+///
+/// SQLite lets one transaction write at a time. Left to SQLite, a writer that finds the lock
+/// taken (`BEGIN IMMEDIATE` on another connection of the pools) sleeps in its busy handler, 1,
+/// 2, 5, 10… up to 100 ms between tries, however soon the lock is free: under load the lock sat
+/// idle while writers slept (withdrawal requests spent most of their time so). Queued here,
+/// each is woken the moment the one before commits. Writers of other processes still meet
+/// the busy handler, which stays the bound across processes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WriterQueue(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+/// A writer's turn: held by its transaction until it ends.
+pub(crate) type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
+
+impl WriterQueue {
+    /// Waits for the turn, as long as SQLite's busy timeout would have let it wait for the lock.
+    async fn wait(&self) -> Result<WriterTurn> {
+        tokio::time::timeout(BUSY_TIMEOUT, self.0.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Database(sqlx::Error::Protocol(format!(
+                    "no turn to write within {} s: another write transaction of this store is still open",
+                    BUSY_TIMEOUT.as_secs()
+                )))
+            })
+    }
 }
 
 /// Keeps an in-memory SQLite DB alive while the store is open.
@@ -315,7 +360,11 @@ async fn connect_postgres(url: &str) -> Result<PgPool> {
 /// at non-zero transaction depth": a full disk could never be retried, even once space was
 /// free. Such a connection is closed (its file-backed DB loses nothing: SQLite already rolled
 /// back) and a fresh one is taken.
-async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Result<Tx> {
+async fn begin_sqlite(
+    pool: &SqlitePool,
+    statement: Option<&'static str>,
+    turn: Option<WriterTurn>,
+) -> Result<Tx> {
     let mut conn = pool.acquire().await?;
     if conn.is_in_transaction() {
         // A rollback queued by a dropped transaction runs before the ping: only a connection
@@ -329,18 +378,20 @@ async fn begin_sqlite(pool: &SqlitePool, statement: Option<&'static str>) -> Res
     }
     // `Transaction::begin` is what `Pool::begin_with` runs on the connection it acquires.
     let tx = sqlx::Transaction::begin(conn, statement.map(Into::into)).await?;
-    Ok(Tx::Sqlite(tx))
+    Ok(Tx::Sqlite(tx, turn))
 }
 
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With the writer's turn for a write transaction, given back when it ends (the fields
+    /// drop in order: the transaction's rollback is queued first).
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Option<WriterTurn>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -348,7 +399,7 @@ impl Tx {
     /// A statement to bind and run in this transaction.
     pub(crate) fn query<'t, 'q>(&'t mut self, sql: &'q str) -> Query<'t, 'q> {
         let inner = match self {
-            Tx::Sqlite(_) => Inner::Sqlite(sqlx::query(sql)),
+            Tx::Sqlite(..) => Inner::Sqlite(sqlx::query(sql)),
             Tx::Postgres(_) => Inner::Postgres(sqlx::query(sql)),
         };
         Query { tx: self, inner }
@@ -356,7 +407,7 @@ impl Tx {
 
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _turn) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -408,7 +459,7 @@ impl<'q> Query<'_, 'q> {
     /// Runs the statement; the number of rows it changed.
     pub(crate) async fn execute(self) -> Result<u64> {
         Ok(match (self.inner, self.tx) {
-            (Inner::Sqlite(q), Tx::Sqlite(tx)) => q.execute(&mut **tx).await?.rows_affected(),
+            (Inner::Sqlite(q), Tx::Sqlite(tx, _)) => q.execute(&mut **tx).await?.rows_affected(),
             (Inner::Postgres(q), Tx::Postgres(tx)) => q.execute(&mut **tx).await?.rows_affected(),
             _ => unreachable!("a query is built for its own transaction"),
         })
@@ -416,7 +467,7 @@ impl<'q> Query<'_, 'q> {
 
     pub(crate) async fn fetch_all(self) -> Result<Vec<Row>> {
         Ok(match (self.inner, self.tx) {
-            (Inner::Sqlite(q), Tx::Sqlite(tx)) => q
+            (Inner::Sqlite(q), Tx::Sqlite(tx, _)) => q
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
@@ -434,7 +485,7 @@ impl<'q> Query<'_, 'q> {
 
     pub(crate) async fn fetch_optional(self) -> Result<Option<Row>> {
         Ok(match (self.inner, self.tx) {
-            (Inner::Sqlite(q), Tx::Sqlite(tx)) => {
+            (Inner::Sqlite(q), Tx::Sqlite(tx, _)) => {
                 q.fetch_optional(&mut **tx).await?.map(Row::Sqlite)
             }
             (Inner::Postgres(q), Tx::Postgres(tx)) => {
