@@ -200,6 +200,9 @@ async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePo
         .max_connections(max)
         .idle_timeout(None)
         .max_lifetime(None)
+        // No ping before each use: an embedded connection cannot have been dropped by a
+        // server or a network, and each ping is a round trip to the connection's thread.
+        .test_before_acquire(false)
         // A store future cancelled midway must not leave its connection in a transaction.
         .after_release(crate::released::hook())
         .connect_with(options)

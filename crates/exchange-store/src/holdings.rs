@@ -216,20 +216,6 @@ pub(crate) async fn reserve_selected(
     })
 }
 
-/// Whether the treasury ever held `instrument` (active or archived).
-pub(crate) async fn ever_held(tx: &mut Tx, instrument: &InstrumentId) -> Result<bool> {
-    let row = tx
-        .query(
-            "SELECT contract_id FROM holdings WHERE instrument_admin = $1 AND instrument_id = $2
-               AND held_back IS NULL LIMIT 1",
-        )
-        .bind(instrument.admin.as_str())
-        .bind(instrument.id.as_str())
-        .fetch_optional()
-        .await?;
-    Ok(row.is_some())
-}
-
 /// Frees the active holdings a withdrawal had reserved.
 pub(crate) async fn release(tx: &mut Tx, withdrawal: &WithdrawalId) -> Result<()> {
     tx.query(

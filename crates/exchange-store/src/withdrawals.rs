@@ -273,7 +273,7 @@ async fn repeated(tx: &mut Tx, order: &WithdrawalOrder) -> Result<Option<Withdra
 
 /// Refuses an instrument that is neither onboarded nor ever held by the treasury.
 async fn check_known(tx: &mut Tx, instrument: &InstrumentId) -> Result<()> {
-    if catalog::token_in(tx, instrument).await? || holdings::ever_held(tx, instrument).await? {
+    if catalog::known_in(tx, instrument).await? {
         Ok(())
     } else {
         Err(StoreError::UnknownInstrument(instrument.clone()))
