@@ -703,6 +703,34 @@ mod tests {
         (full, retried)
     }
 
+    /// The pool may close its connection to an in-memory DB (a check that failed, a cut
+    /// acquire, a connection stuck in a transaction): the DB and what it holds stay.
+    #[tokio::test]
+    async fn an_in_memory_db_outlives_its_pool_connection() {
+        let pool = Pool::open("sqlite::memory:").await.unwrap();
+        let Pool::Sqlite { main, .. } = &pool else {
+            unreachable!("a SQLite URL")
+        };
+        let mut tx = pool.write().await.unwrap();
+        tx.query("CREATE TABLE kept (n INTEGER NOT NULL)")
+            .execute()
+            .await
+            .unwrap();
+        tx.query("INSERT INTO kept (n) VALUES (7)")
+            .execute()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        main.acquire().await.unwrap().close().await.unwrap();
+
+        let mut tx = pool.read().await.unwrap();
+        let row = tx.query("SELECT n FROM kept").fetch_optional().await;
+        let n: i64 = row.unwrap().expect("the row is kept").get("n").unwrap();
+        assert_eq!(n, 7);
+        drop(tx);
+        pool.close().await;
+    }
+
     #[tokio::test]
     async fn a_commit_after_a_full_disk_succeeds() {
         let dir = tempfile::tempdir().unwrap();

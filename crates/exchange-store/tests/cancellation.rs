@@ -44,10 +44,12 @@ async fn cancelled_writes_leave_an_in_memory_db_writable_and_whole() {
     store.close().await;
 }
 
-/// The cause of the loss above, made certain instead of left to timing: sqlx checks an idle
-/// connection (a ping answered by the connection's worker thread) before handing it out, and a
-/// write dropped during that check dropped the connection with it. For an in-memory DB whose
-/// only connection that was, the next write met a new, empty DB ("no such table").
+/// The cause of the loss once seen above, at the moment it struck instead of left to timing:
+/// sqlx checked an idle connection (a ping answered by the connection's worker thread) before
+/// handing it out, and a write dropped during that check dropped the connection with it. For
+/// an in-memory DB whose only connection that was, the next write met a new, empty DB ("no such
+/// table"). The store no longer pings SQLite connections, and a keeper connection holds the
+/// in-memory DB whatever the pool closes (`db::tests::an_in_memory_db_outlives_its_pool_connection`).
 #[tokio::test]
 async fn a_write_cut_while_its_connection_is_checked_keeps_an_in_memory_db() {
     let store = Store::open("sqlite::memory:").await.unwrap();
