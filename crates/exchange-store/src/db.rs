@@ -16,9 +16,8 @@ use sqlx::postgres::{
     PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef,
 };
 use sqlx::sqlite::{
-    SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteConnection,
-    SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo,
-    SqliteValueRef,
+    SqliteArgumentValue, SqliteArguments, SqliteConnectOptions, SqliteJournalMode,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
 use sqlx::types::BigDecimal;
 use sqlx::{
@@ -27,7 +26,9 @@ use sqlx::{
 };
 
 use crate::error::{Result, StoreError};
+use crate::memory_keeper::MemoryKeeper;
 use crate::open_lock::OpenLock;
+use crate::writers::{WriterQueue, WriterTurn};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -187,7 +188,7 @@ fn is_postgres(url: &str) -> bool {
 }
 
 /// How long a SQLite writer waits for the write lock before it fails.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)?
@@ -269,62 +270,6 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
         keeper: None,
         writers: WriterQueue::default(),
     })
-}
-
-/// The store's SQLite writers, one at a time, in the order they came.
-///
-/// SQLite lets one transaction write at a time. Left to SQLite, a writer that finds the lock
-/// taken (`BEGIN IMMEDIATE` on another connection of the pools) sleeps in its busy handler, 1,
-/// 2, 5, 10… up to 100 ms between tries, however soon the lock is free: under load the lock sat
-/// idle while writers slept (withdrawal requests spent most of their time so). Queued here,
-/// each is woken the moment the one before commits. Writers of other processes still meet
-/// the busy handler, which stays the bound across processes.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct WriterQueue(std::sync::Arc<tokio::sync::Mutex<()>>);
-
-/// A writer's turn: held by its transaction until it ends.
-pub(crate) type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
-
-impl WriterQueue {
-    /// Waits for the turn, as long as SQLite's busy timeout would have let it wait for the lock.
-    async fn wait(&self) -> Result<WriterTurn> {
-        tokio::time::timeout(BUSY_TIMEOUT, self.0.clone().lock_owned())
-            .await
-            .map_err(|_| {
-                StoreError::Database(sqlx::Error::Protocol(format!(
-                    "no turn to write within {} s: another write transaction of this store is still open",
-                    BUSY_TIMEOUT.as_secs()
-                )))
-            })
-    }
-}
-
-/// Keeps an in-memory SQLite DB alive while the store is open.
-///
-/// SQLite frees an in-memory DB with its last connection, and sqlx's pool closes connections in
-/// places we do not control: an `acquire` dropped while sqlx checks an idle connection (a ping,
-/// `test_before_acquire`) drops that connection with it, so a write cut short at that moment
-/// (a timeout, a `select!`) used to take the whole DB along, and the next write met a new empty
-/// one ("no such table: checkpoint"). This connection never leaves the store and runs nothing,
-/// so pool connections can come and go like a file DB's, a stuck one closed as for a file.
-#[derive(Clone, Debug)]
-pub(crate) struct MemoryKeeper(std::sync::Arc<std::sync::Mutex<Option<SqliteConnection>>>);
-
-impl MemoryKeeper {
-    async fn connect(options: &SqliteConnectOptions) -> Result<MemoryKeeper> {
-        let conn = SqliteConnection::connect_with(options).await?;
-        Ok(MemoryKeeper(std::sync::Arc::new(std::sync::Mutex::new(
-            Some(conn),
-        ))))
-    }
-
-    /// Frees the DB (after the pools closed: nothing can use it any more).
-    async fn close(&self) {
-        let conn = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(conn) = conn {
-            let _ = conn.close().await;
-        }
-    }
 }
 
 /// How long the first connection to PostgreSQL may take before the open fails.
