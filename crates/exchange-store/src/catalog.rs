@@ -74,6 +74,24 @@ pub(crate) async fn token_in(tx: &mut Tx, instrument: &InstrumentId) -> Result<b
     Ok(row.is_some())
 }
 
+/// Whether `instrument` is onboarded or was ever held by the treasury (the issuer's), in one
+/// statement.
+pub(crate) async fn known_in(tx: &mut Tx, instrument: &InstrumentId) -> Result<bool> {
+    let row = tx
+        .query(
+            "SELECT 1 AS known WHERE EXISTS (
+                 SELECT 1 FROM tokens WHERE instrument_admin = $1 AND instrument_id = $2)
+             OR EXISTS (
+                 SELECT 1 FROM holdings WHERE instrument_admin = $1 AND instrument_id = $2
+                   AND held_back IS NULL)",
+        )
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .fetch_optional()
+        .await?;
+    Ok(row.is_some())
+}
+
 /// What onboarding a token changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct TokenChange {

@@ -26,7 +26,9 @@ use sqlx::{
 };
 
 use crate::error::{Result, StoreError};
+use crate::memory_keeper::MemoryKeeper;
 use crate::open_lock::OpenLock;
+use crate::writers::{WriterQueue, WriterTurn};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -51,8 +53,10 @@ pub(crate) enum Pool {
         ingest: SqlitePool,
         /// Held while the store is open, so `db restore` refuses to swap the file under it.
         users: OpenLock,
-        /// An in-memory DB: its one connection is the DB, never to be closed while open.
-        in_memory: bool,
+        /// An in-memory DB's own connection, outside the pool: see [`MemoryKeeper`].
+        keeper: Option<MemoryKeeper>,
+        /// Whose turn it is to write, among this store's writers: see [`WriterQueue`].
+        writers: WriterQueue,
     },
     Postgres(PgPool),
 }
@@ -90,12 +94,13 @@ impl Pool {
                 )));
             }
             let users = OpenLock::shared(Some(file), true)?;
-            let main = sqlite_pool(options, 4, false).await?;
+            let main = sqlite_pool(options, 4).await?;
             Pool::Sqlite {
                 ingest: main.clone(),
                 main,
                 users,
-                in_memory: false,
+                keeper: None,
+                writers: WriterQueue::default(),
             }
         } else if is_postgres(url) {
             Pool::Postgres(connect_postgres(url).await?)
@@ -127,9 +132,10 @@ impl Pool {
     /// that also serializes read-check-write sequences such as the balance check of a withdrawal.
     pub(crate) async fn write(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite {
-                main, in_memory, ..
-            } => begin_sqlite(main, *in_memory, Some("BEGIN IMMEDIATE")).await?,
+            Pool::Sqlite { main, writers, .. } => {
+                let turn = writers.wait().await?;
+                begin_sqlite(main, Some("BEGIN IMMEDIATE"), Some(turn)).await?
+            }
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -139,8 +145,11 @@ impl Pool {
     pub(crate) async fn write_ingest(&self) -> Result<Tx> {
         Ok(match self {
             Pool::Sqlite {
-                ingest, in_memory, ..
-            } => begin_sqlite(ingest, *in_memory, Some("BEGIN IMMEDIATE")).await?,
+                ingest, writers, ..
+            } => {
+                let turn = writers.wait().await?;
+                begin_sqlite(ingest, Some("BEGIN IMMEDIATE"), Some(turn)).await?
+            }
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -148,9 +157,7 @@ impl Pool {
     /// A transaction that only reads: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Pool::Sqlite {
-                main, in_memory, ..
-            } => begin_sqlite(main, *in_memory, None).await?,
+            Pool::Sqlite { main, .. } => begin_sqlite(main, None, None).await?,
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -161,10 +168,14 @@ impl Pool {
                 main,
                 ingest,
                 users,
+                keeper,
                 ..
             } => {
                 ingest.close().await;
                 main.close().await;
+                if let Some(keeper) = keeper {
+                    keeper.close().await;
+                }
                 users.release();
             }
             Pool::Postgres(pool) => pool.close().await,
@@ -176,25 +187,25 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// How long a SQLite writer waits for the write lock before it fails.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)?
         .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(10)))
+        .busy_timeout(BUSY_TIMEOUT))
 }
 
-/// `in_memory` is the caller's to say: sqlx cannot print an in-memory DB's options as a URL
-/// (`to_url_lossy` panics on them).
-async fn sqlite_pool(
-    options: SqliteConnectOptions,
-    max: u32,
-    in_memory: bool,
-) -> Result<SqlitePool> {
+async fn sqlite_pool(options: SqliteConnectOptions, max: u32) -> Result<SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .max_connections(max)
         .idle_timeout(None)
         .max_lifetime(None)
+        // No ping before each use: an embedded connection cannot have been dropped by a
+        // server or a network, and each ping is a round trip to the connection's thread.
+        .test_before_acquire(false)
         // A store future cancelled midway must not leave its connection in a transaction.
-        .after_release(crate::released::hook(in_memory))
+        .after_release(crate::released::hook())
         .connect_with(options)
         .await?)
 }
@@ -204,14 +215,19 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
     let options = sqlite_options(url)?.create_if_missing(true);
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if in_memory {
-        // Each connection would otherwise be its own empty database.
-        let main = sqlite_pool(options, 1, true).await?;
+        // Shared cache: the pool's connection and the keeper open the same DB.
+        let options = options.shared_cache(true);
+        let keeper = MemoryKeeper::connect(&options).await?;
+        // One connection: shared-cache connections lock whole tables and fail with
+        // SQLITE_LOCKED instead of waiting out the busy timeout.
+        let main = sqlite_pool(options, 1).await?;
         SQLITE_MIGRATIONS.run(&main).await?;
         return Ok(Pool::Sqlite {
             ingest: main.clone(),
             main,
             users: OpenLock::default(),
-            in_memory: true,
+            keeper: Some(keeper),
+            writers: WriterQueue::default(),
         });
     }
     let users = OpenLock::shared(Some(options.get_filename()), false)?;
@@ -231,12 +247,7 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
     // may lose the last ones, never part of one, and never one that a later FULL commit
     // depends on (the WAL is synced in order); ingestion re-reads them from the
     // checkpoint it finds.
-    let main = sqlite_pool(
-        options.clone().synchronous(SqliteSynchronous::Full),
-        4,
-        false,
-    )
-    .await?;
+    let main = sqlite_pool(options.clone().synchronous(SqliteSynchronous::Full), 4).await?;
     SQLITE_MIGRATIONS.run(&main).await?;
     // The ingestion connection checkpoints the WAL back into the DB at 64 MiB instead of
     // 4 MiB (SQLite's default, 1000 pages): a batch of 1000 transactions dirties
@@ -250,14 +261,14 @@ async fn open_sqlite(url: &str) -> Result<Pool> {
             .synchronous(SqliteSynchronous::Normal)
             .pragma("wal_autocheckpoint", "16384"),
         1,
-        false,
     )
     .await?;
     Ok(Pool::Sqlite {
         main,
         ingest,
         users,
-        in_memory: false,
+        keeper: None,
+        writers: WriterQueue::default(),
     })
 }
 
@@ -299,8 +310,8 @@ async fn connect_postgres(url: &str) -> Result<PgPool> {
 /// back) and a fresh one is taken.
 async fn begin_sqlite(
     pool: &SqlitePool,
-    in_memory: bool,
     statement: Option<&'static str>,
+    turn: Option<WriterTurn>,
 ) -> Result<Tx> {
     let mut conn = pool.acquire().await?;
     if conn.is_in_transaction() {
@@ -309,30 +320,26 @@ async fn begin_sqlite(
         conn.ping().await?;
     }
     if conn.is_in_transaction() {
-        if in_memory {
-            // Closing the only connection of an in-memory DB would silently empty it.
-            return Err(StoreError::Database(sqlx::Error::Protocol(
-                "the in-memory SQLite DB's connection is stuck in a transaction SQLite rolled back"
-                    .into(),
-            )));
-        }
+        // An in-memory DB survives this too: its keeper holds it.
         conn.close().await?;
         conn = pool.acquire().await?;
     }
     // `Transaction::begin` is what `Pool::begin_with` runs on the connection it acquires.
     let tx = sqlx::Transaction::begin(conn, statement.map(Into::into)).await?;
-    Ok(Tx::Sqlite(tx))
+    Ok(Tx::Sqlite(tx, turn))
 }
 
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With the writer's turn for a write transaction, given back when it ends (the fields
+    /// drop in order: the transaction's rollback is queued first).
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Option<WriterTurn>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -340,7 +347,7 @@ impl Tx {
     /// A statement to bind and run in this transaction.
     pub(crate) fn query<'t, 'q>(&'t mut self, sql: &'q str) -> Query<'t, 'q> {
         let inner = match self {
-            Tx::Sqlite(_) => Inner::Sqlite(sqlx::query(sql)),
+            Tx::Sqlite(..) => Inner::Sqlite(sqlx::query(sql)),
             Tx::Postgres(_) => Inner::Postgres(sqlx::query(sql)),
         };
         Query { tx: self, inner }
@@ -348,7 +355,7 @@ impl Tx {
 
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _turn) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -400,7 +407,7 @@ impl<'q> Query<'_, 'q> {
     /// Runs the statement; the number of rows it changed.
     pub(crate) async fn execute(self) -> Result<u64> {
         Ok(match (self.inner, self.tx) {
-            (Inner::Sqlite(q), Tx::Sqlite(tx)) => q.execute(&mut **tx).await?.rows_affected(),
+            (Inner::Sqlite(q), Tx::Sqlite(tx, _)) => q.execute(&mut **tx).await?.rows_affected(),
             (Inner::Postgres(q), Tx::Postgres(tx)) => q.execute(&mut **tx).await?.rows_affected(),
             _ => unreachable!("a query is built for its own transaction"),
         })
@@ -408,7 +415,7 @@ impl<'q> Query<'_, 'q> {
 
     pub(crate) async fn fetch_all(self) -> Result<Vec<Row>> {
         Ok(match (self.inner, self.tx) {
-            (Inner::Sqlite(q), Tx::Sqlite(tx)) => q
+            (Inner::Sqlite(q), Tx::Sqlite(tx, _)) => q
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
@@ -426,7 +433,7 @@ impl<'q> Query<'_, 'q> {
 
     pub(crate) async fn fetch_optional(self) -> Result<Option<Row>> {
         Ok(match (self.inner, self.tx) {
-            (Inner::Sqlite(q), Tx::Sqlite(tx)) => {
+            (Inner::Sqlite(q), Tx::Sqlite(tx, _)) => {
                 q.fetch_optional(&mut **tx).await?.map(Row::Sqlite)
             }
             (Inner::Postgres(q), Tx::Postgres(tx)) => {
@@ -639,6 +646,34 @@ mod tests {
         .await;
         pool.close().await;
         (full, retried)
+    }
+
+    /// The pool may close its connection to an in-memory DB (a check that failed, a cut
+    /// acquire, a connection stuck in a transaction): the DB and what it holds stay.
+    #[tokio::test]
+    async fn an_in_memory_db_outlives_its_pool_connection() {
+        let pool = Pool::open("sqlite::memory:").await.unwrap();
+        let Pool::Sqlite { main, .. } = &pool else {
+            unreachable!("a SQLite URL")
+        };
+        let mut tx = pool.write().await.unwrap();
+        tx.query("CREATE TABLE kept (n INTEGER NOT NULL)")
+            .execute()
+            .await
+            .unwrap();
+        tx.query("INSERT INTO kept (n) VALUES (7)")
+            .execute()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        main.acquire().await.unwrap().close().await.unwrap();
+
+        let mut tx = pool.read().await.unwrap();
+        let row = tx.query("SELECT n FROM kept").fetch_optional().await;
+        let n: i64 = row.unwrap().expect("the row is kept").get("n").unwrap();
+        assert_eq!(n, 7);
+        drop(tx);
+        pool.close().await;
     }
 
     #[tokio::test]

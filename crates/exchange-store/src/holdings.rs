@@ -1,6 +1,7 @@
 //! Treasury holdings (UTXOs): mirrored by ingestion, reserved by withdrawal requests.
 
 use exchange_core::changeset::{Holding, Origin};
+use exchange_core::selection::Candidate;
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::WithdrawalId;
 use exchange_core::{ContractId, InstrumentId};
@@ -152,6 +153,47 @@ pub(crate) async fn candidates_for_update(
     Ok(out)
 }
 
+/// The `limit` smallest free holdings of `instrument` (active, unreserved, the issuer's; locked
+/// or not, as only the selection can tell whether a lock still binds), in the selection's order:
+/// by amount, then contract id in byte order. One read of the `holdings_free` index, however
+/// many holdings the treasury has. On PostgreSQL they are locked until the request commits, as
+/// by [`candidates_for_update`], and in that same order by every request, so two requests wait
+/// for each other instead of deadlocking; a row a concurrent request reserved meanwhile is left
+/// out when the lock is granted, so fewer than `limit` rows do not prove there are no more.
+pub(crate) async fn smallest_free_for_update(
+    tx: &mut Tx,
+    instrument: &InstrumentId,
+    limit: i64,
+) -> Result<Vec<Candidate>> {
+    let (order, lock) = match tx.backend() {
+        Backend::Postgres => (r#"amount, contract_id COLLATE "C""#, "FOR UPDATE"),
+        Backend::Sqlite => ("amount_order, contract_id", ""),
+    };
+    let sql = format!(
+        "SELECT contract_id, amount, locked, lock_json FROM holdings
+         WHERE instrument_admin = $1 AND instrument_id = $2 AND archived_update_id IS NULL
+           AND reserved_by IS NULL AND held_back IS NULL
+         ORDER BY {order} LIMIT $3 {lock}"
+    );
+    let rows = tx
+        .query(&sql)
+        .bind(instrument.admin.as_str())
+        .bind(instrument.id.as_str())
+        .bind(limit)
+        .fetch_all()
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Candidate {
+                contract_id: row.contract("contract_id")?,
+                amount: row.amount("amount")?,
+                lock: lock_from_row(row)?,
+                reserved: false,
+            })
+        })
+        .collect()
+}
+
 /// Reserves a holding chosen by the selection, which already judged its lock (an expired lock
 /// does not bind, so the `locked` column is not consulted here).
 pub(crate) async fn reserve_selected(
@@ -172,20 +214,6 @@ pub(crate) async fn reserve_selected(
     expect_one(changed, || {
         StoreError::Conflict(format!("holding {contract_id} was taken concurrently"))
     })
-}
-
-/// Whether the treasury ever held `instrument` (active or archived).
-pub(crate) async fn ever_held(tx: &mut Tx, instrument: &InstrumentId) -> Result<bool> {
-    let row = tx
-        .query(
-            "SELECT contract_id FROM holdings WHERE instrument_admin = $1 AND instrument_id = $2
-               AND held_back IS NULL LIMIT 1",
-        )
-        .bind(instrument.admin.as_str())
-        .bind(instrument.id.as_str())
-        .fetch_optional()
-        .await?;
-    Ok(row.is_some())
 }
 
 /// Frees the active holdings a withdrawal had reserved.

@@ -50,6 +50,7 @@ mod ingest;
 mod instructions;
 mod known;
 mod lease;
+mod memory_keeper;
 mod open_lock;
 mod operator_log;
 mod pages;
@@ -61,6 +62,7 @@ mod schema;
 mod treasury;
 mod untrusted;
 mod withdrawals;
+mod writers;
 
 pub use accounts::{Account, JournalRecord};
 pub use backup::{POSTGRES_BACKUPS, Restored, restore_sqlite};

@@ -27,20 +27,16 @@ type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
 /// The `after_release` hook of a SQLite pool: `Ok(true)` keeps the connection, `Ok(false)`
 /// closes it (closing a SQLite connection rolls back whatever it had open and frees its locks).
-pub(crate) fn hook(
-    in_memory: bool,
-) -> impl for<'c> Fn(
-    &'c mut SqliteConnection,
-    PoolConnectionMetadata,
-) -> BoxFuture<'c, sqlx::Result<bool>>
+pub(crate) fn hook()
+-> impl for<'c> Fn(&'c mut SqliteConnection, PoolConnectionMetadata) -> BoxFuture<'c, sqlx::Result<bool>>
 + Send
 + Sync
 + 'static {
-    move |conn, _| Box::pin(outside_transaction(conn, in_memory))
+    |conn, _| Box::pin(outside_transaction(conn))
 }
 
 /// Leaves `conn` outside any transaction, or says to close it.
-async fn outside_transaction(conn: &mut SqliteConnection, in_memory: bool) -> sqlx::Result<bool> {
+async fn outside_transaction(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
     if !conn.is_in_transaction() {
         return Ok(true);
     }
@@ -55,8 +51,8 @@ async fn outside_transaction(conn: &mut SqliteConnection, in_memory: bool) -> sq
     match SqliteTransactionManager::rollback(conn).await {
         Ok(()) if !conn.is_in_transaction() => Ok(true),
         // SQLite had already rolled back by itself (a full disk, see `db::begin_sqlite`), or
-        // something stranger: closing is sure to leave nothing open. Not for an in-memory DB,
-        // whose only connection is the DB: `begin_sqlite` reports that one instead.
-        _ => Ok(in_memory),
+        // something stranger: closing is sure to leave nothing open (an in-memory DB too: see
+        // `db::MemoryKeeper`).
+        _ => Ok(false),
     }
 }

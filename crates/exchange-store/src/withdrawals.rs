@@ -273,19 +273,42 @@ async fn repeated(tx: &mut Tx, order: &WithdrawalOrder) -> Result<Option<Withdra
 
 /// Refuses an instrument that is neither onboarded nor ever held by the treasury.
 async fn check_known(tx: &mut Tx, instrument: &InstrumentId) -> Result<()> {
-    if catalog::token_in(tx, instrument).await? || holdings::ever_held(tx, instrument).await? {
+    if catalog::known_in(tx, instrument).await? {
         Ok(())
     } else {
         Err(StoreError::UnknownInstrument(instrument.clone()))
     }
 }
 
+/// How many of the smallest free holdings the first read of a selection takes: most
+/// withdrawals are funded by a few holdings, and each further read takes [`PAGE_GROWTH`] times
+/// more, so a withdrawal that needs many small holdings costs a few reads, not one per page.
+const FIRST_PAGE: i64 = 32;
+const PAGE_GROWTH: i64 = 8;
+
 /// Selects the inputs among the instrument's holdings, locked for this transaction.
+///
+/// The selection takes the smallest spendable holdings first, so it only ever needs a prefix of
+/// the free holdings in amount order: the smallest are read, a growing page at a time, until the
+/// selection succeeds on them. It then chose what it would have chosen among all of them (the
+/// covering prefix or the first covering run of `max_inputs` lies in the part read). Only when
+/// the free holdings cannot fund it are all holdings read, reserved ones too, for the reason.
 async fn select_inputs(
     tx: &mut Tx,
     order: &WithdrawalOrder,
     at: Timestamp,
 ) -> Result<Vec<ContractId>> {
+    let mut limit = FIRST_PAGE;
+    loop {
+        let free = holdings::smallest_free_for_update(tx, &order.instrument, limit).await?;
+        if let Ok(selected) = selection::select(&free, order.amount, at, order.policy) {
+            return Ok(selected.inputs);
+        }
+        if (free.len() as i64) < limit {
+            break;
+        }
+        limit = limit.saturating_mul(PAGE_GROWTH);
+    }
     let candidates: Vec<Candidate> = holdings::candidates_for_update(tx, &order.instrument)
         .await?
         .into_iter()

@@ -1,0 +1,275 @@
+//! A withdrawal's inputs are read a page at a time, smallest free holdings first, instead of
+//! all of the treasury's holdings: the choice must still be exactly the pure selection's over
+//! all of them (`exchange_core::selection::select`), across page boundaries, amounts of every
+//! width and locks; a holding one request reserved is never chosen by a concurrent one; and a
+//! request the holdings cannot fund is refused with the same reason. SQLite and PostgreSQL.
+
+mod harness;
+
+use std::collections::BTreeSet;
+
+use exchange_core::changeset::{
+    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
+    IngestedUpdate, Origin,
+};
+use exchange_core::selection::{self, SelectionError, SelectionPolicy};
+use exchange_core::token_standard::Lock;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder};
+use exchange_core::{
+    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
+};
+use exchange_store::{Store, StoreError};
+use harness::TestDb;
+
+conformance!(
+    selections_match_the_pure_selection_over_all_holdings,
+    concurrent_orders_across_pages_never_share_an_input,
+);
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+fn amount(s: &str) -> Amount {
+    s.parse().unwrap()
+}
+
+fn party(hint: &str) -> PartyId {
+    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
+}
+
+fn amulet() -> InstrumentId {
+    InstrumentId {
+        admin: party("DSO"),
+        id: "Amulet".into(),
+    }
+}
+
+fn account(i: usize) -> AccountId {
+    AccountId::new(format!("acc{i}")).unwrap()
+}
+
+fn update(n: i64) -> IngestedUpdate {
+    IngestedUpdate {
+        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
+        offset: Offset::new(n).unwrap(),
+        record_time: Timestamp::from_micros(n * 1000).unwrap(),
+        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
+    }
+}
+
+fn origin() -> Origin {
+    update(1).origin()
+}
+
+fn holding(c: &str, value: Amount, lock: Option<Lock>) -> Effect {
+    Effect::HoldingCreated(Holding {
+        contract_id: ContractId::new(c).unwrap(),
+        instrument: amulet(),
+        amount: value,
+        lock,
+        created: origin(),
+        held_back: None,
+    })
+}
+
+/// A lock expiring an hour before or after now: binding or not whenever the test runs.
+fn lock(binding: bool) -> Option<Lock> {
+    let shift = if binding { HOUR_MICROS } else { -HOUR_MICROS };
+    Some(Lock {
+        holders: vec![party("DSO")],
+        expires_at: Timestamp::from_micros(Timestamp::now().micros() + shift),
+        expires_after_micros: None,
+        context: Some("test".into()),
+    })
+}
+
+/// `accounts` accounts credited with `funds` each, and the treasury holding `holdings`.
+async fn funded(db: &TestDb, accounts: usize, funds: &str, holdings: Vec<Effect>) -> Store {
+    let store = db.open().await;
+    let mut changes = ChangeSet::default();
+    changes.ingest(update(1));
+    changes.effects = holdings;
+    for i in 0..accounts {
+        store.create_account(&account(i), "customer").await.unwrap();
+        let deposit = Deposit {
+            id: DepositId::new(format!("d{i}")).unwrap(),
+            account: Some(account(i)),
+            instrument: amulet(),
+            amount: amount(funds),
+            sender: party("alice"),
+            state: DepositState::Credited,
+            transfer_instruction: None,
+            origin: origin(),
+            held_back: None,
+        };
+        let credit = deposit.credit(&origin()).unwrap();
+        changes.effects.push(Effect::DepositRecorded(deposit));
+        changes.effects.push(Effect::Journal(credit));
+    }
+    let checkpoint = Checkpoint {
+        offset: Offset::new(1).unwrap(),
+        last_update: Some(update(1)),
+    };
+    store.commit(&changes, &checkpoint).await.unwrap();
+    store
+}
+
+fn order(id: &str, from: usize, value: Amount, max_inputs: usize) -> WithdrawalOrder {
+    WithdrawalOrder {
+        id: WithdrawalId::new(id).unwrap(),
+        account: account(from),
+        instrument: amulet(),
+        amount: value,
+        receiver: party("bob"),
+        ttl_micros: HOUR_MICROS,
+        synchronizer: None,
+        idempotency_key: None,
+        policy: SelectionPolicy { max_inputs },
+    }
+}
+
+/// What the pure selection chooses among all of the treasury's holdings now, sorted.
+async fn expected(store: &Store, order: &WithdrawalOrder) -> Result<Vec<String>, SelectionError> {
+    let all = store.pool_candidates(&amulet()).await.unwrap();
+    let chosen = selection::select(&all, order.amount, Timestamp::now(), order.policy)?;
+    let mut ids: Vec<String> = chosen.inputs.iter().map(|c| c.to_string()).collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// The contract ids reserved by `withdrawal`, sorted.
+async fn reserved_by(store: &Store, withdrawal: &WithdrawalId) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .reserved_holdings(withdrawal)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.holding.contract_id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// 400 holdings whose amounts differ in width (0.0000000001 to 123456789.5: text order is not
+/// amount order), many equal (ties go by contract id), some locked, in an order unrelated to
+/// their amounts.
+fn treasury() -> Vec<Effect> {
+    let amounts = [
+        "0.0000000001",
+        "0.5",
+        "1",
+        "9",
+        "10",
+        "10",
+        "99.9999999999",
+        "100",
+        "2",
+        "123456789.5",
+        "3",
+        "20",
+    ];
+    (0..400_usize)
+        .map(|i| {
+            let value = amount(amounts[(i * 7) % amounts.len()]);
+            let locked = match i % 23 {
+                0 => lock(true),
+                1 => lock(false),
+                _ => None,
+            };
+            // Ids not in amount order, and of different lengths.
+            holding(&format!("h{}", (i * 389) % 1000), value, locked)
+        })
+        .collect()
+}
+
+async fn selections_match_the_pure_selection_over_all_holdings(db: &TestDb) {
+    let store = funded(db, 1, "100000000000", treasury()).await;
+    // (amount, max_inputs): within the first page; a prefix of more than the first page; the
+    // many dust holdings first; a run of 3 found far past the first page; one holding; whatever
+    // is left; more than is left.
+    let cases = [
+        ("1.5", 100),
+        ("25", 100),
+        ("90", 100),
+        ("300", 3),
+        ("150", 100),
+        ("123456789.5", 1),
+        ("2000", 100),
+        ("500", 2),
+        ("10000", 100),
+        ("200000000", 100),
+        ("1", 100),
+    ];
+    let mut placed = 0;
+    for (n, (value, max_inputs)) in cases.into_iter().enumerate() {
+        let order = order(&format!("w{n}"), 0, amount(value), max_inputs);
+        let want = expected(&store, &order).await;
+        match (store.place_withdrawal(&order).await, want) {
+            (Ok(w), Ok(want)) => {
+                assert_eq!(reserved_by(&store, &w.id).await, want, "order {value}");
+                placed += 1;
+            }
+            (Err(StoreError::NoSpendableHoldings(got)), Err(want)) => {
+                assert_eq!(*got, want, "order {value}")
+            }
+            (got, want) => panic!("order {value}: placed {got:?}, the pure selection {want:?}"),
+        }
+    }
+    // Most orders were funded; the one for more than all free holdings was refused.
+    assert!(placed >= 9, "only {placed} orders were placed");
+    // The treasury holds about 4.1e9 in all.
+    let too_much = order("w-too-much", 0, amount("10000000000"), 100);
+    let err = store.place_withdrawal(&too_much).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::NoSpendableHoldings(why) if matches!(**why, SelectionError::Insufficient { .. })
+        ),
+        "{err:?}"
+    );
+    store.close().await;
+}
+
+async fn concurrent_orders_across_pages_never_share_an_input(db: &TestDb) {
+    // 200 holdings of 1; each order of 40 needs 40 of them (more than a first page), so five
+    // orders can be funded and three cannot.
+    let holdings = (0..200)
+        .map(|i| holding(&format!("h{i:03}"), amount("1"), None))
+        .collect();
+    let store = funded(db, 8, "100", holdings).await;
+    // One account per order, so the account lock does not serialize them: only the holdings'.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let order = order(&format!("w{i}"), i, amount("40"), 100);
+            tokio::spawn(async move { store.place_withdrawal(&order).await })
+        })
+        .collect();
+    let mut granted = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(w) => granted.push(w.id),
+            Err(StoreError::NoSpendableHoldings(why))
+                if matches!(*why, SelectionError::Unavailable { .. }) => {}
+            Err(other) => {
+                panic!("an order failed for another reason than lack of holdings: {other:?}")
+            }
+        }
+    }
+    assert_eq!(granted.len(), 5, "granted {granted:?}");
+    let mut seen = BTreeSet::new();
+    for w in &granted {
+        let inputs = reserved_by(&store, w).await;
+        assert_eq!(inputs.len(), 40, "{w} reserved {inputs:?}");
+        for input in inputs {
+            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
+        }
+    }
+    let mut debited = 0;
+    for i in 0..8 {
+        if store.balance(&account(i), &amulet()).await.unwrap() == amount("60") {
+            debited += 1;
+        }
+    }
+    assert_eq!(debited, 5);
+    store.close().await;
+}
