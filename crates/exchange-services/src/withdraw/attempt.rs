@@ -14,7 +14,7 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::TransferFactoryWithChoiceContext;
-use exchange_core::signing::{Common, Intent, REASON_KEY, TransferIntent};
+use exchange_core::signing::{Common, Intent, REASON_KEY, Standard, TransferIntent};
 
 use crate::prepared::sign_prepared;
 use exchange_core::withdrawal::{KindVerdict, judge_transfer_kind};
@@ -210,6 +210,7 @@ impl Automation {
             requested_at,
             execute_before,
             max_fee: Amount::ZERO,
+            through: Standard::V1,
         }))
     }
 
