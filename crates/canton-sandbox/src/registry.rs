@@ -22,8 +22,8 @@ use serde_json::{Value as Json, json};
 
 use crate::daml::{Rendering, show_decimal};
 use crate::submit::TransferArgument;
-use crate::token::offer::INSTRUMENT_ID as SBX;
 use crate::token::TokenError;
+use crate::token::offer::INSTRUMENT_ID as SBX;
 use crate::world::World;
 
 /// The tokens with a registry, each at its own base URL (`/registry/amulet`, `/registry/token`).
@@ -137,7 +137,9 @@ impl Registry {
         let t = TransferArgument::read(choice_arguments)
             .and_then(|t| match t.actors {
                 None => Ok(t),
-                Some(_) => Err(TokenError::InvalidArgument("V2's argument, not V1's".into())),
+                Some(_) => Err(TokenError::InvalidArgument(
+                    "V2's argument, not V1's".into(),
+                )),
             })
             .map_err(|e| {
                 RegistryError::BadRequest(format!(

@@ -47,7 +47,11 @@ fn account(owner: Option<&str>, provider: Option<&str>, id: &str) -> Value {
             canton_interactive::proto::Optional { value: None },
         )),
     };
-    rec(&[("owner", opt(owner)), ("provider", opt(provider)), ("id", text(id))])
+    rec(&[
+        ("owner", opt(owner)),
+        ("provider", opt(provider)),
+        ("id", text(id)),
+    ])
 }
 
 /// An SBX offer withdrawal through V2's factory: the V1 offer's tree with V2's root (interface,
@@ -62,7 +66,10 @@ fn v2_offer(actors: &[&str]) -> (Intent, PreparedTransaction) {
     let v1::NodeType::Exercise(e) = node_mut(&mut prepared, 0) else {
         unreachable!()
     };
-    e.interface_id = Some(id("Splice.Api.Token.TransferInstructionV2", "TransferFactory"));
+    e.interface_id = Some(id(
+        "Splice.Api.Token.TransferInstructionV2",
+        "TransferFactory",
+    ));
     let v1_argument = e.chosen_value.clone().unwrap();
     let mut transfer = v1_argument.clone();
     let mut transfer = field_mut(&mut transfer, "transfer").clone();
@@ -90,7 +97,10 @@ fn the_interface_must_be_the_intent_s() {
     // A V2 intent, the root exercised through V1's interface.
     let (i, mut p) = v2_offer(&[TREASURY]);
     if let v1::NodeType::Exercise(e) = node_mut(&mut p, 0) {
-        e.interface_id = Some(id("Splice.Api.Token.TransferInstructionV1", "TransferFactory"));
+        e.interface_id = Some(id(
+            "Splice.Api.Token.TransferInstructionV1",
+            "TransferFactory",
+        ));
     }
     assert_refused(&i, &p, "root.interface_id");
     // A V2 intent, a template choice of the same name (its `actors` mean what it likes).
@@ -174,7 +184,11 @@ fn amount_instrument_memo_and_inputs_must_be_the_intent_s() {
 fn nodes_beyond_the_offer_s_are_refused() {
     // A further holding for the treasury's counterparty, paid from nowhere the intent names.
     let (i, mut p) = v2_offer(&[TREASURY]);
-    add_child(&mut p, 0, token_holding(&cid(110), TREASURY, "5.0000000000", false));
+    add_child(
+        &mut p,
+        0,
+        token_holding(&cid(110), TREASURY, "5.0000000000", false),
+    );
     assert_refused(&i, &p, "create");
     // A rollback node.
     let (i, mut p) = v2_offer(&[TREASURY]);
