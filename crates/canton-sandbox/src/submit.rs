@@ -5,7 +5,8 @@
 //!
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
 //! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
-//! the SBX factory (an offer, or a merge/split), and
+//! the SBX factory (an offer, or a merge/split; a V2-only SBX's through V2's interface only,
+//! with `actors = [sender]`), and
 //! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions
 //! (through V1's interface, or V2's with `actors`; a V2-only SBX's only through V2's),
 //! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's
