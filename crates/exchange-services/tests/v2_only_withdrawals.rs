@@ -11,6 +11,7 @@ mod common;
 mod harness;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use canton_ledger::registry_client::RegistryClient;
 use canton_sandbox::model::ledger::TxNodeKind;
@@ -19,14 +20,17 @@ use canton_sandbox::token::packages::transfer_factory_v2_interface;
 use common::exchange::*;
 use common::*;
 use exchange_core::changeset::JournalCause;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
-use exchange_core::{Amount, InstrumentId};
+use exchange_core::pool::PoolPolicy;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalPurpose, WithdrawalState};
+use exchange_core::{Amount, InstrumentId, PartyId};
+use exchange_services::pool::{PoolConfig, PoolJob};
 use harness::TestDb;
 use serde_json::json;
 
 conformance!(
     v2_only_offer_withdrawals_are_paid_through_v2_and_end_completed_or_refunded,
     the_v1_factory_of_a_v2_only_token_is_not_found_and_v2_s_is_served,
+    the_pool_merges_v2_only_dust_through_v2_self_transfers,
 );
 
 fn sbx_of(x: &Exchange, party: &str) -> Amount {
@@ -215,4 +219,62 @@ async fn the_v1_factory_of_a_v2_only_token_is_not_found_and_v2_s_is_served(db: &
         exchange_services::withdraw::transfer_standard(&metadata.supported_apis),
         Some(exchange_core::parser::Standard::V2)
     );
+}
+
+/// The holding pool of a V2-only token: its merges are self-transfers through V2's factory
+/// (`self` kind, `actors = [treasury]`), completed from the V2 events, moving nothing out.
+async fn the_pool_merges_v2_only_dust_through_v2_self_transfers(db: &TestDb) {
+    let mut x = Exchange::start_with_v2_only_sbx(db, 1).await;
+    sbx_deposits(&mut x, 0, &["1", "1", "1", "1", "1", "1", "50"]).await;
+    let sbx = x.sbx.clone();
+    let pool = PoolJob::new(
+        x.store.clone(),
+        PartyId::new(&x.treasury).unwrap(),
+        vec![PoolConfig {
+            instrument: sbx.clone(),
+            policy: PoolPolicy {
+                k: 1,
+                target: amount("10"),
+                dust: amount("2"),
+                max_inputs: 100,
+            },
+            ttl: Duration::from_secs(3600),
+        }],
+    );
+    let automation = x.automation(x.config("v2-pool"));
+    let mut placed = 0;
+    for _ in 0..10 {
+        let now = pool.run_once().await.unwrap();
+        placed += now;
+        x.settle(&automation, 20).await;
+        if now == 0 {
+            break;
+        }
+    }
+    assert!(placed >= 1, "{placed} pool transfers");
+    let pools: Vec<_> = x
+        .store
+        .withdrawals(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|w| w.purpose == WithdrawalPurpose::Pool)
+        .collect();
+    assert_eq!(pools.len(), placed, "{pools:?}");
+    for w in &pools {
+        assert_eq!(w.state, WithdrawalState::Completed, "{w:?}");
+        let (interface, actors) = withdrawal_root(&x, w.id.as_str());
+        assert_eq!(interface, transfer_factory_v2_interface().to_string());
+        assert_eq!(actors, [x.treasury.clone()]);
+    }
+    let holdings = x.store.active_holdings(&sbx).await.unwrap();
+    let amounts: Vec<Amount> = holdings.iter().map(|h| h.holding.amount).collect();
+    let dust = amounts.iter().filter(|a| **a < amount("2")).count();
+    assert!(dust <= 1, "{amounts:?}");
+    let total = amounts
+        .iter()
+        .fold(Amount::ZERO, |s, a| s.checked_add(*a).unwrap());
+    assert_eq!(total, amount("56"), "the pool moves nothing out");
+    assert_eq!(sbx_of(&x, &x.treasury), amount("56"));
+    assert_eq!(x.balance(0, &sbx).await, amount("56"));
 }
