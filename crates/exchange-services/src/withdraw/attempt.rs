@@ -17,8 +17,9 @@ use canton_ledger::registry::TransferFactoryWithChoiceContext;
 use exchange_core::signing::{Common, Intent, REASON_KEY, Standard, TransferIntent};
 
 use crate::prepared::sign_prepared;
+use canton_ledger::registry_client::RegistryClient;
 use exchange_core::withdrawal::{KindVerdict, judge_transfer_kind};
-use exchange_core::{Amount, ContractId, SynchronizerId, Timestamp};
+use exchange_core::{Amount, ContractId, InstrumentId, SynchronizerId, Timestamp};
 use exchange_store::Claimed;
 use serde_json::{Value, json};
 
@@ -84,19 +85,12 @@ impl Automation {
             Err(why) => return Attempt::Retry(why),
         };
         let mut arguments = self.choice_arguments(standard, claimed, requested_at, execute_before);
-        let factory = match standard {
-            Standard::V1 => registry.transfer_factory(raw(&arguments)).await,
-            Standard::V2 => registry.transfer_factory_v2(raw(&arguments)).await,
-        };
-        let factory = match factory {
+        let factory = match self
+            .factory(registry, standard, &w.instrument, &arguments)
+            .await
+        {
             Ok(f) => f,
-            Err(e) => {
-                // No such factory (any more): the issuer's supported APIs are asked again.
-                if e.status() == Some(404) {
-                    self.standards.forget(&w.instrument);
-                }
-                return retry_after("registry", &e);
-            }
+            Err(retry) => return retry,
         };
         let rule = self.kind_rule(claimed);
         match judge_transfer_kind(factory.transfer_kind.as_str(), rule, claimed.executions) {
@@ -166,6 +160,27 @@ impl Automation {
                 execute_before,
             },
         }
+    }
+
+    /// The registry's factory for `arguments`, from the API of `standard`. A 404 (no such
+    /// factory, any more) makes the issuer's supported APIs be asked again next time.
+    async fn factory(
+        &self,
+        registry: &RegistryClient,
+        standard: Standard,
+        instrument: &InstrumentId,
+        arguments: &Value,
+    ) -> Result<TransferFactoryWithChoiceContext, Attempt> {
+        let answer = match standard {
+            Standard::V1 => registry.transfer_factory(raw(arguments)).await,
+            Standard::V2 => registry.transfer_factory_v2(raw(arguments)).await,
+        };
+        answer.map_err(|e| {
+            if e.status() == Some(404) {
+                self.standards.forget(instrument);
+            }
+            retry_after("registry", &e)
+        })
     }
 
     /// The `TransferFactory_Transfer` argument with an empty context, as the registry wants it:
