@@ -77,6 +77,23 @@ impl RegistryClient {
             .await
     }
 
+    /// As [`RegistryClient::transfer_factory`], from the V2 registry API: the factory for V2's
+    /// `TransferFactory_Transfer {transfer, actors, extraArgs}` (a V2-only token's, whose V1
+    /// endpoint answers 404).
+    pub async fn transfer_factory_v2(
+        &self,
+        choice_arguments: DamlValue,
+    ) -> Result<TransferFactoryWithChoiceContext, ClientError> {
+        let body = GetFactoryRequest {
+            choice_arguments,
+            exclude_debug_fields: true,
+        };
+        let path = "/registry/transfer-instruction/v2/transfer-factory";
+        self.http
+            .post_json("registry V2 transfer factory", path, &body)
+            .await
+    }
+
     /// The context and disclosures of a choice on a transfer instruction (accept, reject,
     /// withdraw).
     pub async fn choice_context(

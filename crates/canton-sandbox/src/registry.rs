@@ -22,6 +22,7 @@ use serde_json::{Value as Json, json};
 
 use crate::daml::{Rendering, show_decimal};
 use crate::submit::TransferArgument;
+use crate::token::TokenError;
 use crate::token::offer::INSTRUMENT_ID as SBX;
 use crate::world::World;
 
@@ -128,15 +129,23 @@ impl Registry {
         if self == Registry::Token && w.token.v2_only {
             return Err(RegistryError::NotFound(
                 "SBX is a V2-only token: its transfer factory implements \
-                 TransferInstructionV2.TransferFactory only (not served here)"
+                 TransferInstructionV2.TransferFactory only (served by \
+                 /registry/transfer-instruction/v2/transfer-factory)"
                     .into(),
             ));
         }
-        let t = TransferArgument::read(choice_arguments).map_err(|e| {
-            RegistryError::BadRequest(format!(
-                "Field choiceArguments does not contain a valid TransferFactory_Transfer: {e}"
-            ))
-        })?;
+        let t = TransferArgument::read(choice_arguments)
+            .and_then(|t| match t.actors {
+                None => Ok(t),
+                Some(_) => Err(TokenError::InvalidArgument(
+                    "V2's argument, not V1's".into(),
+                )),
+            })
+            .map_err(|e| {
+                RegistryError::BadRequest(format!(
+                    "Field choiceArguments does not contain a valid TransferFactory_Transfer: {e}"
+                ))
+            })?;
         let admin = self.admin(w);
         if t.admin != admin || t.instrument != self.instrument_id() {
             return Err(RegistryError::BadRequest(format!(
@@ -196,6 +205,57 @@ impl Registry {
                 choice_context_data: context_data(values),
                 disclosed_contracts: disclosed_contracts.into_iter().flatten().collect(),
             },
+        })
+    }
+
+    /// The V2 API's `transfer-factory` (`transfer-instruction-v2.yaml`): the factory for V2's
+    /// `TransferFactory_Transfer {transfer (accounts), actors, extraArgs}`. Served for a V2-only
+    /// SBX (the transfers the sandbox models through V2's factory); SBX needs no context, and
+    /// with the sender as the only actor the transfer is an offer (or a self-transfer).
+    pub fn transfer_factory_v2(
+        self,
+        w: &World,
+        choice_arguments: &Json,
+        exclude_debug_fields: bool,
+    ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
+        if self == Registry::Amulet || !w.token.v2_only {
+            return Err(RegistryError::NotFound(
+                "this registry serves the V1 transfer factory API only".into(),
+            ));
+        }
+        let t = TransferArgument::read(choice_arguments)
+            .ok()
+            .filter(|t| t.actors.is_some())
+            .ok_or_else(|| {
+                RegistryError::BadRequest(
+                    "Field choiceArguments does not contain a valid V2 TransferFactory_Transfer"
+                        .into(),
+                )
+            })?;
+        let admin = self.admin(w);
+        if t.admin != admin || t.instrument != self.instrument_id() {
+            return Err(RegistryError::BadRequest(format!(
+                "instrument {}/{} is not served by this registry ({admin}/{})",
+                t.admin,
+                t.instrument,
+                self.instrument_id()
+            )));
+        }
+        let kind = if t.sender == t.receiver {
+            TransferKind::SelfTransfer
+        } else {
+            TransferKind::Offer
+        };
+        let factory = w.token.factory.clone();
+        Ok(TransferFactoryWithChoiceContext {
+            transfer_kind: kind,
+            choice_context: ChoiceContext {
+                choice_context_data: context_data(vec![]),
+                disclosed_contracts: disclosed(w, &factory, exclude_debug_fields)
+                    .into_iter()
+                    .collect(),
+            },
+            factory_id: factory,
         })
     }
 

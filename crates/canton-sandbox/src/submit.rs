@@ -5,7 +5,8 @@
 //!
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
 //! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
-//! the SBX factory (an offer, or a merge/split), and
+//! the SBX factory (an offer, or a merge/split; a V2-only SBX's through V2's interface only,
+//! with `actors = [sender]`), and
 //! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions
 //! (through V1's interface, or V2's with `actors`; a V2-only SBX's only through V2's),
 //! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's
@@ -124,7 +125,15 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
     match exercise.choice.as_str() {
         "TransferFactory_Transfer" => {
             let t = TransferArgument::read(&argument)?;
-            authorize(&act_as, &t.sender)?;
+            t.authorize(&act_as)?;
+            let via_v2 = packages::transfer_factory_v2_interface().matches(&exercise.template_id);
+            if via_v2 != t.actors.is_some() {
+                return Err(TokenError::InvalidArgument(format!(
+                    "choiceArgument is not {}'s TransferFactory_Transfer argument",
+                    exercise.template_id
+                )));
+            }
+            check_factory_standard(cid, via_v2, amulet, token, &t)?;
             if cid == amulet.external_party_rules {
                 t.check_admin(&amulet.dso, "Amulet")?;
                 let request = TransferRequest {
@@ -201,6 +210,41 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             _ => Err(LedgerError::ContractNotFound(cid.to_owned()).into()),
         },
     }
+}
+
+/// Which factory interface a transfer may go through here. A V2-only SBX's factory implements
+/// V2's only (a V1 exercise fails as a node's would). The sandbox models V2's transfer for a
+/// V2-only SBX with the sender as the only actor (an offer, or a self-transfer); V2 on Canton
+/// Coin or a dual SBX, and one-step V2 transfers with the receiver among the actors, are
+/// refused as not modelled rather than run another way.
+fn check_factory_standard(
+    cid: &str,
+    via_v2: bool,
+    amulet: &crate::token::AmuletToken,
+    token: &crate::token::OfferToken,
+    t: &TransferArgument,
+) -> Result<(), TokenError> {
+    let is_token = cid == token.factory;
+    if is_token && token.v2_only && !via_v2 {
+        return Err(TokenError::Interpretation(format!(
+            "Contract {cid} does not implement interface {}",
+            packages::transfer_factory_interface()
+        )));
+    }
+    if !via_v2 {
+        return Ok(());
+    }
+    if cid == amulet.external_party_rules || (is_token && !token.v2_only) {
+        return Err(TokenError::InvalidArgument(
+            "the sandbox models V2's TransferFactory_Transfer for a V2-only SBX only".into(),
+        ));
+    }
+    if t.actors.as_deref() != Some(std::slice::from_ref(&t.sender)) {
+        return Err(TokenError::InvalidArgument(
+            "the sandbox models V2 SBX transfers with actors = [sender] only".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A submitted choice on a transfer instruction.
@@ -356,9 +400,13 @@ fn authorize(act_as: &BTreeSet<&str>, controller: &str) -> Result<(), TokenError
     }
 }
 
-/// `TransferFactory_Transfer`'s argument, as the factory reads it.
+/// `TransferFactory_Transfer`'s argument, as the factory reads it: V1's `{expectedAdmin,
+/// transfer, extraArgs}` with parties, or V2's `{transfer, actors, extraArgs}` with accounts
+/// (`TransferInstructionV2`; the sandbox's tokens have basic accounts only: the owner's, no
+/// provider, id "").
 pub(crate) struct TransferArgument {
-    pub(crate) expected_admin: String,
+    /// V1's; V2's factory checks the instrument's admin instead.
+    pub(crate) expected_admin: Option<String>,
     pub(crate) sender: String,
     pub(crate) receiver: String,
     pub(crate) amount: Amount,
@@ -368,18 +416,37 @@ pub(crate) struct TransferArgument {
     pub(crate) execute_before: Timestamp,
     pub(crate) inputs: Vec<String>,
     pub(crate) memo: Option<String>,
+    /// V2's controllers; `None` for V1's argument.
+    pub(crate) actors: Option<Vec<String>>,
+}
+
+fn bad(what: &str) -> TokenError {
+    TokenError::InvalidArgument(format!("choiceArgument: {what}"))
+}
+
+fn text_of(v: &Json, what: &str) -> Result<String, TokenError> {
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| bad(&format!("{what} must be a string")))
+}
+
+/// A V1 party, or the owner of a V2 basic account.
+fn holder(v: &Json, what: &str) -> Result<String, TokenError> {
+    if !v.is_object() {
+        return text_of(v, what);
+    }
+    if !v["provider"].is_null() || v["id"].as_str() != Some("") {
+        return Err(bad(&format!(
+            "{what}: the sandbox's tokens have basic accounts only (no provider, id \"\")"
+        )));
+    }
+    text_of(&v["owner"], &format!("{what}.owner"))
 }
 
 impl TransferArgument {
     pub(crate) fn read(arg: &Json) -> Result<TransferArgument, TokenError> {
-        let bad = |what: &str| TokenError::InvalidArgument(format!("choiceArgument: {what}"));
-        let text = |v: &Json, what: &str| {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| bad(&format!("{what} must be a string")))
-        };
         let time = |v: &Json, what: &str| -> Result<Timestamp, TokenError> {
-            text(v, what)?
+            text_of(v, what)?
                 .parse()
                 .map_err(|_| bad(&format!("{what} is not a timestamp")))
         };
@@ -393,7 +460,7 @@ impl TransferArgument {
         let inputs = match &transfer["inputHoldingCids"] {
             Json::Array(items) => items
                 .iter()
-                .map(|i| text(i, "transfer.inputHoldingCids[]"))
+                .map(|i| text_of(i, "transfer.inputHoldingCids[]"))
                 .collect::<Result<_, _>>()?,
             Json::Null => vec![],
             _ => return Err(bad("transfer.inputHoldingCids must be a list")),
@@ -401,35 +468,65 @@ impl TransferArgument {
         let memo = transfer["meta"]["values"][meta::REASON]
             .as_str()
             .map(str::to_owned);
+        let (expected_admin, actors) = match &arg["actors"] {
+            Json::Null => (Some(text_of(&arg["expectedAdmin"], "expectedAdmin")?), None),
+            Json::Array(items) => {
+                let actors = items
+                    .iter()
+                    .map(|a| text_of(a, "actors[]"))
+                    .collect::<Result<_, _>>()?;
+                (None, Some(actors))
+            }
+            _ => return Err(bad("actors must be a list of parties")),
+        };
         Ok(TransferArgument {
-            expected_admin: text(&arg["expectedAdmin"], "expectedAdmin")?,
-            sender: text(&transfer["sender"], "transfer.sender")?,
-            receiver: text(&transfer["receiver"], "transfer.receiver")?,
+            expected_admin,
+            sender: holder(&transfer["sender"], "transfer.sender")?,
+            receiver: holder(&transfer["receiver"], "transfer.receiver")?,
             amount,
-            admin: text(
+            admin: text_of(
                 &transfer["instrumentId"]["admin"],
                 "transfer.instrumentId.admin",
             )?,
-            instrument: text(&transfer["instrumentId"]["id"], "transfer.instrumentId.id")?,
+            instrument: text_of(&transfer["instrumentId"]["id"], "transfer.instrumentId.id")?,
             requested_at: time(&transfer["requestedAt"], "transfer.requestedAt")?,
             execute_before: time(&transfer["executeBefore"], "transfer.executeBefore")?,
             inputs,
             memo,
+            actors,
         })
     }
 
-    /// The factory's checks on whom it serves (splice `TransferFactory` implementations).
+    /// The factory's checks on whom it serves (splice `TransferFactory` implementations): V1's
+    /// `expectedAdmin`, and the instrument's admin (all V2 checks).
     fn check_admin(&self, admin: &str, instrument: &str) -> Result<(), TokenError> {
-        if self.expected_admin != admin {
+        if let Some(expected) = self.expected_admin.as_deref().filter(|e| *e != admin) {
             return Err(TokenError::Interpretation(format!(
-                "expectedAdmin {} does not match the factory's admin {admin}",
-                self.expected_admin
+                "expectedAdmin {expected} does not match the factory's admin {admin}"
             )));
         }
         if self.admin != admin || self.instrument != instrument {
             return Err(TokenError::Interpretation(format!(
                 "instrument {}/{} is not {admin}/{instrument}",
                 self.admin, self.instrument
+            )));
+        }
+        Ok(())
+    }
+
+    /// Who may submit it: V1's controller is the sender; V2's are its `actors`, which must all
+    /// submit and, for the sandbox's tokens (no delegations), include the sender.
+    fn authorize(&self, act_as: &BTreeSet<&str>) -> Result<(), TokenError> {
+        let Some(actors) = &self.actors else {
+            return authorize(act_as, &self.sender);
+        };
+        for actor in actors {
+            authorize(act_as, actor)?;
+        }
+        if !actors.contains(&self.sender) {
+            return Err(TokenError::Interpretation(format!(
+                "actors {actors:?} do not include the sender {}, who must authorize the transfer",
+                self.sender
             )));
         }
         Ok(())

@@ -177,6 +177,7 @@ impl Net {
             requested_at: REQUESTED_AT.parse().unwrap(),
             execute_before: EXECUTE_BEFORE.parse().unwrap(),
             max_fee: Amount::ZERO,
+            through: exchange_core::signing::Standard::V1,
         });
         Ok((intent, prepared))
     }

@@ -25,6 +25,10 @@ pub fn router(registry: Registry) -> Router<AppState> {
             post(move |State(s): State<AppState>, body: Bytes| transfer_factory(at(s), body)),
         )
         .route(
+            "/registry/transfer-instruction/v2/transfer-factory",
+            post(move |State(s): State<AppState>, body: Bytes| transfer_factory_v2(at(s), body)),
+        )
+        .route(
             "/registry/transfer-instruction/v1/{id}/choice-contexts/{choice}",
             post(
                 move |State(s): State<AppState>,
@@ -92,6 +96,20 @@ async fn transfer_factory(
     let arguments: serde_json::Value = serde_json::from_str(request.choice_arguments.get())
         .map_err(|e| RegistryError::BadRequest(e.to_string()))?;
     Ok(Json(registry.transfer_factory(
+        &s.read(),
+        &arguments,
+        request.exclude_debug_fields,
+    )?))
+}
+
+async fn transfer_factory_v2(
+    (s, registry): (AppState, Registry),
+    body: Bytes,
+) -> Result<Json<TransferFactoryWithChoiceContext>, RegistryAnswer> {
+    let request: GetFactoryRequest = decode(&body)?;
+    let arguments: serde_json::Value = serde_json::from_str(request.choice_arguments.get())
+        .map_err(|e| RegistryError::BadRequest(e.to_string()))?;
+    Ok(Json(registry.transfer_factory_v2(
         &s.read(),
         &arguments,
         request.exclude_debug_fields,

@@ -13,7 +13,7 @@ pub const REASON_KEY: &str = "splice.lfdecentralizedtrust.org/reason";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     /// `TransferFactory_Transfer` on the registry's factory (a withdrawal or a pool
-    /// self-transfer).
+    /// self-transfer), through V1's or V2's factory interface.
     Transfer(TransferIntent),
     /// `TransferInstruction_Accept` on an offer made to the treasury (a deposit accept).
     AcceptInstruction(AcceptIntent),
@@ -38,7 +38,8 @@ pub struct TransferIntent {
     pub common: Common,
     /// The factory contract the registry named (`factoryId`).
     pub factory: ContractId,
-    /// The registry admin the exchange onboarded (`expectedAdmin`).
+    /// The registry admin the exchange onboarded (V1's `expectedAdmin`; V2's argument has no
+    /// such field, its factory checks the instrument's admin, which is this one).
     pub expected_admin: PartyId,
     pub receiver: PartyId,
     pub amount: Amount,
@@ -51,6 +52,10 @@ pub struct TransferIntent {
     pub execute_before: Timestamp,
     /// At most this much beyond `amount` may leave the treasury (fees; zero since CIP-0078).
     pub max_fee: Amount,
+    /// The factory interface the transfer goes through: V1's `{expectedAdmin, transfer,
+    /// extraArgs}` with parties, or, for a V2-only token, V2's `{transfer, actors = [treasury],
+    /// extraArgs}` with accounts (`TransferInstructionV2.TransferFactory`).
+    pub through: Standard,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

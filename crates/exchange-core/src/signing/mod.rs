@@ -8,7 +8,9 @@
 //! - one root, the intent's choice (`TransferFactory_Transfer`, `TransferInstruction_Accept`) on
 //!   the intent's contract, exercised by the treasury alone, with the intent's arguments (parties,
 //!   exact amount, instrument, memo as `transfer.meta`'s only key, inputs as a set, times), or
-//!   for a preapproval the lone create of the `TransferPreapprovalProposal`;
+//!   for a preapproval the lone create of the `TransferPreapprovalProposal`; through the V2
+//!   interfaces (a V2-only token) the node must name them and `actors` must be `[treasury]`,
+//!   and a V2 transfer's sender and receiver are the parties' basic accounts;
 //! - input contracts: only the disclosed ones and the selected holdings, and every selected
 //!   holding among them; every node acts on an input contract or one created in the transaction;
 //! - effects (default deny): a consuming exercise on a contract the treasury is a signatory or

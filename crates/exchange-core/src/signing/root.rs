@@ -9,7 +9,7 @@ use super::intent::{
 };
 use super::mismatch::Mismatch;
 use super::templates::{
-    self, TRANSFER_FACTORY, TRANSFER_INSTRUCTION, TRANSFER_INSTRUCTION_V2,
+    self, TRANSFER_FACTORY, TRANSFER_FACTORY_V2, TRANSFER_INSTRUCTION, TRANSFER_INSTRUCTION_V2,
     TRANSFER_PREAPPROVAL_PROPOSAL,
 };
 use super::values::{
@@ -89,32 +89,113 @@ fn check_exercise(
 
 fn check_transfer(t: &TransferIntent, e: &v1::Exercise) -> Result<(), Mismatch> {
     let treasury = t.common.treasury.as_str();
+    let interface = match t.through {
+        Standard::V1 => TRANSFER_FACTORY,
+        Standard::V2 => TRANSFER_FACTORY_V2,
+    };
     check_exercise(
         e,
         t.factory.as_str(),
         "TransferFactory_Transfer",
-        TRANSFER_FACTORY,
+        interface,
         treasury,
     )?;
     let arg = record("choice", e.chosen_value.as_ref())?;
-    same_party(
-        "choice.expectedAdmin",
-        t.expected_admin.as_str(),
-        field("choice", arg, "expectedAdmin")?,
-    )?;
+    match t.through {
+        Standard::V1 => same_party(
+            "choice.expectedAdmin",
+            t.expected_admin.as_str(),
+            field("choice", arg, "expectedAdmin")?,
+        )?,
+        // V2's factory checks the instrument's admin itself (no `expectedAdmin`) and acts for
+        // its `actors`: the node must say it is V2's choice, and the treasury alone acts.
+        Standard::V2 => {
+            require_interface(e, interface)?;
+            check_actors(arg, treasury)?;
+        }
+    }
     let transfer = record("transfer", Some(field("choice", arg, "transfer")?))?;
     check_transfer_record(t, transfer)?;
     check_empty_extra_meta(arg)
 }
 
+/// The root names `interface` (a choice whose controllers are an argument must be the
+/// standard's: a template choice of the same name could do anything with them).
+fn require_interface(e: &v1::Exercise, interface: templates::Name) -> Result<(), Mismatch> {
+    if templates::is(e.interface_id.as_ref(), interface) {
+        return Ok(());
+    }
+    Err(Mismatch::field(
+        "root.interface_id",
+        format!("{}:{}", interface.0, interface.1),
+        templates::display(e.interface_id.as_ref()),
+    ))
+}
+
+/// V2's `actors`: exactly `[treasury]`.
+fn check_actors(arg: &Record, treasury: &str) -> Result<(), Mismatch> {
+    let actors = list("choice.actors", field("choice", arg, "actors")?)?;
+    let found = actors
+        .iter()
+        .map(|p| party("choice.actors", p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if found != [treasury] {
+        return Err(Mismatch::field(
+            "choice.actors",
+            format!("[{treasury}]"),
+            format!("{found:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A transfer's sender or receiver: V1's party, or V2's `Account` of that party, which the
+/// exchange always means as the party's basic account (`owner = Some party`, no provider,
+/// `id = ""`): a provider or another account id would move the holdings somewhere else.
+fn same_holder(
+    path: &str,
+    through: Standard,
+    expected: &str,
+    value: &Value,
+) -> Result<(), Mismatch> {
+    if through == Standard::V1 {
+        return same_party(path, expected, value);
+    }
+    let account = record(path, Some(value))?;
+    let owner_path = format!("{path}.owner");
+    let owner = optional(&owner_path, field(path, account, "owner")?)?
+        .ok_or_else(|| Mismatch::field(&owner_path, expected, "None"))?;
+    same_party(&owner_path, expected, owner)?;
+    let provider_path = format!("{path}.provider");
+    if let Some(provider) = optional(&provider_path, field(path, account, "provider")?)? {
+        return Err(Mismatch::field(
+            &provider_path,
+            "None",
+            party(&provider_path, provider)?,
+        ));
+    }
+    let id_path = format!("{path}.id");
+    let id = text(&id_path, field(path, account, "id")?)?;
+    if !id.is_empty() {
+        return Err(Mismatch::field(&id_path, "\"\"", id));
+    }
+    Ok(())
+}
+
 fn check_transfer_record(t: &TransferIntent, transfer: &Record) -> Result<(), Mismatch> {
     let get = |label: &str| field("transfer", transfer, label);
-    same_party(
+    same_holder(
         "transfer.sender",
+        t.through,
         t.common.treasury.as_str(),
         get("sender")?,
     )?;
-    same_party("transfer.receiver", t.receiver.as_str(), get("receiver")?)?;
+    same_holder(
+        "transfer.receiver",
+        t.through,
+        t.receiver.as_str(),
+        get("receiver")?,
+    )?;
     let amount = numeric("transfer.amount", get("amount")?)?;
     if amount != t.amount {
         return Err(Mismatch::field("transfer.amount", t.amount, amount));
@@ -211,27 +292,10 @@ fn check_accept(a: &AcceptIntent, e: &v1::Exercise) -> Result<(), Mismatch> {
     )?;
     let arg = record("choice", e.chosen_value.as_ref())?;
     if a.through == Standard::V2 {
-        // V2's choice takes its controllers as an argument: the node must say it is V2's (a
-        // template choice of that name could take anything), and the treasury alone acts.
-        if !templates::is(e.interface_id.as_ref(), interface) {
-            return Err(Mismatch::field(
-                "root.interface_id",
-                format!("{}:{}", interface.0, interface.1),
-                templates::display(e.interface_id.as_ref()),
-            ));
-        }
-        let actors = list("choice.actors", field("choice", arg, "actors")?)?;
-        let found = actors
-            .iter()
-            .map(|p| party("choice.actors", p))
-            .collect::<Result<Vec<_>, _>>()?;
-        if found != [treasury] {
-            return Err(Mismatch::field(
-                "choice.actors",
-                format!("[{treasury}]"),
-                format!("{found:?}"),
-            ));
-        }
+        // V2's choice takes its controllers as an argument: the node must say it is V2's, and
+        // the treasury alone acts.
+        require_interface(e, interface)?;
+        check_actors(arg, treasury)?;
     }
     check_empty_extra_meta(arg)
 }

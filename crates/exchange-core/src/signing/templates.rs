@@ -23,6 +23,8 @@ pub const TRANSFER_PREAPPROVAL_PROPOSAL: Name = (
     "TransferPreapprovalProposal",
 );
 pub const TRANSFER_FACTORY: Name = ("Splice.Api.Token.TransferInstructionV1", "TransferFactory");
+/// The V2 factory interface: a V2-only token's transfers are instructed through it.
+pub const TRANSFER_FACTORY_V2: Name = ("Splice.Api.Token.TransferInstructionV2", "TransferFactory");
 pub const TRANSFER_INSTRUCTION: Name = (
     "Splice.Api.Token.TransferInstructionV1",
     "TransferInstruction",

@@ -366,6 +366,7 @@ impl Transfer {
             requested_at: Timestamp::from_micros(REQUESTED_AT).unwrap(),
             execute_before: Timestamp::from_micros(EXECUTE_BEFORE).unwrap(),
             max_fee: Amount::from_units(0).unwrap(),
+            through: exchange_core::signing::Standard::V1,
         })
     }
 

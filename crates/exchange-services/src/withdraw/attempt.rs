@@ -14,18 +14,20 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::TransferFactoryWithChoiceContext;
-use exchange_core::signing::{Common, Intent, REASON_KEY, TransferIntent};
+use exchange_core::signing::{Common, Intent, REASON_KEY, Standard, TransferIntent};
 
 use crate::prepared::sign_prepared;
+use canton_ledger::registry_client::RegistryClient;
 use exchange_core::withdrawal::{KindVerdict, judge_transfer_kind};
-use exchange_core::{Amount, ContractId, SynchronizerId, Timestamp};
+use exchange_core::{Amount, ContractId, InstrumentId, SynchronizerId, Timestamp};
 use exchange_store::Claimed;
 use serde_json::{Value, json};
 
 use super::Automation;
 
-/// The token standard's transfer factory interface, by package name (resolved by the node).
+/// The token standard's transfer factory interfaces, by package name (resolved by the node).
 const TRANSFER_FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
+const TRANSFER_FACTORY_V2: &str = "#splice-api-token-transfer-instruction-v2:Splice.Api.Token.TransferInstructionV2:TransferFactory";
 
 /// How an attempt ended.
 #[derive(Debug)]
@@ -78,10 +80,17 @@ impl Automation {
         else {
             return Attempt::Retry("requestedAt out of range".into());
         };
-        let mut arguments = self.choice_arguments(claimed, requested_at, execute_before);
-        let factory = match registry.transfer_factory(raw(&arguments)).await {
+        let standard = match self.standards.of(registry, &w.instrument).await {
+            Ok(standard) => standard,
+            Err(why) => return Attempt::Retry(why),
+        };
+        let mut arguments = self.choice_arguments(standard, claimed, requested_at, execute_before);
+        let factory = match self
+            .factory(registry, standard, &w.instrument, &arguments)
+            .await
+        {
             Ok(f) => f,
-            Err(e) => return retry_after("registry", &e),
+            Err(retry) => return retry,
         };
         let rule = self.kind_rule(claimed);
         match judge_transfer_kind(factory.transfer_kind.as_str(), rule, claimed.executions) {
@@ -101,14 +110,22 @@ impl Automation {
         let Some(max_record_time) = trec_tgt.checked_add_micros(-1) else {
             return Attempt::Retry("maxRecordTime out of range".into());
         };
-        let intent = match self.intent(claimed, &factory, requested_at, execute_before) {
+        let intent = match self.intent(standard, claimed, &factory, (requested_at, execute_before))
+        {
             Ok(intent) => intent,
             Err(why) => return Attempt::Retry(why),
         };
         if let Some(why) = self.withdrawals_off().await {
             return Attempt::Retry(format!("not prepared: {why}"));
         }
-        let prepare = self.prepare_request(claimed, &factory, arguments, &intent, max_record_time);
+        let prepare = self.prepare_request(
+            standard,
+            claimed,
+            &factory,
+            arguments,
+            &intent,
+            max_record_time,
+        );
         let prepared = match self.ledger.prepare(&prepare).await {
             Ok(p) => p,
             Err(e) => return retry_after("prepare", &e),
@@ -145,38 +162,75 @@ impl Automation {
         }
     }
 
-    /// The `TransferFactory_Transfer` argument with an empty context, as the registry wants it.
+    /// The registry's factory for `arguments`, from the API of `standard`. A 404 (no such
+    /// factory, any more) makes the issuer's supported APIs be asked again next time.
+    async fn factory(
+        &self,
+        registry: &RegistryClient,
+        standard: Standard,
+        instrument: &InstrumentId,
+        arguments: &Value,
+    ) -> Result<TransferFactoryWithChoiceContext, Attempt> {
+        let answer = match standard {
+            Standard::V1 => registry.transfer_factory(raw(arguments)).await,
+            Standard::V2 => registry.transfer_factory_v2(raw(arguments)).await,
+        };
+        answer.map_err(|e| {
+            if e.status() == Some(404) {
+                self.standards.forget(instrument);
+            }
+            retry_after("registry", &e)
+        })
+    }
+
+    /// The `TransferFactory_Transfer` argument with an empty context, as the registry wants it:
+    /// V1's `{expectedAdmin, transfer, extraArgs}`, or V2's `{transfer, actors, extraArgs}` with
+    /// the parties' basic accounts and the treasury as the only actor.
     fn choice_arguments(
         &self,
+        standard: Standard,
         claimed: &Claimed,
         requested_at: Timestamp,
         execute_before: Timestamp,
     ) -> Value {
         let w = &claimed.withdrawal;
         let inputs: Vec<&str> = claimed.inputs.iter().map(ContractId::as_str).collect();
-        json!({
-            "expectedAdmin": w.instrument.admin.as_str(),
-            "transfer": {
-                "sender": self.treasury.as_str(),
-                "receiver": w.receiver.as_str(),
-                "amount": w.amount.to_string(),
-                "instrumentId": {"admin": w.instrument.admin.as_str(), "id": w.instrument.id},
-                "requestedAt": requested_at.to_string(),
-                "executeBefore": execute_before.to_string(),
-                "inputHoldingCids": inputs,
-                "meta": {"values": {REASON_KEY: w.id.as_str()}},
-            },
-            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-        })
+        let holder = |party: &str| match standard {
+            Standard::V1 => json!(party),
+            Standard::V2 => json!({"owner": party, "provider": null, "id": ""}),
+        };
+        let transfer = json!({
+            "sender": holder(self.treasury.as_str()),
+            "receiver": holder(w.receiver.as_str()),
+            "amount": w.amount.to_string(),
+            "instrumentId": {"admin": w.instrument.admin.as_str(), "id": w.instrument.id},
+            "requestedAt": requested_at.to_string(),
+            "executeBefore": execute_before.to_string(),
+            "inputHoldingCids": inputs,
+            "meta": {"values": {REASON_KEY: w.id.as_str()}},
+        });
+        let extra_args = json!({"context": {"values": {}}, "meta": {"values": {}}});
+        match standard {
+            Standard::V1 => json!({
+                "expectedAdmin": w.instrument.admin.as_str(),
+                "transfer": transfer,
+                "extraArgs": extra_args,
+            }),
+            Standard::V2 => json!({
+                "transfer": transfer,
+                "actors": [self.treasury.as_str()],
+                "extraArgs": extra_args,
+            }),
+        }
     }
 
     /// Exactly what the exchange asks for: the verifier holds the prepared transaction to it.
     fn intent(
         &self,
+        through: Standard,
         claimed: &Claimed,
         factory: &TransferFactoryWithChoiceContext,
-        requested_at: Timestamp,
-        execute_before: Timestamp,
+        (requested_at, execute_before): (Timestamp, Timestamp),
     ) -> Result<Intent, String> {
         let w = &claimed.withdrawal;
         let contracts = &factory.choice_context.disclosed_contracts;
@@ -210,19 +264,25 @@ impl Automation {
             requested_at,
             execute_before,
             max_fee: Amount::ZERO,
+            through,
         }))
     }
 
     fn prepare_request(
         &self,
+        standard: Standard,
         claimed: &Claimed,
         factory: &TransferFactoryWithChoiceContext,
         arguments: Value,
         intent: &Intent,
         max_record_time: Timestamp,
     ) -> JsPrepareSubmissionRequest {
+        let interface = match standard {
+            Standard::V1 => TRANSFER_FACTORY,
+            Standard::V2 => TRANSFER_FACTORY_V2,
+        };
         let command = ExerciseCommand {
-            template_id: TRANSFER_FACTORY.into(),
+            template_id: interface.into(),
             contract_id: factory.factory_id.clone(),
             choice: "TransferFactory_Transfer".into(),
             choice_argument: raw(&arguments),

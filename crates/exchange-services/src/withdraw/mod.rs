@@ -8,6 +8,9 @@
 //! attempt ever reached the node.
 
 mod attempt;
+mod standard;
+
+pub use standard::transfer_standard;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
@@ -99,6 +102,8 @@ pub struct Automation {
     /// Whether the last look found withdrawals switched off, so the change is logged once.
     paused: std::sync::atomic::AtomicBool,
     metrics: Metrics,
+    /// The standard each instrument is paid with, as its registry said.
+    standards: standard::Standards,
 }
 
 fn micros(d: Duration) -> i64 {
@@ -127,6 +132,7 @@ impl Automation {
             rate,
             paused: std::sync::atomic::AtomicBool::new(false),
             metrics: Metrics::default(),
+            standards: standard::Standards::default(),
         }
     }
 
