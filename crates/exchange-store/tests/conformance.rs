@@ -697,6 +697,7 @@ async fn recovered_withdrawals(db: &TestDb) {
         origin: origin(2),
         transfer_instruction: Some(cid("ti9")),
         duplicate_of: None,
+        offer_expiry: None,
     };
     store
         .commit(
