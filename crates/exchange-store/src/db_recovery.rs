@@ -264,7 +264,9 @@ impl Store {
         suspense: &AccountId,
     ) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        let w = withdrawals::load(&mut tx, id).await?;
+        // Locked (PostgreSQL) so that a refund ingestion is writing meanwhile is seen: once
+        // refunded, the funds are back where they were and there is nothing to attribute.
+        let w = withdrawals::load_for_update(&mut tx, id).await?;
         let refunded = tx
             .query("SELECT 1 AS x FROM journal WHERE cause_kind = 'withdrawal_refund' AND cause_ref = $1")
             .bind(id.as_str())

@@ -1262,6 +1262,7 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
                 origin: origin(4),
                 transfer_instruction: None,
                 duplicate_of: None,
+                offer_expiry: None,
             }),
             Effect::Journal(JournalEntry {
                 account: account("acc"),
@@ -1559,6 +1560,7 @@ async fn a_second_payment_is_stored_as_such(db: &TestDb) {
         origin: origin(2),
         transfer_instruction: None,
         duplicate_of: Some(wid("w1")),
+        offer_expiry: None,
     };
     store
         .commit(
@@ -1655,6 +1657,7 @@ async fn an_automation_transition_refunds_by_the_same_rule_as_ingestion(db: &Tes
         origin: origin(2),
         transfer_instruction: None,
         duplicate_of: None,
+        offer_expiry: None,
     };
     let debit = JournalEntry {
         account: account("acc"),
