@@ -161,7 +161,10 @@ fn recovered(account: Option<&str>) -> Known {
             _ => None,
         })
         .expect("recovered");
-    let expiry = r.offer_expiry.as_ref().expect("a recovered offer keeps its deadline");
+    let expiry = r
+        .offer_expiry
+        .as_ref()
+        .expect("a recovered offer keeps its deadline");
     assert_eq!(expiry.execute_before, time(EXECUTE_BEFORE));
     known
 }

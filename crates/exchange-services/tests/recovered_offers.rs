@@ -53,12 +53,20 @@ async fn lose_a_pending_offer(db: &TestDb, x: &mut Exchange) -> (String, Timesta
 
     x.store.close().await;
     x.store = restored.open().await;
-    assert_eq!(x.balance(0, &x.sbx).await, amount("30"), "the restore lost it");
+    assert_eq!(
+        x.balance(0, &x.sbx).await,
+        amount("30"),
+        "the restore lost it"
+    );
     x.ingest().await;
     let w = x.store.withdrawal(&wid()).await.unwrap().unwrap();
     assert_eq!(w.state, WithdrawalState::Recovered);
     assert_eq!(w.account, None);
-    assert_eq!(w.execute_before, Some(execute_before), "the offer's deadline");
+    assert_eq!(
+        w.execute_before,
+        Some(execute_before),
+        "the offer's deadline"
+    );
     assert_eq!(suspense_balance(x).await, amount("-30"));
     assert_eq!(own_funds(x).await, Amount::ZERO, "the offer is in flight");
     (offer, execute_before, restored)
@@ -127,10 +135,17 @@ async fn a_recovered_offer_that_expires_is_refunded_to_its_attributed_customer(d
     x.deposit(1, "1").await;
     let w = x.store.withdrawal(&wid()).await.unwrap().unwrap();
     assert_eq!(w.state, WithdrawalState::Failed);
-    assert!(w.reason.as_deref().unwrap_or("").contains("offer expired"), "{w:?}");
+    assert!(
+        w.reason.as_deref().unwrap_or("").contains("offer expired"),
+        "{w:?}"
+    );
     assert_eq!(x.balance(0, &x.sbx).await, amount("30"));
     assert_eq!(suspense_balance(&x).await, Amount::ZERO);
-    assert_eq!(own_funds(&x).await, Amount::ZERO, "no unexplained own funds");
+    assert_eq!(
+        own_funds(&x).await,
+        Amount::ZERO,
+        "no unexplained own funds"
+    );
 
     // The receiver can no longer accept; the treasury's withdrawing the expired offer, and
     // any further ingestion, refunds nothing twice; attributing it again is refused.
