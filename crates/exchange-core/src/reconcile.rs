@@ -39,20 +39,24 @@ pub struct WithdrawalLine {
     pub amount: Amount,
     pub state: WithdrawalState,
     pub purpose: WithdrawalPurpose,
+    /// A recovered withdrawal re-created from a transfer offer (its `executeBefore` known):
+    /// until the offer's fate moves it on, its holdings are still the treasury's, locked.
+    pub recovered_offer: bool,
 }
 
 impl WithdrawalLine {
     /// Debited from its account while its holdings are still the treasury's: requested,
-    /// submitted (the outcome not ingested yet) or offered to the receiver. A pool
-    /// self-transfer owes nobody.
+    /// submitted (the outcome not ingested yet) or offered to the receiver, the automation's
+    /// offer or a recovered one. A pool self-transfer owes nobody.
     fn in_flight(&self) -> bool {
         self.purpose == WithdrawalPurpose::Customer
-            && matches!(
-                self.state,
+            && match self.state {
                 WithdrawalState::Requested
-                    | WithdrawalState::Submitted
-                    | WithdrawalState::PendingAcceptance
-            )
+                | WithdrawalState::Submitted
+                | WithdrawalState::PendingAcceptance => true,
+                WithdrawalState::Recovered => self.recovered_offer,
+                _ => false,
+            }
     }
 }
 
@@ -144,6 +148,7 @@ mod tests {
             amount: amount(value),
             state,
             purpose,
+            recovered_offer: false,
         }
     }
 
@@ -174,14 +179,25 @@ mod tests {
             ),
             line("5", WithdrawalState::Completed, WithdrawalPurpose::Customer),
             line("50", WithdrawalState::Requested, WithdrawalPurpose::Pool),
+            // Recovered from a paid transfer: gone. Recovered from an offer still pending:
+            // its holdings are locked in the treasury, owed to whoever was debited for it.
+            line("3", WithdrawalState::Recovered, WithdrawalPurpose::Customer),
+            WithdrawalLine {
+                recovered_offer: true,
+                ..line("8", WithdrawalState::Recovered, WithdrawalPurpose::Customer)
+            },
+            WithdrawalLine {
+                recovered_offer: true,
+                ..line("9", WithdrawalState::Failed, WithdrawalPurpose::Customer)
+            },
         ];
         let totals = totals(&holdings, &balances, &suspense, &withdrawals).unwrap();
         let dso = &totals[&instrument("dso")];
         assert_eq!(dso.on_ledger, amount("120.5"));
         assert_eq!(dso.customer_liabilities, amount("90"));
         assert_eq!(dso.suspense, amount("-4"));
-        assert_eq!(dso.in_flight_withdrawals, amount("10"));
-        assert_eq!(dso.own_funds, amount("24.5"));
+        assert_eq!(dso.in_flight_withdrawals, amount("18"));
+        assert_eq!(dso.own_funds, amount("16.5"));
         assert!(!dso.shortfall());
         let fake = &totals[&instrument("fake")];
         assert_eq!(fake.held_back, amount("7"));

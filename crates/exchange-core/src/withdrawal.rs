@@ -6,7 +6,8 @@
 //!      │   ╲─────────┼───╲───────────────╲──────────▶ failed  (refund)
 //!      │             │    ╲
 //!      └─────────────┴─────╲────────────────────────▶ expired (refund)
-//!  recovered ──▶ completed | failed        (re-created by ingestion after a DB restore)
+//!  recovered ──▶ completed | failed        (re-created by ingestion after a DB restore; a
+//!                                            recovered offer's fate is decided like any offer's)
 //! ```
 //!
 //! The outcome is learned from ingestion, which may see the transfer before the automation has
@@ -255,6 +256,10 @@ pub struct RecoveredWithdrawal {
     /// Set when this is a second payment of a known withdrawal (the same memo on another
     /// transfer): the withdrawal it repeats. Booked against suspense, never the customer.
     pub duplicate_of: Option<WithdrawalId>,
+    /// When it was recovered from a pending offer: the offer's `executeBefore` and
+    /// synchronizer, so that it fails (and is refunded) once the offer has certainly expired,
+    /// exactly like an offer the automation made.
+    pub offer_expiry: Option<crate::changeset::OfferExpiry>,
 }
 
 /// How a transfer may run for an instrument, as onboarded: the registry says how it *will*

@@ -13,7 +13,7 @@ use canton_sandbox::daml::Value;
 use canton_sandbox::token::offer::holding_template;
 use exchange_core::changeset::{AccountId, DepositState, JournalCause};
 use exchange_core::withdrawal::{WithdrawalPurpose, WithdrawalState};
-use exchange_core::{Amount, InstrumentId};
+use exchange_core::{Amount, InstrumentId, SynchronizerId, Timestamp};
 use exchange_store::Withdrawal;
 
 use crate::DrillError;
@@ -120,6 +120,8 @@ struct Db {
     unknown_account_deposits: PerInstrument,
     holdings: BTreeMap<InstrumentId, BTreeSet<(String, Amount)>>,
     drift: Vec<exchange_store::BalanceDrift>,
+    /// The ingested record time of each synchronizer.
+    record_times: BTreeMap<SynchronizerId, Timestamp>,
 }
 
 async fn read_db(x: &Exchange) -> Result<Db, DrillError> {
@@ -168,6 +170,7 @@ async fn read_db(x: &Exchange) -> Result<Db, DrillError> {
         unknown_account_deposits,
         holdings,
         drift: store.check_balances().await?,
+        record_times: store.record_times().await?,
     })
 }
 
@@ -183,6 +186,38 @@ pub(crate) fn in_flight(w: &Withdrawal) -> bool {
             WithdrawalState::Recovered => w.transfer_instruction.is_some(),
             _ => false,
         }
+}
+
+/// No offer counts as in flight once it has certainly expired: a withdrawal (the automation's
+/// or a recovered one) still waiting on an offer whose `executeBefore` + the ledger/record time
+/// tolerance is at or before the ingested record time of its synchronizer should have failed
+/// and been refunded; left in flight, its amount stays debited for ever.
+fn no_offer_in_flight_past_its_deadline(db: &Db) -> Vec<String> {
+    let tolerance = exchange_core::ingest::LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS;
+    let earliest = db.record_times.values().min().copied();
+    db.withdrawals
+        .iter()
+        .filter(|w| {
+            in_flight(w)
+                && matches!(
+                    w.state,
+                    WithdrawalState::PendingAcceptance | WithdrawalState::Recovered
+                )
+        })
+        .filter_map(|w| {
+            let deadline = w.execute_before?.checked_add_micros(tolerance)?;
+            let now = match &w.synchronizer {
+                Some(s) => db.record_times.get(s).copied(),
+                None => earliest,
+            }?;
+            (deadline <= now).then(|| {
+                format!(
+                    "withdrawal {} ({}, {} {}) is still in flight, but its offer expired for certain at {deadline} (ingested record time {now})",
+                    w.id, w.state, w.amount, w.instrument.id
+                )
+            })
+        })
+        .collect()
 }
 
 fn paid(w: &Withdrawal) -> bool {
@@ -402,6 +437,10 @@ pub async fn check(x: &Exchange, book: &Book) -> Result<Vec<Broken>, DrillError>
         "no-respend-of-in-flight-funds",
         no_respend(x, &node, &node_paid, &db),
     );
+    note(
+        "no-offer-in-flight-past-its-deadline",
+        no_offer_in_flight_past_its_deadline(&db),
+    );
     note("balances-equal-journals", balances_equal_journals(&db));
     note(
         "treasury-holdings-match-node",
@@ -409,4 +448,69 @@ pub async fn check(x: &Exchange, book: &Book) -> Result<Vec<Broken>, DrillError>
     );
     note("books-balance", books_balance(&node, &db, book));
     Ok(broken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exchange_core::PartyId;
+    use exchange_core::withdrawal::WithdrawalId;
+
+    fn t(seconds: i64) -> Timestamp {
+        Timestamp::from_micros(seconds * 1_000_000).unwrap()
+    }
+
+    fn offer(state: WithdrawalState, execute_before: i64) -> Withdrawal {
+        Withdrawal {
+            id: WithdrawalId::new(format!("w-{state}")).unwrap(),
+            state,
+            account: None,
+            instrument: InstrumentId {
+                admin: PartyId::new("sbx::1220ab").unwrap(),
+                id: "SBX".into(),
+            },
+            amount: "30".parse().unwrap(),
+            receiver: PartyId::new("bob::1220ab").unwrap(),
+            trec_tgt: None,
+            synchronizer: Some(SynchronizerId::new("global::1220ab").unwrap()),
+            reason: None,
+            transfer_instruction: Some(exchange_core::ContractId::new("ti1").unwrap()),
+            last_origin: None,
+            created_at: t(0),
+            updated_at: t(0),
+            duplicate_of: None,
+            idempotency_key: None,
+            execute_before: Some(t(execute_before)),
+            purpose: WithdrawalPurpose::Customer,
+        }
+    }
+
+    fn db(withdrawals: Vec<Withdrawal>, now: i64) -> Db {
+        Db {
+            withdrawals,
+            balances: BTreeMap::new(),
+            deposit_credits: BTreeMap::new(),
+            unknown_account_deposits: PerInstrument::new(),
+            holdings: BTreeMap::new(),
+            drift: Vec::new(),
+            record_times: [(SynchronizerId::new("global::1220ab").unwrap(), t(now))].into(),
+        }
+    }
+
+    #[test]
+    fn an_offer_still_in_flight_past_its_certain_expiry_is_a_violation() {
+        let offers = || {
+            vec![
+                offer(WithdrawalState::Recovered, 100),
+                offer(WithdrawalState::PendingAcceptance, 100),
+                offer(WithdrawalState::Failed, 100),
+            ]
+        };
+        // Before executeBefore + 60 s an accept may still come: not yet.
+        assert!(no_offer_in_flight_past_its_deadline(&db(offers(), 159)).is_empty());
+        let found = no_offer_in_flight_past_its_deadline(&db(offers(), 160));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("w-recovered"), "{found:?}");
+        assert!(found[1].contains("w-pending_acceptance"), "{found:?}");
+    }
 }

@@ -70,7 +70,8 @@ pub enum Progress {
 pub struct RecoverDbReport {
     pub run: DbRecovery,
     pub resumed: bool,
-    /// Withdrawals ingestion re-created from the ledger during the run.
+    /// Withdrawals ingestion re-created from the ledger since the previous run finished (the
+    /// resync, including what ingestion found before this run started).
     pub recovered: Vec<Withdrawal>,
     /// Per instrument: (debited to customer accounts, debited to suspense) by those.
     pub funds: BTreeMap<InstrumentId, (Amount, Amount)>,
@@ -149,7 +150,9 @@ pub async fn run(
         store.set_db_recovery_phase("resynced").await?;
     }
     progress(&Progress::CaughtUp);
-    let recovered = store.recovered_withdrawals(run.started_at).await?;
+    // Counted by what the resync recovered, not by the clock: ingestion may have re-created a
+    // lost withdrawal before this run started.
+    let recovered = store.recovered_withdrawals(run.recovered_since).await?;
     let funds = funds(&recovered)?;
     let unattributed = store.unattributed_withdrawals().await?;
     let enabled = if unattributed.is_empty() || config.accept_unattributed_risk {

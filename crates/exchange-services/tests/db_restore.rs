@@ -29,6 +29,7 @@ conformance!(
     a_lost_withdrawal_comes_back_attributed_through_its_sealed_memo,
     without_the_memo_key_it_waits_in_suspense_until_attributed,
     the_automation_submits_nothing_while_withdrawals_are_off,
+    a_withdrawal_ingestion_recovered_before_the_run_started_is_counted,
 );
 
 /// Ingests to the ledger end with (or without) the memo key, as `run --memo-key-file` does.
@@ -296,4 +297,29 @@ async fn the_automation_submits_nothing_while_withdrawals_are_off(db: &TestDb) {
     x.settle(&automation, 20).await;
     assert_eq!(x.state("w-off").await, WithdrawalState::Completed);
     assert_eq!(x.payments("w-off").await, 1);
+}
+
+/// Ingestion (`run`) may resync and re-create the lost withdrawal before the operator starts
+/// `recover db`: the run still reports it, as it counts what the resync recovered since the
+/// previous run finished, not what appeared after its own start. A second run reports
+/// nothing new.
+async fn a_withdrawal_ingestion_recovered_before_the_run_started_is_counted(db: &TestDb) {
+    let key = MemoKey::from_bytes([7; 32]);
+    let mut x = Exchange::start(db, 2).await;
+    let (id, _restored, _receiver) = lose_a_paid_withdrawal(db, &mut x, &key).await;
+    ingest_with(&x, Some(&key)).await;
+    assert_eq!(x.state(id.as_str()).await, WithdrawalState::Recovered);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let t_safe = interrupted(&x).await;
+    pass(&mut x, t_safe).await;
+    let report = to_completion(&x).await;
+    let found: Vec<_> = report.recovered.iter().map(|w| &w.id).collect();
+    assert_eq!(found, [&id]);
+    assert_eq!(report.funds[&x.amulet], (amount("40"), amount("0")));
+
+    // The next run (the ledger's record time moved well past its tSafe first): none of its own.
+    let ahead = Timestamp::now().checked_add_micros(120 * SECOND).unwrap();
+    pass(&mut x, ahead).await;
+    assert!(to_completion(&x).await.recovered.is_empty());
 }

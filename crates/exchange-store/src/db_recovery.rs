@@ -22,6 +22,10 @@ pub struct DbRecovery {
     pub reason: String,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    /// The run reports the recovered withdrawals created from here on: when the run before it
+    /// (the restored backup's) finished, or the epoch if there was none. Not this run's start:
+    /// ingestion may re-create a lost withdrawal before the runbook is started.
+    pub recovered_since: Timestamp,
 }
 
 /// Recovered withdrawals (re-created by ingestion from the ledger, no request behind them)
@@ -32,18 +36,21 @@ const UNATTRIBUTED: &str = "purpose = 'customer' AND trec_tgt_us IS NULL AND acc
 async fn read(tx: &mut Tx) -> Result<Option<DbRecovery>> {
     let row = tx
         .query(
-            "SELECT t_safe_us, phase, reason, started_at_us, finished_at_us FROM db_recovery
-             WHERE singleton = 1",
+            "SELECT t_safe_us, phase, reason, started_at_us, finished_at_us, recovered_since_us
+             FROM db_recovery WHERE singleton = 1",
         )
         .fetch_optional()
         .await?;
     row.map(|r| {
+        let started_at = r.time("started_at_us")?;
         Ok(DbRecovery {
             t_safe: r.time("t_safe_us")?,
             phase: r.get("phase")?,
             reason: r.get("reason")?,
-            started_at: r.time("started_at_us")?,
+            started_at,
             finished_at: r.opt_time("finished_at_us")?,
+            // A run recorded before the column: its start, as it was then.
+            recovered_since: r.opt_time("recovered_since_us")?.unwrap_or(started_at),
         })
     })
     .transpose()
@@ -72,7 +79,11 @@ impl Store {
     ) -> Result<DbRecovery> {
         let mut tx = self.pool.write().await?;
         let mut t_safe_floor = t_safe_floor;
+        let mut recovered_since = Timestamp::from_micros(0).expect("the epoch");
         if let Some(run) = read(&mut tx).await? {
+            // A finished run accounted for what was recovered before it ended; an unfinished
+            // one being replaced had not, so its window stays open.
+            recovered_since = run.finished_at.unwrap_or(run.recovered_since);
             if run.finished_at.is_none() && restart {
                 t_safe_floor = t_safe_floor.max(run.t_safe);
             } else if run.finished_at.is_none() {
@@ -102,15 +113,18 @@ impl Store {
         };
         let started = now();
         tx.query(
-            "INSERT INTO db_recovery (singleton, t_safe_us, phase, reason, started_at_us, finished_at_us)
-             VALUES (1, $1, 'waiting', $2, $3, NULL)
+            "INSERT INTO db_recovery (singleton, t_safe_us, phase, reason, started_at_us,
+                 finished_at_us, recovered_since_us)
+             VALUES (1, $1, 'waiting', $2, $3, NULL, $4)
              ON CONFLICT (singleton) DO UPDATE SET t_safe_us = excluded.t_safe_us,
                  phase = excluded.phase, reason = excluded.reason,
-                 started_at_us = excluded.started_at_us, finished_at_us = NULL",
+                 started_at_us = excluded.started_at_us, finished_at_us = NULL,
+                 recovered_since_us = excluded.recovered_since_us",
         )
         .bind(t_safe.micros())
         .bind(reason.to_owned())
         .bind(started.micros())
+        .bind(recovered_since.micros())
         .execute()
         .await?;
         crate::catalog::set_switch_in(&mut tx, Switch::Withdrawals, false, reason).await?;
@@ -129,6 +143,7 @@ impl Store {
             reason: reason.to_owned(),
             started_at: started,
             finished_at: None,
+            recovered_since,
         })
     }
 
@@ -148,7 +163,8 @@ impl Store {
         tx.commit().await
     }
 
-    /// Withdrawals ingestion re-created from the ledger (no request behind them) since `since`.
+    /// Withdrawals ingestion re-created from the ledger (no request behind them) since `since`
+    /// (a run's `recovered_since`).
     pub async fn recovered_withdrawals(&self, since: Timestamp) -> Result<Vec<Withdrawal>> {
         let mut tx = self.pool.read().await?;
         let sql = format!(
@@ -264,7 +280,9 @@ impl Store {
         suspense: &AccountId,
     ) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        let w = withdrawals::load(&mut tx, id).await?;
+        // Locked (PostgreSQL) so that a refund ingestion is writing meanwhile is seen: once
+        // refunded, the funds are back where they were and there is nothing to attribute.
+        let w = withdrawals::load_for_update(&mut tx, id).await?;
         let refunded = tx
             .query("SELECT 1 AS x FROM journal WHERE cause_kind = 'withdrawal_refund' AND cause_ref = $1")
             .bind(id.as_str())

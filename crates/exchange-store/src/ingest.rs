@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, JournalEntry};
+use exchange_core::changeset::{
+    ChangeSet, Checkpoint, Effect, IngestedUpdate, JournalCause, JournalEntry,
+};
 use exchange_core::tokens::HeldBack;
 use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
@@ -130,7 +132,13 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     held_back_json(d.held_back.as_ref())?.into(),
                 ]);
             }
-            Effect::Journal(entry) => pending.journal(entry)?,
+            Effect::Journal(entry) => {
+                if let JournalCause::WithdrawalRefund(id) = &entry.cause {
+                    pending.flush(tx).await?;
+                    withdrawals::check_refund_bearer(tx, id, &entry.account).await?;
+                }
+                pending.journal(entry)?
+            }
             Effect::WithdrawalRecovered(r) => {
                 let at = crate::now().micros();
                 pending.withdrawals.push(vec![
@@ -150,6 +158,15 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
                     at.into(),
                     r.duplicate_of.as_ref().map(|d| d.to_string()).into(),
                     r.account.as_ref().map(|a| a.to_string()).into(),
+                    // A recovered offer's deadline, so that it expires like any offer.
+                    r.offer_expiry
+                        .as_ref()
+                        .map(|e| e.execute_before.micros())
+                        .into(),
+                    r.offer_expiry
+                        .as_ref()
+                        .map(|e| e.synchronizer.to_string())
+                        .into(),
                 ]);
             }
             // Touches only its own table, which nothing pending reads.
@@ -249,6 +266,8 @@ const RECOVERED_COLUMNS: &[(&str, Kind)] = &[
     ("updated_at_us", Kind::Int),
     ("duplicate_of", Kind::Text),
     ("account_id", Kind::Text),
+    ("execute_before_us", Kind::Int),
+    ("synchronizer_id", Kind::Text),
 ];
 const JOURNAL_COLUMNS: &[(&str, Kind)] = &[
     ("account_id", Kind::Text),

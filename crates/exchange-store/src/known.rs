@@ -136,9 +136,10 @@ impl Store {
             rows_in(&mut tx, &select, "withdrawal_id", &strs(&needs.withdrawals)).await?;
         if let Some(before) = needs.due_before {
             // Offers a little early (core adds the tolerance between ledger and record time).
+            // Recovered offers expire like the automation's (their `executeBefore` is set).
             let sql = format!(
                 "{select} WHERE (state IN ($1, $2) AND trec_tgt_us < $3)
-                    OR (state = $4 AND execute_before_us <= $3)"
+                    OR (state IN ($4, $5) AND execute_before_us <= $3)"
             );
             rows.extend(
                 tx.query(&sql)
@@ -146,6 +147,7 @@ impl Store {
                     .bind(WithdrawalState::Submitted.as_str())
                     .bind(before.micros())
                     .bind(WithdrawalState::PendingAcceptance.as_str())
+                    .bind(WithdrawalState::Recovered.as_str())
                     .fetch_all()
                     .await?,
             );

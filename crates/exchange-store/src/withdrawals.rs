@@ -81,7 +81,7 @@ pub(crate) fn from_row(row: &Row) -> Result<Withdrawal> {
     })
 }
 
-async fn load_for_update(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
+pub(crate) async fn load_for_update(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
     let lock = match tx.backend() {
         Backend::Postgres => "FOR UPDATE",
         Backend::Sqlite => "",
@@ -92,6 +92,23 @@ async fn load_for_update(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {
         .map(from_row)
         .transpose()?
         .ok_or_else(|| StoreError::UnknownWithdrawal(id.clone()))
+}
+
+/// Refuses a refund of withdrawal `id` to `account` when another account bears it now: core
+/// decided the refund from what it loaded before the batch, and an operator may have
+/// attributed the withdrawal (moved its debit from suspense to a customer) since. The batch
+/// then fails as a conflict and is decided again from what the DB holds (ingestion retries).
+pub(crate) async fn check_refund_bearer(
+    tx: &mut Tx,
+    id: &WithdrawalId,
+    account: &AccountId,
+) -> Result<()> {
+    match load_for_update(tx, id).await?.account {
+        Some(bearer) if &bearer != account => Err(StoreError::Conflict(format!(
+            "refund of withdrawal {id} to {account}, but {bearer} bears it now"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) async fn load(tx: &mut Tx, id: &WithdrawalId) -> Result<Withdrawal> {

@@ -20,6 +20,7 @@ use exchange_store::{Dar, Store, StoreError, Switch};
 use harness::TestDb;
 
 conformance!(
+    a_refund_decided_before_an_attribution_is_refused,
     migrations_at_open_are_idempotent,
     checkpoint_only_moves_forward,
     a_failing_commit_writes_nothing,
@@ -697,6 +698,7 @@ async fn recovered_withdrawals(db: &TestDb) {
         origin: origin(2),
         transfer_instruction: Some(cid("ti9")),
         duplicate_of: None,
+        offer_expiry: None,
     };
     store
         .commit(
@@ -732,6 +734,60 @@ async fn recovered_withdrawals(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+/// Ingestion decides a recovered withdrawal's refund from what it loaded (debited to
+/// suspense); an operator attributes it to `acc` before the batch commits. The stale refund
+/// would credit suspense a second time and leave the customer debited: it is a conflict, and
+/// decided again from the DB the refund goes to the customer, once.
+async fn a_refund_decided_before_an_attribution_is_refused(db: &TestDb) {
+    let store = funded(db, "100").await;
+    let suspense = account("suspense");
+    store.create_account(&suspense, "operator").await.unwrap();
+    let recovered = RecoveredWithdrawal {
+        account: None,
+        id: wid("lost-1"),
+        instrument: amulet(),
+        amount: amount("25"),
+        receiver: party("bob"),
+        origin: origin(2),
+        transfer_instruction: Some(cid("ti9")),
+        duplicate_of: None,
+        offer_expiry: None,
+    };
+    let debit = Effect::Journal(JournalEntry {
+        account: suspense.clone(),
+        instrument: amulet(),
+        amount: amount("-25"),
+        cause: JournalCause::WithdrawalReserve(wid("lost-1")),
+        origin: Some(origin(2)),
+    });
+    store
+        .commit(
+            &tx(2, vec![Effect::WithdrawalRecovered(recovered), debit]),
+            &checkpoint(2),
+        )
+        .await
+        .unwrap();
+    let stale = moved(&store, to("lost-1", WithdrawalState::Failed, Some(3))).await;
+    store
+        .attribute_withdrawal(&wid("lost-1"), &account("acc"), &suspense)
+        .await
+        .unwrap();
+    assert_eq!(balance(&store).await, amount("75"));
+    let err = store
+        .commit(&tx(3, stale), &checkpoint(3))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let fresh = moved(&store, to("lost-1", WithdrawalState::Failed, Some(3))).await;
+    store.commit(&tx(3, fresh), &checkpoint(3)).await.unwrap();
+    assert_eq!(balance(&store).await, amount("100"));
+    assert_eq!(
+        store.balance(&suspense, &amulet()).await.unwrap(),
+        Amount::ZERO
+    );
+    assert!(store.check_balances().await.unwrap().is_empty());
 }
 
 async fn deposits_to_unknown_accounts_and_offers(db: &TestDb) {
@@ -1261,6 +1317,7 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
                 origin: origin(4),
                 transfer_instruction: None,
                 duplicate_of: None,
+                offer_expiry: None,
             }),
             Effect::Journal(JournalEntry {
                 account: account("acc"),
@@ -1558,6 +1615,7 @@ async fn a_second_payment_is_stored_as_such(db: &TestDb) {
         origin: origin(2),
         transfer_instruction: None,
         duplicate_of: Some(wid("w1")),
+        offer_expiry: None,
     };
     store
         .commit(
@@ -1654,6 +1712,7 @@ async fn an_automation_transition_refunds_by_the_same_rule_as_ingestion(db: &Tes
         origin: origin(2),
         transfer_instruction: None,
         duplicate_of: None,
+        offer_expiry: None,
     };
     let debit = JournalEntry {
         account: account("acc"),

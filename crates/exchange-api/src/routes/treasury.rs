@@ -60,6 +60,7 @@ async fn totals(_: Reader, State(state): State<AppState>) -> Result<Json<Totals>
         WithdrawalState::Requested,
         WithdrawalState::Submitted,
         WithdrawalState::PendingAcceptance,
+        WithdrawalState::Recovered,
     ] {
         in_flight.extend(store.withdrawals_in_state(s).await?.into_iter().map(|w| {
             WithdrawalLine {
@@ -67,6 +68,7 @@ async fn totals(_: Reader, State(state): State<AppState>) -> Result<Json<Totals>
                 amount: w.amount,
                 state: w.state,
                 purpose: w.purpose,
+                recovered_offer: w.execute_before.is_some(),
             }
         }));
     }

@@ -250,12 +250,12 @@ impl Known {
                             instrument: r.instrument.clone(),
                             amount: r.amount,
                             trec_tgt: None,
-                            synchronizer: None,
+                            synchronizer: r.offer_expiry.as_ref().map(|e| e.synchronizer.clone()),
                             debited: None,
                             last_update: Some(r.origin.update_id.clone()),
                             transfer_instruction: r.transfer_instruction.clone(),
                             purpose: WithdrawalPurpose::Customer,
-                            offer_expires: None,
+                            offer_expires: r.offer_expiry.as_ref().map(|e| e.execute_before),
                         });
                 }
                 Effect::TransferInstruction(i) => {
@@ -288,7 +288,9 @@ impl Known {
                     WithdrawalState::Requested | WithdrawalState::Submitted => {
                         (DueKind::NoTransfer, w.trec_tgt?)
                     }
-                    WithdrawalState::PendingAcceptance => (
+                    // A recovered withdrawal with an offer is a pending offer too (one
+                    // recovered from a completed transfer has no `executeBefore`).
+                    WithdrawalState::PendingAcceptance | WithdrawalState::Recovered => (
                         DueKind::OfferExpired,
                         w.offer_expires?
                             .checked_add_micros(LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS)?,
@@ -888,15 +890,7 @@ impl Fold<'_> {
                     self.anomaly(Some(t.node_id), format!("offer {cid} without terms"));
                     return;
                 };
-                let expiry = self
-                    .tx
-                    .instructions_created
-                    .iter()
-                    .find(|i| &i.contract_id == cid)
-                    .map(|i| OfferExpiry {
-                        execute_before: i.transfer.execute_before,
-                        synchronizer: self.tx.synchronizer_id.clone(),
-                    });
+                let expiry = self.offer_expiry(cid);
                 self.push(Effect::TransferInstruction(TransferInstruction {
                     contract_id: cid.clone(),
                     direction,
@@ -1045,6 +1039,12 @@ impl Fold<'_> {
             origin: self.origin.clone(),
             transfer_instruction: t.transfer_instruction_cid.clone(),
             duplicate_of,
+            // Only a pending offer can still expire; a completed transfer has no deadline left.
+            offer_expiry: t
+                .transfer_instruction_cid
+                .as_ref()
+                .filter(|_| t.status == Status::Pending)
+                .and_then(|cid| self.offer_expiry(cid)),
         }));
         self.push(Effect::Journal(JournalEntry {
             account,
@@ -1057,6 +1057,18 @@ impl Fold<'_> {
 }
 
 impl Fold<'_> {
+    /// When the offer `cid` created in this transaction stops being acceptable.
+    fn offer_expiry(&self, cid: &ContractId) -> Option<OfferExpiry> {
+        self.tx
+            .instructions_created
+            .iter()
+            .find(|i| &i.contract_id == cid)
+            .map(|i| OfferExpiry {
+                execute_before: i.transfer.execute_before,
+                synchronizer: self.tx.synchronizer_id.clone(),
+            })
+    }
+
     /// The existing customer account a recovered withdrawal names: in its sealed memo (opened
     /// with the exchange's key), or in the plain metadata entry when that option is on.
     fn named_account(&self, t: &Transfer, id: &WithdrawalId) -> Option<AccountId> {
