@@ -67,14 +67,12 @@ impl RegistryClient {
         &self,
         choice_arguments: DamlValue,
     ) -> Result<TransferFactoryWithChoiceContext, ClientError> {
-        let body = GetFactoryRequest {
+        self.post_factory(
+            "registry transfer factory",
+            "/registry/transfer-instruction/v1/transfer-factory",
             choice_arguments,
-            exclude_debug_fields: true,
-        };
-        let path = "/registry/transfer-instruction/v1/transfer-factory";
-        self.http
-            .post_json("registry transfer factory", path, &body)
-            .await
+        )
+        .await
     }
 
     /// As [`RegistryClient::transfer_factory`], from the V2 registry API: the factory for V2's
@@ -84,14 +82,12 @@ impl RegistryClient {
         &self,
         choice_arguments: DamlValue,
     ) -> Result<TransferFactoryWithChoiceContext, ClientError> {
-        let body = GetFactoryRequest {
+        self.post_factory(
+            "registry V2 transfer factory",
+            "/registry/transfer-instruction/v2/transfer-factory",
             choice_arguments,
-            exclude_debug_fields: true,
-        };
-        let path = "/registry/transfer-instruction/v2/transfer-factory";
-        self.http
-            .post_json("registry V2 transfer factory", path, &body)
-            .await
+        )
+        .await
     }
 
     /// The context and disclosures of a choice on a transfer instruction (accept, reject,
@@ -101,13 +97,8 @@ impl RegistryClient {
         transfer_instruction_id: &str,
         choice: TransferInstructionChoice,
     ) -> Result<ChoiceContext, ClientError> {
-        let body = GetChoiceContextRequest {
-            meta: None,
-            exclude_debug_fields: Some(true),
-        };
         let path = choice.path(transfer_instruction_id);
-        self.http
-            .post_json("registry choice context", &path, &body)
+        self.post_choice_context("registry choice context", &path)
             .await
     }
 
@@ -118,14 +109,36 @@ impl RegistryClient {
         transfer_instruction_id: &str,
         choice: TransferInstructionChoice,
     ) -> Result<ChoiceContext, ClientError> {
+        let path = choice.v2_path(transfer_instruction_id);
+        self.post_choice_context("registry V2 choice context", &path)
+            .await
+    }
+
+    /// The factory request of both standards' APIs (the same body, another path).
+    async fn post_factory(
+        &self,
+        what: &'static str,
+        path: &str,
+        choice_arguments: DamlValue,
+    ) -> Result<TransferFactoryWithChoiceContext, ClientError> {
+        let body = GetFactoryRequest {
+            choice_arguments,
+            exclude_debug_fields: true,
+        };
+        self.http.post_json(what, path, &body).await
+    }
+
+    /// The choice-context request of both standards' APIs (the same body, another path).
+    async fn post_choice_context(
+        &self,
+        what: &'static str,
+        path: &str,
+    ) -> Result<ChoiceContext, ClientError> {
         let body = GetChoiceContextRequest {
             meta: None,
             exclude_debug_fields: Some(true),
         };
-        let path = choice.v2_path(transfer_instruction_id);
-        self.http
-            .post_json("registry V2 choice context", &path, &body)
-            .await
+        self.http.post_json(what, path, &body).await
     }
 
     /// `GET /registry/metadata/v1/instruments/{id}`: one instrument the registry serves.
