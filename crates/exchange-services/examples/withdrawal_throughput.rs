@@ -197,8 +197,7 @@ async fn run(o: Options) {
         let _ = stop_tx.send(true);
         done
     };
-    let (_, automated, completed) = tokio::join!(producing, automating, watching);
-    automated.unwrap();
+    let (_, (), completed) = tokio::join!(producing, automating, watching);
     let elapsed = started.elapsed();
     tailing.await.unwrap().unwrap();
     let rate = completed as f64 / elapsed.as_secs_f64();

@@ -21,6 +21,7 @@ pub mod reader;
 pub mod recover;
 pub mod recover_db;
 pub mod retry;
+mod rounds;
 pub mod signer;
 pub mod source;
 pub mod status;

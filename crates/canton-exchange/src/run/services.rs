@@ -194,18 +194,18 @@ impl Services {
 
     /// The deposit automation's rounds until `stop`, if it is on.
     async fn accept_offers(&self, stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        match &self.deposits {
-            Some(deposits) => deposits.run(stop).await,
-            None => Ok(()),
+        if let Some(deposits) = &self.deposits {
+            deposits.run(stop).await;
         }
+        Ok(())
     }
 
     /// The withdrawal automation until `stop`, if it runs here.
     async fn withdrawals(&self, stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        match self.only.runs(Part::Withdrawals) {
-            true => self.automation.run(stop).await,
-            false => Ok(()),
+        if self.only.runs(Part::Withdrawals) {
+            self.automation.run(stop).await;
         }
+        Ok(())
     }
 
     /// Tailing ingestion until `stop`, if it runs here; else waits for `stop`.
@@ -222,13 +222,17 @@ impl Services {
         Ok(())
     }
 
-    /// Pool passes every `pool_every` until `stop`.
+    /// Pool passes every `pool_every` until `stop`. A pass that fails (the DB is down or busy)
+    /// decided nothing, so, like the automations, the job logs it and tries again at the next
+    /// pass instead of stopping the service.
     async fn pool_passes(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
         if !self.only.runs(Part::Pool) {
             return Ok(());
         }
         while !*stop.borrow() {
-            self.pool.run_once().await?;
+            if let Err(e) = self.pool.run_once().await {
+                tracing::error!("pool job: {e}; retrying at the next pass");
+            }
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = tokio::time::sleep(self.pool_every) => {}

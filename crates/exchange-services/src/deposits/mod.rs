@@ -22,13 +22,13 @@ use canton_ledger::registry_client::RegistryClient;
 use exchange_core::signing::Signer;
 use exchange_core::{PartyId, Timestamp};
 use exchange_store::{AcceptOutcome, ClaimedOffer, OfferClaimRequest, Store, StoreError};
-use futures_util::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
 
 use attempt::Attempt;
 
 use crate::metrics::{Metrics, Outcome};
+use crate::rounds::{Rounds, each_concurrently};
 
 #[derive(Clone, Debug)]
 pub struct DepositConfig {
@@ -82,6 +82,17 @@ pub struct DepositRound {
     pub gave_up: usize,
     pub executed: usize,
     pub retried: usize,
+}
+
+impl DepositRound {
+    fn plus(self, other: DepositRound) -> DepositRound {
+        DepositRound {
+            claimed: self.claimed + other.claimed,
+            gave_up: self.gave_up + other.gave_up,
+            executed: self.executed + other.executed,
+            retried: self.retried + other.retried,
+        }
+    }
 }
 
 pub struct DepositAutomation {
@@ -158,26 +169,28 @@ impl DepositAutomation {
             self.metrics.deposit_accept(Outcome::Failed);
         }
         let claimed = claims.offers;
-        let mut round = DepositRound {
-            claimed: claimed.len(),
-            gave_up: claims.gave_up.len(),
-            ..DepositRound::default()
-        };
-        let mut attempts = futures_util::stream::iter(&claimed)
-            .map(|c| async move { (c, self.attempt(c).await) })
-            .buffer_unordered(self.config.concurrency.max(1));
-        while let Some((claimed, attempt)) = attempts.next().await {
-            self.record(claimed, attempt, &mut round).await?;
-        }
-        Ok(round)
+        let tallies = each_concurrently(&claimed, self.config.concurrency, |c| async move {
+            let attempt = self.attempt(c).await;
+            self.record(c, attempt).await
+        })
+        .await?;
+        Ok(tallies.into_iter().fold(
+            DepositRound {
+                claimed: claimed.len(),
+                gave_up: claims.gave_up.len(),
+                ..DepositRound::default()
+            },
+            DepositRound::plus,
+        ))
     }
 
+    /// Records how an accept attempt ended; what it adds to the round.
     async fn record(
         &self,
         claimed: &ClaimedOffer,
         attempt: Attempt,
-        round: &mut DepositRound,
-    ) -> Result<(), StoreError> {
+    ) -> Result<DepositRound, StoreError> {
+        let mut round = DepositRound::default();
         let offer = &claimed.instruction.contract_id;
         let deposit = &claimed.deposit;
         let now = Timestamp::now();
@@ -225,11 +238,11 @@ impl DepositAutomation {
             .finish_deposit_accept(offer, &self.config.worker, &outcome)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(round),
             // Our claim lapsed and another replica took it over: its bookkeeping holds.
             Err(StoreError::Conflict(why)) => {
                 tracing::warn!(%offer, "{why}");
-                Ok(())
+                Ok(round)
             }
             Err(e) => Err(e),
         }
@@ -237,29 +250,14 @@ impl DepositAutomation {
 
     /// Rounds until `stop`; a round with nothing claimed waits `idle_poll` first, one that hit a
     /// DB error `retry_delay`.
-    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        loop {
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let round = match self.run_round().await {
-                Ok(round) => round,
-                // The DB is down or busy: nothing was decided without it; try again later.
-                Err(e) => {
-                    tracing::error!("deposit automation: {e}; retrying");
-                    tokio::select! {
-                        _ = stop.changed() => {}
-                        _ = tokio::time::sleep(self.config.retry_delay) => {}
-                    }
-                    continue;
-                }
-            };
-            if round.claimed == 0 {
-                tokio::select! {
-                    _ = stop.changed() => {}
-                    _ = tokio::time::sleep(self.config.idle_poll) => {}
-                }
-            }
-        }
+    pub async fn run(&self, stop: watch::Receiver<bool>) {
+        let rounds = Rounds {
+            name: "deposit automation",
+            retry_delay: self.config.retry_delay,
+            idle_poll: self.config.idle_poll,
+        };
+        rounds
+            .run(stop, || async { Ok(self.run_round().await?.claimed) })
+            .await
     }
 }

@@ -23,13 +23,13 @@ use exchange_core::signing::Signer;
 use exchange_core::withdrawal::{KindRule, WithdrawalState, WithdrawalTransition};
 use exchange_core::{InstrumentId, PartyId, Timestamp};
 use exchange_store::{AttemptOutcome, ClaimRequest, Claimed, Store, StoreError, Switch};
-use futures_util::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
 
 use attempt::Attempt;
 
 use crate::metrics::{self, Metrics};
+use crate::rounds::{Rounds, each_concurrently};
 
 #[derive(Clone, Debug)]
 pub struct AutomationConfig {
@@ -87,6 +87,17 @@ pub struct Round {
     pub executed: usize,
     pub retried: usize,
     pub failed: usize,
+}
+
+impl Round {
+    fn plus(self, other: Round) -> Round {
+        Round {
+            claimed: self.claimed + other.claimed,
+            executed: self.executed + other.executed,
+            retried: self.retried + other.retried,
+            failed: self.failed + other.failed,
+        }
+    }
 }
 
 pub struct Automation {
@@ -193,25 +204,23 @@ impl Automation {
             limit: self.config.batch,
         };
         let claimed = self.store.claim_withdrawals(&request).await?;
-        let mut round = Round {
-            claimed: claimed.len(),
-            ..Round::default()
-        };
-        let mut attempts = futures_util::stream::iter(&claimed)
-            .map(|c| async move { (c, self.attempt(c).await) })
-            .buffer_unordered(self.config.concurrency.max(1));
-        while let Some((claimed, attempt)) = attempts.next().await {
-            self.record(claimed, attempt, &mut round).await?;
-        }
-        Ok(round)
+        let tallies = each_concurrently(&claimed, self.config.concurrency, |c| async move {
+            let attempt = self.attempt(c).await;
+            self.record(c, attempt).await
+        })
+        .await?;
+        Ok(tallies.into_iter().fold(
+            Round {
+                claimed: claimed.len(),
+                ..Round::default()
+            },
+            Round::plus,
+        ))
     }
 
-    async fn record(
-        &self,
-        claimed: &Claimed,
-        attempt: Attempt,
-        round: &mut Round,
-    ) -> Result<(), StoreError> {
+    /// Records how an attempt ended; what it adds to the round.
+    async fn record(&self, claimed: &Claimed, attempt: Attempt) -> Result<Round, StoreError> {
+        let mut round = Round::default();
         let id = &claimed.withdrawal.id;
         let now = Timestamp::now();
         let later = |d: Duration| now.checked_add_micros(micros(d)).unwrap_or(now);
@@ -275,48 +284,30 @@ impl Automation {
                     transfer_instruction: None,
                 };
                 match self.store.transition_withdrawal(&failed).await {
+                    Ok(()) => {}
                     // Ingestion settled it meanwhile: its outcome stands.
                     Err(e @ (StoreError::InvalidTransition { .. } | StoreError::Conflict(_))) => {
                         tracing::warn!(withdrawal = %id, "not failed: {e}");
-                        Ok(())
                     }
-                    other => other,
+                    Err(e) => return Err(e),
                 }
             }
-            Attempt::Retry(_) => {
-                round.retried += 1;
-                Ok(())
-            }
-            Attempt::Executed { .. } => Ok(()),
+            Attempt::Retry(_) => round.retried += 1,
+            Attempt::Executed { .. } => {}
         }
+        Ok(round)
     }
 
     /// Rounds until `stop`; a round with nothing claimed waits `idle_poll` first, one that hit a
     /// DB error `retry_delay`.
-    pub async fn run(&self, mut stop: watch::Receiver<bool>) -> Result<(), StoreError> {
-        loop {
-            if *stop.borrow() {
-                return Ok(());
-            }
-            let round = match self.run_round().await {
-                Ok(round) => round,
-                // The DB is down or busy: nothing was decided without it; try again later
-                // rather than stopping the service.
-                Err(e) => {
-                    tracing::error!("withdrawal automation: {e}; retrying");
-                    tokio::select! {
-                        _ = stop.changed() => {}
-                        _ = tokio::time::sleep(self.config.retry_delay) => {}
-                    }
-                    continue;
-                }
-            };
-            if round.claimed == 0 {
-                tokio::select! {
-                    _ = stop.changed() => {}
-                    _ = tokio::time::sleep(self.config.idle_poll) => {}
-                }
-            }
-        }
+    pub async fn run(&self, stop: watch::Receiver<bool>) {
+        let rounds = Rounds {
+            name: "withdrawal automation",
+            retry_delay: self.config.retry_delay,
+            idle_poll: self.config.idle_poll,
+        };
+        rounds
+            .run(stop, || async { Ok(self.run_round().await?.claimed) })
+            .await
     }
 }
