@@ -3,20 +3,13 @@
 //! meanwhile: see exchange-services' db_restore tests). `keys generate-memo-key` writes a 0600 key; `withdrawals attribute`
 //! refuses what is not a recovered withdrawal in suspense.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .env_remove("CANTON_EXCHANGE_MEMO_KEY_FILE")
-        .output()
-        .unwrap()
-}
+use common::{BIN, run};
 
 /// Starts `recover db`, waits for its first "waiting" line, stops it with SIGTERM; returns its
 /// stderr.

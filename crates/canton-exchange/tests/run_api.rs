@@ -10,64 +10,23 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{BIN, Running, Token, key_file, onboard_alice, sandbox};
 use harness::TestDb;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 const INTERNAL: &str = "run-api-internal-token";
 const OPERATOR: &str = "run-api-operator-token";
 
 conformance!(the_api_serves_beside_run);
-
-fn ok(args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A child process, killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sandbox(dir: &Path, key: &Path) -> (Running, Value) {
-    let info = dir.join("info.json");
-    let child = Command::new(BIN)
-        .args(["sandbox", "--scenario", "basic", "--treasury-key"])
-        .arg(key)
-        .arg("--info-file")
-        .arg(&info)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&info) {
-            return (running, serde_json::from_str(&text).unwrap());
-        }
-        assert!(Instant::now() < deadline, "no info file after 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -97,50 +56,16 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
 
 async fn the_api_serves_beside_run(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("treasury.key");
-    ok(&["keys", "generate", "--out", key.to_str().unwrap()]);
-    let (_sandbox, info) = sandbox(dir.path(), &key);
+    let (key, _) = key_file(dir.path(), "treasury.key");
+    let key = key.to_str().unwrap();
+    let (_sandbox, info) = sandbox(dir.path(), &["--scenario", "basic", "--treasury-key", key]);
     let url = info["ledgerApiUrl"].as_str().unwrap();
     let treasury = info["parties"]["treasury"].as_str().unwrap();
     let alice = info["parties"]["customers"]["alice"].as_str().unwrap();
-    let token = info["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["instrumentId"] == "Amulet")
-        .unwrap();
-    let (admin, registry) = (
-        token["admin"].as_str().unwrap(),
-        token["registryUrl"].as_str().unwrap(),
-    );
+    let amulet = Token::of(&info, "Amulet");
     let db_url = db.url.as_str();
-    ok(&[
-        "accounts",
-        "add",
-        "--db",
-        db_url,
-        "--id",
-        "deposit-account-alice",
-        "--customer",
-        "alice",
-    ]);
-    ok(&[
-        "tokens",
-        "add",
-        "--db",
-        db_url,
-        "--ledger",
-        url,
-        "--admin",
-        admin,
-        "--instrument",
-        "Amulet",
-        "--registry-url",
-        registry,
-        "--package-name",
-        "splice-amulet",
-    ]);
-    let registry_arg = format!("{admin}={registry}");
+    onboard_alice(db_url, url, &amulet, &[], &[]);
+    let registry_arg = format!("{}={}", amulet.admin, amulet.registry);
     let args = [
         "run",
         "--party",
@@ -152,7 +77,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         "--registry",
         &registry_arg,
         "--treasury-key",
-        key.to_str().unwrap(),
+        key,
         "--api-listen",
         "127.0.0.1:0",
         "--metrics-listen",
@@ -180,8 +105,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let pid = child.id().to_string();
-    let run = Running(child);
+    let mut run = Running(child);
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -237,9 +161,22 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         (body["state"] == "completed").then_some(())
     })
     .await;
+    // `withdrawals --format json` prints the API's view: a script reads the same from either.
+    let (_, answered) = get(&http, &withdrawal, INTERNAL).await;
+    let listed = common::withdrawal(db_url, "api-k1").expect("the CLI lists it");
+    assert_eq!(listed, answered);
     let (status, balance) = get(&http, &balances, INTERNAL).await;
     assert_eq!(status, 200);
     assert_eq!(balance["balances"][0]["amount"], "70.0000000000");
+    // `accounts --format json` is the API's accounts, each with its balances.
+    let (_, page) = get(&http, &format!("{base}/v1/accounts"), INTERNAL).await;
+    let mut listed = common::accounts(db_url);
+    let alices = listed[0]["balances"].take();
+    assert_eq!(alices, balance["balances"]);
+    for account in listed.as_array_mut().unwrap() {
+        account.as_object_mut().unwrap().remove("balances");
+    }
+    assert_eq!(listed, page["items"]);
     let (_, totals) = get(&http, &format!("{base}/v1/treasury/totals"), OPERATOR).await;
     let amulet = totals["totals"]
         .as_array()
@@ -259,17 +196,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     assert_eq!(status, 404);
 
     // SIGTERM: the services and the API stop, and the process exits cleanly.
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let mut run = run;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = run.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "run did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = run.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}");
     assert!(http.get(format!("{base}/healthz")).send().await.is_err());
     logged.extend(lines.iter());
