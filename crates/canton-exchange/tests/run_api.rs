@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Running, Token, key_file, onboard_alice, sandbox};
+use common::{BIN, BasicNode, Running, onboard_alice};
 use harness::TestDb;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -56,39 +56,24 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
 
 async fn the_api_serves_beside_run(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let (key, _) = key_file(dir.path(), "treasury.key");
-    let key = key.to_str().unwrap();
-    let (_sandbox, info) = sandbox(dir.path(), &["--scenario", "basic", "--treasury-key", key]);
-    let url = info["ledgerApiUrl"].as_str().unwrap();
-    let treasury = info["parties"]["treasury"].as_str().unwrap();
-    let alice = info["parties"]["customers"]["alice"].as_str().unwrap();
-    let amulet = Token::of(&info, "Amulet");
+    let node = BasicNode::start(dir.path());
     let db_url = db.url.as_str();
-    onboard_alice(db_url, url, &amulet, &[], &[]);
-    let registry_arg = format!("{}={}", amulet.admin, amulet.registry);
-    let args = [
-        "run",
-        "--party",
-        treasury,
-        "--ledger",
-        url,
-        "--db",
-        db_url,
-        "--registry",
-        &registry_arg,
+    onboard_alice(db_url, &node.url, &node.amulet, &[], &[]);
+    let mut args = node.run_args(db_url);
+    args.extend([
         "--treasury-key",
-        key,
+        &node.key,
         "--api-listen",
         "127.0.0.1:0",
         "--metrics-listen",
         "127.0.0.1:0",
         "--log-format",
         "json",
-    ];
+    ]);
 
     // No tokens: refused before anything runs.
     let refused = Command::new(BIN)
-        .args(args)
+        .args(&args)
         .env_remove("CANTON_EXCHANGE_API_TOKENS")
         .output()
         .unwrap();
@@ -98,7 +83,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
 
     let tokens = format!("internal {}\noperator {}\n", hash(INTERNAL), hash(OPERATOR));
     let mut child = Command::new(BIN)
-        .args(args)
+        .args(&args)
         .env("CANTON_EXCHANGE_API_TOKENS", tokens)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -143,7 +128,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         .header("Idempotency-Key", "api-k1")
         .json(&json!({
             "account": "deposit-account-alice",
-            "receiver": alice,
+            "receiver": node.alice,
             "amount": "30",
             "instrumentId": "Amulet",
         }))

@@ -10,51 +10,41 @@ mod harness;
 
 mod common;
 
-use common::{Token, key_file, ok, onboard_alice, run, sandbox, withdraw_30_to, withdrawal};
+use common::{BasicNode, key_file, ok, onboard_alice, run, withdraw_30_to, withdrawal};
 use harness::TestDb;
 
 conformance!(a_requested_withdrawal_is_signed_executed_and_completed_by_run);
 
 async fn a_requested_withdrawal_is_signed_executed_and_completed_by_run(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let (key, _) = key_file(dir.path(), "treasury.key");
-    let key = key.to_str().unwrap();
-    let (_sandbox, info) = sandbox(dir.path(), &["--scenario", "basic", "--treasury-key", key]);
-    let url = info["ledgerApiUrl"].as_str().unwrap();
-    let treasury = info["parties"]["treasury"].as_str().unwrap();
-    let alice = info["parties"]["customers"]["alice"].as_str().unwrap();
-    let amulet = Token::of(&info, "Amulet");
+    let node = BasicNode::start(dir.path());
     let db_url = db.url.as_str();
-    onboard_alice(db_url, url, &amulet, &[], &[]);
+    onboard_alice(db_url, &node.url, &node.amulet, &[], &[]);
     ok(&[
-        "ingest", "--party", treasury, "--ledger", url, "--db", db_url, "--once",
-    ]);
-    withdraw_30_to(db_url, alice);
-    let registry_arg = format!("{}={}", amulet.admin, amulet.registry);
-    let base = [
-        "run",
+        "ingest",
         "--party",
-        treasury,
+        &node.treasury,
         "--ledger",
-        url,
+        &node.url,
         "--db",
         db_url,
-        "--registry",
-        &registry_arg,
-        "--until-idle",
-    ];
+        "--once",
+    ]);
+    withdraw_30_to(db_url, &node.alice);
+    let mut base = node.run_args(db_url);
+    base.push("--until-idle");
 
     // Another key than the treasury's: refused before anything is prepared or signed.
     let (wrong, _) = key_file(dir.path(), "other.key");
-    let mut args = base.to_vec();
+    let mut args = base.clone();
     args.extend(["--treasury-key", wrong.to_str().unwrap()]);
     let refused = run(&args);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("is not the key of"), "{stderr}");
 
-    let mut args = base.to_vec();
-    args.extend(["--treasury-key", key]);
+    let mut args = base.clone();
+    args.extend(["--treasury-key", &node.key]);
     let done = run(&args);
     let stderr = String::from_utf8_lossy(&done.stderr);
     assert!(done.status.success(), "{stderr}");

@@ -171,6 +171,54 @@ impl Token {
     }
 }
 
+/// The basic scenario on a sandbox process whose treasury is the external party of a new key
+/// file: what `run` needs to be pointed at it.
+pub struct BasicNode {
+    pub running: Running,
+    pub key: String,
+    pub url: String,
+    pub treasury: String,
+    pub alice: String,
+    pub amulet: Token,
+    /// `--registry ADMIN=URL` for Canton Coin.
+    pub registry: String,
+}
+
+impl BasicNode {
+    /// The key file is written in `dir`.
+    pub fn start(dir: &Path) -> BasicNode {
+        let (key, _) = key_file(dir, "treasury.key");
+        let key = key.to_str().unwrap().to_owned();
+        let (running, info) = sandbox(dir, &["--scenario", "basic", "--treasury-key", &key]);
+        let text = |v: &Value| v.as_str().unwrap().to_owned();
+        let amulet = Token::of(&info, "Amulet");
+        BasicNode {
+            running,
+            key,
+            url: text(&info["ledgerApiUrl"]),
+            treasury: text(&info["parties"]["treasury"]),
+            alice: text(&info["parties"]["customers"]["alice"]),
+            registry: format!("{}={}", amulet.admin, amulet.registry),
+            amulet,
+        }
+    }
+
+    /// `run` for the treasury against this node and `db`; the key and what to run are added.
+    pub fn run_args<'a>(&'a self, db: &'a str) -> Vec<&'a str> {
+        vec![
+            "run",
+            "--party",
+            &self.treasury,
+            "--ledger",
+            &self.url,
+            "--db",
+            db,
+            "--registry",
+            &self.registry,
+        ]
+    }
+}
+
 /// A new key file (`keys generate`) and the treasury party of its key.
 pub fn key_file(dir: &Path, name: &str) -> (PathBuf, String) {
     let path = dir.join(name);
