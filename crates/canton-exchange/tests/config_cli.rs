@@ -16,11 +16,11 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    BIN, Running, Token, eventually, key_file, ok, onboard_alice, run, run_env, withdraw_30_to,
+    Running, Token, binary, eventually, key_file, ok, onboard_alice, run, run_env, withdraw_30_to,
     withdrawal,
 };
 use harness::TestDb;
@@ -349,7 +349,7 @@ retry_secs = 1
     let log = d.join("run.log");
     let started = Instant::now();
     let mut service = Running(
-        Command::new(BIN)
+        binary()
             .args(["run", "--config", config.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

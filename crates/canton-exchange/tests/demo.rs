@@ -8,10 +8,10 @@ mod harness;
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use common::{BIN, Running, run};
+use common::{Running, binary, run};
 use harness::TestDb;
 use serde_json::Value;
 
@@ -138,7 +138,7 @@ async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
     use std::io::BufRead;
 
     let mut child = Running(
-        Command::new(BIN)
+        binary()
             .args(["demo", "--keep-running"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

@@ -7,16 +7,15 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{BIN, run};
+use common::{binary, run, sigterm};
 
 /// Starts `recover db`, waits for its first "waiting" line, stops it with SIGTERM; returns its
 /// stderr.
 fn recover_until_waiting(db: &str) -> String {
-    let mut child = Command::new(BIN)
+    let mut child = binary()
         .args(["recover", "db", "--db", db, "--poll-ms", "50"])
-        .env_remove("CANTON_EXCHANGE_DB")
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -34,11 +33,7 @@ fn recover_until_waiting(db: &str) -> String {
             break;
         }
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     seen.push_str(&rest);

@@ -10,13 +10,13 @@ mod harness;
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use canton_sandbox::token::TransferRequest;
 use canton_sandbox::{Sandbox, SandboxConfig};
-use common::{BIN, Running};
+use common::{Running, binary};
 use exchange_core::changeset::AccountId;
 use exchange_core::{Amount, InstrumentId, PartyId};
 use exchange_store::Store;
@@ -214,7 +214,7 @@ async fn checkpoint_of(db: &TestDb) -> Option<exchange_core::changeset::Checkpoi
 
 /// Runs the binary to completion off the async workers (the sandbox serves meanwhile).
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).output().unwrap())
+    tokio::task::spawn_blocking(move || binary().args(&args).output().unwrap())
         .await
         .unwrap()
 }
@@ -499,7 +499,7 @@ async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) 
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut progress = Vec::new();
     for _ in 0..kills {
-        let mut child: Child = Command::new(BIN)
+        let mut child: Child = binary()
             .args(node.ingest_args(&db.url, &url))
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
@@ -550,7 +550,7 @@ async fn sigterm_of_an_idle_ingestion_exits_0(db: &TestDb) {
 
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut child = Running(
-        Command::new(BIN)
+        binary()
             .args(node.ingest_args(&db.url, &url))
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())

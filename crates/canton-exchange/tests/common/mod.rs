@@ -12,12 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
-/// The binary with `args` and the variables `env` set, to its end. The variables that name a
-/// DB, node or key are cleared first: a developer's shell must not point a test at theirs.
-pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
+/// The built binary, with the variables that name a DB, node or key cleared: a developer's
+/// shell must not point a test at theirs.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_canton-exchange"));
     for var in [
         "CANTON_EXCHANGE_DB",
         "CANTON_EXCHANGE_DB_PASSWORD",
@@ -28,6 +26,11 @@ pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         command.env_remove(var);
     }
     command
+}
+
+/// The binary with `args` and the variables `env` set, to its end.
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    binary()
         .args(args)
         .envs(env.iter().copied())
         .output()
@@ -91,9 +94,7 @@ pub struct Running(pub Child);
 impl Running {
     /// SIGTERM, then its exit status; it must stop within `within`.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
-        let pid = self.0.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
+        sigterm(&self.0);
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
@@ -108,6 +109,13 @@ impl Running {
     }
 }
 
+/// What an operator's `kill` or a service manager sends to stop a process.
+pub fn sigterm(child: &Child) {
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -119,7 +127,7 @@ impl Drop for Running {
 /// only then. The info file's content is returned with the process.
 pub fn sandbox(dir: &Path, args: &[&str]) -> (Running, Value) {
     let info = dir.join("info.json");
-    let child = Command::new(BIN)
+    let child = binary()
         .arg("sandbox")
         .args(args)
         .arg("--info-file")
@@ -310,6 +318,11 @@ pub fn withdrawal(db: &str, key: &str) -> Option<Value> {
 /// `accounts --format json`.
 pub fn accounts(db: &str) -> Value {
     serde_json::from_str(&ok(&["accounts", "--db", db, "--format", "json"])).unwrap()
+}
+
+/// `holdings --format json`.
+pub fn holdings(db: &str) -> Value {
+    serde_json::from_str(&ok(&["holdings", "--db", db, "--format", "json"])).unwrap()
 }
 
 /// Polls `f` until it returns `Some`, for at most `secs`.
