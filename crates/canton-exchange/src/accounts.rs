@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use exchange_api::views::{AccountView, BalanceView};
 use exchange_core::changeset::AccountId;
 use serde::Serialize;
 
@@ -37,22 +38,13 @@ pub struct AddArgs {
     customer: String,
 }
 
+/// The REST API's account (`GET /v1/accounts`) with its balances (`GET
+/// /v1/accounts/{id}/balances`), so a script reads the same fields from either.
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonAccount {
-    id: String,
-    customer: String,
-    created_at: String,
-    balances: Vec<JsonBalance>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonBalance {
-    instrument_admin: String,
-    instrument_id: String,
-    /// Exact decimal text, never a float.
-    amount: String,
+struct AccountRow {
+    #[serde(flatten)]
+    account: AccountView,
+    balances: Vec<BalanceView>,
 }
 
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
@@ -89,18 +81,12 @@ fn run_list(args: &Args, out: &mut impl Write) -> Result<()> {
         let mut rows = Vec::new();
         for account in store.accounts().await? {
             let balances = store.balances(&account.id).await?;
-            rows.push(JsonAccount {
-                id: account.id.to_string(),
-                customer: account.customer_id,
-                created_at: account.created_at.to_string(),
+            rows.push(AccountRow {
                 balances: balances
-                    .into_iter()
-                    .map(|(instrument, amount)| JsonBalance {
-                        instrument_admin: instrument.admin.to_string(),
-                        instrument_id: instrument.id,
-                        amount: amount.to_string(),
-                    })
+                    .iter()
+                    .map(|(instrument, amount)| BalanceView::new(instrument, *amount))
                     .collect(),
+                account: account.into(),
             });
         }
         store.close().await;
@@ -117,7 +103,7 @@ fn run_list(args: &Args, out: &mut impl Write) -> Result<()> {
 }
 
 /// One line per account and instrument; an account without journal entries shows `-`.
-fn write_table(accounts: &[JsonAccount], out: &mut impl Write) -> Result<()> {
+fn write_table(accounts: &[AccountRow], out: &mut impl Write) -> Result<()> {
     writeln!(
         out,
         "{:<20} {:<20} {:<24} {:>28}",
@@ -128,15 +114,15 @@ fn write_table(accounts: &[JsonAccount], out: &mut impl Write) -> Result<()> {
             writeln!(
                 out,
                 "{:<20} {:<20} {:<24} {:>28}",
-                a.id, a.customer, "-", "-"
+                a.account.account_id, a.account.customer_ref, "-", "-"
             )?;
         }
         for b in &a.balances {
-            let instrument = format!("{} ({})", b.instrument_id, short(&b.instrument_admin));
+            let instrument = format!("{} ({})", b.instrument.id, short(&b.instrument.admin));
             writeln!(
                 out,
                 "{:<20} {:<20} {:<24} {:>28}",
-                a.id, a.customer, instrument, b.amount
+                a.account.account_id, a.account.customer_ref, instrument, b.amount
             )?;
         }
     }

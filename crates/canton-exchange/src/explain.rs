@@ -275,35 +275,7 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
     }
     write_unresolved(out, &p.possibly_own_archives)?;
     for t in &p.transfers {
-        let (arrow, other) = match t.direction {
-            Direction::In => ("IN  <-", t.sender.as_ref()),
-            Direction::Out => ("OUT ->", t.receiver.as_ref()),
-            Direction::SelfTransfer => ("SELF  ", None),
-        };
-        let instrument = t
-            .instrument
-            .as_ref()
-            .map_or("?".to_owned(), |i| i.id.clone());
-        let amount = t.amount.map_or("?".to_owned(), |a| a.to_plain_string());
-        write!(
-            out,
-            "  {arrow} {:<9} {:>22} {:<8} {:<26}",
-            serde_json::to_value(t.status)?.as_str().unwrap_or_default(),
-            amount,
-            instrument,
-            other.map_or(String::new(), |p| short(p.as_str()))
-        )?;
-        if let Some(r) = &t.reason {
-            write!(out, " memo {r:?}")?;
-        }
-        if let Some(cid) = &t.transfer_instruction_cid {
-            write!(out, " instruction {}", short_cid(cid.as_str()))?;
-        }
-        let standard = match t.read_from {
-            Standard::V1 => "V1",
-            Standard::V2 => "V2",
-        };
-        writeln!(out, "  [{} {standard}]", t.choice)?;
+        write_transfer(out, t)?;
     }
     for u in &p.untrusted_events {
         writeln!(
@@ -335,6 +307,41 @@ fn write_table(out: &mut impl Write, p: &ParsedTransaction) -> Result<()> {
         writeln!(out, "  nothing for this party")?;
     }
     writeln!(out)?;
+    Ok(())
+}
+
+/// One transfer: its direction, status, amount, counterparty, memo and the standard it was
+/// read from.
+fn write_transfer(out: &mut impl Write, t: &Transfer) -> Result<()> {
+    let (arrow, other) = match t.direction {
+        Direction::In => ("IN  <-", t.sender.as_ref()),
+        Direction::Out => ("OUT ->", t.receiver.as_ref()),
+        Direction::SelfTransfer => ("SELF  ", None),
+    };
+    let instrument = t
+        .instrument
+        .as_ref()
+        .map_or("?".to_owned(), |i| i.id.clone());
+    let amount = t.amount.map_or("?".to_owned(), |a| a.to_plain_string());
+    write!(
+        out,
+        "  {arrow} {:<9} {:>22} {:<8} {:<26}",
+        serde_json::to_value(t.status)?.as_str().unwrap_or_default(),
+        amount,
+        instrument,
+        other.map_or(String::new(), |p| short(p.as_str()))
+    )?;
+    if let Some(r) = &t.reason {
+        write!(out, " memo {r:?}")?;
+    }
+    if let Some(cid) = &t.transfer_instruction_cid {
+        write!(out, " instruction {}", short_cid(cid.as_str()))?;
+    }
+    let standard = match t.read_from {
+        Standard::V1 => "V1",
+        Standard::V2 => "V2",
+    };
+    writeln!(out, "  [{} {standard}]", t.choice)?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use exchange_api::views::HoldingView;
 use exchange_core::token_standard::Lock;
 use serde::Serialize;
 
@@ -16,22 +17,17 @@ pub struct Args {
     format: Format,
 }
 
+/// The REST API's holding (`GET /v1/treasury/holdings`), so a script reads the same fields
+/// from either, with what an operator looking at the ledger wants besides: the owner and the
+/// lock itself rather than only whether there is one.
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonHolding {
-    contract_id: String,
+struct HoldingRow {
+    #[serde(flatten)]
+    view: HoldingView,
     owner: Option<String>,
-    instrument: JsonInstrument,
-    /// Exact decimal text, never a float.
-    amount: String,
     /// The holding view's lock (e.g. on the amount backing one of our transfer offers); null
     /// when unlocked.
     lock: Option<JsonLock>,
-    reserved_by: Option<String>,
-    /// Why the holding is not counted (not its issuer's, or its token not onboarded); absent
-    /// for the treasury's funds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    held_back: Option<String>,
 }
 
 /// `HoldingV1.Lock` as the Java blueprint prints it: optional fields are left out when absent.
@@ -87,12 +83,6 @@ impl JsonLock {
     }
 }
 
-#[derive(Serialize)]
-struct JsonInstrument {
-    admin: String,
-    id: String,
-}
-
 pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     let (owner, holdings) = runtime()?.block_on(async {
         let store = args.db.open_read_only().await?;
@@ -101,19 +91,13 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
         store.close().await;
         anyhow::Ok((owner, holdings))
     })?;
-    let rows: Vec<JsonHolding> = holdings
+    let owner = owner.map(|p| p.to_string());
+    let rows: Vec<HoldingRow> = holdings
         .into_iter()
-        .map(|r| JsonHolding {
-            contract_id: r.holding.contract_id.to_string(),
-            owner: owner.as_ref().map(|p| p.to_string()),
-            instrument: JsonInstrument {
-                admin: r.holding.instrument.admin.to_string(),
-                id: r.holding.instrument.id.clone(),
-            },
-            amount: r.holding.amount.to_string(),
+        .map(|r| HoldingRow {
+            owner: owner.clone(),
             lock: r.holding.lock.as_ref().map(JsonLock::from),
-            reserved_by: r.reserved_by.map(|w| w.to_string()),
-            held_back: r.holding.held_back.map(|h| h.reason),
+            view: r.into(),
         })
         .collect();
     match args.format {
@@ -121,40 +105,44 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
             serde_json::to_writer_pretty(&mut *out, &rows)?;
             writeln!(out)?;
         }
-        Format::Table => {
+        Format::Table => write_table(&rows, out)?,
+    }
+    Ok(())
+}
+
+/// The live holdings, then those held back apart with the reason.
+fn write_table(rows: &[HoldingRow], out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "{:<20} {:<24} {:>28}  {:<6} {:<20} lock",
+        "contract", "instrument", "amount", "locked", "reserved by"
+    )?;
+    let (rows, held_back): (Vec<_>, Vec<_>) = rows.iter().partition(|h| h.view.held_back.is_none());
+    for h in &rows {
+        let v = &h.view;
+        let instrument = format!("{} ({})", v.instrument.id, short(&v.instrument.admin));
+        writeln!(
+            out,
+            "{:<20} {:<24} {:>28}  {:<6} {:<20} {}",
+            short(&v.contract_id),
+            instrument,
+            v.amount,
+            if v.locked { "yes" } else { "no" },
+            v.reserved_by.as_deref().map_or("-".to_owned(), short),
+            h.lock.as_ref().map_or("-".to_owned(), JsonLock::summary)
+        )?;
+    }
+    writeln!(out, "{} active holdings", rows.len())?;
+    if !held_back.is_empty() {
+        writeln!(out, "\nheld back, never counted or spent:")?;
+        for h in &held_back {
             writeln!(
                 out,
-                "{:<20} {:<24} {:>28}  {:<6} {:<20} lock",
-                "contract", "instrument", "amount", "locked", "reserved by"
+                "{:<20} {:>28}  {}",
+                short(&h.view.contract_id),
+                h.view.amount,
+                h.view.held_back.as_deref().unwrap_or_default()
             )?;
-            let (rows, held_back): (Vec<_>, Vec<_>) =
-                rows.iter().partition(|h| h.held_back.is_none());
-            for h in &rows {
-                let instrument = format!("{} ({})", h.instrument.id, short(&h.instrument.admin));
-                writeln!(
-                    out,
-                    "{:<20} {:<24} {:>28}  {:<6} {:<20} {}",
-                    short(&h.contract_id),
-                    instrument,
-                    h.amount,
-                    if h.lock.is_some() { "yes" } else { "no" },
-                    h.reserved_by.as_deref().map_or("-".to_owned(), short),
-                    h.lock.as_ref().map_or("-".to_owned(), JsonLock::summary)
-                )?;
-            }
-            writeln!(out, "{} active holdings", rows.len())?;
-            if !held_back.is_empty() {
-                writeln!(out, "\nheld back, never counted or spent:")?;
-                for h in &held_back {
-                    writeln!(
-                        out,
-                        "{:<20} {:>28}  {}",
-                        short(&h.contract_id),
-                        h.amount,
-                        h.held_back.as_deref().unwrap_or_default()
-                    )?;
-                }
-            }
         }
     }
     Ok(())

@@ -49,6 +49,16 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
 }
 
 fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
+    write_progress(out, s)?;
+    write_counts(out, s)?;
+    write_failed_accepts(out, &s.failed_deposit_accepts)?;
+    write_untrusted(out, &s.untrusted_v2_events)?;
+    write_recovery(out, s)?;
+    write_quarantined(out, s)
+}
+
+/// Where ingestion stands: the checkpoint, and how far behind the node and the wall clock.
+fn write_progress(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     let none = || "-".to_owned();
     writeln!(
         out,
@@ -88,6 +98,11 @@ fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     for (sync, time) in &s.record_times {
         writeln!(out, "record time        {time}  {sync}")?;
     }
+    Ok(())
+}
+
+/// Withdrawals and deposits per state, and what is booked to suspense.
+fn write_counts(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     writeln!(out, "withdrawals")?;
     if s.withdrawals.is_empty() {
         writeln!(out, "  none")?;
@@ -122,8 +137,12 @@ fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
             s.overpaid_withdrawals
         )?;
     }
-    write_failed_accepts(out, &s.failed_deposit_accepts)?;
-    write_untrusted(out, &s.untrusted_v2_events)?;
+    Ok(())
+}
+
+/// Withdrawals switched off, an unfinished `recover db`, what it left in suspense, and the
+/// last recovery runbook.
+fn write_recovery(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     if let Some(reason) = &s.withdrawals_disabled {
         writeln!(out, "withdrawals DISABLED      {reason}")?;
     }
@@ -163,6 +182,10 @@ fn write_table(out: &mut impl Write, s: &StatusReport) -> Result<()> {
             }
         )?;
     }
+    Ok(())
+}
+
+fn write_quarantined(out: &mut impl Write, s: &StatusReport) -> Result<()> {
     writeln!(out, "quarantined updates       {}", s.quarantined.len())?;
     for q in &s.quarantined {
         writeln!(

@@ -4,12 +4,13 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use exchange_api::views::WithdrawalView;
+use exchange_core::ContractId;
 use exchange_core::changeset::AccountId;
 use exchange_core::memo::MemoKey;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
 use exchange_services::withdrawal_request::{self, CheckedRequest, RequestError, RequestText};
 use exchange_store::{Store, Withdrawal};
-use serde::Serialize;
 
 use crate::db::{DbArgs, Format, runtime};
 use crate::holdings::short;
@@ -104,31 +105,6 @@ fn attribute(args: &AttributeArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonWithdrawal {
-    id: String,
-    state: String,
-    /// `customer`, or `pool` for the pool job's self-transfer (no account, receiver the treasury).
-    purpose: String,
-    account: Option<String>,
-    instrument_admin: String,
-    instrument_id: String,
-    /// Exact decimal text, never a float.
-    amount: String,
-    receiver: String,
-    trec_tgt: Option<String>,
-    idempotency_key: Option<String>,
-    reason: Option<String>,
-    transfer_instruction: Option<String>,
-    created_at: String,
-    updated_at: String,
-    last_update_id: Option<String>,
-    last_record_time: Option<String>,
-    /// The holdings reserved to fund it (active ones only).
-    holdings: Vec<String>,
-}
-
 /// The request the arguments describe, checked before the DB is opened: bad input loses
 /// nothing. The checks are the REST API's too (`exchange_services::withdrawal_request`).
 fn checked(args: &WithdrawArgs) -> Result<CheckedRequest> {
@@ -154,7 +130,8 @@ pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
         store.close().await;
         result
     })?;
-    let row = to_json(withdrawal, holdings);
+    // The REST API's view, so a script reads the same fields from either.
+    let row = WithdrawalView::new(withdrawal, holdings);
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &row)?;
@@ -164,11 +141,11 @@ pub fn run_withdraw(args: &WithdrawArgs, out: &mut impl Write) -> Result<()> {
             writeln!(
                 out,
                 "withdrawal {} {}: {} {} from account {} to {}, trecTgt {}, funded by {} holding(s)",
-                row.id,
+                row.withdrawal_id,
                 row.state,
                 row.amount,
-                row.instrument_id,
-                row.account.as_deref().unwrap_or("-"),
+                row.instrument.id,
+                row.account_id.as_deref().unwrap_or("-"),
                 row.receiver,
                 row.trec_tgt.as_deref().unwrap_or("-"),
                 row.holdings.len()
@@ -182,7 +159,7 @@ async fn place(
     store: &Store,
     request: &CheckedRequest,
     memo_key: Option<&MemoKey>,
-) -> Result<(Withdrawal, Vec<String>)> {
+) -> Result<(Withdrawal, Vec<ContractId>)> {
     let withdrawal = withdrawal_request::place(store, request, memo_key)
         .await
         .map_err(|e| match e {
@@ -193,39 +170,8 @@ async fn place(
             other => other.into(),
         })?
         .withdrawal;
-    let holdings = funding(store, &withdrawal).await?;
+    let holdings = withdrawal_request::funding(store, &withdrawal).await?;
     Ok((withdrawal, holdings))
-}
-
-/// The active holdings reserved for `withdrawal`.
-async fn funding(store: &Store, withdrawal: &Withdrawal) -> Result<Vec<String>> {
-    Ok(withdrawal_request::funding(store, withdrawal)
-        .await?
-        .into_iter()
-        .map(|c| c.to_string())
-        .collect())
-}
-
-fn to_json(w: Withdrawal, holdings: Vec<String>) -> JsonWithdrawal {
-    JsonWithdrawal {
-        id: w.id.to_string(),
-        state: w.state.to_string(),
-        purpose: w.purpose.to_string(),
-        account: w.account.map(|a| a.to_string()),
-        instrument_admin: w.instrument.admin.to_string(),
-        instrument_id: w.instrument.id,
-        amount: w.amount.to_string(),
-        receiver: w.receiver.to_string(),
-        trec_tgt: w.trec_tgt.map(|t| t.to_string()),
-        idempotency_key: w.idempotency_key,
-        reason: w.reason,
-        transfer_instruction: w.transfer_instruction.map(|c| c.to_string()),
-        created_at: w.created_at.to_string(),
-        updated_at: w.updated_at.to_string(),
-        last_update_id: w.last_origin.as_ref().map(|o| o.update_id.to_string()),
-        last_record_time: w.last_origin.map(|o| o.record_time.to_string()),
-        holdings,
-    }
 }
 
 pub fn run_list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
@@ -243,8 +189,8 @@ pub fn run_list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
         let store = args.db.open_read_only().await?;
         let mut rows = Vec::new();
         for w in store.withdrawals(state).await? {
-            let holdings = funding(&store, &w).await?;
-            rows.push(to_json(w, holdings));
+            let holdings = withdrawal_request::funding(&store, &w).await?;
+            rows.push(WithdrawalView::new(w, holdings));
         }
         store.close().await;
         anyhow::Ok(rows)
@@ -259,7 +205,7 @@ pub fn run_list(args: &ListArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn write_table(rows: &[JsonWithdrawal], out: &mut impl Write) -> Result<()> {
+fn write_table(rows: &[WithdrawalView], out: &mut impl Write) -> Result<()> {
     writeln!(
         out,
         "{:<36} {:<18} {:<12} {:>24} {:<10} {:<20} {:<27} {:<27} last update",
@@ -269,11 +215,11 @@ fn write_table(rows: &[JsonWithdrawal], out: &mut impl Write) -> Result<()> {
         writeln!(
             out,
             "{:<36} {:<18} {:<12} {:>24} {:<10} {:<20} {:<27} {:<27} {}",
-            w.id,
+            w.withdrawal_id,
             w.state,
-            w.account.as_deref().unwrap_or("-"),
+            w.account_id.as_deref().unwrap_or("-"),
             w.amount,
-            w.instrument_id,
+            w.instrument.id,
             short(&w.receiver),
             w.created_at,
             w.updated_at,

@@ -12,15 +12,20 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{
+    Running, Token, binary, eventually, key_file, ok, onboard_alice, run, run_env, withdraw_30_to,
+    withdrawal,
+};
 use harness::TestDb;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 const CA: &str = "../canton-ledger/tests/tls/ca.pem";
 const CERT: &str = "../canton-ledger/tests/tls/node.pem";
 const KEY: &str = "../canton-ledger/tests/tls/node.key";
@@ -30,38 +35,6 @@ conformance!(run_over_tls_with_expiring_oauth2_tokens_ingests_pays_and_stops_on_
 
 fn ca() -> PathBuf {
     std::fs::canonicalize(CA).unwrap()
-}
-
-fn command(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-fn ok(args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = command(args, env);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A new key file and the treasury party of its key.
-fn key_file(dir: &Path, name: &str) -> (PathBuf, String) {
-    let path = dir.join(name);
-    let out = ok(&["keys", "generate", "--out", path.to_str().unwrap()], &[]);
-    let fingerprint = out
-        .lines()
-        .find_map(|l| l.strip_prefix("fingerprint:"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    (path, format!("treasury::{fingerprint}"))
 }
 
 fn private(path: &Path, text: &str) {
@@ -93,7 +66,7 @@ fn sample_env(dir: &Path) -> Vec<(String, String)> {
 
 fn check(file: &Path, env: &[(String, String)]) -> Output {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    command(&["config", "check", file.to_str().unwrap()], &env)
+    run_env(&["config", "check", file.to_str().unwrap()], &env)
 }
 
 fn refused(file: &Path, env: &[(String, String)]) -> String {
@@ -230,67 +203,32 @@ fn config_check_refuses_bad_files_naming_the_problem() {
     assert!(e.contains("missing.toml"), "{e}");
 }
 
-/// A child process, killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A sandbox over TLS whose Ledger API takes only OAuth2 tokens living `lifetime_secs`.
+/// A sandbox over TLS whose Ledger API takes only OAuth2 tokens living 1 s.
 fn tls_oauth_sandbox(dir: &Path, key: &Path, secret: &Path) -> (Running, Value) {
-    let info = dir.join("info.json");
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "--scenario", "basic", "--wall-clock"])
-        .args(["--tls-cert", CERT, "--tls-key", KEY])
-        .args([
+    common::sandbox(
+        dir,
+        &[
+            "--scenario",
+            "basic",
+            "--wall-clock",
+            "--tls-cert",
+            CERT,
+            "--tls-key",
+            KEY,
             "--oauth-client-id",
             "exchange",
             "--oauth-token-lifetime-secs",
             "1",
-        ])
-        .arg("--oauth-client-secret-file")
-        .arg(secret)
-        .arg("--treasury-key")
-        .arg(key)
-        .arg("--info-file")
-        .arg(&info)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&info) {
-            return (Running(child), serde_json::from_str(&text).unwrap());
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the sandbox exited ({status}) before writing its info file");
-        }
-        assert!(Instant::now() < deadline, "no info file after 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Polls `what` until it returns `Some`, for at most `secs`.
-fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        std::thread::sleep(Duration::from_millis(250));
-    }
+            "--oauth-client-secret-file",
+            secret.to_str().unwrap(),
+            "--treasury-key",
+            key.to_str().unwrap(),
+        ],
+    )
 }
 
 fn balance_of_alice(db: &str) -> String {
-    let accounts: Value =
-        serde_json::from_str(&ok(&["accounts", "--db", db, "--format", "json"], &[])).unwrap();
-    accounts.to_string()
+    common::accounts(db).to_string()
 }
 
 async fn run_over_tls_with_expiring_oauth2_tokens_ingests_pays_and_stops_on_sigterm(db: &TestDb) {
@@ -305,34 +243,24 @@ async fn run_over_tls_with_expiring_oauth2_tokens_ingests_pays_and_stops_on_sigt
     let token_url = info["oauthTokenUrl"].as_str().unwrap();
     let treasury = info["parties"]["treasury"].as_str().unwrap();
     let alice = info["parties"]["customers"]["alice"].as_str().unwrap();
-    let amulet = info["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["instrumentId"] == "Amulet")
-        .unwrap();
-    let admin = amulet["admin"].as_str().unwrap();
-    let registry = amulet["registryUrl"].as_str().unwrap();
+    let amulet = Token::of(&info, "Amulet");
     let ca = ca();
     let ca = ca.to_str().unwrap();
     let db_url = db.url.as_str();
 
     // Without a token the node refuses (its Ledger API requires one).
-    let refused = command(
-        &[
-            "ingest",
-            "--party",
-            treasury,
-            "--ledger",
-            url,
-            "--db",
-            db_url,
-            "--once",
-            "--ledger-ca-file",
-            ca,
-        ],
-        &[],
-    );
+    let refused = run(&[
+        "ingest",
+        "--party",
+        treasury,
+        "--ledger",
+        url,
+        "--db",
+        db_url,
+        "--once",
+        "--ledger-ca-file",
+        ca,
+    ]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("401"), "{stderr}");
@@ -345,38 +273,11 @@ async fn run_over_tls_with_expiring_oauth2_tokens_ingests_pays_and_stops_on_sigt
         ("CANTON_OAUTH_CLIENT_SECRET_FILE", secret.to_str().unwrap()),
         ("CANTON_OAUTH_CA_FILE", ca),
     ];
-    ok(
-        &[
-            "accounts",
-            "add",
-            "--db",
-            db_url,
-            "--id",
-            "deposit-account-alice",
-            "--customer",
-            "alice",
-        ],
-        &[],
-    );
-    ok(
-        &[
-            "tokens",
-            "add",
-            "--db",
-            db_url,
-            "--ledger",
-            url,
-            "--admin",
-            admin,
-            "--instrument",
-            "Amulet",
-            "--registry-url",
-            registry,
-            "--registry-ca-file",
-            ca,
-            "--package-name",
-            "splice-amulet",
-        ],
+    onboard_alice(
+        db_url,
+        url,
+        &amulet,
+        &["--registry-ca-file", ca],
         &oauth_env,
     );
 
@@ -414,24 +315,23 @@ retry_secs = 1
 "#,
             key = key.display(),
             secret = secret.display(),
+            admin = amulet.admin,
+            registry = amulet.registry,
         ),
     )
     .unwrap();
-    ok(&["config", "check", config.to_str().unwrap()], &[]);
+    ok(&["config", "check", config.to_str().unwrap()]);
 
     // `--only withdrawals`: nothing ingested (no balance yet), and idle at once.
     let cfg = config.to_str().unwrap();
-    let alone = command(
-        &[
-            "run",
-            "--config",
-            cfg,
-            "--only",
-            "withdrawals",
-            "--until-idle",
-        ],
-        &[],
-    );
+    let alone = run(&[
+        "run",
+        "--config",
+        cfg,
+        "--only",
+        "withdrawals",
+        "--until-idle",
+    ]);
     let stderr = String::from_utf8_lossy(&alone.stderr);
     assert!(
         alone.status.success() && stderr.contains("idle"),
@@ -439,7 +339,7 @@ retry_secs = 1
     );
     assert!(!balance_of_alice(db_url).contains("\"100.0000000000\""));
     // The service flags and a config file do not mix.
-    let mixed = command(&["run", "--config", cfg, "--party", treasury], &[]);
+    let mixed = run(&["run", "--config", cfg, "--party", treasury]);
     let stderr = String::from_utf8_lossy(&mixed.stderr);
     assert!(
         !mixed.status.success() && stderr.contains("--config replaces"),
@@ -448,13 +348,14 @@ retry_secs = 1
 
     let log = d.join("run.log");
     let started = Instant::now();
-    let run = Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut run = Running(run);
+    let mut service = Running(
+        binary()
+            .args(["run", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     // The basic scenario's 100 Amulet for alice, ingested over TLS.
     eventually(60, "alice's deposit credited", || {
         balance_of_alice(db_url)
@@ -463,37 +364,10 @@ retry_secs = 1
     });
     // Tokens live 1 s: let several expire before the withdrawal is asked for.
     std::thread::sleep(Duration::from_secs(3));
-    ok(
-        &[
-            "withdraw",
-            "--db",
-            db_url,
-            "--account",
-            "deposit-account-alice",
-            "--to",
-            alice,
-            "--amount",
-            "30",
-            "--instrument",
-            "Amulet",
-            "--idempotency-key",
-            "k-1",
-        ],
-        &[],
-    );
+    withdraw_30_to(db_url, alice);
     let state = eventually(90, "the withdrawal completed", || {
-        let listed: Value = serde_json::from_str(&ok(
-            &["withdrawals", "--db", db_url, "--format", "json"],
-            &[],
-        ))
-        .unwrap();
-        let ours = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["idempotencyKey"] == "k-1")?
-            .clone();
-        matches!(ours["state"].as_str(), Some("completed" | "failed")).then_some(ours)
+        withdrawal(db_url, "k-1")
+            .filter(|w| matches!(w["state"].as_str(), Some("completed" | "failed")))
     });
     assert_eq!(state["state"], "completed", "{state}");
     assert!(
@@ -502,25 +376,7 @@ retry_secs = 1
     );
 
     // SIGTERM: a prompt, clean exit.
-    let pid = run.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(status) = run.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(20),
-            "still running 20 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = service.terminate(Duration::from_secs(20));
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status}: {stderr}");
     assert!(stderr.contains("stopping"), "{stderr}");

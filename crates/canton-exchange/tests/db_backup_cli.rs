@@ -1,27 +1,9 @@
 //! `db backup` / `db restore` from the command line: a round trip on a SQLite file, the
 //! refusal to overwrite a backup without --force, and PostgreSQL pointed at pg_dump.
 
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ok, run};
 
 #[test]
 fn a_backup_restored_brings_the_db_back() {

@@ -6,17 +6,14 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
-use std::process::{Command, Output};
+mod common;
 
+use std::process::Output;
+use std::time::Duration;
+
+use common::{Running, binary, run};
 use harness::TestDb;
 use serde_json::Value;
-
-fn canton_exchange(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn text(out: &Output) -> String {
     format!(
@@ -28,7 +25,7 @@ fn text(out: &Output) -> String {
 
 /// The demo on `db`: it must exit 0 and report the story's facts.
 fn demo_succeeds_on(db: &str) -> String {
-    let out = canton_exchange(&["demo", "--db", db]);
+    let out = run(&["demo", "--db", db]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
     let facts = [
@@ -78,7 +75,7 @@ fn demo_succeeds_on(db: &str) -> String {
 
 /// What `status` reads from the DB the demo left: the same story, told by another command.
 fn status_of(db: &str) -> Value {
-    let out = canton_exchange(&["status", "--db", db, "--format", "json"]);
+    let out = run(&["status", "--db", db, "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -103,7 +100,7 @@ fn demo_tells_the_story_through_the_api_on_sqlite() {
     assert!(status.get("withdrawalsDisabled").is_none(), "{status}");
 
     // The DB is another node's now: a second demo on it refuses, saying why, and exits non-zero.
-    let again = canton_exchange(&["demo", "--db", &db]);
+    let again = run(&["demo", "--db", &db]);
     let shown = text(&again);
     assert!(!again.status.success(), "{shown}");
     assert!(
@@ -126,16 +123,6 @@ async fn demo_tells_the_story_on_postgres() {
         .unwrap();
 }
 
-/// A child process, killed when dropped (a failed assertion must not leave it running).
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The line of `lines` that starts (after its indent) with `label`, its value after it.
 fn value_after(lines: &[String], label: &str) -> String {
     let line = lines
@@ -150,8 +137,8 @@ fn value_after(lines: &[String], label: &str) -> String {
 async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
     use std::io::BufRead;
 
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
+    let mut child = Running(
+        binary()
             .args(["demo", "--keep-running"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -169,7 +156,7 @@ async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
     });
     let lines = tokio::task::spawn_blocking(move || {
         let mut seen = Vec::new();
-        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
             let last = line.contains("operator token");
             seen.push(line);
             if last {
@@ -218,12 +205,7 @@ async fn keep_running_leaves_the_api_up_with_an_operator_token_until_sigterm() {
     assert_eq!(anonymous.status(), 401);
 
     // SIGTERM: a clean stop, exit 0, the API gone.
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let exit = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
+    let exit = tokio::task::spawn_blocking(move || child.terminate(Duration::from_secs(60)))
         .await
         .unwrap();
     assert!(exit.success(), "{exit:?}");

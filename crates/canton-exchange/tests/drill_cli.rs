@@ -2,12 +2,12 @@
 //! every invariant holds; a planted fault makes it exit non-zero naming the seed and the step;
 //! without --seed it draws one and says which; DB-restore drills refuse PostgreSQL.
 
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
+use std::process::Output;
 
 fn drill(args: &[&str]) -> Output {
-    Command::new(BIN).arg("drill").args(args).output().unwrap()
+    common::run(&[&["drill"], args].concat())
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -6,24 +6,22 @@
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
+mod common;
+
 use std::io::Write;
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use harness::TestDb;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 const PASSWORD: &str = "S3cret-Pw-4711";
 
 /// Runs the binary; fails the test if it runs past `limit` (it hung).
 fn run_within(args: &[&str], envs: &[(&str, &str)], limit: Duration) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = common::binary();
     command
         .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .env_remove("CANTON_EXCHANGE_DB_PASSWORD")
-        .env_remove("CANTON_LEDGER_URL")
         .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

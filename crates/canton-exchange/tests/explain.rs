@@ -1,31 +1,16 @@
 //! `canton-exchange explain` end to end, on the real LocalNet recording.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{fixtures, run};
 
 const TREASURY: &str =
     "treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8";
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "missing {}",
-        dir.display()
-    );
-    eprintln!("SKIPPED: missing {}", dir.display());
-    None
-}
-
 fn explain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .arg("explain")
-        .args(args)
-        .output()
-        .unwrap()
+    run(&[&["explain"], args].concat())
 }
 
 #[test]

@@ -2,38 +2,14 @@
 //! real LocalNet recordings gives the Java blueprint's final state (active holdings and the
 //! last ingested offset, record time, update id and synchronizer).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
+use common::{fixtures, run, succeeded};
 use serde_json::Value;
-
-fn fixtures() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "missing {}",
-        dir.display()
-    );
-    eprintln!("SKIPPED: missing {}", dir.display());
-    None
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Every line a JSON log event with its time, level, target and message; ingestion's start
 /// among them with its offset as a field.
@@ -104,7 +80,7 @@ fn replay(recording: &Path, expected: &Path) {
     let ledger = format!("file:{}", recording.display());
     for format in ["json", "human"] {
         // The second run finds everything ingested and changes nothing.
-        let out = run(&[
+        let out = succeeded(&[
             "ingest",
             "--once",
             "--party",
@@ -121,7 +97,7 @@ fn replay(recording: &Path, expected: &Path) {
         }
     }
 
-    let holdings = json(&run(&["holdings", "--db", &db, "--format", "json"]));
+    let holdings = json(&succeeded(&["holdings", "--db", &db, "--format", "json"]));
     // Amount and lock (the holding view's lock itself, or null) of each active holding.
     let got: BTreeMap<String, (String, Value)> = holdings
         .as_array()
@@ -146,7 +122,7 @@ fn replay(recording: &Path, expected: &Path) {
         .collect();
     assert_eq!(got, want);
 
-    let status = json(&run(&[
+    let status = json(&succeeded(&[
         "status", "--db", &db, "--format", "json", "--ledger", &ledger,
     ]));
     let checkpoint = &status["checkpoint"];
@@ -168,7 +144,7 @@ fn replay(recording: &Path, expected: &Path) {
     );
 
     // The table forms are readable too.
-    let table = String::from_utf8(run(&["status", "--db", &db]).stdout).unwrap();
+    let table = String::from_utf8(succeeded(&["status", "--db", &db]).stdout).unwrap();
     assert!(table.contains("checkpoint offset"), "{table}");
     assert!(table.contains("behind wall clock"), "{table}");
     // The table counts the treasury's funds; holdings of tokens not onboarded (the splice
@@ -177,9 +153,9 @@ fn replay(recording: &Path, expected: &Path) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|h| h.get("heldBack").is_some())
+        .filter(|h| !h["heldBack"].is_null())
         .count();
-    let table = String::from_utf8(run(&["holdings", "--db", &db]).stdout).unwrap();
+    let table = String::from_utf8(succeeded(&["holdings", "--db", &db]).stdout).unwrap();
     assert!(
         table.contains(&format!("{} active holdings", want.len() - held_back)),
         "{table}"
@@ -217,26 +193,22 @@ fn strict_mode_stops_before_unexpected_data() {
     let tmp = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", tmp.path().join("strict.db").display());
     onboard_canton_coin(&db);
-    let out = Command::new(env!("CARGO_BIN_EXE_canton-exchange"))
-        .args([
-            "ingest",
-            "--once",
-            "--strict",
-            "--party",
-            "treasury::normalized",
-        ])
-        .args([
-            "--ledger",
-            &format!("file:{}", recording.display()),
-            "--db",
-            &db,
-        ])
-        .output()
-        .unwrap();
+    let ledger = format!("file:{}", recording.display());
+    let out = run(&[
+        "ingest",
+        "--once",
+        "--strict",
+        "--party",
+        "treasury::normalized",
+        "--ledger",
+        &ledger,
+        "--db",
+        &db,
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("update-21"), "{stderr}");
     // The checkpoint is just before the transaction that stopped it.
-    let status = json(&run(&["status", "--db", &db, "--format", "json"]));
+    let status = json(&succeeded(&["status", "--db", &db, "--format", "json"]));
     assert_eq!(status["checkpoint"]["offset"], 20);
 }

@@ -2,19 +2,15 @@
 //! key and the fingerprint the sandbox (as Canton) derives from it, no secret on the terminal,
 //! and never over an existing file.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
 fn generate(path: &std::path::Path) -> Output {
-    Command::new(BIN)
-        .args(["keys", "generate", "--out"])
-        .arg(path)
-        .output()
-        .unwrap()
+    common::run(&["keys", "generate", "--out", path.to_str().unwrap()])
 }
 
 fn line_value(text: &str, prefix: &str) -> String {

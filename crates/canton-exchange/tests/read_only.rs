@@ -6,21 +6,14 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
-use std::process::{Command, Output};
+mod common;
 
+use std::process::Output;
+
+use common::run;
 use exchange_core::PartyId;
 use harness::TestDb;
 use sqlx::Connection;
-
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .output()
-        .unwrap()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

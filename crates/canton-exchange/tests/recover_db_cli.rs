@@ -3,27 +3,19 @@
 //! meanwhile: see exchange-services' db_restore tests). `keys generate-memo-key` writes a 0600 key; `withdrawals attribute`
 //! refuses what is not a recovered withdrawal in suspense.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .env_remove("CANTON_EXCHANGE_MEMO_KEY_FILE")
-        .output()
-        .unwrap()
-}
+use common::{binary, run, sigterm};
 
 /// Starts `recover db`, waits for its first "waiting" line, stops it with SIGTERM; returns its
 /// stderr.
 fn recover_until_waiting(db: &str) -> String {
-    let mut child = Command::new(BIN)
+    let mut child = binary()
         .args(["recover", "db", "--db", db, "--poll-ms", "50"])
-        .env_remove("CANTON_EXCHANGE_DB")
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -41,11 +33,7 @@ fn recover_until_waiting(db: &str) -> String {
             break;
         }
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     seen.push_str(&rest);

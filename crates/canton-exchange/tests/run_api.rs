@@ -10,64 +10,23 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{BasicNode, Running, binary, onboard_alice};
 use harness::TestDb;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 const INTERNAL: &str = "run-api-internal-token";
 const OPERATOR: &str = "run-api-operator-token";
 
 conformance!(the_api_serves_beside_run);
-
-fn ok(args: &[&str]) -> String {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A child process, killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sandbox(dir: &Path, key: &Path) -> (Running, Value) {
-    let info = dir.join("info.json");
-    let child = Command::new(BIN)
-        .args(["sandbox", "--scenario", "basic", "--treasury-key"])
-        .arg(key)
-        .arg("--info-file")
-        .arg(&info)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&info) {
-            return (running, serde_json::from_str(&text).unwrap());
-        }
-        assert!(Instant::now() < deadline, "no info file after 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -97,73 +56,24 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
 
 async fn the_api_serves_beside_run(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("treasury.key");
-    ok(&["keys", "generate", "--out", key.to_str().unwrap()]);
-    let (_sandbox, info) = sandbox(dir.path(), &key);
-    let url = info["ledgerApiUrl"].as_str().unwrap();
-    let treasury = info["parties"]["treasury"].as_str().unwrap();
-    let alice = info["parties"]["customers"]["alice"].as_str().unwrap();
-    let token = info["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["instrumentId"] == "Amulet")
-        .unwrap();
-    let (admin, registry) = (
-        token["admin"].as_str().unwrap(),
-        token["registryUrl"].as_str().unwrap(),
-    );
+    let node = BasicNode::start(dir.path());
     let db_url = db.url.as_str();
-    ok(&[
-        "accounts",
-        "add",
-        "--db",
-        db_url,
-        "--id",
-        "deposit-account-alice",
-        "--customer",
-        "alice",
-    ]);
-    ok(&[
-        "tokens",
-        "add",
-        "--db",
-        db_url,
-        "--ledger",
-        url,
-        "--admin",
-        admin,
-        "--instrument",
-        "Amulet",
-        "--registry-url",
-        registry,
-        "--package-name",
-        "splice-amulet",
-    ]);
-    let registry_arg = format!("{admin}={registry}");
-    let args = [
-        "run",
-        "--party",
-        treasury,
-        "--ledger",
-        url,
-        "--db",
-        db_url,
-        "--registry",
-        &registry_arg,
+    onboard_alice(db_url, &node.url, &node.amulet, &[], &[]);
+    let mut args = node.run_args(db_url);
+    args.extend([
         "--treasury-key",
-        key.to_str().unwrap(),
+        &node.key,
         "--api-listen",
         "127.0.0.1:0",
         "--metrics-listen",
         "127.0.0.1:0",
         "--log-format",
         "json",
-    ];
+    ]);
 
     // No tokens: refused before anything runs.
-    let refused = Command::new(BIN)
-        .args(args)
+    let refused = binary()
+        .args(&args)
         .env_remove("CANTON_EXCHANGE_API_TOKENS")
         .output()
         .unwrap();
@@ -172,16 +82,15 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     assert!(stderr.contains("--api-listen needs API tokens"), "{stderr}");
 
     let tokens = format!("internal {}\noperator {}\n", hash(INTERNAL), hash(OPERATOR));
-    let mut child = Command::new(BIN)
-        .args(args)
+    let mut child = binary()
+        .args(&args)
         .env("CANTON_EXCHANGE_API_TOKENS", tokens)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let pid = child.id().to_string();
-    let run = Running(child);
+    let mut run = Running(child);
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -219,7 +128,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         .header("Idempotency-Key", "api-k1")
         .json(&json!({
             "account": "deposit-account-alice",
-            "receiver": alice,
+            "receiver": node.alice,
             "amount": "30",
             "instrumentId": "Amulet",
         }))
@@ -237,9 +146,22 @@ async fn the_api_serves_beside_run(db: &TestDb) {
         (body["state"] == "completed").then_some(())
     })
     .await;
+    // `withdrawals --format json` prints the API's view: a script reads the same from either.
+    let (_, answered) = get(&http, &withdrawal, INTERNAL).await;
+    let listed = common::withdrawal(db_url, "api-k1").expect("the CLI lists it");
+    assert_eq!(listed, answered);
     let (status, balance) = get(&http, &balances, INTERNAL).await;
     assert_eq!(status, 200);
     assert_eq!(balance["balances"][0]["amount"], "70.0000000000");
+    // `accounts --format json` is the API's accounts, each with its balances.
+    let (_, page) = get(&http, &format!("{base}/v1/accounts"), INTERNAL).await;
+    let mut listed = common::accounts(db_url);
+    let alices = listed[0]["balances"].take();
+    assert_eq!(alices, balance["balances"]);
+    for account in listed.as_array_mut().unwrap() {
+        account.as_object_mut().unwrap().remove("balances");
+    }
+    assert_eq!(listed, page["items"]);
     let (_, totals) = get(&http, &format!("{base}/v1/treasury/totals"), OPERATOR).await;
     let amulet = totals["totals"]
         .as_array()
@@ -250,6 +172,20 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     assert_eq!(amulet["customerLiabilities"], "70.0000000000", "{totals}");
     assert_eq!(amulet["inFlightWithdrawals"], "0.0000000000", "{totals}");
     assert_eq!(amulet["shortfall"], false, "{totals}");
+    // `holdings --format json` is the API's holdings with the owner and the lock besides. The
+    // pool job may merge holdings meanwhile: the two reads agree once nothing moved between.
+    let holdings = format!("{base}/v1/treasury/holdings");
+    eventually("the CLI and the API to list the same holdings", || async {
+        let (_, answered) = get(&http, &holdings, OPERATOR).await;
+        let mut listed = common::holdings(db_url);
+        for holding in listed.as_array_mut().unwrap() {
+            let extras = holding.as_object_mut().unwrap();
+            assert_eq!(extras.remove("owner"), Some(json!(node.treasury)));
+            extras.remove("lock").expect("the lock, or null");
+        }
+        (listed == answered["holdings"]).then_some(())
+    })
+    .await;
     check_metrics(&http, &base).await;
     // `/metrics` alone on its own listener: the same process's series, and no API there.
     let alone = scrape(&http, &scrapes).await;
@@ -259,17 +195,7 @@ async fn the_api_serves_beside_run(db: &TestDb) {
     assert_eq!(status, 404);
 
     // SIGTERM: the services and the API stop, and the process exits cleanly.
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let mut run = run;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = run.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "run did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = run.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}");
     assert!(http.get(format!("{base}/healthz")).send().await.is_err());
     logged.extend(lines.iter());

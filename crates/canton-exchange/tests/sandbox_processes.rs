@@ -7,20 +7,22 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use canton_sandbox::token::TransferRequest;
 use canton_sandbox::{Sandbox, SandboxConfig};
+use common::{Running, binary};
 use exchange_core::changeset::AccountId;
 use exchange_core::{Amount, InstrumentId, PartyId};
 use exchange_store::Store;
 use harness::TestDb;
 
 const CUSTOMERS: usize = 3;
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 
 /// A deterministic generator (xorshift): every run of a test does the same thing.
 struct Rng(u64);
@@ -128,6 +130,31 @@ impl Node {
             .collect()
     }
 
+    /// `ingest --once`: to the ledger end, then exit.
+    fn ingest_once(&self, db: &str, url: &str) -> Vec<String> {
+        let mut args = owned(&self.ingest_args(db, url));
+        args.push("--once".to_owned());
+        args
+    }
+
+    /// Canton Coin as `tokens add` onboards it (so ingestion credits it).
+    fn canton_coin(&self) -> exchange_core::tokens::OnboardedToken {
+        let registry_url = self
+            .sandbox
+            .info()
+            .tokens
+            .into_iter()
+            .find(|t| t.instrument_id == "Amulet")
+            .expect("Canton Coin")
+            .registry_url;
+        exchange_core::tokens::OnboardedToken {
+            instrument: self.instrument.clone(),
+            registry_url,
+            transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
+            package_names: ["splice-amulet".to_owned()].into(),
+        }
+    }
+
     fn ingest_args<'a>(&'a self, db: &'a str, url: &'a str) -> Vec<&'a str> {
         vec![
             "ingest",
@@ -148,21 +175,8 @@ impl Node {
 /// The customers' accounts, and Canton Coin onboarded (so ingestion credits it).
 async fn create_accounts(db: &TestDb, node: &Node) {
     let store = Store::open(&db.url).await.expect("open store");
-    let registry_url = node
-        .sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .expect("Canton Coin")
-        .registry_url;
     store
-        .onboard_token(&exchange_core::tokens::OnboardedToken {
-            instrument: node.instrument.clone(),
-            registry_url,
-            transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
-            package_names: ["splice-amulet".to_owned()].into(),
-        })
+        .onboard_token(&node.canton_coin())
         .await
         .expect("onboard");
     for i in 0..CUSTOMERS {
@@ -190,9 +204,17 @@ async fn balances(db: &TestDb, instrument: &InstrumentId) -> BTreeMap<usize, Amo
     out
 }
 
+/// Where ingestion stands in `db`.
+async fn checkpoint_of(db: &TestDb) -> Option<exchange_core::changeset::Checkpoint> {
+    let store = Store::open(&db.url).await.unwrap();
+    let checkpoint = store.checkpoint().await.unwrap();
+    store.close().await;
+    checkpoint
+}
+
 /// Runs the binary to completion off the async workers (the sandbox serves meanwhile).
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).output().unwrap())
+    tokio::task::spawn_blocking(move || binary().args(&args).output().unwrap())
         .await
         .unwrap()
 }
@@ -217,10 +239,7 @@ async fn node_restore_with_the_admin_api(db: &TestDb) {
     node.deposits(&mut rng, 10);
     let backup = node.sandbox.backup();
     node.deposits(&mut rng, 10);
-    let ingest: Vec<String> = owned(&node.ingest_args(&db.url, &url))
-        .into_iter()
-        .chain(["--once".to_owned()])
-        .collect();
+    let ingest = node.ingest_once(&db.url, &url);
     let out = run(ingest.clone()).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let before = balances(db, &node.instrument).await;
@@ -286,15 +305,9 @@ async fn node_restore_refused_when_the_node_lacks_the_last_update(db: &TestDb) {
     let url = node.sandbox.ledger_api_url();
     let mut rng = Rng::new(43);
     node.deposits(&mut rng, 4);
-    let out = run(owned(&node.ingest_args(&db.url, &url))
-        .into_iter()
-        .chain(["--once".to_owned()])
-        .collect())
-    .await;
+    let out = run(node.ingest_once(&db.url, &url)).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let store = Store::open(&db.url).await.unwrap();
-    let checkpoint = store.checkpoint().await.unwrap();
-    store.close().await;
+    let checkpoint = checkpoint_of(db).await;
     let other = Node::start_seeded("another-node").await;
     other.deposits(&mut rng, 4);
     let out = run(owned(&[
@@ -315,9 +328,7 @@ async fn node_restore_refused_when_the_node_lacks_the_last_update(db: &TestDb) {
             && stderr.contains("has caught up"),
         "{stderr}"
     );
-    let store = Store::open(&db.url).await.unwrap();
-    assert_eq!(store.checkpoint().await.unwrap(), checkpoint);
-    store.close().await;
+    assert_eq!(checkpoint_of(db).await, checkpoint);
 }
 
 /// The token standard's metadata `.dar` (not built into the sandbox), uploaded to the node and
@@ -343,24 +354,8 @@ async fn onboard_metadata_dar(db: &TestDb, node: &Node) -> String {
         ledger_end_after: None,
     };
     let store = Store::open(&db.url).await.unwrap();
-    let amulet = node
-        .sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .expect("Canton Coin")
-        .registry_url;
     store
-        .onboard_token_with_dars(
-            &exchange_core::tokens::OnboardedToken {
-                instrument: node.instrument.clone(),
-                registry_url: amulet,
-                transfer_kind: exchange_core::tokens::TokenTransferKind::OneStep,
-                package_names: ["splice-amulet".to_owned()].into(),
-            },
-            &[dar],
-        )
+        .onboard_token_with_dars(&node.canton_coin(), &[dar])
         .await
         .unwrap();
     store.close().await;
@@ -386,10 +381,7 @@ async fn recover_validator_walks_the_runbook(db: &TestDb) {
     let backup = node.sandbox.backup();
     let dar = onboard_metadata_dar(db, &node).await;
     node.deposits(&mut rng, 6);
-    let ingest: Vec<String> = owned(&node.ingest_args(&db.url, &url))
-        .into_iter()
-        .chain(["--once".to_owned()])
-        .collect();
+    let ingest = node.ingest_once(&db.url, &url);
     let out = run(ingest.clone()).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     node.sandbox.restore(&backup);
@@ -507,7 +499,7 @@ async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) 
     let log = tempfile::NamedTempFile::new().unwrap();
     let mut progress = Vec::new();
     for _ in 0..kills {
-        let mut child: Child = Command::new(BIN)
+        let mut child: Child = binary()
             .args(node.ingest_args(&db.url, &url))
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
@@ -522,9 +514,7 @@ async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) 
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(!status.success());
-        let store = Store::open(&db.url).await.unwrap();
-        progress.push(store.checkpoint().await.unwrap().map(|c| c.offset.get()));
-        store.close().await;
+        progress.push(checkpoint_of(db).await.map(|c| c.offset.get()));
     }
     let _ = stop_tx.send(true);
     depositor.await.unwrap();
@@ -532,15 +522,9 @@ async fn sigkilled_ingestion_credits_every_deposit_once(db: &TestDb, seed: u64) 
     assert!(progress.last().unwrap().is_some(), "{progress:?}");
     assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
 
-    let out = run(owned(&node.ingest_args(&db.url, &url))
-        .into_iter()
-        .chain(["--once".to_owned()])
-        .collect())
-    .await;
+    let out = run(node.ingest_once(&db.url, &url)).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let store = Store::open(&db.url).await.unwrap();
-    let checkpoint = store.checkpoint().await.unwrap().unwrap();
-    store.close().await;
+    let checkpoint = checkpoint_of(db).await.expect("a checkpoint");
     assert_eq!(
         checkpoint.offset.get(),
         node.sandbox.ledger_end(),
@@ -560,30 +544,24 @@ async fn sigterm_of_an_idle_ingestion_exits_0(db: &TestDb) {
     create_accounts(db, &node).await;
     let url = node.sandbox.ledger_api_url();
     node.deposits(&mut Rng::new(3), 4);
-    let once: Vec<String> = owned(&node.ingest_args(&db.url, &url))
-        .into_iter()
-        .chain(["--once".to_owned()])
-        .collect();
+    let once = node.ingest_once(&db.url, &url);
     let out = run(once).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child: Child = Command::new(BIN)
-        .args(node.ingest_args(&db.url, &url))
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        binary()
+            .args(node.ingest_args(&db.url, &url))
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap(),
+    );
     // Long enough to start, catch up (nothing to read) and sit idle for a few batch windows.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let log_text = || std::fs::read_to_string(log.path()).unwrap_or_default();
-    assert!(child.try_wait().unwrap().is_none(), "{}", log_text());
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+    assert!(child.0.try_wait().unwrap().is_none(), "{}", log_text());
+    let status = tokio::task::spawn_blocking(move || child.terminate(Duration::from_secs(30)))
         .await
         .unwrap();
     assert!(status.success(), "{status}: {}", log_text());

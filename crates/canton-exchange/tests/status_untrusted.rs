@@ -6,28 +6,17 @@
 #[allow(dead_code)]
 mod harness;
 
-use std::process::Command;
+mod common;
 
 use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, UntrustedEvent};
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 use harness::TestDb;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
 conformance!(status_shows_untrusted_v2_events);
 
 fn status(db: &str, format: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["status", "--db", db, "--format", format])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::ok(&["status", "--db", db, "--format", format])
 }
 
 fn update(n: i64) -> IngestedUpdate {
@@ -74,10 +63,7 @@ async fn status_shows_untrusted_v2_events(db: &TestDb) {
     assert!(table.contains("untrusted V2 events       1"), "{table}");
     assert!(table.contains("u1 node 4 ("), "{table}");
     assert!(table.contains(reason), "{table}");
-    let out = Command::new(BIN)
-        .args(["quarantine", "list", "--db", url])
-        .output()
-        .unwrap();
+    let out = common::run(&["quarantine", "list", "--db", url]);
     let list = String::from_utf8(out.stdout).unwrap();
     assert!(list.contains("1 untrusted V2 events held back"), "{list}");
 }

@@ -7,16 +7,15 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{Running, Token, http_status, ok, refused};
 use exchange_core::{InstrumentId, PartyId};
 use harness::TestDb;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 const HOLDING_V1_ID: &str = "718a0f77e505a8de22f188bd4c87fe74101274e9d4cb1bfac7d09aec7158d35b";
 /// A dependency in the holding `.dar` that the sandbox does not have built in.
 const METADATA_V1_ID: &str = "4ded6b668cb3b64f7a88a30874cd41c75829f5e064b3fbbadf41ec7e8363354f";
@@ -32,23 +31,6 @@ fn holding_dar() -> PathBuf {
         .join("../../../shared/fixtures/dars/splice-api-token-holding-v1-1.0.0.dar")
 }
 
-/// The sandbox process; killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A token the sandbox serves, from its info file.
-struct Token {
-    admin: String,
-    id: String,
-    registry: String,
-}
-
 struct Node {
     _running: Running,
     ledger: String,
@@ -57,86 +39,13 @@ struct Node {
 }
 
 fn sandbox(dir: &Path) -> Node {
-    let info_path = dir.join("info.json");
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "--scenario", "empty", "--info-file"])
-        .arg(&info_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let info: Value = loop {
-        if let Ok(text) = std::fs::read_to_string(&info_path) {
-            break serde_json::from_str(&text).unwrap();
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the sandbox exited ({status}) before writing its info file");
-        }
-        assert!(Instant::now() < deadline, "no info file after 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let token = |id: &str| {
-        let t = info["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["instrumentId"] == id)
-            .unwrap_or_else(|| panic!("no {id} in {info}"));
-        Token {
-            admin: t["admin"].as_str().unwrap().to_owned(),
-            id: id.to_owned(),
-            registry: t["registryUrl"].as_str().unwrap().to_owned(),
-        }
-    };
+    let (running, info) = common::sandbox(dir, &["--scenario", "empty"]);
     Node {
-        sbx: token("SBX"),
-        amulet: token("Amulet"),
+        sbx: Token::of(&info, "SBX"),
+        amulet: Token::of(&info, "Amulet"),
         ledger: info["ledgerApiUrl"].as_str().unwrap().to_owned(),
-        _running: Running(child),
+        _running: running,
     }
-}
-
-/// The HTTP status code of `GET path` at `base`.
-fn status_of(base: &str, path: &str) -> u16 {
-    let host = base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
-    let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
-    head.split(' ').nth(1).unwrap().parse().unwrap()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .env_remove("CANTON_EXCHANGE_DB_PASSWORD")
-        .env_remove("CANTON_LEDGER_URL")
-        .env_remove("CANTON_LEDGER_TOKEN")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn refused(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    String::from_utf8(out.stderr).unwrap()
 }
 
 /// `tokens add` arguments for `token` at `node`, then `extra`.
@@ -215,7 +124,7 @@ async fn a_registry_that_does_not_confirm_the_instrument_is_refused(db: &TestDb)
     assert!(why.contains("not a valid .dar"), "{why}");
     // Nothing uploaded, nothing recorded.
     assert_eq!(
-        status_of(&node.ledger, &format!("/v2/packages/{METADATA_V1_ID}")),
+        http_status(&node.ledger, &format!("/v2/packages/{METADATA_V1_ID}")),
         404
     );
     assert_eq!(list_json(db), Value::Array(vec![]));
@@ -230,7 +139,7 @@ async fn a_dar_is_uploaded_recorded_and_listed_and_onboarding_twice_is_harmless(
     let dar = path.to_str().unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(
-        status_of(&node.ledger, &format!("/v2/packages/{METADATA_V1_ID}")),
+        http_status(&node.ledger, &format!("/v2/packages/{METADATA_V1_ID}")),
         404,
         "the sandbox does not have it before"
     );
@@ -249,7 +158,10 @@ async fn a_dar_is_uploaded_recorded_and_listed_and_onboarding_twice_is_harmless(
     assert!(first.contains("ingestion will now credit"), "{first}");
     // The node has the archives now.
     for id in [HOLDING_V1_ID, METADATA_V1_ID] {
-        assert_eq!(status_of(&node.ledger, &format!("/v2/packages/{id}")), 200);
+        assert_eq!(
+            http_status(&node.ledger, &format!("/v2/packages/{id}")),
+            200
+        );
     }
     // Recorded: the bytes, every package id, the token with the dar's package name.
     let store = db.open().await;

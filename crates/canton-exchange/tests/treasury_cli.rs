@@ -3,69 +3,33 @@
 //! TransferPreapproval, the second finds both and says so, and the key's secret is never
 //! printed. A hint the node already has under another key is refused, naming both parties.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{Token, key_file, run, sandbox, secret_of};
 use exchange_core::signing::Signer;
 use exchange_services::signer::FileSigner;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
-/// The sandbox process; killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sandbox(dir: &Path) -> (Running, Value) {
-    let info_path = dir.join("info.json");
-    let child = Command::new(BIN)
-        .args(["sandbox", "--scenario", "basic", "--info-file"])
-        .arg(&info_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&info_path) {
-            return (running, serde_json::from_str(&text).unwrap());
-        }
-        if let Some(status) = running.0.try_wait().unwrap() {
-            panic!("the sandbox exited ({status}) before writing its info file");
-        }
-        assert!(Instant::now() < deadline, "no info file after 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn setup(info: &Value, key: &Path, hint: &str) -> Output {
-    let registry = info["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["instrumentId"] == "Amulet")
-        .unwrap()["registryUrl"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    Command::new(BIN)
-        .args(["treasury", "setup", "--ledger"])
-        .arg(info["ledgerApiUrl"].as_str().unwrap())
-        .arg("--key")
-        .arg(key)
-        .args(["--hint", hint, "--provider"])
-        .arg(info["parties"]["validator"].as_str().unwrap())
-        .args(["--registry", &registry, "--wait-secs", "20"])
-        .output()
-        .unwrap()
+    run(&[
+        "treasury",
+        "setup",
+        "--ledger",
+        info["ledgerApiUrl"].as_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--hint",
+        hint,
+        "--provider",
+        info["parties"]["validator"].as_str().unwrap(),
+        "--registry",
+        &Token::of(info, "Amulet").registry,
+        "--wait-secs",
+        "20",
+    ])
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -78,21 +42,11 @@ fn text(out: &Output) -> (String, String) {
 #[test]
 fn treasury_setup_allocates_and_preapproves_once_and_then_finds_both() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("treasury.key");
-    let generated = Command::new(BIN)
-        .args(["keys", "generate", "--out"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(generated.status.success(), "{:?}", text(&generated));
-    let secret = std::fs::read_to_string(&key)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("secret-key=").map(str::to_owned))
-        .unwrap();
+    let (key, _) = key_file(dir.path(), "treasury.key");
+    let secret = secret_of(&key);
     let fingerprint = FileSigner::load(&key).unwrap().public_key().fingerprint();
     let party = format!("exchange-treasury::{fingerprint}");
-    let (_sandbox, info) = start_sandbox(dir.path());
+    let (_sandbox, info) = sandbox(dir.path(), &["--scenario", "basic"]);
 
     let first = setup(&info, &key, "exchange-treasury");
     let (stdout, stderr) = text(&first);

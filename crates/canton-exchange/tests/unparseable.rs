@@ -9,54 +9,30 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{fixtures, run, succeeded};
 use exchange_core::changeset::AccountId;
 use exchange_core::{Amount, InstrumentId};
 use harness::TestDb;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
 const TREASURY: &str =
     "treasury::1220bada55b12697a660ade92a1c920b2cd9d9bed0e854c17fb3697119c46b29c5e8";
 const DEPOSIT_MEMO: &str = "fd53f70c-5c3e-4324-b678-bc6ca90f7325";
 
 fn recording() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/localnet-treasury/one-step-deposit-and-withdraw.json");
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "missing {}",
-        path.display()
-    );
-    eprintln!("SKIPPED: missing {}", path.display());
-    None
-}
-
-fn canton_exchange(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = canton_exchange(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    fixtures().map(|dir| dir.join("localnet-treasury/one-step-deposit-and-withdraw.json"))
 }
 
 fn status(db: &str) -> Value {
-    serde_json::from_slice(&ok(&["status", "--db", db, "--format", "json"]).stdout).unwrap()
+    serde_json::from_slice(&succeeded(&["status", "--db", db, "--format", "json"]).stdout).unwrap()
 }
 
 fn active_holdings(db: &str) -> Vec<String> {
-    let out = ok(&["holdings", "--db", db, "--format", "json"]);
+    let out = succeeded(&["holdings", "--db", db, "--format", "json"]);
     let holdings: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut amounts: Vec<String> = holdings
         .as_array()
@@ -142,7 +118,7 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
 
     // The default: stop just before it, naming it and the way on; again on a second run.
     for _ in 0..2 {
-        let out = canton_exchange(&[&ingest[..], &[broken.as_str()]].concat());
+        let out = run(&[&ingest[..], &[broken.as_str()]].concat());
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(&update_id), "{stderr}");
@@ -156,7 +132,7 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
 
     // Quarantined: ingestion goes on; the deposit is held, shown, not credited.
     let quarantine = [&ingest[..], &[broken.as_str(), "--quarantine-unparseable"]].concat();
-    ok(&quarantine);
+    succeeded(&quarantine);
     let s = status(url);
     assert_eq!(s["quarantined"][0]["updateId"], update_id.as_str());
     assert!(
@@ -166,11 +142,11 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
             .contains("100.00000000001")
     );
     assert_eq!(credited(url).await, Amount::ZERO);
-    let list = String::from_utf8(ok(&["quarantine", "list", "--db", url]).stdout).unwrap();
+    let list = String::from_utf8(succeeded(&["quarantine", "list", "--db", url]).stdout).unwrap();
     assert!(list.contains("1 held, 0 released"), "{list}");
 
     // Retried from the kept copy, it still does not parse: held, and said so.
-    let out = canton_exchange(&["quarantine", "retry", "--db", url]);
+    let out = run(&["quarantine", "retry", "--db", url]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 released, 1 still held"));
 
@@ -184,16 +160,16 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
         "--ledger",
         fixed.as_str(),
     ];
-    let out = ok(&retry);
+    let out = succeeded(&retry);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 released, 0 still held"));
     assert_eq!(credited(url).await, Amount::from_whole(100));
     assert_eq!(active_holdings(url), ["80.0000000000"]);
     assert_eq!(status(url)["quarantined"], Value::Array(vec![]));
 
     // Exactly once: retried again, replayed again, nothing changes.
-    ok(&retry);
-    ok(&quarantine);
-    ok(&[&ingest[..], &[fixed.as_str()]].concat());
+    succeeded(&retry);
+    succeeded(&quarantine);
+    succeeded(&[&ingest[..], &[fixed.as_str()]].concat());
     assert_eq!(credited(url).await, Amount::from_whole(100));
     assert_eq!(active_holdings(url), ["80.0000000000"]);
 }
@@ -202,7 +178,7 @@ async fn an_unparseable_deposit_is_never_lost(db: &TestDb) {
 /// "0 anomalies", even with --strict. It is refused, naming the offset, in both recording forms.
 async fn a_negative_offset_is_refused_not_dropped(db: &TestDb) {
     let Some(original) = recording() else { return };
-    ok(&["migrate", "--db", &db.url]);
+    succeeded(&["migrate", "--db", &db.url]);
     let dir = tempfile::tempdir().unwrap();
     let mut elements: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&original).unwrap()).unwrap();
@@ -226,7 +202,7 @@ async fn a_negative_offset_is_refused_not_dropped(db: &TestDb) {
             if strict {
                 args.push("--strict");
             }
-            let out = canton_exchange(&args);
+            let out = run(&args);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(!out.status.success(), "{file:?}: {stderr}");
             assert!(stderr.contains("offset -5"), "{stderr}");

@@ -6,8 +6,9 @@
 #[allow(dead_code)] // shared with the store's tests, which use all of it
 mod harness;
 
-use std::process::{Command, Output};
+mod common;
 
+use common::{ok, refused};
 use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
     IngestedUpdate,
@@ -18,42 +19,14 @@ use exchange_core::{
 use harness::TestDb;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_canton-exchange");
-
 conformance!(
     a_withdrawal_is_requested_once_per_key,
     bad_withdrawal_input_is_refused_and_writes_nothing,
     an_ambiguous_instrument_needs_its_admin,
 );
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("CANTON_EXCHANGE_DB")
-        .env_remove("CANTON_EXCHANGE_DB_PASSWORD")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(args)).unwrap()
-}
-
-/// The error text of a command that must fail.
-fn refused(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    String::from_utf8(out.stderr).unwrap()
 }
 
 fn amulet(admin: &str) -> InstrumentId {
@@ -167,8 +140,8 @@ async fn a_withdrawal_is_requested_once_per_key(db: &TestDb) {
     ]);
     assert!(err.contains("account acc already exists"), "{err}");
     let accounts = json(&["accounts", "--db", &db.url, "--format", "json"]);
-    assert_eq!(accounts[0]["id"], "acc");
-    assert_eq!(accounts[0]["customer"], "c1");
+    assert_eq!(accounts[0]["accountId"], "acc");
+    assert_eq!(accounts[0]["customerRef"], "c1");
     assert_eq!(accounts[0]["balances"][0]["amount"], "100.0000000000");
 
     let args = withdraw(
@@ -187,7 +160,7 @@ async fn a_withdrawal_is_requested_once_per_key(db: &TestDb) {
     assert_eq!(first["state"], "requested");
     assert_eq!(first["amount"], "30.5000000000");
     assert_eq!(first["holdings"], serde_json::json!(["h40"]));
-    let id = first["id"].as_str().unwrap().to_owned();
+    let id = first["withdrawalId"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 36, "{id}");
     // The same key again: the first withdrawal, no second debit.
     assert_eq!(json(&args), first);
@@ -195,7 +168,7 @@ async fn a_withdrawal_is_requested_once_per_key(db: &TestDb) {
 
     let listed = json(&["withdrawals", "--db", &db.url, "--format", "json"]);
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["withdrawalId"], id.as_str());
     assert_eq!(listed[0]["idempotencyKey"], "k1");
     assert!(listed[0]["createdAt"].is_string() && listed[0]["updatedAt"].is_string());
     let requested = json(&[
@@ -283,7 +256,7 @@ async fn an_ambiguous_instrument_needs_its_admin(db: &TestDb) {
     assert!(err.contains("instrument id Amulet is ambiguous"), "{err}");
     assert!(err.contains("other::1220ff") && err.contains(DSO), "{err}");
     let placed = json(&withdraw(db, "1", &["--admin", DSO, "--format", "json"]));
-    assert_eq!(placed["instrumentAdmin"], DSO);
+    assert_eq!(placed["instrument"]["admin"], DSO);
     assert_eq!(balance(db).await, "99".parse().unwrap());
 }
 

@@ -70,6 +70,15 @@ pub struct BalanceView {
     pub amount: String,
 }
 
+impl BalanceView {
+    pub fn new(instrument: &InstrumentId, value: Amount) -> BalanceView {
+        BalanceView {
+            instrument: instrument.into(),
+            amount: amount(value),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Balances {

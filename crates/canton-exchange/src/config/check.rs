@@ -84,11 +84,22 @@ fn describe(config: &Config, args: &Args, only: &Only, out: &mut impl Write) -> 
         t.party,
         t.key_file.display()
     )?;
-    let l = &config.ledger;
-    let ca = |file: &Option<std::path::PathBuf>| match file {
+    describe_connections(config, out)?;
+    describe_services(config, out)
+}
+
+/// Where the CA file is, or that the system's roots are trusted.
+fn ca(file: &Option<std::path::PathBuf>) -> String {
+    match file {
         Some(path) => format!("CA file {}", path.display()),
         None => "system roots".to_owned(),
-    };
+    }
+}
+
+/// The node, its auth, the DB and the registries: each with its trust, and where each secret
+/// comes from (never the secret).
+fn describe_connections(config: &Config, out: &mut impl Write) -> Result<()> {
+    let l = &config.ledger;
     let transport = if l.http_pages {
         "HTTP pages"
     } else {
@@ -132,6 +143,11 @@ fn describe(config: &Config, args: &Args, only: &Only, out: &mut impl Write) -> 
             ca(&config.registries.ca_file)
         )?;
     }
+    Ok(())
+}
+
+/// What the services would do, with their limits.
+fn describe_services(config: &Config, out: &mut impl Write) -> Result<()> {
     let w = &config.withdrawals;
     writeln!(
         out,

@@ -233,10 +233,7 @@ async fn balances(
         account_id: account.to_string(),
         balances: balances
             .iter()
-            .map(|(i, a)| BalanceView {
-                instrument: i.into(),
-                amount: a.to_string(),
-            })
+            .map(|(i, a)| BalanceView::new(i, *a))
             .collect(),
     }))
 }
