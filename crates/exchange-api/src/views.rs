@@ -290,7 +290,7 @@ impl TotalsView {
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
     pub instrument: InstrumentView,
-    /// The admin's Registry API.
+    /// The admin's Registry API (a password in the URL shown as `***`).
     pub registry_url: String,
     /// `one-step` or `multi-step`.
     pub transfer_kind: String,
@@ -302,7 +302,7 @@ impl From<OnboardedToken> for TokenView {
     fn from(t: OnboardedToken) -> TokenView {
         TokenView {
             instrument: (&t.instrument).into(),
-            registry_url: t.registry_url,
+            registry_url: canton_ledger::client::shown_url(&t.registry_url),
             transfer_kind: t.transfer_kind.as_str().to_owned(),
             package_names: t.package_names.into_iter().collect(),
         }

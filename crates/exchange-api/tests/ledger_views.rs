@@ -8,6 +8,7 @@ mod harness;
 mod common;
 
 use common::{DSO, INTERNAL, OPERATOR, amulet, start};
+use exchange_core::InstrumentId;
 use exchange_core::changeset::DepositState;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use harness::TestDb;
@@ -198,6 +199,23 @@ async fn the_status_and_tokens_are_the_operators(db: &TestDb) {
             "transferKind": "one-step",
             "packageNames": ["splice-amulet"]
         }])
+    );
+    // A registry URL with credentials in it: the password never leaves through the API.
+    let guarded = OnboardedToken {
+        instrument: InstrumentId {
+            id: "Guarded".into(),
+            ..amulet()
+        },
+        registry_url: "https://reader:s3cret-pass@registry.invalid/api".into(),
+        ..token
+    };
+    api.store.onboard_token(&guarded).await.unwrap();
+    let tokens = api.get("/v1/operator/tokens", OPERATOR).await;
+    let listed = tokens.ok(200).to_string();
+    assert!(!listed.contains("s3cret-pass"), "{listed}");
+    assert!(
+        listed.contains("https://reader:***@registry.invalid/api"),
+        "{listed}"
     );
     let switch = api.get("/v1/operator/withdrawals", OPERATOR).await;
     assert_eq!(switch.ok(200), &json!({"enabled": true, "reason": ""}));
