@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod external;
+pub mod transfer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -417,17 +418,8 @@ pub async fn registry_factory(
         .into_iter()
         .find(|t| t.instrument_id == instrument)
         .expect("advertised");
-    let arguments = json!({
-        "expectedAdmin": token.admin,
-        "transfer": {
-            "sender": party, "receiver": party, "amount": "1",
-            "instrumentId": {"admin": token.admin, "id": instrument},
-            "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-            "inputHoldingCids": [], "meta": {"values": {}},
-        },
-        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-    });
-    let answer: Value = transfer_factory(&token.registry_url, &arguments).await;
+    let arguments = transfer::Transfer::new(&token.admin, instrument, party, party, "1");
+    let answer = transfer_factory(&token.registry_url, &arguments.choice_argument()).await;
     (
         answer["factoryId"].as_str().expect("factoryId").to_owned(),
         token.admin,
