@@ -4,45 +4,9 @@
 
 mod common;
 
+use common::transfer::Transfer;
 use common::*;
-use serde_json::{Value, json};
-
-#[allow(clippy::too_many_arguments)]
-fn transfer_command(
-    command_id: &str,
-    act_as: &str,
-    factory: &str,
-    admin: &str,
-    instrument: &str,
-    sender: &str,
-    receiver: &str,
-    amount: &str,
-    inputs: &[&str],
-    execute_before: &str,
-) -> Value {
-    json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY,
-            "contractId": factory,
-            "choice": "TransferFactory_Transfer",
-            "choiceArgument": {
-                "expectedAdmin": admin,
-                "transfer": {
-                    "sender": sender, "receiver": receiver, "amount": amount,
-                    "instrumentId": {"admin": admin, "id": instrument},
-                    "requestedAt": "2025-09-26T09:00:00Z",
-                    "executeBefore": execute_before,
-                    "inputHoldingCids": inputs,
-                    "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": "withdrawal-42"}},
-                },
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-            },
-        }}],
-        "commandId": command_id,
-        "actAs": [act_as],
-        "userId": "exchange",
-    })
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refused() {
@@ -53,28 +17,16 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     client.preapproval(&alice).await;
     let holding = client.mint(&treasury, "100").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
-    let command = |id: &str, before: &str| {
-        with_registry_disclosures(
-            &sandbox,
-            transfer_command(
-                id,
-                &treasury,
-                &factory,
-                &dso,
-                "Amulet",
-                &treasury,
-                &alice,
-                "20",
-                &[&holding],
-                before,
-            ),
-        )
+    let transfer = Transfer {
+        inputs: &[&holding],
+        reason: Some("withdrawal-42"),
+        ..Transfer::new(&dso, "Amulet", &treasury, &alice, "20")
+    };
+    let command = |id: &str| {
+        with_registry_disclosures(&sandbox, transfer.submission(&factory, id, &treasury))
     };
 
-    let done = client
-        .submit_and_wait(&command("w-1", "2099-01-01T00:00:00Z").await)
-        .await
-        .ok();
+    let done = client.submit_and_wait(&command("w-1").await).await.ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
     let tx = client
         .transaction(
@@ -97,9 +49,7 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     );
 
     // The input is consumed: a retry (or a competing withdrawal) cannot spend it again.
-    let again = client
-        .submit_and_wait(&command("w-2", "2099-01-01T00:00:00Z").await)
-        .await;
+    let again = client.submit_and_wait(&command("w-2").await).await;
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
 }
@@ -113,23 +63,18 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
     client.preapproval(&alice).await;
     let holding = client.mint(&treasury, "100").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
+    let transfer = Transfer {
+        inputs: &[&holding],
+        reason: Some("withdrawal-42"),
+        ..Transfer::new(&dso, "Amulet", &treasury, &alice, "1")
+    };
 
-    let expired = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "e",
-            &treasury,
-            &factory,
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "1",
-            &[&holding],
-            "2020-01-01T00:00:00Z",
-        ),
-    )
-    .await;
+    let expired = Transfer {
+        execute_before: "2020-01-01T00:00:00Z",
+        ..transfer
+    };
+    let expired =
+        with_registry_disclosures(&sandbox, expired.submission(&factory, "e", &treasury)).await;
     let answer = client.submit_and_wait(&expired).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
@@ -141,41 +86,13 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
     assert_eq!(answer.json()["code"], "PARTY_NOT_KNOWN_ON_LEDGER");
 
     // Alice cannot move the treasury's holding.
-    let theft = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "t",
-            &alice,
-            &factory,
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "1",
-            &[&holding],
-            "2099-01-01T00:00:00Z",
-        ),
-    )
-    .await;
+    let theft =
+        with_registry_disclosures(&sandbox, transfer.submission(&factory, "t", &alice)).await;
     let answer = client.submit_and_wait(&theft).await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
 
-    let missing = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "m",
-            &treasury,
-            "00deadbeef",
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "1",
-            &[&holding],
-            "2099-01-01T00:00:00Z",
-        ),
-    )
-    .await;
+    let missing = transfer.submission("00deadbeef", "m", &treasury);
+    let missing = with_registry_disclosures(&sandbox, missing).await;
     let answer = client.submit_and_wait(&missing).await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }
@@ -194,22 +111,12 @@ async fn sbx_offer_then_accept_by_the_receiver() {
         .await
         .ok();
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
-    let offer = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "o-1",
-            &treasury,
-            &factory,
-            &admin,
-            "SBX",
-            &treasury,
-            &alice,
-            "5",
-            &[],
-            "2099-01-01T00:00:00Z",
-        ),
-    )
-    .await;
+    let offer = Transfer {
+        reason: Some("withdrawal-42"),
+        ..Transfer::new(&admin, "SBX", &treasury, &alice, "5")
+    };
+    let offer =
+        with_registry_disclosures(&sandbox, offer.submission(&factory, "o-1", &treasury)).await;
     client.submit_and_wait(&offer).await.ok();
     let pending = client
         .post("/sandbox/control/offers/pending", &json!({"party": alice}))

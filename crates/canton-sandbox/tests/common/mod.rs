@@ -225,8 +225,7 @@ impl Client {
     pub async fn transaction(&self, update_id: &Value, party: &str, shape: &str) -> Value {
         self.post(
             "/v2/updates/update-by-id",
-            &json!({"updateId": update_id, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party), "transactionShape": shape}}}),
+            &json!({"updateId": update_id, "updateFormat": update_format(party, shape)}),
         )
         .await
         .ok()
@@ -254,14 +253,13 @@ pub fn guide_filter(party: &str) -> Value {
     ]}}, "verbose": false})
 }
 
+/// An `UpdateFormat` of `party`'s transactions through the guide's filter, in `shape`.
+pub fn update_format(party: &str, shape: &str) -> Value {
+    json!({"includeTransactions": {"eventFormat": guide_filter(party), "transactionShape": shape}})
+}
+
 pub fn updates_request(party: &str, shape: &str, begin: i64, end: Option<i64>) -> Value {
-    let mut r = json!({
-        "beginExclusive": begin,
-        "updateFormat": {"includeTransactions": {
-            "eventFormat": guide_filter(party),
-            "transactionShape": shape,
-        }},
-    });
+    let mut r = json!({"beginExclusive": begin, "updateFormat": update_format(party, shape)});
     if let Some(end) = end {
         r["endInclusive"] = json!(end);
     }
