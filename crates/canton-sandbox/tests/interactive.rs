@@ -14,12 +14,7 @@ use serde_json::json;
 #[tokio::test]
 async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_hash() {
     let setup = setup().await;
-    let Setup {
-        client,
-        treasury,
-        alice,
-        ..
-    } = &setup;
+    let (client, treasury, alice) = (&setup.client, &setup.treasury, &setup.alice);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
 
@@ -69,9 +64,7 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
 #[tokio::test]
 async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     let setup = setup().await;
-    let Setup {
-        client, treasury, ..
-    } = &setup;
+    let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let prepared = setup.prepare_withdrawal("w-2", &[&holding], None).await;
     let end = client.ledger_end().await;
@@ -115,9 +108,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
 #[tokio::test]
 async fn max_record_time_in_the_past_times_out_with_a_completion() {
     let setup = setup().await;
-    let Setup {
-        client, treasury, ..
-    } = &setup;
+    let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let prepared = setup
@@ -195,15 +186,12 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
 #[tokio::test]
 async fn racing_submissions_on_the_same_input_let_one_through() {
     let setup = setup().await;
-    let Setup {
-        client, treasury, ..
-    } = &setup;
+    let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let mut signed = Vec::new();
     for id in ["race-1", "race-2"] {
-        let prepared = setup.prepare_withdrawal(id, &[&holding], None).await;
-        signed.push(setup.signed(&prepared));
+        signed.push(setup.signed_withdrawal(id, &[&holding], None).await);
     }
     let (a, b) = tokio::join!(
         client.execute_and_wait(&signed[0]),
@@ -222,9 +210,7 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
 #[tokio::test]
 async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
     let setup = setup().await;
-    let Setup {
-        sandbox, client, ..
-    } = &setup;
+    let (sandbox, client) = (&setup.sandbox, &setup.client);
     let bob = client.party("bob").await;
     let holding = client.mint(&bob, "100").await;
     let begin = client.ledger_end().await;
@@ -288,17 +274,11 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
 #[tokio::test]
 async fn a_restore_loses_the_completions_written_after_the_backup() {
     let setup = setup().await;
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        ..
-    } = &setup;
+    let (sandbox, client, treasury) = (&setup.sandbox, &setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let backup = sandbox.backup();
-    let prepared = setup.prepare_withdrawal("w-r", &[&holding], None).await;
-    let signed = setup.signed(&prepared);
+    let signed = setup.signed_withdrawal("w-r", &[&holding], None).await;
     let done = client.execute_and_wait(&signed).await.ok();
     assert_eq!(completions(client, &treasury.party, begin).await.len(), 1);
 
@@ -325,17 +305,11 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
 #[tokio::test]
 async fn executing_a_committed_change_again_is_a_duplicate_command() {
     let setup = setup().await;
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        ..
-    } = &setup;
+    let (sandbox, client, treasury) = (&setup.sandbox, &setup.client, &setup.treasury);
     client.mint(&treasury.party, "100").await;
     // No inputs named: the sandbox selects them at execution, so without deduplication a
     // retry would pay twice.
-    let prepared = setup.prepare_withdrawal("w-d", &[], None).await;
-    let signed = setup.signed(&prepared);
+    let signed = setup.signed_withdrawal("w-d", &[], None).await;
     let done = client.execute_and_wait(&signed).await.ok();
     let end = client.ledger_end().await;
     let again = client.execute_and_wait(&signed).await;

@@ -151,6 +151,19 @@ impl Setup {
         self.client.prepare(&self.sandbox, request).await.ok()
     }
 
+    /// The treasury's withdrawal, prepared and signed: an execute request.
+    pub async fn signed_withdrawal(
+        &self,
+        command_id: &str,
+        inputs: &[&str],
+        max_record_time: Option<&str>,
+    ) -> Value {
+        let prepared = self
+            .prepare_withdrawal(command_id, inputs, max_record_time)
+            .await;
+        self.signed(&prepared)
+    }
+
     /// The execute request of `prepared`, signed with the treasury's key.
     pub fn signed(&self, prepared: &Value) -> Value {
         let treasury = &self.treasury;
