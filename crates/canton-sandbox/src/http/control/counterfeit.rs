@@ -43,12 +43,17 @@ async fn mint(
         let (cid, offset) = token.mint(&mut w.ledger, &request.owner, request.amount)?;
         Ok::<_, ApiError>((token.forger, cid, offset))
     })?;
-    let created = CreatedResponse::committed_at(&s, offset, contract_id);
-    Ok(Json(CounterfeitMintResponse {
-        update_id: created.update_id,
+    let CreatedResponse {
+        update_id,
         offset,
-        record_time: created.record_time,
-        contract_id: created.contract_id,
+        record_time,
+        contract_id,
+    } = CreatedResponse::committed_at(&s, offset, contract_id);
+    Ok(Json(CounterfeitMintResponse {
+        update_id,
+        offset,
+        record_time,
+        contract_id,
         forger,
     }))
 }

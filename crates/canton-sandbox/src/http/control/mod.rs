@@ -2,10 +2,10 @@
 //! nothing like them; everything they do shows up on the Ledger API as ordinary transactions.
 //! Errors use the same `JsCantonError` form as the Ledger API.
 //!
-//! One module per thing controlled: [`node`] the participant (parties, backups, pruning,
-//! faults), [`clock`] the synchronizers' clocks, [`amulet`] Canton Coin, [`offers`] the
-//! offer-only token and the pending instructions of both, [`counterfeit`] the forger's coin.
-//! What several of them answer in the same form lives here.
+//! One module per thing controlled: `node` the participant (parties, backups, pruning,
+//! faults), `clock` the synchronizers' clocks, `amulet` Canton Coin, `offers` the offer-only
+//! token and the pending instructions of both, `counterfeit` the forger's coin. What several
+//! of them answer in the same form lives here.
 
 mod amulet;
 mod clock;
