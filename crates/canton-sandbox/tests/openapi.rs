@@ -105,9 +105,7 @@ impl Spec {
         let errors = self.errors(method, path, 200, &body);
         assert!(!errors.is_empty(), "{method} {path} accepts {body}");
     }
-}
 
-impl Spec {
     /// `POST path` (a query string allowed) with `body`, validated; the status and JSON.
     async fn post(&mut self, client: &Client, path: &str, body: &Value) -> (u16, Value) {
         let answer = client.post(path, body).await;
