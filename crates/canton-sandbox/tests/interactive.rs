@@ -13,32 +13,14 @@ use serde_json::json;
 
 #[tokio::test]
 async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_hash() {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup().await;
+    let setup = setup().await;
+    let (client, treasury, alice) = (&setup.client, &setup.treasury, &setup.alice);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
 
-    let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request(
-                "w-1",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                Some("2099-01-01T00:00:00Z"),
-            ),
-        )
-        .await
-        .ok();
+    let prepared = setup
+        .prepare_withdrawal("w-1", &[&holding], Some("2099-01-01T00:00:00Z"))
+        .await;
     assert_eq!(
         prepared["hashingSchemeVersion"],
         "HASHING_SCHEME_VERSION_V2"
@@ -50,15 +32,7 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     // Preparing commits nothing.
     assert_eq!(client.ledger_end().await, begin);
 
-    let done = client
-        .execute_and_wait(&execute_request(
-            &prepared,
-            &treasury.party,
-            &treasury.fingerprint,
-            &treasury.key,
-        ))
-        .await
-        .ok();
+    let done = client.execute_and_wait(&setup.signed(&prepared)).await.ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
     let tx = client
         .transaction(
@@ -75,7 +49,7 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
         "TransferFactory_Transfer"
     );
 
-    let seen = completions(&client, &treasury.party, begin).await;
+    let seen = completions(client, &treasury.party, begin).await;
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0]["commandId"], "w-1");
     assert_eq!(seen[0]["status"]["code"], 0);
@@ -84,35 +58,15 @@ async fn prepare_sign_execute_and_wait_commits_a_transfer_carrying_the_signed_ha
     assert_eq!(seen[0]["submissionId"], "s-1");
     assert_eq!(seen[0]["synchronizerTime"]["recordTime"], tx["recordTime"]);
     // Other parties do not see it.
-    assert!(completions(&client, &alice, begin).await.is_empty());
+    assert!(completions(client, alice, begin).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup().await;
+    let setup = setup().await;
+    let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
-    let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request(
-                "w-2",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
-        )
-        .await
-        .ok();
+    let prepared = setup.prepare_withdrawal("w-2", &[&holding], None).await;
     let end = client.ledger_end().await;
 
     let thief = SigningKey::from_bytes(&[9; 32]);
@@ -129,12 +83,7 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     assert_eq!(answer.status, 400, "{}", answer.text);
 
     // A signature over another hash (the transaction was altered after signing).
-    let mut altered = execute_request(
-        &prepared,
-        &treasury.party,
-        &treasury.fingerprint,
-        &treasury.key,
-    );
+    let mut altered = setup.signed(&prepared);
     let bytes = BASE64
         .decode(prepared["preparedTransaction"].as_str().unwrap())
         .unwrap();
@@ -153,42 +102,19 @@ async fn a_wrong_key_or_no_signature_is_refused_and_nothing_commits() {
     assert_eq!(answer.status, 400, "{}", answer.text);
 
     assert_eq!(client.ledger_end().await, end, "nothing was sequenced");
-    assert!(completions(&client, &treasury.party, 0).await.is_empty());
+    assert!(completions(client, &treasury.party, 0).await.is_empty());
 }
 
 #[tokio::test]
 async fn max_record_time_in_the_past_times_out_with_a_completion() {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup().await;
+    let setup = setup().await;
+    let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
-    let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request(
-                "w-3",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                Some("2025-01-01T00:00:00Z"),
-            ),
-        )
-        .await
-        .ok();
-    let signed = execute_request(
-        &prepared,
-        &treasury.party,
-        &treasury.fingerprint,
-        &treasury.key,
-    );
+    let prepared = setup
+        .prepare_withdrawal("w-3", &[&holding], Some("2025-01-01T00:00:00Z"))
+        .await;
+    let signed = setup.signed(&prepared);
     let answer = client.execute_and_wait(&signed).await;
     assert_eq!(answer.status, 409, "{}", answer.text);
     assert_eq!(answer.json()["code"], "NOT_SEQUENCED_TIMEOUT");
@@ -199,7 +125,7 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
         .await
         .ok();
     assert_eq!(answer, json!({}));
-    let seen = completions(&client, &treasury.party, begin).await;
+    let seen = completions(client, &treasury.party, begin).await;
     assert_eq!(seen.len(), 2, "{seen:?}");
     for c in &seen {
         assert_eq!(c["status"]["code"], 10, "ABORTED: {c}");
@@ -240,21 +166,7 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
     assert_eq!(holdings[0]["contractId"], holding);
 
     // The tolerance bounds it too: LET + 60 s.
-    let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request(
-                "w-4",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
-        )
-        .await
-        .ok();
+    let prepared = setup.prepare_withdrawal("w-4", &[&holding], None).await;
     client
         .post(
             "/sandbox/control/advance-time",
@@ -262,14 +174,7 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
         )
         .await
         .ok();
-    let answer = client
-        .execute_and_wait(&execute_request(
-            &prepared,
-            &treasury.party,
-            &treasury.fingerprint,
-            &treasury.key,
-        ))
-        .await;
+    let answer = client.execute_and_wait(&setup.signed(&prepared)).await;
     assert_eq!(
         answer.json()["code"],
         "NOT_SEQUENCED_TIMEOUT",
@@ -280,39 +185,13 @@ async fn max_record_time_in_the_past_times_out_with_a_completion() {
 
 #[tokio::test]
 async fn racing_submissions_on_the_same_input_let_one_through() {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup().await;
+    let setup = setup().await;
+    let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let mut signed = Vec::new();
     for id in ["race-1", "race-2"] {
-        let prepared = client
-            .prepare(
-                &sandbox,
-                prepare_request(
-                    id,
-                    &treasury.party,
-                    &alice,
-                    &factory,
-                    &dso,
-                    &[&holding],
-                    None,
-                ),
-            )
-            .await
-            .ok();
-        signed.push(execute_request(
-            &prepared,
-            &treasury.party,
-            &treasury.fingerprint,
-            &treasury.key,
-        ));
+        signed.push(setup.signed_withdrawal(id, &[&holding], None).await);
     }
     let (a, b) = tokio::join!(
         client.execute_and_wait(&signed[0]),
@@ -323,27 +202,21 @@ async fn racing_submissions_on_the_same_input_let_one_through() {
     assert_eq!(statuses, [200, 404], "{} / {}", a.text, b.text);
     let loser = if a.status == 404 { a } else { b };
     assert_eq!(loser.json()["code"], "CONTRACT_NOT_FOUND");
-    let seen = completions(&client, &treasury.party, begin).await;
+    let seen = completions(client, &treasury.party, begin).await;
     let codes: Vec<_> = seen.iter().map(|c| c["status"]["code"].clone()).collect();
     assert_eq!(codes, [json!(0), json!(5)], "{seen:?}");
 }
 
 #[tokio::test]
 async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
-    let Setup {
-        sandbox,
-        client,
-        alice,
-        factory,
-        dso,
-        ..
-    } = setup().await;
+    let setup = setup().await;
+    let (sandbox, client) = (&setup.sandbox, &setup.client);
     let bob = client.party("bob").await;
     let holding = client.mint(&bob, "100").await;
     let begin = client.ledger_end().await;
     let prepared = with_registry_disclosures(
-        &sandbox,
-        prepare_request("local-1", &bob, &alice, &factory, &dso, &[&holding], None),
+        sandbox,
+        setup.withdrawal_from(&bob, "local-1", &[&holding], None),
     )
     .await;
     let commands = json!({
@@ -373,10 +246,7 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
 
     // A local party cannot use the interactive path: it has no external keys.
     let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request("local-2", &bob, &alice, &factory, &dso, &[], None),
-        )
+        .prepare(sandbox, setup.withdrawal_from(&bob, "local-2", &[], None))
         .await
         .ok();
     let key = SigningKey::from_bytes(&[1; 32]);
@@ -403,49 +273,19 @@ async fn local_submissions_complete_and_a_waiting_completions_call_sees_them() {
 
 #[tokio::test]
 async fn a_restore_loses_the_completions_written_after_the_backup() {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup().await;
+    let setup = setup().await;
+    let (sandbox, client, treasury) = (&setup.sandbox, &setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
     let begin = client.ledger_end().await;
     let backup = sandbox.backup();
-    let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request(
-                "w-r",
-                &treasury.party,
-                &alice,
-                &factory,
-                &dso,
-                &[&holding],
-                None,
-            ),
-        )
-        .await
-        .ok();
-    let signed = execute_request(
-        &prepared,
-        &treasury.party,
-        &treasury.fingerprint,
-        &treasury.key,
-    );
+    let signed = setup.signed_withdrawal("w-r", &[&holding], None).await;
     let done = client.execute_and_wait(&signed).await.ok();
-    assert_eq!(completions(&client, &treasury.party, begin).await.len(), 1);
+    assert_eq!(completions(client, &treasury.party, begin).await.len(), 1);
 
     sandbox.restore(&backup);
     // The transaction comes back from the synchronizer (same update id, new offset, still
     // carrying its hash); its completion was node-local and is gone.
-    assert!(
-        completions(&client, &treasury.party, begin)
-            .await
-            .is_empty()
-    );
+    assert!(completions(client, &treasury.party, begin).await.is_empty());
     let tx = client
         .transaction(
             &done["updateId"],
@@ -464,30 +304,12 @@ async fn a_restore_loses_the_completions_written_after_the_backup() {
 
 #[tokio::test]
 async fn executing_a_committed_change_again_is_a_duplicate_command() {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup().await;
+    let setup = setup().await;
+    let (sandbox, client, treasury) = (&setup.sandbox, &setup.client, &setup.treasury);
     client.mint(&treasury.party, "100").await;
     // No inputs named: the sandbox selects them at execution, so without deduplication a
     // retry would pay twice.
-    let prepared = client
-        .prepare(
-            &sandbox,
-            prepare_request("w-d", &treasury.party, &alice, &factory, &dso, &[], None),
-        )
-        .await
-        .ok();
-    let signed = execute_request(
-        &prepared,
-        &treasury.party,
-        &treasury.fingerprint,
-        &treasury.key,
-    );
+    let signed = setup.signed_withdrawal("w-d", &[], None).await;
     let done = client.execute_and_wait(&signed).await.ok();
     let end = client.ledger_end().await;
     let again = client.execute_and_wait(&signed).await;
@@ -503,11 +325,8 @@ async fn executing_a_committed_change_again_is_a_duplicate_command() {
     // The same for local submissions.
     let bob = client.party("bob").await;
     client.mint(&bob, "50").await;
-    let commands = with_registry_disclosures(
-        &sandbox,
-        prepare_request("l-d", &bob, &alice, &factory, &dso, &[], None),
-    )
-    .await;
+    let commands =
+        with_registry_disclosures(sandbox, setup.withdrawal_from(&bob, "l-d", &[], None)).await;
     let local = json!({"commands": commands["commands"], "commandId": "l-d",
         "actAs": [bob], "userId": "exchange", "disclosedContracts": commands["disclosedContracts"]});
     client.submit_and_wait(&local).await.ok();

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+use common::external::{execute_request, external_party};
+use common::transfer::Transfer;
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -97,36 +99,67 @@ impl Spec {
         let schema = self.response_schema(method, path, status);
         schema_errors(&mut self.validators, schema, &self.components, body)
     }
-}
 
-impl Spec {
-    /// `POST path` with `body`, validated; the status and JSON.
+    /// The validation has teeth: the `200` schema of `method path` refuses `body`.
+    fn assert_refuses(&mut self, method: &str, path: &str, body: Value) {
+        let errors = self.errors(method, path, 200, &body);
+        assert!(!errors.is_empty(), "{method} {path} accepts {body}");
+    }
+
+    /// `POST path` (a query string allowed) with `body`, validated; the status and JSON.
     async fn post(&mut self, client: &Client, path: &str, body: &Value) -> (u16, Value) {
-        call(self, client, "post", path, "", Some(body)).await
+        let answer = client.post(path, body).await;
+        self.validated("post", path, answer)
     }
 
-    /// `GET path`, validated; the status and JSON.
+    /// `GET path` (a query string allowed), validated; the status and JSON.
     async fn get(&mut self, client: &Client, path: &str) -> (u16, Value) {
-        call(self, client, "get", path, "", None).await
+        let answer = client.get(path).await;
+        self.validated("get", path, answer)
+    }
+
+    /// [`Spec::post`] that must succeed; its JSON.
+    async fn post_ok(&mut self, client: &Client, path: &str, body: &Value) -> Value {
+        let (status, json) = self.post(client, path, body).await;
+        assert_eq!(status, 200, "POST {path}: {json}");
+        json
+    }
+
+    /// Checks `answer` against the spec of the path (without its query); its status and JSON.
+    fn validated(&mut self, method: &str, path: &str, answer: Answer) -> (u16, Value) {
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
+        let json = answer.json();
+        self.check(method, path, answer.status, &json);
+        (answer.status, json)
     }
 }
 
-/// Calls the sandbox and validates the answer; returns its JSON.
-async fn call(
-    spec: &mut Spec,
-    client: &Client,
-    method: &str,
-    path: &str,
-    query: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let answer = match body {
-        Some(b) => client.post(&format!("{path}{query}"), b).await,
-        None => client.get(&format!("{path}{query}")).await,
-    };
-    let json = answer.json();
-    spec.check(method, path, answer.status, &json);
-    (answer.status, json)
+/// `party`'s updates up to `end` in both transaction shapes (ledger effects, then ACS delta),
+/// validated.
+async fn history(spec: &mut Spec, c: &Client, party: &str, end: i64) -> [Vec<Value>; 2] {
+    let mut out = [Vec::new(), Vec::new()];
+    let shapes = [
+        "TRANSACTION_SHAPE_LEDGER_EFFECTS",
+        "TRANSACTION_SHAPE_ACS_DELTA",
+    ];
+    for (shape, updates) in shapes.into_iter().zip(&mut out) {
+        let request = updates_request(party, shape, 0, Some(end));
+        let answer = spec.post_ok(c, "/v2/updates?limit=200", &request).await;
+        *updates = answer.as_array().unwrap().clone();
+    }
+    out
+}
+
+/// An open-ended `/v2/updates` of `party`'s ledger effects after `begin`, validated: what came,
+/// up to the offset checkpoint it ends with.
+async fn tail(spec: &mut Spec, c: &Client, party: &str, begin: i64, query: &str) -> Value {
+    let request = updates_request(party, "TRANSACTION_SHAPE_LEDGER_EFFECTS", begin, None);
+    spec.post_ok(
+        c,
+        &format!("/v2/updates?stream_idle_timeout_ms=10{query}"),
+        &request,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -143,30 +176,16 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     let c = &client;
     // The validation has teeth: wrong types, missing required fields and unknown oneof cases
     // are caught.
-    assert!(
-        !spec
-            .errors("get", "/v2/state/ledger-end", 200, &json!({"offset": "7"}))
-            .is_empty()
+    spec.assert_refuses("get", "/v2/state/ledger-end", json!({"offset": "7"}));
+    spec.assert_refuses(
+        "post",
+        "/v2/commands/submit-and-wait",
+        json!({"updateId": "u"}),
     );
-    assert!(
-        !spec
-            .errors(
-                "post",
-                "/v2/commands/submit-and-wait",
-                200,
-                &json!({"updateId": "u"})
-            )
-            .is_empty()
-    );
-    assert!(
-        !spec
-            .errors(
-                "post",
-                "/v2/commands/completions",
-                200,
-                &json!([{"completionResponse": {"Completion": {"value": {"commandId": 1}}}}])
-            )
-            .is_empty()
+    spec.assert_refuses(
+        "post",
+        "/v2/commands/completions",
+        json!([{"completionResponse": {"Completion": {"value": {"commandId": 1}}}}]),
     );
     let treasury = sandbox
         .parties()
@@ -180,6 +199,7 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         "/v2/version",
         "/v2/parties",
         "/v2/parties/participant-id",
+        &format!("/v2/state/connected-synchronizers?party={treasury}"),
     ] {
         let (status, _) = spec.get(c, path).await;
         assert_eq!(status, 200, "{path}");
@@ -194,16 +214,6 @@ async fn ledger_api_answers_match_the_openapi_spec() {
         answer.status,
         &answer.json(),
     );
-    let (status, _) = call(
-        spec,
-        c,
-        "get",
-        "/v2/state/connected-synchronizers",
-        &format!("?party={treasury}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
 
     // A counterfeit Canton Coin deposit too (the forger's own package, a choice observer).
     let mallory = c.party("mallory").await;
@@ -223,83 +233,46 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     // The whole history in both shapes (the basic scenario: 1-step deposits and withdrawals,
     // SBX offers accepted, rejected, withdrawn, expired and pending, and the counterfeit).
     let end = c.ledger_end().await;
-    let mut first = Value::Null;
-    for shape in [
-        "TRANSACTION_SHAPE_LEDGER_EFFECTS",
-        "TRANSACTION_SHAPE_ACS_DELTA",
-    ] {
-        let (status, updates) = call(
-            spec,
-            c,
-            "post",
-            "/v2/updates",
-            "?limit=200",
-            Some(&updates_request(&treasury, shape, 0, Some(end))),
-        )
-        .await;
-        assert_eq!(status, 200);
-        assert!(!updates.as_array().unwrap().is_empty());
-        first = updates[0].clone();
-    }
+    let [effects, delta] = history(spec, c, &treasury, end).await;
+    assert!(!effects.is_empty() && !delta.is_empty());
     // Open-ended: ends with an offset checkpoint.
-    let (_, tail) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates",
-        "?stream_idle_timeout_ms=10&limit=3",
-        Some(&updates_request(
-            &treasury,
-            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
-            end - 1,
-            None,
-        )),
-    )
-    .await;
+    let tail = tail(spec, c, &treasury, end - 1, "&limit=3").await;
     assert!(!tail.as_array().unwrap().is_empty());
 
-    let tx = &first["update"]["Transaction"]["value"];
-    let format = json!({"includeTransactions": {"eventFormat": guide_filter(&treasury),
-        "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}});
-    let (status, _) = spec
-        .post(
-            c,
-            "/v2/updates/update-by-id",
-            &json!({"updateId": tx["updateId"], "updateFormat": format}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = spec
-        .post(
-            c,
-            "/v2/updates/update-by-offset",
-            &json!({"offset": tx["offset"], "updateFormat": format}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let tx = &delta[0]["update"]["Transaction"]["value"];
+    let format = update_format(&treasury, "TRANSACTION_SHAPE_LEDGER_EFFECTS");
+    spec.post_ok(
+        c,
+        "/v2/updates/update-by-id",
+        &json!({"updateId": tx["updateId"], "updateFormat": format}),
+    )
+    .await;
+    spec.post_ok(
+        c,
+        "/v2/updates/update-by-offset",
+        &json!({"offset": tx["offset"], "updateFormat": format}),
+    )
+    .await;
     let cid = tx["events"]
         .as_array()
         .unwrap()
         .iter()
         .find_map(|e| e["CreatedEvent"]["contractId"].as_str())
         .expect("a create");
-    let (status, _) = spec
-        .post(
-            c,
-            "/v2/events/events-by-contract-id",
-            &json!({"contractId": cid, "eventFormat": guide_filter(&treasury)}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    spec.post_ok(
+        c,
+        "/v2/events/events-by-contract-id",
+        &json!({"contractId": cid, "eventFormat": guide_filter(&treasury)}),
+    )
+    .await;
 
-    let (status, acs) = spec
-        .post(
+    let acs = spec
+        .post_ok(
             c,
             "/v2/state/active-contracts",
             &json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)}),
         )
         .await;
-    assert_eq!(status, 200);
     assert!(!acs.as_array().unwrap().is_empty());
 
     // Errors are JsCantonErrors.
@@ -321,107 +294,70 @@ async fn ledger_api_answers_match_the_openapi_spec() {
     assert_eq!(status, 400);
 
     // Submissions: local, then external (prepare, execute, executeAndWait), then completions.
-    let key = SigningKey::from_bytes(&[3; 32]);
-    let external = c
-        .post(
-            "/sandbox/control/external-parties",
-            &json!({"hint": "ext", "publicKey": BASE64.encode(key.verifying_key().as_bytes())}),
-        )
-        .await
-        .ok();
-    let ext = external["party"].as_str().unwrap().to_owned();
+    let ext = external_party(c, "ext", 3).await;
     let alice = c.party("spec-alice").await;
     c.preapproval(&alice).await;
     let begin = c.ledger_end().await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
-    let command = |sender: &str, id: &str| {
-        json!({"ExerciseCommand": {
-            "templateId": FACTORY,
-            "contractId": factory, "choice": "TransferFactory_Transfer",
-            "choiceArgument": {"expectedAdmin": dso, "transfer": {
-                "sender": sender, "receiver": alice, "amount": "1",
-                "instrumentId": {"admin": dso, "id": "Amulet"},
-                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                "inputHoldingCids": [], "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": id}}},
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}})
+    // A transfer of 1 to alice, its memo `reason`, submitted as `command_id` by `act_as`.
+    let submission = |sender: &str, reason: &str, command_id: &str, act_as: &str| {
+        let transfer = Transfer {
+            reason: Some(reason),
+            ..Transfer::new(&dso, "Amulet", sender, &alice, "1")
+        };
+        transfer.submission(&factory, command_id, act_as)
     };
     c.mint(&treasury, "10").await;
-    c.mint(&ext, "10").await;
+    c.mint(&ext.party, "10").await;
+    let local = submission(&treasury, "spec-1", "spec-1", &treasury);
+    spec.post_ok(
+        c,
+        "/v2/commands/submit-and-wait",
+        &with_registry_disclosures(&sandbox, local).await,
+    )
+    .await;
     let (status, _) = spec
         .post(
             c,
             "/v2/commands/submit-and-wait",
-            &with_registry_disclosures(
-                &sandbox,
-                json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-1",
-                "actAs": [treasury], "userId": "exchange"}),
-            )
-            .await,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = spec
-        .post(
-            c,
-            "/v2/commands/submit-and-wait",
-            &json!({"commands": [command(&treasury, "spec-1")], "commandId": "spec-x",
-            "actAs": ["nobody::1220ab"], "userId": "exchange"}),
+            &submission(&treasury, "spec-1", "spec-x", "nobody::1220ab"),
         )
         .await;
     assert_eq!(status, 404);
 
     let mut executes = Vec::new();
     for (id, max) in [("spec-2", None), ("spec-3", Some("2020-01-01T00:00:00Z"))] {
-        let (status, prepared) = spec
-            .post(
+        let mut request = submission(&ext.party, id, id, &ext.party);
+        request["maxRecordTime"] = json!(max);
+        request["verboseHashing"] = json!(max.is_none());
+        let prepared = spec
+            .post_ok(
                 c,
                 "/v2/interactive-submission/prepare",
-                &with_registry_disclosures(
-                    &sandbox,
-                    json!({"userId": "exchange", "commandId": id, "commands": [command(&ext, id)],
-                    "actAs": [ext], "maxRecordTime": max, "verboseHashing": max.is_none()}),
-                )
-                .await,
+                &with_registry_disclosures(&sandbox, request).await,
             )
             .await;
-        assert_eq!(status, 200);
         // With verboseHashing, the details are a string (validated against the spec too).
         assert_eq!(prepared["hashingDetails"].is_string(), max.is_none());
-        let hash = BASE64
-            .decode(prepared["preparedTransactionHash"].as_str().unwrap())
-            .unwrap();
-        executes.push(json!({
-            "preparedTransaction": prepared["preparedTransaction"],
-            "partySignatures": {"signatures": [{"party": ext, "signatures": [{
-                "format": "SIGNATURE_FORMAT_CONCAT",
-                "signature": BASE64.encode(key.sign(&hash).to_bytes()),
-                "signedBy": external["publicKeyFingerprint"],
-                "signingAlgorithmSpec": "SIGNING_ALGORITHM_SPEC_ED25519"}]}]},
-            "deduplicationPeriod": {"Empty": {}}, "submissionId": id, "userId": "exchange",
-            "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2"}));
+        let mut execute = execute_request(&prepared, &ext.party, &ext.fingerprint, &ext.key);
+        execute["submissionId"] = json!(id);
+        executes.push(execute);
     }
-    let (status, _) = spec
-        .post(c, "/v2/interactive-submission/executeAndWait", &executes[0])
+    spec.post_ok(c, "/v2/interactive-submission/executeAndWait", &executes[0])
         .await;
-    assert_eq!(status, 200);
-    let (status, _) = spec
-        .post(c, "/v2/interactive-submission/execute", &executes[1])
+    spec.post_ok(c, "/v2/interactive-submission/execute", &executes[1])
         .await;
-    assert_eq!(status, 200);
     let (status, timed_out) = spec
         .post(c, "/v2/interactive-submission/executeAndWait", &executes[1])
         .await;
     assert_eq!(status, 409, "{timed_out}");
-    let (status, completions) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/completions",
-        "?stream_idle_timeout_ms=10",
-        Some(&json!({"userId": "exchange", "parties": [treasury, ext], "beginExclusive": begin})),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let completions = spec
+        .post_ok(
+            c,
+            "/v2/commands/completions?stream_idle_timeout_ms=10",
+            &json!({"userId": "exchange", "parties": [treasury, ext.party], "beginExclusive": begin}),
+        )
+        .await;
     assert_eq!(completions.as_array().unwrap().len(), 4, "{completions}");
 }
 
@@ -433,21 +369,12 @@ async fn external_party_onboarding_answers_match_the_openapi_spec() {
     let client = Client::new(&sandbox);
     let c = &client;
     // The spec bites on these schemas too: a number where a string is required.
-    assert!(
-        !spec
-            .errors(
-                "post",
-                "/v2/parties/external/generate-topology",
-                200,
-                &json!({"partyId": "p", "publicKeyFingerprint": "f", "multiHash": 1})
-            )
-            .is_empty()
+    spec.assert_refuses(
+        "post",
+        "/v2/parties/external/generate-topology",
+        json!({"partyId": "p", "publicKeyFingerprint": "f", "multiHash": 1}),
     );
-    assert!(
-        !spec
-            .errors("post", "/v2/parties/external/allocate", 200, &json!({}))
-            .is_empty()
-    );
+    spec.assert_refuses("post", "/v2/parties/external/allocate", json!({}));
     let sync = c.get("/v2/state/connected-synchronizers").await.ok()["connectedSynchronizers"]
         [0]["synchronizerId"]
         .clone();
@@ -459,10 +386,9 @@ async fn external_party_onboarding_answers_match_the_openapi_spec() {
             "keySpec": "SIGNING_KEY_SPEC_EC_CURVE25519"},
         "localParticipantObservationOnly": false, "confirmationThreshold": 1,
     });
-    let (status, topology) = spec
-        .post(c, "/v2/parties/external/generate-topology", &generate)
+    let topology = spec
+        .post_ok(c, "/v2/parties/external/generate-topology", &generate)
         .await;
-    assert_eq!(status, 200);
     let mut bad_key = generate.clone();
     bad_key["publicKey"]["keyData"] = json!("AAAA");
     let (status, _) = spec
@@ -492,10 +418,9 @@ async fn external_party_onboarding_answers_match_the_openapi_spec() {
         )
         .await;
     assert_eq!(status, 400, "{refused}");
-    let (status, allocated) = spec
-        .post(c, "/v2/parties/external/allocate", &allocate(&multi_hash))
+    let allocated = spec
+        .post_ok(c, "/v2/parties/external/allocate", &allocate(&multi_hash))
         .await;
-    assert_eq!(status, 200);
     assert_eq!(allocated["partyId"], topology["partyId"]);
 }
 
@@ -528,37 +453,10 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
         2
     );
     let end = c.ledger_end().await;
-    for shape in [
-        "TRANSACTION_SHAPE_LEDGER_EFFECTS",
-        "TRANSACTION_SHAPE_ACS_DELTA",
-    ] {
-        let (status, updates) = call(
-            spec,
-            c,
-            "post",
-            "/v2/updates",
-            "?limit=200",
-            Some(&updates_request(&treasury, shape, 0, Some(end))),
-        )
-        .await;
-        assert_eq!(status, 200);
-        assert!(updates.as_array().unwrap().len() > 20);
+    for updates in history(spec, c, &treasury, end).await {
+        assert!(updates.len() > 20);
     }
-    let (status, tail) = call(
-        spec,
-        c,
-        "post",
-        "/v2/updates",
-        "?stream_idle_timeout_ms=10",
-        Some(&updates_request(
-            &treasury,
-            "TRANSACTION_SHAPE_LEDGER_EFFECTS",
-            end,
-            None,
-        )),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let tail = tail(spec, c, &treasury, end, "").await;
     assert_eq!(
         tail[0]["update"]["OffsetCheckpoint"]["value"]["synchronizerTimes"]
             .as_array()
@@ -566,14 +464,13 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
             .len(),
         2
     );
-    let (status, acs) = spec
-        .post(
+    let acs = spec
+        .post_ok(
             c,
             "/v2/state/active-contracts",
             &json!({"activeAtOffset": end, "eventFormat": guide_filter(&treasury)}),
         )
         .await;
-    assert_eq!(status, 200);
     let cid = acs
         .as_array()
         .unwrap()
@@ -582,46 +479,30 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
         .expect("an SBX contract")["contractEntry"]["JsActiveContract"]["createdEvent"]
         ["contractId"]
         .clone();
-    let (status, _) = spec
-        .post(
-            c,
-            "/v2/events/events-by-contract-id",
-            &json!({"contractId": cid, "eventFormat": guide_filter(&treasury)}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    spec.post_ok(
+        c,
+        "/v2/events/events-by-contract-id",
+        &json!({"contractId": cid, "eventFormat": guide_filter(&treasury)}),
+    )
+    .await;
 
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
-    let command = |id: &str| {
-        json!({"commands": [{"ExerciseCommand": {
-            "templateId": FACTORY,
-            "contractId": factory, "choice": "TransferFactory_Transfer",
-            "choiceArgument": {"expectedAdmin": admin, "transfer": {
-                "sender": treasury, "receiver": alice, "amount": "1",
-                "instrumentId": {"admin": admin, "id": "SBX"},
-                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                "inputHoldingCids": [], "meta": {"values": {}}},
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}}],
-            "commandId": id, "actAs": [treasury], "userId": "exchange"})
-    };
-    let (status, done) = spec
-        .post(
+    let transfer = Transfer::new(&admin, "SBX", &treasury, &alice, "1");
+    let command = |id: &str| transfer.submission(&factory, id, &treasury);
+    let done = spec
+        .post_ok(
             c,
             "/v2/commands/submit-and-wait",
             &with_registry_disclosures(&sandbox, command("multi-1")).await,
         )
         .await;
-    assert_eq!(status, 200);
-    let format = json!({"includeTransactions": {"eventFormat": guide_filter(&treasury),
-        "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}});
-    let (status, _) = spec
-        .post(
-            c,
-            "/v2/updates/update-by-id",
-            &json!({"updateId": done["updateId"], "updateFormat": format}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let format = update_format(&treasury, "TRANSACTION_SHAPE_LEDGER_EFFECTS");
+    spec.post_ok(
+        c,
+        "/v2/updates/update-by-id",
+        &json!({"updateId": done["updateId"], "updateFormat": format}),
+    )
+    .await;
     let mut wrong = with_registry_disclosures(&sandbox, command("multi-2")).await;
     wrong["synchronizerId"] = json!(global);
     let (status, error) = spec.post(c, "/v2/commands/submit-and-wait", &wrong).await;
@@ -632,15 +513,12 @@ async fn multi_synchronizer_answers_match_the_openapi_spec() {
     wrong["synchronizerId"] = json!("other::1220ab");
     let (status, _) = spec.post(c, "/v2/commands/submit-and-wait", &wrong).await;
     assert_eq!(status, 404);
-    let (status, completions) = call(
-        spec,
-        c,
-        "post",
-        "/v2/commands/completions",
-        "?stream_idle_timeout_ms=10",
-        Some(&json!({"userId": "exchange", "parties": [treasury], "beginExclusive": end})),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let completions = spec
+        .post_ok(
+            c,
+            "/v2/commands/completions?stream_idle_timeout_ms=10",
+            &json!({"userId": "exchange", "parties": [treasury], "beginExclusive": end}),
+        )
+        .await;
     assert_eq!(completions.as_array().unwrap().len(), 1, "{completions}");
 }

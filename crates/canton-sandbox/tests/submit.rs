@@ -4,82 +4,69 @@
 
 mod common;
 
+use canton_sandbox::Sandbox;
+use common::transfer::Transfer;
 use common::*;
 use serde_json::{Value, json};
 
-#[allow(clippy::too_many_arguments)]
-fn transfer_command(
-    command_id: &str,
-    act_as: &str,
-    factory: &str,
-    admin: &str,
-    instrument: &str,
-    sender: &str,
-    receiver: &str,
-    amount: &str,
-    inputs: &[&str],
-    execute_before: &str,
-) -> Value {
-    json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY,
-            "contractId": factory,
-            "choice": "TransferFactory_Transfer",
-            "choiceArgument": {
-                "expectedAdmin": admin,
-                "transfer": {
-                    "sender": sender, "receiver": receiver, "amount": amount,
-                    "instrumentId": {"admin": admin, "id": instrument},
-                    "requestedAt": "2025-09-26T09:00:00Z",
-                    "executeBefore": execute_before,
-                    "inputHoldingCids": inputs,
-                    "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": "withdrawal-42"}},
-                },
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-            },
-        }}],
-        "commandId": command_id,
-        "actAs": [act_as],
-        "userId": "exchange",
-    })
+/// An empty sandbox with two local parties: the treasury and alice.
+struct Node {
+    sandbox: Sandbox,
+    client: Client,
+    treasury: String,
+    alice: String,
+}
+
+impl Node {
+    async fn start() -> Node {
+        let sandbox = start_empty().await;
+        let client = Client::new(&sandbox);
+        let treasury = client.party("treasury").await;
+        let alice = client.party("alice").await;
+        Node {
+            sandbox,
+            client,
+            treasury,
+            alice,
+        }
+    }
+
+    /// Alice with a preapproval, the treasury with a holding of 100 Canton Coin; that holding
+    /// and the Canton Coin `(factory, admin)`.
+    async fn fund_canton_coin(&self) -> (String, (String, String)) {
+        self.client.preapproval(&self.alice).await;
+        let holding = self.client.mint(&self.treasury, "100").await;
+        let factory = registry_factory(&self.sandbox, "Amulet", &self.treasury).await;
+        (holding, factory)
+    }
+
+    /// `command` submitted as a wallet submits it: with the registry's disclosures.
+    async fn submit(&self, command: Value) -> Answer {
+        let command = with_registry_disclosures(&self.sandbox, command).await;
+        self.client.submit_and_wait(&command).await
+    }
 }
 
 #[tokio::test]
 async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refused() {
-    let sandbox = start_empty().await;
-    let client = Client::new(&sandbox);
-    let treasury = client.party("treasury").await;
-    let alice = client.party("alice").await;
-    client.preapproval(&alice).await;
-    let holding = client.mint(&treasury, "100").await;
-    let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
-    let command = |id: &str, before: &str| {
-        with_registry_disclosures(
-            &sandbox,
-            transfer_command(
-                id,
-                &treasury,
-                &factory,
-                &dso,
-                "Amulet",
-                &treasury,
-                &alice,
-                "20",
-                &[&holding],
-                before,
-            ),
-        )
+    let node = Node::start().await;
+    let (client, treasury) = (&node.client, &node.treasury);
+    let (holding, (factory, dso)) = node.fund_canton_coin().await;
+    let withdrawal = Transfer {
+        inputs: &[&holding],
+        reason: Some("withdrawal-42"),
+        ..Transfer::new(&dso, "Amulet", treasury, &node.alice, "20")
     };
 
-    let done = client
-        .submit_and_wait(&command("w-1", "2099-01-01T00:00:00Z").await)
+    let done = node
+        .submit(withdrawal.submission(&factory, "w-1", treasury))
         .await
         .ok();
     assert_eq!(done["completionOffset"], client.ledger_end().await);
     let tx = client
         .transaction(
             &done["updateId"],
-            &treasury,
+            treasury,
             "TRANSACTION_SHAPE_LEDGER_EFFECTS",
         )
         .await;
@@ -97,8 +84,8 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
     );
 
     // The input is consumed: a retry (or a competing withdrawal) cannot spend it again.
-    let again = client
-        .submit_and_wait(&command("w-2", "2099-01-01T00:00:00Z").await)
+    let again = node
+        .submit(withdrawal.submission(&factory, "w-2", treasury))
         .await;
     assert_eq!(again.status, 404, "{}", again.text);
     assert_eq!(again.json()["code"], "CONTRACT_NOT_FOUND");
@@ -106,86 +93,46 @@ async fn canton_coin_transfer_commits_the_real_tree_and_a_second_spend_is_refuse
 
 #[tokio::test]
 async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors() {
-    let sandbox = start_empty().await;
-    let client = Client::new(&sandbox);
-    let treasury = client.party("treasury").await;
-    let alice = client.party("alice").await;
-    client.preapproval(&alice).await;
-    let holding = client.mint(&treasury, "100").await;
-    let (factory, dso) = registry_factory(&sandbox, "Amulet", &treasury).await;
+    let node = Node::start().await;
+    let (treasury, alice) = (&node.treasury, &node.alice);
+    let (holding, (factory, dso)) = node.fund_canton_coin().await;
+    let withdrawal = Transfer {
+        inputs: &[&holding],
+        reason: Some("withdrawal-42"),
+        ..Transfer::new(&dso, "Amulet", treasury, alice, "1")
+    };
 
-    let expired = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "e",
-            &treasury,
-            &factory,
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "1",
-            &[&holding],
-            "2020-01-01T00:00:00Z",
-        ),
-    )
-    .await;
-    let answer = client.submit_and_wait(&expired).await;
+    let expired = Transfer {
+        execute_before: "2020-01-01T00:00:00Z",
+        ..withdrawal
+    };
+    let expired = expired.submission(&factory, "e", treasury);
+    let answer = node.submit(expired.clone()).await;
     assert_eq!(answer.status, 400, "{}", answer.text);
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
 
-    let mut unknown = expired.clone();
+    let mut unknown = expired;
     unknown["actAs"] = json!(["nobody::1220abcd"]);
-    let answer = client.submit_and_wait(&unknown).await;
+    let answer = node.submit(unknown).await;
     assert_eq!(answer.status, 404, "{}", answer.text);
     assert_eq!(answer.json()["code"], "PARTY_NOT_KNOWN_ON_LEDGER");
 
     // Alice cannot move the treasury's holding.
-    let theft = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "t",
-            &alice,
-            &factory,
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "1",
-            &[&holding],
-            "2099-01-01T00:00:00Z",
-        ),
-    )
-    .await;
-    let answer = client.submit_and_wait(&theft).await;
+    let answer = node
+        .submit(withdrawal.submission(&factory, "t", alice))
+        .await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
 
-    let missing = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "m",
-            &treasury,
-            "00deadbeef",
-            &dso,
-            "Amulet",
-            &treasury,
-            &alice,
-            "1",
-            &[&holding],
-            "2099-01-01T00:00:00Z",
-        ),
-    )
-    .await;
-    let answer = client.submit_and_wait(&missing).await;
+    let answer = node
+        .submit(withdrawal.submission("00deadbeef", "m", treasury))
+        .await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }
 
 #[tokio::test]
 async fn sbx_offer_then_accept_by_the_receiver() {
-    let sandbox = start_empty().await;
-    let client = Client::new(&sandbox);
-    let treasury = client.party("treasury").await;
-    let alice = client.party("alice").await;
+    let node = Node::start().await;
+    let (client, treasury, alice) = (&node.client, &node.treasury, &node.alice);
     client
         .post(
             "/sandbox/control/token/mint",
@@ -193,24 +140,14 @@ async fn sbx_offer_then_accept_by_the_receiver() {
         )
         .await
         .ok();
-    let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
-    let offer = with_registry_disclosures(
-        &sandbox,
-        transfer_command(
-            "o-1",
-            &treasury,
-            &factory,
-            &admin,
-            "SBX",
-            &treasury,
-            &alice,
-            "5",
-            &[],
-            "2099-01-01T00:00:00Z",
-        ),
-    )
-    .await;
-    client.submit_and_wait(&offer).await.ok();
+    let (factory, admin) = registry_factory(&node.sandbox, "SBX", treasury).await;
+    let offer = Transfer {
+        reason: Some("withdrawal-42"),
+        ..Transfer::new(&admin, "SBX", treasury, alice, "5")
+    };
+    node.submit(offer.submission(&factory, "o-1", treasury))
+        .await
+        .ok();
     let pending = client
         .post("/sandbox/control/offers/pending", &json!({"party": alice}))
         .await
@@ -230,16 +167,9 @@ async fn sbx_offer_then_accept_by_the_receiver() {
         })
     };
     // Only the receiver may accept.
-    let answer = client
-        .submit_and_wait(&with_registry_disclosures(&sandbox, accept(&treasury, "a-0")).await)
-        .await;
+    let answer = node.submit(accept(treasury, "a-0")).await;
     assert_eq!(answer.json()["code"], "DAML_INTERPRETATION_ERROR");
-    client
-        .submit_and_wait(&with_registry_disclosures(&sandbox, accept(&alice, "a-1")).await)
-        .await
-        .ok();
-    let answer = client
-        .submit_and_wait(&with_registry_disclosures(&sandbox, accept(&alice, "a-2")).await)
-        .await;
+    node.submit(accept(alice, "a-1")).await.ok();
+    let answer = node.submit(accept(alice, "a-2")).await;
     assert_eq!(answer.json()["code"], "CONTRACT_NOT_FOUND");
 }

@@ -16,7 +16,6 @@ pub mod auth;
 pub mod commands;
 pub mod completions;
 pub mod control;
-pub mod counterfeit;
 pub mod error;
 pub mod events;
 pub mod faults;

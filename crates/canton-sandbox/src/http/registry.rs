@@ -16,17 +16,22 @@ use canton_ledger::registry::{
 
 use crate::http::AppState;
 use crate::registry::{Registry, RegistryError};
+use crate::world::World;
 
 pub fn router(registry: Registry) -> Router<AppState> {
     let at = move |s: AppState| (s, registry);
     Router::new()
         .route(
             "/registry/transfer-instruction/v1/transfer-factory",
-            post(move |State(s): State<AppState>, body: Bytes| transfer_factory(at(s), body)),
+            post(move |State(s): State<AppState>, body: Bytes| {
+                transfer_factory(at(s), body, Registry::transfer_factory)
+            }),
         )
         .route(
             "/registry/transfer-instruction/v2/transfer-factory",
-            post(move |State(s): State<AppState>, body: Bytes| transfer_factory_v2(at(s), body)),
+            post(move |State(s): State<AppState>, body: Bytes| {
+                transfer_factory(at(s), body, Registry::transfer_factory_v2)
+            }),
         )
         .route(
             "/registry/transfer-instruction/v1/{id}/choice-contexts/{choice}",
@@ -88,28 +93,24 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, RegistryAnsw
         .map_err(|e| RegistryError::BadRequest(format!("Invalid request body: {e}")).into())
 }
 
+/// A registry's factory lookup for a transfer: V1's or V2's.
+type FactoryLookup = fn(
+    Registry,
+    &World,
+    &serde_json::Value,
+    bool,
+) -> Result<TransferFactoryWithChoiceContext, RegistryError>;
+
 async fn transfer_factory(
     (s, registry): (AppState, Registry),
     body: Bytes,
+    lookup: FactoryLookup,
 ) -> Result<Json<TransferFactoryWithChoiceContext>, RegistryAnswer> {
     let request: GetFactoryRequest = decode(&body)?;
     let arguments: serde_json::Value = serde_json::from_str(request.choice_arguments.get())
         .map_err(|e| RegistryError::BadRequest(e.to_string()))?;
-    Ok(Json(registry.transfer_factory(
-        &s.read(),
-        &arguments,
-        request.exclude_debug_fields,
-    )?))
-}
-
-async fn transfer_factory_v2(
-    (s, registry): (AppState, Registry),
-    body: Bytes,
-) -> Result<Json<TransferFactoryWithChoiceContext>, RegistryAnswer> {
-    let request: GetFactoryRequest = decode(&body)?;
-    let arguments: serde_json::Value = serde_json::from_str(request.choice_arguments.get())
-        .map_err(|e| RegistryError::BadRequest(e.to_string()))?;
-    Ok(Json(registry.transfer_factory_v2(
+    Ok(Json(lookup(
+        registry,
         &s.read(),
         &arguments,
         request.exclude_debug_fields,

@@ -381,24 +381,8 @@ pub async fn update_by_offset(
     let request: GetUpdateByOffsetRequest = decode(&body)?;
     let format = required_transactions(request.update_format)?;
     let world = s.read();
-    world
-        .ledger
-        .update_at(request.offset)
-        .and_then(|tx| {
-            project_transaction(
-                tx,
-                &format,
-                world.ledger.synchronizer_of(tx),
-                &world.hosted_parties(),
-                &world.ledger.symbols(),
-            )
-        })
-        .map(|t| {
-            Json(JsGetUpdatesResponse {
-                update: Update::Transaction(Wrapped { value: t }),
-            })
-        })
-        .ok_or_else(|| ApiError::update_not_found(request.offset.to_string()))
+    let tx = world.ledger.update_at(request.offset);
+    transaction_update(&world, tx, &format, || request.offset.to_string())
 }
 
 pub async fn update_by_id(
@@ -408,22 +392,31 @@ pub async fn update_by_id(
     let request: GetUpdateByIdRequest = decode(&body)?;
     let format = required_transactions(request.update_format)?;
     let world = s.read();
-    world
-        .ledger
-        .update_by_id(&request.update_id)
-        .and_then(|tx| {
-            project_transaction(
-                tx,
-                &format,
-                world.ledger.synchronizer_of(tx),
-                &world.hosted_parties(),
-                &world.ledger.symbols(),
-            )
+    let tx = world.ledger.update_by_id(&request.update_id);
+    transaction_update(&world, tx, &format, || request.update_id.clone())
+}
+
+/// The answer of a point lookup: `tx` as `format` shows it, or "not found" (naming what was
+/// asked for) when there is no such update or the format shows nothing of it.
+fn transaction_update(
+    world: &World,
+    tx: Option<&CommittedTx>,
+    format: &TransactionFormat,
+    asked_for: impl FnOnce() -> String,
+) -> Result<Json<JsGetUpdatesResponse>, ApiError> {
+    tx.and_then(|tx| {
+        project_transaction(
+            tx,
+            format,
+            world.ledger.synchronizer_of(tx),
+            &world.hosted_parties(),
+            &world.ledger.symbols(),
+        )
+    })
+    .map(|t| {
+        Json(JsGetUpdatesResponse {
+            update: Update::Transaction(Wrapped { value: t }),
         })
-        .map(|t| {
-            Json(JsGetUpdatesResponse {
-                update: Update::Transaction(Wrapped { value: t }),
-            })
-        })
-        .ok_or_else(|| ApiError::update_not_found(request.update_id.clone()))
+    })
+    .ok_or_else(|| ApiError::update_not_found(asked_for()))
 }

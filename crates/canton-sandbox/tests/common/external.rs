@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
+use super::transfer::Transfer;
 use super::*;
 
 pub struct External {
@@ -30,7 +31,8 @@ pub async fn external_party(client: &Client, hint: &str, seed: u8) -> External {
     }
 }
 
-/// A Canton Coin withdrawal prepared for `sender` (a `JsPrepareSubmissionRequest`).
+/// A Canton Coin withdrawal of 10 prepared for `sender` (a `JsPrepareSubmissionRequest`), its
+/// command id as its reason.
 pub fn prepare_request(
     command_id: &str,
     sender: &str,
@@ -40,26 +42,15 @@ pub fn prepare_request(
     inputs: &[&str],
     max_record_time: Option<&str>,
 ) -> Value {
+    let transfer = Transfer {
+        inputs,
+        reason: Some(command_id),
+        ..Transfer::new(dso, "Amulet", sender, receiver, "10")
+    };
     json!({
         "userId": "exchange",
         "commandId": command_id,
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY,
-            "contractId": factory,
-            "choice": "TransferFactory_Transfer",
-            "choiceArgument": {
-                "expectedAdmin": dso,
-                "transfer": {
-                    "sender": sender, "receiver": receiver, "amount": "10",
-                    "instrumentId": {"admin": dso, "id": "Amulet"},
-                    "requestedAt": "2025-09-26T09:00:00Z",
-                    "executeBefore": "2099-01-01T00:00:00Z",
-                    "inputHoldingCids": inputs,
-                    "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": command_id}},
-                },
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-            },
-        }}],
+        "commands": [transfer.exercise(factory)],
         "actAs": [sender],
         "readAs": [],
         "disclosedContracts": [],
@@ -124,6 +115,64 @@ pub async fn setup() -> Setup {
         alice,
         factory,
         dso,
+    }
+}
+
+impl Setup {
+    /// A withdrawal of 10 from `sender` to alice through the Canton Coin factory (see
+    /// [`prepare_request`]).
+    pub fn withdrawal_from(
+        &self,
+        sender: &str,
+        command_id: &str,
+        inputs: &[&str],
+        max_record_time: Option<&str>,
+    ) -> Value {
+        prepare_request(
+            command_id,
+            sender,
+            &self.alice,
+            &self.factory,
+            &self.dso,
+            inputs,
+            max_record_time,
+        )
+    }
+
+    /// The treasury's withdrawal, prepared (with the registry's disclosures).
+    pub async fn prepare_withdrawal(
+        &self,
+        command_id: &str,
+        inputs: &[&str],
+        max_record_time: Option<&str>,
+    ) -> Value {
+        let request =
+            self.withdrawal_from(&self.treasury.party, command_id, inputs, max_record_time);
+        self.client.prepare(&self.sandbox, request).await.ok()
+    }
+
+    /// The treasury's withdrawal, prepared and signed: an execute request.
+    pub async fn signed_withdrawal(
+        &self,
+        command_id: &str,
+        inputs: &[&str],
+        max_record_time: Option<&str>,
+    ) -> Value {
+        let prepared = self
+            .prepare_withdrawal(command_id, inputs, max_record_time)
+            .await;
+        self.signed(&prepared)
+    }
+
+    /// The execute request of `prepared`, signed with the treasury's key.
+    pub fn signed(&self, prepared: &Value) -> Value {
+        let treasury = &self.treasury;
+        execute_request(
+            prepared,
+            &treasury.party,
+            &treasury.fingerprint,
+            &treasury.key,
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod external;
+pub mod transfer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -224,8 +225,7 @@ impl Client {
     pub async fn transaction(&self, update_id: &Value, party: &str, shape: &str) -> Value {
         self.post(
             "/v2/updates/update-by-id",
-            &json!({"updateId": update_id, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party), "transactionShape": shape}}}),
+            &json!({"updateId": update_id, "updateFormat": update_format(party, shape)}),
         )
         .await
         .ok()
@@ -253,14 +253,13 @@ pub fn guide_filter(party: &str) -> Value {
     ]}}, "verbose": false})
 }
 
+/// An `UpdateFormat` of `party`'s transactions through the guide's filter, in `shape`.
+pub fn update_format(party: &str, shape: &str) -> Value {
+    json!({"includeTransactions": {"eventFormat": guide_filter(party), "transactionShape": shape}})
+}
+
 pub fn updates_request(party: &str, shape: &str, begin: i64, end: Option<i64>) -> Value {
-    let mut r = json!({
-        "beginExclusive": begin,
-        "updateFormat": {"includeTransactions": {
-            "eventFormat": guide_filter(party),
-            "transactionShape": shape,
-        }},
-    });
+    let mut r = json!({"beginExclusive": begin, "updateFormat": update_format(party, shape)});
     if let Some(end) = end {
         r["endInclusive"] = json!(end);
     }
@@ -417,17 +416,8 @@ pub async fn registry_factory(
         .into_iter()
         .find(|t| t.instrument_id == instrument)
         .expect("advertised");
-    let arguments = json!({
-        "expectedAdmin": token.admin,
-        "transfer": {
-            "sender": party, "receiver": party, "amount": "1",
-            "instrumentId": {"admin": token.admin, "id": instrument},
-            "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-            "inputHoldingCids": [], "meta": {"values": {}},
-        },
-        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-    });
-    let answer: Value = transfer_factory(&token.registry_url, &arguments).await;
+    let arguments = transfer::Transfer::new(&token.admin, instrument, party, party, "1");
+    let answer = transfer_factory(&token.registry_url, &arguments.choice_argument()).await;
     (
         answer["factoryId"].as_str().expect("factoryId").to_owned(),
         token.admin,

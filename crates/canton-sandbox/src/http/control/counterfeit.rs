@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use exchange_core::{Amount, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::{CreatedResponse, HoldingEntry, HoldingsRequest, MintRequest, command_id};
 use crate::http::AppState;
-use crate::http::control::{HoldingEntry, HoldingsRequest, MintRequest};
 use crate::http::error::{ApiError, decode};
 use crate::token::counterfeit::CounterfeitTransfer;
 
@@ -43,12 +43,16 @@ async fn mint(
         let (cid, offset) = token.mint(&mut w.ledger, &request.owner, request.amount)?;
         Ok::<_, ApiError>((token.forger, cid, offset))
     })?;
-    let world = s.read();
-    let tx = world.ledger.update_at(offset).expect("just committed");
-    Ok(Json(CounterfeitMintResponse {
-        update_id: tx.update_id.clone(),
+    let CreatedResponse {
+        update_id,
         offset,
-        record_time: tx.record_time,
+        record_time,
+        contract_id,
+    } = CreatedResponse::committed_at(&s, offset, contract_id);
+    Ok(Json(CounterfeitMintResponse {
+        update_id,
+        offset,
+        record_time,
         contract_id,
         forger,
     }))
@@ -86,9 +90,7 @@ async fn transfer(
     let (forger, out) = s.change(|w| {
         let token = w.counterfeit()?;
         let request = CounterfeitTransfer {
-            command_id: body.command_id.clone().unwrap_or_else(|| {
-                format!("sandbox-counterfeit-transfer-{}", w.ledger.ledger_end() + 1)
-            }),
+            command_id: command_id(body.command_id, w, "counterfeit-transfer"),
             sender: body.sender,
             receiver: body.receiver,
             amount: body.amount,
@@ -119,13 +121,5 @@ async fn holdings(
         .as_ref()
         .map(|t| t.holdings(&world.ledger, &request.owner))
         .unwrap_or_default();
-    Ok(Json(
-        coins
-            .into_iter()
-            .map(|(contract_id, amount)| HoldingEntry {
-                contract_id,
-                amount,
-            })
-            .collect(),
-    ))
+    Ok(super::holding_entries(coins))
 }

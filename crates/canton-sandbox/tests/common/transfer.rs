@@ -1,0 +1,82 @@
+//! The token standard's `TransferFactory_Transfer` as a wallet writes it: one builder for the
+//! tests that submit, prepare or ask a registry about a transfer, so they differ only in what
+//! they mean to vary.
+
+use serde_json::{Value, json};
+
+use super::FACTORY;
+
+/// A transfer of `amount` of `instrument` (administered by `admin`), requested at a fixed time;
+/// by default from no named inputs, valid until 2099 and without a memo.
+pub struct Transfer<'a> {
+    pub admin: &'a str,
+    pub instrument: &'a str,
+    pub sender: &'a str,
+    pub receiver: &'a str,
+    pub amount: &'a str,
+    pub inputs: &'a [&'a str],
+    pub execute_before: &'a str,
+    /// The `splice.lfdecentralizedtrust.org/reason` memo.
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> Transfer<'a> {
+    pub fn new(
+        admin: &'a str,
+        instrument: &'a str,
+        sender: &'a str,
+        receiver: &'a str,
+        amount: &'a str,
+    ) -> Transfer<'a> {
+        Transfer {
+            admin,
+            instrument,
+            sender,
+            receiver,
+            amount,
+            inputs: &[],
+            execute_before: "2099-01-01T00:00:00Z",
+            reason: None,
+        }
+    }
+
+    /// The choice argument, as a registry's `transfer-factory` endpoint is asked about it.
+    pub fn choice_argument(&self) -> Value {
+        let meta = match self.reason {
+            Some(reason) => json!({"splice.lfdecentralizedtrust.org/reason": reason}),
+            None => json!({}),
+        };
+        json!({
+            "expectedAdmin": self.admin,
+            "transfer": {
+                "sender": self.sender, "receiver": self.receiver, "amount": self.amount,
+                "instrumentId": {"admin": self.admin, "id": self.instrument},
+                "requestedAt": "2025-09-26T09:00:00Z",
+                "executeBefore": self.execute_before,
+                "inputHoldingCids": self.inputs,
+                "meta": {"values": meta},
+            },
+            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
+        })
+    }
+
+    /// The command: the choice exercised on `factory`.
+    pub fn exercise(&self, factory: &str) -> Value {
+        json!({"ExerciseCommand": {
+            "templateId": FACTORY,
+            "contractId": factory,
+            "choice": "TransferFactory_Transfer",
+            "choiceArgument": self.choice_argument(),
+        }})
+    }
+
+    /// A `submit-and-wait` request of the command, by `act_as`.
+    pub fn submission(&self, factory: &str, command_id: &str, act_as: &str) -> Value {
+        json!({
+            "commands": [self.exercise(factory)],
+            "commandId": command_id,
+            "actAs": [act_as],
+            "userId": "exchange",
+        })
+    }
+}
