@@ -7,7 +7,7 @@ use exchange_core::changeset::{
 };
 use exchange_core::tokens::HeldBack;
 use exchange_core::withdrawal::WithdrawalState;
-use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
+use exchange_core::{InstrumentId, Offset, SynchronizerId, Timestamp, UpdateId};
 
 use crate::balances::Deltas;
 use crate::bulk::{Kind, Rows};
@@ -93,17 +93,22 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
     let mut pending = Pending::new();
     for effect in &changes.effects {
         match effect {
-            Effect::HoldingCreated(h) => pending.holdings.push(vec![
-                h.contract_id.as_str().into(),
-                h.instrument.admin.as_str().into(),
-                h.instrument.id.as_str().into(),
-                h.amount.into(),
-                h.locked().into(),
-                holdings::lock_json(h.lock.as_ref())?.into(),
-                h.created.update_id.as_str().into(),
-                h.created.record_time.micros().into(),
-                held_back_json(h.held_back.as_ref())?.into(),
-            ]),
+            Effect::HoldingCreated(h) => {
+                if h.held_back.is_none() {
+                    pending.held_instrument(&h.instrument);
+                }
+                pending.holdings.push(vec![
+                    h.contract_id.as_str().into(),
+                    h.instrument.admin.as_str().into(),
+                    h.instrument.id.as_str().into(),
+                    h.amount.into(),
+                    h.locked().into(),
+                    holdings::lock_json(h.lock.as_ref())?.into(),
+                    h.created.update_id.as_str().into(),
+                    h.created.record_time.micros().into(),
+                    held_back_json(h.held_back.as_ref())?.into(),
+                ])
+            }
             Effect::HoldingArchived {
                 contract_id,
                 archived,
@@ -232,6 +237,10 @@ const HOLDING_COLUMNS: &[(&str, Kind)] = &[
     ("created_record_time_us", Kind::Int),
     ("held_back", Kind::Text),
 ];
+const INSTRUMENT_COLUMNS: &[(&str, Kind)] = &[
+    ("instrument_admin", Kind::Text),
+    ("instrument_id", Kind::Text),
+];
 const ARCHIVE_COLUMNS: &[(&str, Kind)] = &[
     ("contract_id", Kind::Text),
     ("archived_update_id", Kind::Text),
@@ -306,6 +315,11 @@ pub(crate) fn held_back_from(row: &crate::db::Row) -> Result<Option<HeldBack>> {
 /// Effects waiting for one statement per table.
 struct Pending {
     holdings: Rows,
+    /// The instruments of recognized holdings not yet in `holding_instruments` as far as this
+    /// batch knows, each once.
+    instruments: Rows,
+    /// Every instrument `instruments` took in this batch (not cleared by a flush).
+    instruments_seen: HashSet<InstrumentId>,
     archives: Rows,
     deposits: Rows,
     withdrawals: Rows,
@@ -319,11 +333,23 @@ impl Pending {
     fn new() -> Pending {
         Pending {
             holdings: Rows::new(HOLDING_COLUMNS),
+            instruments: Rows::new(INSTRUMENT_COLUMNS),
+            instruments_seen: HashSet::new(),
             archives: Rows::new(ARCHIVE_COLUMNS),
             deposits: Rows::new(DEPOSIT_COLUMNS),
             withdrawals: Rows::new(RECOVERED_COLUMNS),
             journal: Rows::new(JOURNAL_COLUMNS),
             deltas: Deltas::default(),
+        }
+    }
+
+    /// The batch records a recognized holding of `instrument` (see `holding_instruments`).
+    fn held_instrument(&mut self, instrument: &InstrumentId) {
+        if self.instruments_seen.insert(instrument.clone()) {
+            self.instruments.push(vec![
+                instrument.admin.as_str().into(),
+                instrument.id.as_str().into(),
+            ]);
         }
     }
 
@@ -357,6 +383,14 @@ impl Pending {
             )
             .await
             .map_err(|e| conflict(e, "a holding of the batch is already recorded"))?;
+        // `WHERE true`: SQLite reads an `ON CONFLICT` after a bare `FROM` as a join constraint.
+        self.instruments
+            .run(
+                tx,
+                "INSERT INTO holding_instruments ({columns}) SELECT {columns} FROM {v} WHERE true
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
         if !self.archives.is_empty() {
             let archived = self
                 .archives
@@ -408,6 +442,7 @@ impl Pending {
             .await
             .map_err(|e| conflict(e, "a journal entry of the batch"))?;
         self.holdings.clear();
+        self.instruments.clear();
         self.archives.clear();
         self.deposits.clear();
         self.withdrawals.clear();

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use exchange_store::Store;
 use sqlx::Connection;
 
+pub mod fixtures;
+
 const ADMIN_URLS: [&str; 4] = [
     "postgres://postgres@127.0.0.1:5432/postgres",
     "postgres://root@127.0.0.1:5432/postgres",
@@ -74,19 +76,25 @@ impl TestDb {
     }
 
     #[allow(dead_code)] // not every test file that includes the harness uses it
-    /// Brings the DB to an older schema: only this build's first `n` migrations applied (as
-    /// an older canton-exchange left it).
-    pub async fn migrate_first(&self, n: usize) {
-        let postgres = self.url.starts_with("postgres");
+    /// Brings the DB to an older schema: this build's migrations up to `version` only, applied
+    /// as sqlx applies them, without the store (as an older canton-exchange left it).
+    pub async fn migrate_up_to(&self, version: i64) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../exchange-store/migrations")
-            .join(if postgres { "postgres" } else { "sqlite" });
-        let all = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
-        let older = sqlx::migrate::Migrator {
-            migrations: all.migrations[..n].to_vec().into(),
-            ..sqlx::migrate::Migrator::DEFAULT
-        };
-        if postgres {
+            .join(if self.is_postgres() {
+                "postgres"
+            } else {
+                "sqlite"
+            });
+        let mut older = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+        older.migrations = older
+            .migrations
+            .iter()
+            .filter(|m| m.version <= version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        if self.is_postgres() {
             let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
             older.run(&pool).await.expect("older migrations");
             pool.close().await;
@@ -98,6 +106,54 @@ impl TestDb {
             older.run(&pool).await.expect("older migrations");
             pool.close().await;
         }
+    }
+
+    #[allow(dead_code)]
+    /// Runs `statements` on the DB directly, in order (what an old build or a hand edit would
+    /// write).
+    pub async fn raw(&self, statements: &[&str]) {
+        if self.is_postgres() {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        }
+    }
+
+    #[allow(dead_code)]
+    /// The rows of `sql`, a query selecting text columns only, each row as its columns' texts.
+    pub async fn texts(&self, sql: &str) -> Vec<Vec<String>> {
+        fn texts_of<R: sqlx::Row>(rows: Vec<R>) -> Vec<Vec<String>>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            usize: sqlx::ColumnIndex<R>,
+        {
+            rows.iter()
+                .map(|r| (0..r.len()).map(|i| r.get::<String, _>(i)).collect())
+                .collect()
+        }
+        if self.is_postgres() {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            let rows = sqlx::query(sql).fetch_all(&pool).await.expect(sql);
+            pool.close().await;
+            texts_of(rows)
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+            let rows = sqlx::query(sql).fetch_all(&pool).await.expect(sql);
+            pool.close().await;
+            texts_of(rows)
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
     }
 }
 
