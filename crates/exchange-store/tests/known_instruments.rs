@@ -179,7 +179,7 @@ async fn an_order_names_only_instruments_the_treasury_recognized(db: &TestDb) {
     .unwrap();
     let wait = WithdrawalOrder {
         instrument: instrument("wait", "Wait"),
-        ..order("o1", "acc", amount("1"))
+        ..order("o1", &account("acc"), amount("1"))
     };
     let err = store.place_withdrawal(&wait).await.unwrap_err();
     assert!(matches!(err, StoreError::UnknownInstrument(_)), "{err:?}");

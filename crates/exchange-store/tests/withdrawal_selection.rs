@@ -8,122 +8,45 @@ mod harness;
 
 use std::collections::BTreeSet;
 
-use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
-    IngestedUpdate, Origin,
-};
+use exchange_core::changeset::{AccountId, Effect};
 use exchange_core::selection::{self, SelectionError, SelectionPolicy};
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder};
-use exchange_core::{
-    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
-};
+use exchange_core::{Amount, Timestamp};
 use exchange_store::{Store, StoreError};
 use harness::TestDb;
+use harness::fixtures::{HOUR_MICROS, amount, amulet, dso_lock, holding_with};
 
 conformance!(
     selections_match_the_pure_selection_over_all_holdings,
     concurrent_orders_across_pages_never_share_an_input,
 );
 
-const HOUR_MICROS: i64 = 3_600_000_000;
-
-fn amount(s: &str) -> Amount {
-    s.parse().unwrap()
-}
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
-
-fn amulet() -> InstrumentId {
-    InstrumentId {
-        admin: party("DSO"),
-        id: "Amulet".into(),
-    }
-}
-
 fn account(i: usize) -> AccountId {
     AccountId::new(format!("acc{i}")).unwrap()
 }
 
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-    }
-}
-
-fn origin() -> Origin {
-    update(1).origin()
-}
-
+/// A recognized Amulet holding from transaction 1.
 fn holding(c: &str, value: Amount, lock: Option<Lock>) -> Effect {
-    Effect::HoldingCreated(Holding {
-        contract_id: ContractId::new(c).unwrap(),
-        instrument: amulet(),
-        amount: value,
-        lock,
-        created: origin(),
-        held_back: None,
-    })
+    holding_with(c, value, lock, 1)
 }
 
 /// A lock expiring an hour before or after now: binding or not whenever the test runs.
 fn lock(binding: bool) -> Option<Lock> {
     let shift = if binding { HOUR_MICROS } else { -HOUR_MICROS };
-    Some(Lock {
-        holders: vec![party("DSO")],
-        expires_at: Timestamp::from_micros(Timestamp::now().micros() + shift),
-        expires_after_micros: None,
-        context: Some("test".into()),
-    })
+    dso_lock(Timestamp::from_micros(Timestamp::now().micros() + shift))
 }
 
 /// `accounts` accounts credited with `funds` each, and the treasury holding `holdings`.
 async fn funded(db: &TestDb, accounts: usize, funds: &str, holdings: Vec<Effect>) -> Store {
-    let store = db.open().await;
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(1));
-    changes.effects = holdings;
-    for i in 0..accounts {
-        store.create_account(&account(i), "customer").await.unwrap();
-        let deposit = Deposit {
-            id: DepositId::new(format!("d{i}")).unwrap(),
-            account: Some(account(i)),
-            instrument: amulet(),
-            amount: amount(funds),
-            sender: party("alice"),
-            state: DepositState::Credited,
-            transfer_instruction: None,
-            origin: origin(),
-            held_back: None,
-        };
-        let credit = deposit.credit(&origin()).unwrap();
-        changes.effects.push(Effect::DepositRecorded(deposit));
-        changes.effects.push(Effect::Journal(credit));
-    }
-    let checkpoint = Checkpoint {
-        offset: Offset::new(1).unwrap(),
-        last_update: Some(update(1)),
-    };
-    store.commit(&changes, &checkpoint).await.unwrap();
-    store
+    let accounts: Vec<AccountId> = (0..accounts).map(account).collect();
+    harness::fixtures::funded(db, &accounts, funds, holdings).await
 }
 
 fn order(id: &str, from: usize, value: Amount, max_inputs: usize) -> WithdrawalOrder {
     WithdrawalOrder {
-        id: WithdrawalId::new(id).unwrap(),
-        account: account(from),
-        instrument: amulet(),
-        amount: value,
-        receiver: party("bob"),
-        ttl_micros: HOUR_MICROS,
-        synchronizer: None,
-        idempotency_key: None,
         policy: SelectionPolicy { max_inputs },
+        ..harness::fixtures::order(id, &account(from), value)
     }
 }
 

@@ -144,41 +144,46 @@ pub fn recorded(d: Deposit) -> Vec<Effect> {
 pub async fn credit(
     store: &Store,
     n: i64,
-    accounts: &[&str],
+    accounts: &[AccountId],
     funds: &str,
     prefix: &str,
     mut effects: Vec<Effect>,
 ) {
     for (i, to) in accounts.iter().enumerate() {
-        store
-            .create_account(&account(to), "customer")
-            .await
-            .unwrap();
-        let id = format!("{prefix}{i}");
-        effects.extend(recorded(deposit(
-            &id,
-            Some(to),
-            funds,
-            DepositState::Credited,
-            n,
-        )));
+        store.create_account(to, "customer").await.unwrap();
+        let deposit = Deposit {
+            account: Some(to.clone()),
+            ..deposit(
+                &format!("{prefix}{i}"),
+                None,
+                funds,
+                DepositState::Credited,
+                n,
+            )
+        };
+        effects.extend(recorded(deposit));
     }
     commit(store, n, effects).await.unwrap();
 }
 
 /// A fresh store whose `accounts` hold `funds` Amulet each (deposits `d0`, `d1`, …) and whose
 /// treasury holds `holdings`, all from transaction 1.
-pub async fn funded(db: &TestDb, accounts: &[&str], funds: &str, holdings: Vec<Effect>) -> Store {
+pub async fn funded(
+    db: &TestDb,
+    accounts: &[AccountId],
+    funds: &str,
+    holdings: Vec<Effect>,
+) -> Store {
     let store = db.open().await;
     credit(&store, 1, accounts, funds, "d", holdings).await;
     store
 }
 
 /// `from`'s order of `value` Amulet to bob: an hour to live, default selection, no key.
-pub fn order(id: &str, from: &str, value: Amount) -> WithdrawalOrder {
+pub fn order(id: &str, from: &AccountId, value: Amount) -> WithdrawalOrder {
     WithdrawalOrder {
         id: wid(id),
-        account: account(from),
+        account: from.clone(),
         instrument: amulet(),
         amount: value,
         receiver: party("bob"),
