@@ -21,7 +21,7 @@ use exchange_core::{Amount, Offset, ParsedTransaction, PartyId, Timestamp};
 use exchange_store::{Store, StoreError, Switch};
 use harness::TestDb;
 use harness::fixtures::{
-    HOUR_MICROS, amount, amulet, checkpoint, cid, funded, holding, party, sync, update,
+    HOUR_MICROS, amount, amulet, checkpoint, cid, funded, holding, party, reserved_by, sync, update,
 };
 
 conformance!(
@@ -85,20 +85,6 @@ async fn planned(store: &Store) -> (PoolTransfer, PoolTransfer) {
         (PoolAction::MergeDust, PoolAction::Split)
     );
     (merge, split)
-}
-
-/// The contract ids reserved by `withdrawal`, sorted.
-async fn reserved_by(store: &Store, withdrawal: &str) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .active_holdings(&amulet())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|h| h.reserved_by.as_ref().map(|w| w.as_str()) == Some(withdrawal))
-        .map(|h| h.holding.contract_id.to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 async fn a_pool_transfer_reserves_its_inputs_and_debits_nobody(db: &TestDb) {

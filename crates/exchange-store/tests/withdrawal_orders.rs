@@ -14,7 +14,9 @@ use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
 use exchange_core::{Amount, ContractId, Timestamp};
 use exchange_store::{AttemptOutcome, ClaimRequest, Store, StoreError, Switch};
 use harness::TestDb;
-use harness::fixtures::{HOUR_MICROS, amount, amulet, credit, dso_lock, holding_with};
+use harness::fixtures::{
+    HOUR_MICROS, amount, amulet, credit, dso_lock, holding_with, race_orders, reserved_by,
+};
 
 conformance!(
     an_order_reserves_the_smallest_covering_holdings,
@@ -67,20 +69,6 @@ async fn balance(store: &Store) -> Amount {
     store.balance(&account(), &amulet()).await.unwrap()
 }
 
-/// The contract ids reserved by `withdrawal`, sorted.
-async fn reserved_by(store: &Store, withdrawal: &str) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .active_holdings(&amulet())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|h| h.reserved_by.as_ref().map(|w| w.as_str()) == Some(withdrawal))
-        .map(|h| h.holding.contract_id.to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
 async fn an_order_reserves_the_smallest_covering_holdings(db: &TestDb) {
     let holdings = vec![
         holding("h60", "60", None),
@@ -117,45 +105,15 @@ async fn concurrent_orders_never_share_an_input(db: &TestDb) {
         .map(|i| AccountId::new(format!("acc{i}")).unwrap())
         .collect();
     credit(&store, 2, &accounts, "100", "d2-", Vec::new()).await;
-    let tasks: Vec<_> = accounts
+    let orders = accounts
         .iter()
         .enumerate()
-        .map(|(i, account)| {
-            let store = store.clone();
-            let order = WithdrawalOrder {
-                account: account.clone(),
-                ..order(&format!("w{i}"), "15")
-            };
-            tokio::spawn(async move { store.place_withdrawal(&order).await })
+        .map(|(i, account)| WithdrawalOrder {
+            account: account.clone(),
+            ..order(&format!("w{i}"), "15")
         })
         .collect();
-    let mut granted = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(w) => granted.push(w.id.to_string()),
-            Err(StoreError::NoSpendableHoldings(why))
-                if matches!(*why, SelectionError::Unavailable { .. }) => {}
-            Err(other) => {
-                panic!("an order failed for another reason than lack of holdings: {other:?}")
-            }
-        }
-    }
-    assert_eq!(granted.len(), 5, "granted {granted:?}");
-    let mut seen = BTreeSet::new();
-    for w in &granted {
-        let inputs = reserved_by(&store, w).await;
-        assert_eq!(inputs.len(), 2, "{w} reserved {inputs:?}");
-        for input in inputs {
-            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
-        }
-    }
-    let mut debited = 0;
-    for account in &accounts {
-        if store.balance(account, &amulet()).await.unwrap() == amount("85") {
-            debited += 1;
-        }
-    }
-    assert_eq!(debited, 5);
+    race_orders(&store, orders, 5, 2).await;
 }
 
 async fn a_repeated_idempotency_key_returns_the_first_withdrawal(db: &TestDb) {

@@ -6,16 +6,16 @@
 
 mod harness;
 
-use std::collections::BTreeSet;
-
 use exchange_core::changeset::{AccountId, Effect};
 use exchange_core::selection::{self, SelectionError, SelectionPolicy};
 use exchange_core::token_standard::Lock;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder};
+use exchange_core::withdrawal::WithdrawalOrder;
 use exchange_core::{Amount, Timestamp};
 use exchange_store::{Store, StoreError};
 use harness::TestDb;
-use harness::fixtures::{HOUR_MICROS, amount, amulet, dso_lock, holding_with};
+use harness::fixtures::{
+    HOUR_MICROS, amount, amulet, dso_lock, holding_with, race_orders, reserved_by,
+};
 
 conformance!(
     selections_match_the_pure_selection_over_all_holdings,
@@ -57,19 +57,6 @@ async fn expected(store: &Store, order: &WithdrawalOrder) -> Result<Vec<String>,
     let mut ids: Vec<String> = chosen.inputs.iter().map(|c| c.to_string()).collect();
     ids.sort();
     Ok(ids)
-}
-
-/// The contract ids reserved by `withdrawal`, sorted.
-async fn reserved_by(store: &Store, withdrawal: &WithdrawalId) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .reserved_holdings(withdrawal)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| h.holding.contract_id.to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// 400 holdings whose amounts differ in width (0.0000000001 to 123456789.5: text order is not
@@ -128,7 +115,11 @@ async fn selections_match_the_pure_selection_over_all_holdings(db: &TestDb) {
         let want = expected(&store, &order).await;
         match (store.place_withdrawal(&order).await, want) {
             (Ok(w), Ok(want)) => {
-                assert_eq!(reserved_by(&store, &w.id).await, want, "order {value}");
+                assert_eq!(
+                    reserved_by(&store, w.id.as_str()).await,
+                    want,
+                    "order {value}"
+                );
                 placed += 1;
             }
             (Err(StoreError::NoSpendableHoldings(got)), Err(want)) => {
@@ -160,39 +151,9 @@ async fn concurrent_orders_across_pages_never_share_an_input(db: &TestDb) {
         .collect();
     let store = funded(db, 8, "100", holdings).await;
     // One account per order, so the account lock does not serialize them: only the holdings'.
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let store = store.clone();
-            let order = order(&format!("w{i}"), i, amount("40"), 100);
-            tokio::spawn(async move { store.place_withdrawal(&order).await })
-        })
+    let orders = (0..8)
+        .map(|i| order(&format!("w{i}"), i, amount("40"), 100))
         .collect();
-    let mut granted = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(w) => granted.push(w.id),
-            Err(StoreError::NoSpendableHoldings(why))
-                if matches!(*why, SelectionError::Unavailable { .. }) => {}
-            Err(other) => {
-                panic!("an order failed for another reason than lack of holdings: {other:?}")
-            }
-        }
-    }
-    assert_eq!(granted.len(), 5, "granted {granted:?}");
-    let mut seen = BTreeSet::new();
-    for w in &granted {
-        let inputs = reserved_by(&store, w).await;
-        assert_eq!(inputs.len(), 40, "{w} reserved {inputs:?}");
-        for input in inputs {
-            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
-        }
-    }
-    let mut debited = 0;
-    for i in 0..8 {
-        if store.balance(&account(i), &amulet()).await.unwrap() == amount("60") {
-            debited += 1;
-        }
-    }
-    assert_eq!(debited, 5);
+    race_orders(&store, orders, 5, 40).await;
     store.close().await;
 }

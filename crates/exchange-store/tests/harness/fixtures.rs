@@ -9,7 +9,9 @@ use exchange_core::changeset::{
     AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
     IngestedUpdate, Origin,
 };
-use exchange_core::selection::SelectionPolicy;
+use std::collections::BTreeSet;
+
+use exchange_core::selection::{SelectionError, SelectionPolicy};
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder};
 use exchange_core::{
@@ -191,5 +193,81 @@ pub fn order(id: &str, from: &AccountId, value: Amount) -> WithdrawalOrder {
         synchronizer: None,
         idempotency_key: None,
         policy: SelectionPolicy::default(),
+    }
+}
+
+/// The contract ids of the active holdings reserved by `withdrawal`, sorted.
+pub async fn reserved_by(store: &Store, withdrawal: &str) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .reserved_holdings(&wid(withdrawal))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.holding.contract_id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Places `orders` at once (each from its own account, so that only the holdings' locks
+/// serialize them) and checks that exactly `funded` of them went through, each reserving
+/// `inputs` holdings no other one reserved and debiting its account by its amount, while the
+/// others were refused for lack of available holdings and debited nothing.
+pub async fn race_orders(
+    store: &Store,
+    orders: Vec<WithdrawalOrder>,
+    funded: usize,
+    inputs: usize,
+) {
+    let mut before = Vec::new();
+    for order in &orders {
+        before.push(
+            store
+                .balance(&order.account, &order.instrument)
+                .await
+                .unwrap(),
+        );
+    }
+    let tasks: Vec<_> = orders
+        .iter()
+        .cloned()
+        .map(|order| {
+            let store = store.clone();
+            tokio::spawn(async move { store.place_withdrawal(&order).await })
+        })
+        .collect();
+    let mut granted = BTreeSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(w) => {
+                granted.insert(w.id);
+            }
+            Err(StoreError::NoSpendableHoldings(why))
+                if matches!(*why, SelectionError::Unavailable { .. }) => {}
+            Err(other) => {
+                panic!("an order failed for another reason than lack of holdings: {other:?}")
+            }
+        }
+    }
+    assert_eq!(granted.len(), funded, "granted {granted:?}");
+    let mut seen = BTreeSet::new();
+    for w in &granted {
+        let reserved = reserved_by(store, w.as_str()).await;
+        assert_eq!(reserved.len(), inputs, "{w} reserved {reserved:?}");
+        for input in reserved {
+            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
+        }
+    }
+    for (order, before) in orders.iter().zip(before) {
+        let debit = if granted.contains(&order.id) {
+            order.amount
+        } else {
+            Amount::ZERO
+        };
+        let after = store
+            .balance(&order.account, &order.instrument)
+            .await
+            .unwrap();
+        assert_eq!(after, before.checked_sub(debit).unwrap(), "{}", order.id);
     }
 }
