@@ -49,6 +49,15 @@ fn holding(c: &str, of: InstrumentId, held_back: Option<HeldBack>, n: i64) -> Ef
     })
 }
 
+/// Transaction `n` recognizes the held-back holding `c` (as ingestion does once its token is
+/// onboarded).
+async fn recognize(store: &Store, n: i64, c: &str) {
+    let effects = vec![Effect::HoldingRecognized {
+        contract_id: cid(c),
+    }];
+    commit(store, n, effects).await.unwrap();
+}
+
 /// `known_instruments` is what the query over the holdings gives, and `expected` (so that
 /// both being empty or both wrong cannot pass).
 async fn assert_known(db: &TestDb, store: &Store, expected: &[(&str, &str)]) {
@@ -119,15 +128,7 @@ async fn known_instruments_answer_as_the_query_over_every_holding(db: &TestDb) {
         ("new", "New"),
     ];
     assert_known(db, &store, &with_new).await;
-    commit(
-        &store,
-        4,
-        vec![Effect::HoldingRecognized {
-            contract_id: cid("w1"),
-        }],
-    )
-    .await
-    .unwrap();
+    recognize(&store, 4, "w1").await;
     let recognized = [
         ("DSO", "Amulet"),
         ("issuer", "Onboarded"),
@@ -184,15 +185,7 @@ async fn an_order_names_only_instruments_the_treasury_recognized(db: &TestDb) {
     let err = store.place_withdrawal(&wait).await.unwrap_err();
     assert!(matches!(err, StoreError::UnknownInstrument(_)), "{err:?}");
 
-    commit(
-        &store,
-        2,
-        vec![Effect::HoldingRecognized {
-            contract_id: cid("w1"),
-        }],
-    )
-    .await
-    .unwrap();
+    recognize(&store, 2, "w1").await;
     store.place_withdrawal(&wait).await.unwrap();
     let reserved = store.reserved_holdings(&wait.id).await.unwrap();
     assert_eq!(reserved.len(), 1);
