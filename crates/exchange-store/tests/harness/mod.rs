@@ -196,35 +196,20 @@ impl ReadOnlyRole {
 
 impl Drop for ReadOnlyRole {
     fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                // Its sessions first, then its grants (DROP OWNED), then the role.
-                sqlx::query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
-                )
-                .bind(&name)
-                .execute(&mut admin)
-                .await?;
-                sqlx::query(&format!("DROP OWNED BY \"{name}\""))
-                    .execute(&mut admin)
-                    .await?;
-                sqlx::query(&format!("DROP ROLE \"{name}\""))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test role {}: {dropped:?}", self.name);
-        }
+        let name = &self.name;
+        // Its sessions first, then its grants (DROP OWNED), then the role.
+        let statements = vec![
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'"
+            ),
+            format!("DROP OWNED BY \"{name}\""),
+            format!("DROP ROLE \"{name}\""),
+        ];
+        as_admin(
+            self.admin_url.clone(),
+            statements,
+            format!("test role {name}"),
+        );
     }
 }
 
@@ -234,26 +219,33 @@ struct PgDatabase {
 }
 
 impl Drop for PgDatabase {
-    /// Drop has no async, and the test's runtime may be gone or panicking: use a thread with
-    /// its own small runtime.
     fn drop(&mut self) {
-        let admin_url = self.admin_url;
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-                sqlx::query(&sql).execute(&mut admin).await?;
-                admin.close().await
-            })
+        let what = format!("test database {}", self.name);
+        as_admin(self.admin_url.to_owned(), vec![sql], what);
+    }
+}
+
+/// Runs `statements` in order as the admin at `admin_url`, to drop `what` (a failure is said,
+/// not raised: a leftover is no test failure). For `Drop`, which has no async, while the test's
+/// runtime may be gone or panicking: on a thread with its own small runtime.
+fn as_admin(admin_url: String, statements: Vec<String>, what: String) {
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+            for sql in &statements {
+                sqlx::query(sql).execute(&mut admin).await?;
+            }
+            admin.close().await
         })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}: {dropped:?}", self.name);
-        }
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("could not drop {what}: {dropped:?}");
     }
 }
 
