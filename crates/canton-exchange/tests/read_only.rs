@@ -32,7 +32,7 @@ async fn applied_migrations(url: &str) -> Vec<i64> {
 #[tokio::test]
 async fn sqlite_status_and_holdings_leave_an_older_schema_as_it_was() {
     let db = TestDb::sqlite();
-    db.migrate_first(2).await;
+    db.migrate_up_to(2).await;
     let path = db.url.strip_prefix("sqlite://").unwrap().to_owned();
     let bytes = std::fs::read(&path).unwrap();
     let versions = applied_migrations(&db.url).await;

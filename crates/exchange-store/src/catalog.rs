@@ -75,15 +75,15 @@ pub(crate) async fn token_in(tx: &mut Tx, instrument: &InstrumentId) -> Result<b
 }
 
 /// Whether `instrument` is onboarded or was ever held by the treasury (the issuer's), in one
-/// statement.
+/// statement of two key lookups.
 pub(crate) async fn known_in(tx: &mut Tx, instrument: &InstrumentId) -> Result<bool> {
     let row = tx
         .query(
             "SELECT 1 AS known WHERE EXISTS (
                  SELECT 1 FROM tokens WHERE instrument_admin = $1 AND instrument_id = $2)
              OR EXISTS (
-                 SELECT 1 FROM holdings WHERE instrument_admin = $1 AND instrument_id = $2
-                   AND held_back IS NULL)",
+                 SELECT 1 FROM holding_instruments
+                 WHERE instrument_admin = $1 AND instrument_id = $2)",
         )
         .bind(instrument.admin.as_str())
         .bind(instrument.id.as_str())
@@ -238,14 +238,14 @@ impl Store {
     }
 
     /// The instruments a withdrawal may name: the onboarded tokens and whatever the treasury
-    /// has ever held of its issuer (a counterfeit's claim names nothing), each once.
+    /// has ever held of its issuer (a counterfeit's claim names nothing), each once. Reads one
+    /// row per instrument (`holding_instruments`, migration 0023), not the holdings.
     pub async fn known_instruments(&self) -> Result<Vec<InstrumentId>> {
         let mut tx = self.pool.read().await?;
         let rows = tx
             .query(
                 "SELECT instrument_admin, instrument_id FROM tokens
-                 UNION SELECT instrument_admin, instrument_id FROM holdings
-                     WHERE held_back IS NULL
+                 UNION SELECT instrument_admin, instrument_id FROM holding_instruments
                  ORDER BY instrument_admin, instrument_id",
             )
             .fetch_all()

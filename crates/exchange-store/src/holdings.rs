@@ -78,12 +78,21 @@ pub(crate) fn from_row(row: &Row) -> Result<HoldingRecord> {
     })
 }
 
-/// A held-back holding turned out to be its issuer's: counted and spendable from now on.
+/// A held-back holding turned out to be its issuer's: counted and spendable from now on, and
+/// its instrument one the treasury has held (`holding_instruments`).
 pub(crate) async fn recognize(tx: &mut Tx, contract_id: &ContractId) -> Result<()> {
     tx.query("UPDATE holdings SET held_back = NULL WHERE contract_id = $1")
         .bind(contract_id.as_str())
         .execute()
         .await?;
+    tx.query(
+        "INSERT INTO holding_instruments (instrument_admin, instrument_id)
+         SELECT instrument_admin, instrument_id FROM holdings WHERE contract_id = $1
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(contract_id.as_str())
+    .execute()
+    .await?;
     Ok(())
 }
 

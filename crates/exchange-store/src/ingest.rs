@@ -2,17 +2,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use exchange_core::changeset::{
-    ChangeSet, Checkpoint, Effect, IngestedUpdate, JournalCause, JournalEntry,
-};
+use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate, JournalCause};
 use exchange_core::tokens::HeldBack;
 use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Offset, SynchronizerId, Timestamp, UpdateId};
 
-use crate::balances::Deltas;
 use crate::bulk::{Kind, Rows};
 use crate::db::{Backend, Tx};
 use crate::error::{Result, StoreError};
+use crate::pending::Pending;
 use crate::{Store, deposits, holdings, instructions, quarantine, untrusted, withdrawals};
 
 const UPSERT_CHECKPOINT: &str = "
@@ -93,17 +91,22 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
     let mut pending = Pending::new();
     for effect in &changes.effects {
         match effect {
-            Effect::HoldingCreated(h) => pending.holdings.push(vec![
-                h.contract_id.as_str().into(),
-                h.instrument.admin.as_str().into(),
-                h.instrument.id.as_str().into(),
-                h.amount.into(),
-                h.locked().into(),
-                holdings::lock_json(h.lock.as_ref())?.into(),
-                h.created.update_id.as_str().into(),
-                h.created.record_time.micros().into(),
-                held_back_json(h.held_back.as_ref())?.into(),
-            ]),
+            Effect::HoldingCreated(h) => {
+                if h.held_back.is_none() {
+                    pending.held_instrument(&h.instrument);
+                }
+                pending.holdings.push(vec![
+                    h.contract_id.as_str().into(),
+                    h.instrument.admin.as_str().into(),
+                    h.instrument.id.as_str().into(),
+                    h.amount.into(),
+                    h.locked().into(),
+                    holdings::lock_json(h.lock.as_ref())?.into(),
+                    h.created.update_id.as_str().into(),
+                    h.created.record_time.micros().into(),
+                    held_back_json(h.held_back.as_ref())?.into(),
+                ])
+            }
             Effect::HoldingArchived {
                 contract_id,
                 archived,
@@ -221,65 +224,6 @@ pub(crate) async fn apply(tx: &mut Tx, changes: &ChangeSet) -> Result<()> {
     pending.deltas.apply(tx).await
 }
 
-const HOLDING_COLUMNS: &[(&str, Kind)] = &[
-    ("contract_id", Kind::Text),
-    ("instrument_admin", Kind::Text),
-    ("instrument_id", Kind::Text),
-    ("amount", Kind::Num),
-    ("locked", Kind::Bool),
-    ("lock_json", Kind::Text),
-    ("created_update_id", Kind::Text),
-    ("created_record_time_us", Kind::Int),
-    ("held_back", Kind::Text),
-];
-const ARCHIVE_COLUMNS: &[(&str, Kind)] = &[
-    ("contract_id", Kind::Text),
-    ("archived_update_id", Kind::Text),
-    ("archived_record_time_us", Kind::Int),
-];
-const DEPOSIT_COLUMNS: &[(&str, Kind)] = &[
-    ("deposit_id", Kind::Text),
-    ("state", Kind::Text),
-    ("account_id", Kind::Text),
-    ("instrument_admin", Kind::Text),
-    ("instrument_id", Kind::Text),
-    ("amount", Kind::Num),
-    ("sender", Kind::Text),
-    ("transfer_instruction_id", Kind::Text),
-    ("created_update_id", Kind::Text),
-    ("created_record_time_us", Kind::Int),
-    ("updated_update_id", Kind::Text),
-    ("updated_record_time_us", Kind::Int),
-    ("held_back", Kind::Text),
-];
-const RECOVERED_COLUMNS: &[(&str, Kind)] = &[
-    ("withdrawal_id", Kind::Text),
-    ("state", Kind::Text),
-    ("instrument_admin", Kind::Text),
-    ("instrument_id", Kind::Text),
-    ("amount", Kind::Num),
-    ("receiver", Kind::Text),
-    ("transfer_instruction_id", Kind::Text),
-    ("last_update_id", Kind::Text),
-    ("last_record_time_us", Kind::Int),
-    ("created_at_us", Kind::Int),
-    ("updated_at_us", Kind::Int),
-    ("duplicate_of", Kind::Text),
-    ("account_id", Kind::Text),
-    ("execute_before_us", Kind::Int),
-    ("synchronizer_id", Kind::Text),
-];
-const JOURNAL_COLUMNS: &[(&str, Kind)] = &[
-    ("account_id", Kind::Text),
-    ("instrument_admin", Kind::Text),
-    ("instrument_id", Kind::Text),
-    ("amount", Kind::Num),
-    ("cause_kind", Kind::Text),
-    ("cause_ref", Kind::Text),
-    ("update_id", Kind::Text),
-    ("record_time_us", Kind::Int),
-    ("booked_at_us", Kind::Int),
-];
 const INGESTED_COLUMNS: &[(&str, Kind)] = &[
     ("update_id", Kind::Text),
     ("ledger_offset", Kind::Int),
@@ -301,126 +245,6 @@ pub(crate) fn held_back_from(row: &crate::db::Row) -> Result<Option<HeldBack>> {
                 .map_err(|e| StoreError::Corrupt(format!("column held_back holds {text:?}: {e}")))
         })
         .transpose()
-}
-
-/// Effects waiting for one statement per table.
-struct Pending {
-    holdings: Rows,
-    archives: Rows,
-    deposits: Rows,
-    withdrawals: Rows,
-    /// In booking order (entry ids increase in it).
-    journal: Rows,
-    /// The journal's net change per balance, for the whole batch (not cleared by a flush).
-    deltas: Deltas,
-}
-
-impl Pending {
-    fn new() -> Pending {
-        Pending {
-            holdings: Rows::new(HOLDING_COLUMNS),
-            archives: Rows::new(ARCHIVE_COLUMNS),
-            deposits: Rows::new(DEPOSIT_COLUMNS),
-            withdrawals: Rows::new(RECOVERED_COLUMNS),
-            journal: Rows::new(JOURNAL_COLUMNS),
-            deltas: Deltas::default(),
-        }
-    }
-
-    fn journal(&mut self, entry: &JournalEntry) -> Result<()> {
-        self.deltas.add(entry)?;
-        self.journal.push(vec![
-            entry.account.as_str().into(),
-            entry.instrument.admin.as_str().into(),
-            entry.instrument.id.as_str().into(),
-            entry.amount.into(),
-            entry.cause.kind().into(),
-            entry.cause.reference().into(),
-            entry
-                .origin
-                .as_ref()
-                .map(|o| o.update_id.to_string())
-                .into(),
-            entry.origin.as_ref().map(|o| o.record_time.micros()).into(),
-            crate::now().micros().into(),
-        ]);
-        Ok(())
-    }
-
-    /// Writes what is pending: creations before archivals (a holding may be created and spent
-    /// in one batch), the rest in any order as no row depends on another.
-    async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
-        self.holdings
-            .run(
-                tx,
-                "INSERT INTO holdings ({columns}) SELECT {columns} FROM {v} WHERE true",
-            )
-            .await
-            .map_err(|e| conflict(e, "a holding of the batch is already recorded"))?;
-        if !self.archives.is_empty() {
-            let archived = self
-                .archives
-                .run(
-                    tx,
-                    "UPDATE holdings SET archived_update_id = v.archived_update_id,
-                         archived_record_time_us = v.archived_record_time_us
-                     FROM {v}
-                     WHERE holdings.contract_id = v.contract_id
-                       AND holdings.archived_update_id IS NULL
-                     RETURNING holdings.contract_id",
-                )
-                .await?;
-            if archived.len() != self.archives.len() {
-                let done = archived
-                    .iter()
-                    .map(|r| r.get::<String>("contract_id"))
-                    .collect::<Result<HashSet<String>>>()?;
-                let mut seen = HashSet::new();
-                let missing = self
-                    .archives
-                    .texts(0)
-                    .find(|c| !done.contains(*c) || !seen.insert(*c))
-                    .unwrap_or_default();
-                return Err(StoreError::Conflict(format!(
-                    "holding {missing} is not an active treasury holding"
-                )));
-            }
-        }
-        self.deposits
-            .run(
-                tx,
-                "INSERT INTO deposits ({columns}) SELECT {columns} FROM {v} WHERE true",
-            )
-            .await
-            .map_err(|e| conflict(e, "a deposit of the batch is already recorded"))?;
-        self.withdrawals
-            .run(
-                tx,
-                "INSERT INTO withdrawals ({columns}) SELECT {columns} FROM {v} WHERE true",
-            )
-            .await
-            .map_err(|e| conflict(e, "a recovered withdrawal of the batch already exists"))?;
-        self.journal
-            .run(
-                tx,
-                "INSERT INTO journal ({columns}) SELECT {columns} FROM {v} WHERE true",
-            )
-            .await
-            .map_err(|e| conflict(e, "a journal entry of the batch"))?;
-        self.holdings.clear();
-        self.archives.clear();
-        self.deposits.clear();
-        self.withdrawals.clear();
-        self.journal.clear();
-        Ok(())
-    }
-}
-
-fn conflict(error: StoreError, what: &str) -> StoreError {
-    match error {
-        StoreError::Conflict(why) => StoreError::Conflict(format!("{what}: {why}")),
-        other => other,
-    }
 }
 
 /// How many leading characters of an update id SQLite's `ingested_updates_by_id_prefix` index

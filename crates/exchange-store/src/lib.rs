@@ -54,6 +54,7 @@ mod memory_keeper;
 mod open_lock;
 mod operator_log;
 mod pages;
+mod pending;
 mod pool;
 mod quarantine;
 mod recoveries;

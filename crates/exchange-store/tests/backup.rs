@@ -7,7 +7,7 @@
 mod harness;
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use exchange_core::changeset::AccountId;
 use exchange_store::{Store, StoreError, restore_sqlite};
@@ -126,10 +126,9 @@ async fn a_backup_replaces_a_file_only_when_asked() {
     copy.close().await;
 }
 
-/// Backup, more writes, restore: the DB is the backup again, and the replaced file (with the
-/// writes after the backup) is kept beside it, still readable.
-#[tokio::test]
-async fn a_restore_puts_the_backup_back_and_keeps_the_replaced_file() {
+/// A SQLite store with account 1, backed up to `backup.db` in a directory of its own (kept
+/// while the returned handle lives), then account 2 written after the backup.
+async fn backed_up() -> (TestDb, Store, tempfile::TempDir, PathBuf) {
     let db = TestDb::sqlite();
     let store = db.open().await;
     store.create_account(&account(1), "c").await.unwrap();
@@ -137,6 +136,14 @@ async fn a_restore_puts_the_backup_back_and_keeps_the_replaced_file() {
     let backup = dir.path().join("backup.db");
     store.backup_to(&backup, false).await.unwrap();
     store.create_account(&account(2), "c").await.unwrap();
+    (db, store, dir, backup)
+}
+
+/// Backup, more writes, restore: the DB is the backup again, and the replaced file (with the
+/// writes after the backup) is kept beside it, still readable.
+#[tokio::test]
+async fn a_restore_puts_the_backup_back_and_keeps_the_replaced_file() {
+    let (db, store, _dir, backup) = backed_up().await;
     store.close().await;
     drop(store);
 
@@ -186,13 +193,7 @@ async fn restores_within_one_second_each_keep_their_replaced_file() {
 
 #[tokio::test]
 async fn a_restore_refuses_while_the_db_is_open() {
-    let db = TestDb::sqlite();
-    let store = db.open().await;
-    store.create_account(&account(1), "c").await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let backup = dir.path().join("backup.db");
-    store.backup_to(&backup, false).await.unwrap();
-    store.create_account(&account(2), "c").await.unwrap();
+    let (db, store, _dir, backup) = backed_up().await;
 
     let e = restore_sqlite(&db.url, &backup).await.unwrap_err();
     assert!(matches!(e, StoreError::Lease(_)), "{e}");

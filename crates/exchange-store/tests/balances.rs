@@ -3,17 +3,14 @@
 
 mod harness;
 
-use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Effect, Holding, IngestedUpdate, JournalCause, JournalEntry,
-};
+use exchange_core::changeset::{Effect, JournalCause, JournalEntry};
 use exchange_core::withdrawal::{
     WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
-use exchange_core::{
-    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
-};
+use exchange_core::{Amount, ContractId, InstrumentId, Timestamp};
 use exchange_store::{BalanceDrift, Store, StoreError};
 use harness::TestDb;
+use harness::fixtures::{account, amount, amulet, checkpoint, commit, holding, party};
 
 conformance!(
     balances_follow_deposits_debits_refunds_and_batches,
@@ -24,54 +21,11 @@ conformance!(
 
 // ---- fixtures ------------------------------------------------------------------------------
 
-fn amount(s: &str) -> Amount {
-    s.parse().unwrap()
-}
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
-
-fn amulet() -> InstrumentId {
-    InstrumentId {
-        admin: party("DSO"),
-        id: "Amulet".into(),
-    }
-}
-
 fn acme() -> InstrumentId {
     InstrumentId {
         admin: party("acme"),
         id: "AcmeToken".into(),
     }
-}
-
-fn account(s: &str) -> AccountId {
-    AccountId::new(s).unwrap()
-}
-
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-    }
-}
-
-fn checkpoint(n: i64) -> Checkpoint {
-    Checkpoint {
-        offset: Offset::new(n).unwrap(),
-        last_update: Some(update(n)),
-    }
-}
-
-/// Commits transaction `n` with `effects`.
-async fn commit(store: &Store, n: i64, effects: Vec<Effect>) -> Result<(), StoreError> {
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(n));
-    changes.effects = effects;
-    store.commit(&changes, &checkpoint(n)).await
 }
 
 /// A journal entry (an adjustment: a unique cause per `note`).
@@ -82,17 +36,6 @@ fn entry(to: &str, instrument: InstrumentId, value: &str, note: &str) -> Effect 
         amount: amount(value),
         cause: JournalCause::Adjustment(note.into()),
         origin: None,
-    })
-}
-
-fn holding(c: &str, value: &str, n: i64) -> Effect {
-    Effect::HoldingCreated(Holding {
-        contract_id: ContractId::new(c).unwrap(),
-        instrument: amulet(),
-        amount: amount(value),
-        lock: None,
-        created: update(n).origin(),
-        held_back: None,
     })
 }
 
@@ -220,14 +163,11 @@ async fn check_balances_reports_a_row_that_differs(db: &TestDb) {
     assert_eq!(store.check_balances().await.unwrap(), vec![]);
     store.close().await;
 
-    raw(
-        db,
-        &[
-            "UPDATE account_balances SET balance = '7.4' WHERE account_id = 'a'",
-            "DELETE FROM account_balances WHERE account_id = 'b'",
-            "INSERT INTO account_balances VALUES ('b', 'acme::1220abcd', 'AcmeToken', '1')",
-        ],
-    )
+    db.raw(&[
+        "UPDATE account_balances SET balance = '7.4' WHERE account_id = 'a'",
+        "DELETE FROM account_balances WHERE account_id = 'b'",
+        "INSERT INTO account_balances VALUES ('b', 'acme::1220abcd', 'AcmeToken', '1')",
+    ])
     .await;
     let store = db.open().await;
     let drifts = store.check_balances().await.unwrap();
@@ -262,12 +202,10 @@ async fn check_balances_reports_a_row_that_differs(db: &TestDb) {
 /// refuses the DB as not migrated), and new entries add to them.
 async fn a_db_at_0010_gets_its_balances_when_migrated(db: &TestDb) {
     let postgres = db.url.starts_with("postgres");
-    run_migrations(db, 10).await;
-    raw(
-        db,
-        &[
-            "INSERT INTO accounts VALUES ('a', 'c', 1), ('b', 'c', 1), ('idle', 'c', 1)",
-            "INSERT INTO journal (account_id, instrument_admin, instrument_id, amount, cause_kind,
+    db.migrate_up_to(10).await;
+    db.raw(&[
+        "INSERT INTO accounts VALUES ('a', 'c', 1), ('b', 'c', 1), ('idle', 'c', 1)",
+        "INSERT INTO journal (account_id, instrument_admin, instrument_id, amount, cause_kind,
                                   cause_ref, booked_at_us)
              VALUES ('a', 'DSO::1220abcd', 'Amulet', '100.0000000000', 'adjustment', '1', 1),
                     ('a', 'DSO::1220abcd', 'Amulet', '-0.0000000001', 'adjustment', '2', 1),
@@ -275,11 +213,10 @@ async fn a_db_at_0010_gets_its_balances_when_migrated(db: &TestDb) {
                     ('a', 'acme::1220abcd', 'AcmeToken', '9.0000000000', 'adjustment', '4', 1),
                     ('b', 'DSO::1220abcd', 'Amulet', '3.0000000000', 'adjustment', '5', 1),
                     ('b', 'DSO::1220abcd', 'Amulet', '-3.0000000000', 'adjustment', '6', 1)",
-        ],
-    )
+    ])
     .await;
     // Migration 0011 and every later one, as sqlx runs them, without this crate's code.
-    run_migrations(db, i64::MAX).await;
+    db.migrate_up_to(i64::MAX).await;
     match exchange_store::Store::open_read_only(&db.url).await {
         Ok(reader) => {
             assert!(postgres, "SQLite's balances are not backfilled yet");
@@ -361,55 +298,4 @@ async fn a_balance_beyond_numeric_10_is_refused_and_nothing_written(db: &TestDb)
         "9999999999999999999999999999.4999999999",
     )
     .await;
-}
-
-// ---- raw DB access -------------------------------------------------------------------------
-
-/// Applies this build's migrations up to `version` only, as sqlx would, without the store.
-async fn run_migrations(db: &TestDb, version: i64) {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if db.url.starts_with("postgres") {
-            "migrations/postgres"
-        } else {
-            "migrations/sqlite"
-        });
-    let mut migrator = sqlx::migrate::Migrator::new(dir).await.unwrap();
-    migrator.migrations = migrator
-        .migrations
-        .iter()
-        .filter(|m| m.version <= version)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    if db.url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        migrator.run(&pool).await.unwrap();
-        pool.close().await;
-    } else {
-        let options = db
-            .url
-            .parse::<sqlx::sqlite::SqliteConnectOptions>()
-            .unwrap()
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        migrator.run(&pool).await.unwrap();
-        pool.close().await;
-    }
-}
-
-/// Runs `statements` on the DB directly (what an old build or a hand edit would write).
-async fn raw(db: &TestDb, statements: &[&str]) {
-    if db.url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        for sql in statements {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
-    } else {
-        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
-        for sql in statements {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
-    }
 }

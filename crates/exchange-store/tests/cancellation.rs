@@ -11,10 +11,11 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use exchange_core::changeset::{AccountId, ChangeSet, Checkpoint, Effect, Holding, IngestedUpdate};
-use exchange_core::{Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp};
+use exchange_core::changeset::{AccountId, ChangeSet, Effect, Holding};
+use exchange_core::{Amount, ContractId, InstrumentId, PartyId};
 use exchange_store::Store;
 use harness::TestDb;
+use harness::fixtures::{checkpoint, update};
 
 conformance!(cancelled_writes_leave_the_db_writable);
 
@@ -88,22 +89,6 @@ fn instrument() -> InstrumentId {
     InstrumentId {
         admin: PartyId::new("DSO::1220abcd").unwrap(),
         id: "Amulet".into(),
-    }
-}
-
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: exchange_core::UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-    }
-}
-
-fn checkpoint(n: i64) -> Checkpoint {
-    Checkpoint {
-        offset: Offset::new(n).unwrap(),
-        last_update: Some(update(n)),
     }
 }
 

@@ -3,21 +3,23 @@
 mod harness;
 
 use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect, Holding,
-    IngestedUpdate, InstructionState, JournalCause, JournalEntry, Origin, QuarantinedUpdate,
+    ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect, Holding,
+    IngestedUpdate, InstructionState, JournalCause, JournalEntry, QuarantinedUpdate,
     TransferInstruction,
 };
 use exchange_core::ingest::{Known, Needs, transition_effects};
 use exchange_core::parser::Standard;
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{
-    RecoveredWithdrawal, WithdrawalId, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
+    RecoveredWithdrawal, WithdrawalRequest, WithdrawalState, WithdrawalTransition,
 };
-use exchange_core::{
-    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
-};
+use exchange_core::{Amount, InstrumentId, Offset, SynchronizerId, Timestamp, UpdateId};
 use exchange_store::{Dar, Store, StoreError, Switch};
 use harness::TestDb;
+use harness::fixtures::{
+    account, amount, amulet, checkpoint, cid, deposit, holding, origin, party, recorded, sync, tx,
+    update, wid,
+};
 
 conformance!(
     a_refund_decided_before_an_attribution_is_refused,
@@ -48,101 +50,6 @@ conformance!(
 
 // ---- fixtures ------------------------------------------------------------------------------
 
-fn amount(s: &str) -> Amount {
-    s.parse().unwrap()
-}
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
-
-fn amulet() -> InstrumentId {
-    InstrumentId {
-        admin: party("DSO"),
-        id: "Amulet".into(),
-    }
-}
-
-fn cid(s: &str) -> ContractId {
-    ContractId::new(s).unwrap()
-}
-
-fn account(s: &str) -> AccountId {
-    AccountId::new(s).unwrap()
-}
-
-fn wid(s: &str) -> WithdrawalId {
-    WithdrawalId::new(s).unwrap()
-}
-
-fn sync() -> SynchronizerId {
-    SynchronizerId::new("global::1220").unwrap()
-}
-
-/// The `n`th transaction: offset `n`, record time `n` ms.
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: sync(),
-    }
-}
-
-fn checkpoint(n: i64) -> Checkpoint {
-    Checkpoint {
-        offset: Offset::new(n).unwrap(),
-        last_update: Some(update(n)),
-    }
-}
-
-/// A change set ingesting transaction `n` with `effects`.
-fn tx(n: i64, effects: Vec<Effect>) -> ChangeSet {
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(n));
-    changes.effects = effects;
-    changes
-}
-
-fn origin(n: i64) -> Origin {
-    update(n).origin()
-}
-
-fn holding(c: &str, value: &str, n: i64) -> Effect {
-    Effect::HoldingCreated(Holding {
-        contract_id: cid(c),
-        instrument: amulet(),
-        amount: amount(value),
-        lock: None,
-        created: origin(n),
-        held_back: None,
-    })
-}
-
-fn deposit(id: &str, to: Option<&str>, value: &str, state: DepositState, n: i64) -> Deposit {
-    Deposit {
-        id: DepositId::new(id).unwrap(),
-        account: to.map(account),
-        instrument: amulet(),
-        amount: amount(value),
-        sender: party("alice"),
-        state,
-        transfer_instruction: None,
-        origin: origin(n),
-        held_back: None,
-    }
-}
-
-/// A deposit recorded as core records it: a credited one comes with its credit.
-fn recorded(d: Deposit) -> Vec<Effect> {
-    let credit = (d.state == DepositState::Credited)
-        .then(|| d.credit(&d.origin))
-        .flatten();
-    let mut effects = vec![Effect::DepositRecorded(d)];
-    effects.extend(credit.map(Effect::Journal));
-    effects
-}
-
 /// An offered deposit accepted in transaction `n`, with its credit, as core emits it.
 fn accepted(d: &Deposit, n: i64) -> Vec<Effect> {
     vec![
@@ -165,25 +72,27 @@ async fn moved(store: &Store, t: WithdrawalTransition) -> Vec<Effect> {
     transition_effects(&known.withdrawals[&t.id], t).unwrap()
 }
 
-/// A store with account `acc` holding `funds` Amulet, credited by a deposit in transaction 1,
+/// A store with account `acc` holding `funds` Amulet, credited by deposit d0 in transaction 1,
 /// plus treasury holdings h1 (60) and h2 (40) from the same transaction.
 async fn funded(db: &TestDb, funds: &str) -> Store {
-    let store = db.open().await;
-    store
-        .create_account(&account("acc"), "customer-1")
-        .await
-        .unwrap();
-    let mut effects = vec![holding("h1", "60", 1), holding("h2", "40", 1)];
-    effects.extend(recorded(deposit(
-        "d0",
-        Some("acc"),
-        funds,
-        DepositState::Credited,
-        1,
-    )));
-    let changes = tx(1, effects);
-    store.commit(&changes, &checkpoint(1)).await.unwrap();
-    store
+    let holdings = vec![holding("h1", "60", 1), holding("h2", "40", 1)];
+    harness::fixtures::funded(db, &[account("acc")], funds, holdings).await
+}
+
+/// Withdrawal `id` of 25 Amulet to bob, lost and recovered by ingestion in transaction 2:
+/// unattributed, no offer, no duplicate.
+fn recovered(id: &str) -> RecoveredWithdrawal {
+    RecoveredWithdrawal {
+        account: None,
+        id: wid(id),
+        instrument: amulet(),
+        amount: amount("25"),
+        receiver: party("bob"),
+        origin: origin(2),
+        transfer_instruction: None,
+        duplicate_of: None,
+        offer_expiry: None,
+    }
 }
 
 fn request(id: &str, value: &str, holdings: &[&str]) -> WithdrawalRequest {
@@ -690,15 +599,8 @@ async fn withdrawal_lifecycle_with_refunds(db: &TestDb) {
 async fn recovered_withdrawals(db: &TestDb) {
     let store = funded(db, "100").await;
     let recovered = RecoveredWithdrawal {
-        account: None,
-        id: wid("lost-1"),
-        instrument: amulet(),
-        amount: amount("25"),
-        receiver: party("bob"),
-        origin: origin(2),
         transfer_instruction: Some(cid("ti9")),
-        duplicate_of: None,
-        offer_expiry: None,
+        ..recovered("lost-1")
     };
     store
         .commit(
@@ -745,15 +647,8 @@ async fn a_refund_decided_before_an_attribution_is_refused(db: &TestDb) {
     let suspense = account("suspense");
     store.create_account(&suspense, "operator").await.unwrap();
     let recovered = RecoveredWithdrawal {
-        account: None,
-        id: wid("lost-1"),
-        instrument: amulet(),
-        amount: amount("25"),
-        receiver: party("bob"),
-        origin: origin(2),
         transfer_instruction: Some(cid("ti9")),
-        duplicate_of: None,
-        offer_expiry: None,
+        ..recovered("lost-1")
     };
     let debit = Effect::Journal(JournalEntry {
         account: suspense.clone(),
@@ -1309,15 +1204,9 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
         4,
         vec![
             Effect::WithdrawalRecovered(RecoveredWithdrawal {
-                account: None,
-                id: wid("lost-1"),
-                instrument: amulet(),
                 amount: amount("5"),
-                receiver: party("bob"),
                 origin: origin(4),
-                transfer_instruction: None,
-                duplicate_of: None,
-                offer_expiry: None,
+                ..recovered("lost-1")
             }),
             Effect::Journal(JournalEntry {
                 account: account("acc"),
@@ -1383,13 +1272,13 @@ async fn a_batch_laid_over_reads_equals_the_state_after_its_commit(db: &TestDb) 
 /// table without a unique key) stay found, and recording one again fails, whether it was
 /// recorded before the migration, in an earlier batch or twice in one batch.
 async fn an_update_is_recorded_once_before_and_after_migrations(db: &TestDb) {
-    let old = migrator_up_to(db, 3).await;
+    db.migrate_up_to(3).await;
     let long_id = format!("1220{}", "ab".repeat(32));
     let insert = format!(
         "INSERT INTO ingested_updates (update_id, ledger_offset, record_time_us, synchronizer_id)
          VALUES ('u7', 7, 7000, 'global-domain::1220'), ('{long_id}', 8, 8000, 'global-domain::1220')"
     );
-    run_on(db, &old, &insert).await;
+    db.raw(&[&insert]).await;
 
     let store = db.open().await;
     assert!(store.is_ingested(&update(7).update_id).await.unwrap());
@@ -1443,56 +1332,17 @@ async fn an_update_is_recorded_once_before_and_after_migrations(db: &TestDb) {
     store.close().await;
 }
 
-/// The migrations of `db`'s backend up to `version`.
-async fn migrator_up_to(db: &TestDb, version: i64) -> sqlx::migrate::Migrator {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if db.url.starts_with("postgres") {
-            "migrations/postgres"
-        } else {
-            "migrations/sqlite"
-        });
-    let mut old = sqlx::migrate::Migrator::new(dir).await.unwrap();
-    old.migrations = old
-        .migrations
-        .iter()
-        .filter(|m| m.version <= version)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    old
-}
-
-/// Runs `old` on `db`, then `sql`.
-async fn run_on(db: &TestDb, old: &sqlx::migrate::Migrator, sql: &str) {
-    if db.url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        old.run(&pool).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-    } else {
-        let options = db
-            .url
-            .parse::<sqlx::sqlite::SqliteConnectOptions>()
-            .unwrap()
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        old.run(&pool).await.unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-    }
-}
-
 /// A DB written by the schema up to migration 0003 (holdings with only the `locked` flag)
 /// migrates at open: its locked holding reads as a lock without details, its other holdings as
 /// unlocked, and new holdings keep their lock.
 async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
     let postgres = db.url.starts_with("postgres");
-    let old = migrator_up_to(db, 3).await;
+    db.migrate_up_to(3).await;
     let insert = "INSERT INTO holdings (contract_id, instrument_admin, instrument_id, amount,
                       locked, created_update_id, created_record_time_us)
                   VALUES ('old-locked', 'DSO::1220', 'Amulet', '1.0000000000', true, 'u', 1),
                          ('old-free', 'DSO::1220', 'Amulet', '2.0000000000', false, 'u', 1)";
-    run_on(db, &old, insert).await;
+    db.raw(&[insert]).await;
 
     let store = db.open().await;
     let locked = store.holding(&cid("old-locked")).await.unwrap().unwrap();
@@ -1535,15 +1385,10 @@ async fn a_db_from_before_the_lock_column_migrates(db: &TestDb) {
     store.close().await;
     if postgres {
         // The unused index is gone.
-        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM pg_indexes WHERE indexname = 'ingested_updates_by_time'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert_eq!(n, 0);
-        pool.close().await;
+        let left = db
+            .texts("SELECT indexname::text FROM pg_indexes WHERE indexname = 'ingested_updates_by_time'")
+            .await;
+        assert_eq!(left, Vec::<Vec<String>>::new());
     }
 }
 
@@ -1607,15 +1452,8 @@ async fn quarantined_updates_are_held_then_released_once(db: &TestDb) {
 async fn a_second_payment_is_stored_as_such(db: &TestDb) {
     let store = funded(db, "100").await;
     let repeat = RecoveredWithdrawal {
-        account: None,
-        id: wid("w1#repeat:u2:7"),
-        instrument: amulet(),
-        amount: amount("25"),
-        receiver: party("bob"),
-        origin: origin(2),
-        transfer_instruction: None,
         duplicate_of: Some(wid("w1")),
-        offer_expiry: None,
+        ..recovered("w1#repeat:u2:7")
     };
     store
         .commit(
@@ -1703,17 +1541,7 @@ async fn the_store_books_only_what_the_change_set_lists(db: &TestDb) {
 /// refunded to that account, once (before, the store refunded only requests with an account).
 async fn an_automation_transition_refunds_by_the_same_rule_as_ingestion(db: &TestDb) {
     let store = funded(db, "100").await;
-    let recovered = RecoveredWithdrawal {
-        account: None,
-        id: wid("lost-1"),
-        instrument: amulet(),
-        amount: amount("25"),
-        receiver: party("bob"),
-        origin: origin(2),
-        transfer_instruction: None,
-        duplicate_of: None,
-        offer_expiry: None,
-    };
+    let recovered = recovered("lost-1");
     let debit = JournalEntry {
         account: account("acc"),
         instrument: amulet(),

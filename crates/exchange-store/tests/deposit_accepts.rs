@@ -6,14 +6,15 @@ mod harness;
 use std::collections::BTreeSet;
 
 use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Direction, Effect,
-    IngestedUpdate, InstructionState, Origin, TransferInstruction,
+    AccountId, Deposit, DepositId, DepositState, Direction, Effect, InstructionState,
+    TransferInstruction,
 };
 use exchange_core::parser::Standard;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
-use exchange_core::{Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp};
+use exchange_core::{Amount, InstrumentId, Timestamp};
 use exchange_store::{AcceptOutcome, AcceptState, OfferClaimRequest, Store, StoreError};
 use harness::TestDb;
+use harness::fixtures::{cid, commit, origin, party};
 
 conformance!(
     only_open_offers_of_onboarded_tokens_to_known_accounts_are_claimed,
@@ -21,10 +22,6 @@ conformance!(
     attempts_are_bounded_and_a_settled_offer_leaves_the_failed_list,
     concurrent_claims_never_share_an_offer,
 );
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
 
 fn sbx() -> InstrumentId {
     InstrumentId {
@@ -38,34 +35,6 @@ fn other() -> InstrumentId {
         admin: party("admin"),
         id: "OTHER".into(),
     }
-}
-
-fn cid(s: &str) -> ContractId {
-    ContractId::new(s).unwrap()
-}
-
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: exchange_core::UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-    }
-}
-
-fn origin(n: i64) -> Origin {
-    update(n).origin()
-}
-
-async fn commit(store: &Store, n: i64, effects: Vec<Effect>) {
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(n));
-    changes.effects = effects;
-    let checkpoint = Checkpoint {
-        offset: Offset::new(n).unwrap(),
-        last_update: Some(update(n)),
-    };
-    store.commit(&changes, &checkpoint).await.unwrap();
 }
 
 fn instruction(id: &str, instrument: InstrumentId, state: InstructionState, n: i64) -> Effect {
@@ -135,7 +104,7 @@ async fn store_with_offers(db: &TestDb, n: usize) -> Store {
     ));
     effects.push(instruction("other", other(), InstructionState::Pending, 1));
     effects.push(deposit("d-other", "other", other(), DepositState::Offered));
-    commit(&store, 1, effects).await;
+    commit(&store, 1, effects).await.unwrap();
     store
 }
 
@@ -304,7 +273,8 @@ async fn attempts_are_bounded_and_a_settled_offer_leaves_the_failed_list(db: &Te
             },
         ],
     )
-    .await;
+    .await
+    .unwrap();
     let failed = store.failed_deposit_accepts().await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].record.instruction, cid("o1"));

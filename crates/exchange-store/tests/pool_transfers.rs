@@ -7,26 +7,22 @@ mod harness;
 
 use std::collections::BTreeMap;
 
-use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
-    IngestedUpdate,
-};
+use exchange_core::changeset::{AccountId, Checkpoint, Effect};
 use exchange_core::ingest::{FoldConfig, Known, Needs, expire_due, fold};
 use exchange_core::parser::{Direction, Transfer, TransferKind, TransferStatus};
 use exchange_core::pool::{
     PoolAction, PoolOrder, PoolPolicy, PoolTransfer, plan, pool_transfer_id,
 };
-use exchange_core::selection::SelectionPolicy;
 use exchange_core::token_standard as ts;
 use exchange_core::withdrawal::{
     WithdrawalId, WithdrawalOrder, WithdrawalPurpose, WithdrawalState,
 };
-use exchange_core::{
-    Amount, ContractId, InstrumentId, Offset, ParsedTransaction, PartyId, SynchronizerId,
-    Timestamp, UpdateId,
-};
+use exchange_core::{Amount, Offset, ParsedTransaction, PartyId, Timestamp};
 use exchange_store::{Store, StoreError, Switch};
 use harness::TestDb;
+use harness::fixtures::{
+    HOUR_MICROS, amount, amulet, checkpoint, cid, funded, holding, party, reserved_by, sync, update,
+};
 
 conformance!(
     a_pool_transfer_reserves_its_inputs_and_debits_nobody,
@@ -36,91 +32,26 @@ conformance!(
     a_pool_transfer_and_a_withdrawal_never_share_an_input,
 );
 
-const HOUR_MICROS: i64 = 3_600_000_000;
-
-fn amount(s: &str) -> Amount {
-    s.parse().unwrap()
-}
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
-
 fn treasury() -> PartyId {
     party("treasury")
-}
-
-fn amulet() -> InstrumentId {
-    InstrumentId {
-        admin: party("DSO"),
-        id: "Amulet".into(),
-    }
 }
 
 fn account() -> AccountId {
     AccountId::new("acc").unwrap()
 }
 
-fn sync() -> SynchronizerId {
-    SynchronizerId::new("global::1220").unwrap()
-}
-
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: sync(),
-    }
-}
-
-fn cid(c: &str) -> ContractId {
-    ContractId::new(c).unwrap()
-}
-
 /// A pool of one big holding and three dust holdings; `acc` has 500 to withdraw.
 async fn pool(db: &TestDb) -> Store {
-    let store = db.open().await;
-    store
-        .create_account(&account(), "customer-1")
-        .await
-        .unwrap();
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(1));
-    for (c, value) in [("big", "1000"), ("d1", "0.1"), ("d2", "0.2"), ("d3", "0.3")] {
-        changes.push(Effect::HoldingCreated(Holding {
-            contract_id: cid(c),
-            instrument: amulet(),
-            amount: amount(value),
-            lock: None,
-            created: update(1).origin(),
-            held_back: None,
-        }));
-    }
-    let deposit = Deposit {
-        id: DepositId::new("d0").unwrap(),
-        account: Some(account()),
-        instrument: amulet(),
-        amount: amount("500"),
-        sender: party("alice"),
-        state: DepositState::Credited,
-        transfer_instruction: None,
-        origin: update(1).origin(),
-        held_back: None,
-    };
-    let credit = deposit.credit(&update(1).origin()).unwrap();
-    changes.push(Effect::DepositRecorded(deposit));
-    changes.push(Effect::Journal(credit));
-    commit(&store, changes, 1).await;
-    store
+    let holdings = [("big", "1000"), ("d1", "0.1"), ("d2", "0.2"), ("d3", "0.3")]
+        .iter()
+        .map(|(c, value)| holding(c, value, 1))
+        .collect();
+    funded(db, &[account()], "500", holdings).await
 }
 
-async fn commit(store: &Store, changes: ChangeSet, n: i64) {
-    let checkpoint = Checkpoint {
-        offset: Offset::new(n).unwrap(),
-        last_update: Some(update(n)),
-    };
-    store.commit(&changes, &checkpoint).await.unwrap();
+/// `acc`'s withdrawal of `value` Amulet.
+fn customer(id: &str, value: &str) -> WithdrawalOrder {
+    harness::fixtures::order(id, &account(), amount(value))
 }
 
 fn policy() -> PoolPolicy {
@@ -154,20 +85,6 @@ async fn planned(store: &Store) -> (PoolTransfer, PoolTransfer) {
         (PoolAction::MergeDust, PoolAction::Split)
     );
     (merge, split)
-}
-
-/// The contract ids reserved by `withdrawal`, sorted.
-async fn reserved_by(store: &Store, withdrawal: &str) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .active_holdings(&amulet())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|h| h.reserved_by.as_ref().map(|w| w.as_str()) == Some(withdrawal))
-        .map(|h| h.holding.contract_id.to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 async fn a_pool_transfer_reserves_its_inputs_and_debits_nobody(db: &TestDb) {
@@ -213,20 +130,6 @@ async fn a_pool_transfer_reserves_its_inputs_and_debits_nobody(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NoSpendableHoldings(_)), "{err:?}");
-}
-
-fn customer(id: &str, value: &str) -> WithdrawalOrder {
-    WithdrawalOrder {
-        id: WithdrawalId::new(id).unwrap(),
-        account: account(),
-        instrument: amulet(),
-        amount: amount(value),
-        receiver: party("bob"),
-        ttl_micros: HOUR_MICROS,
-        synchronizer: None,
-        idempotency_key: None,
-        policy: SelectionPolicy::default(),
-    }
 }
 
 async fn an_input_taken_since_the_plan_is_refused_and_nothing_written(db: &TestDb) {
@@ -392,7 +295,8 @@ async fn ingest(store: &Store, tx: &ParsedTransaction) {
     store.load_known(&needs, &mut known).await.unwrap();
     let folded = fold(tx, &known, &config);
     assert!(folded.anomalies.is_empty(), "{:?}", folded.anomalies);
-    commit(store, folded.changes, tx.offset.get()).await;
+    let n = tx.offset.get();
+    store.commit(&folded.changes, &checkpoint(n)).await.unwrap();
 }
 
 async fn the_treasurys_self_transfer_completes_it_without_a_journal(db: &TestDb) {

@@ -32,7 +32,7 @@ async fn snapshot(db: &TestDb) -> (Vec<(i64, bool)>, Option<Vec<u8>>) {
 }
 
 async fn an_older_schema_is_refused_and_left_as_it_was(db: &TestDb) {
-    db.migrate_first(2).await;
+    db.migrate_up_to(2).await;
     let before = snapshot(db).await;
 
     let err = Store::open_read_only(&db.url).await.unwrap_err();

@@ -7,18 +7,16 @@ mod harness;
 
 use std::collections::BTreeSet;
 
-use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
-    IngestedUpdate, Origin,
-};
+use exchange_core::changeset::{AccountId, Effect};
 use exchange_core::selection::{SelectionError, SelectionPolicy};
 use exchange_core::token_standard::Lock;
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder, WithdrawalState};
-use exchange_core::{
-    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
-};
+use exchange_core::{Amount, ContractId, Timestamp};
 use exchange_store::{AttemptOutcome, ClaimRequest, Store, StoreError, Switch};
 use harness::TestDb;
+use harness::fixtures::{
+    HOUR_MICROS, amount, amulet, credit, dso_lock, holding_with, race_orders, reserved_by,
+};
 
 conformance!(
     an_order_reserves_the_smallest_covering_holdings,
@@ -33,133 +31,23 @@ conformance!(
     concurrent_claims_never_share_a_withdrawal,
 );
 
-const HOUR_MICROS: i64 = 3_600_000_000;
-
-fn amount(s: &str) -> Amount {
-    s.parse().unwrap()
-}
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
-
-fn amulet() -> InstrumentId {
-    InstrumentId {
-        admin: party("DSO"),
-        id: "Amulet".into(),
-    }
-}
-
 fn account() -> AccountId {
     AccountId::new("acc").unwrap()
 }
 
-fn origin(n: i64) -> Origin {
-    update(n).origin()
-}
-
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-    }
-}
-
+/// A recognized Amulet holding from transaction 1.
 fn holding(c: &str, value: &str, lock: Option<Lock>) -> Effect {
-    Effect::HoldingCreated(Holding {
-        contract_id: ContractId::new(c).unwrap(),
-        instrument: amulet(),
-        amount: amount(value),
-        lock,
-        created: origin(1),
-        held_back: None,
-    })
-}
-
-fn lock_until(expires_at: Option<Timestamp>) -> Option<Lock> {
-    Some(Lock {
-        holders: vec![party("DSO")],
-        expires_at,
-        expires_after_micros: None,
-        context: Some("test".into()),
-    })
+    holding_with(c, amount(value), lock, 1)
 }
 
 /// Account `acc` credited with `funds` Amulet and the treasury holding `holdings`.
 async fn funded(db: &TestDb, funds: &str, holdings: Vec<Effect>) -> Store {
-    let store = db.open().await;
-    store
-        .create_account(&account(), "customer-1")
-        .await
-        .unwrap();
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(1));
-    changes.effects = holdings;
-    let deposit = Deposit {
-        id: DepositId::new("d0").unwrap(),
-        account: Some(account()),
-        instrument: amulet(),
-        amount: amount(funds),
-        sender: party("alice"),
-        state: DepositState::Credited,
-        transfer_instruction: None,
-        origin: origin(1),
-        held_back: None,
-    };
-    // Core books the credit; the store applies exactly what the change set lists.
-    let credit = deposit.credit(&origin(1)).unwrap();
-    changes.effects.push(Effect::DepositRecorded(deposit));
-    changes.effects.push(Effect::Journal(credit));
-    let checkpoint = Checkpoint {
-        offset: Offset::new(1).unwrap(),
-        last_update: Some(update(1)),
-    };
-    store.commit(&changes, &checkpoint).await.unwrap();
-    store
+    harness::fixtures::funded(db, &[account()], funds, holdings).await
 }
 
-/// Opens `accounts`, each credited with `funds` by a deposit in transaction 2.
-async fn credit(store: &Store, accounts: &[AccountId], funds: &str) {
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(2));
-    for (i, account) in accounts.iter().enumerate() {
-        store.create_account(account, "customer").await.unwrap();
-        let deposit = Deposit {
-            id: DepositId::new(format!("d2-{i}")).unwrap(),
-            account: Some(account.clone()),
-            instrument: amulet(),
-            amount: amount(funds),
-            sender: party("alice"),
-            state: DepositState::Credited,
-            transfer_instruction: None,
-            origin: origin(2),
-            held_back: None,
-        };
-        let credit = deposit.credit(&origin(2)).unwrap();
-        changes.effects.push(Effect::DepositRecorded(deposit));
-        changes.effects.push(Effect::Journal(credit));
-    }
-    let checkpoint = Checkpoint {
-        offset: Offset::new(2).unwrap(),
-        last_update: Some(update(2)),
-    };
-    store.commit(&changes, &checkpoint).await.unwrap();
-}
-
+/// `acc`'s order of `value` Amulet to bob.
 fn order(id: &str, value: &str) -> WithdrawalOrder {
-    WithdrawalOrder {
-        id: WithdrawalId::new(id).unwrap(),
-        account: account(),
-        instrument: amulet(),
-        amount: amount(value),
-        receiver: party("bob"),
-        ttl_micros: HOUR_MICROS,
-        synchronizer: None,
-        idempotency_key: None,
-        policy: SelectionPolicy::default(),
-    }
+    harness::fixtures::order(id, &account(), amount(value))
 }
 
 fn keyed(id: &str, value: &str, key: &str) -> WithdrawalOrder {
@@ -179,20 +67,6 @@ fn selection_error(err: &StoreError) -> Option<&SelectionError> {
 
 async fn balance(store: &Store) -> Amount {
     store.balance(&account(), &amulet()).await.unwrap()
-}
-
-/// The contract ids reserved by `withdrawal`, sorted.
-async fn reserved_by(store: &Store, withdrawal: &str) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .active_holdings(&amulet())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|h| h.reserved_by.as_ref().map(|w| w.as_str()) == Some(withdrawal))
-        .map(|h| h.holding.contract_id.to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 async fn an_order_reserves_the_smallest_covering_holdings(db: &TestDb) {
@@ -230,46 +104,16 @@ async fn concurrent_orders_never_share_an_input(db: &TestDb) {
     let accounts: Vec<AccountId> = (0..8)
         .map(|i| AccountId::new(format!("acc{i}")).unwrap())
         .collect();
-    credit(&store, &accounts, "100").await;
-    let tasks: Vec<_> = accounts
+    credit(&store, 2, &accounts, "100", "d2-", Vec::new()).await;
+    let orders = accounts
         .iter()
         .enumerate()
-        .map(|(i, account)| {
-            let store = store.clone();
-            let order = WithdrawalOrder {
-                account: account.clone(),
-                ..order(&format!("w{i}"), "15")
-            };
-            tokio::spawn(async move { store.place_withdrawal(&order).await })
+        .map(|(i, account)| WithdrawalOrder {
+            account: account.clone(),
+            ..order(&format!("w{i}"), "15")
         })
         .collect();
-    let mut granted = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(w) => granted.push(w.id.to_string()),
-            Err(StoreError::NoSpendableHoldings(why))
-                if matches!(*why, SelectionError::Unavailable { .. }) => {}
-            Err(other) => {
-                panic!("an order failed for another reason than lack of holdings: {other:?}")
-            }
-        }
-    }
-    assert_eq!(granted.len(), 5, "granted {granted:?}");
-    let mut seen = BTreeSet::new();
-    for w in &granted {
-        let inputs = reserved_by(&store, w).await;
-        assert_eq!(inputs.len(), 2, "{w} reserved {inputs:?}");
-        for input in inputs {
-            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
-        }
-    }
-    let mut debited = 0;
-    for account in &accounts {
-        if store.balance(account, &amulet()).await.unwrap() == amount("85") {
-            debited += 1;
-        }
-    }
-    assert_eq!(debited, 5);
+    race_orders(&store, orders, 5, 2).await;
 }
 
 async fn a_repeated_idempotency_key_returns_the_first_withdrawal(db: &TestDb) {
@@ -395,7 +239,7 @@ async fn refusals_are_typed_and_write_nothing(db: &TestDb) {
 async fn no_spendable_holdings_says_why(db: &TestDb) {
     let holdings = vec![
         holding("free", "5", None),
-        holding("locked", "50", lock_until(None)),
+        holding("locked", "50", dso_lock(None)),
         holding("dust1", "1", None),
         holding("dust2", "1", None),
     ];
@@ -452,8 +296,8 @@ async fn an_expired_lock_no_longer_binds(db: &TestDb) {
     let past = Timestamp::from_micros(Timestamp::now().micros() - HOUR_MICROS).unwrap();
     let future = Timestamp::from_micros(Timestamp::now().micros() + HOUR_MICROS).unwrap();
     let holdings = vec![
-        holding("expired", "10", lock_until(Some(past))),
-        holding("binding", "10", lock_until(Some(future))),
+        holding("expired", "10", dso_lock(Some(past))),
+        holding("binding", "10", dso_lock(Some(future))),
     ];
     let store = funded(db, "100", holdings).await;
     store.place_withdrawal(&order("w1", "10")).await.unwrap();

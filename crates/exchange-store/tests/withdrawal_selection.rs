@@ -6,124 +6,47 @@
 
 mod harness;
 
-use std::collections::BTreeSet;
-
-use exchange_core::changeset::{
-    AccountId, ChangeSet, Checkpoint, Deposit, DepositId, DepositState, Effect, Holding,
-    IngestedUpdate, Origin,
-};
+use exchange_core::changeset::{AccountId, Effect};
 use exchange_core::selection::{self, SelectionError, SelectionPolicy};
 use exchange_core::token_standard::Lock;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalOrder};
-use exchange_core::{
-    Amount, ContractId, InstrumentId, Offset, PartyId, SynchronizerId, Timestamp, UpdateId,
-};
+use exchange_core::withdrawal::WithdrawalOrder;
+use exchange_core::{Amount, Timestamp};
 use exchange_store::{Store, StoreError};
 use harness::TestDb;
+use harness::fixtures::{
+    HOUR_MICROS, amount, amulet, dso_lock, holding_with, race_orders, reserved_by,
+};
 
 conformance!(
     selections_match_the_pure_selection_over_all_holdings,
     concurrent_orders_across_pages_never_share_an_input,
 );
 
-const HOUR_MICROS: i64 = 3_600_000_000;
-
-fn amount(s: &str) -> Amount {
-    s.parse().unwrap()
-}
-
-fn party(hint: &str) -> PartyId {
-    PartyId::new(&format!("{hint}::1220abcd")).unwrap()
-}
-
-fn amulet() -> InstrumentId {
-    InstrumentId {
-        admin: party("DSO"),
-        id: "Amulet".into(),
-    }
-}
-
 fn account(i: usize) -> AccountId {
     AccountId::new(format!("acc{i}")).unwrap()
 }
 
-fn update(n: i64) -> IngestedUpdate {
-    IngestedUpdate {
-        update_id: UpdateId::new(&format!("u{n}")).unwrap(),
-        offset: Offset::new(n).unwrap(),
-        record_time: Timestamp::from_micros(n * 1000).unwrap(),
-        synchronizer_id: SynchronizerId::new("global::1220").unwrap(),
-    }
-}
-
-fn origin() -> Origin {
-    update(1).origin()
-}
-
+/// A recognized Amulet holding from transaction 1.
 fn holding(c: &str, value: Amount, lock: Option<Lock>) -> Effect {
-    Effect::HoldingCreated(Holding {
-        contract_id: ContractId::new(c).unwrap(),
-        instrument: amulet(),
-        amount: value,
-        lock,
-        created: origin(),
-        held_back: None,
-    })
+    holding_with(c, value, lock, 1)
 }
 
 /// A lock expiring an hour before or after now: binding or not whenever the test runs.
 fn lock(binding: bool) -> Option<Lock> {
     let shift = if binding { HOUR_MICROS } else { -HOUR_MICROS };
-    Some(Lock {
-        holders: vec![party("DSO")],
-        expires_at: Timestamp::from_micros(Timestamp::now().micros() + shift),
-        expires_after_micros: None,
-        context: Some("test".into()),
-    })
+    dso_lock(Timestamp::from_micros(Timestamp::now().micros() + shift))
 }
 
 /// `accounts` accounts credited with `funds` each, and the treasury holding `holdings`.
 async fn funded(db: &TestDb, accounts: usize, funds: &str, holdings: Vec<Effect>) -> Store {
-    let store = db.open().await;
-    let mut changes = ChangeSet::default();
-    changes.ingest(update(1));
-    changes.effects = holdings;
-    for i in 0..accounts {
-        store.create_account(&account(i), "customer").await.unwrap();
-        let deposit = Deposit {
-            id: DepositId::new(format!("d{i}")).unwrap(),
-            account: Some(account(i)),
-            instrument: amulet(),
-            amount: amount(funds),
-            sender: party("alice"),
-            state: DepositState::Credited,
-            transfer_instruction: None,
-            origin: origin(),
-            held_back: None,
-        };
-        let credit = deposit.credit(&origin()).unwrap();
-        changes.effects.push(Effect::DepositRecorded(deposit));
-        changes.effects.push(Effect::Journal(credit));
-    }
-    let checkpoint = Checkpoint {
-        offset: Offset::new(1).unwrap(),
-        last_update: Some(update(1)),
-    };
-    store.commit(&changes, &checkpoint).await.unwrap();
-    store
+    let accounts: Vec<AccountId> = (0..accounts).map(account).collect();
+    harness::fixtures::funded(db, &accounts, funds, holdings).await
 }
 
 fn order(id: &str, from: usize, value: Amount, max_inputs: usize) -> WithdrawalOrder {
     WithdrawalOrder {
-        id: WithdrawalId::new(id).unwrap(),
-        account: account(from),
-        instrument: amulet(),
-        amount: value,
-        receiver: party("bob"),
-        ttl_micros: HOUR_MICROS,
-        synchronizer: None,
-        idempotency_key: None,
         policy: SelectionPolicy { max_inputs },
+        ..harness::fixtures::order(id, &account(from), value)
     }
 }
 
@@ -134,19 +57,6 @@ async fn expected(store: &Store, order: &WithdrawalOrder) -> Result<Vec<String>,
     let mut ids: Vec<String> = chosen.inputs.iter().map(|c| c.to_string()).collect();
     ids.sort();
     Ok(ids)
-}
-
-/// The contract ids reserved by `withdrawal`, sorted.
-async fn reserved_by(store: &Store, withdrawal: &WithdrawalId) -> Vec<String> {
-    let mut ids: Vec<String> = store
-        .reserved_holdings(withdrawal)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| h.holding.contract_id.to_string())
-        .collect();
-    ids.sort();
-    ids
 }
 
 /// 400 holdings whose amounts differ in width (0.0000000001 to 123456789.5: text order is not
@@ -205,7 +115,11 @@ async fn selections_match_the_pure_selection_over_all_holdings(db: &TestDb) {
         let want = expected(&store, &order).await;
         match (store.place_withdrawal(&order).await, want) {
             (Ok(w), Ok(want)) => {
-                assert_eq!(reserved_by(&store, &w.id).await, want, "order {value}");
+                assert_eq!(
+                    reserved_by(&store, w.id.as_str()).await,
+                    want,
+                    "order {value}"
+                );
                 placed += 1;
             }
             (Err(StoreError::NoSpendableHoldings(got)), Err(want)) => {
@@ -237,39 +151,9 @@ async fn concurrent_orders_across_pages_never_share_an_input(db: &TestDb) {
         .collect();
     let store = funded(db, 8, "100", holdings).await;
     // One account per order, so the account lock does not serialize them: only the holdings'.
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let store = store.clone();
-            let order = order(&format!("w{i}"), i, amount("40"), 100);
-            tokio::spawn(async move { store.place_withdrawal(&order).await })
-        })
+    let orders = (0..8)
+        .map(|i| order(&format!("w{i}"), i, amount("40"), 100))
         .collect();
-    let mut granted = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(w) => granted.push(w.id),
-            Err(StoreError::NoSpendableHoldings(why))
-                if matches!(*why, SelectionError::Unavailable { .. }) => {}
-            Err(other) => {
-                panic!("an order failed for another reason than lack of holdings: {other:?}")
-            }
-        }
-    }
-    assert_eq!(granted.len(), 5, "granted {granted:?}");
-    let mut seen = BTreeSet::new();
-    for w in &granted {
-        let inputs = reserved_by(&store, w).await;
-        assert_eq!(inputs.len(), 40, "{w} reserved {inputs:?}");
-        for input in inputs {
-            assert!(seen.insert(input.clone()), "{input} funds two withdrawals");
-        }
-    }
-    let mut debited = 0;
-    for i in 0..8 {
-        if store.balance(&account(i), &amulet()).await.unwrap() == amount("60") {
-            debited += 1;
-        }
-    }
-    assert_eq!(debited, 5);
+    race_orders(&store, orders, 5, 40).await;
     store.close().await;
 }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use exchange_store::Store;
 use sqlx::Connection;
 
+pub mod fixtures;
+
 const ADMIN_URLS: [&str; 4] = [
     "postgres://postgres@127.0.0.1:5432/postgres",
     "postgres://root@127.0.0.1:5432/postgres",
@@ -74,19 +76,25 @@ impl TestDb {
     }
 
     #[allow(dead_code)] // not every test file that includes the harness uses it
-    /// Brings the DB to an older schema: only this build's first `n` migrations applied (as
-    /// an older canton-exchange left it).
-    pub async fn migrate_first(&self, n: usize) {
-        let postgres = self.url.starts_with("postgres");
+    /// Brings the DB to an older schema: this build's migrations up to `version` only, applied
+    /// as sqlx applies them, without the store (as an older canton-exchange left it).
+    pub async fn migrate_up_to(&self, version: i64) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../exchange-store/migrations")
-            .join(if postgres { "postgres" } else { "sqlite" });
-        let all = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
-        let older = sqlx::migrate::Migrator {
-            migrations: all.migrations[..n].to_vec().into(),
-            ..sqlx::migrate::Migrator::DEFAULT
-        };
-        if postgres {
+            .join(if self.is_postgres() {
+                "postgres"
+            } else {
+                "sqlite"
+            });
+        let mut older = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+        older.migrations = older
+            .migrations
+            .iter()
+            .filter(|m| m.version <= version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        if self.is_postgres() {
             let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
             older.run(&pool).await.expect("older migrations");
             pool.close().await;
@@ -98,6 +106,54 @@ impl TestDb {
             older.run(&pool).await.expect("older migrations");
             pool.close().await;
         }
+    }
+
+    #[allow(dead_code)]
+    /// Runs `statements` on the DB directly, in order (what an old build or a hand edit would
+    /// write).
+    pub async fn raw(&self, statements: &[&str]) {
+        if self.is_postgres() {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        }
+    }
+
+    #[allow(dead_code)]
+    /// The rows of `sql`, a query selecting text columns only, each row as its columns' texts.
+    pub async fn texts(&self, sql: &str) -> Vec<Vec<String>> {
+        fn texts_of<R: sqlx::Row>(rows: Vec<R>) -> Vec<Vec<String>>
+        where
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            usize: sqlx::ColumnIndex<R>,
+        {
+            rows.iter()
+                .map(|r| (0..r.len()).map(|i| r.get::<String, _>(i)).collect())
+                .collect()
+        }
+        if self.is_postgres() {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("connect");
+            let rows = sqlx::query(sql).fetch_all(&pool).await.expect(sql);
+            pool.close().await;
+            texts_of(rows)
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("connect");
+            let rows = sqlx::query(sql).fetch_all(&pool).await.expect(sql);
+            pool.close().await;
+            texts_of(rows)
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
     }
 }
 
@@ -140,35 +196,20 @@ impl ReadOnlyRole {
 
 impl Drop for ReadOnlyRole {
     fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                // Its sessions first, then its grants (DROP OWNED), then the role.
-                sqlx::query(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
-                )
-                .bind(&name)
-                .execute(&mut admin)
-                .await?;
-                sqlx::query(&format!("DROP OWNED BY \"{name}\""))
-                    .execute(&mut admin)
-                    .await?;
-                sqlx::query(&format!("DROP ROLE \"{name}\""))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test role {}: {dropped:?}", self.name);
-        }
+        let name = &self.name;
+        // Its sessions first, then its grants (DROP OWNED), then the role.
+        let statements = vec![
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'"
+            ),
+            format!("DROP OWNED BY \"{name}\""),
+            format!("DROP ROLE \"{name}\""),
+        ];
+        as_admin(
+            self.admin_url.clone(),
+            statements,
+            format!("test role {name}"),
+        );
     }
 }
 
@@ -178,26 +219,33 @@ struct PgDatabase {
 }
 
 impl Drop for PgDatabase {
-    /// Drop has no async, and the test's runtime may be gone or panicking: use a thread with
-    /// its own small runtime.
     fn drop(&mut self) {
-        let admin_url = self.admin_url;
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-                sqlx::query(&sql).execute(&mut admin).await?;
-                admin.close().await
-            })
+        let what = format!("test database {}", self.name);
+        as_admin(self.admin_url.to_owned(), vec![sql], what);
+    }
+}
+
+/// Runs `statements` in order as the admin at `admin_url`, to drop `what` (a failure is said,
+/// not raised: a leftover is no test failure). For `Drop`, which has no async, while the test's
+/// runtime may be gone or panicking: on a thread with its own small runtime.
+fn as_admin(admin_url: String, statements: Vec<String>, what: String) {
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+            for sql in &statements {
+                sqlx::query(sql).execute(&mut admin).await?;
+            }
+            admin.close().await
         })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}: {dropped:?}", self.name);
-        }
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("could not drop {what}: {dropped:?}");
     }
 }
 
