@@ -31,6 +31,8 @@ pub use ids::offer_deposit_id;
 use ids::{NodeCounter, deposit_id, pool_transfer_id, withdrawal_id};
 mod needs;
 pub use needs::Needs;
+mod lookup;
+pub use lookup::StateLookup;
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,13 +42,12 @@ use crate::changeset::{
     QuarantinedUpdate, TransferInstruction,
 };
 use crate::parser::TransferStatus as Status;
-use crate::parser::{ContractLookup, Direction, ParsedTransaction, Transfer, TransferKind};
-use crate::token_standard::{self as ts, TransferSpec};
+use crate::parser::{Direction, ParsedTransaction, Transfer, TransferKind};
 use crate::tokens::HeldBack;
 use crate::withdrawal::{
     RecoveredWithdrawal, WithdrawalId, WithdrawalPurpose, WithdrawalState, WithdrawalTransition,
 };
-use crate::{ContractId, InstrumentId, PartyId, SynchronizerId, Timestamp};
+use crate::{ContractId, InstrumentId, SynchronizerId, Timestamp};
 
 impl Known {
     /// Withdrawals whose time is up at the ingested record time of their synchronizer (Canton
@@ -774,50 +775,5 @@ fn is_own_transfer(known: &KnownWithdrawal, t: &Transfer) -> bool {
                 | WithdrawalState::PendingAcceptance
         ),
         (None, Some(_)) => false,
-    }
-}
-
-/// The parser's view of the DB: treasury holdings (owned by the treasury by construction) and
-/// the stored terms of transfer instructions.
-pub struct StateLookup<'a> {
-    pub state: &'a dyn IngestState,
-    pub treasury: &'a PartyId,
-}
-
-impl ContractLookup for StateLookup<'_> {
-    fn holding(&self, contract_id: &str) -> Option<ts::Holding> {
-        let k = self.state.holding(contract_id)?;
-        Some(ts::Holding {
-            contract_id: k.holding.contract_id.clone(),
-            owner: self.treasury.clone(),
-            instrument: k.holding.instrument.clone(),
-            amount: k.holding.amount,
-            lock: k.holding.lock.clone(),
-            meta: Default::default(),
-            provenance: None,
-        })
-    }
-
-    fn instruction(&self, contract_id: &str) -> Option<ts::TransferInstruction> {
-        let i = self.state.instruction(contract_id)?;
-        // The DB keeps the terms the parser reads (parties, instrument, amount, memo); the
-        // times are not stored and are given as the offer's record time.
-        Some(ts::TransferInstruction {
-            contract_id: i.contract_id.clone(),
-            original_instruction_cid: None,
-            transfer: TransferSpec {
-                sender: i.sender.clone(),
-                receiver: i.receiver.clone(),
-                amount: i.amount,
-                instrument: i.instrument.clone(),
-                requested_at: i.origin.record_time,
-                execute_before: i.origin.record_time,
-                input_holding_cids: Vec::new(),
-                reason: i.reason.clone(),
-                meta: Default::default(),
-            },
-            status: "TransferPendingReceiverAcceptance".to_owned(),
-            provenance: None,
-        })
     }
 }
