@@ -1,8 +1,13 @@
 //! Deposits in the fold: what an incoming transfer does to the deposit it carries (credited,
 //! offered, held back when its issuer does not stand behind it, cancelled). The expiry of
-//! incoming offers that lapse without the ledger saying so is in `expiry`.
+//! incoming offers that lapse without the ledger saying so is in [`super::expiry`].
 
-use super::*;
+use super::fold::Fold;
+use crate::InstrumentId;
+use crate::changeset::{AccountId, Deposit, DepositId, DepositState, Effect};
+use crate::parser::Transfer;
+use crate::parser::TransferStatus as Status;
+use crate::tokens::HeldBack;
 
 impl Fold<'_> {
     /// Whether the issuer stands behind an incoming transfer: judged by the treasury holdings

@@ -2,7 +2,7 @@
 //! transfer) does to the withdrawal its memo names: moved along its state machine, recovered
 //! from on-chain data when the DB does not know it, or booked as a second payment.
 
-use super::Fold;
+use super::fold::Fold;
 use super::ids::{pool_transfer_id, withdrawal_id};
 use super::known::KnownWithdrawal;
 use super::transition::transition_effects;
