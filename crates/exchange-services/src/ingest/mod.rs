@@ -16,6 +16,10 @@
 //!   operator chose quarantine, where it is kept whole (and shown by `status`) for a later
 //!   `quarantine retry`. In strict mode the first anomaly stops ingestion the same way.
 
+mod startup;
+mod summary;
+mod tokens;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,24 +27,23 @@ use canton_ledger::client::ClientError;
 use canton_ledger::filters::UpdateFormat;
 use canton_ledger::{JsTransaction, Update};
 use exchange_core::book::{Chain, WithOnboarded};
-use exchange_core::changeset::{ChangeSet, Checkpoint, Effect, IngestedUpdate};
-use exchange_core::held_back::judge_again;
+use exchange_core::changeset::{ChangeSet, Checkpoint, IngestedUpdate};
 use exchange_core::ingest::{
     FoldConfig, Known, Needs, StateLookup, expire_due, fold, is_ingested, quarantine,
 };
-use exchange_core::tokens::Onboarded;
 use exchange_core::{
     HoldingBook, Offset, ParsedTransaction, SynchronizerId, Timestamp, UpdateId, parse_transaction,
 };
 use exchange_store::{IngestionLease, Store, StoreError};
 use tokio::sync::watch;
 
-use crate::filter::{self, treasury_format, treasury_format_with};
-use crate::identity::{self, IdentityError};
+use crate::filter::treasury_format;
+use crate::identity::IdentityError;
 use crate::observe::{Event, Observer};
 use crate::reader::{self, ReadRequest};
-use crate::retry::{RetryPolicy, retry_call};
+use crate::retry::RetryPolicy;
 use crate::source::Source;
+pub use summary::{Summary, Timings};
 
 #[derive(Clone, Debug)]
 pub struct IngestConfig {
@@ -117,51 +120,6 @@ pub enum IngestError {
     },
 }
 
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Transactions applied (with effects or not).
-    pub ingested: u64,
-    /// Transactions the skip rule found already ingested.
-    pub skipped: u64,
-    pub batches: u64,
-    pub anomalies: u64,
-    /// The checkpoint offset at the end.
-    pub offset: i64,
-    /// Where the time went.
-    pub timings: Timings,
-}
-
-/// Wall-clock time per phase of a run. A batch is committed while the next one is read and
-/// prepared, so `waiting` + `loading` + `parsing` + `folding` + `commit_wait` add up to about the
-/// run's duration, and `committing` overlaps them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Timings {
-    /// Waiting for the reader (ledger reads and JSON decoding not overlapped with the rest).
-    pub waiting: Duration,
-    /// Reading the DB state a batch touches.
-    pub loading: Duration,
-    /// Token-standard parsing of the transactions.
-    pub parsing: Duration,
-    /// The fold (pure decisions).
-    pub folding: Duration,
-    /// Writing the batches (on their own task, overlapped with the phases above).
-    pub committing: Duration,
-    /// Waiting for a batch's commit to finish (the part of `committing` not overlapped).
-    pub commit_wait: Duration,
-}
-
-impl Timings {
-    fn add(&mut self, other: &Timings) {
-        self.waiting += other.waiting;
-        self.loading += other.loading;
-        self.parsing += other.parsing;
-        self.folding += other.folding;
-        self.committing += other.committing;
-        self.commit_wait += other.commit_wait;
-    }
-}
-
 pub struct Ingestor {
     store: Store,
     source: Source,
@@ -203,36 +161,6 @@ impl Ingestor {
         let result = self.run_holding_lease(&mut lease, stop).await;
         lease.release().await;
         result
-    }
-
-    /// The lease, now or (standby) once its holder lets go; `None` if a stop came first.
-    async fn take_lease(
-        &self,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Result<Option<IngestionLease>, IngestError> {
-        let party = &self.config.fold.treasury;
-        let mut announced = false;
-        loop {
-            if let Some(lease) = self.store.try_ingestion_lease(party).await? {
-                if announced {
-                    self.observer.event(&Event::TookOver);
-                }
-                return Ok(Some(lease));
-            }
-            let name = self.store.ingestion_lease_name(party);
-            if !self.config.standby {
-                return Err(IngestError::Busy(name));
-            }
-            if !announced {
-                announced = true;
-                self.observer.event(&Event::Standby { lease: name });
-            }
-            tokio::select! {
-                biased;
-                _ = stop_requested(stop) => return Ok(None),
-                _ = tokio::time::sleep(self.config.standby_poll) => {}
-            }
-        }
     }
 
     async fn run_holding_lease(
@@ -385,88 +313,11 @@ impl Ingestor {
         Ok(summary)
     }
 
-    fn fold_config(&self) -> Arc<FoldConfig> {
-        self.fold.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    async fn tokens_changed(&self) -> Result<bool, StoreError> {
-        let onboarded = Onboarded::new(self.store.onboarded_tokens().await?);
-        Ok(onboarded != self.fold_config().onboarded)
-    }
-
-    /// Reads the onboarded tokens for the batches to come and judges again what earlier
-    /// batches held back (every batch before must be committed). Committed on its own, at the
-    /// stored checkpoint: it ingests no transaction.
-    async fn refresh_tokens(&self) -> Result<(), StoreError> {
-        let onboarded = Onboarded::new(self.store.onboarded_tokens().await?);
-        let instruments: Vec<_> = onboarded.iter().map(|t| t.instrument.clone()).collect();
-        let (holdings, deposits) = self.store.held_back_of(&instruments).await?;
-        let changes = judge_again(&onboarded, &holdings, &deposits);
-        if !changes.is_empty() {
-            let offset = self
-                .store
-                .checkpoint()
-                .await?
-                .map_or(Offset::BEGIN, |c| c.offset);
-            let stay = Checkpoint {
-                offset,
-                last_update: None,
-            };
-            self.store.commit(&changes, &stay).await?;
-            let count = |f: fn(&Effect) -> bool| changes.effects.iter().filter(|e| f(e)).count();
-            self.observer.event(&Event::Recognized {
-                holdings: count(|e| matches!(e, Effect::HoldingRecognized { .. })),
-                deposits: count(|e| matches!(e, Effect::DepositUpdated { .. })),
-            });
-        }
-        let mut config = (*self.fold_config()).clone();
-        config.onboarded = onboarded;
-        *self.fold.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
-        Ok(())
-    }
-
     fn format(&self) -> UpdateFormat {
         self.format
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Whether the node serves the V2 views (see [`filter::negotiate`]); a recording is read
-    /// as it was recorded.
-    async fn negotiate_format(&self) -> Result<(), IngestError> {
-        let Source::Ledger { client, .. } = &self.source else {
-            return Ok(());
-        };
-        let (retry, observer) = (&self.config.retry, &*self.observer);
-        let party = self.config.fold.treasury.as_str();
-        // Each request retried on its own, as every call at start is.
-        let end = retry_call(retry, observer, "ledger end", || client.ledger_end()).await?;
-        let views = retry_call(retry, observer, "update filter", || {
-            filter::probe_views(client, party, end)
-        })
-        .await?;
-        *self.format.lock().unwrap_or_else(|e| e.into_inner()) = treasury_format_with(party, views);
-        Ok(())
-    }
-
-    /// Checks the node against the checkpoint ([`identity::check`]); with `once`, the ledger end
-    /// to stop at. The node may be briefly unreachable at start too: each call is retried on
-    /// its own.
-    async fn check_node(&self, checkpoint: &Checkpoint) -> Result<Option<i64>, IngestError> {
-        let (retry, observer) = (&self.config.retry, &*self.observer);
-        identity::check(&self.source, checkpoint, &self.format(), retry, observer)
-            .await
-            .map_err(|e| match e {
-                // The node could not be read (retries used up): the same error as later reads.
-                IdentityError::Ledger(e) => IngestError::Ledger(e),
-                e => e.into(),
-            })?;
-        if !self.config.once {
-            return Ok(None);
-        }
-        let end = retry_call(retry, observer, "ledger end", || self.source.ledger_end()).await?;
-        Ok(Some(end))
     }
 
     /// Starts committing a prepared batch on its own task, so that the next batch can be read
@@ -569,18 +420,6 @@ impl Ingestor {
             transactions: done,
             per_second: done as f64 / started.elapsed().as_secs_f64().max(1e-9),
         });
-    }
-
-    /// The account recovered withdrawals are debited to when no customer is named.
-    async fn ensure_suspense_account(&self) -> Result<(), StoreError> {
-        let id = &self.config.fold.suspense_account;
-        if self.store.account(id).await?.is_none() {
-            match self.store.create_account(id, "operator:suspense").await {
-                Ok(()) | Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 
     /// Reads what `needs` asks for, then lays `overlay` over it.
