@@ -116,85 +116,90 @@ impl Known {
             *entry = (*entry).max(*time);
         }
         for effect in &changes.effects {
-            match effect {
-                Effect::HoldingCreated(h) => {
-                    self.holdings.insert(
-                        h.contract_id.clone(),
-                        KnownHolding {
-                            holding: h.clone(),
-                            archived: false,
-                        },
-                    );
-                }
-                Effect::HoldingArchived { contract_id, .. } => {
-                    if let Some(h) = self.holdings.get_mut(contract_id) {
-                        h.archived = true;
-                    }
-                }
-                Effect::DepositRecorded(d) => {
-                    self.deposits.insert(d.id.clone(), d.clone());
-                }
-                Effect::DepositUpdated {
-                    id,
-                    state,
-                    held_back,
-                    ..
-                } => {
-                    if let Some(d) = self.deposits.get_mut(id) {
-                        d.state = *state;
-                        d.held_back = held_back.clone();
-                    }
-                }
-                Effect::HoldingRecognized { contract_id } => {
-                    if let Some(h) = self.holdings.get_mut(contract_id) {
-                        h.holding.held_back = None;
-                    }
-                }
-                Effect::Journal(entry) => {
-                    if let JournalCause::WithdrawalReserve(id) = &entry.cause {
-                        if let Some(w) = self.withdrawals.get_mut(id) {
-                            w.debited = Some(entry.account.clone());
-                        }
-                    }
-                }
-                Effect::Withdrawal(t) => {
-                    if let Some(w) = self.withdrawals.get_mut(&t.id) {
-                        w.state = t.to;
-                        if let Some(origin) = &t.origin {
-                            w.last_update = Some(origin.update_id.clone());
-                        }
-                        if t.transfer_instruction.is_some() {
-                            w.transfer_instruction = t.transfer_instruction.clone();
-                        }
-                    }
-                }
-                Effect::WithdrawalRecovered(r) => {
-                    self.withdrawals
-                        .entry(r.id.clone())
-                        .or_insert(KnownWithdrawal {
-                            state: WithdrawalState::Recovered,
-                            instrument: r.instrument.clone(),
-                            amount: r.amount,
-                            trec_tgt: None,
-                            synchronizer: r.offer_expiry.as_ref().map(|e| e.synchronizer.clone()),
-                            debited: None,
-                            last_update: Some(r.origin.update_id.clone()),
-                            transfer_instruction: r.transfer_instruction.clone(),
-                            purpose: WithdrawalPurpose::Customer,
-                            offer_expires: r.offer_expiry.as_ref().map(|e| e.execute_before),
-                        });
-                }
-                Effect::TransferInstruction(i) => {
-                    self.instructions.insert(i.contract_id.clone(), i.clone());
-                }
-                Effect::Quarantined(_) => self.quarantine_held = true,
-                // Whether others are still held is the DB's to say at the next load; holding
-                // reservations are not part of what the fold reads.
-                Effect::QuarantineReleased { .. }
-                | Effect::UnmatchedArchive { .. }
-                | Effect::UntrustedEvent(_)
-                | Effect::HoldingsReleased { .. } => {}
+            self.absorb_effect(effect);
+        }
+    }
+
+    /// One effect, as the store writes it.
+    fn absorb_effect(&mut self, effect: &Effect) {
+        match effect {
+            Effect::HoldingCreated(h) => {
+                self.holdings.insert(
+                    h.contract_id.clone(),
+                    KnownHolding {
+                        holding: h.clone(),
+                        archived: false,
+                    },
+                );
             }
+            Effect::HoldingArchived { contract_id, .. } => {
+                if let Some(h) = self.holdings.get_mut(contract_id) {
+                    h.archived = true;
+                }
+            }
+            Effect::DepositRecorded(d) => {
+                self.deposits.insert(d.id.clone(), d.clone());
+            }
+            Effect::DepositUpdated {
+                id,
+                state,
+                held_back,
+                ..
+            } => {
+                if let Some(d) = self.deposits.get_mut(id) {
+                    d.state = *state;
+                    d.held_back = held_back.clone();
+                }
+            }
+            Effect::HoldingRecognized { contract_id } => {
+                if let Some(h) = self.holdings.get_mut(contract_id) {
+                    h.holding.held_back = None;
+                }
+            }
+            Effect::Journal(entry) => {
+                if let JournalCause::WithdrawalReserve(id) = &entry.cause {
+                    if let Some(w) = self.withdrawals.get_mut(id) {
+                        w.debited = Some(entry.account.clone());
+                    }
+                }
+            }
+            Effect::Withdrawal(t) => {
+                if let Some(w) = self.withdrawals.get_mut(&t.id) {
+                    w.state = t.to;
+                    if let Some(origin) = &t.origin {
+                        w.last_update = Some(origin.update_id.clone());
+                    }
+                    if t.transfer_instruction.is_some() {
+                        w.transfer_instruction = t.transfer_instruction.clone();
+                    }
+                }
+            }
+            Effect::WithdrawalRecovered(r) => {
+                self.withdrawals
+                    .entry(r.id.clone())
+                    .or_insert(KnownWithdrawal {
+                        state: WithdrawalState::Recovered,
+                        instrument: r.instrument.clone(),
+                        amount: r.amount,
+                        trec_tgt: None,
+                        synchronizer: r.offer_expiry.as_ref().map(|e| e.synchronizer.clone()),
+                        debited: None,
+                        last_update: Some(r.origin.update_id.clone()),
+                        transfer_instruction: r.transfer_instruction.clone(),
+                        purpose: WithdrawalPurpose::Customer,
+                        offer_expires: r.offer_expiry.as_ref().map(|e| e.execute_before),
+                    });
+            }
+            Effect::TransferInstruction(i) => {
+                self.instructions.insert(i.contract_id.clone(), i.clone());
+            }
+            Effect::Quarantined(_) => self.quarantine_held = true,
+            // Whether others are still held is the DB's to say at the next load; holding
+            // reservations are not part of what the fold reads.
+            Effect::QuarantineReleased { .. }
+            | Effect::UnmatchedArchive { .. }
+            | Effect::UntrustedEvent(_)
+            | Effect::HoldingsReleased { .. } => {}
         }
     }
 }
