@@ -2,6 +2,7 @@
 //! sure the suspense account exists, settle the update format with the node, and check the
 //! node against the checkpoint.
 
+use exchange_core::Offset;
 use exchange_core::changeset::Checkpoint;
 use exchange_store::{IngestionLease, StoreError};
 use tokio::sync::watch;
@@ -44,9 +45,26 @@ impl Ingestor {
         }
     }
 
+    /// Everything before streaming, holding the lease: the stored checkpoint, and with `once`
+    /// the ledger end to stop at.
+    pub(super) async fn start(&self) -> Result<(Checkpoint, Option<i64>), IngestError> {
+        self.store
+            .claim_treasury_party(&self.config.fold.treasury)
+            .await?;
+        self.ensure_suspense_account().await?;
+        let checkpoint = self.store.checkpoint().await?.unwrap_or(Checkpoint {
+            offset: Offset::BEGIN,
+            last_update: None,
+        });
+        self.negotiate_format().await?;
+        let end = self.check_node(&checkpoint).await?;
+        self.refresh_tokens().await?;
+        Ok((checkpoint, end))
+    }
+
     /// Whether the node serves the V2 views (see [`filter::negotiate`]); a recording is read
     /// as it was recorded.
-    pub(super) async fn negotiate_format(&self) -> Result<(), IngestError> {
+    async fn negotiate_format(&self) -> Result<(), IngestError> {
         let Source::Ledger { client, .. } = &self.source else {
             return Ok(());
         };
@@ -65,10 +83,7 @@ impl Ingestor {
     /// Checks the node against the checkpoint ([`identity::check`]); with `once`, the ledger end
     /// to stop at. The node may be briefly unreachable at start too: each call is retried on
     /// its own.
-    pub(super) async fn check_node(
-        &self,
-        checkpoint: &Checkpoint,
-    ) -> Result<Option<i64>, IngestError> {
+    async fn check_node(&self, checkpoint: &Checkpoint) -> Result<Option<i64>, IngestError> {
         let (retry, observer) = (&self.config.retry, &*self.observer);
         identity::check(&self.source, checkpoint, &self.format(), retry, observer)
             .await
@@ -85,7 +100,7 @@ impl Ingestor {
     }
 
     /// The account recovered withdrawals are debited to when no customer is named.
-    pub(super) async fn ensure_suspense_account(&self) -> Result<(), StoreError> {
+    async fn ensure_suspense_account(&self) -> Result<(), StoreError> {
         let id = &self.config.fold.suspense_account;
         if self.store.account(id).await?.is_none() {
             match self.store.create_account(id, "operator:suspense").await {
