@@ -214,6 +214,8 @@ impl Ingestor {
             if !read.updates.is_empty() {
                 self.before_batch(lease, &mut pipeline, &mut summary)
                     .await?;
+                // Parsed and folded on what the DB holds once the batch in flight is committed;
+                // committed once that batch is (see `pipeline` for when it is prepared again).
                 let prepared = self.prepare(&read.updates, pipeline.base()).await;
                 pipeline
                     .commit(self, read.updates, prepared, &mut summary)
