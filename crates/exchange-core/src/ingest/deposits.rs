@@ -1,51 +1,13 @@
 //! Deposits in the fold: what an incoming transfer does to the deposit it carries (credited,
-//! offered, held back when its issuer does not stand behind it, cancelled), and the expiry of
-//! incoming offers that lapse without the ledger saying so.
+//! offered, held back when its issuer does not stand behind it, cancelled). The expiry of
+//! incoming offers that lapse without the ledger saying so is in [`super::expiry`].
 
-use super::*;
-
-/// Incoming offers still pending once their synchronizer's ingested record time is past their
-/// `executeBefore` (plus the tolerance): no accept can commit any more, and the ledger shows
-/// nothing when an offer lapses, so they are marked expired here and their deposits cancelled.
-pub(super) fn expire_incoming_offers(known: &Known, changes: &mut ChangeSet) {
-    let mut due: Vec<&TransferInstruction> = known
-        .instructions
-        .values()
-        .filter(|i| i.direction == Way::Incoming && i.state == InstructionState::Pending)
-        .filter(|i| {
-            i.expiry.as_ref().is_some_and(|e| {
-                let certain = e
-                    .execute_before
-                    .micros()
-                    .saturating_add(LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS);
-                known
-                    .record_time(&e.synchronizer)
-                    .is_some_and(|t| t.micros() >= certain)
-            })
-        })
-        .collect();
-    due.sort_by(|a, b| a.contract_id.cmp(&b.contract_id));
-    for i in due {
-        changes.push(Effect::TransferInstruction(TransferInstruction {
-            state: InstructionState::Expired,
-            ..i.clone()
-        }));
-        let id = offer_deposit_id(&i.contract_id);
-        if let Some(d) = known.deposits.get(&id).filter(|d| {
-            matches!(
-                d.state,
-                DepositState::Offered | DepositState::UnknownAccount | DepositState::Unrecognized
-            )
-        }) {
-            changes.push(Effect::DepositUpdated {
-                id,
-                state: DepositState::Cancelled,
-                origin: d.origin.clone(),
-                held_back: None,
-            });
-        }
-    }
-}
+use super::fold::Fold;
+use crate::InstrumentId;
+use crate::changeset::{AccountId, Deposit, DepositId, DepositState, Effect};
+use crate::parser::Transfer;
+use crate::parser::TransferStatus as Status;
+use crate::tokens::HeldBack;
 
 impl Fold<'_> {
     /// Whether the issuer stands behind an incoming transfer: judged by the treasury holdings
