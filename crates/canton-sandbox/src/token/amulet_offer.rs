@@ -142,6 +142,7 @@ impl AmuletToken {
         request: &TransferRequest,
         inputs: &[String],
         times: Option<(Timestamp, Timestamp)>,
+        v2_actors: Option<&[String]>,
     ) -> Result<TransferOutcome, TokenError> {
         if !ledger.is_known_party(&request.receiver) {
             return Err(LedgerError::UnknownParty(request.receiver.clone()).into());
@@ -234,7 +235,7 @@ impl AmuletToken {
                     ));
                     result_meta = v1_transfer_meta(sender);
                 }
-                Ok(vec![Node::Exercise(result::factory_transfer(
+                let root = result::factory_transfer(
                     &self.external_party_rules,
                     sender,
                     Value::record(vec![
@@ -254,7 +255,10 @@ impl AmuletToken {
                         result_meta,
                     ),
                     children,
-                ))])
+                );
+                Ok(vec![Node::Exercise(
+                    self.through_factory(root, request, v2_actors),
+                )])
             },
         )?;
         Ok(TransferOutcome {

@@ -68,6 +68,7 @@ impl AmuletToken {
         request: &TransferRequest,
         inputs: &[String],
         times: Option<(Timestamp, Timestamp)>,
+        v2_actors: Option<&[String]>,
     ) -> Result<TransferOutcome, TokenError> {
         let sender = request.sender.as_str();
         let dso = self.dso.as_str();
@@ -127,7 +128,7 @@ impl AmuletToken {
                     );
                     children.push(Node::Exercise(merge_split));
                 }
-                Ok(vec![Node::Exercise(result::factory_transfer(
+                let root = result::factory_transfer(
                     &self.external_party_rules,
                     sender,
                     self.factory_argument(request, &plan.submitted_inputs(), times, None),
@@ -137,7 +138,10 @@ impl AmuletToken {
                         result_meta,
                     ),
                     children,
-                ))])
+                );
+                Ok(vec![Node::Exercise(
+                    self.through_factory(root, request, v2_actors),
+                )])
             },
         )?;
         Ok(TransferOutcome::completed(tx, outcome))
@@ -163,6 +167,17 @@ impl OfferToken {
         &self,
         ledger: &mut Ledger,
         request: &TokenSelfTransfer,
+    ) -> Result<TransferOutcome, TokenError> {
+        self.self_transfer_through(ledger, request, self.v2_only)
+    }
+
+    /// [`OfferToken::self_transfer`] through V2's factory interface if `via_v2` (see
+    /// [`OfferToken::offer_through`]).
+    pub fn self_transfer_through(
+        &self,
+        ledger: &mut Ledger,
+        request: &TokenSelfTransfer,
+        via_v2: bool,
     ) -> Result<TransferOutcome, TokenError> {
         let owner = request.owner.as_str();
         let admin = self.admin.as_str();
@@ -268,7 +283,10 @@ impl OfferToken {
                 Ok(vec![Node::Exercise(self.factory_exercise(
                     argument,
                     &parts,
-                    result::instruction_result(result::completed([output_cid]), change_cids),
+                    (
+                        result::instruction_result(result::completed([output_cid]), change_cids),
+                        via_v2,
+                    ),
                     children,
                 ))])
             },

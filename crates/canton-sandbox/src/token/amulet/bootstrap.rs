@@ -47,12 +47,22 @@ impl AmuletToken {
                     ("admin", Value::party(dso)),
                     ("meta", Value::metadata([])),
                 ]);
+                // Since 0.6.11 the factory also implements V2's transfer factory and the
+                // `EventLog` (and V1's and V2's allocation factories, which the sandbox does not
+                // model), all with the same `{admin, meta}` view.
+                let mut factory_views =
+                    vec![(packages::transfer_factory_interface(), factory_view)];
+                if config.release == SpliceRelease::V0_6_11 {
+                    let view = factory_views[0].1.clone();
+                    factory_views.push((packages::transfer_factory_v2_interface(), view.clone()));
+                    factory_views.push((packages::event_log_interface(), view));
+                }
                 let external = dso_contract(
                     ctx,
                     dso,
                     packages::external_party_amulet_rules_template(),
                     vec![("dso", Value::party(dso))],
-                    vec![(packages::transfer_factory_interface(), factory_view)],
+                    factory_views,
                 );
                 let mut nodes = vec![
                     Node::Create(rules.clone()),

@@ -24,6 +24,7 @@ use crate::token::result;
 use crate::token::self_transfer::insufficient;
 
 mod bootstrap;
+mod factory_v2;
 mod holdings;
 mod mint;
 mod plan;
@@ -61,6 +62,11 @@ pub struct AmuletConfig {
     pub amulet_price: Amount,
     /// Which Splice release's transaction trees the token builds.
     pub release: SpliceRelease,
+    /// Whether the registry lists `splice-api-token-transfer-instruction-v1` among the
+    /// instrument's `supportedApis`, as Scan does (default). `false` is a knob for testing
+    /// clients, not anything Scan does: a client that takes V1 whenever offered then pays
+    /// Canton Coin through V2's factory (0.6.11), which still implements both interfaces.
+    pub advertise_v1_transfers: bool,
 }
 
 /// The Splice release whose Amulet the sandbox reproduces.
@@ -88,6 +94,7 @@ impl Default for AmuletConfig {
             rate_per_round: "0.0038051800".parse().expect("valid"),
             amulet_price: "0.0050000000".parse().expect("valid"),
             release: SpliceRelease::default(),
+            advertise_v1_transfers: true,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! A transfer to another party: the entry point that picks direct, offer or self transfer, and
 //! the plan of what it spends and creates.
 
+use std::collections::BTreeSet;
+
 use super::*;
 
 impl AmuletToken {
@@ -24,6 +26,56 @@ impl AmuletToken {
         request: &TransferRequest,
         times: Option<(Timestamp, Timestamp)>,
     ) -> Result<TransferOutcome, TokenError> {
+        self.transfer_through(ledger, request, times, None)
+    }
+
+    /// [`AmuletToken::transfer_at`] through V2's `TransferFactory_Transfer` (CIP-0112) with
+    /// `actors`: Splice 0.6.11+ runs V1's body under it (`transferFactoryV2_transferDefaultImplUsingV1`),
+    /// so the nodes below the root are V1's; see [`AmuletToken::v2_factory_root`]. Refused as
+    /// the factory refuses it: before 0.6.11 the factory implements no V2 interface, and the
+    /// actors must be the sender, or the sender and the receiver (`checkActors`). The latter,
+    /// a direct transfer without preapproval, is not modelled and refused as such.
+    pub fn transfer_v2_at(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        times: Option<(Timestamp, Timestamp)>,
+        actors: &[String],
+    ) -> Result<TransferOutcome, TokenError> {
+        if !self.has_v2_events() {
+            return Err(TokenError::Interpretation(format!(
+                "Contract {} (template {}) does not implement interface {}",
+                self.external_party_rules,
+                packages::external_party_amulet_rules_template(),
+                packages::transfer_factory_v2_interface()
+            )));
+        }
+        let actor_set: BTreeSet<&str> = actors.iter().map(String::as_str).collect();
+        let sender_only = BTreeSet::from([request.sender.as_str()]);
+        let with_receiver = BTreeSet::from([request.sender.as_str(), request.receiver.as_str()]);
+        if actor_set != sender_only && actor_set != with_receiver {
+            return Err(TokenError::Interpretation(format!(
+                "checkActors: actors {actors:?} are neither [sender] nor [sender, receiver]"
+            )));
+        }
+        if actor_set != sender_only {
+            return Err(TokenError::InvalidArgument(
+                "the sandbox models V2's Amulet TransferFactory_Transfer with actors = [sender] only \
+                 (the receiver among the actors, a direct transfer without preapproval, is not modelled)"
+                    .into(),
+            ));
+        }
+        self.transfer_through(ledger, request, times, Some(actors))
+    }
+
+    /// The transfer, exercised through V1's factory interface or (with `v2_actors`) V2's.
+    fn transfer_through(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        times: Option<(Timestamp, Timestamp)>,
+        v2_actors: Option<&[String]>,
+    ) -> Result<TransferOutcome, TokenError> {
         let inputs = match &request.inputs {
             Some(given) => given.clone(),
             None => self.select_inputs(ledger, &request.sender, request.amount),
@@ -31,11 +83,11 @@ impl AmuletToken {
         if request.sender == request.receiver {
             // Scan never puts a preapproval in a self transfer's context, so the factory takes
             // its self branch even when the sender has one (`transferKind: "self"`).
-            return self.self_transfer_at(ledger, request, &inputs, times);
+            return self.self_transfer_at(ledger, request, &inputs, times, v2_actors);
         }
         let Some(preapproval) = self.preapproval_of(ledger, &request.receiver) else {
             // No preapproval: the factory locks the amount and leaves an offer.
-            return self.offer_at(ledger, request, &inputs, times);
+            return self.offer_at(ledger, request, &inputs, times, v2_actors);
         };
         let mut outcome = (Vec::new(), Vec::new());
         let tx = ledger.transact::<TokenError>(
@@ -63,7 +115,7 @@ impl AmuletToken {
                 } else {
                     self.transfer_tree(ctx, request, &preapproval, plan, times)
                 };
-                Ok(vec![Node::Exercise(tree)])
+                Ok(vec![Node::Exercise(self.through_factory(tree, request, v2_actors))])
             },
         )?;
         Ok(TransferOutcome::completed(tx, outcome))
