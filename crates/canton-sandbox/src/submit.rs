@@ -5,9 +5,9 @@
 //!
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
 //! receiver's preapproval, an offer without one, a merge/split when sender = receiver; through
-//! V1's interface, or since Splice 0.6.11 V2's with `actors = [sender]`) and on the SBX factory
-//! (an offer, or a merge/split; through V1's or V2's interface with `actors = [sender]`, a
-//! V2-only SBX's through V2's only), and
+//! V1's interface, or since Splice 0.6.11 V2's with `actors = [sender]`, or `[sender, receiver]`
+//! completing at once) and on the SBX factory (an offer, or a merge/split; through V1's or V2's
+//! interface with `actors = [sender]`, a V2-only SBX's through V2's only), and
 //! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions
 //! (through V1's interface, or V2's with `actors`; a V2-only SBX's only through V2's),
 //! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's

@@ -4,8 +4,9 @@
 //! under a V2 root: V2's interface and argument (accounts, `actors`, no `expectedAdmin`), the
 //! same result, and the receiver a choice observer (Amulet is a public asset), so it witnesses
 //! the whole transfer. The registry advertises V2 and serves V2's factory with V1's answer.
-//! What a real node refuses is refused; the receiver among the actors is refused as not
-//! modelled. A dual (V1 and V2) SBX is transferred through V2's interface too.
+//! With the receiver among the actors the factory completes the transfer at once (its
+//! self-transfer branch). What a real node refuses is refused. A dual (V1 and V2) SBX is
+//! transferred through V2's interface too.
 
 mod common;
 
@@ -269,12 +270,14 @@ async fn v2_transfers_of_amulet_have_the_recorded_trees_under_v2_s_root() {
 async fn what_a_node_refuses_through_v2_is_refused() {
     let w = world(SandboxConfig::default()).await;
     let input = w.client.mint(&w.alice, "50").await;
-    let mut both = w.v2_argument(&w.bob, "5", std::slice::from_ref(&input));
-    both["actors"] = json!([w.alice, w.bob]);
-    let mut not_sender = both.clone();
+    let mut not_sender = w.v2_argument(&w.bob, "5", std::slice::from_ref(&input));
     not_sender["actors"] = json!([w.bob]);
-    for (id, argument) in [("both", both), ("not-sender", not_sender)] {
-        let answer = w.submit_v2(id, argument, &[&w.alice, &w.bob]).await;
+    let mut a_stranger = not_sender.clone();
+    a_stranger["actors"] = json!([w.alice, w.validator]);
+    for (id, argument) in [("not-sender", not_sender), ("stranger", a_stranger)] {
+        let answer = w
+            .submit_v2(id, argument, &[&w.alice, &w.bob, &w.validator])
+            .await;
         assert_ne!(answer.status, 200, "{id}: {}", answer.text);
     }
     // Nothing was spent.
@@ -329,6 +332,59 @@ async fn what_a_node_refuses_through_v2_is_refused() {
         "{}",
         answer.text
     );
+}
+
+#[tokio::test]
+async fn with_the_receiver_among_the_actors_the_transfer_completes_at_once() {
+    let w = world(SandboxConfig::default()).await;
+    let input = w.client.mint(&w.alice, "50").await;
+    // bob has no preapproval: with V1's actors this would be an offer.
+    let mut argument = w.v2_argument(&w.bob, "5", std::slice::from_ref(&input));
+    argument["actors"] = json!([w.alice, w.bob]);
+    let offset = offset_of(w.submit_v2("both", argument, &[&w.alice, &w.bob]).await);
+    let tx = tx_at(&w.client, &w.bob, offset).await;
+    let r = root(&tx);
+    let mut both = vec![w.alice.clone(), w.bob.clone()];
+    both.sort();
+    assert_eq!(r["actingParties"], json!(both));
+    assert_eq!(
+        r["exerciseResult"]["output"]["tag"],
+        "TransferInstructionResult_Completed"
+    );
+    let meta = &r["exerciseResult"]["meta"]["values"];
+    assert_eq!(meta["splice.lfdecentralizedtrust.org/tx-kind"], "transfer");
+    // The factory's own transfer: no preapproval, no lock, no instruction.
+    let what: Vec<String> = tx["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(event)
+        .map(|e| match e["choice"].as_str() {
+            Some(choice) => choice.to_owned(),
+            None => qualified_name(e["templateId"].as_str().unwrap()),
+        })
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "TransferFactory_Transfer",
+            "Archive",
+            "Splice.Amulet:Amulet",
+            "Splice.Amulet:Amulet",
+            "EventLog_HoldingsChange",
+            "EventLog_HoldingsChange",
+        ],
+        "{tx:#}"
+    );
+    w.sandbox.with_world(|world| {
+        let held: Vec<String> = world
+            .amulet
+            .holdings(&world.ledger, &w.bob)
+            .iter()
+            .map(|h| h.amount.to_string())
+            .collect();
+        assert_eq!(held, ["5.0000000000"]);
+    });
 }
 
 #[tokio::test]

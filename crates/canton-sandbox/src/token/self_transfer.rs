@@ -15,7 +15,8 @@
 //! result meta is `tx-kind: merge-split` without a `sender` (every output goes back to the
 //! sender unlocked), while the factory's own result keeps only burn meta (none at zero fees).
 //! Scan gives a self transfer no preapproval, so it takes this branch even when the sender
-//! has one.
+//! has one. Through V2's factory interface the factory takes the same branch for a transfer to
+//! another party when the receiver is among the `actors`: it completes at once.
 //!
 //! The offer-only token does the same without rules and rounds: `TransferFactory_Transfer` →
 //! archives of the inputs → the output holding → the change holding.
@@ -29,6 +30,7 @@ use crate::token::TokenError;
 use crate::token::amulet::{
     AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
+use crate::token::amulet_v2::v1_transfer_meta;
 use crate::token::offer::OfferToken;
 use crate::token::offer_v2::{SbxTransfer, TransferParts, memo_leg};
 use crate::token::packages::meta;
@@ -61,7 +63,11 @@ pub(super) fn insufficient(missing: Amount) -> TokenError {
 }
 
 impl AmuletToken {
-    /// A Canton Coin self transfer (see the module doc).
+    /// A Canton Coin self transfer (see the module doc), or the same branch of the factory
+    /// taken through V2 with the receiver among the `actors` (`transfer.receiver \`elem\`
+    /// actors`, splice `ExternalPartyAmuletRules.daml`): the transfer to the receiver completes
+    /// at once with provider = sender, preapproval or not, and its result meta is a transfer's
+    /// (`sender`, `tx-kind: transfer`). Committed with the actors' authority.
     pub(super) fn self_transfer_at(
         &self,
         ledger: &mut Ledger,
@@ -71,12 +77,20 @@ impl AmuletToken {
         v2_actors: Option<&[String]>,
     ) -> Result<TransferOutcome, TokenError> {
         let sender = request.sender.as_str();
+        let receiver = request.receiver.as_str();
+        if !ledger.is_known_party(receiver) {
+            return Err(LedgerError::UnknownParty(receiver.to_owned()).into());
+        }
         let dso = self.dso.as_str();
         let mut outcome = (Vec::new(), Vec::new());
+        let act_as = match v2_actors {
+            Some(actors) => actors.iter().cloned().collect(),
+            None => parties([sender]),
+        };
         let tx = ledger.transact::<TokenError>(
             SubmissionMeta {
                 command_id: request.command_id.clone(),
-                act_as: parties([sender]),
+                act_as,
                 record_time: None,
                 synchronizer: self.config.synchronizer,
             },
@@ -84,7 +98,7 @@ impl AmuletToken {
                 let times = times.unwrap_or_else(|| default_times(ctx.let_time));
                 check_transfer(request.amount, times.1, ctx.let_time)?;
                 let plan = self.plan_sender_side(ctx, sender, inputs, request.amount, |ctx| {
-                    self.new_amulet(ctx, sender, request.amount)
+                    self.new_amulet(ctx, receiver, request.amount)
                 })?;
                 let output_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
@@ -103,7 +117,7 @@ impl AmuletToken {
                     plan: &plan,
                     sender,
                     provider: sender,
-                    receiver: sender,
+                    receiver,
                     amount: request.amount,
                     lock: None,
                 };
@@ -119,7 +133,11 @@ impl AmuletToken {
                         .map(|m| (meta::REASON.to_owned(), m.clone()))
                         .collect();
                     children.extend(self.external_transfer_nodes(&transfer, memo));
-                    result_meta = merge_split();
+                    result_meta = if receiver == sender {
+                        merge_split()
+                    } else {
+                        v1_transfer_meta(sender)
+                    };
                 } else {
                     let merge_split = self.rules_transfer(
                         &transfer,

@@ -31,10 +31,10 @@ impl AmuletToken {
 
     /// [`AmuletToken::transfer_at`] through V2's `TransferFactory_Transfer` (CIP-0112) with
     /// `actors`: Splice 0.6.11+ runs V1's body under it (`transferFactoryV2_transferDefaultImplUsingV1`),
-    /// so the nodes below the root are V1's; see [`AmuletToken::v2_factory_root`]. Refused as
-    /// the factory refuses it: before 0.6.11 the factory implements no V2 interface, and the
-    /// actors must be the sender, or the sender and the receiver (`checkActors`). The latter,
-    /// a direct transfer without preapproval, is not modelled and refused as such.
+    /// so the nodes below the root are V1's (`token::amulet::factory_v2`). The actors must be
+    /// the sender, or the sender and the receiver (`checkActors`), who then gets the amount at
+    /// once, preapproval or not (the factory's self-transfer branch). Refused before 0.6.11:
+    /// the factory implements no V2 interface.
     pub fn transfer_v2_at(
         &self,
         ledger: &mut Ledger,
@@ -58,13 +58,6 @@ impl AmuletToken {
                 "checkActors: actors {actors:?} are neither [sender] nor [sender, receiver]"
             )));
         }
-        if actor_set != sender_only {
-            return Err(TokenError::InvalidArgument(
-                "the sandbox models V2's Amulet TransferFactory_Transfer with actors = [sender] only \
-                 (the receiver among the actors, a direct transfer without preapproval, is not modelled)"
-                    .into(),
-            ));
-        }
         self.transfer_through(ledger, request, times, Some(actors))
     }
 
@@ -80,9 +73,11 @@ impl AmuletToken {
             Some(given) => given.clone(),
             None => self.select_inputs(ledger, &request.sender, request.amount),
         };
-        if request.sender == request.receiver {
+        let receiver_acts = v2_actors.is_some_and(|a| a.contains(&request.receiver));
+        if request.sender == request.receiver || receiver_acts {
             // Scan never puts a preapproval in a self transfer's context, so the factory takes
-            // its self branch even when the sender has one (`transferKind: "self"`).
+            // its self branch even when the sender has one (`transferKind: "self"`); V2 takes
+            // it whenever the receiver is among the actors.
             return self.self_transfer_at(ledger, request, &inputs, times, v2_actors);
         }
         let Some(preapproval) = self.preapproval_of(ledger, &request.receiver) else {
