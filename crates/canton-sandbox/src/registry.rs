@@ -343,15 +343,20 @@ impl Registry {
     }
 
     /// The V2 API's `choice-contexts/{accept|reject|withdraw}` (`transfer-instruction-v2.yaml`),
-    /// for a `TransferInstructionV2` choice. Served by the SBX registry (its instructions
-    /// implement V2's interface); Canton Coin's is V1's only here.
+    /// for a `TransferInstructionV2` choice. Served by the SBX registry, and by Canton Coin's
+    /// since 0.6.11 (its instructions implement V2's interface, whose choices run V1's: the same
+    /// context as V1's).
     pub fn instruction_choice_context_v2(
         self,
         w: &World,
         instruction_id: &str,
+        choice: TransferInstructionChoice,
         exclude_debug_fields: bool,
     ) -> Result<ChoiceContext, RegistryError> {
         match self {
+            Registry::Amulet if w.amulet.has_v2_events() => {
+                self.instruction_choice_context(w, instruction_id, choice, exclude_debug_fields)
+            }
             Registry::Amulet => Err(RegistryError::NotFound(
                 "this registry serves the V1 transfer instruction API only".into(),
             )),

@@ -296,7 +296,7 @@ fn interpret_instruction_choice(
     }
     let out = if is_amulet {
         let expire_lock = context_bool(call.argument, "expire-lock");
-        amulet.act(ledger, cid, choice, call.command_id, expire_lock)?
+        amulet.act_through(ledger, cid, choice, call.command_id, expire_lock, via_v2)?
     } else {
         token.act_through(ledger, cid, choice, call.command_id, via_v2)?
     };

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 const RECORDING: &str = "fixtures/splice-cli-0.6.11/txs.json";
 const FACTORY_V2: &str = "#splice-api-token-transfer-instruction-v2:Splice.Api.Token.TransferInstructionV2:TransferFactory";
+const INSTRUCTION_V2: &str = "#splice-api-token-transfer-instruction-v2:Splice.Api.Token.TransferInstructionV2:TransferInstruction";
 const V1_TRANSFERS: &str = "splice-api-token-transfer-instruction-v1";
 const V2_TRANSFERS: &str = "splice-api-token-transfer-instruction-v2";
 
@@ -145,6 +146,70 @@ impl World {
     }
 }
 
+impl World {
+    /// `choice` (`accept` …) on an Amulet instruction through V2's interface and registry API.
+    async fn act_v2(&self, instruction: &Value, choice: &str, actor: &str) -> Answer {
+        let cid = instruction.as_str().unwrap();
+        let (status, context) = post_abs(
+            &format!(
+                "{}/registry/transfer-instruction/v2/{cid}/choice-contexts/{choice}",
+                self.registry
+            ),
+            &json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{context}");
+        let name = format!(
+            "TransferInstruction_{}{}",
+            &choice[..1].to_uppercase(),
+            &choice[1..]
+        );
+        self.client
+            .submit_and_wait(&json!({
+                "commands": [{"ExerciseCommand": {
+                    "templateId": INSTRUCTION_V2, "contractId": cid, "choice": name,
+                    "choiceArgument": {
+                        "actors": [actor],
+                        "extraArgs": {"context": context["choiceContextData"], "meta": {"values": {}}},
+                    },
+                }}],
+                "commandId": format!("{choice}-v2"), "actAs": [actor],
+                "disclosedContracts": context["disclosedContracts"],
+            }))
+            .await
+    }
+}
+
+/// A recorded V1 instruction choice as V2's interface would have committed it: a non-consuming
+/// V2 choice on the same contract, by the same actors, with the same result, whose one child is
+/// the recorded V1 exercise (every node id one further).
+fn under_v2_instruction_choice(recorded_tx: &Value) -> Value {
+    let mut tx = recorded_tx.clone();
+    let events = tx["events"].as_array_mut().unwrap();
+    for e in events.iter_mut() {
+        let v = e.as_object_mut().unwrap().values_mut().next().unwrap();
+        v["nodeId"] = json!(v["nodeId"].as_i64().unwrap() + 1);
+        if let Some(last) = v["lastDescendantNodeId"].as_i64() {
+            v["lastDescendantNodeId"] = json!(last + 1);
+        }
+    }
+    let mut root = events[0].clone();
+    let v = root["ExercisedEvent"].as_object_mut().unwrap();
+    v.insert("nodeId".into(), json!(0));
+    v.insert("interfaceId".into(), json!(INSTRUCTION_V2));
+    v.insert("consuming".into(), json!(false));
+    // Listed for consuming exercises only.
+    v.insert("implementedInterfaces".into(), json!([]));
+    let extra_args = v["choiceArgument"]["extraArgs"].clone();
+    let actors = v["actingParties"].clone();
+    v.insert(
+        "choiceArgument".into(),
+        json!({"actors": actors, "extraArgs": extra_args}),
+    );
+    events.insert(0, root);
+    tx
+}
+
 async fn get_abs(url: &str) -> (u16, Value) {
     let r = reqwest::get(url).await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
@@ -247,14 +312,16 @@ async fn v2_transfers_of_amulet_have_the_recorded_trees_under_v2_s_root() {
     assert_eq!(result["output"]["tag"], "TransferInstructionResult_Pending");
     let bobs = tx_at(&w.client, &w.bob, offset).await;
     root(&bobs);
-    let accepted = w
-        .client
-        .post(
-            "/sandbox/control/offers/accept",
-            &json!({"transferInstructionCid": result["output"]["value"]["transferInstructionCid"]}),
-        )
-        .await;
-    assert_eq!(accepted.status, 200, "{}", accepted.text);
+
+    // tx 13: bob accepts through V2's interface: V1's accept under V2's choice.
+    let instruction = result["output"]["value"]["transferInstructionCid"].clone();
+    let accepted = w.act_v2(&instruction, "accept", &w.bob).await;
+    let ours = tx_at(&w.client, &w.alice, offset_of(accepted)).await;
+    assert_faithful(
+        "V2 accept",
+        &under_v2_instruction_choice(&recorded(13)),
+        &ours,
+    );
     w.sandbox.with_world(|world| {
         let held: Vec<String> = world
             .amulet

@@ -204,10 +204,11 @@ impl AmuletToken {
                     ]),
                     signatories: parties([dso, sender]),
                     observers: parties([receiver]),
-                    interfaces: vec![(
-                        transfer_instruction_interface(),
-                        result::pending_instruction_view(instruction_transfer),
-                    )],
+                    interfaces: self.instruction_views(
+                        instruction_transfer,
+                        (sender, receiver),
+                        execute_before,
+                    ),
                 };
                 let instruction_cid = instruction.contract_id.clone();
                 outcome = (instruction_cid.clone(), change_cids.clone());
@@ -370,6 +371,35 @@ impl AmuletToken {
         command_id: &str,
         expire_lock: Option<bool>,
     ) -> Result<InstructionOutcome, TokenError> {
+        self.act_through(
+            ledger,
+            instruction_cid,
+            choice,
+            command_id,
+            expire_lock,
+            false,
+        )
+    }
+
+    /// [`Self::act`] through V2's `TransferInstruction` interface if `via_v2` (Splice 0.6.11+;
+    /// refused before, as the instruction implements no V2 interface): V1's choice under V2's
+    /// (see `token::amulet::v2_api`).
+    pub fn act_through(
+        &self,
+        ledger: &mut Ledger,
+        instruction_cid: &str,
+        choice: InstructionChoice,
+        command_id: &str,
+        expire_lock: Option<bool>,
+        via_v2: bool,
+    ) -> Result<InstructionOutcome, TokenError> {
+        if via_v2 && !self.has_v2_events() {
+            return Err(TokenError::Interpretation(format!(
+                "Contract {instruction_cid} (template {}) does not implement interface {}",
+                amulet_transfer_instruction_template(),
+                crate::token::packages::transfer_instruction_v2_interface()
+            )));
+        }
         let not_found = || LedgerError::ContractNotFound(instruction_cid.to_owned());
         let pending = self
             .pending_instruction(ledger, instruction_cid)
@@ -397,7 +427,7 @@ impl AmuletToken {
                 ledger,
                 instruction_cid,
                 &pending,
-                choice,
+                (choice, via_v2),
                 command_id,
             );
         }
@@ -428,7 +458,7 @@ impl AmuletToken {
                     self.settle_legacy(ctx, choice, &pending, &locked_cid, locked)
                 };
                 holding_cid = settled.holding_cid;
-                Ok(vec![Node::Exercise(Exercise {
+                let v1 = Exercise {
                     contract_id: instruction_cid.to_owned(),
                     interface: Some(transfer_instruction_interface()),
                     choice: choice.name().into(),
@@ -448,7 +478,9 @@ impl AmuletToken {
                         settled.meta,
                     ),
                     children: settled.children,
-                })])
+                };
+                let root = self.through_instruction(v1, via_v2, &pending.receiver);
+                Ok(vec![Node::Exercise(root)])
             },
         )?;
         Ok(InstructionOutcome {
@@ -572,7 +604,7 @@ impl AmuletToken {
         ledger: &mut Ledger,
         instruction_cid: &str,
         pending: &PendingInstruction,
-        choice: InstructionChoice,
+        (choice, via_v2): (InstructionChoice, bool),
         command_id: &str,
     ) -> Result<InstructionOutcome, TokenError> {
         let actor = match choice {
@@ -595,7 +627,7 @@ impl AmuletToken {
                         ctx.let_time
                     )));
                 }
-                Ok(vec![Node::Exercise(Exercise {
+                let v1 = Exercise {
                     contract_id: instruction_cid.to_owned(),
                     interface: Some(transfer_instruction_interface()),
                     choice: choice.name().into(),
@@ -617,7 +649,9 @@ impl AmuletToken {
                     consuming: true,
                     result: result::instruction_result(result::failed(), Vec::<String>::new()),
                     children: vec![],
-                })])
+                };
+                let root = self.through_instruction(v1, via_v2, &pending.receiver);
+                Ok(vec![Node::Exercise(root)])
             },
         )?;
         Ok(InstructionOutcome {

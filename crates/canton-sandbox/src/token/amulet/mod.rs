@@ -24,7 +24,6 @@ use crate::token::result;
 use crate::token::self_transfer::insufficient;
 
 mod bootstrap;
-mod factory_v2;
 mod holdings;
 mod mint;
 mod plan;
@@ -33,6 +32,7 @@ mod summary;
 #[cfg(test)]
 mod tests;
 mod tree;
+mod v2_api;
 
 pub(in crate::token) use plan::TransferPlan;
 pub(in crate::token) use select::{ExpiredLock, Spent};

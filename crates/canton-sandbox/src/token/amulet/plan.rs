@@ -31,7 +31,7 @@ impl AmuletToken {
 
     /// [`AmuletToken::transfer_at`] through V2's `TransferFactory_Transfer` (CIP-0112) with
     /// `actors`: Splice 0.6.11+ runs V1's body under it (`transferFactoryV2_transferDefaultImplUsingV1`),
-    /// so the nodes below the root are V1's (`token::amulet::factory_v2`). The actors must be
+    /// so the nodes below the root are V1's (`token::amulet::v2_api`). The actors must be
     /// the sender, or the sender and the receiver (`checkActors`), who then gets the amount at
     /// once, preapproval or not (the factory's self-transfer branch). Refused before 0.6.11:
     /// the factory implements no V2 interface.
