@@ -3,7 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use super::*;
+use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Create, Identifier, Ledger, Node, SubmissionMeta, TxContext};
+use crate::token::packages;
+
+use super::{
+    AmuletConfig, AmuletToken, Committed, DAY_MICROS, SpliceRelease, TokenError, round_value,
+};
 
 impl AmuletToken {
     /// Creates the DSO's reference contracts (`AmuletRules`, an `OpenMiningRound`,

@@ -3,7 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use super::*;
+use exchange_core::{Amount, Timestamp};
+
+use crate::daml::{Value, show_decimal};
+use crate::model::tree::parties;
+use crate::model::{Create, Identifier, Ledger, TxContext};
+use crate::token::events;
+use crate::token::packages::{self, meta};
+
+use super::{AmuletToken, Holding, field, round_value};
 
 impl AmuletToken {
     /// Active Amulets of `owner`, largest first.

@@ -1,6 +1,14 @@
 //! How Amulets come into being in the sandbox: the DevNet faucet and participant-local ACS imports.
 
-use super::*;
+use exchange_core::Amount;
+
+use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::token::events;
+use crate::token::packages::meta;
+
+use super::{AmuletToken, Committed, ImportedAcs, TokenError, min_time, round_value};
 
 impl AmuletToken {
     /// The DevNet faucet: `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → new Amulet

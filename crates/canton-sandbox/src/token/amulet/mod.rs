@@ -12,16 +12,9 @@
 
 use exchange_core::{Amount, Timestamp};
 
-use crate::daml::{Value, show_decimal};
-use crate::model::tree::parties;
-use crate::model::{
-    CommittedTx, Create, Exercise, Fetch, Identifier, Ledger, LedgerError, Node, SubmissionMeta,
-    SyncIdx, TxContext,
-};
-use crate::token::events;
-use crate::token::packages::{self, meta};
-use crate::token::result;
-use crate::token::self_transfer::insufficient;
+use crate::daml::Value;
+use crate::model::{CommittedTx, Ledger, LedgerError, SyncIdx};
+use crate::token::packages;
 
 mod bootstrap;
 mod holdings;

@@ -3,7 +3,16 @@
 
 use std::collections::BTreeSet;
 
-use super::*;
+use exchange_core::{Amount, Timestamp};
+
+use crate::model::tree::parties;
+use crate::model::{Create, Ledger, Node, SubmissionMeta, TxContext};
+use crate::token::packages;
+use crate::token::self_transfer::insufficient;
+
+use super::{
+    AmuletToken, ExpiredLock, Holding, Spent, TokenError, TransferOutcome, TransferRequest,
+};
 
 impl AmuletToken {
     /// A 1-step transfer through the receiver's preapproval, exactly the real tree:

@@ -1,7 +1,14 @@
 //! A transfer's inputs: picking the sender's holdings, checking the given ones as the factory
 //! does (unlocking expired LockedAmulets on the fly), and the nodes that read them.
 
-use super::*;
+use exchange_core::Amount;
+
+use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, TxContext};
+use crate::token::packages::meta;
+
+use super::{AmuletToken, Holding, MAX_INPUTS, TokenError, TransferPlan, round_value};
 
 impl AmuletToken {
     pub(crate) fn select_inputs(

@@ -1,6 +1,10 @@
 //! What `AmuletRules_Transfer` answers: its `TransferResult` and `TransferSummary` (zero fees).
 
-use super::*;
+use exchange_core::Amount;
+
+use crate::daml::Value;
+
+use super::{AmuletToken, RulesTransfer, TransferPlan, round_value};
 
 impl AmuletToken {
     /// The result of `AmuletRules_Transfer`: round, summary, created and change amulets, and

@@ -3,7 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use super::*;
+use exchange_core::{Amount, Timestamp};
+
+use crate::daml::Value;
+use crate::model::tree::parties;
+use crate::model::{Exercise, Fetch, Node, TxContext};
+use crate::token::packages::meta;
+use crate::token::result;
+
+use super::{AmuletToken, Holding, TransferPlan, TransferRequest, default_times};
 
 impl AmuletToken {
     pub(super) fn transfer_tree(
