@@ -2,7 +2,8 @@
 //! `TransferPreapproval` locks the amount and leaves an `AmuletTransferInstruction` that the
 //! receiver accepts or rejects, or the sender withdraws (those choices:
 //! [`crate::token::amulet_instruction`]). Since Splice 0.6.11 (the default) the lock, the
-//! accept's transfer and the unlocks run without `AmuletRules_Transfer` and report V2 events (`LockedAmulet_UnlockV2`; see [`crate::token::amulet_v2`]); what follows describes the
+//! accept's transfer and the unlocks run without `AmuletRules_Transfer` and report V2 events
+//! (`LockedAmulet_UnlockV2`; see [`crate::token::amulet_v2`]); what follows describes the
 //! [`crate::token::SpliceRelease::Legacy`] trees, which are the LocalNet recording's
 //! (`splice-test-cases.json`, offsets 8–15) node for node, less the reward coupons, which only
 //! non-zero fees create; with zero fees the lock is exactly the amount (`amount + 4 × fee`).
