@@ -137,6 +137,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             check_factory_standard(cid, via_v2, token, &t)?;
             if cid == amulet.external_party_rules {
                 t.check_admin(&amulet.dso, "Amulet")?;
+                t.check_no_account_meta()?;
                 let request = TransferRequest {
                     sender: t.sender.clone(),
                     receiver: t.receiver.clone(),
@@ -414,6 +415,8 @@ pub(crate) struct TransferArgument {
     pub(crate) execute_before: Timestamp,
     pub(crate) inputs: Vec<String>,
     pub(crate) memo: Option<String>,
+    /// The keys of `transfer.meta`.
+    pub(crate) meta_keys: Vec<String>,
     /// V2's controllers; `None` for V1's argument.
     pub(crate) actors: Option<Vec<String>>,
 }
@@ -466,6 +469,10 @@ impl TransferArgument {
         let memo = transfer["meta"]["values"][meta::REASON]
             .as_str()
             .map(str::to_owned);
+        let meta_keys = transfer["meta"]["values"]
+            .as_object()
+            .map(|values| values.keys().cloned().collect())
+            .unwrap_or_default();
         let (expected_admin, actors) = match &arg["actors"] {
             Json::Null => (Some(text_of(&arg["expectedAdmin"], "expectedAdmin")?), None),
             Json::Array(items) => {
@@ -491,8 +498,28 @@ impl TransferArgument {
             execute_before: time(&transfer["executeBefore"], "transfer.executeBefore")?,
             inputs,
             memo,
+            meta_keys,
             actors,
         })
+    }
+
+    /// `ensureNoAccountMeta` (splice `Conversions.daml`), which Amulet's factory runs through
+    /// either interface: account information belongs in V2's accounts, never in the meta.
+    fn check_no_account_meta(&self) -> Result<(), TokenError> {
+        for key in [
+            "sender.provider",
+            "sender.id",
+            "receiver.provider",
+            "receiver.id",
+        ] {
+            let key = format!("cip-112/{key}");
+            if self.meta_keys.contains(&key) {
+                return Err(TokenError::Interpretation(format!(
+                    "Unexpected account information in metadata of 'transfer' in metadata key '{key}'"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The factory's checks on whom it serves (splice `TransferFactory` implementations): V1's

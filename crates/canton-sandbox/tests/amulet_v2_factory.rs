@@ -341,11 +341,28 @@ async fn what_a_node_refuses_through_v2_is_refused() {
     not_sender["actors"] = json!([w.bob]);
     let mut a_stranger = not_sender.clone();
     a_stranger["actors"] = json!([w.alice, w.validator]);
-    for (id, argument) in [("not-sender", not_sender), ("stranger", a_stranger)] {
+    // Account information in the meta instead of the accounts (`ensureNoAccountMeta`).
+    let mut account_meta = w.v2_argument(&w.bob, "5", std::slice::from_ref(&input));
+    account_meta["transfer"]["meta"]["values"]["cip-112/receiver.id"] = json!("savings");
+    for (id, argument, why) in [
+        ("not-sender", not_sender, "do not include the sender"),
+        ("stranger", a_stranger, "checkActors"),
+        (
+            "account-meta",
+            account_meta,
+            "Unexpected account information",
+        ),
+    ] {
         let answer = w
             .submit_v2(id, argument, &[&w.alice, &w.bob, &w.validator])
             .await;
-        assert_ne!(answer.status, 200, "{id}: {}", answer.text);
+        assert_eq!(
+            answer.json()["code"],
+            "DAML_INTERPRETATION_ERROR",
+            "{id}: {}",
+            answer.text
+        );
+        assert!(answer.text.contains(why), "{id}: {}", answer.text);
     }
     // Nothing was spent.
     let ok = w
