@@ -8,10 +8,10 @@
 //! `transfer-preapproval`; a pending `AmuletTransferInstruction`'s choice contexts carry
 //! `amulet-rules`, `open-round` and `expire-lock` (reject/withdraw: `expire-lock = false` alone
 //! once the LockedAmulet is gone). The SBX registry always answers `offer` (or
-//! `self`). Both serve the V2 API's `transfer-factory` (`transfer-instruction-v2.yaml`; Canton
-//! Coin since Splice 0.6.11, with the same answer as V1's) and advertise V2's APIs; the SBX
-//! registry also serves V2's choice contexts, and a V2-only SBX's only those: its instructions
-//! do not implement V1's interface, so V1's contexts are of no use.
+//! `self`). Both serve the V2 API (`transfer-instruction-v2.yaml`; Canton Coin since Splice
+//! 0.6.11) with the same answers as V1's, `transfer-factory` and the choice contexts, and
+//! advertise V2's APIs; a V2-only SBX's registry serves V2's only: its factory and instructions
+//! do not implement V1's interfaces, so V1's answers are of no use.
 
 use canton_ledger::registry::{
     ChoiceContext, DisclosedContract, GetRegistryInfoResponse, Instrument, SupportedApis,
