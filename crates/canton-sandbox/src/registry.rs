@@ -8,9 +8,10 @@
 //! `transfer-preapproval`; a pending `AmuletTransferInstruction`'s choice contexts carry
 //! `amulet-rules`, `open-round` and `expire-lock` (reject/withdraw: `expire-lock = false` alone
 //! once the LockedAmulet is gone). The SBX registry always answers `offer` (or
-//! `self`). The SBX registry also serves the V2 API's choice contexts
-//! (`transfer-instruction-v2.yaml`), and a V2-only SBX's only those: its instructions do not
-//! implement V1's interface, so V1's contexts are of no use.
+//! `self`). Both serve the V2 API (`transfer-instruction-v2.yaml`; Canton Coin since Splice
+//! 0.6.11) with the same answers as V1's, `transfer-factory` and the choice contexts, and
+//! advertise V2's APIs; a V2-only SBX's registry serves V2's only: its factory and instructions
+//! do not implement V1's interfaces, so V1's answers are of no use.
 
 use canton_ledger::registry::{
     ChoiceContext, DisclosedContract, GetRegistryInfoResponse, Instrument, SupportedApis,
@@ -57,6 +58,22 @@ const ALL_APIS: [&str; 5] = [
     "splice-api-token-allocation-v1",
     "splice-api-token-allocation-instruction-v1",
 ];
+/// What Scan adds for Amulet since Splice 0.6.11 (`HttpTokenStandardMetadataHandler`; CIP-0112
+/// §5.2: "the `supportedApis` field will now also include the v2 packages").
+const AMULET_V2_APIS: [&str; 5] = [
+    "splice-api-token-holding-v2",
+    "splice-api-token-allocation-v2",
+    "splice-api-token-allocation-instruction-v2",
+    "splice-api-token-transfer-instruction-v2",
+    "splice-api-token-transfer-events-v2",
+];
+/// What a dual (V1 and V2) SBX adds to V1's: its holdings, factory, instructions and events
+/// speak V2 too (it has no allocations).
+const SBX_V2_APIS: [&str; 3] = [
+    "splice-api-token-holding-v2",
+    "splice-api-token-transfer-instruction-v2",
+    "splice-api-token-transfer-events-v2",
+];
 
 impl Registry {
     fn admin(self, w: &World) -> &str {
@@ -93,12 +110,18 @@ impl Registry {
             Registry::Amulet => ("Canton Coin", "CC", total(w, self)),
             Registry::Token => ("Sandbox Token", SBX, total(w, self)),
         };
-        let apis: &[&str] = match self {
-            Registry::Amulet => &ALL_APIS,
-            Registry::Token if w.token.v2_only => &V2_ONLY_APIS,
+        let mut apis: Vec<&str> = match self {
+            Registry::Amulet if w.amulet.has_v2_events() => {
+                [&ALL_APIS[..], &AMULET_V2_APIS].concat()
+            }
+            Registry::Amulet => ALL_APIS.to_vec(),
+            Registry::Token if w.token.v2_only => V2_ONLY_APIS.to_vec(),
             // The offer-only token has no allocations.
-            Registry::Token => &ALL_APIS[..3],
+            Registry::Token => [&ALL_APIS[..3], &SBX_V2_APIS].concat(),
         };
+        if self == Registry::Amulet && !w.amulet.config.advertise_v1_transfers {
+            apis.retain(|a| *a != "splice-api-token-transfer-instruction-v1");
+        }
         vec![Instrument {
             id: self.instrument_id().to_owned(),
             name: name.to_owned(),
@@ -146,6 +169,44 @@ impl Registry {
                     "Field choiceArguments does not contain a valid TransferFactory_Transfer: {e}"
                 ))
             })?;
+        self.factory_for(w, &t, exclude_debug_fields)
+    }
+
+    /// The V2 API's `transfer-factory` (`transfer-instruction-v2.yaml`): the factory for V2's
+    /// `TransferFactory_Transfer {transfer (accounts), actors, extraArgs}`. Served for every
+    /// factory that implements V2's interface: Canton Coin's since Splice 0.6.11 (the same
+    /// answer as V1's: Scan hands out one context for both) and SBX's (no context).
+    pub fn transfer_factory_v2(
+        self,
+        w: &World,
+        choice_arguments: &Json,
+        exclude_debug_fields: bool,
+    ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
+        if self == Registry::Amulet && !w.amulet.has_v2_events() {
+            return Err(RegistryError::NotFound(
+                "this registry serves the V1 transfer factory API only".into(),
+            ));
+        }
+        let t = TransferArgument::read(choice_arguments)
+            .ok()
+            .filter(|t| t.actors.is_some())
+            .ok_or_else(|| {
+                RegistryError::BadRequest(
+                    "Field choiceArguments does not contain a valid V2 TransferFactory_Transfer"
+                        .into(),
+                )
+            })?;
+        self.factory_for(w, &t, exclude_debug_fields)
+    }
+
+    /// The factory, transfer kind and choice context for the transfer `t` (either API's
+    /// argument: the answer is the same, as the factory implements both interfaces).
+    fn factory_for(
+        self,
+        w: &World,
+        t: &TransferArgument,
+        exclude_debug_fields: bool,
+    ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
         let admin = self.admin(w);
         if t.admin != admin || t.instrument != self.instrument_id() {
             return Err(RegistryError::BadRequest(format!(
@@ -205,57 +266,6 @@ impl Registry {
                 choice_context_data: context_data(values),
                 disclosed_contracts: disclosed_contracts.into_iter().flatten().collect(),
             },
-        })
-    }
-
-    /// The V2 API's `transfer-factory` (`transfer-instruction-v2.yaml`): the factory for V2's
-    /// `TransferFactory_Transfer {transfer (accounts), actors, extraArgs}`. Served for a V2-only
-    /// SBX (the transfers the sandbox models through V2's factory); SBX needs no context, and
-    /// with the sender as the only actor the transfer is an offer (or a self-transfer).
-    pub fn transfer_factory_v2(
-        self,
-        w: &World,
-        choice_arguments: &Json,
-        exclude_debug_fields: bool,
-    ) -> Result<TransferFactoryWithChoiceContext, RegistryError> {
-        if self == Registry::Amulet || !w.token.v2_only {
-            return Err(RegistryError::NotFound(
-                "this registry serves the V1 transfer factory API only".into(),
-            ));
-        }
-        let t = TransferArgument::read(choice_arguments)
-            .ok()
-            .filter(|t| t.actors.is_some())
-            .ok_or_else(|| {
-                RegistryError::BadRequest(
-                    "Field choiceArguments does not contain a valid V2 TransferFactory_Transfer"
-                        .into(),
-                )
-            })?;
-        let admin = self.admin(w);
-        if t.admin != admin || t.instrument != self.instrument_id() {
-            return Err(RegistryError::BadRequest(format!(
-                "instrument {}/{} is not served by this registry ({admin}/{})",
-                t.admin,
-                t.instrument,
-                self.instrument_id()
-            )));
-        }
-        let kind = if t.sender == t.receiver {
-            TransferKind::SelfTransfer
-        } else {
-            TransferKind::Offer
-        };
-        let factory = w.token.factory.clone();
-        Ok(TransferFactoryWithChoiceContext {
-            transfer_kind: kind,
-            choice_context: ChoiceContext {
-                choice_context_data: context_data(vec![]),
-                disclosed_contracts: disclosed(w, &factory, exclude_debug_fields)
-                    .into_iter()
-                    .collect(),
-            },
-            factory_id: factory,
         })
     }
 
@@ -333,15 +343,20 @@ impl Registry {
     }
 
     /// The V2 API's `choice-contexts/{accept|reject|withdraw}` (`transfer-instruction-v2.yaml`),
-    /// for a `TransferInstructionV2` choice. Served by the SBX registry (its instructions
-    /// implement V2's interface); Canton Coin's is V1's only here.
+    /// for a `TransferInstructionV2` choice. Served by the SBX registry, and by Canton Coin's
+    /// since 0.6.11 (its instructions implement V2's interface, whose choices run V1's: the same
+    /// context as V1's).
     pub fn instruction_choice_context_v2(
         self,
         w: &World,
         instruction_id: &str,
+        choice: TransferInstructionChoice,
         exclude_debug_fields: bool,
     ) -> Result<ChoiceContext, RegistryError> {
         match self {
+            Registry::Amulet if w.amulet.has_v2_events() => {
+                self.instruction_choice_context(w, instruction_id, choice, exclude_debug_fields)
+            }
             Registry::Amulet => Err(RegistryError::NotFound(
                 "this registry serves the V1 transfer instruction API only".into(),
             )),

@@ -4,9 +4,10 @@
 //! read like the Daml code would read it, and the token builds the real transaction tree.
 //!
 //! Supported: `TransferFactory_Transfer` on the Canton Coin factory (1-step through the
-//! receiver's preapproval, an offer without one, a merge/split when sender = receiver) and on
-//! the SBX factory (an offer, or a merge/split; a V2-only SBX's through V2's interface only,
-//! with `actors = [sender]`), and
+//! receiver's preapproval, an offer without one, a merge/split when sender = receiver; through
+//! V1's interface, or since Splice 0.6.11 V2's with `actors = [sender]`, or `[sender, receiver]`
+//! completing at once) and on the SBX factory (an offer, or a merge/split; through V1's or V2's
+//! interface with `actors = [sender]`, a V2-only SBX's through V2's only), and
 //! `TransferInstruction_Accept` / `_Reject` / `_Withdraw` on Canton Coin and SBX instructions
 //! (through V1's interface, or V2's with `actors`; a V2-only SBX's only through V2's),
 //! and a receiver's `TransferPreapprovalProposal` create (accepted at once when this node's
@@ -133,9 +134,10 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                     exercise.template_id
                 )));
             }
-            check_factory_standard(cid, via_v2, amulet, token, &t)?;
+            check_factory_standard(cid, via_v2, token, &t)?;
             if cid == amulet.external_party_rules {
                 t.check_admin(&amulet.dso, "Amulet")?;
+                t.check_no_account_meta()?;
                 let request = TransferRequest {
                     sender: t.sender.clone(),
                     receiver: t.receiver.clone(),
@@ -144,11 +146,11 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                     inputs: (!t.inputs.is_empty()).then(|| t.inputs.clone()),
                     command_id,
                 };
-                let out = amulet.transfer_at(
-                    ledger,
-                    &request,
-                    Some((t.requested_at, t.execute_before)),
-                )?;
+                let times = Some((t.requested_at, t.execute_before));
+                let out = match &t.actors {
+                    Some(actors) => amulet.transfer_v2_at(ledger, &request, times, actors)?,
+                    None => amulet.transfer_at(ledger, &request, times)?,
+                };
                 Ok(Submitted {
                     update_id: out.update_id,
                     offset: out.offset,
@@ -157,7 +159,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
             } else if cid == token.factory {
                 t.check_admin(&token.admin, crate::token::offer::INSTRUMENT_ID)?;
                 if t.sender == t.receiver {
-                    let out = token.self_transfer(
+                    let out = token.self_transfer_through(
                         ledger,
                         &TokenSelfTransfer {
                             owner: t.sender,
@@ -168,6 +170,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                             execute_before: t.execute_before,
                             command_id,
                         },
+                        via_v2,
                     )?;
                     return Ok(Submitted {
                         update_id: out.update_id,
@@ -181,7 +184,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                         t.execute_before
                     )));
                 }
-                let out = token.offer_as_submitted(
+                let out = token.offer_through(
                     ledger,
                     &OfferRequest {
                         sender: t.sender,
@@ -192,6 +195,7 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
                         command_id,
                     },
                     Some((t.requested_at, t.inputs)),
+                    via_v2,
                 )?;
                 Ok(Submitted {
                     update_id: out.update_id,
@@ -213,14 +217,14 @@ fn interpret(world: &mut World, commands: &JsCommands) -> Result<Submitted, Toke
 }
 
 /// Which factory interface a transfer may go through here. A V2-only SBX's factory implements
-/// V2's only (a V1 exercise fails as a node's would). The sandbox models V2's transfer for a
-/// V2-only SBX with the sender as the only actor (an offer, or a self-transfer); V2 on Canton
-/// Coin or a dual SBX, and one-step V2 transfers with the receiver among the actors, are
-/// refused as not modelled rather than run another way.
+/// V2's only (a V1 exercise fails as a node's would); a dual SBX's both. The sandbox models V2's
+/// SBX transfer with the sender as the only actor (an offer, or a self-transfer); one-step V2
+/// SBX transfers with the receiver among the actors are refused as not modelled rather than run
+/// another way. Canton Coin's factory checks V2's actors itself
+/// ([`crate::token::AmuletToken::transfer_v2_at`]).
 fn check_factory_standard(
     cid: &str,
     via_v2: bool,
-    amulet: &crate::token::AmuletToken,
     token: &crate::token::OfferToken,
     t: &TransferArgument,
 ) -> Result<(), TokenError> {
@@ -231,13 +235,8 @@ fn check_factory_standard(
             packages::transfer_factory_interface()
         )));
     }
-    if !via_v2 {
+    if !via_v2 || !is_token {
         return Ok(());
-    }
-    if cid == amulet.external_party_rules || (is_token && !token.v2_only) {
-        return Err(TokenError::InvalidArgument(
-            "the sandbox models V2's TransferFactory_Transfer for a V2-only SBX only".into(),
-        ));
     }
     if t.actors.as_deref() != Some(std::slice::from_ref(&t.sender)) {
         return Err(TokenError::InvalidArgument(
@@ -298,7 +297,7 @@ fn interpret_instruction_choice(
     }
     let out = if is_amulet {
         let expire_lock = context_bool(call.argument, "expire-lock");
-        amulet.act(ledger, cid, choice, call.command_id, expire_lock)?
+        amulet.act_through(ledger, cid, choice, call.command_id, expire_lock, via_v2)?
     } else {
         token.act_through(ledger, cid, choice, call.command_id, via_v2)?
     };
@@ -416,6 +415,8 @@ pub(crate) struct TransferArgument {
     pub(crate) execute_before: Timestamp,
     pub(crate) inputs: Vec<String>,
     pub(crate) memo: Option<String>,
+    /// The keys of `transfer.meta`.
+    pub(crate) meta_keys: Vec<String>,
     /// V2's controllers; `None` for V1's argument.
     pub(crate) actors: Option<Vec<String>>,
 }
@@ -468,6 +469,10 @@ impl TransferArgument {
         let memo = transfer["meta"]["values"][meta::REASON]
             .as_str()
             .map(str::to_owned);
+        let meta_keys = transfer["meta"]["values"]
+            .as_object()
+            .map(|values| values.keys().cloned().collect())
+            .unwrap_or_default();
         let (expected_admin, actors) = match &arg["actors"] {
             Json::Null => (Some(text_of(&arg["expectedAdmin"], "expectedAdmin")?), None),
             Json::Array(items) => {
@@ -493,8 +498,28 @@ impl TransferArgument {
             execute_before: time(&transfer["executeBefore"], "transfer.executeBefore")?,
             inputs,
             memo,
+            meta_keys,
             actors,
         })
+    }
+
+    /// `ensureNoAccountMeta` (splice `Conversions.daml`), which Amulet's factory runs through
+    /// either interface: account information belongs in V2's accounts, never in the meta.
+    fn check_no_account_meta(&self) -> Result<(), TokenError> {
+        for key in [
+            "sender.provider",
+            "sender.id",
+            "receiver.provider",
+            "receiver.id",
+        ] {
+            let key = format!("cip-112/{key}");
+            if self.meta_keys.contains(&key) {
+                return Err(TokenError::Interpretation(format!(
+                    "Unexpected account information in metadata of 'transfer' in metadata key '{key}'"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The factory's checks on whom it serves (splice `TransferFactory` implementations): V1's

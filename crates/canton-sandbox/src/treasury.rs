@@ -230,7 +230,12 @@ impl Treasury {
         // A V2-only SBX's instructions are used through V2's interface and registry API.
         let v2 = world.token.v2_only;
         let context = if v2 {
-            Registry::Token.instruction_choice_context_v2(world, instruction_cid, true)
+            Registry::Token.instruction_choice_context_v2(
+                world,
+                instruction_cid,
+                registry_choice,
+                true,
+            )
         } else {
             Registry::Token.instruction_choice_context(
                 world,

@@ -156,11 +156,12 @@ async fn choice_context_v2(
     choice: String,
     body: Bytes,
 ) -> Result<Json<ChoiceContext>, RegistryAnswer> {
-    choice_of(&choice)?;
+    let choice = choice_of(&choice)?;
     let request = context_request(&body)?;
     Ok(Json(registry.instruction_choice_context_v2(
         &s.read(),
         &id,
+        choice,
         request.exclude_debug_fields.unwrap_or(false),
     )?))
 }

@@ -1,6 +1,7 @@
 //! Tokens the sandbox hosts, as Daml-like templates whose choices build real transaction trees.
 
 pub mod amulet;
+pub mod amulet_instruction;
 pub mod amulet_offer;
 mod amulet_v2;
 pub mod counterfeit;

@@ -417,6 +417,18 @@ impl OfferToken {
         request: &OfferRequest,
         submitted: Option<(Timestamp, Vec<String>)>,
     ) -> Result<OfferOutcome, TokenError> {
+        self.offer_through(ledger, request, submitted, self.v2_only)
+    }
+
+    /// [`OfferToken::offer_as_submitted`] through V2's factory interface if `via_v2` (a dual
+    /// SBX's factory implements V1's and V2's; a V2-only SBX's is always used through V2's).
+    pub fn offer_through(
+        &self,
+        ledger: &mut Ledger,
+        request: &OfferRequest,
+        submitted: Option<(Timestamp, Vec<String>)>,
+        via_v2: bool,
+    ) -> Result<OfferOutcome, TokenError> {
         let sender = request.sender.as_str();
         if !request.amount.is_positive() {
             return Err(TokenError::Interpretation(format!(
@@ -525,9 +537,12 @@ impl OfferToken {
                         ("extraArgs", extra_args()),
                     ]),
                     &parts(&inputs),
-                    result::instruction_result(
-                        result::pending(&instruction_cid),
-                        change_cids.iter().cloned(),
+                    (
+                        result::instruction_result(
+                            result::pending(&instruction_cid),
+                            change_cids.iter().cloned(),
+                        ),
+                        via_v2,
                     ),
                     children,
                 ))])

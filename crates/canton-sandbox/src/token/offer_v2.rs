@@ -117,13 +117,14 @@ impl OfferToken {
         views
     }
 
-    /// `TransferFactory_Transfer` by the sender: V1's argument, or with `v2_only` V2's
-    /// (no `expectedAdmin`; accounts; `actors`).
+    /// `TransferFactory_Transfer` by the sender: V1's argument, or `via_v2` (always for a
+    /// V2-only SBX; a dual SBX's factory implements both) V2's (no `expectedAdmin`; accounts;
+    /// `actors`).
     pub(super) fn factory_exercise(
         &self,
         v1_argument: Value,
         t: &TransferParts<'_>,
-        result: Value,
+        (result, via_v2): (Value, bool),
         children: Vec<Node>,
     ) -> Exercise {
         let mut exercise = crate::token::result::factory_transfer(
@@ -133,7 +134,7 @@ impl OfferToken {
             result,
             children,
         );
-        if self.v2_only {
+        if self.v2_only || via_v2 {
             exercise.interface = Some(transfer_factory_v2_interface());
             exercise.argument = Value::record(vec![
                 ("transfer", self.transfer_v2(t)),
@@ -310,9 +311,12 @@ impl OfferToken {
                 let mut exercise = self.factory_exercise(
                     Value::Unit,
                     &parts,
-                    result::instruction_result(
-                        result::completed([holding_cid.clone()]),
-                        change_cids,
+                    (
+                        result::instruction_result(
+                            result::completed([holding_cid.clone()]),
+                            change_cids,
+                        ),
+                        true,
                     ),
                     children,
                 );

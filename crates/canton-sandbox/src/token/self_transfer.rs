@@ -15,7 +15,8 @@
 //! result meta is `tx-kind: merge-split` without a `sender` (every output goes back to the
 //! sender unlocked), while the factory's own result keeps only burn meta (none at zero fees).
 //! Scan gives a self transfer no preapproval, so it takes this branch even when the sender
-//! has one.
+//! has one. Through V2's factory interface the factory takes the same branch for a transfer to
+//! another party when the receiver is among the `actors`: it completes at once.
 //!
 //! The offer-only token does the same without rules and rounds: `TransferFactory_Transfer` →
 //! archives of the inputs → the output holding → the change holding.
@@ -29,6 +30,7 @@ use crate::token::TokenError;
 use crate::token::amulet::{
     AmuletToken, MAX_INPUTS, RulesTransfer, TransferOutcome, TransferRequest, default_times,
 };
+use crate::token::amulet_v2::v1_transfer_meta;
 use crate::token::offer::OfferToken;
 use crate::token::offer_v2::{SbxTransfer, TransferParts, memo_leg};
 use crate::token::packages::meta;
@@ -61,21 +63,34 @@ pub(super) fn insufficient(missing: Amount) -> TokenError {
 }
 
 impl AmuletToken {
-    /// A Canton Coin self transfer (see the module doc).
+    /// A Canton Coin self transfer (see the module doc), or the same branch of the factory
+    /// taken through V2 with the receiver among the `actors` (`transfer.receiver \`elem\`
+    /// actors`, splice `ExternalPartyAmuletRules.daml`): the transfer to the receiver completes
+    /// at once with provider = sender, preapproval or not, and its result meta is a transfer's
+    /// (`sender`, `tx-kind: transfer`). Committed with the actors' authority.
     pub(super) fn self_transfer_at(
         &self,
         ledger: &mut Ledger,
         request: &TransferRequest,
         inputs: &[String],
         times: Option<(Timestamp, Timestamp)>,
+        v2_actors: Option<&[String]>,
     ) -> Result<TransferOutcome, TokenError> {
         let sender = request.sender.as_str();
+        let receiver = request.receiver.as_str();
+        if !ledger.is_known_party(receiver) {
+            return Err(LedgerError::UnknownParty(receiver.to_owned()).into());
+        }
         let dso = self.dso.as_str();
         let mut outcome = (Vec::new(), Vec::new());
+        let act_as = match v2_actors {
+            Some(actors) => actors.iter().cloned().collect(),
+            None => parties([sender]),
+        };
         let tx = ledger.transact::<TokenError>(
             SubmissionMeta {
                 command_id: request.command_id.clone(),
-                act_as: parties([sender]),
+                act_as,
                 record_time: None,
                 synchronizer: self.config.synchronizer,
             },
@@ -83,7 +98,7 @@ impl AmuletToken {
                 let times = times.unwrap_or_else(|| default_times(ctx.let_time));
                 check_transfer(request.amount, times.1, ctx.let_time)?;
                 let plan = self.plan_sender_side(ctx, sender, inputs, request.amount, |ctx| {
-                    self.new_amulet(ctx, sender, request.amount)
+                    self.new_amulet(ctx, receiver, request.amount)
                 })?;
                 let output_cid = plan.receiver_amulet.contract_id.clone();
                 let change_cids: Vec<String> =
@@ -102,7 +117,7 @@ impl AmuletToken {
                     plan: &plan,
                     sender,
                     provider: sender,
-                    receiver: sender,
+                    receiver,
                     amount: request.amount,
                     lock: None,
                 };
@@ -118,7 +133,11 @@ impl AmuletToken {
                         .map(|m| (meta::REASON.to_owned(), m.clone()))
                         .collect();
                     children.extend(self.external_transfer_nodes(&transfer, memo));
-                    result_meta = merge_split();
+                    result_meta = if receiver == sender {
+                        merge_split()
+                    } else {
+                        v1_transfer_meta(sender)
+                    };
                 } else {
                     let merge_split = self.rules_transfer(
                         &transfer,
@@ -127,7 +146,7 @@ impl AmuletToken {
                     );
                     children.push(Node::Exercise(merge_split));
                 }
-                Ok(vec![Node::Exercise(result::factory_transfer(
+                let root = result::factory_transfer(
                     &self.external_party_rules,
                     sender,
                     self.factory_argument(request, &plan.submitted_inputs(), times, None),
@@ -137,7 +156,10 @@ impl AmuletToken {
                         result_meta,
                     ),
                     children,
-                ))])
+                );
+                Ok(vec![Node::Exercise(
+                    self.through_factory(root, request, v2_actors),
+                )])
             },
         )?;
         Ok(TransferOutcome::completed(tx, outcome))
@@ -163,6 +185,17 @@ impl OfferToken {
         &self,
         ledger: &mut Ledger,
         request: &TokenSelfTransfer,
+    ) -> Result<TransferOutcome, TokenError> {
+        self.self_transfer_through(ledger, request, self.v2_only)
+    }
+
+    /// [`OfferToken::self_transfer`] through V2's factory interface if `via_v2` (see
+    /// [`OfferToken::offer_through`]).
+    pub fn self_transfer_through(
+        &self,
+        ledger: &mut Ledger,
+        request: &TokenSelfTransfer,
+        via_v2: bool,
     ) -> Result<TransferOutcome, TokenError> {
         let owner = request.owner.as_str();
         let admin = self.admin.as_str();
@@ -268,7 +301,10 @@ impl OfferToken {
                 Ok(vec![Node::Exercise(self.factory_exercise(
                     argument,
                     &parts,
-                    result::instruction_result(result::completed([output_cid]), change_cids),
+                    (
+                        result::instruction_result(result::completed([output_cid]), change_cids),
+                        via_v2,
+                    ),
                     children,
                 ))])
             },

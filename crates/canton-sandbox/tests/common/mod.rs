@@ -485,3 +485,51 @@ pub async fn with_registry_disclosures(sandbox: &Sandbox, mut command: Value) ->
     command["disclosedContracts"] = answer["disclosedContracts"].clone();
     command
 }
+
+/// The CLI's filter: wildcard, with the V1 and V2 holding views and the instruction's view.
+pub fn v2_filter(party: &str) -> Value {
+    let mut filter = guide_filter(party);
+    let cumulative = filter["filtersByParty"][party]["cumulative"]
+        .as_array_mut()
+        .unwrap();
+    cumulative.push(json!({"identifierFilter": {"InterfaceFilter": {"value": {
+        "interfaceId": "#splice-api-token-holding-v2:Splice.Api.Token.HoldingV2:Holding",
+        "includeInterfaceView": true, "includeCreatedEventBlob": false}}}}));
+    filter
+}
+
+pub async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
+    let answer = client
+        .post(
+            "/v2/updates/update-by-offset",
+            &json!({"offset": offset, "updateFormat": {"includeTransactions": {
+                "eventFormat": v2_filter(party),
+                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
+        )
+        .await
+        .ok();
+    answer["update"]["Transaction"]["value"].clone()
+}
+
+/// Equal outlines (node ids, nesting, choices, templates, interfaces, views, result meta keys)
+/// and alike shapes (field names, kinds of values, list lengths) of every event.
+pub fn assert_faithful(name: &str, recorded: &Value, ours: &Value) {
+    assert_eq!(
+        semantic_outline(recorded),
+        semantic_outline(ours),
+        "{name}: events differ in kind, node ids, choices, names or metadata keys"
+    );
+    // Fields the recording's Ledger API (newer than the 3.4 one the sandbox speaks) added.
+    let diffs: Vec<String> = shape_differences(&recorded["events"], &ours["events"])
+        .into_iter()
+        .filter(|d| {
+            !(d.ends_with(": only recorded")
+                && (d.contains(".contractKeyHash:") || d.contains(".implementationPackageId:")))
+        })
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "{name}: shape differs:\n{}",
+        diffs.join("\n")
+    );
+}

@@ -55,6 +55,17 @@ impl Exchange {
             .0
     }
 
+    /// As [`Exchange::start`], with the Canton Coin registry not listing V1's transfer API
+    /// (`AmuletConfig::advertise_v1_transfers`), so withdrawals pay Canton Coin through V2's
+    /// factory, which a 0.6.11 `ExternalPartyAmuletRules` implements beside V1's.
+    pub async fn start_with_amulet_through_v2(db: &TestDb, customers: usize) -> Exchange {
+        Exchange::start_with(db, customers, false, true, |c| {
+            c.amulet.advertise_v1_transfers = false
+        })
+        .await
+        .0
+    }
+
     /// As [`Exchange::start`], on a node of a Splice release before 0.6.11: no token standard
     /// V2 packages (a filter naming them is refused).
     pub async fn start_on_a_legacy_node(db: &TestDb, customers: usize) -> Exchange {

@@ -1,0 +1,201 @@
+//! Canton Coin withdrawals paid through V2's transfer factory (CIP-0112), end to end against the
+//! sandbox, on SQLite and PostgreSQL. The Canton Coin registry leaves V1's transfer API out of
+//! `supportedApis` (the sandbox's `advertise_v1_transfers` knob), so the automation asks the V2
+//! registry API for the factory and exercises V2's `TransferFactory_Transfer` on
+//! `ExternalPartyAmuletRules` with `actors = [treasury]`; the signer-side verifier checks it
+//! before it is signed. The committed transaction carries both V1 signals (the factory's
+//! result and meta, holdings' V1 views) and V2's `EventLog_HoldingsChange` events; ingestion
+//! must book it once. What is checked is what the ledger and the journal show.
+
+mod common;
+#[path = "../../exchange-store/tests/harness/mod.rs"]
+mod harness;
+
+use canton_sandbox::model::ledger::TxNodeKind;
+use canton_sandbox::token::InstructionChoice;
+use canton_sandbox::token::packages::transfer_factory_v2_interface;
+use common::exchange::*;
+use common::*;
+use exchange_core::Amount;
+use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use harness::TestDb;
+
+conformance!(
+    a_direct_canton_coin_withdrawal_through_v2_is_verified_executed_and_paid_once,
+    a_canton_coin_offer_through_v2_is_paid_once_when_accepted,
+    a_deposit_through_v2_witnessed_from_its_root_is_credited_once,
+);
+
+/// The root of withdrawal `id`'s transaction (interface, acting parties) and how many of its
+/// nodes are V2 events and V1 holding creates.
+fn withdrawal_tx(x: &Exchange, id: &str) -> (String, Vec<String>, usize) {
+    x.sandbox.with_world(|w| {
+        let tx = w
+            .ledger
+            .log()
+            .iter()
+            .find(|tx| tx.command_id == id)
+            .expect("the withdrawal's transfer committed")
+            .clone();
+        let table = w.ledger.symbols();
+        let TxNodeKind::Exercise {
+            interface,
+            acting_parties,
+            ..
+        } = &tx.nodes[0].kind
+        else {
+            panic!("the transfer's root is no exercise");
+        };
+        let events = tx
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(&n.kind, TxNodeKind::Exercise { choice, .. }
+                    if table.get(*choice) == "EventLog_HoldingsChange")
+            })
+            .count();
+        (
+            interface
+                .as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
+            table.parties(*acting_parties).map(str::to_owned).collect(),
+            events,
+        )
+    })
+}
+
+/// The customer's journal for Canton Coin: (kind, amount) of each entry.
+async fn journal(x: &Exchange, customer: usize) -> Vec<(String, Amount)> {
+    x.store
+        .journal(&account_of(customer))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.entry.instrument == x.amulet)
+        .map(|r| (r.entry.cause.kind().to_owned(), r.entry.amount))
+        .collect()
+}
+
+async fn a_direct_canton_coin_withdrawal_through_v2_is_verified_executed_and_paid_once(
+    db: &TestDb,
+) {
+    let mut x = Exchange::start_with_amulet_through_v2(db, 1).await;
+    x.deposit(0, "100").await;
+    let receiver = preapproved(&x, "outside");
+    x.place("w-1", 0, &receiver, "40").await;
+    let automation = x.automation(x.config("a"));
+    x.settle(&automation, 20).await;
+    assert_eq!(
+        x.state("w-1").await,
+        WithdrawalState::Completed,
+        "{:?}",
+        notes(&x, "w-1").await
+    );
+    // Signed once, through V2's factory, by the treasury alone; the tree reports V2 events for
+    // both accounts beside its V1 signals.
+    assert_eq!(notes(&x, "w-1").await.0, 1, "one attempt");
+    let (interface, actors, events) = withdrawal_tx(&x, "w-1");
+    assert_eq!(interface, transfer_factory_v2_interface().to_string());
+    assert_eq!(actors, [x.treasury.clone()]);
+    assert_eq!(events, 2);
+    assert_eq!(x.held(&receiver), amount("40"));
+    // Booked once: read again, nothing changes.
+    x.ingest().await;
+    x.settle(&automation, 2).await;
+    assert_eq!(x.held(&receiver), amount("40"));
+    assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
+    assert_eq!(x.payments("w-1").await, 1);
+    let entries = journal(&x, 0).await;
+    let kinds: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["deposit", "withdrawal_reserve"], "{entries:?}");
+    // The treasury's change is mirrored once, nothing stays reserved.
+    let holdings = x.store.active_holdings(&x.amulet).await.unwrap();
+    let total = holdings.iter().fold(Amount::ZERO, |s, h| {
+        s.checked_add(h.holding.amount).unwrap()
+    });
+    assert_eq!(total, amount("60"));
+    assert!(
+        holdings.iter().all(|h| h.reserved_by.is_none()),
+        "{holdings:?}"
+    );
+}
+
+async fn a_canton_coin_offer_through_v2_is_paid_once_when_accepted(db: &TestDb) {
+    let mut x = Exchange::start_with_amulet_through_v2(db, 1).await;
+    x.deposit(0, "100").await;
+    // No preapproval: the factory leaves an offer, which the receiver accepts.
+    let receiver = x.new_party("outside");
+    x.place("w-offer", 0, &receiver, "30").await;
+    let mut config = x.config("a");
+    config.one_step.clear();
+    let automation = x.automation(config);
+    x.settle(&automation, 20).await;
+    let w = x
+        .store
+        .withdrawal(&WithdrawalId::new("w-offer").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        w.state,
+        WithdrawalState::PendingAcceptance,
+        "{:?}",
+        notes(&x, "w-offer").await
+    );
+    let (interface, actors, events) = withdrawal_tx(&x, "w-offer");
+    assert_eq!(interface, transfer_factory_v2_interface().to_string());
+    assert_eq!(actors, [x.treasury.clone()]);
+    assert_eq!(events, 1, "the lock, on the treasury's account");
+    let instruction = w.transfer_instruction.expect("the offer's id").to_string();
+    x.sandbox.with_world(|w| {
+        w.amulet
+            .act(
+                &mut w.ledger,
+                &instruction,
+                InstructionChoice::Accept,
+                "accept",
+                None,
+            )
+            .unwrap();
+    });
+    x.ingest().await;
+    x.settle(&automation, 2).await;
+    assert_eq!(x.state("w-offer").await, WithdrawalState::Completed);
+    assert_eq!(x.held(&receiver), amount("30"));
+    assert_eq!(x.balance(0, &x.amulet).await, amount("70"));
+    assert_eq!(x.payments("w-offer").await, 1);
+    let entries = journal(&x, 0).await;
+    let kinds: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["deposit", "withdrawal_reserve"], "{entries:?}");
+}
+
+/// A customer's deposit through V2's factory: the treasury, the receiver, is a choice observer
+/// of V2's root and so witnesses the whole transfer (root, `TransferPreapproval_SendV2`, the
+/// V2 events), not only the preapproval's subtree as with V1. Credited once all the same.
+async fn a_deposit_through_v2_witnessed_from_its_root_is_credited_once(db: &TestDb) {
+    let x = Exchange::start_with_amulet_through_v2(db, 1).await;
+    let request = canton_sandbox::token::TransferRequest {
+        sender: x.customers[0].clone(),
+        receiver: x.treasury.clone(),
+        amount: amount("25"),
+        memo: Some(account_of(0).to_string()),
+        inputs: None,
+        command_id: "deposit-v2".into(),
+    };
+    let actors = [x.customers[0].clone()];
+    x.sandbox
+        .with_world(|w| {
+            w.amulet
+                .transfer_v2_at(&mut w.ledger, &request, None, &actors)
+        })
+        .unwrap();
+    let (interface, _, events) = withdrawal_tx(&x, "deposit-v2");
+    assert_eq!(interface, transfer_factory_v2_interface().to_string());
+    assert_eq!(events, 2);
+    x.ingest().await;
+    x.ingest().await;
+    assert_eq!(x.balance(0, &x.amulet).await, amount("25"));
+    let entries = journal(&x, 0).await;
+    assert_eq!(entries, [("deposit".to_owned(), amount("25"))]);
+}
