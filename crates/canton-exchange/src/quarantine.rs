@@ -9,7 +9,8 @@ use exchange_core::ingest::FoldConfig;
 use exchange_services::quarantine::retry;
 use serde::Serialize;
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
+use crate::output::Format;
 use crate::ledger::LedgerAuth;
 
 #[derive(clap::Subcommand, Debug)]

@@ -6,7 +6,8 @@ use anyhow::Result;
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
 use exchange_services::status::{FailedAcceptReport, StatusReport, UntrustedReport};
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
+use crate::output::Format;
 use crate::ledger::LedgerAuth;
 
 #[derive(clap::Args, Debug)]

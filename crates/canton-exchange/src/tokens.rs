@@ -23,7 +23,8 @@ use exchange_core::tokens::{
 use exchange_core::{InstrumentId, PartyId, Timestamp};
 use exchange_store::{Dar, OnboardingReport};
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
+use crate::output::Format;
 use crate::ledger::LedgerAuth;
 
 #[derive(clap::Subcommand, Debug)]

@@ -13,6 +13,7 @@ use exchange_drill::invariants::Broken;
 use serde_json::Value;
 
 use super::client::{Client, amount};
+use crate::output::short;
 use super::story::CUSTOMERS;
 
 /// The withdrawals the story requested, by id.
@@ -72,11 +73,6 @@ pub async fn read(api: &Client) -> Result<Final> {
         totals: totals["totals"].as_array().cloned().unwrap_or_default(),
         status: api.get_as_operator("/v1/operator/status").await?,
     })
-}
-
-/// A withdrawal id's first characters, enough to tell it in the list below.
-fn short(id: &str) -> String {
-    id.chars().take(12).collect::<String>() + "…"
 }
 
 fn plain(v: &Value) -> String {
