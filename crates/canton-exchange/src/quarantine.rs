@@ -10,8 +10,8 @@ use exchange_services::quarantine::retry;
 use serde::Serialize;
 
 use crate::db::{DbArgs, runtime};
-use crate::output::Format;
 use crate::ledger::LedgerAuth;
+use crate::output::Format;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

@@ -7,8 +7,8 @@ use exchange_core::ingest::SUSPENSE_ACCOUNT;
 use exchange_services::status::{FailedAcceptReport, StatusReport, UntrustedReport};
 
 use crate::db::{DbArgs, runtime};
-use crate::output::Format;
 use crate::ledger::LedgerAuth;
+use crate::output::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -24,8 +24,8 @@ use exchange_core::{InstrumentId, PartyId, Timestamp};
 use exchange_store::{Dar, OnboardingReport};
 
 use crate::db::{DbArgs, runtime};
-use crate::output::Format;
 use crate::ledger::LedgerAuth;
+use crate::output::Format;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

@@ -13,8 +13,8 @@ use exchange_services::withdrawal_request::{self, CheckedRequest, RequestError, 
 use exchange_store::{Store, Withdrawal};
 
 use crate::db::{DbArgs, runtime};
-use crate::output::{Format, short};
 use crate::keys::MemoKeyArgs;
+use crate::output::{Format, short};
 
 /// How long the automation has to commit a withdrawal's transfer by default.
 const DEFAULT_TTL_SECS: u64 = 600;

@@ -13,8 +13,8 @@ use exchange_drill::invariants::Broken;
 use serde_json::Value;
 
 use super::client::{Client, amount};
-use crate::output::short;
 use super::story::CUSTOMERS;
+use crate::output::short;
 
 /// The withdrawals the story requested, by id.
 pub struct Withdrawals {
