@@ -18,9 +18,10 @@ pub fn short(id: &str) -> String {
     }
 }
 
-/// The first `keep` characters of `s` and `…`; `s` whole when cutting would not shorten it.
+/// The first `keep` characters of `s` and `…`; `s` whole when cutting would save fewer than
+/// three characters (not worth the lost information).
 fn cut(s: &str, keep: usize) -> String {
-    if s.chars().count() <= keep + 1 {
+    if s.chars().count() <= keep + 3 {
         return s.to_owned();
     }
     format!("{}…", s.chars().take(keep).collect::<String>())
@@ -41,13 +42,14 @@ mod tests {
     }
 
     #[test]
-    fn other_ids_are_cut_to_seventeen_characters_and_short_ones_kept_whole() {
+    fn other_ids_keep_seventeen_characters_and_nothing_is_cut_to_save_under_three() {
         let contract = "00d69441f6f0a9b8c7d6e5f4a3b2c1d0e9f8";
         assert_eq!(short(contract), "00d69441f6f0a9b8c…");
         assert_eq!(short("acct-1"), "acct-1");
-        assert_eq!(short("alice::1220ab"), "alice::1220ab");
-        // Cutting one character to add `…` would gain nothing.
-        assert_eq!(short("123456789012345678"), "123456789012345678");
+        assert_eq!(short("dso::normalized"), "dso::normalized");
+        assert_eq!(short("dso::normalized+12"), "dso::normaliz…");
+        assert_eq!(short("12345678901234567890"), "12345678901234567890");
+        assert_eq!(short("123456789012345678901"), "12345678901234567…");
     }
 
     #[test]
