@@ -7,8 +7,8 @@ use exchange_api::views::{AccountView, BalanceView};
 use exchange_core::changeset::AccountId;
 use serde::Serialize;
 
-use crate::db::{DbArgs, Format, runtime};
-use crate::holdings::short;
+use crate::db::{DbArgs, runtime};
+use crate::output::{Format, short};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

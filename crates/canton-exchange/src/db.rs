@@ -106,13 +106,6 @@ impl DbArgs {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
-pub enum Format {
-    #[default]
-    Table,
-    Json,
-}
-
 /// A single-threaded runtime: the commands are IO-bound and the machine may be small.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()

@@ -22,6 +22,8 @@ use exchange_core::{
 use exchange_services::source::read_bounded;
 use serde::Serialize;
 
+use crate::output::{Format, short};
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The party whose view the file holds (the treasury).
@@ -42,12 +44,6 @@ pub struct Args {
     /// The largest file read, in MiB (explain reads its files whole).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
     max_file_mib: u64,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Table,
-    Json,
 }
 
 const RAISE: &str = "raise --max-file-mib";
@@ -238,13 +234,6 @@ impl<'a> From<&'a ParsedTransaction> for JsonTransaction<'a> {
                 })
                 .collect(),
         }
-    }
-}
-
-fn short(s: &str) -> String {
-    match s.split_once("::") {
-        Some((hint, ns)) if ns.len() > 12 => format!("{hint}::{}…", &ns[..8]),
-        _ => s.to_owned(),
     }
 }
 

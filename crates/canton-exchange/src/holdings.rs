@@ -7,7 +7,8 @@ use exchange_api::views::HoldingView;
 use exchange_core::token_standard::Lock;
 use serde::Serialize;
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
+use crate::output::{Format, short};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -146,14 +147,6 @@ fn write_table(rows: &[HoldingRow], out: &mut impl Write) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub fn short(s: &str) -> String {
-    if s.chars().count() > 18 {
-        format!("{}…", s.chars().take(17).collect::<String>())
-    } else {
-        s.to_owned()
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod keys;
 mod ledger;
 mod logs;
 mod migrate;
+mod output;
 mod quarantine;
 mod recover;
 mod recover_db;

@@ -9,8 +9,9 @@ use exchange_core::ingest::FoldConfig;
 use exchange_services::quarantine::retry;
 use serde::Serialize;
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
 use crate::ledger::LedgerAuth;
+use crate::output::Format;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

@@ -6,8 +6,9 @@ use anyhow::Result;
 use exchange_core::ingest::SUSPENSE_ACCOUNT;
 use exchange_services::status::{FailedAcceptReport, StatusReport, UntrustedReport};
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
 use crate::ledger::LedgerAuth;
+use crate::output::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -23,8 +23,9 @@ use exchange_core::tokens::{
 use exchange_core::{InstrumentId, PartyId, Timestamp};
 use exchange_store::{Dar, OnboardingReport};
 
-use crate::db::{DbArgs, Format, runtime};
+use crate::db::{DbArgs, runtime};
 use crate::ledger::LedgerAuth;
+use crate::output::Format;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {

@@ -12,9 +12,9 @@ use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
 use exchange_services::withdrawal_request::{self, CheckedRequest, RequestError, RequestText};
 use exchange_store::{Store, Withdrawal};
 
-use crate::db::{DbArgs, Format, runtime};
-use crate::holdings::short;
+use crate::db::{DbArgs, runtime};
 use crate::keys::MemoKeyArgs;
+use crate::output::{Format, short};
 
 /// How long the automation has to commit a withdrawal's transfer by default.
 const DEFAULT_TTL_SECS: u64 = 600;

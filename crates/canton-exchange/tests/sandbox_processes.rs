@@ -19,25 +19,12 @@ use canton_sandbox::{Sandbox, SandboxConfig};
 use common::{Running, binary};
 use exchange_core::changeset::AccountId;
 use exchange_core::{Amount, InstrumentId, PartyId};
+// Seeded: every run of a test makes the same deposits and kills at the same moments.
+use exchange_drill::rng::Rng;
 use exchange_store::Store;
 use harness::TestDb;
 
 const CUSTOMERS: usize = 3;
-
-/// A deterministic generator (xorshift): every run of a test does the same thing.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 fn account_of(customer: usize) -> AccountId {
     AccountId::new(format!("acct-{customer}")).expect("non-empty")

@@ -11,6 +11,7 @@ pub mod changeset;
 pub mod held_back;
 pub mod ids;
 pub mod ingest;
+pub mod interfaces;
 pub mod memo;
 pub mod parser;
 pub mod pool;

@@ -2,36 +2,21 @@
 //! matter, and typed decoders for the Daml values the parser reads (holding and transfer
 //! instruction views, `Transfer` arguments, choice results and their metadata).
 //!
-//! Identifiers are matched by `Module:Entity` only: package ids change with every release of a
-//! token, and normalized recordings use `#package-name:…` references.
+//! The interfaces themselves are named in [`crate::interfaces`].
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::interfaces::{HOLDING_V1, HOLDING_V2, TRANSFER_INSTRUCTION_V1, TRANSFER_INSTRUCTION_V2};
 use crate::tokens::Provenance;
 use crate::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
-
-pub const HOLDING: &str = "Splice.Api.Token.HoldingV1:Holding";
-pub const TRANSFER_INSTRUCTION: &str = "Splice.Api.Token.TransferInstructionV1:TransferInstruction";
 
 /// Metadata key of the human-readable reason: the exchange's memo (deposit account, withdrawal id).
 pub const META_REASON: &str = "splice.lfdecentralizedtrust.org/reason";
 /// Metadata key that labels registry-specific choices (`transfer`, `merge-split`, `burn`, …).
 pub const META_TX_KIND: &str = "splice.lfdecentralizedtrust.org/tx-kind";
 pub const META_SENDER: &str = "splice.lfdecentralizedtrust.org/sender";
-
-/// `Module:Entity` of an identifier `pkg:Module:Entity` (package id or `#package-name`).
-pub fn qualified_name(identifier: &str) -> &str {
-    match identifier.split_once(':') {
-        Some((_package, rest)) if rest.contains(':') => rest,
-        _ => identifier,
-    }
-}
-
-pub fn is(identifier: &str, module_entity: &str) -> bool {
-    qualified_name(identifier) == module_entity
-}
 
 /// A token-standard `Metadata` / `TextMap Text`. Canton 3.4 prints a `TextMap` as a JSON object,
 /// some 3.3 builds as `[[key, value], …]`; both are read.
@@ -495,20 +480,18 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
         else {
             continue;
         };
-        if is(&view.interface_id, HOLDING) {
+        let id = view.interface_id.as_str();
+        if HOLDING_V1.matches(id) {
             let mut holding = decode_holding(&event.contract_id, value.get())?;
             holding.provenance = Some(Provenance::of(event));
             views.holding = Some(holding);
-        } else if is(&view.interface_id, crate::token_standard_v2::HOLDING_V2) {
+        } else if HOLDING_V2.matches(id) {
             v2_view = Some(value);
-        } else if is(&view.interface_id, TRANSFER_INSTRUCTION) {
+        } else if TRANSFER_INSTRUCTION_V1.matches(id) {
             let mut instruction = decode_instruction(&event.contract_id, value.get())?;
             instruction.provenance = Some(Provenance::of(event));
             views.instruction = Some(instruction);
-        } else if is(
-            &view.interface_id,
-            crate::token_standard_v2::TRANSFER_INSTRUCTION_V2,
-        ) {
+        } else if TRANSFER_INSTRUCTION_V2.matches(id) {
             v2_instruction = Some(value);
         }
     }
@@ -536,19 +519,6 @@ pub fn decode_views(event: &canton_ledger::CreatedEvent) -> Result<ContractViews
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_match_without_package() {
-        assert_eq!(
-            qualified_name("718a0f77:Splice.Api.Token.HoldingV1:Holding"),
-            HOLDING
-        );
-        assert!(is(
-            "#splice-api-token-holding-v1:Splice.Api.Token.HoldingV1:Holding",
-            HOLDING
-        ));
-        assert!(!is("x:Other.HoldingV1:Holding", HOLDING));
-    }
 
     #[test]
     fn text_maps_in_both_encodings() {

@@ -2,26 +2,21 @@
 //! instrument admin exercises to report every change to an account's holdings, the `HoldingV2`
 //! view, and typed decoders for both.
 //!
-//! As for V1 ([`crate::token_standard`]), identifiers are matched by `Module:Entity` only.
+//! As for V1 ([`crate::token_standard`]), the interfaces are named in [`crate::interfaces`].
 //! An event says what its admin claims; whether the claim counts is decided by the parser
 //! (`parser::v2`), against the onboarded instruments.
 
 use serde::Deserialize;
 
+use crate::interfaces::{TRANSFER_INSTRUCTION_V2, qualified_name};
 use crate::token_standard::{
     self as ts, DecodeError, Holding, InstrumentJson, LockJson, Metadata, TransferInstruction,
     TransferSpec, amount, contract, holding_amount, invalid, json, party, time,
 };
 use crate::{Amount, ContractId, PartyId};
 
-pub const HOLDING_V2: &str = "Splice.Api.Token.HoldingV2:Holding";
-/// The interface whose choice reports holding changes.
-pub const EVENT_LOG: &str = "Splice.Api.Token.TransferEventsV2:EventLog";
+/// The [`EVENT_LOG_V2`](crate::interfaces::EVENT_LOG_V2) choice that reports holding changes.
 pub const HOLDINGS_CHANGE: &str = "EventLog_HoldingsChange";
-/// The V2 transfer instruction (an offer): its view has accounts, and `availableActions` in
-/// place of V1's `status`; its choices are nonconsuming and take `actors`.
-pub const TRANSFER_INSTRUCTION_V2: &str =
-    "Splice.Api.Token.TransferInstructionV2:TransferInstruction";
 
 /// Whether an exercise is one of the V2 transfer instruction's choices (accept, reject,
 /// withdraw: V2 has no update), exercised through the V2 interface.
@@ -31,13 +26,13 @@ pub fn is_v2_instruction_choice(interface_id: Option<&str>, choice: &str) -> boo
         "TransferInstruction_Accept"
             | "TransferInstruction_Reject"
             | "TransferInstruction_Withdraw"
-    ) && interface_id.is_some_and(|i| ts::is(i, TRANSFER_INSTRUCTION_V2))
+    ) && interface_id.is_some_and(|i| TRANSFER_INSTRUCTION_V2.matches(i))
 }
 
 /// Whether an interface is one of the V2 token-standard APIs (`Splice.Api.Token.…V2`): its
 /// choices share names with V1's but not their arguments.
 pub fn is_v2_interface(identifier: &str) -> bool {
-    let name = ts::qualified_name(identifier);
+    let name = qualified_name(identifier);
     name.strip_prefix("Splice.Api.Token.")
         .and_then(|rest| rest.split(':').next())
         .is_some_and(|module| module.ends_with("V2"))
@@ -354,6 +349,7 @@ pub fn decode_holding_v2(contract_id: &str, view: &str) -> Result<Option<Holding
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interfaces::EVENT_LOG_V2;
 
     #[test]
     fn holdings_change_with_legs_and_special_accounts() {
@@ -392,7 +388,10 @@ mod tests {
         assert!(is_v2_interface(
             "#splice-api-token-transfer-instruction-v2:Splice.Api.Token.TransferInstructionV2:TransferFactory"
         ));
-        assert!(is_v2_interface(&format!("abc:{EVENT_LOG}")));
+        assert!(is_v2_interface(&format!(
+            "abc:{}",
+            EVENT_LOG_V2.qualified_name
+        )));
         assert!(!is_v2_interface(
             "55ba:Splice.Api.Token.TransferInstructionV1:TransferFactory"
         ));

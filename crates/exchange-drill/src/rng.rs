@@ -1,25 +1,21 @@
-//! The drill's only source of choices: a seeded generator (SplitMix64), so a seed replays the
-//! same traffic, the same disasters at the same steps, and the same recoveries.
+//! The drill's only source of choices: a seeded ChaCha8 stream, so a seed replays the same
+//! traffic, the same disasters at the same steps, and the same recoveries. The helpers below
+//! never panic on an empty range: a drill's sizes can be zero.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng(ChaCha8Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Rng(ChaCha8Rng::seed_from_u64(seed))
     }
 
     /// Uniform in `0..n` (0 for `n == 0`). The modulo bias is irrelevant at drill sizes.
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
+        if n == 0 { 0 } else { self.0.next_u64() % n }
     }
 
     /// Uniform in `lo..=hi`.

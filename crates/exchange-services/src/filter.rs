@@ -14,19 +14,16 @@ use canton_ledger::filters::{EventFormat, Filters, TransactionFormat, UpdateForm
 use canton_ledger::updates::GetUpdatesRequest;
 use canton_ledger::{CumulativeFilter, TransactionShape};
 
-use crate::source::Source;
+use exchange_core::interfaces::{
+    HOLDING_V1, HOLDING_V2, TRANSFER_FACTORY_V1, TRANSFER_INSTRUCTION_V1, TRANSFER_INSTRUCTION_V2,
+};
 
-pub const HOLDING: &str = "#splice-api-token-holding-v1:Splice.Api.Token.HoldingV1:Holding";
-pub const TRANSFER_FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-pub const TRANSFER_INSTRUCTION: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction";
-/// Token standard V2 (CIP-0112): a V2-only token's holdings and offers have these views only.
-pub const HOLDING_V2: &str = "#splice-api-token-holding-v2:Splice.Api.Token.HoldingV2:Holding";
-pub const TRANSFER_INSTRUCTION_V2: &str = "#splice-api-token-transfer-instruction-v2:Splice.Api.Token.TransferInstructionV2:TransferInstruction";
+use crate::source::Source;
 
 /// The package names of the V2 interfaces the filter names.
 const V2_PACKAGE_NAMES: [&str; 2] = [
-    "splice-api-token-holding-v2",
-    "splice-api-token-transfer-instruction-v2",
+    HOLDING_V2.package_name,
+    TRANSFER_INSTRUCTION_V2.package_name,
 ];
 
 /// The error a node answers a filter naming packages it does not have with.
@@ -49,14 +46,18 @@ pub fn treasury_format(party: &str) -> UpdateFormat {
 pub fn treasury_format_with(party: &str, views: Views) -> UpdateFormat {
     let mut cumulative = vec![
         CumulativeFilter::wildcard(false),
-        CumulativeFilter::interface(TRANSFER_FACTORY, true, false),
-        CumulativeFilter::interface(HOLDING, true, false),
-        CumulativeFilter::interface(TRANSFER_INSTRUCTION, true, false),
+        CumulativeFilter::interface(TRANSFER_FACTORY_V1.by_package_name, true, false),
+        CumulativeFilter::interface(HOLDING_V1.by_package_name, true, false),
+        CumulativeFilter::interface(TRANSFER_INSTRUCTION_V1.by_package_name, true, false),
     ];
     if views == Views::V1AndV2 {
-        cumulative.push(CumulativeFilter::interface(HOLDING_V2, true, false));
         cumulative.push(CumulativeFilter::interface(
-            TRANSFER_INSTRUCTION_V2,
+            HOLDING_V2.by_package_name,
+            true,
+            false,
+        ));
+        cumulative.push(CumulativeFilter::interface(
+            TRANSFER_INSTRUCTION_V2.by_package_name,
             true,
             false,
         ));

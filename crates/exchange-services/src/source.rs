@@ -371,16 +371,6 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn describe(&self) -> String {
-        match self {
-            Source::Ledger { client, transport } => {
-                let url = canton_ledger::client::shown_url(client.base_url());
-                format!("{url} ({transport:?})")
-            }
-            Source::File(r) => format!("a recording of {} elements", r.len()),
-        }
-    }
-
     pub async fn ledger_end(&self) -> Result<i64, ClientError> {
         match self {
             Source::Ledger { client, .. } => client.ledger_end().await,

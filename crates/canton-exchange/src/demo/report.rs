@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::client::{Client, amount};
 use super::story::CUSTOMERS;
+use crate::output::short;
 
 /// The withdrawals the story requested, by id.
 pub struct Withdrawals {
@@ -72,11 +73,6 @@ pub async fn read(api: &Client) -> Result<Final> {
         totals: totals["totals"].as_array().cloned().unwrap_or_default(),
         status: api.get_as_operator("/v1/operator/status").await?,
     })
-}
-
-/// A withdrawal id's first characters, enough to tell it in the list below.
-fn short(id: &str) -> String {
-    id.chars().take(12).collect::<String>() + "…"
 }
 
 fn plain(v: &Value) -> String {

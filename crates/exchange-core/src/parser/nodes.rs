@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use canton_ledger::{Event, JsTransaction};
 
 use super::{ContractLookup, NodeError, ParsedTransaction, PossiblyOwnArchive, PossiblyOwnBecause};
+use crate::interfaces::HOLDING_V1;
 use crate::token_standard::{self as ts, Holding, TransferInstruction};
 use crate::token_standard_v2 as ts2;
 use crate::{ContractId, InstrumentId, PartyId};
@@ -115,7 +116,7 @@ fn resolve_archive(
         Some(&i) => nodes[i].created_holding.clone(),
         None => lookup.holding(contract_id),
     };
-    if node.archived_holding.is_none() && implemented.iter().any(|i| ts::is(i, ts::HOLDING)) {
+    if node.archived_holding.is_none() && implemented.iter().any(|i| HOLDING_V1.matches(i)) {
         if let Ok(cid) = ContractId::new(contract_id) {
             out.unresolved_archives.push(cid);
         }

@@ -23,7 +23,8 @@ use super::{
     Direction, HoldingChange, NodeError, Standard, Transfer, TransferKind, TransferStatus,
     Untrusted, UntrustedEvent, V2Leg,
 };
-use crate::token_standard::{self as ts, Holding, META_REASON};
+use crate::interfaces::EVENT_LOG_V2;
+use crate::token_standard::{Holding, META_REASON};
 use crate::token_standard_v2::{
     self as ts2, HoldingsChange, SpecialAccount, TransferLegSide, TransferSide,
 };
@@ -93,7 +94,7 @@ pub(super) fn read(
             || !x
                 .interface_id
                 .as_deref()
-                .is_some_and(|i| ts::is(i, ts2::EVENT_LOG))
+                .is_some_and(|i| EVENT_LOG_V2.matches(i))
         {
             continue;
         }

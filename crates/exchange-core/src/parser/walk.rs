@@ -8,6 +8,7 @@ use super::{
     ContractLookup, Direction, HoldingChangeKind, NodeError, ParsedTransaction, Standard, Transfer,
     TransferKind, TransferStatus, Unexplained,
 };
+use crate::interfaces::{TRANSFER_INSTRUCTION_V1, qualified_name};
 use crate::token_standard::{
     self as ts, ChoiceResult, META_REASON, META_TX_KIND, TransferInstruction,
 };
@@ -119,7 +120,7 @@ impl Walk<'_, '_> {
                         && c.choice.starts_with("TransferInstruction_")
                         && c.interface_id
                             .as_deref()
-                            .is_some_and(|i| ts::is(i, ts::TRANSFER_INSTRUCTION))
+                            .is_some_and(|i| TRANSFER_INSTRUCTION_V1.matches(i))
                 }
                 _ => false,
             })
@@ -176,7 +177,7 @@ impl Walk<'_, '_> {
         let err = |e: ts::DecodeError| {
             (
                 id,
-                format!("{} {}: {e}", x.choice, ts::qualified_name(&x.template_id)),
+                format!("{} {}: {e}", x.choice, qualified_name(&x.template_id)),
             )
         };
         let result = match x.exercise_result.as_deref() {
@@ -223,7 +224,7 @@ impl Walk<'_, '_> {
 
     /// A create or archive outside any recognised exercise.
     fn explain_bare(&mut self, node: &Node<'_>, context: Option<String>) -> Result<(), NodeError> {
-        let template = || ts::qualified_name(node.event.template_id()).to_owned();
+        let template = || qualified_name(node.event.template_id()).to_owned();
         if let Some(h) = node
             .created_holding
             .as_ref()

@@ -8,12 +8,12 @@ use super::intent::{
     AcceptIntent, Intent, PreapprovalIntent, REASON_KEY, Standard, TransferIntent,
 };
 use super::mismatch::Mismatch;
-use super::templates::{
-    self, TRANSFER_FACTORY, TRANSFER_FACTORY_V2, TRANSFER_INSTRUCTION, TRANSFER_INSTRUCTION_V2,
-    TRANSFER_PREAPPROVAL_PROPOSAL,
-};
+use super::templates::{self, TRANSFER_PREAPPROVAL_PROPOSAL};
 use super::values::{
     contract_id, field, list, numeric, optional, party, record, text, text_pairs, timestamp,
+};
+use crate::interfaces::{
+    TRANSFER_FACTORY_V1, TRANSFER_FACTORY_V2, TRANSFER_INSTRUCTION_V1, TRANSFER_INSTRUCTION_V2,
 };
 
 pub(crate) fn check_root(
@@ -90,8 +90,8 @@ fn check_exercise(
 fn check_transfer(t: &TransferIntent, e: &v1::Exercise) -> Result<(), Mismatch> {
     let treasury = t.common.treasury.as_str();
     let interface = match t.through {
-        Standard::V1 => TRANSFER_FACTORY,
-        Standard::V2 => TRANSFER_FACTORY_V2,
+        Standard::V1 => TRANSFER_FACTORY_V1.name(),
+        Standard::V2 => TRANSFER_FACTORY_V2.name(),
     };
     check_exercise(
         e,
@@ -280,8 +280,8 @@ fn check_empty_extra_meta(arg: &Record) -> Result<(), Mismatch> {
 fn check_accept(a: &AcceptIntent, e: &v1::Exercise) -> Result<(), Mismatch> {
     let treasury = a.common.treasury.as_str();
     let interface = match a.through {
-        Standard::V1 => TRANSFER_INSTRUCTION,
-        Standard::V2 => TRANSFER_INSTRUCTION_V2,
+        Standard::V1 => TRANSFER_INSTRUCTION_V1.name(),
+        Standard::V2 => TRANSFER_INSTRUCTION_V2.name(),
     };
     check_exercise(
         e,

@@ -8,8 +8,9 @@ use canton_interactive::proto::{Identifier, Value};
 use super::values::{Read, field, numeric, optional, party, record};
 use crate::Amount;
 
-/// `(module, entity)` of a template or interface; package ids are not pinned (upgrades change
-/// them), the package name is checked where it matters.
+/// `(module, entity)` of a template or interface (the token standard's are in
+/// [`crate::interfaces`]); package ids are not pinned (upgrades change them), the package name
+/// is checked where it matters.
 pub type Name = (&'static str, &'static str);
 
 pub const AMULET: Name = ("Splice.Amulet", "Amulet");
@@ -21,18 +22,6 @@ pub const AMULET_TRANSFER_INSTRUCTION: Name = (
 pub const TRANSFER_PREAPPROVAL_PROPOSAL: Name = (
     "Splice.Wallet.TransferPreapproval",
     "TransferPreapprovalProposal",
-);
-pub const TRANSFER_FACTORY: Name = ("Splice.Api.Token.TransferInstructionV1", "TransferFactory");
-/// The V2 factory interface: a V2-only token's transfers are instructed through it.
-pub const TRANSFER_FACTORY_V2: Name = ("Splice.Api.Token.TransferInstructionV2", "TransferFactory");
-pub const TRANSFER_INSTRUCTION: Name = (
-    "Splice.Api.Token.TransferInstructionV1",
-    "TransferInstruction",
-);
-/// The V2 instruction interface: a V2-only token's offers are accepted through it.
-pub const TRANSFER_INSTRUCTION_V2: Name = (
-    "Splice.Api.Token.TransferInstructionV2",
-    "TransferInstruction",
 );
 /// Reward coupons Canton Coin transfers may create with the sender as an observer only: no
 /// holding, no obligation of the treasury.

@@ -19,6 +19,7 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::{ChoiceContext, TransferInstructionChoice};
+use exchange_core::interfaces::{TRANSFER_INSTRUCTION_V1, TRANSFER_INSTRUCTION_V2};
 use exchange_core::signing::{AcceptIntent, Common, Intent, Standard};
 
 use crate::prepared::sign_prepared;
@@ -27,10 +28,6 @@ use exchange_store::ClaimedOffer;
 use serde_json::{Value, json};
 
 use super::DepositAutomation;
-
-/// The token standard's transfer instruction interfaces, by package name (resolved by the node).
-const TRANSFER_INSTRUCTION: &str = crate::filter::TRANSFER_INSTRUCTION;
-const TRANSFER_INSTRUCTION_V2: &str = crate::filter::TRANSFER_INSTRUCTION_V2;
 
 /// How an attempt ended.
 #[derive(Debug)]
@@ -137,14 +134,15 @@ impl DepositAutomation {
         let extra_args = json!({"context": context_data, "meta": {"values": {}}});
         // V2's choice names its controllers: the treasury alone.
         let (interface, argument) = match claimed.instruction.read_from {
-            Standard::V1 => (TRANSFER_INSTRUCTION, json!({"extraArgs": extra_args})),
+            Standard::V1 => (TRANSFER_INSTRUCTION_V1, json!({"extraArgs": extra_args})),
             Standard::V2 => (
                 TRANSFER_INSTRUCTION_V2,
                 json!({"actors": [self.treasury.as_str()], "extraArgs": extra_args}),
             ),
         };
         let command = ExerciseCommand {
-            template_id: interface.into(),
+            // By package name: the node resolves it to the version it has.
+            template_id: interface.by_package_name.into(),
             contract_id: offer.to_owned(),
             choice: "TransferInstruction_Accept".into(),
             choice_argument: serde_json::value::to_raw_value(&argument).expect("JSON"),

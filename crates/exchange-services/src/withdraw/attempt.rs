@@ -14,6 +14,7 @@ use canton_ledger::interactive::{
     Signature, SignatureFormat, SigningAlgorithmSpec, SinglePartySignatures,
 };
 use canton_ledger::registry::TransferFactoryWithChoiceContext;
+use exchange_core::interfaces::{TRANSFER_FACTORY_V1, TRANSFER_FACTORY_V2};
 use exchange_core::signing::{Common, Intent, REASON_KEY, Standard, TransferIntent};
 
 use crate::prepared::sign_prepared;
@@ -24,10 +25,6 @@ use exchange_store::Claimed;
 use serde_json::{Value, json};
 
 use super::Automation;
-
-/// The token standard's transfer factory interfaces, by package name (resolved by the node).
-const TRANSFER_FACTORY: &str = "#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory";
-const TRANSFER_FACTORY_V2: &str = "#splice-api-token-transfer-instruction-v2:Splice.Api.Token.TransferInstructionV2:TransferFactory";
 
 /// How an attempt ended.
 #[derive(Debug)]
@@ -278,11 +275,12 @@ impl Automation {
         max_record_time: Timestamp,
     ) -> JsPrepareSubmissionRequest {
         let interface = match standard {
-            Standard::V1 => TRANSFER_FACTORY,
+            Standard::V1 => TRANSFER_FACTORY_V1,
             Standard::V2 => TRANSFER_FACTORY_V2,
         };
         let command = ExerciseCommand {
-            template_id: interface.into(),
+            // By package name: the node resolves it to the version it has.
+            template_id: interface.by_package_name.into(),
             contract_id: factory.factory_id.clone(),
             choice: "TransferFactory_Transfer".into(),
             choice_argument: raw(&arguments),

@@ -15,10 +15,11 @@ use std::sync::Mutex;
 use canton_ledger::registry::SupportedApis;
 use canton_ledger::registry_client::RegistryClient;
 use exchange_core::InstrumentId;
+use exchange_core::interfaces::{TRANSFER_FACTORY_V1, TRANSFER_FACTORY_V2};
 use exchange_core::signing::Standard;
 
-const V1_TRANSFERS: &str = "splice-api-token-transfer-instruction-v1";
-const V2_TRANSFERS: &str = "splice-api-token-transfer-instruction-v2";
+const V1_TRANSFERS: &str = TRANSFER_FACTORY_V1.package_name;
+const V2_TRANSFERS: &str = TRANSFER_FACTORY_V2.package_name;
 
 /// The standard to instruct a transfer with, from an instrument's `supportedApis`: V1 if
 /// supported, else V2 if supported, else none (the instrument cannot be transferred through
