@@ -7,8 +7,6 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
-
 use canton_ledger::admin::grpc::party_management_service_server::{
     PartyManagementService, PartyManagementServiceServer,
 };
@@ -30,14 +28,64 @@ use harness::TestDb;
 
 const CUSTOMERS: usize = 3;
 
-fn deposit_round(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut BTreeMap<usize, Amount>) {
-    for _ in 0..n {
-        let c = rng.below(CUSTOMERS as u64) as usize;
-        let value = Amount::from_whole(1 + rng.below(20) as i64);
-        node.deposit(c, value, account_of(c).as_str());
-        let e = expected.entry(c).or_insert(Amount::ZERO);
-        *e = e.checked_add(value).unwrap();
+/// A node, a store with the treasury's history ingested, the generator the deposits were drawn
+/// from and what each account should be credited.
+struct Drill {
+    node: Node,
+    store: Store,
+    rng: Rng,
+    expected: Credits,
+}
+
+/// `n` deposits drawn from `seed` on a fresh node, all ingested.
+async fn ingested(db: &TestDb, seed: u64, n: usize) -> Drill {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(seed);
+    let mut expected = Credits::new();
+    node.random_deposits(&mut rng, n, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    Drill {
+        node,
+        store,
+        rng,
+        expected,
     }
+}
+
+/// The runbook's starting point: `before` deposits, a node backup, `after` more deposits, all
+/// ingested; then the node restored from the backup and `since` deposits committed on it. With
+/// `dar`, a token is onboarded with its `.dar` just after the backup (the restored node lacks
+/// it); its `.dar` is returned.
+async fn restored(
+    db: &TestDb,
+    seed: u64,
+    [before, after, since]: [usize; 3],
+    dar: bool,
+) -> (Drill, Option<Dar>) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(seed);
+    let mut expected = Credits::new();
+    node.random_deposits(&mut rng, before, &mut expected);
+    let backup = node.sandbox.backup();
+    let dar = match dar {
+        true => Some(onboard_with_dar(&node, &store).await),
+        false => None,
+    };
+    node.random_deposits(&mut rng, after, &mut expected);
+    node.ingest_once(&store, Transport::Websocket, 5)
+        .await
+        .unwrap();
+    node.sandbox.restore(&backup);
+    node.random_deposits(&mut rng, since, &mut expected);
+    let drill = Drill {
+        node,
+        store,
+        rng,
+        expected,
+    };
+    (drill, dar)
 }
 
 /// `offRecovery` by `GetHighestOffsetByTimestamp` semantics (the highest offset with a record
@@ -51,21 +99,17 @@ fn off_recovery(node: &Node, t_recovery: exchange_core::Timestamp) -> i64 {
 }
 
 async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(17);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 12, &mut expected);
-    let backup = node.sandbox.backup();
-    deposit_round(&mut node, &mut rng, 12, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
-    let before = balances(&store, CUSTOMERS, &node.instrument).await;
-
-    // Runbook step 1 and 3: ingestion is stopped, the node restored.
-    let report = node.sandbox.restore(&backup);
-    let _ = report;
-    deposit_round(&mut node, &mut rng, 6, &mut expected);
+    // Runbook step 1 and 3: ingestion is stopped, the node restored; deposits go on.
+    let (
+        Drill {
+            node,
+            store,
+            expected,
+            ..
+        },
+        _,
+    ) = restored(db, 17, [12, 12, 6], false).await;
+    let before = node.balances(&store).await;
 
     // Not re-pointed: refused, and the error names the runbook command.
     let err = node
@@ -82,7 +126,7 @@ async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
         "{err}"
     );
     assert!(err.to_string().contains("recover validator"), "{err}");
-    assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, before);
+    assert_eq!(node.balances(&store).await, before);
 
     // Steps 2, 5, 6: tRecovery from the DB, offRecovery from the node, re-point.
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
@@ -96,11 +140,7 @@ async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
     // Step 7: ingestion resumes; only what is new is credited.
     let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
     assert_eq!(summary.ingested, 6, "{summary:?}");
-    let expected = with_zeros(&expected, CUSTOMERS);
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        expected
-    );
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
@@ -117,9 +157,8 @@ async fn a_restored_node_is_resumed_at_the_last_updates_new_offset(db: &TestDb) 
 async fn the_skip_rule_after_a_restore(db: &TestDb) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(23);
-    let mut expected = BTreeMap::new();
     let backup = node.sandbox.backup();
-    deposit_round(&mut node, &mut rng, 20, &mut expected);
+    node.random_deposits(&mut rng, 20, &mut Credits::new());
     node.ingest_once(&store, Transport::Websocket, 7)
         .await
         .unwrap();
@@ -147,11 +186,11 @@ async fn the_skip_rule_after_a_restore(db: &TestDb) {
 async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(29);
-    deposit_round(&mut node, &mut rng, 5, &mut BTreeMap::new());
+    node.random_deposits(&mut rng, 5, &mut Credits::new());
     node.ingest_once(&store, Transport::Websocket, 7)
         .await
         .unwrap();
-    deposit_round(&mut node, &mut rng, 5, &mut BTreeMap::new());
+    node.random_deposits(&mut rng, 5, &mut Credits::new());
     node.sandbox.prune(node.ledger_end() - 1);
     let err = node
         .ingest_once(&store, Transport::Websocket, 7)
@@ -168,17 +207,15 @@ async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
 /// lookup at `tRecovery - 1 µs` answers the offset before the last ingested update, which is
 /// read again and skipped; only what is new is credited.
 async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(31);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 8, &mut expected);
-    let backup = node.sandbox.backup();
-    deposit_round(&mut node, &mut rng, 8, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
-    node.sandbox.restore(&backup);
-    deposit_round(&mut node, &mut rng, 4, &mut expected);
+    let (
+        Drill {
+            node,
+            store,
+            expected,
+            ..
+        },
+        _,
+    ) = restored(db, 31, [8, 8, 4], false).await;
 
     let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
     let format = treasury_format(&node.treasury);
@@ -196,11 +233,7 @@ async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
     let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
     assert_eq!(summary.ingested, 4, "{summary:?}");
     assert!(summary.skipped >= 1, "{summary:?}");
-    let expected = with_zeros(&expected, CUSTOMERS);
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        expected
-    );
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
@@ -249,12 +282,7 @@ async fn scripted_admin(answers: Vec<Result<i64, (i32, &'static str)>>) -> (Stri
 /// asked again with `force = true`; `OUT_OF_RANGE` (not caught up) stops with "retry later"
 /// and changes nothing; an offRecovery below the last update's offset is refused.
 async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(37);
-    deposit_round(&mut node, &mut rng, 5, &mut BTreeMap::new());
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
+    let Drill { node, store, .. } = ingested(db, 37, 5).await;
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
     let format = treasury_format(&node.treasury);
@@ -331,14 +359,13 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
 /// nothing twice. A forced answer is taken as it is; an unforced OUT_OF_RANGE in the plain
 /// runbook still means "retry later" (tested above).
 async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(41);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 4, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
-    let before = balances(&store, CUSTOMERS, &node.instrument).await;
+    let Drill {
+        node,
+        store,
+        expected,
+        ..
+    } = ingested(db, 41, 4).await;
+    let before = node.balances(&store).await;
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
     let format = treasury_format(&node.treasury);
@@ -385,9 +412,8 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
     let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
     assert_eq!(summary.ingested, 0, "{summary:?}");
     assert!(summary.skipped >= 4, "{summary:?}");
-    assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, before);
-    let expected = with_zeros(&expected, CUSTOMERS);
-    assert_eq!(before, expected);
+    assert_eq!(node.balances(&store).await, before);
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
@@ -400,14 +426,14 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
 async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(43);
-    let mut expected = BTreeMap::new();
+    let mut expected = Credits::new();
     // Non-unique record times: the skip rule by update id, as `--non-unique-record-times` sets.
     let ingest = |node: &Node| {
         let mut config = node.config(true, 5);
         config.fold.skip_rule = exchange_core::ingest::SkipRule::KnownUpdateId;
         common::ingest(&store, node.source(Transport::Websocket), config)
     };
-    deposit_round(&mut node, &mut rng, 5, &mut expected);
+    node.random_deposits(&mut rng, 5, &mut expected);
     let imported = node
         .sandbox
         .import_acs_at_min_time(&node.treasury, &[amount("7"), amount("11")])
@@ -421,10 +447,10 @@ async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
 
     // Ingestion stops; deposits commit; the node is restored from a backup taken before them.
     let backup = node.sandbox.backup();
-    deposit_round(&mut node, &mut rng, 3, &mut expected);
+    node.random_deposits(&mut rng, 3, &mut expected);
     let report = node.sandbox.restore(&backup);
     assert_eq!(report.redelivered, 3, "{report:?}");
-    deposit_round(&mut node, &mut rng, 2, &mut expected);
+    node.random_deposits(&mut rng, 2, &mut expected);
 
     let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
     let format = treasury_format(&node.treasury);
@@ -451,10 +477,7 @@ async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
     let summary = ingest(&node).await.unwrap();
     assert_eq!(summary.ingested, 5, "{summary:?}");
     assert!(summary.skipped >= 6, "{summary:?}");
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected, CUSTOMERS)
-    );
+    node.assert_credited(&store, &expected).await;
     // The treasury's holdings mirror the node's exactly: the imported ones once, none lost.
     let mut in_db: Vec<(String, Amount)> = store
         .active_holdings(&node.instrument)
@@ -482,18 +505,16 @@ async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
 /// skip the deposits in between for good: refused, naming the highest acceptable offset; only
 /// the explicit override accepts it, and the DB's operator log records it.
 async fn an_offset_past_the_last_ingested_update_is_refused(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(31);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 6, &mut expected);
-    let backup = node.sandbox.backup();
-    deposit_round(&mut node, &mut rng, 6, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
-    node.sandbox.restore(&backup);
-    // Deposits after the restore: what a too-late offset would skip.
-    deposit_round(&mut node, &mut rng, 4, &mut expected);
+    // The 4 deposits after the restore: what a too-late offset would skip.
+    let (
+        Drill {
+            node,
+            store,
+            expected,
+            ..
+        },
+        _,
+    ) = restored(db, 31, [6, 6, 4], false).await;
     let before = store.checkpoint().await.unwrap().unwrap();
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
@@ -524,11 +545,7 @@ async fn an_offset_past_the_last_ingested_update_is_refused(db: &TestDb) {
         .await
         .unwrap();
     node.ingest_once(&store, Transport::Http, 5).await.unwrap();
-    let expected = with_zeros(&expected, CUSTOMERS);
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        expected
-    );
+    node.assert_credited(&store, &expected).await;
     assert!(store.operator_log().await.unwrap().is_empty());
 
     // The override: accepted, and on the record.
@@ -642,23 +659,21 @@ async fn db_state(store: &Store) -> impl PartialEq + std::fmt::Debug {
 /// runbook uploads it again from the DB's bytes (and says so), re-points, records the recovery
 /// with the old and new identity; a second run finds the `.dar` present and converges.
 async fn the_runbook_uploads_the_dars_the_restored_node_lost(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(53);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 5, &mut expected);
-    let backup = node.sandbox.backup();
-    let dar = onboard_with_dar(&node, &store).await;
-    deposit_round(&mut node, &mut rng, 5, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
+    let (
+        Drill {
+            node,
+            store,
+            expected,
+            ..
+        },
+        dar,
+    ) = restored(db, 53, [5, 5, 3], true).await;
+    let dar = dar.unwrap();
     let before = store.checkpoint().await.unwrap().unwrap();
-    node.sandbox.restore(&backup);
     assert!(
         !node_packages(&node).contains(&dar.main_package_id),
         "a restored node has its backup's packages"
     );
-    deposit_round(&mut node, &mut rng, 3, &mut expected);
 
     let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
     let by = OffRecoveryBy::Admin(&admin, RecordTimes::Unique);
@@ -706,27 +721,15 @@ async fn the_runbook_uploads_the_dars_the_restored_node_lost(db: &TestDb) {
 
     let summary = node.ingest_once(&store, Transport::Http, 5).await.unwrap();
     assert_eq!(summary.ingested, 3, "{summary:?}");
-    let expected = with_zeros(&expected, CUSTOMERS);
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        expected
-    );
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
 /// `--dry-run` walks every step, finds the missing `.dar` and offRecovery, and changes nothing:
 /// not the DB (checkpoint, recoveries, operator log), not the node (packages, ledger end).
 async fn a_dry_run_changes_nothing(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(59);
-    deposit_round(&mut node, &mut rng, 4, &mut BTreeMap::new());
-    let backup = node.sandbox.backup();
-    let dar = onboard_with_dar(&node, &store).await;
-    deposit_round(&mut node, &mut rng, 4, &mut BTreeMap::new());
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
-    node.sandbox.restore(&backup);
+    let (Drill { node, store, .. }, dar) = restored(db, 59, [4, 4, 0], true).await;
+    let dar = dar.unwrap();
     let db_before = db_state(&store).await;
     let packages = node_packages(&node);
     let end = node.ledger_end();
@@ -761,18 +764,16 @@ async fn a_dry_run_changes_nothing(db: &TestDb) {
 /// Interrupted after step 4 (the Admin API unreachable): the `.dar` is uploaded, the checkpoint
 /// untouched; run again, the runbook finds the `.dar` present and finishes.
 async fn an_interrupted_runbook_converges_when_run_again(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(61);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 4, &mut expected);
-    let backup = node.sandbox.backup();
-    let dar = onboard_with_dar(&node, &store).await;
-    deposit_round(&mut node, &mut rng, 4, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
-    node.sandbox.restore(&backup);
-    deposit_round(&mut node, &mut rng, 2, &mut expected);
+    let (
+        Drill {
+            node,
+            store,
+            expected,
+            ..
+        },
+        dar,
+    ) = restored(db, 61, [4, 4, 2], true).await;
+    let dar = dar.unwrap();
     let db_before = db_state(&store).await;
 
     // Nothing listens there.
@@ -799,10 +800,7 @@ async fn an_interrupted_runbook_converges_when_run_again(db: &TestDb) {
     assert!(r.dars.missing.is_empty());
     assert_eq!(store.recoveries().await.unwrap().len(), 1);
     node.ingest_once(&store, Transport::Http, 5).await.unwrap();
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected, CUSTOMERS)
-    );
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
@@ -884,18 +882,12 @@ async fn a_held_lease_or_live_claims_are_refused(db: &TestDb) {
 /// seed replays the same history, so a second node fed part of it is the restored node still
 /// catching up.
 async fn a_node_not_caught_up_is_refused_until_it_is(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(67);
-    let mut expected = BTreeMap::new();
-    deposit_round(&mut node, &mut rng, 6, &mut expected);
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
+    let Drill { store, .. } = ingested(db, 67, 6).await;
     let db_before = db_state(&store).await;
 
     let mut behind = Node::start(CUSTOMERS).await;
     let mut rng = Rng::new(67);
-    deposit_round(&mut behind, &mut rng, 4, &mut BTreeMap::new());
+    behind.random_deposits(&mut rng, 4, &mut Credits::new());
     let (result, said) = walk(&store, &behind, OffRecoveryBy::LastIngested, false).await;
     let err = result.unwrap_err();
     assert!(matches!(err, RecoverError::NotYetOnNode { .. }), "{err}");
@@ -903,7 +895,7 @@ async fn a_node_not_caught_up_is_refused_until_it_is(db: &TestDb) {
     assert_eq!(db_state(&store).await, db_before);
 
     // The rest of the history arrives.
-    deposit_round(&mut behind, &mut rng, 2, &mut BTreeMap::new());
+    behind.random_deposits(&mut rng, 2, &mut Credits::new());
     let (result, _) = walk(&store, &behind, OffRecoveryBy::LastIngested, false).await;
     result.unwrap();
     store.close().await;
@@ -912,12 +904,7 @@ async fn a_node_not_caught_up_is_refused_until_it_is(db: &TestDb) {
 /// Step 3: the node shows the last ingested update on another synchronizer than the DB
 /// recorded (a DB and a node that do not belong together): refused, nothing changed.
 async fn a_wrong_synchronizer_is_refused(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(71);
-    deposit_round(&mut node, &mut rng, 3, &mut BTreeMap::new());
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
+    let Drill { node, store, .. } = ingested(db, 71, 3).await;
     let mut checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.as_mut().unwrap();
     last.synchronizer_id = exchange_core::SynchronizerId::new("other-domain::1220aaaa").unwrap();
@@ -937,15 +924,15 @@ async fn a_wrong_synchronizer_is_refused(db: &TestDb) {
 /// know the synchronizer, or answers an offset the restored node cannot have. Refused,
 /// nothing changed.
 async fn the_admin_api_of_another_node_is_refused(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(73);
-    deposit_round(&mut node, &mut rng, 3, &mut BTreeMap::new());
-    node.ingest_once(&store, Transport::Websocket, 5)
-        .await
-        .unwrap();
+    let Drill {
+        node,
+        store,
+        mut rng,
+        ..
+    } = ingested(db, 73, 3).await;
     let db_before = db_state(&store).await;
     let mut other = Node::start_seeded(CUSTOMERS, "another-node").await;
-    deposit_round(&mut other, &mut rng, 30, &mut BTreeMap::new());
+    other.random_deposits(&mut rng, 30, &mut Credits::new());
     let admin = AdminClient::new(&other.sandbox.admin_api_url(), None);
     let by = OffRecoveryBy::Admin(&admin, RecordTimes::Unique);
     let (result, _) = walk(&store, &node, by, false).await;

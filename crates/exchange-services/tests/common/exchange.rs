@@ -18,7 +18,7 @@ use exchange_services::Transport;
 use exchange_services::signer::FileSigner;
 use exchange_services::treasury_setup::{Setup, SetupConfig, SetupError, setup_treasury};
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
-use exchange_store::Store;
+use exchange_store::{Store, Withdrawal};
 
 use super::{account_of, amount, create_accounts, ingest, ingest_config, onboard_sandbox_tokens};
 use crate::harness::TestDb;
@@ -272,9 +272,14 @@ impl Exchange {
         done
     }
 
-    pub async fn state(&self, id: &str) -> WithdrawalState {
+    /// Withdrawal `id` as the Integration DB has it.
+    pub async fn withdrawal(&self, id: &str) -> Withdrawal {
         let id = WithdrawalId::new(id).unwrap();
-        self.store.withdrawal(&id).await.unwrap().unwrap().state
+        self.store.withdrawal(&id).await.unwrap().unwrap()
+    }
+
+    pub async fn state(&self, id: &str) -> WithdrawalState {
+        self.withdrawal(id).await.state
     }
 
     pub async fn balance(&self, customer: usize, instrument: &InstrumentId) -> Amount {
@@ -291,6 +296,24 @@ impl Exchange {
                 .holdings(&w.ledger, party)
                 .iter()
                 .fold(Amount::ZERO, |sum, h| sum.checked_add(h.amount).unwrap())
+        })
+    }
+
+    /// SBX `party` holds on the ledger.
+    pub fn held_sbx(&self, party: &str) -> Amount {
+        self.sandbox.with_world(|w| {
+            w.token
+                .holdings(&w.ledger, party)
+                .iter()
+                .fold(Amount::ZERO, |sum, (_, a)| sum.checked_add(*a).unwrap())
+        })
+    }
+
+    /// Moves the synchronizer's record time on to `to` (a later transaction shows it).
+    pub fn advance_record_time_to(&self, to: Timestamp) {
+        self.sandbox.with_world(|w| {
+            let now = w.ledger.record_time_of(0);
+            w.ledger.advance_time(to.micros() - now.micros()).unwrap();
         })
     }
 

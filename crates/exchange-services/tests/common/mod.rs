@@ -2,7 +2,9 @@
 //! runs against it, DB backups, and a seeded random generator.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod deposit_offers;
 pub mod exchange;
+pub mod withdrawal_offers;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,12 +16,13 @@ use canton_sandbox::{Sandbox, SandboxConfig};
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::FoldConfig;
 use exchange_core::{Amount, InstrumentId, PartyId};
-use exchange_services::observe::Silent;
+use exchange_services::observe::{Observer, Silent};
 use exchange_services::retry::RetryPolicy;
 use exchange_services::{IngestConfig, IngestError, Ingestor, Source, Summary, Transport};
 use exchange_store::Store;
 use sqlx::Connection;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::harness::TestDb;
 
@@ -54,6 +57,14 @@ pub fn amount(s: &str) -> Amount {
 pub fn account_of(customer: usize) -> AccountId {
     AccountId::new(format!("acct-{customer}")).expect("non-empty")
 }
+
+/// The account that bears what no customer can be shown to (ingestion books it there).
+pub fn suspense() -> AccountId {
+    AccountId::new("suspense").expect("non-empty")
+}
+
+/// What each customer's account should be credited, by customer index.
+pub type Credits = BTreeMap<usize, Amount>;
 
 impl Node {
     pub async fn start(customers: usize) -> Node {
@@ -121,6 +132,18 @@ impl Node {
             .expect("deposit commits");
     }
 
+    /// `n` deposits of 1 to 20 by customers `rng` picks, each to the customer's own account;
+    /// each is added to `expected`.
+    pub fn random_deposits(&mut self, rng: &mut Rng, n: usize, expected: &mut Credits) {
+        for _ in 0..n {
+            let c = rng.below(self.customers.len() as u64) as usize;
+            let value = Amount::from_whole(1 + rng.below(20) as i64);
+            self.deposit(c, value, account_of(c).as_str());
+            let e = expected.entry(c).or_insert(Amount::ZERO);
+            *e = e.checked_add(value).expect("no overflow");
+        }
+    }
+
     /// A 1-step withdrawal from the treasury to `customer`, funded by `inputs`.
     pub fn withdraw(&mut self, customer: usize, value: Amount, memo: &str, inputs: Vec<String>) {
         self.seq += 1;
@@ -161,6 +184,31 @@ impl Node {
     ) -> Result<Summary, IngestError> {
         ingest(store, self.source(transport), self.config(true, batch)).await
     }
+
+    /// Every customer's balance of the node's Canton Coin in `store`.
+    pub async fn balances(&self, store: &Store) -> Credits {
+        balances(store, self.customers.len(), &self.instrument).await
+    }
+
+    /// Every customer's balance is what `expected` says (zero for those it does not name).
+    pub async fn assert_credited(&self, store: &Store, expected: &Credits) {
+        assert_eq!(
+            self.balances(store).await,
+            with_zeros(expected, self.customers.len())
+        );
+    }
+
+    /// What the journal books is whole deposits: the credited deposits add up to the
+    /// customers' balances.
+    pub async fn assert_whole_deposits_booked(&self, store: &Store) {
+        let credited = store
+            .deposits_in_state(exchange_core::changeset::DepositState::Credited)
+            .await
+            .expect("deposits");
+        let total: Amount = credited.iter().map(|d| d.deposit.amount).sum();
+        let booked: Amount = self.balances(store).await.values().copied().sum();
+        assert_eq!(total, booked);
+    }
 }
 
 /// Ingestion of `treasury`'s updates as the tests run it: small batches closed quickly, and
@@ -189,14 +237,46 @@ pub async fn ingest(
         .await
 }
 
+/// Ingestion tailing the ledger in a task of its own, as the service runs it.
+pub struct Tailing {
+    pub stop: watch::Sender<bool>,
+    pub task: JoinHandle<Result<Summary, IngestError>>,
+}
+
+impl Tailing {
+    pub fn spawn(
+        store: &Store,
+        source: Source,
+        config: IngestConfig,
+        observer: Arc<dyn Observer>,
+    ) -> Tailing {
+        let ingestor = Ingestor::new(store.clone(), source, config, observer);
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
+        Tailing { stop, task }
+    }
+
+    /// A graceful stop, and how the run ended.
+    pub async fn stop(self) -> Result<Summary, IngestError> {
+        self.stop.send(true).expect("the run listens");
+        self.task.await.expect("the run did not panic")
+    }
+}
+
 /// A node with `customers` funded customers, and a fresh store on `db` with their deposit
 /// accounts.
 pub async fn node_and_store(db: &TestDb, customers: usize) -> (Node, Store) {
     let node = Node::start(customers).await;
+    let store = store_for(db, &node.sandbox, customers).await;
+    (node, store)
+}
+
+/// A fresh store on `db` with `customers` deposit accounts and `sandbox`'s tokens onboarded.
+pub async fn store_for(db: &TestDb, sandbox: &Sandbox, customers: usize) -> Store {
     let store = db.open().await;
     create_accounts(&store, customers).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
-    (node, store)
+    onboard_sandbox_tokens(&store, sandbox).await;
+    store
 }
 
 /// Onboards the sandbox's tokens as an operator would: Canton Coin (its DSO, `splice-amulet`,
