@@ -28,17 +28,9 @@ use harness::TestDb;
 
 const CUSTOMERS: usize = 3;
 
-/// A node, a store with the treasury's history ingested, the generator the deposits were drawn
-/// from and what each account should be credited.
-struct Drill {
-    node: Node,
-    store: Store,
-    rng: Rng,
-    expected: Credits,
-}
-
-/// `n` deposits drawn from `seed` on a fresh node, all ingested.
-async fn ingested(db: &TestDb, seed: u64, n: usize) -> Drill {
+/// `n` deposits drawn from `seed` on a fresh node, all ingested: the node, its store, the
+/// generator for more deposits and what each account should be credited.
+async fn ingested(db: &TestDb, seed: u64, n: usize) -> (Node, Store, Rng, Credits) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(seed);
     let mut expected = Credits::new();
@@ -46,24 +38,19 @@ async fn ingested(db: &TestDb, seed: u64, n: usize) -> Drill {
     node.ingest_once(&store, Transport::Websocket, 5)
         .await
         .unwrap();
-    Drill {
-        node,
-        store,
-        rng,
-        expected,
-    }
+    (node, store, rng, expected)
 }
 
 /// The runbook's starting point: `before` deposits, a node backup, `after` more deposits, all
 /// ingested; then the node restored from the backup and `since` deposits committed on it. With
 /// `dar`, a token is onboarded with its `.dar` just after the backup (the restored node lacks
-/// it); its `.dar` is returned.
+/// it). Returns the node, its store, what each account should be credited and the `.dar`.
 async fn restored(
     db: &TestDb,
     seed: u64,
     [before, after, since]: [usize; 3],
     dar: bool,
-) -> (Drill, Option<Dar>) {
+) -> (Node, Store, Credits, Option<Dar>) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(seed);
     let mut expected = Credits::new();
@@ -79,13 +66,7 @@ async fn restored(
         .unwrap();
     node.sandbox.restore(&backup);
     node.random_deposits(&mut rng, since, &mut expected);
-    let drill = Drill {
-        node,
-        store,
-        rng,
-        expected,
-    };
-    (drill, dar)
+    (node, store, expected, dar)
 }
 
 /// `offRecovery` by `GetHighestOffsetByTimestamp` semantics (the highest offset with a record
@@ -100,15 +81,7 @@ fn off_recovery(node: &Node, t_recovery: exchange_core::Timestamp) -> i64 {
 
 async fn restore_then_repoint(db: &TestDb, by_admin_offset: bool) {
     // Runbook step 1 and 3: ingestion is stopped, the node restored; deposits go on.
-    let (
-        Drill {
-            node,
-            store,
-            expected,
-            ..
-        },
-        _,
-    ) = restored(db, 17, [12, 12, 6], false).await;
+    let (node, store, expected, _) = restored(db, 17, [12, 12, 6], false).await;
     let before = node.balances(&store).await;
 
     // Not re-pointed: refused, and the error names the runbook command.
@@ -207,15 +180,7 @@ async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
 /// lookup at `tRecovery - 1 µs` answers the offset before the last ingested update, which is
 /// read again and skipped; only what is new is credited.
 async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
-    let (
-        Drill {
-            node,
-            store,
-            expected,
-            ..
-        },
-        _,
-    ) = restored(db, 31, [8, 8, 4], false).await;
+    let (node, store, expected, _) = restored(db, 31, [8, 8, 4], false).await;
 
     let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
     let format = treasury_format(&node.treasury);
@@ -282,7 +247,7 @@ async fn scripted_admin(answers: Vec<Result<i64, (i32, &'static str)>>) -> (Stri
 /// asked again with `force = true`; `OUT_OF_RANGE` (not caught up) stops with "retry later"
 /// and changes nothing; an offRecovery below the last update's offset is refused.
 async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) {
-    let Drill { node, store, .. } = ingested(db, 37, 5).await;
+    let (node, store, _, _) = ingested(db, 37, 5).await;
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
     let format = treasury_format(&node.treasury);
@@ -359,12 +324,7 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
 /// nothing twice. A forced answer is taken as it is; an unforced OUT_OF_RANGE in the plain
 /// runbook still means "retry later" (tested above).
 async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) {
-    let Drill {
-        node,
-        store,
-        expected,
-        ..
-    } = ingested(db, 41, 4).await;
+    let (node, store, _, expected) = ingested(db, 41, 4).await;
     let before = node.balances(&store).await;
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
@@ -506,15 +466,7 @@ async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
 /// the explicit override accepts it, and the DB's operator log records it.
 async fn an_offset_past_the_last_ingested_update_is_refused(db: &TestDb) {
     // The 4 deposits after the restore: what a too-late offset would skip.
-    let (
-        Drill {
-            node,
-            store,
-            expected,
-            ..
-        },
-        _,
-    ) = restored(db, 31, [6, 6, 4], false).await;
+    let (node, store, expected, _) = restored(db, 31, [6, 6, 4], false).await;
     let before = store.checkpoint().await.unwrap().unwrap();
     let format = treasury_format(&node.treasury);
     let source = node.source(Transport::Websocket);
@@ -659,15 +611,7 @@ async fn db_state(store: &Store) -> impl PartialEq + std::fmt::Debug {
 /// runbook uploads it again from the DB's bytes (and says so), re-points, records the recovery
 /// with the old and new identity; a second run finds the `.dar` present and converges.
 async fn the_runbook_uploads_the_dars_the_restored_node_lost(db: &TestDb) {
-    let (
-        Drill {
-            node,
-            store,
-            expected,
-            ..
-        },
-        dar,
-    ) = restored(db, 53, [5, 5, 3], true).await;
+    let (node, store, expected, dar) = restored(db, 53, [5, 5, 3], true).await;
     let dar = dar.unwrap();
     let before = store.checkpoint().await.unwrap().unwrap();
     assert!(
@@ -728,7 +672,7 @@ async fn the_runbook_uploads_the_dars_the_restored_node_lost(db: &TestDb) {
 /// `--dry-run` walks every step, finds the missing `.dar` and offRecovery, and changes nothing:
 /// not the DB (checkpoint, recoveries, operator log), not the node (packages, ledger end).
 async fn a_dry_run_changes_nothing(db: &TestDb) {
-    let (Drill { node, store, .. }, dar) = restored(db, 59, [4, 4, 0], true).await;
+    let (node, store, _, dar) = restored(db, 59, [4, 4, 0], true).await;
     let dar = dar.unwrap();
     let db_before = db_state(&store).await;
     let packages = node_packages(&node);
@@ -764,15 +708,7 @@ async fn a_dry_run_changes_nothing(db: &TestDb) {
 /// Interrupted after step 4 (the Admin API unreachable): the `.dar` is uploaded, the checkpoint
 /// untouched; run again, the runbook finds the `.dar` present and finishes.
 async fn an_interrupted_runbook_converges_when_run_again(db: &TestDb) {
-    let (
-        Drill {
-            node,
-            store,
-            expected,
-            ..
-        },
-        dar,
-    ) = restored(db, 61, [4, 4, 2], true).await;
+    let (node, store, expected, dar) = restored(db, 61, [4, 4, 2], true).await;
     let dar = dar.unwrap();
     let db_before = db_state(&store).await;
 
@@ -882,7 +818,7 @@ async fn a_held_lease_or_live_claims_are_refused(db: &TestDb) {
 /// seed replays the same history, so a second node fed part of it is the restored node still
 /// catching up.
 async fn a_node_not_caught_up_is_refused_until_it_is(db: &TestDb) {
-    let Drill { store, .. } = ingested(db, 67, 6).await;
+    let (_node, store, _, _) = ingested(db, 67, 6).await;
     let db_before = db_state(&store).await;
 
     let mut behind = Node::start(CUSTOMERS).await;
@@ -904,7 +840,7 @@ async fn a_node_not_caught_up_is_refused_until_it_is(db: &TestDb) {
 /// Step 3: the node shows the last ingested update on another synchronizer than the DB
 /// recorded (a DB and a node that do not belong together): refused, nothing changed.
 async fn a_wrong_synchronizer_is_refused(db: &TestDb) {
-    let Drill { node, store, .. } = ingested(db, 71, 3).await;
+    let (node, store, _, _) = ingested(db, 71, 3).await;
     let mut checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.as_mut().unwrap();
     last.synchronizer_id = exchange_core::SynchronizerId::new("other-domain::1220aaaa").unwrap();
@@ -924,12 +860,7 @@ async fn a_wrong_synchronizer_is_refused(db: &TestDb) {
 /// know the synchronizer, or answers an offset the restored node cannot have. Refused,
 /// nothing changed.
 async fn the_admin_api_of_another_node_is_refused(db: &TestDb) {
-    let Drill {
-        node,
-        store,
-        mut rng,
-        ..
-    } = ingested(db, 73, 3).await;
+    let (node, store, mut rng, _) = ingested(db, 73, 3).await;
     let db_before = db_state(&store).await;
     let mut other = Node::start_seeded(CUSTOMERS, "another-node").await;
     other.random_deposits(&mut rng, 30, &mut Credits::new());
