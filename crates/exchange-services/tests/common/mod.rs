@@ -4,6 +4,7 @@
 
 pub mod deposit_offers;
 pub mod exchange;
+pub mod restore;
 pub mod withdrawal_offers;
 
 use std::collections::BTreeMap;
