@@ -21,6 +21,7 @@ use exchange_core::changeset::{DepositState, InstructionState};
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
 use exchange_core::{Amount, ContractId, InstrumentId, Timestamp};
 use exchange_services::Metrics;
+use exchange_services::deposits::DepositAutomation;
 use exchange_store::AcceptState;
 use harness::TestDb;
 
@@ -98,6 +99,18 @@ async fn assert_accepted_and_credited(x: &Exchange, offer: &ContractId, value: &
     assert_eq!(x.held_sbx(&x.treasury), amount(value));
 }
 
+/// Automation rounds (each followed by ingestion) leave `offer` alone: none claims it, no
+/// accept is recorded, it stays pending and the treasury holds no SBX.
+async fn assert_left_alone(x: &Exchange, automation: &DepositAutomation, offer: &ContractId) {
+    for _ in 0..3 {
+        assert_eq!(automation.run_round().await.unwrap().claimed, 0);
+        x.ingest().await;
+    }
+    assert_eq!(instruction_state(x, offer).await, InstructionState::Pending);
+    assert_eq!(x.store.deposit_accept(offer).await.unwrap(), None);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
+}
+
 async fn an_sbx_offer_to_a_known_account_is_accepted_and_credited_once(db: &TestDb) {
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
@@ -128,14 +141,8 @@ async fn an_offer_to_an_unknown_account_is_recorded_and_not_accepted(db: &TestDb
     let cid = offer_sbx(&mut x, 0, "nobody-knows-me", "7", None).await;
     assert_eq!(deposit_state(&x, &cid).await, DepositState::UnknownAccount);
     let a = deposit_automation(&x, deposit_config("a"));
-    for _ in 0..3 {
-        assert_eq!(a.run_round().await.unwrap().claimed, 0);
-        x.ingest().await;
-    }
     // Left for support; the sender can still take it back.
-    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
-    assert_eq!(x.store.deposit_accept(&cid).await.unwrap(), None);
-    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
+    assert_left_alone(&x, &a, &cid).await;
     withdraw(&mut x, &cid).await;
     assert_eq!(
         instruction_state(&x, &cid).await,
@@ -151,13 +158,7 @@ async fn an_offer_of_a_token_not_onboarded_is_not_accepted(db: &TestDb) {
     let memo = account_of(0).to_string();
     let cid = offer_sbx(&mut x, 0, &memo, "9", None).await;
     let a = deposit_automation(&x, deposit_config("a"));
-    for _ in 0..3 {
-        assert_eq!(a.run_round().await.unwrap().claimed, 0);
-        x.ingest().await;
-    }
-    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
-    assert_eq!(x.store.deposit_accept(&cid).await.unwrap(), None);
-    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
+    assert_left_alone(&x, &a, &cid).await;
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
     // Onboarded later: now it is accepted.
     let sbx = x.sbx.clone();

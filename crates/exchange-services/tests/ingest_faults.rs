@@ -121,12 +121,12 @@ async fn a_standby_that_took_over_stops_cleanly(db: &TestDb, node: &Node, store:
     let events = Arc::new(Collect::default());
     let standby = tailing(&other, true, events.clone());
     let saw = |event: fn(&Event) -> bool| events.0.lock().unwrap().iter().any(event);
-    wait_until("the standby waits", || {
+    wait_until("the standby waits", async || {
         saw(|e| matches!(e, Event::Standby { .. }))
     })
     .await;
     first.stop().await.expect("the first stops cleanly");
-    wait_until("the standby took over", || {
+    wait_until("the standby took over", async || {
         saw(|e| matches!(e, Event::TookOver))
     })
     .await;
@@ -137,16 +137,6 @@ async fn a_standby_that_took_over_stops_cleanly(db: &TestDb, node: &Node, store:
         .unwrap_or_else(|e| panic!("a clean stop of the standby is not an error: {e}"));
     assert_eq!(summary.offset, node.ledger_end());
     other.close().await;
-}
-
-async fn wait_until(what: &str, done: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// The faults run of issue 8: half the Ledger API requests refused and websockets cut after 3
@@ -167,10 +157,7 @@ async fn faults_run(db: &TestDb, seed: u64) {
     assert_all_credited_once(&node, &store, &expected, 10, &format!("seed {seed}, run 1")).await;
     for i in 0..10 {
         let customer = i % CUSTOMERS;
-        let value = Amount::from_whole(1 + i as i64);
-        node.deposit(customer, value, account_of(customer).as_str());
-        let e = expected.entry(customer).or_insert(Amount::ZERO);
-        *e = e.checked_add(value).unwrap();
+        node.credited_deposit(customer, Amount::from_whole(1 + i as i64), &mut expected);
     }
     once_with_faults(&node, &store, seed).await;
     assert_all_credited_once(&node, &store, &expected, 20, &format!("seed {seed}, run 2")).await;

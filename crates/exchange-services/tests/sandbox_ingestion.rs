@@ -30,9 +30,7 @@ fn deposits(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut Credits) {
         if rng.below(10) == 0 {
             node.deposit(customer, value, "no-such-account");
         } else {
-            node.deposit(customer, value, account_of(customer).as_str());
-            let e = expected.entry(customer).or_insert(Amount::ZERO);
-            *e = e.checked_add(value).unwrap();
+            node.credited_deposit(customer, value, expected);
         }
     }
 }

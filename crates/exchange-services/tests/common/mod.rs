@@ -139,10 +139,15 @@ impl Node {
         for _ in 0..n {
             let c = rng.below(self.customers.len() as u64) as usize;
             let value = Amount::from_whole(1 + rng.below(20) as i64);
-            self.deposit(c, value, account_of(c).as_str());
-            let e = expected.entry(c).or_insert(Amount::ZERO);
-            *e = e.checked_add(value).expect("no overflow");
+            self.credited_deposit(c, value, expected);
         }
+    }
+
+    /// A deposit by `customer` to its own account, added to `expected`.
+    pub fn credited_deposit(&mut self, customer: usize, value: Amount, expected: &mut Credits) {
+        self.deposit(customer, value, account_of(customer).as_str());
+        let e = expected.entry(customer).or_insert(Amount::ZERO);
+        *e = e.checked_add(value).expect("no overflow");
     }
 
     /// A 1-step withdrawal from the treasury to `customer`, funded by `inputs`.
@@ -262,6 +267,17 @@ impl Tailing {
         self.stop.send(true).expect("the run listens");
         self.task.await.expect("the run did not panic")
     }
+}
+
+/// Polls `done` until it holds (for up to 10 s).
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..500 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 /// A node with `customers` funded customers, and a fresh store on `db` with their deposit
