@@ -21,9 +21,10 @@ use exchange_core::Amount;
 use exchange_services::filter::treasury_format;
 use exchange_services::identity::IdentityError;
 use exchange_services::recover::{
-    GivenOffset, RecordTimes, RecoverError, node_restore, node_restore_via_admin,
+    GivenOffset, RecordTimes, RecoverError, Recovered, node_restore, node_restore_via_admin,
 };
 use exchange_services::{IngestError, Transport};
+use exchange_store::Store;
 use harness::TestDb;
 
 /// `offRecovery` by `GetHighestOffsetByTimestamp` semantics (the highest offset with a record
@@ -139,13 +140,10 @@ async fn a_pruned_checkpoint_is_refused(db: &TestDb) {
 async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
     let (node, store, expected, _) = restored(db, 31, [8, 8, 4], false).await;
 
-    let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
-    let format = treasury_format(&node.treasury);
-    let source = node.source(Transport::Websocket);
-    let recovered =
-        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
-            .await
-            .unwrap();
+    let own = node.sandbox.admin_api_url();
+    let recovered = repoint_via_admin(&node, &store, &own, RecordTimes::NonUnique)
+        .await
+        .unwrap();
     let last = recovered.after.last_update.clone().unwrap();
     let lookup = recovered.admin.clone().unwrap();
     assert_eq!(lookup.timestamp.micros(), last.record_time.micros() - 1);
@@ -157,6 +155,20 @@ async fn the_admin_api_with_non_unique_record_times(db: &TestDb) {
     assert!(summary.skipped >= 1, "{summary:?}");
     node.assert_credited(&store, &expected).await;
     store.close().await;
+}
+
+/// Steps 5 and 6 through the Admin API at `address` (the node's own, or a scripted one):
+/// offRecovery looked up, the checkpoint re-pointed for reading over the websocket.
+async fn repoint_via_admin(
+    node: &Node,
+    store: &Store,
+    address: &str,
+    record_times: RecordTimes,
+) -> Result<Recovered, RecoverError> {
+    let admin = AdminClient::new(address, None);
+    let format = treasury_format(&node.treasury);
+    let source = node.source(Transport::Websocket);
+    node_restore_via_admin(store, &source, &format, &admin, record_times).await
 }
 
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<GetHighestOffsetByTimestampRequest>>>;
@@ -207,8 +219,6 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
     let (node, store, _, _) = ingested(db, 37, 5).await;
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
-    let format = treasury_format(&node.treasury);
-    let source = node.source(Transport::Websocket);
 
     // OUT_OF_RANGE: retry later, nothing changed.
     let (address, seen) = scripted_admin(vec![Err((
@@ -216,8 +226,7 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
         "INVALID_TIMESTAMP_PARTY_MANAGEMENT_ERROR(12,00000000): not caught up",
     ))])
     .await;
-    let admin = AdminClient::new(&address, None);
-    let err = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+    let err = repoint_via_admin(&node, &store, &address, RecordTimes::Unique)
         .await
         .unwrap_err();
     assert!(
@@ -231,8 +240,7 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
 
     // Below the last update's offset: refused, nothing changed.
     let (address, _) = scripted_admin(vec![Ok(last.offset.get() - 1)]).await;
-    let admin = AdminClient::new(&address, None);
-    let err = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+    let err = repoint_via_admin(&node, &store, &address, RecordTimes::Unique)
         .await
         .unwrap_err();
     assert!(
@@ -250,8 +258,7 @@ async fn the_admin_api_answers_not_found_out_of_range_and_nonsense(db: &TestDb) 
         Ok(last.offset.get()),
     ])
     .await;
-    let admin = AdminClient::new(&address, None);
-    let recovered = node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::Unique)
+    let recovered = repoint_via_admin(&node, &store, &address, RecordTimes::Unique)
         .await
         .unwrap();
     let lookup = recovered.admin.unwrap();
@@ -285,8 +292,6 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
     let before = node.balances(&store).await;
     let checkpoint = store.checkpoint().await.unwrap().unwrap();
     let last = checkpoint.last_update.clone().unwrap();
-    let format = treasury_format(&node.treasury);
-    let source = node.source(Transport::Websocket);
     let out_of_range = (
         11,
         "INVALID_TIMESTAMP_PARTY_MANAGEMENT_ERROR(12,00000000): no offset at or before",
@@ -294,11 +299,9 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
 
     // Forced lookup finds an offset: taken as offRecovery.
     let (address, seen) = scripted_admin(vec![Err(out_of_range), Ok(2)]).await;
-    let admin = AdminClient::new(&address, None);
-    let recovered =
-        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
-            .await
-            .unwrap();
+    let recovered = repoint_via_admin(&node, &store, &address, RecordTimes::NonUnique)
+        .await
+        .unwrap();
     assert_eq!(recovered.after.offset.get(), 2);
     assert!(recovered.admin.unwrap().forced);
     let seen = seen.lock().unwrap().clone();
@@ -315,11 +318,9 @@ async fn non_unique_record_times_at_the_synchronizers_first_update(db: &TestDb) 
 
     // Nothing at or before, even forced: back to the beginning.
     let (address, seen) = scripted_admin(vec![Err(out_of_range), Err(out_of_range)]).await;
-    let admin = AdminClient::new(&address, None);
-    let recovered =
-        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
-            .await
-            .unwrap();
+    let recovered = repoint_via_admin(&node, &store, &address, RecordTimes::NonUnique)
+        .await
+        .unwrap();
     assert_eq!(recovered.after.offset, exchange_core::Offset::BEGIN);
     assert_eq!(recovered.admin.unwrap().off_recovery, 0);
     assert_eq!(seen.lock().unwrap().len(), 2);
@@ -369,13 +370,10 @@ async fn non_unique_record_times_after_an_acs_import(db: &TestDb) {
     assert_eq!(report.redelivered, 3, "{report:?}");
     node.random_deposits(&mut rng, 2, &mut expected);
 
-    let admin = AdminClient::new(&node.sandbox.admin_api_url(), None);
-    let format = treasury_format(&node.treasury);
-    let source = node.source(Transport::Websocket);
-    let recovered =
-        node_restore_via_admin(&store, &source, &format, &admin, RecordTimes::NonUnique)
-            .await
-            .unwrap();
+    let own = node.sandbox.admin_api_url();
+    let recovered = repoint_via_admin(&node, &store, &own, RecordTimes::NonUnique)
+        .await
+        .unwrap();
     assert_eq!(recovered.after.offset, exchange_core::Offset::BEGIN);
     assert_eq!(recovered.admin, None, "nothing to ask the Admin API");
     assert_eq!(

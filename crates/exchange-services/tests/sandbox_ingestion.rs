@@ -35,6 +35,16 @@ fn deposits(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut Credits) {
     }
 }
 
+/// A node and a store, and `n` deposits drawn from `seed`, not yet ingested: the node, its
+/// store, the generator for more deposits and what each account should be credited.
+async fn with_deposits(db: &TestDb, seed: u64, n: usize) -> (Node, Store, Rng, Credits) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(seed);
+    let mut expected = Credits::new();
+    deposits(&mut node, &mut rng, n, &mut expected);
+    (node, store, rng, expected)
+}
+
 async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(7);
@@ -91,10 +101,7 @@ async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
 }
 
 async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(11);
-    let mut expected = Credits::new();
-    deposits(&mut node, &mut rng, 40, &mut expected);
+    let (node, store, _, expected) = with_deposits(db, 11, 40).await;
     let tailing = Tailing::spawn(
         &store,
         node.source(Transport::Websocket),
@@ -151,10 +158,7 @@ async fn request(
 /// requested and executed. Replaying credits nothing twice, and the withdrawal comes back as
 /// `recovered`, debited to the suspense account.
 async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(3);
-    let mut expected = Credits::new();
-    deposits(&mut node, &mut rng, 20, &mut expected);
+    let (mut node, store, mut rng, mut expected) = with_deposits(db, 3, 20).await;
     node.ingest_once(&store, Transport::Websocket, 6)
         .await
         .unwrap();
@@ -247,9 +251,7 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
 /// A node that is not the one the checkpoint came from is refused: one whose ledger end is
 /// behind the checkpoint, and one that has another transaction at the checkpoint's offset.
 async fn another_node_is_refused(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(5);
-    deposits(&mut node, &mut rng, 10, &mut Credits::new());
+    let (node, store, _, _) = with_deposits(db, 5, 10).await;
     node.ingest_once(&store, Transport::Websocket, 4)
         .await
         .unwrap();
@@ -456,10 +458,7 @@ async fn unreconciled(store: &Store, node: &Node) -> Amount {
 /// second against suspense, never the customer again; holdings still reconcile with what is
 /// owed, and the second payment is an anomaly that `status` counts.
 async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(5);
-    let mut expected = Credits::new();
-    deposits(&mut node, &mut rng, 12, &mut expected);
+    let (mut node, store, _, expected) = with_deposits(db, 5, 12).await;
     node.ingest_once(&store, Transport::Websocket, 6)
         .await
         .unwrap();
@@ -514,10 +513,7 @@ async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
 /// withdrawal whose target record time passes expires (refunded) without waiting for a new
 /// transaction. A stop afterwards is clean.
 async fn an_idle_ledgers_clock_expires_withdrawals(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(9);
-    let mut expected = Credits::new();
-    deposits(&mut node, &mut rng, 6, &mut expected);
+    let (node, store, _, expected) = with_deposits(db, 9, 6).await;
     node.ingest_once(&store, Transport::Websocket, 6)
         .await
         .unwrap();
