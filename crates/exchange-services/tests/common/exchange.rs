@@ -20,7 +20,10 @@ use exchange_services::treasury_setup::{Setup, SetupConfig, SetupError, setup_tr
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
 use exchange_store::{Store, Withdrawal};
 
-use super::{account_of, amount, create_accounts, ingest, ingest_config, onboard_sandbox_tokens};
+use super::{
+    account_of, amount, create_accounts, funded_customers, ingest, ingest_config,
+    onboard_sandbox_tokens,
+};
 use crate::harness::TestDb;
 
 pub const SECOND: i64 = 1_000_000;
@@ -116,14 +119,7 @@ impl Exchange {
                     treasury
                 }
             };
-            let mut parties = Vec::new();
-            for i in 0..customers {
-                let c = w.ledger.allocate_party(&format!("customer{i}")).unwrap();
-                w.amulet.create_preapproval(&mut w.ledger, &c).unwrap();
-                w.amulet.mint(&mut w.ledger, &c, amount("1000000")).unwrap();
-                parties.push(c);
-            }
-            (treasury, parties)
+            (treasury, funded_customers(w, customers))
         });
         let info = sandbox.info();
         let instrument = |id: &str| {

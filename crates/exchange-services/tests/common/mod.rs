@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use canton_ledger::client::LedgerClient;
 use canton_sandbox::token::TransferRequest;
+use canton_sandbox::world::World;
 use canton_sandbox::{Sandbox, SandboxConfig};
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::FoldConfig;
@@ -89,21 +90,11 @@ impl Node {
             w.amulet
                 .create_preapproval(&mut w.ledger, &treasury)
                 .expect("preapproval");
-            let mut parties = Vec::new();
-            for i in 0..customers {
-                let c = w
-                    .ledger
-                    .allocate_party(&format!("customer{i}"))
-                    .expect("party");
-                w.amulet
-                    .create_preapproval(&mut w.ledger, &c)
-                    .expect("preapproval");
-                w.amulet
-                    .mint(&mut w.ledger, &c, amount("1000000"))
-                    .expect("mint");
-                parties.push(c);
-            }
-            (treasury, parties, w.amulet.dso.clone())
+            (
+                treasury,
+                funded_customers(w, customers),
+                w.amulet.dso.clone(),
+            )
         });
         Node {
             sandbox,
@@ -215,6 +206,25 @@ impl Node {
         let booked: Amount = self.balances(store).await.values().copied().sum();
         assert_eq!(total, booked);
     }
+}
+
+/// `n` customers allocated, each with a transfer preapproval and 1,000,000 Canton Coin.
+pub fn funded_customers(w: &mut World, n: usize) -> Vec<String> {
+    let mut parties = Vec::new();
+    for i in 0..n {
+        let c = w
+            .ledger
+            .allocate_party(&format!("customer{i}"))
+            .expect("party");
+        w.amulet
+            .create_preapproval(&mut w.ledger, &c)
+            .expect("preapproval");
+        w.amulet
+            .mint(&mut w.ledger, &c, amount("1000000"))
+            .expect("mint");
+        parties.push(c);
+    }
+    parties
 }
 
 /// Ingestion of `treasury`'s updates as the tests run it: small batches closed quickly, and
