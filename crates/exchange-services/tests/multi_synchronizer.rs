@@ -30,7 +30,7 @@ use harness::TestDb;
 const CUSTOMERS: usize = 3;
 
 /// A sandbox on two synchronizers with a treasury (Canton Coin preapproval) and customers
-/// holding both tokens.
+/// holding both tokens (see [`funded_customers`]).
 struct TwoSyncs {
     sandbox: Sandbox,
     treasury: String,
@@ -52,19 +52,11 @@ impl TwoSyncs {
             w.amulet
                 .create_preapproval(&mut w.ledger, &treasury)
                 .expect("preapproval");
-            let mut customers = Vec::new();
-            for i in 0..CUSTOMERS {
-                let c = w
-                    .ledger
-                    .allocate_party(&format!("customer{i}"))
-                    .expect("party");
-                w.amulet
-                    .mint(&mut w.ledger, &c, amount("1000000"))
-                    .expect("mint");
+            let customers = funded_customers(w, CUSTOMERS);
+            for c in &customers {
                 w.token
-                    .mint(&mut w.ledger, &c, amount("1000000"))
+                    .mint(&mut w.ledger, c, amount("1000000"))
                     .expect("mint");
-                customers.push(c);
             }
             (
                 treasury,
