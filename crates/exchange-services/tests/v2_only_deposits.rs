@@ -12,15 +12,14 @@ mod harness;
 
 use canton_ledger::client::LedgerClient;
 use canton_ledger::registry::TransferInstructionChoice;
-use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::OfferRequest;
 use canton_sandbox::token::packages::transfer_instruction_v2_interface;
 use common::deposit_offers::*;
 use common::exchange::*;
 use common::*;
+use exchange_core::Amount;
 use exchange_core::changeset::{DepositState, InstructionState, JournalCause};
 use exchange_core::parser::Standard;
-use exchange_core::{Amount, ContractId};
 use exchange_services::deposits::DepositAutomation;
 use harness::TestDb;
 
@@ -33,37 +32,6 @@ conformance!(
 
 fn automation(x: &Exchange) -> DepositAutomation {
     deposit_automation(x, deposit_config("v2"))
-}
-
-/// The root of the accept the automation committed (command id `accept-{offer}`): interface,
-/// acting parties, consuming.
-fn accept_root(x: &Exchange, offer: &ContractId) -> (String, Vec<String>, bool) {
-    x.sandbox.with_world(|w| {
-        let command_id = format!("accept-{offer}");
-        let tx = w
-            .ledger
-            .log()
-            .iter()
-            .find(|tx| tx.command_id == command_id)
-            .expect("the accept committed")
-            .clone();
-        let table = w.ledger.symbols();
-        let TxNodeKind::Exercise {
-            interface,
-            acting_parties,
-            consuming,
-            ..
-        } = &tx.nodes[0].kind
-        else {
-            panic!("the accept's root is no exercise");
-        };
-        let interface = interface
-            .as_ref()
-            .map(|i| i.to_string())
-            .unwrap_or_default();
-        let actors = table.parties(*acting_parties).map(str::to_owned).collect();
-        (interface, actors, *consuming)
-    })
 }
 
 async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_its_v2_leg(
@@ -89,7 +57,8 @@ async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_it
     let a = automation(&x);
     settle_offers(&x, &a, 20).await;
 
-    let (interface, actors, consuming) = accept_root(&x, &cid);
+    // The accept the automation committed (command id `accept-{offer}`).
+    let (interface, actors, consuming) = root_exercise(&x, &format!("accept-{cid}"));
     assert_eq!(interface, transfer_instruction_v2_interface().to_string());
     assert_eq!(actors, [x.treasury.clone()]);
     assert!(

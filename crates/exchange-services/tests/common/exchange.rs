@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use canton_ledger::client::LedgerClient;
 use canton_ledger::registry_client::RegistryClient;
+use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::{InstructionChoice, OfferRequest};
 use canton_sandbox::{Sandbox, SandboxConfig};
 use exchange_core::selection::SelectionPolicy;
@@ -358,6 +359,36 @@ pub async fn run_setup(sandbox: &Sandbox, signer: &dyn Signer) -> Result<Setup, 
     config.poll_interval = Duration::from_millis(20);
     let client = LedgerClient::new(&sandbox.ledger_api_url(), None);
     setup_treasury(&client, signer, &config, |_| {}).await
+}
+
+/// The root of the transaction committed with `command_id`, an exercise: its interface (empty
+/// if none), its acting parties and whether it consumes.
+pub fn root_exercise(x: &Exchange, command_id: &str) -> (String, Vec<String>, bool) {
+    x.sandbox.with_world(|w| {
+        let tx = w
+            .ledger
+            .log()
+            .iter()
+            .find(|tx| tx.command_id == command_id)
+            .unwrap_or_else(|| panic!("{command_id} committed"))
+            .clone();
+        let TxNodeKind::Exercise {
+            interface,
+            acting_parties,
+            consuming,
+            ..
+        } = &tx.nodes[0].kind
+        else {
+            panic!("the root of {command_id} is no exercise");
+        };
+        let interface = interface
+            .as_ref()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let table = w.ledger.symbols();
+        let actors = table.parties(*acting_parties).map(str::to_owned).collect();
+        (interface, actors, *consuming)
+    })
 }
 
 pub async fn notes(x: &Exchange, id: &str) -> (u32, u32, Option<String>) {
