@@ -32,12 +32,7 @@ async fn a_one_step_withdrawal_reaches_the_receiver_once(db: &TestDb) {
     let mut x = Exchange::start(db, 2).await;
     x.deposit(0, "100").await;
     assert_eq!(x.balance(0, &x.amulet).await, amount("100"));
-    let receiver = preapproved(&x, "outside");
-    x.place("w-1", 0, &receiver, "40").await;
-    let automation = x.automation(x.config("a"));
-    x.settle(&automation, 20).await;
-    assert_eq!(x.state("w-1").await, WithdrawalState::Completed);
-    assert_eq!(x.held(&receiver), amount("40"));
+    pay_a_withdrawal(&x, "w-1", "40").await;
     assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
     assert_eq!(x.payments("w-1").await, 1);
     // The treasury keeps the change, mirrored by ingestion; nothing stays reserved.

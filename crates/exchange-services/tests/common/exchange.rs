@@ -405,6 +405,19 @@ pub fn preapproved(x: &Exchange, hint: &str) -> String {
     receiver
 }
 
+/// Customer 0 withdraws `value` Canton Coin (withdrawal `id`) to a party outside the exchange
+/// with a preapproval, and the automation pays it: completed, the receiver holds `value`.
+/// Returns the receiver.
+pub async fn pay_a_withdrawal(x: &Exchange, id: &str, value: &str) -> String {
+    let receiver = preapproved(x, "outside");
+    x.place(id, 0, &receiver, value).await;
+    let automation = x.automation(x.config("a"));
+    x.settle(&automation, 20).await;
+    assert_eq!(x.state(id).await, WithdrawalState::Completed);
+    assert_eq!(x.held(&receiver), amount(value));
+    receiver
+}
+
 /// SBX deposits of `values` by `customer`, offered to the treasury and accepted, ingested.
 pub async fn sbx_deposits(x: &mut Exchange, customer: usize, values: &[&str]) {
     let sender = x.customers[customer].clone();
