@@ -1,5 +1,8 @@
 //! Shared by the end-to-end tests: a sandbox node with a treasury and customers, ingestion
-//! runs against it, DB backups, and a seeded random generator.
+//! runs against it, DB backups, and a seeded random generator. The withdrawal tests' exchange
+//! (an external treasury and the automations) is [`exchange`], with its deposit and withdrawal
+//! offers in [`deposit_offers`] and [`withdrawal_offers`]; the node-restore drills' starting
+//! points are [`restore`].
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod deposit_offers;
@@ -255,7 +258,8 @@ pub async fn ingest(
 
 /// Ingestion tailing the ledger in a task of its own, as the service runs it.
 pub struct Tailing {
-    pub stop: watch::Sender<bool>,
+    /// Asks the run to stop gracefully (see [`Tailing::stop`]); without it, only an abort ends it.
+    stop_tx: watch::Sender<bool>,
     pub task: JoinHandle<Result<Summary, IngestError>>,
 }
 
@@ -267,14 +271,14 @@ impl Tailing {
         observer: Arc<dyn Observer>,
     ) -> Tailing {
         let ingestor = Ingestor::new(store.clone(), source, config, observer);
-        let (stop, stop_rx) = watch::channel(false);
+        let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
-        Tailing { stop, task }
+        Tailing { stop_tx, task }
     }
 
     /// A graceful stop, and how the run ended.
     pub async fn stop(self) -> Result<Summary, IngestError> {
-        self.stop.send(true).expect("the run listens");
+        self.stop_tx.send(true).expect("the run listens");
         self.task.await.expect("the run did not panic")
     }
 }
