@@ -114,10 +114,7 @@ async fn lose_a_paid_withdrawal(
     let restored = backup(db).await;
     x.store = db.open().await;
 
-    let receiver = x.new_party("outside");
-    x.sandbox
-        .with_world(|w| w.amulet.create_preapproval(&mut w.ledger, &receiver))
-        .unwrap();
+    let receiver = preapproved(x, "outside");
     let treasury = PartyId::new(&x.treasury).unwrap();
     let id = memo_key::new_withdrawal_id(Some((key, &treasury)), &account_of(0)).unwrap();
     x.store
@@ -272,10 +269,7 @@ async fn without_the_memo_key_it_waits_in_suspense_until_attributed(db: &TestDb)
 async fn the_automation_submits_nothing_while_withdrawals_are_off(db: &TestDb) {
     let mut x = Exchange::start(db, 1).await;
     x.deposit(0, "100").await;
-    let receiver = x.new_party("outside");
-    x.sandbox
-        .with_world(|w| w.amulet.create_preapproval(&mut w.ledger, &receiver))
-        .unwrap();
+    let receiver = preapproved(&x, "outside");
     x.place("w-off", 0, &receiver, "40").await;
     x.store
         .set_switch(Switch::Withdrawals, false, "drill")

@@ -10,20 +10,18 @@ mod common;
 mod harness;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use canton_ledger::client::LedgerClient;
 use canton_sandbox::TamperKind;
-use canton_sandbox::token::{InstructionChoice, OfferRequest};
+use canton_sandbox::token::InstructionChoice;
+use common::deposit_offers::*;
 use common::exchange::*;
 use common::*;
 use exchange_core::changeset::{DepositState, InstructionState};
-use exchange_core::signing::Signer;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
-use exchange_core::{Amount, ContractId, InstrumentId, PartyId, Timestamp};
+use exchange_core::{Amount, ContractId, InstrumentId, Timestamp};
 use exchange_services::Metrics;
-use exchange_services::deposits::{DepositAutomation, DepositConfig};
+use exchange_services::deposits::DepositAutomation;
 use exchange_store::AcceptState;
 use harness::TestDb;
 
@@ -63,51 +61,6 @@ async fn onboard_all(x: &Exchange) {
     onboard(x, &x.sbx, SBX_PACKAGE, &registry_url(x, "SBX")).await;
 }
 
-fn config(worker: &str) -> DepositConfig {
-    let mut config = DepositConfig::new(worker);
-    config.outcome_timeout = Duration::from_millis(300);
-    config.retry_delay = Duration::from_millis(50);
-    config.max_attempts = 3;
-    config
-}
-
-fn automation(x: &Exchange, config: DepositConfig) -> DepositAutomation {
-    let signer: Arc<dyn Signer + Send + Sync> = x.signer.clone();
-    DepositAutomation::new(
-        x.store.clone(),
-        LedgerClient::new(&x.sandbox.ledger_api_url(), None),
-        signer,
-        PartyId::new(&x.treasury).unwrap(),
-        config,
-    )
-}
-
-/// `customer` mints `value` SBX and offers it to the treasury with `memo`; ingested.
-async fn offer(
-    x: &mut Exchange,
-    customer: usize,
-    memo: &str,
-    value: &str,
-    execute_before: Option<Timestamp>,
-) -> ContractId {
-    x.seq += 1;
-    let (sender, treasury, seq) = (x.customers[customer].clone(), x.treasury.clone(), x.seq);
-    let cid = x.sandbox.with_world(|w| {
-        w.token.mint(&mut w.ledger, &sender, amount(value)).unwrap();
-        let request = OfferRequest {
-            sender,
-            receiver: treasury,
-            amount: amount(value),
-            memo: Some(memo.to_owned()),
-            execute_before,
-            command_id: format!("sbx-offer-{seq}"),
-        };
-        w.token.offer(&mut w.ledger, &request).unwrap()
-    });
-    x.ingest().await;
-    ContractId::new(&cid.transfer_instruction_cid).unwrap()
-}
-
 /// The sender takes its offer back (as through the control API).
 async fn withdraw(x: &mut Exchange, offer: &ContractId) {
     x.seq += 1;
@@ -125,30 +78,6 @@ async fn withdraw(x: &mut Exchange, offer: &ContractId) {
     x.ingest().await;
 }
 
-/// Automation rounds and ingestion until no open offer is left to act on (or `rounds`).
-async fn settle(x: &Exchange, automation: &DepositAutomation, rounds: usize) {
-    for _ in 0..rounds {
-        let round = automation.run_round().await.unwrap();
-        x.ingest().await;
-        if x.store.deposit_offers_in_progress().await.unwrap() == 0 {
-            return;
-        }
-        if round.claimed == 0 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// SBX the treasury holds on the ledger.
-fn sbx_held(x: &Exchange) -> Amount {
-    x.sandbox.with_world(|w| {
-        w.token
-            .holdings(&w.ledger, &x.treasury)
-            .iter()
-            .fold(Amount::ZERO, |s, (_, a)| s.checked_add(*a).unwrap())
-    })
-}
-
 async fn instruction_state(x: &Exchange, offer: &ContractId) -> InstructionState {
     x.store
         .transfer_instruction(offer)
@@ -158,40 +87,44 @@ async fn instruction_state(x: &Exchange, offer: &ContractId) -> InstructionState
         .state
 }
 
-/// The state of the deposit recorded for `offer`.
-async fn deposit_state(x: &Exchange, offer: &ContractId) -> DepositState {
-    let mut found = Vec::new();
-    for state in DepositState::ALL {
-        for r in x.store.deposits_in_state(state).await.unwrap() {
-            if r.deposit.transfer_instruction.as_ref() == Some(offer) {
-                found.push(r.deposit.state);
-            }
-        }
+/// `offer` (of `value` SBX, by customer 0) was accepted: the treasury holds the SBX and the
+/// customer's account is credited.
+async fn assert_accepted_and_credited(x: &Exchange, offer: &ContractId, value: &str) {
+    assert_eq!(
+        instruction_state(x, offer).await,
+        InstructionState::Accepted
+    );
+    assert_eq!(deposit_state(x, offer).await, DepositState::Credited);
+    assert_eq!(x.balance(0, &x.sbx).await, amount(value));
+    assert_eq!(x.held_sbx(&x.treasury), amount(value));
+}
+
+/// Automation rounds (each followed by ingestion) leave `offer` alone: none claims it, no
+/// accept is recorded, it stays pending and the treasury holds no SBX.
+async fn assert_left_alone(x: &Exchange, automation: &DepositAutomation, offer: &ContractId) {
+    for _ in 0..3 {
+        assert_eq!(automation.run_round().await.unwrap().claimed, 0);
+        x.ingest().await;
     }
-    assert_eq!(found.len(), 1, "one deposit per offer: {found:?}");
-    found[0]
+    assert_eq!(instruction_state(x, offer).await, InstructionState::Pending);
+    assert_eq!(x.store.deposit_accept(offer).await.unwrap(), None);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
 }
 
 async fn an_sbx_offer_to_a_known_account_is_accepted_and_credited_once(db: &TestDb) {
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
     let memo = account_of(0).to_string();
-    let cid = offer(&mut x, 0, &memo, "25", None).await;
+    let cid = offer_sbx(&mut x, 0, &memo, "25", None).await;
     assert_eq!(deposit_state(&x, &cid).await, DepositState::Offered);
     assert_eq!(
         x.balance(0, &x.sbx).await,
         Amount::ZERO,
         "not before it is accepted"
     );
-    let a = automation(&x, config("a"));
-    settle(&x, &a, 20).await;
-    assert_eq!(
-        instruction_state(&x, &cid).await,
-        InstructionState::Accepted
-    );
-    assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
-    assert_eq!(x.balance(0, &x.sbx).await, amount("25"));
-    assert_eq!(sbx_held(&x), amount("25"));
+    let a = deposit_automation(&x, deposit_config("a"));
+    settle_offers(&x, &a, 20).await;
+    assert_accepted_and_credited(&x, &cid, "25").await;
     let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
     assert_eq!((notes.attempts, notes.executions), (1, 1), "{notes:?}");
     // Nothing more to do: later rounds accept and credit nothing again.
@@ -205,17 +138,11 @@ async fn an_sbx_offer_to_a_known_account_is_accepted_and_credited_once(db: &Test
 async fn an_offer_to_an_unknown_account_is_recorded_and_not_accepted(db: &TestDb) {
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
-    let cid = offer(&mut x, 0, "nobody-knows-me", "7", None).await;
+    let cid = offer_sbx(&mut x, 0, "nobody-knows-me", "7", None).await;
     assert_eq!(deposit_state(&x, &cid).await, DepositState::UnknownAccount);
-    let a = automation(&x, config("a"));
-    for _ in 0..3 {
-        assert_eq!(a.run_round().await.unwrap().claimed, 0);
-        x.ingest().await;
-    }
+    let a = deposit_automation(&x, deposit_config("a"));
     // Left for support; the sender can still take it back.
-    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
-    assert_eq!(x.store.deposit_accept(&cid).await.unwrap(), None);
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_left_alone(&x, &a, &cid).await;
     withdraw(&mut x, &cid).await;
     assert_eq!(
         instruction_state(&x, &cid).await,
@@ -229,20 +156,14 @@ async fn an_offer_of_a_token_not_onboarded_is_not_accepted(db: &TestDb) {
     let amulet = x.amulet.clone();
     onboard(&x, &amulet, "splice-amulet", &registry_url(&x, "Amulet")).await;
     let memo = account_of(0).to_string();
-    let cid = offer(&mut x, 0, &memo, "9", None).await;
-    let a = automation(&x, config("a"));
-    for _ in 0..3 {
-        assert_eq!(a.run_round().await.unwrap().claimed, 0);
-        x.ingest().await;
-    }
-    assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
-    assert_eq!(x.store.deposit_accept(&cid).await.unwrap(), None);
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    let cid = offer_sbx(&mut x, 0, &memo, "9", None).await;
+    let a = deposit_automation(&x, deposit_config("a"));
+    assert_left_alone(&x, &a, &cid).await;
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
     // Onboarded later: now it is accepted.
     let sbx = x.sbx.clone();
     onboard(&x, &sbx, SBX_PACKAGE, &registry_url(&x, "SBX")).await;
-    settle(&x, &a, 20).await;
+    settle_offers(&x, &a, 20).await;
     assert_eq!(
         instruction_state(&x, &cid).await,
         InstructionState::Accepted
@@ -257,33 +178,27 @@ async fn an_accept_whose_answer_was_lost_is_credited_once_after_a_restart(db: &T
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
     let memo = account_of(0).to_string();
-    let cid = offer(&mut x, 0, &memo, "40", None).await;
+    let cid = offer_sbx(&mut x, 0, &memo, "40", None).await;
     x.sandbox.set_faults(canton_sandbox::FaultConfig {
         lose_execute_answers: 1,
         ..Default::default()
     });
-    let first = automation(&x, config("a"));
+    let first = deposit_automation(&x, deposit_config("a"));
     assert_eq!(first.run_round().await.unwrap().executed, 1);
     drop(first);
     let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
     assert_eq!(notes.executions, 1);
     assert!(notes.last_error.is_some(), "the lost answer is noted");
-    assert_eq!(sbx_held(&x), amount("40"), "it committed");
+    assert_eq!(x.held_sbx(&x.treasury), amount("40"), "it committed");
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO, "not yet ingested");
     // Restarted, before ingestion ran: the retry finds the offer gone and accepts nothing.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let restarted = automation(&x, config("b"));
+    let restarted = deposit_automation(&x, deposit_config("b"));
     let round = restarted.run_round().await.unwrap();
     assert_eq!((round.claimed, round.executed), (1, 0), "{round:?}");
     x.ingest().await;
-    settle(&x, &restarted, 10).await;
-    assert_eq!(
-        instruction_state(&x, &cid).await,
-        InstructionState::Accepted
-    );
-    assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
-    assert_eq!(x.balance(0, &x.sbx).await, amount("40"));
-    assert_eq!(sbx_held(&x), amount("40"));
+    settle_offers(&x, &restarted, 10).await;
+    assert_accepted_and_credited(&x, &cid, "40").await;
     let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
     assert_eq!((notes.attempts, notes.executions), (2, 1), "{notes:?}");
     assert_eq!(restarted.run_round().await.unwrap().claimed, 0);
@@ -295,23 +210,23 @@ async fn an_offer_withdrawn_before_its_accept_commits_ends_withdrawn_without_cre
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
     let memo = account_of(0).to_string();
-    let cid = offer(&mut x, 0, &memo, "12", None).await;
+    let cid = offer_sbx(&mut x, 0, &memo, "12", None).await;
     x.sandbox.hold_executions(true);
-    let a = automation(&x, config("a"));
+    let a = deposit_automation(&x, deposit_config("a"));
     assert_eq!(a.run_round().await.unwrap().executed, 1);
     assert_eq!(x.sandbox.pending_executions(), 1);
     withdraw(&mut x, &cid).await;
     let released = x.sandbox.release_pending();
     assert_eq!((released.released, released.committed), (1, 0));
     x.sandbox.hold_executions(false);
-    settle(&x, &a, 10).await;
+    settle_offers(&x, &a, 10).await;
     assert_eq!(
         instruction_state(&x, &cid).await,
         InstructionState::Withdrawn
     );
     assert_eq!(deposit_state(&x, &cid).await, DepositState::Cancelled);
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
     assert_eq!(a.run_round().await.unwrap().claimed, 0);
     assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
 }
@@ -323,10 +238,10 @@ async fn an_expired_offer_is_never_credited(db: &TestDb) {
     onboard_all(&x).await;
     let memo = account_of(0).to_string();
     let soon = Timestamp::now().checked_add_micros(SECOND).unwrap();
-    let cid = offer(&mut x, 0, &memo, "5", Some(soon)).await;
+    let cid = offer_sbx(&mut x, 0, &memo, "5", Some(soon)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let a = automation(&x, config("a"));
-    settle(&x, &a, 40).await;
+    let a = deposit_automation(&x, deposit_config("a"));
+    settle_offers(&x, &a, 40).await;
     let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
     assert_eq!(notes.state, AcceptState::AcceptFailed, "{notes:?}");
     assert_eq!((notes.attempts, notes.executions), (3, 0), "{notes:?}");
@@ -334,7 +249,7 @@ async fn an_expired_offer_is_never_credited(db: &TestDb) {
     assert!(error.contains("expired"), "{error}");
     assert_eq!(instruction_state(&x, &cid).await, InstructionState::Pending);
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
     let failed = x.store.failed_deposit_accepts().await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].record.instruction, cid);
@@ -364,11 +279,11 @@ async fn registry_errors_are_retried_then_reported_and_the_offers_fate_still_set
     // A registry that is down: nothing listens on port 1.
     onboard(&x, &sbx, SBX_PACKAGE, "http://127.0.0.1:1").await;
     let memo = account_of(0).to_string();
-    let withdrawn = offer(&mut x, 0, &memo, "3", None).await;
-    let retried = offer(&mut x, 0, &memo, "4", None).await;
+    let withdrawn = offer_sbx(&mut x, 0, &memo, "3", None).await;
+    let retried = offer_sbx(&mut x, 0, &memo, "4", None).await;
     let metrics = Metrics::new();
-    let a = automation(&x, config("a")).with_metrics(metrics.clone());
-    settle(&x, &a, 40).await;
+    let a = deposit_automation(&x, deposit_config("a")).with_metrics(metrics.clone());
+    settle_offers(&x, &a, 40).await;
     let failed = x.store.failed_deposit_accepts().await.unwrap();
     assert_eq!(failed.len(), 2, "{failed:?}");
     // Counted: three attempts per offer, each a retry, then both given up; the registry's
@@ -395,14 +310,14 @@ async fn registry_errors_are_retried_then_reported_and_the_offers_fate_still_set
         assert!(error.starts_with("registry"), "{error}");
         assert_eq!(f.account, account_of(0));
     }
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
     // Its fate, read by ingestion, settles an offer reported as accept_failed.
     withdraw(&mut x, &withdrawn).await;
     assert_eq!(deposit_state(&x, &withdrawn).await, DepositState::Cancelled);
     // The registry is back; an operator has the other offer tried again: credited once.
     onboard(&x, &sbx, SBX_PACKAGE, &registry_url(&x, "SBX")).await;
     x.store.retry_deposit_accept(&retried).await.unwrap();
-    settle(&x, &a, 20).await;
+    settle_offers(&x, &a, 20).await;
     assert_eq!(deposit_state(&x, &retried).await, DepositState::Credited);
     assert_eq!(x.balance(0, &x.sbx).await, amount("4"));
     assert!(x.store.failed_deposit_accepts().await.unwrap().is_empty());
@@ -422,21 +337,21 @@ async fn a_node_that_tampers_gets_no_accept_signed_and_the_offer_is_reported(db:
     let mut x = Exchange::start(db, 1).await;
     onboard_all(&x).await;
     let memo = account_of(0).to_string();
-    let cid = offer(&mut x, 0, &memo, "8", None).await;
+    let cid = offer_sbx(&mut x, 0, &memo, "8", None).await;
     x.sandbox.tamper_prepare(7, &[TamperKind::Hash]);
-    let a = automation(&x, config("a"));
-    settle(&x, &a, 40).await;
+    let a = deposit_automation(&x, deposit_config("a"));
+    settle_offers(&x, &a, 40).await;
     let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
     assert_eq!(notes.state, AcceptState::AcceptFailed, "{notes:?}");
     assert_eq!(notes.executions, 0, "a tampered transaction was executed");
     let error = notes.last_error.unwrap_or_default();
     assert!(error.contains("refused to sign"), "{error}");
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
     // An honest node again, and an operator's retry: accepted and credited once.
     x.sandbox.set_faults(Default::default());
     x.store.retry_deposit_accept(&cid).await.unwrap();
-    settle(&x, &a, 20).await;
+    settle_offers(&x, &a, 20).await;
     assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
     assert_eq!(x.balance(0, &x.sbx).await, amount("8"));
-    assert_eq!(sbx_held(&x), amount("8"));
+    assert_eq!(x.held_sbx(&x.treasury), amount("8"));
 }

@@ -6,7 +6,6 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,10 +15,9 @@ use exchange_core::Amount;
 use exchange_core::changeset::DepositState;
 use exchange_services::observe::{Collect, Observer, Silent};
 use exchange_services::retry::RetryPolicy;
-use exchange_services::{Event, Ingestor, Transport};
+use exchange_services::{Event, Transport};
 use exchange_store::Store;
 use harness::TestDb;
-use tokio::sync::watch;
 
 const CUSTOMERS: usize = 3;
 
@@ -29,24 +27,15 @@ async fn node_with_deposits(
     faults: FaultConfig,
     n: usize,
     seed: u64,
-) -> (Node, Store, BTreeMap<usize, Amount>) {
+) -> (Node, Store, Credits) {
     let config = SandboxConfig {
         faults,
         ..SandboxConfig::default()
     };
     let mut node = Node::start_with(CUSTOMERS, config).await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
-    let mut rng = Rng::new(seed);
-    let mut expected = BTreeMap::new();
-    for _ in 0..n {
-        let customer = rng.below(CUSTOMERS as u64) as usize;
-        let value = Amount::from_whole(1 + rng.below(20) as i64);
-        node.deposit(customer, value, account_of(customer).as_str());
-        let e = expected.entry(customer).or_insert(Amount::ZERO);
-        *e = e.checked_add(value).unwrap();
-    }
+    let store = store_for(db, &node.sandbox, CUSTOMERS).await;
+    let mut expected = Credits::new();
+    node.random_deposits(&mut Rng::new(seed), n, &mut expected);
     (node, store, expected)
 }
 
@@ -54,7 +43,7 @@ async fn node_with_deposits(
 async fn assert_all_credited_once(
     node: &Node,
     store: &Store,
-    expected: &BTreeMap<usize, Amount>,
+    expected: &Credits,
     deposits: usize,
     context: &str,
 ) {
@@ -66,7 +55,7 @@ async fn assert_all_credited_once(
         .unwrap();
     assert_eq!(credited.len(), deposits, "{context}");
     assert_eq!(
-        balances(store, CUSTOMERS, &node.instrument).await,
+        node.balances(store).await,
         with_zeros(expected, CUSTOMERS),
         "{context}"
     );
@@ -98,20 +87,17 @@ async fn a_clean_stop_of_an_idle_ingestion_is_ok(db: &TestDb) {
         .await
         .unwrap();
     for transport in [Transport::Websocket, Transport::Http] {
-        let ingestor = Ingestor::new(
-            store.clone(),
+        let tailing = Tailing::spawn(
+            &store,
             node.source(transport),
             node.config(false, 10),
             Arc::new(Silent),
         );
-        let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
         // Idle for a while: several batch windows, and the node's caught-up checkpoints.
         tokio::time::sleep(Duration::from_millis(400)).await;
-        stop.send(true).unwrap();
-        let summary = task
+        let summary = tailing
+            .stop()
             .await
-            .unwrap()
             .unwrap_or_else(|e| panic!("{transport:?}: a clean stop is not an error: {e}"));
         assert_eq!(summary.offset, node.ledger_end(), "{transport:?}");
     }
@@ -126,53 +112,31 @@ async fn a_standby_that_took_over_stops_cleanly(db: &TestDb, node: &Node, store:
         let mut config = node.config(false, 10);
         config.standby = standby;
         config.standby_poll = Duration::from_millis(20);
-        let ingestor = Ingestor::new(
-            store.clone(),
-            node.source(Transport::Websocket),
-            config,
-            observer,
-        );
-        let (stop, stop_rx) = watch::channel(false);
-        (
-            stop,
-            tokio::spawn(async move { ingestor.run(stop_rx).await }),
-        )
+        Tailing::spawn(store, node.source(Transport::Websocket), config, observer)
     };
-    let (stop_first, first) = tailing(store, false, Arc::new(Silent));
+    let first = tailing(store, false, Arc::new(Silent));
     // Let the first take the lease before the standby asks.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let other = db.open().await;
     let events = Arc::new(Collect::default());
-    let (stop_standby, standby) = tailing(&other, true, events.clone());
+    let standby = tailing(&other, true, events.clone());
     let saw = |event: fn(&Event) -> bool| events.0.lock().unwrap().iter().any(event);
-    wait_until("the standby waits", || {
+    wait_until("the standby waits", async || {
         saw(|e| matches!(e, Event::Standby { .. }))
     })
     .await;
-    stop_first.send(true).unwrap();
-    first.await.unwrap().expect("the first stops cleanly");
-    wait_until("the standby took over", || {
+    first.stop().await.expect("the first stops cleanly");
+    wait_until("the standby took over", async || {
         saw(|e| matches!(e, Event::TookOver))
     })
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    stop_standby.send(true).unwrap();
     let summary = standby
+        .stop()
         .await
-        .unwrap()
         .unwrap_or_else(|e| panic!("a clean stop of the standby is not an error: {e}"));
     assert_eq!(summary.offset, node.ledger_end());
     other.close().await;
-}
-
-async fn wait_until(what: &str, done: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if done() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// The faults run of issue 8: half the Ledger API requests refused and websockets cut after 3
@@ -193,10 +157,7 @@ async fn faults_run(db: &TestDb, seed: u64) {
     assert_all_credited_once(&node, &store, &expected, 10, &format!("seed {seed}, run 1")).await;
     for i in 0..10 {
         let customer = i % CUSTOMERS;
-        let value = Amount::from_whole(1 + i as i64);
-        node.deposit(customer, value, account_of(customer).as_str());
-        let e = expected.entry(customer).or_insert(Amount::ZERO);
-        *e = e.checked_add(value).unwrap();
+        node.credited_deposit(customer, Amount::from_whole(1 + i as i64), &mut expected);
     }
     once_with_faults(&node, &store, seed).await;
     assert_all_credited_once(&node, &store, &expected, 20, &format!("seed {seed}, run 2")).await;

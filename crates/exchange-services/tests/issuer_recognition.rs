@@ -73,7 +73,7 @@ async fn a_counterfeit_canton_coin_is_recorded_never_credited_or_spent(db: &Test
     .expect("ingests");
 
     // The real deposit is credited; the counterfeit claiming the same instrument is not.
-    let totals = balances(&store, CUSTOMERS, &node.instrument).await;
+    let totals = node.balances(&store).await;
     assert_eq!((totals[&0], totals[&1]), (amount("0"), amount("10")));
     let unrecognized = store
         .deposits_in_state(DepositState::Unrecognized)
@@ -107,10 +107,7 @@ async fn a_counterfeit_canton_coin_is_recorded_never_credited_or_spent(db: &Test
     node.ingest_once(&store, Transport::Websocket, 50)
         .await
         .unwrap();
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await[&0],
-        amount("0")
-    );
+    assert_eq!(node.balances(&store).await[&0], amount("0"));
     store.close().await;
 }
 
@@ -121,7 +118,7 @@ async fn a_deposit_before_onboarding_is_credited_exactly_once_after(db: &TestDb)
     node.deposit(0, amount("25"), account_of(0).as_str());
     node.ingest_once(&store, Transport::Http, 50).await.unwrap();
     assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await[&0],
+        node.balances(&store).await[&0],
         amount("0"),
         "Canton Coin is not onboarded yet"
     );
@@ -146,19 +143,13 @@ async fn a_deposit_before_onboarding_is_credited_exactly_once_after(db: &TestDb)
     // at once; running it again credits nothing twice.
     for _ in 0..2 {
         node.ingest_once(&store, Transport::Http, 50).await.unwrap();
-        assert_eq!(
-            balances(&store, CUSTOMERS, &node.instrument).await[&0],
-            amount("25")
-        );
+        assert_eq!(node.balances(&store).await[&0], amount("25"));
     }
     node.deposit(0, amount("5"), account_of(0).as_str());
     node.ingest_once(&store, Transport::Websocket, 50)
         .await
         .unwrap();
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await[&0],
-        amount("30")
-    );
+    assert_eq!(node.balances(&store).await[&0], amount("30"));
     let available = store.available_holdings(&node.instrument).await.unwrap();
     assert_eq!(
         available.len(),

@@ -30,7 +30,7 @@ use harness::TestDb;
 const CUSTOMERS: usize = 3;
 
 /// A sandbox on two synchronizers with a treasury (Canton Coin preapproval) and customers
-/// holding both tokens.
+/// holding both tokens (see [`funded_customers`]).
 struct TwoSyncs {
     sandbox: Sandbox,
     treasury: String,
@@ -52,19 +52,11 @@ impl TwoSyncs {
             w.amulet
                 .create_preapproval(&mut w.ledger, &treasury)
                 .expect("preapproval");
-            let mut customers = Vec::new();
-            for i in 0..CUSTOMERS {
-                let c = w
-                    .ledger
-                    .allocate_party(&format!("customer{i}"))
-                    .expect("party");
-                w.amulet
-                    .mint(&mut w.ledger, &c, amount("1000000"))
-                    .expect("mint");
+            let customers = funded_customers(w, CUSTOMERS);
+            for c in &customers {
                 w.token
-                    .mint(&mut w.ledger, &c, amount("1000000"))
+                    .mint(&mut w.ledger, c, amount("1000000"))
                     .expect("mint");
-                customers.push(c);
             }
             (
                 treasury,
@@ -217,9 +209,7 @@ fn assert_interleaved(deposits: &[Committed]) {
 
 async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
+    let store = store_for(db, &node.sandbox, CUSTOMERS).await;
     let mut rng = Rng::new(41);
     let mut expected = BTreeMap::new();
 
@@ -282,9 +272,7 @@ async fn deposits_on_two_synchronizers_are_credited_once(db: &TestDb) {
 /// (so checkpoints with both synchronizers' times fall between every pair of deposits).
 async fn one_pass_with_tiny_batches(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
+    let store = store_for(db, &node.sandbox, CUSTOMERS).await;
     let mut rng = Rng::new(7);
     let mut expected = BTreeMap::new();
     let deposits = node.interleaved(&mut rng, 10, &mut expected);
@@ -300,9 +288,7 @@ async fn one_pass_with_tiny_batches(db: &TestDb) {
 /// its new offset; ingestion resumes there and credits only what is new.
 async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
+    let store = store_for(db, &node.sandbox, CUSTOMERS).await;
     let mut rng = Rng::new(99);
     let mut expected = BTreeMap::new();
     node.interleaved(&mut rng, 4, &mut expected);
@@ -360,9 +346,7 @@ async fn node_restore_with_the_last_update_on_the_second_synchronizer(db: &TestD
 /// does not name its synchronizer expires only when every synchronizer's time has passed.
 async fn withdrawals_expire_by_their_own_synchronizers_time(db: &TestDb) {
     let mut node = TwoSyncs::start().await;
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
+    let store = store_for(db, &node.sandbox, CUSTOMERS).await;
     let mut expected = BTreeMap::new();
     let mut rng = Rng::new(5);
     node.interleaved(&mut rng, 3, &mut expected);

@@ -11,7 +11,6 @@ mod harness;
 use canton_sandbox::token::InstructionChoice;
 use common::exchange::*;
 use common::*;
-use exchange_core::changeset::AccountId;
 use exchange_core::reconcile::{self, WithdrawalLine};
 use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
 use exchange_core::{Amount, Timestamp};
@@ -24,10 +23,6 @@ conformance!(
 
 fn wid() -> WithdrawalId {
     WithdrawalId::new("w-lost").unwrap()
-}
-
-fn suspense() -> AccountId {
-    AccountId::new("suspense").unwrap()
 }
 
 /// Customer 0 deposits 30 SBX; the DB is backed up; customer 0 withdraws the 30 to customer 1
@@ -119,19 +114,13 @@ async fn a_recovered_offer_that_expires_is_refunded_to_its_attributed_customer(d
     assert_eq!(suspense_balance(&x).await, Amount::ZERO);
 
     // Record time at executeBefore: an accept may still be sequenced; nothing moves.
-    let advance_to = |x: &Exchange, to: Timestamp| {
-        x.sandbox.with_world(|w| {
-            let now = w.ledger.record_time_of(0);
-            w.ledger.advance_time(to.micros() - now.micros()).unwrap();
-        })
-    };
-    advance_to(&x, execute_before);
+    x.advance_record_time_to(execute_before);
     x.deposit(1, "1").await;
     assert_eq!(x.state("w-lost").await, WithdrawalState::Recovered);
 
     // Past it by the ledger/record time tolerance: failed, and the customer has the 30 back.
     let tolerance = exchange_core::ingest::LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS;
-    advance_to(&x, execute_before.checked_add_micros(tolerance).unwrap());
+    x.advance_record_time_to(execute_before.checked_add_micros(tolerance).unwrap());
     x.deposit(1, "1").await;
     let w = x.store.withdrawal(&wid()).await.unwrap().unwrap();
     assert_eq!(w.state, WithdrawalState::Failed);

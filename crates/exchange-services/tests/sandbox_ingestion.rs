@@ -5,7 +5,6 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,24 +23,32 @@ const CUSTOMERS: usize = 4;
 
 /// Random deposits to known accounts (and some to an unknown memo); returns what each known
 /// account should be credited.
-fn deposits(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut BTreeMap<usize, Amount>) {
+fn deposits(node: &mut Node, rng: &mut Rng, n: usize, expected: &mut Credits) {
     for _ in 0..n {
         let customer = rng.below(CUSTOMERS as u64) as usize;
         let value = Amount::from_whole(1 + rng.below(50) as i64);
         if rng.below(10) == 0 {
             node.deposit(customer, value, "no-such-account");
         } else {
-            node.deposit(customer, value, account_of(customer).as_str());
-            let e = expected.entry(customer).or_insert(Amount::ZERO);
-            *e = e.checked_add(value).unwrap();
+            node.credited_deposit(customer, value, expected);
         }
     }
+}
+
+/// A node and a store, and `n` deposits drawn from `seed`, not yet ingested: the node, its
+/// store, the generator for more deposits and what each account should be credited.
+async fn with_deposits(db: &TestDb, seed: u64, n: usize) -> (Node, Store, Rng, Credits) {
+    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
+    let mut rng = Rng::new(seed);
+    let mut expected = Credits::new();
+    deposits(&mut node, &mut rng, n, &mut expected);
+    (node, store, rng, expected)
 }
 
 async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
     let mut rng = Rng::new(7);
-    let mut expected = BTreeMap::new();
+    let mut expected = Credits::new();
     for round in 0..6 {
         deposits(&mut node, &mut rng, 15, &mut expected);
         // Tail the ledger and kill the task at a random point (mid-batch, mid-commit, idle).
@@ -55,12 +62,10 @@ async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
         // Each run is a process of its own (its own connection pool), killed at a random
         // point: mid-batch, mid-commit or idle. Its DB transaction dies with it.
         let process_store = db.open().await;
-        let ingestor = Ingestor::new(process_store.clone(), source, config, Arc::new(Silent));
-        let (_stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
+        let tailing = Tailing::spawn(&process_store, source, config, Arc::new(Silent));
         tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
-        task.abort();
-        let _ = task.await;
+        tailing.task.abort();
+        let _ = tailing.task.await;
         drop(process_store);
     }
     let summary = node
@@ -68,10 +73,7 @@ async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(summary.anomalies, 0);
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected, CUSTOMERS)
-    );
+    node.assert_credited(&store, &expected).await;
     let credited = store
         .deposits_in_state(DepositState::Credited)
         .await
@@ -99,33 +101,17 @@ async fn ingestion_after_kills_credits_exactly_once(db: &TestDb) {
 }
 
 async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(11);
-    let mut expected = BTreeMap::new();
-    deposits(&mut node, &mut rng, 40, &mut expected);
-    let ingestor = Ingestor::new(
-        store.clone(),
+    let (node, store, _, expected) = with_deposits(db, 11, 40).await;
+    let tailing = Tailing::spawn(
+        &store,
         node.source(Transport::Websocket),
         node.config(false, 3),
         Arc::new(Silent),
     );
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
     tokio::time::sleep(Duration::from_millis(15)).await;
-    stop.send(true).unwrap();
-    let summary = task.await.unwrap().unwrap();
+    let summary = tailing.stop().await.unwrap();
     // Whatever was committed is whole: the journal holds exactly the credited deposits.
-    let credited = store
-        .deposits_in_state(DepositState::Credited)
-        .await
-        .unwrap();
-    let total: Amount = credited.iter().map(|d| d.deposit.amount).sum();
-    let booked: Amount = balances(&store, CUSTOMERS, &node.instrument)
-        .await
-        .values()
-        .copied()
-        .sum();
-    assert_eq!(total, booked);
+    node.assert_whole_deposits_booked(&store).await;
     assert_eq!(
         store
             .checkpoint()
@@ -135,10 +121,7 @@ async fn a_graceful_stop_leaves_whole_batches(db: &TestDb) {
         summary.offset
     );
     node.ingest_once(&store, Transport::Http, 50).await.unwrap();
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected, CUSTOMERS)
-    );
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
@@ -175,10 +158,7 @@ async fn request(
 /// requested and executed. Replaying credits nothing twice, and the withdrawal comes back as
 /// `recovered`, debited to the suspense account.
 async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(3);
-    let mut expected = BTreeMap::new();
-    deposits(&mut node, &mut rng, 20, &mut expected);
+    let (mut node, store, mut rng, mut expected) = with_deposits(db, 3, 20).await;
     node.ingest_once(&store, Transport::Websocket, 6)
         .await
         .unwrap();
@@ -219,14 +199,14 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
         store.withdrawal(&id).await.unwrap().unwrap().state,
         WithdrawalState::Completed
     );
-    let before_restore = balances(&store, CUSTOMERS, &node.instrument).await;
+    let before_restore = node.balances(&store).await;
     store.close().await;
 
     // Restore: the DB is the backup now; ingestion replays from the backup's checkpoint.
     let store = backup.open().await;
     let summary = node.ingest_once(&store, Transport::Http, 6).await.unwrap();
     assert!(summary.ingested >= 21, "{summary:?}");
-    let after = balances(&store, CUSTOMERS, &node.instrument).await;
+    let after = node.balances(&store).await;
     assert_eq!(
         after,
         with_zeros(&expected, CUSTOMERS),
@@ -241,9 +221,8 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
     let w = store.withdrawal(&id).await.unwrap().unwrap();
     assert_eq!(w.state, WithdrawalState::Recovered);
     assert_eq!(w.amount, amount("5"));
-    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
     assert_eq!(
-        store.balance(&suspense, &node.instrument).await.unwrap(),
+        store.balance(&suspense(), &node.instrument).await.unwrap(),
         amount("-5")
     );
     // A second replay (e.g. the checkpoint rewound again) changes nothing.
@@ -261,7 +240,7 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(again.ingested, 0, "{again:?}");
-    assert_eq!(balances(&store, CUSTOMERS, &node.instrument).await, after);
+    assert_eq!(node.balances(&store).await, after);
     assert_eq!(
         store.checkpoint().await.unwrap().unwrap().offset,
         checkpoint.offset
@@ -272,9 +251,7 @@ async fn a_db_restore_replays_without_double_credit(db: &TestDb) {
 /// A node that is not the one the checkpoint came from is refused: one whose ledger end is
 /// behind the checkpoint, and one that has another transaction at the checkpoint's offset.
 async fn another_node_is_refused(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(5);
-    deposits(&mut node, &mut rng, 10, &mut BTreeMap::new());
+    let (node, store, _, _) = with_deposits(db, 5, 10).await;
     node.ingest_once(&store, Transport::Websocket, 4)
         .await
         .unwrap();
@@ -303,7 +280,7 @@ async fn another_node_is_refused(db: &TestDb) {
     let mut other = Node::start_seeded(CUSTOMERS, "yet-another-node").await;
     let mut rng = Rng::new(99);
     while other.ledger_end() < checkpoint.offset.get() + 5 {
-        deposits(&mut other, &mut rng, 5, &mut BTreeMap::new());
+        deposits(&mut other, &mut rng, 5, &mut Credits::new());
     }
     let err = ingest(&store, other.source(Transport::Http), node.config(true, 4))
         .await
@@ -372,7 +349,7 @@ async fn execute(db: &TestDb, sql: &str) {
 async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
     let mut node = Node::start(CUSTOMERS).await;
     let mut rng = Rng::new(5);
-    let mut expected = BTreeMap::new();
+    let mut expected = Credits::new();
     deposits(&mut node, &mut rng, 30, &mut expected);
 
     // The treasury's transactions' offsets, from a run one transaction per batch elsewhere.
@@ -407,9 +384,7 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
     assert!(offsets.len() >= 20, "{offsets:?}");
     let failing = offsets[offsets.len() / 2];
 
-    let store = db.open().await;
-    create_accounts(&store, CUSTOMERS).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
+    let store = store_for(db, &node.sandbox, CUSTOMERS).await;
     // Recording that one transaction fails, every time, in the DB itself.
     if db.url.starts_with("sqlite:") {
         execute(
@@ -447,13 +422,7 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
         .await
         .unwrap();
     assert!(!credited.is_empty());
-    let total: Amount = credited.iter().map(|d| d.deposit.amount).sum();
-    let booked: Amount = balances(&store, CUSTOMERS, &node.instrument)
-        .await
-        .values()
-        .copied()
-        .sum();
-    assert_eq!(total, booked);
+    node.assert_whole_deposits_booked(&store).await;
 
     if db.url.starts_with("sqlite:") {
         execute(db, "DROP TRIGGER injected").await;
@@ -463,10 +432,7 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
     node.ingest_once(&store, Transport::Websocket, 3)
         .await
         .unwrap();
-    assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await,
-        with_zeros(&expected, CUSTOMERS)
-    );
+    node.assert_credited(&store, &expected).await;
     store.close().await;
 }
 
@@ -479,11 +445,11 @@ async fn unreconciled(store: &Store, node: &Node) -> Amount {
         .iter()
         .map(|h| h.holding.amount)
         .fold(Amount::ZERO, |a, b| a.checked_add(b).unwrap());
-    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
-    let owed = balances(store, CUSTOMERS, &node.instrument)
+    let owed = node
+        .balances(store)
         .await
         .into_values()
-        .chain([store.balance(&suspense, &node.instrument).await.unwrap()])
+        .chain([store.balance(&suspense(), &node.instrument).await.unwrap()])
         .fold(Amount::ZERO, |a, b| a.checked_add(b).unwrap());
     held.checked_sub(owed).unwrap()
 }
@@ -492,10 +458,7 @@ async fn unreconciled(store: &Store, node: &Node) -> Amount {
 /// second against suspense, never the customer again; holdings still reconcile with what is
 /// owed, and the second payment is an anomaly that `status` counts.
 async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(5);
-    let mut expected = BTreeMap::new();
-    deposits(&mut node, &mut rng, 12, &mut expected);
+    let (mut node, store, _, expected) = with_deposits(db, 5, 12).await;
     node.ingest_once(&store, Transport::Websocket, 6)
         .await
         .unwrap();
@@ -532,13 +495,12 @@ async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
     );
     let paid: Amount = expected[&customer].checked_sub(amount("5")).unwrap();
     assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await[&customer],
+        node.balances(&store).await[&customer],
         paid,
         "the customer is debited once"
     );
-    let suspense = exchange_core::changeset::AccountId::new("suspense").unwrap();
     assert_eq!(
-        store.balance(&suspense, &node.instrument).await.unwrap(),
+        store.balance(&suspense(), &node.instrument).await.unwrap(),
         amount("-5")
     );
     assert_eq!(store.overpaid_withdrawal_count().await.unwrap(), 1);
@@ -551,10 +513,7 @@ async fn a_withdrawal_paid_twice_is_booked_twice(db: &TestDb) {
 /// withdrawal whose target record time passes expires (refunded) without waiting for a new
 /// transaction. A stop afterwards is clean.
 async fn an_idle_ledgers_clock_expires_withdrawals(db: &TestDb) {
-    let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut rng = Rng::new(9);
-    let mut expected = BTreeMap::new();
-    deposits(&mut node, &mut rng, 6, &mut expected);
+    let (node, store, _, expected) = with_deposits(db, 9, 6).await;
     node.ingest_once(&store, Transport::Websocket, 6)
         .await
         .unwrap();
@@ -574,14 +533,12 @@ async fn an_idle_ledgers_clock_expires_withdrawals(db: &TestDb) {
         input,
     )
     .await;
-    let ingestor = Ingestor::new(
-        store.clone(),
+    let tailing = Tailing::spawn(
+        &store,
         node.source(Transport::Websocket),
         node.config(false, 6),
         Arc::new(Silent),
     );
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
     let end = node.ledger_end();
     node.sandbox
         .with_world(|w| w.ledger.advance_time(10_000_000))
@@ -596,10 +553,9 @@ async fn an_idle_ledgers_clock_expires_withdrawals(db: &TestDb) {
     }
     assert_eq!(state, WithdrawalState::Expired);
     assert_eq!(node.ledger_end(), end, "no transaction was needed");
-    stop.send(true).unwrap();
-    task.await.unwrap().expect("a clean stop");
+    tailing.stop().await.expect("a clean stop");
     assert_eq!(
-        balances(&store, CUSTOMERS, &node.instrument).await[&customer],
+        node.balances(&store).await[&customer],
         expected[&customer],
         "refunded"
     );

@@ -7,7 +7,6 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,9 +15,8 @@ use exchange_core::Amount;
 use exchange_services::filter::treasury_format;
 use exchange_services::observe::Collect;
 use exchange_services::recover::{RecoverError, node_restore};
-use exchange_services::{Event, IngestError, Ingestor, Transport};
+use exchange_services::{Event, IngestError, Transport};
 use harness::TestDb;
-use tokio::sync::watch;
 
 const CUSTOMERS: usize = 2;
 
@@ -28,40 +26,19 @@ fn node_party(node: &Node) -> exchange_core::PartyId {
     exchange_core::PartyId::new(&node.treasury).unwrap()
 }
 
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..500 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
     let (mut node, store) = node_and_store(db, CUSTOMERS).await;
-    let mut expected: BTreeMap<usize, Amount> = BTreeMap::new();
-    let mut deposit = |node: &mut Node, c: usize, whole: i64| {
-        let value = Amount::from_whole(whole);
-        node.deposit(c, value, account_of(c).as_str());
-        let e = expected.entry(c).or_insert(Amount::ZERO);
-        *e = e.checked_add(value).unwrap();
-    };
-    deposit(&mut node, 0, 5);
-    deposit(&mut node, 1, 7);
+    let mut expected = Credits::new();
+    node.credited_deposit(0, Amount::from_whole(5), &mut expected);
+    node.credited_deposit(1, Amount::from_whole(7), &mut expected);
 
     // The first ingestion tails the ledger.
-    let (stop_first, stop_rx) = watch::channel(false);
-    let first = {
-        let store = store.clone();
-        let ingestor = Ingestor::new(
-            store,
-            node.source(Transport::Websocket),
-            node.config(false, 5),
-            Arc::new(Collect::default()),
-        );
-        tokio::spawn(async move { ingestor.run(stop_rx).await })
-    };
+    let first = Tailing::spawn(
+        &store,
+        node.source(Transport::Websocket),
+        node.config(false, 5),
+        Arc::new(Collect::default()),
+    );
     let end = node.ledger_end();
     wait_until("the first ingestion caught up", async || {
         store.checkpoint().await.unwrap().map(|c| c.offset.get()) >= Some(end)
@@ -86,18 +63,11 @@ async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
 
     // A standby waits…
     let events = Arc::new(Collect::default());
-    let (stop_standby, standby_rx) = watch::channel(false);
     let standby = {
         let mut config = node.config(false, 5);
         config.standby = true;
         config.standby_poll = Duration::from_millis(20);
-        let ingestor = Ingestor::new(
-            other.clone(),
-            node.source(Transport::Http),
-            config,
-            events.clone(),
-        );
-        tokio::spawn(async move { ingestor.run(standby_rx).await })
+        Tailing::spawn(&other, node.source(Transport::Http), config, events.clone())
     };
     wait_until("the standby announced itself", async || {
         events
@@ -111,10 +81,9 @@ async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
     assert_eq!(store.checkpoint().await.unwrap(), checkpoint);
 
     // …and takes over when the first stops; what arrives afterwards is credited once.
-    stop_first.send(true).unwrap();
-    first.await.unwrap().unwrap();
-    deposit(&mut node, 0, 11);
-    deposit(&mut node, 1, 13);
+    first.stop().await.unwrap();
+    node.credited_deposit(0, Amount::from_whole(11), &mut expected);
+    node.credited_deposit(1, Amount::from_whole(13), &mut expected);
     let end = node.ledger_end();
     wait_until("the standby ingested the new deposits", async || {
         other.checkpoint().await.unwrap().map(|c| c.offset.get()) >= Some(end)
@@ -129,13 +98,8 @@ async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
             .any(|e| matches!(e, Event::TookOver)),
         "the standby says it took over"
     );
-    let expected = with_zeros(&expected, CUSTOMERS);
-    assert_eq!(
-        balances(&other, CUSTOMERS, &node.instrument).await,
-        expected
-    );
-    stop_standby.send(true).unwrap();
-    standby.await.unwrap().unwrap();
+    node.assert_credited(&other, &expected).await;
+    standby.stop().await.unwrap();
     // Released: the next instance starts at once.
     assert!(
         other

@@ -13,7 +13,6 @@ use canton_ledger::client::LedgerClient;
 use common::exchange::*;
 use common::*;
 use exchange_core::signing::Signer;
-use exchange_core::withdrawal::WithdrawalState;
 use exchange_services::signer::FileSigner;
 use exchange_services::treasury_setup::{SetupError, Step};
 use harness::TestDb;
@@ -89,12 +88,7 @@ async fn a_set_up_treasury_receives_a_deposit_and_pays_a_withdrawal(db: &TestDb)
     );
 
     // The same key pays a withdrawal through the automation.
-    let receiver = preapproved(&x, "outside");
-    x.place("w-1", 0, &receiver, "40").await;
-    let automation = x.automation(x.config("a"));
-    x.settle(&automation, 20).await;
-    assert_eq!(x.state("w-1").await, WithdrawalState::Completed);
-    assert_eq!(x.held(&receiver), amount("40"));
+    pay_a_withdrawal(&x, "w-1", "40").await;
     assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
 }
 

@@ -10,22 +10,17 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use canton_ledger::client::LedgerClient;
 use canton_ledger::registry::TransferInstructionChoice;
-use canton_ledger::registry_client::RegistryClient;
-use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::OfferRequest;
 use canton_sandbox::token::packages::transfer_instruction_v2_interface;
+use common::deposit_offers::*;
 use common::exchange::*;
 use common::*;
+use exchange_core::Amount;
 use exchange_core::changeset::{DepositState, InstructionState, JournalCause};
 use exchange_core::parser::Standard;
-use exchange_core::signing::Signer;
-use exchange_core::{Amount, ContractId, PartyId};
-use exchange_services::deposits::{DepositAutomation, DepositConfig};
+use exchange_services::deposits::DepositAutomation;
 use harness::TestDb;
 
 conformance!(
@@ -36,105 +31,7 @@ conformance!(
 );
 
 fn automation(x: &Exchange) -> DepositAutomation {
-    let mut config = DepositConfig::new("v2");
-    config.outcome_timeout = Duration::from_millis(300);
-    config.retry_delay = Duration::from_millis(50);
-    config.max_attempts = 3;
-    let signer: Arc<dyn Signer + Send + Sync> = x.signer.clone();
-    DepositAutomation::new(
-        x.store.clone(),
-        LedgerClient::new(&x.sandbox.ledger_api_url(), None),
-        signer,
-        PartyId::new(&x.treasury).unwrap(),
-        config,
-    )
-}
-
-/// `customer` mints `value` SBX and offers it to the treasury with `memo`; ingested.
-async fn offer(x: &mut Exchange, customer: usize, memo: &str, value: &str) -> ContractId {
-    x.seq += 1;
-    let (sender, treasury, seq) = (x.customers[customer].clone(), x.treasury.clone(), x.seq);
-    let out = x.sandbox.with_world(|w| {
-        w.token.mint(&mut w.ledger, &sender, amount(value)).unwrap();
-        let request = OfferRequest {
-            sender,
-            receiver: treasury,
-            amount: amount(value),
-            memo: Some(memo.to_owned()),
-            execute_before: None,
-            command_id: format!("sbx-offer-{seq}"),
-        };
-        w.token.offer(&mut w.ledger, &request).unwrap()
-    });
-    x.ingest().await;
-    ContractId::new(&out.transfer_instruction_cid).unwrap()
-}
-
-/// Automation rounds and ingestion until no open offer is left (or `rounds`).
-async fn settle(x: &Exchange, automation: &DepositAutomation, rounds: usize) {
-    for _ in 0..rounds {
-        let round = automation.run_round().await.unwrap();
-        x.ingest().await;
-        if x.store.deposit_offers_in_progress().await.unwrap() == 0 {
-            return;
-        }
-        if round.claimed == 0 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-fn sbx_held(x: &Exchange) -> Amount {
-    x.sandbox.with_world(|w| {
-        w.token
-            .holdings(&w.ledger, &x.treasury)
-            .iter()
-            .fold(Amount::ZERO, |s, (_, a)| s.checked_add(*a).unwrap())
-    })
-}
-
-async fn deposit_of(x: &Exchange, offer: &ContractId) -> DepositState {
-    let mut found = Vec::new();
-    for state in DepositState::ALL {
-        for r in x.store.deposits_in_state(state).await.unwrap() {
-            if r.deposit.transfer_instruction.as_ref() == Some(offer) {
-                found.push(r.deposit.state);
-            }
-        }
-    }
-    assert_eq!(found.len(), 1, "one deposit per offer: {found:?}");
-    found[0]
-}
-
-/// The root of the accept the automation committed (command id `accept-{offer}`): interface,
-/// acting parties, consuming.
-fn accept_root(x: &Exchange, offer: &ContractId) -> (String, Vec<String>, bool) {
-    x.sandbox.with_world(|w| {
-        let command_id = format!("accept-{offer}");
-        let tx = w
-            .ledger
-            .log()
-            .iter()
-            .find(|tx| tx.command_id == command_id)
-            .expect("the accept committed")
-            .clone();
-        let table = w.ledger.symbols();
-        let TxNodeKind::Exercise {
-            interface,
-            acting_parties,
-            consuming,
-            ..
-        } = &tx.nodes[0].kind
-        else {
-            panic!("the accept's root is no exercise");
-        };
-        let interface = interface
-            .as_ref()
-            .map(|i| i.to_string())
-            .unwrap_or_default();
-        let actors = table.parties(*acting_parties).map(str::to_owned).collect();
-        (interface, actors, *consuming)
-    })
+    deposit_automation(x, deposit_config("v2"))
 }
 
 async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_its_v2_leg(
@@ -142,31 +39,26 @@ async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_it
 ) {
     let mut x = Exchange::start_with_v2_only_sbx(db, 2).await;
     let memo = account_of(1).to_string();
-    let cid = offer(&mut x, 1, &memo, "42.5").await;
+    let cid = offer_sbx(&mut x, 1, &memo, "42.5", None).await;
     // Seen through the V2 views the filter asks for, and kept as read from V2.
     let recorded = x.store.transfer_instruction(&cid).await.unwrap().unwrap();
     assert_eq!(recorded.read_from, Standard::V2);
     assert_eq!(recorded.state, InstructionState::Pending);
     assert_eq!(recorded.reason.as_deref(), Some(memo.as_str()));
-    assert_eq!(deposit_of(&x, &cid).await, DepositState::Offered);
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Offered);
     assert_eq!(x.balance(1, &x.sbx).await, Amount::ZERO);
     // A V2-only token's registry has no V1 context for it: V1's accept cannot be the way.
-    let info = x.sandbox.info();
-    let sbx = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == "SBX")
-        .unwrap();
-    let registry = RegistryClient::new(&sbx.registry_url, Default::default());
+    let registry = &x.registries[&x.sbx.admin];
     let v1 = registry
         .choice_context(cid.as_str(), TransferInstructionChoice::Accept)
         .await;
     assert_eq!(v1.unwrap_err().status(), Some(404));
 
     let a = automation(&x);
-    settle(&x, &a, 20).await;
+    settle_offers(&x, &a, 20).await;
 
-    let (interface, actors, consuming) = accept_root(&x, &cid);
+    // The accept the automation committed (command id `accept-{offer}`).
+    let (interface, actors, consuming) = root_exercise(&x, &format!("accept-{cid}"));
     assert_eq!(interface, transfer_instruction_v2_interface().to_string());
     assert_eq!(actors, [x.treasury.clone()]);
     assert!(
@@ -175,10 +67,10 @@ async fn a_v2_only_offer_is_accepted_through_v2_and_credited_with_the_memo_of_it
     );
     let done = x.store.transfer_instruction(&cid).await.unwrap().unwrap();
     assert_eq!(done.state, InstructionState::Accepted);
-    assert_eq!(deposit_of(&x, &cid).await, DepositState::Credited);
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::Credited);
     assert_eq!(x.balance(1, &x.sbx).await, amount("42.5"));
     assert_eq!(x.balance(0, &x.sbx).await, Amount::ZERO);
-    assert_eq!(sbx_held(&x), amount("42.5"));
+    assert_eq!(x.held_sbx(&x.treasury), amount("42.5"));
     let notes = x.store.deposit_accept(&cid).await.unwrap().unwrap();
     assert_eq!((notes.attempts, notes.executions), (1, 1), "{notes:?}");
     // One journal entry: the deposit's credit, in SBX, for the offer's update chain.
@@ -232,7 +124,7 @@ async fn a_v2_only_one_step_deposit_is_credited(db: &TestDb) {
     assert_eq!(deposit.amount, amount("7"));
     assert_eq!(x.balance(0, &x.sbx).await, amount("7"));
     assert_eq!(x.balance(1, &x.sbx).await, Amount::ZERO);
-    assert_eq!(sbx_held(&x), amount("7"));
+    assert_eq!(x.held_sbx(&x.treasury), amount("7"));
     let a = automation(&x);
     assert_eq!(a.run_round().await.unwrap().claimed, 0);
     // Read again (a second ingestion run), nothing is credited twice.
@@ -242,8 +134,8 @@ async fn a_v2_only_one_step_deposit_is_credited(db: &TestDb) {
 
 async fn an_offer_of_a_v2_only_token_to_an_unknown_account_is_not_accepted(db: &TestDb) {
     let mut x = Exchange::start_with_v2_only_sbx(db, 1).await;
-    let cid = offer(&mut x, 0, "no-such-account", "3").await;
-    assert_eq!(deposit_of(&x, &cid).await, DepositState::UnknownAccount);
+    let cid = offer_sbx(&mut x, 0, "no-such-account", "3", None).await;
+    assert_eq!(deposit_state(&x, &cid).await, DepositState::UnknownAccount);
     let a = automation(&x);
     for _ in 0..3 {
         assert_eq!(a.run_round().await.unwrap().claimed, 0);
@@ -258,7 +150,7 @@ async fn an_offer_of_a_v2_only_token_to_an_unknown_account_is_not_accepted(db: &
             .state,
         InstructionState::Pending
     );
-    assert_eq!(sbx_held(&x), Amount::ZERO);
+    assert_eq!(x.held_sbx(&x.treasury), Amount::ZERO);
 }
 
 /// A node without the V2 interface packages (Splice before 0.6.11) refuses a filter naming

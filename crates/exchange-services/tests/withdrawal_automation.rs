@@ -14,7 +14,7 @@ use std::time::Duration;
 use canton_sandbox::TamperKind;
 use common::exchange::*;
 use common::*;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use exchange_core::withdrawal::WithdrawalState;
 use exchange_core::{Amount, Timestamp};
 use harness::TestDb;
 
@@ -32,15 +32,7 @@ async fn a_one_step_withdrawal_reaches_the_receiver_once(db: &TestDb) {
     let mut x = Exchange::start(db, 2).await;
     x.deposit(0, "100").await;
     assert_eq!(x.balance(0, &x.amulet).await, amount("100"));
-    let receiver = x.new_party("outside");
-    x.sandbox
-        .with_world(|w| w.amulet.create_preapproval(&mut w.ledger, &receiver))
-        .unwrap();
-    x.place("w-1", 0, &receiver, "40").await;
-    let automation = x.automation(x.config("a"));
-    x.settle(&automation, 20).await;
-    assert_eq!(x.state("w-1").await, WithdrawalState::Completed);
-    assert_eq!(x.held(&receiver), amount("40"));
+    pay_a_withdrawal(&x, "w-1", "40").await;
     assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
     assert_eq!(x.payments("w-1").await, 1);
     // The treasury keeps the change, mirrored by ingestion; nothing stays reserved.
@@ -63,12 +55,7 @@ async fn a_receiver_without_preapproval_fails_the_withdrawal_and_refunds_it_once
     assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
     let automation = x.automation(x.config("a"));
     x.settle(&automation, 10).await;
-    let w = x
-        .store
-        .withdrawal(&WithdrawalId::new("w-2").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let w = x.withdrawal("w-2").await;
     assert_eq!(w.state, WithdrawalState::Failed);
     assert!(
         w.reason.as_deref().unwrap_or("").contains("preapproval"),
@@ -238,12 +225,7 @@ async fn a_withdrawal_past_its_target_record_time_expires_and_is_refunded_once(d
     x.sandbox.tamper_prepare(5, &[TamperKind::Amount]);
     let automation = x.automation(x.config("a"));
     x.settle(&automation, 200).await;
-    let w = x
-        .store
-        .withdrawal(&WithdrawalId::new("w-6").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let w = x.withdrawal("w-6").await;
     let trec_tgt = w.trec_tgt.unwrap();
     assert!(Timestamp::now() > trec_tgt, "settled before trecTgt");
     assert_eq!(

@@ -6,15 +6,15 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use canton_sandbox::token::InstructionChoice;
 use common::exchange::*;
+use common::withdrawal_offers::*;
 use common::*;
 use exchange_core::pool::PoolPolicy;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalPurpose, WithdrawalState};
-use exchange_core::{Amount, PartyId, Timestamp};
+use exchange_core::withdrawal::{WithdrawalPurpose, WithdrawalState};
+use exchange_core::{Amount, PartyId};
 use exchange_services::pool::{PoolConfig, PoolJob};
 use harness::TestDb;
 
@@ -36,37 +36,17 @@ async fn offers_end_accepted_rejected_or_withdrawn_with_the_right_journal(db: &T
     }
     let automation = x.automation(x.config("a"));
     x.settle(&automation, 20).await;
-    let mut offers = BTreeMap::new();
-    for id in ["w-acc", "w-rej", "w-wd"] {
-        let w = x
-            .store
-            .withdrawal(&WithdrawalId::new(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            w.state,
-            WithdrawalState::PendingAcceptance,
-            "{id}: {:?}",
-            notes(&x, id).await
-        );
-        offers.insert(
-            id,
-            w.transfer_instruction.expect("the offer's id").to_string(),
-        );
-    }
+    let offers = pending_offers(&x, &["w-acc", "w-rej", "w-wd"]).await;
     assert_eq!(x.balance(0, &sbx).await, Amount::ZERO);
-    x.sandbox.with_world(|w| {
-        for (id, choice) in [
+    answer_offers(
+        &x,
+        &offers,
+        &[
             ("w-acc", InstructionChoice::Accept),
             ("w-rej", InstructionChoice::Reject),
             ("w-wd", InstructionChoice::Withdraw),
-        ] {
-            w.token
-                .act(&mut w.ledger, &offers[id], choice, &format!("answer-{id}"))
-                .unwrap();
-        }
-    });
+        ],
+    );
     x.ingest().await;
     assert_eq!(x.state("w-acc").await, WithdrawalState::Completed);
     assert_eq!(x.state("w-rej").await, WithdrawalState::Failed);
@@ -76,13 +56,7 @@ async fn offers_end_accepted_rejected_or_withdrawn_with_the_right_journal(db: &T
     x.ingest().await;
     x.settle(&automation, 3).await;
     assert_eq!(x.balance(0, &sbx).await, amount("20"));
-    let held: Amount = x.sandbox.with_world(|w| {
-        w.token
-            .holdings(&w.ledger, &receiver)
-            .iter()
-            .fold(Amount::ZERO, |s, (_, a)| s.checked_add(*a).unwrap())
-    });
-    assert_eq!(held, amount("10"));
+    assert_eq!(x.held_sbx(&receiver), amount("10"));
 }
 
 async fn the_pool_job_keeps_k_holdings_and_merges_dust(db: &TestDb) {
@@ -107,15 +81,7 @@ async fn the_pool_job_keeps_k_holdings_and_merges_dust(db: &TestDb) {
         }],
     );
     let automation = x.automation(x.config("a"));
-    let mut placed = 0;
-    for _ in 0..10 {
-        let now = pool.run_once().await.unwrap();
-        placed += now;
-        x.settle(&automation, 20).await;
-        if now == 0 {
-            break;
-        }
-    }
+    let placed = run_pool(&x, &pool, &automation).await;
     assert!(placed >= 2, "{placed} pool transfers");
     let holdings = x.store.active_holdings(&x.amulet).await.unwrap();
     let amounts: Vec<Amount> = holdings.iter().map(|h| h.holding.amount).collect();
@@ -157,37 +123,21 @@ async fn an_offer_not_accepted_before_it_expires_fails_and_is_refunded_once(db: 
     config.offer_micros = 60 * SECOND;
     let automation = x.automation(config);
     x.settle(&automation, 20).await;
-    let w = x
-        .store
-        .withdrawal(&WithdrawalId::new("w-exp").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let w = x.withdrawal("w-exp").await;
     assert_eq!(w.state, WithdrawalState::PendingAcceptance);
     let execute_before = w.execute_before.expect("recorded with the execution");
     assert_eq!(x.balance(0, &sbx).await, Amount::ZERO);
     // Record time at executeBefore: an accept made (by ledger time) just before may still be
     // sequenced, so the offer is still pending.
-    let advance_to = |x: &Exchange, to: Timestamp| {
-        x.sandbox.with_world(|w| {
-            let now = w.ledger.record_time_of(0);
-            w.ledger.advance_time(to.micros() - now.micros()).unwrap();
-        })
-    };
-    advance_to(&x, execute_before);
+    x.advance_record_time_to(execute_before);
     x.deposit(1, "1").await;
     assert_eq!(x.state("w-exp").await, WithdrawalState::PendingAcceptance);
     // Past it by the ledger/record time tolerance: no accept can come any more, so the
     // withdrawal failed and the customer gets the funds back.
     let tolerance = exchange_core::ingest::LEDGER_TIME_RECORD_TIME_TOLERANCE_MICROS;
-    advance_to(&x, execute_before.checked_add_micros(tolerance).unwrap());
+    x.advance_record_time_to(execute_before.checked_add_micros(tolerance).unwrap());
     x.deposit(1, "1").await;
-    let w = x
-        .store
-        .withdrawal(&WithdrawalId::new("w-exp").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let w = x.withdrawal("w-exp").await;
     assert_eq!(w.state, WithdrawalState::Failed);
     assert!(
         w.reason.as_deref().unwrap_or("").contains("offer expired"),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use canton_ledger::client::LedgerClient;
 use canton_ledger::registry_client::RegistryClient;
+use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::{InstructionChoice, OfferRequest};
 use canton_sandbox::{Sandbox, SandboxConfig};
 use exchange_core::selection::SelectionPolicy;
@@ -18,9 +19,12 @@ use exchange_services::Transport;
 use exchange_services::signer::FileSigner;
 use exchange_services::treasury_setup::{Setup, SetupConfig, SetupError, setup_treasury};
 use exchange_services::withdraw::{Automation, AutomationConfig, Round};
-use exchange_store::Store;
+use exchange_store::{Store, Withdrawal};
 
-use super::{account_of, amount, create_accounts, ingest, ingest_config, onboard_sandbox_tokens};
+use super::{
+    account_of, amount, create_accounts, funded_customers, ingest, ingest_config,
+    onboard_sandbox_tokens,
+};
 use crate::harness::TestDb;
 
 pub const SECOND: i64 = 1_000_000;
@@ -127,14 +131,7 @@ impl Exchange {
                     treasury
                 }
             };
-            let mut parties = Vec::new();
-            for i in 0..customers {
-                let c = w.ledger.allocate_party(&format!("customer{i}")).unwrap();
-                w.amulet.create_preapproval(&mut w.ledger, &c).unwrap();
-                w.amulet.mint(&mut w.ledger, &c, amount("1000000")).unwrap();
-                parties.push(c);
-            }
-            (treasury, parties)
+            (treasury, funded_customers(w, customers))
         });
         let info = sandbox.info();
         let instrument = |id: &str| {
@@ -283,9 +280,14 @@ impl Exchange {
         done
     }
 
-    pub async fn state(&self, id: &str) -> WithdrawalState {
+    /// Withdrawal `id` as the Integration DB has it.
+    pub async fn withdrawal(&self, id: &str) -> Withdrawal {
         let id = WithdrawalId::new(id).unwrap();
-        self.store.withdrawal(&id).await.unwrap().unwrap().state
+        self.store.withdrawal(&id).await.unwrap().unwrap()
+    }
+
+    pub async fn state(&self, id: &str) -> WithdrawalState {
+        self.withdrawal(id).await.state
     }
 
     pub async fn balance(&self, customer: usize, instrument: &InstrumentId) -> Amount {
@@ -302,6 +304,24 @@ impl Exchange {
                 .holdings(&w.ledger, party)
                 .iter()
                 .fold(Amount::ZERO, |sum, h| sum.checked_add(h.amount).unwrap())
+        })
+    }
+
+    /// SBX `party` holds on the ledger.
+    pub fn held_sbx(&self, party: &str) -> Amount {
+        self.sandbox.with_world(|w| {
+            w.token
+                .holdings(&w.ledger, party)
+                .iter()
+                .fold(Amount::ZERO, |sum, (_, a)| sum.checked_add(*a).unwrap())
+        })
+    }
+
+    /// Moves the synchronizer's record time on to `to` (a later transaction shows it).
+    pub fn advance_record_time_to(&self, to: Timestamp) {
+        self.sandbox.with_world(|w| {
+            let now = w.ledger.record_time_of(0);
+            w.ledger.advance_time(to.micros() - now.micros()).unwrap();
         })
     }
 
@@ -352,6 +372,36 @@ pub async fn run_setup(sandbox: &Sandbox, signer: &dyn Signer) -> Result<Setup, 
     setup_treasury(&client, signer, &config, |_| {}).await
 }
 
+/// The root of the transaction committed with `command_id`, an exercise: its interface (empty
+/// if none), its acting parties and whether it consumes.
+pub fn root_exercise(x: &Exchange, command_id: &str) -> (String, Vec<String>, bool) {
+    x.sandbox.with_world(|w| {
+        let tx = w
+            .ledger
+            .log()
+            .iter()
+            .find(|tx| tx.command_id == command_id)
+            .unwrap_or_else(|| panic!("{command_id} committed"))
+            .clone();
+        let TxNodeKind::Exercise {
+            interface,
+            acting_parties,
+            consuming,
+            ..
+        } = &tx.nodes[0].kind
+        else {
+            panic!("the root of {command_id} is no exercise");
+        };
+        let interface = interface
+            .as_ref()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let table = w.ledger.symbols();
+        let actors = table.parties(*acting_parties).map(str::to_owned).collect();
+        (interface, actors, *consuming)
+    })
+}
+
 pub async fn notes(x: &Exchange, id: &str) -> (u32, u32, Option<String>) {
     let id = WithdrawalId::new(id).unwrap();
     x.store.attempt_notes(&id).await.unwrap()
@@ -363,6 +413,19 @@ pub fn preapproved(x: &Exchange, hint: &str) -> String {
     x.sandbox
         .with_world(|w| w.amulet.create_preapproval(&mut w.ledger, &receiver))
         .unwrap();
+    receiver
+}
+
+/// Customer 0 withdraws `value` Canton Coin (withdrawal `id`) to a party outside the exchange
+/// with a preapproval, and the automation pays it: completed, the receiver holds `value`.
+/// Returns the receiver.
+pub async fn pay_a_withdrawal(x: &Exchange, id: &str, value: &str) -> String {
+    let receiver = preapproved(x, "outside");
+    x.place(id, 0, &receiver, value).await;
+    let automation = x.automation(x.config("a"));
+    x.settle(&automation, 20).await;
+    assert_eq!(x.state(id).await, WithdrawalState::Completed);
+    assert_eq!(x.held(&receiver), amount(value));
     receiver
 }
 

@@ -1,8 +1,14 @@
 //! Shared by the end-to-end tests: a sandbox node with a treasury and customers, ingestion
-//! runs against it, DB backups, and a seeded random generator.
+//! runs against it, DB backups, and a seeded random generator. The withdrawal tests' exchange
+//! (an external treasury and the automations) is [`exchange`], with its deposit and withdrawal
+//! offers in [`deposit_offers`] and [`withdrawal_offers`]; the node-restore drills' starting
+//! points are [`restore`].
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod deposit_offers;
 pub mod exchange;
+pub mod restore;
+pub mod withdrawal_offers;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,16 +16,18 @@ use std::time::Duration;
 
 use canton_ledger::client::LedgerClient;
 use canton_sandbox::token::TransferRequest;
+use canton_sandbox::world::World;
 use canton_sandbox::{Sandbox, SandboxConfig};
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::FoldConfig;
 use exchange_core::{Amount, InstrumentId, PartyId};
-use exchange_services::observe::Silent;
+use exchange_services::observe::{Observer, Silent};
 use exchange_services::retry::RetryPolicy;
 use exchange_services::{IngestConfig, IngestError, Ingestor, Source, Summary, Transport};
 use exchange_store::Store;
 use sqlx::Connection;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::harness::TestDb;
 
@@ -55,6 +63,14 @@ pub fn account_of(customer: usize) -> AccountId {
     AccountId::new(format!("acct-{customer}")).expect("non-empty")
 }
 
+/// The account that bears what no customer can be shown to (ingestion books it there).
+pub fn suspense() -> AccountId {
+    AccountId::new("suspense").expect("non-empty")
+}
+
+/// What each customer's account should be credited, by customer index.
+pub type Credits = BTreeMap<usize, Amount>;
+
 impl Node {
     pub async fn start(customers: usize) -> Node {
         Node::start_seeded(customers, "canton-sandbox").await
@@ -77,21 +93,11 @@ impl Node {
             w.amulet
                 .create_preapproval(&mut w.ledger, &treasury)
                 .expect("preapproval");
-            let mut parties = Vec::new();
-            for i in 0..customers {
-                let c = w
-                    .ledger
-                    .allocate_party(&format!("customer{i}"))
-                    .expect("party");
-                w.amulet
-                    .create_preapproval(&mut w.ledger, &c)
-                    .expect("preapproval");
-                w.amulet
-                    .mint(&mut w.ledger, &c, amount("1000000"))
-                    .expect("mint");
-                parties.push(c);
-            }
-            (treasury, parties, w.amulet.dso.clone())
+            (
+                treasury,
+                funded_customers(w, customers),
+                w.amulet.dso.clone(),
+            )
         });
         Node {
             sandbox,
@@ -119,6 +125,23 @@ impl Node {
         self.sandbox
             .with_world(|w| w.amulet.transfer(&mut w.ledger, &request))
             .expect("deposit commits");
+    }
+
+    /// `n` deposits of 1 to 20 by customers `rng` picks, each to the customer's own account;
+    /// each is added to `expected`.
+    pub fn random_deposits(&mut self, rng: &mut Rng, n: usize, expected: &mut Credits) {
+        for _ in 0..n {
+            let c = rng.below(self.customers.len() as u64) as usize;
+            let value = Amount::from_whole(1 + rng.below(20) as i64);
+            self.credited_deposit(c, value, expected);
+        }
+    }
+
+    /// A deposit by `customer` to its own account, added to `expected`.
+    pub fn credited_deposit(&mut self, customer: usize, value: Amount, expected: &mut Credits) {
+        self.deposit(customer, value, account_of(customer).as_str());
+        let e = expected.entry(customer).or_insert(Amount::ZERO);
+        *e = e.checked_add(value).expect("no overflow");
     }
 
     /// A 1-step withdrawal from the treasury to `customer`, funded by `inputs`.
@@ -161,6 +184,50 @@ impl Node {
     ) -> Result<Summary, IngestError> {
         ingest(store, self.source(transport), self.config(true, batch)).await
     }
+
+    /// Every customer's balance of the node's Canton Coin in `store`.
+    pub async fn balances(&self, store: &Store) -> Credits {
+        balances(store, self.customers.len(), &self.instrument).await
+    }
+
+    /// Every customer's balance is what `expected` says (zero for those it does not name).
+    pub async fn assert_credited(&self, store: &Store, expected: &Credits) {
+        assert_eq!(
+            self.balances(store).await,
+            with_zeros(expected, self.customers.len())
+        );
+    }
+
+    /// What the journal books is whole deposits: the credited deposits add up to the
+    /// customers' balances.
+    pub async fn assert_whole_deposits_booked(&self, store: &Store) {
+        let credited = store
+            .deposits_in_state(exchange_core::changeset::DepositState::Credited)
+            .await
+            .expect("deposits");
+        let total: Amount = credited.iter().map(|d| d.deposit.amount).sum();
+        let booked: Amount = self.balances(store).await.values().copied().sum();
+        assert_eq!(total, booked);
+    }
+}
+
+/// `n` customers allocated, each with a transfer preapproval and 1,000,000 Canton Coin.
+pub fn funded_customers(w: &mut World, n: usize) -> Vec<String> {
+    let mut parties = Vec::new();
+    for i in 0..n {
+        let c = w
+            .ledger
+            .allocate_party(&format!("customer{i}"))
+            .expect("party");
+        w.amulet
+            .create_preapproval(&mut w.ledger, &c)
+            .expect("preapproval");
+        w.amulet
+            .mint(&mut w.ledger, &c, amount("1000000"))
+            .expect("mint");
+        parties.push(c);
+    }
+    parties
 }
 
 /// Ingestion of `treasury`'s updates as the tests run it: small batches closed quickly, and
@@ -189,14 +256,58 @@ pub async fn ingest(
         .await
 }
 
+/// Ingestion tailing the ledger in a task of its own, as the service runs it.
+pub struct Tailing {
+    /// Asks the run to stop gracefully (see [`Tailing::stop`]); without it, only an abort ends it.
+    stop_tx: watch::Sender<bool>,
+    pub task: JoinHandle<Result<Summary, IngestError>>,
+}
+
+impl Tailing {
+    pub fn spawn(
+        store: &Store,
+        source: Source,
+        config: IngestConfig,
+        observer: Arc<dyn Observer>,
+    ) -> Tailing {
+        let ingestor = Ingestor::new(store.clone(), source, config, observer);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(async move { ingestor.run(stop_rx).await });
+        Tailing { stop_tx, task }
+    }
+
+    /// A graceful stop, and how the run ended.
+    pub async fn stop(self) -> Result<Summary, IngestError> {
+        self.stop_tx.send(true).expect("the run listens");
+        self.task.await.expect("the run did not panic")
+    }
+}
+
+/// Polls `done` until it holds (for up to 10 s).
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..500 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
 /// A node with `customers` funded customers, and a fresh store on `db` with their deposit
 /// accounts.
 pub async fn node_and_store(db: &TestDb, customers: usize) -> (Node, Store) {
     let node = Node::start(customers).await;
+    let store = store_for(db, &node.sandbox, customers).await;
+    (node, store)
+}
+
+/// A fresh store on `db` with `customers` deposit accounts and `sandbox`'s tokens onboarded.
+pub async fn store_for(db: &TestDb, sandbox: &Sandbox, customers: usize) -> Store {
     let store = db.open().await;
     create_accounts(&store, customers).await;
-    onboard_sandbox_tokens(&store, &node.sandbox).await;
-    (node, store)
+    onboard_sandbox_tokens(&store, sandbox).await;
+    store
 }
 
 /// Onboards the sandbox's tokens as an operator would: Canton Coin (its DSO, `splice-amulet`,
