@@ -148,10 +148,10 @@ impl TokenProvider {
 
     async fn token(&self) -> Result<String, ClientError> {
         let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref() {
-            if Instant::now() < c.refresh_at {
-                return Ok(c.token.clone());
-            }
+        if let Some(c) = cached.as_ref()
+            && Instant::now() < c.refresh_at
+        {
+            return Ok(c.token.clone());
         }
         let fresh = self.fetch().await?;
         let token = fresh.token.clone();
@@ -190,13 +190,13 @@ impl TokenProvider {
                     // An authorization server's error could quote what it was sent.
                     scrub_error(e, &c.client_secret)
                 })?;
-        if let Some(kind) = &answer.token_type {
-            if !kind.eq_ignore_ascii_case("bearer") {
-                return Err(ClientError::Decode {
-                    what,
-                    reason: format!("token_type {kind:?}, expected Bearer"),
-                });
-            }
+        if let Some(kind) = &answer.token_type
+            && !kind.eq_ignore_ascii_case("bearer")
+        {
+            return Err(ClientError::Decode {
+                what,
+                reason: format!("token_type {kind:?}, expected Bearer"),
+            });
         }
         if answer.access_token.is_empty() {
             return Err(ClientError::Decode {

@@ -161,10 +161,10 @@ pub fn shown_url(url: &str) -> String {
 
 /// A reqwest error's chain, with any password in its URL hidden.
 fn reqwest_chain(mut e: reqwest::Error) -> String {
-    if let Some(url) = e.url_mut() {
-        if url.password().is_some() {
-            let _ = url.set_password(Some("***"));
-        }
+    if let Some(url) = e.url_mut()
+        && url.password().is_some()
+    {
+        let _ = url.set_password(Some("***"));
     }
     error_chain(&e)
 }

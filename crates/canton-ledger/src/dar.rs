@@ -184,12 +184,12 @@ fn read_dalf(path: &str, bytes: &[u8]) -> Result<DarPackage, DarError> {
             archive.hash
         )));
     }
-    if let Some(named) = id_in_file_name(path) {
-        if named != package_id {
-            return Err(bad(format!(
-                "its file name says package {named}, but its payload hashes to {package_id}"
-            )));
-        }
+    if let Some(named) = id_in_file_name(path)
+        && named != package_id
+    {
+        return Err(bad(format!(
+            "its file name says package {named}, but its payload hashes to {package_id}"
+        )));
     }
     let payload = ArchivePayloadMsg::decode(archive.payload.as_slice())
         .map_err(|e| bad(format!("undecodable archive payload: {e}")))?;

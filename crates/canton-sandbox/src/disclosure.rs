@@ -46,10 +46,10 @@ pub fn referenced(world: &World, cid: &str, choice: &str, argument: &Json) -> Ve
             ];
             let transfer = &argument["transfer"];
             let (sender, receiver) = (transfer["sender"].as_str(), transfer["receiver"].as_str());
-            if let (Some(sender), Some(receiver)) = (sender, receiver) {
-                if sender != receiver {
-                    out.extend(amulet.preapproval_of(ledger, receiver));
-                }
+            if let (Some(sender), Some(receiver)) = (sender, receiver)
+                && sender != receiver
+            {
+                out.extend(amulet.preapproval_of(ledger, receiver));
             }
             out
         }
@@ -131,13 +131,13 @@ pub fn check(world: &World, commands: &JsCommands, needed: &[String]) -> Result<
                 "disclosed contract {cid}: the createdEventBlob is not the contract's"
             )));
         }
-        if let Some(template) = &disclosed.template_id {
-            if !create.template.matches(template) {
-                return Err(TokenError::InvalidArgument(format!(
-                    "disclosed contract {cid}: templateId {template} is not the contract's ({})",
-                    create.template.wire()
-                )));
-            }
+        if let Some(template) = &disclosed.template_id
+            && !create.template.matches(template)
+        {
+            return Err(TokenError::InvalidArgument(format!(
+                "disclosed contract {cid}: templateId {template} is not the contract's ({})",
+                create.template.wire()
+            )));
         }
     }
     Ok(())

@@ -478,10 +478,10 @@ fn an_input_that_is_not_a_treasury_holding_of_the_instrument_is_refused() {
     // The input contract's create says the holding is Alice's: the spend cannot be accounted.
     let (i, p) = tampered_direct(|p| {
         for c in &mut p.metadata.as_mut().unwrap().input_contracts {
-            if let Some(canton_interactive::proto::InputContractVersion::V1(c)) = &mut c.contract {
-                if c.contract_id == input_cid(0) {
-                    c.argument = Some(amulet_arg(ALICE, "15.0000000000"));
-                }
+            if let Some(canton_interactive::proto::InputContractVersion::V1(c)) = &mut c.contract
+                && c.contract_id == input_cid(0)
+            {
+                c.argument = Some(amulet_arg(ALICE, "15.0000000000"));
             }
         }
     });
@@ -501,11 +501,11 @@ fn an_expired_locked_input_unlocked_on_the_fly_passes() {
         ("lock", rec(&[("holders", list(vec![party(DSO)]))])),
     ]);
     for c in &mut p.metadata.as_mut().unwrap().input_contracts {
-        if let Some(canton_interactive::proto::InputContractVersion::V1(c)) = &mut c.contract {
-            if c.contract_id == input_cid(0) {
-                c.template_id = Some(id("Splice.Amulet", "LockedAmulet"));
-                c.argument = Some(locked.clone());
-            }
+        if let Some(canton_interactive::proto::InputContractVersion::V1(c)) = &mut c.contract
+            && c.contract_id == input_cid(0)
+        {
+            c.template_id = Some(id("Splice.Amulet", "LockedAmulet"));
+            c.argument = Some(locked.clone());
         }
     }
     // The archive of input 0 (node 4) becomes the expiry, whose new Amulet is then archived.

@@ -270,10 +270,10 @@ impl Recording {
         mut matches: impl FnMut(&JsTransaction) -> bool,
     ) -> Result<Option<JsTransaction>, RecordingFileError> {
         for element in self.elements(i64::MIN, i64::MAX)? {
-            if let Update::Transaction(t) = element? {
-                if matches(&t.value) {
-                    return Ok(Some(t.value));
-                }
+            if let Update::Transaction(t) = element?
+                && matches(&t.value)
+            {
+                return Ok(Some(t.value));
             }
         }
         Ok(None)

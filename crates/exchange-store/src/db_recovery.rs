@@ -244,13 +244,11 @@ impl Store {
     /// ([`StoreError::RecoveryUnfinished`]): only finishing it may, after its checks.
     pub async fn switch_withdrawals(&self, enabled: bool, reason: &str) -> Result<()> {
         let mut tx = self.pool.write().await?;
-        if enabled {
-            if let Some(run) = read(&mut tx).await?.filter(|r| r.finished_at.is_none()) {
-                return Err(StoreError::RecoveryUnfinished(format!(
-                    "a `recover db` run (phase {}) is unfinished: finishing it switches withdrawals back on",
-                    run.phase
-                )));
-            }
+        if enabled && let Some(run) = read(&mut tx).await?.filter(|r| r.finished_at.is_none()) {
+            return Err(StoreError::RecoveryUnfinished(format!(
+                "a `recover db` run (phase {}) is unfinished: finishing it switches withdrawals back on",
+                run.phase
+            )));
         }
         crate::catalog::set_switch_in(&mut tx, Switch::Withdrawals, enabled, reason).await?;
         let action = if enabled {

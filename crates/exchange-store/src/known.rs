@@ -197,10 +197,9 @@ async fn known_withdrawals(
         let reference: String = row.get("cause_ref")?;
         if let Some(JournalCause::WithdrawalReserve(id)) =
             JournalCause::from_parts(&kind, &reference)
+            && let Some(w) = known.get_mut(&id)
         {
-            if let Some(w) = known.get_mut(&id) {
-                w.debited = Some(row.parse("account_id")?);
-            }
+            w.debited = Some(row.parse("account_id")?);
         }
     }
     Ok(known)

@@ -219,10 +219,10 @@ impl UpdateStream {
                 _ => continue,
             };
             let element = decode_frame(&text);
-            if let (Err(e), Some(token)) = (&element, &self.token) {
-                if e.code() == Some(ACCESS_TOKEN_EXPIRED) {
-                    self.auth.rejected(token).await;
-                }
+            if let (Err(e), Some(token)) = (&element, &self.token)
+                && e.code() == Some(ACCESS_TOKEN_EXPIRED)
+            {
+                self.auth.rejected(token).await;
             }
             return Some(element);
         }

@@ -178,10 +178,10 @@ impl AppState {
             // Time passing: each clock moves up to the wall clock (never back).
             let now = exchange_core::Timestamp::now();
             for (i, offset) in offsets.iter().enumerate() {
-                if let Some(to) = now.checked_add_micros(*offset) {
-                    if to > world.ledger.record_time_of(i) {
-                        let _ = world.ledger.set_time_of(i, to);
-                    }
+                if let Some(to) = now.checked_add_micros(*offset)
+                    && to > world.ledger.record_time_of(i)
+                {
+                    let _ = world.ledger.set_time_of(i, to);
                 }
             }
         }

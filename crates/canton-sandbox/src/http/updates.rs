@@ -342,14 +342,15 @@ pub async fn post_updates(
                 return Err(ApiError::node_restarted());
             }
             count += cursor.write(&world, &query, cap - count, count, &mut page);
-            if count < cap && query.end_inclusive.is_none() {
-                if let Some(checkpoint) = cursor.checkpoint(&world) {
-                    if count > 0 {
-                        page.push(',');
-                    }
-                    page.push_str(&serde_json::to_string(&checkpoint).unwrap_or_default());
-                    count += 1;
+            if count < cap
+                && query.end_inclusive.is_none()
+                && let Some(checkpoint) = cursor.checkpoint(&world)
+            {
+                if count > 0 {
+                    page.push(',');
                 }
+                page.push_str(&serde_json::to_string(&checkpoint).unwrap_or_default());
+                count += 1;
             }
         }
         if count >= cap || cursor.is_complete(&query) {

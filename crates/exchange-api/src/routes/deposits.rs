@@ -70,10 +70,10 @@ fn filter(query: &DepositQuery) -> Result<DepositFilter, Problem> {
         .transpose()?;
     let from = time("from", query.from.as_deref())?;
     let until = time("until", query.until.as_deref())?;
-    if let (Some(f), Some(u)) = (from, until) {
-        if f > u {
-            return Err(Problem::invalid("until", "until is before from"));
-        }
+    if let (Some(f), Some(u)) = (from, until)
+        && f > u
+    {
+        return Err(Problem::invalid("until", "until is before from"));
     }
     Ok(DepositFilter {
         state,

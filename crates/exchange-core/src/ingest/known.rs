@@ -157,10 +157,10 @@ impl Known {
                 }
             }
             Effect::Journal(entry) => {
-                if let JournalCause::WithdrawalReserve(id) = &entry.cause {
-                    if let Some(w) = self.withdrawals.get_mut(id) {
-                        w.debited = Some(entry.account.clone());
-                    }
+                if let JournalCause::WithdrawalReserve(id) = &entry.cause
+                    && let Some(w) = self.withdrawals.get_mut(id)
+                {
+                    w.debited = Some(entry.account.clone());
                 }
             }
             Effect::Withdrawal(t) => {

@@ -116,10 +116,11 @@ fn resolve_archive(
         Some(&i) => nodes[i].created_holding.clone(),
         None => lookup.holding(contract_id),
     };
-    if node.archived_holding.is_none() && implemented.iter().any(|i| HOLDING_V1.matches(i)) {
-        if let Ok(cid) = ContractId::new(contract_id) {
-            out.unresolved_archives.push(cid);
-        }
+    if node.archived_holding.is_none()
+        && implemented.iter().any(|i| HOLDING_V1.matches(i))
+        && let Ok(cid) = ContractId::new(contract_id)
+    {
+        out.unresolved_archives.push(cid);
     }
 }
 

@@ -73,16 +73,14 @@ impl Walk<'_, '_> {
             {
                 self.out.instructions_created.push(i.clone());
             }
-            if let Event::ExercisedEvent(x) = node.event {
-                if x.consuming
-                    && self
-                        .instruction(&x.contract_id)
-                        .is_some_and(|i| self.involves(&i))
-                {
-                    let cid =
-                        ContractId::new(&x.contract_id).map_err(|e| (node.id, e.to_string()))?;
-                    self.out.instructions_consumed.push(cid);
-                }
+            if let Event::ExercisedEvent(x) = node.event
+                && x.consuming
+                && self
+                    .instruction(&x.contract_id)
+                    .is_some_and(|i| self.involves(&i))
+            {
+                let cid = ContractId::new(&x.contract_id).map_err(|e| (node.id, e.to_string()))?;
+                self.out.instructions_consumed.push(cid);
             }
         }
 
