@@ -9,7 +9,7 @@ use canton_ledger::Update;
 use canton_ledger::contract_events::JsGetEventsByContractIdResponse;
 use canton_ledger::quote::{cut, quote};
 use canton_ledger::recording::read_updates;
-use exchange_core::book::{Chain, WithOnboarded};
+use exchange_core::book::{Fallback, WithOnboarded};
 use exchange_core::parser::{
     Direction, HoldingChange, HoldingChangeKind, PossiblyOwnArchive, PossiblyOwnBecause, Standard,
     Transfer, UntrustedEvent,
@@ -70,11 +70,11 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<()> {
     for update in &updates {
         match update {
             Update::Transaction(t) => {
-                let chain = Chain(&book, &known);
-                let with = onboarded.as_ref().map(|o| WithOnboarded(&chain, o));
+                let fallback = Fallback(&book, &known);
+                let with = onboarded.as_ref().map(|o| WithOnboarded(&fallback, o));
                 let lookup: &dyn ContractLookup = match &with {
                     Some(w) => w,
-                    None => &chain,
+                    None => &fallback,
                 };
                 let parsed = parse_transaction(&t.value, &party, lookup)?;
                 book.apply(&parsed);

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use exchange_core::PartyId;
 use exchange_core::changeset::AccountId;
 use exchange_core::ingest::{FoldConfig, SkipRule};
-use exchange_services::{Event, IngestConfig, Ingestor, Observer};
+use exchange_services::{IngestConfig, IngestEvent, Ingestor, Observer};
 use tokio::sync::watch;
 
 use crate::db::DbArgs;
@@ -104,20 +104,20 @@ impl IngestOptions {
 pub(crate) struct Log;
 
 impl Observer for Log {
-    fn event(&self, event: &Event) {
+    fn event(&self, event: &IngestEvent) {
         match event {
-            Event::Started { from, to: Some(to) } => {
+            IngestEvent::Started { from, to: Some(to) } => {
                 tracing::info!(
                     from,
                     to,
                     "ingesting after offset {from} up to the ledger end {to}"
                 )
             }
-            Event::Started { from, to: None } => {
+            IngestEvent::Started { from, to: None } => {
                 tracing::info!(from, "ingesting after offset {from}, tailing the ledger")
             }
-            Event::Committed { .. } => {}
-            Event::Progress {
+            IngestEvent::Committed { .. } => {}
+            IngestEvent::Progress {
                 offset,
                 ledger_end,
                 transactions,
@@ -136,14 +136,14 @@ impl Observer for Log {
                     "progress: offset {offset}{shown}, {transactions} transactions, {per_second:.0} tx/s"
                 );
             }
-            Event::Anomaly(a) => tracing::warn!("{a}"),
-            Event::HeldBack(a) => tracing::warn!("not credited: {a}"),
-            Event::Recognized { holdings, deposits } => tracing::info!(
+            IngestEvent::Anomaly(a) => tracing::warn!("{a}"),
+            IngestEvent::HeldBack(a) => tracing::warn!("not credited: {a}"),
+            IngestEvent::Recognized { holdings, deposits } => tracing::info!(
                 holdings,
                 deposits,
                 "onboarded tokens: {holdings} held-back holdings now count, {deposits} deposits judged again"
             ),
-            Event::Unparseable {
+            IngestEvent::Unparseable {
                 update_id,
                 error,
                 quarantined: true,
@@ -151,22 +151,22 @@ impl Observer for Log {
                 update_id,
                 "update {update_id} cannot be parsed ({error}): quarantined, see `canton-exchange quarantine list`"
             ),
-            Event::Unparseable {
+            IngestEvent::Unparseable {
                 update_id,
                 error,
                 quarantined: false,
             } => tracing::error!(update_id, "update {update_id} cannot be parsed: {error}"),
-            Event::Retrying {
+            IngestEvent::Retrying {
                 what,
                 attempt,
                 delay,
             } => tracing::warn!(attempt, "retry {attempt} in {delay:?}: {what}"),
-            Event::Standby { lease } => {
+            IngestEvent::Standby { lease } => {
                 tracing::info!(
                     "standby: another ingestion holds the {lease}; taking over when it stops"
                 )
             }
-            Event::TookOver => tracing::info!("the other ingestion stopped: taking over"),
+            IngestEvent::TookOver => tracing::info!("the other ingestion stopped: taking over"),
         }
     }
 }

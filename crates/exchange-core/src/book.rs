@@ -87,10 +87,11 @@ impl ContractLookup for KnownContracts {
     }
 }
 
-/// Asks `first`, then `second`.
-pub struct Chain<'a>(pub &'a dyn ContractLookup, pub &'a dyn ContractLookup);
+/// A lookup that asks its first lookup and falls back on the second for what the first does
+/// not know.
+pub struct Fallback<'a>(pub &'a dyn ContractLookup, pub &'a dyn ContractLookup);
 
-impl ContractLookup for Chain<'_> {
+impl ContractLookup for Fallback<'_> {
     fn holding(&self, contract_id: &str) -> Option<Holding> {
         self.0
             .holding(contract_id)

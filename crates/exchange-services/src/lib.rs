@@ -31,5 +31,5 @@ pub mod withdrawal_request;
 
 pub use ingest::{IngestConfig, IngestError, Ingestor, Summary, Timings};
 pub use metrics::Metrics;
-pub use observe::{Event, Observer};
+pub use observe::{IngestEvent, Observer};
 pub use source::{Recording, RecordingFileError, Source, Transport};

@@ -25,7 +25,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::observe::{Event, Observer};
+use crate::observe::{IngestEvent, Observer};
 
 /// The `Content-Type` of [`Metrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -408,10 +408,10 @@ impl CallObserver for Calls {
 
 /// Ingestion's events: batches, their commit time, the ledger end it saw, its retries.
 impl Observer for Metrics {
-    fn event(&self, event: &Event) {
+    fn event(&self, event: &IngestEvent) {
         let f = self.f();
         match event {
-            Event::Committed {
+            IngestEvent::Committed {
                 offset,
                 transactions,
                 skipped,
@@ -423,12 +423,12 @@ impl Observer for Metrics {
                     .inc_by(transactions.saturating_sub(*skipped) as u64);
                 set_int(&f.checkpoint_offset, Some(*offset));
             }
-            Event::Started { to: Some(end), .. } => self.set_ledger_end(*end),
-            Event::Progress {
+            IngestEvent::Started { to: Some(end), .. } => self.set_ledger_end(*end),
+            IngestEvent::Progress {
                 ledger_end: Some(end),
                 ..
             } => self.set_ledger_end(*end),
-            Event::Retrying { .. } => {
+            IngestEvent::Retrying { .. } => {
                 f.ingestion_retries.inc();
             }
             _ => {}
@@ -448,19 +448,19 @@ mod tests {
     #[test]
     fn ingestion_events_fill_the_batch_series() {
         let metrics = Metrics::new();
-        let committed = |offset, transactions, skipped, ms| Event::Committed {
+        let committed = |offset, transactions, skipped, ms| IngestEvent::Committed {
             offset,
             transactions,
             skipped,
             committing: Duration::from_millis(ms),
         };
-        metrics.event(&Event::Started {
+        metrics.event(&IngestEvent::Started {
             from: 0,
             to: Some(40),
         });
         metrics.event(&committed(10, 10, 2, 3));
         metrics.event(&committed(30, 20, 0, 300));
-        metrics.event(&Event::Retrying {
+        metrics.event(&IngestEvent::Retrying {
             what: "commit".into(),
             attempt: 1,
             delay: Duration::ZERO,

@@ -6,7 +6,7 @@ use exchange_core::ingest::Anomaly;
 
 /// Something worth telling the operator.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum IngestEvent {
     /// Ingestion starts after `from`; with `--once` it stops at `to`.
     Started { from: i64, to: Option<i64> },
     /// A batch was committed.
@@ -52,9 +52,9 @@ pub enum Event {
     },
 }
 
-/// Receives [`Event`]s; must not block.
+/// Receives [`IngestEvent`]s; must not block.
 pub trait Observer: Send + Sync {
-    fn event(&self, event: &Event);
+    fn event(&self, event: &IngestEvent);
 }
 
 /// Tells both (e.g. the log and the metrics).
@@ -62,13 +62,13 @@ pub struct Both<A, B>(pub A, pub B);
 
 /// A shared observer observes too (the caller keeps its own handle).
 impl<T: Observer + ?Sized> Observer for std::sync::Arc<T> {
-    fn event(&self, event: &Event) {
+    fn event(&self, event: &IngestEvent) {
         (**self).event(event);
     }
 }
 
 impl<A: Observer, B: Observer> Observer for Both<A, B> {
-    fn event(&self, event: &Event) {
+    fn event(&self, event: &IngestEvent) {
         self.0.event(event);
         self.1.event(event);
     }
@@ -78,15 +78,15 @@ impl<A: Observer, B: Observer> Observer for Both<A, B> {
 pub struct Silent;
 
 impl Observer for Silent {
-    fn event(&self, _: &Event) {}
+    fn event(&self, _: &IngestEvent) {}
 }
 
 /// Collects events (tests).
 #[derive(Default)]
-pub struct Collect(pub std::sync::Mutex<Vec<Event>>);
+pub struct Collect(pub std::sync::Mutex<Vec<IngestEvent>>);
 
 impl Observer for Collect {
-    fn event(&self, event: &Event) {
+    fn event(&self, event: &IngestEvent) {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -11,7 +11,7 @@ use canton_ledger::filters::UpdateFormat;
 use canton_ledger::updates::GetUpdatesRequest;
 use tokio::sync::mpsc;
 
-use crate::observe::{Event, Observer};
+use crate::observe::{IngestEvent, Observer};
 use crate::retry::RetryPolicy;
 use crate::source::{Source, Transport, recording_error};
 
@@ -63,7 +63,7 @@ pub fn spawn(
                         let _ = reader.tx.send(Err(e)).await;
                         return;
                     };
-                    observer.event(&Event::Retrying {
+                    observer.event(&IngestEvent::Retrying {
                         what: e.to_string(),
                         attempt,
                         delay,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use canton_ledger::client::{ClientError, ErrorClass};
 
-use crate::observe::{Event, Observer};
+use crate::observe::{IngestEvent, Observer};
 
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -71,7 +71,7 @@ where
         let Some(delay) = delay else {
             return Err(e);
         };
-        observer.event(&Event::Retrying {
+        observer.event(&IngestEvent::Retrying {
             what: format!("{what}: {e}"),
             attempt,
             delay,

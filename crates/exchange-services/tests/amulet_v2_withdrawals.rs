@@ -15,9 +15,10 @@ use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::InstructionChoice;
 use canton_sandbox::token::packages::transfer_factory_v2_interface;
 use common::exchange::*;
+use common::withdrawal_offers::*;
 use common::*;
 use exchange_core::Amount;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalState};
+use exchange_core::withdrawal::WithdrawalState;
 use harness::TestDb;
 
 conformance!(
@@ -26,42 +27,25 @@ conformance!(
     a_deposit_through_v2_witnessed_from_its_root_is_credited_once,
 );
 
-/// The root of withdrawal `id`'s transaction (interface, acting parties) and how many of its
-/// nodes are V2 events and V1 holding creates.
-fn withdrawal_tx(x: &Exchange, id: &str) -> (String, Vec<String>, usize) {
+/// How many nodes of the transaction committed with `command_id` are V2 events
+/// (`EventLog_HoldingsChange`).
+fn v2_events(x: &Exchange, command_id: &str) -> usize {
     x.sandbox.with_world(|w| {
         let tx = w
             .ledger
             .log()
             .iter()
-            .find(|tx| tx.command_id == id)
-            .expect("the withdrawal's transfer committed")
+            .find(|tx| tx.command_id == command_id)
+            .unwrap_or_else(|| panic!("{command_id} committed"))
             .clone();
         let table = w.ledger.symbols();
-        let TxNodeKind::Exercise {
-            interface,
-            acting_parties,
-            ..
-        } = &tx.nodes[0].kind
-        else {
-            panic!("the transfer's root is no exercise");
-        };
-        let events = tx
-            .nodes
+        tx.nodes
             .iter()
             .filter(|n| {
                 matches!(&n.kind, TxNodeKind::Exercise { choice, .. }
                     if table.get(*choice) == "EventLog_HoldingsChange")
             })
-            .count();
-        (
-            interface
-                .as_ref()
-                .map(|i| i.to_string())
-                .unwrap_or_default(),
-            table.parties(*acting_parties).map(str::to_owned).collect(),
-            events,
-        )
+            .count()
     })
 }
 
@@ -95,10 +79,10 @@ async fn a_direct_canton_coin_withdrawal_through_v2_is_verified_executed_and_pai
     // Signed once, through V2's factory, by the treasury alone; the tree reports V2 events for
     // both accounts beside its V1 signals.
     assert_eq!(notes(&x, "w-1").await.0, 1, "one attempt");
-    let (interface, actors, events) = withdrawal_tx(&x, "w-1");
+    let (interface, actors, _) = root_exercise(&x, "w-1");
     assert_eq!(interface, transfer_factory_v2_interface().to_string());
     assert_eq!(actors, [x.treasury.clone()]);
-    assert_eq!(events, 2);
+    assert_eq!(v2_events(&x, "w-1"), 2);
     assert_eq!(x.held(&receiver), amount("40"));
     // Booked once: read again, nothing changes.
     x.ingest().await;
@@ -131,28 +115,20 @@ async fn a_canton_coin_offer_through_v2_is_paid_once_when_accepted(db: &TestDb) 
     config.one_step.clear();
     let automation = x.automation(config);
     x.settle(&automation, 20).await;
-    let w = x
-        .store
-        .withdrawal(&WithdrawalId::new("w-offer").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        w.state,
-        WithdrawalState::PendingAcceptance,
-        "{:?}",
-        notes(&x, "w-offer").await
-    );
-    let (interface, actors, events) = withdrawal_tx(&x, "w-offer");
+    let offers = pending_offers(&x, &["w-offer"]).await;
+    let (interface, actors, _) = root_exercise(&x, "w-offer");
     assert_eq!(interface, transfer_factory_v2_interface().to_string());
     assert_eq!(actors, [x.treasury.clone()]);
-    assert_eq!(events, 1, "the lock, on the treasury's account");
-    let instruction = w.transfer_instruction.expect("the offer's id").to_string();
+    assert_eq!(
+        v2_events(&x, "w-offer"),
+        1,
+        "the lock, on the treasury's account"
+    );
     x.sandbox.with_world(|w| {
         w.amulet
             .act(
                 &mut w.ledger,
-                &instruction,
+                &offers["w-offer"],
                 InstructionChoice::Accept,
                 "accept",
                 None,
@@ -190,9 +166,9 @@ async fn a_deposit_through_v2_witnessed_from_its_root_is_credited_once(db: &Test
                 .transfer_v2_at(&mut w.ledger, &request, None, &actors)
         })
         .unwrap();
-    let (interface, _, events) = withdrawal_tx(&x, "deposit-v2");
+    let (interface, _, _) = root_exercise(&x, "deposit-v2");
     assert_eq!(interface, transfer_factory_v2_interface().to_string());
-    assert_eq!(events, 2);
+    assert_eq!(v2_events(&x, "deposit-v2"), 2);
     x.ingest().await;
     x.ingest().await;
     assert_eq!(x.balance(0, &x.amulet).await, amount("25"));

@@ -15,7 +15,7 @@ use exchange_core::Amount;
 use exchange_core::changeset::DepositState;
 use exchange_services::observe::{Collect, Observer, Silent};
 use exchange_services::retry::RetryPolicy;
-use exchange_services::{Event, Transport};
+use exchange_services::{IngestEvent, Transport};
 use exchange_store::Store;
 use harness::TestDb;
 
@@ -120,14 +120,14 @@ async fn a_standby_that_took_over_stops_cleanly(db: &TestDb, node: &Node, store:
     let other = db.open().await;
     let events = Arc::new(Collect::default());
     let standby = tailing(&other, true, events.clone());
-    let saw = |event: fn(&Event) -> bool| events.0.lock().unwrap().iter().any(event);
+    let saw = |event: fn(&IngestEvent) -> bool| events.0.lock().unwrap().iter().any(event);
     wait_until("the standby waits", async || {
-        saw(|e| matches!(e, Event::Standby { .. }))
+        saw(|e| matches!(e, IngestEvent::Standby { .. }))
     })
     .await;
     first.stop().await.expect("the first stops cleanly");
     wait_until("the standby took over", async || {
-        saw(|e| matches!(e, Event::TookOver))
+        saw(|e| matches!(e, IngestEvent::TookOver))
     })
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -13,7 +13,7 @@ use canton_sandbox::token::counterfeit::CounterfeitTransfer;
 use common::*;
 use exchange_core::changeset::DepositState;
 use exchange_core::tokens::{OnboardedToken, TokenTransferKind};
-use exchange_services::observe::{Collect, Event};
+use exchange_services::observe::{Collect, IngestEvent};
 use exchange_services::{Ingestor, Transport};
 use harness::TestDb;
 use tokio::sync::watch;
@@ -98,8 +98,8 @@ async fn a_counterfeit_canton_coin_is_recorded_never_credited_or_spent(db: &Test
     // Logged as held back, never an anomaly (strict ingestion would stop on one).
     {
         let events = events.0.lock().unwrap();
-        assert!(events.iter().any(|e| matches!(e, Event::HeldBack(_))));
-        assert!(!events.iter().any(|e| matches!(e, Event::Anomaly(_))));
+        assert!(events.iter().any(|e| matches!(e, IngestEvent::HeldBack(_))));
+        assert!(!events.iter().any(|e| matches!(e, IngestEvent::Anomaly(_))));
     }
 
     // Onboarding Canton Coin again changes nothing for the counterfeit.

@@ -322,7 +322,7 @@ async fn an_unreachable_node_fails_after_bounded_retries(db: &TestDb) {
         .lock()
         .unwrap()
         .iter()
-        .filter(|e| matches!(e, exchange_services::Event::Retrying { .. }))
+        .filter(|e| matches!(e, exchange_services::IngestEvent::Retrying { .. }))
         .count();
     assert_eq!(retries, 3);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -373,7 +373,7 @@ async fn a_failed_commit_stops_the_batches_after_it(db: &TestDb) {
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            exchange_services::Event::Committed {
+            exchange_services::IngestEvent::Committed {
                 offset,
                 transactions: 1,
                 ..

@@ -15,7 +15,7 @@ use exchange_core::Amount;
 use exchange_services::filter::treasury_format;
 use exchange_services::observe::Collect;
 use exchange_services::recover::{RecoverError, node_restore};
-use exchange_services::{Event, IngestError, Transport};
+use exchange_services::{IngestError, IngestEvent, Transport};
 use harness::TestDb;
 
 const CUSTOMERS: usize = 2;
@@ -75,7 +75,7 @@ async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
             .lock()
             .unwrap()
             .iter()
-            .any(|e| matches!(e, Event::Standby { .. }))
+            .any(|e| matches!(e, IngestEvent::Standby { .. }))
     })
     .await;
     assert_eq!(store.checkpoint().await.unwrap(), checkpoint);
@@ -95,7 +95,7 @@ async fn a_second_ingestion_is_refused_and_a_standby_takes_over(db: &TestDb) {
             .lock()
             .unwrap()
             .iter()
-            .any(|e| matches!(e, Event::TookOver)),
+            .any(|e| matches!(e, IngestEvent::TookOver)),
         "the standby says it took over"
     );
     node.assert_credited(&other, &expected).await;

@@ -10,18 +10,16 @@ mod common;
 #[path = "../../exchange-store/tests/harness/mod.rs"]
 mod harness;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use canton_ledger::registry_client::RegistryClient;
-use canton_sandbox::model::ledger::TxNodeKind;
 use canton_sandbox::token::InstructionChoice;
 use canton_sandbox::token::packages::transfer_factory_v2_interface;
 use common::exchange::*;
+use common::withdrawal_offers::*;
 use common::*;
 use exchange_core::changeset::JournalCause;
 use exchange_core::pool::PoolPolicy;
-use exchange_core::withdrawal::{WithdrawalId, WithdrawalPurpose, WithdrawalState};
+use exchange_core::withdrawal::{WithdrawalPurpose, WithdrawalState};
 use exchange_core::{Amount, InstrumentId, PartyId};
 use exchange_services::pool::{PoolConfig, PoolJob};
 use harness::TestDb;
@@ -32,55 +30,6 @@ conformance!(
     the_v1_factory_of_a_v2_only_token_is_not_found_and_v2_s_is_served,
     the_pool_merges_v2_only_dust_through_v2_self_transfers,
 );
-
-fn sbx_of(x: &Exchange, party: &str) -> Amount {
-    x.sandbox.with_world(|w| {
-        w.token
-            .holdings(&w.ledger, party)
-            .iter()
-            .fold(Amount::ZERO, |s, (_, a)| s.checked_add(*a).unwrap())
-    })
-}
-
-/// The root of the transaction committed for withdrawal `id`: interface, acting parties.
-fn withdrawal_root(x: &Exchange, id: &str) -> (String, Vec<String>) {
-    x.sandbox.with_world(|w| {
-        let tx = w
-            .ledger
-            .log()
-            .iter()
-            .find(|tx| tx.command_id == id)
-            .expect("the withdrawal's transfer committed")
-            .clone();
-        let table = w.ledger.symbols();
-        let TxNodeKind::Exercise {
-            interface,
-            acting_parties,
-            ..
-        } = &tx.nodes[0].kind
-        else {
-            panic!("the transfer's root is no exercise");
-        };
-        let interface = interface
-            .as_ref()
-            .map(|i| i.to_string())
-            .unwrap_or_default();
-        (
-            interface,
-            table.parties(*acting_parties).map(str::to_owned).collect(),
-        )
-    })
-}
-
-fn sbx_registry(x: &Exchange) -> RegistryClient {
-    let info = x.sandbox.info();
-    let sbx = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == "SBX")
-        .unwrap();
-    RegistryClient::new(&sbx.registry_url, Default::default())
-}
 
 async fn v2_only_offer_withdrawals_are_paid_through_v2_and_end_completed_or_refunded(db: &TestDb) {
     let mut x = Exchange::start_with_v2_only_sbx(db, 2).await;
@@ -94,44 +43,26 @@ async fn v2_only_offer_withdrawals_are_paid_through_v2_and_end_completed_or_refu
     }
     let automation = x.automation(x.config("v2"));
     x.settle(&automation, 20).await;
-    let mut offers = BTreeMap::new();
+    let offers = pending_offers(&x, &["w-acc", "w-rej"]).await;
     for id in ["w-acc", "w-rej"] {
-        let w = x
-            .store
-            .withdrawal(&WithdrawalId::new(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            w.state,
-            WithdrawalState::PendingAcceptance,
-            "{id}: {:?}",
-            notes(&x, id).await
-        );
-        offers.insert(
-            id,
-            w.transfer_instruction.expect("the offer's id").to_string(),
-        );
         // Signed once, through V2's factory, by the treasury alone.
-        let (interface, actors) = withdrawal_root(&x, id);
+        let (interface, actors, _) = root_exercise(&x, id);
         assert_eq!(interface, transfer_factory_v2_interface().to_string());
         assert_eq!(actors, [x.treasury.clone()]);
         assert_eq!(notes(&x, id).await.0, 1, "one attempt");
     }
     assert_eq!(x.balance(0, &sbx).await, amount("10"));
     // The two offered amounts are locked away from the treasury's free holdings.
-    assert_eq!(sbx_of(&x, &receiver), Amount::ZERO);
+    assert_eq!(x.held_sbx(&receiver), Amount::ZERO);
 
-    x.sandbox.with_world(|w| {
-        for (id, choice) in [
+    answer_offers(
+        &x,
+        &offers,
+        &[
             ("w-acc", InstructionChoice::Accept),
             ("w-rej", InstructionChoice::Reject),
-        ] {
-            w.token
-                .act(&mut w.ledger, &offers[id], choice, &format!("answer-{id}"))
-                .unwrap();
-        }
-    });
+        ],
+    );
     x.ingest().await;
     assert_eq!(x.state("w-acc").await, WithdrawalState::Completed);
     assert_eq!(x.state("w-rej").await, WithdrawalState::Failed);
@@ -140,8 +71,8 @@ async fn v2_only_offer_withdrawals_are_paid_through_v2_and_end_completed_or_refu
     x.ingest().await;
     x.settle(&automation, 3).await;
     assert_eq!(x.balance(0, &sbx).await, amount("20"));
-    assert_eq!(sbx_of(&x, &receiver), amount("10"));
-    assert_eq!(sbx_of(&x, &x.treasury), amount("20"));
+    assert_eq!(x.held_sbx(&receiver), amount("10"));
+    assert_eq!(x.held_sbx(&x.treasury), amount("20"));
     // The journal: three deposits, two reserves, one refund; it adds up to the balance.
     let journal = x.store.journal(&account_of(0)).await.unwrap();
     let sbx_entries: Vec<_> = journal
@@ -172,7 +103,7 @@ async fn v2_only_offer_withdrawals_are_paid_through_v2_and_end_completed_or_refu
 /// factory for V2's argument (an offer, with the factory disclosed) and refuses V1's argument.
 async fn the_v1_factory_of_a_v2_only_token_is_not_found_and_v2_s_is_served(db: &TestDb) {
     let x = Exchange::start_with_v2_only_sbx(db, 1).await;
-    let registry = sbx_registry(&x);
+    let registry = &x.registries[&x.sbx.admin];
     let sbx: &InstrumentId = &x.sbx;
     let transfer = |holder: &dyn Fn(&str) -> serde_json::Value| {
         json!({
@@ -242,15 +173,7 @@ async fn the_pool_merges_v2_only_dust_through_v2_self_transfers(db: &TestDb) {
         }],
     );
     let automation = x.automation(x.config("v2-pool"));
-    let mut placed = 0;
-    for _ in 0..10 {
-        let now = pool.run_once().await.unwrap();
-        placed += now;
-        x.settle(&automation, 20).await;
-        if now == 0 {
-            break;
-        }
-    }
+    let placed = run_pool(&x, &pool, &automation).await;
     assert!(placed >= 1, "{placed} pool transfers");
     let pools: Vec<_> = x
         .store
@@ -263,7 +186,7 @@ async fn the_pool_merges_v2_only_dust_through_v2_self_transfers(db: &TestDb) {
     assert_eq!(pools.len(), placed, "{pools:?}");
     for w in &pools {
         assert_eq!(w.state, WithdrawalState::Completed, "{w:?}");
-        let (interface, actors) = withdrawal_root(&x, w.id.as_str());
+        let (interface, actors, _) = root_exercise(&x, w.id.as_str());
         assert_eq!(interface, transfer_factory_v2_interface().to_string());
         assert_eq!(actors, [x.treasury.clone()]);
     }
@@ -275,6 +198,6 @@ async fn the_pool_merges_v2_only_dust_through_v2_self_transfers(db: &TestDb) {
         .iter()
         .fold(Amount::ZERO, |s, a| s.checked_add(*a).unwrap());
     assert_eq!(total, amount("56"), "the pool moves nothing out");
-    assert_eq!(sbx_of(&x, &x.treasury), amount("56"));
+    assert_eq!(x.held_sbx(&x.treasury), amount("56"));
     assert_eq!(x.balance(0, &sbx).await, amount("56"));
 }

@@ -53,7 +53,7 @@ pub fn replay(
     let mut book = HoldingBook::default();
     let mut parsed = Vec::new();
     for tx in txs {
-        let p = parse_transaction(tx, party, &exchange_core::book::Chain(&book, extra))
+        let p = parse_transaction(tx, party, &exchange_core::book::Fallback(&book, extra))
             .unwrap_or_else(|e| panic!("{e}"));
         book.apply(&p);
         parsed.push(p);

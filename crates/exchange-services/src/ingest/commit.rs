@@ -16,7 +16,7 @@ use exchange_store::StoreError;
 use super::fold::Outcome;
 use super::pipeline::Base;
 use super::{IngestError, Ingestor, Summary};
-use crate::observe::Event;
+use crate::observe::IngestEvent;
 
 impl Ingestor {
     /// Prepares and commits one batch, retrying DB errors; a conflict (another writer changed
@@ -45,7 +45,7 @@ impl Ingestor {
                 let Some(delay) = retry else {
                     return Err(gave_up(std::mem::take(first), e, attempt));
                 };
-                self.observer.event(&Event::Retrying {
+                self.observer.event(&IngestEvent::Retrying {
                     what: format!("commit: {e}"),
                     attempt,
                     delay,
@@ -91,7 +91,7 @@ impl Ingestor {
         summary.skipped += outcome.skipped;
         summary.anomalies += outcome.anomalies;
         summary.offset = summary.offset.max(outcome.offset);
-        self.observer.event(&Event::Committed {
+        self.observer.event(&IngestEvent::Committed {
             offset: outcome.offset,
             transactions: (outcome.ingested + outcome.skipped) as usize,
             skipped: outcome.skipped as usize,

@@ -16,7 +16,7 @@ use exchange_core::{Offset, ParsedTransaction, SynchronizerId, Timestamp};
 
 use super::prepare::{Parsed, header};
 use super::{IngestConfig, IngestError, Timings};
-use crate::observe::{Event, Observer};
+use crate::observe::{IngestEvent, Observer};
 
 /// A batch ready to be committed.
 pub(super) struct Prepared {
@@ -183,7 +183,7 @@ impl<'a> BatchFold<'a> {
                 error: error.clone(),
             }),
         };
-        self.observer.event(&Event::Unparseable {
+        self.observer.event(&IngestEvent::Unparseable {
             update_id,
             error,
             quarantined: stop.is_none(),
@@ -195,12 +195,12 @@ impl<'a> BatchFold<'a> {
     fn transaction(&mut self, p: &ParsedTransaction) -> Option<Stop> {
         let folded = fold(p, &self.known, self.config);
         for h in &folded.held_back {
-            self.observer.event(&Event::HeldBack(h.clone()));
+            self.observer.event(&IngestEvent::HeldBack(h.clone()));
         }
         if let Some(a) = folded.anomalies.first() {
             self.outcome.anomalies += folded.anomalies.len() as u64;
             for a in &folded.anomalies {
-                self.observer.event(&Event::Anomaly(a.clone()));
+                self.observer.event(&IngestEvent::Anomaly(a.clone()));
             }
             if self.ingest.strict {
                 return Some(Stop::Strict(a.to_string()));

@@ -45,7 +45,7 @@ use tokio::sync::watch;
 
 use crate::filter::treasury_format;
 use crate::identity::IdentityError;
-use crate::observe::{Event, Observer};
+use crate::observe::{IngestEvent, Observer};
 use crate::reader::{self, ReadRequest};
 use crate::retry::RetryPolicy;
 use crate::source::Source;
@@ -180,7 +180,7 @@ impl Ingestor {
     ) -> Result<Summary, IngestError> {
         let (checkpoint, end) = self.start().await?;
         let begin = checkpoint.offset.get();
-        self.observer.event(&Event::Started {
+        self.observer.event(&IngestEvent::Started {
             from: begin,
             to: end,
         });
@@ -271,7 +271,7 @@ impl Ingestor {
             Some(e) => Some(e),
             None => self.source.ledger_end().await.ok(),
         };
-        self.observer.event(&Event::Progress {
+        self.observer.event(&IngestEvent::Progress {
             offset: summary.offset,
             ledger_end,
             transactions: done,

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use canton_ledger::{JsTransaction, Update};
-use exchange_core::book::{Chain, WithOnboarded};
+use exchange_core::book::{Fallback, WithOnboarded};
 use exchange_core::changeset::{ChangeSet, IngestedUpdate};
 use exchange_core::ingest::{FoldConfig, Known, Needs, StateLookup, is_ingested};
 use exchange_core::{
@@ -146,8 +146,8 @@ fn parse_batch(batch: &[Update], known: &Known, config: &FoldConfig) -> (Vec<Par
             state: known,
             treasury: &config.treasury,
         };
-        let chain = Chain(&book, &lookup);
-        let lookup = WithOnboarded(&chain, &config.onboarded);
+        let fallback = Fallback(&book, &lookup);
+        let lookup = WithOnboarded(&fallback, &config.onboarded);
         match parse_transaction(tx, &config.treasury, &lookup) {
             Ok(p) => {
                 book.apply(&p);

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::{IngestError, Ingestor, stop_requested};
 use crate::filter::{self, treasury_format_with};
 use crate::identity::{self, IdentityError};
-use crate::observe::Event;
+use crate::observe::IngestEvent;
 use crate::retry::retry_call;
 use crate::source::Source;
 
@@ -25,7 +25,7 @@ impl Ingestor {
         loop {
             if let Some(lease) = self.store.try_ingestion_lease(party).await? {
                 if announced {
-                    self.observer.event(&Event::TookOver);
+                    self.observer.event(&IngestEvent::TookOver);
                 }
                 return Ok(Some(lease));
             }
@@ -35,7 +35,7 @@ impl Ingestor {
             }
             if !announced {
                 announced = true;
-                self.observer.event(&Event::Standby { lease: name });
+                self.observer.event(&IngestEvent::Standby { lease: name });
             }
             tokio::select! {
                 biased;

@@ -15,7 +15,7 @@ use exchange_core::tokens::Onboarded;
 use exchange_store::StoreError;
 
 use super::Ingestor;
-use crate::observe::Event;
+use crate::observe::IngestEvent;
 
 impl Ingestor {
     /// What batches are folded with now.
@@ -49,7 +49,7 @@ impl Ingestor {
             };
             self.store.commit(&changes, &stay).await?;
             let count = |f: fn(&Effect) -> bool| changes.effects.iter().filter(|e| f(e)).count();
-            self.observer.event(&Event::Recognized {
+            self.observer.event(&IngestEvent::Recognized {
                 holdings: count(|e| matches!(e, Effect::HoldingRecognized { .. })),
                 deposits: count(|e| matches!(e, Effect::DepositUpdated { .. })),
             });

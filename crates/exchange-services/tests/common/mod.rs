@@ -25,24 +25,25 @@ use exchange_services::observe::{Observer, Silent};
 use exchange_services::retry::RetryPolicy;
 use exchange_services::{IngestConfig, IngestError, Ingestor, Source, Summary, Transport};
 use exchange_store::Store;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sqlx::Connection;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::harness::TestDb;
 
-/// A deterministic generator (xorshift): every run of a test does the same thing.
-pub struct Rng(u64);
+/// A seeded ChaCha8 stream: every run of a test with the same seed draws the same values.
+pub struct Rng(ChaCha8Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
+        Rng(ChaCha8Rng::seed_from_u64(seed))
     }
+
+    /// A draw in `0..n` (`0` for `n = 0`); the modulo's bias is immaterial to the tests.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
+        self.0.next_u64() % n.max(1)
     }
 }
 
