@@ -8,6 +8,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::transfer::Transfer;
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -16,20 +17,7 @@ const SECOND: i64 = 1_000_000;
 
 /// A 1 CC transfer from `sender` to `receiver`; inputs are picked at execution.
 fn transfer(factory: &str, dso: &str, sender: &str, receiver: &str) -> Value {
-    json!({"ExerciseCommand": {
-        "templateId": FACTORY, "contractId": factory,
-        "choice": "TransferFactory_Transfer",
-        "choiceArgument": {
-            "expectedAdmin": dso,
-            "transfer": {
-                "sender": sender, "receiver": receiver, "amount": "1",
-                "instrumentId": {"admin": dso, "id": "Amulet"},
-                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                "inputHoldingCids": [], "meta": {"values": {}},
-            },
-            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-        },
-    }})
+    Transfer::new(dso, "Amulet", sender, receiver, "1").exercise(factory)
 }
 
 fn submission(command: &Value, command_id: &str, act_as: &str, period: Option<Value>) -> Value {

@@ -5,27 +5,12 @@
 
 mod common;
 
+use common::transfer::Transfer;
 use common::*;
 use serde_json::{Value, json};
 
 fn transfer(factory: &str, admin: &str, instrument: &str, sender: &str, receiver: &str) -> Value {
-    json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY, "contractId": factory,
-            "choice": "TransferFactory_Transfer",
-            "choiceArgument": {
-                "expectedAdmin": admin,
-                "transfer": {
-                    "sender": sender, "receiver": receiver, "amount": "2",
-                    "instrumentId": {"admin": admin, "id": instrument},
-                    "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                    "inputHoldingCids": [], "meta": {"values": {}},
-                },
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-            },
-        }}],
-        "commandId": "d-1", "actAs": [sender], "userId": "exchange",
-    })
+    Transfer::new(admin, instrument, sender, receiver, "2").submission(factory, "d-1", sender)
 }
 
 fn disclosed_ids(command: &Value) -> Vec<String> {

@@ -6,6 +6,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::transfer::Transfer;
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -171,27 +172,16 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
     client.preapproval(&alice).await;
     let input = client.mint(&party, "25").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &party).await;
+    let transfer = Transfer {
+        inputs: &[&input],
+        ..Transfer::new(&dso, "Amulet", &party, &alice, "10")
+    };
     let prepared = client
         .prepare(
             &sandbox,
             json!({
                 "userId": "exchange", "commandId": "custody-1",
-                "commands": [{"ExerciseCommand": {
-                    "templateId": FACTORY, "contractId": factory,
-                    "choice": "TransferFactory_Transfer",
-                    "choiceArgument": {
-                        "expectedAdmin": dso,
-                        "transfer": {
-                            "sender": party, "receiver": alice, "amount": "10",
-                            "instrumentId": {"admin": dso, "id": "Amulet"},
-                            "requestedAt": "2025-09-26T09:00:00Z",
-                            "executeBefore": "2099-01-01T00:00:00Z",
-                            "inputHoldingCids": [input],
-                            "meta": {"values": {}},
-                        },
-                        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-                    },
-                }}],
+                "commands": [transfer.exercise(&factory)],
                 "actAs": [party], "readAs": [], "disclosedContracts": [],
                 "synchronizerId": "", "packageIdSelectionPreference": [],
                 "verboseHashing": false, "prefetchContractKeys": [],
