@@ -141,7 +141,9 @@ async fn a_release_after_max_record_time_times_out_on_the_completion_stream() {
     .unwrap();
     let max = now.checked_add_micros(10_000_000).unwrap();
     let max = serde_json::to_value(max).unwrap();
-    let signed = setup.signed_withdrawal("w-late", &[&holding], max.as_str()).await;
+    let signed = setup
+        .signed_withdrawal("w-late", &[&holding], max.as_str())
+        .await;
     hold(client, true).await;
     let begin = client.ledger_end().await;
     // Accepted in time: maxRecordTime is a sequencing bound, checked when it is sequenced.

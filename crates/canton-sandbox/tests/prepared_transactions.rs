@@ -17,19 +17,11 @@ use canton_interactive::{
     hash_prepared_transaction,
 };
 use canton_sandbox::TamperKind;
+use common::external::{External, external_party};
+use common::transfer::{EXECUTE_BEFORE, REQUESTED_AT};
 use common::*;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::Signer;
 use serde_json::{Value, json};
-
-const REASON: &str = "splice.lfdecentralizedtrust.org/reason";
-const REQUESTED_AT: &str = "2025-09-26T09:00:00Z";
-const EXECUTE_BEFORE: &str = "2099-01-01T00:00:00Z";
-
-struct External {
-    party: String,
-    fingerprint: String,
-    key: SigningKey,
-}
 
 struct Net {
     sandbox: canton_sandbox::Sandbox,
@@ -44,19 +36,7 @@ struct Net {
 async fn net() -> Net {
     let sandbox = start_empty().await;
     let client = Client::new(&sandbox);
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let answer = client
-        .post(
-            "/sandbox/control/external-parties",
-            &json!({"hint": "treasury", "publicKey": BASE64.encode(key.verifying_key().as_bytes())}),
-        )
-        .await
-        .ok();
-    let treasury = External {
-        party: answer["party"].as_str().unwrap().to_owned(),
-        fingerprint: answer["publicKeyFingerprint"].as_str().unwrap().to_owned(),
-        key,
-    };
+    let treasury = external_party(&client, "treasury", 7).await;
     let alice = client.party("alice").await;
     client.preapproval(&alice).await;
     let bob = client.party("bob").await;
@@ -87,26 +67,21 @@ impl Net {
     async fn prepare_transfer(&self, t: &Transfer<'_>) -> Answer {
         let (factory, admin) =
             registry_factory(&self.sandbox, t.instrument, &self.treasury.party).await;
+        let transfer = common::transfer::Transfer {
+            inputs: t.inputs,
+            reason: Some(t.command_id),
+            ..common::transfer::Transfer::new(
+                &admin,
+                t.instrument,
+                &self.treasury.party,
+                t.receiver,
+                t.amount,
+            )
+        };
         let request = json!({
             "userId": "exchange",
             "commandId": t.command_id,
-            "commands": [{"ExerciseCommand": {
-                "templateId": FACTORY,
-                "contractId": factory,
-                "choice": "TransferFactory_Transfer",
-                "choiceArgument": {
-                    "expectedAdmin": admin,
-                    "transfer": {
-                        "sender": self.treasury.party, "receiver": t.receiver, "amount": t.amount,
-                        "instrumentId": {"admin": admin, "id": t.instrument},
-                        "requestedAt": REQUESTED_AT,
-                        "executeBefore": EXECUTE_BEFORE,
-                        "inputHoldingCids": t.inputs,
-                        "meta": {"values": {REASON: t.command_id}},
-                    },
-                    "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-                },
-            }}],
+            "commands": [transfer.exercise(&factory)],
             "actAs": [self.treasury.party],
             "verboseHashing": t.verbose,
         });
