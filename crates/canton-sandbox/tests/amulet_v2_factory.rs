@@ -489,13 +489,7 @@ async fn a_dual_sbx_is_transferred_through_v2_s_interface_too() {
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&treasury, "50").await;
     let sbx = sandbox
         .info()
         .tokens

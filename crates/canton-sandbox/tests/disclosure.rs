@@ -87,13 +87,7 @@ async fn an_sbx_receiver_needs_the_lock_disclosed_to_accept() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     let bob = client.party("bob").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": alice, "amount": "9"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&alice, "9").await;
     let offer = client
         .post(
             "/sandbox/control/offers",

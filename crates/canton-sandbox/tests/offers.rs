@@ -55,13 +55,7 @@ async fn offers_accept_reject_withdraw_and_expire() {
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "100"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&treasury, "100").await;
     let offer = |amount: &str, memo: &str| {
         let body = json!({"sender": treasury, "receiver": alice, "amount": amount, "memo": memo});
         let client = &client;

@@ -50,18 +50,6 @@ async fn net() -> Net {
 }
 
 impl Net {
-    async fn sbx_mint(&self, owner: &str, amount: &str) -> String {
-        let answer = self
-            .client
-            .post(
-                "/sandbox/control/token/mint",
-                &json!({"owner": owner, "amount": amount}),
-            )
-            .await
-            .ok();
-        answer["contractId"].as_str().unwrap().to_owned()
-    }
-
     /// A `TransferFactory_Transfer` of `instrument` from the treasury, prepared (with the
     /// registry's disclosures, as a wallet adds them).
     async fn prepare_transfer(&self, t: &Transfer<'_>) -> Answer {
@@ -448,9 +436,9 @@ async fn canton_coin_direct_offer_and_self_transfers_round_trip_as_protobuf() {
 async fn sbx_offers_self_transfers_and_instruction_choices_round_trip_as_protobuf() {
     let net = net().await;
     let treasury = net.treasury.party.clone();
-    let a = net.sbx_mint(&treasury, "50").await;
-    let b = net.sbx_mint(&treasury, "50").await;
-    net.sbx_mint(&net.bob, "50").await;
+    let a = net.client.sbx_mint(&treasury, "50").await;
+    let b = net.client.sbx_mint(&treasury, "50").await;
+    net.client.sbx_mint(&net.bob, "50").await;
 
     for (command_id, receiver, input) in [("sbx-offer", &net.bob, &a), ("sbx-self", &treasury, &b)]
     {

@@ -167,13 +167,7 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&treasury, "50").await;
     let (token, admin) = registry_of(&sandbox, "SBX");
     let arguments = transfer(&admin, "SBX", &treasury, &alice);
     let (status, factory) = post_abs(

@@ -230,13 +230,7 @@ async fn sbx_self_transfer_merges_and_splits_at_once() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     for a in ["7", "8"] {
-        client
-            .post(
-                "/sandbox/control/token/mint",
-                &json!({"owner": alice, "amount": a}),
-            )
-            .await
-            .ok();
+        client.sbx_mint(&alice, a).await;
     }
     let before = holdings(&client, "/sandbox/control/token/holdings", &alice).await;
     let inputs: Vec<String> = before.iter().map(|(c, _)| c.clone()).collect();

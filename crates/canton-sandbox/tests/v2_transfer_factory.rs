@@ -60,13 +60,7 @@ async fn v2_s_transfer_commits_an_offer_shaped_as_splice_s_and_other_shapes_are_
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&treasury, "50").await;
     let token = sandbox
         .info()
         .tokens

@@ -198,6 +198,18 @@ impl Client {
         v["contractId"].as_str().unwrap().to_owned()
     }
 
+    /// An SBX holding of `amount` minted by the issuer to `owner`: its contract id.
+    pub async fn sbx_mint(&self, owner: &str, amount: &str) -> String {
+        let v = self
+            .post(
+                "/sandbox/control/token/mint",
+                &json!({"owner": owner, "amount": amount}),
+            )
+            .await
+            .ok();
+        v["contractId"].as_str().unwrap().to_owned()
+    }
+
     /// `/v2/interactive-submission/prepare` of `request` with the registry's disclosures added.
     pub async fn prepare(&self, sandbox: &Sandbox, request: Value) -> Answer {
         self.post(
