@@ -359,13 +359,8 @@ async fn accept_pays_the_receiver_reject_and_withdraw_return_the_funds_and_expir
 #[tokio::test]
 async fn an_offer_and_its_accept_through_the_registry_and_the_ledger_api() {
     let s = story().await;
-    let info = s._sandbox.info();
-    let amulet = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .unwrap();
-    let (registry, dso) = (amulet.registry_url.clone(), amulet.admin.clone());
+    let amulet = advertised(&s._sandbox, "Amulet");
+    let (registry, dso) = (amulet.registry_url, amulet.admin);
     let transfer = Transfer {
         reason: Some("w-7"),
         ..Transfer::new(&dso, "Amulet", &s.treasury, &s.bob, "5")
@@ -386,7 +381,7 @@ async fn an_offer_and_its_accept_through_the_registry_and_the_ledger_api() {
     assert_eq!(status, 200, "{factory}");
     assert_eq!(factory["transferKind"], "offer");
     s.client
-        .submit_and_wait(&transfer.from_registry(&factory, "offer-1", &s.treasury))
+        .submit_and_wait(&transfer.registry_submission(&factory, "offer-1", &s.treasury))
         .await
         .ok();
     let pending = s

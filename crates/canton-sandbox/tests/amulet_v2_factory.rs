@@ -64,12 +64,7 @@ async fn world(config: SandboxConfig) -> World {
     let bob = client.party("bob").await;
     let validator = client.party("aValidator").await;
     client.preapproval(&validator).await;
-    let amulet = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .unwrap();
+    let amulet = advertised(&sandbox, "Amulet");
     World {
         sandbox,
         client,
@@ -490,12 +485,7 @@ async fn a_dual_sbx_is_transferred_through_v2_s_interface_too() {
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
     client.sbx_mint(&treasury, "50").await;
-    let sbx = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "SBX")
-        .unwrap();
+    let sbx = advertised(&sandbox, "SBX");
     let (_, instrument) = get_abs(&format!(
         "{}/registry/metadata/v1/instruments/SBX",
         sbx.registry_url

@@ -59,13 +59,8 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     let alice = client.party("alice").await;
     let carol = client.party("carol").await;
     client.mint(&alice, "20").await;
-    let info = sandbox.info();
-    let token = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .unwrap();
-    let (registry, dso) = (token.registry_url.clone(), token.admin.clone());
+    let token = advertised(&sandbox, "Amulet");
+    let (registry, dso) = (token.registry_url, token.admin);
 
     // Two offers to carol (no preapproval), valid for a day.
     let first = client
@@ -99,7 +94,7 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
                 ..Transfer::new(&dso, "Amulet", &alice, &alice, &amount)
             };
             let factory = transfer_factory(&registry, &transfer.choice_argument()).await;
-            transfer.from_registry(&factory, &id, &alice)
+            transfer.registry_submission(&factory, &id, &alice)
         }
     };
 

@@ -10,13 +10,8 @@ use serde_json::{Value, json};
 
 /// The registry base URL and admin of `instrument`, from the info file.
 fn registry_of(sandbox: &canton_sandbox::Sandbox, instrument: &str) -> (String, String) {
-    let info = sandbox.info();
-    let token = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == instrument)
-        .expect("advertised");
-    (token.registry_url.clone(), token.admin.clone())
+    let token = advertised(sandbox, instrument);
+    (token.registry_url, token.admin)
 }
 
 /// A transfer of 5, as the tests ask the registry about it.
@@ -123,7 +118,7 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     );
 
     let done = client
-        .submit_and_wait(&arguments.from_registry(&direct, "r-1", &treasury))
+        .submit_and_wait(&arguments.registry_submission(&direct, "r-1", &treasury))
         .await
         .ok();
     assert!(done["updateId"].is_string());
@@ -178,7 +173,7 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     assert_eq!(status, 200, "{factory}");
     assert_eq!(factory["transferKind"], "offer");
     client
-        .submit_and_wait(&arguments.from_registry(&factory, "o-1", &treasury))
+        .submit_and_wait(&arguments.registry_submission(&factory, "o-1", &treasury))
         .await
         .ok();
     let pending = client

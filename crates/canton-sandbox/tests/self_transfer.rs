@@ -21,12 +21,7 @@ async fn self_transfer_command(
     inputs: &[String],
     command_id: &str,
 ) -> (Value, Value) {
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == instrument)
-        .expect("advertised");
+    let token = advertised(sandbox, instrument);
     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let transfer = Transfer {
         inputs: &inputs,
@@ -34,7 +29,7 @@ async fn self_transfer_command(
         ..Transfer::new(&token.admin, instrument, party, party, amount)
     };
     let factory = transfer_factory(&token.registry_url, &transfer.choice_argument()).await;
-    let command = transfer.from_registry(&factory, command_id, party);
+    let command = transfer.registry_submission(&factory, command_id, party);
     (factory, command)
 }
 

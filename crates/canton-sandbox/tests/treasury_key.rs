@@ -138,19 +138,14 @@ async fn the_external_treasury_acts_only_through_signed_submissions() {
 /// A Canton Coin withdrawal of 1 from `sender` to `receiver` spending `input`, with the
 /// registry's factory, choice context and disclosures, as a wallet builds it.
 async fn withdrawal(sandbox: &Sandbox, sender: &str, receiver: &str, input: &str) -> Value {
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .expect("advertised");
+    let token = advertised(sandbox, "Amulet");
     let transfer = Transfer {
         inputs: &[input],
         reason: Some("unsigned"),
         ..Transfer::new(&token.admin, "Amulet", sender, receiver, "1")
     };
     let factory = transfer_factory(&token.registry_url, &transfer.choice_argument()).await;
-    transfer.from_registry(&factory, "withdrawal-by-hand", sender)
+    transfer.registry_submission(&factory, "withdrawal-by-hand", sender)
 }
 
 /// A real node hosts an external party with confirmation rights only: an ordinary submission

@@ -61,12 +61,7 @@ async fn v2_s_transfer_commits_an_offer_shaped_as_splice_s_and_other_shapes_are_
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
     client.sbx_mint(&treasury, "50").await;
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "SBX")
-        .unwrap();
+    let token = advertised(&sandbox, "SBX");
     let v2_argument = |actors: &[&str]| {
         json!({
             "transfer": transfer(&token.admin, account(&treasury), account(&alice)),

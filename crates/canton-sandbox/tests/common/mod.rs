@@ -414,6 +414,16 @@ pub async fn transfer_factory(registry_url: &str, arguments: &Value) -> Value {
         .expect("JSON")
 }
 
+/// The token `instrument` as the sandbox's info file advertises it (admin, registry URL).
+pub fn advertised(sandbox: &Sandbox, instrument: &str) -> canton_sandbox::info::InfoToken {
+    sandbox
+        .info()
+        .tokens
+        .into_iter()
+        .find(|t| t.instrument_id == instrument)
+        .expect("advertised")
+}
+
 /// `(factoryId, admin)` of `instrument` as a wallet finds them: the registry URL from the info
 /// file, then `transfer-factory` for a self-transfer by `party` (the factory does not depend on
 /// the kind).
@@ -422,12 +432,7 @@ pub async fn registry_factory(
     instrument: &str,
     party: &str,
 ) -> (String, String) {
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == instrument)
-        .expect("advertised");
+    let token = advertised(sandbox, instrument);
     let arguments = transfer::Transfer::new(&token.admin, instrument, party, party, "1");
     let answer = transfer_factory(&token.registry_url, &arguments.choice_argument()).await;
     (

@@ -86,7 +86,7 @@ impl<'a> Transfer<'a> {
 
     /// A `submit-and-wait` request as a wallet writes it from the registry's `transfer-factory`
     /// answer `factory`: its factory, with its choice context and disclosed contracts.
-    pub fn from_registry(&self, factory: &Value, command_id: &str, act_as: &str) -> Value {
+    pub fn registry_submission(&self, factory: &Value, command_id: &str, act_as: &str) -> Value {
         let factory_id = factory["factoryId"].as_str().expect("factoryId");
         let mut request = self.submission(factory_id, command_id, act_as);
         let context = &factory["choiceContext"];
