@@ -6,6 +6,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::external::execute_request;
 use common::transfer::Transfer;
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
@@ -189,18 +190,8 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
         )
         .await
         .ok();
-    let hash = BASE64
-        .decode(prepared["preparedTransactionHash"].as_str().unwrap())
-        .unwrap();
     let done = client
-        .execute_and_wait(&json!({
-            "preparedTransaction": prepared["preparedTransaction"],
-            "partySignatures": {"signatures": [{"party": party,
-                "signatures": [signature(&hash, &key, &fingerprint)]}]},
-            "deduplicationPeriod": {"Empty": {}},
-            "submissionId": "s-1", "userId": "exchange",
-            "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
-        }))
+        .execute_and_wait(&execute_request(&prepared, &party, &fingerprint, &key))
         .await
         .ok();
     assert!(done["updateId"].is_string(), "{done}");
