@@ -142,6 +142,18 @@ impl World {
 }
 
 impl World {
+    /// The amounts of bob's Canton Coin holdings, as the ledger has them.
+    fn bob_amulet_amounts(&self) -> Vec<String> {
+        self.sandbox.with_world(|world| {
+            world
+                .amulet
+                .holdings(&world.ledger, &self.bob)
+                .iter()
+                .map(|h| h.amount.to_string())
+                .collect()
+        })
+    }
+
     /// `choice` (`accept` …) on an Amulet instruction through V2's interface and registry API.
     async fn act_v2(&self, instruction: &Value, choice: &str, actor: &str) -> Answer {
         let cid = instruction.as_str().unwrap();
@@ -317,15 +329,7 @@ async fn v2_transfers_of_amulet_have_the_recorded_trees_under_v2_s_root() {
         &under_v2_instruction_choice(&recorded(13)),
         &ours,
     );
-    w.sandbox.with_world(|world| {
-        let held: Vec<String> = world
-            .amulet
-            .holdings(&world.ledger, &w.bob)
-            .iter()
-            .map(|h| h.amount.to_string())
-            .collect();
-        assert_eq!(held, ["1000.0000000000"]);
-    });
+    assert_eq!(w.bob_amulet_amounts(), ["1000.0000000000"]);
 }
 
 #[tokio::test]
@@ -455,15 +459,7 @@ async fn with_the_receiver_among_the_actors_the_transfer_completes_at_once() {
         ],
         "{tx:#}"
     );
-    w.sandbox.with_world(|world| {
-        let held: Vec<String> = world
-            .amulet
-            .holdings(&world.ledger, &w.bob)
-            .iter()
-            .map(|h| h.amount.to_string())
-            .collect();
-        assert_eq!(held, ["5.0000000000"]);
-    });
+    assert_eq!(w.bob_amulet_amounts(), ["5.0000000000"]);
 }
 
 #[tokio::test]
