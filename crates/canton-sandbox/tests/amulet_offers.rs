@@ -17,16 +17,7 @@ use serde_json::{Value, json};
 
 /// The transaction at `offset` as `party` reads it with the guide's filter.
 async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
-    let answer = client
-        .post(
-            "/v2/updates/update-by-offset",
-            &json!({"offset": offset, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
-        )
-        .await
-        .ok();
-    answer["update"]["Transaction"]["value"].clone()
+    tx_at_with(client, guide_filter(party), offset).await
 }
 
 fn event(e: &Value) -> &Value {

@@ -12,16 +12,8 @@ use serde_json::{Value, json};
 
 /// (nodeId, kind, choice or template entity) of each event of the update at `offset` for `party`.
 async fn shape(client: &Client, party: &str, offset: i64) -> Vec<(i64, String, String)> {
-    let tx = client
-        .post(
-            "/v2/updates/update-by-offset",
-            &json!({"offset": offset, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
-        )
-        .await
-        .ok();
-    tx["update"]["Transaction"]["value"]["events"]
+    let tx = tx_at_with(client, guide_filter(party), offset).await;
+    tx["events"]
         .as_array()
         .unwrap()
         .iter()

@@ -515,12 +515,18 @@ pub fn v2_filter(party: &str) -> Value {
     filter
 }
 
+/// The transaction at `offset` as `party` reads it with the CLI's filter ([`v2_filter`]).
 pub async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
+    tx_at_with(client, v2_filter(party), offset).await
+}
+
+/// The transaction at `offset` with its ledger effects, as `event_format` lets a reader see it.
+pub async fn tx_at_with(client: &Client, event_format: Value, offset: i64) -> Value {
     let answer = client
         .post(
             "/v2/updates/update-by-offset",
             &json!({"offset": offset, "updateFormat": {"includeTransactions": {
-                "eventFormat": v2_filter(party),
+                "eventFormat": event_format,
                 "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
         )
         .await
