@@ -11,21 +11,13 @@ mod common;
 use std::collections::BTreeSet;
 
 use canton_sandbox::token::SpliceRelease;
+use common::transfer::Transfer;
 use common::*;
 use serde_json::{Value, json};
 
 /// The transaction at `offset` as `party` reads it with the guide's filter.
 async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
-    let answer = client
-        .post(
-            "/v2/updates/update-by-offset",
-            &json!({"offset": offset, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
-        )
-        .await
-        .ok();
-    answer["update"]["Transaction"]["value"].clone()
+    tx_at_with(client, guide_filter(party), offset).await
 }
 
 fn event(e: &Value) -> &Value {
@@ -358,23 +350,12 @@ async fn accept_pays_the_receiver_reject_and_withdraw_return_the_funds_and_expir
 #[tokio::test]
 async fn an_offer_and_its_accept_through_the_registry_and_the_ledger_api() {
     let s = story().await;
-    let info = s._sandbox.info();
-    let amulet = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .unwrap();
-    let (registry, dso) = (amulet.registry_url.clone(), amulet.admin.clone());
-    let mut arguments = json!({
-        "expectedAdmin": dso,
-        "transfer": {
-            "sender": s.treasury, "receiver": s.bob, "amount": "5",
-            "instrumentId": {"admin": dso, "id": "Amulet"},
-            "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-            "inputHoldingCids": [], "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": "w-7"}},
-        },
-        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-    });
+    let amulet = advertised(&s._sandbox, "Amulet");
+    let (registry, dso) = (amulet.registry_url, amulet.admin);
+    let transfer = Transfer {
+        reason: Some("w-7"),
+        ..Transfer::new(&dso, "Amulet", &s.treasury, &s.bob, "5")
+    };
     let http = reqwest::Client::new();
     let post = |url: String, body: Value| {
         let http = http.clone();
@@ -385,21 +366,13 @@ async fn an_offer_and_its_accept_through_the_registry_and_the_ledger_api() {
     };
     let (status, factory) = post(
         format!("{registry}/registry/transfer-instruction/v1/transfer-factory"),
-        json!({"choiceArguments": arguments}),
+        json!({"choiceArguments": transfer.choice_argument()}),
     )
     .await;
     assert_eq!(status, 200, "{factory}");
     assert_eq!(factory["transferKind"], "offer");
-    arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
     s.client
-        .submit_and_wait(&json!({
-            "commands": [{"ExerciseCommand": {
-                "templateId": FACTORY, "contractId": factory["factoryId"],
-                "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
-            }}],
-            "commandId": "offer-1", "actAs": [s.treasury], "userId": "exchange",
-            "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
-        }))
+        .submit_and_wait(&transfer.registry_submission(&factory, "offer-1", &s.treasury))
         .await
         .ok();
     let pending = s

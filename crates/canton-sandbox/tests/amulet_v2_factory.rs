@@ -64,12 +64,7 @@ async fn world(config: SandboxConfig) -> World {
     let bob = client.party("bob").await;
     let validator = client.party("aValidator").await;
     client.preapproval(&validator).await;
-    let amulet = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .unwrap();
+    let amulet = advertised(&sandbox, "Amulet");
     World {
         sandbox,
         client,
@@ -147,6 +142,18 @@ impl World {
 }
 
 impl World {
+    /// The amounts of bob's Canton Coin holdings, as the ledger has them.
+    fn bob_amulet_amounts(&self) -> Vec<String> {
+        self.sandbox.with_world(|world| {
+            world
+                .amulet
+                .holdings(&world.ledger, &self.bob)
+                .iter()
+                .map(|h| h.amount.to_string())
+                .collect()
+        })
+    }
+
     /// `choice` (`accept` …) on an Amulet instruction through V2's interface and registry API.
     async fn act_v2(&self, instruction: &Value, choice: &str, actor: &str) -> Answer {
         let cid = instruction.as_str().unwrap();
@@ -322,15 +329,7 @@ async fn v2_transfers_of_amulet_have_the_recorded_trees_under_v2_s_root() {
         &under_v2_instruction_choice(&recorded(13)),
         &ours,
     );
-    w.sandbox.with_world(|world| {
-        let held: Vec<String> = world
-            .amulet
-            .holdings(&world.ledger, &w.bob)
-            .iter()
-            .map(|h| h.amount.to_string())
-            .collect();
-        assert_eq!(held, ["1000.0000000000"]);
-    });
+    assert_eq!(w.bob_amulet_amounts(), ["1000.0000000000"]);
 }
 
 #[tokio::test]
@@ -460,15 +459,7 @@ async fn with_the_receiver_among_the_actors_the_transfer_completes_at_once() {
         ],
         "{tx:#}"
     );
-    w.sandbox.with_world(|world| {
-        let held: Vec<String> = world
-            .amulet
-            .holdings(&world.ledger, &w.bob)
-            .iter()
-            .map(|h| h.amount.to_string())
-            .collect();
-        assert_eq!(held, ["5.0000000000"]);
-    });
+    assert_eq!(w.bob_amulet_amounts(), ["5.0000000000"]);
 }
 
 #[tokio::test]
@@ -489,19 +480,8 @@ async fn a_dual_sbx_is_transferred_through_v2_s_interface_too() {
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
-    let sbx = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "SBX")
-        .unwrap();
+    client.sbx_mint(&treasury, "50").await;
+    let sbx = advertised(&sandbox, "SBX");
     let (_, instrument) = get_abs(&format!(
         "{}/registry/metadata/v1/instruments/SBX",
         sbx.registry_url

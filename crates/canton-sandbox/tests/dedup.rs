@@ -8,28 +8,17 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::external::execute_request;
+use common::transfer::Transfer;
 use common::*;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 const SECOND: i64 = 1_000_000;
 
 /// A 1 CC transfer from `sender` to `receiver`; inputs are picked at execution.
 fn transfer(factory: &str, dso: &str, sender: &str, receiver: &str) -> Value {
-    json!({"ExerciseCommand": {
-        "templateId": FACTORY, "contractId": factory,
-        "choice": "TransferFactory_Transfer",
-        "choiceArgument": {
-            "expectedAdmin": dso,
-            "transfer": {
-                "sender": sender, "receiver": receiver, "amount": "1",
-                "instrumentId": {"admin": dso, "id": "Amulet"},
-                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                "inputHoldingCids": [], "meta": {"values": {}},
-            },
-            "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-        },
-    }})
+    Transfer::new(dso, "Amulet", sender, receiver, "1").exercise(factory)
 }
 
 fn submission(command: &Value, command_id: &str, act_as: &str, period: Option<Value>) -> Value {
@@ -167,21 +156,8 @@ async fn an_interactive_execution_is_deduplicated_by_its_own_period() {
         )
         .await
         .ok();
-    let hash = BASE64
-        .decode(prepared["preparedTransactionHash"].as_str().unwrap())
-        .unwrap();
-    let execute = json!({
-        "preparedTransaction": prepared["preparedTransaction"],
-        "partySignatures": {"signatures": [{"party": party, "signatures": [{
-            "format": "SIGNATURE_FORMAT_CONCAT",
-            "signature": BASE64.encode(key.sign(&hash).to_bytes()),
-            "signedBy": fingerprint,
-            "signingAlgorithmSpec": "SIGNING_ALGORITHM_SPEC_ED25519",
-        }]}]},
-        "deduplicationPeriod": duration(10),
-        "submissionId": "s-1", "userId": "exchange",
-        "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
-    });
+    let mut execute = execute_request(&prepared, &party, &fingerprint, &key);
+    execute["deduplicationPeriod"] = duration(10);
     let path = "/v2/interactive-submission/executeAndWait";
     client.post(path, &execute).await.ok();
     let duplicate = client.post(path, &execute).await;

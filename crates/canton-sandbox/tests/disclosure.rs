@@ -5,27 +5,12 @@
 
 mod common;
 
+use common::transfer::Transfer;
 use common::*;
 use serde_json::{Value, json};
 
 fn transfer(factory: &str, admin: &str, instrument: &str, sender: &str, receiver: &str) -> Value {
-    json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY, "contractId": factory,
-            "choice": "TransferFactory_Transfer",
-            "choiceArgument": {
-                "expectedAdmin": admin,
-                "transfer": {
-                    "sender": sender, "receiver": receiver, "amount": "2",
-                    "instrumentId": {"admin": admin, "id": instrument},
-                    "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                    "inputHoldingCids": [], "meta": {"values": {}},
-                },
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-            },
-        }}],
-        "commandId": "d-1", "actAs": [sender], "userId": "exchange",
-    })
+    Transfer::new(admin, instrument, sender, receiver, "2").submission(factory, "d-1", sender)
 }
 
 fn disclosed_ids(command: &Value) -> Vec<String> {
@@ -102,13 +87,7 @@ async fn an_sbx_receiver_needs_the_lock_disclosed_to_accept() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     let bob = client.party("bob").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": alice, "amount": "9"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&alice, "9").await;
     let offer = client
         .post(
             "/sandbox/control/offers",

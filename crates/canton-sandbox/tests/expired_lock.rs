@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::transfer::Transfer;
 use common::*;
 use serde_json::{Value, json};
 
@@ -58,13 +59,8 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
     let alice = client.party("alice").await;
     let carol = client.party("carol").await;
     client.mint(&alice, "20").await;
-    let info = sandbox.info();
-    let token = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .unwrap();
-    let (registry, dso) = (token.registry_url.clone(), token.admin.clone());
+    let token = advertised(&sandbox, "Amulet");
+    let (registry, dso) = (token.registry_url, token.admin);
 
     // Two offers to carol (no preapproval), valid for a day.
     let first = client
@@ -92,31 +88,13 @@ async fn after_expiry_the_sender_spends_the_lock_and_reject_only_archives_the_in
         let id = id.to_owned();
         let amount = amount.to_owned();
         async move {
-            let mut arguments = json!({
-                "expectedAdmin": dso,
-                "transfer": {
-                    "sender": alice, "receiver": alice, "amount": amount,
-                    "instrumentId": {"admin": dso, "id": "Amulet"},
-                    "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                    "inputHoldingCids": inputs, "meta": {"values": {}},
-                },
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-            });
-            let (_, factory) = post_abs(
-                &format!("{registry}/registry/transfer-instruction/v1/transfer-factory"),
-                &json!({"choiceArguments": arguments}),
-            )
-            .await;
-            arguments["extraArgs"]["context"] =
-                factory["choiceContext"]["choiceContextData"].clone();
-            json!({
-                "commands": [{"ExerciseCommand": {
-                    "templateId": FACTORY, "contractId": factory["factoryId"],
-                    "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
-                }}],
-                "commandId": id, "actAs": [alice], "userId": "exchange",
-                "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
-            })
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            let transfer = Transfer {
+                inputs: &inputs,
+                ..Transfer::new(&dso, "Amulet", &alice, &alice, &amount)
+            };
+            let factory = transfer_factory(&registry, &transfer.choice_argument()).await;
+            transfer.registry_submission(&factory, &id, &alice)
         }
     };
 

@@ -6,6 +6,8 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::external::execute_request;
+use common::transfer::Transfer;
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -171,27 +173,16 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
     client.preapproval(&alice).await;
     let input = client.mint(&party, "25").await;
     let (factory, dso) = registry_factory(&sandbox, "Amulet", &party).await;
+    let transfer = Transfer {
+        inputs: &[&input],
+        ..Transfer::new(&dso, "Amulet", &party, &alice, "10")
+    };
     let prepared = client
         .prepare(
             &sandbox,
             json!({
                 "userId": "exchange", "commandId": "custody-1",
-                "commands": [{"ExerciseCommand": {
-                    "templateId": FACTORY, "contractId": factory,
-                    "choice": "TransferFactory_Transfer",
-                    "choiceArgument": {
-                        "expectedAdmin": dso,
-                        "transfer": {
-                            "sender": party, "receiver": alice, "amount": "10",
-                            "instrumentId": {"admin": dso, "id": "Amulet"},
-                            "requestedAt": "2025-09-26T09:00:00Z",
-                            "executeBefore": "2099-01-01T00:00:00Z",
-                            "inputHoldingCids": [input],
-                            "meta": {"values": {}},
-                        },
-                        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-                    },
-                }}],
+                "commands": [transfer.exercise(&factory)],
                 "actAs": [party], "readAs": [], "disclosedContracts": [],
                 "synchronizerId": "", "packageIdSelectionPreference": [],
                 "verboseHashing": false, "prefetchContractKeys": [],
@@ -199,18 +190,8 @@ async fn generate_topology_allocate_then_transfer_by_interactive_submission() {
         )
         .await
         .ok();
-    let hash = BASE64
-        .decode(prepared["preparedTransactionHash"].as_str().unwrap())
-        .unwrap();
     let done = client
-        .execute_and_wait(&json!({
-            "preparedTransaction": prepared["preparedTransaction"],
-            "partySignatures": {"signatures": [{"party": party,
-                "signatures": [signature(&hash, &key, &fingerprint)]}]},
-            "deduplicationPeriod": {"Empty": {}},
-            "submissionId": "s-1", "userId": "exchange",
-            "hashingSchemeVersion": "HASHING_SCHEME_VERSION_V2",
-        }))
+        .execute_and_wait(&execute_request(&prepared, &party, &fingerprint, &key))
         .await
         .ok();
     assert!(done["updateId"].is_string(), "{done}");

@@ -16,6 +16,7 @@ use canton_sandbox::model::tree::parties;
 use canton_sandbox::model::{Fetch, LedgerError, Node as TxNode, SubmissionMeta};
 use canton_sandbox::token::{InstructionChoice, OfferRequest, TransferRequest};
 use canton_sandbox::{Sandbox, SandboxConfig, Scenario};
+use common::transfer::Transfer;
 use common::*;
 use exchange_core::{Amount, Timestamp};
 use futures_util::{SinkExt, StreamExt};
@@ -417,16 +418,8 @@ async fn submissions_commit_where_their_inputs_live() {
     let alice = sandbox.parties().customers["alice"].clone();
     let (factory, admin) = registry_factory(&sandbox, "SBX", &treasury).await;
     let command = |id: &str, synchronizer: Option<&str>| {
-        let mut c = json!({"commands": [{"ExerciseCommand": {
-            "templateId": FACTORY,
-            "contractId": factory, "choice": "TransferFactory_Transfer",
-            "choiceArgument": {"expectedAdmin": admin, "transfer": {
-                "sender": treasury, "receiver": alice, "amount": "3",
-                "instrumentId": {"admin": admin, "id": "SBX"},
-                "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-                "inputHoldingCids": [], "meta": {"values": {}}},
-                "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}}}}}],
-            "commandId": id, "actAs": [treasury], "userId": "exchange"});
+        let mut c = Transfer::new(&admin, "SBX", &treasury, &alice, "3")
+            .submission(&factory, id, &treasury);
         if let Some(s) = synchronizer {
             c["synchronizerId"] = json!(s);
         }

@@ -12,16 +12,8 @@ use serde_json::{Value, json};
 
 /// (nodeId, kind, choice or template entity) of each event of the update at `offset` for `party`.
 async fn shape(client: &Client, party: &str, offset: i64) -> Vec<(i64, String, String)> {
-    let tx = client
-        .post(
-            "/v2/updates/update-by-offset",
-            &json!({"offset": offset, "updateFormat": {"includeTransactions": {
-                "eventFormat": guide_filter(party),
-                "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
-        )
-        .await
-        .ok();
-    tx["update"]["Transaction"]["value"]["events"]
+    let tx = tx_at_with(client, guide_filter(party), offset).await;
+    tx["events"]
         .as_array()
         .unwrap()
         .iter()
@@ -55,13 +47,7 @@ async fn offers_accept_reject_withdraw_and_expire() {
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "100"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&treasury, "100").await;
     let offer = |amount: &str, memo: &str| {
         let body = json!({"sender": treasury, "receiver": alice, "amount": amount, "memo": memo});
         let client = &client;

@@ -9,44 +9,6 @@ use common::*;
 use exchange_core::Timestamp;
 use serde_json::{Value, json};
 
-/// A withdrawal of 10 Canton Coin from the treasury's `holding` to alice, prepared and signed.
-async fn signed_withdrawal(
-    setup: &Setup,
-    command_id: &str,
-    holding: &str,
-    max_record_time: Option<&str>,
-) -> Value {
-    let Setup {
-        sandbox,
-        client,
-        treasury,
-        alice,
-        factory,
-        dso,
-    } = setup;
-    let prepared = client
-        .prepare(
-            sandbox,
-            prepare_request(
-                command_id,
-                &treasury.party,
-                alice,
-                factory,
-                dso,
-                &[holding],
-                max_record_time,
-            ),
-        )
-        .await
-        .ok();
-    execute_request(
-        &prepared,
-        &treasury.party,
-        &treasury.fingerprint,
-        &treasury.key,
-    )
-}
-
 async fn execute(client: &Client, signed: &Value) -> Answer {
     client
         .post("/v2/interactive-submission/execute", signed)
@@ -81,7 +43,7 @@ async fn a_held_execution_commits_nothing_until_released_then_commits_once() {
     let setup = setup().await;
     let (client, treasury) = (&setup.client, &setup.treasury);
     let holding = client.mint(&treasury.party, "100").await;
-    let signed = signed_withdrawal(&setup, "w-held", &holding, None).await;
+    let signed = setup.signed_withdrawal("w-held", &[&holding], None).await;
     hold(client, true).await;
     let begin = client.ledger_end().await;
     assert_eq!(execute(client, &signed).await.ok(), json!({}));
@@ -136,7 +98,7 @@ async fn a_restore_loses_held_executions_and_their_inputs_stay_spendable() {
     let (client, treasury, sandbox) = (&setup.client, &setup.treasury, &setup.sandbox);
     let holding = client.mint(&treasury.party, "100").await;
     let backup = sandbox.backup();
-    let signed = signed_withdrawal(&setup, "w-lost", &holding, None).await;
+    let signed = setup.signed_withdrawal("w-lost", &[&holding], None).await;
     sandbox.hold_executions(true);
     assert_eq!(execute(client, &signed).await.ok(), json!({}));
     // A backup taken while it is held does not keep it either: it was only in memory.
@@ -162,7 +124,7 @@ async fn a_restore_loses_held_executions_and_their_inputs_stay_spendable() {
         holding
     );
     // A retry (prepared again, as a client redoes every step) commits, once.
-    let retry = signed_withdrawal(&setup, "w-lost", &holding, None).await;
+    let retry = setup.signed_withdrawal("w-lost", &[&holding], None).await;
     let done = client.execute_and_wait(&retry).await.ok();
     assert!(done["updateId"].is_string(), "{done}");
     assert_eq!(holdings(client, &setup.alice).await.len(), 1);
@@ -179,7 +141,9 @@ async fn a_release_after_max_record_time_times_out_on_the_completion_stream() {
     .unwrap();
     let max = now.checked_add_micros(10_000_000).unwrap();
     let max = serde_json::to_value(max).unwrap();
-    let signed = signed_withdrawal(&setup, "w-late", &holding, max.as_str()).await;
+    let signed = setup
+        .signed_withdrawal("w-late", &[&holding], max.as_str())
+        .await;
     hold(client, true).await;
     let begin = client.ledger_end().await;
     // Accepted in time: maxRecordTime is a sequencing bound, checked when it is sequenced.

@@ -17,19 +17,11 @@ use canton_interactive::{
     hash_prepared_transaction,
 };
 use canton_sandbox::TamperKind;
+use common::external::{External, external_party};
+use common::transfer::{EXECUTE_BEFORE, REQUESTED_AT};
 use common::*;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::Signer;
 use serde_json::{Value, json};
-
-const REASON: &str = "splice.lfdecentralizedtrust.org/reason";
-const REQUESTED_AT: &str = "2025-09-26T09:00:00Z";
-const EXECUTE_BEFORE: &str = "2099-01-01T00:00:00Z";
-
-struct External {
-    party: String,
-    fingerprint: String,
-    key: SigningKey,
-}
 
 struct Net {
     sandbox: canton_sandbox::Sandbox,
@@ -44,19 +36,7 @@ struct Net {
 async fn net() -> Net {
     let sandbox = start_empty().await;
     let client = Client::new(&sandbox);
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let answer = client
-        .post(
-            "/sandbox/control/external-parties",
-            &json!({"hint": "treasury", "publicKey": BASE64.encode(key.verifying_key().as_bytes())}),
-        )
-        .await
-        .ok();
-    let treasury = External {
-        party: answer["party"].as_str().unwrap().to_owned(),
-        fingerprint: answer["publicKeyFingerprint"].as_str().unwrap().to_owned(),
-        key,
-    };
+    let treasury = external_party(&client, "treasury", 7).await;
     let alice = client.party("alice").await;
     client.preapproval(&alice).await;
     let bob = client.party("bob").await;
@@ -70,43 +50,26 @@ async fn net() -> Net {
 }
 
 impl Net {
-    async fn sbx_mint(&self, owner: &str, amount: &str) -> String {
-        let answer = self
-            .client
-            .post(
-                "/sandbox/control/token/mint",
-                &json!({"owner": owner, "amount": amount}),
-            )
-            .await
-            .ok();
-        answer["contractId"].as_str().unwrap().to_owned()
-    }
-
     /// A `TransferFactory_Transfer` of `instrument` from the treasury, prepared (with the
     /// registry's disclosures, as a wallet adds them).
     async fn prepare_transfer(&self, t: &Transfer<'_>) -> Answer {
         let (factory, admin) =
             registry_factory(&self.sandbox, t.instrument, &self.treasury.party).await;
+        let transfer = common::transfer::Transfer {
+            inputs: t.inputs,
+            reason: Some(t.command_id),
+            ..common::transfer::Transfer::new(
+                &admin,
+                t.instrument,
+                &self.treasury.party,
+                t.receiver,
+                t.amount,
+            )
+        };
         let request = json!({
             "userId": "exchange",
             "commandId": t.command_id,
-            "commands": [{"ExerciseCommand": {
-                "templateId": FACTORY,
-                "contractId": factory,
-                "choice": "TransferFactory_Transfer",
-                "choiceArgument": {
-                    "expectedAdmin": admin,
-                    "transfer": {
-                        "sender": self.treasury.party, "receiver": t.receiver, "amount": t.amount,
-                        "instrumentId": {"admin": admin, "id": t.instrument},
-                        "requestedAt": REQUESTED_AT,
-                        "executeBefore": EXECUTE_BEFORE,
-                        "inputHoldingCids": t.inputs,
-                        "meta": {"values": {REASON: t.command_id}},
-                    },
-                    "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-                },
-            }}],
+            "commands": [transfer.exercise(&factory)],
             "actAs": [self.treasury.party],
             "verboseHashing": t.verbose,
         });
@@ -473,9 +436,9 @@ async fn canton_coin_direct_offer_and_self_transfers_round_trip_as_protobuf() {
 async fn sbx_offers_self_transfers_and_instruction_choices_round_trip_as_protobuf() {
     let net = net().await;
     let treasury = net.treasury.party.clone();
-    let a = net.sbx_mint(&treasury, "50").await;
-    let b = net.sbx_mint(&treasury, "50").await;
-    net.sbx_mint(&net.bob, "50").await;
+    let a = net.client.sbx_mint(&treasury, "50").await;
+    let b = net.client.sbx_mint(&treasury, "50").await;
+    net.client.sbx_mint(&net.bob, "50").await;
 
     for (command_id, receiver, input) in [("sbx-offer", &net.bob, &a), ("sbx-self", &treasury, &b)]
     {

@@ -4,46 +4,24 @@
 
 mod common;
 
+use common::transfer::Transfer;
 use common::*;
 use serde_json::{Value, json};
 
 /// The registry base URL and admin of `instrument`, from the info file.
 fn registry_of(sandbox: &canton_sandbox::Sandbox, instrument: &str) -> (String, String) {
-    let info = sandbox.info();
-    let token = info
-        .tokens
-        .iter()
-        .find(|t| t.instrument_id == instrument)
-        .expect("advertised");
-    (token.registry_url.clone(), token.admin.clone())
+    let token = advertised(sandbox, instrument);
+    (token.registry_url, token.admin)
 }
 
-fn choice_arguments(admin: &str, instrument: &str, sender: &str, receiver: &str) -> Value {
-    json!({
-        "expectedAdmin": admin,
-        "transfer": {
-            "sender": sender, "receiver": receiver, "amount": "5",
-            "instrumentId": {"admin": admin, "id": instrument},
-            "requestedAt": "2025-09-26T09:00:00Z",
-            "executeBefore": "2099-01-01T00:00:00Z",
-            "inputHoldingCids": [],
-            "meta": {"values": {}},
-        },
-        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-    })
-}
-
-/// `TransferFactory_Transfer` as a wallet builds it from the registry's answer.
-fn factory_command(id: &str, act_as: &str, mut arguments: Value, factory: &Value) -> Value {
-    arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
-    json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY, "contractId": factory["factoryId"],
-            "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
-        }}],
-        "commandId": id, "actAs": [act_as], "userId": "exchange",
-        "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
-    })
+/// A transfer of 5, as the tests ask the registry about it.
+fn transfer<'a>(
+    admin: &'a str,
+    instrument: &'a str,
+    sender: &'a str,
+    receiver: &'a str,
+) -> Transfer<'a> {
+    Transfer::new(admin, instrument, sender, receiver, "5")
 }
 
 async fn get_abs(url: &str) -> (u16, Value) {
@@ -98,10 +76,10 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     let (amulet, dso) = registry_of(&sandbox, "Amulet");
     let url = format!("{amulet}/registry/transfer-instruction/v1/transfer-factory");
 
-    let arguments = choice_arguments(&dso, "Amulet", &treasury, &alice);
+    let arguments = transfer(&dso, "Amulet", &treasury, &alice);
     let (status, direct) = post_abs(
         &url,
-        &json!({"choiceArguments": arguments, "excludeDebugFields": false}),
+        &json!({"choiceArguments": arguments.choice_argument(), "excludeDebugFields": false}),
     )
     .await;
     assert_eq!(status, 200, "{direct}");
@@ -140,14 +118,14 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     );
 
     let done = client
-        .submit_and_wait(&factory_command("r-1", &treasury, arguments, &direct))
+        .submit_and_wait(&arguments.registry_submission(&direct, "r-1", &treasury))
         .await
         .ok();
     assert!(done["updateId"].is_string());
 
     let (_, offer) = post_abs(
         &url,
-        &json!({"choiceArguments": choice_arguments(&dso, "Amulet", &treasury, &bob), "excludeDebugFields": true}),
+        &json!({"choiceArguments": transfer(&dso, "Amulet", &treasury, &bob).choice_argument(), "excludeDebugFields": true}),
     )
     .await;
     assert_eq!(offer["transferKind"], "offer");
@@ -157,7 +135,7 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     assert!(offer["choiceContext"]["disclosedContracts"][0]["debugPayload"].is_null());
     let (_, own) = post_abs(
         &url,
-        &json!({"choiceArguments": choice_arguments(&dso, "Amulet", &treasury, &treasury)}),
+        &json!({"choiceArguments": transfer(&dso, "Amulet", &treasury, &treasury).choice_argument()}),
     )
     .await;
     assert_eq!(own["transferKind"], "self");
@@ -172,7 +150,7 @@ async fn canton_coin_factory_kinds_and_a_direct_transfer_with_its_context() {
     );
     let (status, _) = post_abs(
         &url,
-        &json!({"choiceArguments": choice_arguments(&dso, "SBX", &treasury, &bob)}),
+        &json!({"choiceArguments": transfer(&dso, "SBX", &treasury, &bob).choice_argument()}),
     )
     .await;
     assert_eq!(status, 400);
@@ -184,24 +162,18 @@ async fn sbx_offer_through_the_registry_and_its_accept_context() {
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&treasury, "50").await;
     let (token, admin) = registry_of(&sandbox, "SBX");
-    let arguments = choice_arguments(&admin, "SBX", &treasury, &alice);
+    let arguments = transfer(&admin, "SBX", &treasury, &alice);
     let (status, factory) = post_abs(
         &format!("{token}/registry/transfer-instruction/v1/transfer-factory"),
-        &json!({"choiceArguments": arguments}),
+        &json!({"choiceArguments": arguments.choice_argument()}),
     )
     .await;
     assert_eq!(status, 200, "{factory}");
     assert_eq!(factory["transferKind"], "offer");
     client
-        .submit_and_wait(&factory_command("o-1", &treasury, arguments, &factory))
+        .submit_and_wait(&arguments.registry_submission(&factory, "o-1", &treasury))
         .await
         .ok();
     let pending = client

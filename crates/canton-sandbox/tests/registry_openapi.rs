@@ -146,13 +146,7 @@ async fn both_registries_answer_as_their_openapi_files_say() {
     let bob = client.party("bob").await;
     client.preapproval(&bob).await;
     client.mint(&alice, "100").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": alice, "amount": "100"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&alice, "100").await;
     // A pending instruction of each registry: Canton Coin to a receiver without preapproval,
     // an SBX offer.
     let carol = client.party("carol").await;

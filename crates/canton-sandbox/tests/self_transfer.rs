@@ -5,6 +5,7 @@
 mod common;
 
 use canton_ledger::{JsGetUpdatesResponse, Update};
+use common::transfer::Transfer;
 use common::*;
 use exchange_core::parser::{Direction, NoLookup, TransferKind, TransferStatus, parse_transaction};
 use exchange_core::{Amount, PartyId};
@@ -20,32 +21,15 @@ async fn self_transfer_command(
     inputs: &[String],
     command_id: &str,
 ) -> (Value, Value) {
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == instrument)
-        .expect("advertised");
-    let mut arguments = json!({
-        "expectedAdmin": token.admin,
-        "transfer": {
-            "sender": party, "receiver": party, "amount": amount,
-            "instrumentId": {"admin": token.admin, "id": instrument},
-            "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-            "inputHoldingCids": inputs, "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": "merge"}},
-        },
-        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-    });
-    let factory: Value = transfer_factory(&token.registry_url, &arguments).await;
-    arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
-    let command = json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY, "contractId": factory["factoryId"],
-            "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
-        }}],
-        "commandId": command_id, "actAs": [party], "userId": "exchange",
-        "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
-    });
+    let token = advertised(sandbox, instrument);
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let transfer = Transfer {
+        inputs: &inputs,
+        reason: Some("merge"),
+        ..Transfer::new(&token.admin, instrument, party, party, amount)
+    };
+    let factory = transfer_factory(&token.registry_url, &transfer.choice_argument()).await;
+    let command = transfer.registry_submission(&factory, command_id, party);
     (factory, command)
 }
 
@@ -241,13 +225,7 @@ async fn sbx_self_transfer_merges_and_splits_at_once() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     for a in ["7", "8"] {
-        client
-            .post(
-                "/sandbox/control/token/mint",
-                &json!({"owner": alice, "amount": a}),
-            )
-            .await
-            .ok();
+        client.sbx_mint(&alice, a).await;
     }
     let before = holdings(&client, "/sandbox/control/token/holdings", &alice).await;
     let inputs: Vec<String> = before.iter().map(|(c, _)| c.clone()).collect();

@@ -133,13 +133,7 @@ async fn expired_unknown_party_and_unauthorized_submissions_get_the_node_errors(
 async fn sbx_offer_then_accept_by_the_receiver() {
     let node = Node::start().await;
     let (client, treasury, alice) = (&node.client, &node.treasury, &node.alice);
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(treasury, "50").await;
     let (factory, admin) = registry_factory(&node.sandbox, "SBX", treasury).await;
     let offer = Transfer {
         reason: Some("withdrawal-42"),

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use canton_ledger::{JsGetUpdatesResponse, Update};
 use canton_sandbox::{Sandbox, SandboxConfig, Scenario, TreasuryKey};
+use common::transfer::Transfer;
 use common::*;
 use ed25519_dalek::Signer;
 use ed25519_dalek::SigningKey;
@@ -137,33 +138,14 @@ async fn the_external_treasury_acts_only_through_signed_submissions() {
 /// A Canton Coin withdrawal of 1 from `sender` to `receiver` spending `input`, with the
 /// registry's factory, choice context and disclosures, as a wallet builds it.
 async fn withdrawal(sandbox: &Sandbox, sender: &str, receiver: &str, input: &str) -> Value {
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "Amulet")
-        .expect("advertised");
-    let mut arguments = json!({
-        "expectedAdmin": token.admin,
-        "transfer": {
-            "sender": sender, "receiver": receiver, "amount": "1",
-            "instrumentId": {"admin": token.admin, "id": "Amulet"},
-            "requestedAt": "2025-09-26T09:00:00Z", "executeBefore": "2099-01-01T00:00:00Z",
-            "inputHoldingCids": [input],
-            "meta": {"values": {"splice.lfdecentralizedtrust.org/reason": "unsigned"}},
-        },
-        "extraArgs": {"context": {"values": {}}, "meta": {"values": {}}},
-    });
-    let factory = transfer_factory(&token.registry_url, &arguments).await;
-    arguments["extraArgs"]["context"] = factory["choiceContext"]["choiceContextData"].clone();
-    json!({
-        "commands": [{"ExerciseCommand": {
-            "templateId": FACTORY, "contractId": factory["factoryId"],
-            "choice": "TransferFactory_Transfer", "choiceArgument": arguments,
-        }}],
-        "commandId": "withdrawal-by-hand", "actAs": [sender], "userId": "exchange",
-        "disclosedContracts": factory["choiceContext"]["disclosedContracts"],
-    })
+    let token = advertised(sandbox, "Amulet");
+    let transfer = Transfer {
+        inputs: &[input],
+        reason: Some("unsigned"),
+        ..Transfer::new(&token.admin, "Amulet", sender, receiver, "1")
+    };
+    let factory = transfer_factory(&token.registry_url, &transfer.choice_argument()).await;
+    transfer.registry_submission(&factory, "withdrawal-by-hand", sender)
 }
 
 /// A real node hosts an external party with confirmation rights only: an ordinary submission

@@ -471,13 +471,7 @@ async fn sbx_reports_v2_events_beside_its_v1_signals() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     let bob = client.party("bob").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": alice, "amount": "100"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&alice, "100").await;
     for what in ["accept", "reject", "withdraw"] {
         let offer = client
             .post(
@@ -542,13 +536,7 @@ async fn a_v2_only_sbx_shows_no_v1_signal_and_its_offers_are_read_from_v2() {
     let client = Client::new(&sandbox);
     let alice = client.party("alice").await;
     let bob = client.party("bob").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": alice, "amount": "100"}),
-        )
-        .await
-        .ok();
+    client.sbx_mint(&alice, "100").await;
     let offer = client
         .post(
             "/sandbox/control/offers",

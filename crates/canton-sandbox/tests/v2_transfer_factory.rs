@@ -60,19 +60,8 @@ async fn v2_s_transfer_commits_an_offer_shaped_as_splice_s_and_other_shapes_are_
     let client = Client::new(&sandbox);
     let treasury = client.party("treasury").await;
     let alice = client.party("alice").await;
-    client
-        .post(
-            "/sandbox/control/token/mint",
-            &json!({"owner": treasury, "amount": "50"}),
-        )
-        .await
-        .ok();
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == "SBX")
-        .unwrap();
+    client.sbx_mint(&treasury, "50").await;
+    let token = advertised(&sandbox, "SBX");
     let v2_argument = |actors: &[&str]| {
         json!({
             "transfer": transfer(&token.admin, account(&treasury), account(&alice)),

@@ -198,6 +198,18 @@ impl Client {
         v["contractId"].as_str().unwrap().to_owned()
     }
 
+    /// An SBX holding of `amount` minted by the issuer to `owner`: its contract id.
+    pub async fn sbx_mint(&self, owner: &str, amount: &str) -> String {
+        let v = self
+            .post(
+                "/sandbox/control/token/mint",
+                &json!({"owner": owner, "amount": amount}),
+            )
+            .await
+            .ok();
+        v["contractId"].as_str().unwrap().to_owned()
+    }
+
     /// `/v2/interactive-submission/prepare` of `request` with the registry's disclosures added.
     pub async fn prepare(&self, sandbox: &Sandbox, request: Value) -> Answer {
         self.post(
@@ -402,6 +414,16 @@ pub async fn transfer_factory(registry_url: &str, arguments: &Value) -> Value {
         .expect("JSON")
 }
 
+/// The token `instrument` as the sandbox's info file advertises it (admin, registry URL).
+pub fn advertised(sandbox: &Sandbox, instrument: &str) -> canton_sandbox::info::InfoToken {
+    sandbox
+        .info()
+        .tokens
+        .into_iter()
+        .find(|t| t.instrument_id == instrument)
+        .expect("advertised")
+}
+
 /// `(factoryId, admin)` of `instrument` as a wallet finds them: the registry URL from the info
 /// file, then `transfer-factory` for a self-transfer by `party` (the factory does not depend on
 /// the kind).
@@ -410,12 +432,7 @@ pub async fn registry_factory(
     instrument: &str,
     party: &str,
 ) -> (String, String) {
-    let token = sandbox
-        .info()
-        .tokens
-        .into_iter()
-        .find(|t| t.instrument_id == instrument)
-        .expect("advertised");
+    let token = advertised(sandbox, instrument);
     let arguments = transfer::Transfer::new(&token.admin, instrument, party, party, "1");
     let answer = transfer_factory(&token.registry_url, &arguments.choice_argument()).await;
     (
@@ -498,12 +515,18 @@ pub fn v2_filter(party: &str) -> Value {
     filter
 }
 
+/// The transaction at `offset` as `party` reads it with the CLI's filter ([`v2_filter`]).
 pub async fn tx_at(client: &Client, party: &str, offset: i64) -> Value {
+    tx_at_with(client, v2_filter(party), offset).await
+}
+
+/// The transaction at `offset` with its ledger effects, as `event_format` lets a reader see it.
+pub async fn tx_at_with(client: &Client, event_format: Value, offset: i64) -> Value {
     let answer = client
         .post(
             "/v2/updates/update-by-offset",
             &json!({"offset": offset, "updateFormat": {"includeTransactions": {
-                "eventFormat": v2_filter(party),
+                "eventFormat": event_format,
                 "transactionShape": "TRANSACTION_SHAPE_LEDGER_EFFECTS"}}}),
         )
         .await

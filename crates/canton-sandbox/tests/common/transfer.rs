@@ -6,6 +6,10 @@ use serde_json::{Value, json};
 
 use super::FACTORY;
 
+/// When every test transfer is requested, and the deadline it is valid until by default.
+pub const REQUESTED_AT: &str = "2025-09-26T09:00:00Z";
+pub const EXECUTE_BEFORE: &str = "2099-01-01T00:00:00Z";
+
 /// A transfer of `amount` of `instrument` (administered by `admin`), requested at a fixed time;
 /// by default from no named inputs, valid until 2099 and without a memo.
 pub struct Transfer<'a> {
@@ -35,7 +39,7 @@ impl<'a> Transfer<'a> {
             receiver,
             amount,
             inputs: &[],
-            execute_before: "2099-01-01T00:00:00Z",
+            execute_before: EXECUTE_BEFORE,
             reason: None,
         }
     }
@@ -51,7 +55,7 @@ impl<'a> Transfer<'a> {
             "transfer": {
                 "sender": self.sender, "receiver": self.receiver, "amount": self.amount,
                 "instrumentId": {"admin": self.admin, "id": self.instrument},
-                "requestedAt": "2025-09-26T09:00:00Z",
+                "requestedAt": REQUESTED_AT,
                 "executeBefore": self.execute_before,
                 "inputHoldingCids": self.inputs,
                 "meta": {"values": meta},
@@ -78,5 +82,17 @@ impl<'a> Transfer<'a> {
             "actAs": [act_as],
             "userId": "exchange",
         })
+    }
+
+    /// A `submit-and-wait` request as a wallet writes it from the registry's `transfer-factory`
+    /// answer `factory`: its factory, with its choice context and disclosed contracts.
+    pub fn registry_submission(&self, factory: &Value, command_id: &str, act_as: &str) -> Value {
+        let factory_id = factory["factoryId"].as_str().expect("factoryId");
+        let mut request = self.submission(factory_id, command_id, act_as);
+        let context = &factory["choiceContext"];
+        request["commands"][0]["ExerciseCommand"]["choiceArgument"]["extraArgs"]["context"] =
+            context["choiceContextData"].clone();
+        request["disclosedContracts"] = context["disclosedContracts"].clone();
+        request
     }
 }
