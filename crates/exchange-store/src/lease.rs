@@ -86,7 +86,10 @@ pub(crate) async fn try_acquire(pool: &Pool, party: &PartyId) -> Result<Option<I
                 .map_err(|e| StoreError::Lease(format!("{}: {e}", path.display())))?;
             // flock, not fcntl locks: those are per process, so a second handle in the same
             // process would be granted the lock too; flock is per open file.
-            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            match crate::open_lock::flock_soon(
+                &file,
+                rustix::fs::FlockOperation::NonBlockingLockExclusive,
+            ) {
                 Ok(()) => Ok(Some(IngestionLease {
                     holder: Holder::File { _file: file, path },
                 })),
@@ -129,7 +132,8 @@ pub(crate) fn hold_sqlite_file(db: &std::path::Path) -> Result<Option<Option<Fil
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(None)),
         Err(e) => return Err(StoreError::Lease(format!("{}: {e}", path.display()))),
     };
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+    match crate::open_lock::flock_soon(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+    {
         Ok(()) => Ok(Some(Some(file))),
         Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
         Err(e) => Err(StoreError::Lease(format!("{}: {e}", path.display()))),

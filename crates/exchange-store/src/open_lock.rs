@@ -10,7 +10,31 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use rustix::fs::FlockOperation;
+
 use crate::error::{Result, StoreError};
+
+/// How long a lock that looks held is tried again before it counts as held.
+const FORK_WINDOW: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// `flock` without waiting for a real holder, but past a moment's contention that is not one.
+/// A child process (pg_dump, a browser, any `Command`) starts with a copy of every descriptor
+/// of its parent and keeps it until it execs, so a lock another thread let go a moment ago can
+/// still look held while that child waits to run: on a loaded machine a drill saw `db
+/// restore`'s exclusive hold outlive the restore that way. A real holder (a restore, another
+/// process's store, an ingestion) holds for far longer than `FORK_WINDOW` and is still
+/// reported. The waits are short sleeps on the caller's thread, only while the lock looks held.
+pub(crate) fn flock_soon(file: &File, operation: FlockOperation) -> rustix::io::Result<()> {
+    let deadline = std::time::Instant::now() + FORK_WINDOW;
+    loop {
+        match rustix::fs::flock(file, operation) {
+            Err(rustix::io::Errno::WOULDBLOCK) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
+}
 
 /// A shared hold on a SQLite file (none for an in-memory DB); released by [`OpenLock::release`]
 /// or when the last clone is dropped.
@@ -53,7 +77,7 @@ impl OpenLock {
             Err(_) if read_only => return Ok(OpenLock::default()),
             Err(e) => return Err(StoreError::Lease(format!("{}: {e}", path.display()))),
         };
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared) {
+        match flock_soon(&file, FlockOperation::NonBlockingLockShared) {
             Ok(()) => Ok(OpenLock(Arc::new(Mutex::new(Some(file))))),
             Err(rustix::io::Errno::WOULDBLOCK) => Err(StoreError::Lease(format!(
                 "{} is being replaced by `db restore` (it holds {}); try again once it is done",
@@ -69,7 +93,7 @@ impl OpenLock {
         let path = lock_path(db);
         let file =
             open(&path).map_err(|e| StoreError::Lease(format!("{}: {e}", path.display())))?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        match flock_soon(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(file)),
             Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
             Err(e) => Err(StoreError::Lease(format!("{}: {e}", path.display()))),
@@ -92,4 +116,40 @@ fn open(path: &Path) -> std::io::Result<File> {
         .truncate(false)
         .write(true)
         .open(path)
+}
+
+#[cfg(test)]
+mod flock_tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn lock_file(dir: &tempfile::TempDir) -> (File, File) {
+        let path = dir.path().join("x.lock");
+        (open(&path).unwrap(), open(&path).unwrap())
+    }
+
+    #[test]
+    fn a_hold_let_go_within_the_window_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let (holder, taker) = lock_file(&dir);
+        rustix::fs::flock(&holder, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let letting_go = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(holder);
+        });
+        flock_soon(&taker, FlockOperation::NonBlockingLockShared).expect("taken once let go");
+        letting_go.join().unwrap();
+    }
+
+    #[test]
+    fn a_real_holder_is_still_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let (holder, taker) = lock_file(&dir);
+        rustix::fs::flock(&holder, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let started = Instant::now();
+        let refused = flock_soon(&taker, FlockOperation::NonBlockingLockShared);
+        assert_eq!(refused, Err(rustix::io::Errno::WOULDBLOCK));
+        assert!(started.elapsed() >= FORK_WINDOW);
+    }
 }
