@@ -19,10 +19,10 @@ use exchange_core::Timestamp;
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Exercise, Fetch, Node, TxContext};
+use crate::model::{Exercise, Node, TxContext};
 use crate::token::amulet::{
     AmuletToken, ExpiredLock, RulesTransfer, TransferPlan, TransferRequest, default_times,
-    input_values,
+    fetch_by, input_values,
 };
 use crate::token::events::{self, TransferEvents};
 use crate::token::packages::{self, meta};
@@ -35,13 +35,6 @@ const OWNER_RELEASED_EXPIRED: &str = "owner released expired lock";
 const LOCK_EXPIRED: &str = "lock expired";
 
 impl AmuletToken {
-    fn fetch_by(&self, contract_id: &str, actor: &str) -> Node {
-        Node::Fetch(Fetch {
-            contract_id: contract_id.to_owned(),
-            acting_parties: parties([actor]),
-        })
-    }
-
     /// `executeExternalPartyTransfer`'s nodes for `transfer` (see the module doc); `leg_meta`
     /// is the output's meta, which the events carry as the leg's meta.
     pub(super) fn external_transfer_nodes(
@@ -51,9 +44,9 @@ impl AmuletToken {
     ) -> Vec<Node> {
         let plan = transfer.plan;
         let sender = transfer.sender;
-        let mut nodes = vec![self.fetch_by(&self.external_party_config_state, sender)];
+        let mut nodes = vec![fetch_by(&self.external_party_config_state, sender)];
         for h in &plan.inputs {
-            nodes.push(self.fetch_by(&h.contract_id, sender));
+            nodes.push(fetch_by(&h.contract_id, sender));
             nodes.push(Node::Exercise(Exercise::archive(
                 &h.contract_id,
                 &parties([self.dso.as_str(), sender]),
@@ -141,8 +134,8 @@ impl AmuletToken {
         };
         let times = times.unwrap_or_else(|| default_times(ctx.let_time));
         let mut root_children = vec![
-            self.fetch_by(&self.amulet_rules, sender),
-            self.fetch_by(&self.open_round, sender),
+            fetch_by(&self.amulet_rules, sender),
+            fetch_by(&self.open_round, sender),
         ];
         root_children.extend(self.input_nodes(sender, &plan));
         root_children.push(Node::Exercise(send));
@@ -286,13 +279,13 @@ impl AmuletToken {
     ) -> Vec<Node> {
         let sender = request.sender.as_str();
         let mut children = vec![
-            self.fetch_by(&self.amulet_rules, sender),
-            self.fetch_by(&self.external_party_config_state, sender),
-            self.fetch_by(&self.open_round, sender),
+            fetch_by(&self.amulet_rules, sender),
+            fetch_by(&self.external_party_config_state, sender),
+            fetch_by(&self.open_round, sender),
         ];
         for e in &plan.expired_locks {
             if let Some(log_cid) = &e.event_log {
-                children.push(self.fetch_by(&e.locked_cid, sender));
+                children.push(fetch_by(&e.locked_cid, sender));
                 children.push(Node::Exercise(
                     self.owner_expire_lock_v2(sender, e, log_cid),
                 ));
@@ -371,7 +364,7 @@ impl AmuletToken {
             .iter()
             .map(|m| (meta::REASON.to_owned(), m.clone()))
             .collect();
-        let mut children = vec![self.fetch_by(locked_cid, receiver), unlock];
+        let mut children = vec![fetch_by(locked_cid, receiver), unlock];
         children.extend(self.external_transfer_nodes(&transfer, memo));
         Settled {
             children,

@@ -4,11 +4,11 @@ use exchange_core::Amount;
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, SubmissionMeta};
+use crate::model::{Create, Exercise, Ledger, LedgerError, Node, SubmissionMeta};
 use crate::token::events;
 use crate::token::packages::meta;
 
-use super::{AmuletToken, Committed, ImportedAcs, TokenError, min_time, round_value};
+use super::{AmuletToken, Committed, ImportedAcs, TokenError, fetch_by, min_time, round_value};
 
 impl AmuletToken {
     /// The DevNet faucet: `AmuletRules_DevNet_Tap` → `AmuletRules_Mint` → new Amulet
@@ -69,10 +69,7 @@ impl AmuletToken {
             fields.push(("reason", Value::some(Value::text(reason))));
         }
         let mut mint_children = vec![
-            Node::Fetch(Fetch {
-                contract_id: self.open_round.clone(),
-                acting_parties: parties([self.dso.as_str()]),
-            }),
+            fetch_by(&self.open_round, self.dso.as_str()),
             Node::Create(amulet),
         ];
         if v2 {

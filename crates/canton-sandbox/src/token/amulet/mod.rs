@@ -13,7 +13,8 @@
 use exchange_core::{Amount, Timestamp};
 
 use crate::daml::Value;
-use crate::model::{CommittedTx, Ledger, LedgerError, SyncIdx};
+use crate::model::tree::parties;
+use crate::model::{CommittedTx, Fetch, Ledger, LedgerError, Node, SyncIdx};
 use crate::token::packages;
 
 mod bootstrap;
@@ -224,4 +225,13 @@ pub(crate) fn default_times(let_time: Timestamp) -> (Timestamp, Timestamp) {
         .checked_add_micros(DAY_MICROS)
         .unwrap_or(requested_at);
     (requested_at, execute_before)
+}
+
+/// A `Fetch` of `contract_id` by `actor`: how Amulet's choices read the rules, the open round and
+/// their inputs.
+pub(in crate::token) fn fetch_by(contract_id: &str, actor: &str) -> Node {
+    Node::Fetch(Fetch {
+        contract_id: contract_id.to_owned(),
+        acting_parties: parties([actor]),
+    })
 }

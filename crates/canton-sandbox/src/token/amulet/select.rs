@@ -5,10 +5,10 @@ use exchange_core::Amount;
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Create, Exercise, Fetch, Ledger, LedgerError, Node, TxContext};
+use crate::model::{Create, Exercise, Ledger, LedgerError, Node, TxContext};
 use crate::token::packages::meta;
 
-use super::{AmuletToken, Holding, MAX_INPUTS, TokenError, TransferPlan, round_value};
+use super::{AmuletToken, Holding, MAX_INPUTS, TokenError, TransferPlan, fetch_by, round_value};
 
 impl AmuletToken {
     pub(crate) fn select_inputs(
@@ -112,16 +112,10 @@ impl AmuletToken {
                 .iter()
                 .find(|e| e.unlocked.contract_id == h.contract_id);
             let Some(e) = expired else {
-                nodes.push(Node::Fetch(Fetch {
-                    contract_id: h.contract_id.clone(),
-                    acting_parties: parties([actor]),
-                }));
+                nodes.push(fetch_by(&h.contract_id, actor));
                 continue;
             };
-            nodes.push(Node::Fetch(Fetch {
-                contract_id: e.locked_cid.clone(),
-                acting_parties: parties([actor]),
-            }));
+            nodes.push(fetch_by(&e.locked_cid, actor));
             if let Some(log_cid) = &e.event_log {
                 nodes.push(Node::Exercise(
                     self.owner_expire_lock_v2(&h.owner, e, log_cid),
@@ -154,10 +148,7 @@ impl AmuletToken {
                     ),
                 ]),
                 children: vec![
-                    Node::Fetch(Fetch {
-                        contract_id: self.open_round.clone(),
-                        acting_parties: parties([h.owner.as_str()]),
-                    }),
+                    fetch_by(&self.open_round, h.owner.as_str()),
                     Node::Create(e.unlocked.clone()),
                 ],
             }));

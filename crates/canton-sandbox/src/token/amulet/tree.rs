@@ -7,11 +7,11 @@ use exchange_core::{Amount, Timestamp};
 
 use crate::daml::Value;
 use crate::model::tree::parties;
-use crate::model::{Exercise, Fetch, Node, TxContext};
+use crate::model::{Exercise, Node, TxContext};
 use crate::token::packages::meta;
 use crate::token::result;
 
-use super::{AmuletToken, Holding, TransferPlan, TransferRequest, default_times};
+use super::{AmuletToken, Holding, TransferPlan, TransferRequest, default_times, fetch_by};
 
 impl AmuletToken {
     pub(super) fn transfer_tree(
@@ -75,14 +75,8 @@ impl AmuletToken {
 
         let times = times.unwrap_or_else(|| default_times(ctx.let_time));
         let mut root_children = vec![
-            Node::Fetch(Fetch {
-                contract_id: self.amulet_rules.clone(),
-                acting_parties: parties([sender]),
-            }),
-            Node::Fetch(Fetch {
-                contract_id: self.open_round.clone(),
-                acting_parties: parties([sender]),
-            }),
+            fetch_by(&self.amulet_rules, sender),
+            fetch_by(&self.open_round, sender),
         ];
         root_children.extend(self.input_nodes(sender, &plan));
         root_children.push(Node::Exercise(send));
@@ -182,15 +176,9 @@ impl AmuletToken {
         sender: &str,
         plan: &TransferPlan,
     ) -> Vec<Node> {
-        let mut children = vec![Node::Fetch(Fetch {
-            contract_id: self.open_round.clone(),
-            acting_parties: parties([sender]),
-        })];
+        let mut children = vec![fetch_by(&self.open_round, sender)];
         for h in &plan.inputs {
-            children.push(Node::Fetch(Fetch {
-                contract_id: h.contract_id.clone(),
-                acting_parties: parties([sender]),
-            }));
+            children.push(fetch_by(&h.contract_id, sender));
             children.push(Node::Exercise(Exercise::archive(
                 &h.contract_id,
                 &parties([self.dso.as_str(), sender]),
