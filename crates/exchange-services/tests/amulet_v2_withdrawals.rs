@@ -94,15 +94,7 @@ async fn a_direct_canton_coin_withdrawal_through_v2_is_verified_executed_and_pai
     let kinds: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(kinds, ["deposit", "withdrawal_reserve"], "{entries:?}");
     // The treasury's change is mirrored once, nothing stays reserved.
-    let holdings = x.store.active_holdings(&x.amulet).await.unwrap();
-    let total = holdings.iter().fold(Amount::ZERO, |s, h| {
-        s.checked_add(h.holding.amount).unwrap()
-    });
-    assert_eq!(total, amount("60"));
-    assert!(
-        holdings.iter().all(|h| h.reserved_by.is_none()),
-        "{holdings:?}"
-    );
+    x.assert_treasury_keeps(amount("60")).await;
 }
 
 async fn a_canton_coin_offer_through_v2_is_paid_once_when_accepted(db: &TestDb) {

@@ -36,15 +36,7 @@ async fn a_one_step_withdrawal_reaches_the_receiver_once(db: &TestDb) {
     assert_eq!(x.balance(0, &x.amulet).await, amount("60"));
     assert_eq!(x.payments("w-1").await, 1);
     // The treasury keeps the change, mirrored by ingestion; nothing stays reserved.
-    let holdings = x.store.active_holdings(&x.amulet).await.unwrap();
-    let total = holdings.iter().fold(Amount::ZERO, |s, h| {
-        s.checked_add(h.holding.amount).unwrap()
-    });
-    assert_eq!(total, amount("60"));
-    assert!(
-        holdings.iter().all(|h| h.reserved_by.is_none()),
-        "{holdings:?}"
-    );
+    x.assert_treasury_keeps(amount("60")).await;
 }
 
 async fn a_receiver_without_preapproval_fails_the_withdrawal_and_refunds_it_once(db: &TestDb) {

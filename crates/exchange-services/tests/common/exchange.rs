@@ -297,6 +297,20 @@ impl Exchange {
             .unwrap()
     }
 
+    /// The treasury's Canton Coin as ingestion mirrors it: `total` in all, none still reserved
+    /// by a withdrawal.
+    pub async fn assert_treasury_keeps(&self, total: Amount) {
+        let holdings = self.store.active_holdings(&self.amulet).await.unwrap();
+        let kept = holdings.iter().fold(Amount::ZERO, |s, h| {
+            s.checked_add(h.holding.amount).unwrap()
+        });
+        assert_eq!(kept, total, "{holdings:?}");
+        assert!(
+            holdings.iter().all(|h| h.reserved_by.is_none()),
+            "{holdings:?}"
+        );
+    }
+
     /// Canton Coin `party` holds on the ledger.
     pub fn held(&self, party: &str) -> Amount {
         self.sandbox.with_world(|w| {
